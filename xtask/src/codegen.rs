@@ -110,13 +110,43 @@ impl<'a> Gen<'a> {
             .collect();
         writeln!(s, "pub static SERVICE: ServiceDef = ServiceDef {{").unwrap();
         writeln!(s, "    name: {},", lit(self.name)).unwrap();
-        writeln!(s, "    signing_name: {},", lit(meta["endpointPrefix"].as_str().unwrap())).unwrap();
-        writeln!(s, "    api_version: {},", lit(meta["apiVersion"].as_str().unwrap())).unwrap();
-        writeln!(s, "    target_prefix: {},", opt_lit(meta["targetPrefix"].as_str())).unwrap();
-        writeln!(s, "    json_version: {},", opt_lit(meta["jsonVersion"].as_str())).unwrap();
-        writeln!(s, "    xml_namespace: {},", opt_lit(meta["xmlNamespace"].as_str())).unwrap();
+        writeln!(
+            s,
+            "    signing_name: {},",
+            lit(meta["endpointPrefix"].as_str().unwrap())
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "    api_version: {},",
+            lit(meta["apiVersion"].as_str().unwrap())
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "    target_prefix: {},",
+            opt_lit(meta["targetPrefix"].as_str())
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "    json_version: {},",
+            opt_lit(meta["jsonVersion"].as_str())
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "    xml_namespace: {},",
+            opt_lit(meta["xmlNamespace"].as_str())
+        )
+        .unwrap();
         writeln!(s, "    protocols: &[{}],", protocols.join(", ")).unwrap();
-        writeln!(s, "    query_compatible: {},", meta.get("awsQueryCompatible").is_some()).unwrap();
+        writeln!(
+            s,
+            "    query_compatible: {},",
+            meta.get("awsQueryCompatible").is_some()
+        )
+        .unwrap();
         writeln!(s, "    shapes: SHAPES,").unwrap();
         writeln!(s, "    operations: OPERATIONS,").unwrap();
         writeln!(s, "}};\n").unwrap();
@@ -184,9 +214,10 @@ impl<'a> Gen<'a> {
                 let e = &sh["error"];
                 let fault_server = sh["fault"].as_bool().unwrap_or(false);
                 let sender = e["senderFault"].as_bool().unwrap_or(!fault_server);
-                let status = e["httpStatusCode"]
-                    .as_u64()
-                    .unwrap_or(if fault_server { 500 } else { 400 });
+                let status =
+                    e["httpStatusCode"]
+                        .as_u64()
+                        .unwrap_or(if fault_server { 500 } else { 400 });
                 format!(
                     "Some(ErrorDef {{ code: {}, http_status: {status}, sender_fault: {sender} }})",
                     lit(e["code"].as_str().unwrap_or(n))
@@ -297,7 +328,11 @@ impl<'a> Gen<'a> {
                 continue;
             }
             writeln!(s, "/// Shape `{n}`.").unwrap();
-            writeln!(s, "#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]").unwrap();
+            writeln!(
+                s,
+                "#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]"
+            )
+            .unwrap();
             writeln!(s, "pub struct {n} {{").unwrap();
             for (mname, mem) in sh["members"].as_object().unwrap() {
                 let target = mem["shape"].as_str().unwrap();
@@ -313,7 +348,12 @@ impl<'a> Gen<'a> {
                     lit(mname)
                 )
                 .unwrap();
-                writeln!(s, "    pub {}: ::std::option::Option<{ty}>,", field_name(mname)).unwrap();
+                writeln!(
+                    s,
+                    "    pub {}: ::std::option::Option<{ty}>,",
+                    field_name(mname)
+                )
+                .unwrap();
             }
             writeln!(s, "}}\n").unwrap();
         }
@@ -350,11 +390,11 @@ fn field_name(member: &str) -> String {
     let s = snake(member);
     match s.as_str() {
         "type" | "match" | "ref" | "in" | "for" | "loop" | "mod" | "move" | "static" | "struct"
-        | "trait" | "use" | "where" | "while" | "fn" | "impl" | "let" | "mut" | "pub" | "return"
-        | "as" | "break" | "const" | "continue" | "else" | "enum" | "extern" | "false" | "if"
-        | "true" | "unsafe" | "async" | "await" | "dyn" | "abstract" | "become" | "box" | "do"
-        | "final" | "macro" | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield"
-        | "try" => format!("r#{s}"),
+        | "trait" | "use" | "where" | "while" | "fn" | "impl" | "let" | "mut" | "pub"
+        | "return" | "as" | "break" | "const" | "continue" | "else" | "enum" | "extern"
+        | "false" | "if" | "true" | "unsafe" | "async" | "await" | "dyn" | "abstract"
+        | "become" | "box" | "do" | "final" | "macro" | "override" | "priv" | "typeof"
+        | "unsized" | "virtual" | "yield" | "try" => format!("r#{s}"),
         "self" | "super" | "crate" | "Self" => format!("{s}_"),
         _ => s,
     }

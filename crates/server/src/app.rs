@@ -1,0 +1,428 @@
+//! The request path, independent of sockets: classify by protocol, authenticate, undo gzip,
+//! decode, validate, dispatch to a service, encode. The edge (`serve.rs`) feeds it; benchmarks
+//! and tests call [`App::handle`] directly.
+
+use crate::auth::{Authenticator, Identity};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use bytes::Bytes;
+use nephoscope_model::meta::{OperationDef, ServiceDef};
+use nephoscope_sigv4::Request as SignedRequest;
+use nephoscope_wire::query::ParamTree;
+use nephoscope_wire::{
+    self as wire, ApiError, Encoded, RequestBody, RequestContext, Service, WireProtocol,
+};
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub const HEALTH_PATH: &str = "/_nephoscope/health";
+pub const RESET_PATH: &str = "/_nephoscope/reset";
+pub const METRICS_PATH: &str = "/metrics";
+const CBOR_PREFIX: &str = "/service/";
+
+/// A request as the edge hands it over: head plus the whole (size-capped) body.
+pub struct IncomingRequest {
+    pub method: String,
+    pub path_and_query: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Bytes,
+}
+
+impl IncomingRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+    }
+
+    fn path(&self) -> &str {
+        self.path_and_query
+            .split_once('?')
+            .map_or(&self.path_and_query, |(p, _)| p)
+    }
+
+    fn query_string(&self) -> &str {
+        self.path_and_query.split_once('?').map_or("", |(_, q)| q)
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl From<Encoded> for Response {
+    fn from(e: Encoded) -> Self {
+        Response {
+            status: e.status,
+            content_type: e.content_type,
+            headers: e.headers,
+            body: e.body,
+        }
+    }
+}
+
+/// What the head of a request says it is.
+enum Target {
+    /// JSON or CBOR: the service is known from the target prefix or path.
+    Operation {
+        service: Option<usize>,
+        prefix: String,
+        operation: String,
+    },
+    /// Query: the service and action come from the form.
+    Query,
+}
+
+pub struct App {
+    services: Vec<Arc<dyn Service>>,
+    auth: Authenticator,
+    max_decompressed: usize,
+    ephemeral: bool,
+    pub metrics: Metrics,
+}
+
+impl App {
+    pub fn new(
+        config: &Config,
+        addr: &std::net::SocketAddr,
+        clock: nephoscope_clock::SharedClock,
+        services: Vec<Arc<dyn Service>>,
+        ephemeral: bool,
+    ) -> Self {
+        App {
+            services,
+            auth: Authenticator::new(config, addr, clock),
+            max_decompressed: config.limits.max_decompressed_bytes,
+            ephemeral,
+            metrics: Metrics::default(),
+        }
+    }
+
+    fn service_by_target(&self, prefix: &str) -> Option<usize> {
+        self.services
+            .iter()
+            .position(|s| s.model().target_prefix == Some(prefix))
+    }
+
+    fn service_by_signing_name(&self, name: &str) -> Option<usize> {
+        self.services
+            .iter()
+            .position(|s| s.model().signing_name == name)
+    }
+
+    pub async fn handle(&self, req: IncomingRequest) -> Response {
+        let started = Instant::now();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let path = req.path().to_string();
+        let (mut resp, labels) = match (req.method.as_str(), path.as_str()) {
+            ("GET", HEALTH_PATH) => (json_response(200, br#"{"status":"ok"}"#), None),
+            ("GET", METRICS_PATH) => (
+                Response {
+                    status: 200,
+                    content_type: "text/plain; version=0.0.4",
+                    headers: Vec::new(),
+                    body: self.metrics.render().into_bytes(),
+                },
+                None,
+            ),
+            ("POST", RESET_PATH) if self.ephemeral => {
+                for s in &self.services {
+                    s.reset();
+                }
+                tracing::info!("state reset");
+                (json_response(200, br#"{"reset":true}"#), None)
+            }
+            _ => {
+                let (resp, service, operation, account) = self.handle_api(&req, &request_id).await;
+                (resp, Some((service, operation, account)))
+            }
+        };
+        resp.headers.push(("x-amzn-RequestId", request_id.clone()));
+        if let Some((service, operation, account)) = labels {
+            let elapsed = started.elapsed();
+            self.metrics
+                .observe(&service, &operation, resp.status, elapsed);
+            tracing::info!(
+                request_id = %request_id,
+                service = %service,
+                operation = %operation,
+                account = %account,
+                status = resp.status,
+                latency_ms = elapsed.as_secs_f64() * 1000.0,
+                "request"
+            );
+        }
+        resp
+    }
+
+    /// Returns the response and the (service, operation, account) labels for logs and metrics.
+    async fn handle_api(
+        &self,
+        req: &IncomingRequest,
+        request_id: &str,
+    ) -> (Response, String, String, String) {
+        let (protocol, target) = match classify(req) {
+            Ok(x) => x,
+            Err(e) => {
+                let enc = wire::encode_error(WireProtocol::Json11, None, &e, request_id);
+                return (enc.into(), "-".into(), "-".into(), "-".into());
+            }
+        };
+        let target = match target {
+            Target::Operation {
+                prefix, operation, ..
+            } => Target::Operation {
+                service: self.service_by_target(&prefix),
+                prefix,
+                operation,
+            },
+            t => t,
+        };
+        let headers: Vec<(&str, &[u8])> = req
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
+        let signed = SignedRequest {
+            method: &req.method,
+            path_and_query: &req.path_and_query,
+            headers: &headers,
+            body: &req.body,
+        };
+        // Before authentication the service is a guess, used only to shape errors.
+        let guess = match &target {
+            Target::Operation { service, .. } => *service,
+            Target::Query => {
+                Authenticator::scope(&signed).and_then(|a| self.service_by_signing_name(&a.service))
+            }
+        };
+        let guess_model = guess.map(|i| self.services[i].model());
+        let fail = |e: ApiError, model: Option<&'static ServiceDef>, op: &str, account: &str| {
+            let enc = wire::encode_error(protocol, model, &e, request_id);
+            (
+                Response::from(enc),
+                model.map_or("-", |m| m.name).to_string(),
+                op.to_string(),
+                account.to_string(),
+            )
+        };
+        let identity = match self.auth.authenticate(&signed) {
+            Ok(id) => id,
+            Err(f) => return fail(f.to_api_error(protocol), guess_model, "-", "-"),
+        };
+        let body = match self.decoded_body(req) {
+            Ok(b) => b,
+            Err(e) => return fail(e, guess_model, "-", &identity.account_id),
+        };
+
+        // Resolve service and operation.
+        let params;
+        let (service_idx, op_name, body) = match target {
+            Target::Operation {
+                service,
+                prefix,
+                operation,
+            } => match service {
+                Some(i) => (i, operation, RequestBody::Bytes(&body)),
+                None => {
+                    let e = ApiError::unknown_operation(&format!("{prefix}.{operation}"));
+                    return fail(e, None, &operation, &identity.account_id);
+                }
+            },
+            Target::Query => {
+                params = if req.method == "GET" {
+                    ParamTree::parse(req.query_string().as_bytes())
+                } else {
+                    ParamTree::parse(&body)
+                };
+                let Some(action) = params.get("Action").map(str::to_string) else {
+                    let e = ApiError::new(
+                        "MissingAction",
+                        400,
+                        "Request is missing the Action parameter",
+                    );
+                    return fail(e, guess_model, "-", &identity.account_id);
+                };
+                let service = match params.get("Version") {
+                    Some(v) => self.services.iter().position(|s| {
+                        s.model().api_version == v
+                            && s.model()
+                                .protocols
+                                .contains(&nephoscope_model::meta::Protocol::Query)
+                    }),
+                    None => self.service_by_signing_name(&identity.service),
+                };
+                match service {
+                    Some(i) => (i, action, RequestBody::Query(&params)),
+                    None => {
+                        let e = ApiError::invalid_action(&action);
+                        return fail(e, guess_model, &action, &identity.account_id);
+                    }
+                }
+            }
+        };
+        let service = &self.services[service_idx];
+        let model = service.model();
+        let Some(op) = model.operation(&op_name) else {
+            let e = if protocol == WireProtocol::Query {
+                ApiError::invalid_action(&op_name)
+            } else {
+                ApiError::unknown_operation(&op_name)
+            };
+            return fail(e, Some(model), &op_name, &identity.account_id);
+        };
+        match self
+            .call(
+                service.as_ref(),
+                protocol,
+                op,
+                body,
+                identity.clone(),
+                request_id,
+            )
+            .await
+        {
+            Ok(out) => {
+                let enc = wire::encode_output(protocol, model, op, &out, request_id);
+                (
+                    enc.into(),
+                    model.name.to_string(),
+                    op.name.to_string(),
+                    identity.account_id,
+                )
+            }
+            Err(e) => {
+                if e.status >= 500 && e.code == "InternalFailure" {
+                    tracing::error!(request_id, operation = op.name, "internal failure");
+                }
+                fail(e, Some(model), op.name, &identity.account_id)
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        service: &dyn Service,
+        protocol: WireProtocol,
+        op: &'static OperationDef,
+        body: RequestBody<'_>,
+        identity: Identity,
+        request_id: &str,
+    ) -> Result<serde_json::Value, ApiError> {
+        let model = service.model();
+        let input = wire::decode_input(protocol, model, op, body)?;
+        if let Some(shape) = op.input {
+            let violations = wire::validate::validate(model, shape, &input);
+            if !violations.is_empty() {
+                return Err(service.validation_error(&violations));
+            }
+        }
+        if !service.implements(op.name) {
+            return Err(ApiError::not_implemented(model.name, op.name));
+        }
+        let ctx = RequestContext {
+            request_id: request_id.to_string(),
+            account_id: identity.account_id,
+            region: identity.region,
+            access_key_id: identity.access_key_id,
+            principal: identity.principal,
+        };
+        service.call(ctx, op, input).await
+    }
+
+    /// The body with any `Content-Encoding: gzip` undone, capped.
+    fn decoded_body(&self, req: &IncomingRequest) -> Result<Bytes, ApiError> {
+        match req.header("content-encoding").map(str::trim) {
+            None | Some("") | Some("identity") => Ok(req.body.clone()),
+            Some(enc) if enc.eq_ignore_ascii_case("gzip") => {
+                let mut out = Vec::with_capacity(req.body.len() * 4);
+                let limit = self.max_decompressed as u64;
+                flate2::read::MultiGzDecoder::new(&req.body[..])
+                    .take(limit + 1)
+                    .read_to_end(&mut out)
+                    .map_err(|e| {
+                        ApiError::serialization(format!("Invalid gzip request body: {e}"))
+                    })?;
+                if out.len() as u64 > limit {
+                    return Err(ApiError::too_large(self.max_decompressed));
+                }
+                Ok(out.into())
+            }
+            Some(other) => Err(ApiError::serialization(format!(
+                "Unsupported Content-Encoding: {other}"
+            ))),
+        }
+    }
+}
+
+fn json_response(status: u16, body: &[u8]) -> Response {
+    Response {
+        status,
+        content_type: "application/json",
+        headers: Vec::new(),
+        body: body.to_vec(),
+    }
+}
+
+/// Decides the protocol and target from the request head.
+fn classify(req: &IncomingRequest) -> Result<(WireProtocol, Target), ApiError> {
+    let path = req.path();
+    if let Some(rest) = path.strip_prefix(CBOR_PREFIX) {
+        // /service/<Target>/operation/<Op>
+        let mut parts = rest.split('/');
+        return match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(prefix), Some("operation"), Some(op), None)
+                if !prefix.is_empty() && !op.is_empty() =>
+            {
+                Ok((
+                    WireProtocol::Cbor,
+                    Target::Operation {
+                        service: None,
+                        prefix: prefix.to_string(),
+                        operation: op.to_string(),
+                    },
+                ))
+            }
+            _ => Err(ApiError::unknown_operation(path)),
+        };
+    }
+    if let Some(target) = req.header("x-amz-target") {
+        let (prefix, op) = target.split_once('.').unwrap_or((target, ""));
+        let json10 = req
+            .header("content-type")
+            .is_some_and(|c| c.contains("json-1.0"))
+            || prefix == "GraniteServiceVersion20100801";
+        return Ok((
+            if json10 {
+                WireProtocol::Json10
+            } else {
+                WireProtocol::Json11
+            },
+            Target::Operation {
+                service: None,
+                prefix: prefix.to_string(),
+                operation: op.to_string(),
+            },
+        ));
+    }
+    let form = req
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let get_action = req.method == "GET"
+        && req
+            .query_string()
+            .split('&')
+            .any(|p| p.starts_with("Action="));
+    if (req.method == "POST" && form) || get_action {
+        return Ok((WireProtocol::Query, Target::Query));
+    }
+    Err(ApiError::unknown_operation(&format!(
+        "{} {}",
+        req.method, path
+    )))
+}

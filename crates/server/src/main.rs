@@ -1,0 +1,127 @@
+//! `nephoscope` — a self-hosted, wire-compatible Amazon CloudWatch.
+
+use clap::{Parser, Subcommand};
+use nephoscope_server::app::App;
+use nephoscope_server::config::Config;
+use nephoscope_server::serve;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "nephoscope",
+    version,
+    about = "A self-hosted, wire-compatible Amazon CloudWatch"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: every service on one port.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address and port to listen on (default 127.0.0.1:4566). Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
+    /// Directory for all persistent state (default ./nephoscope-data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file (see docs/configuration.md).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Keep data in a temporary directory removed at exit, and enable POST /_nephoscope/reset.
+    #[arg(long)]
+    ephemeral: bool,
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => match serve_cmd(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("nephoscope: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn serve_cmd(args: ServeArgs) -> Result<(), String> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    config
+        .apply_env(std::env::vars())
+        .map_err(|e| e.to_string())?;
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(d) = args.data_dir {
+        config.data_dir = d;
+    }
+    config.validate().map_err(|e| e.to_string())?;
+    init_logging(&config);
+
+    // The temporary directory lives until the end of this function: removed at exit.
+    let _ephemeral_dir = if args.ephemeral {
+        let dir = tempfile::Builder::new()
+            .prefix("nephoscope-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary data directory: {e}"))?;
+        config.data_dir = dir.path().to_path_buf();
+        Some(dir)
+    } else {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            format!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            )
+        })?;
+        None
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let bound = serve::bind(&config).await.map_err(|e| e.to_string())?;
+        let clock: nephoscope_clock::SharedClock = Arc::new(nephoscope_clock::SystemClock);
+        let app = Arc::new(App::new(
+            &config,
+            &bound.addr,
+            clock,
+            nephoscope_server::services(),
+            args.ephemeral,
+        ));
+        let scheme = if bound.tls.is_some() { "https" } else { "http" };
+        println!("nephoscope listening on {scheme}://{}", bound.addr);
+        let _ = std::io::stdout().flush();
+        tracing::info!(addr = %bound.addr, data_dir = %config.data_dir.display(), ephemeral = args.ephemeral, "serving");
+        serve::run(bound, app, config.limits.max_body_bytes, serve::shutdown_signal()).await;
+        Ok::<(), String>(())
+    })
+}

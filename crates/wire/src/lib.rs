@@ -1,0 +1,161 @@
+//! The wire layer: every AWS protocol Nephoscope speaks, written once and driven by the service
+//! models. Requests are decoded into the canonical form (the JSON protocol's: timestamps as epoch
+//! seconds, blobs as base64), validated against the model's constraints, handed to a
+//! [`Service`], and the canonical output or [`ApiError`] is encoded back in the caller's protocol.
+
+pub mod cbor;
+mod error;
+pub mod json;
+pub mod query;
+mod service;
+pub mod timestamp;
+pub mod validate;
+
+pub use error::ApiError;
+pub use service::{validation_error, HandlerFuture, RequestContext, Service};
+
+use nephoscope_model::meta::{OperationDef, ServiceDef};
+use serde_json::Value;
+
+/// The protocol of one request, which is also the protocol of its response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WireProtocol {
+    /// awsJson1.1 (Logs, EventBridge).
+    Json11,
+    /// awsJson1.0 (CloudWatch, query-compatible).
+    Json10,
+    /// AWS Query with XML responses (CloudWatch, STS).
+    Query,
+    /// Smithy RPC v2 CBOR (CloudWatch).
+    Cbor,
+}
+
+impl WireProtocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            WireProtocol::Json11 => "json1.1",
+            WireProtocol::Json10 => "json1.0",
+            WireProtocol::Query => "query",
+            WireProtocol::Cbor => "rpcv2cbor",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            WireProtocol::Json11 => "application/x-amz-json-1.1",
+            WireProtocol::Json10 => "application/x-amz-json-1.0",
+            WireProtocol::Query => "text/xml",
+            WireProtocol::Cbor => "application/cbor",
+        }
+    }
+}
+
+/// A response body ready for the edge: status, extra headers and bytes.
+#[derive(Debug)]
+pub struct Encoded {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The request body of an operation, in its protocol's encoding.
+pub enum RequestBody<'a> {
+    Bytes(&'a [u8]),
+    Query(&'a query::ParamTree),
+}
+
+/// Decodes an operation's input into the canonical form and checks JSON/CBOR types.
+pub fn decode_input(
+    protocol: WireProtocol,
+    service: &ServiceDef,
+    op: &OperationDef,
+    body: RequestBody<'_>,
+) -> Result<Value, ApiError> {
+    let Some(shape) = op.input.map(|s| service.shape(s)) else {
+        return Ok(Value::Object(Default::default()));
+    };
+    match (protocol, body) {
+        (WireProtocol::Json10 | WireProtocol::Json11, RequestBody::Bytes(b)) => {
+            json::decode(service, shape, b)
+        }
+        (WireProtocol::Cbor, RequestBody::Bytes(b)) => cbor::decode(service, shape, b),
+        (WireProtocol::Query, RequestBody::Query(params)) => query::decode(service, shape, params),
+        (WireProtocol::Query, RequestBody::Bytes(b)) => {
+            query::decode(service, shape, &query::ParamTree::parse(b))
+        }
+        (_, RequestBody::Query(_)) => Err(ApiError::serialization("unexpected form body")),
+    }
+}
+
+/// Encodes a successful output.
+pub fn encode_output(
+    protocol: WireProtocol,
+    service: &ServiceDef,
+    op: &OperationDef,
+    output: &Value,
+    request_id: &str,
+) -> Encoded {
+    let body = match protocol {
+        WireProtocol::Json10 | WireProtocol::Json11 => match op.output {
+            Some(_) => serde_json::to_vec(output).expect("canonical values serialize"),
+            None => b"{}".to_vec(),
+        },
+        WireProtocol::Query => query::encode_response(service, op, output, request_id).into_bytes(),
+        WireProtocol::Cbor => match op.output {
+            Some(shape) => cbor::encode(service, service.shape(shape), output),
+            None => Vec::new(),
+        },
+    };
+    let mut headers = Vec::new();
+    if protocol == WireProtocol::Cbor {
+        headers.push(("smithy-protocol", "rpc-v2-cbor".to_string()));
+    }
+    Encoded {
+        status: 200,
+        content_type: protocol.content_type(),
+        headers,
+        body,
+    }
+}
+
+/// Encodes an error. `service` is `None` when the request never reached one (auth, routing).
+pub fn encode_error(
+    protocol: WireProtocol,
+    service: Option<&ServiceDef>,
+    err: &ApiError,
+    request_id: &str,
+) -> Encoded {
+    let mut headers = Vec::new();
+    let query_compatible = service.is_none_or(|s| s.query_compatible);
+    let body = match protocol {
+        WireProtocol::Json10 | WireProtocol::Json11 => {
+            if protocol == WireProtocol::Json10 && query_compatible {
+                headers.push((
+                    "x-amzn-query-error",
+                    format!("{};{}", err.query_code, err.fault()),
+                ));
+            }
+            serde_json::to_vec(&serde_json::json!({ "__type": err.code, "message": err.message }))
+                .expect("error bodies serialize")
+        }
+        WireProtocol::Query => query::encode_error(service, err, request_id).into_bytes(),
+        WireProtocol::Cbor => {
+            headers.push(("smithy-protocol", "rpc-v2-cbor".to_string()));
+            if query_compatible {
+                headers.push((
+                    "x-amzn-query-error",
+                    format!("{};{}", err.query_code, err.fault()),
+                ));
+            }
+            cbor::encode_error(err)
+        }
+    };
+    headers.push(("x-amzn-ErrorType", err.code.to_string()));
+    Encoded {
+        status: err.status,
+        content_type: protocol.content_type(),
+        headers,
+        body,
+    }
+}

@@ -1,0 +1,317 @@
+//! Constraint validation of canonical values against the model: required members, lengths,
+//! ranges, patterns and enums, with AWS's "N validation errors detected" messages.
+
+use nephoscope_model::meta::{ServiceDef, ShapeDef, ShapeId, ShapeKind};
+use regex::Regex;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// One failed constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// Member path as AWS prints it (`logEvents.1.member.message`).
+    pub path: String,
+    /// The offending value rendered as AWS prints it, `None` for a missing member.
+    pub value: Option<String>,
+    pub constraint: String,
+    /// True when the violation is a missing required member.
+    pub missing: bool,
+}
+
+impl Violation {
+    pub fn describe(&self) -> String {
+        match &self.value {
+            Some(v) => format!(
+                "Value '{v}' at '{}' failed to satisfy constraint: {}",
+                self.path, self.constraint
+            ),
+            None => format!(
+                "Value null at '{}' failed to satisfy constraint: {}",
+                self.path, self.constraint
+            ),
+        }
+    }
+}
+
+/// AWS's summary message of a list of violations.
+pub fn message(violations: &[Violation]) -> String {
+    let n = violations.len();
+    let list: Vec<String> = violations.iter().map(Violation::describe).collect();
+    format!(
+        "{n} validation error{} detected: {}",
+        if n == 1 { "" } else { "s" },
+        list.join("; ")
+    )
+}
+
+/// At most this many violations are reported, as AWS does.
+const MAX_REPORTED: usize = 10;
+
+pub fn validate(service: &ServiceDef, shape: ShapeId, value: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    walk(service, service.shape(shape), value, "", &mut out);
+    out.truncate(MAX_REPORTED);
+    out
+}
+
+fn render(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(render).collect::<Vec<_>>().join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+/// Pattern regexes, compiled once. `None` when the model's (Java) pattern is not valid for the
+/// `regex` crate; such patterns are listed by a test so none goes unnoticed.
+pub fn pattern_regex(pattern: &'static str) -> Option<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, Option<Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    map.entry(pattern)
+        .or_insert_with(|| Regex::new(&format!("^(?:{})$", translate_pattern(pattern))).ok())
+        .clone()
+}
+
+/// Rewrites the Java regex constructs the models use that the `regex` crate spells differently.
+fn translate_pattern(pattern: &str) -> String {
+    match pattern {
+        // "not only whitespace": Java writes it as a negative lookahead.
+        p if p.starts_with("^(?!\\s*$)") => format!("(?s:.*\\S.*)"),
+        // In a Java class, `-` after a class escape such as `\w` is a literal.
+        p => p.replace("\\w-", "\\w\\-"),
+    }
+}
+
+fn walk(
+    service: &ServiceDef,
+    shape: &ShapeDef,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<Violation>,
+) {
+    if out.len() >= MAX_REPORTED || value.is_null() {
+        return;
+    }
+    let mut fail = |constraint: String| {
+        out.push(Violation {
+            path: path.to_string(),
+            value: Some(render(value)),
+            constraint,
+            missing: false,
+        })
+    };
+    match &shape.kind {
+        ShapeKind::Structure { members, .. } => {
+            let Some(obj) = value.as_object() else { return };
+            for m in members.iter() {
+                let p = join(path, m.name);
+                match obj.get(m.name) {
+                    None | Some(Value::Null) if m.required => out.push(Violation {
+                        path: p,
+                        value: None,
+                        constraint: "Member must not be null".into(),
+                        missing: true,
+                    }),
+                    Some(v) => walk(service, service.shape(m.shape), v, &p, out),
+                    None => {}
+                }
+            }
+        }
+        ShapeKind::List { member } => {
+            let Some(items) = value.as_array() else {
+                return;
+            };
+            check_length(shape, items.len(), &mut fail);
+            let ms = service.shape(*member);
+            for (i, item) in items.iter().enumerate() {
+                walk(
+                    service,
+                    ms,
+                    item,
+                    &format!("{}.{}.member", path, i + 1),
+                    out,
+                );
+            }
+        }
+        ShapeKind::Map { key, value: vs } => {
+            let Some(obj) = value.as_object() else { return };
+            check_length(shape, obj.len(), &mut fail);
+            let (ks, vs) = (service.shape(*key), service.shape(*vs));
+            for (k, v) in obj {
+                walk(
+                    service,
+                    ks,
+                    &Value::String(k.clone()),
+                    &format!("{path}.key"),
+                    out,
+                );
+                walk(service, vs, v, &format!("{path}.{k}"), out);
+            }
+        }
+        ShapeKind::String => {
+            let Some(s) = value.as_str() else { return };
+            check_length(shape, s.chars().count(), &mut fail);
+            if !shape.enum_values.is_empty() && !shape.enum_values.contains(&s) {
+                fail(format!(
+                    "Member must satisfy enum value set: [{}]",
+                    shape.enum_values.join(", ")
+                ));
+            } else if let Some(p) = shape.pattern {
+                if let Some(re) = pattern_regex(p) {
+                    if !re.is_match(s) {
+                        fail(format!(
+                            "Member must satisfy regular expression pattern: {p}"
+                        ));
+                    }
+                }
+            }
+        }
+        ShapeKind::Blob => {
+            // Canonical blobs are base64; the constraint is on the decoded length.
+            let Some(s) = value.as_str() else { return };
+            check_length(shape, s.len() / 4 * 3, &mut fail);
+        }
+        ShapeKind::Integer | ShapeKind::Long | ShapeKind::Double | ShapeKind::Float => {
+            let Some(n) = value.as_f64() else { return };
+            if let Some(min) = shape.min {
+                if n < min as f64 {
+                    fail(format!(
+                        "Member must have value greater than or equal to {min}"
+                    ));
+                }
+            }
+            if let Some(max) = shape.max {
+                if n > max as f64 {
+                    fail(format!(
+                        "Member must have value less than or equal to {max}"
+                    ));
+                }
+            }
+        }
+        ShapeKind::Boolean | ShapeKind::Timestamp => {}
+    }
+}
+
+fn check_length(shape: &ShapeDef, len: usize, fail: &mut impl FnMut(String)) {
+    if let Some(min) = shape.min {
+        if (len as i64) < min {
+            fail(format!(
+                "Member must have length greater than or equal to {min}"
+            ));
+        }
+    }
+    if let Some(max) = shape.max {
+        if (len as i64) > max {
+            fail(format!(
+                "Member must have length less than or equal to {max}"
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nephoscope_model::generated::{cloudwatch, logs};
+    use serde_json::json;
+
+    fn check(service: &ServiceDef, op: &str, input: Value, want: &[&str]) {
+        let op = service.operation(op).unwrap();
+        let got: Vec<String> = validate(service, op.input.unwrap(), &input)
+            .iter()
+            .map(Violation::describe)
+            .collect();
+        assert_eq!(got, want, "{input}");
+    }
+
+    #[test]
+    fn validation_table() {
+        let long = "x".repeat(300);
+        check(&cloudwatch::SERVICE, "ListMetrics", json!({}), &[]);
+        check(
+            &cloudwatch::SERVICE,
+            "ListMetrics",
+            json!({ "Namespace": long }),
+            &[&format!("Value '{long}' at 'Namespace' failed to satisfy constraint: Member must have length less than or equal to 255")],
+        );
+        check(
+            &cloudwatch::SERVICE,
+            "ListMetrics",
+            json!({ "RecentlyActive": "PT1H" }),
+            &["Value 'PT1H' at 'RecentlyActive' failed to satisfy constraint: Member must satisfy enum value set: [PT3H]"],
+        );
+        check(
+            &logs::SERVICE,
+            "CreateLogGroup",
+            json!({}),
+            &["Value null at 'logGroupName' failed to satisfy constraint: Member must not be null"],
+        );
+        check(
+            &logs::SERVICE,
+            "CreateLogGroup",
+            json!({ "logGroupName": "bad name" }),
+            &["Value 'bad name' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"],
+        );
+        check(
+            &logs::SERVICE,
+            "PutLogEvents",
+            json!({ "logGroupName": "g", "logStreamName": "s", "logEvents": [{ "timestamp": 1 }] }),
+            &["Value null at 'logEvents.1.member.message' failed to satisfy constraint: Member must not be null"],
+        );
+        check(
+            &logs::SERVICE,
+            "ListTagsForResource",
+            json!({ "resourceArn": "arn:aws:logs:us-east-1:000000000000:log-group:g" }),
+            &[],
+        );
+        check(
+            &logs::SERVICE,
+            "DescribeLogGroups",
+            json!({ "limit": 0 }),
+            &["Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"],
+        );
+    }
+
+    #[test]
+    fn message_counts_violations() {
+        let v = Violation {
+            path: "a".into(),
+            value: None,
+            constraint: "Member must not be null".into(),
+            missing: true,
+        };
+        assert_eq!(
+            message(&[v.clone(), v]),
+            "2 validation errors detected: Value null at 'a' failed to satisfy constraint: Member must not be null; Value null at 'a' failed to satisfy constraint: Member must not be null"
+        );
+    }
+
+    /// Every pattern of every model compiles (after the Java rewrites of `translate_pattern`).
+    #[test]
+    fn model_patterns_compile() {
+        let mut failing = Vec::new();
+        for service in nephoscope_model::services() {
+            for shape in service.shapes {
+                if let Some(p) = shape.pattern {
+                    if pattern_regex(p).is_none() {
+                        failing.push(format!("{}:{}", service.name, shape.name));
+                    }
+                }
+            }
+        }
+        assert_eq!(failing, Vec::<String>::new());
+    }
+}
