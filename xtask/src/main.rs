@@ -1,7 +1,9 @@
 //! `cargo xtask codegen` regenerates `crates/model/src/generated/` from `models/`;
-//! `cargo xtask codegen --check` fails when the committed files are stale.
+//! `cargo xtask codegen --check` fails when the committed files are stale;
+//! `cargo xtask tidy` checks the dependency direction of ARCHITECTURE.md.
 
 mod codegen;
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,8 +39,19 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Some("tidy") => {
+            let v = tidy::violations(&workspace_root());
+            for line in &v {
+                eprintln!("{line}");
+            }
+            if v.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         _ => {
-            eprintln!("usage: cargo xtask codegen [--check]");
+            eprintln!("usage: cargo xtask codegen [--check] | cargo xtask tidy");
             ExitCode::FAILURE
         }
     }

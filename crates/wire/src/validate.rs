@@ -89,7 +89,7 @@ pub fn pattern_regex(pattern: &'static str) -> Option<Regex> {
 fn translate_pattern(pattern: &str) -> String {
     match pattern {
         // "not only whitespace": Java writes it as a negative lookahead.
-        p if p.starts_with("^(?!\\s*$)") => format!("(?s:.*\\S.*)"),
+        p if p.starts_with("^(?!\\s*$)") => "(?s:.*\\S.*)".to_string(),
         // In a Java class, `-` after a class escape such as `\w` is a literal.
         p => p.replace("\\w-", "\\w\\-"),
     }
