@@ -63,14 +63,16 @@ _sanitize_aws_environment()
 
 
 def binary_path() -> Path:
-    path = Path(os.environ.get("NEPHOSCOPE_BIN", "target/debug/nephoscope"))
-    return path if path.is_absolute() else REPO / path
+    """NEPHOSCOPE_BIN (relative to the working directory), else the repository's debug build."""
+    if os.environ.get("NEPHOSCOPE_BIN"):
+        return Path(os.environ["NEPHOSCOPE_BIN"]).resolve()
+    return REPO / "target" / "debug" / "nephoscope"
 
 
 class Server:
     """One running `nephoscope serve` process."""
 
-    def __init__(self, args: list[str], workdir: Path):
+    def __init__(self, args: list[str], workdir: Path, wait_healthy: bool = True):
         self.args = args
         self.workdir = workdir
         self.stderr_path = workdir / "stderr.log"
@@ -90,7 +92,7 @@ class Server:
         self.port = 0
         self.returncode: int | None = None
         try:
-            self._wait_ready()
+            self._wait_ready(wait_healthy)
         except BaseException:
             self.kill()
             raise
@@ -117,7 +119,7 @@ class Server:
         tail = "\n".join(self.log().splitlines()[-40:])
         pytest.fail(f"{why}\ncommand: {' '.join(self.args)}\nstderr (tail):\n{tail}", pytrace=False)
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, wait_healthy: bool) -> None:
         deadline = time.monotonic() + START_DEADLINE_S
         try:
             line = self._first_line.get(timeout=START_DEADLINE_S)
@@ -133,6 +135,8 @@ class Server:
         if not port.isdigit() or int(port) == 0:
             self._fail(f"first stdout line {line!r} does not name a real port")
         self.port = int(port)
+        if not wait_healthy:
+            return
 
         last = "no attempt"
         while time.monotonic() < deadline:
@@ -171,7 +175,8 @@ class Server:
 
 
 def launch(workdir: Path, *, ephemeral: bool = True, config: str | None = None,
-           data_dir: Path | None = None, extra_args: tuple[str, ...] = ()) -> Server:
+           data_dir: Path | None = None, extra_args: tuple[str, ...] = (),
+           wait_healthy: bool = True) -> Server:
     binary = binary_path()
     if not binary.exists():
         pytest.fail(
@@ -190,7 +195,7 @@ def launch(workdir: Path, *, ephemeral: bool = True, config: str | None = None,
     if data_dir is not None:
         args += ["--data-dir", str(data_dir)]
     args += list(extra_args)
-    return Server(args, workdir)
+    return Server(args, workdir, wait_healthy)
 
 
 def require_tool(path: Path, what: str, ci: bool) -> None:
@@ -338,37 +343,57 @@ def send(server: Server, req: RawRequest, *, signed: bool = True, body: bytes | 
                             timeout=60)
 
 
-def send_large(server: Server, req: RawRequest, **sign_args) -> tuple[int, dict, bytes]:
+def _server_answered(sock: socket.socket, wait: float) -> bool:
+    """True once a final response is waiting; swallows interim `100 Continue` responses."""
+    while select.select([sock], [], [], wait)[0]:
+        peek = sock.recv(16, socket.MSG_PEEK)
+        if not peek:
+            return True  # closed: let the response reader report what (if anything) came
+        if not peek.startswith(b"HTTP/1.1 100"):
+            return True
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            byte = sock.recv(1)
+            if not byte:
+                return True
+            interim += byte
+    return False
+
+
+def send_large(server: Server, req: RawRequest, *, chunked: bool = False,
+               **sign_args) -> tuple[int, dict, bytes]:
     """POST a big signed body over a raw socket with `Expect: 100-continue`.
 
     A server may refuse an oversized body before reading it, or read part of it and answer
     while the client is still sending; both are legal, and a plain client would see a broken
     pipe or a reset instead of the answer. Here the body goes out in chunks and sending stops
-    as soon as the server has answered. Returns (status, lowercased headers, body).
+    as soon as the server has answered. `chunked` sends `Transfer-Encoding: chunked` instead of
+    a Content-Length, so the server only learns the size while reading. Returns (status,
+    lowercased headers, body).
     """
     headers = sign(server, req, **sign_args)
     headers = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
     head = [f"{req.method} {req.path} HTTP/1.1", f"Host: {server.host}:{server.port}"]
     head += [f"{k}: {v}" for k, v in headers.items()]
-    head += [f"Content-Length: {len(req.body)}", "Expect: 100-continue", "Connection: close"]
+    head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(req.body)}")
+    head += ["Expect: 100-continue", "Connection: close"]
+    step = 64 * 1024
+    if chunked:
+        pieces = [b"%x\r\n" % len(req.body[i:i + step]) + req.body[i:i + step] + b"\r\n"
+                  for i in range(0, len(req.body), step)] + [b"0\r\n\r\n"]
+    else:
+        pieces = [req.body[i:i + step] for i in range(0, len(req.body), step)]
     sock = socket.create_connection((server.host, server.port), timeout=60)
     try:
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
-        readable, _, _ = select.select([sock], [], [], 3.0)
-        final_first = False
-        if readable:
-            peek = sock.recv(16, socket.MSG_PEEK)
-            final_first = bool(peek) and not peek.startswith(b"HTTP/1.1 100")
+        # Wait briefly for "100 Continue" (go on) or a final answer (stop before the body).
+        final_first = _server_answered(sock, wait=3.0) if select.select([sock], [], [], 3.0)[0] else False
         if not final_first:
-            view = memoryview(req.body)
             try:
-                for start in range(0, len(view), 64 * 1024):
-                    sock.sendall(view[start:start + 64 * 1024])
-                    readable, _, _ = select.select([sock], [], [], 0)
-                    if readable:
-                        peek = sock.recv(16, socket.MSG_PEEK)
-                        if peek and not peek.startswith(b"HTTP/1.1 100"):
-                            break
+                for piece in pieces:
+                    sock.sendall(piece)
+                    if _server_answered(sock, wait=0):
+                        break
             except (BrokenPipeError, ConnectionResetError):
                 pass
         resp = http.client.HTTPResponse(sock)  # skips interim 100 responses

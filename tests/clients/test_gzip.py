@@ -90,3 +90,4 @@ def test_gzip_bomb_over_decompressed_limit_is_413(server):
     status, headers, body = send_large(server, req)
     assert status == 413, body[:300]
     assert parse_error(status, headers, body).code == "RequestEntityTooLarge"
+    assert headers.get("x-amzn-requestid"), f"413 without x-amzn-RequestId: {headers}"

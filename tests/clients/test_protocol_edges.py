@@ -112,10 +112,11 @@ EIGHT_MIB = 8 * 1024 * 1024
                              b'{"logGroupNamePrefix": "' + b"a" * pad + b'"}'),
     lambda pad: query_request("ListMetrics", {"Namespace": "a" * pad}),
 ], ids=["logs-json", "cloudwatch-query"])
-def test_body_over_8_mib_is_413(server, make):
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_body_over_8_mib_is_413(server, make, chunked):
     req = make(EIGHT_MIB + 1024)
     assert len(req.body) > EIGHT_MIB
-    status, headers, body = send_large(server, req)
+    status, headers, body = send_large(server, req, chunked=chunked)
     assert status == 413, body[:300]
-    assert headers.get("x-amzn-requestid")
     assert parse_error(status, headers, body).code == "RequestEntityTooLarge"
+    assert headers.get("x-amzn-requestid"), f"413 without x-amzn-RequestId: {headers}"

@@ -36,3 +36,10 @@ def test_reset_is_absent_without_ephemeral(start_server, tmp_path):
 def test_signal_stops_gracefully_with_exit_code_0(start_server, sig):
     srv = start_server()
     assert srv.stop(sig) == 0, srv.log()[-4000:]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_right_after_listening_line_is_graceful(start_server, sig):
+    """A supervisor may stop the server the moment it is announced (docker stop, systemd)."""
+    srv = start_server(wait_healthy=False)
+    assert srv.stop(sig) == 0, srv.log()[-4000:]
