@@ -137,6 +137,9 @@ impl App {
                 tracing::info!("state reset");
                 (json_response(200, br#"{"reset":true}"#), None)
             }
+            (_, RESET_PATH) | (_, HEALTH_PATH) | (_, METRICS_PATH) => {
+                (json_response(404, br#"{"message":"Not Found"}"#), None)
+            }
             _ => {
                 let (resp, service, operation, account) = self.handle_api(&req, &request_id).await;
                 (resp, Some((service, operation, account)))
@@ -157,6 +160,19 @@ impl App {
                 "request"
             );
         }
+        resp
+    }
+
+    /// Answers a request that failed before it could be read (body over the cap), in the
+    /// protocol its head announces.
+    pub fn reject(&self, req: &IncomingRequest, err: ApiError) -> Response {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let protocol = classify(req).map_or(WireProtocol::Json11, |(p, _)| p);
+        let mut resp = Response::from(wire::encode_error(protocol, None, &err, &request_id));
+        resp.headers.push(("x-amzn-RequestId", request_id.clone()));
+        self.metrics
+            .observe("-", "-", resp.status, std::time::Duration::ZERO);
+        tracing::info!(request_id = %request_id, status = resp.status, code = %err.code, "request rejected");
         resp
     }
 

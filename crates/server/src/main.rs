@@ -117,11 +117,12 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
             nephoscope_server::services(),
             args.ephemeral,
         ));
+        let shutdown = serve::shutdown_signal().map_err(|e| format!("cannot install signal handlers: {e}"))?;
         let scheme = if bound.tls.is_some() { "https" } else { "http" };
         println!("nephoscope listening on {scheme}://{}", bound.addr);
         let _ = std::io::stdout().flush();
         tracing::info!(addr = %bound.addr, data_dir = %config.data_dir.display(), ephemeral = args.ephemeral, "serving");
-        serve::run(bound, app, config.limits.max_body_bytes, serve::shutdown_signal()).await;
+        serve::run(bound, app, config.limits.max_body_bytes, shutdown).await;
         Ok::<(), String>(())
     })
 }

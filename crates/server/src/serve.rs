@@ -8,6 +8,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
+use nephoscope_wire::ApiError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,49 +65,10 @@ fn tls_acceptor(t: &crate::config::TlsConfig) -> Result<tokio_rustls::TlsAccepto
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
 }
 
-async fn to_incoming(
-    req: hyper::Request<Incoming>,
-    max_body: usize,
-) -> Result<IncomingRequest, Response> {
+/// Reads the whole body under the cap. A body over the cap is answered by the app in the
+/// request's protocol, with a request id like every other response.
+async fn read_request(app: &App, req: hyper::Request<Incoming>, max_body: usize) -> Response {
     let (parts, body) = req.into_parts();
-    let too_large = || {
-        let e = nephoscope_wire::ApiError::too_large(max_body);
-        Response::from(nephoscope_wire::encode_error(
-            nephoscope_wire::WireProtocol::Json11,
-            None,
-            &e,
-            "-",
-        ))
-    };
-    if let Some(len) = parts.headers.get(http::header::CONTENT_LENGTH) {
-        if len
-            .to_str()
-            .ok()
-            .and_then(|l| l.parse::<usize>().ok())
-            .is_some_and(|l| l > max_body)
-        {
-            return Err(too_large());
-        }
-    }
-    let body = match Limited::new(body, max_body).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return Err(too_large())
-        }
-        Err(e) => {
-            let e =
-                nephoscope_wire::ApiError::serialization(format!("cannot read request body: {e}"));
-            return Err(Response::from(nephoscope_wire::encode_error(
-                nephoscope_wire::WireProtocol::Json11,
-                None,
-                &e,
-                "-",
-            )));
-        }
-    };
     let mut headers: Vec<(String, Vec<u8>)> = parts
         .headers
         .iter()
@@ -118,15 +80,40 @@ async fn to_incoming(
             headers.push(("host".into(), a.as_str().as_bytes().to_vec()));
         }
     }
-    Ok(IncomingRequest {
+    let mut incoming = IncomingRequest {
         method: parts.method.as_str().to_string(),
         path_and_query: parts
             .uri
             .path_and_query()
             .map_or_else(|| "/".to_string(), |p| p.as_str().to_string()),
         headers,
-        body,
-    })
+        body: Bytes::new(),
+    };
+    let declared_too_large = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| l.parse::<usize>().ok())
+        .is_some_and(|l| l > max_body);
+    if declared_too_large {
+        return app.reject(&incoming, ApiError::too_large(max_body));
+    }
+    match Limited::new(body, max_body).collect().await {
+        Ok(c) => {
+            incoming.body = c.to_bytes();
+            app.handle(incoming).await
+        }
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            app.reject(&incoming, ApiError::too_large(max_body))
+        }
+        Err(e) => app.reject(
+            &incoming,
+            ApiError::serialization(format!("cannot read request body: {e}")),
+        ),
+    }
 }
 
 fn to_hyper(resp: Response) -> hyper::Response<Full<Bytes>> {
@@ -166,10 +153,7 @@ pub async fn run(
         let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let app = app.clone();
             async move {
-                let resp = match to_incoming(req, max_body).await {
-                    Ok(req) => app.handle(req).await,
-                    Err(resp) => resp,
-                };
+                let resp = read_request(&app, req, max_body).await;
                 Ok::<_, std::convert::Infallible>(to_hyper(resp))
             }
         });
@@ -212,24 +196,25 @@ pub async fn run(
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT and SIGTERM handlers now (so a signal that arrives right after start-up
+/// is already a graceful shutdown) and returns a future that resolves on either.
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -1,6 +1,7 @@
 //! awsJson 1.0 / 1.1 bodies. The JSON protocol's form is the canonical form, so decoding is a
 //! parse plus a type check against the input shape.
 
+use crate::path::{Path, Seg};
 use crate::ApiError;
 use nephoscope_model::meta::{ServiceDef, ShapeDef, ShapeKind};
 use serde_json::Value;
@@ -17,7 +18,7 @@ pub fn decode(service: &ServiceDef, shape: &ShapeDef, body: &[u8]) -> Result<Val
             "Request body must be a JSON object",
         ));
     }
-    check(service, shape, &value, "")?;
+    check(service, shape, &value, &mut Path::default())?;
     Ok(value)
 }
 
@@ -33,7 +34,7 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
-fn mismatch(path: &str, want: &str, got: &Value) -> ApiError {
+fn mismatch(path: &Path<'_>, want: &str, got: &Value) -> ApiError {
     let kind = match got {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -44,33 +45,28 @@ fn mismatch(path: &str, want: &str, got: &Value) -> ApiError {
     };
     ApiError::serialization(format!(
         "Expected {want} at '{}' but found {kind}",
-        if path.is_empty() { "$" } else { path }
+        path.json()
     ))
 }
 
 /// Checks JSON types against the shape; unknown members are ignored as AWS does.
-pub(crate) fn check(
+pub(crate) fn check<'a>(
     service: &ServiceDef,
     shape: &ShapeDef,
-    v: &Value,
-    path: &str,
+    v: &'a Value,
+    path: &mut Path<'a>,
 ) -> Result<(), ApiError> {
     if v.is_null() {
         return Ok(());
     }
-    let sub = |name: &str| {
-        if path.is_empty() {
-            name.to_string()
-        } else {
-            format!("{path}.{name}")
-        }
-    };
     match &shape.kind {
         ShapeKind::Structure { members, .. } => {
             let obj = v.as_object().ok_or_else(|| mismatch(path, "object", v))?;
             for m in members.iter() {
                 if let Some(mv) = obj.get(m.name) {
-                    check(service, service.shape(m.shape), mv, &sub(m.name))?;
+                    path.push(Seg::Member(m.name));
+                    check(service, service.shape(m.shape), mv, path)?;
+                    path.pop();
                 }
             }
         }
@@ -78,14 +74,18 @@ pub(crate) fn check(
             let items = v.as_array().ok_or_else(|| mismatch(path, "array", v))?;
             let ms = service.shape(*member);
             for (i, item) in items.iter().enumerate() {
-                check(service, ms, item, &format!("{path}[{i}]"))?;
+                path.push(Seg::Index(i));
+                check(service, ms, item, path)?;
+                path.pop();
             }
         }
         ShapeKind::Map { value, .. } => {
             let obj = v.as_object().ok_or_else(|| mismatch(path, "object", v))?;
             let vs = service.shape(*value);
             for (k, item) in obj {
-                check(service, vs, item, &sub(k))?;
+                path.push(Seg::Member(k));
+                check(service, vs, item, path)?;
+                path.pop();
             }
         }
         ShapeKind::String | ShapeKind::Blob => {
@@ -98,7 +98,8 @@ pub(crate) fn check(
             let n = v.as_i64().ok_or_else(|| mismatch(path, "integer", v))?;
             if i32::try_from(n).is_err() {
                 return Err(ApiError::serialization(format!(
-                    "Value at '{path}' does not fit a 32-bit integer"
+                    "Value at '{}' does not fit a 32-bit integer",
+                    path.json()
                 )));
             }
         }

@@ -6,6 +6,7 @@
 pub mod cbor;
 mod error;
 pub mod json;
+mod path;
 pub mod query;
 mod service;
 pub mod timestamp;

@@ -1,6 +1,7 @@
 //! Constraint validation of canonical values against the model: required members, lengths,
 //! ranges, patterns and enums, with AWS's "N validation errors detected" messages.
 
+use crate::path::{Path, Seg};
 use nephoscope_model::meta::{ServiceDef, ShapeDef, ShapeId, ShapeKind};
 use regex::Regex;
 use serde_json::Value;
@@ -50,7 +51,13 @@ const MAX_REPORTED: usize = 10;
 
 pub fn validate(service: &ServiceDef, shape: ShapeId, value: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    walk(service, service.shape(shape), value, "", &mut out);
+    walk(
+        service,
+        service.shape(shape),
+        value,
+        &mut Path::default(),
+        &mut out,
+    );
     out.truncate(MAX_REPORTED);
     out
 }
@@ -63,14 +70,6 @@ fn render(v: &Value) -> String {
             items.iter().map(render).collect::<Vec<_>>().join(", ")
         ),
         other => other.to_string(),
-    }
-}
-
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}.{name}")
     }
 }
 
@@ -95,19 +94,19 @@ fn translate_pattern(pattern: &str) -> String {
     }
 }
 
-fn walk(
+fn walk<'a>(
     service: &ServiceDef,
     shape: &ShapeDef,
-    value: &Value,
-    path: &str,
+    value: &'a Value,
+    path: &mut Path<'a>,
     out: &mut Vec<Violation>,
 ) {
     if out.len() >= MAX_REPORTED || value.is_null() {
         return;
     }
-    let mut fail = |constraint: String| {
+    let fail = |out: &mut Vec<Violation>, path: &Path<'_>, constraint: String| {
         out.push(Violation {
-            path: path.to_string(),
+            path: path.aws(),
             value: Some(render(value)),
             constraint,
             missing: false,
@@ -117,87 +116,87 @@ fn walk(
         ShapeKind::Structure { members, .. } => {
             let Some(obj) = value.as_object() else { return };
             for m in members.iter() {
-                let p = join(path, m.name);
+                path.push(Seg::Member(m.name));
                 match obj.get(m.name) {
                     None | Some(Value::Null) if m.required => out.push(Violation {
-                        path: p,
+                        path: path.aws(),
                         value: None,
                         constraint: "Member must not be null".into(),
                         missing: true,
                     }),
-                    Some(v) => walk(service, service.shape(m.shape), v, &p, out),
+                    Some(v) => walk(service, service.shape(m.shape), v, path, out),
                     None => {}
                 }
+                path.pop();
             }
         }
         ShapeKind::List { member } => {
             let Some(items) = value.as_array() else {
                 return;
             };
-            check_length(shape, items.len(), &mut fail);
+            if let Some(c) = length_violation(shape, items.len()) {
+                fail(out, path, c);
+            }
             let ms = service.shape(*member);
             for (i, item) in items.iter().enumerate() {
-                walk(
-                    service,
-                    ms,
-                    item,
-                    &format!("{}.{}.member", path, i + 1),
-                    out,
-                );
+                path.push(Seg::Index(i));
+                walk(service, ms, item, path, out);
+                path.pop();
             }
         }
         ShapeKind::Map { key, value: vs } => {
             let Some(obj) = value.as_object() else { return };
-            check_length(shape, obj.len(), &mut fail);
+            if let Some(c) = length_violation(shape, obj.len()) {
+                fail(out, path, c);
+            }
             let (ks, vs) = (service.shape(*key), service.shape(*vs));
             for (k, v) in obj {
-                walk(
-                    service,
-                    ks,
-                    &Value::String(k.clone()),
-                    &format!("{path}.key"),
-                    out,
-                );
-                walk(service, vs, v, &format!("{path}.{k}"), out);
+                for c in string_violations(ks, k) {
+                    path.push(Seg::Member("key"));
+                    out.push(Violation {
+                        path: path.aws(),
+                        value: Some(k.clone()),
+                        constraint: c,
+                        missing: false,
+                    });
+                    path.pop();
+                }
+                path.push(Seg::Member(k));
+                walk(service, vs, v, path, out);
+                path.pop();
             }
         }
         ShapeKind::String => {
             let Some(s) = value.as_str() else { return };
-            check_length(shape, s.chars().count(), &mut fail);
-            if !shape.enum_values.is_empty() && !shape.enum_values.contains(&s) {
-                fail(format!(
-                    "Member must satisfy enum value set: [{}]",
-                    shape.enum_values.join(", ")
-                ));
-            } else if let Some(p) = shape.pattern {
-                if let Some(re) = pattern_regex(p) {
-                    if !re.is_match(s) {
-                        fail(format!(
-                            "Member must satisfy regular expression pattern: {p}"
-                        ));
-                    }
-                }
+            for c in string_violations(shape, s) {
+                fail(out, path, c);
             }
         }
         ShapeKind::Blob => {
             // Canonical blobs are base64; the constraint is on the decoded length.
             let Some(s) = value.as_str() else { return };
-            check_length(shape, s.len() / 4 * 3, &mut fail);
+            if let Some(c) = length_violation(shape, s.len() / 4 * 3) {
+                fail(out, path, c);
+            }
         }
         ShapeKind::Integer | ShapeKind::Long | ShapeKind::Double | ShapeKind::Float => {
             let Some(n) = value.as_f64() else { return };
             if let Some(min) = shape.min {
                 if n < min as f64 {
-                    fail(format!(
-                        "Member must have value greater than or equal to {min}"
-                    ));
+                    fail(
+                        out,
+                        path,
+                        format!("Member must have value greater than or equal to {min}"),
+                    );
                 }
             }
             if let Some(max) = shape.max {
                 if n > max as f64 {
-                    fail(format!(
-                        "Member must have value less than or equal to {max}"
-                    ));
+                    fail(
+                        out,
+                        path,
+                        format!("Member must have value less than or equal to {max}"),
+                    );
                 }
             }
         }
@@ -205,21 +204,53 @@ fn walk(
     }
 }
 
-fn check_length(shape: &ShapeDef, len: usize, fail: &mut impl FnMut(String)) {
+/// Failed constraints of a string: length, then enum or pattern (each reported, as AWS does).
+fn string_violations(shape: &ShapeDef, s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    // A UTF-8 byte length bounds the character count from above, and from below by a factor
+    // of four: count characters only when the bytes cannot decide.
+    let bytes = s.len() as i64;
+    let undecided =
+        shape.max.is_some_and(|m| bytes > m) || shape.min.is_some_and(|m| bytes < m * 4);
+    let len = if undecided {
+        s.chars().count()
+    } else {
+        s.len()
+    };
+    out.extend(length_violation(shape, len));
+    if !shape.enum_values.is_empty() {
+        if !shape.enum_values.contains(&s) {
+            out.push(format!(
+                "Member must satisfy enum value set: [{}]",
+                shape.enum_values.join(", ")
+            ));
+        }
+    } else if let Some(pattern) = shape.pattern {
+        if pattern_regex(pattern).is_some_and(|re| !re.is_match(s)) {
+            out.push(format!(
+                "Member must satisfy regular expression pattern: {pattern}"
+            ));
+        }
+    }
+    out
+}
+
+fn length_violation(shape: &ShapeDef, len: usize) -> Option<String> {
     if let Some(min) = shape.min {
         if (len as i64) < min {
-            fail(format!(
+            return Some(format!(
                 "Member must have length greater than or equal to {min}"
             ));
         }
     }
     if let Some(max) = shape.max {
         if (len as i64) > max {
-            fail(format!(
+            return Some(format!(
                 "Member must have length less than or equal to {max}"
             ));
         }
     }
+    None
 }
 
 #[cfg(test)]
