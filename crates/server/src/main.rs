@@ -84,6 +84,9 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
     }
     config.validate().map_err(|e| e.to_string())?;
     init_logging(&config);
+    for name in unknown_env {
+        tracing::warn!(variable = %name, "ignoring an environment variable the server does not know");
+    }
 
     // The temporary directory lives until the end of this function: removed at exit.
     let _ephemeral_dir = if args.ephemeral {
