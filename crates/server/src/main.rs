@@ -73,7 +73,7 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
         Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
         None => Config::default(),
     };
-    config
+    let unknown_env = config
         .apply_env(std::env::vars())
         .map_err(|e| e.to_string())?;
     if let Some(l) = args.listen {
