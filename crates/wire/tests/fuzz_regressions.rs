@@ -1,0 +1,194 @@
+//! Replays the fuzz seeds (`fuzz/seeds/<target>/`) and every saved fuzz crash
+//! (`crates/*/tests/fuzz-regressions/<target>/`) through the same code paths as the cargo-fuzz
+//! targets in `fuzz/fuzz_targets/`, under plain `cargo test`: nothing may panic or overflow the
+//! stack, and CBOR must round-trip. The drivers are copies of the fuzz targets' bodies (this test
+//! shares no code with the fuzz crate, which needs nightly). See docs/dev/fuzzing.md.
+
+use nephoscope_model::generated::{cloudwatch, logs};
+use nephoscope_model::meta::ServiceDef;
+use nephoscope_wire::query::ParamTree;
+use nephoscope_wire::{cbor, decode_input, encode_error, validate, RequestBody, WireProtocol};
+use std::path::{Path, PathBuf};
+
+/// A tokio worker thread's default stack: the server decodes requests on one.
+const STACK: usize = 2 * 1024 * 1024;
+
+/// Same as `fuzz/fuzz_targets/json_decode.rs`.
+fn json_decode(data: &[u8]) {
+    const OPS: [(WireProtocol, &ServiceDef, &str); 6] = [
+        (WireProtocol::Json11, &logs::SERVICE, "PutLogEvents"),
+        (WireProtocol::Json11, &logs::SERVICE, "CreateLogGroup"),
+        (WireProtocol::Json11, &logs::SERVICE, "FilterLogEvents"),
+        (WireProtocol::Json11, &logs::SERVICE, "StartQuery"),
+        (WireProtocol::Json10, &cloudwatch::SERVICE, "PutMetricData"),
+        (WireProtocol::Json10, &cloudwatch::SERVICE, "GetMetricData"),
+    ];
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
+    let (protocol, service, op) = OPS[usize::from(sel) % OPS.len()];
+    let op = service.operation(op).expect("operation in model");
+    match decode_input(protocol, service, op, RequestBody::Bytes(body)) {
+        Ok(value) => {
+            if let Some(shape) = op.input {
+                let violations = validate::validate(service, shape, &value);
+                let _ = validate::message(&violations);
+            }
+        }
+        Err(e) => {
+            let _ = encode_error(protocol, Some(service), &e, "fuzz");
+        }
+    }
+}
+
+/// Same as `fuzz/fuzz_targets/query_decode.rs`.
+fn query_decode(data: &[u8]) {
+    const OPS: [&str; 3] = ["PutMetricData", "GetMetricStatistics", "ListMetrics"];
+    let service = &cloudwatch::SERVICE;
+    let params = ParamTree::parse(data);
+    let _ = params.get("Version");
+    let op = match params.get("Action").and_then(|a| service.operation(a)) {
+        Some(op) => op,
+        None => {
+            let Some(&sel) = data.first() else { return };
+            service
+                .operation(OPS[usize::from(sel) % OPS.len()])
+                .expect("operation in model")
+        }
+    };
+    let decoded = decode_input(
+        WireProtocol::Query,
+        service,
+        op,
+        RequestBody::Query(&params),
+    );
+    match decoded {
+        Ok(value) => {
+            if let Some(shape) = op.input {
+                let violations = validate::validate(service, shape, &value);
+                let _ = validate::message(&violations);
+            }
+        }
+        Err(e) => {
+            let _ = encode_error(WireProtocol::Query, Some(service), &e, "fuzz");
+        }
+    }
+}
+
+/// Same as `fuzz/fuzz_targets/cbor_decode.rs`, round-trip property included.
+fn cbor_decode(data: &[u8]) {
+    const OPS: [&str; 3] = ["PutMetricData", "GetMetricData", "ListMetrics"];
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
+    let service = &cloudwatch::SERVICE;
+    let op = service
+        .operation(OPS[usize::from(sel) % OPS.len()])
+        .expect("operation in model");
+    let shape_id = op.input.expect("operation has an input");
+    let value = match decode_input(WireProtocol::Cbor, service, op, RequestBody::Bytes(body)) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = encode_error(WireProtocol::Cbor, Some(service), &e, "fuzz");
+            return;
+        }
+    };
+    let violations = validate::validate(service, shape_id, &value);
+    let _ = validate::message(&violations);
+
+    let encoded = cbor::encode(service, service.shape(shape_id), &value);
+    let again = decode_input(
+        WireProtocol::Cbor,
+        service,
+        op,
+        RequestBody::Bytes(&encoded),
+    )
+    .unwrap_or_else(|e| {
+        panic!("re-encoded canonical value does not decode: {e:?}\nvalue: {value}")
+    });
+    assert_eq!(again, value, "CBOR round trip changed the canonical value");
+}
+
+/// The repository root: this crate is `crates/<name>`.
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crate two levels below the repository root")
+        .to_path_buf()
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.expect("readable directory entry").path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The seeds of `target` (at least one) and its saved crashes in any crate.
+fn inputs(target: &str) -> Vec<PathBuf> {
+    let root = repo_root();
+    let seeds = files_in(&root.join("fuzz/seeds").join(target));
+    assert!(
+        !seeds.is_empty(),
+        "no seeds in fuzz/seeds/{target}: is the fuzz/ directory missing?"
+    );
+    let mut crate_dirs: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
+        .expect("crates/ readable")
+        .map(|e| e.expect("readable directory entry").path())
+        .collect();
+    crate_dirs.sort();
+    let mut all = seeds;
+    for dir in crate_dirs {
+        all.extend(files_in(&dir.join("tests/fuzz-regressions").join(target)));
+    }
+    all
+}
+
+/// Runs `driver` over every input of `target`, each on a fresh thread with the server's stack,
+/// and fails naming every input that panicked. (A stack overflow aborts the whole test binary;
+/// the runtime's message then names this test's thread and the input file.)
+fn replay(target: &str, driver: fn(&[u8])) {
+    let mut failed = Vec::new();
+    let files = inputs(target);
+    for path in &files {
+        let data = std::fs::read(path).expect("readable input");
+        let name = format!("{target}: {}", path.display());
+        let outcome = std::thread::Builder::new()
+            .name(name.clone())
+            .stack_size(STACK)
+            .spawn(move || driver(&data))
+            .expect("spawn replay thread")
+            .join();
+        if outcome.is_err() {
+            failed.push(path.display().to_string());
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} {target} inputs panicked (messages above):\n  {}",
+        failed.len(),
+        files.len(),
+        failed.join("\n  ")
+    );
+}
+
+#[test]
+fn json_decode_replay() {
+    replay("json_decode", json_decode);
+}
+
+#[test]
+fn query_decode_replay() {
+    replay("query_decode", query_decode);
+}
+
+#[test]
+fn cbor_decode_replay() {
+    replay("cbor_decode", cbor_decode);
+}
