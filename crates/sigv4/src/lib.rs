@@ -425,7 +425,7 @@ pub fn sign(
     let amz_date = req.header("x-amz-date").unwrap_or("19700101T000000Z");
     let auth = Authorization {
         access_key_id: access_key_id.into(),
-        date: amz_date[..8.min(amz_date.len())].into(),
+        date: amz_date.get(..8).unwrap_or(amz_date).into(),
         region: region.into(),
         service: service.into(),
         signed_headers: signed_headers

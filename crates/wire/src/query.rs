@@ -7,17 +7,30 @@ use serde_json::{Map, Number, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// Deepest parameter key accepted (`A.member.1.B.member.2.C…`); real keys stay far below it,
+/// and the bound keeps the tree's depth (and the stack of recursive walks) small.
+pub const MAX_KEY_PARTS: usize = 32;
+
 /// Form parameters as a tree split on `.`.
 #[derive(Debug, Default)]
 pub struct ParamTree {
     value: Option<String>,
     children: BTreeMap<String, ParamTree>,
+    /// Why the form cannot be decoded (a key too deep), reported by [`decode`].
+    malformed: Option<String>,
 }
 
 impl ParamTree {
     pub fn parse(form: &[u8]) -> ParamTree {
         let mut root = ParamTree::default();
         for (k, v) in form_urlencoded::parse(form) {
+            if k.split('.').nth(MAX_KEY_PARTS).is_some() {
+                root.malformed = Some(format!(
+                    "Parameter name has more than {MAX_KEY_PARTS} parts: '{}…'",
+                    k.chars().take(64).collect::<String>()
+                ));
+                continue;
+            }
             let mut node = &mut root;
             for part in k.split('.') {
                 node = node.children.entry(part.to_string()).or_default();
@@ -44,6 +57,9 @@ pub fn decode(
     shape: &ShapeDef,
     params: &ParamTree,
 ) -> Result<Value, ApiError> {
+    if let Some(why) = &params.malformed {
+        return Err(ApiError::malformed_query(why.clone()));
+    }
     decode_node(service, shape, params, "")
 }
 
