@@ -130,6 +130,23 @@ pub struct ErrorDef {
     pub sender_fault: bool,
 }
 
+impl OperationDef {
+    /// Whether the output streams events (a member targeting an `eventstream` structure).
+    pub fn is_event_stream(&self, service: &ServiceDef) -> bool {
+        self.output.is_some_and(|o| {
+            service.shape(o).members().iter().any(|m| {
+                matches!(
+                    service.shape(m.shape).kind,
+                    ShapeKind::Structure {
+                        eventstream: true,
+                        ..
+                    }
+                )
+            })
+        })
+    }
+}
+
 impl ShapeDef {
     pub fn members(&self) -> &'static [MemberDef] {
         match self.kind {

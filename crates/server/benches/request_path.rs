@@ -154,7 +154,9 @@ fn main() {
     let clock: SharedClock = Arc::new(ManualClock::new(now));
     let config = Config::default();
     let addr = config.listen_addr().unwrap();
-    let app = App::new(&config, &addr, clock, nephoscope_server::services(), false);
+    let dir = tempfile::tempdir().unwrap();
+    let engines = nephoscope_server::Engines::open(dir.path(), clock.clone()).unwrap();
+    let app = App::new(&config, &addr, clock, engines.services(), false);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -230,9 +232,10 @@ fn main() {
             body: req.body.clone(),
         };
         let status = rt.block_on(app.handle(clone())).status;
-        // Not-built operations still run SigV4, decode and validation; the status says which
-        // answer was measured (501 = validated then NotImplemented).
-        assert!(status == 200 || status == 501, "{name}: status {status}");
+        // The wire path runs in full before the service answers: 501 = validated then not built;
+        // 400 for PutLogEvents = validated, then ResourceNotFoundException (no log group), so the
+        // figure is the wire path without storage (ingestion has its own benchmark).
+        assert!(matches!(status, 200 | 400 | 501), "{name}: status {status}");
         let (n, secs) = measure(budget, || {
             let r = rt.block_on(app.handle(clone()));
             std::hint::black_box(r);

@@ -53,6 +53,8 @@ pub struct Response {
     pub content_type: &'static str,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// For event streams: encoded messages follow `body` as they are produced.
+    pub stream: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
 }
 
 impl From<Encoded> for Response {
@@ -62,6 +64,7 @@ impl From<Encoded> for Response {
             content_type: e.content_type,
             headers: e.headers,
             body: e.body,
+            stream: None,
         }
     }
 }
@@ -127,15 +130,24 @@ impl App {
                     content_type: "text/plain; version=0.0.4",
                     headers: Vec::new(),
                     body: self.metrics.render().into_bytes(),
+                    stream: None,
                 },
                 None,
             ),
             ("POST", RESET_PATH) if self.ephemeral => {
+                let mut failed = false;
                 for s in &self.services {
-                    s.reset();
+                    if let Err(e) = s.reset().await {
+                        tracing::error!(service = s.model().name, error = %e, "reset failed");
+                        failed = true;
+                    }
                 }
                 tracing::info!("state reset");
-                (json_response(200, br#"{"reset":true}"#), None)
+                if failed {
+                    (json_response(500, br#"{"reset":false}"#), None)
+                } else {
+                    (json_response(200, br#"{"reset":true}"#), None)
+                }
             }
             (_, RESET_PATH) | (_, HEALTH_PATH) | (_, METRICS_PATH) => {
                 (json_response(404, br#"{"message":"Not Found"}"#), None)
@@ -292,6 +304,27 @@ impl App {
             };
             return fail(e, Some(model), &op_name, &identity.account_id);
         };
+        if op.is_event_stream(model) {
+            return match self
+                .call_stream(
+                    service.as_ref(),
+                    protocol,
+                    op,
+                    body,
+                    identity.clone(),
+                    request_id,
+                )
+                .await
+            {
+                Ok(stream) => (
+                    event_stream_response(stream),
+                    model.name.to_string(),
+                    op.name.to_string(),
+                    identity.account_id,
+                ),
+                Err(e) => fail(e, Some(model), op.name, &identity.account_id),
+            };
+        }
         match self
             .call(
                 service.as_ref(),
@@ -321,7 +354,8 @@ impl App {
         }
     }
 
-    async fn call(
+    /// Decodes and validates the input, and checks the operation is built.
+    fn prepare(
         &self,
         service: &dyn Service,
         protocol: WireProtocol,
@@ -329,7 +363,7 @@ impl App {
         body: RequestBody<'_>,
         identity: Identity,
         request_id: &str,
-    ) -> Result<serde_json::Value, ApiError> {
+    ) -> Result<(RequestContext, serde_json::Value), ApiError> {
         let model = service.model();
         let input = wire::decode_input(protocol, model, op, body)?;
         if let Some(shape) = op.input {
@@ -348,7 +382,33 @@ impl App {
             access_key_id: identity.access_key_id,
             principal: identity.principal,
         };
+        Ok((ctx, input))
+    }
+
+    async fn call(
+        &self,
+        service: &dyn Service,
+        protocol: WireProtocol,
+        op: &'static OperationDef,
+        body: RequestBody<'_>,
+        identity: Identity,
+        request_id: &str,
+    ) -> Result<serde_json::Value, ApiError> {
+        let (ctx, input) = self.prepare(service, protocol, op, body, identity, request_id)?;
         service.call(ctx, op, input).await
+    }
+
+    async fn call_stream(
+        &self,
+        service: &dyn Service,
+        protocol: WireProtocol,
+        op: &'static OperationDef,
+        body: RequestBody<'_>,
+        identity: Identity,
+        request_id: &str,
+    ) -> Result<wire::eventstream::EventStream, ApiError> {
+        let (ctx, input) = self.prepare(service, protocol, op, body, identity, request_id)?;
+        service.call_stream(ctx, op, input).await
     }
 
     /// The body with any `Content-Encoding: gzip` undone, capped.
@@ -382,6 +442,33 @@ fn json_response(status: u16, body: &[u8]) -> Response {
         content_type: "application/json",
         headers: Vec::new(),
         body: body.to_vec(),
+        stream: None,
+    }
+}
+
+/// The response of an event-stream operation: the initial-response message, then each item as
+/// the service produces it, until the service ends the stream or the client goes away.
+fn event_stream_response(mut stream: wire::eventstream::EventStream) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    tokio::spawn(async move {
+        while let Some(item) = stream.items.recv().await {
+            let last = matches!(item, wire::eventstream::StreamItem::Exception { .. });
+            if tx
+                .send(wire::eventstream::encode_item(&item))
+                .await
+                .is_err()
+                || last
+            {
+                break;
+            }
+        }
+    });
+    Response {
+        status: 200,
+        content_type: "application/vnd.amazon.eventstream",
+        headers: Vec::new(),
+        body: wire::eventstream::initial_response(),
+        stream: Some(rx),
     }
 }
 

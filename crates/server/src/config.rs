@@ -22,6 +22,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub logs: LogsConfig,
     pub tls: Option<TlsConfig>,
 }
 
@@ -33,6 +34,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            logs: LogsConfig::default(),
             tls: None,
         }
     }
@@ -117,6 +119,22 @@ impl Default for LogConfig {
         LogConfig {
             format: "text".into(),
             level: "info".into(),
+        }
+    }
+}
+
+/// CloudWatch Logs behaviour.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    /// Longest Live Tail session before `SessionTimeoutException` (AWS: 3 hours).
+    pub live_tail_max_seconds: u64,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            live_tail_max_seconds: 3 * 3600,
         }
     }
 }

@@ -6,23 +6,56 @@ pub mod config;
 pub mod metrics;
 pub mod serve;
 
+use nephoscope_clock::SharedClock;
+use nephoscope_logstore::LogStore;
 use nephoscope_wire::Service;
+use std::path::Path;
 use std::sync::Arc;
 
-/// Every service the server answers, built from the configuration.
-pub fn services() -> Vec<Arc<dyn Service>> {
-    vec![
-        Arc::new(nephoscope_sts::Sts),
-        Arc::new(unbuilt::Unbuilt(
-            &nephoscope_model::generated::logs::SERVICE,
-        )),
-        Arc::new(unbuilt::Unbuilt(
-            &nephoscope_model::generated::cloudwatch::SERVICE,
-        )),
-        Arc::new(unbuilt::Unbuilt(
-            &nephoscope_model::generated::events::SERVICE,
-        )),
-    ]
+/// The engines behind the services, opened from the data directory.
+pub struct Engines {
+    pub logs: Arc<LogStore>,
+    /// Longest Live Tail session.
+    pub live_tail_limit: std::time::Duration,
+}
+
+impl Engines {
+    pub fn open(data_dir: &Path, clock: SharedClock) -> Result<Engines, String> {
+        let logs = LogStore::open(&data_dir.join("logs"), clock)
+            .map_err(|e| format!("cannot open the log store in {}: {e}", data_dir.display()))?;
+        Ok(Engines {
+            logs: Arc::new(logs),
+            live_tail_limit: std::time::Duration::from_secs(3 * 3600),
+        })
+    }
+
+    /// Every service the server answers.
+    pub fn services(&self) -> Vec<Arc<dyn Service>> {
+        vec![
+            Arc::new(nephoscope_sts::Sts),
+            Arc::new(
+                nephoscope_logs::Logs::new(self.logs.clone())
+                    .with_live_tail_limit(self.live_tail_limit),
+            ),
+            Arc::new(unbuilt::Unbuilt(
+                &nephoscope_model::generated::cloudwatch::SERVICE,
+            )),
+            Arc::new(unbuilt::Unbuilt(
+                &nephoscope_model::generated::events::SERVICE,
+            )),
+        ]
+    }
+
+    /// Background upkeep: retention sweeps, once a minute.
+    pub async fn run_upkeep(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.logs.expire().await {
+                tracing::error!(error = %e, "retention sweep failed");
+            }
+        }
+    }
 }
 
 /// Services whose model is routed and validated but none of whose operations is built yet.

@@ -113,13 +113,17 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
     runtime.block_on(async move {
         let bound = serve::bind(&config).await.map_err(|e| e.to_string())?;
         let clock: nephoscope_clock::SharedClock = Arc::new(nephoscope_clock::SystemClock);
+        let mut engines = nephoscope_server::Engines::open(&config.data_dir, clock.clone())?;
+        engines.live_tail_limit = std::time::Duration::from_secs(config.logs.live_tail_max_seconds);
+        let engines = Arc::new(engines);
         let app = Arc::new(App::new(
             &config,
             &bound.addr,
             clock,
-            nephoscope_server::services(),
+            engines.services(),
             args.ephemeral,
         ));
+        tokio::spawn(engines.clone().run_upkeep());
         let shutdown = serve::shutdown_signal().map_err(|e| format!("cannot install signal handlers: {e}"))?;
         let scheme = if bound.tls.is_some() { "https" } else { "http" };
         println!("nephoscope listening on {scheme}://{}", bound.addr);

@@ -4,7 +4,7 @@
 use crate::app::{App, IncomingRequest, Response};
 use crate::config::{Config, ConfigError};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -116,15 +116,64 @@ async fn read_request(app: &App, req: hyper::Request<Incoming>, max_body: usize)
     }
 }
 
-fn to_hyper(resp: Response) -> hyper::Response<Full<Bytes>> {
+/// A whole body, or a first chunk followed by chunks from a channel (event streams).
+pub enum EdgeBody {
+    Full(Option<Bytes>),
+    Stream(Option<Bytes>, tokio::sync::mpsc::Receiver<Vec<u8>>),
+}
+
+impl hyper::body::Body for EdgeBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        match self.get_mut() {
+            EdgeBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(hyper::body::Frame::data(b)))),
+            EdgeBody::Stream(first, rx) => {
+                if let Some(b) = first.take() {
+                    return Poll::Ready(Some(Ok(hyper::body::Frame::data(b))));
+                }
+                match rx.poll_recv(cx) {
+                    Poll::Ready(Some(chunk)) => {
+                        Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from(chunk)))))
+                    }
+                    Poll::Ready(None) => Poll::Ready(None),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, EdgeBody::Full(None))
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            EdgeBody::Full(Some(b)) => hyper::body::SizeHint::with_exact(b.len() as u64),
+            EdgeBody::Full(None) => hyper::body::SizeHint::with_exact(0),
+            EdgeBody::Stream(..) => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
+fn to_hyper(resp: Response) -> hyper::Response<EdgeBody> {
     let mut b = hyper::Response::builder()
         .status(resp.status)
         .header(http::header::CONTENT_TYPE, resp.content_type);
     for (n, v) in resp.headers {
         b = b.header(n, v);
     }
-    b.body(Full::new(Bytes::from(resp.body)))
-        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+    let body = match resp.stream {
+        None => EdgeBody::Full(Some(Bytes::from(resp.body))),
+        Some(rx) => EdgeBody::Stream(Some(Bytes::from(resp.body)), rx),
+    };
+    b.body(body)
+        .unwrap_or_else(|_| hyper::Response::new(EdgeBody::Full(None)))
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.

@@ -33,7 +33,10 @@ fn doc_rows() -> BTreeMap<String, BTreeMap<String, String>> {
 #[test]
 fn compatibility_table_matches_the_code() {
     let rows = doc_rows();
-    for service in nephoscope_server::services() {
+    let dir = std::env::temp_dir().join(format!("nephoscope-compat-{}", std::process::id()));
+    let clock: nephoscope_clock::SharedClock = std::sync::Arc::new(nephoscope_clock::SystemClock);
+    let engines = nephoscope_server::Engines::open(&dir, clock).unwrap();
+    for service in engines.services() {
         let model = service.model();
         let listed = rows
             .get(model.name)

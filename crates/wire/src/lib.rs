@@ -5,6 +5,7 @@
 
 pub mod cbor;
 mod error;
+pub mod eventstream;
 pub mod json;
 mod path;
 pub mod query;
@@ -13,7 +14,7 @@ pub mod timestamp;
 pub mod validate;
 
 pub use error::ApiError;
-pub use service::{validation_error, HandlerFuture, RequestContext, Service};
+pub use service::{validation_error, HandlerFuture, RequestContext, Service, StreamFuture};
 
 use nephoscope_model::meta::{OperationDef, ServiceDef};
 use serde_json::Value;

@@ -26,6 +26,10 @@ impl RequestContext {
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send>>;
 
+/// The answer of an event-stream operation: the stream, or an error before it starts.
+pub type StreamFuture =
+    Pin<Box<dyn Future<Output = Result<crate::eventstream::EventStream, ApiError>> + Send>>;
+
 /// One AWS service. The wire layer has decoded and validated the input; the service turns it
 /// into domain calls and returns the canonical output.
 pub trait Service: Send + Sync + 'static {
@@ -36,13 +40,26 @@ pub trait Service: Send + Sync + 'static {
 
     fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture;
 
+    /// Operations whose output is an event stream (`StartLiveTail`).
+    fn call_stream(
+        &self,
+        _ctx: RequestContext,
+        op: &'static OperationDef,
+        _input: Value,
+    ) -> StreamFuture {
+        let e = ApiError::not_implemented(self.model().name, op.name);
+        Box::pin(async move { Err(e) })
+    }
+
     /// The error for constraint violations of a request.
     fn validation_error(&self, violations: &[Violation]) -> ApiError {
         validation_error(self.model(), violations)
     }
 
     /// Forgets every account's state (ephemeral servers' `/_nephoscope/reset`).
-    fn reset(&self) {}
+    fn reset(&self) -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Each service's own code for constraint violations.

@@ -1,0 +1,277 @@
+//! CloudWatch Logs on the log store: groups, streams, events, retention, tags.
+//!
+//! Each operation family lives in its own module; this file dispatches, and holds what they
+//! share: identifiers and ARNs, pagination tokens, and the mapping of store errors to AWS errors.
+
+mod events;
+mod groups;
+mod livetail;
+mod streams;
+mod tags;
+
+use base64::Engine;
+use nephoscope_logstore::{LogStore, Rejection, Scope, StoreError};
+use nephoscope_model::generated::logs::SERVICE;
+use nephoscope_model::meta::{OperationDef, ServiceDef};
+use nephoscope_wire::{ApiError, HandlerFuture, RequestContext, Service};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Operations this crate builds.
+const BUILT: &[&str] = &[
+    "CreateLogGroup",
+    "CreateLogStream",
+    "DeleteLogGroup",
+    "DeleteLogStream",
+    "DeleteRetentionPolicy",
+    "DescribeLogGroups",
+    "DescribeLogStreams",
+    "FilterLogEvents",
+    "GetLogEvents",
+    "ListTagsForResource",
+    "ListTagsLogGroup",
+    "PutLogEvents",
+    "PutLogGroupDeletionProtection",
+    "PutRetentionPolicy",
+    "StartLiveTail",
+    "TagLogGroup",
+    "TagResource",
+    "UntagLogGroup",
+    "UntagResource",
+];
+
+pub struct Logs {
+    store: Arc<LogStore>,
+    live_tail_limit: std::time::Duration,
+}
+
+impl Logs {
+    pub fn new(store: Arc<LogStore>) -> Self {
+        Logs {
+            store,
+            live_tail_limit: livetail::DEFAULT_SESSION_LIMIT,
+        }
+    }
+
+    /// Ends Live Tail sessions after `limit` instead of AWS's three hours.
+    pub fn with_live_tail_limit(mut self, limit: std::time::Duration) -> Self {
+        self.live_tail_limit = limit;
+        self
+    }
+
+    pub fn store(&self) -> &Arc<LogStore> {
+        &self.store
+    }
+}
+
+pub(crate) fn error(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError::modeled(&SERVICE, code, message)
+}
+
+pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
+    error("InvalidParameterException", message)
+}
+
+pub(crate) fn store_error(e: StoreError, request_id: &str) -> ApiError {
+    match e {
+        StoreError::Rejected(r) => rejection(r),
+        StoreError::Storage(detail) => {
+            // Storage trouble is retryable for clients; the detail stays in our log.
+            tracing::error!(request_id, %detail, "storage failure");
+            error(
+                "ServiceUnavailableException",
+                "The service cannot complete the request.",
+            )
+        }
+    }
+}
+
+pub(crate) fn rejection(r: Rejection) -> ApiError {
+    let message = r.to_string();
+    match r {
+        Rejection::GroupExists | Rejection::StreamExists => {
+            error("ResourceAlreadyExistsException", message)
+        }
+        Rejection::GroupNotFound | Rejection::StreamNotFound => {
+            error("ResourceNotFoundException", message)
+        }
+        Rejection::DeletionProtected => error("ValidationException", message),
+    }
+}
+
+pub(crate) fn scope(ctx: &RequestContext) -> Scope {
+    Scope {
+        account: ctx.account_id.clone(),
+        region: ctx.region.clone(),
+    }
+}
+
+pub(crate) fn group_arn(scope: &Scope, name: &str) -> String {
+    format!(
+        "arn:aws:logs:{}:{}:log-group:{name}",
+        scope.region, scope.account
+    )
+}
+
+/// A log group named by `logGroupName`, `logGroupIdentifier` (name or ARN, with or without the
+/// trailing `:*`), or both absent (an error).
+pub(crate) fn group_name(
+    scope: &Scope,
+    name: Option<&str>,
+    identifier: Option<&str>,
+) -> Result<String, ApiError> {
+    match (name, identifier) {
+        (Some(_), Some(_)) => Err(invalid(
+            "LogGroup name and LogGroup ARN are mutually exclusive parameters.",
+        )),
+        (Some(n), None) => Ok(n.to_string()),
+        (None, Some(id)) => resolve_identifier(scope, id),
+        (None, None) => Err(invalid(
+            "Either parameter logGroupName or logGroupIdentifier must be specified.",
+        )),
+    }
+}
+
+/// A log-group identifier (name or ARN) → the name, within the caller's account and region.
+pub(crate) fn resolve_identifier(scope: &Scope, id: &str) -> Result<String, ApiError> {
+    let Some(rest) = id.strip_prefix("arn:") else {
+        return Ok(id.to_string());
+    };
+    // arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]
+    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+    if parts.len() != 5 || parts[1] != "logs" || !parts[4].starts_with("log-group:") {
+        return Err(invalid(format!("Invalid log group ARN: {id}")));
+    }
+    let name = &parts[4]["log-group:".len()..];
+    let name = name.strip_suffix(":*").unwrap_or(name);
+    if parts[3] != scope.account || parts[2] != scope.region {
+        // Cross-account / cross-region access is not offered: the group is not visible.
+        return Err(error(
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Opaque pagination tokens: base64 of our own position text.
+pub(crate) fn encode_token(position: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(position.as_bytes())
+}
+
+pub(crate) fn decode_token(token: &str) -> Result<String, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| invalid("The specified nextToken is invalid."))
+}
+
+pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
+    serde_json::from_value(input).map_err(|e| ApiError::serialization(e.to_string()))
+}
+
+pub(crate) fn output<T: Serialize>(out: T) -> Result<Value, ApiError> {
+    serde_json::to_value(out).map_err(|e| ApiError::serialization(e.to_string()))
+}
+
+impl Service for Logs {
+    fn model(&self) -> &'static ServiceDef {
+        &SERVICE
+    }
+
+    fn implements(&self, operation: &str) -> bool {
+        BUILT.contains(&operation)
+    }
+
+    fn reset(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send>> {
+        let store = self.store.clone();
+        Box::pin(async move {
+            store
+                .mutate(nephoscope_logstore::Mutation::Reset)
+                .await
+                .map(|_| ())
+                .map_err(|e| store_error(e, "reset"))
+        })
+    }
+
+    fn call_stream(
+        &self,
+        ctx: RequestContext,
+        op: &'static OperationDef,
+        input: Value,
+    ) -> nephoscope_wire::StreamFuture {
+        let store = self.store.clone();
+        let limit = self.live_tail_limit;
+        Box::pin(async move {
+            match op.name {
+                "StartLiveTail" => livetail::start(store, ctx, parse(input)?, limit).await,
+                other => Err(ApiError::not_implemented(SERVICE.name, other)),
+            }
+        })
+    }
+
+    fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture {
+        let store = self.store.clone();
+        Box::pin(async move {
+            let s = &store;
+            match op.name {
+                "CreateLogGroup" => groups::create(s, &ctx, parse(input)?).await,
+                "DeleteLogGroup" => groups::delete(s, &ctx, parse(input)?).await,
+                "DescribeLogGroups" => groups::describe(s, &ctx, parse(input)?),
+                "PutRetentionPolicy" => groups::put_retention(s, &ctx, parse(input)?).await,
+                "DeleteRetentionPolicy" => groups::delete_retention(s, &ctx, parse(input)?).await,
+                "PutLogGroupDeletionProtection" => {
+                    groups::put_deletion_protection(s, &ctx, parse(input)?).await
+                }
+                "CreateLogStream" => streams::create(s, &ctx, parse(input)?).await,
+                "DeleteLogStream" => streams::delete(s, &ctx, parse(input)?).await,
+                "DescribeLogStreams" => streams::describe(s, &ctx, parse(input)?),
+                "PutLogEvents" => events::put(s, &ctx, parse(input)?).await,
+                "GetLogEvents" => events::get(s, &ctx, parse(input)?),
+                "FilterLogEvents" => events::filter(s, &ctx, parse(input)?),
+                "TagResource" => tags::tag_resource(s, &ctx, parse(input)?).await,
+                "UntagResource" => tags::untag_resource(s, &ctx, parse(input)?).await,
+                "ListTagsForResource" => tags::list_for_resource(s, &ctx, parse(input)?),
+                "TagLogGroup" => tags::tag_log_group(s, &ctx, parse(input)?).await,
+                "UntagLogGroup" => tags::untag_log_group(s, &ctx, parse(input)?).await,
+                "ListTagsLogGroup" => tags::list_log_group(s, &ctx, parse(input)?),
+                other => Err(ApiError::not_implemented(SERVICE.name, other)),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifier_table() {
+        let s = Scope {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+        };
+        for (id, want) in [
+            ("g1", Some("g1")),
+            ("/aws/batch/job", Some("/aws/batch/job")),
+            (
+                "arn:aws:logs:us-east-1:000000000000:log-group:g1",
+                Some("g1"),
+            ),
+            (
+                "arn:aws:logs:us-east-1:000000000000:log-group:/a/b:*",
+                Some("/a/b"),
+            ),
+            ("arn:aws:logs:us-east-1:111111111111:log-group:g1", None),
+            ("arn:aws:logs:eu-west-1:000000000000:log-group:g1", None),
+            ("arn:aws:s3:::bucket", None),
+        ] {
+            assert_eq!(resolve_identifier(&s, id).ok().as_deref(), want, "{id}");
+        }
+    }
+}
