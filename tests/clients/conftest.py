@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from support import Server, launch
+from support import ALICE_CONFIG, Server, launch
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +36,12 @@ def start_server(tmp_path):
     yield start
     for srv in started:
         srv.stop()
+
+
+@pytest.fixture
+def alice_server(start_server):
+    """A server whose config adds account 111111111111 (AKIDALICE/alicesecret) next to test/test."""
+    return start_server(config=ALICE_CONFIG)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +214,22 @@ REGION = "us-east-1"
 DEV_ACCESS_KEY = "test"
 DEV_SECRET_KEY = "test"
 DEV_ACCOUNT = "000000000000"
+
+# A second account from the config file (fixture `alice_server` in conftest.py starts a server with it).
+ALICE_ACCESS_KEY = "AKIDALICE"
+ALICE_SECRET_KEY = "alicesecret"
+ALICE_ACCOUNT = "111111111111"
+ALICE_CONFIG = f"""
+[auth]
+dev_credentials = true
+max_skew_seconds = 900
+
+[[auth.credentials]]
+access_key_id = "{ALICE_ACCESS_KEY}"
+secret_access_key = "{ALICE_SECRET_KEY}"
+account_id = "{ALICE_ACCOUNT}"
+principal = "user/alice"
+"""
 
 
 def boto_client(server: Server, service: str, access_key: str = DEV_ACCESS_KEY,
@@ -472,3 +489,55 @@ def error_of(resp: requests.Response) -> AwsError:
 def not_implemented_message(service: str, operation: str) -> str:
     """The contract's message for a modeled operation that is not built yet."""
     return f"Nephoscope does not implement {service} operation {operation} yet"
+
+
+# --------------------------------------------------------------------------------------------
+# CloudWatch Logs helpers
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def unique(prefix: str = "") -> str:
+    """A short random name part, so tests sharing the session server never collide."""
+    return prefix + uuid.uuid4().hex[:12]
+
+
+def wait_for(fetch, accept, *, timeout: float = 15.0, interval: float = 0.1, what: str = "condition"):
+    """Call fetch() until accept(value) holds and return that value; fail with the last value at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if accept(value):
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}; last value: {value!r}"[:4000],
+                        pytrace=False)
+        time.sleep(interval)  # poll interval, bounded by the deadline above
+
+
+def read_stream(logs, group: str, stream: str, *, limit: int | None = None,
+                max_pages: int = 10_000) -> list[dict]:
+    """Every event of a stream, oldest first: GetLogEvents with startFromHead, following
+    nextForwardToken until the same token comes back (the documented end of a stream)."""
+    events: list[dict] = []
+    token = None
+    for _ in range(max_pages):
+        kwargs = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
+        if limit is not None:
+            kwargs["limit"] = limit
+        if token is not None:
+            kwargs["nextToken"] = token
+        resp = logs.get_log_events(**kwargs)
+        events += resp["events"]
+        assert resp.get("nextForwardToken"), f"GetLogEvents answered without nextForwardToken: {resp}"
+        if resp["nextForwardToken"] == token:
+            return events
+        token = resp["nextForwardToken"]
+    raise AssertionError(f"GetLogEvents paging did not end within {max_pages} pages "
+                         f"({len(events)} events so far)")
+
+
+def messages(events: list[dict]) -> list[str]:
+    return [e["message"] for e in events]

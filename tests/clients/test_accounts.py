@@ -3,26 +3,9 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from support import DEV_ACCOUNT, boto_client
-
-ALICE_CONFIG = """
-[auth]
-dev_credentials = true
-max_skew_seconds = 900
-
-[[auth.credentials]]
-access_key_id = "AKIDALICE"
-secret_access_key = "alicesecret"
-account_id = "111111111111"
-principal = "user/alice"
-"""
+from support import ALICE_CONFIG, DEV_ACCOUNT, boto_client
 
 NO_DEV_CONFIG = ALICE_CONFIG.replace("dev_credentials = true", "dev_credentials = false")
-
-
-@pytest.fixture
-def alice_server(start_server):
-    return start_server(config=ALICE_CONFIG)
 
 
 def test_configured_user_identity(alice_server):
