@@ -109,6 +109,7 @@ class Server:
                 first = False
         if first:
             self._first_line.put(None)
+        self.proc.stdout.close()  # EOF: the process is gone
 
     def log(self) -> str:
         try:

@@ -170,13 +170,19 @@ class LineReader:
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._proc = proc
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
 
     def _pump(self) -> None:
         assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            self._queue.put(line.rstrip("\n"))
+        with self._proc.stdout:
+            for line in self._proc.stdout:
+                self._queue.put(line.rstrip("\n"))
         self._queue.put(None)
+
+    def join(self, timeout: float) -> None:
+        """After the process is gone: wait for the pipe to drain (the thread closes it)."""
+        self._thread.join(timeout)
 
     def wait_for(self, needle: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -198,19 +204,24 @@ class LineReader:
                 return
 
 
-def test_tail_follow_picks_up_new_events(server, ci, tail_group):
+def test_tail_follow_picks_up_new_events(server, ci, tail_group, tmp_path):
     path = cli_path("v2-debian", ci)
     logs, group = tail_group
-    proc = subprocess.Popen(base_args(path, server) + ["logs", "tail", group, "--follow", "--since", "1h"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=cli_env(server), start_new_session=True)
+    stderr_path = tmp_path / "tail.stderr"
+    with open(stderr_path, "w") as stderr:
+        proc = subprocess.Popen(base_args(path, server) + ["logs", "tail", group, "--follow", "--since", "1h"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                                text=True, env=cli_env(server), start_new_session=True)
+    reader = LineReader(proc)
     try:
-        reader = LineReader(proc)
-        reader.wait_for("ERROR api request failed", FOLLOW_DEADLINE_S)  # the backlog first
-        marker = f"new event {unique()}"
-        logs.put_log_events(logGroupName=group, logStreamName="worker",
-                            logEvents=[{"timestamp": now_ms(), "message": marker}])
-        reader.wait_for(marker, FOLLOW_DEADLINE_S)
+        try:
+            reader.wait_for("ERROR api request failed", FOLLOW_DEADLINE_S)  # the backlog first
+            marker = f"new event {unique()}"
+            logs.put_log_events(logGroupName=group, logStreamName="worker",
+                                logEvents=[{"timestamp": now_ms(), "message": marker}])
+            reader.wait_for(marker, FOLLOW_DEADLINE_S)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nstderr: {stderr_path.read_text()[-3000:]}") from None
         assert proc.poll() is None, "tail --follow exited on its own"
         printed = [line.split(" ", 2)[2] for line in reader.lines if line.strip()]
         assert printed == ["api started", "worker started", "ERROR api request failed", marker], reader.lines
@@ -222,6 +233,4 @@ def test_tail_follow_picks_up_new_events(server, ci, tail_group):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        reader.join(timeout=15)
