@@ -46,14 +46,29 @@ impl Engines {
         ]
     }
 
-    /// Background upkeep: retention sweeps, once a minute.
+    /// Background upkeep: every 10 s the log store flushes heads and checkpoints as its policy
+    /// says; every minute it sweeps retention.
     pub async fn run_upkeep(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        let mut rounds: u64 = 0;
         loop {
             tick.tick().await;
-            if let Err(e) = self.logs.expire().await {
-                tracing::error!(error = %e, "retention sweep failed");
+            rounds += 1;
+            if let Err(e) = self.logs.maintain(false).await {
+                tracing::error!(error = %e, "log store upkeep failed");
             }
+            if rounds.is_multiple_of(6) {
+                if let Err(e) = self.logs.expire().await {
+                    tracing::error!(error = %e, "retention sweep failed");
+                }
+            }
+        }
+    }
+
+    /// Flushes and checkpoints everything, so the next start replays no log.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.logs.maintain(true).await {
+            tracing::error!(error = %e, "final flush failed; the write-ahead log still has everything");
         }
     }
 }

@@ -130,6 +130,7 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
         let _ = std::io::stdout().flush();
         tracing::info!(addr = %bound.addr, data_dir = %config.data_dir.display(), ephemeral = args.ephemeral, "serving");
         serve::run(bound, app, config.limits.max_body_bytes, shutdown).await;
+        engines.shutdown().await;
         Ok::<(), String>(())
     })
 }

@@ -22,6 +22,9 @@ pub const MAX_RECORD: usize = 64 * 1024 * 1024;
 
 pub type Completion = Box<dyn FnOnce(std::io::Result<()>) + Send>;
 
+/// A replayed record: the number of the file it is in, and its bytes.
+pub type Record = (u64, Vec<u8>);
+
 #[derive(Debug, thiserror::Error)]
 pub enum WalError {
     #[error("write-ahead log I/O error: {0}")]
@@ -35,13 +38,20 @@ struct Pending {
     done: Completion,
 }
 
+/// Work to run on the writer thread right after a rotation, while no completion runs: the
+/// state it sees is exactly the state of every record in the files before the new one.
+pub type AtRotation = Box<dyn FnOnce(u64) + Send>;
+
 #[derive(Default)]
 struct Queue {
     pending: Vec<Pending>,
     closed: bool,
     failed: bool,
     /// Rotation requested: the writer switches files before the next batch.
-    rotate: Option<std::sync::mpsc::Sender<std::io::Result<u64>>>,
+    rotate: Option<(
+        std::sync::mpsc::Sender<std::io::Result<u64>>,
+        Option<AtRotation>,
+    )>,
 }
 
 struct Shared {
@@ -99,8 +109,9 @@ fn read_file(path: &Path) -> std::io::Result<(Vec<Vec<u8>>, u64, bool)> {
 }
 
 impl Wal {
-    /// Opens the log in `dir`, returning it and every record already in it, oldest first.
-    pub fn open(dir: impl Into<PathBuf>) -> Result<(Wal, Vec<Vec<u8>>), WalError> {
+    /// Opens the log in `dir`, returning it and every record already in it, oldest first,
+    /// each with the number of the file it is in (see [`Wal::rotate_with`]).
+    pub fn open(dir: impl Into<PathBuf>) -> Result<(Wal, Vec<Record>), WalError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
         let numbers = files(&dir)?;
@@ -120,7 +131,7 @@ impl Wal {
                 f.set_len(valid)?;
                 f.sync_all()?;
             }
-            records.append(&mut recs);
+            records.extend(recs.drain(..).map(|r| (*n, r)));
         }
         let current = numbers.last().copied().unwrap_or(1);
         let file = open_append(&dir, current)?;
@@ -171,10 +182,23 @@ impl Wal {
     /// Starts a new file after everything queued so far; returns its number. Files with lower
     /// numbers can be removed with [`Wal::remove_before`] once a checkpoint covers them.
     pub fn rotate(&self) -> std::io::Result<u64> {
+        self.rotate_inner(None)
+    }
+
+    /// Like [`Wal::rotate`], and runs `at` on the writer thread at the rotation point with the
+    /// new file's number. Checkpoints capture their state there.
+    pub fn rotate_with(&self, at: AtRotation) -> std::io::Result<u64> {
+        self.rotate_inner(Some(at))
+    }
+
+    fn rotate_inner(&self, at: Option<AtRotation>) -> std::io::Result<u64> {
         let (tx, rx) = std::sync::mpsc::channel();
         {
             let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-            q.rotate = Some(tx);
+            if q.rotate.is_some() {
+                return Err(std::io::Error::other("a rotation is already in progress"));
+            }
+            q.rotate = Some((tx, at));
         }
         self.shared.wake.notify_one();
         rx.recv()
@@ -259,12 +283,15 @@ fn writer_loop(shared: Arc<Shared>, dir: PathBuf, mut file: File, mut number: u6
                 (p.done)(r);
             }
         }
-        if let Some(tx) = rotate {
+        if let Some((tx, at)) = rotate {
             let r = open_append(&dir, number + 1).map(|f| {
                 file = f;
                 number += 1;
                 number
             });
+            if let (Ok(n), Some(at)) = (&r, at) {
+                at(*n);
+            }
             let _ = tx.send(r);
         }
         if closed {
@@ -300,7 +327,7 @@ mod tests {
         let (_wal, records) = Wal::open(dir.path()).unwrap();
         let got: Vec<u32> = records
             .iter()
-            .map(|r| u32::from_le_bytes(r[..4].try_into().unwrap()))
+            .map(|(_, r)| u32::from_le_bytes(r[..4].try_into().unwrap()))
             .collect();
         assert_eq!(got, (0..100).collect::<Vec<_>>());
     }
@@ -344,7 +371,7 @@ mod tests {
         let (_wal, records) = Wal::open(dir.path()).unwrap();
         let replayed: Vec<u32> = records
             .iter()
-            .map(|r| u32::from_le_bytes(r[..4].try_into().unwrap()))
+            .map(|(_, r)| u32::from_le_bytes(r[..4].try_into().unwrap()))
             .collect();
         assert_eq!(*order.lock().unwrap(), replayed);
     }
@@ -363,12 +390,12 @@ mod tests {
         drop(f);
         {
             let (wal, records) = Wal::open(dir.path()).unwrap();
-            assert_eq!(records, vec![b"one".to_vec(), b"two".to_vec()]);
+            assert_eq!(records, vec![(1, b"one".to_vec()), (1, b"two".to_vec())]);
             append_sync(&wal, b"three").unwrap();
         }
         let (_wal, records) = Wal::open(dir.path()).unwrap();
         assert_eq!(records.len(), 3);
-        assert_eq!(records[2], b"three");
+        assert_eq!(records[2], (1, b"three".to_vec()));
     }
 
     #[test]
@@ -377,12 +404,16 @@ mod tests {
         {
             let (wal, _) = Wal::open(dir.path()).unwrap();
             append_sync(&wal, b"old").unwrap();
-            let n = wal.rotate().unwrap();
+            let (tx, rx) = mpsc::channel();
+            let n = wal
+                .rotate_with(Box::new(move |n| tx.send(n).unwrap()))
+                .unwrap();
             assert_eq!(n, 2);
+            assert_eq!(rx.recv().unwrap(), 2);
             append_sync(&wal, b"new").unwrap();
             wal.remove_before(n).unwrap();
         }
         let (_wal, records) = Wal::open(dir.path()).unwrap();
-        assert_eq!(records, vec![b"new".to_vec()]);
+        assert_eq!(records, vec![(2, b"new".to_vec())]);
     }
 }

@@ -2,20 +2,30 @@
 //!
 //! Every change is a [`Mutation`] appended to the write-ahead log with group commit; the writer
 //! thread applies it to the in-memory state in log order after `fdatasync`, and only then is the
-//! caller answered. Reads take a shared lock on the state. Expired events (retention) are never
-//! returned and are dropped physically by [`LogStore::expire`].
+//! caller answered. New events sit in each stream's in-memory head; [`LogStore::maintain`] flushes
+//! heads into immutable zstd segment files (behind the blob-store seam) and checkpoints the state
+//! so the log can be truncated. Recovery = latest checkpoint + the log after it. Reads merge
+//! segments (decoded through a bounded cache) and heads under a shared lock. Expired events
+//! (retention) are never returned and are dropped by [`LogStore::expire`].
 //!
 //! No AWS shapes here: the Logs service crate maps requests to these calls.
 
 mod codec;
+mod maintain;
+mod read;
+pub mod segment;
 mod state;
 
 pub use state::{Event, Group, Mutation, Rejection, Scope, State, Stream};
 
+pub use maintain::{MaintainReport, Policy};
+pub use read::StreamRead;
+
 use nephoscope_clock::SharedClock;
+use nephoscope_storage::blob::{BlobStore, LocalBlobStore};
 use nephoscope_storage::wal::Wal;
 use std::path::Path;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -30,9 +40,17 @@ pub enum StoreError {
 pub struct LogStore {
     state: Arc<RwLock<State>>,
     wal: Wal,
+    blobs: Arc<dyn BlobStore>,
     clock: SharedClock,
     appended: tokio::sync::broadcast::Sender<Arc<Appended>>,
+    cache: Mutex<read::SegmentCache>,
+    /// One flush/checkpoint/collection at a time.
+    maintenance: tokio::sync::Mutex<()>,
+    policy: Policy,
 }
+
+const SNAPSHOTS: &str = "snapshots/";
+const SEGMENTS: &str = "segments/";
 
 /// Events just made durable, as announced to live subscribers (Live Tail).
 #[derive(Debug, Clone)]
@@ -88,27 +106,61 @@ pub struct FilterPage {
 }
 
 impl LogStore {
-    /// Opens (or creates) the store under `dir`, replaying its write-ahead log.
+    /// Opens (or creates) the store under `dir`: the latest checkpoint, then the write-ahead
+    /// log after it.
     pub fn open(dir: &Path, clock: SharedClock) -> Result<LogStore, StoreError> {
-        let (wal, records) =
-            Wal::open(dir.join("wal")).map_err(|e| StoreError::Storage(e.to_string()))?;
-        let mut state = State::default();
-        let n = records.len();
-        for (i, r) in records.into_iter().enumerate() {
+        Self::open_with(dir, clock, Policy::default())
+    }
+
+    pub fn open_with(
+        dir: &Path,
+        clock: SharedClock,
+        policy: Policy,
+    ) -> Result<LogStore, StoreError> {
+        let storage = |e: &dyn std::fmt::Display| StoreError::Storage(e.to_string());
+        let blobs: Arc<dyn BlobStore> =
+            Arc::new(LocalBlobStore::open(dir.join("files")).map_err(|e| storage(&e))?);
+        let (mut state, from_file) = match blobs.list(SNAPSHOTS).map_err(|e| storage(&e))?.last() {
+            Some(key) => {
+                let n: u64 = key
+                    .trim_start_matches(SNAPSHOTS)
+                    .trim_end_matches(".snap")
+                    .parse()
+                    .map_err(|_| StoreError::Storage(format!("bad checkpoint name {key}")))?;
+                let bytes = blobs.get(key).map_err(|e| storage(&e))?;
+                let st = State::decode_snapshot(&bytes)
+                    .map_err(|e| StoreError::Storage(format!("checkpoint {key}: {e}")))?;
+                (st, n)
+            }
+            None => (State::default(), 0),
+        };
+        let (wal, records) = Wal::open(dir.join("wal")).map_err(|e| storage(&e))?;
+        let mut replayed = 0;
+        for (file, r) in records {
+            if file < from_file {
+                continue; // already in the checkpoint
+            }
             let m = Mutation::decode(&r)
-                .map_err(|e| StoreError::Storage(format!("record {i}: {e}")))?;
+                .map_err(|e| StoreError::Storage(format!("log file {file}: {e}")))?;
             // Rejections were answered as such before the crash; replay reproduces them.
             let _ = state.apply(m);
+            replayed += 1;
         }
-        if n > 0 {
-            tracing::info!(records = n, "log store recovered from the write-ahead log");
+        if replayed > 0 || from_file > 0 {
+            tracing::info!(checkpoint = from_file, replayed, "log store recovered");
         }
-        Ok(LogStore {
+        let store = LogStore {
             state: Arc::new(RwLock::new(state)),
             wal,
+            blobs,
             clock,
             appended: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,
-        })
+            cache: Mutex::new(read::SegmentCache::new(policy.cache_bytes)),
+            maintenance: tokio::sync::Mutex::new(()),
+            policy,
+        };
+        store.collect_garbage().map_err(|e| storage(&e))?;
+        Ok(store)
     }
 
     pub fn now(&self) -> i64 {
@@ -191,6 +243,7 @@ impl LogStore {
                             .values()
                             .filter_map(|s| s.events.first())
                             .map(|e| e.timestamp)
+                            .chain(g.segments.iter().map(|m| m.min_ts))
                             .min()?;
                         (oldest < floor).then(|| (scope.clone(), g.name.clone(), floor))
                     })
@@ -213,153 +266,4 @@ impl LogStore {
         }
         Ok(n)
     }
-
-    /// Events matching `q` across the group's streams, in (timestamp, seq) order.
-    pub fn filter(
-        &self,
-        scope: &Scope,
-        group: &str,
-        q: &FilterQuery<'_>,
-    ) -> Result<FilterPage, Rejection> {
-        let st = self.read();
-        let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
-        let floor = self.retention_floor(g);
-        let streams: Vec<&Stream> = match &q.streams {
-            StreamSelection::All => g.streams.values().collect(),
-            StreamSelection::Prefix(p) => g
-                .streams
-                .range(p.clone()..)
-                .take_while(|(n, _)| n.starts_with(p.as_str()))
-                .map(|(_, s)| s)
-                .collect(),
-            StreamSelection::Names(names) => {
-                names.iter().filter_map(|n| g.streams.get(n)).collect()
-            }
-        };
-        let lo = q.start.max(floor).unwrap_or(i64::MIN);
-        let hi = q.end.unwrap_or(i64::MAX);
-        // k-way merge over the streams' sorted events.
-        let mut heads: Vec<(usize, &Stream)> = streams
-            .iter()
-            .map(|s| {
-                let i = match q.after {
-                    Some((ts, seq)) if ts >= lo => s
-                        .events
-                        .partition_point(|e| (e.timestamp, e.seq) <= (ts, seq)),
-                    _ => s.events.partition_point(|e| e.timestamp < lo),
-                };
-                (i, *s)
-            })
-            .collect();
-        let mut out = Vec::new();
-        let mut next = None;
-        loop {
-            let mut best: Option<usize> = None;
-            for (k, (i, s)) in heads.iter().enumerate() {
-                if let Some(e) = s.events.get(*i) {
-                    if e.timestamp > hi {
-                        continue;
-                    }
-                    if best.is_none_or(|b| {
-                        let (bi, bs) = heads[b];
-                        let be = &bs.events[bi];
-                        (e.timestamp, e.seq) < (be.timestamp, be.seq)
-                    }) {
-                        best = Some(k);
-                    }
-                }
-            }
-            let Some(k) = best else { break };
-            let (i, s) = heads[k];
-            let e = &s.events[i];
-            heads[k].0 += 1;
-            if q.pattern.is_none_or(|p| p(&e.message)) {
-                if out.len() == q.limit {
-                    next = out.last().map(|l: &FoundEvent| (l.timestamp, l.seq));
-                    break;
-                }
-                out.push(FoundEvent {
-                    stream: s.name.clone(),
-                    timestamp: e.timestamp,
-                    ingestion_time: e.ingestion_time,
-                    seq: e.seq,
-                    message: e.message.to_string(),
-                });
-            }
-        }
-        Ok(FilterPage {
-            events: out,
-            next,
-            searched_streams: streams.iter().map(|s| s.name.clone()).collect(),
-        })
-    }
-
-    /// Up to `limit` visible events of one stream within [start, end), in ascending order,
-    /// from the place `at` says (GetLogEvents' head, tail and token semantics).
-    #[allow(clippy::too_many_arguments)]
-    pub fn stream_events(
-        &self,
-        scope: &Scope,
-        group: &str,
-        stream: &str,
-        start: Option<i64>,
-        end: Option<i64>,
-        at: StreamRead,
-        limit: usize,
-    ) -> Result<Vec<FoundEvent>, Rejection> {
-        let st = self.read();
-        let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
-        let s = g.streams.get(stream).ok_or(Rejection::StreamNotFound)?;
-        let lo = start.max(self.retention_floor(g)).unwrap_or(i64::MIN);
-        let a = s.events.partition_point(|e| e.timestamp < lo);
-        let b = match end {
-            Some(end) => s.events.partition_point(|e| e.timestamp < end),
-            None => s.events.len(),
-        }
-        .max(a);
-        let pos = |c: Cursor| {
-            s.events
-                .partition_point(|e| (e.timestamp, e.seq) <= c)
-                .clamp(a, b)
-        };
-        let (x, y) = match at {
-            StreamRead::Head => (a, (a + limit).min(b)),
-            StreamRead::Tail => (b.saturating_sub(limit).max(a), b),
-            StreamRead::After(c) => {
-                let x = pos(c);
-                (x, (x + limit).min(b))
-            }
-            StreamRead::Before(c) => {
-                // Events strictly before the cursor.
-                let y = s
-                    .events
-                    .partition_point(|e| (e.timestamp, e.seq) < c)
-                    .clamp(a, b);
-                (y.saturating_sub(limit).max(a), y)
-            }
-        };
-        Ok(s.events[x..y]
-            .iter()
-            .map(|e| FoundEvent {
-                stream: s.name.clone(),
-                timestamp: e.timestamp,
-                ingestion_time: e.ingestion_time,
-                seq: e.seq,
-                message: e.message.to_string(),
-            })
-            .collect())
-    }
-}
-
-/// Where a single-stream read starts.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum StreamRead {
-    /// The oldest events of the range.
-    Head,
-    /// The newest events of the range.
-    Tail,
-    /// Events strictly after a position.
-    After(Cursor),
-    /// Events strictly before a position.
-    Before(Cursor),
 }

@@ -3,6 +3,7 @@
 //! acknowledged.
 
 use crate::codec::{DecodeError, Reader, Writer};
+use crate::segment::SegmentMeta;
 use std::collections::BTreeMap;
 
 /// An account and region: the isolation boundary of every resource.
@@ -24,6 +25,9 @@ pub struct Event {
 #[derive(Debug, Clone, Default)]
 pub struct Stream {
     pub name: String,
+    /// The store's next seq when the stream was created: segment events of an earlier stream
+    /// of the same name (deleted, then re-created) have lower seqs and stay hidden.
+    pub first_seq: u64,
     pub creation_time: i64,
     pub first_event_timestamp: Option<i64>,
     pub last_event_timestamp: Option<i64>,
@@ -35,6 +39,8 @@ pub struct Stream {
 
 #[derive(Debug, Clone, Default)]
 pub struct Group {
+    /// Unique for the life of the store (a re-created group gets a new one).
+    pub id: u64,
     pub name: String,
     pub creation_time: i64,
     pub retention_days: Option<u32>,
@@ -43,6 +49,8 @@ pub struct Group {
     pub deletion_protection: bool,
     pub tags: BTreeMap<String, String>,
     pub streams: BTreeMap<String, Stream>,
+    /// Flushed events, oldest flush first; the streams' `events` hold only newer ones.
+    pub segments: Vec<SegmentMeta>,
 }
 
 impl Group {
@@ -55,6 +63,7 @@ impl Group {
 pub struct State {
     pub scopes: BTreeMap<Scope, BTreeMap<String, Group>>,
     pub next_seq: u64,
+    pub next_group_id: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +128,14 @@ pub enum Mutation {
     },
     /// Forgets everything (ephemeral servers' reset).
     Reset,
+    /// A segment file holding the group's head events up to `meta.max_seq` is durable: the
+    /// head drops those events and the group lists the segment.
+    AddSegment {
+        scope: Scope,
+        group: String,
+        group_id: u64,
+        meta: SegmentMeta,
+    },
 }
 
 /// Why a mutation did not apply.
@@ -166,13 +183,16 @@ impl State {
                 deletion_protection,
                 tags,
             } => {
+                let id = self.next_group_id;
                 let groups = self.scopes.entry(scope).or_default();
                 if groups.contains_key(&name) {
                     return Err(Rejection::GroupExists);
                 }
+                self.next_group_id += 1;
                 groups.insert(
                     name.clone(),
                     Group {
+                        id,
                         name,
                         creation_time,
                         class,
@@ -198,6 +218,7 @@ impl State {
                 name,
                 creation_time,
             } => {
+                let first_seq = self.next_seq;
                 let g = self.group_mut(&scope, &group)?;
                 if g.streams.contains_key(&name) {
                     return Err(Rejection::StreamExists);
@@ -206,6 +227,7 @@ impl State {
                     name.clone(),
                     Stream {
                         name,
+                        first_seq,
                         creation_time,
                         ..Stream::default()
                     },
@@ -283,6 +305,9 @@ impl State {
                 before,
             } => {
                 let g = self.group_mut(&scope, &group)?;
+                // Whole segments past retention go (their files are then unreferenced);
+                // partly expired ones stay and reads hide their old events.
+                g.segments.retain(|m| m.max_ts >= before);
                 for s in g.streams.values_mut() {
                     let cut = s.events.partition_point(|e| e.timestamp < before);
                     if cut > 0 {
@@ -295,6 +320,23 @@ impl State {
             }
             Mutation::Reset => {
                 self.scopes.clear();
+            }
+            Mutation::AddSegment {
+                scope,
+                group,
+                group_id,
+                meta,
+            } => {
+                let g = self.group_mut(&scope, &group)?;
+                if g.id != group_id {
+                    return Err(Rejection::GroupNotFound);
+                }
+                for name in &meta.streams {
+                    if let Some(s) = g.streams.get_mut(name) {
+                        s.events.retain(|e| e.seq > meta.max_seq);
+                    }
+                }
+                g.segments.push(meta);
             }
         }
         Ok(Applied::default())
@@ -329,6 +371,164 @@ fn map_r(r: &mut Reader<'_>) -> Result<BTreeMap<String, String>, DecodeError> {
         m.insert(k, r.str()?);
     }
     Ok(m)
+}
+
+fn segment_w(w: &mut Writer, m: &SegmentMeta) {
+    w.str(&m.key);
+    w.i64(m.min_ts);
+    w.i64(m.max_ts);
+    w.u64(m.count);
+    w.u64(m.raw_bytes);
+    w.u64(m.file_bytes);
+    w.u64(m.max_seq);
+    w.u64(m.streams.len() as u64);
+    for s in &m.streams {
+        w.str(s);
+    }
+}
+
+fn segment_r(r: &mut Reader<'_>) -> Result<SegmentMeta, DecodeError> {
+    let key = r.str()?;
+    let min_ts = r.i64()?;
+    let max_ts = r.i64()?;
+    let count = r.u64()?;
+    let raw_bytes = r.u64()?;
+    let file_bytes = r.u64()?;
+    let max_seq = r.u64()?;
+    let n = r.u64()?;
+    let mut streams = Vec::new();
+    for _ in 0..n {
+        streams.push(r.str()?);
+    }
+    Ok(SegmentMeta {
+        key,
+        min_ts,
+        max_ts,
+        count,
+        raw_bytes,
+        file_bytes,
+        max_seq,
+        streams,
+    })
+}
+
+impl State {
+    /// The whole state as a checkpoint: catalog, segment lists and head events.
+    pub fn encode_snapshot(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u8(1); // snapshot format version
+        w.u64(self.next_seq);
+        w.u64(self.next_group_id);
+        w.u64(self.scopes.len() as u64);
+        for (scope, groups) in &self.scopes {
+            scope_w(&mut w, scope);
+            w.u64(groups.len() as u64);
+            for g in groups.values() {
+                w.u64(g.id);
+                w.str(&g.name);
+                w.i64(g.creation_time);
+                w.u64(g.retention_days.map_or(0, u64::from));
+                w.str(&g.class);
+                w.opt_str(g.kms_key_id.as_deref());
+                w.bool(g.deletion_protection);
+                map_w(&mut w, &g.tags);
+                w.u64(g.segments.len() as u64);
+                for m in &g.segments {
+                    segment_w(&mut w, m);
+                }
+                w.u64(g.streams.len() as u64);
+                for s in g.streams.values() {
+                    w.str(&s.name);
+                    w.u64(s.first_seq);
+                    w.i64(s.creation_time);
+                    for v in [
+                        s.first_event_timestamp,
+                        s.last_event_timestamp,
+                        s.last_ingestion_time,
+                    ] {
+                        w.bool(v.is_some());
+                        w.i64(v.unwrap_or_default());
+                    }
+                    w.u64(s.stored_bytes);
+                    w.u64(s.events.len() as u64);
+                    for e in &s.events {
+                        w.i64(e.timestamp);
+                        w.i64(e.ingestion_time);
+                        w.u64(e.seq);
+                        w.str(&e.message);
+                    }
+                }
+            }
+        }
+        w.buf
+    }
+
+    pub fn decode_snapshot(data: &[u8]) -> Result<State, DecodeError> {
+        let mut r = Reader::new(data);
+        if r.u8()? != 1 {
+            return Err(DecodeError(0));
+        }
+        let mut st = State {
+            next_seq: r.u64()?,
+            next_group_id: r.u64()?,
+            ..State::default()
+        };
+        for _ in 0..r.u64()? {
+            let scope = scope_r(&mut r)?;
+            let mut groups = BTreeMap::new();
+            for _ in 0..r.u64()? {
+                let mut g = Group {
+                    id: r.u64()?,
+                    name: r.str()?,
+                    creation_time: r.i64()?,
+                    retention_days: match r.u64()? {
+                        0 => None,
+                        d => Some(u32::try_from(d).map_err(|_| DecodeError(0))?),
+                    },
+                    class: r.str()?,
+                    kms_key_id: r.opt_str()?,
+                    deletion_protection: r.bool()?,
+                    tags: map_r(&mut r)?,
+                    ..Group::default()
+                };
+                for _ in 0..r.u64()? {
+                    g.segments.push(segment_r(&mut r)?);
+                }
+                for _ in 0..r.u64()? {
+                    let mut s = Stream {
+                        name: r.str()?,
+                        first_seq: r.u64()?,
+                        creation_time: r.i64()?,
+                        ..Stream::default()
+                    };
+                    let mut opt = || -> Result<Option<i64>, DecodeError> {
+                        let some = r.bool()?;
+                        let v = r.i64()?;
+                        Ok(some.then_some(v))
+                    };
+                    s.first_event_timestamp = opt()?;
+                    s.last_event_timestamp = opt()?;
+                    s.last_ingestion_time = opt()?;
+                    s.stored_bytes = r.u64()?;
+                    for _ in 0..r.u64()? {
+                        s.events.push(Event {
+                            timestamp: r.i64()?,
+                            ingestion_time: r.i64()?,
+                            seq: r.u64()?,
+                            message: r.str()?.into_boxed_str(),
+                        });
+                    }
+                    g.streams.insert(s.name.clone(), s);
+                }
+                groups.insert(g.name.clone(), g);
+            }
+            st.scopes.insert(scope, groups);
+        }
+        if !r.done() {
+            return Err(DecodeError(data.len()));
+        }
+        Ok(st)
+    }
 }
 
 impl Mutation {
@@ -438,6 +638,18 @@ impl Mutation {
                 w.i64(*before);
             }
             Mutation::Reset => w.u8(11),
+            Mutation::AddSegment {
+                scope,
+                group,
+                group_id,
+                meta,
+            } => {
+                w.u8(12);
+                scope_w(&mut w, scope);
+                w.str(group);
+                w.u64(*group_id);
+                segment_w(&mut w, meta);
+            }
         }
         w.buf
     }
@@ -522,6 +734,12 @@ impl Mutation {
                 before: r.i64()?,
             },
             11 => Mutation::Reset,
+            12 => Mutation::AddSegment {
+                scope: scope_r(&mut r)?,
+                group: r.str()?,
+                group_id: r.u64()?,
+                meta: segment_r(&mut r)?,
+            },
             _ => return Err(DecodeError(0)),
         };
         if !r.done() {
@@ -606,6 +824,22 @@ mod tests {
                 scope: s,
                 group: "g".into(),
                 before: 100,
+            },
+            Mutation::Reset,
+            Mutation::AddSegment {
+                scope: scope(),
+                group: "g".into(),
+                group_id: 3,
+                meta: SegmentMeta {
+                    key: "segments/3/1.seg".into(),
+                    min_ts: -1,
+                    max_ts: 9,
+                    count: 2,
+                    raw_bytes: 7,
+                    file_bytes: 40,
+                    max_seq: 11,
+                    streams: vec!["s".into()],
+                },
             },
         ];
         for m in all {

@@ -87,7 +87,7 @@ async fn acknowledged_writes_survive_reopen() {
     assert!(page.next.is_none());
     let other = store.filter(&scope("111111111111"), "g", &q);
     assert!(
-        matches!(other, Err(Rejection::GroupNotFound)),
+        matches!(other, Err(StoreError::Rejected(Rejection::GroupNotFound))),
         "accounts are isolated"
     );
 }
@@ -212,4 +212,104 @@ async fn retention_hides_then_expires() {
     assert!(store.read().group(&s, "g").unwrap().streams["a"]
         .events
         .is_empty());
+}
+
+fn all_events(store: &LogStore, s: &Scope) -> Vec<String> {
+    let q = FilterQuery {
+        streams: StreamSelection::All,
+        start: None,
+        end: None,
+        pattern: None,
+        limit: 10_000,
+        after: None,
+    };
+    messages(&store.filter(s, "g", &q).unwrap().events)
+}
+
+#[tokio::test]
+async fn flush_checkpoint_and_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let s = scope("000000000000");
+    {
+        let store = open(dir.path(), &clock);
+        setup(&store, &s).await;
+        put(&store, &s, "a", &[(1, "a1"), (5, "a5")]).await;
+        put(&store, &s, "b", &[(3, "b3")]).await;
+        let r = store.maintain(true).await.unwrap();
+        assert_eq!(r.flushed_segments, 1);
+        assert!(r.checkpointed);
+        // After the flush, the head is empty and reads come from the segment.
+        assert!(store.read().group(&s, "g").unwrap().streams["a"]
+            .events
+            .is_empty());
+        put(&store, &s, "a", &[(2, "a2 after flush")]).await;
+        assert_eq!(all_events(&store, &s), ["a1", "a2 after flush", "b3", "a5"]);
+        let tail = store
+            .stream_events(&s, "g", "a", None, None, StreamRead::Tail, 2)
+            .unwrap();
+        assert_eq!(messages(&tail), ["a2 after flush", "a5"]);
+    }
+    // Recovery: the checkpoint plus the log written after it.
+    let store = open(dir.path(), &clock);
+    assert_eq!(all_events(&store, &s), ["a1", "a2 after flush", "b3", "a5"]);
+    // A re-created stream does not see the flushed events of its predecessor.
+    store
+        .mutate(Mutation::DeleteStream {
+            scope: s.clone(),
+            group: "g".into(),
+            name: "b".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .mutate(Mutation::CreateStream {
+            scope: s.clone(),
+            group: "g".into(),
+            name: "b".into(),
+            creation_time: NOW,
+        })
+        .await
+        .unwrap();
+    assert_eq!(all_events(&store, &s), ["a1", "a2 after flush", "a5"]);
+    // Deleting the group leaves its segment file unreferenced; upkeep deletes it.
+    store
+        .mutate(Mutation::DeleteGroup {
+            scope: s.clone(),
+            name: "g".into(),
+        })
+        .await
+        .unwrap();
+    let r = store.maintain(false).await.unwrap();
+    assert_eq!(r.deleted_files, 1);
+}
+
+#[tokio::test]
+async fn many_flushes_and_checkpoints_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let s = scope("000000000000");
+    let mut want = Vec::new();
+    for round in 0..5 {
+        let store = open(dir.path(), &clock);
+        if round == 0 {
+            setup(&store, &s).await;
+        }
+        for i in 0..20 {
+            let n = round * 100 + i;
+            let msg = format!("m{n:04}");
+            put(
+                &store,
+                &s,
+                if i % 2 == 0 { "a" } else { "b" },
+                &[(n as i64, msg.as_str())],
+            )
+            .await;
+            want.push(msg);
+            if i % 7 == 0 {
+                store.maintain(i % 14 == 0).await.unwrap();
+            }
+        }
+        assert_eq!(all_events(&store, &s), want, "round {round}");
+    }
 }

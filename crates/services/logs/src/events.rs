@@ -2,7 +2,7 @@
 //! tail and forward/backward tokens) and FilterLogEvents (filter patterns, interleaved pages).
 
 use crate::{
-    decode_token, encode_token, error, group_name, invalid, output, rejection, scope, store_error,
+    decode_token, encode_token, group_name, invalid, output, rejection, scope, store_error,
 };
 use nephoscope_filter_pattern::FilterPattern;
 use nephoscope_logstore::{
@@ -212,7 +212,7 @@ pub fn get(
             at,
             limit,
         )
-        .map_err(rejection)?;
+        .map_err(|e| store_error(e, &ctx.request_id))?;
     let backward = matches!(at, StreamRead::Tail | StreamRead::Before(_));
     cap_bytes(&mut events, |e| e.message.len(), backward);
     let token = |dir: &str, c: Cursor| format!("{dir}/{}", encode_token(&cursor_text(c)));
@@ -313,13 +313,9 @@ pub fn filter(
         limit: page_limit(req.limit),
         after,
     };
-    let mut page = store.filter(&scope, &group, &q).map_err(|r| match r {
-        Rejection::GroupNotFound => error(
-            "ResourceNotFoundException",
-            "The specified log group does not exist.",
-        ),
-        other => rejection(other),
-    })?;
+    let mut page = store
+        .filter(&scope, &group, &q)
+        .map_err(|e| store_error(e, &ctx.request_id))?;
     let full = page.events.len();
     cap_bytes(&mut page.events, |e| e.message.len(), false);
     let next = if page.events.len() < full {

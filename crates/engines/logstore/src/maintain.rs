@@ -1,0 +1,173 @@
+//! Upkeep: flushing heads into segment files, checkpointing the state so the write-ahead log can
+//! be truncated, and deleting segment files nothing refers to any more.
+
+use crate::state::{Mutation, Scope};
+use crate::{segment, LogStore, StoreError, SEGMENTS, SNAPSHOTS};
+
+/// When upkeep acts.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Flush a group whose head holds this many message bytes...
+    pub flush_bytes: u64,
+    /// ...or whose oldest head event was ingested this long ago (milliseconds).
+    pub flush_age_ms: i64,
+    /// Checkpoint when the write-ahead log is this large.
+    pub checkpoint_bytes: u64,
+    /// Budget of the decoded-segment cache.
+    pub cache_bytes: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            flush_bytes: 8 << 20,
+            flush_age_ms: 60_000,
+            checkpoint_bytes: 64 << 20,
+            cache_bytes: 256 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MaintainReport {
+    pub flushed_segments: usize,
+    pub checkpointed: bool,
+    pub deleted_files: usize,
+}
+
+fn io(e: std::io::Error) -> StoreError {
+    StoreError::Storage(e.to_string())
+}
+
+impl LogStore {
+    /// One round of upkeep. `force` flushes every non-empty head and checkpoints regardless of
+    /// the policy (used at shutdown and by tests).
+    pub async fn maintain(&self, force: bool) -> Result<MaintainReport, StoreError> {
+        let _one_at_a_time = self.maintenance.lock().await;
+        let now = self.now();
+        let due: Vec<(Scope, String, u64)> = {
+            let st = self.read();
+            st.scopes
+                .iter()
+                .flat_map(|(scope, groups)| {
+                    groups.values().filter_map(move |g| {
+                        let bytes: usize = g
+                            .streams
+                            .values()
+                            .flat_map(|s| &s.events)
+                            .map(|e| e.message.len())
+                            .sum();
+                        let oldest = g
+                            .streams
+                            .values()
+                            .flat_map(|s| &s.events)
+                            .map(|e| e.ingestion_time)
+                            .min()?;
+                        let due = force
+                            || bytes as u64 >= self.policy.flush_bytes
+                            || now - oldest >= self.policy.flush_age_ms;
+                        due.then(|| (scope.clone(), g.name.clone(), g.id))
+                    })
+                })
+                .collect()
+        };
+        let mut report = MaintainReport::default();
+        for (scope, name, id) in due {
+            if self.flush_group(scope, name, id).await? {
+                report.flushed_segments += 1;
+            }
+        }
+        if force || self.wal.size() >= self.policy.checkpoint_bytes {
+            self.checkpoint()?;
+            report.checkpointed = true;
+        }
+        report.deleted_files = self.collect_garbage().map_err(io)?;
+        Ok(report)
+    }
+
+    /// Writes the group's head events into a segment file, then records it. False when there
+    /// was nothing to flush (or the group went away meanwhile).
+    async fn flush_group(&self, scope: Scope, name: String, id: u64) -> Result<bool, StoreError> {
+        let streams: Vec<(String, Vec<crate::Event>)> = {
+            let st = self.read();
+            let Some(g) = st.group(&scope, &name).filter(|g| g.id == id) else {
+                return Ok(false);
+            };
+            g.streams
+                .values()
+                .filter(|s| !s.events.is_empty())
+                .map(|s| (s.name.clone(), s.events.clone()))
+                .collect()
+        };
+        let Some(max_seq) = streams.iter().flat_map(|(_, e)| e).map(|e| e.seq).max() else {
+            return Ok(false);
+        };
+        let key = format!("{SEGMENTS}{id}/{max_seq:020}.seg");
+        let (bytes, meta) = segment::encode(&key, &streams).map_err(io)?;
+        self.blobs.put(&key, &bytes).map_err(io)?;
+        match self
+            .mutate(Mutation::AddSegment {
+                scope,
+                group: name,
+                group_id: id,
+                meta,
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            // The group was deleted meanwhile; its file is collected as garbage.
+            Err(StoreError::Rejected(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Captures the state at a log rotation point, stores it, and drops the log before it.
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let state = self.state.clone();
+        let n = self
+            .wal
+            .rotate_with(Box::new(move |_| {
+                let bytes = state
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .encode_snapshot();
+                let _ = tx.send(bytes);
+            }))
+            .map_err(io)?;
+        let bytes = rx
+            .recv()
+            .map_err(|_| StoreError::Storage("checkpoint capture failed".into()))?;
+        let key = format!("{SNAPSHOTS}{n:016}.snap");
+        self.blobs.put(&key, &bytes).map_err(io)?;
+        self.wal.remove_before(n).map_err(io)?;
+        for old in self.blobs.list(SNAPSHOTS).map_err(io)? {
+            if old < key {
+                self.blobs.delete(&old).map_err(io)?;
+            }
+        }
+        tracing::debug!(checkpoint = n, bytes = bytes.len(), "log store checkpoint");
+        Ok(())
+    }
+
+    /// Deletes segment files no group refers to (deleted groups, expired segments, flushes that
+    /// a crash interrupted before they were recorded). Runs only when no flush is in flight.
+    pub(crate) fn collect_garbage(&self) -> std::io::Result<usize> {
+        let referenced: std::collections::HashSet<String> = {
+            let st = self.read();
+            st.scopes
+                .values()
+                .flat_map(|g| g.values())
+                .flat_map(|g| g.segments.iter().map(|m| m.key.clone()))
+                .collect()
+        };
+        let mut deleted = 0;
+        for key in self.blobs.list(SEGMENTS)? {
+            if !referenced.contains(&key) {
+                self.blobs.delete(&key)?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+}
