@@ -15,6 +15,11 @@ pub struct Policy {
     pub checkpoint_bytes: u64,
     /// Budget of the decoded-segment cache.
     pub cache_bytes: usize,
+    /// Compaction merges segments smaller than this (raw bytes)...
+    pub compact_below_bytes: u64,
+    /// ...when at least this many of them are waiting, into files of at most this size.
+    pub compact_min_segments: usize,
+    pub compact_target_bytes: u64,
 }
 
 impl Default for Policy {
@@ -24,6 +29,9 @@ impl Default for Policy {
             flush_age_ms: 60_000,
             checkpoint_bytes: 64 << 20,
             cache_bytes: 256 << 20,
+            compact_below_bytes: 32 << 20,
+            compact_min_segments: 4,
+            compact_target_bytes: 128 << 20,
         }
     }
 }
@@ -31,6 +39,8 @@ impl Default for Policy {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct MaintainReport {
     pub flushed_segments: usize,
+    /// Segments merged away by compaction.
+    pub compacted_segments: usize,
     pub checkpointed: bool,
     pub deleted_files: usize,
 }
@@ -77,6 +87,7 @@ impl LogStore {
                 report.flushed_segments += 1;
             }
         }
+        report.compacted_segments = self.compact().await?;
         if force || self.wal.size() >= self.policy.checkpoint_bytes {
             self.checkpoint()?;
             report.checkpointed = true;
@@ -119,6 +130,107 @@ impl LogStore {
             Err(StoreError::Rejected(_)) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Merges runs of small segments of each group into larger ones (size-tiered), dropping
+    /// events that retention or a stream deletion already hides. Returns segments merged away.
+    async fn compact(&self) -> Result<usize, StoreError> {
+        let plans: Vec<(Scope, String, u64, Vec<crate::segment::SegmentMeta>)> = {
+            let st = self.read();
+            let mut plans = Vec::new();
+            for (scope, groups) in &st.scopes {
+                for g in groups.values() {
+                    let mut run = Vec::new();
+                    let mut run_bytes = 0;
+                    let small = g
+                        .segments
+                        .iter()
+                        .filter(|m| m.raw_bytes < self.policy.compact_below_bytes);
+                    for m in small {
+                        if run_bytes + m.raw_bytes > self.policy.compact_target_bytes
+                            && run.len() >= self.policy.compact_min_segments
+                        {
+                            plans.push((
+                                scope.clone(),
+                                g.name.clone(),
+                                g.id,
+                                std::mem::take(&mut run),
+                            ));
+                            run_bytes = 0;
+                        }
+                        run_bytes += m.raw_bytes;
+                        run.push(m.clone());
+                    }
+                    if run.len() >= self.policy.compact_min_segments {
+                        plans.push((scope.clone(), g.name.clone(), g.id, run));
+                    }
+                }
+            }
+            plans
+        };
+        let mut merged = 0;
+        for (scope, name, id, run) in plans {
+            // What is still visible decides what the merged file keeps.
+            let (keep, floor) = {
+                let st = self.read();
+                let Some(g) = st.group(&scope, &name).filter(|g| g.id == id) else {
+                    continue;
+                };
+                let keep: std::collections::HashMap<String, u64> = g
+                    .streams
+                    .values()
+                    .map(|s| (s.name.clone(), s.first_seq))
+                    .collect();
+                (keep, self.retention_floor(g).unwrap_or(i64::MIN))
+            };
+            let mut streams: std::collections::BTreeMap<String, Vec<crate::Event>> =
+                Default::default();
+            for m in &run {
+                let d = self.segment(m)?;
+                for (s, events) in &d.streams {
+                    let Some(first_seq) = keep.get(s) else {
+                        continue;
+                    };
+                    streams.entry(s.clone()).or_default().extend(
+                        events
+                            .iter()
+                            .filter(|e| e.seq >= *first_seq && e.timestamp >= floor)
+                            .cloned(),
+                    );
+                }
+            }
+            let streams: Vec<(String, Vec<crate::Event>)> = streams
+                .into_iter()
+                .filter(|(_, e)| !e.is_empty())
+                .map(|(s, mut e)| {
+                    e.sort_unstable_by_key(|e| (e.timestamp, e.seq));
+                    (s, e)
+                })
+                .collect();
+            let lo = run.iter().map(|m| m.max_seq).min().unwrap_or_default();
+            let hi = run.iter().map(|m| m.max_seq).max().unwrap_or_default();
+            let key = format!("{SEGMENTS}{id}/{hi:020}.c{lo:020}.seg");
+            let (bytes, mut meta) = segment::encode(&key, &streams).map_err(io)?;
+            // An all-expired run still replaces its inputs, by an empty segment.
+            meta.max_seq = meta.max_seq.max(hi);
+            self.blobs.put(&key, &bytes).map_err(io)?;
+            let old: Vec<String> = run.iter().map(|m| m.key.clone()).collect();
+            match self
+                .mutate(Mutation::ReplaceSegments {
+                    scope,
+                    group: name,
+                    group_id: id,
+                    old,
+                    new: meta,
+                })
+                .await
+            {
+                Ok(_) => merged += run.len(),
+                Err(StoreError::Rejected(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(merged)
     }
 
     /// Captures the state at a log rotation point, stores it, and drops the log before it.

@@ -69,7 +69,7 @@ fn found(stream: &str, e: &Event) -> FoundEvent {
 }
 
 impl LogStore {
-    fn segment(&self, meta: &SegmentMeta) -> Result<Arc<Decoded>, StoreError> {
+    pub(crate) fn segment(&self, meta: &SegmentMeta) -> Result<Arc<Decoded>, StoreError> {
         if let Some(d) = self
             .cache
             .lock()

@@ -136,6 +136,14 @@ pub enum Mutation {
         group_id: u64,
         meta: SegmentMeta,
     },
+    /// Compaction: the segments named by `old` are replaced by the one merged segment `new`.
+    ReplaceSegments {
+        scope: Scope,
+        group: String,
+        group_id: u64,
+        old: Vec<String>,
+        new: SegmentMeta,
+    },
 }
 
 /// Why a mutation did not apply.
@@ -337,6 +345,22 @@ impl State {
                     }
                 }
                 g.segments.push(meta);
+            }
+            Mutation::ReplaceSegments {
+                scope,
+                group,
+                group_id,
+                old,
+                new,
+            } => {
+                let g = self.group_mut(&scope, &group)?;
+                let all_there = old.iter().all(|k| g.segments.iter().any(|m| &m.key == k));
+                if g.id != group_id || !all_there {
+                    // Retention or a delete got there first; the merged file becomes garbage.
+                    return Err(Rejection::GroupNotFound);
+                }
+                g.segments.retain(|m| !old.contains(&m.key));
+                g.segments.push(new);
             }
         }
         Ok(Applied::default())
@@ -650,6 +674,23 @@ impl Mutation {
                 w.u64(*group_id);
                 segment_w(&mut w, meta);
             }
+            Mutation::ReplaceSegments {
+                scope,
+                group,
+                group_id,
+                old,
+                new,
+            } => {
+                w.u8(13);
+                scope_w(&mut w, scope);
+                w.str(group);
+                w.u64(*group_id);
+                w.u64(old.len() as u64);
+                for k in old {
+                    w.str(k);
+                }
+                segment_w(&mut w, new);
+            }
         }
         w.buf
     }
@@ -740,6 +781,22 @@ impl Mutation {
                 group_id: r.u64()?,
                 meta: segment_r(&mut r)?,
             },
+            13 => {
+                let scope = scope_r(&mut r)?;
+                let group = r.str()?;
+                let group_id = r.u64()?;
+                let mut old = Vec::new();
+                for _ in 0..r.u64()? {
+                    old.push(r.str()?);
+                }
+                Mutation::ReplaceSegments {
+                    scope,
+                    group,
+                    group_id,
+                    old,
+                    new: segment_r(&mut r)?,
+                }
+            }
             _ => return Err(DecodeError(0)),
         };
         if !r.done() {

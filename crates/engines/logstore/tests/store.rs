@@ -313,3 +313,44 @@ async fn many_flushes_and_checkpoints_lose_nothing() {
         assert_eq!(all_events(&store, &s), want, "round {round}");
     }
 }
+
+#[tokio::test]
+async fn compaction_merges_small_segments_and_keeps_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let s = scope("000000000000");
+    let store = open(dir.path(), &clock);
+    setup(&store, &s).await;
+    let mut want = Vec::new();
+    let mut compacted = 0;
+    for i in 0..10i64 {
+        let msg = format!("e{i:02}");
+        // Out-of-order timestamps across flushes: the merge must sort them.
+        put(
+            &store,
+            &s,
+            if i % 3 == 0 { "b" } else { "a" },
+            &[((i * 7) % 10, msg.as_str())],
+        )
+        .await;
+        want.push(((i * 7) % 10, i, msg));
+        compacted += store.maintain(true).await.unwrap().compacted_segments;
+    }
+    assert!(compacted >= 4, "compaction merged {compacted} segments");
+    let segments = store.read().group(&s, "g").unwrap().segments.len();
+    assert!(segments < 10, "{segments} segments left");
+    want.sort();
+    let want: Vec<String> = want.into_iter().map(|(_, _, m)| m).collect();
+    assert_eq!(all_events(&store, &s), want);
+    drop(store);
+    let store = open(dir.path(), &clock);
+    assert_eq!(all_events(&store, &s), want);
+    let files = std::fs::read_dir(dir.path().join("files/segments/0"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        files,
+        store.read().group(&s, "g").unwrap().segments.len(),
+        "old files collected"
+    );
+}
