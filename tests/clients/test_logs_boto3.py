@@ -11,6 +11,8 @@ Every test works in its own uniquely named log groups on the shared session serv
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -899,3 +901,142 @@ def test_accounts_do_not_see_each_others_log_groups(alice_server):
     assert messages(read_stream(dev, prefix + "shared-name", "s")) == ["from dev"]
     assert [g["logGroupName"] for g in alice.describe_log_groups(logGroupNamePrefix=prefix)["logGroups"]] \
         == [prefix + "alice-only"]
+
+
+# --------------------------------------------------------------------------------------------
+# Limits, default page sizes and concurrency
+
+BATCH_LIMIT = 1_048_576  # Σ(UTF-8 message bytes + 26) per PutLogEvents call
+
+
+def test_put_log_events_batch_byte_limit(logs):
+    group, stream = new_stream(logs)
+    t = now_ms() - 10_000
+    half = (BATCH_LIMIT - 2 * 26) // 2  # two events filling the batch exactly
+    logs.put_log_events(logGroupName=group, logStreamName=stream,
+                        logEvents=[{"timestamp": t, "message": "a" * half},
+                                   {"timestamp": t + 1, "message": "b" * half}])
+    expect_error("InvalidParameterException", logs.put_log_events, logGroupName=group,
+                 logStreamName=stream,
+                 logEvents=[{"timestamp": t + 2, "message": "c" * half},
+                            {"timestamp": t + 3, "message": "d" * (half + 1)}])
+    # UTF-8 bytes count, not characters: 2-byte "é" x N with 2N + 26 just over the limit
+    n = (BATCH_LIMIT - 26) // 2 + 1
+    expect_error("InvalidParameterException", logs.put_log_events, logGroupName=group,
+                 logStreamName=stream, logEvents=[{"timestamp": t + 4, "message": "é" * n}])
+    assert [len(m) for m in messages(read_stream(logs, group, stream))] == [half, half]
+
+
+def test_put_log_events_at_most_10000_events(logs):
+    group, stream = new_stream(logs)
+    t = now_ms() - 60_000
+    expect_error("InvalidParameterException", logs.put_log_events, logGroupName=group,
+                 logStreamName=stream,
+                 logEvents=[{"timestamp": t + i // 10, "message": "x"} for i in range(10_001)])
+    logs.put_log_events(logGroupName=group, logStreamName=stream,
+                        logEvents=[{"timestamp": t + i // 10, "message": str(i)} for i in range(10_000)])
+    # GetLogEvents and FilterLogEvents pages hold at most 10,000 events; paging finds one more.
+    logs.put_log_events(logGroupName=group, logStreamName=stream,
+                        logEvents=[{"timestamp": t + 5000, "message": "10000"}])
+    first = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert len(first["events"]) <= 10_000, len(first["events"])
+    assert messages(read_stream(logs, group, stream)) == [str(i) for i in range(10_001)]
+    page = logs.filter_log_events(logGroupName=group)
+    assert len(page["events"]) <= 10_000 and "nextToken" in page, (len(page["events"]), page.get("nextToken"))
+    events, _ = filter_all(logs, logGroupName=group)
+    assert messages(events) == [str(i) for i in range(10_001)]
+
+
+def test_pages_stay_under_one_megabyte(logs):
+    group, stream = new_stream(logs)
+    t = now_ms() - 60_000
+    big = 200_000
+    for batch in range(3):
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": t + 4 * batch + i, "message": f"{4 * batch + i:02d}" + "z" * big}
+                                       for i in range(4)])
+    expected = [f"{i:02d}" for i in range(12)]
+    token, got = None, []
+    for _ in range(30):
+        resp = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True,
+                                   **({"nextToken": token} if token else {}))
+        assert sum(len(m.encode()) for m in messages(resp["events"])) <= BATCH_LIMIT, len(resp["events"])
+        got += [m[:2] for m in messages(resp["events"])]
+        if resp["nextForwardToken"] == token:
+            break
+        token = resp["nextForwardToken"]
+    assert got == expected
+    events, responses = filter_all(logs, logGroupName=group)
+    assert [m[:2] for m in messages(events)] == expected
+    assert all(sum(len(m.encode()) for m in messages(r["events"])) <= BATCH_LIMIT for r in responses)
+
+
+def test_describe_default_page_size_is_50(logs):
+    group = new_group(logs)
+    names = [f"s{i:03d}" for i in range(55)]
+    for name in names:
+        logs.create_log_stream(logGroupName=group, logStreamName=name)
+    first = logs.describe_log_streams(logGroupName=group)
+    assert [s["logStreamName"] for s in first["logStreams"]] == names[:50]
+    assert first.get("nextToken"), "55 streams, default limit 50: expected a nextToken"
+    second = logs.describe_log_streams(logGroupName=group, nextToken=first["nextToken"])
+    assert [s["logStreamName"] for s in second["logStreams"]] == names[50:]
+    assert not second.get("nextToken"), second
+
+    prefix = f"/neph/{unique()}/"
+    for i in range(52):
+        logs.create_log_group(logGroupName=f"{prefix}{i:03d}")
+    page = logs.describe_log_groups(logGroupNamePrefix=prefix)
+    assert len(page["logGroups"]) == 50 and page.get("nextToken"), len(page["logGroups"])
+
+
+def test_describe_log_groups_by_class(logs):
+    prefix = f"/neph/{unique()}/"
+    logs.create_log_group(logGroupName=prefix + "std")
+    logs.create_log_group(logGroupName=prefix + "ia", logGroupClass="INFREQUENT_ACCESS")
+    got = logs.describe_log_groups(logGroupNamePrefix=prefix, logGroupClass="INFREQUENT_ACCESS")["logGroups"]
+    assert [g["logGroupName"] for g in got] == [prefix + "ia"]
+    got = logs.describe_log_groups(logGroupNamePrefix=prefix, logGroupClass="STANDARD")["logGroups"]
+    assert [g["logGroupName"] for g in got] == [prefix + "std"]
+
+
+def test_parallel_put_log_events_to_one_stream(server):
+    """PutLogEvents doc: 'You can use parallel PutLogEvents actions on the same log stream.'
+    Four clients at once: nothing lost, nothing doubled, still in timestamp order."""
+    setup = boto_client(server, "logs")
+    group, stream = new_stream(setup)
+    base = now_ms() - 60_000
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        client = boto_client(server, "logs")
+        try:
+            for batch in range(20):
+                client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+                    {"timestamp": base + batch * 100 + i, "message": f"w{n}-b{batch}-e{i}"} for i in range(10)])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    events = read_stream(setup, group, stream)
+    assert sorted(messages(events)) == sorted(f"w{n}-b{b}-e{i}" for n in range(4) for b in range(20) for i in range(10))
+    assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
+
+
+def test_filter_log_events_newest_first(logs, filter_group):
+    # FilterLogEvents doc: "To return events in descending timestamp order (newest first), set the
+    # startFromHead parameter to false." (supported when startTime is on or after 2024-01-01)
+    group, base = filter_group
+    events, _ = filter_all(logs, logGroupName=group, startTime=base, startFromHead=False)
+    assert messages(events) == list(reversed(ALL_FILTER_MESSAGES))
+    events, _ = filter_all(logs, logGroupName=group, startTime=base, startFromHead=False, limit=3)
+    assert messages(events) == list(reversed(ALL_FILTER_MESSAGES))
+    # "A request with startFromHead set to false and a startTime before this date returns an
+    # InvalidParameterException."
+    expect_error("InvalidParameterException", logs.filter_log_events, logGroupName=group,
+                 startTime=1_600_000_000_000, startFromHead=False)
