@@ -243,6 +243,10 @@ impl State {
             }
             Mutation::DeleteStream { scope, group, name } => {
                 let g = self.group_mut(&scope, &group)?;
+                // Deletion protection blocks every deletion in the group, streams included.
+                if g.deletion_protection {
+                    return Err(Rejection::DeletionProtected);
+                }
                 g.streams.remove(&name).ok_or(Rejection::StreamNotFound)?;
             }
             Mutation::PutEvents {

@@ -101,7 +101,8 @@ pub fn describe(
     });
     let limit = req.limit.unwrap_or(50) as usize;
     let after = req.next_token.as_deref().map(decode_token).transpose()?;
-    let pattern = req.log_group_name_pattern.as_deref().map(str::to_lowercase);
+    // A case-sensitive substring, as AWS documents.
+    let pattern = req.log_group_name_pattern.as_deref();
     let st = store.read();
     let mut out = Vec::new();
     let mut next_token = None;
@@ -124,10 +125,7 @@ pub fn describe(
                     continue;
                 }
             }
-            if pattern
-                .as_ref()
-                .is_some_and(|p| !name.to_lowercase().contains(p.as_str()))
-            {
+            if pattern.is_some_and(|p| !name.contains(p)) {
                 continue;
             }
             if identifiers.as_ref().is_some_and(|ids| !ids.contains(name)) {
@@ -144,6 +142,16 @@ pub fn describe(
                 break;
             }
             let arn = group_arn(&scope, name);
+            if pattern.is_some() {
+                // AWS: with logGroupNamePattern only arn, creationTime and logGroupName.
+                out.push(LogGroup {
+                    log_group_name: Some(name.clone()),
+                    creation_time: Some(g.creation_time),
+                    arn: Some(format!("{arn}:*")),
+                    ..LogGroup::default()
+                });
+                continue;
+            }
             out.push(LogGroup {
                 log_group_name: Some(name.clone()),
                 creation_time: Some(g.creation_time),
