@@ -2,14 +2,16 @@
 //!
 //! The binary is taken from `NEPHOSCOPE_BIN`, else `<repo>/target/debug/nephoscope`
 //! (`cargo build -p nephoscope-server` in the repository root builds it). It is started as
-//! `nephoscope serve --listen 127.0.0.1:0 --ephemeral`, as `docs/dev/server-contract.md` describes,
-//! and killed when the [`Server`] is dropped.
+//! `nephoscope serve --listen 127.0.0.1:0 --ephemeral` (plus `--config FILE` for
+//! [`Server::start_with_config`]), as `docs/dev/server-contract.md` describes, and killed when the
+//! [`Server`] is dropped.
 
 use std::fmt::Debug;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -48,27 +50,62 @@ pub struct Server {
     port: u16,
     endpoint: String,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// The `--config` file written for this server, removed on drop.
+    config_file: Option<PathBuf>,
 }
 
 impl Server {
     /// Starts the server on an ephemeral port and waits until `/_nephoscope/health` answers 200.
     /// Panics with the server's stderr when it does not come up.
     pub fn start() -> Server {
+        Server::launch(None)
+    }
+
+    /// Like [`Server::start`], with `toml` written to a temporary file passed as `--config FILE`
+    /// (e.g. `"[logs]\nlive_tail_max_seconds = 2\n"`). The file is removed when the server is dropped.
+    pub fn start_with_config(toml: &str) -> Server {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        // Process id and a counter: unique among concurrent tests and test runs.
+        let path = std::env::temp_dir().join(format!(
+            "nephoscope-rust-sdk-{}-{}.toml",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, toml).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        Server::launch(Some(path))
+    }
+
+    fn launch(config_file: Option<PathBuf>) -> Server {
         let bin = server_binary();
         if !bin.is_file() {
+            if let Some(path) = &config_file {
+                let _ = std::fs::remove_file(path);
+            }
             panic!(
                 "nephoscope binary not found at {}: build it with `cargo build -p nephoscope-server` \
                  in the repository root, or point NEPHOSCOPE_BIN at it",
                 bin.display()
             );
         }
-        let mut child = Command::new(&bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--ephemeral"])
+        let mut command = Command::new(&bin);
+        command.args(["serve", "--listen", "127.0.0.1:0", "--ephemeral"]);
+        if let Some(path) = &config_file {
+            command.arg("--config").arg(path);
+        }
+        let spawned = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                if let Some(path) = &config_file {
+                    let _ = std::fs::remove_file(path);
+                }
+                panic!("cannot start {}: {e}", bin.display())
+            }
+        };
 
         // Collect stderr (the server's logs) so that failures can show it.
         let stderr = Arc::new(Mutex::new(Vec::new()));
@@ -107,6 +144,7 @@ impl Server {
             port: 0,
             endpoint: String::new(),
             stderr,
+            config_file,
         };
         let first_line = match rx.recv_timeout(STARTUP_DEADLINE) {
             Ok(Ok(line)) => line,
@@ -156,6 +194,9 @@ impl Server {
     fn startup_failure(&mut self, what: &str) -> ! {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(path) = self.config_file.take() {
+            let _ = std::fs::remove_file(path);
+        }
         panic!(
             "nephoscope ({}) did not start: {what}\n--- server stderr ---\n{}",
             server_binary().display(),
@@ -247,12 +288,73 @@ impl Server {
     pub async fn events(&self) -> aws_sdk_eventbridge::Client {
         aws_sdk_eventbridge::Client::new(&self.sdk_config().await)
     }
+
+    /// A Logs client for `StartLiveTail`: the operation's endpoint host prefix makes the SDK dial
+    /// `stream-127.0.0.1`, which does not resolve, and the Rust SDK has no switch to turn host
+    /// prefixes off, so the returned interceptor strips `stream-` before the request is signed.
+    /// Its [`StripStreamHostPrefix::rewrites`] tells how many requests it rewrote.
+    pub async fn live_tail_logs(&self) -> (aws_sdk_cloudwatchlogs::Client, StripStreamHostPrefix) {
+        let interceptor = StripStreamHostPrefix::default();
+        let config = aws_sdk_cloudwatchlogs::config::Builder::from(&self.sdk_config().await)
+            .interceptor(interceptor.clone())
+            .build();
+        (aws_sdk_cloudwatchlogs::Client::from_conf(config), interceptor)
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(path) = self.config_file.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Interceptor that rewrites `http://stream-HOST:PORT/...` to `http://HOST:PORT/...` before signing,
+/// so that the signature covers the host the request is really sent to. Requests without the
+/// prefix pass through unchanged.
+#[derive(Clone, Debug, Default)]
+pub struct StripStreamHostPrefix {
+    rewrites: Arc<AtomicUsize>,
+}
+
+impl StripStreamHostPrefix {
+    /// How many requests had their host rewritten so far.
+    pub fn rewrites(&self) -> usize {
+        self.rewrites.load(Ordering::SeqCst)
+    }
+}
+
+impl aws_sdk_cloudwatchlogs::config::Intercept for StripStreamHostPrefix {
+    fn name(&self) -> &'static str {
+        "StripStreamHostPrefix"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_sdk_cloudwatchlogs::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &aws_sdk_cloudwatchlogs::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_cloudwatchlogs::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let request = context.request_mut();
+        let uri = request.uri().to_string();
+        let Some((scheme, rest)) = uri.split_once("://") else {
+            return Ok(());
+        };
+        let Some(rest) = rest.strip_prefix("stream-") else {
+            return Ok(());
+        };
+        request.set_uri(format!("{scheme}://{rest}"))?;
+        // A Host header set earlier in the pipeline would be signed too: keep it in step.
+        if let Some(host) = request.headers().get("host").map(str::to_string) {
+            if let Some(stripped) = host.strip_prefix("stream-") {
+                request.headers_mut().insert("host", stripped.to_string());
+            }
+        }
+        self.rewrites.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 

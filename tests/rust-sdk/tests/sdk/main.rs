@@ -7,5 +7,6 @@ mod auth;
 mod cloudwatch;
 mod events;
 mod harness;
+mod live_tail;
 mod logs;
 mod request_ids;
