@@ -228,3 +228,74 @@ impl LogStore {
         Ok(all[x..y].iter().map(|e| found(&s.name, e)).collect())
     }
 }
+
+impl LogStore {
+    /// Visits every visible event of `group` with a timestamp in [start, end], in no particular
+    /// order, until `visit` returns false. Heads are copied and segments pinned first, so the
+    /// state lock is not held while visiting (ingestion goes on during long scans). Returns the
+    /// number of events visited.
+    pub fn scan(
+        &self,
+        scope: &Scope,
+        group: &str,
+        start: i64,
+        end: i64,
+        mut visit: impl FnMut(&str, &Event) -> bool,
+    ) -> Result<u64, StoreError> {
+        let (heads, metas, first_seqs, lo) = {
+            let st = self.read();
+            let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
+            let lo = start.max(self.retention_floor(g).unwrap_or(i64::MIN));
+            let heads: Vec<(String, Vec<Event>)> = g
+                .streams
+                .values()
+                .map(|s| {
+                    let a = s.events.partition_point(|e| e.timestamp < lo);
+                    let b = s.events.partition_point(|e| e.timestamp <= end);
+                    (s.name.clone(), s.events[a..b.max(a)].to_vec())
+                })
+                .filter(|(_, e)| !e.is_empty())
+                .collect();
+            let metas: Vec<SegmentMeta> = g
+                .segments
+                .iter()
+                .filter(|m| m.max_ts >= lo && m.min_ts <= end)
+                .cloned()
+                .collect();
+            let first_seqs: HashMap<String, u64> = g
+                .streams
+                .values()
+                .map(|s| (s.name.clone(), s.first_seq))
+                .collect();
+            (heads, metas, first_seqs, lo)
+        };
+        let mut visited = 0;
+        for meta in &metas {
+            let d = self.segment(meta)?;
+            for (stream, events) in &d.streams {
+                let Some(first_seq) = first_seqs.get(stream) else {
+                    continue;
+                };
+                let a = events.partition_point(|e| e.timestamp < lo);
+                for e in events[a..].iter().take_while(|e| e.timestamp <= end) {
+                    if e.seq < *first_seq {
+                        continue;
+                    }
+                    visited += 1;
+                    if !visit(stream, e) {
+                        return Ok(visited);
+                    }
+                }
+            }
+        }
+        for (stream, events) in &heads {
+            for e in events {
+                visited += 1;
+                if !visit(stream, e) {
+                    return Ok(visited);
+                }
+            }
+        }
+        Ok(visited)
+    }
+}

@@ -354,3 +354,33 @@ async fn compaction_merges_small_segments_and_keeps_every_event() {
         "old files collected"
     );
 }
+
+#[tokio::test]
+async fn scan_visits_heads_and_segments_in_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let s = scope("000000000000");
+    let store = open(dir.path(), &clock);
+    setup(&store, &s).await;
+    put(&store, &s, "a", &[(1, "a1"), (5, "a5")]).await;
+    store.maintain(true).await.unwrap();
+    put(&store, &s, "b", &[(3, "b3"), (9, "b9")]).await;
+    let mut seen = Vec::new();
+    let n = store
+        .scan(&s, "g", 2, 5, |stream, e| {
+            seen.push(format!("{stream}:{}", e.message));
+            true
+        })
+        .unwrap();
+    seen.sort();
+    assert_eq!(seen, ["a:a5", "b:b3"]);
+    assert_eq!(n, 2);
+    let mut first = 0;
+    store
+        .scan(&s, "g", 0, 100, |_, _| {
+            first += 1;
+            false
+        })
+        .unwrap();
+    assert_eq!(first, 1, "visiting stops when asked");
+}
