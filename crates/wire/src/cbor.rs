@@ -224,17 +224,9 @@ pub fn generic(v: &Value) -> Cbor {
     }
 }
 
-pub fn encode_error(err: &crate::ApiError) -> Vec<u8> {
-    let v = Cbor::Map(vec![
-        (
-            Cbor::Text("__type".into()),
-            Cbor::Text(err.code.to_string()),
-        ),
-        (
-            Cbor::Text("message".into()),
-            Cbor::Text(err.message.clone()),
-        ),
-    ]);
+/// An error body (`__type`, `message`, further members) as CBOR.
+pub fn encode_error(body: &Value) -> Vec<u8> {
+    let v = generic(body);
     let mut out = Vec::new();
     ciborium::ser::into_writer(&v, &mut out).expect("writing CBOR to a Vec cannot fail");
     out

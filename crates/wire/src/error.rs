@@ -18,6 +18,9 @@ pub struct ApiError {
     pub status: u16,
     pub sender_fault: bool,
     pub message: String,
+    /// Further members of the modeled exception (`queryCompileError`), rendered in JSON and
+    /// CBOR error bodies.
+    pub fields: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -37,7 +40,14 @@ impl ApiError {
             status,
             sender_fault: status < 500,
             message: message.into(),
+            fields: Vec::new(),
         }
+    }
+
+    /// Adds a member of the modeled exception shape.
+    pub fn with_field(mut self, name: &'static str, value: serde_json::Value) -> Self {
+        self.fields.push((name, value));
+        self
     }
 
     /// An error whose Query code differs from its JSON type.
@@ -61,6 +71,7 @@ impl ApiError {
                     status: e.http_status,
                     sender_fault: e.sender_fault,
                     message: message.into(),
+                    fields: Vec::new(),
                 }
             }
             None => ApiError {
@@ -69,6 +80,7 @@ impl ApiError {
                 status: 400,
                 sender_fault: true,
                 message: message.into(),
+                fields: Vec::new(),
             },
         }
     }

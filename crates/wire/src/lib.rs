@@ -121,6 +121,15 @@ pub fn encode_output(
     }
 }
 
+/// The JSON form of an error: `__type`, `message` and any further modeled members.
+fn error_body(err: &ApiError) -> Value {
+    let mut body = serde_json::json!({ "__type": err.code, "message": err.message });
+    for (k, v) in &err.fields {
+        body[*k] = v.clone();
+    }
+    body
+}
+
 /// Encodes an error. `service` is `None` when the request never reached one (auth, routing).
 pub fn encode_error(
     protocol: WireProtocol,
@@ -138,8 +147,7 @@ pub fn encode_error(
                     format!("{};{}", err.query_code, err.fault()),
                 ));
             }
-            serde_json::to_vec(&serde_json::json!({ "__type": err.code, "message": err.message }))
-                .expect("error bodies serialize")
+            serde_json::to_vec(&error_body(err)).expect("error bodies serialize")
         }
         WireProtocol::Query => query::encode_error(service, err, request_id).into_bytes(),
         WireProtocol::Cbor => {
@@ -150,7 +158,7 @@ pub fn encode_error(
                     format!("{};{}", err.query_code, err.fault()),
                 ));
             }
-            cbor::encode_error(err)
+            cbor::encode_error(&error_body(err))
         }
     };
     headers.push(("x-amzn-ErrorType", err.code.to_string()));
