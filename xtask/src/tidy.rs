@@ -35,7 +35,7 @@ pub fn layer_of(manifest_dir: &str) -> Layer {
         Layer::Wire
     } else if p.ends_with("/crates/server") {
         Layer::Server
-    } else if p.ends_with("/xtask") {
+    } else if p.ends_with("/xtask") || p.ends_with("/crates/bench") {
         Layer::Tooling
     } else {
         Layer::Foundation
@@ -144,5 +144,6 @@ mod tests {
         }
         assert_eq!(layer_of("/r/crates/services/logs"), Service);
         assert_eq!(layer_of("/r/crates/wire"), Wire);
+        assert_eq!(layer_of("/r/crates/bench"), Tooling);
     }
 }

@@ -96,6 +96,8 @@ pub struct FilterQuery<'a> {
     pub limit: usize,
     /// Return only events strictly after this position.
     pub after: Option<Cursor>,
+    /// Newest first; `after` then means "strictly before".
+    pub descending: bool,
 }
 
 pub struct FilterPage {

@@ -134,8 +134,9 @@ impl LogStore {
         let lo = q.start.max(floor).unwrap_or(i64::MIN);
         let hi = q.end.unwrap_or(i64::MAX);
         let decoded = self.segments_for(g, &streams, lo, hi)?;
-        // One sorted source per (stream, head or segment); a k-way merge over them.
-        let mut sources: Vec<(usize, &[Event], &Stream)> = Vec::new();
+        // One sorted source per (stream, head or segment); a k-way merge over them. Each source
+        // is a window [i, j) still to consume: ascending takes from i, descending from j.
+        let mut sources: Vec<(usize, usize, &[Event], &Stream)> = Vec::new();
         for s in &streams {
             let slices = std::iter::once(s.events.as_slice()).chain(
                 decoded
@@ -143,29 +144,48 @@ impl LogStore {
                     .filter_map(|d| d.streams.get(&s.name).map(Vec::as_slice)),
             );
             for slice in slices {
-                let i = match q.after {
-                    Some(c) if c.0 >= lo => slice.partition_point(|e| (e.timestamp, e.seq) <= c),
-                    _ => slice.partition_point(|e| e.timestamp < lo),
-                };
-                sources.push((i, slice, s));
+                let mut i = slice.partition_point(|e| e.timestamp < lo);
+                let mut j = slice.partition_point(|e| e.timestamp <= hi);
+                if let Some(c) = q.after {
+                    if q.descending {
+                        j = j.min(slice.partition_point(|e| (e.timestamp, e.seq) < c));
+                    } else {
+                        i = i.max(slice.partition_point(|e| (e.timestamp, e.seq) <= c));
+                    }
+                }
+                if i < j {
+                    sources.push((i, j, slice, s));
+                }
             }
         }
         let mut out = Vec::new();
         let mut next = None;
         loop {
             let mut best: Option<(usize, Cursor)> = None;
-            for (k, (i, slice, _)) in sources.iter().enumerate() {
-                if let Some(e) = slice.get(*i) {
-                    let c = (e.timestamp, e.seq);
-                    if e.timestamp <= hi && best.is_none_or(|(_, b)| c < b) {
-                        best = Some((k, c));
-                    }
+            for (k, (i, j, slice, _)) in sources.iter().enumerate() {
+                if i >= j {
+                    continue;
+                }
+                let e = if q.descending {
+                    &slice[j - 1]
+                } else {
+                    &slice[*i]
+                };
+                let c = (e.timestamp, e.seq);
+                let better = best.is_none_or(|(_, b)| if q.descending { c > b } else { c < b });
+                if better {
+                    best = Some((k, c));
                 }
             }
             let Some((k, _)) = best else { break };
-            let (i, slice, s) = sources[k];
-            sources[k].0 += 1;
-            let e = &slice[i];
+            let (i, j, slice, s) = sources[k];
+            let e = if q.descending {
+                sources[k].1 -= 1;
+                &slice[j - 1]
+            } else {
+                sources[k].0 += 1;
+                &slice[i]
+            };
             // Events of an earlier stream of the same name (deleted, re-created) stay hidden.
             if e.seq < s.first_seq {
                 continue;

@@ -81,6 +81,7 @@ async fn acknowledged_writes_survive_reopen() {
         pattern: None,
         limit: 100,
         after: None,
+        descending: false,
     };
     let page = store.filter(&s, "g", &q).unwrap();
     assert_eq!(messages(&page.events), ["one", "two", "three"]);
@@ -118,6 +119,7 @@ async fn filter_pages_and_patterns() {
             pattern: Some(&only_errors),
             limit: 2,
             after,
+            descending: false,
         };
         let page = store.filter(&s, "g", &q).unwrap();
         pages.push(messages(&page.events));
@@ -134,6 +136,7 @@ async fn filter_pages_and_patterns() {
         pattern: None,
         limit: 10,
         after: None,
+        descending: false,
     };
     assert_eq!(
         messages(&store.filter(&s, "g", &q).unwrap().events),
@@ -222,6 +225,7 @@ fn all_events(store: &LogStore, s: &Scope) -> Vec<String> {
         pattern: None,
         limit: 10_000,
         after: None,
+        descending: false,
     };
     messages(&store.filter(s, "g", &q).unwrap().events)
 }
@@ -383,4 +387,36 @@ async fn scan_visits_heads_and_segments_in_range() {
         })
         .unwrap();
     assert_eq!(first, 1, "visiting stops when asked");
+}
+
+#[tokio::test]
+async fn filter_descending_pages_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let s = scope("000000000000");
+    let store = open(dir.path(), &clock);
+    setup(&store, &s).await;
+    put(&store, &s, "a", &[(1, "a1"), (4, "a4")]).await;
+    store.maintain(true).await.unwrap();
+    put(&store, &s, "b", &[(2, "b2"), (3, "b3"), (5, "b5")]).await;
+    let mut after = None;
+    let mut pages = Vec::new();
+    loop {
+        let q = FilterQuery {
+            streams: StreamSelection::All,
+            start: Some(2),
+            end: None,
+            pattern: None,
+            limit: 2,
+            after,
+            descending: true,
+        };
+        let page = store.filter(&s, "g", &q).unwrap();
+        pages.push(messages(&page.events));
+        match page.next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, vec![vec!["b5", "a4"], vec!["b3", "b2"]]);
 }

@@ -20,493 +20,609 @@ pub static SERVICE: ServiceDef = ServiceDef {
 pub mod shape {
     use crate::meta::ShapeId;
     pub const AccountId: ShapeId = 0;
-    pub const ActionPrefix: ShapeId = 1;
-    pub const ActionsEnabled: ShapeId = 2;
-    pub const ActionsSuppressedBy: ShapeId = 3;
-    pub const ActionsSuppressedReason: ShapeId = 4;
-    pub const AlarmArn: ShapeId = 5;
-    pub const AlarmContributor: ShapeId = 6;
-    pub const AlarmContributors: ShapeId = 7;
-    pub const AlarmDescription: ShapeId = 8;
-    pub const AlarmHistoryItem: ShapeId = 9;
-    pub const AlarmHistoryItems: ShapeId = 10;
-    pub const AlarmMuteRuleStatus: ShapeId = 11;
-    pub const AlarmMuteRuleStatuses: ShapeId = 12;
-    pub const AlarmMuteRuleSummaries: ShapeId = 13;
-    pub const AlarmMuteRuleSummary: ShapeId = 14;
-    pub const AlarmName: ShapeId = 15;
-    pub const AlarmNamePrefix: ShapeId = 16;
-    pub const AlarmNames: ShapeId = 17;
-    pub const AlarmPromQLCriteria: ShapeId = 18;
-    pub const AlarmRule: ShapeId = 19;
-    pub const AlarmType: ShapeId = 20;
-    pub const AlarmTypes: ShapeId = 21;
-    pub const AmazonResourceName: ShapeId = 22;
-    pub const AnomalyDetector: ShapeId = 23;
-    pub const AnomalyDetectorConfiguration: ShapeId = 24;
-    pub const AnomalyDetectorExcludedTimeRanges: ShapeId = 25;
-    pub const AnomalyDetectorMetricStat: ShapeId = 26;
-    pub const AnomalyDetectorMetricTimezone: ShapeId = 27;
-    pub const AnomalyDetectorStateValue: ShapeId = 28;
-    pub const AnomalyDetectorType: ShapeId = 29;
-    pub const AnomalyDetectorTypes: ShapeId = 30;
-    pub const AnomalyDetectors: ShapeId = 31;
-    pub const Arn: ShapeId = 32;
-    pub const AttributeName: ShapeId = 33;
-    pub const AttributeValue: ShapeId = 34;
-    pub const AwsQueryErrorMessage: ShapeId = 35;
-    pub const BatchFailures: ShapeId = 36;
-    pub const ComparisonOperator: ShapeId = 37;
-    pub const CompositeAlarm: ShapeId = 38;
-    pub const CompositeAlarms: ShapeId = 39;
-    pub const ConcurrentModificationException: ShapeId = 40;
-    pub const ConflictException: ShapeId = 41;
-    pub const ContributorAttributes: ShapeId = 42;
-    pub const ContributorId: ShapeId = 43;
-    pub const Counts: ShapeId = 44;
-    pub const DashboardArn: ShapeId = 45;
-    pub const DashboardBody: ShapeId = 46;
-    pub const DashboardEntries: ShapeId = 47;
-    pub const DashboardEntry: ShapeId = 48;
-    pub const DashboardErrorMessage: ShapeId = 49;
-    pub const DashboardInvalidInputError: ShapeId = 50;
-    pub const DashboardName: ShapeId = 51;
-    pub const DashboardNamePrefix: ShapeId = 52;
-    pub const DashboardNames: ShapeId = 53;
-    pub const DashboardNotFoundError: ShapeId = 54;
-    pub const DashboardValidationMessage: ShapeId = 55;
-    pub const DashboardValidationMessages: ShapeId = 56;
-    pub const DataPath: ShapeId = 57;
-    pub const Datapoint: ShapeId = 58;
-    pub const DatapointValue: ShapeId = 59;
-    pub const DatapointValueMap: ShapeId = 60;
-    pub const DatapointValues: ShapeId = 61;
-    pub const Datapoints: ShapeId = 62;
-    pub const DatapointsToAlarm: ShapeId = 63;
-    pub const DeleteAlarmMuteRuleInput: ShapeId = 64;
-    pub const DeleteAlarmsInput: ShapeId = 65;
-    pub const DeleteAnomalyDetectorInput: ShapeId = 66;
-    pub const DeleteAnomalyDetectorOutput: ShapeId = 67;
-    pub const DeleteDashboardsInput: ShapeId = 68;
-    pub const DeleteDashboardsOutput: ShapeId = 69;
-    pub const DeleteInsightRulesInput: ShapeId = 70;
-    pub const DeleteInsightRulesOutput: ShapeId = 71;
-    pub const DeleteMetricStreamInput: ShapeId = 72;
-    pub const DeleteMetricStreamOutput: ShapeId = 73;
-    pub const DescribeAlarmContributorsInput: ShapeId = 74;
-    pub const DescribeAlarmContributorsOutput: ShapeId = 75;
-    pub const DescribeAlarmHistoryInput: ShapeId = 76;
-    pub const DescribeAlarmHistoryOutput: ShapeId = 77;
-    pub const DescribeAlarmsForMetricInput: ShapeId = 78;
-    pub const DescribeAlarmsForMetricOutput: ShapeId = 79;
-    pub const DescribeAlarmsInput: ShapeId = 80;
-    pub const DescribeAlarmsOutput: ShapeId = 81;
-    pub const DescribeAnomalyDetectorsInput: ShapeId = 82;
-    pub const DescribeAnomalyDetectorsOutput: ShapeId = 83;
-    pub const DescribeInsightRulesInput: ShapeId = 84;
-    pub const DescribeInsightRulesOutput: ShapeId = 85;
-    pub const Dimension: ShapeId = 86;
-    pub const DimensionFilter: ShapeId = 87;
-    pub const DimensionFilters: ShapeId = 88;
-    pub const DimensionName: ShapeId = 89;
-    pub const DimensionValue: ShapeId = 90;
-    pub const Dimensions: ShapeId = 91;
-    pub const DisableAlarmActionsInput: ShapeId = 92;
-    pub const DisableInsightRulesInput: ShapeId = 93;
-    pub const DisableInsightRulesOutput: ShapeId = 94;
-    pub const Duration: ShapeId = 95;
-    pub const EnableAlarmActionsInput: ShapeId = 96;
-    pub const EnableInsightRulesInput: ShapeId = 97;
-    pub const EnableInsightRulesOutput: ShapeId = 98;
-    pub const Entity: ShapeId = 99;
-    pub const EntityAttributesMap: ShapeId = 100;
-    pub const EntityAttributesMapKeyString: ShapeId = 101;
-    pub const EntityAttributesMapValueString: ShapeId = 102;
-    pub const EntityKeyAttributesMap: ShapeId = 103;
-    pub const EntityKeyAttributesMapKeyString: ShapeId = 104;
-    pub const EntityKeyAttributesMapValueString: ShapeId = 105;
-    pub const EntityMetricData: ShapeId = 106;
-    pub const EntityMetricDataList: ShapeId = 107;
-    pub const ErrorMessage: ShapeId = 108;
-    pub const EvaluateLowSampleCountPercentile: ShapeId = 109;
-    pub const EvaluationCriteria: ShapeId = 110;
-    pub const EvaluationInterval: ShapeId = 111;
-    pub const EvaluationPeriods: ShapeId = 112;
-    pub const EvaluationState: ShapeId = 113;
-    pub const ExceptionType: ShapeId = 114;
-    pub const Expression: ShapeId = 115;
-    pub const ExtendedStatistic: ShapeId = 116;
-    pub const ExtendedStatistics: ShapeId = 117;
-    pub const FailureCode: ShapeId = 118;
-    pub const FailureDescription: ShapeId = 119;
-    pub const FailureResource: ShapeId = 120;
-    pub const FaultDescription: ShapeId = 121;
-    pub const GetAlarmMuteRuleInput: ShapeId = 122;
-    pub const GetAlarmMuteRuleOutput: ShapeId = 123;
-    pub const GetDashboardInput: ShapeId = 124;
-    pub const GetDashboardOutput: ShapeId = 125;
-    pub const GetInsightRuleReportInput: ShapeId = 126;
-    pub const GetInsightRuleReportOutput: ShapeId = 127;
-    pub const GetMetricDataInput: ShapeId = 128;
-    pub const GetMetricDataLabelTimezone: ShapeId = 129;
-    pub const GetMetricDataMaxDatapoints: ShapeId = 130;
-    pub const GetMetricDataOutput: ShapeId = 131;
-    pub const GetMetricStatisticsInput: ShapeId = 132;
-    pub const GetMetricStatisticsOutput: ShapeId = 133;
-    pub const GetMetricStreamInput: ShapeId = 134;
-    pub const GetMetricStreamOutput: ShapeId = 135;
-    pub const GetMetricWidgetImageInput: ShapeId = 136;
-    pub const GetMetricWidgetImageOutput: ShapeId = 137;
-    pub const GetOTelEnrichmentInput: ShapeId = 138;
-    pub const GetOTelEnrichmentOutput: ShapeId = 139;
-    pub const HistoryData: ShapeId = 140;
-    pub const HistoryItemType: ShapeId = 141;
-    pub const HistorySummary: ShapeId = 142;
-    pub const IncludeLinkedAccounts: ShapeId = 143;
-    pub const IncludeLinkedAccountsMetrics: ShapeId = 144;
-    pub const InsightRule: ShapeId = 145;
-    pub const InsightRuleAggregationStatistic: ShapeId = 146;
-    pub const InsightRuleContributor: ShapeId = 147;
-    pub const InsightRuleContributorDatapoint: ShapeId = 148;
-    pub const InsightRuleContributorDatapoints: ShapeId = 149;
-    pub const InsightRuleContributorKey: ShapeId = 150;
-    pub const InsightRuleContributorKeyLabel: ShapeId = 151;
-    pub const InsightRuleContributorKeyLabels: ShapeId = 152;
-    pub const InsightRuleContributorKeys: ShapeId = 153;
-    pub const InsightRuleContributors: ShapeId = 154;
-    pub const InsightRuleDefinition: ShapeId = 155;
-    pub const InsightRuleIsManaged: ShapeId = 156;
-    pub const InsightRuleMaxResults: ShapeId = 157;
-    pub const InsightRuleMetricDatapoint: ShapeId = 158;
-    pub const InsightRuleMetricDatapoints: ShapeId = 159;
-    pub const InsightRuleMetricList: ShapeId = 160;
-    pub const InsightRuleMetricName: ShapeId = 161;
-    pub const InsightRuleName: ShapeId = 162;
-    pub const InsightRuleNames: ShapeId = 163;
-    pub const InsightRuleOnTransformedLogs: ShapeId = 164;
-    pub const InsightRuleOrderBy: ShapeId = 165;
-    pub const InsightRuleSchema: ShapeId = 166;
-    pub const InsightRuleState: ShapeId = 167;
-    pub const InsightRuleUnboundDouble: ShapeId = 168;
-    pub const InsightRuleUnboundInteger: ShapeId = 169;
-    pub const InsightRuleUnboundLong: ShapeId = 170;
-    pub const InsightRules: ShapeId = 171;
-    pub const InternalServiceFault: ShapeId = 172;
-    pub const InvalidFormatFault: ShapeId = 173;
-    pub const InvalidNextToken: ShapeId = 174;
-    pub const InvalidParameterCombinationException: ShapeId = 175;
-    pub const InvalidParameterValueException: ShapeId = 176;
-    pub const LabelOptions: ShapeId = 177;
-    pub const LastModified: ShapeId = 178;
-    pub const LimitExceededException: ShapeId = 179;
-    pub const LimitExceededFault: ShapeId = 180;
-    pub const ListAlarmMuteRulesInput: ShapeId = 181;
-    pub const ListAlarmMuteRulesOutput: ShapeId = 182;
-    pub const ListDashboardsInput: ShapeId = 183;
-    pub const ListDashboardsOutput: ShapeId = 184;
-    pub const ListManagedInsightRulesInput: ShapeId = 185;
-    pub const ListManagedInsightRulesOutput: ShapeId = 186;
-    pub const ListMetricStreamsInput: ShapeId = 187;
-    pub const ListMetricStreamsMaxResults: ShapeId = 188;
-    pub const ListMetricStreamsOutput: ShapeId = 189;
-    pub const ListMetricsInput: ShapeId = 190;
-    pub const ListMetricsOutput: ShapeId = 191;
-    pub const ListTagsForResourceInput: ShapeId = 192;
-    pub const ListTagsForResourceOutput: ShapeId = 193;
-    pub const ManagedRule: ShapeId = 194;
-    pub const ManagedRuleDescription: ShapeId = 195;
-    pub const ManagedRuleDescriptions: ShapeId = 196;
-    pub const ManagedRuleState: ShapeId = 197;
-    pub const ManagedRules: ShapeId = 198;
-    pub const MaxRecords: ShapeId = 199;
-    pub const MaxReturnedResultsCount: ShapeId = 200;
-    pub const Message: ShapeId = 201;
-    pub const MessageData: ShapeId = 202;
-    pub const MessageDataCode: ShapeId = 203;
-    pub const MessageDataValue: ShapeId = 204;
-    pub const Metric: ShapeId = 205;
-    pub const MetricAlarm: ShapeId = 206;
-    pub const MetricAlarms: ShapeId = 207;
-    pub const MetricCharacteristics: ShapeId = 208;
-    pub const MetricData: ShapeId = 209;
-    pub const MetricDataQueries: ShapeId = 210;
-    pub const MetricDataQuery: ShapeId = 211;
-    pub const MetricDataResult: ShapeId = 212;
-    pub const MetricDataResultMessages: ShapeId = 213;
-    pub const MetricDataResults: ShapeId = 214;
-    pub const MetricDatum: ShapeId = 215;
-    pub const MetricExpression: ShapeId = 216;
-    pub const MetricId: ShapeId = 217;
-    pub const MetricLabel: ShapeId = 218;
-    pub const MetricMathAnomalyDetector: ShapeId = 219;
-    pub const MetricName: ShapeId = 220;
-    pub const MetricStat: ShapeId = 221;
-    pub const MetricStreamEntries: ShapeId = 222;
-    pub const MetricStreamEntry: ShapeId = 223;
-    pub const MetricStreamFilter: ShapeId = 224;
-    pub const MetricStreamFilterMetricNames: ShapeId = 225;
-    pub const MetricStreamFilters: ShapeId = 226;
-    pub const MetricStreamName: ShapeId = 227;
-    pub const MetricStreamNames: ShapeId = 228;
-    pub const MetricStreamOutputFormat: ShapeId = 229;
-    pub const MetricStreamState: ShapeId = 230;
-    pub const MetricStreamStatistic: ShapeId = 231;
-    pub const MetricStreamStatisticsAdditionalStatistics: ShapeId = 232;
-    pub const MetricStreamStatisticsConfiguration: ShapeId = 233;
-    pub const MetricStreamStatisticsConfigurations: ShapeId = 234;
-    pub const MetricStreamStatisticsIncludeMetrics: ShapeId = 235;
-    pub const MetricStreamStatisticsMetric: ShapeId = 236;
-    pub const MetricWidget: ShapeId = 237;
-    pub const MetricWidgetImage: ShapeId = 238;
-    pub const Metrics: ShapeId = 239;
-    pub const MissingRequiredParameterException: ShapeId = 240;
-    pub const MuteTargetAlarmNameList: ShapeId = 241;
-    pub const MuteTargets: ShapeId = 242;
-    pub const MuteType: ShapeId = 243;
-    pub const Name: ShapeId = 244;
-    pub const Namespace: ShapeId = 245;
-    pub const NextToken: ShapeId = 246;
-    pub const OTelEnrichmentStatus: ShapeId = 247;
-    pub const OutputFormat: ShapeId = 248;
-    pub const OwningAccounts: ShapeId = 249;
-    pub const PartialFailure: ShapeId = 250;
-    pub const PendingPeriod: ShapeId = 251;
-    pub const Period: ShapeId = 252;
-    pub const PeriodicSpikes: ShapeId = 253;
-    pub const PutAlarmMuteRuleInput: ShapeId = 254;
-    pub const PutAnomalyDetectorInput: ShapeId = 255;
-    pub const PutAnomalyDetectorOutput: ShapeId = 256;
-    pub const PutCompositeAlarmInput: ShapeId = 257;
-    pub const PutDashboardInput: ShapeId = 258;
-    pub const PutDashboardOutput: ShapeId = 259;
-    pub const PutInsightRuleInput: ShapeId = 260;
-    pub const PutInsightRuleOutput: ShapeId = 261;
-    pub const PutManagedInsightRulesInput: ShapeId = 262;
-    pub const PutManagedInsightRulesOutput: ShapeId = 263;
-    pub const PutMetricAlarmInput: ShapeId = 264;
-    pub const PutMetricDataInput: ShapeId = 265;
-    pub const PutMetricStreamInput: ShapeId = 266;
-    pub const PutMetricStreamOutput: ShapeId = 267;
-    pub const Query: ShapeId = 268;
-    pub const Range: ShapeId = 269;
-    pub const RecentlyActive: ShapeId = 270;
-    pub const RecoveryPeriod: ShapeId = 271;
-    pub const ResourceId: ShapeId = 272;
-    pub const ResourceList: ShapeId = 273;
-    pub const ResourceName: ShapeId = 274;
-    pub const ResourceNotFound: ShapeId = 275;
-    pub const ResourceNotFoundException: ShapeId = 276;
-    pub const ResourceType: ShapeId = 277;
-    pub const ReturnData: ShapeId = 278;
-    pub const Rule: ShapeId = 279;
-    pub const ScanBy: ShapeId = 280;
-    pub const Schedule: ShapeId = 281;
-    pub const SetAlarmStateInput: ShapeId = 282;
-    pub const SingleMetricAnomalyDetector: ShapeId = 283;
-    pub const Size: ShapeId = 284;
-    pub const StandardUnit: ShapeId = 285;
-    pub const StartMetricStreamsInput: ShapeId = 286;
-    pub const StartMetricStreamsOutput: ShapeId = 287;
-    pub const StartOTelEnrichmentInput: ShapeId = 288;
-    pub const StartOTelEnrichmentOutput: ShapeId = 289;
-    pub const Stat: ShapeId = 290;
-    pub const StateReason: ShapeId = 291;
-    pub const StateReasonData: ShapeId = 292;
-    pub const StateValue: ShapeId = 293;
-    pub const Statistic: ShapeId = 294;
-    pub const StatisticSet: ShapeId = 295;
-    pub const Statistics: ShapeId = 296;
-    pub const StatusCode: ShapeId = 297;
-    pub const StopMetricStreamsInput: ShapeId = 298;
-    pub const StopMetricStreamsOutput: ShapeId = 299;
-    pub const StopOTelEnrichmentInput: ShapeId = 300;
-    pub const StopOTelEnrichmentOutput: ShapeId = 301;
-    pub const StorageResolution: ShapeId = 302;
-    pub const StrictEntityValidation: ShapeId = 303;
-    pub const SuppressorPeriod: ShapeId = 304;
-    pub const Tag: ShapeId = 305;
-    pub const TagKey: ShapeId = 306;
-    pub const TagKeyList: ShapeId = 307;
-    pub const TagList: ShapeId = 308;
-    pub const TagResourceInput: ShapeId = 309;
-    pub const TagResourceOutput: ShapeId = 310;
-    pub const TagValue: ShapeId = 311;
-    pub const TemplateName: ShapeId = 312;
-    pub const Threshold: ShapeId = 313;
-    pub const Timestamp: ShapeId = 314;
-    pub const Timestamps: ShapeId = 315;
-    pub const Timezone: ShapeId = 316;
-    pub const TreatMissingData: ShapeId = 317;
-    pub const UntagResourceInput: ShapeId = 318;
-    pub const UntagResourceOutput: ShapeId = 319;
-    pub const Values: ShapeId = 320;
+    pub const ActionConfiguration: ShapeId = 1;
+    pub const ActionLogLineCount: ShapeId = 2;
+    pub const ActionLogLineRoleArn: ShapeId = 3;
+    pub const ActionPrefix: ShapeId = 4;
+    pub const ActionsEnabled: ShapeId = 5;
+    pub const ActionsSuppressedBy: ShapeId = 6;
+    pub const ActionsSuppressedReason: ShapeId = 7;
+    pub const AggregationExpression: ShapeId = 8;
+    pub const AlarmArn: ShapeId = 9;
+    pub const AlarmContributor: ShapeId = 10;
+    pub const AlarmContributors: ShapeId = 11;
+    pub const AlarmDescription: ShapeId = 12;
+    pub const AlarmHistoryItem: ShapeId = 13;
+    pub const AlarmHistoryItems: ShapeId = 14;
+    pub const AlarmMuteRuleStatus: ShapeId = 15;
+    pub const AlarmMuteRuleStatuses: ShapeId = 16;
+    pub const AlarmMuteRuleSummaries: ShapeId = 17;
+    pub const AlarmMuteRuleSummary: ShapeId = 18;
+    pub const AlarmName: ShapeId = 19;
+    pub const AlarmNamePrefix: ShapeId = 20;
+    pub const AlarmNames: ShapeId = 21;
+    pub const AlarmPromQLCriteria: ShapeId = 22;
+    pub const AlarmRule: ShapeId = 23;
+    pub const AlarmTagsPropagation: ShapeId = 24;
+    pub const AlarmTagsPropagationEnabled: ShapeId = 25;
+    pub const AlarmTagsPropagationTagKey: ShapeId = 26;
+    pub const AlarmTagsPropagationTagKeys: ShapeId = 27;
+    pub const AlarmType: ShapeId = 28;
+    pub const AlarmTypes: ShapeId = 29;
+    pub const AmazonResourceName: ShapeId = 30;
+    pub const AnomalyDetector: ShapeId = 31;
+    pub const AnomalyDetectorAdaptationSpeed: ShapeId = 32;
+    pub const AnomalyDetectorConfiguration: ShapeId = 33;
+    pub const AnomalyDetectorExcludedTimeRanges: ShapeId = 34;
+    pub const AnomalyDetectorId: ShapeId = 35;
+    pub const AnomalyDetectorIds: ShapeId = 36;
+    pub const AnomalyDetectorMetricStat: ShapeId = 37;
+    pub const AnomalyDetectorMetricTimezone: ShapeId = 38;
+    pub const AnomalyDetectorOutlierFilteringStrength: ShapeId = 39;
+    pub const AnomalyDetectorStateValue: ShapeId = 40;
+    pub const AnomalyDetectorType: ShapeId = 41;
+    pub const AnomalyDetectorTypes: ShapeId = 42;
+    pub const AnomalyDetectors: ShapeId = 43;
+    pub const Arn: ShapeId = 44;
+    pub const AssociateDatasetKmsKeyInput: ShapeId = 45;
+    pub const AssociateDatasetKmsKeyOutput: ShapeId = 46;
+    pub const AttributeName: ShapeId = 47;
+    pub const AttributeValue: ShapeId = 48;
+    pub const AwsQueryErrorMessage: ShapeId = 49;
+    pub const BatchFailures: ShapeId = 50;
+    pub const ComparisonOperator: ShapeId = 51;
+    pub const CompositeAlarm: ShapeId = 52;
+    pub const CompositeAlarms: ShapeId = 53;
+    pub const ConcurrentModificationException: ShapeId = 54;
+    pub const ConflictException: ShapeId = 55;
+    pub const ContributorAttributes: ShapeId = 56;
+    pub const ContributorId: ShapeId = 57;
+    pub const Counts: ShapeId = 58;
+    pub const CreateResourceMetricsConfigurationInput: ShapeId = 59;
+    pub const CreateResourceMetricsConfigurationOutput: ShapeId = 60;
+    pub const DashboardArn: ShapeId = 61;
+    pub const DashboardBody: ShapeId = 62;
+    pub const DashboardEntries: ShapeId = 63;
+    pub const DashboardEntry: ShapeId = 64;
+    pub const DashboardErrorMessage: ShapeId = 65;
+    pub const DashboardInvalidInputError: ShapeId = 66;
+    pub const DashboardName: ShapeId = 67;
+    pub const DashboardNamePrefix: ShapeId = 68;
+    pub const DashboardNames: ShapeId = 69;
+    pub const DashboardNotFoundError: ShapeId = 70;
+    pub const DashboardValidationMessage: ShapeId = 71;
+    pub const DashboardValidationMessages: ShapeId = 72;
+    pub const DataPath: ShapeId = 73;
+    pub const Datapoint: ShapeId = 74;
+    pub const DatapointValue: ShapeId = 75;
+    pub const DatapointValueMap: ShapeId = 76;
+    pub const DatapointValues: ShapeId = 77;
+    pub const Datapoints: ShapeId = 78;
+    pub const DatapointsToAlarm: ShapeId = 79;
+    pub const DatasetArn: ShapeId = 80;
+    pub const DatasetId: ShapeId = 81;
+    pub const DatasetIdentifier: ShapeId = 82;
+    pub const DefinitionId: ShapeId = 83;
+    pub const DefinitionPath: ShapeId = 84;
+    pub const DeleteAlarmMuteRuleInput: ShapeId = 85;
+    pub const DeleteAlarmsInput: ShapeId = 86;
+    pub const DeleteAnomalyDetectorInput: ShapeId = 87;
+    pub const DeleteAnomalyDetectorOutput: ShapeId = 88;
+    pub const DeleteDashboardsInput: ShapeId = 89;
+    pub const DeleteDashboardsOutput: ShapeId = 90;
+    pub const DeleteInsightRulesInput: ShapeId = 91;
+    pub const DeleteInsightRulesOutput: ShapeId = 92;
+    pub const DeleteMetricDataQueryDefinitionInput: ShapeId = 93;
+    pub const DeleteMetricDataQueryDefinitionOutput: ShapeId = 94;
+    pub const DeleteMetricStreamInput: ShapeId = 95;
+    pub const DeleteMetricStreamOutput: ShapeId = 96;
+    pub const DeleteResourceMetricsConfigurationInput: ShapeId = 97;
+    pub const DeleteResourceMetricsConfigurationOutput: ShapeId = 98;
+    pub const DescribeAlarmContributorsInput: ShapeId = 99;
+    pub const DescribeAlarmContributorsOutput: ShapeId = 100;
+    pub const DescribeAlarmHistoryInput: ShapeId = 101;
+    pub const DescribeAlarmHistoryOutput: ShapeId = 102;
+    pub const DescribeAlarmsForMetricInput: ShapeId = 103;
+    pub const DescribeAlarmsForMetricOutput: ShapeId = 104;
+    pub const DescribeAlarmsInput: ShapeId = 105;
+    pub const DescribeAlarmsOutput: ShapeId = 106;
+    pub const DescribeAnomalyDetectorsInput: ShapeId = 107;
+    pub const DescribeAnomalyDetectorsOutput: ShapeId = 108;
+    pub const DescribeInsightRulesInput: ShapeId = 109;
+    pub const DescribeInsightRulesOutput: ShapeId = 110;
+    pub const Dimension: ShapeId = 111;
+    pub const DimensionFilter: ShapeId = 112;
+    pub const DimensionFilters: ShapeId = 113;
+    pub const DimensionName: ShapeId = 114;
+    pub const DimensionValue: ShapeId = 115;
+    pub const Dimensions: ShapeId = 116;
+    pub const DisableAlarmActionsInput: ShapeId = 117;
+    pub const DisableInsightRulesInput: ShapeId = 118;
+    pub const DisableInsightRulesOutput: ShapeId = 119;
+    pub const DisassociateDatasetKmsKeyInput: ShapeId = 120;
+    pub const DisassociateDatasetKmsKeyOutput: ShapeId = 121;
+    pub const Duration: ShapeId = 122;
+    pub const EnableAlarmActionsInput: ShapeId = 123;
+    pub const EnableInsightRulesInput: ShapeId = 124;
+    pub const EnableInsightRulesOutput: ShapeId = 125;
+    pub const EndTimeOffset: ShapeId = 126;
+    pub const Entity: ShapeId = 127;
+    pub const EntityAttributesMap: ShapeId = 128;
+    pub const EntityAttributesMapKeyString: ShapeId = 129;
+    pub const EntityAttributesMapValueString: ShapeId = 130;
+    pub const EntityKeyAttributesMap: ShapeId = 131;
+    pub const EntityKeyAttributesMapKeyString: ShapeId = 132;
+    pub const EntityKeyAttributesMapValueString: ShapeId = 133;
+    pub const EntityMetricData: ShapeId = 134;
+    pub const EntityMetricDataList: ShapeId = 135;
+    pub const ErrorMessage: ShapeId = 136;
+    pub const EvaluateLowSampleCountPercentile: ShapeId = 137;
+    pub const EvaluationCriteria: ShapeId = 138;
+    pub const EvaluationInterval: ShapeId = 139;
+    pub const EvaluationPeriods: ShapeId = 140;
+    pub const EvaluationState: ShapeId = 141;
+    pub const EvaluationWindow: ShapeId = 142;
+    pub const ExceptionType: ShapeId = 143;
+    pub const Expression: ShapeId = 144;
+    pub const ExtendedStatistic: ShapeId = 145;
+    pub const ExtendedStatistics: ShapeId = 146;
+    pub const FailureCode: ShapeId = 147;
+    pub const FailureDescription: ShapeId = 148;
+    pub const FailureResource: ShapeId = 149;
+    pub const FaultDescription: ShapeId = 150;
+    pub const GetAlarmMuteRuleInput: ShapeId = 151;
+    pub const GetAlarmMuteRuleOutput: ShapeId = 152;
+    pub const GetDashboardInput: ShapeId = 153;
+    pub const GetDashboardOutput: ShapeId = 154;
+    pub const GetDatasetInput: ShapeId = 155;
+    pub const GetDatasetOutput: ShapeId = 156;
+    pub const GetInsightRuleReportInput: ShapeId = 157;
+    pub const GetInsightRuleReportOutput: ShapeId = 158;
+    pub const GetMetricDataInput: ShapeId = 159;
+    pub const GetMetricDataLabelTimezone: ShapeId = 160;
+    pub const GetMetricDataMaxDatapoints: ShapeId = 161;
+    pub const GetMetricDataOutput: ShapeId = 162;
+    pub const GetMetricDataQueryDefinitionInput: ShapeId = 163;
+    pub const GetMetricDataQueryDefinitionOutput: ShapeId = 164;
+    pub const GetMetricStatisticsInput: ShapeId = 165;
+    pub const GetMetricStatisticsOutput: ShapeId = 166;
+    pub const GetMetricStreamInput: ShapeId = 167;
+    pub const GetMetricStreamOutput: ShapeId = 168;
+    pub const GetMetricWidgetImageInput: ShapeId = 169;
+    pub const GetMetricWidgetImageOutput: ShapeId = 170;
+    pub const GetOTelEnrichmentInput: ShapeId = 171;
+    pub const GetOTelEnrichmentOutput: ShapeId = 172;
+    pub const GetResourceMetricsConfigurationInput: ShapeId = 173;
+    pub const GetResourceMetricsConfigurationOutput: ShapeId = 174;
+    pub const HistoryData: ShapeId = 175;
+    pub const HistoryItemType: ShapeId = 176;
+    pub const HistorySummary: ShapeId = 177;
+    pub const IncludeLinkedAccounts: ShapeId = 178;
+    pub const IncludeLinkedAccountsMetrics: ShapeId = 179;
+    pub const InsightRule: ShapeId = 180;
+    pub const InsightRuleAggregationStatistic: ShapeId = 181;
+    pub const InsightRuleContributor: ShapeId = 182;
+    pub const InsightRuleContributorDatapoint: ShapeId = 183;
+    pub const InsightRuleContributorDatapoints: ShapeId = 184;
+    pub const InsightRuleContributorKey: ShapeId = 185;
+    pub const InsightRuleContributorKeyLabel: ShapeId = 186;
+    pub const InsightRuleContributorKeyLabels: ShapeId = 187;
+    pub const InsightRuleContributorKeys: ShapeId = 188;
+    pub const InsightRuleContributors: ShapeId = 189;
+    pub const InsightRuleDefinition: ShapeId = 190;
+    pub const InsightRuleIsManaged: ShapeId = 191;
+    pub const InsightRuleMaxResults: ShapeId = 192;
+    pub const InsightRuleMetricDatapoint: ShapeId = 193;
+    pub const InsightRuleMetricDatapoints: ShapeId = 194;
+    pub const InsightRuleMetricList: ShapeId = 195;
+    pub const InsightRuleMetricName: ShapeId = 196;
+    pub const InsightRuleName: ShapeId = 197;
+    pub const InsightRuleNames: ShapeId = 198;
+    pub const InsightRuleOnTransformedLogs: ShapeId = 199;
+    pub const InsightRuleOrderBy: ShapeId = 200;
+    pub const InsightRuleSchema: ShapeId = 201;
+    pub const InsightRuleState: ShapeId = 202;
+    pub const InsightRuleUnboundDouble: ShapeId = 203;
+    pub const InsightRuleUnboundInteger: ShapeId = 204;
+    pub const InsightRuleUnboundLong: ShapeId = 205;
+    pub const InsightRules: ShapeId = 206;
+    pub const InternalServiceFault: ShapeId = 207;
+    pub const InvalidFormatFault: ShapeId = 208;
+    pub const InvalidNextToken: ShapeId = 209;
+    pub const InvalidParameterCombinationException: ShapeId = 210;
+    pub const InvalidParameterValueException: ShapeId = 211;
+    pub const KmsAccessDeniedException: ShapeId = 212;
+    pub const KmsKeyArn: ShapeId = 213;
+    pub const KmsKeyDisabledException: ShapeId = 214;
+    pub const KmsKeyNotFoundException: ShapeId = 215;
+    pub const LabelOptions: ShapeId = 216;
+    pub const LastModified: ShapeId = 217;
+    pub const LimitExceededException: ShapeId = 218;
+    pub const LimitExceededFault: ShapeId = 219;
+    pub const ListAlarmMuteRulesInput: ShapeId = 220;
+    pub const ListAlarmMuteRulesOutput: ShapeId = 221;
+    pub const ListDashboardsInput: ShapeId = 222;
+    pub const ListDashboardsOutput: ShapeId = 223;
+    pub const ListManagedInsightRulesInput: ShapeId = 224;
+    pub const ListManagedInsightRulesOutput: ShapeId = 225;
+    pub const ListMetricDataQueryDefinitionsInput: ShapeId = 226;
+    pub const ListMetricDataQueryDefinitionsOutput: ShapeId = 227;
+    pub const ListMetricStreamsInput: ShapeId = 228;
+    pub const ListMetricStreamsMaxResults: ShapeId = 229;
+    pub const ListMetricStreamsOutput: ShapeId = 230;
+    pub const ListMetricsInput: ShapeId = 231;
+    pub const ListMetricsOutput: ShapeId = 232;
+    pub const ListTagsForResourceInput: ShapeId = 233;
+    pub const ListTagsForResourceOutput: ShapeId = 234;
+    pub const LogAlarm: ShapeId = 235;
+    pub const LogAlarms: ShapeId = 236;
+    pub const LogGroupIdentifiers: ShapeId = 237;
+    pub const ManagedRule: ShapeId = 238;
+    pub const ManagedRuleDescription: ShapeId = 239;
+    pub const ManagedRuleDescriptions: ShapeId = 240;
+    pub const ManagedRuleState: ShapeId = 241;
+    pub const ManagedRules: ShapeId = 242;
+    pub const MaxRecords: ShapeId = 243;
+    pub const MaxResults: ShapeId = 244;
+    pub const MaxReturnedResultsCount: ShapeId = 245;
+    pub const Message: ShapeId = 246;
+    pub const MessageData: ShapeId = 247;
+    pub const MessageDataCode: ShapeId = 248;
+    pub const MessageDataValue: ShapeId = 249;
+    pub const Metric: ShapeId = 250;
+    pub const MetricAlarm: ShapeId = 251;
+    pub const MetricAlarms: ShapeId = 252;
+    pub const MetricCharacteristics: ShapeId = 253;
+    pub const MetricData: ShapeId = 254;
+    pub const MetricDataQueries: ShapeId = 255;
+    pub const MetricDataQuery: ShapeId = 256;
+    pub const MetricDataQueryDefinitionNextToken: ShapeId = 257;
+    pub const MetricDataQueryDefinitionSummaries: ShapeId = 258;
+    pub const MetricDataQueryDefinitionSummary: ShapeId = 259;
+    pub const MetricDataResult: ShapeId = 260;
+    pub const MetricDataResultMessages: ShapeId = 261;
+    pub const MetricDataResults: ShapeId = 262;
+    pub const MetricDatum: ShapeId = 263;
+    pub const MetricExpression: ShapeId = 264;
+    pub const MetricExpressionString: ShapeId = 265;
+    pub const MetricId: ShapeId = 266;
+    pub const MetricLabel: ShapeId = 267;
+    pub const MetricMathAnomalyDetector: ShapeId = 268;
+    pub const MetricName: ShapeId = 269;
+    pub const MetricNameList: ShapeId = 270;
+    pub const MetricStat: ShapeId = 271;
+    pub const MetricStreamEntries: ShapeId = 272;
+    pub const MetricStreamEntry: ShapeId = 273;
+    pub const MetricStreamFilter: ShapeId = 274;
+    pub const MetricStreamFilterMetricNames: ShapeId = 275;
+    pub const MetricStreamFilters: ShapeId = 276;
+    pub const MetricStreamName: ShapeId = 277;
+    pub const MetricStreamNames: ShapeId = 278;
+    pub const MetricStreamOutputFormat: ShapeId = 279;
+    pub const MetricStreamState: ShapeId = 280;
+    pub const MetricStreamStatistic: ShapeId = 281;
+    pub const MetricStreamStatisticsAdditionalStatistics: ShapeId = 282;
+    pub const MetricStreamStatisticsConfiguration: ShapeId = 283;
+    pub const MetricStreamStatisticsConfigurations: ShapeId = 284;
+    pub const MetricStreamStatisticsIncludeMetrics: ShapeId = 285;
+    pub const MetricStreamStatisticsMetric: ShapeId = 286;
+    pub const MetricWidget: ShapeId = 287;
+    pub const MetricWidgetImage: ShapeId = 288;
+    pub const Metrics: ShapeId = 289;
+    pub const MissingRequiredParameterException: ShapeId = 290;
+    pub const MuteTargetAlarmNameList: ShapeId = 291;
+    pub const MuteTargets: ShapeId = 292;
+    pub const MuteType: ShapeId = 293;
+    pub const Name: ShapeId = 294;
+    pub const Namespace: ShapeId = 295;
+    pub const NextToken: ShapeId = 296;
+    pub const OTelEnrichmentMetricNameList: ShapeId = 297;
+    pub const OTelEnrichmentMetricSelector: ShapeId = 298;
+    pub const OTelEnrichmentMetricSelectorList: ShapeId = 299;
+    pub const OTelEnrichmentStatus: ShapeId = 300;
+    pub const OnlyStartEvaluatingAfterWarmUpPeriodEnds: ShapeId = 301;
+    pub const OutputFormat: ShapeId = 302;
+    pub const OwningAccounts: ShapeId = 303;
+    pub const PartialFailure: ShapeId = 304;
+    pub const PendingPeriod: ShapeId = 305;
+    pub const Period: ShapeId = 306;
+    pub const PeriodicSpikes: ShapeId = 307;
+    pub const PutAlarmMuteRuleInput: ShapeId = 308;
+    pub const PutAnomalyDetectorInput: ShapeId = 309;
+    pub const PutAnomalyDetectorOutput: ShapeId = 310;
+    pub const PutCompositeAlarmInput: ShapeId = 311;
+    pub const PutDashboardInput: ShapeId = 312;
+    pub const PutDashboardOutput: ShapeId = 313;
+    pub const PutInsightRuleInput: ShapeId = 314;
+    pub const PutInsightRuleOutput: ShapeId = 315;
+    pub const PutLogAlarmInput: ShapeId = 316;
+    pub const PutManagedInsightRulesInput: ShapeId = 317;
+    pub const PutManagedInsightRulesOutput: ShapeId = 318;
+    pub const PutMetricAlarmInput: ShapeId = 319;
+    pub const PutMetricDataInput: ShapeId = 320;
+    pub const PutMetricDataQueryDefinitionInput: ShapeId = 321;
+    pub const PutMetricDataQueryDefinitionOutput: ShapeId = 322;
+    pub const PutMetricStreamInput: ShapeId = 323;
+    pub const PutMetricStreamOutput: ShapeId = 324;
+    pub const Query: ShapeId = 325;
+    pub const QueryResultsToAlarm: ShapeId = 326;
+    pub const QueryResultsToEvaluate: ShapeId = 327;
+    pub const QueryString: ShapeId = 328;
+    pub const QueryType: ShapeId = 329;
+    pub const Range: ShapeId = 330;
+    pub const RecentlyActive: ShapeId = 331;
+    pub const RecoveryPeriod: ShapeId = 332;
+    pub const ResourceArn: ShapeId = 333;
+    pub const ResourceConflict: ShapeId = 334;
+    pub const ResourceId: ShapeId = 335;
+    pub const ResourceList: ShapeId = 336;
+    pub const ResourceMetricSelection: ShapeId = 337;
+    pub const ResourceMetricSelectionList: ShapeId = 338;
+    pub const ResourceMetricsConfiguration: ShapeId = 339;
+    pub const ResourceName: ShapeId = 340;
+    pub const ResourceNotFound: ShapeId = 341;
+    pub const ResourceNotFoundException: ShapeId = 342;
+    pub const ResourceType: ShapeId = 343;
+    pub const ReturnData: ShapeId = 344;
+    pub const Rule: ShapeId = 345;
+    pub const ScanBy: ShapeId = 346;
+    pub const Schedule: ShapeId = 347;
+    pub const ScheduleConfiguration: ShapeId = 348;
+    pub const ScheduleExpression: ShapeId = 349;
+    pub const ScheduledQueryConfiguration: ShapeId = 350;
+    pub const SetAlarmStateInput: ShapeId = 351;
+    pub const SingleMetricAnomalyDetector: ShapeId = 352;
+    pub const Size: ShapeId = 353;
+    pub const SlidingWindow: ShapeId = 354;
+    pub const StandardUnit: ShapeId = 355;
+    pub const StartMetricStreamsInput: ShapeId = 356;
+    pub const StartMetricStreamsOutput: ShapeId = 357;
+    pub const StartOTelEnrichmentInput: ShapeId = 358;
+    pub const StartOTelEnrichmentOutput: ShapeId = 359;
+    pub const StartTimeOffset: ShapeId = 360;
+    pub const Stat: ShapeId = 361;
+    pub const StateReason: ShapeId = 362;
+    pub const StateReasonData: ShapeId = 363;
+    pub const StateValue: ShapeId = 364;
+    pub const Statistic: ShapeId = 365;
+    pub const StatisticSet: ShapeId = 366;
+    pub const Statistics: ShapeId = 367;
+    pub const StatusCode: ShapeId = 368;
+    pub const StopMetricStreamsInput: ShapeId = 369;
+    pub const StopMetricStreamsOutput: ShapeId = 370;
+    pub const StopOTelEnrichmentInput: ShapeId = 371;
+    pub const StopOTelEnrichmentOutput: ShapeId = 372;
+    pub const StorageResolution: ShapeId = 373;
+    pub const StrictEntityValidation: ShapeId = 374;
+    pub const String: ShapeId = 375;
+    pub const SuppressorPeriod: ShapeId = 376;
+    pub const Tag: ShapeId = 377;
+    pub const TagKey: ShapeId = 378;
+    pub const TagKeyList: ShapeId = 379;
+    pub const TagList: ShapeId = 380;
+    pub const TagResourceInput: ShapeId = 381;
+    pub const TagResourceOutput: ShapeId = 382;
+    pub const TagValue: ShapeId = 383;
+    pub const TemplateName: ShapeId = 384;
+    pub const Threshold: ShapeId = 385;
+    pub const Timestamp: ShapeId = 386;
+    pub const Timestamps: ShapeId = 387;
+    pub const Timezone: ShapeId = 388;
+    pub const TreatMissingData: ShapeId = 389;
+    pub const UntagResourceInput: ShapeId = 390;
+    pub const UntagResourceOutput: ShapeId = 391;
+    pub const UpdateOTelEnrichmentInput: ShapeId = 392;
+    pub const UpdateOTelEnrichmentOutput: ShapeId = 393;
+    pub const UpdateResourceMetricsConfigurationInput: ShapeId = 394;
+    pub const UpdateResourceMetricsConfigurationOutput: ShapeId = 395;
+    pub const ValidationException: ShapeId = 396;
+    pub const ValidationExceptionMessage: ShapeId = 397;
+    pub const Values: ShapeId = 398;
+    pub const WallClockWindow: ShapeId = 399;
+    pub const WarmUpConfiguration: ShapeId = 400;
+    pub const WarmUpPeriodDurationInMinutes: ShapeId = 401;
 }
 
 pub static SHAPES: &[ShapeDef] = &[
     ShapeDef { name: "AccountId", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ActionConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmTagsPropagation", shape: 24, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ActionLogLineCount", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ActionLogLineRoleArn", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ActionPrefix", kind: ShapeKind::String, min: Some(1), max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ActionsEnabled", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ActionsSuppressedBy", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["WaitPeriod", "ExtensionPeriod", "Alarm"], sensitive: false, error: None },
     ShapeDef { name: "ActionsSuppressedReason", kind: ShapeKind::String, min: Some(0), max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AggregationExpression", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AlarmArn", kind: ShapeKind::String, min: Some(1), max: Some(1600), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AlarmContributor", kind: ShapeKind::Structure { members: &[MemberDef { name: "ContributorId", shape: 43, required: true }, MemberDef { name: "ContributorAttributes", shape: 42, required: true }, MemberDef { name: "StateReason", shape: 291, required: true }, MemberDef { name: "StateTransitionedTimestamp", shape: 314, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AlarmContributors", kind: ShapeKind::List { member: 6 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmContributor", kind: ShapeKind::Structure { members: &[MemberDef { name: "ContributorId", shape: 57, required: true }, MemberDef { name: "ContributorAttributes", shape: 56, required: true }, MemberDef { name: "StateReason", shape: 362, required: true }, MemberDef { name: "StateTransitionedTimestamp", shape: 386, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmContributors", kind: ShapeKind::List { member: 10 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AlarmDescription", kind: ShapeKind::String, min: Some(0), max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AlarmHistoryItem", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 15, required: false }, MemberDef { name: "AlarmContributorId", shape: 43, required: false }, MemberDef { name: "AlarmType", shape: 20, required: false }, MemberDef { name: "Timestamp", shape: 314, required: false }, MemberDef { name: "HistoryItemType", shape: 141, required: false }, MemberDef { name: "HistorySummary", shape: 142, required: false }, MemberDef { name: "HistoryData", shape: 140, required: false }, MemberDef { name: "AlarmContributorAttributes", shape: 42, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AlarmHistoryItems", kind: ShapeKind::List { member: 9 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmHistoryItem", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 19, required: false }, MemberDef { name: "AlarmContributorId", shape: 57, required: false }, MemberDef { name: "AlarmType", shape: 28, required: false }, MemberDef { name: "Timestamp", shape: 386, required: false }, MemberDef { name: "HistoryItemType", shape: 176, required: false }, MemberDef { name: "HistorySummary", shape: 177, required: false }, MemberDef { name: "HistoryData", shape: 175, required: false }, MemberDef { name: "AlarmContributorAttributes", shape: 56, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmHistoryItems", kind: ShapeKind::List { member: 13 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AlarmMuteRuleStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["SCHEDULED", "ACTIVE", "EXPIRED"], sensitive: false, error: None },
-    ShapeDef { name: "AlarmMuteRuleStatuses", kind: ShapeKind::List { member: 11 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AlarmMuteRuleSummaries", kind: ShapeKind::List { member: 14 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AlarmMuteRuleSummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmMuteRuleArn", shape: 32, required: false }, MemberDef { name: "ExpireDate", shape: 314, required: false }, MemberDef { name: "Status", shape: 11, required: false }, MemberDef { name: "MuteType", shape: 243, required: false }, MemberDef { name: "LastUpdatedTimestamp", shape: 314, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmMuteRuleStatuses", kind: ShapeKind::List { member: 15 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmMuteRuleSummaries", kind: ShapeKind::List { member: 18 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmMuteRuleSummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmMuteRuleArn", shape: 44, required: false }, MemberDef { name: "ExpireDate", shape: 386, required: false }, MemberDef { name: "Status", shape: 15, required: false }, MemberDef { name: "MuteType", shape: 293, required: false }, MemberDef { name: "LastUpdatedTimestamp", shape: 386, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AlarmName", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AlarmNamePrefix", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AlarmNames", kind: ShapeKind::List { member: 15 }, min: None, max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AlarmPromQLCriteria", kind: ShapeKind::Structure { members: &[MemberDef { name: "Query", shape: 268, required: true }, MemberDef { name: "PendingPeriod", shape: 251, required: false }, MemberDef { name: "RecoveryPeriod", shape: 271, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmNames", kind: ShapeKind::List { member: 19 }, min: None, max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmPromQLCriteria", kind: ShapeKind::Structure { members: &[MemberDef { name: "Query", shape: 325, required: true }, MemberDef { name: "PendingPeriod", shape: 305, required: false }, MemberDef { name: "RecoveryPeriod", shape: 332, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AlarmRule", kind: ShapeKind::String, min: Some(1), max: Some(10240), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AlarmType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["CompositeAlarm", "MetricAlarm"], sensitive: false, error: None },
-    ShapeDef { name: "AlarmTypes", kind: ShapeKind::List { member: 20 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmTagsPropagation", kind: ShapeKind::Structure { members: &[MemberDef { name: "Enabled", shape: 25, required: true }, MemberDef { name: "IncludedTagKeys", shape: 27, required: false }, MemberDef { name: "ExcludedTagKeys", shape: 27, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmTagsPropagationEnabled", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmTagsPropagationTagKey", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmTagsPropagationTagKeys", kind: ShapeKind::List { member: 26 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AlarmType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["CompositeAlarm", "MetricAlarm", "LogAlarm"], sensitive: false, error: None },
+    ShapeDef { name: "AlarmTypes", kind: ShapeKind::List { member: 28 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AmazonResourceName", kind: ShapeKind::String, min: Some(1), max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AnomalyDetector", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "MetricName", shape: 220, required: false }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "Stat", shape: 26, required: false }, MemberDef { name: "Configuration", shape: 24, required: false }, MemberDef { name: "StateValue", shape: 28, required: false }, MemberDef { name: "MetricCharacteristics", shape: 208, required: false }, MemberDef { name: "SingleMetricAnomalyDetector", shape: 283, required: false }, MemberDef { name: "MetricMathAnomalyDetector", shape: 219, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AnomalyDetectorConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "ExcludedTimeRanges", shape: 25, required: false }, MemberDef { name: "MetricTimezone", shape: 27, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AnomalyDetectorExcludedTimeRanges", kind: ShapeKind::List { member: 269 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetector", kind: ShapeKind::Structure { members: &[MemberDef { name: "AnomalyDetectorId", shape: 35, required: false }, MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "MetricName", shape: 269, required: false }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "Stat", shape: 37, required: false }, MemberDef { name: "Configuration", shape: 33, required: false }, MemberDef { name: "StateValue", shape: 40, required: false }, MemberDef { name: "MetricCharacteristics", shape: 253, required: false }, MemberDef { name: "SingleMetricAnomalyDetector", shape: 352, required: false }, MemberDef { name: "MetricMathAnomalyDetector", shape: 268, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetectorAdaptationSpeed", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["FAST", "NORMAL", "SLOW"], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetectorConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "ExcludedTimeRanges", shape: 34, required: false }, MemberDef { name: "MetricTimezone", shape: 38, required: false }, MemberDef { name: "AdaptationSpeed", shape: 32, required: false }, MemberDef { name: "OutlierFilteringStrength", shape: 39, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetectorExcludedTimeRanges", kind: ShapeKind::List { member: 330 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetectorId", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: Some("[A-Za-z0-9_./:%()+-]+"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetectorIds", kind: ShapeKind::List { member: 35 }, min: None, max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AnomalyDetectorMetricStat", kind: ShapeKind::String, min: None, max: Some(50), pattern: Some("(SampleCount|Average|Sum|Minimum|Maximum|IQM|(p|tc|tm|ts|wm)(\\d{1,2}(\\.\\d{0,10})?|100)|[ou]\\d+(\\.\\d*)?)(_E|_L|_H)?|(TM|TC|TS|WM)\\(((((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%)?:((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%|((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%:(((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%)?)\\)|(TM|TC|TS|WM|PR)\\(((\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)):((\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)))?|((\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)))?:(\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)))\\)"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AnomalyDetectorMetricTimezone", kind: ShapeKind::String, min: None, max: Some(50), pattern: Some(".*"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetectorOutlierFilteringStrength", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["MINIMAL", "MODERATE", "STRICT"], sensitive: false, error: None },
     ShapeDef { name: "AnomalyDetectorStateValue", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["PENDING_TRAINING", "TRAINED_INSUFFICIENT_DATA", "TRAINED"], sensitive: false, error: None },
     ShapeDef { name: "AnomalyDetectorType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["SINGLE_METRIC", "METRIC_MATH"], sensitive: false, error: None },
-    ShapeDef { name: "AnomalyDetectorTypes", kind: ShapeKind::List { member: 29 }, min: None, max: Some(2), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AnomalyDetectors", kind: ShapeKind::List { member: 23 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetectorTypes", kind: ShapeKind::List { member: 41 }, min: None, max: Some(2), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetectors", kind: ShapeKind::List { member: 31 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Arn", kind: ShapeKind::String, min: Some(1), max: Some(1600), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssociateDatasetKmsKeyInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DatasetIdentifier", shape: 82, required: true }, MemberDef { name: "KmsKeyArn", shape: 213, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssociateDatasetKmsKeyOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AttributeName", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AttributeValue", kind: ShapeKind::String, min: Some(1), max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AwsQueryErrorMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "BatchFailures", kind: ShapeKind::List { member: 250 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "BatchFailures", kind: ShapeKind::List { member: 304 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ComparisonOperator", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold", "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold"], sensitive: false, error: None },
-    ShapeDef { name: "CompositeAlarm", kind: ShapeKind::Structure { members: &[MemberDef { name: "ActionsEnabled", shape: 2, required: false }, MemberDef { name: "AlarmActions", shape: 273, required: false }, MemberDef { name: "AlarmArn", shape: 5, required: false }, MemberDef { name: "AlarmConfigurationUpdatedTimestamp", shape: 314, required: false }, MemberDef { name: "AlarmDescription", shape: 8, required: false }, MemberDef { name: "AlarmName", shape: 15, required: false }, MemberDef { name: "AlarmRule", shape: 19, required: false }, MemberDef { name: "InsufficientDataActions", shape: 273, required: false }, MemberDef { name: "OKActions", shape: 273, required: false }, MemberDef { name: "StateReason", shape: 291, required: false }, MemberDef { name: "StateReasonData", shape: 292, required: false }, MemberDef { name: "StateUpdatedTimestamp", shape: 314, required: false }, MemberDef { name: "StateValue", shape: 293, required: false }, MemberDef { name: "StateTransitionedTimestamp", shape: 314, required: false }, MemberDef { name: "ActionsSuppressedBy", shape: 3, required: false }, MemberDef { name: "ActionsSuppressedReason", shape: 4, required: false }, MemberDef { name: "ActionsSuppressor", shape: 5, required: false }, MemberDef { name: "ActionsSuppressorWaitPeriod", shape: 304, required: false }, MemberDef { name: "ActionsSuppressorExtensionPeriod", shape: 304, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CompositeAlarms", kind: ShapeKind::List { member: 38 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CompositeAlarm", kind: ShapeKind::Structure { members: &[MemberDef { name: "ActionsEnabled", shape: 5, required: false }, MemberDef { name: "AlarmActions", shape: 336, required: false }, MemberDef { name: "AlarmArn", shape: 9, required: false }, MemberDef { name: "AlarmConfigurationUpdatedTimestamp", shape: 386, required: false }, MemberDef { name: "AlarmDescription", shape: 12, required: false }, MemberDef { name: "AlarmName", shape: 19, required: false }, MemberDef { name: "AlarmRule", shape: 23, required: false }, MemberDef { name: "InsufficientDataActions", shape: 336, required: false }, MemberDef { name: "OKActions", shape: 336, required: false }, MemberDef { name: "StateReason", shape: 362, required: false }, MemberDef { name: "StateReasonData", shape: 363, required: false }, MemberDef { name: "StateUpdatedTimestamp", shape: 386, required: false }, MemberDef { name: "StateValue", shape: 364, required: false }, MemberDef { name: "StateTransitionedTimestamp", shape: 386, required: false }, MemberDef { name: "ActionsSuppressedBy", shape: 6, required: false }, MemberDef { name: "ActionsSuppressedReason", shape: 7, required: false }, MemberDef { name: "ActionsSuppressor", shape: 9, required: false }, MemberDef { name: "ActionsSuppressorWaitPeriod", shape: 376, required: false }, MemberDef { name: "ActionsSuppressorExtensionPeriod", shape: 376, required: false }, MemberDef { name: "ActionConfiguration", shape: 1, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CompositeAlarms", kind: ShapeKind::List { member: 52 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ConcurrentModificationException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ConcurrentModificationException", http_status: 429, sender_fault: true }) },
-    ShapeDef { name: "ConflictException", kind: ShapeKind::Structure { members: &[MemberDef { name: "Message", shape: 108, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ConflictException", http_status: 409, sender_fault: true }) },
-    ShapeDef { name: "ContributorAttributes", kind: ShapeKind::Map { key: 33, value: 34 }, min: Some(0), max: Some(150), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ConflictException", kind: ShapeKind::Structure { members: &[MemberDef { name: "Message", shape: 136, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ConflictException", http_status: 409, sender_fault: true }) },
+    ShapeDef { name: "ContributorAttributes", kind: ShapeKind::Map { key: 47, value: 48 }, min: Some(0), max: Some(150), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ContributorId", kind: ShapeKind::String, min: Some(1), max: Some(16), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Counts", kind: ShapeKind::List { member: 59 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Counts", kind: ShapeKind::List { member: 75 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateResourceMetricsConfigurationInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceArn", shape: 333, required: true }, MemberDef { name: "MetricSelections", shape: 338, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateResourceMetricsConfigurationOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceMetricsConfiguration", shape: 339, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DashboardArn", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DashboardBody", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DashboardEntries", kind: ShapeKind::List { member: 48 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DashboardEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardName", shape: 51, required: false }, MemberDef { name: "DashboardArn", shape: 45, required: false }, MemberDef { name: "LastModified", shape: 178, required: false }, MemberDef { name: "Size", shape: 284, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DashboardEntries", kind: ShapeKind::List { member: 64 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DashboardEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardName", shape: 67, required: false }, MemberDef { name: "DashboardArn", shape: 61, required: false }, MemberDef { name: "LastModified", shape: 217, required: false }, MemberDef { name: "Size", shape: 353, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DashboardErrorMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DashboardInvalidInputError", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 49, required: false }, MemberDef { name: "dashboardValidationMessages", shape: 56, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidParameterInput", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "DashboardInvalidInputError", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 65, required: false }, MemberDef { name: "dashboardValidationMessages", shape: 72, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidParameterInput", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "DashboardName", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DashboardNamePrefix", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DashboardNames", kind: ShapeKind::List { member: 51 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DashboardNotFoundError", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 49, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ResourceNotFound", http_status: 404, sender_fault: true }) },
-    ShapeDef { name: "DashboardValidationMessage", kind: ShapeKind::Structure { members: &[MemberDef { name: "DataPath", shape: 57, required: false }, MemberDef { name: "Message", shape: 201, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DashboardValidationMessages", kind: ShapeKind::List { member: 55 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DashboardNames", kind: ShapeKind::List { member: 67 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DashboardNotFoundError", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 65, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ResourceNotFound", http_status: 404, sender_fault: true }) },
+    ShapeDef { name: "DashboardValidationMessage", kind: ShapeKind::Structure { members: &[MemberDef { name: "DataPath", shape: 73, required: false }, MemberDef { name: "Message", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DashboardValidationMessages", kind: ShapeKind::List { member: 71 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DataPath", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Datapoint", kind: ShapeKind::Structure { members: &[MemberDef { name: "Timestamp", shape: 314, required: false }, MemberDef { name: "SampleCount", shape: 59, required: false }, MemberDef { name: "Average", shape: 59, required: false }, MemberDef { name: "Sum", shape: 59, required: false }, MemberDef { name: "Minimum", shape: 59, required: false }, MemberDef { name: "Maximum", shape: 59, required: false }, MemberDef { name: "Unit", shape: 285, required: false }, MemberDef { name: "ExtendedStatistics", shape: 60, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Datapoint", kind: ShapeKind::Structure { members: &[MemberDef { name: "Timestamp", shape: 386, required: false }, MemberDef { name: "SampleCount", shape: 75, required: false }, MemberDef { name: "Average", shape: 75, required: false }, MemberDef { name: "Sum", shape: 75, required: false }, MemberDef { name: "Minimum", shape: 75, required: false }, MemberDef { name: "Maximum", shape: 75, required: false }, MemberDef { name: "Unit", shape: 355, required: false }, MemberDef { name: "ExtendedStatistics", shape: 76, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DatapointValue", kind: ShapeKind::Double, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DatapointValueMap", kind: ShapeKind::Map { key: 116, value: 59 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DatapointValues", kind: ShapeKind::List { member: 59 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Datapoints", kind: ShapeKind::List { member: 58 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DatapointValueMap", kind: ShapeKind::Map { key: 145, value: 75 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DatapointValues", kind: ShapeKind::List { member: 75 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Datapoints", kind: ShapeKind::List { member: 74 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DatapointsToAlarm", kind: ShapeKind::Integer, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteAlarmMuteRuleInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmMuteRuleName", shape: 244, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteAlarmsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 17, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteAnomalyDetectorInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "MetricName", shape: 220, required: false }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "Stat", shape: 26, required: false }, MemberDef { name: "SingleMetricAnomalyDetector", shape: 283, required: false }, MemberDef { name: "MetricMathAnomalyDetector", shape: 219, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DatasetArn", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: Some("arn:[a-zA-Z0-9-]+:cloudwatch:[a-zA-Z0-9-]*:\\d{12}:dataset/default"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DatasetId", kind: ShapeKind::String, min: Some(7), max: Some(7), pattern: Some("default"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DatasetIdentifier", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: Some("(default|arn:[a-zA-Z0-9-]+:cloudwatch:[a-zA-Z0-9-]*:\\d{12}:dataset/default)"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DefinitionId", kind: ShapeKind::String, min: Some(1), max: Some(64), pattern: Some("[a-zA-Z0-9-]{1,64}"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DefinitionPath", kind: ShapeKind::String, min: Some(1), max: Some(1024), pattern: Some("[\\p{L}\\p{M}\\p{N}\\p{P}\\p{S}\\p{Zs}]+"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteAlarmMuteRuleInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmMuteRuleName", shape: 294, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteAlarmsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 21, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteAnomalyDetectorInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AnomalyDetectorId", shape: 35, required: false }, MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "MetricName", shape: 269, required: false }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "Stat", shape: 37, required: false }, MemberDef { name: "SingleMetricAnomalyDetector", shape: 352, required: false }, MemberDef { name: "MetricMathAnomalyDetector", shape: 268, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeleteAnomalyDetectorOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteDashboardsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardNames", shape: 53, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteDashboardsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardNames", shape: 69, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeleteDashboardsOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleNames", shape: 163, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Failures", shape: 36, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteMetricStreamInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 227, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleNames", shape: 198, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Failures", shape: 50, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteMetricDataQueryDefinitionInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 83, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteMetricDataQueryDefinitionOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteMetricStreamInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 277, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeleteMetricStreamOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAlarmContributorsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 15, required: true }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAlarmContributorsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmContributors", shape: 7, required: true }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAlarmHistoryInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 15, required: false }, MemberDef { name: "AlarmContributorId", shape: 43, required: false }, MemberDef { name: "AlarmTypes", shape: 21, required: false }, MemberDef { name: "HistoryItemType", shape: 141, required: false }, MemberDef { name: "StartDate", shape: 314, required: false }, MemberDef { name: "EndDate", shape: 314, required: false }, MemberDef { name: "MaxRecords", shape: 199, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "ScanBy", shape: 280, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAlarmHistoryOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmHistoryItems", shape: 10, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAlarmsForMetricInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricName", shape: 220, required: true }, MemberDef { name: "Namespace", shape: 245, required: true }, MemberDef { name: "Statistic", shape: 294, required: false }, MemberDef { name: "ExtendedStatistic", shape: 116, required: false }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "Period", shape: 252, required: false }, MemberDef { name: "Unit", shape: 285, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAlarmsForMetricOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricAlarms", shape: 207, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAlarmsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 17, required: false }, MemberDef { name: "AlarmNamePrefix", shape: 16, required: false }, MemberDef { name: "AlarmTypes", shape: 21, required: false }, MemberDef { name: "ChildrenOfAlarmName", shape: 15, required: false }, MemberDef { name: "ParentsOfAlarmName", shape: 15, required: false }, MemberDef { name: "StateValue", shape: 293, required: false }, MemberDef { name: "ActionPrefix", shape: 1, required: false }, MemberDef { name: "MaxRecords", shape: 199, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAlarmsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "CompositeAlarms", shape: 39, required: false }, MemberDef { name: "MetricAlarms", shape: 207, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAnomalyDetectorsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "MaxResults", shape: 200, required: false }, MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "MetricName", shape: 220, required: false }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "AnomalyDetectorTypes", shape: 30, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAnomalyDetectorsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AnomalyDetectors", shape: 31, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "MaxResults", shape: 157, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "InsightRules", shape: 171, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Dimension", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 89, required: true }, MemberDef { name: "Value", shape: 90, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DimensionFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 89, required: true }, MemberDef { name: "Value", shape: 90, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DimensionFilters", kind: ShapeKind::List { member: 87 }, min: None, max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteResourceMetricsConfigurationInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceArn", shape: 333, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteResourceMetricsConfigurationOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAlarmContributorsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 19, required: true }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAlarmContributorsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmContributors", shape: 11, required: true }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAlarmHistoryInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 19, required: false }, MemberDef { name: "AlarmContributorId", shape: 57, required: false }, MemberDef { name: "AlarmTypes", shape: 29, required: false }, MemberDef { name: "HistoryItemType", shape: 176, required: false }, MemberDef { name: "StartDate", shape: 386, required: false }, MemberDef { name: "EndDate", shape: 386, required: false }, MemberDef { name: "MaxRecords", shape: 243, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "ScanBy", shape: 346, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAlarmHistoryOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmHistoryItems", shape: 14, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAlarmsForMetricInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricName", shape: 269, required: true }, MemberDef { name: "Namespace", shape: 295, required: true }, MemberDef { name: "Statistic", shape: 365, required: false }, MemberDef { name: "ExtendedStatistic", shape: 145, required: false }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "Period", shape: 306, required: false }, MemberDef { name: "Unit", shape: 355, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAlarmsForMetricOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricAlarms", shape: 252, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAlarmsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 21, required: false }, MemberDef { name: "AlarmNamePrefix", shape: 20, required: false }, MemberDef { name: "AlarmTypes", shape: 29, required: false }, MemberDef { name: "ChildrenOfAlarmName", shape: 19, required: false }, MemberDef { name: "ParentsOfAlarmName", shape: 19, required: false }, MemberDef { name: "StateValue", shape: 364, required: false }, MemberDef { name: "ActionPrefix", shape: 4, required: false }, MemberDef { name: "MaxRecords", shape: 243, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAlarmsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "CompositeAlarms", shape: 53, required: false }, MemberDef { name: "MetricAlarms", shape: 252, required: false }, MemberDef { name: "LogAlarms", shape: 236, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAnomalyDetectorsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AnomalyDetectorIds", shape: 36, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "MaxResults", shape: 245, required: false }, MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "MetricName", shape: 269, required: false }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "AnomalyDetectorTypes", shape: 42, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAnomalyDetectorsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AnomalyDetectors", shape: 43, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "MaxResults", shape: 192, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "InsightRules", shape: 206, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Dimension", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 114, required: true }, MemberDef { name: "Value", shape: 115, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DimensionFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 114, required: true }, MemberDef { name: "Value", shape: 115, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DimensionFilters", kind: ShapeKind::List { member: 112 }, min: None, max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DimensionName", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DimensionValue", kind: ShapeKind::String, min: Some(1), max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Dimensions", kind: ShapeKind::List { member: 86 }, min: None, max: Some(30), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DisableAlarmActionsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 17, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DisableInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleNames", shape: 163, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DisableInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Failures", shape: 36, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Dimensions", kind: ShapeKind::List { member: 111 }, min: None, max: Some(30), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DisableAlarmActionsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 21, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DisableInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleNames", shape: 198, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DisableInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Failures", shape: 50, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DisassociateDatasetKmsKeyInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DatasetIdentifier", shape: 82, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DisassociateDatasetKmsKeyOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Duration", kind: ShapeKind::String, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EnableAlarmActionsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 17, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EnableInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleNames", shape: 163, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EnableInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Failures", shape: 36, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Entity", kind: ShapeKind::Structure { members: &[MemberDef { name: "KeyAttributes", shape: 103, required: false }, MemberDef { name: "Attributes", shape: 100, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EntityAttributesMap", kind: ShapeKind::Map { key: 101, value: 102 }, min: Some(0), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EnableAlarmActionsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 21, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EnableInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleNames", shape: 198, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EnableInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Failures", shape: 50, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EndTimeOffset", kind: ShapeKind::Long, min: Some(0), max: Some(2592000), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Entity", kind: ShapeKind::Structure { members: &[MemberDef { name: "KeyAttributes", shape: 131, required: false }, MemberDef { name: "Attributes", shape: 128, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EntityAttributesMap", kind: ShapeKind::Map { key: 129, value: 130 }, min: Some(0), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EntityAttributesMapKeyString", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EntityAttributesMapValueString", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EntityKeyAttributesMap", kind: ShapeKind::Map { key: 104, value: 105 }, min: Some(2), max: Some(4), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EntityKeyAttributesMap", kind: ShapeKind::Map { key: 132, value: 133 }, min: Some(2), max: Some(4), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EntityKeyAttributesMapKeyString", kind: ShapeKind::String, min: Some(1), max: Some(32), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EntityKeyAttributesMapValueString", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EntityMetricData", kind: ShapeKind::Structure { members: &[MemberDef { name: "Entity", shape: 99, required: false }, MemberDef { name: "MetricData", shape: 209, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EntityMetricDataList", kind: ShapeKind::List { member: 106 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EntityMetricData", kind: ShapeKind::Structure { members: &[MemberDef { name: "Entity", shape: 127, required: false }, MemberDef { name: "MetricData", shape: 254, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EntityMetricDataList", kind: ShapeKind::List { member: 134 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ErrorMessage", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EvaluateLowSampleCountPercentile", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EvaluationCriteria", kind: ShapeKind::Structure { members: &[MemberDef { name: "PromQLCriteria", shape: 18, required: false }, ], union: true, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EvaluationCriteria", kind: ShapeKind::Structure { members: &[MemberDef { name: "PromQLCriteria", shape: 22, required: false }, ], union: true, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EvaluationInterval", kind: ShapeKind::Integer, min: Some(10), max: Some(3600), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EvaluationPeriods", kind: ShapeKind::Integer, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EvaluationState", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["PARTIAL_DATA", "EVALUATION_FAILURE", "EVALUATION_ERROR"], sensitive: false, error: None },
+    ShapeDef { name: "EvaluationWindow", kind: ShapeKind::Structure { members: &[MemberDef { name: "WallClockWindow", shape: 399, required: false }, MemberDef { name: "SlidingWindow", shape: 354, required: false }, ], union: true, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ExceptionType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Expression", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ExtendedStatistic", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ExtendedStatistics", kind: ShapeKind::List { member: 116 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ExtendedStatistics", kind: ShapeKind::List { member: 145 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FailureCode", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FailureDescription", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FailureResource", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FaultDescription", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetAlarmMuteRuleInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmMuteRuleName", shape: 244, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetAlarmMuteRuleOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 244, required: false }, MemberDef { name: "AlarmMuteRuleArn", shape: 32, required: false }, MemberDef { name: "Description", shape: 8, required: false }, MemberDef { name: "Rule", shape: 279, required: false }, MemberDef { name: "MuteTargets", shape: 242, required: false }, MemberDef { name: "StartDate", shape: 314, required: false }, MemberDef { name: "ExpireDate", shape: 314, required: false }, MemberDef { name: "Status", shape: 11, required: false }, MemberDef { name: "LastUpdatedTimestamp", shape: 314, required: false }, MemberDef { name: "MuteType", shape: 243, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDashboardInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardName", shape: 51, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDashboardOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardArn", shape: 45, required: false }, MemberDef { name: "DashboardBody", shape: 46, required: false }, MemberDef { name: "DashboardName", shape: 51, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetInsightRuleReportInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleName", shape: 162, required: true }, MemberDef { name: "StartTime", shape: 314, required: true }, MemberDef { name: "EndTime", shape: 314, required: true }, MemberDef { name: "Period", shape: 252, required: true }, MemberDef { name: "MaxContributorCount", shape: 169, required: false }, MemberDef { name: "Metrics", shape: 160, required: false }, MemberDef { name: "OrderBy", shape: 165, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetInsightRuleReportOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "KeyLabels", shape: 152, required: false }, MemberDef { name: "AggregationStatistic", shape: 146, required: false }, MemberDef { name: "AggregateValue", shape: 168, required: false }, MemberDef { name: "ApproximateUniqueCount", shape: 170, required: false }, MemberDef { name: "Contributors", shape: 154, required: false }, MemberDef { name: "MetricDatapoints", shape: 159, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetMetricDataInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricDataQueries", shape: 210, required: true }, MemberDef { name: "StartTime", shape: 314, required: true }, MemberDef { name: "EndTime", shape: 314, required: true }, MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "ScanBy", shape: 280, required: false }, MemberDef { name: "MaxDatapoints", shape: 130, required: false }, MemberDef { name: "LabelOptions", shape: 177, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetAlarmMuteRuleInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmMuteRuleName", shape: 294, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetAlarmMuteRuleOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 294, required: false }, MemberDef { name: "AlarmMuteRuleArn", shape: 44, required: false }, MemberDef { name: "Description", shape: 12, required: false }, MemberDef { name: "Rule", shape: 345, required: false }, MemberDef { name: "MuteTargets", shape: 292, required: false }, MemberDef { name: "StartDate", shape: 386, required: false }, MemberDef { name: "ExpireDate", shape: 386, required: false }, MemberDef { name: "Status", shape: 15, required: false }, MemberDef { name: "LastUpdatedTimestamp", shape: 386, required: false }, MemberDef { name: "MuteType", shape: 293, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDashboardInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardName", shape: 67, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDashboardOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardArn", shape: 61, required: false }, MemberDef { name: "DashboardBody", shape: 62, required: false }, MemberDef { name: "DashboardName", shape: 67, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDatasetInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DatasetIdentifier", shape: 82, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDatasetOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DatasetId", shape: 81, required: true }, MemberDef { name: "Arn", shape: 80, required: true }, MemberDef { name: "KmsKeyArn", shape: 213, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetInsightRuleReportInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleName", shape: 197, required: true }, MemberDef { name: "StartTime", shape: 386, required: true }, MemberDef { name: "EndTime", shape: 386, required: true }, MemberDef { name: "Period", shape: 306, required: true }, MemberDef { name: "MaxContributorCount", shape: 204, required: false }, MemberDef { name: "Metrics", shape: 195, required: false }, MemberDef { name: "OrderBy", shape: 200, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetInsightRuleReportOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "KeyLabels", shape: 187, required: false }, MemberDef { name: "AggregationStatistic", shape: 181, required: false }, MemberDef { name: "AggregateValue", shape: 203, required: false }, MemberDef { name: "ApproximateUniqueCount", shape: 205, required: false }, MemberDef { name: "Contributors", shape: 189, required: false }, MemberDef { name: "MetricDatapoints", shape: 194, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricDataInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricDataQueries", shape: 255, required: true }, MemberDef { name: "StartTime", shape: 386, required: true }, MemberDef { name: "EndTime", shape: 386, required: true }, MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "ScanBy", shape: 346, required: false }, MemberDef { name: "MaxDatapoints", shape: 161, required: false }, MemberDef { name: "LabelOptions", shape: 216, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetMetricDataLabelTimezone", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetMetricDataMaxDatapoints", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetMetricDataOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricDataResults", shape: 214, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "Messages", shape: 213, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetMetricStatisticsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 245, required: true }, MemberDef { name: "MetricName", shape: 220, required: true }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "StartTime", shape: 314, required: true }, MemberDef { name: "EndTime", shape: 314, required: true }, MemberDef { name: "Period", shape: 252, required: true }, MemberDef { name: "Statistics", shape: 296, required: false }, MemberDef { name: "ExtendedStatistics", shape: 117, required: false }, MemberDef { name: "Unit", shape: 285, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetMetricStatisticsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Label", shape: 218, required: false }, MemberDef { name: "Datapoints", shape: 62, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetMetricStreamInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 227, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetMetricStreamOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Arn", shape: 22, required: false }, MemberDef { name: "Name", shape: 227, required: false }, MemberDef { name: "IncludeFilters", shape: 226, required: false }, MemberDef { name: "ExcludeFilters", shape: 226, required: false }, MemberDef { name: "FirehoseArn", shape: 22, required: false }, MemberDef { name: "RoleArn", shape: 22, required: false }, MemberDef { name: "State", shape: 230, required: false }, MemberDef { name: "CreationDate", shape: 314, required: false }, MemberDef { name: "LastUpdateDate", shape: 314, required: false }, MemberDef { name: "OutputFormat", shape: 229, required: false }, MemberDef { name: "StatisticsConfigurations", shape: 234, required: false }, MemberDef { name: "IncludeLinkedAccountsMetrics", shape: 144, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetMetricWidgetImageInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricWidget", shape: 237, required: true }, MemberDef { name: "OutputFormat", shape: 248, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetMetricWidgetImageOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricWidgetImage", shape: 238, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricDataOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricDataResults", shape: 262, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "Messages", shape: 261, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricDataQueryDefinitionInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 83, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricDataQueryDefinitionOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 83, required: true }, MemberDef { name: "Arn", shape: 30, required: true }, MemberDef { name: "Path", shape: 84, required: true }, MemberDef { name: "Expression", shape: 265, required: true }, MemberDef { name: "Type", shape: 329, required: true }, MemberDef { name: "CreatedAt", shape: 386, required: true }, MemberDef { name: "UpdatedAt", shape: 386, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricStatisticsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 295, required: true }, MemberDef { name: "MetricName", shape: 269, required: true }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "StartTime", shape: 386, required: true }, MemberDef { name: "EndTime", shape: 386, required: true }, MemberDef { name: "Period", shape: 306, required: true }, MemberDef { name: "Statistics", shape: 367, required: false }, MemberDef { name: "ExtendedStatistics", shape: 146, required: false }, MemberDef { name: "Unit", shape: 355, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricStatisticsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Label", shape: 267, required: false }, MemberDef { name: "Datapoints", shape: 78, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricStreamInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 277, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricStreamOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Arn", shape: 30, required: false }, MemberDef { name: "Name", shape: 277, required: false }, MemberDef { name: "IncludeFilters", shape: 276, required: false }, MemberDef { name: "ExcludeFilters", shape: 276, required: false }, MemberDef { name: "FirehoseArn", shape: 30, required: false }, MemberDef { name: "RoleArn", shape: 30, required: false }, MemberDef { name: "State", shape: 280, required: false }, MemberDef { name: "CreationDate", shape: 386, required: false }, MemberDef { name: "LastUpdateDate", shape: 386, required: false }, MemberDef { name: "OutputFormat", shape: 279, required: false }, MemberDef { name: "StatisticsConfigurations", shape: 284, required: false }, MemberDef { name: "IncludeLinkedAccountsMetrics", shape: 179, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricWidgetImageInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricWidget", shape: 287, required: true }, MemberDef { name: "OutputFormat", shape: 302, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetMetricWidgetImageOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricWidgetImage", shape: 288, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetOTelEnrichmentInput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetOTelEnrichmentOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Status", shape: 247, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetOTelEnrichmentOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Status", shape: 300, required: true }, MemberDef { name: "IncludeFilters", shape: 299, required: false }, MemberDef { name: "ExcludeFilters", shape: 299, required: false }, MemberDef { name: "CreatedAt", shape: 386, required: false }, MemberDef { name: "UpdatedAt", shape: 386, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetResourceMetricsConfigurationInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceArn", shape: 333, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetResourceMetricsConfigurationOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceMetricsConfiguration", shape: 339, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "HistoryData", kind: ShapeKind::String, min: Some(1), max: Some(4095), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "HistoryItemType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate", "AlarmContributorAction"], sensitive: false, error: None },
     ShapeDef { name: "HistorySummary", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "IncludeLinkedAccounts", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "IncludeLinkedAccountsMetrics", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRule", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 162, required: true }, MemberDef { name: "State", shape: 167, required: true }, MemberDef { name: "Schema", shape: 166, required: true }, MemberDef { name: "Definition", shape: 155, required: true }, MemberDef { name: "ManagedRule", shape: 156, required: false }, MemberDef { name: "ApplyOnTransformedLogs", shape: 164, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRule", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 197, required: true }, MemberDef { name: "State", shape: 202, required: true }, MemberDef { name: "Schema", shape: 201, required: true }, MemberDef { name: "Definition", shape: 190, required: true }, MemberDef { name: "ManagedRule", shape: 191, required: false }, MemberDef { name: "ApplyOnTransformedLogs", shape: 199, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleAggregationStatistic", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleContributor", kind: ShapeKind::Structure { members: &[MemberDef { name: "Keys", shape: 153, required: true }, MemberDef { name: "ApproximateAggregateValue", shape: 168, required: true }, MemberDef { name: "Datapoints", shape: 149, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleContributorDatapoint", kind: ShapeKind::Structure { members: &[MemberDef { name: "Timestamp", shape: 314, required: true }, MemberDef { name: "ApproximateValue", shape: 168, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleContributorDatapoints", kind: ShapeKind::List { member: 148 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleContributor", kind: ShapeKind::Structure { members: &[MemberDef { name: "Keys", shape: 188, required: true }, MemberDef { name: "ApproximateAggregateValue", shape: 203, required: true }, MemberDef { name: "Datapoints", shape: 184, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleContributorDatapoint", kind: ShapeKind::Structure { members: &[MemberDef { name: "Timestamp", shape: 386, required: true }, MemberDef { name: "ApproximateValue", shape: 203, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleContributorDatapoints", kind: ShapeKind::List { member: 183 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleContributorKey", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleContributorKeyLabel", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleContributorKeyLabels", kind: ShapeKind::List { member: 151 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleContributorKeys", kind: ShapeKind::List { member: 150 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleContributors", kind: ShapeKind::List { member: 147 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleContributorKeyLabels", kind: ShapeKind::List { member: 186 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleContributorKeys", kind: ShapeKind::List { member: 185 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleContributors", kind: ShapeKind::List { member: 182 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleDefinition", kind: ShapeKind::String, min: Some(1), max: Some(8192), pattern: Some("[\\x00-\\x7F]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleIsManaged", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleMaxResults", kind: ShapeKind::Integer, min: Some(1), max: Some(500), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleMetricDatapoint", kind: ShapeKind::Structure { members: &[MemberDef { name: "Timestamp", shape: 314, required: true }, MemberDef { name: "UniqueContributors", shape: 168, required: false }, MemberDef { name: "MaxContributorValue", shape: 168, required: false }, MemberDef { name: "SampleCount", shape: 168, required: false }, MemberDef { name: "Average", shape: 168, required: false }, MemberDef { name: "Sum", shape: 168, required: false }, MemberDef { name: "Minimum", shape: 168, required: false }, MemberDef { name: "Maximum", shape: 168, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleMetricDatapoints", kind: ShapeKind::List { member: 158 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleMetricList", kind: ShapeKind::List { member: 161 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleMetricDatapoint", kind: ShapeKind::Structure { members: &[MemberDef { name: "Timestamp", shape: 386, required: true }, MemberDef { name: "UniqueContributors", shape: 203, required: false }, MemberDef { name: "MaxContributorValue", shape: 203, required: false }, MemberDef { name: "SampleCount", shape: 203, required: false }, MemberDef { name: "Average", shape: 203, required: false }, MemberDef { name: "Sum", shape: 203, required: false }, MemberDef { name: "Minimum", shape: 203, required: false }, MemberDef { name: "Maximum", shape: 203, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleMetricDatapoints", kind: ShapeKind::List { member: 193 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleMetricList", kind: ShapeKind::List { member: 196 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleMetricName", kind: ShapeKind::String, min: Some(1), max: Some(32), pattern: Some("[\\x20-\\x7E]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleName", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: Some("[\\x20-\\x7E]+"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRuleNames", kind: ShapeKind::List { member: 162 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRuleNames", kind: ShapeKind::List { member: 197 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleOnTransformedLogs", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleOrderBy", kind: ShapeKind::String, min: Some(1), max: Some(32), pattern: Some("[\\x20-\\x7E]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleSchema", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
@@ -514,203 +630,262 @@ pub static SHAPES: &[ShapeDef] = &[
     ShapeDef { name: "InsightRuleUnboundDouble", kind: ShapeKind::Double, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleUnboundInteger", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InsightRuleUnboundLong", kind: ShapeKind::Long, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InsightRules", kind: ShapeKind::List { member: 145 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InternalServiceFault", kind: ShapeKind::Structure { members: &[MemberDef { name: "Message", shape: 121, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InternalServiceError", http_status: 500, sender_fault: true }) },
-    ShapeDef { name: "InvalidFormatFault", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 108, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidFormat", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "InvalidNextToken", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 108, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidNextToken", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "InvalidParameterCombinationException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 35, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidParameterCombination", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "InvalidParameterValueException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 35, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidParameterValue", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "LabelOptions", kind: ShapeKind::Structure { members: &[MemberDef { name: "Timezone", shape: 129, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InsightRules", kind: ShapeKind::List { member: 180 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InternalServiceFault", kind: ShapeKind::Structure { members: &[MemberDef { name: "Message", shape: 150, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InternalServiceError", http_status: 500, sender_fault: false }) },
+    ShapeDef { name: "InvalidFormatFault", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 136, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidFormat", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InvalidNextToken", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 136, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidNextToken", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InvalidParameterCombinationException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 49, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidParameterCombination", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InvalidParameterValueException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 49, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidParameterValue", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "KmsAccessDeniedException", kind: ShapeKind::Structure { members: &[MemberDef { name: "Message", shape: 375, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "KmsAccessDeniedException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "KmsKeyArn", kind: ShapeKind::String, min: Some(20), max: Some(2048), pattern: Some("arn:[a-zA-Z0-9-]+:kms:[a-zA-Z0-9-]+:\\d{12}:key/[a-f0-9-]+"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "KmsKeyDisabledException", kind: ShapeKind::Structure { members: &[MemberDef { name: "Message", shape: 375, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "KmsKeyDisabledException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "KmsKeyNotFoundException", kind: ShapeKind::Structure { members: &[MemberDef { name: "Message", shape: 375, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "KmsKeyNotFoundException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "LabelOptions", kind: ShapeKind::Structure { members: &[MemberDef { name: "Timezone", shape: 160, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LastModified", kind: ShapeKind::Timestamp, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LimitExceededException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "LimitExceededException", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "LimitExceededFault", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 108, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "LimitExceeded", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "ListAlarmMuteRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 244, required: false }, MemberDef { name: "Statuses", shape: 12, required: false }, MemberDef { name: "MaxRecords", shape: 199, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListAlarmMuteRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmMuteRuleSummaries", shape: 13, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListDashboardsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardNamePrefix", shape: 52, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListDashboardsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardEntries", shape: 47, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListManagedInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceARN", shape: 22, required: true }, MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "MaxResults", shape: 157, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListManagedInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ManagedRules", shape: 196, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListMetricStreamsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "MaxResults", shape: 188, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LimitExceededFault", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 136, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "LimitExceeded", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "ListAlarmMuteRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 294, required: false }, MemberDef { name: "Statuses", shape: 16, required: false }, MemberDef { name: "MaxRecords", shape: 243, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListAlarmMuteRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmMuteRuleSummaries", shape: 17, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListDashboardsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardNamePrefix", shape: 68, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListDashboardsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardEntries", shape: 63, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListManagedInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceARN", shape: 30, required: true }, MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "MaxResults", shape: 192, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListManagedInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ManagedRules", shape: 240, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListMetricDataQueryDefinitionsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "MaxResults", shape: 244, required: false }, MemberDef { name: "NextToken", shape: 257, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListMetricDataQueryDefinitionsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Items", shape: 258, required: true }, MemberDef { name: "NextToken", shape: 257, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListMetricStreamsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "MaxResults", shape: 229, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ListMetricStreamsMaxResults", kind: ShapeKind::Integer, min: Some(1), max: Some(500), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListMetricStreamsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "Entries", shape: 222, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListMetricsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "MetricName", shape: 220, required: false }, MemberDef { name: "Dimensions", shape: 88, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "RecentlyActive", shape: 270, required: false }, MemberDef { name: "IncludeLinkedAccounts", shape: 143, required: false }, MemberDef { name: "OwningAccount", shape: 0, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListMetricsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Metrics", shape: 239, required: false }, MemberDef { name: "NextToken", shape: 246, required: false }, MemberDef { name: "OwningAccounts", shape: 249, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListTagsForResourceInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceARN", shape: 22, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListTagsForResourceOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Tags", shape: 308, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ManagedRule", kind: ShapeKind::Structure { members: &[MemberDef { name: "TemplateName", shape: 312, required: true }, MemberDef { name: "ResourceARN", shape: 22, required: true }, MemberDef { name: "Tags", shape: 308, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ManagedRuleDescription", kind: ShapeKind::Structure { members: &[MemberDef { name: "TemplateName", shape: 312, required: false }, MemberDef { name: "ResourceARN", shape: 22, required: false }, MemberDef { name: "RuleState", shape: 197, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ManagedRuleDescriptions", kind: ShapeKind::List { member: 195 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ManagedRuleState", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleName", shape: 162, required: true }, MemberDef { name: "State", shape: 167, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ManagedRules", kind: ShapeKind::List { member: 194 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListMetricStreamsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "Entries", shape: 272, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListMetricsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "MetricName", shape: 269, required: false }, MemberDef { name: "Dimensions", shape: 113, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "RecentlyActive", shape: 331, required: false }, MemberDef { name: "IncludeLinkedAccounts", shape: 178, required: false }, MemberDef { name: "OwningAccount", shape: 0, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListMetricsOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Metrics", shape: 289, required: false }, MemberDef { name: "NextToken", shape: 296, required: false }, MemberDef { name: "OwningAccounts", shape: 303, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListTagsForResourceInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceARN", shape: 30, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListTagsForResourceOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Tags", shape: 380, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogAlarm", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 19, required: false }, MemberDef { name: "AlarmArn", shape: 9, required: false }, MemberDef { name: "AlarmDescription", shape: 12, required: false }, MemberDef { name: "AlarmConfigurationUpdatedTimestamp", shape: 386, required: false }, MemberDef { name: "ActionsEnabled", shape: 5, required: false }, MemberDef { name: "OKActions", shape: 336, required: false }, MemberDef { name: "AlarmActions", shape: 336, required: false }, MemberDef { name: "InsufficientDataActions", shape: 336, required: false }, MemberDef { name: "StateValue", shape: 364, required: false }, MemberDef { name: "StateReason", shape: 362, required: false }, MemberDef { name: "StateReasonData", shape: 363, required: false }, MemberDef { name: "StateUpdatedTimestamp", shape: 386, required: false }, MemberDef { name: "ScheduledQueryConfiguration", shape: 350, required: false }, MemberDef { name: "QueryResultsToEvaluate", shape: 327, required: false }, MemberDef { name: "QueryResultsToAlarm", shape: 326, required: false }, MemberDef { name: "Threshold", shape: 385, required: false }, MemberDef { name: "ComparisonOperator", shape: 51, required: false }, MemberDef { name: "TreatMissingData", shape: 389, required: false }, MemberDef { name: "StateTransitionedTimestamp", shape: 386, required: false }, MemberDef { name: "EvaluationState", shape: 141, required: false }, MemberDef { name: "ActionLogLineCount", shape: 2, required: false }, MemberDef { name: "ActionLogLineRoleArn", shape: 3, required: false }, MemberDef { name: "WarmUpConfiguration", shape: 400, required: false }, MemberDef { name: "ActionConfiguration", shape: 1, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogAlarms", kind: ShapeKind::List { member: 235 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupIdentifiers", kind: ShapeKind::List { member: 30 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ManagedRule", kind: ShapeKind::Structure { members: &[MemberDef { name: "TemplateName", shape: 384, required: true }, MemberDef { name: "ResourceARN", shape: 30, required: true }, MemberDef { name: "Tags", shape: 380, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ManagedRuleDescription", kind: ShapeKind::Structure { members: &[MemberDef { name: "TemplateName", shape: 384, required: false }, MemberDef { name: "ResourceARN", shape: 30, required: false }, MemberDef { name: "RuleState", shape: 241, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ManagedRuleDescriptions", kind: ShapeKind::List { member: 239 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ManagedRuleState", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleName", shape: 197, required: true }, MemberDef { name: "State", shape: 202, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ManagedRules", kind: ShapeKind::List { member: 238 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MaxRecords", kind: ShapeKind::Integer, min: Some(1), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MaxResults", kind: ShapeKind::Integer, min: Some(1), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MaxReturnedResultsCount", kind: ShapeKind::Integer, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Message", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MessageData", kind: ShapeKind::Structure { members: &[MemberDef { name: "Code", shape: 203, required: false }, MemberDef { name: "Value", shape: 204, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MessageData", kind: ShapeKind::Structure { members: &[MemberDef { name: "Code", shape: 248, required: false }, MemberDef { name: "Value", shape: 249, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MessageDataCode", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MessageDataValue", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Metric", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "MetricName", shape: 220, required: false }, MemberDef { name: "Dimensions", shape: 91, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricAlarm", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 15, required: false }, MemberDef { name: "AlarmArn", shape: 5, required: false }, MemberDef { name: "AlarmDescription", shape: 8, required: false }, MemberDef { name: "AlarmConfigurationUpdatedTimestamp", shape: 314, required: false }, MemberDef { name: "ActionsEnabled", shape: 2, required: false }, MemberDef { name: "OKActions", shape: 273, required: false }, MemberDef { name: "AlarmActions", shape: 273, required: false }, MemberDef { name: "InsufficientDataActions", shape: 273, required: false }, MemberDef { name: "StateValue", shape: 293, required: false }, MemberDef { name: "StateReason", shape: 291, required: false }, MemberDef { name: "StateReasonData", shape: 292, required: false }, MemberDef { name: "StateUpdatedTimestamp", shape: 314, required: false }, MemberDef { name: "MetricName", shape: 220, required: false }, MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "Statistic", shape: 294, required: false }, MemberDef { name: "ExtendedStatistic", shape: 116, required: false }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "Period", shape: 252, required: false }, MemberDef { name: "Unit", shape: 285, required: false }, MemberDef { name: "EvaluationPeriods", shape: 112, required: false }, MemberDef { name: "DatapointsToAlarm", shape: 63, required: false }, MemberDef { name: "Threshold", shape: 313, required: false }, MemberDef { name: "ComparisonOperator", shape: 37, required: false }, MemberDef { name: "TreatMissingData", shape: 317, required: false }, MemberDef { name: "EvaluateLowSampleCountPercentile", shape: 109, required: false }, MemberDef { name: "Metrics", shape: 210, required: false }, MemberDef { name: "ThresholdMetricId", shape: 217, required: false }, MemberDef { name: "EvaluationState", shape: 113, required: false }, MemberDef { name: "StateTransitionedTimestamp", shape: 314, required: false }, MemberDef { name: "EvaluationCriteria", shape: 110, required: false }, MemberDef { name: "EvaluationInterval", shape: 111, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricAlarms", kind: ShapeKind::List { member: 206 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricCharacteristics", kind: ShapeKind::Structure { members: &[MemberDef { name: "PeriodicSpikes", shape: 253, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricData", kind: ShapeKind::List { member: 215 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricDataQueries", kind: ShapeKind::List { member: 211 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricDataQuery", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 217, required: true }, MemberDef { name: "MetricStat", shape: 221, required: false }, MemberDef { name: "Expression", shape: 216, required: false }, MemberDef { name: "Label", shape: 218, required: false }, MemberDef { name: "ReturnData", shape: 278, required: false }, MemberDef { name: "Period", shape: 252, required: false }, MemberDef { name: "AccountId", shape: 0, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricDataResult", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 217, required: false }, MemberDef { name: "Label", shape: 218, required: false }, MemberDef { name: "Timestamps", shape: 315, required: false }, MemberDef { name: "Values", shape: 61, required: false }, MemberDef { name: "StatusCode", shape: 297, required: false }, MemberDef { name: "Messages", shape: 213, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricDataResultMessages", kind: ShapeKind::List { member: 202 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricDataResults", kind: ShapeKind::List { member: 212 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricDatum", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricName", shape: 220, required: true }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "Timestamp", shape: 314, required: false }, MemberDef { name: "Value", shape: 59, required: false }, MemberDef { name: "StatisticValues", shape: 295, required: false }, MemberDef { name: "Values", shape: 320, required: false }, MemberDef { name: "Counts", shape: 44, required: false }, MemberDef { name: "Unit", shape: 285, required: false }, MemberDef { name: "StorageResolution", shape: 302, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Metric", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "MetricName", shape: 269, required: false }, MemberDef { name: "Dimensions", shape: 116, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricAlarm", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 19, required: false }, MemberDef { name: "AlarmArn", shape: 9, required: false }, MemberDef { name: "AlarmDescription", shape: 12, required: false }, MemberDef { name: "AlarmConfigurationUpdatedTimestamp", shape: 386, required: false }, MemberDef { name: "ActionsEnabled", shape: 5, required: false }, MemberDef { name: "OKActions", shape: 336, required: false }, MemberDef { name: "AlarmActions", shape: 336, required: false }, MemberDef { name: "InsufficientDataActions", shape: 336, required: false }, MemberDef { name: "StateValue", shape: 364, required: false }, MemberDef { name: "StateReason", shape: 362, required: false }, MemberDef { name: "StateReasonData", shape: 363, required: false }, MemberDef { name: "StateUpdatedTimestamp", shape: 386, required: false }, MemberDef { name: "MetricName", shape: 269, required: false }, MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "Statistic", shape: 365, required: false }, MemberDef { name: "ExtendedStatistic", shape: 145, required: false }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "Period", shape: 306, required: false }, MemberDef { name: "Unit", shape: 355, required: false }, MemberDef { name: "EvaluationPeriods", shape: 140, required: false }, MemberDef { name: "DatapointsToAlarm", shape: 79, required: false }, MemberDef { name: "Threshold", shape: 385, required: false }, MemberDef { name: "ComparisonOperator", shape: 51, required: false }, MemberDef { name: "TreatMissingData", shape: 389, required: false }, MemberDef { name: "EvaluateLowSampleCountPercentile", shape: 137, required: false }, MemberDef { name: "Metrics", shape: 255, required: false }, MemberDef { name: "ThresholdMetricId", shape: 266, required: false }, MemberDef { name: "EvaluationState", shape: 141, required: false }, MemberDef { name: "StateTransitionedTimestamp", shape: 386, required: false }, MemberDef { name: "EvaluationWindow", shape: 142, required: false }, MemberDef { name: "WarmUpConfiguration", shape: 400, required: false }, MemberDef { name: "EvaluationCriteria", shape: 138, required: false }, MemberDef { name: "EvaluationInterval", shape: 139, required: false }, MemberDef { name: "ActionConfiguration", shape: 1, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricAlarms", kind: ShapeKind::List { member: 251 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricCharacteristics", kind: ShapeKind::Structure { members: &[MemberDef { name: "PeriodicSpikes", shape: 307, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricData", kind: ShapeKind::List { member: 263 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricDataQueries", kind: ShapeKind::List { member: 256 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricDataQuery", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 266, required: true }, MemberDef { name: "MetricStat", shape: 271, required: false }, MemberDef { name: "Expression", shape: 264, required: false }, MemberDef { name: "Label", shape: 267, required: false }, MemberDef { name: "ReturnData", shape: 344, required: false }, MemberDef { name: "Period", shape: 306, required: false }, MemberDef { name: "AccountId", shape: 0, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricDataQueryDefinitionNextToken", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: Some("[A-Za-z0-9_-]+"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricDataQueryDefinitionSummaries", kind: ShapeKind::List { member: 259 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricDataQueryDefinitionSummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 83, required: true }, MemberDef { name: "Path", shape: 84, required: true }, MemberDef { name: "Type", shape: 329, required: true }, MemberDef { name: "UpdatedAt", shape: 386, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricDataResult", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 266, required: false }, MemberDef { name: "Label", shape: 267, required: false }, MemberDef { name: "Timestamps", shape: 387, required: false }, MemberDef { name: "Values", shape: 77, required: false }, MemberDef { name: "StatusCode", shape: 368, required: false }, MemberDef { name: "Messages", shape: 261, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricDataResultMessages", kind: ShapeKind::List { member: 247 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricDataResults", kind: ShapeKind::List { member: 260 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricDatum", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricName", shape: 269, required: true }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "Timestamp", shape: 386, required: false }, MemberDef { name: "Value", shape: 75, required: false }, MemberDef { name: "StatisticValues", shape: 366, required: false }, MemberDef { name: "Values", shape: 398, required: false }, MemberDef { name: "Counts", shape: 58, required: false }, MemberDef { name: "Unit", shape: 355, required: false }, MemberDef { name: "StorageResolution", shape: 373, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricExpression", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricExpressionString", kind: ShapeKind::String, min: Some(1), max: Some(65536), pattern: None, enum_values: &[], sensitive: true, error: None },
     ShapeDef { name: "MetricId", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricLabel", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricMathAnomalyDetector", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricDataQueries", shape: 210, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricMathAnomalyDetector", kind: ShapeKind::Structure { members: &[MemberDef { name: "MetricDataQueries", shape: 255, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricName", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStat", kind: ShapeKind::Structure { members: &[MemberDef { name: "Metric", shape: 205, required: true }, MemberDef { name: "Period", shape: 252, required: true }, MemberDef { name: "Stat", shape: 290, required: true }, MemberDef { name: "Unit", shape: 285, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamEntries", kind: ShapeKind::List { member: 223 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "Arn", shape: 22, required: false }, MemberDef { name: "CreationDate", shape: 314, required: false }, MemberDef { name: "LastUpdateDate", shape: 314, required: false }, MemberDef { name: "Name", shape: 227, required: false }, MemberDef { name: "FirehoseArn", shape: 22, required: false }, MemberDef { name: "State", shape: 230, required: false }, MemberDef { name: "OutputFormat", shape: 229, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "MetricNames", shape: 225, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamFilterMetricNames", kind: ShapeKind::List { member: 220 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamFilters", kind: ShapeKind::List { member: 224 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricNameList", kind: ShapeKind::List { member: 269 }, min: Some(1), max: Some(500), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStat", kind: ShapeKind::Structure { members: &[MemberDef { name: "Metric", shape: 250, required: true }, MemberDef { name: "Period", shape: 306, required: true }, MemberDef { name: "Stat", shape: 361, required: true }, MemberDef { name: "Unit", shape: 355, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamEntries", kind: ShapeKind::List { member: 273 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "Arn", shape: 30, required: false }, MemberDef { name: "CreationDate", shape: 386, required: false }, MemberDef { name: "LastUpdateDate", shape: 386, required: false }, MemberDef { name: "Name", shape: 277, required: false }, MemberDef { name: "FirehoseArn", shape: 30, required: false }, MemberDef { name: "State", shape: 280, required: false }, MemberDef { name: "OutputFormat", shape: 279, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "MetricNames", shape: 275, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamFilterMetricNames", kind: ShapeKind::List { member: 269 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamFilters", kind: ShapeKind::List { member: 274 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricStreamName", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamNames", kind: ShapeKind::List { member: 227 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamNames", kind: ShapeKind::List { member: 277 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricStreamOutputFormat", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &["json", "opentelemetry0.7", "opentelemetry1.0"], sensitive: false, error: None },
     ShapeDef { name: "MetricStreamState", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricStreamStatistic", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamStatisticsAdditionalStatistics", kind: ShapeKind::List { member: 231 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamStatisticsConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "IncludeMetrics", shape: 235, required: true }, MemberDef { name: "AdditionalStatistics", shape: 232, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamStatisticsConfigurations", kind: ShapeKind::List { member: 233 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamStatisticsIncludeMetrics", kind: ShapeKind::List { member: 236 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricStreamStatisticsMetric", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 245, required: true }, MemberDef { name: "MetricName", shape: 220, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamStatisticsAdditionalStatistics", kind: ShapeKind::List { member: 281 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamStatisticsConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "IncludeMetrics", shape: 285, required: true }, MemberDef { name: "AdditionalStatistics", shape: 282, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamStatisticsConfigurations", kind: ShapeKind::List { member: 283 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamStatisticsIncludeMetrics", kind: ShapeKind::List { member: 286 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricStreamStatisticsMetric", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 295, required: true }, MemberDef { name: "MetricName", shape: 269, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricWidget", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricWidgetImage", kind: ShapeKind::Blob, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Metrics", kind: ShapeKind::List { member: 205 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MissingRequiredParameterException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 35, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "MissingParameter", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "MuteTargetAlarmNameList", kind: ShapeKind::List { member: 244 }, min: None, max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MuteTargets", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 241, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Metrics", kind: ShapeKind::List { member: 250 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MissingRequiredParameterException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 49, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "MissingParameter", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "MuteTargetAlarmNameList", kind: ShapeKind::List { member: 294 }, min: None, max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MuteTargets", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmNames", shape: 291, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MuteType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Name", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Namespace", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: Some("[^:].*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "NextToken", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OTelEnrichmentMetricNameList", kind: ShapeKind::List { member: 269 }, min: Some(0), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OTelEnrichmentMetricSelector", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 295, required: true }, MemberDef { name: "MetricNames", shape: 297, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OTelEnrichmentMetricSelectorList", kind: ShapeKind::List { member: 298 }, min: Some(0), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OTelEnrichmentStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["Running", "Stopped"], sensitive: false, error: None },
+    ShapeDef { name: "OnlyStartEvaluatingAfterWarmUpPeriodEnds", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OutputFormat", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OwningAccounts", kind: ShapeKind::List { member: 0 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PartialFailure", kind: ShapeKind::Structure { members: &[MemberDef { name: "FailureResource", shape: 120, required: false }, MemberDef { name: "ExceptionType", shape: 114, required: false }, MemberDef { name: "FailureCode", shape: 118, required: false }, MemberDef { name: "FailureDescription", shape: 119, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PartialFailure", kind: ShapeKind::Structure { members: &[MemberDef { name: "FailureResource", shape: 149, required: false }, MemberDef { name: "ExceptionType", shape: 143, required: false }, MemberDef { name: "FailureCode", shape: 147, required: false }, MemberDef { name: "FailureDescription", shape: 148, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "PendingPeriod", kind: ShapeKind::Integer, min: Some(0), max: Some(86400), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Period", kind: ShapeKind::Integer, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "PeriodicSpikes", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutAlarmMuteRuleInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 244, required: true }, MemberDef { name: "Description", shape: 8, required: false }, MemberDef { name: "Rule", shape: 279, required: true }, MemberDef { name: "MuteTargets", shape: 242, required: false }, MemberDef { name: "Tags", shape: 308, required: false }, MemberDef { name: "StartDate", shape: 314, required: false }, MemberDef { name: "ExpireDate", shape: 314, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutAnomalyDetectorInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "MetricName", shape: 220, required: false }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "Stat", shape: 26, required: false }, MemberDef { name: "Configuration", shape: 24, required: false }, MemberDef { name: "MetricCharacteristics", shape: 208, required: false }, MemberDef { name: "SingleMetricAnomalyDetector", shape: 283, required: false }, MemberDef { name: "MetricMathAnomalyDetector", shape: 219, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutAnomalyDetectorOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutCompositeAlarmInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ActionsEnabled", shape: 2, required: false }, MemberDef { name: "AlarmActions", shape: 273, required: false }, MemberDef { name: "AlarmDescription", shape: 8, required: false }, MemberDef { name: "AlarmName", shape: 15, required: true }, MemberDef { name: "AlarmRule", shape: 19, required: true }, MemberDef { name: "InsufficientDataActions", shape: 273, required: false }, MemberDef { name: "OKActions", shape: 273, required: false }, MemberDef { name: "Tags", shape: 308, required: false }, MemberDef { name: "ActionsSuppressor", shape: 5, required: false }, MemberDef { name: "ActionsSuppressorWaitPeriod", shape: 304, required: false }, MemberDef { name: "ActionsSuppressorExtensionPeriod", shape: 304, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDashboardInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardName", shape: 51, required: true }, MemberDef { name: "DashboardBody", shape: 46, required: true }, MemberDef { name: "Tags", shape: 308, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDashboardOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardValidationMessages", shape: 56, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutInsightRuleInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleName", shape: 162, required: true }, MemberDef { name: "RuleState", shape: 167, required: false }, MemberDef { name: "RuleDefinition", shape: 155, required: true }, MemberDef { name: "Tags", shape: 308, required: false }, MemberDef { name: "ApplyOnTransformedLogs", shape: 164, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutAlarmMuteRuleInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 294, required: true }, MemberDef { name: "Description", shape: 12, required: false }, MemberDef { name: "Rule", shape: 345, required: true }, MemberDef { name: "MuteTargets", shape: 292, required: false }, MemberDef { name: "Tags", shape: 380, required: false }, MemberDef { name: "StartDate", shape: 386, required: false }, MemberDef { name: "ExpireDate", shape: 386, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutAnomalyDetectorInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "MetricName", shape: 269, required: false }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "Stat", shape: 37, required: false }, MemberDef { name: "Configuration", shape: 33, required: false }, MemberDef { name: "MetricCharacteristics", shape: 253, required: false }, MemberDef { name: "SingleMetricAnomalyDetector", shape: 352, required: false }, MemberDef { name: "MetricMathAnomalyDetector", shape: 268, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutAnomalyDetectorOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AnomalyDetectorId", shape: 35, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutCompositeAlarmInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ActionsEnabled", shape: 5, required: false }, MemberDef { name: "AlarmActions", shape: 336, required: false }, MemberDef { name: "AlarmDescription", shape: 12, required: false }, MemberDef { name: "AlarmName", shape: 19, required: true }, MemberDef { name: "AlarmRule", shape: 23, required: true }, MemberDef { name: "InsufficientDataActions", shape: 336, required: false }, MemberDef { name: "OKActions", shape: 336, required: false }, MemberDef { name: "Tags", shape: 380, required: false }, MemberDef { name: "ActionsSuppressor", shape: 9, required: false }, MemberDef { name: "ActionsSuppressorWaitPeriod", shape: 376, required: false }, MemberDef { name: "ActionsSuppressorExtensionPeriod", shape: 376, required: false }, MemberDef { name: "ActionConfiguration", shape: 1, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDashboardInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardName", shape: 67, required: true }, MemberDef { name: "DashboardBody", shape: 62, required: true }, MemberDef { name: "Tags", shape: 380, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDashboardOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "DashboardValidationMessages", shape: 72, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutInsightRuleInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "RuleName", shape: 197, required: true }, MemberDef { name: "RuleState", shape: 202, required: false }, MemberDef { name: "RuleDefinition", shape: 190, required: true }, MemberDef { name: "Tags", shape: 380, required: false }, MemberDef { name: "ApplyOnTransformedLogs", shape: 199, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "PutInsightRuleOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutManagedInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ManagedRules", shape: 198, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutManagedInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Failures", shape: 36, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutMetricAlarmInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 15, required: true }, MemberDef { name: "AlarmDescription", shape: 8, required: false }, MemberDef { name: "ActionsEnabled", shape: 2, required: false }, MemberDef { name: "OKActions", shape: 273, required: false }, MemberDef { name: "AlarmActions", shape: 273, required: false }, MemberDef { name: "InsufficientDataActions", shape: 273, required: false }, MemberDef { name: "MetricName", shape: 220, required: false }, MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "Statistic", shape: 294, required: false }, MemberDef { name: "ExtendedStatistic", shape: 116, required: false }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "Period", shape: 252, required: false }, MemberDef { name: "Unit", shape: 285, required: false }, MemberDef { name: "EvaluationPeriods", shape: 112, required: false }, MemberDef { name: "DatapointsToAlarm", shape: 63, required: false }, MemberDef { name: "Threshold", shape: 313, required: false }, MemberDef { name: "ComparisonOperator", shape: 37, required: false }, MemberDef { name: "TreatMissingData", shape: 317, required: false }, MemberDef { name: "EvaluateLowSampleCountPercentile", shape: 109, required: false }, MemberDef { name: "Metrics", shape: 210, required: false }, MemberDef { name: "Tags", shape: 308, required: false }, MemberDef { name: "ThresholdMetricId", shape: 217, required: false }, MemberDef { name: "EvaluationCriteria", shape: 110, required: false }, MemberDef { name: "EvaluationInterval", shape: 111, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutMetricDataInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 245, required: true }, MemberDef { name: "MetricData", shape: 209, required: false }, MemberDef { name: "EntityMetricData", shape: 107, required: false }, MemberDef { name: "StrictEntityValidation", shape: 303, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutMetricStreamInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 227, required: true }, MemberDef { name: "IncludeFilters", shape: 226, required: false }, MemberDef { name: "ExcludeFilters", shape: 226, required: false }, MemberDef { name: "FirehoseArn", shape: 22, required: true }, MemberDef { name: "RoleArn", shape: 22, required: true }, MemberDef { name: "OutputFormat", shape: 229, required: true }, MemberDef { name: "Tags", shape: 308, required: false }, MemberDef { name: "StatisticsConfigurations", shape: 234, required: false }, MemberDef { name: "IncludeLinkedAccountsMetrics", shape: 144, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutMetricStreamOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Arn", shape: 22, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutLogAlarmInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 19, required: true }, MemberDef { name: "AlarmDescription", shape: 12, required: false }, MemberDef { name: "ScheduledQueryConfiguration", shape: 350, required: true }, MemberDef { name: "ActionLogLineCount", shape: 2, required: false }, MemberDef { name: "ActionLogLineRoleArn", shape: 3, required: false }, MemberDef { name: "ActionsEnabled", shape: 5, required: false }, MemberDef { name: "OKActions", shape: 336, required: false }, MemberDef { name: "AlarmActions", shape: 336, required: false }, MemberDef { name: "InsufficientDataActions", shape: 336, required: false }, MemberDef { name: "QueryResultsToEvaluate", shape: 327, required: true }, MemberDef { name: "QueryResultsToAlarm", shape: 326, required: true }, MemberDef { name: "Threshold", shape: 385, required: true }, MemberDef { name: "ComparisonOperator", shape: 51, required: true }, MemberDef { name: "TreatMissingData", shape: 389, required: false }, MemberDef { name: "Tags", shape: 380, required: false }, MemberDef { name: "WarmUpConfiguration", shape: 400, required: false }, MemberDef { name: "ActionConfiguration", shape: 1, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutManagedInsightRulesInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ManagedRules", shape: 242, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutManagedInsightRulesOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Failures", shape: 50, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutMetricAlarmInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 19, required: true }, MemberDef { name: "AlarmDescription", shape: 12, required: false }, MemberDef { name: "ActionsEnabled", shape: 5, required: false }, MemberDef { name: "OKActions", shape: 336, required: false }, MemberDef { name: "AlarmActions", shape: 336, required: false }, MemberDef { name: "InsufficientDataActions", shape: 336, required: false }, MemberDef { name: "MetricName", shape: 269, required: false }, MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "Statistic", shape: 365, required: false }, MemberDef { name: "ExtendedStatistic", shape: 145, required: false }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "Period", shape: 306, required: false }, MemberDef { name: "Unit", shape: 355, required: false }, MemberDef { name: "EvaluationPeriods", shape: 140, required: false }, MemberDef { name: "DatapointsToAlarm", shape: 79, required: false }, MemberDef { name: "Threshold", shape: 385, required: false }, MemberDef { name: "ComparisonOperator", shape: 51, required: false }, MemberDef { name: "TreatMissingData", shape: 389, required: false }, MemberDef { name: "EvaluateLowSampleCountPercentile", shape: 137, required: false }, MemberDef { name: "Metrics", shape: 255, required: false }, MemberDef { name: "Tags", shape: 380, required: false }, MemberDef { name: "ThresholdMetricId", shape: 266, required: false }, MemberDef { name: "EvaluationWindow", shape: 142, required: false }, MemberDef { name: "WarmUpConfiguration", shape: 400, required: false }, MemberDef { name: "EvaluationCriteria", shape: 138, required: false }, MemberDef { name: "EvaluationInterval", shape: 139, required: false }, MemberDef { name: "ActionConfiguration", shape: 1, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutMetricDataInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Namespace", shape: 295, required: true }, MemberDef { name: "MetricData", shape: 254, required: false }, MemberDef { name: "EntityMetricData", shape: 135, required: false }, MemberDef { name: "StrictEntityValidation", shape: 374, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutMetricDataQueryDefinitionInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 83, required: false }, MemberDef { name: "Path", shape: 84, required: true }, MemberDef { name: "Expression", shape: 265, required: true }, MemberDef { name: "Type", shape: 329, required: true }, MemberDef { name: "Tags", shape: 380, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutMetricDataQueryDefinitionOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Id", shape: 83, required: true }, MemberDef { name: "Arn", shape: 30, required: true }, MemberDef { name: "Path", shape: 84, required: true }, MemberDef { name: "Expression", shape: 265, required: true }, MemberDef { name: "Type", shape: 329, required: true }, MemberDef { name: "CreatedAt", shape: 386, required: true }, MemberDef { name: "UpdatedAt", shape: 386, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutMetricStreamInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 277, required: true }, MemberDef { name: "IncludeFilters", shape: 276, required: false }, MemberDef { name: "ExcludeFilters", shape: 276, required: false }, MemberDef { name: "FirehoseArn", shape: 30, required: true }, MemberDef { name: "RoleArn", shape: 30, required: true }, MemberDef { name: "OutputFormat", shape: 279, required: true }, MemberDef { name: "Tags", shape: 380, required: false }, MemberDef { name: "StatisticsConfigurations", shape: 284, required: false }, MemberDef { name: "IncludeLinkedAccountsMetrics", shape: 179, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutMetricStreamOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Arn", shape: 30, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Query", kind: ShapeKind::String, min: Some(1), max: Some(10000), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Range", kind: ShapeKind::Structure { members: &[MemberDef { name: "StartTime", shape: 314, required: true }, MemberDef { name: "EndTime", shape: 314, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryResultsToAlarm", kind: ShapeKind::Integer, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryResultsToEvaluate", kind: ShapeKind::Integer, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryString", kind: ShapeKind::String, min: Some(0), max: Some(10000), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["PROMQL", "SQL", "METRIC_MATH"], sensitive: false, error: None },
+    ShapeDef { name: "Range", kind: ShapeKind::Structure { members: &[MemberDef { name: "StartTime", shape: 386, required: true }, MemberDef { name: "EndTime", shape: 386, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "RecentlyActive", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["PT3H"], sensitive: false, error: None },
     ShapeDef { name: "RecoveryPeriod", kind: ShapeKind::Integer, min: Some(0), max: Some(86400), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourceArn", kind: ShapeKind::String, min: Some(20), max: Some(2048), pattern: Some("arn:[a-zA-Z0-9-]+:[a-zA-Z0-9-]+:[a-zA-Z0-9-]*:\\d{12}:.+"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourceConflict", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 136, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ResourceConflict", http_status: 409, sender_fault: true }) },
     ShapeDef { name: "ResourceId", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ResourceList", kind: ShapeKind::List { member: 274 }, min: None, max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourceList", kind: ShapeKind::List { member: 340 }, min: None, max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourceMetricSelection", kind: ShapeKind::Structure { members: &[MemberDef { name: "IncludeMetrics", shape: 270, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourceMetricSelectionList", kind: ShapeKind::List { member: 337 }, min: Some(1), max: Some(1), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourceMetricsConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceArn", shape: 333, required: true }, MemberDef { name: "CreatedAt", shape: 386, required: true }, MemberDef { name: "UpdatedAt", shape: 386, required: true }, MemberDef { name: "MetricSelections", shape: 338, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ResourceName", kind: ShapeKind::String, min: Some(1), max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ResourceNotFound", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 108, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ResourceNotFound", http_status: 404, sender_fault: true }) },
-    ShapeDef { name: "ResourceNotFoundException", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceType", shape: 277, required: false }, MemberDef { name: "ResourceId", shape: 272, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ResourceNotFoundException", http_status: 404, sender_fault: true }) },
+    ShapeDef { name: "ResourceNotFound", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 136, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ResourceNotFound", http_status: 404, sender_fault: true }) },
+    ShapeDef { name: "ResourceNotFoundException", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceType", shape: 343, required: false }, MemberDef { name: "ResourceId", shape: 335, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ResourceNotFoundException", http_status: 404, sender_fault: true }) },
     ShapeDef { name: "ResourceType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ReturnData", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Rule", kind: ShapeKind::Structure { members: &[MemberDef { name: "Schedule", shape: 281, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Rule", kind: ShapeKind::Structure { members: &[MemberDef { name: "Schedule", shape: 347, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ScanBy", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["TimestampDescending", "TimestampAscending"], sensitive: false, error: None },
-    ShapeDef { name: "Schedule", kind: ShapeKind::Structure { members: &[MemberDef { name: "Expression", shape: 115, required: true }, MemberDef { name: "Duration", shape: 95, required: true }, MemberDef { name: "Timezone", shape: 316, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SetAlarmStateInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 15, required: true }, MemberDef { name: "StateValue", shape: 293, required: true }, MemberDef { name: "StateReason", shape: 291, required: true }, MemberDef { name: "StateReasonData", shape: 292, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SingleMetricAnomalyDetector", kind: ShapeKind::Structure { members: &[MemberDef { name: "AccountId", shape: 0, required: false }, MemberDef { name: "Namespace", shape: 245, required: false }, MemberDef { name: "MetricName", shape: 220, required: false }, MemberDef { name: "Dimensions", shape: 91, required: false }, MemberDef { name: "Stat", shape: 26, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Schedule", kind: ShapeKind::Structure { members: &[MemberDef { name: "Expression", shape: 144, required: true }, MemberDef { name: "Duration", shape: 122, required: true }, MemberDef { name: "Timezone", shape: 388, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduleConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "ScheduleExpression", shape: 349, required: true }, MemberDef { name: "StartTimeOffset", shape: 360, required: true }, MemberDef { name: "EndTimeOffset", shape: 126, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduleExpression", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduledQueryConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "QueryString", shape: 328, required: true }, MemberDef { name: "LogGroupIdentifiers", shape: 237, required: false }, MemberDef { name: "QueryARN", shape: 30, required: false }, MemberDef { name: "ScheduledQueryRoleARN", shape: 30, required: true }, MemberDef { name: "ScheduleConfiguration", shape: 348, required: true }, MemberDef { name: "AggregationExpression", shape: 8, required: true }, MemberDef { name: "Tags", shape: 380, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SetAlarmStateInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "AlarmName", shape: 19, required: true }, MemberDef { name: "StateValue", shape: 364, required: true }, MemberDef { name: "StateReason", shape: 362, required: true }, MemberDef { name: "StateReasonData", shape: 363, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SingleMetricAnomalyDetector", kind: ShapeKind::Structure { members: &[MemberDef { name: "AccountId", shape: 0, required: false }, MemberDef { name: "Namespace", shape: 295, required: false }, MemberDef { name: "MetricName", shape: 269, required: false }, MemberDef { name: "Dimensions", shape: 116, required: false }, MemberDef { name: "Stat", shape: 37, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Size", kind: ShapeKind::Long, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SlidingWindow", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StandardUnit", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None"], sensitive: false, error: None },
-    ShapeDef { name: "StartMetricStreamsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Names", shape: 228, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartMetricStreamsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Names", shape: 278, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StartMetricStreamsOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StartOTelEnrichmentInput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StartOTelEnrichmentOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartOTelEnrichmentInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "IncludeFilters", shape: 299, required: false }, MemberDef { name: "ExcludeFilters", shape: 299, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartOTelEnrichmentOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "IncludeFilters", shape: 299, required: false }, MemberDef { name: "ExcludeFilters", shape: 299, required: false }, MemberDef { name: "CreatedAt", shape: 386, required: false }, MemberDef { name: "UpdatedAt", shape: 386, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartTimeOffset", kind: ShapeKind::Long, min: Some(1), max: Some(2592000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Stat", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StateReason", kind: ShapeKind::String, min: Some(0), max: Some(1023), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StateReasonData", kind: ShapeKind::String, min: Some(0), max: Some(4000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StateValue", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["OK", "ALARM", "INSUFFICIENT_DATA"], sensitive: false, error: None },
     ShapeDef { name: "Statistic", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["SampleCount", "Average", "Sum", "Minimum", "Maximum"], sensitive: false, error: None },
-    ShapeDef { name: "StatisticSet", kind: ShapeKind::Structure { members: &[MemberDef { name: "SampleCount", shape: 59, required: true }, MemberDef { name: "Sum", shape: 59, required: true }, MemberDef { name: "Minimum", shape: 59, required: true }, MemberDef { name: "Maximum", shape: 59, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Statistics", kind: ShapeKind::List { member: 294 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StatisticSet", kind: ShapeKind::Structure { members: &[MemberDef { name: "SampleCount", shape: 75, required: true }, MemberDef { name: "Sum", shape: 75, required: true }, MemberDef { name: "Minimum", shape: 75, required: true }, MemberDef { name: "Maximum", shape: 75, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Statistics", kind: ShapeKind::List { member: 365 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StatusCode", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["Complete", "InternalError", "PartialData", "Forbidden"], sensitive: false, error: None },
-    ShapeDef { name: "StopMetricStreamsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Names", shape: 228, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StopMetricStreamsInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "Names", shape: 278, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StopMetricStreamsOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StopOTelEnrichmentInput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StopOTelEnrichmentOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StorageResolution", kind: ShapeKind::Integer, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StrictEntityValidation", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "String", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "SuppressorPeriod", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Tag", kind: ShapeKind::Structure { members: &[MemberDef { name: "Key", shape: 306, required: true }, MemberDef { name: "Value", shape: 311, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Tag", kind: ShapeKind::Structure { members: &[MemberDef { name: "Key", shape: 378, required: true }, MemberDef { name: "Value", shape: 383, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TagKey", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagKeyList", kind: ShapeKind::List { member: 306 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagList", kind: ShapeKind::List { member: 305 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagResourceInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceARN", shape: 22, required: true }, MemberDef { name: "Tags", shape: 308, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagKeyList", kind: ShapeKind::List { member: 378 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagList", kind: ShapeKind::List { member: 377 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagResourceInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceARN", shape: 30, required: true }, MemberDef { name: "Tags", shape: 380, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TagResourceOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TagValue", kind: ShapeKind::String, min: Some(0), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TemplateName", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: Some("[0-9A-Za-z][\\-\\.\\_0-9A-Za-z]{0,126}[0-9A-Za-z]"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Threshold", kind: ShapeKind::Double, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Timestamp", kind: ShapeKind::Timestamp, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Timestamps", kind: ShapeKind::List { member: 314 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Timestamps", kind: ShapeKind::List { member: 386 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Timezone", kind: ShapeKind::String, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TreatMissingData", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UntagResourceInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceARN", shape: 22, required: true }, MemberDef { name: "TagKeys", shape: 307, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UntagResourceInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceARN", shape: 30, required: true }, MemberDef { name: "TagKeys", shape: 379, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "UntagResourceOutput", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Values", kind: ShapeKind::List { member: 59 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateOTelEnrichmentInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "IncludeFilters", shape: 299, required: false }, MemberDef { name: "ExcludeFilters", shape: 299, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateOTelEnrichmentOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "IncludeFilters", shape: 299, required: false }, MemberDef { name: "ExcludeFilters", shape: 299, required: false }, MemberDef { name: "CreatedAt", shape: 386, required: false }, MemberDef { name: "UpdatedAt", shape: 386, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateResourceMetricsConfigurationInput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceArn", shape: 333, required: true }, MemberDef { name: "MetricSelections", shape: 338, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateResourceMetricsConfigurationOutput", kind: ShapeKind::Structure { members: &[MemberDef { name: "ResourceMetricsConfiguration", shape: 339, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ValidationException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 397, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ValidationError", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "ValidationExceptionMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Values", kind: ShapeKind::List { member: 75 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "WallClockWindow", kind: ShapeKind::Structure { members: &[MemberDef { name: "Timezone", shape: 388, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "WarmUpConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "WarmUpPeriodDurationInMinutes", shape: 401, required: true }, MemberDef { name: "OnlyStartEvaluatingAfterWarmUpPeriodEnds", shape: 301, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "WarmUpPeriodDurationInMinutes", kind: ShapeKind::Integer, min: Some(1), max: Some(2880), pattern: None, enum_values: &[], sensitive: false, error: None },
 ];
 
 pub static OPERATIONS: &[OperationDef] = &[
-    OperationDef { name: "DeleteAlarmMuteRule", input: Some(64), output: None, result_wrapper: None, errors: &[], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteAlarms", input: Some(65), output: None, result_wrapper: None, errors: &[275], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteAnomalyDetector", input: Some(66), output: Some(67), result_wrapper: Some("DeleteAnomalyDetectorResult"), errors: &[276, 172, 176, 240, 175], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteDashboards", input: Some(68), output: Some(69), result_wrapper: Some("DeleteDashboardsResult"), errors: &[176, 172, 41], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteInsightRules", input: Some(70), output: Some(71), result_wrapper: Some("DeleteInsightRulesResult"), errors: &[176, 240], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteMetricStream", input: Some(72), output: Some(73), result_wrapper: Some("DeleteMetricStreamResult"), errors: &[172, 176, 240], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeAlarmContributors", input: Some(74), output: Some(75), result_wrapper: Some("DescribeAlarmContributorsResult"), errors: &[174, 276], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeAlarmHistory", input: Some(76), output: Some(77), result_wrapper: Some("DescribeAlarmHistoryResult"), errors: &[174], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeAlarms", input: Some(80), output: Some(81), result_wrapper: Some("DescribeAlarmsResult"), errors: &[174], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeAlarmsForMetric", input: Some(78), output: Some(79), result_wrapper: Some("DescribeAlarmsForMetricResult"), errors: &[], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeAnomalyDetectors", input: Some(82), output: Some(83), result_wrapper: Some("DescribeAnomalyDetectorsResult"), errors: &[174, 172, 176, 175], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeInsightRules", input: Some(84), output: Some(85), result_wrapper: Some("DescribeInsightRulesResult"), errors: &[174], request_compression: false, host_prefix: None },
-    OperationDef { name: "DisableAlarmActions", input: Some(92), output: None, result_wrapper: None, errors: &[], request_compression: false, host_prefix: None },
-    OperationDef { name: "DisableInsightRules", input: Some(93), output: Some(94), result_wrapper: Some("DisableInsightRulesResult"), errors: &[176, 240], request_compression: false, host_prefix: None },
-    OperationDef { name: "EnableAlarmActions", input: Some(96), output: None, result_wrapper: None, errors: &[], request_compression: false, host_prefix: None },
-    OperationDef { name: "EnableInsightRules", input: Some(97), output: Some(98), result_wrapper: Some("EnableInsightRulesResult"), errors: &[176, 240, 179], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetAlarmMuteRule", input: Some(122), output: Some(123), result_wrapper: Some("GetAlarmMuteRuleResult"), errors: &[276], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetDashboard", input: Some(124), output: Some(125), result_wrapper: Some("GetDashboardResult"), errors: &[176, 54, 172], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetInsightRuleReport", input: Some(126), output: Some(127), result_wrapper: Some("GetInsightRuleReportResult"), errors: &[176, 240, 276], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetMetricData", input: Some(128), output: Some(131), result_wrapper: Some("GetMetricDataResult"), errors: &[174], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetMetricStatistics", input: Some(132), output: Some(133), result_wrapper: Some("GetMetricStatisticsResult"), errors: &[176, 240, 175, 172], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetMetricStream", input: Some(134), output: Some(135), result_wrapper: Some("GetMetricStreamResult"), errors: &[276, 172, 176, 240, 175], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetMetricWidgetImage", input: Some(136), output: Some(137), result_wrapper: Some("GetMetricWidgetImageResult"), errors: &[], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetOTelEnrichment", input: Some(138), output: Some(139), result_wrapper: Some("GetOTelEnrichmentResult"), errors: &[], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListAlarmMuteRules", input: Some(181), output: Some(182), result_wrapper: Some("ListAlarmMuteRulesResult"), errors: &[174, 276], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListDashboards", input: Some(183), output: Some(184), result_wrapper: Some("ListDashboardsResult"), errors: &[176, 172], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListManagedInsightRules", input: Some(185), output: Some(186), result_wrapper: Some("ListManagedInsightRulesResult"), errors: &[176, 240, 174], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListMetricStreams", input: Some(187), output: Some(189), result_wrapper: Some("ListMetricStreamsResult"), errors: &[174, 172, 176, 240], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListMetrics", input: Some(190), output: Some(191), result_wrapper: Some("ListMetricsResult"), errors: &[172, 176], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListTagsForResource", input: Some(192), output: Some(193), result_wrapper: Some("ListTagsForResourceResult"), errors: &[176, 276, 172], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutAlarmMuteRule", input: Some(254), output: None, result_wrapper: None, errors: &[180], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutAnomalyDetector", input: Some(255), output: Some(256), result_wrapper: Some("PutAnomalyDetectorResult"), errors: &[179, 172, 176, 240, 175], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutCompositeAlarm", input: Some(257), output: None, result_wrapper: None, errors: &[180], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutDashboard", input: Some(258), output: Some(259), result_wrapper: Some("PutDashboardResult"), errors: &[50, 172, 41], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutInsightRule", input: Some(260), output: Some(261), result_wrapper: Some("PutInsightRuleResult"), errors: &[176, 240, 179], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutManagedInsightRules", input: Some(262), output: Some(263), result_wrapper: Some("PutManagedInsightRulesResult"), errors: &[176, 240], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutMetricAlarm", input: Some(264), output: None, result_wrapper: None, errors: &[180], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutMetricData", input: Some(265), output: None, result_wrapper: None, errors: &[176, 240, 175, 172], request_compression: true, host_prefix: None },
-    OperationDef { name: "PutMetricStream", input: Some(266), output: Some(267), result_wrapper: Some("PutMetricStreamResult"), errors: &[40, 172, 176, 240, 175], request_compression: false, host_prefix: None },
-    OperationDef { name: "SetAlarmState", input: Some(282), output: None, result_wrapper: None, errors: &[275, 173], request_compression: false, host_prefix: None },
-    OperationDef { name: "StartMetricStreams", input: Some(286), output: Some(287), result_wrapper: Some("StartMetricStreamsResult"), errors: &[172, 176, 240], request_compression: false, host_prefix: None },
-    OperationDef { name: "StartOTelEnrichment", input: Some(288), output: Some(289), result_wrapper: Some("StartOTelEnrichmentResult"), errors: &[], request_compression: false, host_prefix: None },
-    OperationDef { name: "StopMetricStreams", input: Some(298), output: Some(299), result_wrapper: Some("StopMetricStreamsResult"), errors: &[172, 176, 240], request_compression: false, host_prefix: None },
-    OperationDef { name: "StopOTelEnrichment", input: Some(300), output: Some(301), result_wrapper: Some("StopOTelEnrichmentResult"), errors: &[], request_compression: false, host_prefix: None },
-    OperationDef { name: "TagResource", input: Some(309), output: Some(310), result_wrapper: Some("TagResourceResult"), errors: &[176, 276, 40, 172, 41], request_compression: false, host_prefix: None },
-    OperationDef { name: "UntagResource", input: Some(318), output: Some(319), result_wrapper: Some("UntagResourceResult"), errors: &[176, 276, 40, 172, 41], request_compression: false, host_prefix: None },
+    OperationDef { name: "AssociateDatasetKmsKey", input: Some(45), output: Some(46), result_wrapper: Some("AssociateDatasetKmsKeyResult"), errors: &[212, 215, 55, 214, 342], request_compression: false, host_prefix: None },
+    OperationDef { name: "CreateResourceMetricsConfiguration", input: Some(59), output: Some(60), result_wrapper: Some("CreateResourceMetricsConfigurationResult"), errors: &[55, 342], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteAlarmMuteRule", input: Some(85), output: None, result_wrapper: None, errors: &[], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteAlarms", input: Some(86), output: None, result_wrapper: None, errors: &[341, 334], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteAnomalyDetector", input: Some(87), output: Some(88), result_wrapper: Some("DeleteAnomalyDetectorResult"), errors: &[342, 207, 211, 290, 210], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteDashboards", input: Some(89), output: Some(90), result_wrapper: Some("DeleteDashboardsResult"), errors: &[211, 207, 55], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteInsightRules", input: Some(91), output: Some(92), result_wrapper: Some("DeleteInsightRulesResult"), errors: &[211, 290], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteMetricDataQueryDefinition", input: Some(93), output: Some(94), result_wrapper: Some("DeleteMetricDataQueryDefinitionResult"), errors: &[], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteMetricStream", input: Some(95), output: Some(96), result_wrapper: Some("DeleteMetricStreamResult"), errors: &[207, 211, 290], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteResourceMetricsConfiguration", input: Some(97), output: Some(98), result_wrapper: Some("DeleteResourceMetricsConfigurationResult"), errors: &[342], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeAlarmContributors", input: Some(99), output: Some(100), result_wrapper: Some("DescribeAlarmContributorsResult"), errors: &[209, 342], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeAlarmHistory", input: Some(101), output: Some(102), result_wrapper: Some("DescribeAlarmHistoryResult"), errors: &[209], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeAlarms", input: Some(105), output: Some(106), result_wrapper: Some("DescribeAlarmsResult"), errors: &[209], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeAlarmsForMetric", input: Some(103), output: Some(104), result_wrapper: Some("DescribeAlarmsForMetricResult"), errors: &[], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeAnomalyDetectors", input: Some(107), output: Some(108), result_wrapper: Some("DescribeAnomalyDetectorsResult"), errors: &[209, 207, 211, 210], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeInsightRules", input: Some(109), output: Some(110), result_wrapper: Some("DescribeInsightRulesResult"), errors: &[209], request_compression: false, host_prefix: None },
+    OperationDef { name: "DisableAlarmActions", input: Some(117), output: None, result_wrapper: None, errors: &[], request_compression: false, host_prefix: None },
+    OperationDef { name: "DisableInsightRules", input: Some(118), output: Some(119), result_wrapper: Some("DisableInsightRulesResult"), errors: &[211, 290], request_compression: false, host_prefix: None },
+    OperationDef { name: "DisassociateDatasetKmsKey", input: Some(120), output: Some(121), result_wrapper: Some("DisassociateDatasetKmsKeyResult"), errors: &[55, 342], request_compression: false, host_prefix: None },
+    OperationDef { name: "EnableAlarmActions", input: Some(123), output: None, result_wrapper: None, errors: &[], request_compression: false, host_prefix: None },
+    OperationDef { name: "EnableInsightRules", input: Some(124), output: Some(125), result_wrapper: Some("EnableInsightRulesResult"), errors: &[211, 290, 218], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetAlarmMuteRule", input: Some(151), output: Some(152), result_wrapper: Some("GetAlarmMuteRuleResult"), errors: &[342], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetDashboard", input: Some(153), output: Some(154), result_wrapper: Some("GetDashboardResult"), errors: &[211, 70, 207], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetDataset", input: Some(155), output: Some(156), result_wrapper: Some("GetDatasetResult"), errors: &[342], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetInsightRuleReport", input: Some(157), output: Some(158), result_wrapper: Some("GetInsightRuleReportResult"), errors: &[211, 290, 342], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetMetricData", input: Some(159), output: Some(162), result_wrapper: Some("GetMetricDataResult"), errors: &[209], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetMetricDataQueryDefinition", input: Some(163), output: Some(164), result_wrapper: Some("GetMetricDataQueryDefinitionResult"), errors: &[342], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetMetricStatistics", input: Some(165), output: Some(166), result_wrapper: Some("GetMetricStatisticsResult"), errors: &[211, 290, 210, 207], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetMetricStream", input: Some(167), output: Some(168), result_wrapper: Some("GetMetricStreamResult"), errors: &[342, 207, 211, 290, 210], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetMetricWidgetImage", input: Some(169), output: Some(170), result_wrapper: Some("GetMetricWidgetImageResult"), errors: &[], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetOTelEnrichment", input: Some(171), output: Some(172), result_wrapper: Some("GetOTelEnrichmentResult"), errors: &[], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetResourceMetricsConfiguration", input: Some(173), output: Some(174), result_wrapper: Some("GetResourceMetricsConfigurationResult"), errors: &[342], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListAlarmMuteRules", input: Some(220), output: Some(221), result_wrapper: Some("ListAlarmMuteRulesResult"), errors: &[209, 342], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListDashboards", input: Some(222), output: Some(223), result_wrapper: Some("ListDashboardsResult"), errors: &[211, 207], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListManagedInsightRules", input: Some(224), output: Some(225), result_wrapper: Some("ListManagedInsightRulesResult"), errors: &[211, 290, 209], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListMetricDataQueryDefinitions", input: Some(226), output: Some(227), result_wrapper: Some("ListMetricDataQueryDefinitionsResult"), errors: &[], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListMetricStreams", input: Some(228), output: Some(230), result_wrapper: Some("ListMetricStreamsResult"), errors: &[209, 207, 211, 290], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListMetrics", input: Some(231), output: Some(232), result_wrapper: Some("ListMetricsResult"), errors: &[207, 211], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListTagsForResource", input: Some(233), output: Some(234), result_wrapper: Some("ListTagsForResourceResult"), errors: &[211, 342, 207], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutAlarmMuteRule", input: Some(308), output: None, result_wrapper: None, errors: &[219], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutAnomalyDetector", input: Some(309), output: Some(310), result_wrapper: Some("PutAnomalyDetectorResult"), errors: &[218, 207, 211, 290, 210], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutCompositeAlarm", input: Some(311), output: None, result_wrapper: None, errors: &[219], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutDashboard", input: Some(312), output: Some(313), result_wrapper: Some("PutDashboardResult"), errors: &[66, 207, 55], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutInsightRule", input: Some(314), output: Some(315), result_wrapper: Some("PutInsightRuleResult"), errors: &[211, 290, 218], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutLogAlarm", input: Some(316), output: None, result_wrapper: None, errors: &[219, 334], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutManagedInsightRules", input: Some(317), output: Some(318), result_wrapper: Some("PutManagedInsightRulesResult"), errors: &[211, 290], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutMetricAlarm", input: Some(319), output: None, result_wrapper: None, errors: &[219], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutMetricData", input: Some(320), output: None, result_wrapper: None, errors: &[211, 290, 210, 207], request_compression: true, host_prefix: None },
+    OperationDef { name: "PutMetricDataQueryDefinition", input: Some(321), output: Some(322), result_wrapper: Some("PutMetricDataQueryDefinitionResult"), errors: &[55, 218, 342], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutMetricStream", input: Some(323), output: Some(324), result_wrapper: Some("PutMetricStreamResult"), errors: &[54, 207, 211, 290, 210], request_compression: false, host_prefix: None },
+    OperationDef { name: "SetAlarmState", input: Some(351), output: None, result_wrapper: None, errors: &[341, 208], request_compression: false, host_prefix: None },
+    OperationDef { name: "StartMetricStreams", input: Some(356), output: Some(357), result_wrapper: Some("StartMetricStreamsResult"), errors: &[207, 211, 290], request_compression: false, host_prefix: None },
+    OperationDef { name: "StartOTelEnrichment", input: Some(358), output: Some(359), result_wrapper: Some("StartOTelEnrichmentResult"), errors: &[396], request_compression: false, host_prefix: None },
+    OperationDef { name: "StopMetricStreams", input: Some(369), output: Some(370), result_wrapper: Some("StopMetricStreamsResult"), errors: &[207, 211, 290], request_compression: false, host_prefix: None },
+    OperationDef { name: "StopOTelEnrichment", input: Some(371), output: Some(372), result_wrapper: Some("StopOTelEnrichmentResult"), errors: &[], request_compression: false, host_prefix: None },
+    OperationDef { name: "TagResource", input: Some(381), output: Some(382), result_wrapper: Some("TagResourceResult"), errors: &[211, 342, 54, 207, 55], request_compression: false, host_prefix: None },
+    OperationDef { name: "UntagResource", input: Some(390), output: Some(391), result_wrapper: Some("UntagResourceResult"), errors: &[211, 342, 54, 207, 55], request_compression: false, host_prefix: None },
+    OperationDef { name: "UpdateOTelEnrichment", input: Some(392), output: Some(393), result_wrapper: Some("UpdateOTelEnrichmentResult"), errors: &[396, 342], request_compression: false, host_prefix: None },
+    OperationDef { name: "UpdateResourceMetricsConfiguration", input: Some(394), output: Some(395), result_wrapper: Some("UpdateResourceMetricsConfigurationResult"), errors: &[342], request_compression: false, host_prefix: None },
 ];

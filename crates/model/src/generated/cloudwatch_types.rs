@@ -3,6 +3,13 @@
 #![allow(clippy::all)]
 use serde::{Deserialize, Serialize};
 
+/// Shape `ActionConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionConfiguration {
+    #[serde(rename = "AlarmTagsPropagation", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub alarm_tags_propagation: ::std::option::Option<AlarmTagsPropagation>,
+}
+
 /// Shape `AlarmContributor`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlarmContributor {
@@ -63,9 +70,22 @@ pub struct AlarmPromQLCriteria {
     pub recovery_period: ::std::option::Option<i32>,
 }
 
+/// Shape `AlarmTagsPropagation`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmTagsPropagation {
+    #[serde(rename = "Enabled", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub enabled: ::std::option::Option<bool>,
+    #[serde(rename = "IncludedTagKeys", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub included_tag_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(rename = "ExcludedTagKeys", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub excluded_tag_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
 /// Shape `AnomalyDetector`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AnomalyDetector {
+    #[serde(rename = "AnomalyDetectorId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub anomaly_detector_id: ::std::option::Option<::std::string::String>,
     #[serde(rename = "Namespace", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub namespace: ::std::option::Option<::std::string::String>,
     #[serde(rename = "MetricName", default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -93,6 +113,24 @@ pub struct AnomalyDetectorConfiguration {
     pub excluded_time_ranges: ::std::option::Option<::std::vec::Vec<Range>>,
     #[serde(rename = "MetricTimezone", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub metric_timezone: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "AdaptationSpeed", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub adaptation_speed: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "OutlierFilteringStrength", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub outlier_filtering_strength: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `AssociateDatasetKmsKeyInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateDatasetKmsKeyInput {
+    #[serde(rename = "DatasetIdentifier", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub dataset_identifier: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "KmsKeyArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub kms_key_arn: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `AssociateDatasetKmsKeyOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateDatasetKmsKeyOutput {
 }
 
 /// Shape `CompositeAlarm`.
@@ -136,6 +174,8 @@ pub struct CompositeAlarm {
     pub actions_suppressor_wait_period: ::std::option::Option<i32>,
     #[serde(rename = "ActionsSuppressorExtensionPeriod", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub actions_suppressor_extension_period: ::std::option::Option<i32>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_configuration: ::std::option::Option<ActionConfiguration>,
 }
 
 /// Shape `ConcurrentModificationException`.
@@ -148,6 +188,22 @@ pub struct ConcurrentModificationException {
 pub struct ConflictException {
     #[serde(rename = "Message", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `CreateResourceMetricsConfigurationInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateResourceMetricsConfigurationInput {
+    #[serde(rename = "ResourceArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "MetricSelections", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub metric_selections: ::std::option::Option<::std::vec::Vec<ResourceMetricSelection>>,
+}
+
+/// Shape `CreateResourceMetricsConfigurationOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateResourceMetricsConfigurationOutput {
+    #[serde(rename = "ResourceMetricsConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_metrics_configuration: ::std::option::Option<ResourceMetricsConfiguration>,
 }
 
 /// Shape `DashboardEntry`.
@@ -226,6 +282,8 @@ pub struct DeleteAlarmsInput {
 /// Shape `DeleteAnomalyDetectorInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteAnomalyDetectorInput {
+    #[serde(rename = "AnomalyDetectorId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub anomaly_detector_id: ::std::option::Option<::std::string::String>,
     #[serde(rename = "Namespace", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub namespace: ::std::option::Option<::std::string::String>,
     #[serde(rename = "MetricName", default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -271,6 +329,18 @@ pub struct DeleteInsightRulesOutput {
     pub failures: ::std::option::Option<::std::vec::Vec<PartialFailure>>,
 }
 
+/// Shape `DeleteMetricDataQueryDefinitionInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteMetricDataQueryDefinitionInput {
+    #[serde(rename = "Id", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `DeleteMetricDataQueryDefinitionOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteMetricDataQueryDefinitionOutput {
+}
+
 /// Shape `DeleteMetricStreamInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteMetricStreamInput {
@@ -281,6 +351,18 @@ pub struct DeleteMetricStreamInput {
 /// Shape `DeleteMetricStreamOutput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteMetricStreamOutput {
+}
+
+/// Shape `DeleteResourceMetricsConfigurationInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteResourceMetricsConfigurationInput {
+    #[serde(rename = "ResourceArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_arn: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `DeleteResourceMetricsConfigurationOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteResourceMetricsConfigurationOutput {
 }
 
 /// Shape `DescribeAlarmContributorsInput`.
@@ -389,6 +471,8 @@ pub struct DescribeAlarmsOutput {
     pub composite_alarms: ::std::option::Option<::std::vec::Vec<CompositeAlarm>>,
     #[serde(rename = "MetricAlarms", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub metric_alarms: ::std::option::Option<::std::vec::Vec<MetricAlarm>>,
+    #[serde(rename = "LogAlarms", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub log_alarms: ::std::option::Option<::std::vec::Vec<LogAlarm>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub next_token: ::std::option::Option<::std::string::String>,
 }
@@ -396,6 +480,8 @@ pub struct DescribeAlarmsOutput {
 /// Shape `DescribeAnomalyDetectorsInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeAnomalyDetectorsInput {
+    #[serde(rename = "AnomalyDetectorIds", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub anomaly_detector_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub next_token: ::std::option::Option<::std::string::String>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -476,6 +562,18 @@ pub struct DisableInsightRulesOutput {
     pub failures: ::std::option::Option<::std::vec::Vec<PartialFailure>>,
 }
 
+/// Shape `DisassociateDatasetKmsKeyInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateDatasetKmsKeyInput {
+    #[serde(rename = "DatasetIdentifier", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub dataset_identifier: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `DisassociateDatasetKmsKeyOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateDatasetKmsKeyOutput {
+}
+
 /// Shape `EnableAlarmActionsInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnableAlarmActionsInput {
@@ -520,6 +618,15 @@ pub struct EntityMetricData {
 pub struct EvaluationCriteria {
     #[serde(rename = "PromQLCriteria", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub prom_ql_criteria: ::std::option::Option<AlarmPromQLCriteria>,
+}
+
+/// Shape `EvaluationWindow`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationWindow {
+    #[serde(rename = "WallClockWindow", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub wall_clock_window: ::std::option::Option<WallClockWindow>,
+    #[serde(rename = "SlidingWindow", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub sliding_window: ::std::option::Option<SlidingWindow>,
 }
 
 /// Shape `GetAlarmMuteRuleInput`.
@@ -570,6 +677,24 @@ pub struct GetDashboardOutput {
     pub dashboard_body: ::std::option::Option<::std::string::String>,
     #[serde(rename = "DashboardName", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub dashboard_name: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `GetDatasetInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetDatasetInput {
+    #[serde(rename = "DatasetIdentifier", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub dataset_identifier: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `GetDatasetOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetDatasetOutput {
+    #[serde(rename = "DatasetId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub dataset_id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Arn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "KmsKeyArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub kms_key_arn: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `GetInsightRuleReportInput`.
@@ -636,6 +761,32 @@ pub struct GetMetricDataOutput {
     pub next_token: ::std::option::Option<::std::string::String>,
     #[serde(rename = "Messages", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub messages: ::std::option::Option<::std::vec::Vec<MessageData>>,
+}
+
+/// Shape `GetMetricDataQueryDefinitionInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetMetricDataQueryDefinitionInput {
+    #[serde(rename = "Id", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `GetMetricDataQueryDefinitionOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetMetricDataQueryDefinitionOutput {
+    #[serde(rename = "Id", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Arn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Path", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub path: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Expression", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub expression: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Type", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub r#type: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub updated_at: ::std::option::Option<crate::Timestamp>,
 }
 
 /// Shape `GetMetricStatisticsInput`.
@@ -732,6 +883,28 @@ pub struct GetOTelEnrichmentInput {
 pub struct GetOTelEnrichmentOutput {
     #[serde(rename = "Status", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "IncludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub include_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
+    #[serde(rename = "ExcludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub exclude_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub updated_at: ::std::option::Option<crate::Timestamp>,
+}
+
+/// Shape `GetResourceMetricsConfigurationInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetResourceMetricsConfigurationInput {
+    #[serde(rename = "ResourceArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_arn: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `GetResourceMetricsConfigurationOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetResourceMetricsConfigurationOutput {
+    #[serde(rename = "ResourceMetricsConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_metrics_configuration: ::std::option::Option<ResourceMetricsConfiguration>,
 }
 
 /// Shape `InsightRule`.
@@ -827,6 +1000,27 @@ pub struct InvalidParameterValueException {
     pub message: ::std::option::Option<::std::string::String>,
 }
 
+/// Shape `KmsAccessDeniedException`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KmsAccessDeniedException {
+    #[serde(rename = "Message", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `KmsKeyDisabledException`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KmsKeyDisabledException {
+    #[serde(rename = "Message", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `KmsKeyNotFoundException`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KmsKeyNotFoundException {
+    #[serde(rename = "Message", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
 /// Shape `LabelOptions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LabelOptions {
@@ -906,6 +1100,24 @@ pub struct ListManagedInsightRulesOutput {
     pub next_token: ::std::option::Option<::std::string::String>,
 }
 
+/// Shape `ListMetricDataQueryDefinitionsInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListMetricDataQueryDefinitionsInput {
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub max_results: ::std::option::Option<i32>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `ListMetricDataQueryDefinitionsOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListMetricDataQueryDefinitionsOutput {
+    #[serde(rename = "Items", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub items: ::std::option::Option<::std::vec::Vec<MetricDataQueryDefinitionSummary>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
 /// Shape `ListMetricStreamsInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListMetricStreamsInput {
@@ -966,6 +1178,59 @@ pub struct ListTagsForResourceInput {
 pub struct ListTagsForResourceOutput {
     #[serde(rename = "Tags", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+}
+
+/// Shape `LogAlarm`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogAlarm {
+    #[serde(rename = "AlarmName", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub alarm_name: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "AlarmArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub alarm_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "AlarmDescription", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub alarm_description: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "AlarmConfigurationUpdatedTimestamp", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub alarm_configuration_updated_timestamp: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "ActionsEnabled", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub actions_enabled: ::std::option::Option<bool>,
+    #[serde(rename = "OKActions", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub ok_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(rename = "AlarmActions", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub alarm_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(rename = "InsufficientDataActions", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub insufficient_data_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(rename = "StateValue", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub state_value: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "StateReason", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub state_reason: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "StateReasonData", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub state_reason_data: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "StateUpdatedTimestamp", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub state_updated_timestamp: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "ScheduledQueryConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub scheduled_query_configuration: ::std::option::Option<ScheduledQueryConfiguration>,
+    #[serde(rename = "QueryResultsToEvaluate", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub query_results_to_evaluate: ::std::option::Option<i32>,
+    #[serde(rename = "QueryResultsToAlarm", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub query_results_to_alarm: ::std::option::Option<i32>,
+    #[serde(rename = "Threshold", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub threshold: ::std::option::Option<f64>,
+    #[serde(rename = "ComparisonOperator", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub comparison_operator: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "TreatMissingData", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub treat_missing_data: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "StateTransitionedTimestamp", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub state_transitioned_timestamp: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "EvaluationState", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub evaluation_state: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "ActionLogLineCount", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_log_line_count: ::std::option::Option<i32>,
+    #[serde(rename = "ActionLogLineRoleArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_log_line_role_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "WarmUpConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub warm_up_configuration: ::std::option::Option<WarmUpConfiguration>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_configuration: ::std::option::Option<ActionConfiguration>,
 }
 
 /// Shape `ManagedRule`.
@@ -1080,10 +1345,16 @@ pub struct MetricAlarm {
     pub evaluation_state: ::std::option::Option<::std::string::String>,
     #[serde(rename = "StateTransitionedTimestamp", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub state_transitioned_timestamp: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "EvaluationWindow", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub evaluation_window: ::std::option::Option<EvaluationWindow>,
+    #[serde(rename = "WarmUpConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub warm_up_configuration: ::std::option::Option<WarmUpConfiguration>,
     #[serde(rename = "EvaluationCriteria", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub evaluation_criteria: ::std::option::Option<EvaluationCriteria>,
     #[serde(rename = "EvaluationInterval", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub evaluation_interval: ::std::option::Option<i32>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_configuration: ::std::option::Option<ActionConfiguration>,
 }
 
 /// Shape `MetricCharacteristics`.
@@ -1110,6 +1381,19 @@ pub struct MetricDataQuery {
     pub period: ::std::option::Option<i32>,
     #[serde(rename = "AccountId", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub account_id: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `MetricDataQueryDefinitionSummary`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricDataQueryDefinitionSummary {
+    #[serde(rename = "Id", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Path", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub path: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Type", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub r#type: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub updated_at: ::std::option::Option<crate::Timestamp>,
 }
 
 /// Shape `MetricDataResult`.
@@ -1232,6 +1516,15 @@ pub struct MuteTargets {
     pub alarm_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 
+/// Shape `OTelEnrichmentMetricSelector`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OTelEnrichmentMetricSelector {
+    #[serde(rename = "Namespace", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub namespace: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "MetricNames", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub metric_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
 /// Shape `PartialFailure`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PartialFailure {
@@ -1288,6 +1581,8 @@ pub struct PutAnomalyDetectorInput {
 /// Shape `PutAnomalyDetectorOutput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PutAnomalyDetectorOutput {
+    #[serde(rename = "AnomalyDetectorId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub anomaly_detector_id: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `PutCompositeAlarmInput`.
@@ -1315,6 +1610,8 @@ pub struct PutCompositeAlarmInput {
     pub actions_suppressor_wait_period: ::std::option::Option<i32>,
     #[serde(rename = "ActionsSuppressorExtensionPeriod", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub actions_suppressor_extension_period: ::std::option::Option<i32>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_configuration: ::std::option::Option<ActionConfiguration>,
 }
 
 /// Shape `PutDashboardInput`.
@@ -1353,6 +1650,45 @@ pub struct PutInsightRuleInput {
 /// Shape `PutInsightRuleOutput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PutInsightRuleOutput {
+}
+
+/// Shape `PutLogAlarmInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutLogAlarmInput {
+    #[serde(rename = "AlarmName", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub alarm_name: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "AlarmDescription", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub alarm_description: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "ScheduledQueryConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub scheduled_query_configuration: ::std::option::Option<ScheduledQueryConfiguration>,
+    #[serde(rename = "ActionLogLineCount", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_log_line_count: ::std::option::Option<i32>,
+    #[serde(rename = "ActionLogLineRoleArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_log_line_role_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "ActionsEnabled", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub actions_enabled: ::std::option::Option<bool>,
+    #[serde(rename = "OKActions", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub ok_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(rename = "AlarmActions", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub alarm_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(rename = "InsufficientDataActions", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub insufficient_data_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(rename = "QueryResultsToEvaluate", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub query_results_to_evaluate: ::std::option::Option<i32>,
+    #[serde(rename = "QueryResultsToAlarm", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub query_results_to_alarm: ::std::option::Option<i32>,
+    #[serde(rename = "Threshold", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub threshold: ::std::option::Option<f64>,
+    #[serde(rename = "ComparisonOperator", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub comparison_operator: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "TreatMissingData", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub treat_missing_data: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    #[serde(rename = "WarmUpConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub warm_up_configuration: ::std::option::Option<WarmUpConfiguration>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_configuration: ::std::option::Option<ActionConfiguration>,
 }
 
 /// Shape `PutManagedInsightRulesInput`.
@@ -1416,10 +1752,16 @@ pub struct PutMetricAlarmInput {
     pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
     #[serde(rename = "ThresholdMetricId", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub threshold_metric_id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "EvaluationWindow", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub evaluation_window: ::std::option::Option<EvaluationWindow>,
+    #[serde(rename = "WarmUpConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub warm_up_configuration: ::std::option::Option<WarmUpConfiguration>,
     #[serde(rename = "EvaluationCriteria", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub evaluation_criteria: ::std::option::Option<EvaluationCriteria>,
     #[serde(rename = "EvaluationInterval", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub evaluation_interval: ::std::option::Option<i32>,
+    #[serde(rename = "ActionConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub action_configuration: ::std::option::Option<ActionConfiguration>,
 }
 
 /// Shape `PutMetricDataInput`.
@@ -1433,6 +1775,40 @@ pub struct PutMetricDataInput {
     pub entity_metric_data: ::std::option::Option<::std::vec::Vec<EntityMetricData>>,
     #[serde(rename = "StrictEntityValidation", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub strict_entity_validation: ::std::option::Option<bool>,
+}
+
+/// Shape `PutMetricDataQueryDefinitionInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutMetricDataQueryDefinitionInput {
+    #[serde(rename = "Id", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Path", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub path: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Expression", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub expression: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Type", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub r#type: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+}
+
+/// Shape `PutMetricDataQueryDefinitionOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutMetricDataQueryDefinitionOutput {
+    #[serde(rename = "Id", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Arn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Path", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub path: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Expression", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub expression: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Type", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub r#type: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub updated_at: ::std::option::Option<crate::Timestamp>,
 }
 
 /// Shape `PutMetricStreamInput`.
@@ -1474,6 +1850,33 @@ pub struct Range {
     pub end_time: ::std::option::Option<crate::Timestamp>,
 }
 
+/// Shape `ResourceConflict`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceConflict {
+    #[serde(rename = "message", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `ResourceMetricSelection`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceMetricSelection {
+    #[serde(rename = "IncludeMetrics", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub include_metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+/// Shape `ResourceMetricsConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceMetricsConfiguration {
+    #[serde(rename = "ResourceArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub updated_at: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "MetricSelections", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub metric_selections: ::std::option::Option<::std::vec::Vec<ResourceMetricSelection>>,
+}
+
 /// Shape `ResourceNotFound`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceNotFound {
@@ -1508,6 +1911,36 @@ pub struct Schedule {
     pub timezone: ::std::option::Option<::std::string::String>,
 }
 
+/// Shape `ScheduleConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleConfiguration {
+    #[serde(rename = "ScheduleExpression", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub schedule_expression: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "StartTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub start_time_offset: ::std::option::Option<i64>,
+    #[serde(rename = "EndTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub end_time_offset: ::std::option::Option<i64>,
+}
+
+/// Shape `ScheduledQueryConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledQueryConfiguration {
+    #[serde(rename = "QueryString", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub query_string: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "LogGroupIdentifiers", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub log_group_identifiers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(rename = "QueryARN", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub query_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "ScheduledQueryRoleARN", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub scheduled_query_role_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "ScheduleConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub schedule_configuration: ::std::option::Option<ScheduleConfiguration>,
+    #[serde(rename = "AggregationExpression", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub aggregation_expression: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+}
+
 /// Shape `SetAlarmStateInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SetAlarmStateInput {
@@ -1536,6 +1969,11 @@ pub struct SingleMetricAnomalyDetector {
     pub stat: ::std::option::Option<::std::string::String>,
 }
 
+/// Shape `SlidingWindow`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlidingWindow {
+}
+
 /// Shape `StartMetricStreamsInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartMetricStreamsInput {
@@ -1551,11 +1989,23 @@ pub struct StartMetricStreamsOutput {
 /// Shape `StartOTelEnrichmentInput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartOTelEnrichmentInput {
+    #[serde(rename = "IncludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub include_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
+    #[serde(rename = "ExcludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub exclude_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
 }
 
 /// Shape `StartOTelEnrichmentOutput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartOTelEnrichmentOutput {
+    #[serde(rename = "IncludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub include_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
+    #[serde(rename = "ExcludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub exclude_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub updated_at: ::std::option::Option<crate::Timestamp>,
 }
 
 /// Shape `StatisticSet`.
@@ -1628,5 +2078,66 @@ pub struct UntagResourceInput {
 /// Shape `UntagResourceOutput`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UntagResourceOutput {
+}
+
+/// Shape `UpdateOTelEnrichmentInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateOTelEnrichmentInput {
+    #[serde(rename = "IncludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub include_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
+    #[serde(rename = "ExcludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub exclude_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
+}
+
+/// Shape `UpdateOTelEnrichmentOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateOTelEnrichmentOutput {
+    #[serde(rename = "IncludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub include_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
+    #[serde(rename = "ExcludeFilters", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub exclude_filters: ::std::option::Option<::std::vec::Vec<OTelEnrichmentMetricSelector>>,
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub updated_at: ::std::option::Option<crate::Timestamp>,
+}
+
+/// Shape `UpdateResourceMetricsConfigurationInput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateResourceMetricsConfigurationInput {
+    #[serde(rename = "ResourceArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "MetricSelections", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub metric_selections: ::std::option::Option<::std::vec::Vec<ResourceMetricSelection>>,
+}
+
+/// Shape `UpdateResourceMetricsConfigurationOutput`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateResourceMetricsConfigurationOutput {
+    #[serde(rename = "ResourceMetricsConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_metrics_configuration: ::std::option::Option<ResourceMetricsConfiguration>,
+}
+
+/// Shape `ValidationException`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ValidationException {
+    #[serde(rename = "message", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `WallClockWindow`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WallClockWindow {
+    #[serde(rename = "Timezone", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub timezone: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `WarmUpConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WarmUpConfiguration {
+    #[serde(rename = "WarmUpPeriodDurationInMinutes", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub warm_up_period_duration_in_minutes: ::std::option::Option<i32>,
+    #[serde(rename = "OnlyStartEvaluatingAfterWarmUpPeriodEnds", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub only_start_evaluating_after_warm_up_period_ends: ::std::option::Option<bool>,
 }
 

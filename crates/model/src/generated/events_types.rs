@@ -819,6 +819,8 @@ pub struct DescribeEventBusResponse {
     pub creation_time: ::std::option::Option<crate::Timestamp>,
     #[serde(rename = "LastModifiedTime", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub last_modified_time: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "ManagedBy", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub managed_by: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `DescribeEventSourceRequest`.
@@ -1035,6 +1037,8 @@ pub struct EventBus {
     pub creation_time: ::std::option::Option<crate::Timestamp>,
     #[serde(rename = "LastModifiedTime", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub last_modified_time: ::std::option::Option<crate::Timestamp>,
+    #[serde(rename = "ManagedBy", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub managed_by: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `EventSource`.

@@ -100,603 +100,632 @@ pub mod shape {
     pub const Days: ShapeId = 78;
     pub const DefaultValue: ShapeId = 79;
     pub const DeleteAccountPolicyRequest: ShapeId = 80;
-    pub const DeleteDataProtectionPolicyRequest: ShapeId = 81;
-    pub const DeleteDeliveryDestinationPolicyRequest: ShapeId = 82;
-    pub const DeleteDeliveryDestinationRequest: ShapeId = 83;
-    pub const DeleteDeliveryRequest: ShapeId = 84;
-    pub const DeleteDeliverySourceRequest: ShapeId = 85;
-    pub const DeleteDestinationRequest: ShapeId = 86;
-    pub const DeleteIndexPolicyRequest: ShapeId = 87;
-    pub const DeleteIndexPolicyResponse: ShapeId = 88;
-    pub const DeleteIntegrationRequest: ShapeId = 89;
-    pub const DeleteIntegrationResponse: ShapeId = 90;
-    pub const DeleteKeys: ShapeId = 91;
-    pub const DeleteLogAnomalyDetectorRequest: ShapeId = 92;
-    pub const DeleteLogGroupRequest: ShapeId = 93;
-    pub const DeleteLogStreamRequest: ShapeId = 94;
-    pub const DeleteLookupTableRequest: ShapeId = 95;
-    pub const DeleteMetricFilterRequest: ShapeId = 96;
-    pub const DeleteQueryDefinitionRequest: ShapeId = 97;
-    pub const DeleteQueryDefinitionResponse: ShapeId = 98;
-    pub const DeleteResourcePolicyRequest: ShapeId = 99;
-    pub const DeleteRetentionPolicyRequest: ShapeId = 100;
-    pub const DeleteScheduledQueryRequest: ShapeId = 101;
-    pub const DeleteScheduledQueryResponse: ShapeId = 102;
-    pub const DeleteSubscriptionFilterRequest: ShapeId = 103;
-    pub const DeleteTransformerRequest: ShapeId = 104;
-    pub const DeleteWithKeys: ShapeId = 105;
-    pub const DeletionProtectionEnabled: ShapeId = 106;
-    pub const Delimiter: ShapeId = 107;
-    pub const Deliveries: ShapeId = 108;
-    pub const Delivery: ShapeId = 109;
-    pub const DeliveryDestination: ShapeId = 110;
-    pub const DeliveryDestinationConfiguration: ShapeId = 111;
-    pub const DeliveryDestinationName: ShapeId = 112;
-    pub const DeliveryDestinationPolicy: ShapeId = 113;
-    pub const DeliveryDestinationType: ShapeId = 114;
-    pub const DeliveryDestinationTypes: ShapeId = 115;
-    pub const DeliveryDestinations: ShapeId = 116;
-    pub const DeliveryId: ShapeId = 117;
-    pub const DeliverySource: ShapeId = 118;
-    pub const DeliverySourceConfiguration: ShapeId = 119;
-    pub const DeliverySourceConfigurationKey: ShapeId = 120;
-    pub const DeliverySourceConfigurationNumericValue: ShapeId = 121;
-    pub const DeliverySourceConfigurationSchema: ShapeId = 122;
-    pub const DeliverySourceConfigurationSchemaField: ShapeId = 123;
-    pub const DeliverySourceConfigurationSchemaValueType: ShapeId = 124;
-    pub const DeliverySourceConfigurationSchemas: ShapeId = 125;
-    pub const DeliverySourceConfigurationSupportedValues: ShapeId = 126;
-    pub const DeliverySourceConfigurationValue: ShapeId = 127;
-    pub const DeliverySourceName: ShapeId = 128;
-    pub const DeliverySourceStatus: ShapeId = 129;
-    pub const DeliverySourceStatusReason: ShapeId = 130;
-    pub const DeliverySources: ShapeId = 131;
-    pub const DeliverySuffixPath: ShapeId = 132;
-    pub const Descending: ShapeId = 133;
-    pub const DescribeAccountPoliciesRequest: ShapeId = 134;
-    pub const DescribeAccountPoliciesResponse: ShapeId = 135;
-    pub const DescribeConfigurationTemplatesRequest: ShapeId = 136;
-    pub const DescribeConfigurationTemplatesResponse: ShapeId = 137;
-    pub const DescribeDeliveriesRequest: ShapeId = 138;
-    pub const DescribeDeliveriesResponse: ShapeId = 139;
-    pub const DescribeDeliveryDestinationsRequest: ShapeId = 140;
-    pub const DescribeDeliveryDestinationsResponse: ShapeId = 141;
-    pub const DescribeDeliverySourcesRequest: ShapeId = 142;
-    pub const DescribeDeliverySourcesResponse: ShapeId = 143;
-    pub const DescribeDestinationsRequest: ShapeId = 144;
-    pub const DescribeDestinationsResponse: ShapeId = 145;
-    pub const DescribeExportTasksRequest: ShapeId = 146;
-    pub const DescribeExportTasksResponse: ShapeId = 147;
-    pub const DescribeFieldIndexesLogGroupIdentifiers: ShapeId = 148;
-    pub const DescribeFieldIndexesRequest: ShapeId = 149;
-    pub const DescribeFieldIndexesResponse: ShapeId = 150;
-    pub const DescribeImportTaskBatchesRequest: ShapeId = 151;
-    pub const DescribeImportTaskBatchesResponse: ShapeId = 152;
-    pub const DescribeImportTasksRequest: ShapeId = 153;
-    pub const DescribeImportTasksResponse: ShapeId = 154;
-    pub const DescribeIndexPoliciesLogGroupIdentifiers: ShapeId = 155;
-    pub const DescribeIndexPoliciesRequest: ShapeId = 156;
-    pub const DescribeIndexPoliciesResponse: ShapeId = 157;
-    pub const DescribeLimit: ShapeId = 158;
-    pub const DescribeLogGroupsLogGroupIdentifiers: ShapeId = 159;
-    pub const DescribeLogGroupsRequest: ShapeId = 160;
-    pub const DescribeLogGroupsResponse: ShapeId = 161;
-    pub const DescribeLogStreamsRequest: ShapeId = 162;
-    pub const DescribeLogStreamsResponse: ShapeId = 163;
-    pub const DescribeLookupTablesMaxResults: ShapeId = 164;
-    pub const DescribeLookupTablesRequest: ShapeId = 165;
-    pub const DescribeLookupTablesResponse: ShapeId = 166;
-    pub const DescribeMetricFiltersRequest: ShapeId = 167;
-    pub const DescribeMetricFiltersResponse: ShapeId = 168;
-    pub const DescribeQueriesMaxResults: ShapeId = 169;
-    pub const DescribeQueriesRequest: ShapeId = 170;
-    pub const DescribeQueriesResponse: ShapeId = 171;
-    pub const DescribeQueryDefinitionsRequest: ShapeId = 172;
-    pub const DescribeQueryDefinitionsResponse: ShapeId = 173;
-    pub const DescribeResourcePoliciesRequest: ShapeId = 174;
-    pub const DescribeResourcePoliciesResponse: ShapeId = 175;
-    pub const DescribeSubscriptionFiltersRequest: ShapeId = 176;
-    pub const DescribeSubscriptionFiltersResponse: ShapeId = 177;
-    pub const Description: ShapeId = 178;
-    pub const Destination: ShapeId = 179;
-    pub const DestinationArn: ShapeId = 180;
-    pub const DestinationConfiguration: ShapeId = 181;
-    pub const DestinationField: ShapeId = 182;
-    pub const DestinationName: ShapeId = 183;
-    pub const Destinations: ShapeId = 184;
-    pub const DetectorKmsKeyArn: ShapeId = 185;
-    pub const DetectorName: ShapeId = 186;
-    pub const Dimensions: ShapeId = 187;
-    pub const DimensionsKey: ShapeId = 188;
-    pub const DimensionsValue: ShapeId = 189;
-    pub const DisassociateKmsKeyRequest: ShapeId = 190;
-    pub const DisassociateSourceFromS3TableIntegrationRequest: ShapeId = 191;
-    pub const DisassociateSourceFromS3TableIntegrationResponse: ShapeId = 192;
-    pub const Distribution: ShapeId = 193;
-    pub const DynamicTokenPosition: ShapeId = 194;
-    pub const EmitSystemFields: ShapeId = 195;
-    pub const EncryptionKey: ShapeId = 196;
-    pub const Entity: ShapeId = 197;
-    pub const EntityAttributes: ShapeId = 198;
-    pub const EntityAttributesKey: ShapeId = 199;
-    pub const EntityAttributesValue: ShapeId = 200;
-    pub const EntityKeyAttributes: ShapeId = 201;
-    pub const EntityKeyAttributesKey: ShapeId = 202;
-    pub const EntityKeyAttributesValue: ShapeId = 203;
-    pub const EntityRejectionErrorType: ShapeId = 204;
-    pub const Enumerations: ShapeId = 205;
-    pub const EpochMillis: ShapeId = 206;
-    pub const ErrorMessage: ShapeId = 207;
-    pub const EvaluationFrequency: ShapeId = 208;
-    pub const EventId: ShapeId = 209;
-    pub const EventMessage: ShapeId = 210;
-    pub const EventNumber: ShapeId = 211;
-    pub const EventSource: ShapeId = 212;
-    pub const EventsLimit: ShapeId = 213;
-    pub const EventsLimitStartQuery: ShapeId = 214;
-    pub const ExecutionStatus: ShapeId = 215;
-    pub const ExecutionStatusList: ShapeId = 216;
-    pub const ExpectedRevisionId: ShapeId = 217;
-    pub const ExportDestinationBucket: ShapeId = 218;
-    pub const ExportDestinationPrefix: ShapeId = 219;
-    pub const ExportTask: ShapeId = 220;
-    pub const ExportTaskExecutionInfo: ShapeId = 221;
-    pub const ExportTaskId: ShapeId = 222;
-    pub const ExportTaskName: ShapeId = 223;
-    pub const ExportTaskStatus: ShapeId = 224;
-    pub const ExportTaskStatusCode: ShapeId = 225;
-    pub const ExportTaskStatusMessage: ShapeId = 226;
-    pub const ExportTasks: ShapeId = 227;
-    pub const ExtractedValues: ShapeId = 228;
-    pub const Field: ShapeId = 229;
-    pub const FieldDelimiter: ShapeId = 230;
-    pub const FieldHeader: ShapeId = 231;
-    pub const FieldIndex: ShapeId = 232;
-    pub const FieldIndexName: ShapeId = 233;
-    pub const FieldIndexNames: ShapeId = 234;
-    pub const FieldIndexes: ShapeId = 235;
-    pub const FieldSelectionCriteria: ShapeId = 236;
-    pub const FieldsData: ShapeId = 237;
-    pub const FilterCount: ShapeId = 238;
-    pub const FilterLogEventsRequest: ShapeId = 239;
-    pub const FilterLogEventsResponse: ShapeId = 240;
-    pub const FilterName: ShapeId = 241;
-    pub const FilterPattern: ShapeId = 242;
-    pub const FilteredLogEvent: ShapeId = 243;
-    pub const FilteredLogEvents: ShapeId = 244;
-    pub const Flatten: ShapeId = 245;
-    pub const FlattenedElement: ShapeId = 246;
-    pub const Force: ShapeId = 247;
-    pub const ForceUpdate: ShapeId = 248;
-    pub const FromKey: ShapeId = 249;
-    pub const GetDataProtectionPolicyRequest: ShapeId = 250;
-    pub const GetDataProtectionPolicyResponse: ShapeId = 251;
-    pub const GetDeliveryDestinationPolicyRequest: ShapeId = 252;
-    pub const GetDeliveryDestinationPolicyResponse: ShapeId = 253;
-    pub const GetDeliveryDestinationRequest: ShapeId = 254;
-    pub const GetDeliveryDestinationResponse: ShapeId = 255;
-    pub const GetDeliveryRequest: ShapeId = 256;
-    pub const GetDeliveryResponse: ShapeId = 257;
-    pub const GetDeliverySourceRequest: ShapeId = 258;
-    pub const GetDeliverySourceResponse: ShapeId = 259;
-    pub const GetIntegrationRequest: ShapeId = 260;
-    pub const GetIntegrationResponse: ShapeId = 261;
-    pub const GetLogAnomalyDetectorRequest: ShapeId = 262;
-    pub const GetLogAnomalyDetectorResponse: ShapeId = 263;
-    pub const GetLogEventsRequest: ShapeId = 264;
-    pub const GetLogEventsResponse: ShapeId = 265;
-    pub const GetLogFieldsRequest: ShapeId = 266;
-    pub const GetLogFieldsResponse: ShapeId = 267;
-    pub const GetLogGroupFieldsRequest: ShapeId = 268;
-    pub const GetLogGroupFieldsResponse: ShapeId = 269;
-    pub const GetLogObjectRequest: ShapeId = 270;
-    pub const GetLogObjectResponse: ShapeId = 271;
-    pub const GetLogObjectResponseStream: ShapeId = 272;
-    pub const GetLogRecordRequest: ShapeId = 273;
-    pub const GetLogRecordResponse: ShapeId = 274;
-    pub const GetLookupTableRequest: ShapeId = 275;
-    pub const GetLookupTableResponse: ShapeId = 276;
-    pub const GetQueryResultsMaxItems: ShapeId = 277;
-    pub const GetQueryResultsNextToken: ShapeId = 278;
-    pub const GetQueryResultsRequest: ShapeId = 279;
-    pub const GetQueryResultsResponse: ShapeId = 280;
-    pub const GetScheduledQueryHistoryMaxResults: ShapeId = 281;
-    pub const GetScheduledQueryHistoryRequest: ShapeId = 282;
-    pub const GetScheduledQueryHistoryResponse: ShapeId = 283;
-    pub const GetScheduledQueryRequest: ShapeId = 284;
-    pub const GetScheduledQueryResponse: ShapeId = 285;
-    pub const GetTransformerRequest: ShapeId = 286;
-    pub const GetTransformerResponse: ShapeId = 287;
-    pub const Grok: ShapeId = 288;
-    pub const GrokMatch: ShapeId = 289;
-    pub const GroupingIdentifier: ShapeId = 290;
-    pub const GroupingIdentifierKey: ShapeId = 291;
-    pub const GroupingIdentifierValue: ShapeId = 292;
-    pub const GroupingIdentifiers: ShapeId = 293;
-    pub const Histogram: ShapeId = 294;
-    pub const Import: ShapeId = 295;
-    pub const ImportBatch: ShapeId = 296;
-    pub const ImportBatchList: ShapeId = 297;
-    pub const ImportFilter: ShapeId = 298;
-    pub const ImportId: ShapeId = 299;
-    pub const ImportList: ShapeId = 300;
-    pub const ImportStatistics: ShapeId = 301;
-    pub const ImportStatus: ShapeId = 302;
-    pub const ImportStatusList: ShapeId = 303;
-    pub const IncludeLinkedAccounts: ShapeId = 304;
-    pub const IndexPolicies: ShapeId = 305;
-    pub const IndexPolicy: ShapeId = 306;
-    pub const IndexSource: ShapeId = 307;
-    pub const IndexType: ShapeId = 308;
-    pub const InferredTokenName: ShapeId = 309;
-    pub const InheritedProperties: ShapeId = 310;
-    pub const InheritedProperty: ShapeId = 311;
-    pub const InputLogEvent: ShapeId = 312;
-    pub const InputLogEvents: ShapeId = 313;
-    pub const InputLogStreamNames: ShapeId = 314;
-    pub const Integer: ShapeId = 315;
-    pub const IntegrationDetails: ShapeId = 316;
-    pub const IntegrationName: ShapeId = 317;
-    pub const IntegrationNamePrefix: ShapeId = 318;
-    pub const IntegrationStatus: ShapeId = 319;
-    pub const IntegrationStatusMessage: ShapeId = 320;
-    pub const IntegrationSummaries: ShapeId = 321;
-    pub const IntegrationSummary: ShapeId = 322;
-    pub const IntegrationType: ShapeId = 323;
-    pub const Interleaved: ShapeId = 324;
-    pub const InternalServerException: ShapeId = 325;
-    pub const InternalStreamingException: ShapeId = 326;
-    pub const InvalidOperationException: ShapeId = 327;
-    pub const InvalidParameterException: ShapeId = 328;
-    pub const InvalidSequenceTokenException: ShapeId = 329;
-    pub const IsSampled: ShapeId = 330;
-    pub const Key: ShapeId = 331;
-    pub const KeyPrefix: ShapeId = 332;
-    pub const KeyValueDelimiter: ShapeId = 333;
-    pub const KmsKeyId: ShapeId = 334;
-    pub const LimitExceededException: ShapeId = 335;
-    pub const ListAggregateLogGroupSummariesGroupBy: ShapeId = 336;
-    pub const ListAggregateLogGroupSummariesRequest: ShapeId = 337;
-    pub const ListAggregateLogGroupSummariesResponse: ShapeId = 338;
-    pub const ListAnomaliesLimit: ShapeId = 339;
-    pub const ListAnomaliesRequest: ShapeId = 340;
-    pub const ListAnomaliesResponse: ShapeId = 341;
-    pub const ListIntegrationsRequest: ShapeId = 342;
-    pub const ListIntegrationsResponse: ShapeId = 343;
-    pub const ListLimit: ShapeId = 344;
-    pub const ListLogAnomalyDetectorsLimit: ShapeId = 345;
-    pub const ListLogAnomalyDetectorsRequest: ShapeId = 346;
-    pub const ListLogAnomalyDetectorsResponse: ShapeId = 347;
-    pub const ListLogGroupsForQueryMaxResults: ShapeId = 348;
-    pub const ListLogGroupsForQueryRequest: ShapeId = 349;
-    pub const ListLogGroupsForQueryResponse: ShapeId = 350;
-    pub const ListLogGroupsRequest: ShapeId = 351;
-    pub const ListLogGroupsRequestLimit: ShapeId = 352;
-    pub const ListLogGroupsResponse: ShapeId = 353;
-    pub const ListScheduledQueriesMaxResults: ShapeId = 354;
-    pub const ListScheduledQueriesRequest: ShapeId = 355;
-    pub const ListScheduledQueriesResponse: ShapeId = 356;
-    pub const ListSourcesForS3TableIntegrationMaxResults: ShapeId = 357;
-    pub const ListSourcesForS3TableIntegrationRequest: ShapeId = 358;
-    pub const ListSourcesForS3TableIntegrationResponse: ShapeId = 359;
-    pub const ListTagsForResourceRequest: ShapeId = 360;
-    pub const ListTagsForResourceResponse: ShapeId = 361;
-    pub const ListTagsLogGroupRequest: ShapeId = 362;
-    pub const ListTagsLogGroupResponse: ShapeId = 363;
-    pub const ListToMap: ShapeId = 364;
-    pub const LiveTailSessionLogEvent: ShapeId = 365;
-    pub const LiveTailSessionMetadata: ShapeId = 366;
-    pub const LiveTailSessionResults: ShapeId = 367;
-    pub const LiveTailSessionStart: ShapeId = 368;
-    pub const LiveTailSessionUpdate: ShapeId = 369;
-    pub const Locale: ShapeId = 370;
-    pub const LogEvent: ShapeId = 371;
-    pub const LogEventIndex: ShapeId = 372;
-    pub const LogFieldName: ShapeId = 373;
-    pub const LogFieldType: ShapeId = 374;
-    pub const LogFieldsList: ShapeId = 375;
-    pub const LogFieldsListItem: ShapeId = 376;
-    pub const LogGroup: ShapeId = 377;
-    pub const LogGroupArn: ShapeId = 378;
-    pub const LogGroupArnList: ShapeId = 379;
-    pub const LogGroupClass: ShapeId = 380;
-    pub const LogGroupCount: ShapeId = 381;
-    pub const LogGroupField: ShapeId = 382;
-    pub const LogGroupFieldList: ShapeId = 383;
-    pub const LogGroupIdentifier: ShapeId = 384;
-    pub const LogGroupIdentifiers: ShapeId = 385;
-    pub const LogGroupName: ShapeId = 386;
-    pub const LogGroupNamePattern: ShapeId = 387;
-    pub const LogGroupNameRegexPattern: ShapeId = 388;
-    pub const LogGroupNames: ShapeId = 389;
-    pub const LogGroupSummaries: ShapeId = 390;
-    pub const LogGroupSummary: ShapeId = 391;
-    pub const LogGroups: ShapeId = 392;
-    pub const LogObjectPointer: ShapeId = 393;
-    pub const LogRecord: ShapeId = 394;
-    pub const LogRecordPointer: ShapeId = 395;
-    pub const LogSamples: ShapeId = 396;
-    pub const LogStream: ShapeId = 397;
-    pub const LogStreamName: ShapeId = 398;
-    pub const LogStreamSearchedCompletely: ShapeId = 399;
-    pub const LogStreams: ShapeId = 400;
-    pub const LogType: ShapeId = 401;
-    pub const LogTypes: ShapeId = 402;
-    pub const LookupTable: ShapeId = 403;
-    pub const LookupTableDescription: ShapeId = 404;
-    pub const LookupTableName: ShapeId = 405;
-    pub const LookupTables: ShapeId = 406;
-    pub const LowerCaseString: ShapeId = 407;
-    pub const LowerCaseStringWithKeys: ShapeId = 408;
-    pub const MalformedQueryException: ShapeId = 409;
-    pub const MappingVersion: ShapeId = 410;
-    pub const MatchPattern: ShapeId = 411;
-    pub const MatchPatterns: ShapeId = 412;
-    pub const Message: ShapeId = 413;
-    pub const MetricFilter: ShapeId = 414;
-    pub const MetricFilterMatchRecord: ShapeId = 415;
-    pub const MetricFilterMatches: ShapeId = 416;
-    pub const MetricFilters: ShapeId = 417;
-    pub const MetricName: ShapeId = 418;
-    pub const MetricNamespace: ShapeId = 419;
-    pub const MetricTransformation: ShapeId = 420;
-    pub const MetricTransformations: ShapeId = 421;
-    pub const MetricValue: ShapeId = 422;
-    pub const MoveKeyEntries: ShapeId = 423;
-    pub const MoveKeyEntry: ShapeId = 424;
-    pub const MoveKeys: ShapeId = 425;
-    pub const NextToken: ShapeId = 426;
-    pub const NonMatchValue: ShapeId = 427;
-    pub const OCSFVersion: ShapeId = 428;
-    pub const OpenSearchApplication: ShapeId = 429;
-    pub const OpenSearchApplicationEndpoint: ShapeId = 430;
-    pub const OpenSearchApplicationId: ShapeId = 431;
-    pub const OpenSearchCollection: ShapeId = 432;
-    pub const OpenSearchCollectionEndpoint: ShapeId = 433;
-    pub const OpenSearchDataAccessPolicy: ShapeId = 434;
-    pub const OpenSearchDataSource: ShapeId = 435;
-    pub const OpenSearchDataSourceName: ShapeId = 436;
-    pub const OpenSearchEncryptionPolicy: ShapeId = 437;
-    pub const OpenSearchIntegrationDetails: ShapeId = 438;
-    pub const OpenSearchLifecyclePolicy: ShapeId = 439;
-    pub const OpenSearchNetworkPolicy: ShapeId = 440;
-    pub const OpenSearchPolicyName: ShapeId = 441;
-    pub const OpenSearchResourceConfig: ShapeId = 442;
-    pub const OpenSearchResourceStatus: ShapeId = 443;
-    pub const OpenSearchResourceStatusType: ShapeId = 444;
-    pub const OpenSearchWorkspace: ShapeId = 445;
-    pub const OpenSearchWorkspaceId: ShapeId = 446;
-    pub const OperationAbortedException: ShapeId = 447;
-    pub const OrderBy: ShapeId = 448;
-    pub const OutputFormat: ShapeId = 449;
-    pub const OutputFormats: ShapeId = 450;
-    pub const OutputLogEvent: ShapeId = 451;
-    pub const OutputLogEvents: ShapeId = 452;
-    pub const OverwriteIfExists: ShapeId = 453;
-    pub const ParseCloudfront: ShapeId = 454;
-    pub const ParseJSON: ShapeId = 455;
-    pub const ParseKeyValue: ShapeId = 456;
-    pub const ParsePostgres: ShapeId = 457;
-    pub const ParseRoute53: ShapeId = 458;
-    pub const ParseToOCSF: ShapeId = 459;
-    pub const ParseVPC: ShapeId = 460;
-    pub const ParseWAF: ShapeId = 461;
-    pub const ParserFieldDelimiter: ShapeId = 462;
-    pub const PatternId: ShapeId = 463;
-    pub const PatternRegex: ShapeId = 464;
-    pub const PatternString: ShapeId = 465;
-    pub const PatternToken: ShapeId = 466;
-    pub const PatternTokens: ShapeId = 467;
-    pub const Percentage: ShapeId = 468;
-    pub const Policy: ShapeId = 469;
-    pub const PolicyDocument: ShapeId = 470;
-    pub const PolicyName: ShapeId = 471;
-    pub const PolicyScope: ShapeId = 472;
-    pub const PolicyType: ShapeId = 473;
-    pub const Priority: ShapeId = 474;
-    pub const Processor: ShapeId = 475;
-    pub const Processors: ShapeId = 476;
-    pub const PutAccountPolicyRequest: ShapeId = 477;
-    pub const PutAccountPolicyResponse: ShapeId = 478;
-    pub const PutBearerTokenAuthenticationRequest: ShapeId = 479;
-    pub const PutDataProtectionPolicyRequest: ShapeId = 480;
-    pub const PutDataProtectionPolicyResponse: ShapeId = 481;
-    pub const PutDeliveryDestinationPolicyRequest: ShapeId = 482;
-    pub const PutDeliveryDestinationPolicyResponse: ShapeId = 483;
-    pub const PutDeliveryDestinationRequest: ShapeId = 484;
-    pub const PutDeliveryDestinationResponse: ShapeId = 485;
-    pub const PutDeliverySourceRequest: ShapeId = 486;
-    pub const PutDeliverySourceResponse: ShapeId = 487;
-    pub const PutDestinationPolicyRequest: ShapeId = 488;
-    pub const PutDestinationRequest: ShapeId = 489;
-    pub const PutDestinationResponse: ShapeId = 490;
-    pub const PutIndexPolicyRequest: ShapeId = 491;
-    pub const PutIndexPolicyResponse: ShapeId = 492;
-    pub const PutIntegrationRequest: ShapeId = 493;
-    pub const PutIntegrationResponse: ShapeId = 494;
-    pub const PutLogEventsRequest: ShapeId = 495;
-    pub const PutLogEventsResponse: ShapeId = 496;
-    pub const PutLogGroupDeletionProtectionRequest: ShapeId = 497;
-    pub const PutMetricFilterRequest: ShapeId = 498;
-    pub const PutQueryDefinitionRequest: ShapeId = 499;
-    pub const PutQueryDefinitionResponse: ShapeId = 500;
-    pub const PutResourcePolicyRequest: ShapeId = 501;
-    pub const PutResourcePolicyResponse: ShapeId = 502;
-    pub const PutRetentionPolicyRequest: ShapeId = 503;
-    pub const PutSubscriptionFilterRequest: ShapeId = 504;
-    pub const PutTransformerRequest: ShapeId = 505;
-    pub const QueryCharOffset: ShapeId = 506;
-    pub const QueryCompileError: ShapeId = 507;
-    pub const QueryCompileErrorLocation: ShapeId = 508;
-    pub const QueryDefinition: ShapeId = 509;
-    pub const QueryDefinitionList: ShapeId = 510;
-    pub const QueryDefinitionName: ShapeId = 511;
-    pub const QueryDefinitionString: ShapeId = 512;
-    pub const QueryDuration: ShapeId = 513;
-    pub const QueryId: ShapeId = 514;
-    pub const QueryInfo: ShapeId = 515;
-    pub const QueryInfoList: ShapeId = 516;
-    pub const QueryLanguage: ShapeId = 517;
-    pub const QueryListMaxResults: ShapeId = 518;
-    pub const QueryParameter: ShapeId = 519;
-    pub const QueryParameterDefaultValue: ShapeId = 520;
-    pub const QueryParameterDescription: ShapeId = 521;
-    pub const QueryParameterList: ShapeId = 522;
-    pub const QueryParameterName: ShapeId = 523;
-    pub const QueryResults: ShapeId = 524;
-    pub const QueryStatistics: ShapeId = 525;
-    pub const QueryStatus: ShapeId = 526;
-    pub const QueryString: ShapeId = 527;
-    pub const QuoteCharacter: ShapeId = 528;
-    pub const RecordField: ShapeId = 529;
-    pub const RecordFields: ShapeId = 530;
-    pub const RecordsCount: ShapeId = 531;
-    pub const RejectedEntityInfo: ShapeId = 532;
-    pub const RejectedLogEventsInfo: ShapeId = 533;
-    pub const RenameKeyEntries: ShapeId = 534;
-    pub const RenameKeyEntry: ShapeId = 535;
-    pub const RenameKeys: ShapeId = 536;
-    pub const RenameTo: ShapeId = 537;
-    pub const RequestId: ShapeId = 538;
-    pub const ResourceAlreadyExistsException: ShapeId = 539;
-    pub const ResourceArns: ShapeId = 540;
-    pub const ResourceConfig: ShapeId = 541;
-    pub const ResourceIdentifier: ShapeId = 542;
-    pub const ResourceNotFoundException: ShapeId = 543;
-    pub const ResourcePolicies: ShapeId = 544;
-    pub const ResourcePolicy: ShapeId = 545;
-    pub const ResourceType: ShapeId = 546;
-    pub const ResourceTypes: ShapeId = 547;
-    pub const ResultField: ShapeId = 548;
-    pub const ResultRows: ShapeId = 549;
-    pub const RoleArn: ShapeId = 550;
-    pub const S3Configuration: ShapeId = 551;
-    pub const S3DeliveryConfiguration: ShapeId = 552;
-    pub const S3TableIntegrationSource: ShapeId = 553;
-    pub const S3TableIntegrationSourceIdentifier: ShapeId = 554;
-    pub const S3TableIntegrationSourceStatus: ShapeId = 555;
-    pub const S3TableIntegrationSourceStatusReason: ShapeId = 556;
-    pub const S3TableIntegrationSources: ShapeId = 557;
-    pub const S3TablesDatasourceName: ShapeId = 558;
-    pub const S3TablesDatasourceType: ShapeId = 559;
-    pub const S3TablesIntegration: ShapeId = 560;
-    pub const S3Uri: ShapeId = 561;
-    pub const ScheduleExpression: ShapeId = 562;
-    pub const ScheduleTimezone: ShapeId = 563;
-    pub const ScheduledQueryDescription: ShapeId = 564;
-    pub const ScheduledQueryDestination: ShapeId = 565;
-    pub const ScheduledQueryDestinationList: ShapeId = 566;
-    pub const ScheduledQueryDestinationType: ShapeId = 567;
-    pub const ScheduledQueryIdentifier: ShapeId = 568;
-    pub const ScheduledQueryLogGroupIdentifiers: ShapeId = 569;
-    pub const ScheduledQueryName: ShapeId = 570;
-    pub const ScheduledQueryState: ShapeId = 571;
-    pub const ScheduledQuerySummary: ShapeId = 572;
-    pub const ScheduledQuerySummaryList: ShapeId = 573;
-    pub const Scope: ShapeId = 574;
-    pub const SearchedLogStream: ShapeId = 575;
-    pub const SearchedLogStreams: ShapeId = 576;
-    pub const SelectionCriteria: ShapeId = 577;
-    pub const SequenceToken: ShapeId = 578;
-    pub const Service: ShapeId = 579;
-    pub const ServiceQuotaExceededException: ShapeId = 580;
-    pub const ServiceUnavailableException: ShapeId = 581;
-    pub const SessionId: ShapeId = 582;
-    pub const SessionStreamingException: ShapeId = 583;
-    pub const SessionTimeoutException: ShapeId = 584;
-    pub const Source: ShapeId = 585;
-    pub const SourceTimezone: ShapeId = 586;
-    pub const SplitString: ShapeId = 587;
-    pub const SplitStringDelimiter: ShapeId = 588;
-    pub const SplitStringEntries: ShapeId = 589;
-    pub const SplitStringEntry: ShapeId = 590;
-    pub const StandardUnit: ShapeId = 591;
-    pub const StartFromHead: ShapeId = 592;
-    pub const StartLiveTailLogGroupIdentifiers: ShapeId = 593;
-    pub const StartLiveTailRequest: ShapeId = 594;
-    pub const StartLiveTailResponse: ShapeId = 595;
-    pub const StartLiveTailResponseStream: ShapeId = 596;
-    pub const StartQueryRequest: ShapeId = 597;
-    pub const StartQueryResponse: ShapeId = 598;
-    pub const StartTimeOffset: ShapeId = 599;
-    pub const State: ShapeId = 600;
-    pub const StatsValue: ShapeId = 601;
-    pub const StopQueryRequest: ShapeId = 602;
-    pub const StopQueryResponse: ShapeId = 603;
-    pub const StoredBytes: ShapeId = 604;
-    pub const String: ShapeId = 605;
-    pub const SubscriptionFilter: ShapeId = 606;
-    pub const SubscriptionFilters: ShapeId = 607;
-    pub const SubstituteString: ShapeId = 608;
-    pub const SubstituteStringEntries: ShapeId = 609;
-    pub const SubstituteStringEntry: ShapeId = 610;
-    pub const Success: ShapeId = 611;
-    pub const SuppressionPeriod: ShapeId = 612;
-    pub const SuppressionState: ShapeId = 613;
-    pub const SuppressionType: ShapeId = 614;
-    pub const SuppressionUnit: ShapeId = 615;
-    pub const SystemField: ShapeId = 616;
-    pub const TableBody: ShapeId = 617;
-    pub const TableFields: ShapeId = 618;
-    pub const TagFilter: ShapeId = 619;
-    pub const TagFilterKey: ShapeId = 620;
-    pub const TagFilterValue: ShapeId = 621;
-    pub const TagFilterValues: ShapeId = 622;
-    pub const TagFilters: ShapeId = 623;
-    pub const TagKey: ShapeId = 624;
-    pub const TagKeyList: ShapeId = 625;
-    pub const TagList: ShapeId = 626;
-    pub const TagLogGroupRequest: ShapeId = 627;
-    pub const TagResourceRequest: ShapeId = 628;
-    pub const TagValue: ShapeId = 629;
-    pub const Tags: ShapeId = 630;
-    pub const Target: ShapeId = 631;
-    pub const TargetArn: ShapeId = 632;
-    pub const TargetFormat: ShapeId = 633;
-    pub const TargetTimezone: ShapeId = 634;
-    pub const TestEventMessages: ShapeId = 635;
-    pub const TestMetricFilterRequest: ShapeId = 636;
-    pub const TestMetricFilterResponse: ShapeId = 637;
-    pub const TestTransformerRequest: ShapeId = 638;
-    pub const TestTransformerResponse: ShapeId = 639;
-    pub const ThrottlingException: ShapeId = 640;
-    pub const Time: ShapeId = 641;
-    pub const Timestamp: ShapeId = 642;
-    pub const ToKey: ShapeId = 643;
-    pub const Token: ShapeId = 644;
-    pub const TokenString: ShapeId = 645;
-    pub const TokenValue: ShapeId = 646;
-    pub const TooManyTagsException: ShapeId = 647;
-    pub const TransformedEventMessage: ShapeId = 648;
-    pub const TransformedLogRecord: ShapeId = 649;
-    pub const TransformedLogs: ShapeId = 650;
-    pub const TriggerHistoryRecord: ShapeId = 651;
-    pub const TriggerHistoryRecordList: ShapeId = 652;
-    pub const TrimString: ShapeId = 653;
-    pub const TrimStringWithKeys: ShapeId = 654;
-    pub const Type: ShapeId = 655;
-    pub const TypeConverter: ShapeId = 656;
-    pub const TypeConverterEntries: ShapeId = 657;
-    pub const TypeConverterEntry: ShapeId = 658;
-    pub const Unmask: ShapeId = 659;
-    pub const UnrecognizedClientException: ShapeId = 660;
-    pub const UntagLogGroupRequest: ShapeId = 661;
-    pub const UntagResourceRequest: ShapeId = 662;
-    pub const UpdateAnomalyRequest: ShapeId = 663;
-    pub const UpdateDeliveryConfigurationRequest: ShapeId = 664;
-    pub const UpdateDeliveryConfigurationResponse: ShapeId = 665;
-    pub const UpdateLogAnomalyDetectorRequest: ShapeId = 666;
-    pub const UpdateLookupTableRequest: ShapeId = 667;
-    pub const UpdateLookupTableResponse: ShapeId = 668;
-    pub const UpdateScheduledQueryRequest: ShapeId = 669;
-    pub const UpdateScheduledQueryResponse: ShapeId = 670;
-    pub const UpperCaseString: ShapeId = 671;
-    pub const UpperCaseStringWithKeys: ShapeId = 672;
-    pub const UserIdentity: ShapeId = 673;
-    pub const ValidationException: ShapeId = 674;
-    pub const Value: ShapeId = 675;
-    pub const ValueKey: ShapeId = 676;
-    pub const WithKey: ShapeId = 677;
+    pub const DeleteAccountPolicyResponse: ShapeId = 81;
+    pub const DeleteDataProtectionPolicyRequest: ShapeId = 82;
+    pub const DeleteDeliveryDestinationPolicyRequest: ShapeId = 83;
+    pub const DeleteDeliveryDestinationRequest: ShapeId = 84;
+    pub const DeleteDeliveryRequest: ShapeId = 85;
+    pub const DeleteDeliverySourceRequest: ShapeId = 86;
+    pub const DeleteDestinationRequest: ShapeId = 87;
+    pub const DeleteIndexPolicyRequest: ShapeId = 88;
+    pub const DeleteIndexPolicyResponse: ShapeId = 89;
+    pub const DeleteIntegrationRequest: ShapeId = 90;
+    pub const DeleteIntegrationResponse: ShapeId = 91;
+    pub const DeleteKeys: ShapeId = 92;
+    pub const DeleteLogAnomalyDetectorRequest: ShapeId = 93;
+    pub const DeleteLogGroupRequest: ShapeId = 94;
+    pub const DeleteLogStreamRequest: ShapeId = 95;
+    pub const DeleteLookupTableRequest: ShapeId = 96;
+    pub const DeleteMetricFilterRequest: ShapeId = 97;
+    pub const DeleteQueryDefinitionRequest: ShapeId = 98;
+    pub const DeleteQueryDefinitionResponse: ShapeId = 99;
+    pub const DeleteResourcePolicyRequest: ShapeId = 100;
+    pub const DeleteRetentionPolicyRequest: ShapeId = 101;
+    pub const DeleteScheduledQueryRequest: ShapeId = 102;
+    pub const DeleteScheduledQueryResponse: ShapeId = 103;
+    pub const DeleteSubscriptionFilterRequest: ShapeId = 104;
+    pub const DeleteSyslogConfigurationRequest: ShapeId = 105;
+    pub const DeleteTransformerRequest: ShapeId = 106;
+    pub const DeleteWithKeys: ShapeId = 107;
+    pub const DeletionProtectionEnabled: ShapeId = 108;
+    pub const Delimiter: ShapeId = 109;
+    pub const Deliveries: ShapeId = 110;
+    pub const Delivery: ShapeId = 111;
+    pub const DeliveryDestination: ShapeId = 112;
+    pub const DeliveryDestinationConfiguration: ShapeId = 113;
+    pub const DeliveryDestinationName: ShapeId = 114;
+    pub const DeliveryDestinationNames: ShapeId = 115;
+    pub const DeliveryDestinationPolicy: ShapeId = 116;
+    pub const DeliveryDestinationType: ShapeId = 117;
+    pub const DeliveryDestinationTypes: ShapeId = 118;
+    pub const DeliveryDestinations: ShapeId = 119;
+    pub const DeliveryId: ShapeId = 120;
+    pub const DeliverySource: ShapeId = 121;
+    pub const DeliverySourceConfiguration: ShapeId = 122;
+    pub const DeliverySourceConfigurationKey: ShapeId = 123;
+    pub const DeliverySourceConfigurationNumericValue: ShapeId = 124;
+    pub const DeliverySourceConfigurationSchema: ShapeId = 125;
+    pub const DeliverySourceConfigurationSchemaField: ShapeId = 126;
+    pub const DeliverySourceConfigurationSchemaValueType: ShapeId = 127;
+    pub const DeliverySourceConfigurationSchemas: ShapeId = 128;
+    pub const DeliverySourceConfigurationSupportedValues: ShapeId = 129;
+    pub const DeliverySourceConfigurationValue: ShapeId = 130;
+    pub const DeliverySourceName: ShapeId = 131;
+    pub const DeliverySourceNames: ShapeId = 132;
+    pub const DeliverySourceStatus: ShapeId = 133;
+    pub const DeliverySourceStatusReason: ShapeId = 134;
+    pub const DeliverySources: ShapeId = 135;
+    pub const DeliverySuffixPath: ShapeId = 136;
+    pub const Descending: ShapeId = 137;
+    pub const DescribeAccountPoliciesRequest: ShapeId = 138;
+    pub const DescribeAccountPoliciesResponse: ShapeId = 139;
+    pub const DescribeConfigurationTemplatesRequest: ShapeId = 140;
+    pub const DescribeConfigurationTemplatesResponse: ShapeId = 141;
+    pub const DescribeDeliveriesRequest: ShapeId = 142;
+    pub const DescribeDeliveriesResponse: ShapeId = 143;
+    pub const DescribeDeliveryDestinationsRequest: ShapeId = 144;
+    pub const DescribeDeliveryDestinationsResponse: ShapeId = 145;
+    pub const DescribeDeliverySourcesRequest: ShapeId = 146;
+    pub const DescribeDeliverySourcesResponse: ShapeId = 147;
+    pub const DescribeDestinationsRequest: ShapeId = 148;
+    pub const DescribeDestinationsResponse: ShapeId = 149;
+    pub const DescribeExportTasksRequest: ShapeId = 150;
+    pub const DescribeExportTasksResponse: ShapeId = 151;
+    pub const DescribeFieldIndexesLogGroupIdentifiers: ShapeId = 152;
+    pub const DescribeFieldIndexesRequest: ShapeId = 153;
+    pub const DescribeFieldIndexesResponse: ShapeId = 154;
+    pub const DescribeImportTaskBatchesRequest: ShapeId = 155;
+    pub const DescribeImportTaskBatchesResponse: ShapeId = 156;
+    pub const DescribeImportTasksRequest: ShapeId = 157;
+    pub const DescribeImportTasksResponse: ShapeId = 158;
+    pub const DescribeIndexPoliciesLogGroupIdentifiers: ShapeId = 159;
+    pub const DescribeIndexPoliciesRequest: ShapeId = 160;
+    pub const DescribeIndexPoliciesResponse: ShapeId = 161;
+    pub const DescribeLimit: ShapeId = 162;
+    pub const DescribeLogGroupsLogGroupIdentifiers: ShapeId = 163;
+    pub const DescribeLogGroupsRequest: ShapeId = 164;
+    pub const DescribeLogGroupsResponse: ShapeId = 165;
+    pub const DescribeLogStreamsRequest: ShapeId = 166;
+    pub const DescribeLogStreamsResponse: ShapeId = 167;
+    pub const DescribeLookupTablesMaxResults: ShapeId = 168;
+    pub const DescribeLookupTablesRequest: ShapeId = 169;
+    pub const DescribeLookupTablesResponse: ShapeId = 170;
+    pub const DescribeMetricFiltersRequest: ShapeId = 171;
+    pub const DescribeMetricFiltersResponse: ShapeId = 172;
+    pub const DescribeQueriesMaxResults: ShapeId = 173;
+    pub const DescribeQueriesRequest: ShapeId = 174;
+    pub const DescribeQueriesResponse: ShapeId = 175;
+    pub const DescribeQueryDefinitionsRequest: ShapeId = 176;
+    pub const DescribeQueryDefinitionsResponse: ShapeId = 177;
+    pub const DescribeResourcePoliciesRequest: ShapeId = 178;
+    pub const DescribeResourcePoliciesResponse: ShapeId = 179;
+    pub const DescribeSubscriptionFiltersRequest: ShapeId = 180;
+    pub const DescribeSubscriptionFiltersResponse: ShapeId = 181;
+    pub const Description: ShapeId = 182;
+    pub const Destination: ShapeId = 183;
+    pub const DestinationArn: ShapeId = 184;
+    pub const DestinationConfiguration: ShapeId = 185;
+    pub const DestinationField: ShapeId = 186;
+    pub const DestinationName: ShapeId = 187;
+    pub const Destinations: ShapeId = 188;
+    pub const DetectorKmsKeyArn: ShapeId = 189;
+    pub const DetectorName: ShapeId = 190;
+    pub const Dimensions: ShapeId = 191;
+    pub const DimensionsKey: ShapeId = 192;
+    pub const DimensionsValue: ShapeId = 193;
+    pub const DisassociateKmsKeyRequest: ShapeId = 194;
+    pub const DisassociateSourceFromS3TableIntegrationRequest: ShapeId = 195;
+    pub const DisassociateSourceFromS3TableIntegrationResponse: ShapeId = 196;
+    pub const Distribution: ShapeId = 197;
+    pub const DryRun: ShapeId = 198;
+    pub const DryRunCount: ShapeId = 199;
+    pub const DryRunResult: ShapeId = 200;
+    pub const DynamicTokenPosition: ShapeId = 201;
+    pub const EmitSystemFields: ShapeId = 202;
+    pub const EncryptionKey: ShapeId = 203;
+    pub const EndTimeOffset: ShapeId = 204;
+    pub const Entity: ShapeId = 205;
+    pub const EntityAttributes: ShapeId = 206;
+    pub const EntityAttributesKey: ShapeId = 207;
+    pub const EntityAttributesValue: ShapeId = 208;
+    pub const EntityKeyAttributes: ShapeId = 209;
+    pub const EntityKeyAttributesKey: ShapeId = 210;
+    pub const EntityKeyAttributesValue: ShapeId = 211;
+    pub const EntityRejectionErrorType: ShapeId = 212;
+    pub const Enumerations: ShapeId = 213;
+    pub const EpochMillis: ShapeId = 214;
+    pub const ErrorMessage: ShapeId = 215;
+    pub const EvaluationFrequency: ShapeId = 216;
+    pub const EventId: ShapeId = 217;
+    pub const EventMessage: ShapeId = 218;
+    pub const EventNumber: ShapeId = 219;
+    pub const EventSource: ShapeId = 220;
+    pub const EventsLimit: ShapeId = 221;
+    pub const EventsLimitStartQuery: ShapeId = 222;
+    pub const ExecutionStatus: ShapeId = 223;
+    pub const ExecutionStatusList: ShapeId = 224;
+    pub const ExpectedRevisionId: ShapeId = 225;
+    pub const ExportDestinationBucket: ShapeId = 226;
+    pub const ExportDestinationPrefix: ShapeId = 227;
+    pub const ExportTask: ShapeId = 228;
+    pub const ExportTaskExecutionInfo: ShapeId = 229;
+    pub const ExportTaskId: ShapeId = 230;
+    pub const ExportTaskName: ShapeId = 231;
+    pub const ExportTaskStatus: ShapeId = 232;
+    pub const ExportTaskStatusCode: ShapeId = 233;
+    pub const ExportTaskStatusMessage: ShapeId = 234;
+    pub const ExportTasks: ShapeId = 235;
+    pub const ExtractedValues: ShapeId = 236;
+    pub const Field: ShapeId = 237;
+    pub const FieldDelimiter: ShapeId = 238;
+    pub const FieldHeader: ShapeId = 239;
+    pub const FieldIndex: ShapeId = 240;
+    pub const FieldIndexName: ShapeId = 241;
+    pub const FieldIndexNames: ShapeId = 242;
+    pub const FieldIndexes: ShapeId = 243;
+    pub const FieldSelectionCriteria: ShapeId = 244;
+    pub const FieldsData: ShapeId = 245;
+    pub const FilterCount: ShapeId = 246;
+    pub const FilterLogEventsRequest: ShapeId = 247;
+    pub const FilterLogEventsResponse: ShapeId = 248;
+    pub const FilterName: ShapeId = 249;
+    pub const FilterPattern: ShapeId = 250;
+    pub const FilterResourceArns: ShapeId = 251;
+    pub const FilteredLogEvent: ShapeId = 252;
+    pub const FilteredLogEvents: ShapeId = 253;
+    pub const Flatten: ShapeId = 254;
+    pub const FlattenedElement: ShapeId = 255;
+    pub const Force: ShapeId = 256;
+    pub const ForceUpdate: ShapeId = 257;
+    pub const FromKey: ShapeId = 258;
+    pub const GetDataProtectionPolicyRequest: ShapeId = 259;
+    pub const GetDataProtectionPolicyResponse: ShapeId = 260;
+    pub const GetDeliveryDestinationPolicyRequest: ShapeId = 261;
+    pub const GetDeliveryDestinationPolicyResponse: ShapeId = 262;
+    pub const GetDeliveryDestinationRequest: ShapeId = 263;
+    pub const GetDeliveryDestinationResponse: ShapeId = 264;
+    pub const GetDeliveryRequest: ShapeId = 265;
+    pub const GetDeliveryResponse: ShapeId = 266;
+    pub const GetDeliverySourceRequest: ShapeId = 267;
+    pub const GetDeliverySourceResponse: ShapeId = 268;
+    pub const GetIntegrationRequest: ShapeId = 269;
+    pub const GetIntegrationResponse: ShapeId = 270;
+    pub const GetLogAnomalyDetectorRequest: ShapeId = 271;
+    pub const GetLogAnomalyDetectorResponse: ShapeId = 272;
+    pub const GetLogEventsRequest: ShapeId = 273;
+    pub const GetLogEventsResponse: ShapeId = 274;
+    pub const GetLogFieldsRequest: ShapeId = 275;
+    pub const GetLogFieldsResponse: ShapeId = 276;
+    pub const GetLogGroupFieldsRequest: ShapeId = 277;
+    pub const GetLogGroupFieldsResponse: ShapeId = 278;
+    pub const GetLogObjectRequest: ShapeId = 279;
+    pub const GetLogObjectResponse: ShapeId = 280;
+    pub const GetLogObjectResponseStream: ShapeId = 281;
+    pub const GetLogRecordRequest: ShapeId = 282;
+    pub const GetLogRecordResponse: ShapeId = 283;
+    pub const GetLookupTableRequest: ShapeId = 284;
+    pub const GetLookupTableResponse: ShapeId = 285;
+    pub const GetQueryResultsMaxItems: ShapeId = 286;
+    pub const GetQueryResultsNextToken: ShapeId = 287;
+    pub const GetQueryResultsRequest: ShapeId = 288;
+    pub const GetQueryResultsResponse: ShapeId = 289;
+    pub const GetScheduledQueryHistoryMaxResults: ShapeId = 290;
+    pub const GetScheduledQueryHistoryRequest: ShapeId = 291;
+    pub const GetScheduledQueryHistoryResponse: ShapeId = 292;
+    pub const GetScheduledQueryRequest: ShapeId = 293;
+    pub const GetScheduledQueryResponse: ShapeId = 294;
+    pub const GetStorageTierPolicyRequest: ShapeId = 295;
+    pub const GetStorageTierPolicyResponse: ShapeId = 296;
+    pub const GetTransformerRequest: ShapeId = 297;
+    pub const GetTransformerResponse: ShapeId = 298;
+    pub const Grok: ShapeId = 299;
+    pub const GrokMatch: ShapeId = 300;
+    pub const GroupingIdentifier: ShapeId = 301;
+    pub const GroupingIdentifierKey: ShapeId = 302;
+    pub const GroupingIdentifierValue: ShapeId = 303;
+    pub const GroupingIdentifiers: ShapeId = 304;
+    pub const Histogram: ShapeId = 305;
+    pub const Import: ShapeId = 306;
+    pub const ImportBatch: ShapeId = 307;
+    pub const ImportBatchList: ShapeId = 308;
+    pub const ImportFilter: ShapeId = 309;
+    pub const ImportId: ShapeId = 310;
+    pub const ImportList: ShapeId = 311;
+    pub const ImportStatistics: ShapeId = 312;
+    pub const ImportStatus: ShapeId = 313;
+    pub const ImportStatusList: ShapeId = 314;
+    pub const IncludeLinkedAccounts: ShapeId = 315;
+    pub const IndexCategories: ShapeId = 316;
+    pub const IndexCategory: ShapeId = 317;
+    pub const IndexPolicies: ShapeId = 318;
+    pub const IndexPolicy: ShapeId = 319;
+    pub const IndexSource: ShapeId = 320;
+    pub const IndexType: ShapeId = 321;
+    pub const InferredTokenName: ShapeId = 322;
+    pub const InheritedProperties: ShapeId = 323;
+    pub const InheritedProperty: ShapeId = 324;
+    pub const InputLogEvent: ShapeId = 325;
+    pub const InputLogEvents: ShapeId = 326;
+    pub const InputLogStreamNames: ShapeId = 327;
+    pub const Integer: ShapeId = 328;
+    pub const IntegrationDetails: ShapeId = 329;
+    pub const IntegrationName: ShapeId = 330;
+    pub const IntegrationNamePrefix: ShapeId = 331;
+    pub const IntegrationStatus: ShapeId = 332;
+    pub const IntegrationStatusMessage: ShapeId = 333;
+    pub const IntegrationSummaries: ShapeId = 334;
+    pub const IntegrationSummary: ShapeId = 335;
+    pub const IntegrationType: ShapeId = 336;
+    pub const Interleaved: ShapeId = 337;
+    pub const InternalServerException: ShapeId = 338;
+    pub const InternalStreamingException: ShapeId = 339;
+    pub const InvalidOperationException: ShapeId = 340;
+    pub const InvalidParameterException: ShapeId = 341;
+    pub const InvalidSequenceTokenException: ShapeId = 342;
+    pub const IsSampled: ShapeId = 343;
+    pub const Key: ShapeId = 344;
+    pub const KeyPrefix: ShapeId = 345;
+    pub const KeyValueDelimiter: ShapeId = 346;
+    pub const KmsKeyId: ShapeId = 347;
+    pub const LimitExceededException: ShapeId = 348;
+    pub const ListAggregateLogGroupSummariesGroupBy: ShapeId = 349;
+    pub const ListAggregateLogGroupSummariesRequest: ShapeId = 350;
+    pub const ListAggregateLogGroupSummariesResponse: ShapeId = 351;
+    pub const ListAnomaliesLimit: ShapeId = 352;
+    pub const ListAnomaliesRequest: ShapeId = 353;
+    pub const ListAnomaliesResponse: ShapeId = 354;
+    pub const ListIntegrationsRequest: ShapeId = 355;
+    pub const ListIntegrationsResponse: ShapeId = 356;
+    pub const ListLimit: ShapeId = 357;
+    pub const ListLogAnomalyDetectorsLimit: ShapeId = 358;
+    pub const ListLogAnomalyDetectorsRequest: ShapeId = 359;
+    pub const ListLogAnomalyDetectorsResponse: ShapeId = 360;
+    pub const ListLogGroupsForQueryMaxResults: ShapeId = 361;
+    pub const ListLogGroupsForQueryRequest: ShapeId = 362;
+    pub const ListLogGroupsForQueryResponse: ShapeId = 363;
+    pub const ListLogGroupsRequest: ShapeId = 364;
+    pub const ListLogGroupsRequestLimit: ShapeId = 365;
+    pub const ListLogGroupsResponse: ShapeId = 366;
+    pub const ListScheduledQueriesMaxResults: ShapeId = 367;
+    pub const ListScheduledQueriesRequest: ShapeId = 368;
+    pub const ListScheduledQueriesResponse: ShapeId = 369;
+    pub const ListSourcesForS3TableIntegrationMaxResults: ShapeId = 370;
+    pub const ListSourcesForS3TableIntegrationRequest: ShapeId = 371;
+    pub const ListSourcesForS3TableIntegrationResponse: ShapeId = 372;
+    pub const ListSyslogConfigurationsMaxResults: ShapeId = 373;
+    pub const ListSyslogConfigurationsRequest: ShapeId = 374;
+    pub const ListSyslogConfigurationsResponse: ShapeId = 375;
+    pub const ListTagsForResourceRequest: ShapeId = 376;
+    pub const ListTagsForResourceResponse: ShapeId = 377;
+    pub const ListTagsLogGroupRequest: ShapeId = 378;
+    pub const ListTagsLogGroupResponse: ShapeId = 379;
+    pub const ListToMap: ShapeId = 380;
+    pub const LiveTailSessionLogEvent: ShapeId = 381;
+    pub const LiveTailSessionMetadata: ShapeId = 382;
+    pub const LiveTailSessionResults: ShapeId = 383;
+    pub const LiveTailSessionStart: ShapeId = 384;
+    pub const LiveTailSessionUpdate: ShapeId = 385;
+    pub const Locale: ShapeId = 386;
+    pub const LogEvent: ShapeId = 387;
+    pub const LogEventIndex: ShapeId = 388;
+    pub const LogFieldName: ShapeId = 389;
+    pub const LogFieldType: ShapeId = 390;
+    pub const LogFieldsList: ShapeId = 391;
+    pub const LogFieldsListItem: ShapeId = 392;
+    pub const LogGroup: ShapeId = 393;
+    pub const LogGroupArn: ShapeId = 394;
+    pub const LogGroupArnList: ShapeId = 395;
+    pub const LogGroupClass: ShapeId = 396;
+    pub const LogGroupCount: ShapeId = 397;
+    pub const LogGroupField: ShapeId = 398;
+    pub const LogGroupFieldList: ShapeId = 399;
+    pub const LogGroupIdentifier: ShapeId = 400;
+    pub const LogGroupIdentifiers: ShapeId = 401;
+    pub const LogGroupImpact: ShapeId = 402;
+    pub const LogGroupImpacts: ShapeId = 403;
+    pub const LogGroupName: ShapeId = 404;
+    pub const LogGroupNamePattern: ShapeId = 405;
+    pub const LogGroupNameRegexPattern: ShapeId = 406;
+    pub const LogGroupNames: ShapeId = 407;
+    pub const LogGroupSummaries: ShapeId = 408;
+    pub const LogGroupSummary: ShapeId = 409;
+    pub const LogGroups: ShapeId = 410;
+    pub const LogObjectPointer: ShapeId = 411;
+    pub const LogRecord: ShapeId = 412;
+    pub const LogRecordPointer: ShapeId = 413;
+    pub const LogSamples: ShapeId = 414;
+    pub const LogStream: ShapeId = 415;
+    pub const LogStreamName: ShapeId = 416;
+    pub const LogStreamSearchedCompletely: ShapeId = 417;
+    pub const LogStreams: ShapeId = 418;
+    pub const LogType: ShapeId = 419;
+    pub const LogTypes: ShapeId = 420;
+    pub const LookupTable: ShapeId = 421;
+    pub const LookupTableConfiguration: ShapeId = 422;
+    pub const LookupTableDescription: ShapeId = 423;
+    pub const LookupTableName: ShapeId = 424;
+    pub const LookupTables: ShapeId = 425;
+    pub const LowerCaseString: ShapeId = 426;
+    pub const LowerCaseStringWithKeys: ShapeId = 427;
+    pub const MalformedQueryException: ShapeId = 428;
+    pub const MappingVersion: ShapeId = 429;
+    pub const MatchPattern: ShapeId = 430;
+    pub const MatchPatterns: ShapeId = 431;
+    pub const Message: ShapeId = 432;
+    pub const MetricFilter: ShapeId = 433;
+    pub const MetricFilterMatchRecord: ShapeId = 434;
+    pub const MetricFilterMatches: ShapeId = 435;
+    pub const MetricFilters: ShapeId = 436;
+    pub const MetricName: ShapeId = 437;
+    pub const MetricNamespace: ShapeId = 438;
+    pub const MetricTransformation: ShapeId = 439;
+    pub const MetricTransformations: ShapeId = 440;
+    pub const MetricValue: ShapeId = 441;
+    pub const MoveKeyEntries: ShapeId = 442;
+    pub const MoveKeyEntry: ShapeId = 443;
+    pub const MoveKeys: ShapeId = 444;
+    pub const NextToken: ShapeId = 445;
+    pub const NonMatchValue: ShapeId = 446;
+    pub const OCSFVersion: ShapeId = 447;
+    pub const OpenSearchApplication: ShapeId = 448;
+    pub const OpenSearchApplicationEndpoint: ShapeId = 449;
+    pub const OpenSearchApplicationId: ShapeId = 450;
+    pub const OpenSearchCollection: ShapeId = 451;
+    pub const OpenSearchCollectionEndpoint: ShapeId = 452;
+    pub const OpenSearchDataAccessPolicy: ShapeId = 453;
+    pub const OpenSearchDataSource: ShapeId = 454;
+    pub const OpenSearchDataSourceName: ShapeId = 455;
+    pub const OpenSearchEncryptionPolicy: ShapeId = 456;
+    pub const OpenSearchIntegrationDetails: ShapeId = 457;
+    pub const OpenSearchLifecyclePolicy: ShapeId = 458;
+    pub const OpenSearchNetworkPolicy: ShapeId = 459;
+    pub const OpenSearchPolicyName: ShapeId = 460;
+    pub const OpenSearchResourceConfig: ShapeId = 461;
+    pub const OpenSearchResourceStatus: ShapeId = 462;
+    pub const OpenSearchResourceStatusType: ShapeId = 463;
+    pub const OpenSearchWorkspace: ShapeId = 464;
+    pub const OpenSearchWorkspaceId: ShapeId = 465;
+    pub const OperationAbortedException: ShapeId = 466;
+    pub const OrderBy: ShapeId = 467;
+    pub const OutputFormat: ShapeId = 468;
+    pub const OutputFormats: ShapeId = 469;
+    pub const OutputLogEvent: ShapeId = 470;
+    pub const OutputLogEvents: ShapeId = 471;
+    pub const OverwriteIfExists: ShapeId = 472;
+    pub const ParseCloudfront: ShapeId = 473;
+    pub const ParseJSON: ShapeId = 474;
+    pub const ParseKeyValue: ShapeId = 475;
+    pub const ParsePostgres: ShapeId = 476;
+    pub const ParseRoute53: ShapeId = 477;
+    pub const ParseToOCSF: ShapeId = 478;
+    pub const ParseVPC: ShapeId = 479;
+    pub const ParseWAF: ShapeId = 480;
+    pub const ParserFieldDelimiter: ShapeId = 481;
+    pub const PatternId: ShapeId = 482;
+    pub const PatternRegex: ShapeId = 483;
+    pub const PatternString: ShapeId = 484;
+    pub const PatternToken: ShapeId = 485;
+    pub const PatternTokens: ShapeId = 486;
+    pub const Percentage: ShapeId = 487;
+    pub const Policy: ShapeId = 488;
+    pub const PolicyDocument: ShapeId = 489;
+    pub const PolicyName: ShapeId = 490;
+    pub const PolicyScope: ShapeId = 491;
+    pub const PolicyType: ShapeId = 492;
+    pub const Priority: ShapeId = 493;
+    pub const Processor: ShapeId = 494;
+    pub const Processors: ShapeId = 495;
+    pub const PutAccountPolicyRequest: ShapeId = 496;
+    pub const PutAccountPolicyResponse: ShapeId = 497;
+    pub const PutBearerTokenAuthenticationRequest: ShapeId = 498;
+    pub const PutDataProtectionPolicyRequest: ShapeId = 499;
+    pub const PutDataProtectionPolicyResponse: ShapeId = 500;
+    pub const PutDeliveryDestinationPolicyRequest: ShapeId = 501;
+    pub const PutDeliveryDestinationPolicyResponse: ShapeId = 502;
+    pub const PutDeliveryDestinationRequest: ShapeId = 503;
+    pub const PutDeliveryDestinationResponse: ShapeId = 504;
+    pub const PutDeliverySourceRequest: ShapeId = 505;
+    pub const PutDeliverySourceResponse: ShapeId = 506;
+    pub const PutDestinationPolicyRequest: ShapeId = 507;
+    pub const PutDestinationRequest: ShapeId = 508;
+    pub const PutDestinationResponse: ShapeId = 509;
+    pub const PutIndexPolicyRequest: ShapeId = 510;
+    pub const PutIndexPolicyResponse: ShapeId = 511;
+    pub const PutIntegrationRequest: ShapeId = 512;
+    pub const PutIntegrationResponse: ShapeId = 513;
+    pub const PutLogEventsRequest: ShapeId = 514;
+    pub const PutLogEventsResponse: ShapeId = 515;
+    pub const PutLogGroupDeletionProtectionRequest: ShapeId = 516;
+    pub const PutMetricFilterRequest: ShapeId = 517;
+    pub const PutQueryDefinitionRequest: ShapeId = 518;
+    pub const PutQueryDefinitionResponse: ShapeId = 519;
+    pub const PutResourcePolicyRequest: ShapeId = 520;
+    pub const PutResourcePolicyResponse: ShapeId = 521;
+    pub const PutRetentionPolicyRequest: ShapeId = 522;
+    pub const PutStorageTierPolicyRequest: ShapeId = 523;
+    pub const PutStorageTierPolicyResponse: ShapeId = 524;
+    pub const PutSubscriptionFilterRequest: ShapeId = 525;
+    pub const PutSyslogConfigurationRequest: ShapeId = 526;
+    pub const PutTransformerRequest: ShapeId = 527;
+    pub const QueryCharOffset: ShapeId = 528;
+    pub const QueryCompileError: ShapeId = 529;
+    pub const QueryCompileErrorLocation: ShapeId = 530;
+    pub const QueryDefinition: ShapeId = 531;
+    pub const QueryDefinitionList: ShapeId = 532;
+    pub const QueryDefinitionName: ShapeId = 533;
+    pub const QueryDefinitionString: ShapeId = 534;
+    pub const QueryDuration: ShapeId = 535;
+    pub const QueryId: ShapeId = 536;
+    pub const QueryInfo: ShapeId = 537;
+    pub const QueryInfoList: ShapeId = 538;
+    pub const QueryLanguage: ShapeId = 539;
+    pub const QueryListMaxResults: ShapeId = 540;
+    pub const QueryParameter: ShapeId = 541;
+    pub const QueryParameterDefaultValue: ShapeId = 542;
+    pub const QueryParameterDescription: ShapeId = 543;
+    pub const QueryParameterList: ShapeId = 544;
+    pub const QueryParameterName: ShapeId = 545;
+    pub const QueryResults: ShapeId = 546;
+    pub const QueryStatistics: ShapeId = 547;
+    pub const QueryStatus: ShapeId = 548;
+    pub const QueryString: ShapeId = 549;
+    pub const QuoteCharacter: ShapeId = 550;
+    pub const RecordField: ShapeId = 551;
+    pub const RecordFields: ShapeId = 552;
+    pub const RecordsCount: ShapeId = 553;
+    pub const RejectedEntityInfo: ShapeId = 554;
+    pub const RejectedLogEventsInfo: ShapeId = 555;
+    pub const RenameKeyEntries: ShapeId = 556;
+    pub const RenameKeyEntry: ShapeId = 557;
+    pub const RenameKeys: ShapeId = 558;
+    pub const RenameTo: ShapeId = 559;
+    pub const RequestId: ShapeId = 560;
+    pub const ResourceAlreadyExistsException: ShapeId = 561;
+    pub const ResourceArns: ShapeId = 562;
+    pub const ResourceConfig: ShapeId = 563;
+    pub const ResourceIdentifier: ShapeId = 564;
+    pub const ResourceNotFoundException: ShapeId = 565;
+    pub const ResourcePolicies: ShapeId = 566;
+    pub const ResourcePolicy: ShapeId = 567;
+    pub const ResourceType: ShapeId = 568;
+    pub const ResourceTypes: ShapeId = 569;
+    pub const ResultField: ShapeId = 570;
+    pub const ResultRows: ShapeId = 571;
+    pub const RetentionValue: ShapeId = 572;
+    pub const RoleArn: ShapeId = 573;
+    pub const S3Configuration: ShapeId = 574;
+    pub const S3DeliveryConfiguration: ShapeId = 575;
+    pub const S3TableIntegrationSource: ShapeId = 576;
+    pub const S3TableIntegrationSourceIdentifier: ShapeId = 577;
+    pub const S3TableIntegrationSourceStatus: ShapeId = 578;
+    pub const S3TableIntegrationSourceStatusReason: ShapeId = 579;
+    pub const S3TableIntegrationSources: ShapeId = 580;
+    pub const S3TablesDatasourceName: ShapeId = 581;
+    pub const S3TablesDatasourceType: ShapeId = 582;
+    pub const S3TablesIntegration: ShapeId = 583;
+    pub const S3Uri: ShapeId = 584;
+    pub const ScheduleExpression: ShapeId = 585;
+    pub const ScheduleTimezone: ShapeId = 586;
+    pub const ScheduleType: ShapeId = 587;
+    pub const ScheduledQueryDescription: ShapeId = 588;
+    pub const ScheduledQueryDestination: ShapeId = 589;
+    pub const ScheduledQueryDestinationList: ShapeId = 590;
+    pub const ScheduledQueryDestinationType: ShapeId = 591;
+    pub const ScheduledQueryIdentifier: ShapeId = 592;
+    pub const ScheduledQueryLogGroupIdentifiers: ShapeId = 593;
+    pub const ScheduledQueryName: ShapeId = 594;
+    pub const ScheduledQueryState: ShapeId = 595;
+    pub const ScheduledQuerySummary: ShapeId = 596;
+    pub const ScheduledQuerySummaryList: ShapeId = 597;
+    pub const Scope: ShapeId = 598;
+    pub const SearchedLogStream: ShapeId = 599;
+    pub const SearchedLogStreams: ShapeId = 600;
+    pub const SelectionCriteria: ShapeId = 601;
+    pub const SequenceToken: ShapeId = 602;
+    pub const Service: ShapeId = 603;
+    pub const ServiceQuotaExceededException: ShapeId = 604;
+    pub const ServiceUnavailableException: ShapeId = 605;
+    pub const SessionId: ShapeId = 606;
+    pub const SessionStreamingException: ShapeId = 607;
+    pub const SessionTimeoutException: ShapeId = 608;
+    pub const Source: ShapeId = 609;
+    pub const SourceTimezone: ShapeId = 610;
+    pub const SplitString: ShapeId = 611;
+    pub const SplitStringDelimiter: ShapeId = 612;
+    pub const SplitStringEntries: ShapeId = 613;
+    pub const SplitStringEntry: ShapeId = 614;
+    pub const StandardUnit: ShapeId = 615;
+    pub const StartFromHead: ShapeId = 616;
+    pub const StartLiveTailLogGroupIdentifiers: ShapeId = 617;
+    pub const StartLiveTailRequest: ShapeId = 618;
+    pub const StartLiveTailResponse: ShapeId = 619;
+    pub const StartLiveTailResponseStream: ShapeId = 620;
+    pub const StartQueryRequest: ShapeId = 621;
+    pub const StartQueryResponse: ShapeId = 622;
+    pub const StartTimeOffset: ShapeId = 623;
+    pub const State: ShapeId = 624;
+    pub const StatsValue: ShapeId = 625;
+    pub const StopQueryRequest: ShapeId = 626;
+    pub const StopQueryResponse: ShapeId = 627;
+    pub const StorageTier: ShapeId = 628;
+    pub const StoredBytes: ShapeId = 629;
+    pub const String: ShapeId = 630;
+    pub const SubscriptionFilter: ShapeId = 631;
+    pub const SubscriptionFilters: ShapeId = 632;
+    pub const SubstituteString: ShapeId = 633;
+    pub const SubstituteStringEntries: ShapeId = 634;
+    pub const SubstituteStringEntry: ShapeId = 635;
+    pub const Success: ShapeId = 636;
+    pub const SuppressionPeriod: ShapeId = 637;
+    pub const SuppressionState: ShapeId = 638;
+    pub const SuppressionType: ShapeId = 639;
+    pub const SuppressionUnit: ShapeId = 640;
+    pub const SyslogConfiguration: ShapeId = 641;
+    pub const SyslogConfigurations: ShapeId = 642;
+    pub const SyslogSourceType: ShapeId = 643;
+    pub const SystemField: ShapeId = 644;
+    pub const TableBody: ShapeId = 645;
+    pub const TableFields: ShapeId = 646;
+    pub const TagFilter: ShapeId = 647;
+    pub const TagFilterKey: ShapeId = 648;
+    pub const TagFilterValue: ShapeId = 649;
+    pub const TagFilterValues: ShapeId = 650;
+    pub const TagFilters: ShapeId = 651;
+    pub const TagKey: ShapeId = 652;
+    pub const TagKeyList: ShapeId = 653;
+    pub const TagList: ShapeId = 654;
+    pub const TagLogGroupRequest: ShapeId = 655;
+    pub const TagResourceRequest: ShapeId = 656;
+    pub const TagValue: ShapeId = 657;
+    pub const Tags: ShapeId = 658;
+    pub const Target: ShapeId = 659;
+    pub const TargetArn: ShapeId = 660;
+    pub const TargetFormat: ShapeId = 661;
+    pub const TargetTimezone: ShapeId = 662;
+    pub const TestEventMessages: ShapeId = 663;
+    pub const TestMetricFilterRequest: ShapeId = 664;
+    pub const TestMetricFilterResponse: ShapeId = 665;
+    pub const TestTransformerRequest: ShapeId = 666;
+    pub const TestTransformerResponse: ShapeId = 667;
+    pub const ThrottlingException: ShapeId = 668;
+    pub const Time: ShapeId = 669;
+    pub const Timestamp: ShapeId = 670;
+    pub const ToKey: ShapeId = 671;
+    pub const Token: ShapeId = 672;
+    pub const TokenString: ShapeId = 673;
+    pub const TokenValue: ShapeId = 674;
+    pub const TooManyTagsException: ShapeId = 675;
+    pub const TransformedEventMessage: ShapeId = 676;
+    pub const TransformedLogRecord: ShapeId = 677;
+    pub const TransformedLogs: ShapeId = 678;
+    pub const TriggerHistoryRecord: ShapeId = 679;
+    pub const TriggerHistoryRecordList: ShapeId = 680;
+    pub const TrimString: ShapeId = 681;
+    pub const TrimStringWithKeys: ShapeId = 682;
+    pub const Type: ShapeId = 683;
+    pub const TypeConverter: ShapeId = 684;
+    pub const TypeConverterEntries: ShapeId = 685;
+    pub const TypeConverterEntry: ShapeId = 686;
+    pub const Unmask: ShapeId = 687;
+    pub const UnrecognizedClientException: ShapeId = 688;
+    pub const UntagLogGroupRequest: ShapeId = 689;
+    pub const UntagResourceRequest: ShapeId = 690;
+    pub const UpdateAnomalyRequest: ShapeId = 691;
+    pub const UpdateDeliveryConfigurationRequest: ShapeId = 692;
+    pub const UpdateDeliveryConfigurationResponse: ShapeId = 693;
+    pub const UpdateLogAnomalyDetectorRequest: ShapeId = 694;
+    pub const UpdateLookupTableRequest: ShapeId = 695;
+    pub const UpdateLookupTableResponse: ShapeId = 696;
+    pub const UpdateScheduledQueryRequest: ShapeId = 697;
+    pub const UpdateScheduledQueryResponse: ShapeId = 698;
+    pub const UpperCaseString: ShapeId = 699;
+    pub const UpperCaseStringWithKeys: ShapeId = 700;
+    pub const UserIdentity: ShapeId = 701;
+    pub const ValidationException: ShapeId = 702;
+    pub const Value: ShapeId = 703;
+    pub const ValueKey: ShapeId = 704;
+    pub const VpcEndpointId: ShapeId = 705;
+    pub const WithKey: ShapeId = 706;
 }
 
 pub static SHAPES: &[ShapeDef] = &[
@@ -705,22 +734,22 @@ pub static SHAPES: &[ShapeDef] = &[
     ShapeDef { name: "AccountId", kind: ShapeKind::String, min: Some(12), max: Some(12), pattern: Some("^\\d{12}$"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AccountIds", kind: ShapeKind::List { member: 2 }, min: Some(0), max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AccountPolicies", kind: ShapeKind::List { member: 5 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AccountPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 471, required: false }, MemberDef { name: "policyDocument", shape: 6, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, MemberDef { name: "policyType", shape: 473, required: false }, MemberDef { name: "scope", shape: 574, required: false }, MemberDef { name: "selectionCriteria", shape: 577, required: false }, MemberDef { name: "accountId", shape: 2, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AccountPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 490, required: false }, MemberDef { name: "policyDocument", shape: 6, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, MemberDef { name: "policyType", shape: 492, required: false }, MemberDef { name: "scope", shape: 598, required: false }, MemberDef { name: "selectionCriteria", shape: 601, required: false }, MemberDef { name: "accountId", shape: 2, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AccountPolicyDocument", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ActionStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["IN_PROGRESS", "CLIENT_ERROR", "FAILED", "COMPLETE"], sensitive: false, error: None },
     ShapeDef { name: "AddKeyEntries", kind: ShapeKind::List { member: 9 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AddKeyEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 331, required: true }, MemberDef { name: "value", shape: 10, required: true }, MemberDef { name: "overwriteIfExists", shape: 453, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AddKeyEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 344, required: true }, MemberDef { name: "value", shape: 10, required: true }, MemberDef { name: "overwriteIfExists", shape: 472, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AddKeyValue", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AddKeys", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 8, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AggregateLogGroupSummaries", kind: ShapeKind::List { member: 13 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AggregateLogGroupSummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupCount", shape: 381, required: false }, MemberDef { name: "groupingIdentifiers", shape: 293, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AggregateLogGroupSummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupCount", shape: 397, required: false }, MemberDef { name: "groupingIdentifiers", shape: 304, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AllowedActionForAllowVendedLogsDeliveryForResource", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AllowedFieldDelimiters", kind: ShapeKind::List { member: 230 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AllowedFields", kind: ShapeKind::List { member: 529 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AllowedFieldDelimiters", kind: ShapeKind::List { member: 238 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AllowedFields", kind: ShapeKind::List { member: 551 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AmazonResourceName", kind: ShapeKind::String, min: Some(1), max: Some(1011), pattern: Some("[\\w+=/:,.@-]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Anomalies", kind: ShapeKind::List { member: 19 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Anomaly", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyId", shape: 24, required: true }, MemberDef { name: "patternId", shape: 463, required: true }, MemberDef { name: "anomalyDetectorArn", shape: 21, required: true }, MemberDef { name: "patternString", shape: 465, required: true }, MemberDef { name: "patternRegex", shape: 464, required: false }, MemberDef { name: "priority", shape: 474, required: false }, MemberDef { name: "firstSeen", shape: 206, required: true }, MemberDef { name: "lastSeen", shape: 206, required: true }, MemberDef { name: "description", shape: 178, required: true }, MemberDef { name: "active", shape: 34, required: true }, MemberDef { name: "state", shape: 600, required: true }, MemberDef { name: "histogram", shape: 294, required: true }, MemberDef { name: "logSamples", shape: 396, required: true }, MemberDef { name: "patternTokens", shape: 467, required: true }, MemberDef { name: "logGroupArnList", shape: 379, required: true }, MemberDef { name: "suppressed", shape: 34, required: false }, MemberDef { name: "suppressedDate", shape: 206, required: false }, MemberDef { name: "suppressedUntil", shape: 206, required: false }, MemberDef { name: "isPatternLevelSuppression", shape: 34, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AnomalyDetector", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectorArn", shape: 21, required: false }, MemberDef { name: "detectorName", shape: 186, required: false }, MemberDef { name: "logGroupArnList", shape: 379, required: false }, MemberDef { name: "evaluationFrequency", shape: 208, required: false }, MemberDef { name: "filterPattern", shape: 242, required: false }, MemberDef { name: "anomalyDetectorStatus", shape: 22, required: false }, MemberDef { name: "kmsKeyId", shape: 334, required: false }, MemberDef { name: "creationTimeStamp", shape: 206, required: false }, MemberDef { name: "lastModifiedTimeStamp", shape: 206, required: false }, MemberDef { name: "anomalyVisibilityTime", shape: 25, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Anomaly", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyId", shape: 24, required: true }, MemberDef { name: "patternId", shape: 482, required: true }, MemberDef { name: "anomalyDetectorArn", shape: 21, required: true }, MemberDef { name: "patternString", shape: 484, required: true }, MemberDef { name: "patternRegex", shape: 483, required: false }, MemberDef { name: "priority", shape: 493, required: false }, MemberDef { name: "firstSeen", shape: 214, required: true }, MemberDef { name: "lastSeen", shape: 214, required: true }, MemberDef { name: "description", shape: 182, required: true }, MemberDef { name: "active", shape: 34, required: true }, MemberDef { name: "state", shape: 624, required: true }, MemberDef { name: "histogram", shape: 305, required: true }, MemberDef { name: "logSamples", shape: 414, required: true }, MemberDef { name: "patternTokens", shape: 486, required: true }, MemberDef { name: "logGroupArnList", shape: 395, required: true }, MemberDef { name: "suppressed", shape: 34, required: false }, MemberDef { name: "suppressedDate", shape: 214, required: false }, MemberDef { name: "suppressedUntil", shape: 214, required: false }, MemberDef { name: "isPatternLevelSuppression", shape: 34, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AnomalyDetector", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectorArn", shape: 21, required: false }, MemberDef { name: "detectorName", shape: 190, required: false }, MemberDef { name: "logGroupArnList", shape: 395, required: false }, MemberDef { name: "evaluationFrequency", shape: 216, required: false }, MemberDef { name: "filterPattern", shape: 250, required: false }, MemberDef { name: "anomalyDetectorStatus", shape: 22, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, MemberDef { name: "creationTimeStamp", shape: 214, required: false }, MemberDef { name: "lastModifiedTimeStamp", shape: 214, required: false }, MemberDef { name: "anomalyVisibilityTime", shape: 25, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AnomalyDetectorArn", kind: ShapeKind::String, min: Some(1), max: None, pattern: Some("[\\w#+=/:,.@-]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AnomalyDetectorStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["INITIALIZING", "TRAINING", "ANALYZING", "FAILED", "DELETED", "PAUSED"], sensitive: false, error: None },
     ShapeDef { name: "AnomalyDetectors", kind: ShapeKind::List { member: 20 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
@@ -728,47 +757,47 @@ pub static SHAPES: &[ShapeDef] = &[
     ShapeDef { name: "AnomalyVisibilityTime", kind: ShapeKind::Long, min: Some(7), max: Some(90), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ApplyOnTransformedLogs", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Arn", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssociateKmsKeyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "kmsKeyId", shape: 334, required: true }, MemberDef { name: "resourceIdentifier", shape: 542, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssociateKmsKeyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: true }, MemberDef { name: "resourceIdentifier", shape: 564, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "AssociateSourceToS3TableIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationArn", shape: 27, required: true }, MemberDef { name: "dataSource", shape: 71, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssociateSourceToS3TableIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 554, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssociateSourceToS3TableIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 577, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Baseline", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "BatchId", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "BearerTokenAuthenticationEnabled", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Boolean", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "BytesScannedValue", kind: ShapeKind::Double, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CSV", kind: ShapeKind::Structure { members: &[MemberDef { name: "quoteCharacter", shape: 528, required: false }, MemberDef { name: "delimiter", shape: 107, required: false }, MemberDef { name: "columns", shape: 43, required: false }, MemberDef { name: "source", shape: 585, required: false }, MemberDef { name: "destination", shape: 182, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CancelExportTaskRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskId", shape: 222, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CancelImportTaskRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 299, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CancelImportTaskResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 299, required: false }, MemberDef { name: "importStatistics", shape: 301, required: false }, MemberDef { name: "importStatus", shape: 302, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CSV", kind: ShapeKind::Structure { members: &[MemberDef { name: "quoteCharacter", shape: 550, required: false }, MemberDef { name: "delimiter", shape: 109, required: false }, MemberDef { name: "columns", shape: 43, required: false }, MemberDef { name: "source", shape: 609, required: false }, MemberDef { name: "destination", shape: 186, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CancelExportTaskRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskId", shape: 230, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CancelImportTaskRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 310, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CancelImportTaskResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 310, required: false }, MemberDef { name: "importStatistics", shape: 312, required: false }, MemberDef { name: "importStatus", shape: 313, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ClientToken", kind: ShapeKind::String, min: Some(36), max: Some(128), pattern: Some("\\S{36,128}"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "CollectionRetentionDays", kind: ShapeKind::Integer, min: Some(1), max: Some(30), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Column", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Columns", kind: ShapeKind::List { member: 42 }, min: None, max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ConfigurationTemplate", kind: ShapeKind::Structure { members: &[MemberDef { name: "service", shape: 579, required: false }, MemberDef { name: "logType", shape: 401, required: false }, MemberDef { name: "resourceType", shape: 546, required: false }, MemberDef { name: "deliveryDestinationType", shape: 114, required: false }, MemberDef { name: "defaultDeliveryConfigValues", shape: 45, required: false }, MemberDef { name: "allowedFields", shape: 16, required: false }, MemberDef { name: "allowedOutputFormats", shape: 450, required: false }, MemberDef { name: "allowedActionForAllowVendedLogsDeliveryForResource", shape: 14, required: false }, MemberDef { name: "allowedFieldDelimiters", shape: 15, required: false }, MemberDef { name: "allowedSuffixPathFields", shape: 530, required: false }, MemberDef { name: "deliverySourceConfiguration", shape: 125, required: false }, MemberDef { name: "s3TablesIntegration", shape: 560, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ConfigurationTemplateDeliveryConfigValues", kind: ShapeKind::Structure { members: &[MemberDef { name: "recordFields", shape: 530, required: false }, MemberDef { name: "fieldDelimiter", shape: 230, required: false }, MemberDef { name: "s3DeliveryConfiguration", shape: 552, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ConfigurationTemplate", kind: ShapeKind::Structure { members: &[MemberDef { name: "service", shape: 603, required: false }, MemberDef { name: "logType", shape: 419, required: false }, MemberDef { name: "resourceType", shape: 568, required: false }, MemberDef { name: "deliveryDestinationType", shape: 117, required: false }, MemberDef { name: "defaultDeliveryConfigValues", shape: 45, required: false }, MemberDef { name: "allowedFields", shape: 16, required: false }, MemberDef { name: "allowedOutputFormats", shape: 469, required: false }, MemberDef { name: "allowedActionForAllowVendedLogsDeliveryForResource", shape: 14, required: false }, MemberDef { name: "allowedFieldDelimiters", shape: 15, required: false }, MemberDef { name: "allowedSuffixPathFields", shape: 552, required: false }, MemberDef { name: "deliverySourceConfiguration", shape: 128, required: false }, MemberDef { name: "s3TablesIntegration", shape: 583, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ConfigurationTemplateDeliveryConfigValues", kind: ShapeKind::Structure { members: &[MemberDef { name: "recordFields", shape: 552, required: false }, MemberDef { name: "fieldDelimiter", shape: 238, required: false }, MemberDef { name: "s3DeliveryConfiguration", shape: 575, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ConfigurationTemplates", kind: ShapeKind::List { member: 44 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ConflictException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ConflictException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "CopyValue", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 49, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "CopyValueEntries", kind: ShapeKind::List { member: 50 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CopyValueEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: true }, MemberDef { name: "target", shape: 631, required: true }, MemberDef { name: "overwriteIfExists", shape: 453, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CopyValueEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: true }, MemberDef { name: "target", shape: 659, required: true }, MemberDef { name: "overwriteIfExists", shape: 472, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Count", kind: ShapeKind::Long, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateDeliveryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliverySourceName", shape: 128, required: true }, MemberDef { name: "deliveryDestinationArn", shape: 27, required: true }, MemberDef { name: "recordFields", shape: 530, required: false }, MemberDef { name: "fieldDelimiter", shape: 230, required: false }, MemberDef { name: "s3DeliveryConfiguration", shape: 552, required: false }, MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateDeliveryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "delivery", shape: 109, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateExportTaskRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskName", shape: 223, required: false }, MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "logStreamNamePrefix", shape: 398, required: false }, MemberDef { name: "from", shape: 642, required: true }, MemberDef { name: "to", shape: 642, required: true }, MemberDef { name: "destination", shape: 218, required: true }, MemberDef { name: "destinationPrefix", shape: 219, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateExportTaskResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskId", shape: 222, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateImportTaskRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "importSourceArn", shape: 27, required: true }, MemberDef { name: "importRoleArn", shape: 550, required: true }, MemberDef { name: "importFilter", shape: 298, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateImportTaskResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 299, required: false }, MemberDef { name: "importDestinationArn", shape: 27, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateLogAnomalyDetectorRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupArnList", shape: 379, required: true }, MemberDef { name: "detectorName", shape: 186, required: false }, MemberDef { name: "evaluationFrequency", shape: 208, required: false }, MemberDef { name: "filterPattern", shape: 242, required: false }, MemberDef { name: "kmsKeyId", shape: 185, required: false }, MemberDef { name: "anomalyVisibilityTime", shape: 25, required: false }, MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateDeliveryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliverySourceName", shape: 131, required: true }, MemberDef { name: "deliveryDestinationArn", shape: 27, required: true }, MemberDef { name: "recordFields", shape: 552, required: false }, MemberDef { name: "fieldDelimiter", shape: 238, required: false }, MemberDef { name: "s3DeliveryConfiguration", shape: 575, required: false }, MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateDeliveryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "delivery", shape: 111, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateExportTaskRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskName", shape: 231, required: false }, MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "logStreamNamePrefix", shape: 416, required: false }, MemberDef { name: "from", shape: 670, required: true }, MemberDef { name: "to", shape: 670, required: true }, MemberDef { name: "destination", shape: 226, required: true }, MemberDef { name: "destinationPrefix", shape: 227, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateExportTaskResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskId", shape: 230, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateImportTaskRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "importSourceArn", shape: 27, required: true }, MemberDef { name: "importRoleArn", shape: 573, required: true }, MemberDef { name: "importFilter", shape: 309, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateImportTaskResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 310, required: false }, MemberDef { name: "importDestinationArn", shape: 27, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateLogAnomalyDetectorRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupArnList", shape: 395, required: true }, MemberDef { name: "detectorName", shape: 190, required: false }, MemberDef { name: "evaluationFrequency", shape: 216, required: false }, MemberDef { name: "filterPattern", shape: 250, required: false }, MemberDef { name: "kmsKeyId", shape: 189, required: false }, MemberDef { name: "anomalyVisibilityTime", shape: 25, required: false }, MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "CreateLogAnomalyDetectorResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectorArn", shape: 21, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "kmsKeyId", shape: 334, required: false }, MemberDef { name: "tags", shape: 630, required: false }, MemberDef { name: "logGroupClass", shape: 380, required: false }, MemberDef { name: "deletionProtectionEnabled", shape: 106, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateLogStreamRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "logStreamName", shape: 398, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateLookupTableRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableName", shape: 405, required: true }, MemberDef { name: "description", shape: 404, required: false }, MemberDef { name: "tableBody", shape: 617, required: true }, MemberDef { name: "kmsKeyId", shape: 334, required: false }, MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateLookupTableResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: false }, MemberDef { name: "createdAt", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateScheduledQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 570, required: true }, MemberDef { name: "description", shape: 564, required: false }, MemberDef { name: "queryLanguage", shape: 517, required: true }, MemberDef { name: "queryString", shape: 527, required: true }, MemberDef { name: "logGroupIdentifiers", shape: 569, required: false }, MemberDef { name: "scheduleExpression", shape: 562, required: true }, MemberDef { name: "timezone", shape: 563, required: false }, MemberDef { name: "startTimeOffset", shape: 599, required: false }, MemberDef { name: "destinationConfiguration", shape: 181, required: false }, MemberDef { name: "scheduleStartTime", shape: 642, required: false }, MemberDef { name: "scheduleEndTime", shape: 642, required: false }, MemberDef { name: "executionRoleArn", shape: 550, required: true }, MemberDef { name: "state", shape: 571, required: false }, MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "CreateScheduledQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "state", shape: 571, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, MemberDef { name: "tags", shape: 658, required: false }, MemberDef { name: "logGroupClass", shape: 396, required: false }, MemberDef { name: "deletionProtectionEnabled", shape: 108, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateLogStreamRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "logStreamName", shape: 416, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateLookupTableRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableName", shape: 424, required: true }, MemberDef { name: "description", shape: 423, required: false }, MemberDef { name: "tableBody", shape: 645, required: false }, MemberDef { name: "queryId", shape: 536, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateLookupTableResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: false }, MemberDef { name: "createdAt", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateScheduledQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 594, required: true }, MemberDef { name: "description", shape: 588, required: false }, MemberDef { name: "queryLanguage", shape: 539, required: true }, MemberDef { name: "queryString", shape: 549, required: true }, MemberDef { name: "logGroupIdentifiers", shape: 593, required: false }, MemberDef { name: "scheduleExpression", shape: 585, required: true }, MemberDef { name: "timezone", shape: 586, required: false }, MemberDef { name: "startTimeOffset", shape: 623, required: false }, MemberDef { name: "endTimeOffset", shape: 204, required: false }, MemberDef { name: "destinationConfiguration", shape: 185, required: false }, MemberDef { name: "scheduleStartTime", shape: 670, required: false }, MemberDef { name: "scheduleEndTime", shape: 670, required: false }, MemberDef { name: "executionRoleArn", shape: 573, required: true }, MemberDef { name: "state", shape: 595, required: false }, MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "CreateScheduledQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "state", shape: 595, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DashboardViewerPrincipals", kind: ShapeKind::List { member: 27 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Data", kind: ShapeKind::Blob, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DataAlreadyAcceptedException", kind: ShapeKind::Structure { members: &[MemberDef { name: "expectedSequenceToken", shape: 578, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "DataAlreadyAcceptedException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "DataAlreadyAcceptedException", kind: ShapeKind::Structure { members: &[MemberDef { name: "expectedSequenceToken", shape: 602, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "DataAlreadyAcceptedException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "DataProtectionPolicyDocument", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DataProtectionStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ACTIVATED", "DELETED", "ARCHIVED", "DISABLED"], sensitive: false, error: None },
     ShapeDef { name: "DataSource", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 74, required: true }, MemberDef { name: "type", shape: 75, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
@@ -777,135 +806,143 @@ pub static SHAPES: &[ShapeDef] = &[
     ShapeDef { name: "DataSourceName", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DataSourceType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DataType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DateTimeConverter", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: true }, MemberDef { name: "target", shape: 631, required: true }, MemberDef { name: "targetFormat", shape: 633, required: false }, MemberDef { name: "matchPatterns", shape: 412, required: true }, MemberDef { name: "sourceTimezone", shape: 586, required: false }, MemberDef { name: "targetTimezone", shape: 634, required: false }, MemberDef { name: "locale", shape: 370, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DateTimeConverter", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: true }, MemberDef { name: "target", shape: 659, required: true }, MemberDef { name: "targetFormat", shape: 661, required: false }, MemberDef { name: "matchPatterns", shape: 431, required: true }, MemberDef { name: "sourceTimezone", shape: 610, required: false }, MemberDef { name: "targetTimezone", shape: 662, required: false }, MemberDef { name: "locale", shape: 386, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Days", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DefaultValue", kind: ShapeKind::Double, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteAccountPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 471, required: true }, MemberDef { name: "policyType", shape: 473, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteDataProtectionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteDeliveryDestinationPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinationName", shape: 112, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteDeliveryDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 112, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteDeliveryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "id", shape: 117, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteDeliverySourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 128, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationName", shape: 183, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteIndexPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteAccountPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 490, required: true }, MemberDef { name: "policyType", shape: 492, required: true }, MemberDef { name: "dryRun", shape: 198, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteAccountPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "dryRunResult", shape: 200, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteDataProtectionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteDeliveryDestinationPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinationName", shape: 114, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteDeliveryDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 114, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteDeliveryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "id", shape: 120, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteDeliverySourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 131, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationName", shape: 187, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteIndexPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeleteIndexPolicyResponse", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 317, required: true }, MemberDef { name: "force", shape: 247, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 330, required: true }, MemberDef { name: "force", shape: 256, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeleteIntegrationResponse", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteKeys", kind: ShapeKind::Structure { members: &[MemberDef { name: "withKeys", shape: 105, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteKeys", kind: ShapeKind::Structure { members: &[MemberDef { name: "withKeys", shape: 107, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeleteLogAnomalyDetectorRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectorArn", shape: 21, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteLogStreamRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "logStreamName", shape: 398, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteLogStreamRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "logStreamName", shape: 416, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeleteLookupTableRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteMetricFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "filterName", shape: 241, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteQueryDefinitionRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryDefinitionId", shape: 514, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteQueryDefinitionResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "success", shape: 611, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteResourcePolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 471, required: false }, MemberDef { name: "resourceArn", shape: 27, required: false }, MemberDef { name: "expectedRevisionId", shape: 217, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteRetentionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteScheduledQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 568, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteMetricFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "filterName", shape: 249, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteQueryDefinitionRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryDefinitionId", shape: 536, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteQueryDefinitionResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "success", shape: 636, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteResourcePolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 490, required: false }, MemberDef { name: "resourceArn", shape: 27, required: false }, MemberDef { name: "expectedRevisionId", shape: 225, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteRetentionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteScheduledQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 592, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeleteScheduledQueryResponse", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteSubscriptionFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "filterName", shape: 241, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteTransformerRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeleteWithKeys", kind: ShapeKind::List { member: 677 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteSubscriptionFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "filterName", shape: 249, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteSyslogConfigurationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, MemberDef { name: "vpcEndpointId", shape: 705, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteTransformerRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeleteWithKeys", kind: ShapeKind::List { member: 706 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeletionProtectionEnabled", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Delimiter", kind: ShapeKind::String, min: Some(1), max: Some(2), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Deliveries", kind: ShapeKind::List { member: 109 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Delivery", kind: ShapeKind::Structure { members: &[MemberDef { name: "id", shape: 117, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "deliverySourceName", shape: 128, required: false }, MemberDef { name: "deliveryDestinationArn", shape: 27, required: false }, MemberDef { name: "deliveryDestinationType", shape: 114, required: false }, MemberDef { name: "recordFields", shape: 530, required: false }, MemberDef { name: "fieldDelimiter", shape: 230, required: false }, MemberDef { name: "s3DeliveryConfiguration", shape: 552, required: false }, MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeliveryDestination", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 112, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "deliveryDestinationType", shape: 114, required: false }, MemberDef { name: "outputFormat", shape: 449, required: false }, MemberDef { name: "deliveryDestinationConfiguration", shape: 111, required: false }, MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Deliveries", kind: ShapeKind::List { member: 111 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Delivery", kind: ShapeKind::Structure { members: &[MemberDef { name: "id", shape: 120, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "deliverySourceName", shape: 131, required: false }, MemberDef { name: "deliveryDestinationArn", shape: 27, required: false }, MemberDef { name: "deliveryDestinationType", shape: 117, required: false }, MemberDef { name: "recordFields", shape: 552, required: false }, MemberDef { name: "fieldDelimiter", shape: 238, required: false }, MemberDef { name: "s3DeliveryConfiguration", shape: 575, required: false }, MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliveryDestination", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 114, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "deliveryDestinationType", shape: 117, required: false }, MemberDef { name: "outputFormat", shape: 468, required: false }, MemberDef { name: "deliveryDestinationConfiguration", shape: 113, required: false }, MemberDef { name: "roleArn", shape: 27, required: false }, MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliveryDestinationConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationResourceArn", shape: 27, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliveryDestinationName", kind: ShapeKind::String, min: Some(1), max: Some(60), pattern: Some("[\\w-]*"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliveryDestinationNames", kind: ShapeKind::List { member: 114 }, min: Some(1), max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliveryDestinationPolicy", kind: ShapeKind::String, min: Some(1), max: Some(51200), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliveryDestinationType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["S3", "CWL", "FH", "XRAY"], sensitive: false, error: None },
-    ShapeDef { name: "DeliveryDestinationTypes", kind: ShapeKind::List { member: 114 }, min: Some(1), max: Some(4), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeliveryDestinations", kind: ShapeKind::List { member: 110 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliveryDestinationTypes", kind: ShapeKind::List { member: 117 }, min: Some(1), max: Some(4), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliveryDestinations", kind: ShapeKind::List { member: 112 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliveryId", kind: ShapeKind::String, min: Some(1), max: Some(64), pattern: Some("^[0-9A-Za-z]+$"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeliverySource", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 128, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "resourceArns", shape: 540, required: false }, MemberDef { name: "service", shape: 579, required: false }, MemberDef { name: "logType", shape: 401, required: false }, MemberDef { name: "tags", shape: 630, required: false }, MemberDef { name: "deliverySourceConfiguration", shape: 119, required: false }, MemberDef { name: "status", shape: 129, required: false }, MemberDef { name: "statusReason", shape: 130, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeliverySourceConfiguration", kind: ShapeKind::Map { key: 120, value: 127 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliverySource", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 131, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "resourceArns", shape: 562, required: false }, MemberDef { name: "service", shape: 603, required: false }, MemberDef { name: "logType", shape: 419, required: false }, MemberDef { name: "tags", shape: 658, required: false }, MemberDef { name: "deliverySourceConfiguration", shape: 122, required: false }, MemberDef { name: "status", shape: 133, required: false }, MemberDef { name: "statusReason", shape: 134, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliverySourceConfiguration", kind: ShapeKind::Map { key: 123, value: 130 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliverySourceConfigurationKey", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliverySourceConfigurationNumericValue", kind: ShapeKind::Double, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeliverySourceConfigurationSchema", kind: ShapeKind::Structure { members: &[MemberDef { name: "keyName", shape: 123, required: true }, MemberDef { name: "valueType", shape: 124, required: true }, MemberDef { name: "defaultValue", shape: 123, required: true }, MemberDef { name: "supportedValues", shape: 126, required: false }, MemberDef { name: "minValue", shape: 121, required: false }, MemberDef { name: "maxValue", shape: 121, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliverySourceConfigurationSchema", kind: ShapeKind::Structure { members: &[MemberDef { name: "keyName", shape: 126, required: true }, MemberDef { name: "valueType", shape: 127, required: true }, MemberDef { name: "defaultValue", shape: 126, required: true }, MemberDef { name: "supportedValues", shape: 129, required: false }, MemberDef { name: "minValue", shape: 124, required: false }, MemberDef { name: "maxValue", shape: 124, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliverySourceConfigurationSchemaField", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliverySourceConfigurationSchemaValueType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["string", "boolean", "int", "double", "long"], sensitive: false, error: None },
-    ShapeDef { name: "DeliverySourceConfigurationSchemas", kind: ShapeKind::List { member: 122 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DeliverySourceConfigurationSupportedValues", kind: ShapeKind::List { member: 123 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliverySourceConfigurationSchemas", kind: ShapeKind::List { member: 125 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliverySourceConfigurationSupportedValues", kind: ShapeKind::List { member: 126 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliverySourceConfigurationValue", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliverySourceName", kind: ShapeKind::String, min: Some(1), max: Some(60), pattern: Some("[\\w-]*"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliverySourceNames", kind: ShapeKind::List { member: 131 }, min: Some(1), max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliverySourceStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ACTIVE", "INACTIVE"], sensitive: false, error: None },
     ShapeDef { name: "DeliverySourceStatusReason", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["RESOURCE_DELETED"], sensitive: false, error: None },
-    ShapeDef { name: "DeliverySources", kind: ShapeKind::List { member: 118 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DeliverySources", kind: ShapeKind::List { member: 121 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DeliverySuffixPath", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Descending", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAccountPoliciesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyType", shape: 473, required: true }, MemberDef { name: "policyName", shape: 471, required: false }, MemberDef { name: "accountIdentifiers", shape: 3, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeAccountPoliciesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "accountPolicies", shape: 4, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeConfigurationTemplatesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "service", shape: 579, required: false }, MemberDef { name: "logTypes", shape: 402, required: false }, MemberDef { name: "resourceTypes", shape: 547, required: false }, MemberDef { name: "deliveryDestinationTypes", shape: 115, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeConfigurationTemplatesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "configurationTemplates", shape: 46, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeDeliveriesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeDeliveriesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveries", shape: 108, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeDeliveryDestinationsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeDeliveryDestinationsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinations", shape: 116, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeDeliverySourcesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeDeliverySourcesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliverySources", shape: 131, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeDestinationsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "DestinationNamePrefix", shape: 183, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeDestinationsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinations", shape: 184, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeExportTasksRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskId", shape: 222, required: false }, MemberDef { name: "statusCode", shape: 225, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeExportTasksResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "exportTasks", shape: 227, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeFieldIndexesLogGroupIdentifiers", kind: ShapeKind::List { member: 384 }, min: Some(1), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeFieldIndexesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifiers", shape: 148, required: true }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeFieldIndexesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "fieldIndexes", shape: 235, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeImportTaskBatchesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 299, required: true }, MemberDef { name: "batchImportStatus", shape: 303, required: false }, MemberDef { name: "limit", shape: 158, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeImportTaskBatchesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "importSourceArn", shape: 27, required: false }, MemberDef { name: "importId", shape: 299, required: false }, MemberDef { name: "importBatches", shape: 297, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeImportTasksRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 299, required: false }, MemberDef { name: "importStatus", shape: 302, required: false }, MemberDef { name: "importSourceArn", shape: 27, required: false }, MemberDef { name: "limit", shape: 158, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeImportTasksResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "imports", shape: 300, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeIndexPoliciesLogGroupIdentifiers", kind: ShapeKind::List { member: 384 }, min: Some(1), max: Some(1), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeIndexPoliciesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifiers", shape: 155, required: true }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeIndexPoliciesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "indexPolicies", shape: 305, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAccountPoliciesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyType", shape: 492, required: true }, MemberDef { name: "policyName", shape: 490, required: false }, MemberDef { name: "accountIdentifiers", shape: 3, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeAccountPoliciesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "accountPolicies", shape: 4, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeConfigurationTemplatesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "service", shape: 603, required: false }, MemberDef { name: "logTypes", shape: 420, required: false }, MemberDef { name: "resourceTypes", shape: 569, required: false }, MemberDef { name: "deliveryDestinationTypes", shape: 118, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeConfigurationTemplatesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "configurationTemplates", shape: 46, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeDeliveriesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, MemberDef { name: "deliverySourceNames", shape: 132, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeDeliveriesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveries", shape: 110, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeDeliveryDestinationsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, MemberDef { name: "names", shape: 115, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeDeliveryDestinationsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinations", shape: 119, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeDeliverySourcesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, MemberDef { name: "resourceArns", shape: 251, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeDeliverySourcesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliverySources", shape: 135, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeDestinationsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "DestinationNamePrefix", shape: 187, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeDestinationsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinations", shape: 188, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeExportTasksRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskId", shape: 230, required: false }, MemberDef { name: "statusCode", shape: 233, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeExportTasksResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "exportTasks", shape: 235, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeFieldIndexesLogGroupIdentifiers", kind: ShapeKind::List { member: 400 }, min: Some(1), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeFieldIndexesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifiers", shape: 152, required: true }, MemberDef { name: "indexCategories", shape: 316, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeFieldIndexesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "fieldIndexes", shape: 243, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeImportTaskBatchesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 310, required: true }, MemberDef { name: "batchImportStatus", shape: 314, required: false }, MemberDef { name: "limit", shape: 162, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeImportTaskBatchesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "importSourceArn", shape: 27, required: false }, MemberDef { name: "importId", shape: 310, required: false }, MemberDef { name: "importBatches", shape: 308, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeImportTasksRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 310, required: false }, MemberDef { name: "importStatus", shape: 313, required: false }, MemberDef { name: "importSourceArn", shape: 27, required: false }, MemberDef { name: "limit", shape: 162, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeImportTasksResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "imports", shape: 311, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeIndexPoliciesLogGroupIdentifiers", kind: ShapeKind::List { member: 400 }, min: Some(1), max: Some(1), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeIndexPoliciesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifiers", shape: 159, required: true }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeIndexPoliciesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "indexPolicies", shape: 318, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DescribeLimit", kind: ShapeKind::Integer, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeLogGroupsLogGroupIdentifiers", kind: ShapeKind::List { member: 384 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeLogGroupsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "accountIdentifiers", shape: 3, required: false }, MemberDef { name: "logGroupNamePrefix", shape: 386, required: false }, MemberDef { name: "logGroupNamePattern", shape: 387, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, MemberDef { name: "includeLinkedAccounts", shape: 304, required: false }, MemberDef { name: "logGroupClass", shape: 380, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 159, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeLogGroupsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroups", shape: 392, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeLogStreamsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, MemberDef { name: "logStreamNamePrefix", shape: 398, required: false }, MemberDef { name: "orderBy", shape: 448, required: false }, MemberDef { name: "descending", shape: 133, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeLogStreamsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreams", shape: 400, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeLogGroupsLogGroupIdentifiers", kind: ShapeKind::List { member: 400 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeLogGroupsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "accountIdentifiers", shape: 3, required: false }, MemberDef { name: "logGroupNamePrefix", shape: 404, required: false }, MemberDef { name: "logGroupNamePattern", shape: 405, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, MemberDef { name: "includeLinkedAccounts", shape: 315, required: false }, MemberDef { name: "logGroupClass", shape: 396, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 163, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeLogGroupsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroups", shape: 410, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeLogStreamsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "logStreamNamePrefix", shape: 416, required: false }, MemberDef { name: "orderBy", shape: 467, required: false }, MemberDef { name: "descending", shape: 137, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeLogStreamsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreams", shape: 418, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DescribeLookupTablesMaxResults", kind: ShapeKind::Integer, min: None, max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeLookupTablesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableNamePrefix", shape: 405, required: false }, MemberDef { name: "maxResults", shape: 164, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeLookupTablesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTables", shape: 406, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeMetricFiltersRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "filterNamePrefix", shape: 241, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, MemberDef { name: "metricName", shape: 418, required: false }, MemberDef { name: "metricNamespace", shape: 419, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeMetricFiltersResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "metricFilters", shape: 417, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeLookupTablesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableNamePrefix", shape: 424, required: false }, MemberDef { name: "maxResults", shape: 168, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeLookupTablesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTables", shape: 425, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeMetricFiltersRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "filterNamePrefix", shape: 249, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, MemberDef { name: "metricName", shape: 437, required: false }, MemberDef { name: "metricNamespace", shape: 438, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeMetricFiltersResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "metricFilters", shape: 436, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DescribeQueriesMaxResults", kind: ShapeKind::Integer, min: Some(1), max: Some(1000), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeQueriesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "status", shape: 526, required: false }, MemberDef { name: "maxResults", shape: 169, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "queryLanguage", shape: 517, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeQueriesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queries", shape: 516, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeQueryDefinitionsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 517, required: false }, MemberDef { name: "queryDefinitionNamePrefix", shape: 511, required: false }, MemberDef { name: "maxResults", shape: 518, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeQueryDefinitionsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryDefinitions", shape: 510, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeResourcePoliciesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, MemberDef { name: "resourceArn", shape: 27, required: false }, MemberDef { name: "policyScope", shape: 472, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeResourcePoliciesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "resourcePolicies", shape: 544, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeSubscriptionFiltersRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "filterNamePrefix", shape: 241, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 158, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DescribeSubscriptionFiltersResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "subscriptionFilters", shape: 607, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeQueriesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "status", shape: 548, required: false }, MemberDef { name: "maxResults", shape: 173, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "queryLanguage", shape: 539, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeQueriesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queries", shape: 538, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeQueryDefinitionsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 539, required: false }, MemberDef { name: "queryDefinitionNamePrefix", shape: 533, required: false }, MemberDef { name: "maxResults", shape: 540, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeQueryDefinitionsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryDefinitions", shape: 532, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeResourcePoliciesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, MemberDef { name: "resourceArn", shape: 27, required: false }, MemberDef { name: "policyScope", shape: 491, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeResourcePoliciesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "resourcePolicies", shape: 566, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeSubscriptionFiltersRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "filterNamePrefix", shape: 249, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 162, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DescribeSubscriptionFiltersResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "subscriptionFilters", shape: 632, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Description", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Destination", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationName", shape: 183, required: false }, MemberDef { name: "targetArn", shape: 632, required: false }, MemberDef { name: "roleArn", shape: 550, required: false }, MemberDef { name: "accessPolicy", shape: 1, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Destination", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationName", shape: 187, required: false }, MemberDef { name: "targetArn", shape: 660, required: false }, MemberDef { name: "roleArn", shape: 573, required: false }, MemberDef { name: "accessPolicy", shape: 1, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DestinationArn", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DestinationConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "s3Configuration", shape: 551, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DestinationConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "s3Configuration", shape: 574, required: false }, MemberDef { name: "lookupTableConfiguration", shape: 422, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DestinationField", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DestinationName", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: Some("[^:*]*"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Destinations", kind: ShapeKind::List { member: 179 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Destinations", kind: ShapeKind::List { member: 183 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DetectorKmsKeyArn", kind: ShapeKind::String, min: None, max: Some(256), pattern: Some("^arn:aws[a-z\\-]*:kms:[-a-z0-9]*:[0-9]*:key/[-a-z0-9]*$"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DetectorName", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Dimensions", kind: ShapeKind::Map { key: 188, value: 189 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Dimensions", kind: ShapeKind::Map { key: 192, value: 193 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DimensionsKey", kind: ShapeKind::String, min: None, max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DimensionsValue", kind: ShapeKind::String, min: None, max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DisassociateKmsKeyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "resourceIdentifier", shape: 542, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DisassociateSourceFromS3TableIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 554, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DisassociateSourceFromS3TableIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 554, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DisassociateKmsKeyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "resourceIdentifier", shape: 564, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DisassociateSourceFromS3TableIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 577, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DisassociateSourceFromS3TableIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 577, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Distribution", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["Random", "ByLogStream"], sensitive: false, error: None },
+    ShapeDef { name: "DryRun", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DryRunCount", kind: ShapeKind::Integer, min: Some(0), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DryRunResult", kind: ShapeKind::Structure { members: &[MemberDef { name: "totalMatchedLogGroups", shape: 199, required: false }, MemberDef { name: "increasedRetentionLogGroupCount", shape: 199, required: false }, MemberDef { name: "decreasedRetentionLogGroupCount", shape: 199, required: false }, MemberDef { name: "unchangedRetentionLogGroupCount", shape: 199, required: false }, MemberDef { name: "failedAnalysisCount", shape: 199, required: false }, MemberDef { name: "topLogGroupsImpacted", shape: 403, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "DynamicTokenPosition", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EmitSystemFields", kind: ShapeKind::List { member: 616 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EmitSystemFields", kind: ShapeKind::List { member: 644 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EncryptionKey", kind: ShapeKind::String, min: None, max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Entity", kind: ShapeKind::Structure { members: &[MemberDef { name: "keyAttributes", shape: 201, required: false }, MemberDef { name: "attributes", shape: 198, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EntityAttributes", kind: ShapeKind::Map { key: 199, value: 200 }, min: Some(0), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EndTimeOffset", kind: ShapeKind::Long, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Entity", kind: ShapeKind::Structure { members: &[MemberDef { name: "keyAttributes", shape: 209, required: false }, MemberDef { name: "attributes", shape: 206, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EntityAttributes", kind: ShapeKind::Map { key: 207, value: 208 }, min: Some(0), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EntityAttributesKey", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EntityAttributesValue", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "EntityKeyAttributes", kind: ShapeKind::Map { key: 202, value: 203 }, min: Some(2), max: Some(4), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "EntityKeyAttributes", kind: ShapeKind::Map { key: 210, value: 211 }, min: Some(2), max: Some(4), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EntityKeyAttributesKey", kind: ShapeKind::String, min: Some(1), max: Some(32), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EntityKeyAttributesValue", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EntityRejectionErrorType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["InvalidEntity", "InvalidTypeValue", "InvalidKeyAttributes", "InvalidAttributes", "EntitySizeTooLarge", "UnsupportedLogGroupType", "MissingRequiredFields"], sensitive: false, error: None },
-    ShapeDef { name: "Enumerations", kind: ShapeKind::Map { key: 645, value: 646 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Enumerations", kind: ShapeKind::Map { key: 673, value: 674 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EpochMillis", kind: ShapeKind::Long, min: Some(0), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ErrorMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EvaluationFrequency", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ONE_MIN", "FIVE_MIN", "TEN_MIN", "FIFTEEN_MIN", "THIRTY_MIN", "ONE_HOUR"], sensitive: false, error: None },
@@ -916,120 +953,125 @@ pub static SHAPES: &[ShapeDef] = &[
     ShapeDef { name: "EventsLimit", kind: ShapeKind::Integer, min: Some(1), max: Some(10000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "EventsLimitStartQuery", kind: ShapeKind::Integer, min: Some(1), max: Some(100000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ExecutionStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["Running", "InvalidQuery", "Complete", "Failed", "Timeout"], sensitive: false, error: None },
-    ShapeDef { name: "ExecutionStatusList", kind: ShapeKind::List { member: 215 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ExecutionStatusList", kind: ShapeKind::List { member: 223 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ExpectedRevisionId", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ExportDestinationBucket", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ExportDestinationPrefix", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ExportTask", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskId", shape: 222, required: false }, MemberDef { name: "taskName", shape: 223, required: false }, MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "from", shape: 642, required: false }, MemberDef { name: "to", shape: 642, required: false }, MemberDef { name: "destination", shape: 218, required: false }, MemberDef { name: "destinationPrefix", shape: 219, required: false }, MemberDef { name: "status", shape: 224, required: false }, MemberDef { name: "executionInfo", shape: 221, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ExportTaskExecutionInfo", kind: ShapeKind::Structure { members: &[MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "completionTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ExportTask", kind: ShapeKind::Structure { members: &[MemberDef { name: "taskId", shape: 230, required: false }, MemberDef { name: "taskName", shape: 231, required: false }, MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "from", shape: 670, required: false }, MemberDef { name: "to", shape: 670, required: false }, MemberDef { name: "destination", shape: 226, required: false }, MemberDef { name: "destinationPrefix", shape: 227, required: false }, MemberDef { name: "status", shape: 232, required: false }, MemberDef { name: "executionInfo", shape: 229, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ExportTaskExecutionInfo", kind: ShapeKind::Structure { members: &[MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "completionTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ExportTaskId", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ExportTaskName", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ExportTaskStatus", kind: ShapeKind::Structure { members: &[MemberDef { name: "code", shape: 225, required: false }, MemberDef { name: "message", shape: 226, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ExportTaskStatus", kind: ShapeKind::Structure { members: &[MemberDef { name: "code", shape: 233, required: false }, MemberDef { name: "message", shape: 234, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ExportTaskStatusCode", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["CANCELLED", "COMPLETED", "FAILED", "PENDING", "PENDING_CANCEL", "RUNNING"], sensitive: false, error: None },
     ShapeDef { name: "ExportTaskStatusMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ExportTasks", kind: ShapeKind::List { member: 220 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ExtractedValues", kind: ShapeKind::Map { key: 644, value: 675 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ExportTasks", kind: ShapeKind::List { member: 228 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ExtractedValues", kind: ShapeKind::Map { key: 672, value: 703 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Field", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FieldDelimiter", kind: ShapeKind::String, min: Some(0), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FieldHeader", kind: ShapeKind::String, min: Some(1), max: Some(64), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "FieldIndex", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, MemberDef { name: "fieldIndexName", shape: 233, required: false }, MemberDef { name: "lastScanTime", shape: 642, required: false }, MemberDef { name: "firstEventTime", shape: 642, required: false }, MemberDef { name: "lastEventTime", shape: 642, required: false }, MemberDef { name: "type", shape: 308, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "FieldIndex", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "fieldIndexName", shape: 241, required: false }, MemberDef { name: "lastScanTime", shape: 670, required: false }, MemberDef { name: "firstEventTime", shape: 670, required: false }, MemberDef { name: "lastEventTime", shape: 670, required: false }, MemberDef { name: "type", shape: 321, required: false }, MemberDef { name: "indexCategory", shape: 317, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FieldIndexName", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: Some("[\\.\\-_/#A-Za-z0-9]+"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "FieldIndexNames", kind: ShapeKind::List { member: 233 }, min: Some(1), max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "FieldIndexes", kind: ShapeKind::List { member: 232 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "FieldIndexNames", kind: ShapeKind::List { member: 241 }, min: Some(1), max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "FieldIndexes", kind: ShapeKind::List { member: 240 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FieldSelectionCriteria", kind: ShapeKind::String, min: Some(0), max: Some(2000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FieldsData", kind: ShapeKind::Structure { members: &[MemberDef { name: "data", shape: 67, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FilterCount", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "FilterLogEventsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, MemberDef { name: "logStreamNames", shape: 314, required: false }, MemberDef { name: "logStreamNamePrefix", shape: 398, required: false }, MemberDef { name: "startTime", shape: 642, required: false }, MemberDef { name: "endTime", shape: 642, required: false }, MemberDef { name: "filterPattern", shape: 242, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 213, required: false }, MemberDef { name: "interleaved", shape: 324, required: false }, MemberDef { name: "unmask", shape: 659, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "FilterLogEventsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "events", shape: 244, required: false }, MemberDef { name: "searchedLogStreams", shape: 576, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "FilterLogEventsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "logStreamNames", shape: 327, required: false }, MemberDef { name: "logStreamNamePrefix", shape: 416, required: false }, MemberDef { name: "startTime", shape: 670, required: false }, MemberDef { name: "endTime", shape: 670, required: false }, MemberDef { name: "filterPattern", shape: 250, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 221, required: false }, MemberDef { name: "startFromHead", shape: 616, required: false }, MemberDef { name: "interleaved", shape: 337, required: false }, MemberDef { name: "unmask", shape: 687, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "FilterLogEventsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "events", shape: 253, required: false }, MemberDef { name: "searchedLogStreams", shape: 600, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FilterName", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: Some("[^:*]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FilterPattern", kind: ShapeKind::String, min: Some(0), max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "FilteredLogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreamName", shape: 398, required: false }, MemberDef { name: "timestamp", shape: 642, required: false }, MemberDef { name: "message", shape: 210, required: false }, MemberDef { name: "ingestionTime", shape: 642, required: false }, MemberDef { name: "eventId", shape: 209, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "FilteredLogEvents", kind: ShapeKind::List { member: 243 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "FilterResourceArns", kind: ShapeKind::List { member: 27 }, min: Some(1), max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "FilteredLogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreamName", shape: 416, required: false }, MemberDef { name: "timestamp", shape: 670, required: false }, MemberDef { name: "message", shape: 218, required: false }, MemberDef { name: "ingestionTime", shape: 670, required: false }, MemberDef { name: "eventId", shape: 217, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "FilteredLogEvents", kind: ShapeKind::List { member: 252 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Flatten", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FlattenedElement", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["first", "last"], sensitive: false, error: None },
     ShapeDef { name: "Force", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ForceUpdate", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "FromKey", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDataProtectionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDataProtectionPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, MemberDef { name: "policyDocument", shape: 69, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDeliveryDestinationPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinationName", shape: 112, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDeliveryDestinationPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "policy", shape: 469, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDeliveryDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 112, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDeliveryDestinationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestination", shape: 110, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDeliveryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "id", shape: 117, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDeliveryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "delivery", shape: 109, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDeliverySourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 128, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDeliverySourceResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliverySource", shape: 118, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 317, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 317, required: false }, MemberDef { name: "integrationType", shape: 323, required: false }, MemberDef { name: "integrationStatus", shape: 319, required: false }, MemberDef { name: "integrationDetails", shape: 316, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDataProtectionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDataProtectionPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "policyDocument", shape: 69, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDeliveryDestinationPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinationName", shape: 114, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDeliveryDestinationPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "policy", shape: 488, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDeliveryDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 114, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDeliveryDestinationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestination", shape: 112, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDeliveryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "id", shape: 120, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDeliveryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "delivery", shape: 111, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDeliverySourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 131, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDeliverySourceResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliverySource", shape: 121, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 330, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 330, required: false }, MemberDef { name: "integrationType", shape: 336, required: false }, MemberDef { name: "integrationStatus", shape: 332, required: false }, MemberDef { name: "integrationDetails", shape: 329, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetLogAnomalyDetectorRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectorArn", shape: 21, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogAnomalyDetectorResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "detectorName", shape: 186, required: false }, MemberDef { name: "logGroupArnList", shape: 379, required: false }, MemberDef { name: "evaluationFrequency", shape: 208, required: false }, MemberDef { name: "filterPattern", shape: 242, required: false }, MemberDef { name: "anomalyDetectorStatus", shape: 22, required: false }, MemberDef { name: "kmsKeyId", shape: 334, required: false }, MemberDef { name: "creationTimeStamp", shape: 206, required: false }, MemberDef { name: "lastModifiedTimeStamp", shape: 206, required: false }, MemberDef { name: "anomalyVisibilityTime", shape: 25, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogEventsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, MemberDef { name: "logStreamName", shape: 398, required: true }, MemberDef { name: "startTime", shape: 642, required: false }, MemberDef { name: "endTime", shape: 642, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 213, required: false }, MemberDef { name: "startFromHead", shape: 592, required: false }, MemberDef { name: "unmask", shape: 659, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogEventsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "events", shape: 452, required: false }, MemberDef { name: "nextForwardToken", shape: 426, required: false }, MemberDef { name: "nextBackwardToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogAnomalyDetectorResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "detectorName", shape: 190, required: false }, MemberDef { name: "logGroupArnList", shape: 395, required: false }, MemberDef { name: "evaluationFrequency", shape: 216, required: false }, MemberDef { name: "filterPattern", shape: 250, required: false }, MemberDef { name: "anomalyDetectorStatus", shape: 22, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, MemberDef { name: "creationTimeStamp", shape: 214, required: false }, MemberDef { name: "lastModifiedTimeStamp", shape: 214, required: false }, MemberDef { name: "anomalyVisibilityTime", shape: 25, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogEventsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "logStreamName", shape: 416, required: true }, MemberDef { name: "startTime", shape: 670, required: false }, MemberDef { name: "endTime", shape: 670, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 221, required: false }, MemberDef { name: "startFromHead", shape: 616, required: false }, MemberDef { name: "unmask", shape: 687, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogEventsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "events", shape: 471, required: false }, MemberDef { name: "nextForwardToken", shape: 445, required: false }, MemberDef { name: "nextBackwardToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetLogFieldsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "dataSourceName", shape: 74, required: true }, MemberDef { name: "dataSourceType", shape: 75, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogFieldsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logFields", shape: 375, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogGroupFieldsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "time", shape: 642, required: false }, MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogGroupFieldsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupFields", shape: 383, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogObjectRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "unmask", shape: 659, required: false }, MemberDef { name: "logObjectPointer", shape: 393, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogObjectResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "fieldStream", shape: 272, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogObjectResponseStream", kind: ShapeKind::Structure { members: &[MemberDef { name: "fields", shape: 237, required: false }, MemberDef { name: "InternalStreamingException", shape: 326, required: false }, ], union: false, eventstream: true }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogRecordRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logRecordPointer", shape: 395, required: true }, MemberDef { name: "unmask", shape: 659, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLogRecordResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logRecord", shape: 394, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogFieldsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logFields", shape: 391, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogGroupFieldsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "time", shape: 670, required: false }, MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogGroupFieldsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupFields", shape: 399, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogObjectRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "unmask", shape: 687, required: false }, MemberDef { name: "logObjectPointer", shape: 411, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogObjectResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "fieldStream", shape: 281, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogObjectResponseStream", kind: ShapeKind::Structure { members: &[MemberDef { name: "fields", shape: 245, required: false }, MemberDef { name: "InternalStreamingException", shape: 339, required: false }, ], union: false, eventstream: true }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogRecordRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logRecordPointer", shape: 413, required: true }, MemberDef { name: "unmask", shape: 687, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLogRecordResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logRecord", shape: 412, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetLookupTableRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetLookupTableResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: false }, MemberDef { name: "lookupTableName", shape: 405, required: false }, MemberDef { name: "description", shape: 404, required: false }, MemberDef { name: "tableBody", shape: 617, required: false }, MemberDef { name: "sizeBytes", shape: 604, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, MemberDef { name: "kmsKeyId", shape: 334, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetLookupTableResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: false }, MemberDef { name: "lookupTableName", shape: 424, required: false }, MemberDef { name: "description", shape: 423, required: false }, MemberDef { name: "tableBody", shape: 645, required: false }, MemberDef { name: "sizeBytes", shape: 629, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetQueryResultsMaxItems", kind: ShapeKind::Integer, min: Some(0), max: Some(10000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetQueryResultsNextToken", kind: ShapeKind::String, min: None, max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetQueryResultsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 514, required: true }, MemberDef { name: "nextToken", shape: 278, required: false }, MemberDef { name: "maxItems", shape: 277, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetQueryResultsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 517, required: false }, MemberDef { name: "results", shape: 524, required: false }, MemberDef { name: "statistics", shape: 525, required: false }, MemberDef { name: "status", shape: 526, required: false }, MemberDef { name: "encryptionKey", shape: 196, required: false }, MemberDef { name: "nextToken", shape: 278, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetQueryResultsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 536, required: true }, MemberDef { name: "nextToken", shape: 287, required: false }, MemberDef { name: "maxItems", shape: 286, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetQueryResultsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 539, required: false }, MemberDef { name: "results", shape: 546, required: false }, MemberDef { name: "statistics", shape: 547, required: false }, MemberDef { name: "status", shape: 548, required: false }, MemberDef { name: "encryptionKey", shape: 203, required: false }, MemberDef { name: "nextToken", shape: 287, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetScheduledQueryHistoryMaxResults", kind: ShapeKind::Integer, min: Some(1), max: Some(1000), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetScheduledQueryHistoryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 568, required: true }, MemberDef { name: "startTime", shape: 642, required: true }, MemberDef { name: "endTime", shape: 642, required: true }, MemberDef { name: "executionStatuses", shape: 216, required: false }, MemberDef { name: "maxResults", shape: 281, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetScheduledQueryHistoryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 570, required: false }, MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "triggerHistory", shape: 652, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetScheduledQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 568, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetScheduledQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "name", shape: 570, required: false }, MemberDef { name: "description", shape: 564, required: false }, MemberDef { name: "queryLanguage", shape: 517, required: false }, MemberDef { name: "queryString", shape: 527, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 569, required: false }, MemberDef { name: "scheduleExpression", shape: 562, required: false }, MemberDef { name: "timezone", shape: 563, required: false }, MemberDef { name: "startTimeOffset", shape: 599, required: false }, MemberDef { name: "destinationConfiguration", shape: 181, required: false }, MemberDef { name: "state", shape: 571, required: false }, MemberDef { name: "lastTriggeredTime", shape: 642, required: false }, MemberDef { name: "lastExecutionStatus", shape: 215, required: false }, MemberDef { name: "scheduleStartTime", shape: 642, required: false }, MemberDef { name: "scheduleEndTime", shape: 642, required: false }, MemberDef { name: "executionRoleArn", shape: 550, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetTransformerRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetTransformerResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "lastModifiedTime", shape: 642, required: false }, MemberDef { name: "transformerConfig", shape: 476, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Grok", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: false }, MemberDef { name: "match", shape: 289, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetScheduledQueryHistoryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 592, required: true }, MemberDef { name: "startTime", shape: 670, required: true }, MemberDef { name: "endTime", shape: 670, required: true }, MemberDef { name: "executionStatuses", shape: 224, required: false }, MemberDef { name: "maxResults", shape: 290, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetScheduledQueryHistoryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 594, required: false }, MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "triggerHistory", shape: 680, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetScheduledQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 592, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetScheduledQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "name", shape: 594, required: false }, MemberDef { name: "description", shape: 588, required: false }, MemberDef { name: "queryLanguage", shape: 539, required: false }, MemberDef { name: "queryString", shape: 549, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 593, required: false }, MemberDef { name: "scheduleExpression", shape: 585, required: false }, MemberDef { name: "timezone", shape: 586, required: false }, MemberDef { name: "startTimeOffset", shape: 623, required: false }, MemberDef { name: "endTimeOffset", shape: 204, required: false }, MemberDef { name: "destinationConfiguration", shape: 185, required: false }, MemberDef { name: "state", shape: 595, required: false }, MemberDef { name: "scheduleType", shape: 587, required: false }, MemberDef { name: "lastTriggeredTime", shape: 670, required: false }, MemberDef { name: "lastExecutionStatus", shape: 223, required: false }, MemberDef { name: "scheduleStartTime", shape: 670, required: false }, MemberDef { name: "scheduleEndTime", shape: 670, required: false }, MemberDef { name: "executionRoleArn", shape: 573, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetStorageTierPolicyRequest", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetStorageTierPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "storageTier", shape: 628, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetTransformerRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetTransformerResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "lastModifiedTime", shape: 670, required: false }, MemberDef { name: "transformerConfig", shape: 495, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Grok", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: false }, MemberDef { name: "match", shape: 300, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GrokMatch", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GroupingIdentifier", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 291, required: false }, MemberDef { name: "value", shape: 292, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GroupingIdentifier", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 302, required: false }, MemberDef { name: "value", shape: 303, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GroupingIdentifierKey", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GroupingIdentifierValue", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GroupingIdentifiers", kind: ShapeKind::List { member: 290 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Histogram", kind: ShapeKind::Map { key: 641, value: 51 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Import", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 299, required: false }, MemberDef { name: "importSourceArn", shape: 27, required: false }, MemberDef { name: "importStatus", shape: 302, required: false }, MemberDef { name: "importDestinationArn", shape: 27, required: false }, MemberDef { name: "importStatistics", shape: 301, required: false }, MemberDef { name: "importFilter", shape: 298, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, MemberDef { name: "errorMessage", shape: 207, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ImportBatch", kind: ShapeKind::Structure { members: &[MemberDef { name: "batchId", shape: 32, required: true }, MemberDef { name: "status", shape: 302, required: true }, MemberDef { name: "errorMessage", shape: 207, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ImportBatchList", kind: ShapeKind::List { member: 296 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ImportFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "startEventTime", shape: 642, required: false }, MemberDef { name: "endEventTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GroupingIdentifiers", kind: ShapeKind::List { member: 301 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Histogram", kind: ShapeKind::Map { key: 669, value: 51 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Import", kind: ShapeKind::Structure { members: &[MemberDef { name: "importId", shape: 310, required: false }, MemberDef { name: "importSourceArn", shape: 27, required: false }, MemberDef { name: "importStatus", shape: 313, required: false }, MemberDef { name: "importDestinationArn", shape: 27, required: false }, MemberDef { name: "importStatistics", shape: 312, required: false }, MemberDef { name: "importFilter", shape: 309, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, MemberDef { name: "errorMessage", shape: 215, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ImportBatch", kind: ShapeKind::Structure { members: &[MemberDef { name: "batchId", shape: 32, required: true }, MemberDef { name: "status", shape: 313, required: true }, MemberDef { name: "errorMessage", shape: 215, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ImportBatchList", kind: ShapeKind::List { member: 307 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ImportFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "startEventTime", shape: 670, required: false }, MemberDef { name: "endEventTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ImportId", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: Some("[\\-a-zA-Z0-9]+"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ImportList", kind: ShapeKind::List { member: 295 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ImportStatistics", kind: ShapeKind::Structure { members: &[MemberDef { name: "bytesImported", shape: 604, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ImportList", kind: ShapeKind::List { member: 306 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ImportStatistics", kind: ShapeKind::Structure { members: &[MemberDef { name: "bytesImported", shape: 629, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ImportStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["IN_PROGRESS", "CANCELLED", "COMPLETED", "FAILED"], sensitive: false, error: None },
-    ShapeDef { name: "ImportStatusList", kind: ShapeKind::List { member: 302 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ImportStatusList", kind: ShapeKind::List { member: 313 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "IncludeLinkedAccounts", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "IndexPolicies", kind: ShapeKind::List { member: 306 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "IndexPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, MemberDef { name: "lastUpdateTime", shape: 642, required: false }, MemberDef { name: "policyDocument", shape: 470, required: false }, MemberDef { name: "policyName", shape: 471, required: false }, MemberDef { name: "source", shape: 307, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "IndexCategories", kind: ShapeKind::List { member: 317 }, min: None, max: Some(4), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "IndexCategory", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["DEFAULT", "CUSTOM", "AUTO", "INACTIVE"], sensitive: false, error: None },
+    ShapeDef { name: "IndexPolicies", kind: ShapeKind::List { member: 319 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "IndexPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "lastUpdateTime", shape: 670, required: false }, MemberDef { name: "policyDocument", shape: 489, required: false }, MemberDef { name: "policyName", shape: 490, required: false }, MemberDef { name: "source", shape: 320, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "IndexSource", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ACCOUNT", "LOG_GROUP"], sensitive: false, error: None },
     ShapeDef { name: "IndexType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["FACET", "FIELD_INDEX"], sensitive: false, error: None },
     ShapeDef { name: "InferredTokenName", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InheritedProperties", kind: ShapeKind::List { member: 311 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InheritedProperties", kind: ShapeKind::List { member: 324 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InheritedProperty", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ACCOUNT_DATA_PROTECTION"], sensitive: false, error: None },
-    ShapeDef { name: "InputLogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "timestamp", shape: 642, required: true }, MemberDef { name: "message", shape: 210, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InputLogEvents", kind: ShapeKind::List { member: 312 }, min: Some(1), max: Some(10000), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "InputLogStreamNames", kind: ShapeKind::List { member: 398 }, min: Some(1), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InputLogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "timestamp", shape: 670, required: true }, MemberDef { name: "message", shape: 218, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InputLogEvents", kind: ShapeKind::List { member: 325 }, min: Some(1), max: Some(10000), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InputLogStreamNames", kind: ShapeKind::List { member: 416 }, min: Some(1), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Integer", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "IntegrationDetails", kind: ShapeKind::Structure { members: &[MemberDef { name: "openSearchIntegrationDetails", shape: 438, required: false }, ], union: true, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "IntegrationDetails", kind: ShapeKind::Structure { members: &[MemberDef { name: "openSearchIntegrationDetails", shape: 457, required: false }, ], union: true, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "IntegrationName", kind: ShapeKind::String, min: Some(1), max: Some(50), pattern: Some("[\\.\\-_/#A-Za-z0-9]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "IntegrationNamePrefix", kind: ShapeKind::String, min: Some(1), max: Some(50), pattern: Some("[\\.\\-_/#A-Za-z0-9]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "IntegrationStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["PROVISIONING", "ACTIVE", "FAILED"], sensitive: false, error: None },
     ShapeDef { name: "IntegrationStatusMessage", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "IntegrationSummaries", kind: ShapeKind::List { member: 322 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "IntegrationSummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 317, required: false }, MemberDef { name: "integrationType", shape: 323, required: false }, MemberDef { name: "integrationStatus", shape: 319, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "IntegrationSummaries", kind: ShapeKind::List { member: 335 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "IntegrationSummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 330, required: false }, MemberDef { name: "integrationType", shape: 336, required: false }, MemberDef { name: "integrationStatus", shape: 332, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "IntegrationType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["OPENSEARCH"], sensitive: false, error: None },
     ShapeDef { name: "Interleaved", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "InternalServerException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InternalServerException", http_status: 500, sender_fault: false }) },
-    ShapeDef { name: "InternalStreamingException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 413, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InternalStreamingException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InternalStreamingException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 432, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InternalStreamingException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "InvalidOperationException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidOperationException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "InvalidParameterException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidParameterException", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "InvalidSequenceTokenException", kind: ShapeKind::Structure { members: &[MemberDef { name: "expectedSequenceToken", shape: 578, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidSequenceTokenException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InvalidSequenceTokenException", kind: ShapeKind::Structure { members: &[MemberDef { name: "expectedSequenceToken", shape: 602, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidSequenceTokenException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "IsSampled", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Key", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "KeyPrefix", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
@@ -1037,309 +1079,324 @@ pub static SHAPES: &[ShapeDef] = &[
     ShapeDef { name: "KmsKeyId", kind: ShapeKind::String, min: None, max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LimitExceededException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "LimitExceededException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "ListAggregateLogGroupSummariesGroupBy", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["DATA_SOURCE_NAME_TYPE_AND_FORMAT", "DATA_SOURCE_NAME_AND_TYPE"], sensitive: false, error: None },
-    ShapeDef { name: "ListAggregateLogGroupSummariesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "accountIdentifiers", shape: 3, required: false }, MemberDef { name: "includeLinkedAccounts", shape: 304, required: false }, MemberDef { name: "logGroupClass", shape: 380, required: false }, MemberDef { name: "logGroupNamePattern", shape: 388, required: false }, MemberDef { name: "dataSources", shape: 73, required: false }, MemberDef { name: "groupBy", shape: 336, required: true }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 352, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListAggregateLogGroupSummariesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "aggregateLogGroupSummaries", shape: 12, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListAggregateLogGroupSummariesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "accountIdentifiers", shape: 3, required: false }, MemberDef { name: "includeLinkedAccounts", shape: 315, required: false }, MemberDef { name: "logGroupClass", shape: 396, required: false }, MemberDef { name: "logGroupNamePattern", shape: 406, required: false }, MemberDef { name: "dataSources", shape: 73, required: false }, MemberDef { name: "groupBy", shape: 349, required: true }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 365, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListAggregateLogGroupSummariesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "aggregateLogGroupSummaries", shape: 12, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ListAnomaliesLimit", kind: ShapeKind::Integer, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListAnomaliesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectorArn", shape: 21, required: false }, MemberDef { name: "suppressionState", shape: 613, required: false }, MemberDef { name: "limit", shape: 339, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListAnomaliesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalies", shape: 18, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListIntegrationsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationNamePrefix", shape: 318, required: false }, MemberDef { name: "integrationType", shape: 323, required: false }, MemberDef { name: "integrationStatus", shape: 319, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListIntegrationsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationSummaries", shape: 321, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListAnomaliesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectorArn", shape: 21, required: false }, MemberDef { name: "suppressionState", shape: 638, required: false }, MemberDef { name: "limit", shape: 352, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListAnomaliesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalies", shape: 18, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListIntegrationsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationNamePrefix", shape: 331, required: false }, MemberDef { name: "integrationType", shape: 336, required: false }, MemberDef { name: "integrationStatus", shape: 332, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListIntegrationsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationSummaries", shape: 334, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ListLimit", kind: ShapeKind::Integer, min: Some(1), max: Some(1000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ListLogAnomalyDetectorsLimit", kind: ShapeKind::Integer, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListLogAnomalyDetectorsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "filterLogGroupArn", shape: 378, required: false }, MemberDef { name: "limit", shape: 345, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListLogAnomalyDetectorsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectors", shape: 23, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListLogAnomalyDetectorsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "filterLogGroupArn", shape: 394, required: false }, MemberDef { name: "limit", shape: 358, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListLogAnomalyDetectorsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectors", shape: 23, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ListLogGroupsForQueryMaxResults", kind: ShapeKind::Integer, min: Some(50), max: Some(500), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListLogGroupsForQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 514, required: true }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "maxResults", shape: 348, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListLogGroupsForQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifiers", shape: 385, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListLogGroupsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupNamePattern", shape: 388, required: false }, MemberDef { name: "logGroupClass", shape: 380, required: false }, MemberDef { name: "includeLinkedAccounts", shape: 304, required: false }, MemberDef { name: "accountIdentifiers", shape: 3, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "limit", shape: 344, required: false }, MemberDef { name: "dataSources", shape: 73, required: false }, MemberDef { name: "fieldIndexNames", shape: 234, required: false }, MemberDef { name: "logGroupTags", shape: 623, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListLogGroupsForQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 536, required: true }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "maxResults", shape: 361, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListLogGroupsForQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifiers", shape: 401, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListLogGroupsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupNamePattern", shape: 406, required: false }, MemberDef { name: "logGroupClass", shape: 396, required: false }, MemberDef { name: "includeLinkedAccounts", shape: 315, required: false }, MemberDef { name: "accountIdentifiers", shape: 3, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "limit", shape: 357, required: false }, MemberDef { name: "dataSources", shape: 73, required: false }, MemberDef { name: "fieldIndexNames", shape: 242, required: false }, MemberDef { name: "logGroupTags", shape: 651, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ListLogGroupsRequestLimit", kind: ShapeKind::Integer, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListLogGroupsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroups", shape: 390, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListLogGroupsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroups", shape: 408, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ListScheduledQueriesMaxResults", kind: ShapeKind::Integer, min: Some(1), max: Some(1000), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListScheduledQueriesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "maxResults", shape: 354, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "state", shape: 571, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListScheduledQueriesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 426, required: false }, MemberDef { name: "scheduledQueries", shape: 573, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListScheduledQueriesRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "maxResults", shape: 367, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "state", shape: 595, required: false }, MemberDef { name: "scheduleType", shape: 587, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListScheduledQueriesResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "scheduledQueries", shape: 597, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ListSourcesForS3TableIntegrationMaxResults", kind: ShapeKind::Integer, min: Some(1), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListSourcesForS3TableIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationArn", shape: 27, required: true }, MemberDef { name: "maxResults", shape: 357, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListSourcesForS3TableIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "sources", shape: 557, required: false }, MemberDef { name: "nextToken", shape: 426, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListSourcesForS3TableIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationArn", shape: 27, required: true }, MemberDef { name: "maxResults", shape: 370, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListSourcesForS3TableIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "sources", shape: 580, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListSyslogConfigurationsMaxResults", kind: ShapeKind::Integer, min: Some(0), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListSyslogConfigurationsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "vpcEndpointId", shape: 705, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, MemberDef { name: "maxResults", shape: 373, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListSyslogConfigurationsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "syslogConfigurations", shape: 642, required: false }, MemberDef { name: "nextToken", shape: 445, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ListTagsForResourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "resourceArn", shape: 17, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListTagsForResourceResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListTagsLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListTagsLogGroupResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ListToMap", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: true }, MemberDef { name: "key", shape: 331, required: true }, MemberDef { name: "valueKey", shape: 676, required: false }, MemberDef { name: "target", shape: 631, required: false }, MemberDef { name: "flatten", shape: 245, required: false }, MemberDef { name: "flattenedElement", shape: 246, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LiveTailSessionLogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreamName", shape: 398, required: false }, MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, MemberDef { name: "message", shape: 210, required: false }, MemberDef { name: "timestamp", shape: 642, required: false }, MemberDef { name: "ingestionTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LiveTailSessionMetadata", kind: ShapeKind::Structure { members: &[MemberDef { name: "sampled", shape: 330, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LiveTailSessionResults", kind: ShapeKind::List { member: 365 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LiveTailSessionStart", kind: ShapeKind::Structure { members: &[MemberDef { name: "requestId", shape: 538, required: false }, MemberDef { name: "sessionId", shape: 582, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 593, required: false }, MemberDef { name: "logStreamNames", shape: 314, required: false }, MemberDef { name: "logStreamNamePrefixes", shape: 314, required: false }, MemberDef { name: "logEventFilterPattern", shape: 242, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LiveTailSessionUpdate", kind: ShapeKind::Structure { members: &[MemberDef { name: "sessionMetadata", shape: 366, required: false }, MemberDef { name: "sessionResults", shape: 367, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListTagsForResourceResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListTagsLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListTagsLogGroupResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ListToMap", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: true }, MemberDef { name: "key", shape: 344, required: true }, MemberDef { name: "valueKey", shape: 704, required: false }, MemberDef { name: "target", shape: 659, required: false }, MemberDef { name: "flatten", shape: 254, required: false }, MemberDef { name: "flattenedElement", shape: 255, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LiveTailSessionLogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreamName", shape: 416, required: false }, MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "message", shape: 218, required: false }, MemberDef { name: "timestamp", shape: 670, required: false }, MemberDef { name: "ingestionTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LiveTailSessionMetadata", kind: ShapeKind::Structure { members: &[MemberDef { name: "sampled", shape: 343, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LiveTailSessionResults", kind: ShapeKind::List { member: 381 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LiveTailSessionStart", kind: ShapeKind::Structure { members: &[MemberDef { name: "requestId", shape: 560, required: false }, MemberDef { name: "sessionId", shape: 606, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 617, required: false }, MemberDef { name: "logStreamNames", shape: 327, required: false }, MemberDef { name: "logStreamNamePrefixes", shape: 327, required: false }, MemberDef { name: "logEventFilterPattern", shape: 250, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LiveTailSessionUpdate", kind: ShapeKind::Structure { members: &[MemberDef { name: "sessionMetadata", shape: 382, required: false }, MemberDef { name: "sessionResults", shape: 383, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Locale", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "timestamp", shape: 642, required: false }, MemberDef { name: "message", shape: 210, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "timestamp", shape: 670, required: false }, MemberDef { name: "message", shape: 218, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogEventIndex", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogFieldName", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogFieldType", kind: ShapeKind::Structure { members: &[MemberDef { name: "type", shape: 76, required: false }, MemberDef { name: "element", shape: 374, required: false }, MemberDef { name: "fields", shape: 375, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogFieldsList", kind: ShapeKind::List { member: 376 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogFieldsListItem", kind: ShapeKind::Structure { members: &[MemberDef { name: "logFieldName", shape: 373, required: false }, MemberDef { name: "logFieldType", shape: 374, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroup", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "retentionInDays", shape: 78, required: false }, MemberDef { name: "metricFilterCount", shape: 238, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "storedBytes", shape: 604, required: false }, MemberDef { name: "kmsKeyId", shape: 334, required: false }, MemberDef { name: "dataProtectionStatus", shape: 70, required: false }, MemberDef { name: "inheritedProperties", shape: 310, required: false }, MemberDef { name: "logGroupClass", shape: 380, required: false }, MemberDef { name: "logGroupArn", shape: 27, required: false }, MemberDef { name: "deletionProtectionEnabled", shape: 106, required: false }, MemberDef { name: "bearerTokenAuthenticationEnabled", shape: 33, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogFieldType", kind: ShapeKind::Structure { members: &[MemberDef { name: "type", shape: 76, required: false }, MemberDef { name: "element", shape: 390, required: false }, MemberDef { name: "fields", shape: 391, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogFieldsList", kind: ShapeKind::List { member: 392 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogFieldsListItem", kind: ShapeKind::Structure { members: &[MemberDef { name: "logFieldName", shape: 389, required: false }, MemberDef { name: "logFieldType", shape: 390, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroup", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "retentionInDays", shape: 78, required: false }, MemberDef { name: "metricFilterCount", shape: 246, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "storedBytes", shape: 629, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, MemberDef { name: "dataProtectionStatus", shape: 70, required: false }, MemberDef { name: "inheritedProperties", shape: 323, required: false }, MemberDef { name: "logGroupClass", shape: 396, required: false }, MemberDef { name: "logGroupArn", shape: 27, required: false }, MemberDef { name: "deletionProtectionEnabled", shape: 108, required: false }, MemberDef { name: "bearerTokenAuthenticationEnabled", shape: 33, required: false }, MemberDef { name: "retentionPolicyName", shape: 490, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogGroupArn", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: Some("[\\w#+=/:,.@-]*"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroupArnList", kind: ShapeKind::List { member: 378 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroupClass", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupArnList", kind: ShapeKind::List { member: 394 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupClass", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["STANDARD", "INFREQUENT_ACCESS", "DELIVERY", "ESSENTIALS"], sensitive: false, error: None },
     ShapeDef { name: "LogGroupCount", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroupField", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 229, required: false }, MemberDef { name: "percent", shape: 468, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroupFieldList", kind: ShapeKind::List { member: 382 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupField", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 237, required: false }, MemberDef { name: "percent", shape: 487, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupFieldList", kind: ShapeKind::List { member: 398 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogGroupIdentifier", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: Some("[\\w#+=/:,.@-]*"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroupIdentifiers", kind: ShapeKind::List { member: 384 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupIdentifiers", kind: ShapeKind::List { member: 400 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupImpact", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "currentRetention", shape: 572, required: false }, MemberDef { name: "proposedRetention", shape: 572, required: false }, MemberDef { name: "storedBytes", shape: 629, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupImpacts", kind: ShapeKind::List { member: 402 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogGroupName", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: Some("[\\.\\-_/#A-Za-z0-9]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogGroupNamePattern", kind: ShapeKind::String, min: Some(0), max: Some(512), pattern: Some("[\\.\\-_/#A-Za-z0-9]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogGroupNameRegexPattern", kind: ShapeKind::String, min: Some(3), max: Some(129), pattern: Some("(\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24})(\\|\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24}){0,4}"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroupNames", kind: ShapeKind::List { member: 386 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroupSummaries", kind: ShapeKind::List { member: 391 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroupSummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "logGroupArn", shape: 27, required: false }, MemberDef { name: "logGroupClass", shape: 380, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogGroups", kind: ShapeKind::List { member: 377 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupNames", kind: ShapeKind::List { member: 404 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupSummaries", kind: ShapeKind::List { member: 409 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroupSummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "logGroupArn", shape: 27, required: false }, MemberDef { name: "logGroupClass", shape: 396, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogGroups", kind: ShapeKind::List { member: 393 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogObjectPointer", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogRecord", kind: ShapeKind::Map { key: 229, value: 675 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogRecord", kind: ShapeKind::Map { key: 237, value: 703 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogRecordPointer", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogSamples", kind: ShapeKind::List { member: 371 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogStream", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreamName", shape: 398, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "firstEventTimestamp", shape: 642, required: false }, MemberDef { name: "lastEventTimestamp", shape: 642, required: false }, MemberDef { name: "lastIngestionTime", shape: 642, required: false }, MemberDef { name: "uploadSequenceToken", shape: 578, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "storedBytes", shape: 604, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogSamples", kind: ShapeKind::List { member: 387 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogStream", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreamName", shape: 416, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "firstEventTimestamp", shape: 670, required: false }, MemberDef { name: "lastEventTimestamp", shape: 670, required: false }, MemberDef { name: "lastIngestionTime", shape: 670, required: false }, MemberDef { name: "uploadSequenceToken", shape: 602, required: false }, MemberDef { name: "arn", shape: 27, required: false }, MemberDef { name: "storedBytes", shape: 629, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogStreamName", kind: ShapeKind::String, min: Some(1), max: Some(512), pattern: Some("[^:*]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogStreamSearchedCompletely", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogStreams", kind: ShapeKind::List { member: 397 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogStreams", kind: ShapeKind::List { member: 415 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LogType", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: Some("[\\w]*"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LogTypes", kind: ShapeKind::List { member: 401 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LookupTable", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: false }, MemberDef { name: "lookupTableName", shape: 405, required: false }, MemberDef { name: "description", shape: 404, required: false }, MemberDef { name: "tableFields", shape: 618, required: false }, MemberDef { name: "recordsCount", shape: 531, required: false }, MemberDef { name: "sizeBytes", shape: 604, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, MemberDef { name: "kmsKeyId", shape: 334, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LogTypes", kind: ShapeKind::List { member: 419 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LookupTable", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: false }, MemberDef { name: "lookupTableName", shape: 424, required: false }, MemberDef { name: "description", shape: 423, required: false }, MemberDef { name: "tableFields", shape: 646, required: false }, MemberDef { name: "recordsCount", shape: 553, required: false }, MemberDef { name: "sizeBytes", shape: 629, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LookupTableConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "tableName", shape: 424, required: true }, MemberDef { name: "roleArn", shape: 573, required: true }, MemberDef { name: "description", shape: 423, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LookupTableDescription", kind: ShapeKind::String, min: Some(0), max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "LookupTableName", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: Some("^[a-zA-Z0-9_]+$"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LookupTables", kind: ShapeKind::List { member: 403 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LowerCaseString", kind: ShapeKind::Structure { members: &[MemberDef { name: "withKeys", shape: 408, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "LowerCaseStringWithKeys", kind: ShapeKind::List { member: 677 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MalformedQueryException", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryCompileError", shape: 507, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "MalformedQueryException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "LookupTables", kind: ShapeKind::List { member: 421 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LowerCaseString", kind: ShapeKind::Structure { members: &[MemberDef { name: "withKeys", shape: 427, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "LowerCaseStringWithKeys", kind: ShapeKind::List { member: 706 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MalformedQueryException", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryCompileError", shape: 529, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "MalformedQueryException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "MappingVersion", kind: ShapeKind::String, min: Some(1), max: Some(10), pattern: Some("^\\d+\\.\\d+(\\.\\d+)?$"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MatchPattern", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MatchPatterns", kind: ShapeKind::List { member: 411 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MatchPatterns", kind: ShapeKind::List { member: 430 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Message", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "filterName", shape: 241, required: false }, MemberDef { name: "filterPattern", shape: 242, required: false }, MemberDef { name: "metricTransformations", shape: 421, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "applyOnTransformedLogs", shape: 26, required: false }, MemberDef { name: "fieldSelectionCriteria", shape: 236, required: false }, MemberDef { name: "emitSystemFieldDimensions", shape: 195, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricFilterMatchRecord", kind: ShapeKind::Structure { members: &[MemberDef { name: "eventNumber", shape: 211, required: false }, MemberDef { name: "eventMessage", shape: 210, required: false }, MemberDef { name: "extractedValues", shape: 228, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricFilterMatches", kind: ShapeKind::List { member: 415 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricFilters", kind: ShapeKind::List { member: 414 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "filterName", shape: 249, required: false }, MemberDef { name: "filterPattern", shape: 250, required: false }, MemberDef { name: "metricTransformations", shape: 440, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "applyOnTransformedLogs", shape: 26, required: false }, MemberDef { name: "fieldSelectionCriteria", shape: 244, required: false }, MemberDef { name: "emitSystemFieldDimensions", shape: 202, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricFilterMatchRecord", kind: ShapeKind::Structure { members: &[MemberDef { name: "eventNumber", shape: 219, required: false }, MemberDef { name: "eventMessage", shape: 218, required: false }, MemberDef { name: "extractedValues", shape: 236, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricFilterMatches", kind: ShapeKind::List { member: 434 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricFilters", kind: ShapeKind::List { member: 433 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricName", kind: ShapeKind::String, min: None, max: Some(255), pattern: Some("[^:*$]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricNamespace", kind: ShapeKind::String, min: None, max: Some(255), pattern: Some("[^:*$]*"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricTransformation", kind: ShapeKind::Structure { members: &[MemberDef { name: "metricName", shape: 418, required: true }, MemberDef { name: "metricNamespace", shape: 419, required: true }, MemberDef { name: "metricValue", shape: 422, required: true }, MemberDef { name: "defaultValue", shape: 79, required: false }, MemberDef { name: "dimensions", shape: 187, required: false }, MemberDef { name: "unit", shape: 591, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MetricTransformations", kind: ShapeKind::List { member: 420 }, min: Some(1), max: Some(1), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricTransformation", kind: ShapeKind::Structure { members: &[MemberDef { name: "metricName", shape: 437, required: true }, MemberDef { name: "metricNamespace", shape: 438, required: true }, MemberDef { name: "metricValue", shape: 441, required: true }, MemberDef { name: "defaultValue", shape: 79, required: false }, MemberDef { name: "dimensions", shape: 191, required: false }, MemberDef { name: "unit", shape: 615, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MetricTransformations", kind: ShapeKind::List { member: 439 }, min: Some(1), max: Some(1), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "MetricValue", kind: ShapeKind::String, min: None, max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MoveKeyEntries", kind: ShapeKind::List { member: 424 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MoveKeyEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: true }, MemberDef { name: "target", shape: 631, required: true }, MemberDef { name: "overwriteIfExists", shape: 453, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "MoveKeys", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 423, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MoveKeyEntries", kind: ShapeKind::List { member: 443 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MoveKeyEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: true }, MemberDef { name: "target", shape: 659, required: true }, MemberDef { name: "overwriteIfExists", shape: 472, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "MoveKeys", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 442, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "NextToken", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "NonMatchValue", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OCSFVersion", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["V1.1", "V1.5"], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchApplication", kind: ShapeKind::Structure { members: &[MemberDef { name: "applicationEndpoint", shape: 430, required: false }, MemberDef { name: "applicationArn", shape: 27, required: false }, MemberDef { name: "applicationId", shape: 431, required: false }, MemberDef { name: "status", shape: 443, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchApplication", kind: ShapeKind::Structure { members: &[MemberDef { name: "applicationEndpoint", shape: 449, required: false }, MemberDef { name: "applicationArn", shape: 27, required: false }, MemberDef { name: "applicationId", shape: 450, required: false }, MemberDef { name: "status", shape: 462, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OpenSearchApplicationEndpoint", kind: ShapeKind::String, min: Some(1), max: Some(1024), pattern: Some("^https://[\\.\\-_/#:A-Za-z0-9]+\\.com$"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OpenSearchApplicationId", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: Some("[\\.\\-_/#A-Za-z0-9]+"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchCollection", kind: ShapeKind::Structure { members: &[MemberDef { name: "collectionEndpoint", shape: 433, required: false }, MemberDef { name: "collectionArn", shape: 27, required: false }, MemberDef { name: "status", shape: 443, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchCollection", kind: ShapeKind::Structure { members: &[MemberDef { name: "collectionEndpoint", shape: 452, required: false }, MemberDef { name: "collectionArn", shape: 27, required: false }, MemberDef { name: "status", shape: 462, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OpenSearchCollectionEndpoint", kind: ShapeKind::String, min: Some(1), max: Some(1024), pattern: Some("^https://[\\.\\-_/#:A-Za-z0-9]+\\.com$"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchDataAccessPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 441, required: false }, MemberDef { name: "status", shape: 443, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchDataSource", kind: ShapeKind::Structure { members: &[MemberDef { name: "dataSourceName", shape: 436, required: false }, MemberDef { name: "status", shape: 443, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchDataAccessPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 460, required: false }, MemberDef { name: "status", shape: 462, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchDataSource", kind: ShapeKind::Structure { members: &[MemberDef { name: "dataSourceName", shape: 455, required: false }, MemberDef { name: "status", shape: 462, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OpenSearchDataSourceName", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: Some("[\\.\\-_/#A-Za-z0-9]+"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchEncryptionPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 441, required: false }, MemberDef { name: "status", shape: 443, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchIntegrationDetails", kind: ShapeKind::Structure { members: &[MemberDef { name: "dataSource", shape: 435, required: false }, MemberDef { name: "application", shape: 429, required: false }, MemberDef { name: "collection", shape: 432, required: false }, MemberDef { name: "workspace", shape: 445, required: false }, MemberDef { name: "encryptionPolicy", shape: 437, required: false }, MemberDef { name: "networkPolicy", shape: 440, required: false }, MemberDef { name: "accessPolicy", shape: 434, required: false }, MemberDef { name: "lifecyclePolicy", shape: 439, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchLifecyclePolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 441, required: false }, MemberDef { name: "status", shape: 443, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchNetworkPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 441, required: false }, MemberDef { name: "status", shape: 443, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchEncryptionPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 460, required: false }, MemberDef { name: "status", shape: 462, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchIntegrationDetails", kind: ShapeKind::Structure { members: &[MemberDef { name: "dataSource", shape: 454, required: false }, MemberDef { name: "application", shape: 448, required: false }, MemberDef { name: "collection", shape: 451, required: false }, MemberDef { name: "workspace", shape: 464, required: false }, MemberDef { name: "encryptionPolicy", shape: 456, required: false }, MemberDef { name: "networkPolicy", shape: 459, required: false }, MemberDef { name: "accessPolicy", shape: 453, required: false }, MemberDef { name: "lifecyclePolicy", shape: 458, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchLifecyclePolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 460, required: false }, MemberDef { name: "status", shape: 462, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchNetworkPolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 460, required: false }, MemberDef { name: "status", shape: 462, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OpenSearchPolicyName", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: Some("[\\.\\-_/#A-Za-z0-9]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OpenSearchResourceConfig", kind: ShapeKind::Structure { members: &[MemberDef { name: "kmsKeyArn", shape: 27, required: false }, MemberDef { name: "dataSourceRoleArn", shape: 27, required: true }, MemberDef { name: "dashboardViewerPrincipals", shape: 66, required: true }, MemberDef { name: "applicationArn", shape: 27, required: false }, MemberDef { name: "retentionDays", shape: 41, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchResourceStatus", kind: ShapeKind::Structure { members: &[MemberDef { name: "status", shape: 444, required: false }, MemberDef { name: "statusMessage", shape: 320, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchResourceStatus", kind: ShapeKind::Structure { members: &[MemberDef { name: "status", shape: 463, required: false }, MemberDef { name: "statusMessage", shape: 333, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OpenSearchResourceStatusType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ACTIVE", "NOT_FOUND", "ERROR"], sensitive: false, error: None },
-    ShapeDef { name: "OpenSearchWorkspace", kind: ShapeKind::Structure { members: &[MemberDef { name: "workspaceId", shape: 446, required: false }, MemberDef { name: "status", shape: 443, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OpenSearchWorkspace", kind: ShapeKind::Structure { members: &[MemberDef { name: "workspaceId", shape: 465, required: false }, MemberDef { name: "status", shape: 462, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OpenSearchWorkspaceId", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: Some("[\\.\\-_/#A-Za-z0-9]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OperationAbortedException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "OperationAbortedException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "OrderBy", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["LogStreamName", "LastEventTime"], sensitive: false, error: None },
     ShapeDef { name: "OutputFormat", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["json", "plain", "w3c", "raw", "parquet"], sensitive: false, error: None },
-    ShapeDef { name: "OutputFormats", kind: ShapeKind::List { member: 449 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OutputLogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "timestamp", shape: 642, required: false }, MemberDef { name: "message", shape: 210, required: false }, MemberDef { name: "ingestionTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OutputLogEvents", kind: ShapeKind::List { member: 451 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OutputFormats", kind: ShapeKind::List { member: 468 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OutputLogEvent", kind: ShapeKind::Structure { members: &[MemberDef { name: "timestamp", shape: 670, required: false }, MemberDef { name: "message", shape: 218, required: false }, MemberDef { name: "ingestionTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OutputLogEvents", kind: ShapeKind::List { member: 470 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "OverwriteIfExists", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ParseCloudfront", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ParseJSON", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: false }, MemberDef { name: "destination", shape: 182, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ParseKeyValue", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: false }, MemberDef { name: "destination", shape: 182, required: false }, MemberDef { name: "fieldDelimiter", shape: 462, required: false }, MemberDef { name: "keyValueDelimiter", shape: 333, required: false }, MemberDef { name: "keyPrefix", shape: 332, required: false }, MemberDef { name: "nonMatchValue", shape: 427, required: false }, MemberDef { name: "overwriteIfExists", shape: 453, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ParsePostgres", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ParseRoute53", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ParseToOCSF", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: false }, MemberDef { name: "eventSource", shape: 212, required: true }, MemberDef { name: "ocsfVersion", shape: 428, required: true }, MemberDef { name: "mappingVersion", shape: 410, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ParseVPC", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ParseWAF", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ParseCloudfront", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ParseJSON", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: false }, MemberDef { name: "destination", shape: 186, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ParseKeyValue", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: false }, MemberDef { name: "destination", shape: 186, required: false }, MemberDef { name: "fieldDelimiter", shape: 481, required: false }, MemberDef { name: "keyValueDelimiter", shape: 346, required: false }, MemberDef { name: "keyPrefix", shape: 345, required: false }, MemberDef { name: "nonMatchValue", shape: 446, required: false }, MemberDef { name: "overwriteIfExists", shape: 472, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ParsePostgres", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ParseRoute53", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ParseToOCSF", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: false }, MemberDef { name: "eventSource", shape: 220, required: true }, MemberDef { name: "ocsfVersion", shape: 447, required: true }, MemberDef { name: "mappingVersion", shape: 429, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ParseVPC", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ParseWAF", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ParserFieldDelimiter", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "PatternId", kind: ShapeKind::String, min: Some(32), max: Some(32), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "PatternRegex", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "PatternString", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PatternToken", kind: ShapeKind::Structure { members: &[MemberDef { name: "dynamicTokenPosition", shape: 194, required: false }, MemberDef { name: "isDynamic", shape: 34, required: false }, MemberDef { name: "tokenString", shape: 645, required: false }, MemberDef { name: "enumerations", shape: 205, required: false }, MemberDef { name: "inferredTokenName", shape: 309, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PatternTokens", kind: ShapeKind::List { member: 466 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PatternToken", kind: ShapeKind::Structure { members: &[MemberDef { name: "dynamicTokenPosition", shape: 201, required: false }, MemberDef { name: "isDynamic", shape: 34, required: false }, MemberDef { name: "tokenString", shape: 673, required: false }, MemberDef { name: "enumerations", shape: 213, required: false }, MemberDef { name: "inferredTokenName", shape: 322, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PatternTokens", kind: ShapeKind::List { member: 485 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Percentage", kind: ShapeKind::Integer, min: Some(0), max: Some(100), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Policy", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinationPolicy", shape: 113, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Policy", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinationPolicy", shape: 116, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "PolicyDocument", kind: ShapeKind::String, min: Some(1), max: Some(51200), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "PolicyName", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "PolicyScope", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ACCOUNT", "RESOURCE"], sensitive: false, error: None },
-    ShapeDef { name: "PolicyType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["DATA_PROTECTION_POLICY", "SUBSCRIPTION_FILTER_POLICY", "FIELD_INDEX_POLICY", "TRANSFORMER_POLICY", "METRIC_EXTRACTION_POLICY"], sensitive: false, error: None },
+    ShapeDef { name: "PolicyType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["DATA_PROTECTION_POLICY", "SUBSCRIPTION_FILTER_POLICY", "FIELD_INDEX_POLICY", "TRANSFORMER_POLICY", "METRIC_EXTRACTION_POLICY", "RETENTION_POLICY"], sensitive: false, error: None },
     ShapeDef { name: "Priority", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Processor", kind: ShapeKind::Structure { members: &[MemberDef { name: "addKeys", shape: 11, required: false }, MemberDef { name: "copyValue", shape: 48, required: false }, MemberDef { name: "csv", shape: 36, required: false }, MemberDef { name: "dateTimeConverter", shape: 77, required: false }, MemberDef { name: "deleteKeys", shape: 91, required: false }, MemberDef { name: "grok", shape: 288, required: false }, MemberDef { name: "listToMap", shape: 364, required: false }, MemberDef { name: "lowerCaseString", shape: 407, required: false }, MemberDef { name: "moveKeys", shape: 425, required: false }, MemberDef { name: "parseCloudfront", shape: 454, required: false }, MemberDef { name: "parseJSON", shape: 455, required: false }, MemberDef { name: "parseKeyValue", shape: 456, required: false }, MemberDef { name: "parseRoute53", shape: 458, required: false }, MemberDef { name: "parseToOCSF", shape: 459, required: false }, MemberDef { name: "parsePostgres", shape: 457, required: false }, MemberDef { name: "parseVPC", shape: 460, required: false }, MemberDef { name: "parseWAF", shape: 461, required: false }, MemberDef { name: "renameKeys", shape: 536, required: false }, MemberDef { name: "splitString", shape: 587, required: false }, MemberDef { name: "substituteString", shape: 608, required: false }, MemberDef { name: "trimString", shape: 653, required: false }, MemberDef { name: "typeConverter", shape: 656, required: false }, MemberDef { name: "upperCaseString", shape: 671, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Processors", kind: ShapeKind::List { member: 475 }, min: Some(1), max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutAccountPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 471, required: true }, MemberDef { name: "policyDocument", shape: 6, required: true }, MemberDef { name: "policyType", shape: 473, required: true }, MemberDef { name: "scope", shape: 574, required: false }, MemberDef { name: "selectionCriteria", shape: 577, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutAccountPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "accountPolicy", shape: 5, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutBearerTokenAuthenticationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, MemberDef { name: "bearerTokenAuthenticationEnabled", shape: 33, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDataProtectionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, MemberDef { name: "policyDocument", shape: 69, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDataProtectionPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: false }, MemberDef { name: "policyDocument", shape: 69, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDeliveryDestinationPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinationName", shape: 112, required: true }, MemberDef { name: "deliveryDestinationPolicy", shape: 113, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDeliveryDestinationPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "policy", shape: 469, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDeliveryDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 112, required: true }, MemberDef { name: "outputFormat", shape: 449, required: false }, MemberDef { name: "deliveryDestinationConfiguration", shape: 111, required: false }, MemberDef { name: "deliveryDestinationType", shape: 114, required: false }, MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDeliveryDestinationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestination", shape: 110, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDeliverySourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 128, required: true }, MemberDef { name: "resourceArn", shape: 27, required: true }, MemberDef { name: "logType", shape: 401, required: true }, MemberDef { name: "tags", shape: 630, required: false }, MemberDef { name: "deliverySourceConfiguration", shape: 119, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDeliverySourceResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliverySource", shape: 118, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDestinationPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationName", shape: 183, required: true }, MemberDef { name: "accessPolicy", shape: 1, required: true }, MemberDef { name: "forceUpdate", shape: 248, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationName", shape: 183, required: true }, MemberDef { name: "targetArn", shape: 632, required: true }, MemberDef { name: "roleArn", shape: 550, required: true }, MemberDef { name: "tags", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutDestinationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "destination", shape: 179, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutIndexPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, MemberDef { name: "policyDocument", shape: 470, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutIndexPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "indexPolicy", shape: 306, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 317, required: true }, MemberDef { name: "resourceConfig", shape: 541, required: true }, MemberDef { name: "integrationType", shape: 323, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 317, required: false }, MemberDef { name: "integrationStatus", shape: 319, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutLogEventsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "logStreamName", shape: 398, required: true }, MemberDef { name: "logEvents", shape: 313, required: true }, MemberDef { name: "sequenceToken", shape: 578, required: false }, MemberDef { name: "entity", shape: 197, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutLogEventsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextSequenceToken", shape: 578, required: false }, MemberDef { name: "rejectedLogEventsInfo", shape: 533, required: false }, MemberDef { name: "rejectedEntityInfo", shape: 532, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutLogGroupDeletionProtectionRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, MemberDef { name: "deletionProtectionEnabled", shape: 106, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutMetricFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "filterName", shape: 241, required: true }, MemberDef { name: "filterPattern", shape: 242, required: true }, MemberDef { name: "metricTransformations", shape: 421, required: true }, MemberDef { name: "applyOnTransformedLogs", shape: 26, required: false }, MemberDef { name: "fieldSelectionCriteria", shape: 236, required: false }, MemberDef { name: "emitSystemFieldDimensions", shape: 195, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutQueryDefinitionRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 517, required: false }, MemberDef { name: "name", shape: 511, required: true }, MemberDef { name: "queryDefinitionId", shape: 514, required: false }, MemberDef { name: "logGroupNames", shape: 389, required: false }, MemberDef { name: "queryString", shape: 512, required: true }, MemberDef { name: "clientToken", shape: 40, required: false }, MemberDef { name: "parameters", shape: 522, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutQueryDefinitionResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryDefinitionId", shape: 514, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutResourcePolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 471, required: false }, MemberDef { name: "policyDocument", shape: 470, required: false }, MemberDef { name: "resourceArn", shape: 27, required: false }, MemberDef { name: "expectedRevisionId", shape: 217, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutResourcePolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "resourcePolicy", shape: 545, required: false }, MemberDef { name: "revisionId", shape: 217, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutRetentionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "retentionInDays", shape: 78, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutSubscriptionFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "filterName", shape: 241, required: true }, MemberDef { name: "filterPattern", shape: 242, required: true }, MemberDef { name: "destinationArn", shape: 180, required: true }, MemberDef { name: "roleArn", shape: 550, required: false }, MemberDef { name: "distribution", shape: 193, required: false }, MemberDef { name: "applyOnTransformedLogs", shape: 26, required: false }, MemberDef { name: "fieldSelectionCriteria", shape: 236, required: false }, MemberDef { name: "emitSystemFields", shape: 195, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "PutTransformerRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 384, required: true }, MemberDef { name: "transformerConfig", shape: 476, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Processor", kind: ShapeKind::Structure { members: &[MemberDef { name: "addKeys", shape: 11, required: false }, MemberDef { name: "copyValue", shape: 48, required: false }, MemberDef { name: "csv", shape: 36, required: false }, MemberDef { name: "dateTimeConverter", shape: 77, required: false }, MemberDef { name: "deleteKeys", shape: 92, required: false }, MemberDef { name: "grok", shape: 299, required: false }, MemberDef { name: "listToMap", shape: 380, required: false }, MemberDef { name: "lowerCaseString", shape: 426, required: false }, MemberDef { name: "moveKeys", shape: 444, required: false }, MemberDef { name: "parseCloudfront", shape: 473, required: false }, MemberDef { name: "parseJSON", shape: 474, required: false }, MemberDef { name: "parseKeyValue", shape: 475, required: false }, MemberDef { name: "parseRoute53", shape: 477, required: false }, MemberDef { name: "parseToOCSF", shape: 478, required: false }, MemberDef { name: "parsePostgres", shape: 476, required: false }, MemberDef { name: "parseVPC", shape: 479, required: false }, MemberDef { name: "parseWAF", shape: 480, required: false }, MemberDef { name: "renameKeys", shape: 558, required: false }, MemberDef { name: "splitString", shape: 611, required: false }, MemberDef { name: "substituteString", shape: 633, required: false }, MemberDef { name: "trimString", shape: 681, required: false }, MemberDef { name: "typeConverter", shape: 684, required: false }, MemberDef { name: "upperCaseString", shape: 699, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Processors", kind: ShapeKind::List { member: 494 }, min: Some(1), max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutAccountPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 490, required: true }, MemberDef { name: "policyDocument", shape: 6, required: true }, MemberDef { name: "policyType", shape: 492, required: true }, MemberDef { name: "scope", shape: 598, required: false }, MemberDef { name: "selectionCriteria", shape: 601, required: false }, MemberDef { name: "dryRun", shape: 198, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutAccountPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "accountPolicy", shape: 5, required: false }, MemberDef { name: "dryRunResult", shape: 200, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutBearerTokenAuthenticationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, MemberDef { name: "bearerTokenAuthenticationEnabled", shape: 33, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDataProtectionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, MemberDef { name: "policyDocument", shape: 69, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDataProtectionPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: false }, MemberDef { name: "policyDocument", shape: 69, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDeliveryDestinationPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestinationName", shape: 114, required: true }, MemberDef { name: "deliveryDestinationPolicy", shape: 116, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDeliveryDestinationPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "policy", shape: 488, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDeliveryDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 114, required: true }, MemberDef { name: "outputFormat", shape: 468, required: false }, MemberDef { name: "deliveryDestinationConfiguration", shape: 113, required: false }, MemberDef { name: "deliveryDestinationType", shape: 117, required: false }, MemberDef { name: "roleArn", shape: 27, required: false }, MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDeliveryDestinationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliveryDestination", shape: 112, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDeliverySourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 131, required: true }, MemberDef { name: "resourceArn", shape: 27, required: true }, MemberDef { name: "logType", shape: 419, required: true }, MemberDef { name: "tags", shape: 658, required: false }, MemberDef { name: "deliverySourceConfiguration", shape: 122, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDeliverySourceResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "deliverySource", shape: 121, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDestinationPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationName", shape: 187, required: true }, MemberDef { name: "accessPolicy", shape: 1, required: true }, MemberDef { name: "forceUpdate", shape: 257, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDestinationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationName", shape: 187, required: true }, MemberDef { name: "targetArn", shape: 660, required: true }, MemberDef { name: "roleArn", shape: 573, required: true }, MemberDef { name: "tags", shape: 658, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutDestinationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "destination", shape: 183, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutIndexPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, MemberDef { name: "policyDocument", shape: 489, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutIndexPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "indexPolicy", shape: 319, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutIntegrationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 330, required: true }, MemberDef { name: "resourceConfig", shape: 563, required: true }, MemberDef { name: "integrationType", shape: 336, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutIntegrationResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "integrationName", shape: 330, required: false }, MemberDef { name: "integrationStatus", shape: 332, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutLogEventsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "logStreamName", shape: 416, required: true }, MemberDef { name: "logEvents", shape: 326, required: true }, MemberDef { name: "sequenceToken", shape: 602, required: false }, MemberDef { name: "entity", shape: 205, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutLogEventsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "nextSequenceToken", shape: 602, required: false }, MemberDef { name: "rejectedLogEventsInfo", shape: 555, required: false }, MemberDef { name: "rejectedEntityInfo", shape: 554, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutLogGroupDeletionProtectionRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, MemberDef { name: "deletionProtectionEnabled", shape: 108, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutMetricFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "filterName", shape: 249, required: true }, MemberDef { name: "filterPattern", shape: 250, required: true }, MemberDef { name: "metricTransformations", shape: 440, required: true }, MemberDef { name: "applyOnTransformedLogs", shape: 26, required: false }, MemberDef { name: "fieldSelectionCriteria", shape: 244, required: false }, MemberDef { name: "emitSystemFieldDimensions", shape: 202, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutQueryDefinitionRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 539, required: false }, MemberDef { name: "name", shape: 533, required: true }, MemberDef { name: "queryDefinitionId", shape: 536, required: false }, MemberDef { name: "logGroupNames", shape: 407, required: false }, MemberDef { name: "queryString", shape: 534, required: true }, MemberDef { name: "clientToken", shape: 40, required: false }, MemberDef { name: "parameters", shape: 544, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutQueryDefinitionResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryDefinitionId", shape: 536, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutResourcePolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 490, required: false }, MemberDef { name: "policyDocument", shape: 489, required: false }, MemberDef { name: "resourceArn", shape: 27, required: false }, MemberDef { name: "expectedRevisionId", shape: 225, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutResourcePolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "resourcePolicy", shape: 567, required: false }, MemberDef { name: "revisionId", shape: 225, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutRetentionPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "retentionInDays", shape: 78, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutStorageTierPolicyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "storageTier", shape: 628, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutStorageTierPolicyResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "storageTier", shape: 628, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutSubscriptionFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "filterName", shape: 249, required: true }, MemberDef { name: "filterPattern", shape: 250, required: true }, MemberDef { name: "destinationArn", shape: 184, required: true }, MemberDef { name: "roleArn", shape: 573, required: false }, MemberDef { name: "distribution", shape: 197, required: false }, MemberDef { name: "applyOnTransformedLogs", shape: 26, required: false }, MemberDef { name: "fieldSelectionCriteria", shape: 244, required: false }, MemberDef { name: "emitSystemFields", shape: 202, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutSyslogConfigurationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, MemberDef { name: "vpcEndpointId", shape: 705, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "PutTransformerRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifier", shape: 400, required: true }, MemberDef { name: "transformerConfig", shape: 495, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryCharOffset", kind: ShapeKind::Integer, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryCompileError", kind: ShapeKind::Structure { members: &[MemberDef { name: "location", shape: 508, required: false }, MemberDef { name: "message", shape: 413, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryCompileErrorLocation", kind: ShapeKind::Structure { members: &[MemberDef { name: "startCharOffset", shape: 506, required: false }, MemberDef { name: "endCharOffset", shape: 506, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryDefinition", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 517, required: false }, MemberDef { name: "queryDefinitionId", shape: 514, required: false }, MemberDef { name: "name", shape: 511, required: false }, MemberDef { name: "queryString", shape: 512, required: false }, MemberDef { name: "lastModified", shape: 642, required: false }, MemberDef { name: "logGroupNames", shape: 389, required: false }, MemberDef { name: "parameters", shape: 522, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryDefinitionList", kind: ShapeKind::List { member: 509 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryCompileError", kind: ShapeKind::Structure { members: &[MemberDef { name: "location", shape: 530, required: false }, MemberDef { name: "message", shape: 432, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryCompileErrorLocation", kind: ShapeKind::Structure { members: &[MemberDef { name: "startCharOffset", shape: 528, required: false }, MemberDef { name: "endCharOffset", shape: 528, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryDefinition", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 539, required: false }, MemberDef { name: "queryDefinitionId", shape: 536, required: false }, MemberDef { name: "name", shape: 533, required: false }, MemberDef { name: "queryString", shape: 534, required: false }, MemberDef { name: "lastModified", shape: 670, required: false }, MemberDef { name: "logGroupNames", shape: 407, required: false }, MemberDef { name: "parameters", shape: 544, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryDefinitionList", kind: ShapeKind::List { member: 531 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryDefinitionName", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryDefinitionString", kind: ShapeKind::String, min: Some(1), max: Some(10000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryDuration", kind: ShapeKind::Long, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryId", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryInfo", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 517, required: false }, MemberDef { name: "queryId", shape: 514, required: false }, MemberDef { name: "queryString", shape: 527, required: false }, MemberDef { name: "status", shape: 526, required: false }, MemberDef { name: "createTime", shape: 642, required: false }, MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "queryDuration", shape: 513, required: false }, MemberDef { name: "bytesScanned", shape: 35, required: false }, MemberDef { name: "userIdentity", shape: 673, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryInfoList", kind: ShapeKind::List { member: 515 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryInfo", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 539, required: false }, MemberDef { name: "queryId", shape: 536, required: false }, MemberDef { name: "queryString", shape: 549, required: false }, MemberDef { name: "status", shape: 548, required: false }, MemberDef { name: "createTime", shape: 670, required: false }, MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "queryDuration", shape: 535, required: false }, MemberDef { name: "bytesScanned", shape: 35, required: false }, MemberDef { name: "userIdentity", shape: 701, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryInfoList", kind: ShapeKind::List { member: 537 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryLanguage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["CWLI", "SQL", "PPL"], sensitive: false, error: None },
     ShapeDef { name: "QueryListMaxResults", kind: ShapeKind::Integer, min: Some(1), max: Some(1000), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryParameter", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 523, required: true }, MemberDef { name: "defaultValue", shape: 520, required: false }, MemberDef { name: "description", shape: 521, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryParameter", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 545, required: true }, MemberDef { name: "defaultValue", shape: 542, required: false }, MemberDef { name: "description", shape: 543, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryParameterDefaultValue", kind: ShapeKind::String, min: None, max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryParameterDescription", kind: ShapeKind::String, min: None, max: Some(512), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryParameterList", kind: ShapeKind::List { member: 519 }, min: None, max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryParameterList", kind: ShapeKind::List { member: 541 }, min: None, max: Some(20), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryParameterName", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: Some("^[a-zA-Z_][a-zA-Z0-9_]*"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryResults", kind: ShapeKind::List { member: 549 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "QueryStatistics", kind: ShapeKind::Structure { members: &[MemberDef { name: "recordsMatched", shape: 601, required: false }, MemberDef { name: "recordsScanned", shape: 601, required: false }, MemberDef { name: "estimatedRecordsSkipped", shape: 601, required: false }, MemberDef { name: "bytesScanned", shape: 601, required: false }, MemberDef { name: "estimatedBytesSkipped", shape: 601, required: false }, MemberDef { name: "logGroupsScanned", shape: 601, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryResults", kind: ShapeKind::List { member: 571 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "QueryStatistics", kind: ShapeKind::Structure { members: &[MemberDef { name: "recordsMatched", shape: 625, required: false }, MemberDef { name: "recordsScanned", shape: 625, required: false }, MemberDef { name: "estimatedRecordsSkipped", shape: 625, required: false }, MemberDef { name: "bytesScanned", shape: 625, required: false }, MemberDef { name: "estimatedBytesSkipped", shape: 625, required: false }, MemberDef { name: "logGroupsScanned", shape: 625, required: false }, MemberDef { name: "resultCount", shape: 625, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QueryStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["Scheduled", "Running", "Complete", "Failed", "Cancelled", "Timeout", "Unknown"], sensitive: false, error: None },
     ShapeDef { name: "QueryString", kind: ShapeKind::String, min: Some(0), max: Some(10000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "QuoteCharacter", kind: ShapeKind::String, min: Some(1), max: Some(1), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "RecordField", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 231, required: false }, MemberDef { name: "mandatory", shape: 34, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "RecordFields", kind: ShapeKind::List { member: 231 }, min: Some(0), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "RecordField", kind: ShapeKind::Structure { members: &[MemberDef { name: "name", shape: 239, required: false }, MemberDef { name: "mandatory", shape: 34, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "RecordFields", kind: ShapeKind::List { member: 239 }, min: Some(0), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "RecordsCount", kind: ShapeKind::Long, min: Some(0), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "RejectedEntityInfo", kind: ShapeKind::Structure { members: &[MemberDef { name: "errorType", shape: 204, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "RejectedLogEventsInfo", kind: ShapeKind::Structure { members: &[MemberDef { name: "tooNewLogEventStartIndex", shape: 372, required: false }, MemberDef { name: "tooOldLogEventEndIndex", shape: 372, required: false }, MemberDef { name: "expiredLogEventEndIndex", shape: 372, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "RenameKeyEntries", kind: ShapeKind::List { member: 535 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "RenameKeyEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 331, required: true }, MemberDef { name: "renameTo", shape: 537, required: true }, MemberDef { name: "overwriteIfExists", shape: 453, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "RenameKeys", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 534, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "RejectedEntityInfo", kind: ShapeKind::Structure { members: &[MemberDef { name: "errorType", shape: 212, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "RejectedLogEventsInfo", kind: ShapeKind::Structure { members: &[MemberDef { name: "tooNewLogEventStartIndex", shape: 388, required: false }, MemberDef { name: "tooOldLogEventEndIndex", shape: 388, required: false }, MemberDef { name: "expiredLogEventEndIndex", shape: 388, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "RenameKeyEntries", kind: ShapeKind::List { member: 557 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "RenameKeyEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 344, required: true }, MemberDef { name: "renameTo", shape: 559, required: true }, MemberDef { name: "overwriteIfExists", shape: 472, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "RenameKeys", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 556, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "RenameTo", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "RequestId", kind: ShapeKind::String, min: Some(0), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ResourceAlreadyExistsException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ResourceAlreadyExistsException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "ResourceArns", kind: ShapeKind::List { member: 27 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ResourceConfig", kind: ShapeKind::Structure { members: &[MemberDef { name: "openSearchResourceConfig", shape: 442, required: false }, ], union: true, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourceConfig", kind: ShapeKind::Structure { members: &[MemberDef { name: "openSearchResourceConfig", shape: 461, required: false }, ], union: true, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ResourceIdentifier", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: Some("[\\w+=/:,.@\\-\\*]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ResourceNotFoundException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ResourceNotFoundException", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "ResourcePolicies", kind: ShapeKind::List { member: 545 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ResourcePolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 471, required: false }, MemberDef { name: "policyDocument", shape: 470, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, MemberDef { name: "policyScope", shape: 472, required: false }, MemberDef { name: "resourceArn", shape: 27, required: false }, MemberDef { name: "revisionId", shape: 217, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourcePolicies", kind: ShapeKind::List { member: 567 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourcePolicy", kind: ShapeKind::Structure { members: &[MemberDef { name: "policyName", shape: 490, required: false }, MemberDef { name: "policyDocument", shape: 489, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, MemberDef { name: "policyScope", shape: 491, required: false }, MemberDef { name: "resourceArn", shape: 27, required: false }, MemberDef { name: "revisionId", shape: 225, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ResourceType", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: Some("[\\w-_]*"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ResourceTypes", kind: ShapeKind::List { member: 546 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ResultField", kind: ShapeKind::Structure { members: &[MemberDef { name: "field", shape: 229, required: false }, MemberDef { name: "value", shape: 675, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ResultRows", kind: ShapeKind::List { member: 548 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResourceTypes", kind: ShapeKind::List { member: 568 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResultField", kind: ShapeKind::Structure { members: &[MemberDef { name: "field", shape: 237, required: false }, MemberDef { name: "value", shape: 703, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ResultRows", kind: ShapeKind::List { member: 570 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "RetentionValue", kind: ShapeKind::String, min: Some(1), max: Some(12), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "RoleArn", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "S3Configuration", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationIdentifier", shape: 561, required: true }, MemberDef { name: "roleArn", shape: 550, required: true }, MemberDef { name: "ownerAccountId", shape: 2, required: false }, MemberDef { name: "kmsKeyId", shape: 334, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "S3DeliveryConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "suffixPath", shape: 132, required: false }, MemberDef { name: "enableHiveCompatiblePath", shape: 34, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "S3TableIntegrationSource", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 554, required: false }, MemberDef { name: "dataSource", shape: 71, required: false }, MemberDef { name: "status", shape: 555, required: false }, MemberDef { name: "statusReason", shape: 556, required: false }, MemberDef { name: "createdTimeStamp", shape: 642, required: false }, MemberDef { name: "parentSourceIdentifier", shape: 554, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "S3Configuration", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationIdentifier", shape: 584, required: true }, MemberDef { name: "roleArn", shape: 573, required: true }, MemberDef { name: "ownerAccountId", shape: 2, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "S3DeliveryConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "suffixPath", shape: 136, required: false }, MemberDef { name: "enableHiveCompatiblePath", shape: 34, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "S3TableIntegrationSource", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 577, required: false }, MemberDef { name: "dataSource", shape: 71, required: false }, MemberDef { name: "status", shape: 578, required: false }, MemberDef { name: "statusReason", shape: 579, required: false }, MemberDef { name: "createdTimeStamp", shape: 670, required: false }, MemberDef { name: "parentSourceIdentifier", shape: 577, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "S3TableIntegrationSourceIdentifier", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "S3TableIntegrationSourceStatus", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ACTIVE", "UNHEALTHY", "FAILED", "DATA_SOURCE_DELETE_IN_PROGRESS"], sensitive: false, error: None },
     ShapeDef { name: "S3TableIntegrationSourceStatusReason", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "S3TableIntegrationSources", kind: ShapeKind::List { member: 553 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "S3TableIntegrationSources", kind: ShapeKind::List { member: 576 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "S3TablesDatasourceName", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "S3TablesDatasourceType", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "S3TablesIntegration", kind: ShapeKind::Structure { members: &[MemberDef { name: "datasourceName", shape: 558, required: false }, MemberDef { name: "datasourceType", shape: 559, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "S3TablesIntegration", kind: ShapeKind::Structure { members: &[MemberDef { name: "datasourceName", shape: 581, required: false }, MemberDef { name: "datasourceType", shape: 582, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "S3Uri", kind: ShapeKind::String, min: None, max: Some(1024), pattern: Some("s3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ScheduleExpression", kind: ShapeKind::String, min: None, max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ScheduleTimezone", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduleType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["CUSTOMER_MANAGED", "AWS_MANAGED"], sensitive: false, error: None },
     ShapeDef { name: "ScheduledQueryDescription", kind: ShapeKind::String, min: None, max: Some(1024), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ScheduledQueryDestination", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationType", shape: 567, required: false }, MemberDef { name: "destinationIdentifier", shape: 605, required: false }, MemberDef { name: "status", shape: 7, required: false }, MemberDef { name: "processedIdentifier", shape: 605, required: false }, MemberDef { name: "errorMessage", shape: 605, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ScheduledQueryDestinationList", kind: ShapeKind::List { member: 565 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ScheduledQueryDestinationType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["S3"], sensitive: false, error: None },
-    ShapeDef { name: "ScheduledQueryIdentifier", kind: ShapeKind::String, min: None, max: None, pattern: Some("[\\w#+=/:,.@-]*"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ScheduledQueryLogGroupIdentifiers", kind: ShapeKind::List { member: 384 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ScheduledQueryName", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: Some("^[a-zA-Z0-9_\\-/.#]+$"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduledQueryDestination", kind: ShapeKind::Structure { members: &[MemberDef { name: "destinationType", shape: 591, required: false }, MemberDef { name: "destinationIdentifier", shape: 630, required: false }, MemberDef { name: "status", shape: 7, required: false }, MemberDef { name: "processedIdentifier", shape: 630, required: false }, MemberDef { name: "errorMessage", shape: 630, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduledQueryDestinationList", kind: ShapeKind::List { member: 589 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduledQueryDestinationType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["S3", "LOOKUP_TABLE"], sensitive: false, error: None },
+    ShapeDef { name: "ScheduledQueryIdentifier", kind: ShapeKind::String, min: Some(1), max: Some(300), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduledQueryLogGroupIdentifiers", kind: ShapeKind::List { member: 400 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduledQueryName", kind: ShapeKind::String, min: Some(1), max: Some(300), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ScheduledQueryState", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ENABLED", "DISABLED"], sensitive: false, error: None },
-    ShapeDef { name: "ScheduledQuerySummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "name", shape: 570, required: false }, MemberDef { name: "state", shape: 571, required: false }, MemberDef { name: "lastTriggeredTime", shape: 642, required: false }, MemberDef { name: "lastExecutionStatus", shape: 215, required: false }, MemberDef { name: "scheduleExpression", shape: 562, required: false }, MemberDef { name: "timezone", shape: 563, required: false }, MemberDef { name: "destinationConfiguration", shape: 181, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ScheduledQuerySummaryList", kind: ShapeKind::List { member: 572 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduledQuerySummary", kind: ShapeKind::Structure { members: &[MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "name", shape: 594, required: false }, MemberDef { name: "state", shape: 595, required: false }, MemberDef { name: "scheduleType", shape: 587, required: false }, MemberDef { name: "lastTriggeredTime", shape: 670, required: false }, MemberDef { name: "lastExecutionStatus", shape: 223, required: false }, MemberDef { name: "scheduleExpression", shape: 585, required: false }, MemberDef { name: "timezone", shape: 586, required: false }, MemberDef { name: "destinationConfiguration", shape: 185, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ScheduledQuerySummaryList", kind: ShapeKind::List { member: 596 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Scope", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["ALL"], sensitive: false, error: None },
-    ShapeDef { name: "SearchedLogStream", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreamName", shape: 398, required: false }, MemberDef { name: "searchedCompletely", shape: 399, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SearchedLogStreams", kind: ShapeKind::List { member: 575 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SearchedLogStream", kind: ShapeKind::Structure { members: &[MemberDef { name: "logStreamName", shape: 416, required: false }, MemberDef { name: "searchedCompletely", shape: 417, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SearchedLogStreams", kind: ShapeKind::List { member: 599 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "SelectionCriteria", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "SequenceToken", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Service", kind: ShapeKind::String, min: Some(1), max: Some(255), pattern: Some("[\\w_-]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ServiceQuotaExceededException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ServiceQuotaExceededException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "ServiceUnavailableException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ServiceUnavailableException", http_status: 500, sender_fault: false }) },
     ShapeDef { name: "SessionId", kind: ShapeKind::String, min: Some(0), max: Some(256), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SessionStreamingException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 413, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "SessionStreamingException", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "SessionTimeoutException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 413, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "SessionTimeoutException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "SessionStreamingException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 432, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "SessionStreamingException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "SessionTimeoutException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 432, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "SessionTimeoutException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "Source", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "SourceTimezone", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SplitString", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 589, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SplitString", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 613, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "SplitStringDelimiter", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SplitStringEntries", kind: ShapeKind::List { member: 590 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SplitStringEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: true }, MemberDef { name: "delimiter", shape: 588, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SplitStringEntries", kind: ShapeKind::List { member: 614 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SplitStringEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: true }, MemberDef { name: "delimiter", shape: 612, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StandardUnit", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None"], sensitive: false, error: None },
     ShapeDef { name: "StartFromHead", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StartLiveTailLogGroupIdentifiers", kind: ShapeKind::List { member: 384 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StartLiveTailRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifiers", shape: 593, required: true }, MemberDef { name: "logStreamNames", shape: 314, required: false }, MemberDef { name: "logStreamNamePrefixes", shape: 314, required: false }, MemberDef { name: "logEventFilterPattern", shape: 242, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StartLiveTailResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "responseStream", shape: 596, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StartLiveTailResponseStream", kind: ShapeKind::Structure { members: &[MemberDef { name: "sessionStart", shape: 368, required: false }, MemberDef { name: "sessionUpdate", shape: 369, required: false }, MemberDef { name: "SessionTimeoutException", shape: 584, required: false }, MemberDef { name: "SessionStreamingException", shape: 583, required: false }, ], union: false, eventstream: true }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StartQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 517, required: false }, MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "logGroupNames", shape: 389, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 385, required: false }, MemberDef { name: "startTime", shape: 642, required: true }, MemberDef { name: "endTime", shape: 642, required: true }, MemberDef { name: "queryString", shape: 527, required: true }, MemberDef { name: "limit", shape: 214, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StartQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 514, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartLiveTailLogGroupIdentifiers", kind: ShapeKind::List { member: 400 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartLiveTailRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupIdentifiers", shape: 617, required: true }, MemberDef { name: "logStreamNames", shape: 327, required: false }, MemberDef { name: "logStreamNamePrefixes", shape: 327, required: false }, MemberDef { name: "logEventFilterPattern", shape: 250, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartLiveTailResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "responseStream", shape: 620, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartLiveTailResponseStream", kind: ShapeKind::Structure { members: &[MemberDef { name: "sessionStart", shape: 384, required: false }, MemberDef { name: "sessionUpdate", shape: 385, required: false }, MemberDef { name: "SessionTimeoutException", shape: 608, required: false }, MemberDef { name: "SessionStreamingException", shape: 607, required: false }, ], union: false, eventstream: true }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryLanguage", shape: 539, required: false }, MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "logGroupNames", shape: 407, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 401, required: false }, MemberDef { name: "startTime", shape: 670, required: true }, MemberDef { name: "endTime", shape: 670, required: true }, MemberDef { name: "queryString", shape: 549, required: true }, MemberDef { name: "limit", shape: 222, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StartQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 536, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "StartTimeOffset", kind: ShapeKind::Long, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "State", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["Active", "Suppressed", "Baseline"], sensitive: false, error: None },
     ShapeDef { name: "StatsValue", kind: ShapeKind::Double, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StopQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 514, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "StopQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "success", shape: 611, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StopQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 536, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StopQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "success", shape: 636, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "StorageTier", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["STANDARD", "INTELLIGENT_TIERING"], sensitive: false, error: None },
     ShapeDef { name: "StoredBytes", kind: ShapeKind::Long, min: Some(0), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "String", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SubscriptionFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "filterName", shape: 241, required: false }, MemberDef { name: "logGroupName", shape: 386, required: false }, MemberDef { name: "filterPattern", shape: 242, required: false }, MemberDef { name: "destinationArn", shape: 180, required: false }, MemberDef { name: "roleArn", shape: 550, required: false }, MemberDef { name: "distribution", shape: 193, required: false }, MemberDef { name: "applyOnTransformedLogs", shape: 26, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "fieldSelectionCriteria", shape: 236, required: false }, MemberDef { name: "emitSystemFields", shape: 195, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SubscriptionFilters", kind: ShapeKind::List { member: 606 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SubstituteString", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 609, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SubstituteStringEntries", kind: ShapeKind::List { member: 610 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SubstituteStringEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 585, required: true }, MemberDef { name: "from", shape: 249, required: true }, MemberDef { name: "to", shape: 643, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SubscriptionFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "filterName", shape: 249, required: false }, MemberDef { name: "logGroupName", shape: 404, required: false }, MemberDef { name: "filterPattern", shape: 250, required: false }, MemberDef { name: "destinationArn", shape: 184, required: false }, MemberDef { name: "roleArn", shape: 573, required: false }, MemberDef { name: "distribution", shape: 197, required: false }, MemberDef { name: "applyOnTransformedLogs", shape: 26, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "fieldSelectionCriteria", shape: 244, required: false }, MemberDef { name: "emitSystemFields", shape: 202, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SubscriptionFilters", kind: ShapeKind::List { member: 631 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SubstituteString", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 634, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SubstituteStringEntries", kind: ShapeKind::List { member: 635 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SubstituteStringEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "source", shape: 609, required: true }, MemberDef { name: "from", shape: 258, required: true }, MemberDef { name: "to", shape: 671, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Success", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "SuppressionPeriod", kind: ShapeKind::Structure { members: &[MemberDef { name: "value", shape: 315, required: false }, MemberDef { name: "suppressionUnit", shape: 615, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SuppressionPeriod", kind: ShapeKind::Structure { members: &[MemberDef { name: "value", shape: 328, required: false }, MemberDef { name: "suppressionUnit", shape: 640, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "SuppressionState", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["SUPPRESSED", "UNSUPPRESSED"], sensitive: false, error: None },
     ShapeDef { name: "SuppressionType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["LIMITED", "INFINITE"], sensitive: false, error: None },
     ShapeDef { name: "SuppressionUnit", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["SECONDS", "MINUTES", "HOURS"], sensitive: false, error: None },
+    ShapeDef { name: "SyslogConfiguration", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupArn", shape: 394, required: false }, MemberDef { name: "sourceType", shape: 643, required: false }, MemberDef { name: "vpcEndpointId", shape: 705, required: false }, MemberDef { name: "createdAt", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SyslogConfigurations", kind: ShapeKind::List { member: 641 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SyslogSourceType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["VPCE"], sensitive: false, error: None },
     ShapeDef { name: "SystemField", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TableBody", kind: ShapeKind::String, min: Some(1), max: Some(10485760), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TableFields", kind: ShapeKind::List { member: 605 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 620, required: true }, MemberDef { name: "values", shape: 622, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TableFields", kind: ShapeKind::List { member: 630 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagFilter", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 648, required: true }, MemberDef { name: "values", shape: 650, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TagFilterKey", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TagFilterValue", kind: ShapeKind::String, min: Some(0), max: Some(259), pattern: Some("^!?\\*?([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)\\*?$"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagFilterValues", kind: ShapeKind::List { member: 621 }, min: Some(0), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagFilters", kind: ShapeKind::List { member: 619 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagFilterValues", kind: ShapeKind::List { member: 649 }, min: Some(0), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagFilters", kind: ShapeKind::List { member: 647 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TagKey", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagKeyList", kind: ShapeKind::List { member: 624 }, min: Some(0), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagList", kind: ShapeKind::List { member: 624 }, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "tags", shape: 630, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TagResourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "resourceArn", shape: 17, required: true }, MemberDef { name: "tags", shape: 630, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagKeyList", kind: ShapeKind::List { member: 652 }, min: Some(0), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagList", kind: ShapeKind::List { member: 652 }, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "tags", shape: 658, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TagResourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "resourceArn", shape: 17, required: true }, MemberDef { name: "tags", shape: 658, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TagValue", kind: ShapeKind::String, min: None, max: Some(256), pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Tags", kind: ShapeKind::Map { key: 624, value: 629 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Tags", kind: ShapeKind::Map { key: 652, value: 657 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Target", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TargetArn", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TargetFormat", kind: ShapeKind::String, min: Some(1), max: Some(64), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TargetTimezone", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TestEventMessages", kind: ShapeKind::List { member: 210 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TestMetricFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "filterPattern", shape: 242, required: true }, MemberDef { name: "logEventMessages", shape: 635, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TestMetricFilterResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "matches", shape: 416, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TestTransformerRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "transformerConfig", shape: 476, required: true }, MemberDef { name: "logEventMessages", shape: 635, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TestTransformerResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "transformedLogs", shape: 650, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TestEventMessages", kind: ShapeKind::List { member: 218 }, min: Some(1), max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TestMetricFilterRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "filterPattern", shape: 250, required: true }, MemberDef { name: "logEventMessages", shape: 663, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TestMetricFilterResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "matches", shape: 435, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TestTransformerRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "transformerConfig", shape: 495, required: true }, MemberDef { name: "logEventMessages", shape: 663, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TestTransformerResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "transformedLogs", shape: 678, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ThrottlingException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ThrottlingException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "Time", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Timestamp", kind: ShapeKind::Long, min: Some(0), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
@@ -1347,151 +1404,157 @@ pub static SHAPES: &[ShapeDef] = &[
     ShapeDef { name: "Token", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TokenString", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TokenValue", kind: ShapeKind::Long, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TooManyTagsException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 413, required: false }, MemberDef { name: "resourceName", shape: 17, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "TooManyTagsException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "TooManyTagsException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 432, required: false }, MemberDef { name: "resourceName", shape: 17, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "TooManyTagsException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "TransformedEventMessage", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TransformedLogRecord", kind: ShapeKind::Structure { members: &[MemberDef { name: "eventNumber", shape: 211, required: false }, MemberDef { name: "eventMessage", shape: 210, required: false }, MemberDef { name: "transformedEventMessage", shape: 648, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TransformedLogs", kind: ShapeKind::List { member: 649 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TriggerHistoryRecord", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 514, required: false }, MemberDef { name: "executionStatus", shape: 215, required: false }, MemberDef { name: "triggeredTimestamp", shape: 642, required: false }, MemberDef { name: "errorMessage", shape: 605, required: false }, MemberDef { name: "destinations", shape: 566, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TriggerHistoryRecordList", kind: ShapeKind::List { member: 651 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TrimString", kind: ShapeKind::Structure { members: &[MemberDef { name: "withKeys", shape: 654, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TrimStringWithKeys", kind: ShapeKind::List { member: 677 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TransformedLogRecord", kind: ShapeKind::Structure { members: &[MemberDef { name: "eventNumber", shape: 219, required: false }, MemberDef { name: "eventMessage", shape: 218, required: false }, MemberDef { name: "transformedEventMessage", shape: 676, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TransformedLogs", kind: ShapeKind::List { member: 677 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TriggerHistoryRecord", kind: ShapeKind::Structure { members: &[MemberDef { name: "queryId", shape: 536, required: false }, MemberDef { name: "executionStatus", shape: 223, required: false }, MemberDef { name: "triggeredTimestamp", shape: 670, required: false }, MemberDef { name: "errorMessage", shape: 630, required: false }, MemberDef { name: "destinations", shape: 590, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TriggerHistoryRecordList", kind: ShapeKind::List { member: 679 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TrimString", kind: ShapeKind::Structure { members: &[MemberDef { name: "withKeys", shape: 682, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TrimStringWithKeys", kind: ShapeKind::List { member: 706 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Type", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["boolean", "integer", "double", "string"], sensitive: false, error: None },
-    ShapeDef { name: "TypeConverter", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 657, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TypeConverterEntries", kind: ShapeKind::List { member: 658 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "TypeConverterEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 331, required: true }, MemberDef { name: "type", shape: 655, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TypeConverter", kind: ShapeKind::Structure { members: &[MemberDef { name: "entries", shape: 685, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TypeConverterEntries", kind: ShapeKind::List { member: 686 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TypeConverterEntry", kind: ShapeKind::Structure { members: &[MemberDef { name: "key", shape: 344, required: true }, MemberDef { name: "type", shape: 683, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Unmask", kind: ShapeKind::Boolean, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "UnrecognizedClientException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "UnrecognizedClientException", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "UntagLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 386, required: true }, MemberDef { name: "tags", shape: 626, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UntagResourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "resourceArn", shape: 17, required: true }, MemberDef { name: "tagKeys", shape: 625, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UpdateAnomalyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyId", shape: 24, required: false }, MemberDef { name: "patternId", shape: 463, required: false }, MemberDef { name: "anomalyDetectorArn", shape: 21, required: true }, MemberDef { name: "suppressionType", shape: 614, required: false }, MemberDef { name: "suppressionPeriod", shape: 612, required: false }, MemberDef { name: "baseline", shape: 31, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UpdateDeliveryConfigurationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "id", shape: 117, required: true }, MemberDef { name: "recordFields", shape: 530, required: false }, MemberDef { name: "fieldDelimiter", shape: 230, required: false }, MemberDef { name: "s3DeliveryConfiguration", shape: 552, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UntagLogGroupRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "logGroupName", shape: 404, required: true }, MemberDef { name: "tags", shape: 654, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UntagResourceRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "resourceArn", shape: 17, required: true }, MemberDef { name: "tagKeys", shape: 653, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateAnomalyRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyId", shape: 24, required: false }, MemberDef { name: "patternId", shape: 482, required: false }, MemberDef { name: "anomalyDetectorArn", shape: 21, required: true }, MemberDef { name: "suppressionType", shape: 639, required: false }, MemberDef { name: "suppressionPeriod", shape: 637, required: false }, MemberDef { name: "baseline", shape: 31, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateDeliveryConfigurationRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "id", shape: 120, required: true }, MemberDef { name: "recordFields", shape: 552, required: false }, MemberDef { name: "fieldDelimiter", shape: 238, required: false }, MemberDef { name: "s3DeliveryConfiguration", shape: 575, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "UpdateDeliveryConfigurationResponse", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UpdateLogAnomalyDetectorRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectorArn", shape: 21, required: true }, MemberDef { name: "evaluationFrequency", shape: 208, required: false }, MemberDef { name: "filterPattern", shape: 242, required: false }, MemberDef { name: "anomalyVisibilityTime", shape: 25, required: false }, MemberDef { name: "enabled", shape: 34, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UpdateLookupTableRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: true }, MemberDef { name: "description", shape: 404, required: false }, MemberDef { name: "tableBody", shape: 617, required: true }, MemberDef { name: "kmsKeyId", shape: 334, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UpdateLookupTableResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UpdateScheduledQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 568, required: true }, MemberDef { name: "description", shape: 564, required: false }, MemberDef { name: "queryLanguage", shape: 517, required: true }, MemberDef { name: "queryString", shape: 527, required: true }, MemberDef { name: "logGroupIdentifiers", shape: 569, required: false }, MemberDef { name: "scheduleExpression", shape: 562, required: true }, MemberDef { name: "timezone", shape: 563, required: false }, MemberDef { name: "startTimeOffset", shape: 599, required: false }, MemberDef { name: "destinationConfiguration", shape: 181, required: false }, MemberDef { name: "scheduleStartTime", shape: 642, required: false }, MemberDef { name: "scheduleEndTime", shape: 642, required: false }, MemberDef { name: "executionRoleArn", shape: 550, required: true }, MemberDef { name: "state", shape: 571, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UpdateScheduledQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "name", shape: 570, required: false }, MemberDef { name: "description", shape: 564, required: false }, MemberDef { name: "queryLanguage", shape: 517, required: false }, MemberDef { name: "queryString", shape: 527, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 569, required: false }, MemberDef { name: "scheduleExpression", shape: 562, required: false }, MemberDef { name: "timezone", shape: 563, required: false }, MemberDef { name: "startTimeOffset", shape: 599, required: false }, MemberDef { name: "destinationConfiguration", shape: 181, required: false }, MemberDef { name: "state", shape: 571, required: false }, MemberDef { name: "lastTriggeredTime", shape: 642, required: false }, MemberDef { name: "lastExecutionStatus", shape: 215, required: false }, MemberDef { name: "scheduleStartTime", shape: 642, required: false }, MemberDef { name: "scheduleEndTime", shape: 642, required: false }, MemberDef { name: "executionRoleArn", shape: 550, required: false }, MemberDef { name: "creationTime", shape: 642, required: false }, MemberDef { name: "lastUpdatedTime", shape: 642, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UpperCaseString", kind: ShapeKind::Structure { members: &[MemberDef { name: "withKeys", shape: 672, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "UpperCaseStringWithKeys", kind: ShapeKind::List { member: 677 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateLogAnomalyDetectorRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "anomalyDetectorArn", shape: 21, required: true }, MemberDef { name: "evaluationFrequency", shape: 216, required: false }, MemberDef { name: "filterPattern", shape: 250, required: false }, MemberDef { name: "anomalyVisibilityTime", shape: 25, required: false }, MemberDef { name: "enabled", shape: 34, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateLookupTableRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: true }, MemberDef { name: "description", shape: 423, required: false }, MemberDef { name: "tableBody", shape: 645, required: false }, MemberDef { name: "queryId", shape: 536, required: false }, MemberDef { name: "kmsKeyId", shape: 347, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateLookupTableResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "lookupTableArn", shape: 27, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateScheduledQueryRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "identifier", shape: 592, required: true }, MemberDef { name: "description", shape: 588, required: false }, MemberDef { name: "queryLanguage", shape: 539, required: true }, MemberDef { name: "queryString", shape: 549, required: true }, MemberDef { name: "logGroupIdentifiers", shape: 593, required: false }, MemberDef { name: "scheduleExpression", shape: 585, required: true }, MemberDef { name: "timezone", shape: 586, required: false }, MemberDef { name: "startTimeOffset", shape: 623, required: false }, MemberDef { name: "endTimeOffset", shape: 204, required: false }, MemberDef { name: "destinationConfiguration", shape: 185, required: false }, MemberDef { name: "scheduleStartTime", shape: 670, required: false }, MemberDef { name: "scheduleEndTime", shape: 670, required: false }, MemberDef { name: "executionRoleArn", shape: 573, required: true }, MemberDef { name: "state", shape: 595, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpdateScheduledQueryResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "scheduledQueryArn", shape: 27, required: false }, MemberDef { name: "name", shape: 594, required: false }, MemberDef { name: "description", shape: 588, required: false }, MemberDef { name: "queryLanguage", shape: 539, required: false }, MemberDef { name: "queryString", shape: 549, required: false }, MemberDef { name: "logGroupIdentifiers", shape: 593, required: false }, MemberDef { name: "scheduleExpression", shape: 585, required: false }, MemberDef { name: "timezone", shape: 586, required: false }, MemberDef { name: "startTimeOffset", shape: 623, required: false }, MemberDef { name: "endTimeOffset", shape: 204, required: false }, MemberDef { name: "destinationConfiguration", shape: 185, required: false }, MemberDef { name: "state", shape: 595, required: false }, MemberDef { name: "scheduleType", shape: 587, required: false }, MemberDef { name: "lastTriggeredTime", shape: 670, required: false }, MemberDef { name: "lastExecutionStatus", shape: 223, required: false }, MemberDef { name: "scheduleStartTime", shape: 670, required: false }, MemberDef { name: "scheduleEndTime", shape: 670, required: false }, MemberDef { name: "executionRoleArn", shape: 573, required: false }, MemberDef { name: "creationTime", shape: 670, required: false }, MemberDef { name: "lastUpdatedTime", shape: 670, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpperCaseString", kind: ShapeKind::Structure { members: &[MemberDef { name: "withKeys", shape: 700, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "UpperCaseStringWithKeys", kind: ShapeKind::List { member: 706 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "UserIdentity", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ValidationException", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ValidationException", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "Value", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "ValueKey", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "VpcEndpointId", kind: ShapeKind::String, min: None, max: None, pattern: Some("^vpce-[0-9a-f]{1,64}$"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "WithKey", kind: ShapeKind::String, min: Some(1), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
 ];
 
 pub static OPERATIONS: &[OperationDef] = &[
-    OperationDef { name: "AssociateKmsKey", input: Some(28), output: None, result_wrapper: None, errors: &[328, 543, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "AssociateSourceToS3TableIntegration", input: Some(29), output: Some(30), result_wrapper: None, errors: &[0, 543, 640, 674, 325], request_compression: false, host_prefix: None },
-    OperationDef { name: "CancelExportTask", input: Some(37), output: None, result_wrapper: None, errors: &[328, 543, 327, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "CancelImportTask", input: Some(38), output: Some(39), result_wrapper: None, errors: &[0, 328, 543, 640, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "CreateDelivery", input: Some(52), output: Some(53), result_wrapper: None, errors: &[581, 47, 543, 674, 0, 580, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "CreateExportTask", input: Some(54), output: Some(55), result_wrapper: None, errors: &[328, 335, 447, 581, 543, 539], request_compression: false, host_prefix: None },
-    OperationDef { name: "CreateImportTask", input: Some(56), output: Some(57), result_wrapper: None, errors: &[0, 47, 328, 543, 640, 674, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "CreateLogAnomalyDetector", input: Some(58), output: Some(59), result_wrapper: None, errors: &[328, 543, 581, 447, 335], request_compression: false, host_prefix: None },
-    OperationDef { name: "CreateLogGroup", input: Some(60), output: None, result_wrapper: None, errors: &[328, 539, 335, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "CreateLogStream", input: Some(61), output: None, result_wrapper: None, errors: &[328, 539, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "CreateLookupTable", input: Some(62), output: Some(63), result_wrapper: None, errors: &[328, 539, 0, 335, 674, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "CreateScheduledQuery", input: Some(64), output: Some(65), result_wrapper: None, errors: &[674, 0, 543, 47, 580, 640, 325], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteAccountPolicy", input: Some(80), output: None, result_wrapper: None, errors: &[328, 543, 581, 447], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteDataProtectionPolicy", input: Some(81), output: None, result_wrapper: None, errors: &[328, 447, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteDelivery", input: Some(84), output: None, result_wrapper: None, errors: &[543, 581, 47, 674, 580, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteDeliveryDestination", input: Some(83), output: None, result_wrapper: None, errors: &[543, 581, 47, 674, 580, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteDeliveryDestinationPolicy", input: Some(82), output: None, result_wrapper: None, errors: &[581, 674, 543, 47], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteDeliverySource", input: Some(85), output: None, result_wrapper: None, errors: &[543, 581, 47, 674, 580, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteDestination", input: Some(86), output: None, result_wrapper: None, errors: &[328, 543, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteIndexPolicy", input: Some(87), output: Some(88), result_wrapper: None, errors: &[328, 543, 335, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteIntegration", input: Some(89), output: Some(90), result_wrapper: None, errors: &[328, 543, 581, 674], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteLogAnomalyDetector", input: Some(92), output: None, result_wrapper: None, errors: &[328, 543, 581, 447], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteLogGroup", input: Some(93), output: None, result_wrapper: None, errors: &[328, 543, 447, 581, 674], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteLogStream", input: Some(94), output: None, result_wrapper: None, errors: &[328, 543, 447, 581, 674], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteLookupTable", input: Some(95), output: None, result_wrapper: None, errors: &[328, 543, 0, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteMetricFilter", input: Some(96), output: None, result_wrapper: None, errors: &[328, 543, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteQueryDefinition", input: Some(97), output: Some(98), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteResourcePolicy", input: Some(99), output: None, result_wrapper: None, errors: &[328, 543, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteRetentionPolicy", input: Some(100), output: None, result_wrapper: None, errors: &[328, 543, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteScheduledQuery", input: Some(101), output: Some(102), result_wrapper: None, errors: &[674, 0, 543, 640, 325], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteSubscriptionFilter", input: Some(103), output: None, result_wrapper: None, errors: &[328, 543, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DeleteTransformer", input: Some(104), output: None, result_wrapper: None, errors: &[328, 543, 581, 447, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeAccountPolicies", input: Some(134), output: Some(135), result_wrapper: None, errors: &[328, 447, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeConfigurationTemplates", input: Some(136), output: Some(137), result_wrapper: None, errors: &[581, 674, 543, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeDeliveries", input: Some(138), output: Some(139), result_wrapper: None, errors: &[581, 580, 674, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeDeliveryDestinations", input: Some(140), output: Some(141), result_wrapper: None, errors: &[581, 580, 674, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeDeliverySources", input: Some(142), output: Some(143), result_wrapper: None, errors: &[581, 580, 674, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeDestinations", input: Some(144), output: Some(145), result_wrapper: None, errors: &[328, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeExportTasks", input: Some(146), output: Some(147), result_wrapper: None, errors: &[328, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeFieldIndexes", input: Some(149), output: Some(150), result_wrapper: None, errors: &[328, 543, 335, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeImportTaskBatches", input: Some(151), output: Some(152), result_wrapper: None, errors: &[0, 328, 543, 640, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeImportTasks", input: Some(153), output: Some(154), result_wrapper: None, errors: &[0, 328, 543, 640, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeIndexPolicies", input: Some(156), output: Some(157), result_wrapper: None, errors: &[328, 543, 335, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeLogGroups", input: Some(160), output: Some(161), result_wrapper: None, errors: &[328, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeLogStreams", input: Some(162), output: Some(163), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeLookupTables", input: Some(165), output: Some(166), result_wrapper: None, errors: &[328, 543, 0, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeMetricFilters", input: Some(167), output: Some(168), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeQueries", input: Some(170), output: Some(171), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeQueryDefinitions", input: Some(172), output: Some(173), result_wrapper: None, errors: &[328, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeResourcePolicies", input: Some(174), output: Some(175), result_wrapper: None, errors: &[328, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DescribeSubscriptionFilters", input: Some(176), output: Some(177), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DisassociateKmsKey", input: Some(190), output: None, result_wrapper: None, errors: &[328, 543, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "DisassociateSourceFromS3TableIntegration", input: Some(191), output: Some(192), result_wrapper: None, errors: &[0, 543, 640, 674, 325], request_compression: false, host_prefix: None },
-    OperationDef { name: "FilterLogEvents", input: Some(239), output: Some(240), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetDataProtectionPolicy", input: Some(250), output: Some(251), result_wrapper: None, errors: &[328, 447, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetDelivery", input: Some(256), output: Some(257), result_wrapper: None, errors: &[543, 581, 674, 580, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetDeliveryDestination", input: Some(254), output: Some(255), result_wrapper: None, errors: &[543, 581, 674, 580, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetDeliveryDestinationPolicy", input: Some(252), output: Some(253), result_wrapper: None, errors: &[581, 674, 543], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetDeliverySource", input: Some(258), output: Some(259), result_wrapper: None, errors: &[543, 581, 674, 580, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetIntegration", input: Some(260), output: Some(261), result_wrapper: None, errors: &[328, 581, 543], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetLogAnomalyDetector", input: Some(262), output: Some(263), result_wrapper: None, errors: &[328, 543, 581, 447], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetLogEvents", input: Some(264), output: Some(265), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetLogFields", input: Some(266), output: Some(267), result_wrapper: None, errors: &[328, 543, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetLogGroupFields", input: Some(268), output: Some(269), result_wrapper: None, errors: &[328, 335, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetLogObject", input: Some(270), output: Some(271), result_wrapper: None, errors: &[0, 328, 543, 335, 327], request_compression: false, host_prefix: Some("stream-") },
-    OperationDef { name: "GetLogRecord", input: Some(273), output: Some(274), result_wrapper: None, errors: &[328, 335, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetLookupTable", input: Some(275), output: Some(276), result_wrapper: None, errors: &[328, 543, 0, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetQueryResults", input: Some(279), output: Some(280), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetScheduledQuery", input: Some(284), output: Some(285), result_wrapper: None, errors: &[674, 0, 543, 640, 325], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetScheduledQueryHistory", input: Some(282), output: Some(283), result_wrapper: None, errors: &[674, 0, 543, 640, 325], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetTransformer", input: Some(286), output: Some(287), result_wrapper: None, errors: &[328, 543, 581, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListAggregateLogGroupSummaries", input: Some(337), output: Some(338), result_wrapper: None, errors: &[674, 581, 328], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListAnomalies", input: Some(340), output: Some(341), result_wrapper: None, errors: &[328, 543, 581, 447], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListIntegrations", input: Some(342), output: Some(343), result_wrapper: None, errors: &[328, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListLogAnomalyDetectors", input: Some(346), output: Some(347), result_wrapper: None, errors: &[328, 543, 581, 447], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListLogGroups", input: Some(351), output: Some(353), result_wrapper: None, errors: &[328, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListLogGroupsForQuery", input: Some(349), output: Some(350), result_wrapper: None, errors: &[328, 0, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListScheduledQueries", input: Some(355), output: Some(356), result_wrapper: None, errors: &[674, 0, 640, 325], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListSourcesForS3TableIntegration", input: Some(358), output: Some(359), result_wrapper: None, errors: &[0, 543, 640, 674, 325], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListTagsForResource", input: Some(360), output: Some(361), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "ListTagsLogGroup", input: Some(362), output: Some(363), result_wrapper: None, errors: &[543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutAccountPolicy", input: Some(477), output: Some(478), result_wrapper: None, errors: &[328, 447, 581, 335], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutBearerTokenAuthentication", input: Some(479), output: None, result_wrapper: None, errors: &[328, 543, 0, 447, 581, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutDataProtectionPolicy", input: Some(480), output: Some(481), result_wrapper: None, errors: &[328, 335, 447, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutDeliveryDestination", input: Some(484), output: Some(485), result_wrapper: None, errors: &[581, 47, 674, 580, 640, 543], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutDeliveryDestinationPolicy", input: Some(482), output: Some(483), result_wrapper: None, errors: &[581, 674, 543, 47], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutDeliverySource", input: Some(486), output: Some(487), result_wrapper: None, errors: &[581, 47, 674, 580, 543, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutDestination", input: Some(489), output: Some(490), result_wrapper: None, errors: &[328, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutDestinationPolicy", input: Some(488), output: None, result_wrapper: None, errors: &[328, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutIndexPolicy", input: Some(491), output: Some(492), result_wrapper: None, errors: &[328, 543, 335, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutIntegration", input: Some(493), output: Some(494), result_wrapper: None, errors: &[328, 335, 581, 674], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutLogEvents", input: Some(495), output: Some(496), result_wrapper: None, errors: &[328, 329, 68, 543, 581, 660], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutLogGroupDeletionProtection", input: Some(497), output: None, result_wrapper: None, errors: &[328, 543, 0, 447, 581, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutMetricFilter", input: Some(498), output: None, result_wrapper: None, errors: &[328, 543, 447, 335, 581, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutQueryDefinition", input: Some(499), output: Some(500), result_wrapper: None, errors: &[328, 335, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutResourcePolicy", input: Some(501), output: Some(502), result_wrapper: None, errors: &[328, 335, 447, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutRetentionPolicy", input: Some(503), output: None, result_wrapper: None, errors: &[328, 543, 447, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutSubscriptionFilter", input: Some(504), output: None, result_wrapper: None, errors: &[328, 543, 447, 335, 581, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "PutTransformer", input: Some(505), output: None, result_wrapper: None, errors: &[328, 543, 581, 335, 447, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "StartLiveTail", input: Some(594), output: Some(595), result_wrapper: None, errors: &[0, 328, 543, 335, 327], request_compression: false, host_prefix: Some("stream-") },
-    OperationDef { name: "StartQuery", input: Some(597), output: Some(598), result_wrapper: None, errors: &[409, 328, 335, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "StopQuery", input: Some(602), output: Some(603), result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "TagLogGroup", input: Some(627), output: None, result_wrapper: None, errors: &[543, 328], request_compression: false, host_prefix: None },
-    OperationDef { name: "TagResource", input: Some(628), output: None, result_wrapper: None, errors: &[328, 543, 581, 647], request_compression: false, host_prefix: None },
-    OperationDef { name: "TestMetricFilter", input: Some(636), output: Some(637), result_wrapper: None, errors: &[328, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "TestTransformer", input: Some(638), output: Some(639), result_wrapper: None, errors: &[328, 581, 327], request_compression: false, host_prefix: None },
-    OperationDef { name: "UntagLogGroup", input: Some(661), output: None, result_wrapper: None, errors: &[543], request_compression: false, host_prefix: None },
-    OperationDef { name: "UntagResource", input: Some(662), output: None, result_wrapper: None, errors: &[328, 543, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "UpdateAnomaly", input: Some(663), output: None, result_wrapper: None, errors: &[328, 543, 581, 447], request_compression: false, host_prefix: None },
-    OperationDef { name: "UpdateDeliveryConfiguration", input: Some(664), output: Some(665), result_wrapper: None, errors: &[581, 47, 543, 674, 0, 640], request_compression: false, host_prefix: None },
-    OperationDef { name: "UpdateLogAnomalyDetector", input: Some(666), output: None, result_wrapper: None, errors: &[328, 543, 581, 447], request_compression: false, host_prefix: None },
-    OperationDef { name: "UpdateLookupTable", input: Some(667), output: Some(668), result_wrapper: None, errors: &[328, 543, 0, 674, 581], request_compression: false, host_prefix: None },
-    OperationDef { name: "UpdateScheduledQuery", input: Some(669), output: Some(670), result_wrapper: None, errors: &[674, 0, 543, 640, 325], request_compression: false, host_prefix: None },
+    OperationDef { name: "AssociateKmsKey", input: Some(28), output: None, result_wrapper: None, errors: &[341, 565, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "AssociateSourceToS3TableIntegration", input: Some(29), output: Some(30), result_wrapper: None, errors: &[0, 565, 668, 702, 338], request_compression: false, host_prefix: None },
+    OperationDef { name: "CancelExportTask", input: Some(37), output: None, result_wrapper: None, errors: &[341, 565, 340, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "CancelImportTask", input: Some(38), output: Some(39), result_wrapper: None, errors: &[0, 341, 565, 668, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "CreateDelivery", input: Some(52), output: Some(53), result_wrapper: None, errors: &[605, 47, 565, 702, 0, 604, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "CreateExportTask", input: Some(54), output: Some(55), result_wrapper: None, errors: &[341, 348, 466, 605, 565, 561], request_compression: false, host_prefix: None },
+    OperationDef { name: "CreateImportTask", input: Some(56), output: Some(57), result_wrapper: None, errors: &[0, 47, 341, 565, 668, 702, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "CreateLogAnomalyDetector", input: Some(58), output: Some(59), result_wrapper: None, errors: &[341, 565, 605, 466, 348], request_compression: false, host_prefix: None },
+    OperationDef { name: "CreateLogGroup", input: Some(60), output: None, result_wrapper: None, errors: &[341, 561, 348, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "CreateLogStream", input: Some(61), output: None, result_wrapper: None, errors: &[341, 561, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "CreateLookupTable", input: Some(62), output: Some(63), result_wrapper: None, errors: &[341, 561, 0, 348, 702, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "CreateScheduledQuery", input: Some(64), output: Some(65), result_wrapper: None, errors: &[702, 0, 565, 47, 604, 668, 338], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteAccountPolicy", input: Some(80), output: Some(81), result_wrapper: None, errors: &[341, 565, 605, 466], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteDataProtectionPolicy", input: Some(82), output: None, result_wrapper: None, errors: &[341, 466, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteDelivery", input: Some(85), output: None, result_wrapper: None, errors: &[565, 605, 47, 702, 604, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteDeliveryDestination", input: Some(84), output: None, result_wrapper: None, errors: &[565, 605, 47, 702, 604, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteDeliveryDestinationPolicy", input: Some(83), output: None, result_wrapper: None, errors: &[605, 702, 565, 47], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteDeliverySource", input: Some(86), output: None, result_wrapper: None, errors: &[565, 605, 47, 702, 604, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteDestination", input: Some(87), output: None, result_wrapper: None, errors: &[341, 565, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteIndexPolicy", input: Some(88), output: Some(89), result_wrapper: None, errors: &[341, 565, 348, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteIntegration", input: Some(90), output: Some(91), result_wrapper: None, errors: &[341, 565, 605, 702], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteLogAnomalyDetector", input: Some(93), output: None, result_wrapper: None, errors: &[341, 565, 605, 466], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteLogGroup", input: Some(94), output: None, result_wrapper: None, errors: &[341, 565, 466, 605, 702], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteLogStream", input: Some(95), output: None, result_wrapper: None, errors: &[341, 565, 466, 605, 702], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteLookupTable", input: Some(96), output: None, result_wrapper: None, errors: &[341, 565, 0, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteMetricFilter", input: Some(97), output: None, result_wrapper: None, errors: &[341, 565, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteQueryDefinition", input: Some(98), output: Some(99), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteResourcePolicy", input: Some(100), output: None, result_wrapper: None, errors: &[341, 565, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteRetentionPolicy", input: Some(101), output: None, result_wrapper: None, errors: &[341, 565, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteScheduledQuery", input: Some(102), output: Some(103), result_wrapper: None, errors: &[702, 0, 565, 668, 338], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteSubscriptionFilter", input: Some(104), output: None, result_wrapper: None, errors: &[341, 565, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteSyslogConfiguration", input: Some(105), output: None, result_wrapper: None, errors: &[0, 341, 340, 466, 565, 668, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DeleteTransformer", input: Some(106), output: None, result_wrapper: None, errors: &[341, 565, 605, 466, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeAccountPolicies", input: Some(138), output: Some(139), result_wrapper: None, errors: &[341, 466, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeConfigurationTemplates", input: Some(140), output: Some(141), result_wrapper: None, errors: &[605, 702, 565, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeDeliveries", input: Some(142), output: Some(143), result_wrapper: None, errors: &[605, 604, 702, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeDeliveryDestinations", input: Some(144), output: Some(145), result_wrapper: None, errors: &[605, 604, 702, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeDeliverySources", input: Some(146), output: Some(147), result_wrapper: None, errors: &[605, 604, 702, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeDestinations", input: Some(148), output: Some(149), result_wrapper: None, errors: &[341, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeExportTasks", input: Some(150), output: Some(151), result_wrapper: None, errors: &[341, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeFieldIndexes", input: Some(153), output: Some(154), result_wrapper: None, errors: &[341, 565, 348, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeImportTaskBatches", input: Some(155), output: Some(156), result_wrapper: None, errors: &[0, 341, 565, 668, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeImportTasks", input: Some(157), output: Some(158), result_wrapper: None, errors: &[0, 341, 565, 668, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeIndexPolicies", input: Some(160), output: Some(161), result_wrapper: None, errors: &[341, 565, 348, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeLogGroups", input: Some(164), output: Some(165), result_wrapper: None, errors: &[341, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeLogStreams", input: Some(166), output: Some(167), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeLookupTables", input: Some(169), output: Some(170), result_wrapper: None, errors: &[341, 565, 0, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeMetricFilters", input: Some(171), output: Some(172), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeQueries", input: Some(174), output: Some(175), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeQueryDefinitions", input: Some(176), output: Some(177), result_wrapper: None, errors: &[341, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeResourcePolicies", input: Some(178), output: Some(179), result_wrapper: None, errors: &[341, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DescribeSubscriptionFilters", input: Some(180), output: Some(181), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DisassociateKmsKey", input: Some(194), output: None, result_wrapper: None, errors: &[341, 565, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "DisassociateSourceFromS3TableIntegration", input: Some(195), output: Some(196), result_wrapper: None, errors: &[0, 565, 668, 702, 338], request_compression: false, host_prefix: None },
+    OperationDef { name: "FilterLogEvents", input: Some(247), output: Some(248), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetDataProtectionPolicy", input: Some(259), output: Some(260), result_wrapper: None, errors: &[341, 466, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetDelivery", input: Some(265), output: Some(266), result_wrapper: None, errors: &[565, 605, 702, 604, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetDeliveryDestination", input: Some(263), output: Some(264), result_wrapper: None, errors: &[565, 605, 702, 604, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetDeliveryDestinationPolicy", input: Some(261), output: Some(262), result_wrapper: None, errors: &[605, 702, 565], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetDeliverySource", input: Some(267), output: Some(268), result_wrapper: None, errors: &[565, 605, 702, 604, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetIntegration", input: Some(269), output: Some(270), result_wrapper: None, errors: &[341, 605, 565], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetLogAnomalyDetector", input: Some(271), output: Some(272), result_wrapper: None, errors: &[341, 565, 605, 466], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetLogEvents", input: Some(273), output: Some(274), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetLogFields", input: Some(275), output: Some(276), result_wrapper: None, errors: &[341, 565, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetLogGroupFields", input: Some(277), output: Some(278), result_wrapper: None, errors: &[341, 348, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetLogObject", input: Some(279), output: Some(280), result_wrapper: None, errors: &[0, 341, 565, 348, 340], request_compression: false, host_prefix: Some("stream-") },
+    OperationDef { name: "GetLogRecord", input: Some(282), output: Some(283), result_wrapper: None, errors: &[341, 348, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetLookupTable", input: Some(284), output: Some(285), result_wrapper: None, errors: &[341, 565, 0, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetQueryResults", input: Some(288), output: Some(289), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetScheduledQuery", input: Some(293), output: Some(294), result_wrapper: None, errors: &[702, 0, 565, 668, 338], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetScheduledQueryHistory", input: Some(291), output: Some(292), result_wrapper: None, errors: &[702, 0, 565, 668, 338], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetStorageTierPolicy", input: Some(295), output: Some(296), result_wrapper: None, errors: &[605, 341, 0, 466, 565], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetTransformer", input: Some(297), output: Some(298), result_wrapper: None, errors: &[341, 565, 605, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListAggregateLogGroupSummaries", input: Some(350), output: Some(351), result_wrapper: None, errors: &[702, 605, 341], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListAnomalies", input: Some(353), output: Some(354), result_wrapper: None, errors: &[341, 565, 605, 466], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListIntegrations", input: Some(355), output: Some(356), result_wrapper: None, errors: &[341, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListLogAnomalyDetectors", input: Some(359), output: Some(360), result_wrapper: None, errors: &[341, 565, 605, 466], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListLogGroups", input: Some(364), output: Some(366), result_wrapper: None, errors: &[341, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListLogGroupsForQuery", input: Some(362), output: Some(363), result_wrapper: None, errors: &[341, 0, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListScheduledQueries", input: Some(368), output: Some(369), result_wrapper: None, errors: &[702, 0, 668, 338], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListSourcesForS3TableIntegration", input: Some(371), output: Some(372), result_wrapper: None, errors: &[0, 565, 668, 702, 338], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListSyslogConfigurations", input: Some(374), output: Some(375), result_wrapper: None, errors: &[0, 341, 340, 565, 668, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListTagsForResource", input: Some(376), output: Some(377), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "ListTagsLogGroup", input: Some(378), output: Some(379), result_wrapper: None, errors: &[565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutAccountPolicy", input: Some(496), output: Some(497), result_wrapper: None, errors: &[341, 466, 605, 348], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutBearerTokenAuthentication", input: Some(498), output: None, result_wrapper: None, errors: &[341, 565, 0, 466, 605, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutDataProtectionPolicy", input: Some(499), output: Some(500), result_wrapper: None, errors: &[341, 348, 466, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutDeliveryDestination", input: Some(503), output: Some(504), result_wrapper: None, errors: &[605, 47, 702, 604, 668, 565], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutDeliveryDestinationPolicy", input: Some(501), output: Some(502), result_wrapper: None, errors: &[605, 702, 565, 47], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutDeliverySource", input: Some(505), output: Some(506), result_wrapper: None, errors: &[605, 47, 702, 604, 565, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutDestination", input: Some(508), output: Some(509), result_wrapper: None, errors: &[341, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutDestinationPolicy", input: Some(507), output: None, result_wrapper: None, errors: &[341, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutIndexPolicy", input: Some(510), output: Some(511), result_wrapper: None, errors: &[341, 565, 348, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutIntegration", input: Some(512), output: Some(513), result_wrapper: None, errors: &[341, 348, 605, 702], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutLogEvents", input: Some(514), output: Some(515), result_wrapper: None, errors: &[341, 342, 68, 565, 605, 688], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutLogGroupDeletionProtection", input: Some(516), output: None, result_wrapper: None, errors: &[341, 565, 0, 466, 605, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutMetricFilter", input: Some(517), output: None, result_wrapper: None, errors: &[341, 565, 466, 348, 605, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutQueryDefinition", input: Some(518), output: Some(519), result_wrapper: None, errors: &[341, 348, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutResourcePolicy", input: Some(520), output: Some(521), result_wrapper: None, errors: &[341, 348, 466, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutRetentionPolicy", input: Some(522), output: None, result_wrapper: None, errors: &[341, 565, 466, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutStorageTierPolicy", input: Some(523), output: Some(524), result_wrapper: None, errors: &[341, 605, 0, 466, 565], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutSubscriptionFilter", input: Some(525), output: None, result_wrapper: None, errors: &[341, 565, 466, 348, 605, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutSyslogConfiguration", input: Some(526), output: None, result_wrapper: None, errors: &[0, 341, 340, 466, 565, 668, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "PutTransformer", input: Some(527), output: None, result_wrapper: None, errors: &[341, 565, 605, 348, 466, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "StartLiveTail", input: Some(618), output: Some(619), result_wrapper: None, errors: &[0, 341, 565, 348, 340], request_compression: false, host_prefix: Some("stream-") },
+    OperationDef { name: "StartQuery", input: Some(621), output: Some(622), result_wrapper: None, errors: &[428, 341, 348, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "StopQuery", input: Some(626), output: Some(627), result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "TagLogGroup", input: Some(655), output: None, result_wrapper: None, errors: &[565, 341], request_compression: false, host_prefix: None },
+    OperationDef { name: "TagResource", input: Some(656), output: None, result_wrapper: None, errors: &[341, 565, 605, 675], request_compression: false, host_prefix: None },
+    OperationDef { name: "TestMetricFilter", input: Some(664), output: Some(665), result_wrapper: None, errors: &[341, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "TestTransformer", input: Some(666), output: Some(667), result_wrapper: None, errors: &[341, 605, 340], request_compression: false, host_prefix: None },
+    OperationDef { name: "UntagLogGroup", input: Some(689), output: None, result_wrapper: None, errors: &[565], request_compression: false, host_prefix: None },
+    OperationDef { name: "UntagResource", input: Some(690), output: None, result_wrapper: None, errors: &[341, 565, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "UpdateAnomaly", input: Some(691), output: None, result_wrapper: None, errors: &[341, 565, 605, 466], request_compression: false, host_prefix: None },
+    OperationDef { name: "UpdateDeliveryConfiguration", input: Some(692), output: Some(693), result_wrapper: None, errors: &[605, 47, 565, 702, 0, 668], request_compression: false, host_prefix: None },
+    OperationDef { name: "UpdateLogAnomalyDetector", input: Some(694), output: None, result_wrapper: None, errors: &[341, 565, 605, 466], request_compression: false, host_prefix: None },
+    OperationDef { name: "UpdateLookupTable", input: Some(695), output: Some(696), result_wrapper: None, errors: &[341, 565, 0, 702, 605], request_compression: false, host_prefix: None },
+    OperationDef { name: "UpdateScheduledQuery", input: Some(697), output: Some(698), result_wrapper: None, errors: &[702, 0, 565, 47, 668, 338], request_compression: false, host_prefix: None },
 ];

@@ -387,6 +387,8 @@ pub struct CreateLookupTableRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[serde(rename = "tableBody", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub table_body: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "queryId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub query_id: ::std::option::Option<::std::string::String>,
     #[serde(rename = "kmsKeyId", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub kms_key_id: ::std::option::Option<::std::string::String>,
     #[serde(rename = "tags", default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -421,6 +423,8 @@ pub struct CreateScheduledQueryRequest {
     pub timezone: ::std::option::Option<::std::string::String>,
     #[serde(rename = "startTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub start_time_offset: ::std::option::Option<i64>,
+    #[serde(rename = "endTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub end_time_offset: ::std::option::Option<i64>,
     #[serde(rename = "destinationConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub destination_configuration: ::std::option::Option<DestinationConfiguration>,
     #[serde(rename = "scheduleStartTime", default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -495,6 +499,15 @@ pub struct DeleteAccountPolicyRequest {
     pub policy_name: ::std::option::Option<::std::string::String>,
     #[serde(rename = "policyType", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub policy_type: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "dryRun", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+/// Shape `DeleteAccountPolicyResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteAccountPolicyResponse {
+    #[serde(rename = "dryRunResult", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub dry_run_result: ::std::option::Option<DryRunResult>,
 }
 
 /// Shape `DeleteDataProtectionPolicyRequest`.
@@ -664,6 +677,15 @@ pub struct DeleteSubscriptionFilterRequest {
     pub filter_name: ::std::option::Option<::std::string::String>,
 }
 
+/// Shape `DeleteSyslogConfigurationRequest`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteSyslogConfigurationRequest {
+    #[serde(rename = "logGroupIdentifier", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub log_group_identifier: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "vpcEndpointId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub vpc_endpoint_id: ::std::option::Option<::std::string::String>,
+}
+
 /// Shape `DeleteTransformerRequest`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteTransformerRequest {
@@ -707,6 +729,8 @@ pub struct DeliveryDestination {
     pub output_format: ::std::option::Option<::std::string::String>,
     #[serde(rename = "deliveryDestinationConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub delivery_destination_configuration: ::std::option::Option<DeliveryDestinationConfiguration>,
+    #[serde(rename = "roleArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub role_arn: ::std::option::Option<::std::string::String>,
     #[serde(rename = "tags", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
 }
@@ -813,6 +837,8 @@ pub struct DescribeDeliveriesRequest {
     pub next_token: ::std::option::Option<::std::string::String>,
     #[serde(rename = "limit", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub limit: ::std::option::Option<i32>,
+    #[serde(rename = "deliverySourceNames", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub delivery_source_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 
 /// Shape `DescribeDeliveriesResponse`.
@@ -831,6 +857,8 @@ pub struct DescribeDeliveryDestinationsRequest {
     pub next_token: ::std::option::Option<::std::string::String>,
     #[serde(rename = "limit", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub limit: ::std::option::Option<i32>,
+    #[serde(rename = "names", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 
 /// Shape `DescribeDeliveryDestinationsResponse`.
@@ -849,6 +877,8 @@ pub struct DescribeDeliverySourcesRequest {
     pub next_token: ::std::option::Option<::std::string::String>,
     #[serde(rename = "limit", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub limit: ::std::option::Option<i32>,
+    #[serde(rename = "resourceArns", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_arns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 
 /// Shape `DescribeDeliverySourcesResponse`.
@@ -907,6 +937,8 @@ pub struct DescribeExportTasksResponse {
 pub struct DescribeFieldIndexesRequest {
     #[serde(rename = "logGroupIdentifiers", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub log_group_identifiers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(rename = "indexCategories", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub index_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[serde(rename = "nextToken", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub next_token: ::std::option::Option<::std::string::String>,
 }
@@ -1204,6 +1236,8 @@ pub struct Destination {
 pub struct DestinationConfiguration {
     #[serde(rename = "s3Configuration", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub s3_configuration: ::std::option::Option<S3Configuration>,
+    #[serde(rename = "lookupTableConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub lookup_table_configuration: ::std::option::Option<LookupTableConfiguration>,
 }
 
 /// Shape `DisassociateKmsKeyRequest`.
@@ -1227,6 +1261,23 @@ pub struct DisassociateSourceFromS3TableIntegrationRequest {
 pub struct DisassociateSourceFromS3TableIntegrationResponse {
     #[serde(rename = "identifier", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub identifier: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `DryRunResult`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DryRunResult {
+    #[serde(rename = "totalMatchedLogGroups", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub total_matched_log_groups: ::std::option::Option<i32>,
+    #[serde(rename = "increasedRetentionLogGroupCount", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub increased_retention_log_group_count: ::std::option::Option<i32>,
+    #[serde(rename = "decreasedRetentionLogGroupCount", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub decreased_retention_log_group_count: ::std::option::Option<i32>,
+    #[serde(rename = "unchangedRetentionLogGroupCount", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub unchanged_retention_log_group_count: ::std::option::Option<i32>,
+    #[serde(rename = "failedAnalysisCount", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub failed_analysis_count: ::std::option::Option<i32>,
+    #[serde(rename = "topLogGroupsImpacted", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub top_log_groups_impacted: ::std::option::Option<::std::vec::Vec<LogGroupImpact>>,
 }
 
 /// Shape `Entity`.
@@ -1294,6 +1345,8 @@ pub struct FieldIndex {
     pub last_event_time: ::std::option::Option<i64>,
     #[serde(rename = "type", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub r#type: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "indexCategory", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub index_category: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `FieldsData`.
@@ -1324,6 +1377,8 @@ pub struct FilterLogEventsRequest {
     pub next_token: ::std::option::Option<::std::string::String>,
     #[serde(rename = "limit", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub limit: ::std::option::Option<i32>,
+    #[serde(rename = "startFromHead", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub start_from_head: ::std::option::Option<bool>,
     #[serde(rename = "interleaved", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub interleaved: ::std::option::Option<bool>,
     #[serde(rename = "unmask", default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -1701,10 +1756,14 @@ pub struct GetScheduledQueryResponse {
     pub timezone: ::std::option::Option<::std::string::String>,
     #[serde(rename = "startTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub start_time_offset: ::std::option::Option<i64>,
+    #[serde(rename = "endTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub end_time_offset: ::std::option::Option<i64>,
     #[serde(rename = "destinationConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub destination_configuration: ::std::option::Option<DestinationConfiguration>,
     #[serde(rename = "state", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub state: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "scheduleType", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub schedule_type: ::std::option::Option<::std::string::String>,
     #[serde(rename = "lastTriggeredTime", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub last_triggered_time: ::std::option::Option<i64>,
     #[serde(rename = "lastExecutionStatus", default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -1717,6 +1776,20 @@ pub struct GetScheduledQueryResponse {
     pub execution_role_arn: ::std::option::Option<::std::string::String>,
     #[serde(rename = "creationTime", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub creation_time: ::std::option::Option<i64>,
+    #[serde(rename = "lastUpdatedTime", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub last_updated_time: ::std::option::Option<i64>,
+}
+
+/// Shape `GetStorageTierPolicyRequest`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetStorageTierPolicyRequest {
+}
+
+/// Shape `GetStorageTierPolicyResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetStorageTierPolicyResponse {
+    #[serde(rename = "storageTier", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub storage_tier: ::std::option::Option<::std::string::String>,
     #[serde(rename = "lastUpdatedTime", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub last_updated_time: ::std::option::Option<i64>,
 }
@@ -2036,6 +2109,8 @@ pub struct ListScheduledQueriesRequest {
     pub next_token: ::std::option::Option<::std::string::String>,
     #[serde(rename = "state", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub state: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "scheduleType", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub schedule_type: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `ListScheduledQueriesResponse`.
@@ -2063,6 +2138,28 @@ pub struct ListSourcesForS3TableIntegrationRequest {
 pub struct ListSourcesForS3TableIntegrationResponse {
     #[serde(rename = "sources", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub sources: ::std::option::Option<::std::vec::Vec<S3TableIntegrationSource>>,
+    #[serde(rename = "nextToken", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `ListSyslogConfigurationsRequest`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListSyslogConfigurationsRequest {
+    #[serde(rename = "logGroupIdentifier", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub log_group_identifier: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "vpcEndpointId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub vpc_endpoint_id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "nextToken", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub next_token: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "maxResults", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub max_results: ::std::option::Option<i32>,
+}
+
+/// Shape `ListSyslogConfigurationsResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListSyslogConfigurationsResponse {
+    #[serde(rename = "syslogConfigurations", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub syslog_configurations: ::std::option::Option<::std::vec::Vec<SyslogConfiguration>>,
     #[serde(rename = "nextToken", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub next_token: ::std::option::Option<::std::string::String>,
 }
@@ -2218,6 +2315,8 @@ pub struct LogGroup {
     pub deletion_protection_enabled: ::std::option::Option<bool>,
     #[serde(rename = "bearerTokenAuthenticationEnabled", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub bearer_token_authentication_enabled: ::std::option::Option<bool>,
+    #[serde(rename = "retentionPolicyName", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub retention_policy_name: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `LogGroupField`.
@@ -2227,6 +2326,19 @@ pub struct LogGroupField {
     pub name: ::std::option::Option<::std::string::String>,
     #[serde(rename = "percent", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub percent: ::std::option::Option<i32>,
+}
+
+/// Shape `LogGroupImpact`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogGroupImpact {
+    #[serde(rename = "logGroupName", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub log_group_name: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "currentRetention", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub current_retention: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "proposedRetention", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub proposed_retention: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "storedBytes", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub stored_bytes: ::std::option::Option<i64>,
 }
 
 /// Shape `LogGroupSummary`.
@@ -2280,6 +2392,21 @@ pub struct LookupTable {
     pub last_updated_time: ::std::option::Option<i64>,
     #[serde(rename = "kmsKeyId", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub kms_key_id: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `LookupTableConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LookupTableConfiguration {
+    #[serde(rename = "tableName", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub table_name: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "roleArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub role_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "description", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub description: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "kmsKeyId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub kms_key_id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "tags", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
 }
 
 /// Shape `LowerCaseString`.
@@ -2664,6 +2791,8 @@ pub struct PutAccountPolicyRequest {
     pub scope: ::std::option::Option<::std::string::String>,
     #[serde(rename = "selectionCriteria", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub selection_criteria: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "dryRun", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub dry_run: ::std::option::Option<bool>,
 }
 
 /// Shape `PutAccountPolicyResponse`.
@@ -2671,6 +2800,8 @@ pub struct PutAccountPolicyRequest {
 pub struct PutAccountPolicyResponse {
     #[serde(rename = "accountPolicy", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub account_policy: ::std::option::Option<AccountPolicy>,
+    #[serde(rename = "dryRunResult", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub dry_run_result: ::std::option::Option<DryRunResult>,
 }
 
 /// Shape `PutBearerTokenAuthenticationRequest`.
@@ -2729,6 +2860,8 @@ pub struct PutDeliveryDestinationRequest {
     pub delivery_destination_configuration: ::std::option::Option<DeliveryDestinationConfiguration>,
     #[serde(rename = "deliveryDestinationType", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub delivery_destination_type: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "roleArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub role_arn: ::std::option::Option<::std::string::String>,
     #[serde(rename = "tags", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
 }
@@ -2940,6 +3073,22 @@ pub struct PutRetentionPolicyRequest {
     pub retention_in_days: ::std::option::Option<i32>,
 }
 
+/// Shape `PutStorageTierPolicyRequest`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutStorageTierPolicyRequest {
+    #[serde(rename = "storageTier", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub storage_tier: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `PutStorageTierPolicyResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutStorageTierPolicyResponse {
+    #[serde(rename = "storageTier", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub storage_tier: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "lastUpdatedTime", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub last_updated_time: ::std::option::Option<i64>,
+}
+
 /// Shape `PutSubscriptionFilterRequest`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PutSubscriptionFilterRequest {
@@ -2961,6 +3110,15 @@ pub struct PutSubscriptionFilterRequest {
     pub field_selection_criteria: ::std::option::Option<::std::string::String>,
     #[serde(rename = "emitSystemFields", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub emit_system_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+/// Shape `PutSyslogConfigurationRequest`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutSyslogConfigurationRequest {
+    #[serde(rename = "logGroupIdentifier", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub log_group_identifier: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "vpcEndpointId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub vpc_endpoint_id: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `PutTransformerRequest`.
@@ -3058,6 +3216,8 @@ pub struct QueryStatistics {
     pub estimated_bytes_skipped: ::std::option::Option<f64>,
     #[serde(rename = "logGroupsScanned", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub log_groups_scanned: ::std::option::Option<f64>,
+    #[serde(rename = "resultCount", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub result_count: ::std::option::Option<f64>,
 }
 
 /// Shape `RecordField`.
@@ -3220,6 +3380,8 @@ pub struct ScheduledQuerySummary {
     pub name: ::std::option::Option<::std::string::String>,
     #[serde(rename = "state", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub state: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "scheduleType", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub schedule_type: ::std::option::Option<::std::string::String>,
     #[serde(rename = "lastTriggeredTime", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub last_triggered_time: ::std::option::Option<i64>,
     #[serde(rename = "lastExecutionStatus", default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3410,6 +3572,19 @@ pub struct SuppressionPeriod {
     pub value: ::std::option::Option<i32>,
     #[serde(rename = "suppressionUnit", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub suppression_unit: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `SyslogConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyslogConfiguration {
+    #[serde(rename = "logGroupArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub log_group_arn: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "sourceType", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub source_type: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "vpcEndpointId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub vpc_endpoint_id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "createdAt", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<i64>,
 }
 
 /// Shape `TagFilter`.
@@ -3616,6 +3791,8 @@ pub struct UpdateLookupTableRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[serde(rename = "tableBody", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub table_body: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "queryId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub query_id: ::std::option::Option<::std::string::String>,
     #[serde(rename = "kmsKeyId", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub kms_key_id: ::std::option::Option<::std::string::String>,
 }
@@ -3648,6 +3825,8 @@ pub struct UpdateScheduledQueryRequest {
     pub timezone: ::std::option::Option<::std::string::String>,
     #[serde(rename = "startTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub start_time_offset: ::std::option::Option<i64>,
+    #[serde(rename = "endTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub end_time_offset: ::std::option::Option<i64>,
     #[serde(rename = "destinationConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub destination_configuration: ::std::option::Option<DestinationConfiguration>,
     #[serde(rename = "scheduleStartTime", default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -3681,10 +3860,14 @@ pub struct UpdateScheduledQueryResponse {
     pub timezone: ::std::option::Option<::std::string::String>,
     #[serde(rename = "startTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub start_time_offset: ::std::option::Option<i64>,
+    #[serde(rename = "endTimeOffset", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub end_time_offset: ::std::option::Option<i64>,
     #[serde(rename = "destinationConfiguration", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub destination_configuration: ::std::option::Option<DestinationConfiguration>,
     #[serde(rename = "state", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub state: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "scheduleType", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub schedule_type: ::std::option::Option<::std::string::String>,
     #[serde(rename = "lastTriggeredTime", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub last_triggered_time: ::std::option::Option<i64>,
     #[serde(rename = "lastExecutionStatus", default, skip_serializing_if = "::std::option::Option::is_none")]

@@ -43,139 +43,177 @@ pub mod shape {
     pub const GetDelegatedAccessTokenResponse: ShapeId = 21;
     pub const GetFederationTokenRequest: ShapeId = 22;
     pub const GetFederationTokenResponse: ShapeId = 23;
-    pub const GetSessionTokenRequest: ShapeId = 24;
-    pub const GetSessionTokenResponse: ShapeId = 25;
-    pub const GetWebIdentityTokenRequest: ShapeId = 26;
-    pub const GetWebIdentityTokenResponse: ShapeId = 27;
-    pub const IDPCommunicationErrorException: ShapeId = 28;
-    pub const IDPRejectedClaimException: ShapeId = 29;
-    pub const InvalidAuthorizationMessageException: ShapeId = 30;
-    pub const InvalidIdentityTokenException: ShapeId = 31;
-    pub const Issuer: ShapeId = 32;
-    pub const JWTPayloadSizeExceededException: ShapeId = 33;
-    pub const MalformedPolicyDocumentException: ShapeId = 34;
-    pub const NameQualifier: ShapeId = 35;
-    pub const OutboundWebIdentityFederationDisabledException: ShapeId = 36;
-    pub const PackedPolicyTooLargeException: ShapeId = 37;
-    pub const PolicyDescriptorType: ShapeId = 38;
-    pub const ProvidedContext: ShapeId = 39;
-    pub const ProvidedContextsListType: ShapeId = 40;
-    pub const RegionDisabledException: ShapeId = 41;
-    pub const RootDurationSecondsType: ShapeId = 42;
-    pub const SAMLAssertionType: ShapeId = 43;
-    pub const SessionDurationEscalationException: ShapeId = 44;
-    pub const Subject: ShapeId = 45;
-    pub const SubjectType: ShapeId = 46;
-    pub const Tag: ShapeId = 47;
-    pub const TargetPrincipalType: ShapeId = 48;
-    pub const accessKeyIdType: ShapeId = 49;
-    pub const accessKeySecretType: ShapeId = 50;
-    pub const accountType: ShapeId = 51;
-    pub const arnType: ShapeId = 52;
-    pub const assumedRoleIdType: ShapeId = 53;
-    pub const clientTokenType: ShapeId = 54;
-    pub const contextAssertionType: ShapeId = 55;
-    pub const dateType: ShapeId = 56;
-    pub const decodedMessageType: ShapeId = 57;
-    pub const durationSecondsType: ShapeId = 58;
-    pub const encodedMessageType: ShapeId = 59;
-    pub const expiredIdentityTokenMessage: ShapeId = 60;
-    pub const expiredTradeInTokenExceptionMessage: ShapeId = 61;
-    pub const externalIdType: ShapeId = 62;
-    pub const federatedIdType: ShapeId = 63;
-    pub const idpCommunicationErrorMessage: ShapeId = 64;
-    pub const idpRejectedClaimMessage: ShapeId = 65;
-    pub const invalidAuthorizationMessage: ShapeId = 66;
-    pub const invalidIdentityTokenMessage: ShapeId = 67;
-    pub const jwtAlgorithmType: ShapeId = 68;
-    pub const jwtPayloadSizeExceededException: ShapeId = 69;
-    pub const malformedPolicyDocumentMessage: ShapeId = 70;
-    pub const nonNegativeIntegerType: ShapeId = 71;
-    pub const outboundWebIdentityFederationDisabledException: ShapeId = 72;
-    pub const packedPolicyTooLargeMessage: ShapeId = 73;
-    pub const policyDescriptorListType: ShapeId = 74;
-    pub const regionDisabledMessage: ShapeId = 75;
-    pub const roleDurationSecondsType: ShapeId = 76;
-    pub const roleSessionNameType: ShapeId = 77;
-    pub const serialNumberType: ShapeId = 78;
-    pub const sessionDurationEscalationException: ShapeId = 79;
-    pub const sessionPolicyDocumentType: ShapeId = 80;
-    pub const sourceIdentityType: ShapeId = 81;
-    pub const tagKeyListType: ShapeId = 82;
-    pub const tagKeyType: ShapeId = 83;
-    pub const tagListType: ShapeId = 84;
-    pub const tagValueType: ShapeId = 85;
-    pub const tokenCodeType: ShapeId = 86;
-    pub const tokenType: ShapeId = 87;
-    pub const tradeInTokenType: ShapeId = 88;
-    pub const unrestrictedSessionPolicyDocumentType: ShapeId = 89;
-    pub const urlType: ShapeId = 90;
-    pub const userIdType: ShapeId = 91;
-    pub const userNameType: ShapeId = 92;
-    pub const webIdentitySubjectType: ShapeId = 93;
-    pub const webIdentityTokenAudienceListType: ShapeId = 94;
-    pub const webIdentityTokenAudienceStringType: ShapeId = 95;
-    pub const webIdentityTokenDurationSecondsType: ShapeId = 96;
-    pub const webIdentityTokenType: ShapeId = 97;
+    pub const GetScopedCredentialsRequest: ShapeId = 24;
+    pub const GetScopedCredentialsResponse: ShapeId = 25;
+    pub const GetSessionTokenRequest: ShapeId = 26;
+    pub const GetSessionTokenResponse: ShapeId = 27;
+    pub const GetWebIdentityTokenRequest: ShapeId = 28;
+    pub const GetWebIdentityTokenResponse: ShapeId = 29;
+    pub const IDPCommunicationErrorException: ShapeId = 30;
+    pub const IDPRejectedClaimException: ShapeId = 31;
+    pub const InsufficientSessionLifetimeException: ShapeId = 32;
+    pub const InvalidAuthorizationMessageException: ShapeId = 33;
+    pub const InvalidContextAssertionException: ShapeId = 34;
+    pub const InvalidContextAssertionMessage: ShapeId = 35;
+    pub const InvalidIdentityTokenException: ShapeId = 36;
+    pub const InvalidSubjectCredentialsException: ShapeId = 37;
+    pub const InvalidSubjectCredentialsMessage: ShapeId = 38;
+    pub const Issuer: ShapeId = 39;
+    pub const JWTPayloadSizeExceededException: ShapeId = 40;
+    pub const MalformedPolicyDocumentException: ShapeId = 41;
+    pub const NameQualifier: ShapeId = 42;
+    pub const OriginIdentity: ShapeId = 43;
+    pub const OutboundWebIdentityFederationDisabledException: ShapeId = 44;
+    pub const PackedPolicyTooLargeException: ShapeId = 45;
+    pub const PolicyDescriptorType: ShapeId = 46;
+    pub const ProvidedContext: ShapeId = 47;
+    pub const ProvidedContextsListType: ShapeId = 48;
+    pub const RegionDisabledException: ShapeId = 49;
+    pub const RootDurationSecondsType: ShapeId = 50;
+    pub const SAMLAssertionType: ShapeId = 51;
+    pub const ScopedSession: ShapeId = 52;
+    pub const SessionDurationEscalationException: ShapeId = 53;
+    pub const Subject: ShapeId = 54;
+    pub const SubjectType: ShapeId = 55;
+    pub const Tag: ShapeId = 56;
+    pub const TargetPrincipalType: ShapeId = 57;
+    pub const TransactionContext: ShapeId = 58;
+    pub const TrustedIdentityPropagationContext: ShapeId = 59;
+    pub const accessKeyIdType: ShapeId = 60;
+    pub const accessKeySecretType: ShapeId = 61;
+    pub const accountType: ShapeId = 62;
+    pub const arnType: ShapeId = 63;
+    pub const assumedRoleIdType: ShapeId = 64;
+    pub const clientTokenType: ShapeId = 65;
+    pub const contextAssertionType: ShapeId = 66;
+    pub const dateType: ShapeId = 67;
+    pub const decodedMessageType: ShapeId = 68;
+    pub const durationSecondsType: ShapeId = 69;
+    pub const encodedMessageType: ShapeId = 70;
+    pub const expiredIdentityTokenMessage: ShapeId = 71;
+    pub const expiredTradeInTokenExceptionMessage: ShapeId = 72;
+    pub const externalIdType: ShapeId = 73;
+    pub const federatedIdType: ShapeId = 74;
+    pub const idpCommunicationErrorMessage: ShapeId = 75;
+    pub const idpRejectedClaimMessage: ShapeId = 76;
+    pub const insufficientSessionLifetimeMessage: ShapeId = 77;
+    pub const invalidAuthorizationMessage: ShapeId = 78;
+    pub const invalidIdentityTokenMessage: ShapeId = 79;
+    pub const jwtAlgorithmType: ShapeId = 80;
+    pub const jwtPayloadSizeExceededException: ShapeId = 81;
+    pub const malformedPolicyDocumentMessage: ShapeId = 82;
+    pub const minimumSessionTokenSizeType: ShapeId = 83;
+    pub const nonNegativeIntegerType: ShapeId = 84;
+    pub const originIdentityIssuerType: ShapeId = 85;
+    pub const originIdentitySubjectType: ShapeId = 86;
+    pub const originIdentitySubjectTypeType: ShapeId = 87;
+    pub const outboundWebIdentityFederationDisabledException: ShapeId = 88;
+    pub const packedPolicyTooLargeMessage: ShapeId = 89;
+    pub const policyDescriptorListType: ShapeId = 90;
+    pub const regionDisabledMessage: ShapeId = 91;
+    pub const roleDurationSecondsType: ShapeId = 92;
+    pub const roleSessionNameType: ShapeId = 93;
+    pub const scopedCredentialDurationSecondsType: ShapeId = 94;
+    pub const scopedPoliciesCountType: ShapeId = 95;
+    pub const scopedSessionDescriptionType: ShapeId = 96;
+    pub const scopedSessionIdType: ShapeId = 97;
+    pub const serialNumberType: ShapeId = 98;
+    pub const sessionDurationEscalationException: ShapeId = 99;
+    pub const sessionPolicyDocumentType: ShapeId = 100;
+    pub const sessionTokenSizeType: ShapeId = 101;
+    pub const sessionTokenUtilizationType: ShapeId = 102;
+    pub const sourceIdentityType: ShapeId = 103;
+    pub const tagKeyListType: ShapeId = 104;
+    pub const tagKeyType: ShapeId = 105;
+    pub const tagListType: ShapeId = 106;
+    pub const tagValueType: ShapeId = 107;
+    pub const tokenCodeType: ShapeId = 108;
+    pub const tokenType: ShapeId = 109;
+    pub const tradeInTokenType: ShapeId = 110;
+    pub const transactionContextIdentityProviderMapType: ShapeId = 111;
+    pub const transactionContextKeyType: ShapeId = 112;
+    pub const transactionContextValueType: ShapeId = 113;
+    pub const unrestrictedSessionPolicyDocumentType: ShapeId = 114;
+    pub const urlType: ShapeId = 115;
+    pub const userIdType: ShapeId = 116;
+    pub const userNameType: ShapeId = 117;
+    pub const webIdentitySubjectType: ShapeId = 118;
+    pub const webIdentityTokenAudienceListType: ShapeId = 119;
+    pub const webIdentityTokenAudienceStringType: ShapeId = 120;
+    pub const webIdentityTokenDurationSecondsType: ShapeId = 121;
+    pub const webIdentityTokenScopeType: ShapeId = 122;
+    pub const webIdentityTokenSubjectModeType: ShapeId = 123;
+    pub const webIdentityTokenType: ShapeId = 124;
 }
 
 pub static SHAPES: &[ShapeDef] = &[
-    ShapeDef { name: "AssumeRoleRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "RoleArn", shape: 52, required: true }, MemberDef { name: "RoleSessionName", shape: 77, required: true }, MemberDef { name: "PolicyArns", shape: 74, required: false }, MemberDef { name: "Policy", shape: 89, required: false }, MemberDef { name: "DurationSeconds", shape: 76, required: false }, MemberDef { name: "Tags", shape: 84, required: false }, MemberDef { name: "TransitiveTagKeys", shape: 82, required: false }, MemberDef { name: "ExternalId", shape: 62, required: false }, MemberDef { name: "SerialNumber", shape: 78, required: false }, MemberDef { name: "TokenCode", shape: 86, required: false }, MemberDef { name: "SourceIdentity", shape: 81, required: false }, MemberDef { name: "ProvidedContexts", shape: 40, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssumeRoleResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "AssumedRoleUser", shape: 8, required: false }, MemberDef { name: "PackedPolicySize", shape: 71, required: false }, MemberDef { name: "SourceIdentity", shape: 81, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssumeRoleWithSAMLRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "RoleArn", shape: 52, required: true }, MemberDef { name: "PrincipalArn", shape: 52, required: true }, MemberDef { name: "SAMLAssertion", shape: 43, required: true }, MemberDef { name: "PolicyArns", shape: 74, required: false }, MemberDef { name: "Policy", shape: 80, required: false }, MemberDef { name: "DurationSeconds", shape: 76, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssumeRoleWithSAMLResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "AssumedRoleUser", shape: 8, required: false }, MemberDef { name: "PackedPolicySize", shape: 71, required: false }, MemberDef { name: "Subject", shape: 45, required: false }, MemberDef { name: "SubjectType", shape: 46, required: false }, MemberDef { name: "Issuer", shape: 32, required: false }, MemberDef { name: "Audience", shape: 9, required: false }, MemberDef { name: "NameQualifier", shape: 35, required: false }, MemberDef { name: "SourceIdentity", shape: 81, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssumeRoleWithWebIdentityRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "RoleArn", shape: 52, required: true }, MemberDef { name: "RoleSessionName", shape: 77, required: true }, MemberDef { name: "WebIdentityToken", shape: 54, required: true }, MemberDef { name: "ProviderId", shape: 90, required: false }, MemberDef { name: "PolicyArns", shape: 74, required: false }, MemberDef { name: "Policy", shape: 80, required: false }, MemberDef { name: "DurationSeconds", shape: 76, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssumeRoleWithWebIdentityResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "SubjectFromWebIdentityToken", shape: 93, required: false }, MemberDef { name: "AssumedRoleUser", shape: 8, required: false }, MemberDef { name: "PackedPolicySize", shape: 71, required: false }, MemberDef { name: "Provider", shape: 32, required: false }, MemberDef { name: "Audience", shape: 9, required: false }, MemberDef { name: "SourceIdentity", shape: 81, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssumeRootRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "TargetPrincipal", shape: 48, required: true }, MemberDef { name: "TaskPolicyArn", shape: 38, required: true }, MemberDef { name: "DurationSeconds", shape: 42, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssumeRootResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "SourceIdentity", shape: 81, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "AssumedRoleUser", kind: ShapeKind::Structure { members: &[MemberDef { name: "AssumedRoleId", shape: 53, required: true }, MemberDef { name: "Arn", shape: 52, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssumeRoleRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "RoleArn", shape: 63, required: true }, MemberDef { name: "RoleSessionName", shape: 93, required: true }, MemberDef { name: "PolicyArns", shape: 90, required: false }, MemberDef { name: "Policy", shape: 114, required: false }, MemberDef { name: "DurationSeconds", shape: 92, required: false }, MemberDef { name: "Tags", shape: 106, required: false }, MemberDef { name: "TransitiveTagKeys", shape: 104, required: false }, MemberDef { name: "ExternalId", shape: 73, required: false }, MemberDef { name: "SerialNumber", shape: 98, required: false }, MemberDef { name: "TokenCode", shape: 108, required: false }, MemberDef { name: "SourceIdentity", shape: 103, required: false }, MemberDef { name: "ProvidedContexts", shape: 48, required: false }, MemberDef { name: "MinimumSessionTokenSize", shape: 83, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssumeRoleResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "AssumedRoleUser", shape: 8, required: false }, MemberDef { name: "PackedPolicySize", shape: 84, required: false }, MemberDef { name: "SourceIdentity", shape: 103, required: false }, MemberDef { name: "SessionTokenUtilization", shape: 102, required: false }, MemberDef { name: "SessionTokenSize", shape: 101, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssumeRoleWithSAMLRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "RoleArn", shape: 63, required: true }, MemberDef { name: "PrincipalArn", shape: 63, required: true }, MemberDef { name: "SAMLAssertion", shape: 51, required: true }, MemberDef { name: "PolicyArns", shape: 90, required: false }, MemberDef { name: "Policy", shape: 100, required: false }, MemberDef { name: "DurationSeconds", shape: 92, required: false }, MemberDef { name: "MinimumSessionTokenSize", shape: 83, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssumeRoleWithSAMLResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "AssumedRoleUser", shape: 8, required: false }, MemberDef { name: "PackedPolicySize", shape: 84, required: false }, MemberDef { name: "Subject", shape: 54, required: false }, MemberDef { name: "SubjectType", shape: 55, required: false }, MemberDef { name: "Issuer", shape: 39, required: false }, MemberDef { name: "Audience", shape: 9, required: false }, MemberDef { name: "NameQualifier", shape: 42, required: false }, MemberDef { name: "SourceIdentity", shape: 103, required: false }, MemberDef { name: "SessionTokenUtilization", shape: 102, required: false }, MemberDef { name: "SessionTokenSize", shape: 101, required: false }, MemberDef { name: "TrustedIdentityPropagationContext", shape: 59, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssumeRoleWithWebIdentityRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "RoleArn", shape: 63, required: true }, MemberDef { name: "RoleSessionName", shape: 93, required: true }, MemberDef { name: "WebIdentityToken", shape: 65, required: true }, MemberDef { name: "ProviderId", shape: 115, required: false }, MemberDef { name: "PolicyArns", shape: 90, required: false }, MemberDef { name: "Policy", shape: 100, required: false }, MemberDef { name: "DurationSeconds", shape: 92, required: false }, MemberDef { name: "MinimumSessionTokenSize", shape: 83, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssumeRoleWithWebIdentityResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "SubjectFromWebIdentityToken", shape: 118, required: false }, MemberDef { name: "AssumedRoleUser", shape: 8, required: false }, MemberDef { name: "PackedPolicySize", shape: 84, required: false }, MemberDef { name: "Provider", shape: 39, required: false }, MemberDef { name: "Audience", shape: 9, required: false }, MemberDef { name: "SourceIdentity", shape: 103, required: false }, MemberDef { name: "SessionTokenUtilization", shape: 102, required: false }, MemberDef { name: "SessionTokenSize", shape: 101, required: false }, MemberDef { name: "TrustedIdentityPropagationContext", shape: 59, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssumeRootRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "TargetPrincipal", shape: 57, required: true }, MemberDef { name: "TaskPolicyArn", shape: 46, required: true }, MemberDef { name: "DurationSeconds", shape: 50, required: false }, MemberDef { name: "MinimumSessionTokenSize", shape: 83, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssumeRootResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "SourceIdentity", shape: 103, required: false }, MemberDef { name: "SessionTokenUtilization", shape: 102, required: false }, MemberDef { name: "SessionTokenSize", shape: 101, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "AssumedRoleUser", kind: ShapeKind::Structure { members: &[MemberDef { name: "AssumedRoleId", shape: 64, required: true }, MemberDef { name: "Arn", shape: 63, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Audience", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Credentials", kind: ShapeKind::Structure { members: &[MemberDef { name: "AccessKeyId", shape: 49, required: true }, MemberDef { name: "SecretAccessKey", shape: 50, required: true }, MemberDef { name: "SessionToken", shape: 87, required: true }, MemberDef { name: "Expiration", shape: 56, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DecodeAuthorizationMessageRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "EncodedMessage", shape: 59, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "DecodeAuthorizationMessageResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "DecodedMessage", shape: 57, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ExpiredTokenException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 60, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ExpiredTokenException", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "ExpiredTradeInTokenException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 61, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ExpiredTradeInTokenException", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "FederatedUser", kind: ShapeKind::Structure { members: &[MemberDef { name: "FederatedUserId", shape: 63, required: true }, MemberDef { name: "Arn", shape: 52, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetAccessKeyInfoRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "AccessKeyId", shape: 49, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetAccessKeyInfoResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Account", shape: 51, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Credentials", kind: ShapeKind::Structure { members: &[MemberDef { name: "AccessKeyId", shape: 60, required: true }, MemberDef { name: "SecretAccessKey", shape: 61, required: true }, MemberDef { name: "SessionToken", shape: 109, required: true }, MemberDef { name: "Expiration", shape: 67, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DecodeAuthorizationMessageRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "EncodedMessage", shape: 70, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "DecodeAuthorizationMessageResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "DecodedMessage", shape: 68, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ExpiredTokenException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 71, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ExpiredTokenException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "ExpiredTradeInTokenException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 72, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "ExpiredTradeInTokenException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "FederatedUser", kind: ShapeKind::Structure { members: &[MemberDef { name: "FederatedUserId", shape: 74, required: true }, MemberDef { name: "Arn", shape: 63, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetAccessKeyInfoRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "AccessKeyId", shape: 60, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetAccessKeyInfoResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Account", shape: 62, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "GetCallerIdentityRequest", kind: ShapeKind::Structure { members: &[], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetCallerIdentityResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "UserId", shape: 91, required: false }, MemberDef { name: "Account", shape: 51, required: false }, MemberDef { name: "Arn", shape: 52, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDelegatedAccessTokenRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "TradeInToken", shape: 88, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetDelegatedAccessTokenResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "PackedPolicySize", shape: 71, required: false }, MemberDef { name: "AssumedPrincipal", shape: 52, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetFederationTokenRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 92, required: true }, MemberDef { name: "Policy", shape: 80, required: false }, MemberDef { name: "PolicyArns", shape: 74, required: false }, MemberDef { name: "DurationSeconds", shape: 58, required: false }, MemberDef { name: "Tags", shape: 84, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetFederationTokenResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "FederatedUser", shape: 15, required: false }, MemberDef { name: "PackedPolicySize", shape: 71, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetSessionTokenRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "DurationSeconds", shape: 58, required: false }, MemberDef { name: "SerialNumber", shape: 78, required: false }, MemberDef { name: "TokenCode", shape: 86, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetSessionTokenResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetWebIdentityTokenRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "Audience", shape: 94, required: true }, MemberDef { name: "DurationSeconds", shape: 96, required: false }, MemberDef { name: "SigningAlgorithm", shape: 68, required: true }, MemberDef { name: "Tags", shape: 84, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "GetWebIdentityTokenResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "WebIdentityToken", shape: 97, required: false }, MemberDef { name: "Expiration", shape: 56, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "IDPCommunicationErrorException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 64, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "IDPCommunicationError", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "IDPRejectedClaimException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 65, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "IDPRejectedClaim", http_status: 403, sender_fault: true }) },
-    ShapeDef { name: "InvalidAuthorizationMessageException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 66, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidAuthorizationMessageException", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "InvalidIdentityTokenException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 67, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidIdentityToken", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "GetCallerIdentityResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "UserId", shape: 116, required: false }, MemberDef { name: "Account", shape: 62, required: false }, MemberDef { name: "Arn", shape: 63, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDelegatedAccessTokenRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "TradeInToken", shape: 110, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetDelegatedAccessTokenResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "PackedPolicySize", shape: 84, required: false }, MemberDef { name: "AssumedPrincipal", shape: 63, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetFederationTokenRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "Name", shape: 117, required: true }, MemberDef { name: "Policy", shape: 100, required: false }, MemberDef { name: "PolicyArns", shape: 90, required: false }, MemberDef { name: "DurationSeconds", shape: 69, required: false }, MemberDef { name: "Tags", shape: 106, required: false }, MemberDef { name: "MinimumSessionTokenSize", shape: 83, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetFederationTokenResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "FederatedUser", shape: 15, required: false }, MemberDef { name: "PackedPolicySize", shape: 84, required: false }, MemberDef { name: "SessionTokenUtilization", shape: 102, required: false }, MemberDef { name: "SessionTokenSize", shape: 101, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetScopedCredentialsRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "Policy", shape: 100, required: false }, MemberDef { name: "DurationSeconds", shape: 94, required: false }, MemberDef { name: "MinimumSessionTokenSize", shape: 83, required: false }, MemberDef { name: "ScopedSessionDescription", shape: 96, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetScopedCredentialsResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "SessionInfo", shape: 52, required: false }, MemberDef { name: "SessionTokenUtilization", shape: 102, required: false }, MemberDef { name: "SessionTokenSize", shape: 101, required: false }, MemberDef { name: "ScopedPoliciesCount", shape: 95, required: false }, MemberDef { name: "SourceIdentity", shape: 103, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetSessionTokenRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "DurationSeconds", shape: 69, required: false }, MemberDef { name: "SerialNumber", shape: 98, required: false }, MemberDef { name: "TokenCode", shape: 108, required: false }, MemberDef { name: "MinimumSessionTokenSize", shape: 83, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetSessionTokenResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "Credentials", shape: 10, required: false }, MemberDef { name: "SessionTokenUtilization", shape: 102, required: false }, MemberDef { name: "SessionTokenSize", shape: 101, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetWebIdentityTokenRequest", kind: ShapeKind::Structure { members: &[MemberDef { name: "Audience", shape: 119, required: true }, MemberDef { name: "DurationSeconds", shape: 121, required: false }, MemberDef { name: "SigningAlgorithm", shape: 80, required: true }, MemberDef { name: "Scope", shape: 122, required: false }, MemberDef { name: "SubjectMode", shape: 123, required: false }, MemberDef { name: "Tags", shape: 106, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "GetWebIdentityTokenResponse", kind: ShapeKind::Structure { members: &[MemberDef { name: "WebIdentityToken", shape: 124, required: false }, MemberDef { name: "Expiration", shape: 67, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "IDPCommunicationErrorException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 75, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "IDPCommunicationError", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "IDPRejectedClaimException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 76, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "IDPRejectedClaim", http_status: 403, sender_fault: true }) },
+    ShapeDef { name: "InsufficientSessionLifetimeException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 77, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InsufficientSessionLifetime", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InvalidAuthorizationMessageException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 78, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidAuthorizationMessageException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InvalidContextAssertionException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 35, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidContextAssertion", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InvalidContextAssertionMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "InvalidIdentityTokenException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 79, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidIdentityToken", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InvalidSubjectCredentialsException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 38, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "InvalidSubjectCredentials", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "InvalidSubjectCredentialsMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "Issuer", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "JWTPayloadSizeExceededException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 69, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "JWTPayloadSizeExceededException", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "MalformedPolicyDocumentException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 70, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "MalformedPolicyDocument", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "JWTPayloadSizeExceededException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 81, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "JWTPayloadSizeExceededException", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "MalformedPolicyDocumentException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 82, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "MalformedPolicyDocument", http_status: 400, sender_fault: true }) },
     ShapeDef { name: "NameQualifier", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "OutboundWebIdentityFederationDisabledException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 72, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "OutboundWebIdentityFederationDisabledException", http_status: 403, sender_fault: true }) },
-    ShapeDef { name: "PackedPolicyTooLargeException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 73, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "PackedPolicyTooLarge", http_status: 400, sender_fault: true }) },
-    ShapeDef { name: "PolicyDescriptorType", kind: ShapeKind::Structure { members: &[MemberDef { name: "arn", shape: 52, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ProvidedContext", kind: ShapeKind::Structure { members: &[MemberDef { name: "ProviderArn", shape: 52, required: false }, MemberDef { name: "ContextAssertion", shape: 55, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "ProvidedContextsListType", kind: ShapeKind::List { member: 39 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "RegionDisabledException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 75, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "RegionDisabledException", http_status: 403, sender_fault: true }) },
+    ShapeDef { name: "OriginIdentity", kind: ShapeKind::Structure { members: &[MemberDef { name: "Subject", shape: 86, required: false }, MemberDef { name: "SubjectType", shape: 87, required: false }, MemberDef { name: "Issuer", shape: 85, required: false }, MemberDef { name: "FederatedProviderArn", shape: 63, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "OutboundWebIdentityFederationDisabledException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 88, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "OutboundWebIdentityFederationDisabledException", http_status: 403, sender_fault: true }) },
+    ShapeDef { name: "PackedPolicyTooLargeException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 89, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "PackedPolicyTooLarge", http_status: 400, sender_fault: true }) },
+    ShapeDef { name: "PolicyDescriptorType", kind: ShapeKind::Structure { members: &[MemberDef { name: "arn", shape: 63, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ProvidedContext", kind: ShapeKind::Structure { members: &[MemberDef { name: "ProviderArn", shape: 63, required: false }, MemberDef { name: "ContextAssertion", shape: 66, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "ProvidedContextsListType", kind: ShapeKind::List { member: 47 }, min: Some(1), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "RegionDisabledException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 91, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "RegionDisabledException", http_status: 403, sender_fault: true }) },
     ShapeDef { name: "RootDurationSecondsType", kind: ShapeKind::Integer, min: Some(0), max: Some(900), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "SAMLAssertionType", kind: ShapeKind::String, min: Some(4), max: Some(100000), pattern: None, enum_values: &[], sensitive: true, error: None },
-    ShapeDef { name: "SessionDurationEscalationException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 79, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "SessionDurationEscalationException", http_status: 403, sender_fault: true }) },
+    ShapeDef { name: "ScopedSession", kind: ShapeKind::Structure { members: &[MemberDef { name: "ScopedSessionId", shape: 97, required: true }, MemberDef { name: "Arn", shape: 63, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "SessionDurationEscalationException", kind: ShapeKind::Structure { members: &[MemberDef { name: "message", shape: 99, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: Some(ErrorDef { code: "SessionDurationEscalationException", http_status: 403, sender_fault: true }) },
     ShapeDef { name: "Subject", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "SubjectType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "Tag", kind: ShapeKind::Structure { members: &[MemberDef { name: "Key", shape: 83, required: true }, MemberDef { name: "Value", shape: 85, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "Tag", kind: ShapeKind::Structure { members: &[MemberDef { name: "Key", shape: 105, required: true }, MemberDef { name: "Value", shape: 107, required: true }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "TargetPrincipalType", kind: ShapeKind::String, min: Some(12), max: Some(2048), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TransactionContext", kind: ShapeKind::Structure { members: &[MemberDef { name: "IdentityProvider", shape: 111, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "TrustedIdentityPropagationContext", kind: ShapeKind::Structure { members: &[MemberDef { name: "OriginIdentity", shape: 43, required: false }, MemberDef { name: "TransactionContext", shape: 58, required: false }, ], union: false, eventstream: false }, min: None, max: None, pattern: None, enum_values: &[], sensitive: true, error: None },
     ShapeDef { name: "accessKeyIdType", kind: ShapeKind::String, min: Some(16), max: Some(128), pattern: Some("[\\w]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "accessKeySecretType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: true, error: None },
     ShapeDef { name: "accountType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "arnType", kind: ShapeKind::String, min: Some(20), max: Some(2048), pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "assumedRoleIdType", kind: ShapeKind::String, min: Some(2), max: Some(193), pattern: Some("[\\w+=,.@:-]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "clientTokenType", kind: ShapeKind::String, min: Some(4), max: Some(20000), pattern: None, enum_values: &[], sensitive: true, error: None },
-    ShapeDef { name: "contextAssertionType", kind: ShapeKind::String, min: Some(4), max: Some(2048), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "contextAssertionType", kind: ShapeKind::String, min: Some(4), max: Some(3072), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "dateType", kind: ShapeKind::Timestamp, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "decodedMessageType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "durationSecondsType", kind: ShapeKind::Integer, min: Some(900), max: Some(129600), pattern: None, enum_values: &[], sensitive: false, error: None },
@@ -186,50 +224,67 @@ pub static SHAPES: &[ShapeDef] = &[
     ShapeDef { name: "federatedIdType", kind: ShapeKind::String, min: Some(2), max: Some(193), pattern: Some("[\\w+=,.@\\:-]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "idpCommunicationErrorMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "idpRejectedClaimMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "insufficientSessionLifetimeMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "invalidAuthorizationMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "invalidIdentityTokenMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "jwtAlgorithmType", kind: ShapeKind::String, min: Some(5), max: Some(5), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "jwtPayloadSizeExceededException", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "malformedPolicyDocumentMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "minimumSessionTokenSizeType", kind: ShapeKind::Integer, min: Some(0), max: Some(4096), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "nonNegativeIntegerType", kind: ShapeKind::Integer, min: Some(0), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "originIdentityIssuerType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: true, error: None },
+    ShapeDef { name: "originIdentitySubjectType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: true, error: None },
+    ShapeDef { name: "originIdentitySubjectTypeType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: true, error: None },
     ShapeDef { name: "outboundWebIdentityFederationDisabledException", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "packedPolicyTooLargeMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "policyDescriptorListType", kind: ShapeKind::List { member: 38 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "policyDescriptorListType", kind: ShapeKind::List { member: 46 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "regionDisabledMessage", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "roleDurationSecondsType", kind: ShapeKind::Integer, min: Some(900), max: Some(43200), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "roleSessionNameType", kind: ShapeKind::String, min: Some(2), max: Some(64), pattern: Some("[\\w+=,.@-]*"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "scopedCredentialDurationSecondsType", kind: ShapeKind::Integer, min: Some(1), max: Some(129600), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "scopedPoliciesCountType", kind: ShapeKind::Integer, min: Some(0), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "scopedSessionDescriptionType", kind: ShapeKind::String, min: Some(2), max: Some(256), pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "scopedSessionIdType", kind: ShapeKind::String, min: Some(2), max: Some(193), pattern: Some("[\\w+=,.@:-]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "serialNumberType", kind: ShapeKind::String, min: Some(9), max: Some(256), pattern: Some("[\\w+=/:,.@-]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "sessionDurationEscalationException", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "sessionPolicyDocumentType", kind: ShapeKind::String, min: Some(1), max: Some(2048), pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "sourceIdentityType", kind: ShapeKind::String, min: Some(2), max: Some(64), pattern: Some("[\\w+=,.@-]*"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "tagKeyListType", kind: ShapeKind::List { member: 83 }, min: None, max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "sessionTokenSizeType", kind: ShapeKind::Integer, min: Some(0), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "sessionTokenUtilizationType", kind: ShapeKind::Integer, min: Some(0), max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "sourceIdentityType", kind: ShapeKind::String, min: Some(2), max: Some(256), pattern: Some("[\\w+=,.@-]*"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "tagKeyListType", kind: ShapeKind::List { member: 105 }, min: None, max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "tagKeyType", kind: ShapeKind::String, min: Some(1), max: Some(128), pattern: Some("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"), enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "tagListType", kind: ShapeKind::List { member: 47 }, min: None, max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "tagListType", kind: ShapeKind::List { member: 56 }, min: None, max: Some(50), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "tagValueType", kind: ShapeKind::String, min: Some(0), max: Some(256), pattern: Some("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "tokenCodeType", kind: ShapeKind::String, min: Some(6), max: Some(6), pattern: Some("[\\d]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "tokenType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "tradeInTokenType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: true, error: None },
+    ShapeDef { name: "transactionContextIdentityProviderMapType", kind: ShapeKind::Map { key: 112, value: 113 }, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "transactionContextKeyType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "transactionContextValueType", kind: ShapeKind::String, min: None, max: Some(128), pattern: None, enum_values: &[], sensitive: true, error: None },
     ShapeDef { name: "unrestrictedSessionPolicyDocumentType", kind: ShapeKind::String, min: Some(1), max: None, pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "urlType", kind: ShapeKind::String, min: Some(4), max: Some(2048), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "userIdType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "userNameType", kind: ShapeKind::String, min: Some(2), max: Some(32), pattern: Some("[\\w+=,.@-]*"), enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "webIdentitySubjectType", kind: ShapeKind::String, min: Some(6), max: Some(255), pattern: None, enum_values: &[], sensitive: false, error: None },
-    ShapeDef { name: "webIdentityTokenAudienceListType", kind: ShapeKind::List { member: 95 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "webIdentityTokenAudienceListType", kind: ShapeKind::List { member: 120 }, min: Some(1), max: Some(10), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "webIdentityTokenAudienceStringType", kind: ShapeKind::String, min: Some(1), max: Some(1000), pattern: None, enum_values: &[], sensitive: false, error: None },
     ShapeDef { name: "webIdentityTokenDurationSecondsType", kind: ShapeKind::Integer, min: Some(60), max: Some(3600), pattern: None, enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "webIdentityTokenScopeType", kind: ShapeKind::String, min: Some(1), max: Some(256), pattern: Some("[\\x21\\x23-\\x2B\\x2D-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x2B\\x2D-\\x5B\\x5D-\\x7E]+)*"), enum_values: &[], sensitive: false, error: None },
+    ShapeDef { name: "webIdentityTokenSubjectModeType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &["AWSIdentity", "OriginIdentity"], sensitive: false, error: None },
     ShapeDef { name: "webIdentityTokenType", kind: ShapeKind::String, min: None, max: None, pattern: None, enum_values: &[], sensitive: true, error: None },
 ];
 
 pub static OPERATIONS: &[OperationDef] = &[
-    OperationDef { name: "AssumeRole", input: Some(0), output: Some(1), result_wrapper: Some("AssumeRoleResult"), errors: &[34, 37, 41, 13], request_compression: false, host_prefix: None },
-    OperationDef { name: "AssumeRoleWithSAML", input: Some(2), output: Some(3), result_wrapper: Some("AssumeRoleWithSAMLResult"), errors: &[34, 37, 29, 31, 13, 41], request_compression: false, host_prefix: None },
-    OperationDef { name: "AssumeRoleWithWebIdentity", input: Some(4), output: Some(5), result_wrapper: Some("AssumeRoleWithWebIdentityResult"), errors: &[34, 37, 29, 28, 31, 13, 41], request_compression: false, host_prefix: None },
-    OperationDef { name: "AssumeRoot", input: Some(6), output: Some(7), result_wrapper: Some("AssumeRootResult"), errors: &[41, 13], request_compression: false, host_prefix: None },
-    OperationDef { name: "DecodeAuthorizationMessage", input: Some(11), output: Some(12), result_wrapper: Some("DecodeAuthorizationMessageResult"), errors: &[30], request_compression: false, host_prefix: None },
+    OperationDef { name: "AssumeRole", input: Some(0), output: Some(1), result_wrapper: Some("AssumeRoleResult"), errors: &[41, 45, 49, 13, 34], request_compression: false, host_prefix: None },
+    OperationDef { name: "AssumeRoleWithSAML", input: Some(2), output: Some(3), result_wrapper: Some("AssumeRoleWithSAMLResult"), errors: &[41, 45, 31, 36, 13, 49], request_compression: false, host_prefix: None },
+    OperationDef { name: "AssumeRoleWithWebIdentity", input: Some(4), output: Some(5), result_wrapper: Some("AssumeRoleWithWebIdentityResult"), errors: &[41, 45, 31, 30, 36, 13, 49], request_compression: false, host_prefix: None },
+    OperationDef { name: "AssumeRoot", input: Some(6), output: Some(7), result_wrapper: Some("AssumeRootResult"), errors: &[49, 13], request_compression: false, host_prefix: None },
+    OperationDef { name: "DecodeAuthorizationMessage", input: Some(11), output: Some(12), result_wrapper: Some("DecodeAuthorizationMessageResult"), errors: &[33], request_compression: false, host_prefix: None },
     OperationDef { name: "GetAccessKeyInfo", input: Some(16), output: Some(17), result_wrapper: Some("GetAccessKeyInfoResult"), errors: &[], request_compression: false, host_prefix: None },
     OperationDef { name: "GetCallerIdentity", input: Some(18), output: Some(19), result_wrapper: Some("GetCallerIdentityResult"), errors: &[], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetDelegatedAccessToken", input: Some(20), output: Some(21), result_wrapper: Some("GetDelegatedAccessTokenResult"), errors: &[14, 41, 37], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetFederationToken", input: Some(22), output: Some(23), result_wrapper: Some("GetFederationTokenResult"), errors: &[34, 37, 41], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetSessionToken", input: Some(24), output: Some(25), result_wrapper: Some("GetSessionTokenResult"), errors: &[41], request_compression: false, host_prefix: None },
-    OperationDef { name: "GetWebIdentityToken", input: Some(26), output: Some(27), result_wrapper: Some("GetWebIdentityTokenResult"), errors: &[44, 36, 33], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetDelegatedAccessToken", input: Some(20), output: Some(21), result_wrapper: Some("GetDelegatedAccessTokenResult"), errors: &[14, 49, 45], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetFederationToken", input: Some(22), output: Some(23), result_wrapper: Some("GetFederationTokenResult"), errors: &[41, 45, 49], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetScopedCredentials", input: Some(24), output: Some(25), result_wrapper: Some("GetScopedCredentialsResult"), errors: &[41, 45, 32, 37], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetSessionToken", input: Some(26), output: Some(27), result_wrapper: Some("GetSessionTokenResult"), errors: &[49], request_compression: false, host_prefix: None },
+    OperationDef { name: "GetWebIdentityToken", input: Some(28), output: Some(29), result_wrapper: Some("GetWebIdentityTokenResult"), errors: &[53, 44, 40], request_compression: false, host_prefix: None },
 ];

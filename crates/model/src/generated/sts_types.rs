@@ -30,6 +30,8 @@ pub struct AssumeRoleRequest {
     pub source_identity: ::std::option::Option<::std::string::String>,
     #[serde(rename = "ProvidedContexts", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub provided_contexts: ::std::option::Option<::std::vec::Vec<ProvidedContext>>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub minimum_session_token_size: ::std::option::Option<i32>,
 }
 
 /// Shape `AssumeRoleResponse`.
@@ -43,6 +45,10 @@ pub struct AssumeRoleResponse {
     pub packed_policy_size: ::std::option::Option<i32>,
     #[serde(rename = "SourceIdentity", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub source_identity: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_utilization: ::std::option::Option<i32>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_size: ::std::option::Option<i32>,
 }
 
 /// Shape `AssumeRoleWithSAMLRequest`.
@@ -60,6 +66,8 @@ pub struct AssumeRoleWithSAMLRequest {
     pub policy: ::std::option::Option<::std::string::String>,
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub duration_seconds: ::std::option::Option<i32>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub minimum_session_token_size: ::std::option::Option<i32>,
 }
 
 /// Shape `AssumeRoleWithSAMLResponse`.
@@ -83,6 +91,12 @@ pub struct AssumeRoleWithSAMLResponse {
     pub name_qualifier: ::std::option::Option<::std::string::String>,
     #[serde(rename = "SourceIdentity", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub source_identity: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_utilization: ::std::option::Option<i32>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_size: ::std::option::Option<i32>,
+    #[serde(rename = "TrustedIdentityPropagationContext", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub trusted_identity_propagation_context: ::std::option::Option<TrustedIdentityPropagationContext>,
 }
 
 /// Shape `AssumeRoleWithWebIdentityRequest`.
@@ -102,6 +116,8 @@ pub struct AssumeRoleWithWebIdentityRequest {
     pub policy: ::std::option::Option<::std::string::String>,
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub duration_seconds: ::std::option::Option<i32>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub minimum_session_token_size: ::std::option::Option<i32>,
 }
 
 /// Shape `AssumeRoleWithWebIdentityResponse`.
@@ -121,6 +137,12 @@ pub struct AssumeRoleWithWebIdentityResponse {
     pub audience: ::std::option::Option<::std::string::String>,
     #[serde(rename = "SourceIdentity", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub source_identity: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_utilization: ::std::option::Option<i32>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_size: ::std::option::Option<i32>,
+    #[serde(rename = "TrustedIdentityPropagationContext", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub trusted_identity_propagation_context: ::std::option::Option<TrustedIdentityPropagationContext>,
 }
 
 /// Shape `AssumeRootRequest`.
@@ -132,6 +154,8 @@ pub struct AssumeRootRequest {
     pub task_policy_arn: ::std::option::Option<PolicyDescriptorType>,
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub duration_seconds: ::std::option::Option<i32>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub minimum_session_token_size: ::std::option::Option<i32>,
 }
 
 /// Shape `AssumeRootResponse`.
@@ -141,6 +165,10 @@ pub struct AssumeRootResponse {
     pub credentials: ::std::option::Option<Credentials>,
     #[serde(rename = "SourceIdentity", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub source_identity: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_utilization: ::std::option::Option<i32>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_size: ::std::option::Option<i32>,
 }
 
 /// Shape `AssumedRoleUser`.
@@ -263,6 +291,8 @@ pub struct GetFederationTokenRequest {
     pub duration_seconds: ::std::option::Option<i32>,
     #[serde(rename = "Tags", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub minimum_session_token_size: ::std::option::Option<i32>,
 }
 
 /// Shape `GetFederationTokenResponse`.
@@ -274,6 +304,40 @@ pub struct GetFederationTokenResponse {
     pub federated_user: ::std::option::Option<FederatedUser>,
     #[serde(rename = "PackedPolicySize", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub packed_policy_size: ::std::option::Option<i32>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_utilization: ::std::option::Option<i32>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_size: ::std::option::Option<i32>,
+}
+
+/// Shape `GetScopedCredentialsRequest`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetScopedCredentialsRequest {
+    #[serde(rename = "Policy", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub policy: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "DurationSeconds", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub duration_seconds: ::std::option::Option<i32>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub minimum_session_token_size: ::std::option::Option<i32>,
+    #[serde(rename = "ScopedSessionDescription", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub scoped_session_description: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `GetScopedCredentialsResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetScopedCredentialsResponse {
+    #[serde(rename = "Credentials", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub credentials: ::std::option::Option<Credentials>,
+    #[serde(rename = "SessionInfo", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_info: ::std::option::Option<ScopedSession>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_utilization: ::std::option::Option<i32>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_size: ::std::option::Option<i32>,
+    #[serde(rename = "ScopedPoliciesCount", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub scoped_policies_count: ::std::option::Option<i32>,
+    #[serde(rename = "SourceIdentity", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub source_identity: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `GetSessionTokenRequest`.
@@ -285,6 +349,8 @@ pub struct GetSessionTokenRequest {
     pub serial_number: ::std::option::Option<::std::string::String>,
     #[serde(rename = "TokenCode", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub token_code: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub minimum_session_token_size: ::std::option::Option<i32>,
 }
 
 /// Shape `GetSessionTokenResponse`.
@@ -292,6 +358,10 @@ pub struct GetSessionTokenRequest {
 pub struct GetSessionTokenResponse {
     #[serde(rename = "Credentials", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub credentials: ::std::option::Option<Credentials>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_utilization: ::std::option::Option<i32>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub session_token_size: ::std::option::Option<i32>,
 }
 
 /// Shape `GetWebIdentityTokenRequest`.
@@ -303,6 +373,10 @@ pub struct GetWebIdentityTokenRequest {
     pub duration_seconds: ::std::option::Option<i32>,
     #[serde(rename = "SigningAlgorithm", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub signing_algorithm: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Scope", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub scope: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "SubjectMode", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub subject_mode: ::std::option::Option<::std::string::String>,
     #[serde(rename = "Tags", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
 }
@@ -330,6 +404,13 @@ pub struct IDPRejectedClaimException {
     pub message: ::std::option::Option<::std::string::String>,
 }
 
+/// Shape `InsufficientSessionLifetimeException`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InsufficientSessionLifetimeException {
+    #[serde(rename = "message", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
 /// Shape `InvalidAuthorizationMessageException`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InvalidAuthorizationMessageException {
@@ -337,9 +418,23 @@ pub struct InvalidAuthorizationMessageException {
     pub message: ::std::option::Option<::std::string::String>,
 }
 
+/// Shape `InvalidContextAssertionException`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InvalidContextAssertionException {
+    #[serde(rename = "message", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
 /// Shape `InvalidIdentityTokenException`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InvalidIdentityTokenException {
+    #[serde(rename = "message", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `InvalidSubjectCredentialsException`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InvalidSubjectCredentialsException {
     #[serde(rename = "message", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
 }
@@ -356,6 +451,19 @@ pub struct JWTPayloadSizeExceededException {
 pub struct MalformedPolicyDocumentException {
     #[serde(rename = "message", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `OriginIdentity`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OriginIdentity {
+    #[serde(rename = "Subject", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub subject: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "SubjectType", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub subject_type: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Issuer", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub issuer: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "FederatedProviderArn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub federated_provider_arn: ::std::option::Option<::std::string::String>,
 }
 
 /// Shape `OutboundWebIdentityFederationDisabledException`.
@@ -395,6 +503,15 @@ pub struct RegionDisabledException {
     pub message: ::std::option::Option<::std::string::String>,
 }
 
+/// Shape `ScopedSession`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScopedSession {
+    #[serde(rename = "ScopedSessionId", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub scoped_session_id: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "Arn", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub arn: ::std::option::Option<::std::string::String>,
+}
+
 /// Shape `SessionDurationEscalationException`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionDurationEscalationException {
@@ -409,5 +526,21 @@ pub struct Tag {
     pub key: ::std::option::Option<::std::string::String>,
     #[serde(rename = "Value", default, skip_serializing_if = "::std::option::Option::is_none")]
     pub value: ::std::option::Option<::std::string::String>,
+}
+
+/// Shape `TransactionContext`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransactionContext {
+    #[serde(rename = "IdentityProvider", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub identity_provider: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+}
+
+/// Shape `TrustedIdentityPropagationContext`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrustedIdentityPropagationContext {
+    #[serde(rename = "OriginIdentity", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub origin_identity: ::std::option::Option<OriginIdentity>,
+    #[serde(rename = "TransactionContext", default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub transaction_context: ::std::option::Option<TransactionContext>,
 }
 

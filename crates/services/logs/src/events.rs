@@ -27,6 +27,9 @@ pub const MAX_EVENTS_PER_PAGE: usize = 10_000;
 /// GetLogEvents and FilterLogEvents pages stop at about 1 MB of messages.
 pub const MAX_PAGE_BYTES: usize = 1_048_576;
 
+/// FilterLogEvents returns newest first only for start times from 2024-01-01 on (AWS's rule).
+pub const NEWEST_FIRST_SINCE_MS: i64 = 1_704_067_200_000;
+
 /// The (ignored) sequence token clients still send; any value is accepted.
 pub(crate) fn sequence_token(seq: u64) -> String {
     format!("{seq:056}")
@@ -293,6 +296,13 @@ pub fn filter(
             ));
         }
     }
+    if req.start_from_head == Some(false)
+        && req.start_time.is_none_or(|s| s < NEWEST_FIRST_SINCE_MS)
+    {
+        return Err(invalid(
+            "startFromHead=false (newest first) needs a startTime on or after 2024-01-01T00:00:00Z.",
+        ));
+    }
     let pattern = compile_pattern(req.filter_pattern.as_deref())?;
     let after = match &req.next_token {
         Some(t) => Some(
@@ -312,6 +322,8 @@ pub fn filter(
             .map(|m| m as &(dyn Fn(&str) -> bool + Sync)),
         limit: page_limit(req.limit),
         after,
+        // startFromHead=false: newest first (AWS's default is oldest first).
+        descending: !req.start_from_head.unwrap_or(true),
     };
     let mut page = store
         .filter(&scope, &group, &q)
