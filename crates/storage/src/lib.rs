@@ -3,4 +3,5 @@
 //! S3-compatible object storage later, behind the same trait).
 
 pub mod blob;
+pub mod codec;
 pub mod wal;

@@ -10,7 +10,6 @@
 //!
 //! No AWS shapes here: the Logs service crate maps requests to these calls.
 
-mod codec;
 mod maintain;
 mod read;
 pub mod segment;

@@ -7,8 +7,8 @@
 //! previous row. Segments are read whole; per-block bloom filters and columnar layout are the
 //! next format version.
 
-use crate::codec::{Reader, Writer};
 use crate::state::Event;
+use nephoscope_storage::codec::{Reader, Writer};
 use std::collections::BTreeMap;
 
 const MAGIC: &[u8; 8] = b"NPSEG001";
@@ -118,14 +118,15 @@ pub fn decode(key: &str, data: &[u8], raw_bytes_hint: u64) -> Result<Decoded, Se
     let mut out = Decoded::default();
     let n = r.u64().map_err(|e| corrupt(e.to_string()))?;
     for _ in 0..n {
-        let row = |r: &mut Reader<'_>| -> Result<(String, u64), crate::codec::DecodeError> {
-            Ok((r.str()?, r.u64()?))
-        };
+        let row =
+            |r: &mut Reader<'_>| -> Result<(String, u64), nephoscope_storage::codec::DecodeError> {
+                Ok((r.str()?, r.u64()?))
+            };
         let (name, count) = row(&mut r).map_err(|e| corrupt(e.to_string()))?;
         let mut events = Vec::with_capacity((count as usize).min(1 << 20));
         let (mut ts, mut ing, mut seq) = (0i64, 0i64, 0u64);
         for _ in 0..count {
-            let mut next = || -> Result<Event, crate::codec::DecodeError> {
+            let mut next = || -> Result<Event, nephoscope_storage::codec::DecodeError> {
                 ts = ts.wrapping_add(r.i64()?);
                 ing = ing.wrapping_add(r.i64()?);
                 seq = seq.wrapping_add(r.i64()? as u64);

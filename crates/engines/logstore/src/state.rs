@@ -2,8 +2,8 @@
 //! record; `apply` is deterministic, so replaying the log rebuilds exactly the state that was
 //! acknowledged.
 
-use crate::codec::{DecodeError, Reader, Writer};
 use crate::segment::SegmentMeta;
+use nephoscope_storage::codec::{DecodeError, Reader, Writer};
 use std::collections::BTreeMap;
 
 /// An account and region: the isolation boundary of every resource.

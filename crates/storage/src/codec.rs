@@ -1,7 +1,8 @@
-//! A small binary encoding for write-ahead log records: varints, length-prefixed strings.
+//! A small binary encoding for write-ahead log records and checkpoints: varints, zigzag
+//! integers, length-prefixed strings. Shared by the engines that persist through the log.
 
 #[derive(Default)]
-pub(crate) struct Writer {
+pub struct Writer {
     pub buf: Vec<u8>,
 }
 
@@ -35,13 +36,16 @@ impl Writer {
     pub fn bool(&mut self, b: bool) {
         self.u8(b as u8);
     }
+    pub fn f64(&mut self, v: f64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("corrupt log record at byte {0}")]
 pub struct DecodeError(pub usize);
 
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
 }
@@ -85,6 +89,12 @@ impl<'a> Reader<'a> {
     }
     pub fn bool(&mut self) -> Result<bool, DecodeError> {
         Ok(self.u8()? != 0)
+    }
+    pub fn f64(&mut self) -> Result<f64, DecodeError> {
+        let end = self.pos + 8;
+        let bytes = self.data.get(self.pos..end).ok_or(DecodeError(self.pos))?;
+        self.pos = end;
+        Ok(f64::from_le_bytes(bytes.try_into().expect("8 bytes")))
     }
     pub fn done(&self) -> bool {
         self.pos == self.data.len()

@@ -1,0 +1,436 @@
+//! The metric store: series per (account, region), each a map from bucket start to per-unit
+//! aggregates {count, sum, min, max, quantile sketch}. High-resolution data lands in 1-second
+//! buckets, standard data in 1-minute buckets; reads merge buckets into any period.
+//!
+//! Writes are write-ahead-logged with group commit and applied on the log's writer thread (the
+//! same pattern as the log store); recovery replays the log. No AWS shapes here.
+
+pub mod sketch;
+
+use nephoscope_clock::SharedClock;
+use nephoscope_storage::codec::{DecodeError, Reader, Writer};
+use nephoscope_storage::wal::Wal;
+use sketch::Sketch;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}
+
+/// A metric's identity: namespace, name and its dimensions sorted by name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeriesKey {
+    pub namespace: String,
+    pub name: String,
+    pub dimensions: Vec<(String, String)>,
+}
+
+impl SeriesKey {
+    pub fn new(namespace: &str, name: &str, mut dimensions: Vec<(String, String)>) -> Self {
+        dimensions.sort();
+        SeriesKey {
+            namespace: namespace.into(),
+            name: name.into(),
+            dimensions,
+        }
+    }
+}
+
+/// Aggregates of the values of one bucket (or of a merged period).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agg {
+    pub count: f64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub sketch: Sketch,
+    /// Percentiles need raw values; a statistic set with several distinct values, or any
+    /// negative value, makes them unavailable (AWS's rule).
+    pub percentiles: bool,
+}
+
+impl Default for Agg {
+    fn default() -> Self {
+        Agg {
+            count: 0.0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sketch: Sketch::default(),
+            percentiles: true,
+        }
+    }
+}
+
+impl Agg {
+    pub fn add_value(&mut self, v: f64, count: f64) {
+        self.count += count;
+        self.sum += v * count;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        if v < 0.0 {
+            self.percentiles = false;
+        }
+        self.sketch.add(v, count);
+    }
+
+    pub fn add_set(&mut self, count: f64, sum: f64, min: f64, max: f64) {
+        // A set whose values are all equal still has exact percentiles.
+        if min == max && (sum - min * count).abs() <= 1e-9 * sum.abs().max(1.0) {
+            self.add_value(min, count);
+            return;
+        }
+        self.count += count;
+        self.sum += sum;
+        self.min = self.min.min(min);
+        self.max = self.max.max(max);
+        self.percentiles = false;
+    }
+
+    pub fn merge(&mut self, o: &Agg) {
+        self.count += o.count;
+        self.sum += o.sum;
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+        self.sketch.merge(&o.sketch);
+        self.percentiles &= o.percentiles;
+    }
+
+    pub fn average(&self) -> f64 {
+        if self.count > 0.0 {
+            self.sum / self.count
+        } else {
+            0.0
+        }
+    }
+
+    /// The p-th percentile (p in 0..=100), when available.
+    pub fn percentile(&self, p: f64) -> Option<f64> {
+        if !self.percentiles {
+            return None;
+        }
+        self.sketch.quantile(p / 100.0)
+    }
+}
+
+/// The values of one datum as published.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// (value, count) pairs: `Value`, or `Values` with `Counts`.
+    Raw(Vec<(f64, f64)>),
+    /// `StatisticValues`.
+    Set {
+        count: f64,
+        sum: f64,
+        min: f64,
+        max: f64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datum {
+    pub key: SeriesKey,
+    pub timestamp_ms: i64,
+    pub unit: String,
+    /// StorageResolution 1: 1-second buckets; otherwise 1-minute buckets.
+    pub high_resolution: bool,
+    pub values: Values,
+}
+
+#[derive(Debug, Default)]
+pub struct Series {
+    /// Bucket start (epoch seconds) → unit → aggregates.
+    pub buckets: BTreeMap<i64, BTreeMap<String, Agg>>,
+    pub last_timestamp_ms: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub scopes: BTreeMap<Scope, BTreeMap<SeriesKey, Series>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mutation {
+    Put { scope: Scope, datums: Vec<Datum> },
+    Reset,
+}
+
+impl State {
+    pub fn apply(&mut self, m: Mutation) {
+        match m {
+            Mutation::Put { scope, datums } => {
+                let series = self.scopes.entry(scope).or_default();
+                for d in datums {
+                    let s = series.entry(d.key).or_default();
+                    let secs = d.timestamp_ms.div_euclid(1000);
+                    let bucket = if d.high_resolution {
+                        secs
+                    } else {
+                        secs - secs.rem_euclid(60)
+                    };
+                    let agg = s
+                        .buckets
+                        .entry(bucket)
+                        .or_default()
+                        .entry(d.unit)
+                        .or_default();
+                    match d.values {
+                        Values::Raw(vs) => {
+                            for (v, c) in vs {
+                                agg.add_value(v, c);
+                            }
+                        }
+                        Values::Set {
+                            count,
+                            sum,
+                            min,
+                            max,
+                        } => agg.add_set(count, sum, min, max),
+                    }
+                    s.last_timestamp_ms = s.last_timestamp_ms.max(d.timestamp_ms);
+                }
+            }
+            Mutation::Reset => self.scopes.clear(),
+        }
+    }
+}
+
+impl Mutation {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        match self {
+            Mutation::Put { scope, datums } => {
+                w.u8(1);
+                w.str(&scope.account);
+                w.str(&scope.region);
+                w.u64(datums.len() as u64);
+                for d in datums {
+                    w.str(&d.key.namespace);
+                    w.str(&d.key.name);
+                    w.u64(d.key.dimensions.len() as u64);
+                    for (k, v) in &d.key.dimensions {
+                        w.str(k);
+                        w.str(v);
+                    }
+                    w.i64(d.timestamp_ms);
+                    w.str(&d.unit);
+                    w.bool(d.high_resolution);
+                    match &d.values {
+                        Values::Raw(vs) => {
+                            w.u8(0);
+                            w.u64(vs.len() as u64);
+                            for (v, c) in vs {
+                                w.f64(*v);
+                                w.f64(*c);
+                            }
+                        }
+                        Values::Set {
+                            count,
+                            sum,
+                            min,
+                            max,
+                        } => {
+                            w.u8(1);
+                            for x in [count, sum, min, max] {
+                                w.f64(*x);
+                            }
+                        }
+                    }
+                }
+            }
+            Mutation::Reset => w.u8(2),
+        }
+        w.buf
+    }
+
+    pub fn decode(data: &[u8]) -> Result<Mutation, DecodeError> {
+        let mut r = Reader::new(data);
+        let m = match r.u8()? {
+            1 => {
+                let scope = Scope {
+                    account: r.str()?,
+                    region: r.str()?,
+                };
+                let n = r.u64()?;
+                let mut datums = Vec::with_capacity((n as usize).min(1000));
+                for _ in 0..n {
+                    let namespace = r.str()?;
+                    let name = r.str()?;
+                    let mut dimensions = Vec::new();
+                    for _ in 0..r.u64()? {
+                        dimensions.push((r.str()?, r.str()?));
+                    }
+                    let timestamp_ms = r.i64()?;
+                    let unit = r.str()?;
+                    let high_resolution = r.bool()?;
+                    let values = match r.u8()? {
+                        0 => {
+                            let mut vs = Vec::new();
+                            for _ in 0..r.u64()? {
+                                vs.push((r.f64()?, r.f64()?));
+                            }
+                            Values::Raw(vs)
+                        }
+                        _ => Values::Set {
+                            count: r.f64()?,
+                            sum: r.f64()?,
+                            min: r.f64()?,
+                            max: r.f64()?,
+                        },
+                    };
+                    datums.push(Datum {
+                        key: SeriesKey {
+                            namespace,
+                            name,
+                            dimensions,
+                        },
+                        timestamp_ms,
+                        unit,
+                        high_resolution,
+                        values,
+                    });
+                }
+                Mutation::Put { scope, datums }
+            }
+            2 => Mutation::Reset,
+            _ => return Err(DecodeError(0)),
+        };
+        if !r.done() {
+            return Err(DecodeError(data.len()));
+        }
+        Ok(m)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+pub struct MetricStore {
+    state: Arc<RwLock<State>>,
+    wal: Wal,
+    clock: SharedClock,
+}
+
+/// One period of a statistics query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Period start, epoch seconds.
+    pub start: i64,
+    pub unit: String,
+    pub agg: Agg,
+}
+
+impl MetricStore {
+    pub fn open(dir: &Path, clock: SharedClock) -> Result<MetricStore, StoreError> {
+        let (wal, records) =
+            Wal::open(dir.join("wal")).map_err(|e| StoreError::Storage(e.to_string()))?;
+        let mut state = State::default();
+        for (file, r) in records {
+            let m = Mutation::decode(&r)
+                .map_err(|e| StoreError::Storage(format!("log file {file}: {e}")))?;
+            state.apply(m);
+        }
+        Ok(MetricStore {
+            state: Arc::new(RwLock::new(state)),
+            wal,
+            clock,
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    /// Durably applies `m`; resolves once it is on disk and visible.
+    pub async fn mutate(&self, m: Mutation) -> Result<(), StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let state = self.state.clone();
+        let bytes = m.encode();
+        self.wal.append(
+            bytes,
+            Box::new(move |written| {
+                let r = match written {
+                    Ok(()) => {
+                        state.write().unwrap_or_else(|p| p.into_inner()).apply(m);
+                        Ok(())
+                    }
+                    Err(e) => Err(StoreError::Storage(e.to_string())),
+                };
+                let _ = tx.send(r);
+            }),
+        );
+        rx.await
+            .unwrap_or_else(|_| Err(StoreError::Storage("write-ahead log writer stopped".into())))
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Series of `scope` whose namespace, name and dimensions match; a dimension filter with
+    /// `None` value matches any value of that dimension name.
+    pub fn list(
+        &self,
+        scope: &Scope,
+        namespace: Option<&str>,
+        name: Option<&str>,
+        dimensions: &[(String, Option<String>)],
+        active_since_ms: Option<i64>,
+    ) -> Vec<SeriesKey> {
+        let st = self.read();
+        let Some(series) = st.scopes.get(scope) else {
+            return Vec::new();
+        };
+        series
+            .iter()
+            .filter(|(k, s)| {
+                namespace.is_none_or(|n| k.namespace == n)
+                    && name.is_none_or(|n| k.name == n)
+                    && active_since_ms.is_none_or(|t| s.last_timestamp_ms >= t)
+                    && dimensions.iter().all(|(dn, dv)| {
+                        k.dimensions
+                            .iter()
+                            .any(|(kn, kv)| kn == dn && dv.as_ref().is_none_or(|v| v == kv))
+                    })
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Aggregates of `key` per period of `period` seconds from `start` (inclusive) to `end`
+    /// (exclusive), epoch seconds, per unit (only `unit` when given). Ascending by start.
+    pub fn statistics(
+        &self,
+        scope: &Scope,
+        key: &SeriesKey,
+        start: i64,
+        end: i64,
+        period: i64,
+        unit: Option<&str>,
+    ) -> Vec<Point> {
+        let st = self.read();
+        let Some(s) = st.scopes.get(scope).and_then(|m| m.get(key)) else {
+            return Vec::new();
+        };
+        let mut out: BTreeMap<(i64, String), Agg> = BTreeMap::new();
+        for (t, units) in s.buckets.range(start..end) {
+            let p = start + (t - start).div_euclid(period.max(1)) * period.max(1);
+            for (u, agg) in units {
+                if unit.is_some_and(|want| want != u) {
+                    continue;
+                }
+                out.entry((p, u.clone())).or_default().merge(agg);
+            }
+        }
+        out.into_iter()
+            .map(|((start, unit), agg)| Point { start, unit, agg })
+            .collect()
+    }
+}
