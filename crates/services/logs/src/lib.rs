@@ -6,6 +6,7 @@
 mod events;
 mod groups;
 mod livetail;
+mod queries;
 mod streams;
 mod tags;
 
@@ -28,14 +29,20 @@ const BUILT: &[&str] = &[
     "DeleteRetentionPolicy",
     "DescribeLogGroups",
     "DescribeLogStreams",
+    "DescribeQueries",
     "FilterLogEvents",
     "GetLogEvents",
+    "GetLogGroupFields",
+    "GetLogRecord",
+    "GetQueryResults",
     "ListTagsForResource",
     "ListTagsLogGroup",
     "PutLogEvents",
     "PutLogGroupDeletionProtection",
     "PutRetentionPolicy",
     "StartLiveTail",
+    "StartQuery",
+    "StopQuery",
     "TagLogGroup",
     "TagResource",
     "UntagLogGroup",
@@ -44,6 +51,7 @@ const BUILT: &[&str] = &[
 
 pub struct Logs {
     store: Arc<LogStore>,
+    queries: Arc<queries::Queries>,
     live_tail_limit: std::time::Duration,
 }
 
@@ -51,6 +59,7 @@ impl Logs {
     pub fn new(store: Arc<LogStore>) -> Self {
         Logs {
             store,
+            queries: Arc::default(),
             live_tail_limit: livetail::DEFAULT_SESSION_LIMIT,
         }
     }
@@ -190,6 +199,7 @@ impl Service for Logs {
         &self,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send>> {
         let store = self.store.clone();
+        self.queries.clear();
         Box::pin(async move {
             store
                 .mutate(nephoscope_logstore::Mutation::Reset)
@@ -217,9 +227,16 @@ impl Service for Logs {
 
     fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture {
         let store = self.store.clone();
+        let queries = self.queries.clone();
         Box::pin(async move {
             let s = &store;
             match op.name {
+                "StartQuery" => queries::start(s, &queries, &ctx, parse(input)?),
+                "GetQueryResults" => queries::results(&queries, &ctx, parse(input)?),
+                "StopQuery" => queries::stop(&queries, &ctx, parse(input)?),
+                "DescribeQueries" => queries::describe(&queries, &ctx, parse(input)?),
+                "GetLogRecord" => queries::log_record(s, &ctx, parse(input)?),
+                "GetLogGroupFields" => queries::group_fields(s, &ctx, parse(input)?),
                 "CreateLogGroup" => groups::create(s, &ctx, parse(input)?).await,
                 "DeleteLogGroup" => groups::delete(s, &ctx, parse(input)?).await,
                 "DescribeLogGroups" => groups::describe(s, &ctx, parse(input)?),

@@ -1,0 +1,496 @@
+//! Logs Insights query API: StartQuery runs the Insights engine over the log store in the
+//! background; GetQueryResults shows partial then final rows; StopQuery, DescribeQueries,
+//! GetLogRecord (by `@ptr`) and GetLogGroupFields (field discovery) complete the family.
+
+use crate::{
+    decode_token, encode_token, error, invalid, output, resolve_identifier, scope, store_error,
+};
+use base64::Engine;
+use nephoscope_insights as insights;
+use nephoscope_logstore::{FilterQuery, LogStore, Scope, StreamSelection};
+use nephoscope_model::types::logs::*;
+use nephoscope_wire::{ApiError, RequestContext};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Queries one account may run at once (AWS's default quota).
+pub const MAX_CONCURRENT: usize = 100;
+/// Default and largest number of result rows.
+pub const DEFAULT_LIMIT: usize = 10_000;
+/// Publish partial results every this many scanned events.
+const PARTIAL_EVERY: u64 = 50_000;
+/// How far back GetLogGroupFields looks, and how many events it samples.
+const FIELDS_WINDOW_MS: i64 = 15 * 60 * 1000;
+const FIELDS_SAMPLE: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Scheduled,
+    Running,
+    Complete,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Scheduled => "Scheduled",
+            Status::Running => "Running",
+            Status::Complete => "Complete",
+            Status::Failed => "Failed",
+            Status::Cancelled => "Cancelled",
+        }
+    }
+}
+
+struct Entry {
+    scope: Scope,
+    query_string: String,
+    groups: Vec<String>,
+    create_time: i64,
+    status: Status,
+    rows: Vec<Vec<(String, String)>>,
+    stats: insights::Stats,
+    duration_ms: i64,
+    cancel: Arc<AtomicBool>,
+}
+
+/// Queries of every account, by id. Results are kept in memory for the server's lifetime.
+#[derive(Default)]
+pub struct Queries {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl Queries {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+/// `@ptr`: an opaque, URL-safe reference to one event of the caller's account.
+fn encode_ptr(group: &str, stream: &str, ts: i64, seq: u64) -> String {
+    let raw = format!("{group}\u{1f}{stream}\u{1f}{ts}\u{1f}{seq}");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_ptr(ptr: &str) -> Option<(String, String, i64, u64)> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(ptr)
+        .ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let mut parts = raw.split('\u{1f}');
+    let (g, s, ts, seq) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    Some((g.into(), s.into(), ts.parse().ok()?, seq.parse().ok()?))
+}
+
+fn malformed(e: &insights::QueryError) -> ApiError {
+    error("MalformedQueryException", e.message.clone()).with_field(
+        "queryCompileError",
+        serde_json::json!({
+            "location": { "startCharOffset": e.start, "endCharOffset": e.end },
+            "message": e.message,
+        }),
+    )
+}
+
+pub fn start(
+    store: &Arc<LogStore>,
+    queries: &Arc<Queries>,
+    ctx: &RequestContext,
+    req: StartQueryRequest,
+) -> Result<Value, ApiError> {
+    let scope = scope(ctx);
+    match req.query_language.as_deref() {
+        None | Some("CWLI") => {}
+        Some(other) => {
+            return Err(invalid(format!(
+                "queryLanguage {other} is not supported by Nephoscope yet; use CWLI"
+            )))
+        }
+    }
+    let groups: Vec<String> = match (
+        &req.log_group_name,
+        &req.log_group_names,
+        &req.log_group_identifiers,
+    ) {
+        (Some(n), None, None) => vec![n.clone()],
+        (None, Some(ns), None) => ns.clone(),
+        (None, None, Some(ids)) => ids
+            .iter()
+            .map(|id| resolve_identifier(&scope, id))
+            .collect::<Result<_, _>>()?,
+        (None, None, None) => {
+            return Err(invalid(
+                "One of logGroupName, logGroupNames or logGroupIdentifiers must be specified.",
+            ))
+        }
+        _ => {
+            return Err(invalid(
+                "logGroupName, logGroupNames and logGroupIdentifiers are mutually exclusive.",
+            ))
+        }
+    };
+    {
+        let st = store.read();
+        for g in &groups {
+            if st.group(&scope, g).is_none() {
+                return Err(error(
+                    "ResourceNotFoundException",
+                    format!(
+                        "Log group '{g}' does not exist for account ID '{}'",
+                        scope.account
+                    ),
+                ));
+            }
+        }
+    }
+    let (start_s, end_s) = (
+        req.start_time.unwrap_or_default(),
+        req.end_time.unwrap_or_default(),
+    );
+    if end_s < start_s {
+        return Err(invalid(
+            "endTime must be greater than or equal to startTime.",
+        ));
+    }
+    let query_string = req.query_string.unwrap_or_default();
+    let query = insights::parse(&query_string).map_err(|e| malformed(&e))?;
+    let limit = req.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let mut q = queries.lock();
+        let running = q
+            .values()
+            .filter(|e| e.scope == scope && matches!(e.status, Status::Scheduled | Status::Running))
+            .count();
+        if running >= MAX_CONCURRENT {
+            return Err(error(
+                "LimitExceededException",
+                format!("Account has reached the maximum of {MAX_CONCURRENT} concurrent queries."),
+            ));
+        }
+        q.insert(
+            id.clone(),
+            Entry {
+                scope: scope.clone(),
+                query_string,
+                groups: groups.clone(),
+                create_time: store.now(),
+                status: Status::Scheduled,
+                rows: Vec::new(),
+                stats: insights::Stats::default(),
+                duration_ms: 0,
+                cancel: cancel.clone(),
+            },
+        );
+    }
+    let (store, queries, qid) = (store.clone(), queries.clone(), id.clone());
+    let now = store.now();
+    tokio::task::spawn_blocking(move || {
+        run(
+            &store, &queries, &qid, &query, &scope, &groups, start_s, end_s, limit, now, &cancel,
+        )
+    });
+    output(StartQueryResponse { query_id: Some(id) })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    store: &LogStore,
+    queries: &Queries,
+    id: &str,
+    query: &insights::Query,
+    scope: &Scope,
+    groups: &[String],
+    start_s: i64,
+    end_s: i64,
+    limit: usize,
+    now: i64,
+    cancel: &AtomicBool,
+) {
+    let set = |f: &mut dyn FnMut(&mut Entry)| {
+        if let Some(e) = queries.lock().get_mut(id) {
+            f(e);
+        }
+    };
+    set(&mut |e| e.status = Status::Running);
+    let started = std::time::Instant::now();
+    let (start_ms, end_ms) = (start_s * 1000, end_s * 1000 + 999);
+    let mut exec = query.start(insights::QueryContext {
+        start_ms,
+        end_ms,
+        now_ms: now,
+        limit,
+    });
+    let mut failed = None;
+    for group in groups {
+        let log = format!("{}:{group}", scope.account);
+        let mut seen = 0u64;
+        let r = store.scan(scope, group, start_ms, end_ms, |stream, e| {
+            if cancel.load(Ordering::Relaxed) {
+                return false;
+            }
+            let ptr = encode_ptr(group, stream, e.timestamp, e.seq);
+            exec.push(&insights::Record {
+                timestamp: e.timestamp,
+                ingestion_time: e.ingestion_time,
+                message: &e.message,
+                log_stream: stream,
+                log: &log,
+                ptr: &ptr,
+            });
+            seen += 1;
+            if seen.is_multiple_of(PARTIAL_EVERY) {
+                let (rows, stats) = (exec.rows(), exec.stats());
+                set(&mut |en| {
+                    en.rows = rows.clone();
+                    en.stats = stats.clone();
+                });
+            }
+            !exec.is_satisfied()
+        });
+        if let Err(e) = r {
+            failed = Some(e);
+            break;
+        }
+        if exec.is_satisfied() || cancel.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    let (rows, stats) = (exec.rows(), exec.stats());
+    let duration = started.elapsed().as_millis() as i64;
+    set(&mut |e| {
+        if e.status == Status::Cancelled {
+            return;
+        }
+        e.status = if failed.is_some() {
+            Status::Failed
+        } else {
+            Status::Complete
+        };
+        e.rows = rows.clone();
+        e.stats = stats.clone();
+        e.duration_ms = duration;
+    });
+    if let Some(e) = failed {
+        tracing::error!(query_id = id, error = %e, "query failed");
+    }
+}
+
+fn find<'a>(q: &'a HashMap<String, Entry>, scope: &Scope, id: &str) -> Result<&'a Entry, ApiError> {
+    q.get(id)
+        .filter(|e| &e.scope == scope)
+        .ok_or_else(|| error("ResourceNotFoundException", "Query does not exist."))
+}
+
+pub fn results(
+    queries: &Queries,
+    ctx: &RequestContext,
+    req: GetQueryResultsRequest,
+) -> Result<Value, ApiError> {
+    let scope = scope(ctx);
+    let q = queries.lock();
+    let e = find(&q, &scope, req.query_id.as_deref().unwrap_or_default())?;
+    let results: Vec<Vec<ResultField>> = e
+        .rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|(f, v)| ResultField {
+                    field: Some(f.clone()),
+                    value: Some(v.clone()),
+                })
+                .collect()
+        })
+        .collect();
+    output(GetQueryResultsResponse {
+        query_language: Some("CWLI".into()),
+        results: Some(results),
+        statistics: Some(QueryStatistics {
+            records_matched: Some(e.stats.records_matched),
+            records_scanned: Some(e.stats.records_scanned),
+            bytes_scanned: Some(e.stats.bytes_scanned),
+            estimated_records_skipped: Some(0.0),
+            estimated_bytes_skipped: Some(0.0),
+            log_groups_scanned: Some(e.groups.len() as f64),
+            result_count: Some(e.rows.len() as f64),
+        }),
+        status: Some(e.status.as_str().into()),
+        encryption_key: None,
+        next_token: None,
+    })
+}
+
+pub fn stop(
+    queries: &Queries,
+    ctx: &RequestContext,
+    req: StopQueryRequest,
+) -> Result<Value, ApiError> {
+    let scope = scope(ctx);
+    let mut q = queries.lock();
+    let id = req.query_id.unwrap_or_default();
+    find(&q, &scope, &id)?;
+    let e = q.get_mut(&id).expect("found above");
+    let running = matches!(e.status, Status::Scheduled | Status::Running);
+    if running {
+        e.cancel.store(true, Ordering::Relaxed);
+        e.status = Status::Cancelled;
+    }
+    output(StopQueryResponse {
+        success: Some(running),
+    })
+}
+
+pub fn describe(
+    queries: &Queries,
+    ctx: &RequestContext,
+    req: DescribeQueriesRequest,
+) -> Result<Value, ApiError> {
+    let scope = scope(ctx);
+    if req.query_language.as_deref().is_some_and(|l| l != "CWLI") {
+        return output(DescribeQueriesResponse {
+            queries: Some(Vec::new()),
+            next_token: None,
+        });
+    }
+    let q = queries.lock();
+    let mut list: Vec<(&String, &Entry)> = q
+        .iter()
+        .filter(|(_, e)| e.scope == scope)
+        .filter(|(_, e)| {
+            req.log_group_name
+                .as_ref()
+                .is_none_or(|g| e.groups.contains(g))
+        })
+        .filter(|(_, e)| req.status.as_deref().is_none_or(|s| s == e.status.as_str()))
+        .collect();
+    // Newest first, then by id for a stable order across pages.
+    list.sort_by(|a, b| b.1.create_time.cmp(&a.1.create_time).then(a.0.cmp(b.0)));
+    let offset: usize = match &req.next_token {
+        Some(t) => decode_token(t)?
+            .parse()
+            .map_err(|_| invalid("The specified nextToken is invalid."))?,
+        None => 0,
+    };
+    let max = req.max_results.map_or(1000, |m| m as usize);
+    let page: Vec<QueryInfo> = list
+        .iter()
+        .skip(offset)
+        .take(max)
+        .map(|(id, e)| QueryInfo {
+            query_language: Some("CWLI".into()),
+            query_id: Some((*id).clone()),
+            query_string: Some(e.query_string.clone()),
+            status: Some(e.status.as_str().into()),
+            create_time: Some(e.create_time),
+            log_group_name: e.groups.first().cloned(),
+            query_duration: Some(e.duration_ms),
+            bytes_scanned: Some(e.stats.bytes_scanned),
+            user_identity: None,
+        })
+        .collect();
+    let next_token = (offset + max < list.len()).then(|| encode_token(&(offset + max).to_string()));
+    output(DescribeQueriesResponse {
+        queries: Some(page),
+        next_token,
+    })
+}
+
+pub fn log_record(
+    store: &LogStore,
+    ctx: &RequestContext,
+    req: GetLogRecordRequest,
+) -> Result<Value, ApiError> {
+    let scope = scope(ctx);
+    let bad = || invalid("The specified logRecordPointer is invalid.");
+    let (group, stream, ts, seq) =
+        decode_ptr(req.log_record_pointer.as_deref().unwrap_or_default()).ok_or_else(bad)?;
+    let q = FilterQuery {
+        streams: StreamSelection::Names(vec![stream.clone()]),
+        start: Some(ts),
+        end: Some(ts),
+        pattern: None,
+        limit: usize::MAX,
+        after: None,
+        descending: false,
+    };
+    let page = store
+        .filter(&scope, &group, &q)
+        .map_err(|e| store_error(e, &ctx.request_id))?;
+    let e = page
+        .events
+        .into_iter()
+        .find(|e| e.seq == seq)
+        .ok_or_else(|| {
+            error(
+                "ResourceNotFoundException",
+                "The log record does not exist.",
+            )
+        })?;
+    let mut record = BTreeMap::new();
+    record.insert("@timestamp".to_string(), e.timestamp.to_string());
+    record.insert("@ingestionTime".to_string(), e.ingestion_time.to_string());
+    record.insert("@logStream".to_string(), e.stream.clone());
+    record.insert("@log".to_string(), format!("{}:{group}", scope.account));
+    record.insert("@message".to_string(), e.message.clone());
+    output(GetLogRecordResponse {
+        log_record: Some(record),
+    })
+}
+
+pub fn group_fields(
+    store: &LogStore,
+    ctx: &RequestContext,
+    req: GetLogGroupFieldsRequest,
+) -> Result<Value, ApiError> {
+    let scope = scope(ctx);
+    let group = crate::group_name(
+        &scope,
+        req.log_group_name.as_deref(),
+        req.log_group_identifier.as_deref(),
+    )?;
+    let at = req.time.map_or_else(|| store.now(), |t| t * 1000);
+    let mut messages = Vec::new();
+    store
+        .scan(&scope, &group, at - FIELDS_WINDOW_MS, at, |_, e| {
+            messages.push(e.message.to_string());
+            messages.len() < FIELDS_SAMPLE
+        })
+        .map_err(|e| store_error(e, &ctx.request_id))?;
+    let fields = insights::discover_fields(messages.iter().map(String::as_str));
+    output(GetLogGroupFieldsResponse {
+        log_group_fields: Some(
+            fields
+                .into_iter()
+                .map(|(name, percent)| LogGroupField {
+                    name: Some(name),
+                    percent: Some(percent.round() as i32),
+                })
+                .collect(),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ptr_round_trip() {
+        let p = encode_ptr("/aws/g", "s:1", -5, 42);
+        assert_eq!(
+            decode_ptr(&p),
+            Some(("/aws/g".into(), "s:1".into(), -5, 42))
+        );
+        assert_eq!(decode_ptr("not a pointer!"), None);
+    }
+}
