@@ -1,0 +1,204 @@
+//! Mergeable partial aggregates for `stats`.
+
+use crate::ast::AggKind;
+use crate::value::{sort_cmp, Value};
+use std::cmp::Ordering;
+use std::collections::HashSet;
+
+#[derive(Debug, Clone)]
+pub enum AggState {
+    Count(u64),
+    Distinct(HashSet<String>),
+    Sum(f64, bool),
+    Avg(f64, u64),
+    /// min/max/sortsFirst/sortsLast: best value so far.
+    Best(Option<Value>),
+    Pct(Vec<f64>),
+    /// n, mean, M2 (Welford / Chan merge).
+    Stddev(u64, f64, f64),
+    /// (timestamp, tiebreak pointer, value) of the earliest/latest event having the field.
+    At(Option<(i64, String, Value)>),
+}
+
+impl AggState {
+    pub fn new(k: AggKind) -> AggState {
+        match k {
+            AggKind::Count | AggKind::CountStar => AggState::Count(0),
+            AggKind::CountDistinct => AggState::Distinct(HashSet::new()),
+            AggKind::Sum => AggState::Sum(0.0, false),
+            AggKind::Avg => AggState::Avg(0.0, 0),
+            AggKind::Min | AggKind::Max | AggKind::SortsFirst | AggKind::SortsLast => {
+                AggState::Best(None)
+            }
+            AggKind::Pct => AggState::Pct(Vec::new()),
+            AggKind::Stddev => AggState::Stddev(0, 0.0, 0.0),
+            AggKind::Earliest | AggKind::Latest => AggState::At(None),
+        }
+    }
+
+    pub fn update(&mut self, k: AggKind, v: &Value, ts: i64, ptr: &str) {
+        if k == AggKind::CountStar {
+            if let AggState::Count(c) = self {
+                *c += 1;
+            }
+            return;
+        }
+        if v.is_null() {
+            return;
+        }
+        match self {
+            AggState::Count(c) => *c += 1,
+            AggState::Distinct(s) => {
+                s.insert(v.key());
+            }
+            AggState::Sum(s, any) => {
+                if let Some(n) = v.as_num() {
+                    *s += n;
+                    *any = true;
+                }
+            }
+            AggState::Avg(s, n) => {
+                if let Some(x) = v.as_num() {
+                    *s += x;
+                    *n += 1;
+                }
+            }
+            AggState::Best(b) => {
+                if matches!(k, AggKind::Min | AggKind::Max) && v.as_num().is_none() {
+                    return;
+                }
+                if b.as_ref().is_none_or(|cur| better(k, v, cur)) {
+                    *b = Some(v.clone());
+                }
+            }
+            AggState::Pct(vs) => {
+                if let Some(x) = v.as_num() {
+                    vs.push(x);
+                }
+            }
+            AggState::Stddev(n, mean, m2) => {
+                if let Some(x) = v.as_num() {
+                    *n += 1;
+                    let d = x - *mean;
+                    *mean += d / *n as f64;
+                    *m2 += d * (x - *mean);
+                }
+            }
+            AggState::At(cur) => {
+                let cand = (ts, ptr.to_string(), v.clone());
+                if cur.as_ref().is_none_or(|c| at_better(k, &cand, c)) {
+                    *cur = Some(cand);
+                }
+            }
+        }
+    }
+
+    pub fn merge(&mut self, k: AggKind, o: AggState) {
+        match (self, o) {
+            (AggState::Count(a), AggState::Count(b)) => *a += b,
+            (AggState::Distinct(a), AggState::Distinct(b)) => a.extend(b),
+            (AggState::Sum(a, x), AggState::Sum(b, y)) => {
+                *a += b;
+                *x |= y;
+            }
+            (AggState::Avg(a, n), AggState::Avg(b, m)) => {
+                *a += b;
+                *n += m;
+            }
+            (AggState::Best(a), AggState::Best(Some(b)))
+                if a.as_ref().is_none_or(|cur| better(k, &b, cur)) =>
+            {
+                *a = Some(b);
+            }
+            (AggState::Pct(a), AggState::Pct(b)) => a.extend(b),
+            (AggState::Stddev(n, mean, m2), AggState::Stddev(n2, mean2, m22)) => {
+                if n2 == 0 {
+                    return;
+                }
+                let tot = *n + n2;
+                let d = mean2 - *mean;
+                *m2 += m22 + d * d * (*n as f64) * (n2 as f64) / tot as f64;
+                *mean += d * n2 as f64 / tot as f64;
+                *n = tot;
+            }
+            (AggState::At(a), AggState::At(Some(b)))
+                if a.as_ref().is_none_or(|c| at_better(k, &b, c)) =>
+            {
+                *a = Some(b);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish(&self, p: f64) -> Value {
+        match self {
+            AggState::Count(c) => Value::Num(*c as f64),
+            AggState::Distinct(s) => Value::Num(s.len() as f64),
+            AggState::Sum(s, any) => {
+                if *any {
+                    Value::Num(*s)
+                } else {
+                    Value::Null
+                }
+            }
+            AggState::Avg(s, n) => {
+                if *n == 0 {
+                    Value::Null
+                } else {
+                    Value::Num(*s / *n as f64)
+                }
+            }
+            AggState::Best(b) => b.clone().unwrap_or(Value::Null),
+            AggState::Pct(vs) => {
+                if vs.is_empty() {
+                    return Value::Null;
+                }
+                let mut v = vs.clone();
+                v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+                // nearest-rank percentile
+                let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+                Value::Num(v[rank.clamp(1, v.len()) - 1])
+            }
+            AggState::Stddev(n, _, m2) => {
+                if *n < 2 {
+                    if *n == 1 {
+                        Value::Num(0.0)
+                    } else {
+                        Value::Null
+                    }
+                } else {
+                    Value::Num((m2 / (*n - 1) as f64).sqrt())
+                }
+            }
+            AggState::At(a) => a.as_ref().map(|x| x.2.clone()).unwrap_or(Value::Null),
+        }
+    }
+}
+
+fn better(k: AggKind, v: &Value, cur: &Value) -> bool {
+    let o = match k {
+        AggKind::Min | AggKind::Max => {
+            let o = v
+                .as_num()
+                .unwrap_or(0.0)
+                .partial_cmp(&cur.as_num().unwrap_or(0.0))
+                .unwrap_or(Ordering::Equal);
+            // deterministic among numerically equal values ("1" vs "1.0")
+            o.then_with(|| cur.render().cmp(&v.render()))
+        }
+        _ => sort_cmp(v, cur, false).then_with(|| v.render().cmp(&cur.render())),
+    };
+    match k {
+        AggKind::Min | AggKind::SortsFirst => o == Ordering::Less,
+        _ => o == Ordering::Greater,
+    }
+}
+
+fn at_better(k: AggKind, cand: &(i64, String, Value), cur: &(i64, String, Value)) -> bool {
+    let o = cand.0.cmp(&cur.0).then_with(|| cand.1.cmp(&cur.1));
+    if k == AggKind::Earliest {
+        o == Ordering::Less
+    } else {
+        o == Ordering::Greater
+    }
+}

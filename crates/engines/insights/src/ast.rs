@@ -1,0 +1,146 @@
+//! Syntax tree of a parsed query.
+
+use crate::lexer::Unit;
+use regex::Regex;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+/// A compiled regex literal with its source.
+#[derive(Debug, Clone)]
+pub struct Re {
+    pub re: Arc<Regex>,
+    /// Capture-group index → field name for `parse` (names may contain `@`).
+    pub names: Vec<(usize, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Field(String),
+    Str(String),
+    Num(f64),
+    Regex(Re),
+    Dur(i64, Unit),
+    List(Vec<Expr>),
+    Star,
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    Bin(BinOp, Box<Expr>, Box<Expr>),
+    /// `x like pat` / `x =~ pat` (pattern is a string → substring, or a regex).
+    Like {
+        expr: Box<Expr>,
+        pat: Box<Expr>,
+        negated: bool,
+    },
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Index(Box<Expr>, Box<Expr>),
+    /// Function call; `text` is the call's source text (for reuse of a same-named column).
+    Call {
+        name: String,
+        args: Vec<Expr>,
+        text: String,
+    },
+    /// Reference to an aggregate result (only inside planned stats items).
+    AggRef(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct Proj {
+    pub expr: Expr,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggKind {
+    Count,
+    CountStar,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Pct,
+    Stddev,
+    Earliest,
+    Latest,
+    SortsFirst,
+    SortsLast,
+}
+
+#[derive(Debug, Clone)]
+pub struct AggSpec {
+    pub kind: AggKind,
+    pub arg: Option<Expr>,
+    /// Percentile for `pct`.
+    pub p: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatsCmd {
+    pub aggs: Vec<AggSpec>,
+    /// Output items: expressions over `AggRef`s.
+    pub items: Vec<Proj>,
+    pub by: Vec<Proj>,
+    /// `by bin(..) offset <dur>`: milliseconds.
+    pub offset_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub desc: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum ParseMode {
+    /// Glob compiled to a regex; captures 1..=n map to the aliases.
+    Glob(Arc<Regex>, Vec<String>),
+    Regex(Re),
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    Fields(Vec<Proj>),
+    Display(Vec<Proj>),
+    Filter(Expr),
+    Stats(Box<StatsCmd>),
+    Sort(Vec<SortKey>),
+    Limit(usize),
+    Parse { field: Expr, mode: ParseMode },
+    Dedup(Vec<Expr>),
+    Unnest { field: Expr, into: String },
+}
+
+impl Command {
+    /// Commands that can run record-by-record before any aggregation/ordering.
+    pub fn is_streaming(&self) -> bool {
+        matches!(
+            self,
+            Command::Fields(_)
+                | Command::Display(_)
+                | Command::Filter(_)
+                | Command::Parse { .. }
+                | Command::Unnest { .. }
+        )
+    }
+}

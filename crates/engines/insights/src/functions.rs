@@ -1,0 +1,630 @@
+//! Scalar functions, the function catalogue, and period arithmetic.
+
+use crate::ast::AggKind;
+use crate::lexer::Unit;
+use crate::value::{parse_num, Value};
+use std::net::IpAddr;
+
+pub enum FnClass {
+    Agg(AggKind),
+    /// Scalar with (min, max) argument counts.
+    Scalar(usize, usize),
+    Unsupported,
+    Unknown,
+}
+
+pub fn classify(name: &str) -> FnClass {
+    use FnClass::*;
+    let n = name.to_ascii_lowercase();
+    match n.as_str() {
+        "count" => Agg(AggKind::Count),
+        "count_distinct" => Agg(AggKind::CountDistinct),
+        "sum" => Agg(AggKind::Sum),
+        "avg" => Agg(AggKind::Avg),
+        "min" => Agg(AggKind::Min),
+        "max" => Agg(AggKind::Max),
+        "pct" | "percentile" => Agg(AggKind::Pct),
+        "stddev" => Agg(AggKind::Stddev),
+        "earliest" => Agg(AggKind::Earliest),
+        "latest" => Agg(AggKind::Latest),
+        "sortsfirst" => Agg(AggKind::SortsFirst),
+        "sortslast" => Agg(AggKind::SortsLast),
+        "abs" | "ceil" | "floor" | "log" | "sqrt" | "tonumber" | "toint" | "tolong"
+        | "todouble" => Scalar(1, 1),
+        "round" => Scalar(1, 2),
+        "greatest" | "least" | "coalesce" | "concat" => Scalar(1, 64),
+        "haversine" => Scalar(4, 4),
+        "bin" | "frommillis" | "tomillis" => Scalar(1, 1),
+        "datefloor" | "dateceil" => Scalar(2, 2),
+        "now" | "querystarttime" | "queryendtime" | "querytimerange" => Scalar(0, 0),
+        "formatdate" | "strftime" => Scalar(2, 3),
+        "ispresent" | "isnumeric" | "messagesize" | "isempty" | "isblank" | "strlen"
+        | "toupper" | "tolower" | "urlencode" | "urldecode" | "base64encode" | "base64decode"
+        | "hextoascii" | "hextodec" | "dectohex" | "jsonparse" | "jsonstringify"
+        | "jsonarraysize" | "isvalidip" | "isvalidipv4" | "isvalidipv6" | "ipv4tonumber"
+        | "isprivateip" | "ispublicip" | "isreservedip" => Scalar(1, 1),
+        "case" => Scalar(2, 21),
+        "if" => Scalar(3, 3),
+        "ltrim" | "rtrim" | "trim" => Scalar(1, 2),
+        "substr" => Scalar(2, 3),
+        "replace" | "regexreplace" => Scalar(3, 3),
+        "strcontains" => Scalar(2, 3),
+        "startswith" | "endswith" | "split" | "jsonarraycontains" | "isipinsubnet"
+        | "isipv4insubnet" | "isipv6insubnet" => Scalar(2, 2),
+        "unmask" | "parsedate" | "rate" | "count_over_time" | "sum_over_time" | "histogram"
+        | "md5" | "sha1" | "sha256" | "sha512" | "hash" => Unsupported,
+        _ => Unknown,
+    }
+}
+
+pub struct Env {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub now_ms: i64,
+}
+
+fn num(v: &Value) -> Option<f64> {
+    v.as_num()
+}
+fn s(v: &Value) -> Option<String> {
+    v.as_str()
+}
+fn b01(b: bool) -> Value {
+    Value::Num(if b { 1.0 } else { 0.0 })
+}
+fn opt_num(x: Option<f64>) -> Value {
+    x.filter(|n| n.is_finite())
+        .map(Value::Num)
+        .unwrap_or(Value::Null)
+}
+
+/// Evaluate a scalar function (period-taking functions are handled by the executor).
+pub fn call(name: &str, a: &[Value], env: &Env) -> Value {
+    let a0 = a.first().unwrap_or(&Value::Null);
+    let a1 = a.get(1).unwrap_or(&Value::Null);
+    match name {
+        "abs" => opt_num(num(a0).map(f64::abs)),
+        "ceil" => opt_num(num(a0).map(f64::ceil)),
+        "floor" => opt_num(num(a0).map(f64::floor)),
+        "sqrt" => opt_num(num(a0).filter(|x| *x >= 0.0).map(f64::sqrt)),
+        "log" => opt_num(num(a0).filter(|x| *x > 0.0).map(f64::ln)),
+        "round" => {
+            let d = if a.len() > 1 {
+                num(a1).unwrap_or(0.0) as i32
+            } else {
+                0
+            };
+            opt_num(num(a0).map(|x| {
+                let m = 10f64.powi(d);
+                (x * m).round() / m
+            }))
+        }
+        "tonumber" | "todouble" => opt_num(num(a0)),
+        "toint" => opt_num(num(a0).map(|x| (x.trunc() as i64 as i32) as f64)),
+        "tolong" => opt_num(num(a0).map(|x| x.trunc() as i64 as f64)),
+        "greatest" | "least" => {
+            let ns: Vec<f64> = a.iter().filter_map(num).collect();
+            let f = if name == "greatest" {
+                f64::max
+            } else {
+                f64::min
+            };
+            opt_num(ns.into_iter().reduce(f))
+        }
+        "haversine" => {
+            let v: Option<Vec<f64>> = a.iter().map(num).collect();
+            let Some(v) = v else { return Value::Null };
+            let (p1, p2) = (v[0].to_radians(), v[2].to_radians());
+            let dp = (v[2] - v[0]).to_radians();
+            let dl = (v[3] - v[1]).to_radians();
+            let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+            Value::Num(2.0 * 6371.0 * h.sqrt().asin())
+        }
+        "frommillis" => num(a0)
+            .map(|x| Value::Time(x as i64))
+            .unwrap_or(Value::Null),
+        "tomillis" => opt_num(num(a0)),
+        "now" => Value::Num((env.now_ms.div_euclid(1000)) as f64),
+        "querystarttime" => Value::Num(env.start_ms as f64),
+        "queryendtime" => Value::Num(env.end_ms as f64),
+        "querytimerange" => Value::Num((env.end_ms - env.start_ms) as f64),
+        "formatdate" | "strftime" => match (num(a0), s(a1)) {
+            (Some(ms), Some(f)) => Value::Str(strftime(ms as i64, &f)),
+            _ => Value::Null,
+        },
+        "ispresent" => Value::Bool(!a0.is_null()),
+        "coalesce" => a
+            .iter()
+            .find(|v| !v.is_null())
+            .cloned()
+            .unwrap_or(Value::Null),
+        "case" => {
+            for pair in a.chunks(2) {
+                match pair {
+                    [c, v] if c.truthy() => return v.clone(),
+                    [d] => return d.clone(),
+                    _ => {}
+                }
+            }
+            Value::Null
+        }
+        "if" => {
+            if a0.truthy() {
+                a1.clone()
+            } else {
+                a.get(2).cloned().unwrap_or(Value::Null)
+            }
+        }
+        "isnumeric" => Value::Bool(
+            matches!(a0, Value::Num(_)) || matches!(a0, Value::Str(x) if parse_num(x).is_some()),
+        ),
+        "messagesize" => s(a0)
+            .map(|x| Value::Num(x.len() as f64))
+            .unwrap_or(Value::Null),
+        "isempty" => b01(s(a0).is_none_or(|x| x.is_empty())),
+        "isblank" => b01(s(a0).is_none_or(|x| x.trim().is_empty())),
+        "concat" => Value::Str(a.iter().filter_map(s).collect()),
+        "strlen" => s(a0)
+            .map(|x| Value::Num(x.chars().count() as f64))
+            .unwrap_or(Value::Null),
+        "toupper" => s(a0)
+            .map(|x| Value::Str(x.to_uppercase()))
+            .unwrap_or(Value::Null),
+        "tolower" => s(a0)
+            .map(|x| Value::Str(x.to_lowercase()))
+            .unwrap_or(Value::Null),
+        "trim" | "ltrim" | "rtrim" => {
+            let Some(x) = s(a0) else { return Value::Null };
+            let set: Option<Vec<char>> = if a.len() > 1 {
+                s(a1).map(|c| c.chars().collect())
+            } else {
+                None
+            };
+            let pat = |c: char| match &set {
+                Some(cs) => cs.contains(&c),
+                None => c.is_whitespace(),
+            };
+            Value::Str(
+                match name {
+                    "trim" => x.trim_matches(pat),
+                    "ltrim" => x.trim_start_matches(pat),
+                    _ => x.trim_end_matches(pat),
+                }
+                .to_string(),
+            )
+        }
+        "substr" => {
+            let Some(x) = s(a0) else { return Value::Null };
+            let cs: Vec<char> = x.chars().collect();
+            let st = num(a1).unwrap_or(0.0).max(0.0) as usize;
+            let st = st.min(cs.len());
+            let len = a
+                .get(2)
+                .and_then(num)
+                .map(|l| l.max(0.0) as usize)
+                .unwrap_or(cs.len());
+            Value::Str(
+                cs[st..(st.saturating_add(len)).min(cs.len())]
+                    .iter()
+                    .collect(),
+            )
+        }
+        "replace" => match (s(a0), s(a1), a.get(2).and_then(s)) {
+            (Some(x), Some(f), Some(r)) if !f.is_empty() => Value::Str(x.replace(&f, &r)),
+            (Some(x), _, _) => Value::Str(x),
+            _ => Value::Null,
+        },
+        "regexreplace" => match (s(a0), s(a1), a.get(2).and_then(s)) {
+            (Some(x), Some(p), Some(r)) => match regex::Regex::new(&p) {
+                Ok(re) => Value::Str(re.replace_all(&x, r.as_str()).into_owned()),
+                Err(_) => Value::Null,
+            },
+            _ => Value::Null,
+        },
+        "strcontains" => match (s(a0), s(a1)) {
+            (Some(x), Some(y)) => {
+                let ci = a.get(2).is_some_and(|v| v.truthy());
+                b01(if ci {
+                    x.to_lowercase().contains(&y.to_lowercase())
+                } else {
+                    x.contains(&y)
+                })
+            }
+            _ => Value::Null,
+        },
+        "startswith" | "endswith" => match (s(a0), s(a1)) {
+            (Some(x), Some(y)) => b01(if name == "startswith" {
+                x.starts_with(&y)
+            } else {
+                x.ends_with(&y)
+            }),
+            _ => Value::Null,
+        },
+        "split" => match (s(a0), s(a1)) {
+            (Some(x), Some(d)) if !d.is_empty() => {
+                Value::List(x.split(d.as_str()).map(|p| Value::Str(p.into())).collect())
+            }
+            _ => Value::Null,
+        },
+        "urlencode" => s(a0)
+            .map(|x| Value::Str(urlencode(&x)))
+            .unwrap_or(Value::Null),
+        "urldecode" => s(a0)
+            .and_then(|x| urldecode(&x))
+            .map(Value::Str)
+            .unwrap_or(Value::Null),
+        "base64encode" => s(a0)
+            .map(|x| Value::Str(b64enc(x.as_bytes())))
+            .unwrap_or(Value::Null),
+        "base64decode" => s(a0)
+            .and_then(|x| b64dec(&x))
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(Value::Str)
+            .unwrap_or(Value::Null),
+        "hextoascii" => s(a0)
+            .and_then(|x| {
+                let x = x.trim_start_matches("0x");
+                (0..x.len())
+                    .step_by(2)
+                    .map(|i| x.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                    .collect::<Option<Vec<u8>>>()
+            })
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(Value::Str)
+            .unwrap_or(Value::Null),
+        "hextodec" => s(a0)
+            .and_then(|x| {
+                let t = x.trim();
+                let t = t
+                    .strip_prefix("0x")
+                    .or_else(|| t.strip_prefix("0X"))
+                    .unwrap_or(t);
+                i64::from_str_radix(t, 16).ok()
+            })
+            .map(|n| Value::Num(n as f64))
+            .unwrap_or(Value::Null),
+        "dectohex" => num(a0)
+            .map(|n| Value::Str(format!("0x{:x}", n as i64)))
+            .unwrap_or(Value::Null),
+        "jsonparse" => s(a0)
+            .and_then(|x| serde_json::from_str::<serde_json::Value>(&x).ok())
+            .map(|j| from_json(&j))
+            .unwrap_or(Value::Null),
+        "jsonstringify" => match a0 {
+            Value::List(_) | Value::Map(_) => Value::Str(to_json(a0).to_string()),
+            _ => Value::Null,
+        },
+        "jsonarraysize" => match as_list(a0) {
+            Some(l) => Value::Num(l.len() as f64),
+            None => Value::Null,
+        },
+        "jsonarraycontains" => {
+            match as_list(a0) {
+                Some(l) => Value::Bool(l.iter().any(|v| {
+                    crate::value::loose_eq(v, a1) == Some(true) && v.render() == a1.render()
+                })),
+                None => Value::Null,
+            }
+        }
+        "isvalidip" => Value::Bool(ip(a0).is_some()),
+        "isvalidipv4" => Value::Bool(matches!(ip(a0), Some(IpAddr::V4(_)))),
+        "isvalidipv6" => Value::Bool(matches!(ip(a0), Some(IpAddr::V6(_)))),
+        "isipinsubnet" | "isipv4insubnet" | "isipv6insubnet" => match (ip(a0), s(a1)) {
+            (Some(addr), Some(cidr)) => {
+                let fam_ok = match name {
+                    "isipv4insubnet" => addr.is_ipv4(),
+                    "isipv6insubnet" => addr.is_ipv6(),
+                    _ => true,
+                };
+                Value::Bool(fam_ok && in_subnet(addr, &cidr))
+            }
+            _ => Value::Bool(false),
+        },
+        "ipv4tonumber" => match ip(a0) {
+            Some(IpAddr::V4(v)) => Value::Num(u32::from(v) as f64),
+            _ => Value::Null,
+        },
+        "isprivateip" => Value::Bool(ip(a0).is_some_and(is_private)),
+        "isreservedip" => Value::Bool(ip(a0).is_some_and(is_reserved)),
+        "ispublicip" => Value::Bool(ip(a0).is_some_and(|i| !is_private(i) && !is_reserved(i))),
+        _ => Value::Null,
+    }
+}
+
+fn as_list(v: &Value) -> Option<Vec<Value>> {
+    match v {
+        Value::List(l) => Some(l.clone()),
+        Value::Str(x) => match serde_json::from_str::<serde_json::Value>(x).ok()? {
+            j @ serde_json::Value::Array(_) => match from_json(&j) {
+                Value::List(l) => Some(l),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn ip(v: &Value) -> Option<IpAddr> {
+    s(v)?.trim().parse().ok()
+}
+
+fn in_subnet(addr: IpAddr, cidr: &str) -> bool {
+    let (net, bits) = match cidr.split_once('/') {
+        Some((n, b)) => (n, b.parse::<u32>().ok()),
+        None => (cidr, None),
+    };
+    let Ok(net) = net.trim().parse::<IpAddr>() else {
+        return false;
+    };
+    match (addr, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+fn is_private(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => v.is_private(),
+        IpAddr::V6(v) => (v.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+fn is_reserved(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => {
+            let o = v.octets();
+            v.is_loopback()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || v.is_broadcast()
+                || v.is_multicast()
+                || o[0] == 0
+                || o[0] >= 240
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 2)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || (o[0] == 198 && o[1] == 51 && o[2] == 100)
+                || (o[0] == 203 && o[1] == 0 && o[2] == 113)
+        }
+        IpAddr::V6(v) => {
+            v.is_loopback()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || (v.segments()[0] & 0xffc0) == 0xfe80
+                || v.segments()[0] == 0x2001 && v.segments()[1] == 0xdb8
+        }
+    }
+}
+
+pub fn from_json(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Str(b.to_string()),
+        serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(0.0)),
+        serde_json::Value::String(x) => Value::Str(x.clone()),
+        serde_json::Value::Array(a) => Value::List(a.iter().map(from_json).collect()),
+        serde_json::Value::Object(o) => {
+            Value::Map(o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect())
+        }
+    }
+}
+
+pub fn to_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => (*b).into(),
+        Value::Num(n) => serde_json::Number::from_f64(*n)
+            .map(|x| {
+                if n.fract() == 0.0 && n.abs() < 9e15 {
+                    (*n as i64).into()
+                } else {
+                    serde_json::Value::Number(x)
+                }
+            })
+            .unwrap_or(serde_json::Value::Null),
+        Value::Time(_) | Value::Str(_) => serde_json::Value::String(v.render()),
+        Value::List(l) => serde_json::Value::Array(l.iter().map(to_json).collect()),
+        Value::Map(m) => {
+            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+    }
+}
+
+fn urlencode(x: &str) -> String {
+    let mut o = String::new();
+    for b in x.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                o.push(b as char)
+            }
+            b' ' => o.push('+'),
+            _ => o.push_str(&format!("%{b:02X}")),
+        }
+    }
+    o
+}
+
+fn urldecode(x: &str) -> Option<String> {
+    let b = x.as_bytes();
+    let mut o = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let h = x.get(i + 1..i + 3)?;
+                o.push(u8::from_str_radix(h, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                o.push(b' ');
+                i += 1;
+            }
+            c => {
+                o.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(o).ok()
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn b64enc(d: &[u8]) -> String {
+    let mut o = String::new();
+    for c in d.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                o.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                o.push('=');
+            }
+        }
+    }
+    o
+}
+
+fn b64dec(x: &str) -> Option<Vec<u8>> {
+    let mut o = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in x.trim().bytes().filter(|c| *c != b'=') {
+        let v = B64.iter().position(|b| *b == c)? as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            o.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(o)
+}
+
+pub fn unit_ms(u: Unit) -> i64 {
+    match u {
+        Unit::Ms => 1,
+        Unit::Sec => 1000,
+        Unit::Min => 60_000,
+        Unit::Hour => 3_600_000,
+        Unit::Day => 86_400_000,
+        Unit::Week => 7 * 86_400_000,
+        Unit::Month => 30 * 86_400_000,
+        Unit::Quarter => 91 * 86_400_000,
+        Unit::Year => 365 * 86_400_000,
+    }
+}
+
+/// Start of the `n`-`unit` period containing `ts` (weeks start on Monday; months, quarters
+/// and years are calendar periods, UTC). Per-unit caps (ms ≤ 1000, s/m ≤ 60, h ≤ 24).
+pub fn floor_period(ts: i64, n: i64, u: Unit) -> i64 {
+    let cap = match u {
+        Unit::Ms => 1000,
+        Unit::Sec | Unit::Min => 60,
+        Unit::Hour => 24,
+        _ => i64::MAX,
+    };
+    let n = n.clamp(1, cap);
+    match u {
+        Unit::Month | Unit::Quarter | Unit::Year => {
+            let months = n * match u {
+                Unit::Month => 1,
+                Unit::Quarter => 3,
+                _ => 12,
+            };
+            let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ts.div_euclid(1000)) else {
+                return ts;
+            };
+            let idx = t.year() as i64 * 12 + (u8::from(t.month()) as i64 - 1);
+            let f = idx - idx.rem_euclid(months);
+            let (y, m) = (f.div_euclid(12) as i32, (f.rem_euclid(12) + 1) as u8);
+            let Ok(month) = time::Month::try_from(m) else {
+                return ts;
+            };
+            match time::Date::from_calendar_date(y, month, 1) {
+                Ok(d) => d.midnight().assume_utc().unix_timestamp() * 1000,
+                Err(_) => ts,
+            }
+        }
+        Unit::Week => {
+            let p = n * unit_ms(u);
+            let monday = 4 * 86_400_000;
+            (ts - monday).div_euclid(p) * p + monday
+        }
+        _ => {
+            let p = n * unit_ms(u);
+            ts.div_euclid(p) * p
+        }
+    }
+}
+
+pub fn ceil_period(ts: i64, n: i64, u: Unit) -> i64 {
+    let f = floor_period(ts, n, u);
+    if f == ts {
+        return f;
+    }
+    // next boundary: floor of a point just past the period end
+    let mut probe = f + unit_ms(u) * n.max(1);
+    loop {
+        let g = floor_period(probe, n, u);
+        if g > f {
+            return g;
+        }
+        probe += unit_ms(u);
+    }
+}
+
+fn strftime(ms: i64, f: &str) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+        return String::new();
+    };
+    let mut o = String::new();
+    let mut it = f.chars();
+    while let Some(c) = it.next() {
+        if c != '%' {
+            o.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('Y') => o.push_str(&format!("{:04}", t.year())),
+            Some('y') => o.push_str(&format!("{:02}", t.year().rem_euclid(100))),
+            Some('m') => o.push_str(&format!("{:02}", u8::from(t.month()))),
+            Some('d') => o.push_str(&format!("{:02}", t.day())),
+            Some('H') => o.push_str(&format!("{:02}", t.hour())),
+            Some('M') => o.push_str(&format!("{:02}", t.minute())),
+            Some('S') => o.push_str(&format!("{:02}", t.second())),
+            Some('L') | Some('f') => o.push_str(&format!("{:03}", ms.rem_euclid(1000))),
+            Some('j') => o.push_str(&format!("{:03}", t.ordinal())),
+            Some('s') => o.push_str(&ms.div_euclid(1000).to_string()),
+            Some('Z') => o.push_str("UTC"),
+            Some('z') => o.push_str("+0000"),
+            Some('%') => o.push('%'),
+            Some(x) => {
+                o.push('%');
+                o.push(x);
+            }
+            None => o.push('%'),
+        }
+    }
+    o
+}

@@ -1,0 +1,250 @@
+//! CloudWatch Logs Insights query language (`queryLanguage=CWLI`): parser → plan → executor.
+//!
+//! A [`Query`] is parsed and planned once; each run is an [`Execution`] fed with
+//! [`Record`]s in any order. Executions over disjoint blocks can be [`Execution::merge`]d;
+//! the final rows do not depend on scan order or on how the input was split.
+
+mod agg;
+mod ast;
+mod discover;
+mod exec;
+mod functions;
+mod lexer;
+mod parser;
+mod value;
+
+pub use discover::{discover_fields, MAX_DISCOVERED_FIELDS};
+
+use exec::{Collector, Evaluator, Groups, Held, Plan};
+use std::sync::Arc;
+
+/// A compile error; offsets are char offsets into the query text (AWS `queryCompileError.location`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct QueryError {
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+}
+
+/// A parsed and planned query.
+#[derive(Debug, Clone)]
+pub struct Query {
+    plan: Arc<Plan>,
+}
+
+/// Parse and plan a Logs Insights query.
+pub fn parse(text: &str) -> Result<Query, QueryError> {
+    let cmds = parser::parse_commands(text)?;
+    Ok(Query {
+        plan: Arc::new(exec::build_plan(cmds, None)),
+    })
+}
+
+/// One log event as the store hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// Event time, epoch milliseconds.
+    pub timestamp: i64,
+    pub ingestion_time: i64,
+    pub message: &'a str,
+    pub log_stream: &'a str,
+    /// `<account>:<group>`.
+    pub log: &'a str,
+    pub ptr: &'a str,
+}
+
+/// Per-run parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryContext {
+    /// Inclusive time range (epoch ms); records outside it are ignored.
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Query start time (for `now()`).
+    pub now_ms: i64,
+    /// StartQuery `limit`; applies when the query has no `limit` command.
+    pub limit: usize,
+}
+
+/// Query statistics as GetQueryResults reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Stats {
+    pub records_scanned: f64,
+    pub records_matched: f64,
+    pub bytes_scanned: f64,
+}
+
+enum State {
+    Groups(Groups),
+    Rows(Vec<Held>),
+}
+
+/// Per-query execution state.
+pub struct Execution {
+    plan: Arc<Plan>,
+    ctx: QueryContext,
+    env: functions::Env,
+    stats: Stats,
+    state: State,
+    /// Row bound for the row collector (explicit `limit` or the final cap).
+    bound: Option<usize>,
+}
+
+impl Query {
+    /// Start a run of this query.
+    pub fn start(&self, ctx: QueryContext) -> Execution {
+        let plan = self.plan.clone();
+        let (state, bound) = match &plan.collector {
+            Collector::Stats(_) => (State::Groups(Groups::default()), None),
+            Collector::Rows { bound, .. } => {
+                let tail_safe = plan
+                    .tail
+                    .iter()
+                    .all(|c| matches!(c, ast::Command::Fields(_) | ast::Command::Display(_)));
+                let b = bound.or(if tail_safe && !plan.has_limit {
+                    Some(ctx.limit)
+                } else {
+                    None
+                });
+                (State::Rows(Vec::new()), b)
+            }
+        };
+        Execution {
+            env: exec::env_of(&ctx),
+            plan,
+            ctx,
+            stats: Stats::default(),
+            state,
+            bound,
+        }
+    }
+
+    /// True when the query aggregates (`stats`): rows carry no `@ptr`.
+    pub fn is_aggregation(&self) -> bool {
+        !self.plan.with_ptr
+    }
+
+    /// The output field names when the query names them (`fields`/`display`/`stats`);
+    /// `None` means every field of each record.
+    pub fn output_fields(&self) -> Option<Vec<String>> {
+        self.plan.columns.clone()
+    }
+}
+
+impl Execution {
+    /// Feed one record (records outside `[start_ms, end_ms]` are ignored).
+    pub fn push(&mut self, r: &Record<'_>) {
+        if r.timestamp < self.ctx.start_ms || r.timestamp > self.ctx.end_ms {
+            return;
+        }
+        self.stats.records_scanned += 1.0;
+        self.stats.bytes_scanned += r.message.len() as f64;
+        let ev = Evaluator {
+            env: &self.env,
+            aggs: &[],
+            bin_offset: 0,
+        };
+        let mut rows = vec![exec::record_row(r, self.plan.needs_json)];
+        for c in &self.plan.prefix {
+            rows = exec::apply(c, rows, &ev);
+            if rows.is_empty() {
+                return;
+            }
+        }
+        self.stats.records_matched += 1.0;
+        match (&mut self.state, &self.plan.collector) {
+            (State::Groups(g), Collector::Stats(s)) => {
+                for row in &rows {
+                    g.push(s, row, &self.env);
+                }
+            }
+            (State::Rows(held), Collector::Rows { order, dedup, .. }) => {
+                for row in rows {
+                    let sk = order.iter().map(|k| ev.eval(&k.expr, &row)).collect();
+                    let dk = dedup.as_ref().and_then(|d| {
+                        d.iter()
+                            .map(|e| {
+                                Some(ev.eval(e, &row))
+                                    .filter(|v| !v.is_null())
+                                    .map(|v| v.key())
+                            })
+                            .collect()
+                    });
+                    held.push(Held { sk, dk, row });
+                }
+                if let Some(b) = self.bound {
+                    if held.len() > 2 * b + 64 {
+                        exec::compact(held, order, dedup.is_some(), Some(b));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Absorb the partial state of another execution of the same query (e.g. a parallel scan
+    /// of other blocks).
+    pub fn merge(&mut self, other: Execution) {
+        self.stats.records_scanned += other.stats.records_scanned;
+        self.stats.records_matched += other.stats.records_matched;
+        self.stats.bytes_scanned += other.stats.bytes_scanned;
+        match (&mut self.state, other.state, &self.plan.collector) {
+            (State::Groups(g), State::Groups(o), Collector::Stats(s)) => g.merge(s, o),
+            (State::Rows(h), State::Rows(o), Collector::Rows { order, dedup, .. }) => {
+                h.extend(o);
+                if let Some(b) = self.bound {
+                    exec::compact(h, order, dedup.is_some(), Some(b));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Current (partial or final) result rows: `(field, value)` in output order.
+    pub fn rows(&self) -> Vec<Vec<(String, String)>> {
+        let ev = Evaluator {
+            env: &self.env,
+            aggs: &[],
+            bin_offset: 0,
+        };
+        let mut rows: Vec<exec::Row> = match (&self.state, &self.plan.collector) {
+            (State::Groups(g), Collector::Stats(s)) => g.finish(s, &self.env),
+            (State::Rows(h), Collector::Rows { order, dedup, .. }) => {
+                let mut h = h.clone();
+                exec::compact(&mut h, order, dedup.is_some(), self.bound);
+                h.into_iter().map(|x| x.row).collect()
+            }
+            _ => Vec::new(),
+        };
+        for c in &self.plan.tail {
+            rows = exec::apply(c, rows, &ev);
+        }
+        if !self.plan.has_limit {
+            rows.truncate(self.ctx.limit);
+        }
+        rows.iter()
+            .map(|r| exec::render_row(&self.plan, r))
+            .collect()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The row limit is reached and nothing (sort, dedup, stats) needs more input. Rows are
+    /// kept newest-first, so stopping early returns the same rows only when the scan visits
+    /// records newest-first.
+    pub fn is_satisfied(&self) -> bool {
+        match (&self.state, &self.plan.collector) {
+            (
+                State::Rows(h),
+                Collector::Rows {
+                    explicit_sort: false,
+                    dedup: None,
+                    ..
+                },
+            ) => self.bound.is_some_and(|b| h.len() >= b),
+            _ => false,
+        }
+    }
+}

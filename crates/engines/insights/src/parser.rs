@@ -1,0 +1,870 @@
+//! Recursive-descent parser: tokens → commands, with stats planning.
+
+use crate::ast::*;
+use crate::functions::{self, FnClass};
+use crate::lexer::{lex, Tok, Token};
+use crate::QueryError;
+use regex::Regex;
+use std::sync::Arc;
+
+const UNSUPPORTED_COMMANDS: &[&str] = &[
+    "source",
+    "join",
+    "lookup",
+    "pattern",
+    "diff",
+    "anomaly",
+    "unmask",
+    "filterindex",
+    "expand",
+    "addtotals",
+    "relevantfields",
+    "autoregress",
+    "logcompare",
+    "filldown",
+    "fillmissing",
+    "cidrlookup",
+    "outlier",
+    "accum",
+    "appendcols",
+    "sessionize",
+    "countfrequent",
+];
+
+pub struct Parser {
+    toks: Vec<Token>,
+    pos: usize,
+    chars: Vec<char>,
+}
+
+type R<T> = Result<T, QueryError>;
+
+fn err<T>(start: usize, end: usize, msg: impl Into<String>) -> R<T> {
+    Err(QueryError {
+        start,
+        end,
+        message: msg.into(),
+    })
+}
+
+pub fn parse_commands(text: &str) -> R<Vec<Command>> {
+    let toks = lex(text)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        chars: text.chars().collect(),
+    };
+    let mut cmds = Vec::new();
+    let mut stats_count = 0;
+    loop {
+        if p.at(&Tok::Eof) {
+            if cmds.is_empty() || p.toks.len() > 1 {
+                // empty query or trailing pipe
+                if cmds.is_empty() {
+                    return err(0, p.chars.len(), "query is empty");
+                }
+            }
+            break;
+        }
+        let cmd_tok = p.peek().clone();
+        let cmd = p.command()?;
+        if let Command::Stats(_) = cmd {
+            stats_count += 1;
+            if stats_count > 2 {
+                return err(
+                    cmd_tok.start,
+                    cmd_tok.end,
+                    "a query can contain at most two stats commands",
+                );
+            }
+        }
+        cmds.push(cmd);
+        match &p.peek().tok {
+            Tok::Pipe => {
+                p.pos += 1;
+                if p.at(&Tok::Eof) {
+                    let t = p.peek();
+                    return err(t.start, t.end, "expected a command after '|'");
+                }
+            }
+            Tok::Eof => break,
+            _ => {
+                let t = p.peek().clone();
+                return err(
+                    t.start,
+                    t.end,
+                    format!("unexpected token '{}'", p.src(t.start, t.end)),
+                );
+            }
+        }
+    }
+    Ok(cmds)
+}
+
+impl Parser {
+    fn peek(&self) -> &Token {
+        &self.toks[self.pos]
+    }
+    fn at(&self, t: &Tok) -> bool {
+        &self.peek().tok == t
+    }
+    fn next(&mut self) -> Token {
+        let t = self.toks[self.pos].clone();
+        if self.pos + 1 < self.toks.len() {
+            self.pos += 1;
+        }
+        t
+    }
+    fn src(&self, s: usize, e: usize) -> String {
+        self.chars[s..e].iter().collect()
+    }
+    fn prev_end(&self) -> usize {
+        if self.pos == 0 {
+            0
+        } else {
+            self.toks[self.pos - 1].end
+        }
+    }
+    fn is_word(&self, w: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Ident(s) if s.eq_ignore_ascii_case(w))
+    }
+    fn eat_word(&mut self, w: &str) -> bool {
+        if self.is_word(w) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn expect(&mut self, t: Tok, what: &str) -> R<Token> {
+        if self.at(&t) {
+            Ok(self.next())
+        } else {
+            let p = self.peek().clone();
+            err(p.start, p.end, format!("expected {what}"))
+        }
+    }
+
+    fn command(&mut self) -> R<Command> {
+        let t = self.next();
+        let name = match &t.tok {
+            Tok::Ident(s) => s.to_ascii_lowercase(),
+            _ => return err(t.start, t.end, "expected a command name"),
+        };
+        match name.as_str() {
+            "fields" => Ok(Command::Fields(self.proj_list(false)?)),
+            "display" => Ok(Command::Display(self.proj_list(false)?)),
+            "filter" | "where" => {
+                if self.at(&Tok::Pipe) || self.at(&Tok::Eof) {
+                    return err(t.start, t.end, "filter requires an expression");
+                }
+                let e = self.expr()?;
+                check_no_agg(&e, &self.toks[self.pos.saturating_sub(1)])?;
+                Ok(Command::Filter(e))
+            }
+            "stats" => self.stats(&t),
+            "sort" => {
+                let mut keys = Vec::new();
+                loop {
+                    let e = self.expr()?;
+                    let desc = if self.eat_word("desc") {
+                        true
+                    } else {
+                        self.eat_word("asc");
+                        false
+                    };
+                    keys.push(SortKey { expr: e, desc });
+                    if !self.at(&Tok::Comma) {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+                Ok(Command::Sort(keys))
+            }
+            "limit" => {
+                let n = self.next();
+                match n.tok {
+                    Tok::Num(v) if v >= 1.0 && v.fract() == 0.0 && v <= 10_000.0 => {
+                        Ok(Command::Limit(v as usize))
+                    }
+                    _ => err(
+                        n.start,
+                        n.end,
+                        "limit requires an integer between 1 and 10000",
+                    ),
+                }
+            }
+            "parse" => self.parse_cmd(),
+            "dedup" => {
+                let mut fs = Vec::new();
+                loop {
+                    let e = self.expr()?;
+                    fs.push(e);
+                    if !self.at(&Tok::Comma) {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+                Ok(Command::Dedup(fs))
+            }
+            "unnest" => {
+                let field = self.expr()?;
+                if !self.eat_word("into") {
+                    let p = self.peek().clone();
+                    return err(p.start, p.end, "expected 'into' in unnest");
+                }
+                let into = self.field_name()?;
+                Ok(Command::Unnest { field, into })
+            }
+            n if UNSUPPORTED_COMMANDS.contains(&n) => err(
+                t.start,
+                t.end,
+                format!(
+                    "the '{}' command is not supported",
+                    self.src(t.start, t.end)
+                ),
+            ),
+            _ => err(
+                t.start,
+                t.end,
+                format!("unknown command '{}'", self.src(t.start, t.end)),
+            ),
+        }
+    }
+
+    fn field_name(&mut self) -> R<String> {
+        let t = self.next();
+        match t.tok {
+            Tok::Ident(s) | Tok::Quoted(s) => Ok(s),
+            _ => err(t.start, t.end, "expected a field name"),
+        }
+    }
+
+    fn proj_list(&mut self, allow_agg: bool) -> R<Vec<Proj>> {
+        let mut out = Vec::new();
+        loop {
+            let start = self.peek().start;
+            let e = self.expr()?;
+            let end = self.prev_end();
+            if !allow_agg {
+                check_no_agg(&e, &self.toks[self.pos.saturating_sub(1)])?;
+            }
+            let name = if self.eat_word("as") {
+                self.field_name()?
+            } else {
+                self.proj_name(&e, start, end)
+            };
+            out.push(Proj { expr: e, name });
+            if !self.at(&Tok::Comma) {
+                break;
+            }
+            self.pos += 1;
+        }
+        Ok(out)
+    }
+
+    fn proj_name(&self, e: &Expr, start: usize, end: usize) -> String {
+        match e {
+            Expr::Field(f) => f.clone(),
+            _ => self.src(start, end),
+        }
+    }
+
+    fn stats(&mut self, t: &Token) -> R<Command> {
+        let mut items = Vec::new();
+        let mut aggs = Vec::new();
+        loop {
+            let start = self.peek().start;
+            let e = self.expr()?;
+            let end = self.prev_end();
+            let mut found = false;
+            let planned = plan_aggs(e, &mut aggs, &mut found, false, (start, end))?;
+            if !found {
+                return err(
+                    start,
+                    end,
+                    "stats requires an aggregate function such as count() or avg()",
+                );
+            }
+            let name = if self.eat_word("as") {
+                self.field_name()?
+            } else {
+                self.src(start, end)
+            };
+            items.push(Proj {
+                expr: planned,
+                name,
+            });
+            if !self.at(&Tok::Comma) {
+                break;
+            }
+            self.pos += 1;
+        }
+        let mut by = Vec::new();
+        let mut offset_ms = 0;
+        if self.eat_word("by") {
+            by = self.proj_list(false)?;
+            if self.is_word("offset") {
+                let o = self.next();
+                let d = self.next();
+                match d.tok {
+                    Tok::Dur(n, u) => offset_ms = functions::unit_ms(u) * n,
+                    _ => return err(o.start, d.end, "offset requires a time period such as 5m"),
+                }
+            }
+        }
+        let _ = t;
+        Ok(Command::Stats(Box::new(StatsCmd {
+            aggs,
+            items,
+            by,
+            offset_ms,
+        })))
+    }
+
+    fn parse_cmd(&mut self) -> R<Command> {
+        let field = match &self.peek().tok {
+            Tok::Str(_) | Tok::Regex(_) => Expr::Field("@message".into()),
+            _ => self.primary()?,
+        };
+        let pt = self.next();
+        match pt.tok {
+            Tok::Str(glob) => {
+                let stars = glob.matches('*').count();
+                if !self.eat_word("as") {
+                    if self.is_word("logfmt") || self.is_word("csv") {
+                        let p = self.peek().clone();
+                        return err(p.start, p.end, "this parse mode is not supported");
+                    }
+                    let p = self.peek().clone();
+                    return err(
+                        p.start,
+                        p.end,
+                        "parse with a glob pattern requires 'as' and a list of field names",
+                    );
+                }
+                let mut names = vec![self.field_name()?];
+                while self.at(&Tok::Comma) {
+                    self.pos += 1;
+                    names.push(self.field_name()?);
+                }
+                if names.len() != stars {
+                    return err(
+                        pt.start,
+                        self.prev_end(),
+                        format!(
+                            "the pattern has {stars} '*' but {} field names were given",
+                            names.len()
+                        ),
+                    );
+                }
+                Ok(Command::Parse {
+                    field,
+                    mode: ParseMode::Glob(Arc::new(glob_regex(&glob)), names),
+                })
+            }
+            Tok::Regex(r) => {
+                let re = compile_regex(&r, pt.start, pt.end)?;
+                if re.names.is_empty() {
+                    return err(pt.start, pt.end, "parse with a regular expression requires named capture groups (?<name>...)");
+                }
+                if self.is_word("as") {
+                    let p = self.peek().clone();
+                    return err(p.start, p.end, "parse with a regular expression takes field names from its named groups, not 'as'");
+                }
+                Ok(Command::Parse {
+                    field,
+                    mode: ParseMode::Regex(re),
+                })
+            }
+            Tok::Ident(ref w)
+                if w.eq_ignore_ascii_case("logfmt") || w.eq_ignore_ascii_case("csv") =>
+            {
+                err(
+                    pt.start,
+                    pt.end,
+                    format!("parse mode '{w}' is not supported"),
+                )
+            }
+            _ => err(
+                pt.start,
+                pt.end,
+                "parse requires a quoted glob pattern or a /regular expression/",
+            ),
+        }
+    }
+
+    // ---- expressions ----
+
+    pub fn expr(&mut self) -> R<Expr> {
+        self.or()
+    }
+    fn or(&mut self) -> R<Expr> {
+        let mut l = self.and()?;
+        while self.eat_word("or") {
+            let r = self.and()?;
+            l = Expr::Bin(BinOp::Or, Box::new(l), Box::new(r));
+        }
+        Ok(l)
+    }
+    fn eat_tok(&mut self, t: &Tok) -> bool {
+        if self.at(t) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn and(&mut self) -> R<Expr> {
+        let mut l = self.not()?;
+        while self.eat_word("and") {
+            let r = self.not()?;
+            l = Expr::Bin(BinOp::And, Box::new(l), Box::new(r));
+        }
+        Ok(l)
+    }
+    fn not(&mut self) -> R<Expr> {
+        if self.eat_word("not") || self.eat_tok(&Tok::Bang) {
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        self.cmp()
+    }
+    fn cmp(&mut self) -> R<Expr> {
+        let l = self.add()?;
+        let op = match self.peek().tok {
+            Tok::Eq => Some(BinOp::Eq),
+            Tok::Ne => Some(BinOp::Ne),
+            Tok::Lt => Some(BinOp::Lt),
+            Tok::Le => Some(BinOp::Le),
+            Tok::Gt => Some(BinOp::Gt),
+            Tok::Ge => Some(BinOp::Ge),
+            _ => None,
+        };
+        if let Some(op) = op {
+            self.pos += 1;
+            let r = self.add()?;
+            return Ok(Expr::Bin(op, Box::new(l), Box::new(r)));
+        }
+        if self.eat_tok(&Tok::Match) {
+            let pat = self.add()?;
+            return Ok(Expr::Like {
+                expr: Box::new(l),
+                pat: Box::new(pat),
+                negated: false,
+            });
+        }
+        let save = self.pos;
+        let negated = self.eat_word("not");
+        if self.eat_word("like") {
+            let pat = self.add()?;
+            return Ok(Expr::Like {
+                expr: Box::new(l),
+                pat: Box::new(pat),
+                negated,
+            });
+        }
+        if self.is_word("in") {
+            let in_tok = self.next();
+            if self.at(&Tok::LParen) {
+                return err(
+                    in_tok.start,
+                    self.peek().end,
+                    "subqueries are not supported",
+                );
+            }
+            let lb = self.peek().clone();
+            match self.primary()? {
+                Expr::List(items) => {
+                    return Ok(Expr::In {
+                        expr: Box::new(l),
+                        list: items,
+                        negated,
+                    })
+                }
+                _ => {
+                    return err(
+                        lb.start,
+                        self.prev_end(),
+                        "'in' requires a list such as [\"a\", \"b\"]",
+                    )
+                }
+            }
+        }
+        self.pos = save;
+        Ok(l)
+    }
+    fn add(&mut self) -> R<Expr> {
+        let mut l = self.mul()?;
+        loop {
+            let op = match self.peek().tok {
+                Tok::Plus => BinOp::Add,
+                Tok::Minus => BinOp::Sub,
+                _ => return Ok(l),
+            };
+            self.pos += 1;
+            let r = self.mul()?;
+            l = Expr::Bin(op, Box::new(l), Box::new(r));
+        }
+    }
+    fn mul(&mut self) -> R<Expr> {
+        let mut l = self.pow()?;
+        loop {
+            let op = match self.peek().tok {
+                Tok::Star => BinOp::Mul,
+                Tok::Slash => BinOp::Div,
+                Tok::Percent => BinOp::Mod,
+                _ => return Ok(l),
+            };
+            self.pos += 1;
+            let r = self.pow()?;
+            l = Expr::Bin(op, Box::new(l), Box::new(r));
+        }
+    }
+    fn pow(&mut self) -> R<Expr> {
+        let l = self.unary()?;
+        if self.eat_tok(&Tok::Caret) {
+            let r = self.pow()?;
+            return Ok(Expr::Bin(BinOp::Pow, Box::new(l), Box::new(r)));
+        }
+        Ok(l)
+    }
+    fn unary(&mut self) -> R<Expr> {
+        if self.eat_tok(&Tok::Minus) {
+            return Ok(match self.unary()? {
+                Expr::Num(n) => Expr::Num(-n),
+                e => Expr::Neg(Box::new(e)),
+            });
+        }
+        if self.eat_tok(&Tok::Plus) {
+            return self.unary();
+        }
+        let mut e = self.primary()?;
+        while self.at(&Tok::LBracket) {
+            self.pos += 1;
+            let idx = self.expr()?;
+            self.expect(Tok::RBracket, "']'")?;
+            e = Expr::Index(Box::new(e), Box::new(idx));
+        }
+        Ok(e)
+    }
+    fn primary(&mut self) -> R<Expr> {
+        let t = self.next();
+        Ok(match t.tok {
+            Tok::Num(n) => Expr::Num(n),
+            Tok::Str(s) => Expr::Str(s),
+            Tok::Regex(r) => Expr::Regex(compile_regex(&r, t.start, t.end)?),
+            Tok::Dur(n, u) => Expr::Dur(n, u),
+            Tok::Quoted(s) => Expr::Field(s),
+            Tok::Star => Expr::Star,
+            Tok::LParen => {
+                let e = self.expr()?;
+                self.expect(Tok::RParen, "')'")?;
+                e
+            }
+            Tok::LBracket => {
+                let mut items = Vec::new();
+                if !self.at(&Tok::RBracket) {
+                    loop {
+                        items.push(self.expr()?);
+                        if !self.eat_tok(&Tok::Comma) {
+                            break;
+                        }
+                    }
+                }
+                self.expect(Tok::RBracket, "']' to close the list")?;
+                Expr::List(items)
+            }
+            Tok::Ident(name) => {
+                if self.at(&Tok::LParen) {
+                    self.pos += 1;
+                    let mut args = Vec::new();
+                    if !self.at(&Tok::RParen) {
+                        loop {
+                            if self.at(&Tok::LParen) && self.toks.get(self.pos + 1).is_some_and(|n| matches!(&n.tok, Tok::Ident(s) if s.eq_ignore_ascii_case("source"))) {
+                                let p = self.peek().clone();
+                                return err(p.start, p.end, "subqueries are not supported");
+                            }
+                            args.push(self.expr()?);
+                            if !self.eat_tok(&Tok::Comma) {
+                                break;
+                            }
+                        }
+                    }
+                    self.expect(Tok::RParen, "')' to close the function call")?;
+                    let text = self.src(t.start, self.prev_end());
+                    check_call(&name, &args, t.start, self.prev_end())?;
+                    Expr::Call {
+                        name: name.to_ascii_lowercase(),
+                        args,
+                        text,
+                    }
+                } else {
+                    Expr::Field(name)
+                }
+            }
+            Tok::Eof => return err(t.start, t.end, "unexpected end of query"),
+            _ => {
+                let s = self.src(t.start, t.end);
+                return err(t.start, t.end, format!("unexpected token '{s}'"));
+            }
+        })
+    }
+}
+
+fn check_call(name: &str, args: &[Expr], s: usize, e: usize) -> R<()> {
+    match functions::classify(name) {
+        FnClass::Agg(_) => {
+            let n = args.len();
+            let lname = name.to_ascii_lowercase();
+            let ok = match lname.as_str() {
+                "count" => n <= 1,
+                "pct" | "percentile" => n == 2,
+                _ => n == 1,
+            };
+            if !ok {
+                return err(s, e, format!("wrong number of arguments to {name}()"));
+            }
+            Ok(())
+        }
+        FnClass::Scalar(min, max) => {
+            if args.len() < min || args.len() > max {
+                return err(s, e, format!("wrong number of arguments to {name}()"));
+            }
+            if args.iter().any(|a| matches!(a, Expr::Star)) {
+                return err(s, e, format!("'*' is not a valid argument to {name}()"));
+            }
+            Ok(())
+        }
+        FnClass::Unsupported => err(s, e, format!("the function '{name}' is not supported")),
+        FnClass::Unknown => err(s, e, format!("unknown function '{name}'")),
+    }
+}
+
+fn check_no_agg(e: &Expr, t: &Token) -> R<()> {
+    let mut bad = None;
+    walk(e, &mut |x| {
+        if let Expr::Call { name, .. } = x {
+            if matches!(functions::classify(name), FnClass::Agg(_)) && bad.is_none() {
+                bad = Some(name.clone());
+            }
+        }
+    });
+    match bad {
+        Some(n) => err(
+            t.start,
+            t.end,
+            format!("aggregate function '{n}' can only be used in stats"),
+        ),
+        None => Ok(()),
+    }
+}
+
+fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Neg(a) | Expr::Not(a) => walk(a, f),
+        Expr::Bin(_, a, b) | Expr::Index(a, b) => {
+            walk(a, f);
+            walk(b, f)
+        }
+        Expr::Like { expr, pat, .. } => {
+            walk(expr, f);
+            walk(pat, f)
+        }
+        Expr::In { expr, list, .. } => {
+            walk(expr, f);
+            list.iter().for_each(|x| walk(x, f))
+        }
+        Expr::List(l) => l.iter().for_each(|x| walk(x, f)),
+        Expr::Call { args, .. } => args.iter().for_each(|x| walk(x, f)),
+        _ => {}
+    }
+}
+
+/// Replace aggregate calls by `AggRef`s, collecting their specs.
+fn plan_aggs(
+    e: Expr,
+    aggs: &mut Vec<AggSpec>,
+    found: &mut bool,
+    inside: bool,
+    span: (usize, usize),
+) -> R<Expr> {
+    let rec = |x: Box<Expr>, aggs: &mut Vec<AggSpec>, found: &mut bool| -> R<Box<Expr>> {
+        Ok(Box::new(plan_aggs(*x, aggs, found, inside, span)?))
+    };
+    Ok(match e {
+        Expr::Call { name, args, text } => {
+            if let FnClass::Agg(kind) = functions::classify(&name) {
+                if inside {
+                    return err(
+                        span.0,
+                        span.1,
+                        format!(
+                            "aggregate function '{name}' cannot be nested in another aggregate"
+                        ),
+                    );
+                }
+                *found = true;
+                let mut args = args;
+                let mut p = 0.0;
+                if kind == AggKind::Pct {
+                    match args.pop() {
+                        Some(Expr::Num(v)) if (0.0..=100.0).contains(&v) => p = v,
+                        _ => return err(
+                            span.0,
+                            span.1,
+                            "pct() requires a percentile between 0 and 100 as its second argument",
+                        ),
+                    }
+                }
+                let mut kind = kind;
+                let arg = args.pop();
+                let arg = match (kind, arg) {
+                    (AggKind::Count, None) | (AggKind::Count, Some(Expr::Star)) => {
+                        kind = AggKind::CountStar;
+                        None
+                    }
+                    (_, Some(Expr::Star)) => {
+                        return err(
+                            span.0,
+                            span.1,
+                            format!("'*' is only valid in count(*), not {name}()"),
+                        )
+                    }
+                    (_, Some(a)) => {
+                        let mut inner = false;
+                        let a = plan_aggs(a, aggs, &mut inner, true, span)?;
+                        Some(a)
+                    }
+                    (_, None) => {
+                        return err(span.0, span.1, format!("{name}() requires an argument"))
+                    }
+                };
+                let _ = text;
+                aggs.push(AggSpec { kind, arg, p });
+                Expr::AggRef(aggs.len() - 1)
+            } else {
+                let args = args
+                    .into_iter()
+                    .map(|a| plan_aggs(a, aggs, found, inside, span))
+                    .collect::<R<Vec<_>>>()?;
+                Expr::Call { name, args, text }
+            }
+        }
+        Expr::Neg(a) => Expr::Neg(rec(a, aggs, found)?),
+        Expr::Not(a) => Expr::Not(rec(a, aggs, found)?),
+        Expr::Bin(op, a, b) => Expr::Bin(op, rec(a, aggs, found)?, rec(b, aggs, found)?),
+        Expr::Index(a, b) => Expr::Index(rec(a, aggs, found)?, rec(b, aggs, found)?),
+        Expr::Like { expr, pat, negated } => Expr::Like {
+            expr: rec(expr, aggs, found)?,
+            pat,
+            negated,
+        },
+        Expr::In {
+            expr,
+            list,
+            negated,
+        } => Expr::In {
+            expr: rec(expr, aggs, found)?,
+            list,
+            negated,
+        },
+        other => other,
+    })
+}
+
+/// Compile a regex literal; named groups may use `(?<name>` with names Rust's engine rejects (`@x`).
+pub fn compile_regex(src: &str, s: usize, e: usize) -> R<Re> {
+    let mut out = String::with_capacity(src.len());
+    let mut names = Vec::new();
+    let cs: Vec<char> = src.chars().collect();
+    let mut i = 0;
+    let mut group = 0usize;
+    let mut in_class = false;
+    while i < cs.len() {
+        let c = cs[i];
+        if c == '\\' && i + 1 < cs.len() {
+            out.push(c);
+            out.push(cs[i + 1]);
+            i += 2;
+            continue;
+        }
+        if in_class {
+            if c == ']' {
+                in_class = false;
+            }
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        if c == '[' {
+            in_class = true;
+        }
+        if c == '(' {
+            let rest: String = cs[i + 1..cs.len().min(i + 4)].iter().collect();
+            if rest.starts_with("?<=")
+                || rest.starts_with("?<!")
+                || rest.starts_with("?=")
+                || rest.starts_with("?!")
+            {
+                return err(
+                    s,
+                    e,
+                    "look-around assertions are not supported in regular expressions",
+                );
+            }
+            let named = if rest.starts_with("?<") {
+                Some(i + 3)
+            } else if rest.starts_with("?P<") {
+                Some(i + 4)
+            } else {
+                None
+            };
+            if !rest.starts_with('?') || named.is_some() {
+                group += 1;
+            }
+            if let Some(ns) = named {
+                let Some(len) = cs[ns..].iter().position(|&c| c == '>') else {
+                    return err(s, e, "unterminated capture group name");
+                };
+                let name: String = cs[ns..ns + len].iter().collect();
+                names.push((group, name));
+                out.push('(');
+                i = ns + len + 1;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    match Regex::new(&out) {
+        Ok(re) => Ok(Re {
+            re: Arc::new(re),
+            names,
+        }),
+        Err(x) => err(
+            s,
+            e,
+            format!(
+                "invalid regular expression: {}",
+                x.to_string().lines().last().unwrap_or("")
+            ),
+        ),
+    }
+}
+
+fn glob_regex(glob: &str) -> Regex {
+    let parts: Vec<&str> = glob.split('*').collect();
+    let mut re = String::from("(?s)");
+    for (i, p) in parts.iter().enumerate() {
+        re.push_str(&regex::escape(p));
+        if i + 1 < parts.len() {
+            re.push_str(if i + 2 == parts.len() && parts[i + 1].is_empty() {
+                "(.*)"
+            } else {
+                "(.*?)"
+            });
+        }
+    }
+    Regex::new(&re).expect("escaped glob is a valid regex")
+}

@@ -1,0 +1,223 @@
+//! Runtime values, coercions, comparison and rendering as AWS prints them.
+
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    /// Epoch milliseconds; rendered `YYYY-MM-DD HH:MM:SS.mmm` (UTC).
+    Time(i64),
+    List(Vec<Value>),
+    Map(Vec<(String, Value)>),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Numeric view: numbers, timestamps, booleans and numeric strings.
+    pub fn as_num(&self) -> Option<f64> {
+        match self {
+            Value::Num(n) => Some(*n),
+            Value::Time(t) => Some(*t as f64),
+            Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+            Value::Str(s) => parse_num(s),
+            _ => None,
+        }
+    }
+
+    /// String view for string functions; maps and lists are null.
+    pub fn as_str(&self) -> Option<String> {
+        match self {
+            Value::Null | Value::List(_) | Value::Map(_) => None,
+            v => Some(v.render()),
+        }
+    }
+
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Num(n) => *n != 0.0,
+            Value::Time(_) => true,
+            Value::Str(s) => !s.is_empty() && s != "false" && s != "0",
+            Value::List(l) => !l.is_empty(),
+            Value::Map(m) => !m.is_empty(),
+        }
+    }
+
+    /// The result string AWS returns for this value.
+    pub fn render(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Bool(b) => b.to_string(),
+            Value::Num(n) => fmt_num(*n),
+            Value::Str(s) => s.clone(),
+            Value::Time(t) => fmt_time(*t),
+            Value::List(_) | Value::Map(_) => crate::functions::to_json(self).to_string(),
+        }
+    }
+
+    /// Key used for grouping/dedup/distinct: numerically equal values share a key.
+    pub fn key(&self) -> String {
+        match self {
+            Value::Null => "\u{0}null".into(),
+            Value::Num(_) | Value::Time(_) | Value::Bool(_) => {
+                format!("\u{1}{}", fmt_num(self.as_num().unwrap_or(0.0)))
+            }
+            Value::Str(s) => match parse_num(s) {
+                Some(n) => format!("\u{1}{}", fmt_num(n)),
+                None => s.clone(),
+            },
+            v => v.render(),
+        }
+    }
+}
+
+pub fn parse_num(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let b = t.as_bytes();
+    let first = b[0];
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
+        return None;
+    }
+    if !b
+        .iter()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+pub fn fmt_num(n: f64) -> String {
+    if n.is_nan() {
+        return "NaN".into();
+    }
+    if n.fract() == 0.0 && n.abs() < 1e17 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+pub fn fmt_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let milli = ms.rem_euclid(1000);
+    match time::OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            milli
+        ),
+        Err(_) => ms.to_string(),
+    }
+}
+
+/// Equality used by `=`, `!=` and `in`: numeric when both sides are numeric, else string.
+pub fn loose_eq(a: &Value, b: &Value) -> Option<bool> {
+    if a.is_null() || b.is_null() {
+        return None;
+    }
+    if matches!(a, Value::List(_) | Value::Map(_)) || matches!(b, Value::List(_) | Value::Map(_)) {
+        return Some(false);
+    }
+    if let (Some(x), Some(y)) = (a.as_num(), b.as_num()) {
+        return Some(x == y);
+    }
+    Some(a.render() == b.render())
+}
+
+/// Ordering used by `<`, `<=`, `>`, `>=`: numeric when both are numeric, else string.
+pub fn loose_cmp(a: &Value, b: &Value) -> Option<Ordering> {
+    if a.is_null() || b.is_null() {
+        return None;
+    }
+    if matches!(a, Value::List(_) | Value::Map(_)) || matches!(b, Value::List(_) | Value::Map(_)) {
+        return None;
+    }
+    if let (Some(x), Some(y)) = (a.as_num(), b.as_num()) {
+        return x.partial_cmp(&y);
+    }
+    Some(a.render().cmp(&b.render()))
+}
+
+/// The `sort` order (ascending) AWS documents: non-numbers first (natural order: digit runs
+/// compared by length then value, other characters by code point), then numbers by value.
+/// Nulls are handled by the caller (always last).
+pub fn natural_cmp(a: &Value, b: &Value) -> Ordering {
+    let na = match a {
+        Value::Str(s) => parse_num(s),
+        v => v.as_num(),
+    };
+    let nb = match b {
+        Value::Str(s) => parse_num(s),
+        v => v.as_num(),
+    };
+    match (na, nb) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => natural_str_cmp(&a.render(), &b.render()),
+    }
+}
+
+pub fn natural_str_cmp(a: &str, b: &str) -> Ordering {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let si = i;
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let (ra, rb) = (&a[si..i], &b[sj..j]);
+            let o = ra.len().cmp(&rb.len()).then_with(|| ra.cmp(rb));
+            if o != Ordering::Equal {
+                return o;
+            }
+        } else {
+            let o = a[i].cmp(&b[j]);
+            if o != Ordering::Equal {
+                return o;
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
+/// Sort comparison with direction; nulls always last.
+pub fn sort_cmp(a: &Value, b: &Value, desc: bool) -> Ordering {
+    match (a.is_null(), b.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => {
+            let o = natural_cmp(a, b);
+            if desc {
+                o.reverse()
+            } else {
+                o
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+#![allow(dead_code)]
+use nephoscope_insights::{parse, QueryContext, Record};
+
+pub const T0: i64 = 1_700_000_000_000; // 2023-11-14 22:13:20.000 UTC
+
+pub struct Ev {
+    pub ts: i64,
+    pub msg: String,
+    pub stream: String,
+    pub ptr: String,
+}
+
+pub fn evs(msgs: &[(i64, &str)]) -> Vec<Ev> {
+    msgs.iter()
+        .enumerate()
+        .map(|(i, (ts, m))| Ev {
+            ts: *ts,
+            msg: m.to_string(),
+            stream: "stream-a".into(),
+            ptr: format!("p{i}"),
+        })
+        .collect()
+}
+
+pub fn ctx() -> QueryContext {
+    QueryContext {
+        start_ms: 0,
+        end_ms: i64::MAX,
+        now_ms: T0 + 3_600_000,
+        limit: 10_000,
+    }
+}
+
+pub fn rec(e: &Ev) -> Record<'_> {
+    Record {
+        timestamp: e.ts,
+        ingestion_time: e.ts + 5,
+        message: &e.msg,
+        log_stream: &e.stream,
+        log: "123456789012:/aws/test",
+        ptr: &e.ptr,
+    }
+}
+
+pub fn run(q: &str, events: &[Ev]) -> Vec<Vec<(String, String)>> {
+    let query = parse(q).unwrap_or_else(|e| panic!("parse {q:?}: {e:?}"));
+    let mut ex = query.start(ctx());
+    for e in events {
+        ex.push(&rec(e));
+    }
+    ex.rows()
+}
+
+/// Render rows compactly: `a=1; b=2` per row.
+pub fn show(rows: &[Vec<(String, String)>]) -> Vec<String> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .collect()
+}
+
+pub fn check(q: &str, events: &[Ev], expected: &[&str]) {
+    let got = show(&run(q, events));
+    let exp: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    assert_eq!(got, exp, "query: {q}");
+}

@@ -1,0 +1,400 @@
+//! Documented examples and the seed queries, as (query, input, expected rows) tables.
+mod common;
+use common::*;
+
+const M: i64 = 60_000;
+
+fn route53() -> Vec<Ev> {
+    evs(&[
+        (
+            T0,
+            r#"{"version":"1.100000","account_id":"123456789012","DomainName":"test.example.com.","query_type":"A","rcode":"NOERROR","srcaddr":"10.0.0.5"}"#,
+        ),
+        (
+            T0 + 1000,
+            r#"{"version":"1.100000","account_id":"123456789012","DomainName":"www.other.org.","query_type":"AAAA","rcode":"NOERROR","srcaddr":"10.0.0.6"}"#,
+        ),
+        (
+            T0 + 2000,
+            r#"{"version":"1.100000","account_id":"123456789012","DomainName":"API.TEST.EXAMPLE.COM.","query_type":"A","rcode":"NXDOMAIN","srcaddr":"10.0.0.7"}"#,
+        ),
+        (T0 + 3000, "not json at all test.example.com"),
+    ])
+}
+
+#[test]
+fn seed_route53_domain_filter_case_insensitive_regex() {
+    let e = route53();
+    let q = "fields @timestamp, @message | filter DomainName like /(?i)(test.example.com)/";
+    let rows = run(q, &e);
+    assert_eq!(rows.len(), 2);
+    // newest first, fields in the order requested, @ptr last
+    assert_eq!(
+        rows[0][0],
+        ("@timestamp".into(), "2023-11-14 22:13:22.000".into())
+    );
+    assert_eq!(rows[0][1].0, "@message");
+    assert!(rows[0][1].1.contains("API.TEST.EXAMPLE.COM."));
+    assert_eq!(rows[0][2], ("@ptr".into(), "p2".into()));
+    assert_eq!(rows[1][2], ("@ptr".into(), "p0".into()));
+    // case-sensitive without (?i)
+    check(
+        "fields DomainName | filter DomainName like /test.example.com/",
+        &e,
+        &["DomainName=test.example.com.; @ptr=p0"],
+    );
+    check(
+        "fields DomainName | filter DomainName =~ /(?i)^api\\./",
+        &e,
+        &["DomainName=API.TEST.EXAMPLE.COM.; @ptr=p2"],
+    );
+    // events without the `by` field form their own group (sorted last, key omitted)
+    check(
+        "stats count(*) by rcode",
+        &e,
+        &[
+            "rcode=NOERROR; count(*)=2",
+            "rcode=NXDOMAIN; count(*)=1",
+            "count(*)=1",
+        ],
+    );
+}
+
+fn bookings() -> Vec<Ev> {
+    evs(&[
+        (
+            T0,
+            r#"{"@BookingReference": 5, "BookingReference": 100, "guest": "a"}"#,
+        ),
+        (
+            T0 + 1,
+            r#"{"@BookingReference": 7, "BookingReference": 200, "guest": "b"}"#,
+        ),
+        (T0 + 2, r#"{"guest": "c"}"#),
+    ])
+}
+
+#[test]
+fn seed_sum_of_at_prefixed_json_key() {
+    let e = bookings();
+    // A JSON key that already starts with @ is exposed with an extra @: `@@BookingReference`.
+    check(
+        "fields @timestamp, @message | stats sum(@@BookingReference)",
+        &e,
+        &["sum(@@BookingReference)=12"],
+    );
+    check(
+        "stats sum(BookingReference) as total, count(BookingReference) as n",
+        &e,
+        &["total=300; n=2"],
+    );
+    // `@BookingReference` names no field (not a system field, and the JSON key is exposed as
+    // `@@BookingReference`), so the sum has no input values: the aggregate row has no value.
+    check(
+        "fields @timestamp, @message | stats sum(@BookingReference)",
+        &e,
+        &[""],
+    );
+    check(
+        "fields `@@BookingReference` as b | filter ispresent(b) | display b",
+        &e,
+        &["b=7; @ptr=p1", "b=5; @ptr=p0"],
+    );
+}
+
+fn apigw() -> Vec<Ev> {
+    let lines = [
+        (0, "GET /pets", "200", 12),
+        (1, "GET /pets", "200", 18),
+        (2, "POST /pets", "201", 40),
+        (4, "GET /pets/{id}", "404", 5),
+        (6, "GET /pets", "500", 230),
+        (7, "POST /pets", "502", 1200),
+        (11, "GET /pets", "200", 20),
+        (12, "GET /pets/{id}", "200", 9),
+    ];
+    let msgs: Vec<(i64, String)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (min, route, status, lat))| {
+            (
+                T0 + min * M,
+                format!(
+                    r#"{{"requestId":"r{i}","ip":"203.0.113.{i}","requestTime":"14/Nov/2023:22:{min:02}:00 +0000","httpMethod":"{}","routeKey":"{route}","status":"{status}","protocol":"HTTP/1.1","responseLength":"{}","integrationLatency":{lat},"responseLatency":{lat}}}"#,
+                    route.split(' ').next().unwrap(),
+                    100 + i
+                ),
+            )
+        })
+        .collect();
+    let refs: Vec<(i64, &str)> = msgs.iter().map(|(t, m)| (*t, m.as_str())).collect();
+    evs(&refs)
+}
+
+#[test]
+fn api_gateway_access_log_analyses() {
+    let e = apigw();
+    check(
+        "stats count(*) as requests by status",
+        &e,
+        &[
+            "status=200; requests=4",
+            "status=201; requests=1",
+            "status=404; requests=1",
+            "status=500; requests=1",
+            "status=502; requests=1",
+        ],
+    );
+    check(
+        "stats pct(responseLatency, 99) as p99 by routeKey | sort p99 desc",
+        &e,
+        &[
+            "routeKey=POST /pets; p99=1200",
+            "routeKey=GET /pets; p99=230",
+            "routeKey=GET /pets/{id}; p99=9",
+        ],
+    );
+    // T0 is 22:13:20; 5-minute bins start at 22:10, 22:15, 22:20, 22:25
+    check(
+        "stats count(*) as n by bin(5m) as t | sort t desc | limit 2",
+        &e,
+        &[
+            "t=2023-11-14 22:25:00.000; n=1",
+            "t=2023-11-14 22:20:00.000; n=2",
+        ],
+    );
+    let rows = show(&run("stats count(*) by bin(5m)", &e));
+    assert_eq!(
+        rows,
+        vec![
+            "bin(5m)=2023-11-14 22:10:00.000; count(*)=2",
+            "bin(5m)=2023-11-14 22:15:00.000; count(*)=3",
+            "bin(5m)=2023-11-14 22:20:00.000; count(*)=2",
+            "bin(5m)=2023-11-14 22:25:00.000; count(*)=1",
+        ]
+    );
+    check(
+        "filter status >= 500 | stats count(*) as errors by bin(5m) | sort errors desc",
+        &e,
+        &[
+            "bin(5m)=2023-11-14 22:15:00.000; errors=1",
+            "bin(5m)=2023-11-14 22:20:00.000; errors=1",
+        ],
+    );
+    check(
+        "filter routeKey = \"GET /pets\" | stats avg(responseLatency) as avg, min(responseLatency) as min, max(responseLatency) as max, count_distinct(status) as codes",
+        &e,
+        &["avg=70; min=12; max=230; codes=2"],
+    );
+    check(
+        "stats count(*) as n by httpMethod, status | filter n > 1",
+        &e,
+        &["httpMethod=GET; status=200; n=4"],
+    );
+    check(
+        "fields requestId, status | filter status like /^5/ | sort @timestamp asc",
+        &e,
+        &[
+            "requestId=r4; status=500; @ptr=p4",
+            "requestId=r5; status=502; @ptr=p5",
+        ],
+    );
+}
+
+#[test]
+fn parse_glob_and_regex_doc_examples() {
+    let e = evs(&[
+        (T0, "user=alice, method:GET, latency := 40"),
+        (T0 + 1, "user=alice, method:GET, latency := 60"),
+        (T0 + 2, "user=bob, method:PUT, latency := 11"),
+        (T0 + 3, "something else"),
+    ]);
+    check(
+        "parse @message \"user=*, method:*, latency := *\" as @user, @method, @latency | stats avg(@latency) by @method, @user",
+        &e,
+        &["@method=GET; @user=alice; avg(@latency)=50", "@method=PUT; @user=bob; avg(@latency)=11", ""],
+    );
+    check(
+        "parse @message /user=(?<user2>.*?), method:(?<method2>.*?), latency := (?<latency2>.*?)$/ | stats avg(latency2) by method2, user2",
+        &e,
+        &["method2=GET; user2=alice; avg(latency2)=50", "method2=PUT; user2=bob; avg(latency2)=11", ""],
+    );
+    // Non-matching events keep flowing without the extracted fields.
+    check(
+        "parse @message \"user=*,\" as u | fields u, @message | sort @timestamp asc",
+        &e,
+        &[
+            "u=alice; @message=user=alice, method:GET, latency := 40; @ptr=p0",
+            "u=alice; @message=user=alice, method:GET, latency := 60; @ptr=p1",
+            "u=bob; @message=user=bob, method:PUT, latency := 11; @ptr=p2",
+            "@message=something else; @ptr=p3",
+        ],
+    );
+    let logs = evs(&[
+        (T0, "2023-11-14T22:13:20Z [ERROR] disk full"),
+        (T0 + 1, "2023-11-14T22:13:21Z [INFO] started"),
+        (T0 + 2, "2023-11-14T22:13:22Z [DEBUG] noise"),
+    ]);
+    check(
+        "FIELDS @message | PARSE @message \"* [*] *\" as loggingTime, loggingType, loggingMessage | FILTER loggingType IN [\"ERROR\", \"INFO\"] | DISPLAY loggingMessage, loggingType = \"ERROR\" as isError",
+        &logs,
+        &["loggingMessage=started; isError=false; @ptr=p1", "loggingMessage=disk full; isError=true; @ptr=p0"],
+    );
+    let vpc = evs(&[(T0, "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK")]);
+    check(
+        "parse @message /(?<NetworkInterface>eni-.*?) / | display NetworkInterface, @message",
+        &vpc,
+        &["NetworkInterface=eni-1235b8ca123456789; @message=2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK; @ptr=p0"],
+    );
+    // Regex capture names may start with @ (seen in practice: (?<@transId>...)).
+    let tx = evs(&[(
+        T0,
+        "processing transactionId: a4c475516be5445a87fbb81bb7a4b365 done",
+    )]);
+    check(
+        "parse @message /(transactionId:[ ]?)(?<@transId>[a-zA-Z0-9]+)/ | filter @transId = \"a4c475516be5445a87fbb81bb7a4b365\" | display @transId",
+        &tx,
+        &["@transId=a4c475516be5445a87fbb81bb7a4b365; @ptr=p0"],
+    );
+    // chained parse on an extracted field, and parse of a system field
+    let urls = evs(&[(T0, "GET url=/api/v2/users/42 200")]);
+    check(
+        "parse @message \"url=* \" as url | parse url \"/api/*/users/*\" as apiVersion, userId | display apiVersion, userId",
+        &urls,
+        &["apiVersion=v2; userId=42; @ptr=p0"],
+    );
+}
+
+#[test]
+fn multiple_stats_doc_example() {
+    let mut msgs = Vec::new();
+    for i in 0..6 {
+        msgs.push((
+            T0 + i * 4 * M,
+            "x".repeat(1024 * 512 * (i as usize % 3 + 1)),
+        ));
+    }
+    let refs: Vec<(i64, &str)> = msgs.iter().map(|(t, m)| (*t, m.as_str())).collect();
+    let e = evs(&refs);
+    check(
+        "FIELDS strlen(@message) AS message_length | STATS sum(message_length)/1024/1024 as logs_mb BY bin(5m) | STATS max(logs_mb) AS peak_ingest_mb, min(logs_mb) AS min_ingest_mb, avg(logs_mb) AS avg_ingest_mb",
+        &e,
+        &["peak_ingest_mb=1.5; min_ingest_mb=0.5; avg_ingest_mb=1.2"],
+    );
+}
+
+#[test]
+fn dedup_doc_example() {
+    let e = evs(&[
+        (T0, r#"{"server":"a","severity":"ERROR","message":"m1"}"#),
+        (T0 + 1, r#"{"server":"b","severity":"WARN","message":"m2"}"#),
+        (T0 + 2, r#"{"server":"a","severity":"INFO","message":"m3"}"#),
+        (T0 + 3, r#"{"severity":"INFO","message":"m4"}"#),
+        (T0 + 4, r#"{"severity":"INFO","message":"m5"}"#),
+    ]);
+    check(
+        "fields @timestamp, server, severity, message | sort @timestamp asc | dedup server",
+        &e,
+        &[
+            "@timestamp=2023-11-14 22:13:20.000; server=a; severity=ERROR; message=m1; @ptr=p0",
+            "@timestamp=2023-11-14 22:13:20.001; server=b; severity=WARN; message=m2; @ptr=p1",
+            "@timestamp=2023-11-14 22:13:20.003; severity=INFO; message=m4; @ptr=p3",
+            "@timestamp=2023-11-14 22:13:20.004; severity=INFO; message=m5; @ptr=p4",
+        ],
+    );
+    // default order is newest first
+    check(
+        "fields server | dedup server | limit 2",
+        &e,
+        &["@ptr=p4", "@ptr=p3"],
+    );
+    check(
+        "fields server | filter ispresent(server) | dedup server",
+        &e,
+        &["server=a; @ptr=p2", "server=b; @ptr=p1"],
+    );
+}
+
+#[test]
+fn default_order_limit_and_all_fields() {
+    let e = evs(&[
+        (T0, r#"{"a":1,"b":{"c":[10,{"d":"x"}]}}"#),
+        (T0 + 5, "plain text"),
+        (T0 + 2, "mid"),
+    ]);
+    check(
+        "fields @message | limit 2",
+        &e,
+        &["@message=plain text; @ptr=p1", "@message=mid; @ptr=p2"],
+    );
+    check(
+        "fields @message | sort @timestamp desc | limit 25",
+        &e,
+        &[
+            "@message=plain text; @ptr=p1",
+            "@message=mid; @ptr=p2",
+            "@message={\"a\":1,\"b\":{\"c\":[10,{\"d\":\"x\"}]}}; @ptr=p0",
+        ],
+    );
+    check(
+        "filter ispresent(a)",
+        &e,
+        &["@timestamp=2023-11-14 22:13:20.000; @message={\"a\":1,\"b\":{\"c\":[10,{\"d\":\"x\"}]}}; @logStream=stream-a; @log=123456789012:/aws/test; a=1; b.c.0=10; b.c.1.d=x; @ptr=p0"],
+    );
+    check(
+        "fields `b.c.1.d` as d, b.c.0 + a as s | filter ispresent(d)",
+        &e,
+        &["d=x; s=11; @ptr=p0"],
+    );
+    check("fields @logStream, @log, @ingestionTime | limit 1", &e, &["@logStream=stream-a; @log=123456789012:/aws/test; @ingestionTime=2023-11-14 22:13:20.010; @ptr=p1"]);
+}
+
+#[test]
+fn sort_natural_order_doc_example() {
+    let vals = [
+        "a12345hfh",
+        "0",
+        "@_",
+        "2345_",
+        "#",
+        "A",
+        "*%04",
+        "0#",
+        "111A",
+        "5A",
+        "!:",
+        "@",
+        "A9876fghj",
+        "12",
+        "-3",
+    ];
+    let msgs: Vec<String> = vals.iter().map(|v| format!(r#"{{"v":"{v}"}}"#)).collect();
+    let refs: Vec<(i64, &str)> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (T0 + i as i64, m.as_str()))
+        .collect();
+    let e = evs(&refs);
+    let rows = run("fields v | sort v asc", &e);
+    let got: Vec<&str> = rows.iter().map(|r| r[0].1.as_str()).collect();
+    assert_eq!(
+        got,
+        vec![
+            "!:",
+            "#",
+            "*%04",
+            "0#",
+            "5A",
+            "111A",
+            "2345_",
+            "@",
+            "@_",
+            "A",
+            "A9876fghj",
+            "a12345hfh",
+            "-3",
+            "0",
+            "12"
+        ]
+    );
+}
