@@ -32,6 +32,8 @@ pub enum Tok {
     Ge,
     Match,
     Bang,
+    /// A character the language does not use (reported by the parser, in order).
+    Bad(char),
     Eof,
 }
 
@@ -278,7 +280,7 @@ pub fn lex(text: &str) -> Result<Vec<Token>, QueryError> {
                     ('<', _) => Tok::Lt,
                     ('>', _) => Tok::Gt,
                     ('!', _) => Tok::Bang,
-                    _ => return Err(err(start, i, format!("unexpected character '{c}'"))),
+                    _ => Tok::Bad(c),
                 }
             }
         };

@@ -90,11 +90,7 @@ pub fn parse_commands(text: &str) -> R<Vec<Command>> {
             Tok::Eof => break,
             _ => {
                 let t = p.peek().clone();
-                return err(
-                    t.start,
-                    t.end,
-                    format!("unexpected token '{}'", p.src(t.start, t.end)),
-                );
+                return unexpected(&p, &t);
             }
         }
     }
@@ -158,8 +154,9 @@ impl Parser {
                 if self.at(&Tok::Pipe) || self.at(&Tok::Eof) {
                     return err(t.start, t.end, "filter requires an expression");
                 }
+                let start = self.peek().start;
                 let e = self.expr()?;
-                check_no_agg(&e, &self.toks[self.pos.saturating_sub(1)])?;
+                check_no_agg(&e, start, self.prev_end())?;
                 Ok(Command::Filter(e))
             }
             "stats" => self.stats(&t),
@@ -247,7 +244,7 @@ impl Parser {
             let e = self.expr()?;
             let end = self.prev_end();
             if !allow_agg {
-                check_no_agg(&e, &self.toks[self.pos.saturating_sub(1)])?;
+                check_no_agg(&e, start, end)?;
             }
             let name = if self.eat_word("as") {
                 self.field_name()?
@@ -603,11 +600,19 @@ impl Parser {
                 }
             }
             Tok::Eof => return err(t.start, t.end, "unexpected end of query"),
-            _ => {
-                let s = self.src(t.start, t.end);
-                return err(t.start, t.end, format!("unexpected token '{s}'"));
-            }
+            _ => return unexpected(self, &t),
         })
+    }
+}
+
+fn unexpected<T>(p: &Parser, t: &Token) -> R<T> {
+    match t.tok {
+        Tok::Bad(c) => err(t.start, t.end, format!("unexpected character '{c}'")),
+        _ => err(
+            t.start,
+            t.end,
+            format!("unexpected token '{}'", p.src(t.start, t.end)),
+        ),
     }
 }
 
@@ -640,7 +645,7 @@ fn check_call(name: &str, args: &[Expr], s: usize, e: usize) -> R<()> {
     }
 }
 
-fn check_no_agg(e: &Expr, t: &Token) -> R<()> {
+fn check_no_agg(e: &Expr, start: usize, end: usize) -> R<()> {
     let mut bad = None;
     walk(e, &mut |x| {
         if let Expr::Call { name, .. } = x {
@@ -651,8 +656,8 @@ fn check_no_agg(e: &Expr, t: &Token) -> R<()> {
     });
     match bad {
         Some(n) => err(
-            t.start,
-            t.end,
+            start,
+            end,
             format!("aggregate function '{n}' can only be used in stats"),
         ),
         None => Ok(()),

@@ -1,0 +1,187 @@
+//! Compile errors: (query, expected [start, end) char offsets, message substring).
+use nephoscope_insights::parse;
+
+#[test]
+fn error_table() {
+    let cases: &[(&str, usize, usize, &str)] = &[
+        (
+            "SOURCE logGroups(namePrefix: ['/a']) | fields @message",
+            0,
+            6,
+            "'SOURCE' command is not supported",
+        ),
+        (
+            "fields @message | join type=inner left=l right=r where l.k=r.k",
+            18,
+            22,
+            "'join' command is not supported",
+        ),
+        (
+            "fields @message | lookup tbl key",
+            18,
+            24,
+            "'lookup' command is not supported",
+        ),
+        (
+            "pattern @message",
+            0,
+            7,
+            "'pattern' command is not supported",
+        ),
+        (
+            "fields @message | pattern @message | diff",
+            18,
+            25,
+            "not supported",
+        ),
+        ("fields @message | anomaly", 18, 25, "not supported"),
+        ("filterIndex region = 'us-east-1'", 0, 11, "not supported"),
+        ("fields @message | expand items", 18, 24, "not supported"),
+        (
+            "fields unmask(@message)",
+            7,
+            23,
+            "function 'unmask' is not supported",
+        ),
+        (
+            "fields @message | sourcex foo",
+            18,
+            25,
+            "unknown command 'sourcex'",
+        ),
+        ("stats foo(x)", 6, 12, "unknown function 'foo'"),
+        ("filter count(*) > 1", 7, 19, "only be used in stats"),
+        ("fields sum(x) as s", 7, 13, "only be used in stats"),
+        ("stats x by y", 6, 7, "requires an aggregate function"),
+        (
+            "stats count(*) | stats count(*) as c | stats count(*)",
+            39,
+            44,
+            "at most two stats",
+        ),
+        (
+            "filter x in (SOURCE 'g' | fields y)",
+            9,
+            13,
+            "subqueries are not supported",
+        ),
+        (
+            "parse @message \"a * b *\" as x",
+            15,
+            29,
+            "2 '*' but 1 field names",
+        ),
+        ("parse @message \"a *\"", 20, 20, "requires 'as'"),
+        ("parse @message /(?<x>a)/ as y", 25, 27, "not 'as'"),
+        ("parse @message /a(b)/", 15, 21, "named capture groups"),
+        ("parse @message logfmt as m", 15, 21, "not supported"),
+        ("parse @message /(?<=a)b/", 15, 24, "look-around"),
+        ("fields a | limit 0", 17, 18, "limit requires an integer"),
+        ("fields a | limit x", 17, 18, "limit requires an integer"),
+        ("fields \"unterminated", 7, 20, "unterminated string"),
+        (
+            "filter @message like /abc",
+            21,
+            25,
+            "unterminated regular expression",
+        ),
+        (
+            "filter @message like /a(/",
+            21,
+            25,
+            "invalid regular expression",
+        ),
+        ("fields a |", 10, 10, "expected a command after '|'"),
+        ("", 0, 0, "query is empty"),
+        ("# only a comment", 0, 16, "query is empty"),
+        ("filter", 0, 6, "filter requires an expression"),
+        ("fields a b", 9, 10, "unexpected token 'b'"),
+        (
+            "fields abs(1, 2)",
+            7,
+            16,
+            "wrong number of arguments to abs()",
+        ),
+        ("stats pct(latency)", 6, 18, "wrong number of arguments"),
+        (
+            "stats pct(latency, 120)",
+            6,
+            23,
+            "percentile between 0 and 100",
+        ),
+        ("stats sum(*)", 6, 12, "only valid in count(*)"),
+        ("stats avg(count(*))", 6, 19, "cannot be nested"),
+        ("fields x ~ 1", 9, 10, "unexpected character '~'"),
+        (
+            "stats count(*) by bin(5m) offset 5",
+            26,
+            34,
+            "offset requires a time period",
+        ),
+        ("fields (a + 1", 13, 13, "expected ')'"),
+        ("stats rate(bytes, 1m)", 6, 21, "'rate' is not supported"),
+        (
+            "fields parseDate(a, 'yyyy')",
+            7,
+            27,
+            "'parseDate' is not supported",
+        ),
+        ("fields 1 | unnest x", 19, 19, "expected 'into'"),
+        ("fields é | fieldz", 11, 17, "unknown command 'fieldz'"),
+    ];
+    for (q, s, e, m) in cases {
+        match parse(q) {
+            Ok(_) => panic!("expected an error for {q:?}"),
+            Err(err) => {
+                assert!(
+                    err.message.contains(m),
+                    "{q:?}: message {:?} lacks {m:?}",
+                    err.message
+                );
+                assert_eq!(
+                    (err.start, err.end),
+                    (*s, *e),
+                    "{q:?}: location ({}) {:?}",
+                    err.message,
+                    (err.start, err.end)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn parse_only_accepts() {
+    let ok = [
+        "fields @timestamp, @message | sort @timestamp desc | limit 20",
+        "FIELDS @message | FILTER @message LIKE /Exception/ | STATS count(*) AS c BY bin(1h) | SORT c DESC",
+        "filter @message like /(?i)error/ and not (@logStream like 'canary') or statusCode in [500, 502, \"503\"]",
+        "filter statusCode not in [200, 204] and @message not like \"health\"",
+        "filter !isPresent(userId)",
+        "where duration > 100 | display @requestId, duration",
+        "fields `event-name` as evt, `a.b` as ab | filter evt =~ /^x/",
+        "stats count() as a, count(*) as b, count(f) as c, count_distinct(u), sum(x), avg(x), min(x), max(x), pct(x, 99.9), stddev(x), earliest(x), latest(x), sortsFirst(x), sortsLast(x) by k",
+        "stats avg(x) * 100 / max(y) as ratio by bin(5m) offset 1m",
+        "stats count(*) by bin(1month), bin(2qtrs), bin(1y), bin(2w), bin(1d), bin(500ms), bin(30secs), bin(2hrs)",
+        "# leading comment\nfields @message # trailing comment\n| limit 5",
+        "parse @message \"[*] *\" as level, rest | parse level /(?<lvl>\\w+)/",
+        "parse \"a=*\" as a",
+        "parse @message /duration: (?<d>[0-9.]+) ms/ | stats avg(d)",
+        "fields jsonParse(@message) as j | unnest j.items into item | display item",
+        "fields j.arr[0] as first, concat(a, \"-\", b) as ab, substr(x, 1, 2), strlen(@message) / 2 ^ 2 % 3",
+        "fields datefloor(@timestamp, 1h) as h, dateceil(@timestamp, 1d), fromMillis(toMillis(@timestamp)), now() - 60",
+        "fields if(a > 1, 'big', 'small'), case(a = 1, 'one', a = 2, 'two', 'many'), coalesce(a, b, 0)",
+        "fields isIpInSubnet(ip, '10.0.0.0/8'), isValidIpV4(ip), isPrivateIP(ip), ipv4ToNumber(ip)",
+        "fields -x, +y, - 3, 1e3, 2.5",
+        "fields strcontains(a, 'X', 1), startsWith(a, 'x'), endsWith(a, 'y'), replace(a, 'x', 'y'), regexReplace(a, /x+/, 'y')",
+        "stats count(*) as n by status | sort n desc | limit 10 | fields n * 2 as dbl",
+        "stats count(*) as n by bin(1m) as t | stats avg(n) as avgPerMinute",
+        "dedup a, b | limit 3",
+        "filter a <> 1 and b == 2 and c <= 3 and d >= 4",
+    ];
+    for q in ok {
+        if let Err(e) = parse(q) {
+            panic!("{q:?} failed: {e:?}");
+        }
+    }
+}
