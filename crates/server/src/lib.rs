@@ -15,16 +15,25 @@ use std::sync::Arc;
 /// The engines behind the services, opened from the data directory.
 pub struct Engines {
     pub logs: Arc<LogStore>,
+    pub metrics: Arc<nephoscope_metricstore::MetricStore>,
     /// Longest Live Tail session.
     pub live_tail_limit: std::time::Duration,
 }
 
 impl Engines {
     pub fn open(data_dir: &Path, clock: SharedClock) -> Result<Engines, String> {
-        let logs = LogStore::open(&data_dir.join("logs"), clock)
+        let logs = LogStore::open(&data_dir.join("logs"), clock.clone())
             .map_err(|e| format!("cannot open the log store in {}: {e}", data_dir.display()))?;
+        let metrics = nephoscope_metricstore::MetricStore::open(&data_dir.join("metrics"), clock)
+            .map_err(|e| {
+            format!(
+                "cannot open the metric store in {}: {e}",
+                data_dir.display()
+            )
+        })?;
         Ok(Engines {
             logs: Arc::new(logs),
+            metrics: Arc::new(metrics),
             live_tail_limit: std::time::Duration::from_secs(3 * 3600),
         })
     }
@@ -37,9 +46,7 @@ impl Engines {
                 nephoscope_logs::Logs::new(self.logs.clone())
                     .with_live_tail_limit(self.live_tail_limit),
             ),
-            Arc::new(unbuilt::Unbuilt(
-                &nephoscope_model::generated::cloudwatch::SERVICE,
-            )),
+            Arc::new(nephoscope_cloudwatch::CloudWatch::new(self.metrics.clone())),
             Arc::new(unbuilt::Unbuilt(
                 &nephoscope_model::generated::events::SERVICE,
             )),

@@ -253,7 +253,7 @@ fn run(
                 let (rows, stats) = (exec.rows(), exec.stats());
                 set(&mut |en| {
                     en.rows = rows.clone();
-                    en.stats = stats.clone();
+                    en.stats = stats;
                 });
             }
             !exec.is_satisfied()
@@ -278,7 +278,7 @@ fn run(
             Status::Complete
         };
         e.rows = rows.clone();
-        e.stats = stats.clone();
+        e.stats = stats;
         e.duration_ms = duration;
     });
     if let Some(e) = failed {

@@ -1,0 +1,112 @@
+//! CloudWatch metrics on the metric store: PutMetricData, ListMetrics, GetMetricStatistics and
+//! GetMetricData (metric statistics; math, SEARCH and Metrics Insights are not built yet and
+//! answer with an error naming them). Every protocol (JSON 1.0, Query, RPC v2 CBOR) reaches the
+//! same code through the wire layer.
+
+mod put;
+mod read;
+mod stat;
+
+use nephoscope_metricstore::{MetricStore, Scope, SeriesKey};
+use nephoscope_model::generated::cloudwatch::SERVICE;
+use nephoscope_model::meta::{OperationDef, ServiceDef};
+use nephoscope_model::types::cloudwatch::Dimension;
+use nephoscope_wire::{ApiError, HandlerFuture, RequestContext, Service};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+
+const BUILT: &[&str] = &[
+    "GetMetricData",
+    "GetMetricStatistics",
+    "ListMetrics",
+    "PutMetricData",
+];
+
+pub struct CloudWatch {
+    store: Arc<MetricStore>,
+}
+
+impl CloudWatch {
+    pub fn new(store: Arc<MetricStore>) -> Self {
+        CloudWatch { store }
+    }
+}
+
+pub(crate) fn invalid_value(message: impl Into<String>) -> ApiError {
+    ApiError::modeled(&SERVICE, "InvalidParameterValueException", message)
+}
+
+pub(crate) fn invalid_combination(message: impl Into<String>) -> ApiError {
+    ApiError::modeled(&SERVICE, "InvalidParameterCombinationException", message)
+}
+
+pub(crate) fn missing(message: impl Into<String>) -> ApiError {
+    ApiError::modeled(&SERVICE, "MissingRequiredParameterException", message)
+}
+
+pub(crate) fn scope(ctx: &RequestContext) -> Scope {
+    Scope {
+        account: ctx.account_id.clone(),
+        region: ctx.region.clone(),
+    }
+}
+
+pub(crate) fn series_key(namespace: &str, name: &str, dims: &[Dimension]) -> SeriesKey {
+    SeriesKey::new(
+        namespace,
+        name,
+        dims.iter()
+            .map(|d| {
+                (
+                    d.name.clone().unwrap_or_default(),
+                    d.value.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+    )
+}
+
+pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
+    serde_json::from_value(input).map_err(|e| ApiError::serialization(e.to_string()))
+}
+
+pub(crate) fn output<T: Serialize>(out: T) -> Result<Value, ApiError> {
+    serde_json::to_value(out).map_err(|e| ApiError::serialization(e.to_string()))
+}
+
+impl Service for CloudWatch {
+    fn model(&self) -> &'static ServiceDef {
+        &SERVICE
+    }
+
+    fn implements(&self, operation: &str) -> bool {
+        BUILT.contains(&operation)
+    }
+
+    fn reset(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send>> {
+        let store = self.store.clone();
+        Box::pin(async move {
+            store
+                .mutate(nephoscope_metricstore::Mutation::Reset)
+                .await
+                .map_err(|e| put::storage_error(e, "reset"))
+        })
+    }
+
+    fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture {
+        let store = self.store.clone();
+        Box::pin(async move {
+            match op.name {
+                "PutMetricData" => put::put_metric_data(&store, &ctx, parse(input)?).await,
+                "ListMetrics" => read::list_metrics(&store, &ctx, parse(input)?),
+                "GetMetricStatistics" => read::get_metric_statistics(&store, &ctx, parse(input)?),
+                "GetMetricData" => read::get_metric_data(&store, &ctx, parse(input)?),
+                other => Err(ApiError::not_implemented(SERVICE.name, other)),
+            }
+        })
+    }
+}

@@ -1,0 +1,295 @@
+//! ListMetrics, GetMetricStatistics and GetMetricData (metric statistics).
+
+use crate::stat::Stat;
+use crate::{invalid_combination, invalid_value, missing, output, scope, series_key};
+use nephoscope_metricstore::{MetricStore, SeriesKey};
+use nephoscope_model::types::cloudwatch::*;
+use nephoscope_model::Timestamp;
+use nephoscope_wire::{ApiError, RequestContext};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// ListMetrics page size.
+pub const LIST_PAGE: usize = 500;
+/// GetMetricStatistics answers at most this many data points.
+pub const MAX_STAT_POINTS: i64 = 1440;
+/// GetMetricData data points per call.
+pub const MAX_DATA_POINTS: usize = 100_800;
+
+fn metric(k: &SeriesKey) -> Metric {
+    Metric {
+        namespace: Some(k.namespace.clone()),
+        metric_name: Some(k.name.clone()),
+        dimensions: Some(
+            k.dimensions
+                .iter()
+                .map(|(n, v)| Dimension {
+                    name: Some(n.clone()),
+                    value: Some(v.clone()),
+                })
+                .collect(),
+        ),
+    }
+}
+
+pub fn list_metrics(
+    store: &MetricStore,
+    ctx: &RequestContext,
+    req: ListMetricsInput,
+) -> Result<Value, ApiError> {
+    let filters: Vec<(String, Option<String>)> = req
+        .dimensions
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| (f.name.unwrap_or_default(), f.value))
+        .collect();
+    let active_since = req
+        .recently_active
+        .as_ref()
+        .map(|_| store.now() - 3 * 3_600_000);
+    let keys = store.list(
+        &scope(ctx),
+        req.namespace.as_deref(),
+        req.metric_name.as_deref(),
+        &filters,
+        active_since,
+    );
+    let offset: usize = match &req.next_token {
+        Some(t) => t.parse().map_err(|_| {
+            ApiError::modeled(
+                &nephoscope_model::generated::cloudwatch::SERVICE,
+                "InvalidNextToken",
+                "The service returned an invalid next token.",
+            )
+        })?,
+        None => 0,
+    };
+    let page: Vec<Metric> = keys
+        .iter()
+        .skip(offset)
+        .take(LIST_PAGE)
+        .map(metric)
+        .collect();
+    let next_token = (offset + LIST_PAGE < keys.len()).then(|| (offset + LIST_PAGE).to_string());
+    output(ListMetricsOutput {
+        metrics: Some(page),
+        next_token,
+        owning_accounts: None,
+    })
+}
+
+/// Valid periods: 1, 5, 10, 20, 30 or a multiple of 60 seconds.
+fn check_period(period: i64, field: &str) -> Result<(), ApiError> {
+    if period < 1 || !(matches!(period, 1 | 5 | 10 | 20 | 30) || period % 60 == 0) {
+        return Err(invalid_value(format!(
+            "The parameter {field} must be 1, 5, 10, 20, 30, or a multiple of 60."
+        )));
+    }
+    Ok(())
+}
+
+/// AWS rounds the start down: to the period for sub-minute periods, else to the minute.
+fn round_start(start_s: i64, period: i64) -> i64 {
+    let unit = if period < 60 { period } else { 60 };
+    start_s - start_s.rem_euclid(unit)
+}
+
+pub fn get_metric_statistics(
+    store: &MetricStore,
+    ctx: &RequestContext,
+    req: GetMetricStatisticsInput,
+) -> Result<Value, ApiError> {
+    let stats = req.statistics.unwrap_or_default();
+    let extended = req.extended_statistics.unwrap_or_default();
+    match (stats.is_empty(), extended.is_empty()) {
+        (true, true) => {
+            return Err(missing(
+                "Must specify either Statistics or ExtendedStatistics.",
+            ))
+        }
+        (false, false) => {
+            return Err(invalid_combination(
+                "Statistics and ExtendedStatistics are mutually exclusive; specify one of them.",
+            ))
+        }
+        _ => {}
+    }
+    let plain: Vec<Stat> = stats
+        .iter()
+        .map(|s| Stat::parse(s))
+        .collect::<Result<_, _>>()?;
+    let ext: Vec<(String, Stat)> = extended
+        .iter()
+        .map(|s| Stat::parse(s).map(|st| (s.clone(), st)))
+        .collect::<Result<_, _>>()?;
+    let period = i64::from(req.period.unwrap_or_default());
+    check_period(period, "Period")?;
+    let (start, end) = (
+        req.start_time.unwrap_or_default().0.floor() as i64,
+        req.end_time.unwrap_or_default().0.ceil() as i64,
+    );
+    if end <= start {
+        return Err(invalid_value(
+            "The parameter StartTime must be less than the parameter EndTime.",
+        ));
+    }
+    let start = round_start(start, period);
+    let points = (end - start + period - 1) / period;
+    if points > MAX_STAT_POINTS {
+        return Err(invalid_combination(format!(
+            "You have requested up to {points} datapoints, which exceeds the limit of 1,440. You may reduce the datapoints requested by increasing Period, or decreasing the time range."
+        )));
+    }
+    let name = req.metric_name.unwrap_or_default();
+    let key = series_key(
+        &req.namespace.unwrap_or_default(),
+        &name,
+        req.dimensions.as_deref().unwrap_or_default(),
+    );
+    let datapoints = store
+        .statistics(&scope(ctx), &key, start, end, period, req.unit.as_deref())
+        .into_iter()
+        .map(|p| {
+            let pick = |s: Stat| plain.contains(&s).then(|| s.value(&p.agg)).flatten();
+            let extended_statistics: BTreeMap<String, f64> = ext
+                .iter()
+                .filter_map(|(n, s)| s.value(&p.agg).map(|v| (n.clone(), v)))
+                .collect();
+            Datapoint {
+                timestamp: Some(Timestamp(p.start as f64)),
+                sample_count: pick(Stat::SampleCount),
+                average: pick(Stat::Average),
+                sum: pick(Stat::Sum),
+                minimum: pick(Stat::Minimum),
+                maximum: pick(Stat::Maximum),
+                unit: Some(p.unit),
+                extended_statistics: (!ext.is_empty()).then_some(extended_statistics),
+            }
+        })
+        .collect();
+    output(GetMetricStatisticsOutput {
+        label: Some(name),
+        datapoints: Some(datapoints),
+    })
+}
+
+pub fn get_metric_data(
+    store: &MetricStore,
+    ctx: &RequestContext,
+    req: GetMetricDataInput,
+) -> Result<Value, ApiError> {
+    let queries = req.metric_data_queries.unwrap_or_default();
+    let (start, end) = (
+        req.start_time.unwrap_or_default().0.floor() as i64,
+        req.end_time.unwrap_or_default().0.ceil() as i64,
+    );
+    if end <= start {
+        return Err(invalid_value(
+            "The parameter StartTime must be less than the parameter EndTime.",
+        ));
+    }
+    if req.next_token.is_some() {
+        return Err(invalid_value(
+            "NextToken paging of GetMetricData is not supported by Nephoscope yet.",
+        ));
+    }
+    if req.label_options.is_some() {
+        return Err(invalid_value(
+            "LabelOptions are not supported by Nephoscope yet.",
+        ));
+    }
+    let descending = match req.scan_by.as_deref() {
+        None | Some("TimestampDescending") => true,
+        Some("TimestampAscending") => false,
+        Some(other) => {
+            return Err(invalid_value(format!(
+                "The value {other} for parameter ScanBy is invalid."
+            )))
+        }
+    };
+    let max_points = req.max_datapoints.map_or(MAX_DATA_POINTS, |m| m as usize);
+    let mut ids = std::collections::HashSet::new();
+    let mut results = Vec::new();
+    let mut total = 0usize;
+    for (i, q) in queries.into_iter().enumerate() {
+        let id = q.id.clone().unwrap_or_default();
+        let field = |f: &str| format!("MetricDataQueries.member.{}.{f}", i + 1);
+        if !id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(invalid_value(format!(
+                "The value {id} for parameter {} is invalid: it must start with a lower-case letter and contain only letters, digits and underscores.",
+                field("Id")
+            )));
+        }
+        if !ids.insert(id.clone()) {
+            return Err(invalid_value(format!(
+                "The value {id} for parameter {} is not unique.",
+                field("Id")
+            )));
+        }
+        let stat = match (&q.metric_stat, &q.expression) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(invalid_combination(format!(
+                    "Exactly one of {} and {} must be specified.",
+                    field("MetricStat"),
+                    field("Expression")
+                )))
+            }
+            (None, Some(expr)) => {
+                return Err(invalid_value(format!(
+                    "Metric math, SEARCH and Metrics Insights expressions are not supported by Nephoscope yet: {expr}"
+                )))
+            }
+            (Some(ms), None) => ms,
+        };
+        let period = i64::from(stat.period.unwrap_or_default());
+        check_period(period, &field("MetricStat.Period"))?;
+        let s = Stat::parse(stat.stat.as_deref().unwrap_or_default())?;
+        let m = stat.metric.clone().unwrap_or_default();
+        let name = m.metric_name.clone().unwrap_or_default();
+        let key = series_key(
+            m.namespace.as_deref().unwrap_or_default(),
+            &name,
+            m.dimensions.as_deref().unwrap_or_default(),
+        );
+        let start = round_start(start, period);
+        let mut points: Vec<(i64, f64)> = Vec::new();
+        // Several units in one period: their aggregates are merged for GetMetricData unless a
+        // unit is asked for.
+        let mut by_period: BTreeMap<i64, nephoscope_metricstore::Agg> = BTreeMap::new();
+        for p in store.statistics(&scope(ctx), &key, start, end, period, stat.unit.as_deref()) {
+            by_period.entry(p.start).or_default().merge(&p.agg);
+        }
+        for (t, agg) in by_period {
+            if let Some(v) = s.value(&agg) {
+                points.push((t, v));
+            }
+        }
+        if descending {
+            points.reverse();
+        }
+        if q.return_data == Some(false) {
+            continue;
+        }
+        total += points.len();
+        if total > max_points {
+            return Err(invalid_value(format!(
+                "The query returns more than MaxDatapoints ({max_points}) data points; paging is not supported by Nephoscope yet."
+            )));
+        }
+        results.push(MetricDataResult {
+            id: Some(id),
+            label: Some(q.label.clone().unwrap_or(name)),
+            timestamps: Some(points.iter().map(|(t, _)| Timestamp(*t as f64)).collect()),
+            values: Some(points.iter().map(|(_, v)| *v).collect()),
+            status_code: Some("Complete".into()),
+            messages: Some(Vec::new()),
+        });
+    }
+    output(GetMetricDataOutput {
+        metric_data_results: Some(results),
+        next_token: None,
+        messages: Some(Vec::new()),
+    })
+}
