@@ -6,8 +6,12 @@
 
 mod agg;
 mod ast;
+mod codec;
+mod datetime;
 mod discover;
+mod eval;
 mod exec;
+mod expr;
 mod functions;
 mod lexer;
 mod parser;

@@ -32,14 +32,14 @@ const UNSUPPORTED_COMMANDS: &[&str] = &[
 ];
 
 pub struct Parser {
-    toks: Vec<Token>,
-    pos: usize,
-    chars: Vec<char>,
+    pub(crate) toks: Vec<Token>,
+    pub(crate) pos: usize,
+    pub(crate) chars: Vec<char>,
 }
 
-type R<T> = Result<T, QueryError>;
+pub(crate) type R<T> = Result<T, QueryError>;
 
-fn err<T>(start: usize, end: usize, msg: impl Into<String>) -> R<T> {
+pub(crate) fn err<T>(start: usize, end: usize, msg: impl Into<String>) -> R<T> {
     Err(QueryError {
         start,
         end,
@@ -98,33 +98,33 @@ pub fn parse_commands(text: &str) -> R<Vec<Command>> {
 }
 
 impl Parser {
-    fn peek(&self) -> &Token {
+    pub(crate) fn peek(&self) -> &Token {
         &self.toks[self.pos]
     }
-    fn at(&self, t: &Tok) -> bool {
+    pub(crate) fn at(&self, t: &Tok) -> bool {
         &self.peek().tok == t
     }
-    fn next(&mut self) -> Token {
+    pub(crate) fn next(&mut self) -> Token {
         let t = self.toks[self.pos].clone();
         if self.pos + 1 < self.toks.len() {
             self.pos += 1;
         }
         t
     }
-    fn src(&self, s: usize, e: usize) -> String {
+    pub(crate) fn src(&self, s: usize, e: usize) -> String {
         self.chars[s..e].iter().collect()
     }
-    fn prev_end(&self) -> usize {
+    pub(crate) fn prev_end(&self) -> usize {
         if self.pos == 0 {
             0
         } else {
             self.toks[self.pos - 1].end
         }
     }
-    fn is_word(&self, w: &str) -> bool {
+    pub(crate) fn is_word(&self, w: &str) -> bool {
         matches!(&self.peek().tok, Tok::Ident(s) if s.eq_ignore_ascii_case(w))
     }
-    fn eat_word(&mut self, w: &str) -> bool {
+    pub(crate) fn eat_word(&mut self, w: &str) -> bool {
         if self.is_word(w) {
             self.pos += 1;
             true
@@ -132,7 +132,7 @@ impl Parser {
             false
         }
     }
-    fn expect(&mut self, t: Tok, what: &str) -> R<Token> {
+    pub(crate) fn expect(&mut self, t: Tok, what: &str) -> R<Token> {
         if self.at(&t) {
             Ok(self.next())
         } else {
@@ -390,222 +390,9 @@ impl Parser {
             ),
         }
     }
-
-    // ---- expressions ----
-
-    pub fn expr(&mut self) -> R<Expr> {
-        self.or()
-    }
-    fn or(&mut self) -> R<Expr> {
-        let mut l = self.and()?;
-        while self.eat_word("or") {
-            let r = self.and()?;
-            l = Expr::Bin(BinOp::Or, Box::new(l), Box::new(r));
-        }
-        Ok(l)
-    }
-    fn eat_tok(&mut self, t: &Tok) -> bool {
-        if self.at(t) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-    fn and(&mut self) -> R<Expr> {
-        let mut l = self.not()?;
-        while self.eat_word("and") {
-            let r = self.not()?;
-            l = Expr::Bin(BinOp::And, Box::new(l), Box::new(r));
-        }
-        Ok(l)
-    }
-    fn not(&mut self) -> R<Expr> {
-        if self.eat_word("not") || self.eat_tok(&Tok::Bang) {
-            return Ok(Expr::Not(Box::new(self.not()?)));
-        }
-        self.cmp()
-    }
-    fn cmp(&mut self) -> R<Expr> {
-        let l = self.add()?;
-        let op = match self.peek().tok {
-            Tok::Eq => Some(BinOp::Eq),
-            Tok::Ne => Some(BinOp::Ne),
-            Tok::Lt => Some(BinOp::Lt),
-            Tok::Le => Some(BinOp::Le),
-            Tok::Gt => Some(BinOp::Gt),
-            Tok::Ge => Some(BinOp::Ge),
-            _ => None,
-        };
-        if let Some(op) = op {
-            self.pos += 1;
-            let r = self.add()?;
-            return Ok(Expr::Bin(op, Box::new(l), Box::new(r)));
-        }
-        if self.eat_tok(&Tok::Match) {
-            let pat = self.add()?;
-            return Ok(Expr::Like {
-                expr: Box::new(l),
-                pat: Box::new(pat),
-                negated: false,
-            });
-        }
-        let save = self.pos;
-        let negated = self.eat_word("not");
-        if self.eat_word("like") {
-            let pat = self.add()?;
-            return Ok(Expr::Like {
-                expr: Box::new(l),
-                pat: Box::new(pat),
-                negated,
-            });
-        }
-        if self.is_word("in") {
-            let in_tok = self.next();
-            if self.at(&Tok::LParen) {
-                return err(
-                    in_tok.start,
-                    self.peek().end,
-                    "subqueries are not supported",
-                );
-            }
-            let lb = self.peek().clone();
-            match self.primary()? {
-                Expr::List(items) => {
-                    return Ok(Expr::In {
-                        expr: Box::new(l),
-                        list: items,
-                        negated,
-                    })
-                }
-                _ => {
-                    return err(
-                        lb.start,
-                        self.prev_end(),
-                        "'in' requires a list such as [\"a\", \"b\"]",
-                    )
-                }
-            }
-        }
-        self.pos = save;
-        Ok(l)
-    }
-    fn add(&mut self) -> R<Expr> {
-        let mut l = self.mul()?;
-        loop {
-            let op = match self.peek().tok {
-                Tok::Plus => BinOp::Add,
-                Tok::Minus => BinOp::Sub,
-                _ => return Ok(l),
-            };
-            self.pos += 1;
-            let r = self.mul()?;
-            l = Expr::Bin(op, Box::new(l), Box::new(r));
-        }
-    }
-    fn mul(&mut self) -> R<Expr> {
-        let mut l = self.pow()?;
-        loop {
-            let op = match self.peek().tok {
-                Tok::Star => BinOp::Mul,
-                Tok::Slash => BinOp::Div,
-                Tok::Percent => BinOp::Mod,
-                _ => return Ok(l),
-            };
-            self.pos += 1;
-            let r = self.pow()?;
-            l = Expr::Bin(op, Box::new(l), Box::new(r));
-        }
-    }
-    fn pow(&mut self) -> R<Expr> {
-        let l = self.unary()?;
-        if self.eat_tok(&Tok::Caret) {
-            let r = self.pow()?;
-            return Ok(Expr::Bin(BinOp::Pow, Box::new(l), Box::new(r)));
-        }
-        Ok(l)
-    }
-    fn unary(&mut self) -> R<Expr> {
-        if self.eat_tok(&Tok::Minus) {
-            return Ok(match self.unary()? {
-                Expr::Num(n) => Expr::Num(-n),
-                e => Expr::Neg(Box::new(e)),
-            });
-        }
-        if self.eat_tok(&Tok::Plus) {
-            return self.unary();
-        }
-        let mut e = self.primary()?;
-        while self.at(&Tok::LBracket) {
-            self.pos += 1;
-            let idx = self.expr()?;
-            self.expect(Tok::RBracket, "']'")?;
-            e = Expr::Index(Box::new(e), Box::new(idx));
-        }
-        Ok(e)
-    }
-    fn primary(&mut self) -> R<Expr> {
-        let t = self.next();
-        Ok(match t.tok {
-            Tok::Num(n) => Expr::Num(n),
-            Tok::Str(s) => Expr::Str(s),
-            Tok::Regex(r) => Expr::Regex(compile_regex(&r, t.start, t.end)?),
-            Tok::Dur(n, u) => Expr::Dur(n, u),
-            Tok::Quoted(s) => Expr::Field(s),
-            Tok::Star => Expr::Star,
-            Tok::LParen => {
-                let e = self.expr()?;
-                self.expect(Tok::RParen, "')'")?;
-                e
-            }
-            Tok::LBracket => {
-                let mut items = Vec::new();
-                if !self.at(&Tok::RBracket) {
-                    loop {
-                        items.push(self.expr()?);
-                        if !self.eat_tok(&Tok::Comma) {
-                            break;
-                        }
-                    }
-                }
-                self.expect(Tok::RBracket, "']' to close the list")?;
-                Expr::List(items)
-            }
-            Tok::Ident(name) => {
-                if self.at(&Tok::LParen) {
-                    self.pos += 1;
-                    let mut args = Vec::new();
-                    if !self.at(&Tok::RParen) {
-                        loop {
-                            if self.at(&Tok::LParen) && self.toks.get(self.pos + 1).is_some_and(|n| matches!(&n.tok, Tok::Ident(s) if s.eq_ignore_ascii_case("source"))) {
-                                let p = self.peek().clone();
-                                return err(p.start, p.end, "subqueries are not supported");
-                            }
-                            args.push(self.expr()?);
-                            if !self.eat_tok(&Tok::Comma) {
-                                break;
-                            }
-                        }
-                    }
-                    self.expect(Tok::RParen, "')' to close the function call")?;
-                    let text = self.src(t.start, self.prev_end());
-                    check_call(&name, &args, t.start, self.prev_end())?;
-                    Expr::Call {
-                        name: name.to_ascii_lowercase(),
-                        args,
-                        text,
-                    }
-                } else {
-                    Expr::Field(name)
-                }
-            }
-            Tok::Eof => return err(t.start, t.end, "unexpected end of query"),
-            _ => return unexpected(self, &t),
-        })
-    }
 }
 
-fn unexpected<T>(p: &Parser, t: &Token) -> R<T> {
+pub(crate) fn unexpected<T>(p: &Parser, t: &Token) -> R<T> {
     match t.tok {
         Tok::Bad(c) => err(t.start, t.end, format!("unexpected character '{c}'")),
         _ => err(
@@ -616,7 +403,7 @@ fn unexpected<T>(p: &Parser, t: &Token) -> R<T> {
     }
 }
 
-fn check_call(name: &str, args: &[Expr], s: usize, e: usize) -> R<()> {
+pub(crate) fn check_call(name: &str, args: &[Expr], s: usize, e: usize) -> R<()> {
     match functions::classify(name) {
         FnClass::Agg(_) => {
             let n = args.len();

@@ -1,0 +1,208 @@
+//! Rows and expression evaluation.
+
+use crate::ast::*;
+use crate::functions::{self, Env};
+use crate::value::{loose_cmp, loose_eq, Value};
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub ts: i64,
+    pub ptr: String,
+    pub fields: Vec<(String, Value)>,
+}
+
+impl Row {
+    pub fn get(&self, name: &str) -> Value {
+        if let Some((_, v)) = self.fields.iter().rev().find(|(k, _)| k == name) {
+            return v.clone();
+        }
+        // `m.key.sub` / `list.0` navigation into jsonParse values
+        let mut idx = name.len();
+        while let Some(p) = name[..idx].rfind('.') {
+            if let Some((_, base @ (Value::Map(_) | Value::List(_)))) =
+                self.fields.iter().rev().find(|(k, _)| k == &name[..p])
+            {
+                let mut cur = base.clone();
+                for seg in name[p + 1..].split('.') {
+                    cur = index(&cur, &Value::Str(seg.to_string()));
+                }
+                return cur;
+            }
+            idx = p;
+        }
+        Value::Null
+    }
+    pub fn set(&mut self, name: &str, v: Value) {
+        if let Some(slot) = self.fields.iter_mut().find(|(k, _)| k == name) {
+            slot.1 = v;
+        } else {
+            self.fields.push((name.to_string(), v));
+        }
+    }
+}
+
+fn index(base: &Value, i: &Value) -> Value {
+    match base {
+        Value::List(l) => i
+            .as_num()
+            .and_then(|n| l.get(n as usize))
+            .cloned()
+            .unwrap_or(Value::Null),
+        Value::Map(m) => {
+            let k = i.render();
+            m.iter()
+                .find(|(x, _)| *x == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null)
+        }
+        _ => Value::Null,
+    }
+}
+
+pub struct Evaluator<'a> {
+    pub env: &'a Env,
+    pub aggs: &'a [Value],
+    pub bin_offset: i64,
+}
+
+impl Evaluator<'_> {
+    pub fn eval(&self, e: &Expr, row: &Row) -> Value {
+        match e {
+            Expr::Field(f) => row.get(f),
+            Expr::Str(s) => Value::Str(s.clone()),
+            Expr::Num(n) => Value::Num(*n),
+            Expr::Regex(r) => Value::Str(r.re.as_str().to_string()),
+            Expr::Dur(n, u) => Value::Num((*n * functions::unit_ms(*u)) as f64),
+            Expr::Star => Value::Null,
+            Expr::List(l) => Value::List(l.iter().map(|x| self.eval(x, row)).collect()),
+            Expr::AggRef(i) => self.aggs.get(*i).cloned().unwrap_or(Value::Null),
+            Expr::Neg(a) => self
+                .eval(a, row)
+                .as_num()
+                .map(|n| Value::Num(-n))
+                .unwrap_or(Value::Null),
+            Expr::Not(a) => Value::Bool(!self.eval(a, row).truthy()),
+            Expr::Index(a, i) => index(&self.eval(a, row), &self.eval(i, row)),
+            Expr::Bin(op, a, b) => self.binop(*op, a, b, row),
+            Expr::Like { expr, pat, negated } => {
+                let v = self.eval(expr, row);
+                let Some(s) = v.as_str() else {
+                    return Value::Bool(false);
+                };
+                let m = match &**pat {
+                    Expr::Regex(r) => r.re.is_match(&s),
+                    p => match self.eval(p, row).as_str() {
+                        Some(sub) => s.contains(&sub),
+                        None => return Value::Bool(false),
+                    },
+                };
+                Value::Bool(m != *negated)
+            }
+            Expr::In {
+                expr,
+                list,
+                negated,
+            } => {
+                let v = self.eval(expr, row);
+                if v.is_null() {
+                    return Value::Bool(false);
+                }
+                let found = list
+                    .iter()
+                    .any(|x| loose_eq(&v, &self.eval(x, row)) == Some(true));
+                Value::Bool(found != *negated)
+            }
+            Expr::Call { name, args, text } => {
+                // A column produced by stats (e.g. `count(*)`, `bin(5m)`) is referenced by its text.
+                if let Some((_, v)) = row.fields.iter().rev().find(|(k, _)| k == text) {
+                    return v.clone();
+                }
+                match name.as_str() {
+                    "bin" | "datefloor" | "dateceil" => self.period_fn(name, args, row),
+                    "regexreplace" => {
+                        let mut vals: Vec<Value> = args.iter().map(|a| self.eval(a, row)).collect();
+                        if let Some(Expr::Regex(r)) = args.get(1) {
+                            let (Some(s), Some(rep)) = (vals[0].as_str(), vals[2].as_str()) else {
+                                return Value::Null;
+                            };
+                            return Value::Str(r.re.replace_all(&s, rep.as_str()).into_owned());
+                        }
+                        vals.truncate(3);
+                        functions::call(name, &vals, self.env)
+                    }
+                    _ => {
+                        let vals: Vec<Value> = args.iter().map(|a| self.eval(a, row)).collect();
+                        functions::call(name, &vals, self.env)
+                    }
+                }
+            }
+        }
+    }
+
+    fn period_fn(&self, name: &str, args: &[Expr], row: &Row) -> Value {
+        let (ts, period) = if name == "bin" {
+            (Some(row.ts), args.first())
+        } else {
+            (
+                self.eval(&args[0], row).as_num().map(|n| n as i64),
+                args.get(1),
+            )
+        };
+        let Some(ts) = ts else { return Value::Null };
+        let (n, u) = match period {
+            Some(Expr::Dur(n, u)) => (*n, *u),
+            _ => return Value::Null,
+        };
+        let off = if name == "bin" { self.bin_offset } else { 0 };
+        Value::Time(match name {
+            "dateceil" => functions::ceil_period(ts, n, u),
+            _ => functions::floor_period(ts - off, n, u) + off,
+        })
+    }
+
+    fn binop(&self, op: BinOp, a: &Expr, b: &Expr, row: &Row) -> Value {
+        match op {
+            BinOp::And => {
+                return Value::Bool(self.eval(a, row).truthy() && self.eval(b, row).truthy())
+            }
+            BinOp::Or => {
+                return Value::Bool(self.eval(a, row).truthy() || self.eval(b, row).truthy())
+            }
+            _ => {}
+        }
+        let (x, y) = (self.eval(a, row), self.eval(b, row));
+        let cmp = |f: fn(Ordering) -> bool| Value::Bool(loose_cmp(&x, &y).is_some_and(f));
+        match op {
+            BinOp::Eq => Value::Bool(loose_eq(&x, &y) == Some(true)),
+            BinOp::Ne => Value::Bool(loose_eq(&x, &y) == Some(false)),
+            BinOp::Lt => cmp(|o| o == Ordering::Less),
+            BinOp::Le => cmp(|o| o != Ordering::Greater),
+            BinOp::Gt => cmp(|o| o == Ordering::Greater),
+            BinOp::Ge => cmp(|o| o != Ordering::Less),
+            _ => {
+                let (Some(p), Some(q)) = (x.as_num(), y.as_num()) else {
+                    return Value::Null;
+                };
+                let r = match op {
+                    BinOp::Add => p + q,
+                    BinOp::Sub => p - q,
+                    BinOp::Mul => p * q,
+                    BinOp::Div if q != 0.0 => p / q,
+                    BinOp::Mod if q != 0.0 => p % q,
+                    BinOp::Pow => p.powf(q),
+                    _ => return Value::Null,
+                };
+                if !r.is_finite() {
+                    return Value::Null;
+                }
+                match (&x, &y, op) {
+                    (Value::Time(_), Value::Num(_), BinOp::Add | BinOp::Sub) => {
+                        Value::Time(r as i64)
+                    }
+                    _ => Value::Num(r),
+                }
+            }
+        }
+    }
+}
