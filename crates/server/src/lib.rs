@@ -44,6 +44,7 @@ impl Engines {
             Arc::new(nephoscope_sts::Sts),
             Arc::new(
                 nephoscope_logs::Logs::new(self.logs.clone())
+                    .with_metrics(self.metrics.clone())
                     .with_live_tail_limit(self.live_tail_limit),
             ),
             Arc::new(nephoscope_cloudwatch::CloudWatch::new(self.metrics.clone())),

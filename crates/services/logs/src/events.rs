@@ -37,6 +37,7 @@ pub(crate) fn sequence_token(seq: u64) -> String {
 
 pub async fn put(
     store: &LogStore,
+    metrics: Option<&nephoscope_metricstore::MetricStore>,
     ctx: &RequestContext,
     req: PutLogEventsRequest,
 ) -> Result<Value, ApiError> {
@@ -107,6 +108,10 @@ pub async fn put(
         })
         .collect();
     let mut next_seq = store.read().next_seq;
+    // EMF documents among the accepted events publish metrics once the events are durable.
+    let emf = metrics
+        .map(|_| crate::emf::collect(&accepted))
+        .unwrap_or_default();
     if !accepted.is_empty() {
         let applied = store
             .mutate(Mutation::PutEvents {
@@ -119,6 +124,9 @@ pub async fn put(
             .await
             .map_err(|e| store_error(e, &ctx.request_id))?;
         next_seq = applied.first_seq;
+    }
+    if let (Some(m), false) = (metrics, emf.is_empty()) {
+        crate::emf::publish(m, ctx, emf).await;
     }
     let rejected = (too_old_end > 0 || expired_end > 0 || too_new_start < ts.len()).then(|| {
         RejectedLogEventsInfo {

@@ -3,6 +3,7 @@
 //! Each operation family lives in its own module; this file dispatches, and holds what they
 //! share: identifiers and ARNs, pagination tokens, and the mapping of store errors to AWS errors.
 
+mod emf;
 mod events;
 mod groups;
 mod livetail;
@@ -51,6 +52,8 @@ const BUILT: &[&str] = &[
 
 pub struct Logs {
     store: Arc<LogStore>,
+    /// Where metrics extracted from EMF log events go.
+    metrics: Option<Arc<nephoscope_metricstore::MetricStore>>,
     queries: Arc<queries::Queries>,
     live_tail_limit: std::time::Duration,
 }
@@ -59,9 +62,16 @@ impl Logs {
     pub fn new(store: Arc<LogStore>) -> Self {
         Logs {
             store,
+            metrics: None,
             queries: Arc::default(),
             live_tail_limit: livetail::DEFAULT_SESSION_LIMIT,
         }
+    }
+
+    /// Publishes the metrics of Embedded Metric Format events into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<nephoscope_metricstore::MetricStore>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Ends Live Tail sessions after `limit` instead of AWS's three hours.
@@ -228,6 +238,7 @@ impl Service for Logs {
     fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture {
         let store = self.store.clone();
         let queries = self.queries.clone();
+        let metrics = self.metrics.clone();
         Box::pin(async move {
             let s = &store;
             match op.name {
@@ -248,7 +259,7 @@ impl Service for Logs {
                 "CreateLogStream" => streams::create(s, &ctx, parse(input)?).await,
                 "DeleteLogStream" => streams::delete(s, &ctx, parse(input)?).await,
                 "DescribeLogStreams" => streams::describe(s, &ctx, parse(input)?),
-                "PutLogEvents" => events::put(s, &ctx, parse(input)?).await,
+                "PutLogEvents" => events::put(s, metrics.as_deref(), &ctx, parse(input)?).await,
                 "GetLogEvents" => events::get(s, &ctx, parse(input)?),
                 "FilterLogEvents" => events::filter(s, &ctx, parse(input)?),
                 "TagResource" => tags::tag_resource(s, &ctx, parse(input)?).await,

@@ -256,13 +256,15 @@ fn run(
                     en.stats = stats;
                 });
             }
-            !exec.is_satisfied()
+            // No early stop on `is_satisfied`: the store does not scan newest first, so the
+            // first rows found are not the rows a limited query must return.
+            true
         });
         if let Err(e) = r {
             failed = Some(e);
             break;
         }
-        if exec.is_satisfied() || cancel.load(Ordering::Relaxed) {
+        if cancel.load(Ordering::Relaxed) {
             break;
         }
     }
