@@ -65,6 +65,9 @@ impl Engines {
             if let Err(e) = self.logs.maintain(false).await {
                 tracing::error!(error = %e, "log store upkeep failed");
             }
+            if let Err(e) = self.metrics.maintain(false) {
+                tracing::error!(error = %e, "metric store upkeep failed");
+            }
             if rounds.is_multiple_of(6) {
                 if let Err(e) = self.logs.expire().await {
                     tracing::error!(error = %e, "retention sweep failed");
@@ -77,6 +80,9 @@ impl Engines {
     pub async fn shutdown(&self) {
         if let Err(e) = self.logs.maintain(true).await {
             tracing::error!(error = %e, "final flush failed; the write-ahead log still has everything");
+        }
+        if let Err(e) = self.metrics.maintain(true) {
+            tracing::error!(error = %e, "final metric checkpoint failed; the write-ahead log still has everything");
         }
     }
 }

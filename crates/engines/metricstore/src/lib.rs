@@ -8,6 +8,7 @@
 pub mod sketch;
 
 use nephoscope_clock::SharedClock;
+use nephoscope_storage::blob::{BlobStore, LocalBlobStore};
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
 use nephoscope_storage::wal::Wal;
 use sketch::Sketch;
@@ -160,6 +161,104 @@ pub enum Mutation {
 }
 
 impl State {
+    /// The whole state as a checkpoint.
+    pub fn encode_snapshot(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u8(1); // format version
+        w.u64(self.scopes.len() as u64);
+        for (scope, series) in &self.scopes {
+            w.str(&scope.account);
+            w.str(&scope.region);
+            w.u64(series.len() as u64);
+            for (k, s) in series {
+                w.str(&k.namespace);
+                w.str(&k.name);
+                w.u64(k.dimensions.len() as u64);
+                for (n, v) in &k.dimensions {
+                    w.str(n);
+                    w.str(v);
+                }
+                w.i64(s.last_timestamp_ms);
+                w.u64(s.buckets.len() as u64);
+                for (t, units) in &s.buckets {
+                    w.i64(*t);
+                    w.u64(units.len() as u64);
+                    for (u, a) in units {
+                        w.str(u);
+                        for x in [a.count, a.sum, a.min, a.max] {
+                            w.f64(x);
+                        }
+                        w.bool(a.percentiles);
+                        a.sketch.encode(&mut w);
+                    }
+                }
+            }
+        }
+        w.buf
+    }
+
+    pub fn decode_snapshot(data: &[u8]) -> Result<State, DecodeError> {
+        let mut r = Reader::new(data);
+        if r.u8()? != 1 {
+            return Err(DecodeError(0));
+        }
+        let mut st = State::default();
+        for _ in 0..r.u64()? {
+            let scope = Scope {
+                account: r.str()?,
+                region: r.str()?,
+            };
+            let mut series = BTreeMap::new();
+            for _ in 0..r.u64()? {
+                let namespace = r.str()?;
+                let name = r.str()?;
+                let mut dimensions = Vec::new();
+                for _ in 0..r.u64()? {
+                    dimensions.push((r.str()?, r.str()?));
+                }
+                let mut s = Series {
+                    last_timestamp_ms: r.i64()?,
+                    ..Series::default()
+                };
+                for _ in 0..r.u64()? {
+                    let t = r.i64()?;
+                    let mut units = BTreeMap::new();
+                    for _ in 0..r.u64()? {
+                        let u = r.str()?;
+                        let (count, sum, min, max) = (r.f64()?, r.f64()?, r.f64()?, r.f64()?);
+                        let percentiles = r.bool()?;
+                        let sketch = Sketch::decode(&mut r)?;
+                        units.insert(
+                            u,
+                            Agg {
+                                count,
+                                sum,
+                                min,
+                                max,
+                                sketch,
+                                percentiles,
+                            },
+                        );
+                    }
+                    s.buckets.insert(t, units);
+                }
+                series.insert(
+                    SeriesKey {
+                        namespace,
+                        name,
+                        dimensions,
+                    },
+                    s,
+                );
+            }
+            st.scopes.insert(scope, series);
+        }
+        if !r.done() {
+            return Err(DecodeError(data.len()));
+        }
+        Ok(st)
+    }
+
     pub fn apply(&mut self, m: Mutation) {
         match m {
             Mutation::Put { scope, datums } => {
@@ -315,8 +414,13 @@ pub enum StoreError {
 pub struct MetricStore {
     state: Arc<RwLock<State>>,
     wal: Wal,
+    blobs: LocalBlobStore,
     clock: SharedClock,
 }
+
+const SNAPSHOTS: &str = "snapshots/";
+/// Checkpoint when the write-ahead log grows past this.
+pub const CHECKPOINT_BYTES: u64 = 64 << 20;
 
 /// One period of a statistics query.
 #[derive(Debug, Clone, PartialEq)]
@@ -328,11 +432,29 @@ pub struct Point {
 }
 
 impl MetricStore {
+    /// Opens the store: the latest checkpoint, then the write-ahead log after it.
     pub fn open(dir: &Path, clock: SharedClock) -> Result<MetricStore, StoreError> {
-        let (wal, records) =
-            Wal::open(dir.join("wal")).map_err(|e| StoreError::Storage(e.to_string()))?;
-        let mut state = State::default();
+        let storage = |e: &dyn std::fmt::Display| StoreError::Storage(e.to_string());
+        let blobs = LocalBlobStore::open(dir.join("files")).map_err(|e| storage(&e))?;
+        let (mut state, from_file) = match blobs.list(SNAPSHOTS).map_err(|e| storage(&e))?.last() {
+            Some(key) => {
+                let n: u64 = key
+                    .trim_start_matches(SNAPSHOTS)
+                    .trim_end_matches(".snap")
+                    .parse()
+                    .map_err(|_| StoreError::Storage(format!("bad checkpoint name {key}")))?;
+                let bytes = blobs.get(key).map_err(|e| storage(&e))?;
+                let st = State::decode_snapshot(&bytes)
+                    .map_err(|e| StoreError::Storage(format!("checkpoint {key}: {e}")))?;
+                (st, n)
+            }
+            None => (State::default(), 0),
+        };
+        let (wal, records) = Wal::open(dir.join("wal")).map_err(|e| storage(&e))?;
         for (file, r) in records {
+            if file < from_file {
+                continue;
+            }
             let m = Mutation::decode(&r)
                 .map_err(|e| StoreError::Storage(format!("log file {file}: {e}")))?;
             state.apply(m);
@@ -340,8 +462,41 @@ impl MetricStore {
         Ok(MetricStore {
             state: Arc::new(RwLock::new(state)),
             wal,
+            blobs,
             clock,
         })
+    }
+
+    /// Checkpoints when the log is large (or always with `force`), then drops the log before it.
+    pub fn maintain(&self, force: bool) -> Result<bool, StoreError> {
+        if !force && self.wal.size() < CHECKPOINT_BYTES {
+            return Ok(false);
+        }
+        let io = |e: std::io::Error| StoreError::Storage(e.to_string());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let state = self.state.clone();
+        let n = self
+            .wal
+            .rotate_with(Box::new(move |_| {
+                let bytes = state
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .encode_snapshot();
+                let _ = tx.send(bytes);
+            }))
+            .map_err(io)?;
+        let bytes = rx
+            .recv()
+            .map_err(|_| StoreError::Storage("checkpoint capture failed".into()))?;
+        let key = format!("{SNAPSHOTS}{n:016}.snap");
+        self.blobs.put(&key, &bytes).map_err(io)?;
+        self.wal.remove_before(n).map_err(io)?;
+        for old in self.blobs.list(SNAPSHOTS).map_err(io)? {
+            if old < key {
+                self.blobs.delete(&old).map_err(io)?;
+            }
+        }
+        Ok(true)
     }
 
     pub fn now(&self) -> i64 {

@@ -33,6 +33,34 @@ fn value(i: i32) -> f64 {
 }
 
 impl Sketch {
+    pub fn encode(&self, w: &mut nephoscope_storage::codec::Writer) {
+        for side in [&self.positive, &self.negative] {
+            w.u64(side.len() as u64);
+            for (i, c) in side {
+                w.i64(i64::from(*i));
+                w.f64(*c);
+            }
+        }
+        w.f64(self.zero);
+        w.f64(self.count);
+    }
+
+    pub fn decode(
+        r: &mut nephoscope_storage::codec::Reader<'_>,
+    ) -> Result<Sketch, nephoscope_storage::codec::DecodeError> {
+        let mut s = Sketch::default();
+        for side in [&mut s.positive, &mut s.negative] {
+            for _ in 0..r.u64()? {
+                let i = i32::try_from(r.i64()?)
+                    .map_err(|_| nephoscope_storage::codec::DecodeError(0))?;
+                side.insert(i, r.f64()?);
+            }
+        }
+        s.zero = r.f64()?;
+        s.count = r.f64()?;
+        Ok(s)
+    }
+
     pub fn add(&mut self, x: f64, count: f64) {
         if !x.is_finite() || count <= 0.0 {
             return;

@@ -70,6 +70,10 @@ async fn statistics_survive_reopen_and_merge_into_periods() {
             .await
             .unwrap();
     }
+    let store = MetricStore::open(dir.path(), clock.clone()).unwrap();
+    assert!(store.maintain(true).unwrap());
+    drop(store);
+    // Recovery from the checkpoint alone.
     let store = MetricStore::open(dir.path(), clock).unwrap();
     let one_minute = store.statistics(&scope(), &key, 60, 180, 60, Some("Milliseconds"));
     assert_eq!(one_minute.len(), 2);
