@@ -15,7 +15,10 @@ mod read;
 pub mod segment;
 mod state;
 
-pub use state::{Event, Group, Mutation, Rejection, Scope, State, Stream};
+pub use state::{
+    Event, Group, MetricFilter, Mutation, Rejection, Scope, State, Stream, Transformation,
+    MAX_METRIC_FILTERS,
+};
 
 pub use maintain::{MaintainReport, Policy};
 pub use read::StreamRead;

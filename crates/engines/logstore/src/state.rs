@@ -51,6 +51,28 @@ pub struct Group {
     pub streams: BTreeMap<String, Stream>,
     /// Flushed events, oldest flush first; the streams' `events` hold only newer ones.
     pub segments: Vec<SegmentMeta>,
+    /// Metric filters by name.
+    pub metric_filters: BTreeMap<String, MetricFilter>,
+}
+
+/// A metric filter: events matching `pattern` publish `transformations` (exactly one today).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricFilter {
+    pub pattern: String,
+    pub creation_time: i64,
+    pub transformations: Vec<Transformation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Transformation {
+    pub metric_name: String,
+    pub namespace: String,
+    /// A number, `$.json.selector` or `$field` of a space-delimited pattern.
+    pub value: String,
+    pub default_value: Option<f64>,
+    /// Dimension name → `$.selector` / `$field`.
+    pub dimensions: BTreeMap<String, String>,
+    pub unit: Option<String>,
 }
 
 impl Group {
@@ -136,6 +158,17 @@ pub enum Mutation {
         group_id: u64,
         meta: SegmentMeta,
     },
+    PutMetricFilter {
+        scope: Scope,
+        group: String,
+        name: String,
+        filter: MetricFilter,
+    },
+    DeleteMetricFilter {
+        scope: Scope,
+        group: String,
+        name: String,
+    },
     /// Compaction: the segments named by `old` are replaced by the one merged segment `new`.
     ReplaceSegments {
         scope: Scope,
@@ -159,6 +192,10 @@ pub enum Rejection {
     StreamNotFound,
     #[error("The log group has deletion protection enabled.")]
     DeletionProtected,
+    #[error("The specified metric filter does not exist.")]
+    FilterNotFound,
+    #[error("A log group can have at most 100 metric filters.")]
+    TooManyFilters,
 }
 
 /// What a successful mutation reports.
@@ -350,6 +387,37 @@ impl State {
                 }
                 g.segments.push(meta);
             }
+            Mutation::PutMetricFilter {
+                scope,
+                group,
+                name,
+                filter,
+            } => {
+                let g = self.group_mut(&scope, &group)?;
+                if !g.metric_filters.contains_key(&name)
+                    && g.metric_filters.len() >= MAX_METRIC_FILTERS
+                {
+                    return Err(Rejection::TooManyFilters);
+                }
+                // Re-putting keeps the original creation time, as AWS does.
+                let creation_time = g
+                    .metric_filters
+                    .get(&name)
+                    .map_or(filter.creation_time, |f| f.creation_time);
+                g.metric_filters.insert(
+                    name,
+                    MetricFilter {
+                        creation_time,
+                        ..filter
+                    },
+                );
+            }
+            Mutation::DeleteMetricFilter { scope, group, name } => {
+                let g = self.group_mut(&scope, &group)?;
+                g.metric_filters
+                    .remove(&name)
+                    .ok_or(Rejection::FilterNotFound)?;
+            }
             Mutation::ReplaceSegments {
                 scope,
                 group,
@@ -399,6 +467,50 @@ fn map_r(r: &mut Reader<'_>) -> Result<BTreeMap<String, String>, DecodeError> {
         m.insert(k, r.str()?);
     }
     Ok(m)
+}
+
+/// Metric filters per log group (AWS's limit).
+pub const MAX_METRIC_FILTERS: usize = 100;
+
+fn filter_w(w: &mut Writer, f: &MetricFilter) {
+    w.str(&f.pattern);
+    w.i64(f.creation_time);
+    w.u64(f.transformations.len() as u64);
+    for t in &f.transformations {
+        w.str(&t.metric_name);
+        w.str(&t.namespace);
+        w.str(&t.value);
+        w.bool(t.default_value.is_some());
+        w.f64(t.default_value.unwrap_or_default());
+        map_w(w, &t.dimensions);
+        w.opt_str(t.unit.as_deref());
+    }
+}
+
+fn filter_r(r: &mut Reader<'_>) -> Result<MetricFilter, DecodeError> {
+    let pattern = r.str()?;
+    let creation_time = r.i64()?;
+    let mut transformations = Vec::new();
+    for _ in 0..r.u64()? {
+        let metric_name = r.str()?;
+        let namespace = r.str()?;
+        let value = r.str()?;
+        let has_default = r.bool()?;
+        let default = r.f64()?;
+        transformations.push(Transformation {
+            metric_name,
+            namespace,
+            value,
+            default_value: has_default.then_some(default),
+            dimensions: map_r(r)?,
+            unit: r.opt_str()?,
+        });
+    }
+    Ok(MetricFilter {
+        pattern,
+        creation_time,
+        transformations,
+    })
 }
 
 fn segment_w(w: &mut Writer, m: &SegmentMeta) {
@@ -460,6 +572,11 @@ impl State {
                 w.opt_str(g.kms_key_id.as_deref());
                 w.bool(g.deletion_protection);
                 map_w(&mut w, &g.tags);
+                w.u64(g.metric_filters.len() as u64);
+                for (name, f) in &g.metric_filters {
+                    w.str(name);
+                    filter_w(&mut w, f);
+                }
                 w.u64(g.segments.len() as u64);
                 for m in &g.segments {
                     segment_w(&mut w, m);
@@ -519,6 +636,10 @@ impl State {
                     tags: map_r(&mut r)?,
                     ..Group::default()
                 };
+                for _ in 0..r.u64()? {
+                    let name = r.str()?;
+                    g.metric_filters.insert(name, filter_r(&mut r)?);
+                }
                 for _ in 0..r.u64()? {
                     g.segments.push(segment_r(&mut r)?);
                 }
@@ -678,6 +799,24 @@ impl Mutation {
                 w.u64(*group_id);
                 segment_w(&mut w, meta);
             }
+            Mutation::PutMetricFilter {
+                scope,
+                group,
+                name,
+                filter,
+            } => {
+                w.u8(14);
+                scope_w(&mut w, scope);
+                w.str(group);
+                w.str(name);
+                filter_w(&mut w, filter);
+            }
+            Mutation::DeleteMetricFilter { scope, group, name } => {
+                w.u8(15);
+                scope_w(&mut w, scope);
+                w.str(group);
+                w.str(name);
+            }
             Mutation::ReplaceSegments {
                 scope,
                 group,
@@ -785,6 +924,17 @@ impl Mutation {
                 group_id: r.u64()?,
                 meta: segment_r(&mut r)?,
             },
+            14 => Mutation::PutMetricFilter {
+                scope: scope_r(&mut r)?,
+                group: r.str()?,
+                name: r.str()?,
+                filter: filter_r(&mut r)?,
+            },
+            15 => Mutation::DeleteMetricFilter {
+                scope: scope_r(&mut r)?,
+                group: r.str()?,
+                name: r.str()?,
+            },
             13 => {
                 let scope = scope_r(&mut r)?;
                 let group = r.str()?;
@@ -887,6 +1037,28 @@ mod tests {
                 before: 100,
             },
             Mutation::Reset,
+            Mutation::PutMetricFilter {
+                scope: scope(),
+                group: "g".into(),
+                name: "f".into(),
+                filter: MetricFilter {
+                    pattern: "[ip, user, status=5*]".into(),
+                    creation_time: 3,
+                    transformations: vec![Transformation {
+                        metric_name: "Errors".into(),
+                        namespace: "App".into(),
+                        value: "$status".into(),
+                        default_value: Some(0.0),
+                        dimensions: [("User".to_string(), "$user".to_string())].into(),
+                        unit: Some("Count".into()),
+                    }],
+                },
+            },
+            Mutation::DeleteMetricFilter {
+                scope: scope(),
+                group: "g".into(),
+                name: "f".into(),
+            },
             Mutation::AddSegment {
                 scope: scope(),
                 group: "g".into(),

@@ -109,9 +109,17 @@ pub async fn put(
         .collect();
     let mut next_seq = store.read().next_seq;
     // EMF documents among the accepted events publish metrics once the events are durable.
-    let emf = metrics
-        .map(|_| crate::emf::collect(&accepted))
-        .unwrap_or_default();
+    // So do the group's metric filters (applied to new events only, as AWS).
+    let emf = match metrics {
+        Some(_) => {
+            let mut d = crate::emf::collect(&accepted);
+            d.extend(crate::metricfilters::apply(
+                store, &scope, &group, &accepted,
+            ));
+            d
+        }
+        None => Vec::new(),
+    };
     if !accepted.is_empty() {
         let applied = store
             .mutate(Mutation::PutEvents {

@@ -156,7 +156,7 @@ pub fn describe(
                 log_group_name: Some(name.clone()),
                 creation_time: Some(g.creation_time),
                 retention_in_days: g.retention_days.map(|d| d as i32),
-                metric_filter_count: Some(0),
+                metric_filter_count: Some(g.metric_filters.len() as i32),
                 arn: Some(format!("{arn}:*")),
                 log_group_arn: Some(arn),
                 stored_bytes: Some(g.stored_bytes() as i64),

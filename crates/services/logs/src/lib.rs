@@ -7,6 +7,7 @@ mod emf;
 mod events;
 mod groups;
 mod livetail;
+mod metricfilters;
 mod queries;
 mod streams;
 mod tags;
@@ -27,9 +28,11 @@ const BUILT: &[&str] = &[
     "CreateLogStream",
     "DeleteLogGroup",
     "DeleteLogStream",
+    "DeleteMetricFilter",
     "DeleteRetentionPolicy",
     "DescribeLogGroups",
     "DescribeLogStreams",
+    "DescribeMetricFilters",
     "DescribeQueries",
     "FilterLogEvents",
     "GetLogEvents",
@@ -40,12 +43,14 @@ const BUILT: &[&str] = &[
     "ListTagsLogGroup",
     "PutLogEvents",
     "PutLogGroupDeletionProtection",
+    "PutMetricFilter",
     "PutRetentionPolicy",
     "StartLiveTail",
     "StartQuery",
     "StopQuery",
     "TagLogGroup",
     "TagResource",
+    "TestMetricFilter",
     "UntagLogGroup",
     "UntagResource",
 ];
@@ -113,10 +118,11 @@ pub(crate) fn rejection(r: Rejection) -> ApiError {
         Rejection::GroupExists | Rejection::StreamExists => {
             error("ResourceAlreadyExistsException", message)
         }
-        Rejection::GroupNotFound | Rejection::StreamNotFound => {
+        Rejection::GroupNotFound | Rejection::StreamNotFound | Rejection::FilterNotFound => {
             error("ResourceNotFoundException", message)
         }
         Rejection::DeletionProtected => error("ValidationException", message),
+        Rejection::TooManyFilters => error("LimitExceededException", message),
     }
 }
 
@@ -243,6 +249,10 @@ impl Service for Logs {
             let s = &store;
             match op.name {
                 "StartQuery" => queries::start(s, &queries, &ctx, parse(input)?),
+                "PutMetricFilter" => metricfilters::put(s, &ctx, parse(input)?).await,
+                "DeleteMetricFilter" => metricfilters::delete(s, &ctx, parse(input)?).await,
+                "DescribeMetricFilters" => metricfilters::describe(s, &ctx, parse(input)?),
+                "TestMetricFilter" => metricfilters::test(parse(input)?),
                 "GetQueryResults" => queries::results(&queries, &ctx, parse(input)?),
                 "StopQuery" => queries::stop(&queries, &ctx, parse(input)?),
                 "DescribeQueries" => queries::describe(&queries, &ctx, parse(input)?),
