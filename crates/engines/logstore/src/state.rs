@@ -86,7 +86,20 @@ pub struct State {
     pub scopes: BTreeMap<Scope, BTreeMap<String, Group>>,
     pub next_seq: u64,
     pub next_group_id: u64,
+    /// Saved Logs Insights queries per account and region, by id.
+    pub query_definitions: BTreeMap<Scope, BTreeMap<String, QueryDefinition>>,
 }
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueryDefinition {
+    pub name: String,
+    pub query_string: String,
+    pub log_group_names: Vec<String>,
+    pub last_modified: i64,
+}
+
+/// Saved queries per account and region (AWS's quota).
+pub const MAX_QUERY_DEFINITIONS: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mutation {
@@ -169,6 +182,18 @@ pub enum Mutation {
         group: String,
         name: String,
     },
+    /// Creates or replaces a saved query. `create` refuses an id that exists; an update
+    /// refuses one that does not.
+    PutQueryDefinition {
+        scope: Scope,
+        id: String,
+        create: bool,
+        definition: QueryDefinition,
+    },
+    DeleteQueryDefinition {
+        scope: Scope,
+        id: String,
+    },
     /// Compaction: the segments named by `old` are replaced by the one merged segment `new`.
     ReplaceSegments {
         scope: Scope,
@@ -196,6 +221,10 @@ pub enum Rejection {
     FilterNotFound,
     #[error("A log group can have at most 100 metric filters.")]
     TooManyFilters,
+    #[error("The specified query definition does not exist.")]
+    QueryDefinitionNotFound,
+    #[error("The account has reached the maximum of 1000 query definitions.")]
+    TooManyQueryDefinitions,
 }
 
 /// What a successful mutation reports.
@@ -369,6 +398,7 @@ impl State {
             }
             Mutation::Reset => {
                 self.scopes.clear();
+                self.query_definitions.clear();
             }
             Mutation::AddSegment {
                 scope,
@@ -417,6 +447,30 @@ impl State {
                 g.metric_filters
                     .remove(&name)
                     .ok_or(Rejection::FilterNotFound)?;
+            }
+            Mutation::PutQueryDefinition {
+                scope,
+                id,
+                create,
+                definition,
+            } => {
+                let defs = self.query_definitions.entry(scope).or_default();
+                match (create, defs.contains_key(&id)) {
+                    (true, true) | (false, false) => {
+                        return Err(Rejection::QueryDefinitionNotFound)
+                    }
+                    (true, false) if defs.len() >= MAX_QUERY_DEFINITIONS => {
+                        return Err(Rejection::TooManyQueryDefinitions)
+                    }
+                    _ => {}
+                }
+                defs.insert(id, definition);
+            }
+            Mutation::DeleteQueryDefinition { scope, id } => {
+                self.query_definitions
+                    .get_mut(&scope)
+                    .and_then(|d| d.remove(&id))
+                    .ok_or(Rejection::QueryDefinitionNotFound)?;
             }
             Mutation::ReplaceSegments {
                 scope,
@@ -513,6 +567,31 @@ fn filter_r(r: &mut Reader<'_>) -> Result<MetricFilter, DecodeError> {
     })
 }
 
+fn query_definition_w(w: &mut Writer, d: &QueryDefinition) {
+    w.str(&d.name);
+    w.str(&d.query_string);
+    w.u64(d.log_group_names.len() as u64);
+    for g in &d.log_group_names {
+        w.str(g);
+    }
+    w.i64(d.last_modified);
+}
+
+fn query_definition_r(r: &mut Reader<'_>) -> Result<QueryDefinition, DecodeError> {
+    let name = r.str()?;
+    let query_string = r.str()?;
+    let mut log_group_names = Vec::new();
+    for _ in 0..r.u64()? {
+        log_group_names.push(r.str()?);
+    }
+    Ok(QueryDefinition {
+        name,
+        query_string,
+        log_group_names,
+        last_modified: r.i64()?,
+    })
+}
+
 fn segment_w(w: &mut Writer, m: &SegmentMeta) {
     w.str(&m.key);
     w.i64(m.min_ts);
@@ -605,6 +684,15 @@ impl State {
                 }
             }
         }
+        w.u64(self.query_definitions.len() as u64);
+        for (scope, defs) in &self.query_definitions {
+            scope_w(&mut w, scope);
+            w.u64(defs.len() as u64);
+            for (id, d) in defs {
+                w.str(id);
+                query_definition_w(&mut w, d);
+            }
+        }
         w.buf
     }
 
@@ -672,6 +760,15 @@ impl State {
                 groups.insert(g.name.clone(), g);
             }
             st.scopes.insert(scope, groups);
+        }
+        for _ in 0..r.u64()? {
+            let scope = scope_r(&mut r)?;
+            let mut defs = BTreeMap::new();
+            for _ in 0..r.u64()? {
+                let id = r.str()?;
+                defs.insert(id, query_definition_r(&mut r)?);
+            }
+            st.query_definitions.insert(scope, defs);
         }
         if !r.done() {
             return Err(DecodeError(data.len()));
@@ -817,6 +914,23 @@ impl Mutation {
                 w.str(group);
                 w.str(name);
             }
+            Mutation::PutQueryDefinition {
+                scope,
+                id,
+                create,
+                definition,
+            } => {
+                w.u8(16);
+                scope_w(&mut w, scope);
+                w.str(id);
+                w.bool(*create);
+                query_definition_w(&mut w, definition);
+            }
+            Mutation::DeleteQueryDefinition { scope, id } => {
+                w.u8(17);
+                scope_w(&mut w, scope);
+                w.str(id);
+            }
             Mutation::ReplaceSegments {
                 scope,
                 group,
@@ -934,6 +1048,16 @@ impl Mutation {
                 scope: scope_r(&mut r)?,
                 group: r.str()?,
                 name: r.str()?,
+            },
+            16 => Mutation::PutQueryDefinition {
+                scope: scope_r(&mut r)?,
+                id: r.str()?,
+                create: r.bool()?,
+                definition: query_definition_r(&mut r)?,
+            },
+            17 => Mutation::DeleteQueryDefinition {
+                scope: scope_r(&mut r)?,
+                id: r.str()?,
             },
             13 => {
                 let scope = scope_r(&mut r)?;
@@ -1058,6 +1182,21 @@ mod tests {
                 scope: scope(),
                 group: "g".into(),
                 name: "f".into(),
+            },
+            Mutation::PutQueryDefinition {
+                scope: scope(),
+                id: "q".into(),
+                create: true,
+                definition: QueryDefinition {
+                    name: "errors".into(),
+                    query_string: "filter @message like /ERROR/".into(),
+                    log_group_names: vec!["g".into()],
+                    last_modified: 9,
+                },
+            },
+            Mutation::DeleteQueryDefinition {
+                scope: scope(),
+                id: "q".into(),
             },
             Mutation::AddSegment {
                 scope: scope(),

@@ -9,6 +9,7 @@ mod groups;
 mod livetail;
 mod metricfilters;
 mod queries;
+mod querydefs;
 mod streams;
 mod tags;
 
@@ -29,11 +30,13 @@ const BUILT: &[&str] = &[
     "DeleteLogGroup",
     "DeleteLogStream",
     "DeleteMetricFilter",
+    "DeleteQueryDefinition",
     "DeleteRetentionPolicy",
     "DescribeLogGroups",
     "DescribeLogStreams",
     "DescribeMetricFilters",
     "DescribeQueries",
+    "DescribeQueryDefinitions",
     "FilterLogEvents",
     "GetLogEvents",
     "GetLogGroupFields",
@@ -44,6 +47,7 @@ const BUILT: &[&str] = &[
     "PutLogEvents",
     "PutLogGroupDeletionProtection",
     "PutMetricFilter",
+    "PutQueryDefinition",
     "PutRetentionPolicy",
     "StartLiveTail",
     "StartQuery",
@@ -118,11 +122,14 @@ pub(crate) fn rejection(r: Rejection) -> ApiError {
         Rejection::GroupExists | Rejection::StreamExists => {
             error("ResourceAlreadyExistsException", message)
         }
-        Rejection::GroupNotFound | Rejection::StreamNotFound | Rejection::FilterNotFound => {
-            error("ResourceNotFoundException", message)
-        }
+        Rejection::GroupNotFound
+        | Rejection::StreamNotFound
+        | Rejection::FilterNotFound
+        | Rejection::QueryDefinitionNotFound => error("ResourceNotFoundException", message),
         Rejection::DeletionProtected => error("ValidationException", message),
-        Rejection::TooManyFilters => error("LimitExceededException", message),
+        Rejection::TooManyFilters | Rejection::TooManyQueryDefinitions => {
+            error("LimitExceededException", message)
+        }
     }
 }
 
@@ -250,6 +257,9 @@ impl Service for Logs {
             match op.name {
                 "StartQuery" => queries::start(s, &queries, &ctx, parse(input)?),
                 "PutMetricFilter" => metricfilters::put(s, &ctx, parse(input)?).await,
+                "PutQueryDefinition" => querydefs::put(s, &ctx, parse(input)?).await,
+                "DescribeQueryDefinitions" => querydefs::describe(s, &ctx, parse(input)?),
+                "DeleteQueryDefinition" => querydefs::delete(s, &ctx, parse(input)?).await,
                 "DeleteMetricFilter" => metricfilters::delete(s, &ctx, parse(input)?).await,
                 "DescribeMetricFilters" => metricfilters::describe(s, &ctx, parse(input)?),
                 "TestMetricFilter" => metricfilters::test(parse(input)?),
