@@ -302,9 +302,24 @@ pub fn results(
     let scope = scope(ctx);
     let q = queries.lock();
     let e = find(&q, &scope, req.query_id.as_deref().unwrap_or_default())?;
+    // Pages of `maxItems` rows (all rows when absent or 0), continued by `nextToken`.
+    let offset: usize = match &req.next_token {
+        Some(t) => decode_token(t)?
+            .parse()
+            .map_err(|_| invalid("The specified nextToken is invalid."))?,
+        None => 0,
+    };
+    let max = match req.max_items {
+        Some(m) if m > 0 => m as usize,
+        _ => usize::MAX,
+    };
+    let next_token = (e.status == Status::Complete && offset.saturating_add(max) < e.rows.len())
+        .then(|| encode_token(&(offset + max).to_string()));
     let results: Vec<Vec<ResultField>> = e
         .rows
         .iter()
+        .skip(offset)
+        .take(max)
         .map(|row| {
             row.iter()
                 .map(|(f, v)| ResultField {
@@ -328,7 +343,7 @@ pub fn results(
         }),
         status: Some(e.status.as_str().into()),
         encryption_key: None,
-        next_token: None,
+        next_token,
     })
 }
 
