@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support import boto_client, client_env, now_ms, require_tool, unique
+from support import boto_client, client_env, now_ms, require_tool, unique, wait_for
 
 CLI_V1 = Path(sys.executable).parent / "aws"
 CLI_V2_DEBIAN = Path("/usr/bin/aws")
@@ -118,6 +118,53 @@ def test_describe_log_groups_paginates_through_everything(aws):
         aws("logs", "create-log-group", "--log-group-name", name)
     out = out_json(aws("logs", "describe-log-groups", "--log-group-name-prefix", prefix, "--page-size", "1"))
     assert [g["logGroupName"] for g in out["logGroups"]] == sorted(names)
+
+
+def test_insights_start_query_and_get_query_results(aws):
+    """`logs start-query` (startTime/endTime in epoch seconds) then `logs get-query-results` polled
+    until the status leaves Scheduled/Running: a stats query and a fields query with @ptr."""
+    group = f"/neph/cli/{unique()}"
+    aws("logs", "create-log-group", "--log-group-name", group)
+    aws("logs", "create-log-stream", "--log-group-name", group, "--log-stream-name", "api")
+    t = now_ms() - 5 * 60_000
+    docs = [{"status": 200, "route": "GET /a"}, {"status": 500, "route": "GET /a"},
+            {"status": 200, "route": "POST /b"}, {"status": 200, "route": "GET /a"}]
+    events = [{"timestamp": t + i, "message": json.dumps(d)} for i, d in enumerate(docs)]
+    aws("logs", "put-log-events", "--log-group-name", group, "--log-stream-name", "api",
+        "--log-events", json.dumps(events))
+    start_s, end_s = str(t // 1000 - 60), str(t // 1000 + 60)
+
+    def run(query: str) -> dict:
+        started = out_json(aws("logs", "start-query", "--log-group-name", group, "--start-time", start_s,
+                               "--end-time", end_s, "--query-string", query))
+        assert started.get("queryId"), started
+        seen: list[str] = []
+
+        def fetch():
+            resp = out_json(aws("logs", "get-query-results", "--query-id", started["queryId"]))
+            seen.append(resp["status"])
+            return resp
+
+        resp = wait_for(fetch, lambda r: r["status"] not in ("Scheduled", "Running"), timeout=60,
+                        interval=0.1, what=f"query {query!r} to finish")
+        assert resp["status"] == "Complete", (seen, resp)
+        assert resp["statistics"]["recordsScanned"] == len(docs), resp
+        return resp
+
+    stats = run("stats count(*) as n by route | sort n desc")
+    assert [{f["field"]: f["value"] for f in row} for row in stats["results"]] == \
+        [{"route": "GET /a", "n": "3"}, {"route": "POST /b", "n": "1"}], stats
+
+    errors = run("fields @timestamp, @message | filter status >= 500")
+    [row] = [{f["field"]: f["value"] for f in row} for row in errors["results"]]
+    assert row["@message"] == events[1]["message"], errors
+    assert row["@ptr"], errors
+    record = out_json(aws("logs", "get-log-record", "--log-record-pointer", row["@ptr"]))
+    assert record["logRecord"]["@message"] == events[1]["message"], record
+
+    bad = aws("logs", "start-query", "--log-group-name", group, "--start-time", start_s, "--end-time", end_s,
+              "--query-string", "stats count(* by route", check=False)
+    assert bad.returncode != 0 and "(MalformedQueryException)" in bad.stderr, bad.stderr
 
 
 # --------------------------------------------------------------------------------------------
