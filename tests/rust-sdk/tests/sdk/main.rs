@@ -7,6 +7,7 @@ mod auth;
 mod cloudwatch;
 mod events;
 mod harness;
+mod insights;
 mod live_tail;
 mod logs;
 mod request_ids;
