@@ -354,6 +354,26 @@ impl App {
         }
     }
 
+    /// [`App::prepare`], with a panic turned into `InternalFailure` instead of a dropped
+    /// connection.
+    fn prepare_guarded(
+        &self,
+        service: &dyn Service,
+        protocol: WireProtocol,
+        op: &'static OperationDef,
+        body: RequestBody<'_>,
+        identity: Identity,
+        request_id: &str,
+    ) -> Result<(RequestContext, serde_json::Value), ApiError> {
+        let run = std::panic::AssertUnwindSafe(|| {
+            self.prepare(service, protocol, op, body, identity, request_id)
+        });
+        std::panic::catch_unwind(run).unwrap_or_else(|_| {
+            tracing::error!(request_id, operation = op.name, "request decoding panicked");
+            Err(ApiError::internal(request_id))
+        })
+    }
+
     /// Decodes and validates the input, and checks the operation is built.
     fn prepare(
         &self,
@@ -394,8 +414,9 @@ impl App {
         identity: Identity,
         request_id: &str,
     ) -> Result<serde_json::Value, ApiError> {
-        let (ctx, input) = self.prepare(service, protocol, op, body, identity, request_id)?;
-        service.call(ctx, op, input).await
+        let (ctx, input) =
+            self.prepare_guarded(service, protocol, op, body, identity, request_id)?;
+        contain(tokio::spawn(service.call(ctx, op, input)).await, request_id)
     }
 
     async fn call_stream(
@@ -407,8 +428,12 @@ impl App {
         identity: Identity,
         request_id: &str,
     ) -> Result<wire::eventstream::EventStream, ApiError> {
-        let (ctx, input) = self.prepare(service, protocol, op, body, identity, request_id)?;
-        service.call_stream(ctx, op, input).await
+        let (ctx, input) =
+            self.prepare_guarded(service, protocol, op, body, identity, request_id)?;
+        contain(
+            tokio::spawn(service.call_stream(ctx, op, input)).await,
+            request_id,
+        )
     }
 
     /// The body with any `Content-Encoding: gzip` undone, capped.
@@ -434,6 +459,17 @@ impl App {
             ))),
         }
     }
+}
+
+/// A handler's result, with a panic contained as `InternalFailure` (the detail goes to the log).
+fn contain<T>(
+    joined: Result<Result<T, ApiError>, tokio::task::JoinError>,
+    request_id: &str,
+) -> Result<T, ApiError> {
+    joined.unwrap_or_else(|e| {
+        tracing::error!(request_id, error = %e, "request handler failed");
+        Err(ApiError::internal(request_id))
+    })
 }
 
 fn json_response(status: u16, body: &[u8]) -> Response {

@@ -187,15 +187,16 @@ impl LogStore {
                 Default::default();
             for m in &run {
                 let d = self.segment(m)?;
-                for (s, events) in &d.streams {
+                for (s, range) in &d.streams {
                     let Some(first_seq) = keep.get(s) else {
                         continue;
                     };
                     streams.entry(s.clone()).or_default().extend(
-                        events
-                            .iter()
+                        range
+                            .clone()
+                            .map(|i| d.event(i))
                             .filter(|e| e.seq >= *first_seq && e.timestamp >= floor)
-                            .cloned(),
+                            .map(|e| e.to_event()),
                     );
                 }
             }

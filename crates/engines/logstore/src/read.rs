@@ -1,8 +1,8 @@
 //! Reads: events of the in-memory heads and of segment files (decoded through a bounded cache),
 //! merged in (timestamp, seq) order.
 
-use crate::segment::{self, Decoded, SegmentMeta};
-use crate::state::{Event, Group, Rejection, Scope, Stream};
+use crate::segment::{self, Decoded, EventRef, SegmentMeta};
+use crate::state::{Event, Rejection, Scope, Stream};
 use crate::{Cursor, FilterPage, FilterQuery, FoundEvent, LogStore, StoreError, StreamSelection};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -58,13 +58,127 @@ pub enum StreamRead {
     Before(Cursor),
 }
 
-fn found(stream: &str, e: &Event) -> FoundEvent {
+fn found(stream: &str, e: EventRef<'_>) -> FoundEvent {
     FoundEvent {
         stream: stream.to_string(),
         timestamp: e.timestamp,
         ingestion_time: e.ingestion_time,
         seq: e.seq,
         message: e.message.to_string(),
+    }
+}
+
+/// Events of one stream sorted by (timestamp, seq): a head slice or a range of a decoded
+/// segment, read in place.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Head(&'a [Event]),
+    Segment(&'a Decoded, usize, usize),
+}
+
+impl<'a> Source<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Source::Head(e) => e.len(),
+            Source::Segment(_, a, b) => b - a,
+        }
+    }
+
+    fn get(&self, i: usize) -> EventRef<'a> {
+        match *self {
+            Source::Head(e) => EventRef::from(&e[i]),
+            Source::Segment(d, a, _) => d.event(a + i),
+        }
+    }
+
+    fn key(&self, i: usize) -> Cursor {
+        match *self {
+            Source::Head(e) => (e[i].timestamp, e[i].seq),
+            Source::Segment(d, a, _) => (d.timestamp(a + i), d.seq(a + i)),
+        }
+    }
+
+    /// The first index whose (timestamp, seq) does not satisfy `below`.
+    fn partition(&self, below: impl Fn(Cursor) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if below(self.key(mid)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
+/// The best `limit` events seen so far in page order, plus one to know whether more follow.
+struct Page {
+    limit: usize,
+    descending: bool,
+    /// Max-heap on the page-order key: the top is the first candidate to drop.
+    heap: std::collections::BinaryHeap<(i128, i128, usize)>,
+    events: Vec<Option<FoundEvent>>,
+}
+
+impl Page {
+    fn new(limit: usize, descending: bool) -> Page {
+        Page {
+            limit,
+            descending,
+            heap: std::collections::BinaryHeap::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The key in page order: smaller comes first.
+    fn order(&self, c: Cursor) -> (i128, i128) {
+        let (t, s) = (i128::from(c.0), i128::from(c.1));
+        if self.descending {
+            (-t, -s)
+        } else {
+            (t, s)
+        }
+    }
+
+    /// Whether an event at `c` could still make the page (or be its "one more").
+    fn could_take(&self, c: Cursor) -> bool {
+        if self.heap.len() <= self.limit || self.limit == usize::MAX {
+            return true;
+        }
+        let (a, b) = self.order(c);
+        self.heap.peek().is_some_and(|top| (a, b) < (top.0, top.1))
+    }
+
+    fn push(&mut self, c: Cursor, e: FoundEvent) {
+        let (a, b) = self.order(c);
+        self.events.push(Some(e));
+        self.heap.push((a, b, self.events.len() - 1));
+        if self.heap.len() > self.limit.saturating_add(1) {
+            if let Some((_, _, i)) = self.heap.pop() {
+                self.events[i] = None;
+            }
+        }
+    }
+
+    /// The page in order, and the cursor to continue from when more events follow.
+    fn finish(mut self) -> (Vec<FoundEvent>, Option<Cursor>) {
+        let mut keyed: Vec<((i128, i128), FoundEvent)> = self
+            .heap
+            .drain()
+            .filter_map(|(a, b, i)| self.events[i].take().map(|e| ((a, b), e)))
+            .collect();
+        keyed.sort_by_key(|(k, _)| *k);
+        let more = keyed.len() > self.limit;
+        keyed.truncate(self.limit);
+        let events: Vec<FoundEvent> = keyed.into_iter().map(|(_, e)| e).collect();
+        let next = if more {
+            events.last().map(|e| (e.timestamp, e.seq))
+        } else {
+            None
+        };
+        (events, next)
     }
 }
 
@@ -93,113 +207,105 @@ impl LogStore {
         Ok(d)
     }
 
-    /// Decoded segments of `g` that may hold events of `streams` within [lo, hi].
-    fn segments_for(
-        &self,
-        g: &Group,
-        streams: &[&Stream],
-        lo: i64,
-        hi: i64,
-    ) -> Result<Vec<Arc<Decoded>>, StoreError> {
-        g.segments
-            .iter()
-            .filter(|m| m.max_ts >= lo && m.min_ts <= hi)
-            .filter(|m| streams.iter().any(|s| m.streams.contains(&s.name)))
-            .map(|m| self.segment(m))
-            .collect()
-    }
-
-    /// Events matching `q` across the group's streams, in (timestamp, seq) order.
+    /// Events matching `q` across the group's streams, in (timestamp, seq) order (or the
+    /// reverse with `q.descending`).
+    ///
+    /// Sources (each stream's head, each segment's range of each stream) are read one at a
+    /// time, keeping only the best `limit + 1` candidates in a heap: memory stays bounded by the
+    /// page, not by the data, and a source stops as soon as its next event cannot make the page.
     pub fn filter(
         &self,
         scope: &Scope,
         group: &str,
         q: &FilterQuery<'_>,
     ) -> Result<FilterPage, StoreError> {
-        let st = self.read();
-        let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
-        let floor = self.retention_floor(g);
-        let streams: Vec<&Stream> = match &q.streams {
-            StreamSelection::All => g.streams.values().collect(),
-            StreamSelection::Prefix(p) => g
-                .streams
-                .range(p.clone()..)
-                .take_while(|(n, _)| n.starts_with(p.as_str()))
-                .map(|(_, s)| s)
-                .collect(),
-            StreamSelection::Names(names) => {
-                names.iter().filter_map(|n| g.streams.get(n)).collect()
-            }
+        let (streams, metas, floor) = {
+            let st = self.read();
+            let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
+            let streams: Vec<Stream> = match &q.streams {
+                StreamSelection::All => g.streams.values().cloned().collect(),
+                StreamSelection::Prefix(p) => g
+                    .streams
+                    .range(p.clone()..)
+                    .take_while(|(n, _)| n.starts_with(p.as_str()))
+                    .map(|(_, s)| s.clone())
+                    .collect(),
+                StreamSelection::Names(names) => names
+                    .iter()
+                    .filter_map(|n| g.streams.get(n).cloned())
+                    .collect(),
+            };
+            let metas: Vec<SegmentMeta> = g.segments.clone();
+            (streams, metas, self.retention_floor(g))
         };
         let lo = q.start.max(floor).unwrap_or(i64::MIN);
         let hi = q.end.unwrap_or(i64::MAX);
-        let decoded = self.segments_for(g, &streams, lo, hi)?;
-        // One sorted source per (stream, head or segment); a k-way merge over them. Each source
-        // is a window [i, j) still to consume: ascending takes from i, descending from j.
-        let mut sources: Vec<(usize, usize, &[Event], &Stream)> = Vec::new();
-        for s in &streams {
-            let slices = std::iter::once(s.events.as_slice()).chain(
-                decoded
-                    .iter()
-                    .filter_map(|d| d.streams.get(&s.name).map(Vec::as_slice)),
-            );
-            for slice in slices {
-                let mut i = slice.partition_point(|e| e.timestamp < lo);
-                let mut j = slice.partition_point(|e| e.timestamp <= hi);
-                if let Some(c) = q.after {
-                    if q.descending {
-                        j = j.min(slice.partition_point(|e| (e.timestamp, e.seq) < c));
-                    } else {
-                        i = i.max(slice.partition_point(|e| (e.timestamp, e.seq) <= c));
+        let mut page = Page::new(q.limit, q.descending);
+        let consider = |src: Source<'_>, s: &Stream, page: &mut Page| {
+            let mut i = src.partition(|(t, _)| t < lo);
+            let mut j = src.partition(|(t, _)| t <= hi);
+            if let Some(c) = q.after {
+                if q.descending {
+                    j = j.min(src.partition(|k| k < c));
+                } else {
+                    i = i.max(src.partition(|k| k <= c));
+                }
+            }
+            let mut visit = |k: usize| -> bool {
+                let key = src.key(k);
+                if !page.could_take(key) {
+                    return false;
+                }
+                let e = src.get(k);
+                // Events of an earlier stream of the same name (deleted, re-created) stay hidden.
+                if e.seq >= s.first_seq && q.pattern.is_none_or(|p| p(e.message)) {
+                    page.push(key, found(&s.name, e));
+                }
+                true
+            };
+            if q.descending {
+                for k in (i..j).rev() {
+                    if !visit(k) {
+                        break;
                     }
                 }
-                if i < j {
-                    sources.push((i, j, slice, s));
-                }
-            }
-        }
-        let mut out = Vec::new();
-        let mut next = None;
-        loop {
-            let mut best: Option<(usize, Cursor)> = None;
-            for (k, (i, j, slice, _)) in sources.iter().enumerate() {
-                if i >= j {
-                    continue;
-                }
-                let e = if q.descending {
-                    &slice[j - 1]
-                } else {
-                    &slice[*i]
-                };
-                let c = (e.timestamp, e.seq);
-                let better = best.is_none_or(|(_, b)| if q.descending { c > b } else { c < b });
-                if better {
-                    best = Some((k, c));
-                }
-            }
-            let Some((k, _)) = best else { break };
-            let (i, j, slice, s) = sources[k];
-            let e = if q.descending {
-                sources[k].1 -= 1;
-                &slice[j - 1]
             } else {
-                sources[k].0 += 1;
-                &slice[i]
-            };
-            // Events of an earlier stream of the same name (deleted, re-created) stay hidden.
-            if e.seq < s.first_seq {
+                for k in i..j {
+                    if !visit(k) {
+                        break;
+                    }
+                }
+            }
+        };
+        // Segments in time order, so the page fills early and later sources stop at once.
+        let mut metas: Vec<&SegmentMeta> = metas
+            .iter()
+            .filter(|m| m.max_ts >= lo && m.min_ts <= hi)
+            .filter(|m| streams.iter().any(|s| m.streams.contains(&s.name)))
+            .collect();
+        if q.descending {
+            metas.sort_by_key(|m| std::cmp::Reverse(m.max_ts));
+        } else {
+            metas.sort_by_key(|m| m.min_ts);
+        }
+        for m in metas {
+            let bound = if q.descending { m.max_ts } else { m.min_ts };
+            if !page.could_take((bound, if q.descending { u64::MAX } else { 0 })) {
                 continue;
             }
-            if q.pattern.is_none_or(|p| p(&e.message)) {
-                if out.len() == q.limit {
-                    next = out.last().map(|l: &FoundEvent| (l.timestamp, l.seq));
-                    break;
+            let d = self.segment(m)?;
+            for s in &streams {
+                if let Some(r) = d.stream(&s.name) {
+                    consider(Source::Segment(&d, r.start, r.end), s, &mut page);
                 }
-                out.push(found(&s.name, e));
             }
         }
+        for s in &streams {
+            consider(Source::Head(&s.events), s, &mut page);
+        }
+        let (events, next) = page.finish();
         Ok(FilterPage {
-            events: out,
+            events,
             next,
             searched_streams: streams.iter().map(|s| s.name.clone()).collect(),
         })
@@ -218,38 +324,34 @@ impl LogStore {
         at: StreamRead,
         limit: usize,
     ) -> Result<Vec<FoundEvent>, StoreError> {
-        let st = self.read();
-        let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
-        let s = g.streams.get(stream).ok_or(Rejection::StreamNotFound)?;
-        let lo = start.max(self.retention_floor(g)).unwrap_or(i64::MIN);
-        let hi = end.map_or(i64::MAX, |e| e.saturating_sub(1));
-        let decoded = self.segments_for(g, &[s], lo, hi)?;
-        let mut all: Vec<&Event> = decoded
-            .iter()
-            .filter_map(|d| d.streams.get(&s.name))
-            .flatten()
-            .chain(s.events.iter())
-            .filter(|e| e.seq >= s.first_seq && e.timestamp >= lo && e.timestamp <= hi)
-            .collect();
-        all.sort_unstable_by_key(|e| (e.timestamp, e.seq));
-        let (a, b) = (0, all.len());
-        let (x, y) = match at {
-            StreamRead::Head => (a, limit.min(b)),
-            StreamRead::Tail => (b.saturating_sub(limit), b),
-            StreamRead::After(c) => {
-                let x = all.partition_point(|e| (e.timestamp, e.seq) <= c);
-                (x, (x + limit).min(b))
-            }
-            StreamRead::Before(c) => {
-                let y = all.partition_point(|e| (e.timestamp, e.seq) < c);
-                (y.saturating_sub(limit), y)
-            }
+        {
+            let st = self.read();
+            let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
+            g.streams.get(stream).ok_or(Rejection::StreamNotFound)?;
+        }
+        let (descending, after) = match at {
+            StreamRead::Head => (false, None),
+            StreamRead::Tail => (true, None),
+            StreamRead::After(c) => (false, Some(c)),
+            StreamRead::Before(c) => (true, Some(c)),
         };
-        Ok(all[x..y].iter().map(|e| found(&s.name, e)).collect())
+        let q = FilterQuery {
+            streams: StreamSelection::Names(vec![stream.to_string()]),
+            start,
+            // GetLogEvents' end is exclusive; the filter's is inclusive.
+            end: end.map(|e| e.saturating_sub(1)),
+            pattern: None,
+            limit,
+            after,
+            descending,
+        };
+        let mut events = self.filter(scope, group, &q)?.events;
+        if descending {
+            events.reverse();
+        }
+        Ok(events)
     }
-}
 
-impl LogStore {
     /// Visits every visible event of `group` with a timestamp in [start, end], in no particular
     /// order, until `visit` returns false. Heads are copied and segments pinned first, so the
     /// state lock is not held while visiting (ingestion goes on during long scans). Returns the
@@ -260,7 +362,7 @@ impl LogStore {
         group: &str,
         start: i64,
         end: i64,
-        mut visit: impl FnMut(&str, &Event) -> bool,
+        mut visit: impl FnMut(&str, EventRef<'_>) -> bool,
     ) -> Result<u64, StoreError> {
         let (heads, metas, first_seqs, lo) = {
             let st = self.read();
@@ -292,12 +394,17 @@ impl LogStore {
         let mut visited = 0;
         for meta in &metas {
             let d = self.segment(meta)?;
-            for (stream, events) in &d.streams {
+            for (stream, range) in &d.streams {
                 let Some(first_seq) = first_seqs.get(stream) else {
                     continue;
                 };
-                let a = events.partition_point(|e| e.timestamp < lo);
-                for e in events[a..].iter().take_while(|e| e.timestamp <= end) {
+                let src = Source::Segment(&d, range.start, range.end);
+                let a = src.partition(|(t, _)| t < lo);
+                for i in a..src.len() {
+                    let e = src.get(i);
+                    if e.timestamp > end {
+                        break;
+                    }
                     if e.seq < *first_seq {
                         continue;
                     }
@@ -311,7 +418,7 @@ impl LogStore {
         for (stream, events) in &heads {
             for e in events {
                 visited += 1;
-                if !visit(stream, e) {
+                if !visit(stream, EventRef::from(e)) {
                     return Ok(visited);
                 }
             }

@@ -21,8 +21,9 @@ pub const MAX_CONCURRENT: usize = 100;
 pub const DEFAULT_LIMIT: usize = 10_000;
 /// Publish partial results every this many scanned events.
 const PARTIAL_EVERY: u64 = 50_000;
-/// How far back GetLogGroupFields looks, and how many events it samples.
-const FIELDS_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// GetLogGroupFields searches 8 minutes either side of `time`, or the last 15 minutes.
+const FIELDS_AROUND_MS: i64 = 8 * 60 * 1000;
+const FIELDS_RECENT_MS: i64 = 15 * 60 * 1000;
 const FIELDS_SAMPLE: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +223,12 @@ fn run(
             f(e);
         }
     };
-    set(&mut |e| e.status = Status::Running);
+    // A StopQuery that came first wins: the query stays Cancelled.
+    set(&mut |e| {
+        if e.status == Status::Scheduled {
+            e.status = Status::Running;
+        }
+    });
     let started = std::time::Instant::now();
     let (start_ms, end_ms) = (start_s * 1000, end_s * 1000 + 999);
     let mut exec = query.start(insights::QueryContext {
@@ -357,13 +363,18 @@ pub fn stop(
     let id = req.query_id.unwrap_or_default();
     find(&q, &scope, &id)?;
     let e = q.get_mut(&id).expect("found above");
-    let running = matches!(e.status, Status::Scheduled | Status::Running);
-    if running {
-        e.cancel.store(true, Ordering::Relaxed);
-        e.status = Status::Cancelled;
+    if !matches!(e.status, Status::Scheduled | Status::Running) {
+        // AWS: "If the query has already ended, the operation returns an error indicating that
+        // the specified query is not running."
+        return Err(invalid(format!(
+            "Query {id} is not running (status {}).",
+            e.status.as_str()
+        )));
     }
+    e.cancel.store(true, Ordering::Relaxed);
+    e.status = Status::Cancelled;
     output(StopQueryResponse {
-        success: Some(running),
+        success: Some(true),
     })
 }
 
@@ -436,7 +447,7 @@ pub fn log_record(
         start: Some(ts),
         end: Some(ts),
         pattern: None,
-        limit: usize::MAX,
+        limit: 10_000,
         after: None,
         descending: false,
     };
@@ -475,10 +486,13 @@ pub fn group_fields(
         req.log_group_name.as_deref(),
         req.log_group_identifier.as_deref(),
     )?;
-    let at = req.time.map_or_else(|| store.now(), |t| t * 1000);
+    let (from, to) = match req.time {
+        Some(t) => (t * 1000 - FIELDS_AROUND_MS, t * 1000 + FIELDS_AROUND_MS),
+        None => (store.now() - FIELDS_RECENT_MS, store.now()),
+    };
     let mut messages = Vec::new();
     store
-        .scan(&scope, &group, at - FIELDS_WINDOW_MS, at, |_, e| {
+        .scan(&scope, &group, from, to, |_, e| {
             messages.push(e.message.to_string());
             messages.len() < FIELDS_SAMPLE
         })
