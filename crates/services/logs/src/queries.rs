@@ -249,7 +249,7 @@ fn run(
             exec.push(&insights::Record {
                 timestamp: e.timestamp,
                 ingestion_time: e.ingestion_time,
-                message: &e.message,
+                message: e.message,
                 log_stream: stream,
                 log: &log,
                 ptr: &ptr,
