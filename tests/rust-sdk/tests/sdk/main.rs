@@ -10,4 +10,5 @@ mod harness;
 mod insights;
 mod live_tail;
 mod logs;
+mod metrics;
 mod request_ids;
