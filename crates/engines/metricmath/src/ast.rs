@@ -40,7 +40,8 @@ impl BinOp {
     }
 }
 
-/// An expression node; every node carries the 0-based character position where it starts.
+/// An expression node; every node carries a 0-based character position: where it starts, or
+/// for a binary operation, where its operator is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// A number literal.
@@ -70,16 +71,17 @@ pub enum Expr {
 }
 
 impl Expr {
-    /// Where this node starts in the source text.
+    /// Where this node starts in the source text (for a binary operation, where its left
+    /// operand starts; the operator's own position is in the `pos` field).
     pub fn pos(&self) -> usize {
         match self {
+            Expr::Binary { lhs, .. } => lhs.pos(),
             Expr::Number { pos, .. }
             | Expr::Str { pos, .. }
             | Expr::Id { pos, .. }
             | Expr::Keyword { pos, .. }
             | Expr::Array { pos, .. }
             | Expr::Neg { pos, .. }
-            | Expr::Binary { pos, .. }
             | Expr::Call { pos, .. } => *pos,
         }
     }
