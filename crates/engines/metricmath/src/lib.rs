@@ -34,7 +34,16 @@ mod transform;
 
 use std::collections::HashMap;
 
-pub use ast::Expr;
+pub use ast::{BinOp, Expr};
+
+/// Documented CloudWatch metric-math functions this evaluator rejects (with their name and
+/// position) instead of approximating. Metrics Insights SQL (`SELECT …`) is rejected too.
+pub const UNSUPPORTED_FUNCTIONS: &[&str] = parser::UNSUPPORTED;
+
+/// Names of the functions this evaluator implements, alphabetically.
+pub fn supported_functions() -> impl Iterator<Item = &'static str> {
+    parser::SUPPORTED.iter().map(|(name, _, _)| *name)
+}
 
 /// A time series as GetMetricData returns it: ascending timestamps (epoch seconds) and values.
 #[derive(Debug, Clone, PartialEq)]

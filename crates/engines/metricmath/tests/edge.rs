@@ -338,3 +338,13 @@ fn final_result_must_be_a_series() {
         Ok(MathValue::Array(_))
     ));
 }
+
+#[test]
+fn function_lists() {
+    let supported: Vec<_> = nephoscope_metricmath::supported_functions().collect();
+    assert_eq!(supported.len(), 33);
+    assert!(supported.windows(2).all(|w| w[0] < w[1]), "{supported:?}");
+    for name in nephoscope_metricmath::UNSUPPORTED_FUNCTIONS {
+        assert!(!supported.contains(name));
+    }
+}
