@@ -28,6 +28,7 @@ from pathlib import Path
 
 import cbor2
 import pytest
+from botocore.exceptions import ClientError
 
 from support import (REPO, boto_client, cbor_request, client_env, error_of, require_tool, send,
                      unique)
@@ -548,3 +549,25 @@ def test_modeled_errors_agree_on_every_protocol(server, legacy, rust):
     err = error_of(send(server, cbor_request("PutMetricData", body)))
     assert (err.status, err.kind, err.code) == (400, "cbor", "InvalidParameterCombinationException"), err
     assert err.query_error == "InvalidParameterCombination;Sender", err
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_values_are_invalid_parameter_value_on_every_protocol(server, legacy, rust, value):
+    """MetricDatum.Value (model doc): "special values (for example, NaN, +Infinity, -Infinity) are
+    not supported." AWS answers InvalidParameterValue, "The value NaN for parameter
+    MetricData.member.1.Value is invalid." (reported from boto3 in getmoto/moto#3880, from the
+    Ruby SDK in sj26/sidekiq-cloudwatchmetrics#16). Each client encodes the value its protocol's
+    way — JSON 1.0 and Query as the strings NaN/Infinity/-Infinity, CBOR as a float — and the
+    server must decode it and refuse it as that modeled error, not as a malformed request."""
+    ns = unique("neph-xproto-nan/")
+    number = float(value)
+    cw = boto_client(server, "cloudwatch")
+    with pytest.raises(ClientError) as info:
+        cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Value": number}])
+    got = {"json": (info.value.response["ResponseMetadata"]["HTTPStatusCode"],
+                    info.value.response["Error"]["Code"])}
+    out = legacy(server, "put_metric_data", {"Namespace": ns, "MetricData": [{"MetricName": "m", "Value": number}]})
+    got["query"] = (out.get("status"), out.get("error", {}).get("Code"))
+    out = rust(server, "put", ns, stdin=f"name=m value={value}\n")
+    got["cbor"] = (out.get("status"), out.get("code"))
+    assert got == {p: (400, "InvalidParameterValue") for p in PROTOCOLS}, got
