@@ -132,8 +132,7 @@ fn to_canonical(
         },
         ShapeKind::Double | ShapeKind::Float => {
             let n = number(c).ok_or_else(|| mismatch(path, "number"))?;
-            // NaN and infinities have no canonical form; the service's validation names them.
-            Value::Number(Number::from_f64(n).ok_or_else(|| mismatch(path, "a finite number"))?)
+            crate::json::double(n)
         }
         ShapeKind::Timestamp => {
             let inner = match c {
@@ -198,6 +197,15 @@ fn from_canonical(service: &ServiceDef, shape: &ShapeDef, v: &Value) -> Cbor {
             Some(i) => Cbor::Integer(Integer::from(i)),
             None => Cbor::Float(n.as_f64().unwrap_or_default()),
         },
+        (ShapeKind::Double | ShapeKind::Float, Value::String(s))
+            if crate::json::NON_FINITE.contains(&s.as_str()) =>
+        {
+            Cbor::Float(match s.as_str() {
+                "NaN" => f64::NAN,
+                "Infinity" => f64::INFINITY,
+                _ => f64::NEG_INFINITY,
+            })
+        }
         (ShapeKind::Double | ShapeKind::Float, Value::Number(n)) => {
             Cbor::Float(n.as_f64().unwrap_or_default())
         }

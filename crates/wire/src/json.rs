@@ -6,6 +6,19 @@ use crate::ApiError;
 use nephoscope_model::meta::{ServiceDef, ShapeDef, ShapeKind};
 use serde_json::Value;
 
+/// How NaN and the infinities travel in the canonical form (as Smithy JSON writes them).
+pub const NON_FINITE: [&str; 3] = ["NaN", "Infinity", "-Infinity"];
+
+/// A double in the canonical form: a JSON number, or the Smithy string for a non-finite value.
+pub fn double(n: f64) -> Value {
+    match serde_json::Number::from_f64(n) {
+        Some(num) => Value::Number(num),
+        None if n.is_nan() => Value::String("NaN".into()),
+        None if n > 0.0 => Value::String("Infinity".into()),
+        None => Value::String("-Infinity".into()),
+    }
+}
+
 pub fn decode(service: &ServiceDef, shape: &ShapeDef, body: &[u8]) -> Result<Value, ApiError> {
     let body = trim_ascii(body);
     if body.is_empty() {
@@ -106,7 +119,13 @@ pub(crate) fn check<'a>(
         ShapeKind::Long => {
             v.as_i64().ok_or_else(|| mismatch(path, "integer", v))?;
         }
-        ShapeKind::Double | ShapeKind::Float | ShapeKind::Timestamp => {
+        ShapeKind::Double | ShapeKind::Float => {
+            // Smithy JSON spells NaN and the infinities as strings; validation rejects them.
+            if v.as_f64().is_none() && !v.as_str().is_some_and(|s| NON_FINITE.contains(&s)) {
+                return Err(mismatch(path, "number", v));
+            }
+        }
+        ShapeKind::Timestamp => {
             v.as_f64().ok_or_else(|| mismatch(path, "number", v))?;
         }
     }

@@ -154,7 +154,7 @@ fn decode_node(
         ShapeKind::Double | ShapeKind::Float => {
             let s = scalar(node, path)?;
             let n: f64 = s.trim().parse().map_err(|_| bad(path, s, "a number"))?;
-            Value::Number(Number::from_f64(n).ok_or_else(|| bad(path, s, "a finite number"))?)
+            crate::json::double(n)
         }
         ShapeKind::Timestamp => {
             let s = scalar(node, path)?;

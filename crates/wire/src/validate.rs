@@ -180,7 +180,12 @@ fn walk<'a>(
             }
         }
         ShapeKind::Integer | ShapeKind::Long | ShapeKind::Double | ShapeKind::Float => {
-            let Some(n) = value.as_f64() else { return };
+            let Some(n) = value.as_f64() else {
+                if value.is_string() {
+                    fail(out, path, "Member must be a finite number".into());
+                }
+                return;
+            };
             if let Some(min) = shape.min {
                 if n < min as f64 {
                     fail(
@@ -307,6 +312,12 @@ mod tests {
             "ListTagsForResource",
             json!({ "resourceArn": "arn:aws:logs:us-east-1:000000000000:log-group:g" }),
             &[],
+        );
+        check(
+            &cloudwatch::SERVICE,
+            "PutMetricData",
+            json!({ "Namespace": "n", "MetricData": [{ "MetricName": "m", "Value": "NaN" }] }),
+            &["Value 'NaN' at 'MetricData.1.member.Value' failed to satisfy constraint: Member must be a finite number"],
         );
         check(
             &logs::SERVICE,
