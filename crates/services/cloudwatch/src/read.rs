@@ -173,11 +173,24 @@ pub fn get_metric_statistics(
     })
 }
 
+/// One query of a GetMetricData request, resolved.
+enum Planned {
+    Stat {
+        key: SeriesKey,
+        period: i64,
+        stat: Stat,
+        unit: Option<String>,
+        name: String,
+    },
+    Math(nephoscope_metricmath::Expression),
+}
+
 pub fn get_metric_data(
     store: &MetricStore,
     ctx: &RequestContext,
     req: GetMetricDataInput,
 ) -> Result<Value, ApiError> {
+    use nephoscope_metricmath::{EvalContext, MathValue, Series};
     let queries = req.metric_data_queries.unwrap_or_default();
     let (start, end) = (
         req.start_time.unwrap_or_default().0.floor() as i64,
@@ -208,10 +221,11 @@ pub fn get_metric_data(
         }
     };
     let max_points = req.max_datapoints.map_or(MAX_DATA_POINTS, |m| m as usize);
+
+    // Resolve every query first: ids, statistics, expressions.
+    let mut planned: Vec<(String, Planned)> = Vec::new();
     let mut ids = std::collections::HashSet::new();
-    let mut results = Vec::new();
-    let mut total = 0usize;
-    for (i, q) in queries.into_iter().enumerate() {
+    for (i, q) in queries.iter().enumerate() {
         let id = q.id.clone().unwrap_or_default();
         let field = |f: &str| format!("MetricDataQueries.member.{}.{f}", i + 1);
         if !id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -228,7 +242,7 @@ pub fn get_metric_data(
                 field("Id")
             )));
         }
-        let stat = match (&q.metric_stat, &q.expression) {
+        let p = match (&q.metric_stat, &q.expression) {
             (Some(_), Some(_)) | (None, None) => {
                 return Err(invalid_combination(format!(
                     "Exactly one of {} and {} must be specified.",
@@ -237,55 +251,168 @@ pub fn get_metric_data(
                 )))
             }
             (None, Some(expr)) => {
-                return Err(invalid_value(format!(
-                    "Metric math, SEARCH and Metrics Insights expressions are not supported by Nephoscope yet: {expr}"
-                )))
+                Planned::Math(nephoscope_metricmath::parse(expr).map_err(|e| {
+                    invalid_value(format!(
+                        "Invalid metric math expression in {}: {}",
+                        field("Expression"),
+                        e.message
+                    ))
+                })?)
             }
-            (Some(ms), None) => ms,
+            (Some(ms), None) => {
+                let period = i64::from(ms.period.unwrap_or_default());
+                check_period(period, &field("MetricStat.Period"))?;
+                let m = ms.metric.clone().unwrap_or_default();
+                let name = m.metric_name.clone().unwrap_or_default();
+                Planned::Stat {
+                    key: series_key(
+                        m.namespace.as_deref().unwrap_or_default(),
+                        &name,
+                        m.dimensions.as_deref().unwrap_or_default(),
+                    ),
+                    period,
+                    stat: Stat::parse(ms.stat.as_deref().unwrap_or_default())?,
+                    unit: ms.unit.clone(),
+                    name,
+                }
+            }
         };
-        let period = i64::from(stat.period.unwrap_or_default());
-        check_period(period, &field("MetricStat.Period"))?;
-        let s = Stat::parse(stat.stat.as_deref().unwrap_or_default())?;
-        let m = stat.metric.clone().unwrap_or_default();
-        let name = m.metric_name.clone().unwrap_or_default();
-        let key = series_key(
-            m.namespace.as_deref().unwrap_or_default(),
-            &name,
-            m.dimensions.as_deref().unwrap_or_default(),
-        );
-        let start = round_start(start, period);
-        let mut points: Vec<(i64, f64)> = Vec::new();
-        // Several units in one period: their aggregates are merged for GetMetricData unless a
-        // unit is asked for.
-        let mut by_period: BTreeMap<i64, nephoscope_metricstore::Agg> = BTreeMap::new();
-        for p in store.statistics(&scope(ctx), &key, start, end, period, stat.unit.as_deref()) {
-            by_period.entry(p.start).or_default().merge(&p.agg);
+        planned.push((id, p));
+    }
+    let metric_ids: Vec<String> = planned
+        .iter()
+        .filter(|(_, p)| matches!(p, Planned::Stat { .. }))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let default_period = planned
+        .iter()
+        .find_map(|(_, p)| match p {
+            Planned::Stat { period, .. } => Some(*period),
+            Planned::Math(_) => None,
+        })
+        .unwrap_or(60);
+
+    // Metric statistics, ascending.
+    let mut values: std::collections::HashMap<String, MathValue> = Default::default();
+    for (id, p) in &planned {
+        if let Planned::Stat {
+            key,
+            period,
+            stat,
+            unit,
+            name,
+        } = p
+        {
+            let start = round_start(start, *period);
+            // Several units in one period are merged unless a unit is asked for.
+            let mut by_period: BTreeMap<i64, nephoscope_metricstore::Agg> = BTreeMap::new();
+            for pt in store.statistics(&scope(ctx), key, start, end, *period, unit.as_deref()) {
+                by_period.entry(pt.start).or_default().merge(&pt.agg);
+            }
+            let (mut ts, mut vs) = (Vec::new(), Vec::new());
+            for (t, agg) in by_period {
+                if let Some(v) = stat.value(&agg) {
+                    ts.push(t);
+                    vs.push(v);
+                }
+            }
+            values.insert(
+                id.clone(),
+                MathValue::Series(Series::new(name.clone(), ts, vs)),
+            );
         }
-        for (t, agg) in by_period {
-            if let Some(v) = s.value(&agg) {
-                points.push((t, v));
+    }
+    // Expressions in dependency order; a cycle or an unknown id is an error.
+    let mut pending: Vec<&(String, Planned)> = planned
+        .iter()
+        .filter(|(_, p)| matches!(p, Planned::Math(_)))
+        .collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut still = Vec::new();
+        for item in pending {
+            let (id, Planned::Math(expr)) = item else {
+                continue;
+            };
+            let mut deps = expr.references();
+            if expr.uses_metrics_function() {
+                deps.extend(metric_ids.iter().cloned());
+            }
+            if let Some(unknown) = deps.iter().find(|d| !ids.contains(*d)) {
+                return Err(invalid_value(format!("The expression of {id} references {unknown}, which is not the Id of a query in this request.")));
+            }
+            if deps.iter().all(|d| values.contains_key(d)) {
+                let period = queries
+                    .iter()
+                    .find(|q| q.id.as_deref() == Some(id))
+                    .and_then(|q| q.period)
+                    .map_or(default_period, i64::from);
+                let ectx = EvalContext {
+                    values: &values,
+                    metric_ids: &metric_ids,
+                    period,
+                    start,
+                    end,
+                };
+                let v = expr.evaluate(&ectx).map_err(|e| {
+                    invalid_value(format!("Error in expression {id}: {}", e.message))
+                })?;
+                values.insert(id.clone(), v);
+            } else {
+                still.push(item);
             }
         }
-        if descending {
-            points.reverse();
+        if still.len() == before {
+            return Err(invalid_value(
+                "Metric math expressions reference each other in a cycle.",
+            ));
         }
+        pending = still;
+    }
+
+    let mut results = Vec::new();
+    let mut total = 0usize;
+    for (q, (id, _)) in queries.iter().zip(&planned) {
         if q.return_data == Some(false) {
             continue;
         }
-        total += points.len();
-        if total > max_points {
-            return Err(invalid_value(format!(
-                "The query returns more than MaxDatapoints ({max_points}) data points; paging is not supported by Nephoscope yet."
-            )));
+        let series: Vec<Series> = match values.remove(id) {
+            Some(MathValue::Series(s)) => vec![s],
+            Some(MathValue::Array(a)) => a,
+            _ => continue,
+        };
+        let many = series.len() > 1;
+        for s in series {
+            let mut points: Vec<(i64, f64)> = s
+                .timestamps
+                .iter()
+                .copied()
+                .zip(s.values.iter().copied())
+                .collect();
+            if descending {
+                points.reverse();
+            }
+            total += points.len();
+            if total > max_points {
+                return Err(invalid_value(format!(
+                    "The query returns more than MaxDatapoints ({max_points}) data points; paging is not supported by Nephoscope yet."
+                )));
+            }
+            let label = match (&q.label, many) {
+                (Some(l), false) => l.clone(),
+                (Some(l), true) => format!("{l} {}", s.label),
+                (None, _) if !s.label.is_empty() => s.label.clone(),
+                (None, _) => id.clone(),
+            };
+            results.push(MetricDataResult {
+                id: Some(id.clone()),
+                label: Some(label),
+                timestamps: Some(points.iter().map(|(t, _)| Timestamp(*t as f64)).collect()),
+                values: Some(points.iter().map(|(_, v)| *v).collect()),
+                status_code: Some("Complete".into()),
+                messages: Some(Vec::new()),
+            });
         }
-        results.push(MetricDataResult {
-            id: Some(id),
-            label: Some(q.label.clone().unwrap_or(name)),
-            timestamps: Some(points.iter().map(|(t, _)| Timestamp(*t as f64)).collect()),
-            values: Some(points.iter().map(|(_, v)| *v).collect()),
-            status_code: Some("Complete".into()),
-            messages: Some(Vec::new()),
-        });
     }
     output(GetMetricDataOutput {
         metric_data_results: Some(results),
