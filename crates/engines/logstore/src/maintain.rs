@@ -29,9 +29,10 @@ impl Default for Policy {
             flush_age_ms: 60_000,
             checkpoint_bytes: 64 << 20,
             cache_bytes: 256 << 20,
-            compact_below_bytes: 32 << 20,
+            compact_below_bytes: 16 << 20,
             compact_min_segments: 4,
-            compact_target_bytes: 128 << 20,
+            // Merged files stay well inside the decoded-segment cache, which bounds memory.
+            compact_target_bytes: 64 << 20,
         }
     }
 }
