@@ -3,5 +3,6 @@
 //! S3-compatible object storage later, behind the same trait).
 
 pub mod blob;
+pub mod checkpoint;
 pub mod codec;
 pub mod wal;

@@ -51,7 +51,6 @@ pub struct LogStore {
     policy: Policy,
 }
 
-const SNAPSHOTS: &str = "snapshots/";
 const SEGMENTS: &str = "segments/";
 
 /// Events just made durable, as announced to live subscribers (Live Tail).
@@ -124,20 +123,15 @@ impl LogStore {
         let storage = |e: &dyn std::fmt::Display| StoreError::Storage(e.to_string());
         let blobs: Arc<dyn BlobStore> =
             Arc::new(LocalBlobStore::open(dir.join("files")).map_err(|e| storage(&e))?);
-        let (mut state, from_file) = match blobs.list(SNAPSHOTS).map_err(|e| storage(&e))?.last() {
-            Some(key) => {
-                let n: u64 = key
-                    .trim_start_matches(SNAPSHOTS)
-                    .trim_end_matches(".snap")
-                    .parse()
-                    .map_err(|_| StoreError::Storage(format!("bad checkpoint name {key}")))?;
-                let bytes = blobs.get(key).map_err(|e| storage(&e))?;
-                let st = State::decode_snapshot(&bytes)
-                    .map_err(|e| StoreError::Storage(format!("checkpoint {key}: {e}")))?;
-                (st, n)
-            }
-            None => (State::default(), 0),
-        };
+        let (mut state, from_file) =
+            match nephoscope_storage::checkpoint::latest(blobs.as_ref()).map_err(|e| storage(&e))? {
+                Some((n, bytes)) => {
+                    let st = State::decode_snapshot(&bytes)
+                        .map_err(|e| StoreError::Storage(format!("checkpoint {n}: {e}")))?;
+                    (st, n)
+                }
+                None => (State::default(), 0),
+            };
         let (wal, records) = Wal::open(dir.join("wal")).map_err(|e| storage(&e))?;
         let mut replayed = 0;
         for (file, r) in records {

@@ -2,7 +2,7 @@
 //! be truncated, and deleting segment files nothing refers to any more.
 
 use crate::state::{Mutation, Scope};
-use crate::{segment, LogStore, StoreError, SEGMENTS, SNAPSHOTS};
+use crate::{segment, LogStore, StoreError, SEGMENTS};
 
 /// When upkeep acts.
 #[derive(Debug, Clone)]
@@ -237,30 +237,15 @@ impl LogStore {
 
     /// Captures the state at a log rotation point, stores it, and drops the log before it.
     fn checkpoint(&self) -> Result<(), StoreError> {
-        let (tx, rx) = std::sync::mpsc::channel();
         let state = self.state.clone();
-        let n = self
-            .wal
-            .rotate_with(Box::new(move |_| {
-                let bytes = state
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .encode_snapshot();
-                let _ = tx.send(bytes);
-            }))
-            .map_err(io)?;
-        let bytes = rx
-            .recv()
-            .map_err(|_| StoreError::Storage("checkpoint capture failed".into()))?;
-        let key = format!("{SNAPSHOTS}{n:016}.snap");
-        self.blobs.put(&key, &bytes).map_err(io)?;
-        self.wal.remove_before(n).map_err(io)?;
-        for old in self.blobs.list(SNAPSHOTS).map_err(io)? {
-            if old < key {
-                self.blobs.delete(&old).map_err(io)?;
-            }
-        }
-        tracing::debug!(checkpoint = n, bytes = bytes.len(), "log store checkpoint");
+        let n = nephoscope_storage::checkpoint::write(&self.wal, self.blobs.as_ref(), move || {
+            state
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .encode_snapshot()
+        })
+        .map_err(io)?;
+        tracing::debug!(checkpoint = n, "log store checkpoint");
         Ok(())
     }
 

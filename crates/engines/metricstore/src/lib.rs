@@ -8,7 +8,7 @@
 pub mod sketch;
 
 use nephoscope_clock::SharedClock;
-use nephoscope_storage::blob::{BlobStore, LocalBlobStore};
+use nephoscope_storage::blob::LocalBlobStore;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
 use nephoscope_storage::wal::Wal;
 use sketch::Sketch;
@@ -418,7 +418,6 @@ pub struct MetricStore {
     clock: SharedClock,
 }
 
-const SNAPSHOTS: &str = "snapshots/";
 /// Checkpoint when the write-ahead log grows past this.
 pub const CHECKPOINT_BYTES: u64 = 64 << 20;
 
@@ -436,20 +435,15 @@ impl MetricStore {
     pub fn open(dir: &Path, clock: SharedClock) -> Result<MetricStore, StoreError> {
         let storage = |e: &dyn std::fmt::Display| StoreError::Storage(e.to_string());
         let blobs = LocalBlobStore::open(dir.join("files")).map_err(|e| storage(&e))?;
-        let (mut state, from_file) = match blobs.list(SNAPSHOTS).map_err(|e| storage(&e))?.last() {
-            Some(key) => {
-                let n: u64 = key
-                    .trim_start_matches(SNAPSHOTS)
-                    .trim_end_matches(".snap")
-                    .parse()
-                    .map_err(|_| StoreError::Storage(format!("bad checkpoint name {key}")))?;
-                let bytes = blobs.get(key).map_err(|e| storage(&e))?;
-                let st = State::decode_snapshot(&bytes)
-                    .map_err(|e| StoreError::Storage(format!("checkpoint {key}: {e}")))?;
-                (st, n)
-            }
-            None => (State::default(), 0),
-        };
+        let (mut state, from_file) =
+            match nephoscope_storage::checkpoint::latest(&blobs).map_err(|e| storage(&e))? {
+                Some((n, bytes)) => {
+                    let st = State::decode_snapshot(&bytes)
+                        .map_err(|e| StoreError::Storage(format!("checkpoint {n}: {e}")))?;
+                    (st, n)
+                }
+                None => (State::default(), 0),
+            };
         let (wal, records) = Wal::open(dir.join("wal")).map_err(|e| storage(&e))?;
         for (file, r) in records {
             if file < from_file {
@@ -472,30 +466,14 @@ impl MetricStore {
         if !force && self.wal.size() < CHECKPOINT_BYTES {
             return Ok(false);
         }
-        let io = |e: std::io::Error| StoreError::Storage(e.to_string());
-        let (tx, rx) = std::sync::mpsc::channel();
         let state = self.state.clone();
-        let n = self
-            .wal
-            .rotate_with(Box::new(move |_| {
-                let bytes = state
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .encode_snapshot();
-                let _ = tx.send(bytes);
-            }))
-            .map_err(io)?;
-        let bytes = rx
-            .recv()
-            .map_err(|_| StoreError::Storage("checkpoint capture failed".into()))?;
-        let key = format!("{SNAPSHOTS}{n:016}.snap");
-        self.blobs.put(&key, &bytes).map_err(io)?;
-        self.wal.remove_before(n).map_err(io)?;
-        for old in self.blobs.list(SNAPSHOTS).map_err(io)? {
-            if old < key {
-                self.blobs.delete(&old).map_err(io)?;
-            }
-        }
+        nephoscope_storage::checkpoint::write(&self.wal, &self.blobs, move || {
+            state
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .encode_snapshot()
+        })
+        .map_err(|e| StoreError::Storage(e.to_string()))?;
         Ok(true)
     }
 
