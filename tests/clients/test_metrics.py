@@ -631,3 +631,24 @@ def test_accounts_are_isolated(alice_server):
         {"Id": "d", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "dev-only"}, "Period": 60,
                                    "Stat": "Sum"}}])
     assert resp["MetricDataResults"][0]["Values"] == []
+
+
+def test_start_time_is_rounded_down(cw):
+    """GetMetricStatistics StartTime (API reference): a start less than 15 days ago is rounded
+    down to the whole minute; with a Period of 5, 10, 20 or 30 seconds, down to that division of
+    the minute. StartTime is inclusive, EndTime exclusive."""
+    ns, t0 = unique("neph-metrics/"), base_time()
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "m", "Timestamp": at(t0 + s), "Value": float(s), "StorageResolution": 1}
+        for s in (5, 21, 25, 62, 95)])
+
+    def got(start, end, period):
+        return [(epoch(p["Timestamp"]) - t0, p["Sum"])
+                for p in points(stats(cw, ns, "m", start, end, period, Statistics=["Sum"]))]
+
+    # 34 s into the minute: the minute from t0 is still returned whole.
+    assert got(t0 + 34, t0 + 120, 60) == [(0, 51.0), (60, 157.0)]
+    # Period 10 from t0+23: rounded down to t0+20.
+    assert got(t0 + 23, t0 + 70, 10) == [(20, 46.0), (60, 62.0)]
+    # Period 300 from t0+90: rounded down to t0+60, periods counted from there.
+    assert got(t0 + 90, t0 + 400, 300) == [(60, 157.0)]
