@@ -468,7 +468,13 @@ def test_get_metric_data_and_list_metrics_validation(cw, cw_unchecked):
     def gmd(*queries, client=cw):
         return lambda: client.get_metric_data(StartTime=at(t0), EndTime=at(t0 + 600), MetricDataQueries=list(queries))
 
-    msg = expect_error(gmd({"Id": "e", "Expression": "SUM(METRICS())"}), "InvalidParameterValue")
+    # Metric math is built; SEARCH and Metrics Insights SQL are not (docs/compatibility.md) and
+    # must be refused by name rather than answered with nothing.
+    msg = expect_error(gmd({"Id": "e", "Expression": "SEARCH('{%s} MetricName=\"m\"', 'Sum', 60)" % ns,
+                            "Period": 60}), "InvalidParameterValue")
+    assert "SEARCH" in msg and "not supported" in msg, msg
+    msg = expect_error(gmd({"Id": "e", "Expression": f'SELECT AVG(m) FROM "{ns}"', "Period": 60}),
+                       "InvalidParameterValue")
     assert "not supported" in msg, msg
     expect_error(gmd({"Id": "a", "MetricStat": {"Metric": metric, "Period": 7, "Stat": "Sum"}}), "InvalidParameterValue")
     expect_error(gmd({"Id": "a", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Median"}}),
@@ -652,3 +658,20 @@ def test_start_time_is_rounded_down(cw):
     assert got(t0 + 23, t0 + 70, 10) == [(20, 46.0), (60, 62.0)]
     # Period 300 from t0+90: rounded down to t0+60, periods counted from there.
     assert got(t0 + 90, t0 + 400, 300) == [(60, 157.0)]
+
+
+def test_get_metric_data_metric_math_over_a_hidden_query(cw):
+    """A math expression over a MetricStat query that is not returned itself."""
+    ns, t0 = unique("neph-metrics/"), base_time()
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "req", "Timestamp": at(t0 + 60 * m), "Value": float(m + 1)} for m in range(3)])
+    resp = cw.get_metric_data(StartTime=at(t0), EndTime=at(t0 + 180), ScanBy="TimestampAscending",
+                              MetricDataQueries=[
+                                  {"Id": "req", "ReturnData": False,
+                                   "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "req"}, "Period": 60,
+                                                  "Stat": "Sum"}},
+                                  {"Id": "twice", "Expression": "req * 2", "Label": "double"}])
+    (r,) = resp["MetricDataResults"]
+    assert (r["Id"], r["Label"]) == ("twice", "double"), r
+    assert [epoch(t) for t in r["Timestamps"]] == [t0, t0 + 60, t0 + 120], r
+    assert r["Values"] == [2.0, 4.0, 6.0], r
