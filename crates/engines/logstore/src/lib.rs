@@ -99,6 +99,9 @@ pub struct FilterQuery<'a> {
     pub after: Option<Cursor>,
     /// Newest first; `after` then means "strictly before".
     pub descending: bool,
+    /// Literal substrings every match contains (from the filter pattern): segment blocks whose
+    /// bloom filter rules one out are skipped without being decompressed.
+    pub required: &'a [String],
 }
 
 pub struct FilterPage {
@@ -123,15 +126,16 @@ impl LogStore {
         let storage = |e: &dyn std::fmt::Display| StoreError::Storage(e.to_string());
         let blobs: Arc<dyn BlobStore> =
             Arc::new(LocalBlobStore::open(dir.join("files")).map_err(|e| storage(&e))?);
-        let (mut state, from_file) =
-            match nephoscope_storage::checkpoint::latest(blobs.as_ref()).map_err(|e| storage(&e))? {
-                Some((n, bytes)) => {
-                    let st = State::decode_snapshot(&bytes)
-                        .map_err(|e| StoreError::Storage(format!("checkpoint {n}: {e}")))?;
-                    (st, n)
-                }
-                None => (State::default(), 0),
-            };
+        let (mut state, from_file) = match nephoscope_storage::checkpoint::latest(blobs.as_ref())
+            .map_err(|e| storage(&e))?
+        {
+            Some((n, bytes)) => {
+                let st = State::decode_snapshot(&bytes)
+                    .map_err(|e| StoreError::Storage(format!("checkpoint {n}: {e}")))?;
+                (st, n)
+            }
+            None => (State::default(), 0),
+        };
         let (wal, records) = Wal::open(dir.join("wal")).map_err(|e| storage(&e))?;
         let mut replayed = 0;
         for (file, r) in records {

@@ -263,17 +263,40 @@ impl LogStore {
                 }
                 true
             };
+            // The block of event k, when its bloom filter rules out a required term.
+            let pruned = |k: usize| -> Option<(usize, usize)> {
+                match src {
+                    Source::Segment(d, a, b) if !q.required.is_empty() => {
+                        let first = (a + k) / segment::BLOCK_EVENTS * segment::BLOCK_EVENTS;
+                        let end = d.block_end(a + k).min(b);
+                        (!d.may_contain(a + k, q.required)).then(|| (first.max(a) - a, end - a))
+                    }
+                    _ => None,
+                }
+            };
             if q.descending {
-                for k in (i..j).rev() {
-                    if !visit(k) {
+                let mut k = j;
+                while k > i {
+                    if let Some((first, _)) = pruned(k - 1) {
+                        k = first.max(i);
+                        continue;
+                    }
+                    if !visit(k - 1) {
                         break;
                     }
+                    k -= 1;
                 }
             } else {
-                for k in i..j {
+                let mut k = i;
+                while k < j {
+                    if let Some((_, end)) = pruned(k) {
+                        k = end.min(j);
+                        continue;
+                    }
                     if !visit(k) {
                         break;
                     }
+                    k += 1;
                 }
             }
         };
@@ -344,6 +367,7 @@ impl LogStore {
             limit,
             after,
             descending,
+            required: &[],
         };
         let mut events = self.filter(scope, group, &q)?.events;
         if descending {

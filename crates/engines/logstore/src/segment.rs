@@ -1,18 +1,27 @@
 //! Immutable segment files: the events of one log group flushed out of the in-memory head,
 //! grouped by stream, stored column by column.
 //!
-//! Layout (version 2): `NPSEG002` magic, CRC32 of the rest (u32 LE), a varint header (stream
-//! names and event counts, then the compressed length of each column), and five zstd frames:
-//! timestamps, ingestion times and seqs (zigzag deltas), message lengths, and the messages
-//! concatenated. Decoding inflates each column once into flat arrays; reads then look at events
-//! in place ([`EventRef`]) — no per-event allocation — which is what lets pattern scans run at
-//! memory speed. Per-block bloom filters are the next format version.
+//! Layout (version 3): `NPSEG003` magic, CRC32 of the rest (u32 LE), a varint header (stream
+//! names and event counts, the compressed length of each column, then per message block its
+//! compressed length and bloom size), four zstd frames — timestamps, ingestion times and seqs
+//! (zigzag deltas), message lengths — then per block of [`BLOCK_EVENTS`] events the block's
+//! messages concatenated (one zstd frame) and a bloom filter of every 3-byte window of those
+//! messages. Decoding inflates the small columns at once and a block's messages only when an
+//! event of it is read; a scan for literal terms skips every block whose bloom rules a term out,
+//! without decompressing it. Reads look at events in place ([`EventRef`]), no per-event
+//! allocation.
 
 use crate::state::Event;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
 use std::ops::Range;
 
-const MAGIC: &[u8; 8] = b"NPSEG002";
+const MAGIC: &[u8; 8] = b"NPSEG003";
+/// Events per message block (the unit of lazy decompression and bloom pruning).
+pub const BLOCK_EVENTS: usize = 16_384;
+/// Bloom bits per distinct trigram, and probes per trigram. A term of n bytes has n − 2
+/// trigrams that must all hit, so even a loose per-trigram rate prunes well.
+const BLOOM_BITS_PER_KEY: usize = 5;
+const BLOOM_PROBES: u32 = 2;
 const ZSTD_LEVEL: i32 = 3;
 
 /// What the catalog keeps of a segment.
@@ -63,21 +72,107 @@ impl EventRef<'_> {
     }
 }
 
-/// A decoded segment: flat columns, each stream a contiguous range sorted by (timestamp, seq).
+/// One block of messages: compressed until first read.
+#[derive(Debug)]
+struct Block {
+    compressed: Vec<u8>,
+    bloom: Vec<u64>,
+    text: std::sync::OnceLock<String>,
+}
+
+/// A decoded segment: flat columns, each stream a contiguous range sorted by (timestamp, seq);
+/// message blocks inflate on first use.
 #[derive(Debug, Default)]
 pub struct Decoded {
+    key: String,
     pub streams: Vec<(String, Range<usize>)>,
     timestamps: Vec<i64>,
     ingestion: Vec<i64>,
     seqs: Vec<u64>,
-    /// `offsets[i]..offsets[i + 1]` is message i in `messages`.
+    /// `offsets[i]..offsets[i + 1]` is message i in the segment's message bytes.
     offsets: Vec<usize>,
-    messages: String,
+    blocks: Vec<Block>,
+}
+
+fn trigram(w: &[u8]) -> u32 {
+    (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2])
+}
+
+fn probes(t: u32, bits: usize) -> impl Iterator<Item = usize> {
+    let h = u64::from(t).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (0..BLOOM_PROBES).map(move |i| {
+        let x = h
+            .rotate_left(i * 29)
+            .wrapping_mul(0xBF58_476D_1CE4_E5B9 | 1);
+        ((x >> 17) as usize) & (bits - 1)
+    })
+}
+
+fn bloom_of(messages: &[&[u8]]) -> Vec<u64> {
+    let mut keys = std::collections::HashSet::new();
+    for m in messages {
+        for w in m.windows(3) {
+            keys.insert(trigram(w));
+        }
+    }
+    let bits = (keys.len() * BLOOM_BITS_PER_KEY)
+        .next_power_of_two()
+        .max(64);
+    let mut words = vec![0u64; bits / 64];
+    for k in keys {
+        for b in probes(k, bits) {
+            words[b / 64] |= 1 << (b % 64);
+        }
+    }
+    words
+}
+
+/// Whether every 3-byte window of `term` may be in the block (terms shorter than 3 bytes
+/// always may).
+fn bloom_may_contain(bloom: &[u64], term: &[u8]) -> bool {
+    let bits = bloom.len() * 64;
+    term.windows(3)
+        .all(|w| probes(trigram(w), bits).all(|b| bloom[b / 64] & (1 << (b % 64)) != 0))
 }
 
 impl Decoded {
     pub fn size(&self) -> usize {
-        self.messages.len() + self.timestamps.len() * 32
+        // Counted as if every block were inflated: the cache must not be surprised later.
+        self.offsets.last().copied().unwrap_or_default() + self.timestamps.len() * 40
+    }
+
+    /// The block holding event `i`.
+    pub fn block_of(i: usize) -> usize {
+        i / BLOCK_EVENTS
+    }
+
+    /// The event index where the block after event `i`'s block starts.
+    pub fn block_end(&self, i: usize) -> usize {
+        ((Self::block_of(i) + 1) * BLOCK_EVENTS).min(self.len())
+    }
+
+    /// Whether event `i`'s block may contain all of `terms` (by its bloom filter).
+    pub fn may_contain(&self, i: usize, terms: &[String]) -> bool {
+        let b = &self.blocks[Self::block_of(i)];
+        terms
+            .iter()
+            .all(|t| bloom_may_contain(&b.bloom, t.as_bytes()))
+    }
+
+    fn text(&self, block: usize) -> &str {
+        let b = &self.blocks[block];
+        b.text.get_or_init(|| {
+            let first = block * BLOCK_EVENTS;
+            let last = ((block + 1) * BLOCK_EVENTS).min(self.len());
+            let want = self.offsets[last] - self.offsets[first];
+            match zstd::bulk::decompress(&b.compressed, want.max(64)) {
+                Ok(bytes) if bytes.len() == want => match String::from_utf8(bytes) {
+                    Ok(t) => t,
+                    Err(_) => corrupt_block(&self.key, block),
+                },
+                _ => corrupt_block(&self.key, block),
+            }
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -89,11 +184,16 @@ impl Decoded {
     }
 
     pub fn event(&self, i: usize) -> EventRef<'_> {
+        let block = Self::block_of(i);
+        let base = self.offsets[block * BLOCK_EVENTS];
+        let text = self.text(block);
         EventRef {
             timestamp: self.timestamps[i],
             ingestion_time: self.ingestion[i],
             seq: self.seqs[i],
-            message: &self.messages[self.offsets[i]..self.offsets[i + 1]],
+            message: text
+                .get(self.offsets[i] - base..self.offsets[i + 1] - base)
+                .unwrap_or_default(),
         }
     }
 
@@ -112,6 +212,17 @@ impl Decoded {
             .find(|(n, _)| n == name)
             .map(|(_, r)| r.clone())
     }
+}
+
+/// A block that passed its file's checksum yet does not inflate: only a bug can cause it. Its
+/// events read as empty messages rather than taking the server down; the log says which.
+fn corrupt_block(key: &str, block: usize) -> String {
+    tracing::error!(
+        segment = key,
+        block,
+        "segment block does not inflate; its messages read empty"
+    );
+    String::new()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +260,7 @@ pub fn encode(
         Writer::default(),
         Writer::default(),
     );
-    let mut messages = Vec::new();
+    let mut all: Vec<&[u8]> = Vec::new();
     let (mut ts, mut ing, mut seq) = (0i64, 0i64, 0u64);
     let mut header = Writer::default();
     header.u64(streams.len() as u64);
@@ -161,7 +272,7 @@ pub fn encode(
             ing_col.i64(e.ingestion_time.wrapping_sub(ing));
             seq_col.i64(e.seq.wrapping_sub(seq) as i64);
             len_col.u64(e.message.len() as u64);
-            messages.extend_from_slice(e.message.as_bytes());
+            all.push(e.message.as_bytes());
             (ts, ing, seq) = (e.timestamp, e.ingestion_time, e.seq);
             meta.min_ts = meta.min_ts.min(e.timestamp);
             meta.max_ts = meta.max_ts.max(e.timestamp);
@@ -176,17 +287,30 @@ pub fn encode(
         compress(&ing_col)?,
         compress(&seq_col)?,
         compress(&len_col)?,
-        zstd::bulk::compress(&messages, ZSTD_LEVEL)?,
     ];
     for c in &columns {
         header.u64(c.len() as u64);
     }
-    let mut body =
-        Vec::with_capacity(header.buf.len() + columns.iter().map(Vec::len).sum::<usize>() + 8);
+    let mut blocks = Vec::new();
+    for chunk in all.chunks(BLOCK_EVENTS) {
+        let text: Vec<u8> = chunk.concat();
+        let frame = zstd::bulk::compress(&text, ZSTD_LEVEL)?;
+        let bloom = bloom_of(chunk);
+        header.u64(frame.len() as u64);
+        header.u64(bloom.len() as u64);
+        blocks.push((frame, bloom));
+    }
+    let mut body = Vec::new();
     body.extend_from_slice(&(header.buf.len() as u32).to_le_bytes());
     body.extend_from_slice(&header.buf);
     for c in &columns {
         body.extend_from_slice(c);
+    }
+    for (frame, bloom) in &blocks {
+        body.extend_from_slice(frame);
+        for w in bloom {
+            body.extend_from_slice(&w.to_le_bytes());
+        }
     }
     let mut out = Vec::with_capacity(body.len() + 12);
     out.extend_from_slice(MAGIC);
@@ -220,12 +344,20 @@ pub fn decode(key: &str, data: &[u8], raw_bytes_hint: u64) -> Result<Decoded, Se
         streams.push((name, total..total + n));
         total += n;
     }
-    let mut lens = [0usize; 5];
+    let mut lens = [0usize; 4];
     for l in &mut lens {
         *l = h.u64().map_err(codec)? as usize;
     }
+    let n_blocks = total.div_ceil(BLOCK_EVENTS);
+    let mut block_lens = Vec::with_capacity(n_blocks);
+    for _ in 0..n_blocks {
+        block_lens.push((
+            h.u64().map_err(codec)? as usize,
+            h.u64().map_err(codec)? as usize,
+        ));
+    }
     let mut at = 4 + hlen;
-    let mut frames = Vec::with_capacity(5);
+    let mut frames = Vec::with_capacity(4);
     for l in lens {
         let f = body
             .get(at..at + l)
@@ -259,23 +391,39 @@ pub fn decode(key: &str, data: &[u8], raw_bytes_hint: u64) -> Result<Decoded, Se
         let l = r.u64().map_err(codec)? as usize;
         offsets.push(offsets.last().copied().unwrap_or_default() + l);
     }
-    let message_bytes = *offsets.last().unwrap_or(&0);
-    let messages = inflate(frames[4], message_bytes.max(raw_bytes_hint as usize))?;
-    if messages.len() != message_bytes {
-        return Err(corrupt("message column length mismatch".into()));
+    let mut blocks = Vec::with_capacity(n_blocks);
+    for (frame_len, bloom_words) in block_lens {
+        let compressed = body
+            .get(at..at + frame_len)
+            .ok_or_else(|| corrupt("short message block".into()))?
+            .to_vec();
+        at += frame_len;
+        let bloom_bytes = body
+            .get(at..at + bloom_words * 8)
+            .ok_or_else(|| corrupt("short bloom filter".into()))?;
+        at += bloom_words * 8;
+        if bloom_words == 0 || !bloom_words.is_power_of_two() {
+            return Err(corrupt("bad bloom filter size".into()));
+        }
+        let bloom = bloom_bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        blocks.push(Block {
+            compressed,
+            bloom,
+            text: std::sync::OnceLock::new(),
+        });
     }
-    let messages =
-        String::from_utf8(messages).map_err(|_| corrupt("messages are not UTF-8".into()))?;
-    if offsets.iter().any(|o| !messages.is_char_boundary(*o)) {
-        return Err(corrupt("message offsets split a character".into()));
-    }
+    let _ = raw_bytes_hint;
     Ok(Decoded {
+        key: key.to_string(),
         streams,
         timestamps,
         ingestion,
         seqs,
         offsets,
-        messages,
+        blocks,
     })
 }
 

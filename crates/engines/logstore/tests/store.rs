@@ -82,6 +82,7 @@ async fn acknowledged_writes_survive_reopen() {
         limit: 100,
         after: None,
         descending: false,
+        required: &[],
     };
     let page = store.filter(&s, "g", &q).unwrap();
     assert_eq!(messages(&page.events), ["one", "two", "three"]);
@@ -120,6 +121,7 @@ async fn filter_pages_and_patterns() {
             limit: 2,
             after,
             descending: false,
+            required: &[],
         };
         let page = store.filter(&s, "g", &q).unwrap();
         pages.push(messages(&page.events));
@@ -137,6 +139,7 @@ async fn filter_pages_and_patterns() {
         limit: 10,
         after: None,
         descending: false,
+        required: &[],
     };
     assert_eq!(
         messages(&store.filter(&s, "g", &q).unwrap().events),
@@ -226,6 +229,7 @@ fn all_events(store: &LogStore, s: &Scope) -> Vec<String> {
         limit: 10_000,
         after: None,
         descending: false,
+        required: &[],
     };
     messages(&store.filter(s, "g", &q).unwrap().events)
 }
@@ -410,6 +414,7 @@ async fn filter_descending_pages_newest_first() {
             limit: 2,
             after,
             descending: true,
+            required: &[],
         };
         let page = store.filter(&s, "g", &q).unwrap();
         pages.push(messages(&page.events));
@@ -419,4 +424,72 @@ async fn filter_descending_pages_newest_first() {
         }
     }
     assert_eq!(pages, vec![vec!["b5", "a4"], vec!["b3", "b2"]]);
+}
+
+#[tokio::test]
+async fn bloom_pruned_scans_find_every_match_across_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let s = scope("000000000000");
+    let store = open(dir.path(), &clock);
+    setup(&store, &s).await;
+    // 40,000 events: three message blocks in one segment; rare terms sit in blocks 0 and 2.
+    let n = 40_000i64;
+    let texts: Vec<String> = (0..n)
+        .map(|i| match i {
+            7 => "needle-alpha in the first block".to_string(),
+            39_000 => "needle-omega in the last block".to_string(),
+            _ => format!("request {i} user-{:05} status 200", i % 997),
+        })
+        .collect();
+    for chunk in texts.chunks(5_000).enumerate() {
+        let base = chunk.0 as i64 * 5_000;
+        let events: Vec<(i64, &str)> = chunk
+            .1
+            .iter()
+            .enumerate()
+            .map(|(k, m)| (base + k as i64, m.as_str()))
+            .collect();
+        put(&store, &s, "a", &events).await;
+    }
+    store.maintain(true).await.unwrap();
+    assert!(store.read().group(&s, "g").unwrap().streams["a"]
+        .events
+        .is_empty());
+    let common: Vec<String> = (0..n)
+        .filter(|i| i % 997 == 996 && *i != 7 && *i != 39_000)
+        .map(|i| format!("request {i} user-00996 status 200"))
+        .collect();
+    for (term, want) in [
+        (
+            "needle-alpha",
+            vec!["needle-alpha in the first block".to_string()],
+        ),
+        (
+            "needle-omega",
+            vec!["needle-omega in the last block".to_string()],
+        ),
+        ("needle-none", vec![]),
+        ("user-00996", common),
+    ] {
+        for descending in [false, true] {
+            let required = vec![term.to_string()];
+            let matcher = move |m: &str| m.contains(term);
+            let q = FilterQuery {
+                streams: StreamSelection::All,
+                start: None,
+                end: None,
+                pattern: Some(&matcher),
+                limit: 10_000,
+                after: None,
+                descending,
+                required: &required,
+            };
+            let mut got = messages(&store.filter(&s, "g", &q).unwrap().events);
+            if descending {
+                got.reverse();
+            }
+            assert_eq!(got, want, "{term} descending={descending}");
+        }
+    }
 }

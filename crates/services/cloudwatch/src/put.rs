@@ -9,6 +9,9 @@ use serde_json::Value;
 /// Data points may be at most two weeks old and two hours in the future.
 pub const MAX_AGE_MS: i64 = 14 * 86_400_000;
 pub const MAX_FUTURE_MS: i64 = 2 * 3_600_000;
+/// Metrics per call, and distinct values per `Values` array (AWS's limits).
+pub const MAX_DATUMS: usize = 1000;
+pub const MAX_VALUES: usize = 150;
 /// CloudWatch rejects values beyond ±2^360.
 pub const MAX_MAGNITUDE: f64 = 2.348_542_582_773_833_2e108;
 
@@ -50,9 +53,15 @@ pub async fn put_metric_data(
             "EntityMetricData is not supported by Nephoscope yet.",
         ));
     }
+    let metric_data = req.metric_data.unwrap_or_default();
+    if metric_data.len() > MAX_DATUMS {
+        return Err(invalid_value(format!(
+            "The collection MetricData must not have a size greater than {MAX_DATUMS}."
+        )));
+    }
     let now = store.now();
     let mut datums = Vec::new();
-    for (i, d) in req.metric_data.unwrap_or_default().into_iter().enumerate() {
+    for (i, d) in metric_data.into_iter().enumerate() {
         let at = |f: &str| format!("MetricData.member.{}.{f}", i + 1);
         let given = [
             d.value.is_some(),
@@ -124,6 +133,13 @@ pub async fn put_metric_data(
                 max,
             }
         } else if let Some(vs) = d.values {
+            let distinct: std::collections::HashSet<u64> = vs.iter().map(|v| v.to_bits()).collect();
+            if distinct.len() > MAX_VALUES {
+                return Err(invalid_value(format!(
+                    "The collection {} must not have a size greater than {MAX_VALUES}.",
+                    at("Values")
+                )));
+            }
             let counts = d.counts.unwrap_or_else(|| vec![1.0; vs.len()]);
             if counts.len() != vs.len() {
                 return Err(invalid_value(format!(

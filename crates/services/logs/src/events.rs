@@ -328,6 +328,10 @@ pub fn filter(
         None => None,
     };
     let matcher = pattern.as_ref().map(|p| move |m: &str| p.matches(m));
+    let required = pattern
+        .as_ref()
+        .map(FilterPattern::required_terms)
+        .unwrap_or_default();
     let q = FilterQuery {
         streams,
         start: req.start_time,
@@ -340,6 +344,7 @@ pub fn filter(
         after,
         // startFromHead=false: newest first (AWS's default is oldest first).
         descending: !req.start_from_head.unwrap_or(true),
+        required: &required,
     };
     let mut page = store
         .filter(&scope, &group, &q)

@@ -450,6 +450,7 @@ pub fn log_record(
         limit: 10_000,
         after: None,
         descending: false,
+        required: &[],
     };
     let page = store
         .filter(&scope, &group, &q)
