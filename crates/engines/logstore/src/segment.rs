@@ -109,19 +109,26 @@ fn probes(t: u32, bits: usize) -> impl Iterator<Item = usize> {
 }
 
 fn bloom_of(messages: &[&[u8]]) -> Vec<u64> {
-    let mut keys = std::collections::HashSet::new();
+    // Distinct trigrams through a 2^24-bit presence map (2 MiB): far cheaper than hashing each
+    // of the block's millions of windows into a set.
+    let mut seen = vec![0u64; 1 << 18];
     for m in messages {
         for w in m.windows(3) {
-            keys.insert(trigram(w));
+            let t = trigram(w) as usize;
+            seen[t / 64] |= 1 << (t % 64);
         }
     }
-    let bits = (keys.len() * BLOOM_BITS_PER_KEY)
-        .next_power_of_two()
-        .max(64);
+    let distinct: usize = seen.iter().map(|w| w.count_ones() as usize).sum();
+    let bits = (distinct * BLOOM_BITS_PER_KEY).next_power_of_two().max(64);
     let mut words = vec![0u64; bits / 64];
-    for k in keys {
-        for b in probes(k, bits) {
-            words[b / 64] |= 1 << (b % 64);
+    for (i, w) in seen.iter().enumerate() {
+        let mut w = *w;
+        while w != 0 {
+            let t = (i * 64 + w.trailing_zeros() as usize) as u32;
+            w &= w - 1;
+            for b in probes(t, bits) {
+                words[b / 64] |= 1 << (b % 64);
+            }
         }
     }
     words
