@@ -5,6 +5,7 @@
 
 mod put;
 mod read;
+mod search;
 mod stat;
 
 use nephoscope_metricstore::{MetricStore, Scope, SeriesKey};

@@ -183,7 +183,11 @@ enum Planned {
         name: String,
     },
     Math(nephoscope_metricmath::Expression),
+    Search(crate::search::Search, i64),
 }
+
+/// SEARCH returns at most this many series (AWS's limit).
+pub const MAX_SEARCH_SERIES: usize = 500;
 
 pub fn get_metric_data(
     store: &MetricStore,
@@ -250,15 +254,27 @@ pub fn get_metric_data(
                     field("Expression")
                 )))
             }
-            (None, Some(expr)) => {
-                Planned::Math(nephoscope_metricmath::parse(expr).map_err(|e| {
+            (None, Some(expr)) => match crate::search::parse(expr) {
+                Some(parsed) => {
+                    let s = parsed.map_err(|m| {
+                        invalid_value(format!(
+                            "Invalid SEARCH expression in {}: {m}",
+                            field("Expression")
+                        ))
+                    })?;
+                    let period = s.period.or(q.period.map(i64::from)).unwrap_or(300);
+                    check_period(period, &field("Expression"))?;
+                    Stat::parse(&s.stat)?;
+                    Planned::Search(s, period)
+                }
+                None => Planned::Math(nephoscope_metricmath::parse(expr).map_err(|e| {
                     invalid_value(format!(
                         "Invalid metric math expression in {}: {}",
                         field("Expression"),
                         e.message
                     ))
-                })?)
-            }
+                })?),
+            },
             (Some(ms), None) => {
                 let period = i64::from(ms.period.unwrap_or_default());
                 check_period(period, &field("MetricStat.Period"))?;
@@ -288,25 +304,17 @@ pub fn get_metric_data(
         .iter()
         .find_map(|(_, p)| match p {
             Planned::Stat { period, .. } => Some(*period),
-            Planned::Math(_) => None,
+            Planned::Math(_) | Planned::Search(..) => None,
         })
         .unwrap_or(60);
 
-    // Metric statistics, ascending.
-    let mut values: std::collections::HashMap<String, MathValue> = Default::default();
-    for (id, p) in &planned {
-        if let Planned::Stat {
-            key,
-            period,
-            stat,
-            unit,
-            name,
-        } = p
-        {
-            let start = round_start(start, *period);
+    // Metric statistics (and SEARCH results), ascending.
+    let series_of =
+        |key: &SeriesKey, period: i64, stat: Stat, unit: Option<&str>, label: String| {
+            let start = round_start(start, period);
             // Several units in one period are merged unless a unit is asked for.
             let mut by_period: BTreeMap<i64, nephoscope_metricstore::Agg> = BTreeMap::new();
-            for pt in store.statistics(&scope(ctx), key, start, end, *period, unit.as_deref()) {
+            for pt in store.statistics(&scope(ctx), key, start, end, period, unit) {
                 by_period.entry(pt.start).or_default().merge(&pt.agg);
             }
             let (mut ts, mut vs) = (Vec::new(), Vec::new());
@@ -316,10 +324,50 @@ pub fn get_metric_data(
                     vs.push(v);
                 }
             }
-            values.insert(
-                id.clone(),
-                MathValue::Series(Series::new(name.clone(), ts, vs)),
-            );
+            Series::new(label, ts, vs)
+        };
+    let mut values: std::collections::HashMap<String, MathValue> = Default::default();
+    let mut truncated: std::collections::HashSet<String> = Default::default();
+    for (id, p) in &planned {
+        match p {
+            Planned::Stat {
+                key,
+                period,
+                stat,
+                unit,
+                name,
+            } => {
+                let s = series_of(key, *period, *stat, unit.as_deref(), name.clone());
+                values.insert(id.clone(), MathValue::Series(s));
+            }
+            Planned::Search(s, period) => {
+                let stat = Stat::parse(&s.stat)?;
+                let mut keys: Vec<SeriesKey> = store
+                    .list(&scope(ctx), None, None, &[], None)
+                    .into_iter()
+                    .filter(|k| s.selects(k))
+                    .collect();
+                if keys.len() > MAX_SEARCH_SERIES {
+                    keys.truncate(MAX_SEARCH_SERIES);
+                    truncated.insert(id.clone());
+                }
+                let series = keys
+                    .iter()
+                    .map(|k| {
+                        // AWS labels SEARCH results by dimension values (the name when none).
+                        let label = if k.dimensions.is_empty() {
+                            k.name.clone()
+                        } else {
+                            let vals: Vec<&str> =
+                                k.dimensions.iter().map(|(_, v)| v.as_str()).collect();
+                            vals.join(" ")
+                        };
+                        series_of(k, *period, stat, None, label)
+                    })
+                    .collect();
+                values.insert(id.clone(), MathValue::Array(series));
+            }
+            Planned::Math(_) => {}
         }
     }
     // Expressions in dependency order; a cycle or an unknown id is an error.
@@ -410,7 +458,16 @@ pub fn get_metric_data(
                 timestamps: Some(points.iter().map(|(t, _)| Timestamp(*t as f64)).collect()),
                 values: Some(points.iter().map(|(_, v)| *v).collect()),
                 status_code: Some("Complete".into()),
-                messages: Some(Vec::new()),
+                messages: Some(if truncated.contains(id) {
+                    vec![MessageData {
+                        code: Some("MaxMetricsExceeded".into()),
+                        value: Some(format!(
+                            "SEARCH matched more than {MAX_SEARCH_SERIES} metrics; the first {MAX_SEARCH_SERIES} are returned"
+                        )),
+                    }]
+                } else {
+                    Vec::new()
+                }),
             });
         }
     }
