@@ -11,8 +11,11 @@
 use nephoscope_metricstore::SeriesKey;
 
 #[derive(Debug, Clone, PartialEq)]
+/// `{Namespace, Dim…}`: a namespace and the exact set of dimension names.
+pub type Schema = (String, Vec<String>);
+
 pub struct Search {
-    pub schema: Option<(String, Vec<String>)>,
+    pub schema: Option<Schema>,
     pub term: Option<Term>,
     pub stat: String,
     pub period: Option<i64>,
@@ -100,7 +103,7 @@ fn parse_args(inner: &str) -> Result<Search, String> {
 }
 
 /// `{Namespace, Dim1, "Dim 2"}` at the start of the query.
-fn schema(q: &str) -> Result<(Option<(String, Vec<String>)>, &str), String> {
+fn schema(q: &str) -> Result<(Option<Schema>, &str), String> {
     let q = q.trim_start();
     let Some(rest) = q.strip_prefix('{') else {
         return Ok((None, q));
