@@ -10,10 +10,10 @@
 
 use nephoscope_metricstore::SeriesKey;
 
-#[derive(Debug, Clone, PartialEq)]
 /// `{Namespace, Dim…}`: a namespace and the exact set of dimension names.
 pub type Schema = (String, Vec<String>);
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct Search {
     pub schema: Option<Schema>,
     pub term: Option<Term>,
