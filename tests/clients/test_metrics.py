@@ -467,14 +467,15 @@ def test_get_metric_data_and_list_metrics_validation(cw, cw_unchecked):
     def gmd(*queries, client=cw):
         return lambda: client.get_metric_data(StartTime=at(t0), EndTime=at(t0 + 600), MetricDataQueries=list(queries))
 
-    # Metric math and SEARCH are built; SEARCH nested inside math and Metrics Insights SQL are
-    # not (docs/compatibility.md) and must be refused by name rather than answered with nothing.
+    # Metric math, SEARCH and Metrics Insights SQL are built; SEARCH nested inside math is not
+    # (docs/compatibility.md) and must be refused by name rather than answered with nothing.
     msg = expect_error(gmd({"Id": "e", "Expression": "SUM(SEARCH('{%s} MetricName=\"m\"', 'Sum', 60))" % ns,
                             "Period": 60}), "InvalidParameterValue")
     assert "SEARCH" in msg and "not supported" in msg, msg
-    msg = expect_error(gmd({"Id": "e", "Expression": f'SELECT AVG(m) FROM "{ns}"', "Period": 60}),
+    # Metrics Insights SQL outside its grammar is refused by name.
+    msg = expect_error(gmd({"Id": "e", "Expression": f'SELECT MEDIAN(m) FROM "{ns}"', "Period": 60}),
                        "InvalidParameterValue")
-    assert "not supported" in msg, msg
+    assert "MEDIAN" in msg, msg
     expect_error(gmd({"Id": "a", "MetricStat": {"Metric": metric, "Period": 7, "Stat": "Sum"}}), "InvalidParameterValue")
     expect_error(gmd({"Id": "a", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Median"}}),
                  "InvalidParameterValue")
@@ -729,4 +730,24 @@ def test_search_expression_returns_one_series_per_metric(cw):
         ])
     got = {(r["Id"], r["Label"]): r["Values"] for r in resp["MetricDataResults"]}
     assert got == {("total", "all hosts"): [40.0], ("each", "h1"): [10.0]}, got
+
+
+def test_metrics_insights_sql_groups_orders_and_limits(cw):
+    ns, t0 = unique("neph-metrics/"), base_time()
+    rows = [("i-1", "a", 10.0), ("i-2", "a", 30.0), ("i-3", "b", 50.0)]
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "CPU", "Dimensions": dims(InstanceId=i, Az=az), "Value": v, "Timestamp": at(t0 + 5)}
+        for i, az, v in rows])
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "CPU", "Value": 99.0, "Timestamp": at(t0 + 5)}])
+
+    def run(sql):
+        resp = cw.get_metric_data(StartTime=at(t0), EndTime=at(t0 + 300),
+                                  MetricDataQueries=[{"Id": "q", "Expression": sql, "Period": 60}])
+        return [(r["Label"], r["Values"]) for r in resp["MetricDataResults"]]
+
+    assert run(f'SELECT AVG(CPU) FROM "{ns}" GROUP BY Az ORDER BY AVG() DESC') == \
+        [("Other", [99.0]), ("b", [50.0]), ("a", [20.0])]
+    assert run(f'SELECT MAX(CPU) FROM SCHEMA("{ns}", InstanceId, Az) WHERE Az = \'a\'') == [("q", [30.0])]
+    assert run(f'SELECT SUM(CPU) FROM SCHEMA("{ns}")') == [("q", [99.0])]
+    assert run(f'SELECT COUNT(CPU) FROM "{ns}" WHERE Az != \'a\' GROUP BY InstanceId LIMIT 1') == [("Other", [1.0])]
 

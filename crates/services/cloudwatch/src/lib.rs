@@ -3,6 +3,7 @@
 //! answer with an error naming them). Every protocol (JSON 1.0, Query, RPC v2 CBOR) reaches the
 //! same code through the wire layer.
 
+mod metricsql;
 mod put;
 mod read;
 mod search;

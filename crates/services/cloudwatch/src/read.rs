@@ -173,6 +173,70 @@ pub fn get_metric_statistics(
     })
 }
 
+/// A Metrics Insights query's result: one series, or one per group.
+fn insights_series(
+    store: &MetricStore,
+    ctx: &RequestContext,
+    iq: &crate::metricsql::Query,
+    start: i64,
+    end: i64,
+    period: i64,
+    id: &str,
+) -> nephoscope_metricmath::MathValue {
+    use nephoscope_metricmath::{MathValue, Series};
+    use nephoscope_metricstore::Agg;
+    type Group = (BTreeMap<i64, Agg>, Agg);
+    let mut groups: BTreeMap<Vec<String>, Group> = BTreeMap::new();
+    let keys = store.list(
+        &scope(ctx),
+        Some(&iq.namespace),
+        Some(&iq.metric),
+        &[],
+        None,
+    );
+    for k in keys.iter().filter(|k| iq.selects(k)) {
+        let g = groups.entry(iq.group_of(k)).or_default();
+        for pt in store.statistics(&scope(ctx), k, start, end, period, None) {
+            g.0.entry(pt.start).or_default().merge(&pt.agg);
+            g.1.merge(&pt.agg);
+        }
+    }
+    let mut ordered: Vec<(Vec<String>, Group)> = groups.into_iter().collect();
+    if let Some((f, desc)) = iq.order {
+        let v = |g: &Group| f.value(&g.1).unwrap_or(f64::NAN);
+        ordered.sort_by(|a, b| {
+            let o = v(&a.1).total_cmp(&v(&b.1));
+            if desc {
+                o.reverse()
+            } else {
+                o
+            }
+        });
+    }
+    ordered.truncate(iq.limit);
+    let to_series = |label: String, g: &Group| {
+        let (ts, vs): (Vec<i64>, Vec<f64>) =
+            g.0.iter()
+                .filter_map(|(t, a)| iq.func.value(a).map(|v| (*t, v)))
+                .unzip();
+        Series::new(label, ts, vs)
+    };
+    if iq.group_by.is_empty() {
+        let s = ordered.first().map_or_else(
+            || Series::new(id, Vec::new(), Vec::new()),
+            |(_, g)| to_series(id.to_string(), g),
+        );
+        MathValue::Series(s)
+    } else {
+        MathValue::Array(
+            ordered
+                .iter()
+                .map(|(labels, g)| to_series(labels.join(" "), g))
+                .collect(),
+        )
+    }
+}
+
 /// One query of a GetMetricData request, resolved.
 enum Planned {
     Stat {
@@ -184,6 +248,7 @@ enum Planned {
     },
     Math(nephoscope_metricmath::Expression),
     Search(crate::search::Search, i64),
+    Insights(crate::metricsql::Query, i64),
 }
 
 /// SEARCH returns at most this many series (AWS's limit).
@@ -254,6 +319,24 @@ pub fn get_metric_data(
                     field("Expression")
                 )))
             }
+            (None, Some(expr)) if crate::metricsql::parse(expr).is_some() => {
+                let iq = crate::metricsql::parse(expr)
+                    .expect("checked above")
+                    .map_err(|m| {
+                        invalid_value(format!(
+                            "Invalid Metrics Insights query in {}: {m}",
+                            field("Expression")
+                        ))
+                    })?;
+                let period = q.period.map(i64::from).ok_or_else(|| {
+                    invalid_value(format!(
+                        "{} is required for a Metrics Insights query.",
+                        field("Period")
+                    ))
+                })?;
+                check_period(period, &field("Period"))?;
+                Planned::Insights(iq, period)
+            }
             (None, Some(expr)) => match crate::search::parse(expr) {
                 Some(parsed) => {
                     let s = parsed.map_err(|m| {
@@ -304,7 +387,7 @@ pub fn get_metric_data(
         .iter()
         .find_map(|(_, p)| match p {
             Planned::Stat { period, .. } => Some(*period),
-            Planned::Math(_) | Planned::Search(..) => None,
+            Planned::Math(_) | Planned::Search(..) | Planned::Insights(..) => None,
         })
         .unwrap_or(60);
 
@@ -366,6 +449,18 @@ pub fn get_metric_data(
                     })
                     .collect();
                 values.insert(id.clone(), MathValue::Array(series));
+            }
+            Planned::Insights(iq, period) => {
+                let value = insights_series(
+                    store,
+                    ctx,
+                    iq,
+                    round_start(start, *period),
+                    end,
+                    *period,
+                    id,
+                );
+                values.insert(id.clone(), value);
             }
             Planned::Math(_) => {}
         }
