@@ -4,6 +4,8 @@
 //! * [`apigw`] — deterministic API-Gateway JSON access-log events (the Rust port of
 //!   `gen_apigw.py`), shared by the ingest, filter and Logs Insights benchmarks.
 //! * [`aws`] — a SigV4-signing JSON 1.1 client over keep-alive hyper connections.
+//! * [`insights`] — the Logs Insights benchmark's queries, expected answers, StartQuery +
+//!   GetQueryResults polling and result normalisation.
 //! * [`logs`] — PutLogEvents batching and concurrent writers, visibility probes, paged
 //!   FilterLogEvents scans.
 //! * [`procfs`] — CPU seconds, RSS and disk usage from `/proc` and the file system; the
@@ -13,5 +15,6 @@
 
 pub mod apigw;
 pub mod aws;
+pub mod insights;
 pub mod logs;
 pub mod procfs;

@@ -23,6 +23,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub log: LogConfig,
     pub logs: LogsConfig,
+    pub metrics: MetricsConfig,
     pub tls: Option<TlsConfig>,
 }
 
@@ -35,6 +36,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             logs: LogsConfig::default(),
+            metrics: MetricsConfig::default(),
             tls: None,
         }
     }
@@ -135,6 +137,32 @@ impl Default for LogsConfig {
     fn default() -> Self {
         LogsConfig {
             live_tail_max_seconds: 3 * 3600,
+        }
+    }
+}
+
+/// CloudWatch metrics retention: how long each resolution is kept (CloudWatch's ladder by
+/// default; raise the numbers to keep more).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// 1-second (high-resolution) data, hours.
+    pub high_resolution_hours: i64,
+    /// 1-minute data, days.
+    pub minute_days: i64,
+    /// 5-minute data, days.
+    pub five_minute_days: i64,
+    /// 1-hour data, days; older data is deleted.
+    pub hour_days: i64,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            high_resolution_hours: 3,
+            minute_days: 15,
+            five_minute_days: 63,
+            hour_days: 455,
         }
     }
 }
@@ -267,6 +295,17 @@ impl Config {
                     c.access_key_id
                 )));
             }
+        }
+        let m = &self.metrics;
+        let hours = m.high_resolution_hours;
+        if !(hours > 0
+            && hours * 3600 <= m.minute_days * 86_400
+            && m.minute_days <= m.five_minute_days
+            && m.five_minute_days <= m.hour_days)
+        {
+            return Err(ConfigError::Invalid(
+                "metrics retention must be positive and non-decreasing: high_resolution_hours ≤ minute_days ≤ five_minute_days ≤ hour_days".into(),
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(

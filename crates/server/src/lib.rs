@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub struct Engines {
     pub logs: Arc<LogStore>,
     pub metrics: Arc<nephoscope_metricstore::MetricStore>,
+    /// Metrics retention ladder applied by upkeep.
+    pub ladder: nephoscope_metricstore::Ladder,
     /// Longest Live Tail session.
     pub live_tail_limit: std::time::Duration,
 }
@@ -34,6 +36,7 @@ impl Engines {
         Ok(Engines {
             logs: Arc::new(logs),
             metrics: Arc::new(metrics),
+            ladder: nephoscope_metricstore::Ladder::default(),
             live_tail_limit: std::time::Duration::from_secs(3 * 3600),
         })
     }
@@ -71,6 +74,9 @@ impl Engines {
             if rounds.is_multiple_of(6) {
                 if let Err(e) = self.logs.expire().await {
                     tracing::error!(error = %e, "retention sweep failed");
+                }
+                if let Err(e) = self.metrics.rollup(self.ladder).await {
+                    tracing::error!(error = %e, "metric rollup failed");
                 }
             }
         }

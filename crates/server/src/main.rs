@@ -115,6 +115,12 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
         let clock: nephoscope_clock::SharedClock = Arc::new(nephoscope_clock::SystemClock);
         let mut engines = nephoscope_server::Engines::open(&config.data_dir, clock.clone())?;
         engines.live_tail_limit = std::time::Duration::from_secs(config.logs.live_tail_max_seconds);
+        engines.ladder = nephoscope_metricstore::Ladder {
+            high_res: config.metrics.high_resolution_hours * 3600,
+            minute: config.metrics.minute_days * 86_400,
+            five_minutes: config.metrics.five_minute_days * 86_400,
+            hour: config.metrics.hour_days * 86_400,
+        };
         let engines = Arc::new(engines);
         let app = Arc::new(App::new(
             &config,

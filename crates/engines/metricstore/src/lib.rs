@@ -156,8 +156,56 @@ pub struct State {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mutation {
-    Put { scope: Scope, datums: Vec<Datum> },
+    Put {
+        scope: Scope,
+        datums: Vec<Datum>,
+    },
     Reset,
+    /// Applies the retention ladder as of `now_s`: older data is merged into coarser buckets,
+    /// data past the last rung is dropped. Carrying `now_s` and the ladder keeps replay exact.
+    Rollup {
+        now_s: i64,
+        ladder: Ladder,
+    },
+}
+
+/// How long each resolution is kept, in seconds of age: 1-second buckets until `high_res`,
+/// 1-minute until `minute`, 5-minute until `five_minutes`, 1-hour until `hour`, then dropped.
+/// CloudWatch's own ladder is the default: 3 hours, 15 days, 63 days, 455 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ladder {
+    pub high_res: i64,
+    pub minute: i64,
+    pub five_minutes: i64,
+    pub hour: i64,
+}
+
+impl Default for Ladder {
+    fn default() -> Self {
+        Ladder {
+            high_res: 3 * 3600,
+            minute: 15 * 86_400,
+            five_minutes: 63 * 86_400,
+            hour: 455 * 86_400,
+        }
+    }
+}
+
+impl Ladder {
+    /// The bucket width for data of this age, `None` when past retention.
+    pub fn width(&self, age: i64) -> Option<i64> {
+        if age >= self.hour {
+            None
+        } else if age >= self.five_minutes {
+            Some(3600)
+        } else if age >= self.minute {
+            Some(300)
+        } else if age >= self.high_res {
+            Some(60)
+        } else {
+            Some(1)
+        }
+    }
 }
 
 impl State {
@@ -294,6 +342,24 @@ impl State {
                 }
             }
             Mutation::Reset => self.scopes.clear(),
+            Mutation::Rollup { now_s, ladder } => {
+                for series in self.scopes.values_mut() {
+                    for s in series.values_mut() {
+                        let old = std::mem::take(&mut s.buckets);
+                        for (t, units) in old {
+                            let Some(width) = ladder.width(now_s - t) else {
+                                continue;
+                            };
+                            let target = t - t.rem_euclid(width);
+                            let dest = s.buckets.entry(target).or_default();
+                            for (u, agg) in units {
+                                dest.entry(u).or_default().merge(&agg);
+                            }
+                        }
+                    }
+                    series.retain(|_, s| !s.buckets.is_empty());
+                }
+            }
         }
     }
 }
@@ -342,6 +408,18 @@ impl Mutation {
                 }
             }
             Mutation::Reset => w.u8(2),
+            Mutation::Rollup { now_s, ladder } => {
+                w.u8(3);
+                w.i64(*now_s);
+                for x in [
+                    ladder.high_res,
+                    ladder.minute,
+                    ladder.five_minutes,
+                    ladder.hour,
+                ] {
+                    w.i64(x);
+                }
+            }
         }
         w.buf
     }
@@ -396,6 +474,15 @@ impl Mutation {
                 Mutation::Put { scope, datums }
             }
             2 => Mutation::Reset,
+            3 => Mutation::Rollup {
+                now_s: r.i64()?,
+                ladder: Ladder {
+                    high_res: r.i64()?,
+                    minute: r.i64()?,
+                    five_minutes: r.i64()?,
+                    hour: r.i64()?,
+                },
+            },
             _ => return Err(DecodeError(0)),
         };
         if !r.done() {
@@ -459,6 +546,15 @@ impl MetricStore {
             blobs,
             clock,
         })
+    }
+
+    /// Applies the retention ladder now (rollups and expiry), durably.
+    pub async fn rollup(&self, ladder: Ladder) -> Result<(), StoreError> {
+        self.mutate(Mutation::Rollup {
+            now_s: self.now().div_euclid(1000),
+            ladder,
+        })
+        .await
     }
 
     /// Checkpoints when the log is large (or always with `force`), then drops the log before it.

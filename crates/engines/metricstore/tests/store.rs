@@ -165,7 +165,68 @@ fn mutation_round_trip() {
             ],
         },
         Mutation::Reset,
+        Mutation::Rollup {
+            now_s: 5,
+            ladder: Ladder::default(),
+        },
     ] {
         assert_eq!(Mutation::decode(&m.encode()).unwrap(), m);
     }
+}
+
+#[tokio::test]
+async fn rollup_ladder_merges_old_data_and_drops_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = 86_400i64;
+    let now_s = 1000 * day;
+    let manual = Arc::new(ManualClock::new(now_s * 1000));
+    let clock: SharedClock = manual.clone();
+    let store = MetricStore::open(dir.path(), clock).unwrap();
+    let key = SeriesKey::new("App", "Hits", vec![]);
+    let at = |age_s: i64, hi: bool, v: f64| {
+        datum(
+            &key,
+            now_s - age_s,
+            "Count",
+            hi,
+            Values::Raw(vec![(v, 1.0)]),
+        )
+    };
+    let datums = vec![
+        at(10, true, 1.0),           // fresh high-resolution: kept at 1 s
+        at(4 * 3600 + 1, true, 2.0), // > 3 h: into its minute
+        at(4 * 3600 + 2, true, 3.0), // same minute
+        at(20 * day, false, 4.0),    // > 15 d: into its 5 minutes
+        at(100 * day, false, 5.0),   // > 63 d: into its hour
+        at(500 * day, false, 6.0),   // > 455 d: gone
+    ];
+    store
+        .mutate(Mutation::Put {
+            scope: scope(),
+            datums,
+        })
+        .await
+        .unwrap();
+    store.rollup(Ladder::default()).await.unwrap();
+    let st = store.read();
+    let series = &st.scopes[&scope()][&key];
+    let starts: Vec<i64> = series.buckets.keys().map(|t| now_s - t).collect();
+    drop(st);
+    let minute = |age: i64| {
+        let t = now_s - age;
+        now_s - (t - t.rem_euclid(60))
+    };
+    assert!(starts.contains(&10), "{starts:?}");
+    assert!(starts.contains(&minute(4 * 3600 + 1)), "{starts:?}");
+    assert_eq!(starts.len(), 4, "{starts:?}");
+    let total: f64 = store
+        .statistics(&scope(), &key, 0, now_s + 1, now_s + 1, None)
+        .iter()
+        .map(|p| p.agg.sum)
+        .sum();
+    assert_eq!(
+        total,
+        1.0 + 2.0 + 3.0 + 4.0 + 5.0,
+        "the expired point is gone, nothing else"
+    );
 }
