@@ -131,12 +131,21 @@ impl Default for LogConfig {
 pub struct LogsConfig {
     /// Longest Live Tail session before `SessionTimeoutException` (AWS: 3 hours).
     pub live_tail_max_seconds: u64,
+    /// Logs Insights queries one account may run at once (AWS: 100).
+    pub insights_max_concurrent_queries: usize,
+    /// Log groups one Logs Insights query may read (AWS: 50).
+    pub insights_max_log_groups: usize,
+    /// Longest Logs Insights query before status Timeout (AWS: 60 minutes).
+    pub insights_timeout_seconds: u64,
 }
 
 impl Default for LogsConfig {
     fn default() -> Self {
         LogsConfig {
             live_tail_max_seconds: 3 * 3600,
+            insights_max_concurrent_queries: 100,
+            insights_max_log_groups: 50,
+            insights_timeout_seconds: 3600,
         }
     }
 }

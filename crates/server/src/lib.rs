@@ -20,6 +20,8 @@ pub struct Engines {
     pub ladder: nephoscope_metricstore::Ladder,
     /// Longest Live Tail session.
     pub live_tail_limit: std::time::Duration,
+    /// Logs Insights limits.
+    pub query_limits: nephoscope_logs::queries::Limits,
 }
 
 impl Engines {
@@ -38,6 +40,7 @@ impl Engines {
             metrics: Arc::new(metrics),
             ladder: nephoscope_metricstore::Ladder::default(),
             live_tail_limit: std::time::Duration::from_secs(3 * 3600),
+            query_limits: nephoscope_logs::queries::Limits::default(),
         })
     }
 
@@ -48,7 +51,8 @@ impl Engines {
             Arc::new(
                 nephoscope_logs::Logs::new(self.logs.clone())
                     .with_metrics(self.metrics.clone())
-                    .with_live_tail_limit(self.live_tail_limit),
+                    .with_live_tail_limit(self.live_tail_limit)
+                    .with_query_limits(self.query_limits),
             ),
             Arc::new(nephoscope_cloudwatch::CloudWatch::new(self.metrics.clone())),
             Arc::new(unbuilt::Unbuilt(

@@ -115,6 +115,11 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
         let clock: nephoscope_clock::SharedClock = Arc::new(nephoscope_clock::SystemClock);
         let mut engines = nephoscope_server::Engines::open(&config.data_dir, clock.clone())?;
         engines.live_tail_limit = std::time::Duration::from_secs(config.logs.live_tail_max_seconds);
+        engines.query_limits = nephoscope_logs::queries::Limits {
+            max_concurrent: config.logs.insights_max_concurrent_queries,
+            max_log_groups: config.logs.insights_max_log_groups,
+            timeout: std::time::Duration::from_secs(config.logs.insights_timeout_seconds),
+        };
         engines.ladder = nephoscope_metricstore::Ladder {
             high_res: config.metrics.high_resolution_hours * 3600,
             minute: config.metrics.minute_days * 86_400,

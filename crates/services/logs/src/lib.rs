@@ -8,7 +8,7 @@ mod events;
 mod groups;
 mod livetail;
 mod metricfilters;
-mod queries;
+pub mod queries;
 mod querydefs;
 mod streams;
 mod tags;
@@ -80,6 +80,12 @@ impl Logs {
     /// Publishes the metrics of Embedded Metric Format events into `metrics`.
     pub fn with_metrics(mut self, metrics: Arc<nephoscope_metricstore::MetricStore>) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Logs Insights limits (concurrency, log groups per query, timeout) other than AWS's.
+    pub fn with_query_limits(mut self, limits: queries::Limits) -> Self {
+        self.queries = Arc::new(queries::Queries::with_limits(limits));
         self
     }
 

@@ -15,8 +15,26 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Queries one account may run at once (AWS's default quota).
-pub const MAX_CONCURRENT: usize = 100;
+/// Limits of Logs Insights queries: AWS's values by default, raisable by configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Queries one account may run at once.
+    pub max_concurrent: usize,
+    /// Log groups one query may read.
+    pub max_log_groups: usize,
+    /// Longest run before the query ends with status Timeout.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_concurrent: 100,
+            max_log_groups: 50,
+            timeout: std::time::Duration::from_secs(3600),
+        }
+    }
+}
 /// Default and largest number of result rows.
 pub const DEFAULT_LIMIT: usize = 10_000;
 /// Publish partial results every this many scanned events.
@@ -33,6 +51,7 @@ enum Status {
     Complete,
     Failed,
     Cancelled,
+    Timeout,
 }
 
 impl Status {
@@ -43,6 +62,7 @@ impl Status {
             Status::Complete => "Complete",
             Status::Failed => "Failed",
             Status::Cancelled => "Cancelled",
+            Status::Timeout => "Timeout",
         }
     }
 }
@@ -63,11 +83,19 @@ struct Entry {
 #[derive(Default)]
 pub struct Queries {
     entries: Mutex<HashMap<String, Entry>>,
+    pub limits: Limits,
 }
 
 impl Queries {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn with_limits(limits: Limits) -> Queries {
+        Queries {
+            entries: Mutex::default(),
+            limits,
+        }
     }
 
     pub fn clear(&self) {
@@ -138,6 +166,12 @@ pub fn start(
             ))
         }
     };
+    let max_groups = queries.limits.max_log_groups;
+    if groups.len() > max_groups {
+        return Err(invalid(format!(
+            "A query can read at most {max_groups} log groups."
+        )));
+    }
     {
         let st = store.read();
         for g in &groups {
@@ -173,10 +207,11 @@ pub fn start(
             .values()
             .filter(|e| e.scope == scope && matches!(e.status, Status::Scheduled | Status::Running))
             .count();
-        if running >= MAX_CONCURRENT {
+        let max = queries.limits.max_concurrent;
+        if running >= max {
             return Err(error(
                 "LimitExceededException",
-                format!("Account has reached the maximum of {MAX_CONCURRENT} concurrent queries."),
+                format!("Account has reached the maximum of {max} concurrent queries."),
             ));
         }
         q.insert(
@@ -238,11 +273,17 @@ fn run(
         limit,
     });
     let mut failed = None;
+    let mut timed_out = false;
+    let timeout = queries.limits.timeout;
     for group in groups {
         let log = format!("{}:{group}", scope.account);
         let mut seen = 0u64;
         let r = store.scan(scope, group, start_ms, end_ms, |stream, e| {
             if cancel.load(Ordering::Relaxed) {
+                return false;
+            }
+            if seen.is_multiple_of(4096) && started.elapsed() > timeout {
+                timed_out = true;
                 return false;
             }
             let ptr = encode_ptr(group, stream, e.timestamp, e.seq);
@@ -270,7 +311,7 @@ fn run(
             failed = Some(e);
             break;
         }
-        if cancel.load(Ordering::Relaxed) {
+        if cancel.load(Ordering::Relaxed) || timed_out {
             break;
         }
     }
@@ -282,6 +323,8 @@ fn run(
         }
         e.status = if failed.is_some() {
             Status::Failed
+        } else if timed_out {
+            Status::Timeout
         } else {
             Status::Complete
         };

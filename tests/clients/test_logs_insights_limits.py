@@ -1,0 +1,62 @@
+"""Logs Insights limits from configuration: log groups per query, concurrency, timeout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from support import boto_client
+
+
+def poll(logs, qid, deadline_s=20):
+    deadline = time.monotonic() + deadline_s
+    while True:
+        r = logs.get_query_results(queryId=qid)
+        if r["status"] not in ("Scheduled", "Running"):
+            return r
+        assert time.monotonic() < deadline, r
+        time.sleep(0.02)
+
+
+def setup_groups(logs, n):
+    now = int(time.time() * 1000)
+    for i in range(n):
+        logs.create_log_group(logGroupName=f"g{i}")
+        logs.create_log_stream(logGroupName=f"g{i}", logStreamName="s")
+        logs.put_log_events(logGroupName=f"g{i}", logStreamName="s",
+                            logEvents=[{"timestamp": now, "message": f"event {i}"}])
+
+
+def start(logs, groups, query="fields @message"):
+    now = int(time.time())
+    return logs.start_query(logGroupNames=groups, startTime=now - 600, endTime=now + 60,
+                            queryString=query)["queryId"]
+
+
+def test_log_groups_per_query_limit(start_server):
+    srv = start_server(config="[logs]\ninsights_max_log_groups = 1\n")
+    logs = boto_client(srv, "logs")
+    setup_groups(logs, 2)
+    assert poll(logs, start(logs, ["g0"]))["status"] == "Complete"
+    with pytest.raises(ClientError) as e:
+        start(logs, ["g0", "g1"])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "at most 1 log groups" in e.value.response["Error"]["Message"]
+
+
+def test_timeout_ends_a_query_with_status_timeout(start_server):
+    srv = start_server(config="[logs]\ninsights_timeout_seconds = 0\n")
+    logs = boto_client(srv, "logs")
+    setup_groups(logs, 1)
+    assert poll(logs, start(logs, ["g0"]))["status"] == "Timeout"
+
+
+def test_default_limits_allow_fifty_groups(start_server):
+    srv = start_server()
+    logs = boto_client(srv, "logs")
+    setup_groups(logs, 3)
+    r = poll(logs, start(logs, ["g0", "g1", "g2"], "stats count(*) as n"))
+    assert r["status"] == "Complete"
+    assert [{f["field"]: f["value"] for f in row} for row in r["results"]] == [{"n": "3"}]
