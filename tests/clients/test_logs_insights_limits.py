@@ -60,3 +60,33 @@ def test_default_limits_allow_fifty_groups(start_server):
     r = poll(logs, start(logs, ["g0", "g1", "g2"], "stats count(*) as n"))
     assert r["status"] == "Complete"
     assert [{f["field"]: f["value"] for f in row} for row in r["results"]] == [{"n": "3"}]
+
+
+def test_source_selects_log_groups_by_prefix_and_class(start_server):
+    srv = start_server()
+    logs = boto_client(srv, "logs")
+    now = int(time.time() * 1000)
+    for name, cls in (("/app/a", "STANDARD"), ("/app/b", "INFREQUENT_ACCESS"), ("/other/c", "STANDARD")):
+        logs.create_log_group(logGroupName=name, logGroupClass=cls)
+        logs.create_log_stream(logGroupName=name, logStreamName="s")
+        logs.put_log_events(logGroupName=name, logStreamName="s",
+                            logEvents=[{"timestamp": now, "message": f"from {name}"}])
+    t = int(time.time())
+
+    def run(q, **kw):
+        qid = logs.start_query(startTime=t - 600, endTime=t + 60, queryString=q, **kw)["queryId"]
+        r = poll(logs, qid)
+        assert r["status"] == "Complete", r
+        return sorted({f["field"]: f["value"] for f in row}["@log"] for row in r["results"])
+
+    assert run("SOURCE logGroups(namePrefix: ['/app']) | fields @log") == \
+        ["000000000000:/app/a", "000000000000:/app/b"]
+    assert run("SOURCE logGroups(namePrefix: ['/app', '/other'], class: 'STANDARD') | fields @log") == \
+        ["000000000000:/app/a", "000000000000:/other/c"]
+    with pytest.raises(ClientError) as e:
+        logs.start_query(startTime=t - 600, endTime=t, logGroupName="/app/a",
+                         queryString="SOURCE logGroups(namePrefix: ['/app']) | fields @log")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        logs.start_query(startTime=t - 600, endTime=t, queryString="SOURCE logGroups(namePrefix: ['/app']) fields x")
+    assert e.value.response["Error"]["Code"] == "MalformedQueryException"

@@ -15,9 +15,11 @@ mod expr;
 mod functions;
 mod lexer;
 mod parser;
+mod source;
 mod value;
 
 pub use discover::{discover_fields, MAX_DISCOVERED_FIELDS};
+pub use source::{Source, MAX_PREFIXES};
 
 use exec::{Collector, Evaluator, Groups, Held, Plan};
 use std::sync::Arc;
@@ -35,13 +37,25 @@ pub struct QueryError {
 #[derive(Debug, Clone)]
 pub struct Query {
     plan: Arc<Plan>,
+    source: Option<Source>,
 }
 
-/// Parse and plan a Logs Insights query.
+/// Parse and plan a Logs Insights query. A leading `SOURCE logGroups(...)` is taken off and
+/// exposed by [`Query::source`]; SOURCE anywhere else is an error.
 pub fn parse(text: &str) -> Result<Query, QueryError> {
-    let cmds = parser::parse_commands(text)?;
+    let (source, offset) = match source::split(text)? {
+        Some((s, offset)) => (Some(s), offset),
+        None => (None, 0),
+    };
+    let rest: String = text.chars().skip(offset).collect();
+    let cmds = parser::parse_commands(&rest).map_err(|e| QueryError {
+        start: e.start + offset,
+        end: e.end + offset,
+        message: e.message,
+    })?;
     Ok(Query {
         plan: Arc::new(exec::build_plan(cmds, None)),
+        source,
     })
 }
 
@@ -96,6 +110,11 @@ pub struct Execution {
 
 impl Query {
     /// Start a run of this query.
+    /// The log groups a leading `SOURCE` selects, if the query has one.
+    pub fn source(&self) -> Option<&Source> {
+        self.source.as_ref()
+    }
+
     pub fn start(&self, ctx: QueryContext) -> Execution {
         let plan = self.plan.clone();
         let (state, bound) = match &plan.collector {

@@ -5,10 +5,17 @@ use nephoscope_insights::parse;
 fn error_table() {
     let cases: &[(&str, usize, usize, &str)] = &[
         (
-            "SOURCE logGroups(namePrefix: ['/a']) | fields @message",
-            0,
-            6,
+            // A leading SOURCE selects log groups (see Query::source); anywhere else it is an error.
+            "fields @message | SOURCE logGroups(namePrefix: ['/a'])",
+            18,
+            24,
             "'SOURCE' command is not supported",
+        ),
+        (
+            "SOURCE logGroups(namePrefix: ['/a']) | bogus",
+            39,
+            44,
+            "bogus",
         ),
         (
             "fields @message | join type=inner left=l right=r where l.k=r.k",

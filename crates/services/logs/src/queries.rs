@@ -144,11 +144,35 @@ pub fn start(
             )))
         }
     }
+    let query_string = req.query_string.clone().unwrap_or_default();
+    let query = insights::parse(&query_string).map_err(|e| malformed(&e))?;
+    let named = req.log_group_name.is_some()
+        || req.log_group_names.is_some()
+        || req.log_group_identifiers.is_some();
     let groups: Vec<String> = match (
         &req.log_group_name,
         &req.log_group_names,
         &req.log_group_identifiers,
     ) {
+        _ if query.source().is_some() && named => {
+            return Err(invalid(
+                "A query that starts with SOURCE cannot also name log groups in logGroupName, logGroupNames or logGroupIdentifiers.",
+            ))
+        }
+        (None, None, None) if query.source().is_some() => {
+            let src = query.source().expect("checked");
+            let st = store.read();
+            st.scopes
+                .get(&scope)
+                .into_iter()
+                .flatten()
+                .filter(|(name, g)| {
+                    src.name_prefixes.iter().any(|p| name.starts_with(p.as_str()))
+                        && src.class.as_ref().is_none_or(|c| c == &g.class)
+                })
+                .map(|(name, _)| name.clone())
+                .collect()
+        }
         (Some(n), None, None) => vec![n.clone()],
         (None, Some(ns), None) => ns.clone(),
         (None, None, Some(ids)) => ids
@@ -195,8 +219,6 @@ pub fn start(
             "endTime must be greater than or equal to startTime.",
         ));
     }
-    let query_string = req.query_string.unwrap_or_default();
-    let query = insights::parse(&query_string).map_err(|e| malformed(&e))?;
     let limit = req.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
 
     let id = uuid::Uuid::new_v4().to_string();
