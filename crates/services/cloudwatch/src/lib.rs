@@ -3,10 +3,10 @@
 //! answer with an error naming them). Every protocol (JSON 1.0, Query, RPC v2 CBOR) reaches the
 //! same code through the wire layer.
 
-mod metricsql;
+pub mod metricsql;
 mod put;
 mod read;
-mod search;
+pub mod search;
 mod stat;
 
 use nephoscope_metricstore::{MetricStore, Scope, SeriesKey};

@@ -1,0 +1,36 @@
+//! Logs Insights queries: `parse` on arbitrary text and, when it parses, a run over arbitrary
+//! events. Nothing may panic; an error's span lies inside the query.
+//!
+//! Input: the query, then events, separated by NUL bytes (`query\0event\0event`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use nephoscope_insights::{parse, QueryContext, Record};
+
+fuzz_target!(|data: &[u8]| {
+    let mut parts = data.split(|b| *b == 0);
+    let text = String::from_utf8_lossy(parts.next().unwrap_or_default());
+    match parse(&text) {
+        Ok(q) => {
+            let mut exec = q.start(QueryContext { start_ms: 0, end_ms: 1_000_000, now_ms: 500_000, limit: 100 });
+            for (i, p) in parts.enumerate() {
+                let message = String::from_utf8_lossy(p);
+                let ptr = i.to_string();
+                exec.push(&Record {
+                    timestamp: (i as i64) * 1000,
+                    ingestion_time: (i as i64) * 1000 + 1,
+                    message: &message,
+                    log_stream: "s",
+                    log: "000000000000:g",
+                    ptr: &ptr,
+                });
+            }
+            let _ = exec.rows();
+            let _ = exec.stats();
+        }
+        Err(e) => {
+            let n = text.chars().count();
+            assert!(e.start <= e.end && e.end <= n.max(1) + 1, "{e:?} in {n} chars");
+        }
+    }
+});
