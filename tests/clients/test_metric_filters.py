@@ -246,6 +246,29 @@ def test_describe_and_delete_metric_filters(logs):
     assert metric_filter_count(logs, group) == 1
 
 
+def test_filter_name_prefix_without_log_group_is_ignored(logs):
+    """DescribeMetricFilters' filterNamePrefix: "CloudWatch Logs uses the value that you set here only if
+    you also include the logGroupName parameter in your request" (botocore's logs model): without a
+    group the prefix is not used, which is not an error."""
+    group, _ = new_group(logs)
+    ns = unique("neph-mf/")
+    for name in ("alpha", "beta"):
+        logs.put_metric_filter(logGroupName=group, filterName=name, filterPattern="ERROR",
+                               metricTransformations=[{"metricName": name, "metricNamespace": ns,
+                                                       "metricValue": "1"}])
+    seen, token = [], None
+    for _ in range(1000):
+        kwargs = {"filterNamePrefix": "alpha"}
+        if token:
+            kwargs["nextToken"] = token
+        resp = logs.describe_metric_filters(**kwargs)
+        seen += [f["filterName"] for f in resp["metricFilters"] if f["logGroupName"] == group]
+        token = resp.get("nextToken")
+        if not token:
+            break
+    assert sorted(seen) == ["alpha", "beta"], seen
+
+
 def test_test_metric_filter_extracted_values(logs):
     lines = ["10.0.0.1 alice 503 1200", "10.0.0.3 carol 200 5000", "10.0.0.2 bob 500 300",
              '{"latency":150}']
