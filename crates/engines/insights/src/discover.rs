@@ -48,6 +48,14 @@ fn walk(name: String, v: &serde_json::Value, f: &mut dyn FnMut(String, Value)) {
     }
 }
 
+/// The discovered fields of one message with their values as query results render them
+/// (GetLogRecord); empty for a message that is not a JSON object.
+pub fn message_fields(msg: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    flatten_message(msg, &mut |k, v| out.push((k, v.render())));
+    out
+}
+
 /// GetLogGroupFields: every field with the percentage of the given events that contain it,
 /// system fields included, sorted by percent (descending) then name.
 pub fn discover_fields<'a>(messages: impl Iterator<Item = &'a str>) -> Vec<(String, f64)> {

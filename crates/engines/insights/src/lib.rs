@@ -18,7 +18,7 @@ mod parser;
 mod source;
 mod value;
 
-pub use discover::{discover_fields, MAX_DISCOVERED_FIELDS};
+pub use discover::{discover_fields, message_fields, MAX_DISCOVERED_FIELDS};
 pub use source::{Source, MAX_PREFIXES};
 
 use exec::{Collector, Evaluator, Groups, Held, Plan};

@@ -530,7 +530,8 @@ pub fn log_record(
                 "The log record does not exist.",
             )
         })?;
-    let mut record = BTreeMap::new();
+    let mut record: BTreeMap<String, String> =
+        insights::message_fields(&e.message).into_iter().collect();
     record.insert("@timestamp".to_string(), e.timestamp.to_string());
     record.insert("@ingestionTime".to_string(), e.ingestion_time.to_string());
     record.insert("@logStream".to_string(), e.stream.clone());
