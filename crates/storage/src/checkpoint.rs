@@ -4,6 +4,8 @@
 //! before it is dropped. Recovery = the latest checkpoint + the log files from its number on.
 
 use crate::blob::BlobStore;
+use crate::wal::Journal;
+#[cfg(test)]
 use crate::wal::Wal;
 
 pub const SNAPSHOTS: &str = "snapshots/";
@@ -28,7 +30,7 @@ pub fn latest(blobs: &dyn BlobStore) -> std::io::Result<Option<(u64, Vec<u8>)>> 
 /// Writes a checkpoint of what `capture` returns at the next rotation point, then drops the
 /// log and the checkpoints before it. Returns the new log file's number.
 pub fn write(
-    wal: &Wal,
+    wal: &dyn Journal,
     blobs: &dyn BlobStore,
     capture: impl FnOnce() -> Vec<u8> + Send + 'static,
 ) -> std::io::Result<u64> {

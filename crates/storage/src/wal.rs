@@ -59,6 +59,34 @@ struct Shared {
     wake: Condvar,
 }
 
+/// The ordered, durable log a state machine's mutations go through: the seam behind which the
+/// local write-ahead log can later be replaced by a replicated log (scale-out) without touching
+/// the engines. Completions run in log order, after the record is durable.
+pub trait Journal: Send + Sync {
+    fn append(&self, bytes: Vec<u8>, done: Completion);
+    /// Starts a new segment of the log and runs `at` at that point (checkpoint capture).
+    fn rotate_with(&self, at: AtRotation) -> std::io::Result<u64>;
+    /// Forgets the log before `number` (covered by a checkpoint).
+    fn remove_before(&self, number: u64) -> std::io::Result<()>;
+    /// Bytes of log kept.
+    fn size(&self) -> u64;
+}
+
+impl Journal for Wal {
+    fn append(&self, bytes: Vec<u8>, done: Completion) {
+        Wal::append(self, bytes, done)
+    }
+    fn rotate_with(&self, at: AtRotation) -> std::io::Result<u64> {
+        Wal::rotate_with(self, at)
+    }
+    fn remove_before(&self, number: u64) -> std::io::Result<()> {
+        Wal::remove_before(self, number)
+    }
+    fn size(&self) -> u64 {
+        Wal::size(self)
+    }
+}
+
 pub struct Wal {
     dir: PathBuf,
     shared: Arc<Shared>,

@@ -25,7 +25,7 @@ pub use read::StreamRead;
 
 use nephoscope_clock::SharedClock;
 use nephoscope_storage::blob::{BlobStore, LocalBlobStore};
-use nephoscope_storage::wal::Wal;
+use nephoscope_storage::wal::{Journal, Wal};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
@@ -41,7 +41,8 @@ pub enum StoreError {
 
 pub struct LogStore {
     state: Arc<RwLock<State>>,
-    wal: Wal,
+    /// The log every mutation goes through (the local WAL today).
+    wal: Box<dyn Journal>,
     blobs: Arc<dyn BlobStore>,
     clock: SharedClock,
     appended: tokio::sync::broadcast::Sender<Arc<Appended>>,
@@ -153,7 +154,7 @@ impl LogStore {
         }
         let store = LogStore {
             state: Arc::new(RwLock::new(state)),
-            wal,
+            wal: Box::new(wal),
             blobs,
             clock,
             appended: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,

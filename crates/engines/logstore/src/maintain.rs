@@ -238,12 +238,16 @@ impl LogStore {
     /// Captures the state at a log rotation point, stores it, and drops the log before it.
     fn checkpoint(&self) -> Result<(), StoreError> {
         let state = self.state.clone();
-        let n = nephoscope_storage::checkpoint::write(&self.wal, self.blobs.as_ref(), move || {
-            state
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .encode_snapshot()
-        })
+        let n = nephoscope_storage::checkpoint::write(
+            self.wal.as_ref(),
+            self.blobs.as_ref(),
+            move || {
+                state
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .encode_snapshot()
+            },
+        )
         .map_err(io)?;
         tracing::debug!(checkpoint = n, "log store checkpoint");
         Ok(())

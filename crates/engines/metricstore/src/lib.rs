@@ -10,7 +10,7 @@ pub mod sketch;
 use nephoscope_clock::SharedClock;
 use nephoscope_storage::blob::LocalBlobStore;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
-use nephoscope_storage::wal::Wal;
+use nephoscope_storage::wal::{Journal, Wal};
 use sketch::Sketch;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -500,7 +500,8 @@ pub enum StoreError {
 
 pub struct MetricStore {
     state: Arc<RwLock<State>>,
-    wal: Wal,
+    /// The log every mutation goes through (the local WAL today).
+    wal: Box<dyn Journal>,
     blobs: LocalBlobStore,
     clock: SharedClock,
 }
@@ -542,7 +543,7 @@ impl MetricStore {
         }
         Ok(MetricStore {
             state: Arc::new(RwLock::new(state)),
-            wal,
+            wal: Box::new(wal),
             blobs,
             clock,
         })
@@ -563,7 +564,7 @@ impl MetricStore {
             return Ok(false);
         }
         let state = self.state.clone();
-        nephoscope_storage::checkpoint::write(&self.wal, &self.blobs, move || {
+        nephoscope_storage::checkpoint::write(self.wal.as_ref(), &self.blobs, move || {
             state
                 .read()
                 .unwrap_or_else(|p| p.into_inner())

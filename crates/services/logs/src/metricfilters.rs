@@ -151,9 +151,11 @@ pub fn describe(
             "metricName and metricNamespace must be specified together.",
         ));
     }
-    if req.filter_name_prefix.is_some() && req.log_group_name.is_none() {
-        return Err(invalid("filterNamePrefix requires logGroupName."));
-    }
+    // AWS uses filterNamePrefix "only if you also include the logGroupName parameter".
+    let prefix = req
+        .log_group_name
+        .as_ref()
+        .and(req.filter_name_prefix.as_ref());
     let st = store.read();
     let groups: Vec<(&String, &nephoscope_logstore::Group)> = match &req.log_group_name {
         Some(g) => vec![st
@@ -170,11 +172,7 @@ pub fn describe(
     let mut all = Vec::new();
     for (gname, g) in groups {
         for (name, f) in &g.metric_filters {
-            if req
-                .filter_name_prefix
-                .as_ref()
-                .is_some_and(|p| !name.starts_with(p.as_str()))
-            {
+            if prefix.is_some_and(|p| !name.starts_with(p.as_str())) {
                 continue;
             }
             let metric_match = match (&req.metric_name, &req.metric_namespace) {
