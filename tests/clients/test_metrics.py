@@ -751,3 +751,30 @@ def test_metrics_insights_sql_groups_orders_and_limits(cw):
     assert run(f'SELECT SUM(CPU) FROM SCHEMA("{ns}")') == [("q", [99.0])]
     assert run(f'SELECT COUNT(CPU) FROM "{ns}" WHERE Az != \'a\' GROUP BY InstanceId LIMIT 1') == [("Other", [1.0])]
 
+
+
+def test_get_metric_data_pages_with_max_datapoints_and_next_token(cw):
+    ns, t0 = unique("neph-metrics/"), base_time()
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": n, "Value": float(i), "Timestamp": at(t0 + 60 * i + 5)} for n in ("a", "b") for i in range(5)])
+    queries = [{"Id": n, "MetricStat": {"Metric": {"Namespace": ns, "MetricName": n}, "Period": 60, "Stat": "Sum"}}
+               for n in ("a", "b")]
+    got, pages, token = {}, 0, None
+    while True:
+        kw = {"NextToken": token} if token else {}
+        resp = cw.get_metric_data(MetricDataQueries=queries, StartTime=at(t0), EndTime=at(t0 + 600),
+                                  MaxDatapoints=3, ScanBy="TimestampAscending", **kw)
+        pages += 1
+        assert sum(len(r["Values"]) for r in resp["MetricDataResults"]) <= 3, resp
+        for r in resp["MetricDataResults"]:
+            got.setdefault(r["Id"], []).extend(r["Values"])
+        token = resp.get("NextToken")
+        if not token:
+            break
+        assert pages < 10
+    assert got == {"a": [0.0, 1.0, 2.0, 3.0, 4.0], "b": [0.0, 1.0, 2.0, 3.0, 4.0]}
+    assert pages == 4
+    msg = expect_error(lambda: cw.get_metric_data(
+        MetricDataQueries=[dict(queries[0], Label="avg ${AVG}")], StartTime=at(t0), EndTime=at(t0 + 600)),
+        "InvalidParameterValue")
+    assert "Dynamic labels" in msg, msg

@@ -270,11 +270,17 @@ pub fn get_metric_data(
             "The parameter StartTime must be less than the parameter EndTime.",
         ));
     }
-    if req.next_token.is_some() {
-        return Err(invalid_value(
-            "NextToken paging of GetMetricData is not supported by Nephoscope yet.",
-        ));
-    }
+    // NextToken: how many data points earlier pages returned (the same request is repeated).
+    let skip: usize = match &req.next_token {
+        Some(t) => t.parse().map_err(|_| {
+            ApiError::modeled(
+                &nephoscope_model::generated::cloudwatch::SERVICE,
+                "InvalidNextToken",
+                "The service returned an invalid next token.",
+            )
+        })?,
+        None => 0,
+    };
     if req.label_options.is_some() {
         return Err(invalid_value(
             "LabelOptions are not supported by Nephoscope yet.",
@@ -513,11 +519,17 @@ pub fn get_metric_data(
         pending = still;
     }
 
+    // Every result in request order; then the page of MaxDatapoints points after `skip`.
     let mut results = Vec::new();
-    let mut total = 0usize;
+    let mut all_points: Vec<Vec<(i64, f64)>> = Vec::new();
     for (q, (id, _)) in queries.iter().zip(&planned) {
         if q.return_data == Some(false) {
             continue;
+        }
+        if q.label.as_deref().is_some_and(|l| l.contains("${")) {
+            return Err(invalid_value(format!(
+                "Dynamic labels (${{…}}) in the Label of {id} are not supported by Nephoscope yet."
+            )));
         }
         let series: Vec<Series> = match values.remove(id) {
             Some(MathValue::Series(s)) => vec![s],
@@ -535,23 +547,18 @@ pub fn get_metric_data(
             if descending {
                 points.reverse();
             }
-            total += points.len();
-            if total > max_points {
-                return Err(invalid_value(format!(
-                    "The query returns more than MaxDatapoints ({max_points}) data points; paging is not supported by Nephoscope yet."
-                )));
-            }
             let label = match (&q.label, many) {
                 (Some(l), false) => l.clone(),
                 (Some(l), true) => format!("{l} {}", s.label),
                 (None, _) if !s.label.is_empty() => s.label.clone(),
                 (None, _) => id.clone(),
             };
+            all_points.push(points);
             results.push(MetricDataResult {
                 id: Some(id.clone()),
                 label: Some(label),
-                timestamps: Some(points.iter().map(|(t, _)| Timestamp(*t as f64)).collect()),
-                values: Some(points.iter().map(|(_, v)| *v).collect()),
+                timestamps: None,
+                values: None,
                 status_code: Some("Complete".into()),
                 messages: Some(if truncated.contains(id) {
                     vec![MessageData {
@@ -566,9 +573,27 @@ pub fn get_metric_data(
             });
         }
     }
+    let total: usize = all_points.iter().map(Vec::len).sum();
+    let page_end = skip.saturating_add(max_points).min(total);
+    let mut at = 0usize;
+    for (r, points) in results.iter_mut().zip(&all_points) {
+        let (from, to) = (skip.max(at), page_end.min(at + points.len()));
+        let slice = if from < to {
+            &points[from - at..to - at]
+        } else {
+            &[][..]
+        };
+        if at + points.len() > page_end {
+            r.status_code = Some("PartialData".into());
+        }
+        r.timestamps = Some(slice.iter().map(|(t, _)| Timestamp(*t as f64)).collect());
+        r.values = Some(slice.iter().map(|(_, v)| *v).collect());
+        at += points.len();
+    }
+    let next_token = (page_end < total).then(|| page_end.to_string());
     output(GetMetricDataOutput {
         metric_data_results: Some(results),
-        next_token: None,
+        next_token,
         messages: Some(Vec::new()),
     })
 }
