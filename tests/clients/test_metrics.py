@@ -774,7 +774,42 @@ def test_get_metric_data_pages_with_max_datapoints_and_next_token(cw):
         assert pages < 10
     assert got == {"a": [0.0, 1.0, 2.0, 3.0, 4.0], "b": [0.0, 1.0, 2.0, 3.0, 4.0]}
     assert pages == 4
+
+
+def test_dynamic_labels_and_label_options(cw):
+    ns, t0 = unique("neph-metrics/"), base_time()
+    for host, vals in (("h1", [4.0, 1.0, 7.5, 2.5]), ("h2", [10.0, 20.0])):
+        cw.put_metric_data(Namespace=ns, MetricData=[
+            {"MetricName": "Latency", "Dimensions": dims(Host=host, Stage="prod"), "Value": v,
+             "Timestamp": at(t0 + 60 * i + 5)} for i, v in enumerate(vals)])
+    stat = {"Metric": {"Namespace": ns, "MetricName": "Latency", "Dimensions": dims(Host="h1", Stage="prod")},
+            "Period": 60, "Stat": "Maximum"}
+    queries = [
+        {"Id": "m1", "MetricStat": stat,
+         "Label": "${PROP('Dim.Host')} ${PROP('Stat')} avg=${AVG} max=${MAX} n=${DATAPOINT_COUNT} last=${LAST}"},
+        {"Id": "s", "Expression": f"SEARCH('{{{ns},Host,Stage}} MetricName=\"Latency\"', 'Sum', 60)",
+         "Label": "${PROP('Dim.Host')}/${PROP('MetricName')} sum=${SUM} period=${PROP('Period')}"},
+        {"Id": "e", "Expression": "m1 * 2", "Label": "${LABEL} doubled: ${MIN}..${MAX}"},
+        {"Id": "t", "MetricStat": stat, "Label": "peak at ${MAX_TIME}"},
+    ]
+    # MaxDatapoints pages the values; the labels still describe the whole range.
+    resp = cw.get_metric_data(MetricDataQueries=queries, StartTime=at(t0), EndTime=at(t0 + 600),
+                              LabelOptions={"Timezone": "+0130"}, MaxDatapoints=100)
+    labels = {(r["Id"], r["Label"]) for r in resp["MetricDataResults"]}
+    peak = datetime.datetime.fromtimestamp(t0 + 120, datetime.timezone(datetime.timedelta(hours=1, minutes=30)))
+    assert labels == {
+        ("m1", "h1 Maximum avg=3.75 max=7.5 n=4 last=2.5"),
+        ("s", "h1/Latency sum=15 period=60"),
+        ("s", "h2/Latency sum=30 period=60"),
+        ("e", "Latency doubled: 2..15"),  # the default label math carries over
+        ("t", f"peak at {peak.isoformat()}"),
+    }, labels
+    for bad in ({"Timezone": "UTC"}, {"Timezone": "+2400"}):
+        msg = expect_error(lambda: cw.get_metric_data(
+            MetricDataQueries=queries[:1], StartTime=at(t0), EndTime=at(t0 + 600), LabelOptions=bad),
+            "InvalidParameterValue")
+        assert "LabelOptions.Timezone" in msg, msg
     msg = expect_error(lambda: cw.get_metric_data(
-        MetricDataQueries=[dict(queries[0], Label="avg ${AVG}")], StartTime=at(t0), EndTime=at(t0 + 600)),
+        MetricDataQueries=[dict(queries[0], Label="x ${NOT_A_VALUE}")], StartTime=at(t0), EndTime=at(t0 + 600)),
         "InvalidParameterValue")
-    assert "Dynamic labels" in msg, msg
+    assert "NOT_A_VALUE" in msg, msg

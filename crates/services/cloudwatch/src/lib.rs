@@ -1,8 +1,9 @@
 //! CloudWatch metrics on the metric store: PutMetricData, ListMetrics, GetMetricStatistics and
-//! GetMetricData (metric statistics; math, SEARCH and Metrics Insights are not built yet and
-//! answer with an error naming them). Every protocol (JSON 1.0, Query, RPC v2 CBOR) reaches the
-//! same code through the wire layer.
+//! GetMetricData (metric statistics, metric math, SEARCH, Metrics Insights queries, dynamic
+//! labels). Every protocol (JSON 1.0, Query, RPC v2 CBOR) reaches the same code through the wire
+//! layer.
 
+pub mod labels;
 pub mod metricsql;
 mod put;
 mod read;

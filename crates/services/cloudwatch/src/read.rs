@@ -1,5 +1,6 @@
 //! ListMetrics, GetMetricStatistics and GetMetricData (metric statistics).
 
+use crate::labels::Props;
 use crate::stat::Stat;
 use crate::{invalid_combination, invalid_value, missing, output, scope, series_key};
 use nephoscope_metricstore::{MetricStore, SeriesKey};
@@ -243,6 +244,8 @@ enum Planned {
         key: SeriesKey,
         period: i64,
         stat: Stat,
+        /// The statistic as asked for (`p99`, `Average`), for `${PROP('Stat')}`.
+        stat_name: String,
         unit: Option<String>,
         name: String,
     },
@@ -281,11 +284,14 @@ pub fn get_metric_data(
         })?,
         None => 0,
     };
-    if req.label_options.is_some() {
-        return Err(invalid_value(
-            "LabelOptions are not supported by Nephoscope yet.",
-        ));
-    }
+    let offset_seconds = match req
+        .label_options
+        .as_ref()
+        .and_then(|o| o.timezone.as_deref())
+    {
+        Some(tz) => crate::labels::parse_timezone(tz).map_err(invalid_value)?,
+        None => 0,
+    };
     let descending = match req.scan_by.as_deref() {
         None | Some("TimestampDescending") => true,
         Some("TimestampAscending") => false,
@@ -377,6 +383,7 @@ pub fn get_metric_data(
                     ),
                     period,
                     stat: Stat::parse(ms.stat.as_deref().unwrap_or_default())?,
+                    stat_name: ms.stat.clone().unwrap_or_default(),
                     unit: ms.unit.clone(),
                     name,
                 }
@@ -416,6 +423,14 @@ pub fn get_metric_data(
             Series::new(label, ts, vs)
         };
     let mut values: std::collections::HashMap<String, MathValue> = Default::default();
+    // What each metric series is, for `${PROP(…)}` in dynamic labels (one per series of a SEARCH).
+    let mut props: std::collections::HashMap<String, Vec<Props>> = Default::default();
+    let props_of = |k: &SeriesKey, stat: &str| Props {
+        namespace: k.namespace.clone(),
+        metric_name: k.name.clone(),
+        dimensions: k.dimensions.clone(),
+        stat: stat.to_string(),
+    };
     let mut truncated: std::collections::HashSet<String> = Default::default();
     for (id, p) in &planned {
         match p {
@@ -423,11 +438,13 @@ pub fn get_metric_data(
                 key,
                 period,
                 stat,
+                stat_name,
                 unit,
                 name,
             } => {
                 let s = series_of(key, *period, *stat, unit.as_deref(), name.clone());
                 values.insert(id.clone(), MathValue::Series(s));
+                props.insert(id.clone(), vec![props_of(key, stat_name)]);
             }
             Planned::Search(s, period) => {
                 let stat = Stat::parse(&s.stat)?;
@@ -455,6 +472,10 @@ pub fn get_metric_data(
                     })
                     .collect();
                 values.insert(id.clone(), MathValue::Array(series));
+                props.insert(
+                    id.clone(),
+                    keys.iter().map(|k| props_of(k, &s.stat)).collect(),
+                );
             }
             Planned::Insights(iq, period) => {
                 let value = insights_series(
@@ -522,37 +543,58 @@ pub fn get_metric_data(
     // Every result in request order; then the page of MaxDatapoints points after `skip`.
     let mut results = Vec::new();
     let mut all_points: Vec<Vec<(i64, f64)>> = Vec::new();
-    for (q, (id, _)) in queries.iter().zip(&planned) {
+    let label_env = crate::labels::LabelEnv {
+        account: &ctx.account_id,
+        region: &ctx.region,
+        offset_seconds,
+        now: store.now().div_euclid(1000),
+    };
+    for (q, (id, p)) in queries.iter().zip(&planned) {
         if q.return_data == Some(false) {
             continue;
         }
-        if q.label.as_deref().is_some_and(|l| l.contains("${")) {
-            return Err(invalid_value(format!(
-                "Dynamic labels (${{…}}) in the Label of {id} are not supported by Nephoscope yet."
-            )));
-        }
+        let period = match p {
+            Planned::Stat { period, .. }
+            | Planned::Search(_, period)
+            | Planned::Insights(_, period) => *period,
+            Planned::Math(_) => q.period.map_or(default_period, i64::from),
+        };
+        let series_props = props.remove(id).unwrap_or_default();
         let series: Vec<Series> = match values.remove(id) {
             Some(MathValue::Series(s)) => vec![s],
             Some(MathValue::Array(a)) => a,
             _ => continue,
         };
         let many = series.len() > 1;
-        for s in series {
+        for (n, s) in series.into_iter().enumerate() {
             let mut points: Vec<(i64, f64)> = s
                 .timestamps
                 .iter()
                 .copied()
                 .zip(s.values.iter().copied())
                 .collect();
+            let default_label = if s.label.is_empty() {
+                id.clone()
+            } else {
+                s.label.clone()
+            };
+            let label = match (&q.label, many) {
+                (Some(l), _) if crate::labels::is_dynamic(l) => crate::labels::render(
+                    l,
+                    &default_label,
+                    series_props.get(n),
+                    period,
+                    &points,
+                    &label_env,
+                )
+                .map_err(|m| invalid_value(format!("Invalid Label of {id}: {m}")))?,
+                (Some(l), false) => l.clone(),
+                (Some(l), true) => format!("{l} {}", s.label),
+                (None, _) => default_label,
+            };
             if descending {
                 points.reverse();
             }
-            let label = match (&q.label, many) {
-                (Some(l), false) => l.clone(),
-                (Some(l), true) => format!("{l} {}", s.label),
-                (None, _) if !s.label.is_empty() => s.label.clone(),
-                (None, _) => id.clone(),
-            };
             all_points.push(points);
             results.push(MetricDataResult {
                 id: Some(id.clone()),

@@ -1,6 +1,6 @@
 //! Replays the `cloudwatch_expr` fuzz target's seeds and saved crash inputs under `cargo test`.
 
-use nephoscope_cloudwatch::{metricsql, search};
+use nephoscope_cloudwatch::{labels, metricsql, search};
 use nephoscope_metricstore::SeriesKey;
 use std::path::Path;
 
@@ -26,6 +26,23 @@ fn cloudwatch_expr_replay() {
                 let _ = q.selects(&key);
                 let _ = q.group_of(&key);
             }
+            let _ = labels::parse_timezone(&text);
+            let env = labels::LabelEnv {
+                account: "000000000000",
+                region: "us-east-1",
+                offset_seconds: -28_800,
+                now: 1_700_000_000,
+            };
+            let pts = [
+                (1_699_999_000, 1.5),
+                (i64::MIN / 2, f64::NAN),
+                (i64::MAX / 2, -0.0),
+            ];
+            let props = labels::Props {
+                dimensions: vec![("InstanceId".into(), "i-1".into())],
+                ..Default::default()
+            };
+            let _ = labels::render(&text, "default", Some(&props), 60, &pts, &env);
             n += 1;
         }
     }
