@@ -467,11 +467,10 @@ def test_get_metric_data_and_list_metrics_validation(cw, cw_unchecked):
     def gmd(*queries, client=cw):
         return lambda: client.get_metric_data(StartTime=at(t0), EndTime=at(t0 + 600), MetricDataQueries=list(queries))
 
-    # Metric math, SEARCH and Metrics Insights SQL are built; SEARCH nested inside math is not
-    # (docs/compatibility.md) and must be refused by name rather than answered with nothing.
-    msg = expect_error(gmd({"Id": "e", "Expression": "SUM(SEARCH('{%s} MetricName=\"m\"', 'Sum', 60))" % ns,
+    # A SEARCH call inside math whose string is not closed is refused, naming SEARCH.
+    msg = expect_error(gmd({"Id": "e", "Expression": "SUM(SEARCH('{%s} MetricName=\"m\", 'Sum', 60))" % ns,
                             "Period": 60}), "InvalidParameterValue")
-    assert "SEARCH" in msg and "not supported" in msg, msg
+    assert "SEARCH" in msg, msg
     # Metrics Insights SQL outside its grammar is refused by name.
     msg = expect_error(gmd({"Id": "e", "Expression": f'SELECT MEDIAN(m) FROM "{ns}"', "Period": 60}),
                        "InvalidParameterValue")
@@ -730,6 +729,19 @@ def test_search_expression_returns_one_series_per_metric(cw):
         ])
     got = {(r["Id"], r["Label"]): r["Values"] for r in resp["MetricDataResults"]}
     assert got == {("total", "all hosts"): [40.0], ("each", "h1"): [10.0]}, got
+
+    # SEARCH inside math, as dashboards write it: no separate query needed.
+    search = "SEARCH('{%s,Host} MetricName=\"CPUUtilization\"', 'Average', 60)" % ns
+    resp = cw.get_metric_data(
+        StartTime=at(t0), EndTime=at(t0 + 300),
+        MetricDataQueries=[
+            {"Id": "total", "Expression": f"SUM({search})", "Label": "all hosts"},
+            {"Id": "pct", "Expression": f"100 * {search} / SUM({search})"},
+            {"Id": "peak", "Expression": "MAX(SEARCH('{%s,Host} cpu OR requests', 'Sum', 60)) + 0" % ns},
+        ])
+    got = {(r["Id"], r["Label"]): r["Values"] for r in resp["MetricDataResults"]}
+    assert got == {("total", "all hosts"): [40.0], ("pct", "h1"): [25.0], ("pct", "h2"): [75.0],
+                   ("peak", "peak"): [30.0]}, got
 
 
 def test_metrics_insights_sql_groups_orders_and_limits(cw):

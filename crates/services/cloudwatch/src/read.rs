@@ -306,6 +306,8 @@ pub fn get_metric_data(
     // Resolve every query first: ids, statistics, expressions.
     let mut planned: Vec<(String, Planned)> = Vec::new();
     let mut ids = std::collections::HashSet::new();
+    // SEARCH calls nested in math: (hidden id, the query it belongs to, the plan).
+    let mut hidden: Vec<(String, String, Planned)> = Vec::new();
     for (i, q) in queries.iter().enumerate() {
         let id = q.id.clone().unwrap_or_default();
         let field = |f: &str| format!("MetricDataQueries.member.{}.{f}", i + 1);
@@ -349,27 +351,47 @@ pub fn get_metric_data(
                 check_period(period, &field("Period"))?;
                 Planned::Insights(iq, period)
             }
-            (None, Some(expr)) => match crate::search::parse(expr) {
-                Some(parsed) => {
-                    let s = parsed.map_err(|m| {
-                        invalid_value(format!(
-                            "Invalid SEARCH expression in {}: {m}",
-                            field("Expression")
-                        ))
-                    })?;
+            (None, Some(expr)) => {
+                let bad_search = |m: String| {
+                    invalid_value(format!(
+                        "Invalid SEARCH expression in {}: {m}",
+                        field("Expression")
+                    ))
+                };
+                let plan_search = |call: &str| -> Result<Planned, ApiError> {
+                    let s = crate::search::parse(call)
+                        .unwrap_or_else(|| Err("not a SEARCH call".into()))
+                        .map_err(bad_search)?;
                     let period = s.period.or(q.period.map(i64::from)).unwrap_or(300);
                     check_period(period, &field("Expression"))?;
                     Stat::parse(&s.stat)?;
-                    Planned::Search(s, period)
+                    Ok(Planned::Search(s, period))
+                };
+                // SEARCH calls inside math become hidden queries the expression refers to.
+                let hidden_id = |n: usize| format!("{id}__search{n}");
+                let (rewritten, calls) =
+                    crate::search::extract_calls(expr, hidden_id).map_err(bad_search)?;
+                if calls.len() == 1 && rewritten.trim() == hidden_id(0) {
+                    plan_search(&calls[0])?
+                } else {
+                    for (n, call) in calls.iter().enumerate() {
+                        if !ids.insert(hidden_id(n)) {
+                            return Err(invalid_value(format!(
+                                "The Id {} is used by Nephoscope for the SEARCH calls of {id}; choose another Id.",
+                                hidden_id(n)
+                            )));
+                        }
+                        hidden.push((hidden_id(n), id.clone(), plan_search(call)?));
+                    }
+                    Planned::Math(nephoscope_metricmath::parse(&rewritten).map_err(|e| {
+                        invalid_value(format!(
+                            "Invalid metric math expression in {}: {}",
+                            field("Expression"),
+                            e.message
+                        ))
+                    })?)
                 }
-                None => Planned::Math(nephoscope_metricmath::parse(expr).map_err(|e| {
-                    invalid_value(format!(
-                        "Invalid metric math expression in {}: {}",
-                        field("Expression"),
-                        e.message
-                    ))
-                })?),
-            },
+            }
             (Some(ms), None) => {
                 let period = i64::from(ms.period.unwrap_or_default());
                 check_period(period, &field("MetricStat.Period"))?;
@@ -391,6 +413,12 @@ pub fn get_metric_data(
         };
         planned.push((id, p));
     }
+    // Hidden queries go after the request's own, so results (zipped with the queries) skip them.
+    let parent_of: std::collections::HashMap<String, String> = hidden
+        .iter()
+        .map(|(h, parent, _)| (h.clone(), parent.clone()))
+        .collect();
+    planned.extend(hidden.into_iter().map(|(h, _, p)| (h, p)));
     let metric_ids: Vec<String> = planned
         .iter()
         .filter(|(_, p)| matches!(p, Planned::Stat { .. }))
@@ -455,7 +483,7 @@ pub fn get_metric_data(
                     .collect();
                 if keys.len() > MAX_SEARCH_SERIES {
                     keys.truncate(MAX_SEARCH_SERIES);
-                    truncated.insert(id.clone());
+                    truncated.insert(parent_of.get(id).unwrap_or(id).clone());
                 }
                 let series = keys
                     .iter()

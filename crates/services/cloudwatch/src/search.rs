@@ -31,6 +31,66 @@ pub enum Term {
     Not(Box<Term>),
 }
 
+/// The SEARCH calls inside a math expression (`SUM(SEARCH('…', 'Sum', 60)) / 2`): each call's
+/// text, and the expression with call `n` replaced by `name(n)`. Quotes are honoured, so a
+/// `SEARCH(` or a parenthesis inside a search string is not a call boundary. An unclosed call
+/// or string is an error.
+pub fn extract_calls(
+    expr: &str,
+    name: impl Fn(usize) -> String,
+) -> Result<(String, Vec<String>), String> {
+    let chars: Vec<(usize, char)> = expr.char_indices().collect();
+    let (mut out, mut calls) = (String::with_capacity(expr.len()), Vec::new());
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        let starts_word = i == 0 || {
+            let p = chars[i - 1].1;
+            !(p.is_ascii_alphanumeric() || p == '_')
+        };
+        if c == 'S' && starts_word && expr[at..].starts_with("SEARCH") {
+            let mut j = i + "SEARCH".len();
+            while j < chars.len() && chars[j].1.is_whitespace() {
+                j += 1;
+            }
+            if j < chars.len() && chars[j].1 == '(' {
+                let end = call_end(&chars, j)?;
+                calls.push(expr[at..end].to_string());
+                out.push_str(&name(calls.len() - 1));
+                i = chars.partition_point(|(p, _)| *p < end);
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    Ok((out, calls))
+}
+
+/// The byte offset just past the `)` that closes the `(` at `chars[open]`.
+fn call_end(chars: &[(usize, char)], open: usize) -> Result<usize, String> {
+    let (mut depth, mut quote, mut k) = (0usize, None::<char>, open);
+    while k < chars.len() {
+        let c = chars[k].1;
+        match (quote, c) {
+            (Some(_), '\\') => k += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(chars[k].0 + 1);
+                }
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    Err("a SEARCH call is not closed".into())
+}
+
 /// Parses a whole expression that is a SEARCH call; `None` when it is not one.
 pub fn parse(expr: &str) -> Option<Result<Search, String>> {
     let t = expr.trim();
@@ -353,6 +413,41 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn extract_calls_table() {
+        let name = |n: usize| format!("s{n}");
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("m1 + 1", "m1 + 1", &[]),
+            (
+                "SEARCH('cpu', 'Sum', 60)",
+                "s0",
+                &["SEARCH('cpu', 'Sum', 60)"],
+            ),
+            (
+                "SUM(SEARCH('{AWS/EC2,InstanceId} MetricName=\"CPU (x)\"', 'Average', 300)) / 2",
+                "SUM(s0) / 2",
+                &["SEARCH('{AWS/EC2,InstanceId} MetricName=\"CPU (x)\"', 'Average', 300)"],
+            ),
+            (
+                "SEARCH ('a\\'b)', 'Sum') - MAX(SEARCH('SEARCH(', 'Sum'))",
+                "s0 - MAX(s1)",
+                &["SEARCH ('a\\'b)', 'Sum')", "SEARCH('SEARCH(', 'Sum')"],
+            ),
+            ("MYSEARCH(x)", "MYSEARCH(x)", &[]),
+        ];
+        for (expr, rewritten, calls) in cases {
+            let (r, c) = extract_calls(expr, name).unwrap();
+            assert_eq!(
+                (r.as_str(), c.iter().map(String::as_str).collect::<Vec<_>>()),
+                (*rewritten, calls.to_vec()),
+                "{expr}"
+            );
+        }
+        for bad in ["SEARCH('cpu', 'Sum'", "SUM(SEARCH('cpu)) + 1"] {
+            assert!(extract_calls(bad, name).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -26,6 +26,11 @@ fn cloudwatch_expr_replay() {
                 let _ = q.selects(&key);
                 let _ = q.group_of(&key);
             }
+            if let Ok((_, calls)) = search::extract_calls(&text, |n| format!("s{n}")) {
+                for call in calls {
+                    let _ = search::parse(&call);
+                }
+            }
             let _ = labels::parse_timezone(&text);
             let env = labels::LabelEnv {
                 account: "000000000000",
