@@ -328,3 +328,78 @@ def test_json_emf_format_header_is_accepted(server, cw):
     assert messages(read_stream(logs, group, stream)) == [doc]
     got = datapoints(cw, ns, "Duration", dimset(Function="f"), t0, t0 + 60, 60, 1)
     assert [summary(p) for p in got] == [(t0, 1.0, 0.5, 0.5, 0.5, "Seconds")], got
+
+
+# --------------------------------------------------------------------------------------------
+# The agent-style endpoint (TCP and UDP, `[emf_agent] listen`): what the library sends in its
+# "Agent" environment, and what a CloudWatch agent forwards.
+
+def free_port() -> int:
+    """A port free for both TCP and UDP on 127.0.0.1."""
+    import socket
+    for _ in range(50):
+        with socket.socket() as t, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            try:
+                u.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+@pytest.fixture
+def agent_server(start_server):
+    port = free_port()
+    srv = start_server(config=f'[emf_agent]\nlisten = "127.0.0.1:{port}"\nlog_group = "agent-default"\n')
+    return srv, port
+
+
+def test_agent_endpoint_takes_the_library_over_tcp_and_raw_lines_over_udp(agent_server):
+    import socket
+    srv, port = agent_server
+    logs, cw = boto_client(srv, "logs"), boto_client(srv, "cloudwatch")
+    namespace, t0 = unique("neph-emf-agent/"), recent_minute()
+    group = f"/neph/emf-agent/{unique()}"
+    try:
+        import aws_embedded_metrics  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("aws-embedded-metrics missing (CI is set; run scripts/install-test-deps)", pytrace=False)
+        pytest.skip("aws-embedded-metrics missing; run scripts/install-test-deps")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_EMF_")}
+    env.update({"AWS_EMF_ENVIRONMENT": "Agent", "AWS_EMF_AGENT_ENDPOINT": f"tcp://127.0.0.1:{port}",
+                "AWS_EMF_SERVICE_NAME": "shop", "AWS_EMF_SERVICE_TYPE": "PyTest",
+                "AWS_EMF_LOG_GROUP_NAME": group, "AWS_EMF_LOG_STREAM_NAME": "worker-1"})
+    proc = subprocess.run([sys.executable, "-c", LIBRARY_SCRIPT, json.dumps({"ns": namespace, "ts": t0 + 17.25})],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"library script failed:\n{proc.stderr[-3000:]}"
+
+    # The group and stream the documents name are created; the documents are their events.
+    events = wait_for(lambda: logs.filter_log_events(logGroupName=group)["events"] if
+                      logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] else [],
+                      lambda v: len(v) >= 2, what="the library's two documents in the named group")
+    assert {e["logStreamName"] for e in events} == {"worker-1"}, events
+    docs = [json.loads(e["message"]) for e in events]
+    assert all(d["_aws"]["LogGroupName"] == group for d in docs), docs
+    # Agent environment defaults: LogGroup dimension is the group name.
+    checkout = dimset(LogGroup=group, ServiceName="shop", ServiceType="PyTest", Operation="Checkout")
+    got = datapoints(cw, namespace, "Latency", checkout, t0, time.time() + 120, 60, 2)
+    assert [summary(p) for p in got] == [(t0, 2.0, 350.5, 100.0, 250.5, "Milliseconds")], got
+
+    # UDP: one datagram, two lines; the one without a group goes to `emf_agent.log_group`;
+    # a line that is not JSON is dropped.
+    ns2 = unique("neph-emf-agent-udp/")
+    named = emf((t0 + 30) * 1000, [{"Namespace": ns2, "Dimensions": [["Host"]], "Metrics": [{"Name": "Hits"}]}],
+                Host="a", Hits=2)
+    named = json.dumps({**json.loads(named), "_aws": {**json.loads(named)["_aws"], "LogGroupName": group,
+                                                      "LogStreamName": "udp"}})
+    unnamed = emf((t0 + 31) * 1000, [{"Namespace": ns2, "Dimensions": [["Host"]], "Metrics": [{"Name": "Hits"}]}],
+                  Host="a", Hits=5)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.sendto(f"{named}\nnot json\n{unnamed}\n".encode(), ("127.0.0.1", port))
+    got = datapoints(cw, ns2, "Hits", dimset(Host="a"), t0, t0 + 60, 60, 2)
+    assert [summary(p) for p in got] == [(t0, 2.0, 7.0, 2.0, 5.0, "None")], got
+    assert messages(read_stream(logs, group, "udp")) == [named]
+    assert messages(read_stream(logs, "agent-default", "emf-agent")) == [unnamed]

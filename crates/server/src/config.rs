@@ -25,6 +25,36 @@ pub struct Config {
     pub logs: LogsConfig,
     pub metrics: MetricsConfig,
     pub tls: Option<TlsConfig>,
+    pub emf_agent: EmfAgentConfig,
+}
+
+/// The CloudWatch agent's EMF endpoint: newline-delimited EMF documents over TCP and UDP, off
+/// unless `listen` is set (the agent's own port is 25888).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmfAgentConfig {
+    /// Address and port for both TCP and UDP, such as `127.0.0.1:25888`; unset means off.
+    pub listen: Option<String>,
+    /// The account the documents' log events and metrics belong to.
+    pub account_id: String,
+    /// The region they belong to.
+    pub region: String,
+    /// Log group of documents without `_aws.LogGroupName`.
+    pub log_group: String,
+    /// Log stream of documents without `_aws.LogStreamName`.
+    pub log_stream: String,
+}
+
+impl Default for EmfAgentConfig {
+    fn default() -> Self {
+        EmfAgentConfig {
+            listen: None,
+            account_id: DEV_ACCOUNT_ID.into(),
+            region: "us-east-1".into(),
+            log_group: "emf-agent".into(),
+            log_stream: "emf-agent".into(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -38,6 +68,7 @@ impl Default for Config {
             logs: LogsConfig::default(),
             metrics: MetricsConfig::default(),
             tls: None,
+            emf_agent: EmfAgentConfig::default(),
         }
     }
 }
@@ -230,6 +261,7 @@ impl Config {
         for (name, value) in vars {
             match name.as_str() {
                 "NEPHOSCOPE_LISTEN" => self.listen = value,
+                "NEPHOSCOPE_EMF_AGENT_LISTEN" => self.emf_agent.listen = Some(value),
                 "NEPHOSCOPE_DATA_DIR" => self.data_dir = value.into(),
                 "NEPHOSCOPE_LOG_FORMAT" => self.log.format = value,
                 "NEPHOSCOPE_LOG_LEVEL" => self.log.level = value,

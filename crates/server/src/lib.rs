@@ -12,6 +12,47 @@ use nephoscope_wire::Service;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The EMF agent endpoint's sink: received lines become log events (and their metrics) of one
+/// account and region.
+pub struct EmfAgent {
+    pub logs: Arc<LogStore>,
+    pub metrics: Arc<nephoscope_metricstore::MetricStore>,
+    pub account_id: String,
+    pub region: String,
+    pub defaults: nephoscope_logs::agent::AgentDefaults,
+}
+
+impl EmfAgent {
+    pub async fn ingest(&self, lines: &[String]) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let ctx = nephoscope_wire::RequestContext {
+            request_id: format!(
+                "emf-agent-{}",
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+            access_key_id: String::new(),
+            principal: "root".into(),
+        };
+        let out = nephoscope_logs::agent::ingest(
+            &self.logs,
+            Some(&self.metrics),
+            &ctx,
+            &self.defaults,
+            lines,
+        )
+        .await;
+        if out.dropped > 0 {
+            tracing::warn!(
+                stored = out.stored,
+                dropped = out.dropped,
+                "EMF agent endpoint dropped lines"
+            );
+        }
+    }
+}
+
 /// The engines behind the services, opened from the data directory.
 pub struct Engines {
     pub logs: Arc<LogStore>,

@@ -135,6 +135,20 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
             args.ephemeral,
         ));
         tokio::spawn(engines.clone().run_upkeep());
+        if let Some(agent) = serve::bind_emf_agent(&config).await.map_err(|e| e.to_string())? {
+            tracing::info!(addr = %agent.addr, "EMF agent endpoint listening (TCP and UDP)");
+            let sink = Arc::new(nephoscope_server::EmfAgent {
+                logs: engines.logs.clone(),
+                metrics: engines.metrics.clone(),
+                account_id: config.emf_agent.account_id.clone(),
+                region: config.emf_agent.region.clone(),
+                defaults: nephoscope_logs::agent::AgentDefaults {
+                    log_group: config.emf_agent.log_group.clone(),
+                    log_stream: config.emf_agent.log_stream.clone(),
+                },
+            });
+            tokio::spawn(serve::run_emf_agent(agent, sink));
+        }
         let shutdown = serve::shutdown_signal().map_err(|e| format!("cannot install signal handlers: {e}"))?;
         let scheme = if bound.tls.is_some() { "https" } else { "http" };
         println!("nephoscope listening on {scheme}://{}", bound.addr);

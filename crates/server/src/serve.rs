@@ -267,3 +267,93 @@ pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()
         })
     }
 }
+
+/// The EMF agent endpoint's sockets: TCP and UDP on one address.
+pub struct AgentBound {
+    pub tcp: TcpListener,
+    pub udp: tokio::net::UdpSocket,
+    pub addr: SocketAddr,
+}
+
+/// Binds the EMF agent endpoint when `[emf_agent] listen` is set.
+pub async fn bind_emf_agent(config: &Config) -> Result<Option<AgentBound>, ConfigError> {
+    let Some(listen) = &config.emf_agent.listen else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = listen.parse().map_err(|_| {
+        ConfigError::Invalid(format!(
+            "emf_agent.listen {listen:?} is not ADDR:PORT (e.g. 127.0.0.1:25888)"
+        ))
+    })?;
+    let cannot = |e: std::io::Error| ConfigError::Invalid(format!("cannot listen on {addr}: {e}"));
+    let tcp = TcpListener::bind(addr).await.map_err(cannot)?;
+    let addr = tcp.local_addr().map_err(cannot)?;
+    let udp = tokio::net::UdpSocket::bind(addr).await.map_err(cannot)?;
+    Ok(Some(AgentBound { tcp, udp, addr }))
+}
+
+/// Longest EMF line the agent endpoint takes (a log event's limit).
+const MAX_AGENT_LINE: usize = 1_048_576;
+/// Lines stored together when a client sends faster than they are stored.
+const AGENT_BATCH: usize = 1000;
+
+/// Serves the EMF agent endpoint until the process ends: each TCP connection and each UDP
+/// datagram carries newline-delimited documents.
+pub async fn run_emf_agent(bound: AgentBound, agent: Arc<crate::EmfAgent>) {
+    let udp_agent = agent.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            match bound.udp.recv_from(&mut buf).await {
+                Ok((n, _)) => {
+                    let lines: Vec<String> = String::from_utf8_lossy(&buf[..n])
+                        .lines()
+                        .map(str::to_string)
+                        .collect();
+                    udp_agent.ingest(&lines).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "EMF agent endpoint: UDP receive failed"),
+            }
+        }
+    });
+    loop {
+        let (stream, peer) = match bound.tcp.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "EMF agent endpoint: accept failed");
+                continue;
+            }
+        };
+        let agent = agent.clone();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+            let mut reader = tokio::io::BufReader::new(stream);
+            let mut batch = Vec::new();
+            loop {
+                let mut line = Vec::new();
+                let read = (&mut reader)
+                    .take(MAX_AGENT_LINE as u64 + 1)
+                    .read_until(b'\n', &mut line)
+                    .await;
+                match read {
+                    Ok(0) => break,
+                    Ok(_) if line.len() > MAX_AGENT_LINE => {
+                        tracing::warn!(%peer, "EMF agent endpoint: line over 1 MiB; closing the connection");
+                        break;
+                    }
+                    Ok(_) => batch.push(String::from_utf8_lossy(&line).into_owned()),
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "EMF agent connection ended with an error");
+                        break;
+                    }
+                }
+                if reader.buffer().is_empty() || batch.len() >= AGENT_BATCH {
+                    agent.ingest(&std::mem::take(&mut batch)).await;
+                }
+            }
+            if !batch.is_empty() {
+                agent.ingest(&batch).await;
+            }
+        });
+    }
+}

@@ -3,6 +3,7 @@
 //! Each operation family lives in its own module; this file dispatches, and holds what they
 //! share: identifiers and ARNs, pagination tokens, and the mapping of store errors to AWS errors.
 
+pub mod agent;
 mod emf;
 mod events;
 mod groups;
