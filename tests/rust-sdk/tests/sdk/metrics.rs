@@ -13,8 +13,8 @@ use aws_sdk_cloudwatch::operation::get_metric_statistics::GetMetricStatisticsErr
 use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataError;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{
-    Datapoint, Dimension, DimensionFilter, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy, StandardUnit,
-    Statistic, StatisticSet, StatusCode,
+    Datapoint, Dimension, DimensionFilter, LabelOptions, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy,
+    StandardUnit, Statistic, StatisticSet, StatusCode,
 };
 use aws_sdk_cloudwatch::Client;
 use nephoscope_rust_sdk_tests::{expect_service_error, Server, ServiceFailure};
@@ -354,6 +354,50 @@ async fn put_metric_data_then_read_back_exactly() {
         times.reverse();
         assert_eq!(d.timestamps(), times);
     }
+
+    // Dynamic labels with LabelOptions, and SEARCH nested in math, over CBOR.
+    let with_labels = cw
+        .get_metric_data()
+        .metric_data_queries(
+            MetricDataQuery::builder()
+                .id("n")
+                .label("${PROP('MetricName')} ${PROP('Stat')}/${PROP('Period')} n=${DATAPOINT_COUNT} max=${MAX} at ${MAX_TIME}")
+                .metric_stat(stat(120, "SampleCount"))
+                .build(),
+        )
+        .metric_data_queries(
+            MetricDataQuery::builder()
+                .id("all")
+                .label("all: ${SUM}")
+                .expression(format!("SUM(SEARCH('{{{ns},AZ,Host}} MetricName=\"Latency\"', 'SampleCount', 120))"))
+                .build(),
+        )
+        .label_options(LabelOptions::builder().timezone("-0800").build())
+        .start_time(at(t0))
+        .end_time(at(t0 + 300))
+        .send()
+        .await
+        .expect("GetMetricData with dynamic labels");
+    let labels: Vec<(&str, &str)> = with_labels
+        .metric_data_results()
+        .iter()
+        .filter_map(|r| Some((r.id()?, r.label()?)))
+        .collect();
+    // The maximum is at t0, shown at UTC-8: the date, then this clock time and offset.
+    let local = (t0 - 8 * 3600).rem_euclid(86_400);
+    let clock = format!("T{:02}:{:02}:{:02}-08:00", local / 3600, local % 3600 / 60, local % 60);
+    let (id, label) = labels[0];
+    assert_eq!(id, "n");
+    let (text, when) = label.split_once(" at ").expect("a time in the label");
+    assert_eq!(text, "Latency SampleCount/120 n=2 max=16");
+    assert!(when.len() == 25 && when.ends_with(&clock), "{label} (want …{clock})");
+    let all = &with_labels.metric_data_results()[1];
+    assert_eq!(
+        all.values(),
+        [3.0, 16.0],
+        "SUM of the one matching series, newest first"
+    );
+    assert_eq!(all.label(), Some("all: 19"));
 
     // ListMetrics: everything, by name, by dimension value, by dimension name only.
     let list = |name: Option<&str>, filters: Vec<DimensionFilter>| {
