@@ -8,6 +8,8 @@
 //!   GetQueryResults polling and result normalisation.
 //! * [`logs`] — PutLogEvents batching and concurrent writers, visibility probes, paged
 //!   FilterLogEvents scans.
+//! * [`metrics`] — PutMetricData bodies in the three CloudWatch protocols, deterministic values
+//!   with their exact statistics, GetMetricData bodies and answer checks, the VictoriaMetrics peer.
 //! * [`procfs`] — CPU seconds, RSS and disk usage from `/proc` and the file system; the
 //!   processes a benchmark starts (killed by PID when dropped).
 //!
@@ -17,4 +19,5 @@ pub mod apigw;
 pub mod aws;
 pub mod insights;
 pub mod logs;
+pub mod metrics;
 pub mod procfs;
