@@ -310,3 +310,16 @@ impl Drop for ScratchDir {
         }
     }
 }
+
+/// The server binary a benchmark starts: `$NEPHOSCOPE_BIN`, else `target/release/nephoscope` in
+/// the working directory, else the workspace's release build.
+pub fn server_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("NEPHOSCOPE_BIN") {
+        return PathBuf::from(p);
+    }
+    let local = PathBuf::from("target/release/nephoscope");
+    if local.exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/nephoscope")
+}

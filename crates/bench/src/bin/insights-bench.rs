@@ -128,17 +128,6 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn server_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("NEPHOSCOPE_BIN") {
-        return PathBuf::from(p);
-    }
-    let local = PathBuf::from("target/release/nephoscope");
-    if local.exists() {
-        return local;
-    }
-    workspace().join("target/release/nephoscope")
-}
-
 fn peers_python() -> PathBuf {
     if let Some(p) = std::env::var_os("INSIGHTS_PEERS_PYTHON") {
         return PathBuf::from(p);
@@ -558,7 +547,7 @@ async fn run(opts: Opts) -> Result<(), String> {
         "host: {ncpu} CPUs, load average {} (CPU-seconds are the primary figures)",
         loadavg()
     );
-    let bin = server_bin();
+    let bin = nephoscope_bench::procfs::server_bin();
     println!("server: {}", bin.display());
     let mut scratch = ScratchDir::new("nephoscope-insights").map_err(|e| e.to_string())?;
     scratch.keep = opts.keep;

@@ -23,7 +23,7 @@ use nephoscope_bench::procfs::{
     self, cmdline, cpu_seconds, disk_usage, loadavg, loadavg1, rss, self_cpu, ScratchDir, Spawned,
 };
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -122,17 +122,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn server_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("NEPHOSCOPE_BIN") {
-        return PathBuf::from(p);
-    }
-    let local = PathBuf::from("target/release/nephoscope");
-    if local.exists() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/nephoscope")
 }
 
 fn tool_version(cmd: &str, arg: &str) -> Option<String> {
@@ -522,7 +511,7 @@ async fn run(opts: Opts) -> Result<(), String> {
          rates share the CPUs with this load generator)",
         loadavg()
     );
-    let bin = server_bin();
+    let bin = nephoscope_bench::procfs::server_bin();
     println!("server: {}", bin.display());
 
     let mut scratch = ScratchDir::new("nephoscope-bench").map_err(|e| e.to_string())?;

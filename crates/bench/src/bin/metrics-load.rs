@@ -173,17 +173,6 @@ async fn main() -> ExitCode {
     }
 }
 
-fn server_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("NEPHOSCOPE_BIN") {
-        return PathBuf::from(p);
-    }
-    let local = PathBuf::from("target/release/nephoscope");
-    if local.exists() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/nephoscope")
-}
-
 fn first_line(cmd: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(cmd)
         .args(args)
@@ -549,7 +538,7 @@ async fn run(opts: Opts) -> Result<(), String> {
          rates share the CPUs with this load generator)",
         loadavg()
     );
-    let bin = server_bin();
+    let bin = nephoscope_bench::procfs::server_bin();
     println!("server: {}", bin.display());
     let mut scratch = ScratchDir::new("nephoscope-metrics-bench").map_err(|e| e.to_string())?;
     scratch.keep = opts.keep;
