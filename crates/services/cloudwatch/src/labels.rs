@@ -148,21 +148,20 @@ fn value(
 }
 
 fn property(prop: &str, props: Option<&Props>, period: i64, env: &LabelEnv<'_>) -> Option<String> {
-    let p = props.cloned().unwrap_or_default();
+    let field = |f: fn(&Props) -> &str| props.map(f).unwrap_or_default().to_string();
     Some(match prop {
         "AccountId" => env.account.to_string(),
         // Cross-account observability is not built: no source account has a label.
         "AccountLabel" => String::new(),
         "Region" => env.region.to_string(),
         "Period" => period.to_string(),
-        "MetricName" => p.metric_name,
-        "Namespace" => p.namespace,
-        "Stat" => p.stat,
+        "MetricName" => field(|p| &p.metric_name),
+        "Namespace" => field(|p| &p.namespace),
+        "Stat" => field(|p| &p.stat),
         other => {
             let dim = other.strip_prefix("Dim.")?;
-            p.dimensions
-                .iter()
-                .find(|(n, _)| n == dim)
+            props
+                .and_then(|p| p.dimensions.iter().find(|(n, _)| n == dim))
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         }
