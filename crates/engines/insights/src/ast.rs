@@ -118,6 +118,16 @@ pub enum ParseMode {
     Regex(Re),
 }
 
+/// The comparison period of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffPeriod {
+    /// The equal-length period just before the query's.
+    Previous,
+    Day,
+    Week,
+    Month,
+}
+
 #[derive(Debug, Clone)]
 pub enum Command {
     Fields(Vec<Proj>),
@@ -126,9 +136,20 @@ pub enum Command {
     Stats(Box<StatsCmd>),
     Sort(Vec<SortKey>),
     Limit(usize),
-    Parse { field: Expr, mode: ParseMode },
+    Parse {
+        field: Expr,
+        mode: ParseMode,
+    },
     Dedup(Vec<Expr>),
-    Unnest { field: Expr, into: String },
+    Unnest {
+        field: Expr,
+        into: String,
+    },
+    /// `pattern <expr>`: cluster the values into patterns (see `crate::pattern`).
+    Pattern(Expr),
+    /// `diff [previousDay|previousWeek|previousMonth]`, only directly after the collecting
+    /// `pattern`.
+    Diff(DiffPeriod),
 }
 
 impl Command {

@@ -24,6 +24,11 @@ pub use crate::eval::{Evaluator, Row};
 #[derive(Debug)]
 pub enum Collector {
     Stats(Box<StatsCmd>),
+    /// `pattern <field>`, with the comparison period when `diff` follows it.
+    Pattern {
+        field: Expr,
+        diff: Option<DiffPeriod>,
+    },
     Rows {
         order: Vec<SortKey>,
         explicit_sort: bool,
@@ -74,6 +79,16 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                 display = None;
                 with_ptr = false;
             }
+            Command::Pattern(_) | Command::Diff(_) => {
+                let names = if matches!(c, Command::Diff(_)) {
+                    crate::pattern::DIFF_COLUMNS
+                } else {
+                    crate::pattern::PATTERN_COLUMNS
+                };
+                cols = Some(names.iter().map(|n| n.to_string()).collect());
+                display = None;
+                with_ptr = false;
+            }
             Command::Limit(_) => has_limit = true,
             _ => {}
         }
@@ -100,6 +115,20 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
             Some(Command::Stats(s)) => Collector::Stats(s),
             _ => unreachable!(),
         },
+        Some(Command::Pattern(_)) => {
+            let Some(Command::Pattern(field)) = it.next() else {
+                unreachable!()
+            };
+            let diff = match it.peek() {
+                Some(Command::Diff(p)) => {
+                    let p = *p;
+                    it.next();
+                    Some(p)
+                }
+                _ => None,
+            };
+            Collector::Pattern { field, diff }
+        }
         _ => {
             let mut order = vec![SortKey {
                 expr: Expr::Field("@timestamp".into()),
@@ -158,8 +187,8 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Sort(k) => k.iter().for_each(|k| ex(&k.expr)),
         Command::Parse { field, .. } => ex(field),
         Command::Dedup(d) => d.iter().for_each(ex),
-        Command::Unnest { field, .. } => ex(field),
-        Command::Limit(_) => {}
+        Command::Unnest { field, .. } | Command::Pattern(field) => ex(field),
+        Command::Limit(_) | Command::Diff(_) => {}
     }
 }
 
@@ -272,6 +301,15 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
                 })
                 .collect()
         }
+        Command::Pattern(field) => {
+            let mut p = crate::pattern::Patterns::default();
+            for r in &rows {
+                p.current.add(&ev.eval(field, r));
+            }
+            p.finish(false)
+        }
+        // The parser only accepts `diff` directly after the collecting `pattern`, which takes it.
+        Command::Diff(_) => rows,
         Command::Stats(s) => {
             let mut g = Groups::default();
             for r in &rows {

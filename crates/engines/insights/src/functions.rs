@@ -50,8 +50,10 @@ pub fn classify(name: &str) -> FnClass {
         "strcontains" => Scalar(2, 3),
         "startswith" | "endswith" | "split" | "jsonarraycontains" | "isipinsubnet"
         | "isipv4insubnet" | "isipv6insubnet" => Scalar(2, 2),
-        "unmask" | "parsedate" | "rate" | "count_over_time" | "sum_over_time" | "histogram"
-        | "md5" | "sha1" | "sha256" | "sha512" | "hash" => Unsupported,
+        // No data protection policies mask anything here, so unmask returns its argument.
+        "unmask" => Scalar(1, 1),
+        "parsedate" | "rate" | "count_over_time" | "sum_over_time" | "histogram" | "md5"
+        | "sha1" | "sha256" | "sha512" | "hash" => Unsupported,
         _ => Unknown,
     }
 }
@@ -132,6 +134,7 @@ pub fn call(name: &str, a: &[Value], env: &Env) -> Value {
             _ => Value::Null,
         },
         "ispresent" => Value::Bool(!a0.is_null()),
+        "unmask" => a0.clone(),
         "coalesce" => a
             .iter()
             .find(|v| !v.is_null())

@@ -3,6 +3,11 @@
 //! A [`Query`] is parsed and planned once; each run is an [`Execution`] fed with
 //! [`Record`]s in any order. Executions over disjoint blocks can be [`Execution::merge`]d;
 //! the final rows do not depend on scan order or on how the input was split.
+//!
+//! `pattern` clusters with a fixed, documented rule instead of AWS's machine learning (see the
+//! `pattern` module); `diff` needs the records of a second period too, which
+//! [`Query::scan_ranges`] names. `filterIndex` filters like `filter` (there are no field
+//! indexes to skip with) and `unmask()` returns its argument (nothing is masked).
 
 mod agg;
 mod ast;
@@ -15,6 +20,7 @@ mod expr;
 mod functions;
 mod lexer;
 mod parser;
+mod pattern;
 mod source;
 mod value;
 
@@ -95,6 +101,7 @@ pub struct Stats {
 enum State {
     Groups(Groups),
     Rows(Vec<Held>),
+    Patterns(pattern::Patterns),
 }
 
 /// Per-query execution state.
@@ -106,6 +113,8 @@ pub struct Execution {
     state: State,
     /// Row bound for the row collector (explicit `limit` or the final cap).
     bound: Option<usize>,
+    /// `diff`'s comparison period (inclusive, epoch ms).
+    previous: Option<(i64, i64)>,
 }
 
 impl Query {
@@ -119,6 +128,7 @@ impl Query {
         let plan = self.plan.clone();
         let (state, bound) = match &plan.collector {
             Collector::Stats(_) => (State::Groups(Groups::default()), None),
+            Collector::Pattern { .. } => (State::Patterns(pattern::Patterns::default()), None),
             Collector::Rows { bound, .. } => {
                 let tail_safe = plan
                     .tail
@@ -134,12 +144,41 @@ impl Query {
         };
         Execution {
             env: exec::env_of(&ctx),
+            previous: self.comparison_range(&ctx),
             plan,
             ctx,
             stats: Stats::default(),
             state,
             bound,
         }
+    }
+
+    /// The comparison period `diff` reads besides `[start_ms, end_ms]` (inclusive, epoch ms).
+    pub fn comparison_range(&self, ctx: &QueryContext) -> Option<(i64, i64)> {
+        match &self.plan.collector {
+            Collector::Pattern {
+                diff: Some(period), ..
+            } => Some(pattern::comparison_range(*period, ctx.start_ms, ctx.end_ms)),
+            _ => None,
+        }
+    }
+
+    /// The disjoint, ascending time ranges (inclusive, epoch ms) a run must feed to
+    /// [`Execution::push`]: the query's range, and with `diff` its comparison period too.
+    pub fn scan_ranges(&self, ctx: &QueryContext) -> Vec<(i64, i64)> {
+        let mut ranges = vec![(ctx.start_ms, ctx.end_ms)];
+        if let Some(p) = self.comparison_range(ctx) {
+            ranges.push(p);
+        }
+        ranges.sort();
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        for (s, e) in ranges {
+            match out.last_mut() {
+                Some(last) if s <= last.1.saturating_add(1) => last.1 = last.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+        out
     }
 
     /// True when the query aggregates (`stats`): rows carry no `@ptr`.
@@ -155,9 +194,14 @@ impl Query {
 }
 
 impl Execution {
-    /// Feed one record (records outside `[start_ms, end_ms]` are ignored).
+    /// Feed one record (records outside `[start_ms, end_ms]` and, with `diff`, outside the
+    /// comparison period are ignored).
     pub fn push(&mut self, r: &Record<'_>) {
-        if r.timestamp < self.ctx.start_ms || r.timestamp > self.ctx.end_ms {
+        let current = r.timestamp >= self.ctx.start_ms && r.timestamp <= self.ctx.end_ms;
+        let previous = self
+            .previous
+            .is_some_and(|(s, e)| r.timestamp >= s && r.timestamp <= e);
+        if !current && !previous {
             return;
         }
         self.stats.records_scanned += 1.0;
@@ -179,6 +223,17 @@ impl Execution {
             (State::Groups(g), Collector::Stats(s)) => {
                 for row in &rows {
                     g.push(s, row, &self.env);
+                }
+            }
+            (State::Patterns(p), Collector::Pattern { field, .. }) => {
+                for row in &rows {
+                    let v = ev.eval(field, row);
+                    if previous {
+                        p.previous.add(&v);
+                    }
+                    if current {
+                        p.current.add(&v);
+                    }
                 }
             }
             (State::Rows(held), Collector::Rows { order, dedup, .. }) => {
@@ -213,6 +268,7 @@ impl Execution {
         self.stats.bytes_scanned += other.stats.bytes_scanned;
         match (&mut self.state, other.state, &self.plan.collector) {
             (State::Groups(g), State::Groups(o), Collector::Stats(s)) => g.merge(s, o),
+            (State::Patterns(p), State::Patterns(o), Collector::Pattern { .. }) => p.merge(o),
             (State::Rows(h), State::Rows(o), Collector::Rows { order, dedup, .. }) => {
                 h.extend(o);
                 if let Some(b) = self.bound {
@@ -232,6 +288,7 @@ impl Execution {
         };
         let mut rows: Vec<exec::Row> = match (&self.state, &self.plan.collector) {
             (State::Groups(g), Collector::Stats(s)) => g.finish(s, &self.env),
+            (State::Patterns(p), Collector::Pattern { diff, .. }) => p.finish(diff.is_some()),
             (State::Rows(h), Collector::Rows { order, dedup, .. }) => {
                 let mut h = h.clone();
                 exec::compact(&mut h, order, dedup.is_some(), self.bound);

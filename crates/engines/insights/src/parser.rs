@@ -11,11 +11,7 @@ const UNSUPPORTED_COMMANDS: &[&str] = &[
     "source",
     "join",
     "lookup",
-    "pattern",
-    "diff",
     "anomaly",
-    "unmask",
-    "filterindex",
     "expand",
     "addtotals",
     "relevantfields",
@@ -55,6 +51,7 @@ pub fn parse_commands(text: &str) -> R<Vec<Command>> {
         chars: text.chars().collect(),
     };
     let mut cmds = Vec::new();
+    let mut spans = Vec::new();
     let mut stats_count = 0;
     loop {
         if p.at(&Tok::Eof) {
@@ -79,6 +76,7 @@ pub fn parse_commands(text: &str) -> R<Vec<Command>> {
             }
         }
         cmds.push(cmd);
+        spans.push((cmd_tok.start, cmd_tok.end));
         match &p.peek().tok {
             Tok::Pipe => {
                 p.pos += 1;
@@ -94,7 +92,29 @@ pub fn parse_commands(text: &str) -> R<Vec<Command>> {
             }
         }
     }
+    check_diff_placement(&cmds, &spans)?;
     Ok(cmds)
+}
+
+/// `diff` compares the patterns of two periods, so it must come directly after the `pattern`
+/// that collects the records (no `stats`, `sort`, `dedup` or `limit` before that `pattern`).
+fn check_diff_placement(cmds: &[Command], spans: &[(usize, usize)]) -> R<()> {
+    for (i, c) in cmds.iter().enumerate() {
+        if !matches!(c, Command::Diff(_)) {
+            continue;
+        }
+        let ok = i > 0
+            && matches!(cmds[i - 1], Command::Pattern(_))
+            && cmds[..i - 1].iter().all(Command::is_streaming);
+        if !ok {
+            return err(
+                spans[i].0,
+                spans[i].1,
+                "diff must directly follow a pattern command, and no stats, sort, dedup or limit may come before that pattern",
+            );
+        }
+    }
+    Ok(())
 }
 
 impl Parser {
@@ -213,6 +233,48 @@ impl Parser {
                 let into = self.field_name()?;
                 Ok(Command::Unnest { field, into })
             }
+            "pattern" => {
+                if self.at(&Tok::Pipe) || self.at(&Tok::Eof) {
+                    return err(
+                        t.start,
+                        t.end,
+                        "pattern requires a field or a string expression such as @message",
+                    );
+                }
+                let start = self.peek().start;
+                let e = self.expr()?;
+                check_no_agg(&e, start, self.prev_end())?;
+                Ok(Command::Pattern(e))
+            }
+            "diff" => {
+                let period = match &self.peek().tok {
+                    Tok::Pipe | Tok::Eof => DiffPeriod::Previous,
+                    Tok::Ident(w) if w.eq_ignore_ascii_case("previousDay") => DiffPeriod::Day,
+                    Tok::Ident(w) if w.eq_ignore_ascii_case("previousWeek") => DiffPeriod::Week,
+                    Tok::Ident(w) if w.eq_ignore_ascii_case("previousMonth") => DiffPeriod::Month,
+                    _ => {
+                        let p = self.peek().clone();
+                        return err(
+                            p.start,
+                            p.end,
+                            "diff takes no argument or one of previousDay, previousWeek, previousMonth",
+                        );
+                    }
+                };
+                if period != DiffPeriod::Previous {
+                    self.pos += 1;
+                }
+                Ok(Command::Diff(period))
+            }
+            "filterindex" => self.filter_index(&t),
+            "unmask" => err(
+                t.start,
+                t.end,
+                format!(
+                    "the '{}' command is not supported; use the unmask(field) function, e.g. fields unmask(@message)",
+                    self.src(t.start, t.end)
+                ),
+            ),
             n if UNSUPPORTED_COMMANDS.contains(&n) => err(
                 t.start,
                 t.end,
@@ -227,6 +289,40 @@ impl Parser {
                 format!("unknown command '{}'", self.src(t.start, t.end)),
             ),
         }
+    }
+
+    /// `filterIndex field = literal` or `filterIndex field in [literal, ...]`: the only forms
+    /// AWS documents. Without field indexes it filters exactly like `filter` with the same
+    /// condition.
+    fn filter_index(&mut self, t: &Token) -> R<Command> {
+        if self.at(&Tok::Pipe) || self.at(&Tok::Eof) {
+            return err(t.start, t.end, "filterIndex requires a condition");
+        }
+        let start = self.peek().start;
+        let e = self.expr()?;
+        let end = self.prev_end();
+        let literal = |x: &Expr| match x {
+            Expr::Str(_) | Expr::Num(_) => true,
+            Expr::Neg(n) => matches!(**n, Expr::Num(_)),
+            _ => false,
+        };
+        let ok = match &e {
+            Expr::Bin(BinOp::Eq, f, v) => matches!(**f, Expr::Field(_)) && literal(v),
+            Expr::In {
+                expr,
+                list,
+                negated: false,
+            } => matches!(**expr, Expr::Field(_)) && !list.is_empty() && list.iter().all(literal),
+            _ => false,
+        };
+        if !ok {
+            return err(
+                start,
+                end,
+                "filterIndex supports only 'field = value' and 'field in [value, ...]' with literal values",
+            );
+        }
+        Ok(Command::Filter(e))
     }
 
     fn field_name(&mut self) -> R<String> {

@@ -29,6 +29,9 @@ const QUERIES: &[&str] = &[
     "filter k like /a|b/ | fields k, v * 2 as w",
     "parse @message \"k*:\" as kk | stats count(*) by kk",
     "fields v | sort v asc | limit 4 | filter v > 2",
+    "pattern @message",
+    "filter v > 3 | pattern concat(k, ' ', v) | sort @sampleCount desc | limit 3",
+    "pattern @message | diff",
 ];
 
 fn data(rng: &mut Rng, n: usize) -> Vec<Ev> {
@@ -155,4 +158,41 @@ fn limit_stops_scan_and_stats() {
         events.iter().filter(|e| e.ts >= c.start_ms).count() as f64
     );
     assert!(x.rows().len() <= 2);
+}
+
+#[test]
+fn diff_splits_and_merges() {
+    // Query the second half of the data's five minutes; `diff` compares with the first half.
+    let mut rng = Rng(7);
+    let mut c = ctx();
+    c.start_ms = T0 + 150_000;
+    c.end_ms = T0 + 299_999;
+    for q in [
+        "pattern @message | diff",
+        "filter ispresent(v) | pattern concat(k, v) | diff | sort @changeType",
+    ] {
+        let query = parse(q).unwrap();
+        for _ in 0..20 {
+            let n = 1 + rng.below(60) as usize;
+            let events = data(&mut rng, n);
+            let all: Vec<&Ev> = events.iter().collect();
+            let run = |evs: &[&Ev]| {
+                let mut x = query.start(c);
+                for e in evs {
+                    x.push(&rec(e));
+                }
+                x
+            };
+            let want = run(&all).rows();
+            let cut = rng.below(all.len() as u64 + 1) as usize;
+            let mut left = run(&all[..cut]);
+            left.merge(run(&all[cut..]));
+            assert_eq!(want, left.rows(), "{q}");
+            assert_eq!(
+                left.stats().records_scanned,
+                all.len() as f64,
+                "both periods are scanned"
+            );
+        }
+    }
 }

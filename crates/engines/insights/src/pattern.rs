@@ -1,0 +1,311 @@
+//! `pattern` and `diff`: deterministic clustering of log lines into templates, and the
+//! comparison of the templates of two periods.
+//!
+//! AWS clusters with machine learning; Nephoscope's clustering is a fixed rule, so the same lines
+//! always give the same patterns and partial states merge exactly:
+//!
+//! 1. Date-times (`2023-11-14`, `2023-11-14T22:13:20.000Z`, `2023-11-14 22:13:20,5 +02:00`) and
+//!    clock times (`22:13:20.123`) are each one dynamic token.
+//! 2. The rest is split at whitespace and at `, ; : = ( ) [ ] { } " ' < > | / ? & \`; those
+//!    delimiters are kept verbatim in the pattern.
+//! 3. A token that contains an ASCII digit (numbers, IP addresses, hex ids, UUIDs, `i-0abc12`) is
+//!    dynamic and becomes `<*>`; any other token is static and kept.
+//! 4. Lines with the same template form one pattern. Nothing else is merged: two lines that
+//!    differ in a word without digits (a user name) are two patterns.
+//!
+//! `@severityLabel` is read from the template's first static token that names a level
+//! (case-insensitive): error/err/fatal/critical/crit/severe/panic/emerg/alert → `Error`,
+//! warn/warning → `Warning`, info/information/notice → `Info`, debug/trace/verbose → `Debug`;
+//! a template without one has no `@severityLabel`.
+
+use crate::ast::DiffPeriod;
+use crate::eval::Row;
+use crate::value::Value;
+use regex::Regex;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Output columns of `pattern`, and of `pattern | diff`.
+pub const PATTERN_COLUMNS: &[&str] = &["@pattern", "@ratio", "@sampleCount", "@severityLabel"];
+pub const DIFF_COLUMNS: &[&str] = &[
+    "@pattern",
+    "@ratio",
+    "@sampleCount",
+    "@previousSampleCount",
+    "@diffRatio",
+    "@changeType",
+    "@severityLabel",
+];
+
+const DELIMITERS: &[char] = &[
+    ',', ';', ':', '=', '(', ')', '[', ']', '{', '}', '"', '\'', '<', '>', '|', '/', '?', '&', '\\',
+];
+
+fn datetime_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2}| [+-]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?",
+        )
+        .expect("valid date-time regex")
+    })
+}
+
+fn is_delimiter(c: char) -> bool {
+    c.is_whitespace() || DELIMITERS.contains(&c)
+}
+
+/// The template of one value: dynamic tokens replaced by `<*>`.
+pub fn template(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in datetime_re().find_iter(text) {
+        // A match glued to a word (`v2023-01-01x`) is part of that token, not a date-time.
+        let before = text[..m.start()].chars().next_back();
+        let after = text[m.end()..].chars().next();
+        if before.is_some_and(|c| !is_delimiter(c)) || after.is_some_and(|c| !is_delimiter(c)) {
+            continue;
+        }
+        tokens(&text[last..m.start()], &mut out);
+        out.push_str("<*>");
+        last = m.end();
+    }
+    tokens(&text[last..], &mut out);
+    out
+}
+
+fn tokens(text: &str, out: &mut String) {
+    let mut word_start: Option<usize> = None;
+    let flush = |s: usize, e: usize, out: &mut String| {
+        let w = &text[s..e];
+        if w.bytes().any(|b| b.is_ascii_digit()) {
+            out.push_str("<*>");
+        } else {
+            out.push_str(w);
+        }
+    };
+    for (i, c) in text.char_indices() {
+        if is_delimiter(c) {
+            if let Some(s) = word_start.take() {
+                flush(s, i, out);
+            }
+            out.push(c);
+        } else if word_start.is_none() {
+            word_start = Some(i);
+        }
+    }
+    if let Some(s) = word_start {
+        flush(s, text.len(), out);
+    }
+}
+
+/// The severity a template names, if any (see the module docs).
+pub fn severity(template: &str) -> Option<&'static str> {
+    template
+        .split(is_delimiter)
+        .filter(|w| !w.is_empty())
+        .find_map(|w| match w.to_ascii_lowercase().as_str() {
+            "error" | "err" | "fatal" | "critical" | "crit" | "severe" | "panic" | "emerg"
+            | "alert" => Some("Error"),
+            "warn" | "warning" => Some("Warning"),
+            "info" | "information" | "notice" => Some("Info"),
+            "debug" | "trace" | "verbose" => Some("Debug"),
+            _ => None,
+        })
+}
+
+/// Template counts of one period.
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    pub by_template: HashMap<String, u64>,
+    pub total: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, v: &Value) {
+        let Some(s) = v.as_str() else { return };
+        *self.by_template.entry(template(&s)).or_insert(0) += 1;
+        self.total += 1;
+    }
+
+    fn merge(&mut self, o: Counts) {
+        self.total += o.total;
+        for (k, n) in o.by_template {
+            *self.by_template.entry(k).or_insert(0) += n;
+        }
+    }
+}
+
+/// Mergeable state of a `pattern` (and `diff`) collector.
+#[derive(Debug, Clone, Default)]
+pub struct Patterns {
+    pub current: Counts,
+    /// The comparison period's counts (only with `diff`).
+    pub previous: Counts,
+}
+
+impl Patterns {
+    pub fn merge(&mut self, o: Patterns) {
+        self.current.merge(o.current);
+        self.previous.merge(o.previous);
+    }
+
+    /// Result rows, most frequent pattern first (ties: previous count, then the pattern text).
+    pub fn finish(&self, diff: bool) -> Vec<Row> {
+        let mut keys: Vec<&String> = self.current.by_template.keys().collect();
+        if diff {
+            keys.extend(
+                self.previous
+                    .by_template
+                    .keys()
+                    .filter(|k| !self.current.by_template.contains_key(*k)),
+            );
+        }
+        let count = |c: &Counts, k: &String| c.by_template.get(k).copied().unwrap_or(0);
+        keys.sort_by(|a, b| {
+            count(&self.current, b)
+                .cmp(&count(&self.current, a))
+                .then_with(|| count(&self.previous, b).cmp(&count(&self.previous, a)))
+                .then_with(|| a.cmp(b))
+        });
+        keys.into_iter()
+            .map(|k| {
+                let (cur, prev) = (count(&self.current, k), count(&self.previous, k));
+                let mut r = Row {
+                    ts: 0,
+                    ptr: String::new(),
+                    fields: Vec::new(),
+                };
+                r.set("@pattern", Value::Str(k.clone()));
+                if self.current.total > 0 {
+                    r.set("@ratio", Value::Num(cur as f64 / self.current.total as f64));
+                }
+                r.set("@sampleCount", Value::Num(cur as f64));
+                if diff {
+                    r.set("@previousSampleCount", Value::Num(prev as f64));
+                    if prev > 0 {
+                        r.set(
+                            "@diffRatio",
+                            Value::Num((cur as f64 - prev as f64) / prev as f64),
+                        );
+                    }
+                    let change = match (prev, cur) {
+                        (0, _) => "New",
+                        (_, 0) => "Removed",
+                        (p, c) if c > p => "Increased",
+                        (p, c) if c < p => "Decreased",
+                        _ => "Unchanged",
+                    };
+                    r.set("@changeType", Value::Str(change.into()));
+                }
+                if let Some(s) = severity(k) {
+                    r.set("@severityLabel", Value::Str(s.into()));
+                }
+                r
+            })
+            .collect()
+    }
+}
+
+/// The comparison period of `diff` for the inclusive range `[start, end]` (epoch ms): of equal
+/// length, ending just before `start` (previous period) or shifted back a day, a week or a
+/// calendar month (the day clamped to the month's last day).
+pub fn comparison_range(period: DiffPeriod, start: i64, end: i64) -> (i64, i64) {
+    const DAY: i64 = 86_400_000;
+    let len = end.saturating_sub(start);
+    let s = match period {
+        DiffPeriod::Previous => start.saturating_sub(len).saturating_sub(1),
+        DiffPeriod::Day => start.saturating_sub(DAY),
+        DiffPeriod::Week => start.saturating_sub(7 * DAY),
+        DiffPeriod::Month => month_back(start),
+    };
+    (s, s.saturating_add(len))
+}
+
+fn month_back(ms: i64) -> i64 {
+    use time::{Month, OffsetDateTime};
+    let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000) else {
+        return ms.saturating_sub(30 * 86_400_000);
+    };
+    let (y, m) = match t.month() {
+        Month::January => (t.year() - 1, Month::December),
+        m => (t.year(), m.previous()),
+    };
+    let day = t.day().min(m.length(y));
+    match t
+        .replace_day(1)
+        .and_then(|x| x.replace_year(y))
+        .and_then(|x| x.replace_month(m))
+        .and_then(|x| x.replace_day(day))
+    {
+        Ok(x) => (x.unix_timestamp_nanos() / 1_000_000) as i64,
+        Err(_) => ms.saturating_sub(30 * 86_400_000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates() {
+        let cases = [
+            ("[INFO] Request time: 327 ms", "[INFO] Request time: <*> ms"),
+            (
+                "2023-01-01 19:00:01 [INFO] Calling DynamoDB to store for resource id 12342342k124-12345",
+                "<*> [INFO] Calling DynamoDB to store for resource id <*>",
+            ),
+            (
+                "2023-11-14T22:13:20.000Z ERROR user=alice ip=10.0.0.5:8080",
+                "<*> ERROR user=alice ip=<*>:<*>",
+            ),
+            ("GET /pets/42?x=1&y=abc", "GET /pets/<*>?x=<*>&y=abc"),
+            (
+                r#"{"level":"warn","id":"3f2b8c1e-0d4a-4b8e-9f3c-2a1b0c9d8e7f"}"#,
+                r#"{"level":"warn","id":"<*>"}"#,
+            ),
+            ("at 22:13:20.123 done", "at <*> done"),
+            ("v2023-01-01x stays one token", "<*> stays one token"),
+            ("", ""),
+            ("  two  spaces ", "  two  spaces "),
+        ];
+        for (input, want) in cases {
+            assert_eq!(template(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn severities() {
+        let cases = [
+            ("[ERROR] x <*>", Some("Error")),
+            ("level=warn msg", Some("Warning")),
+            ("INFO then ERROR", Some("Info")),
+            ("debugging <*>", None),
+            ("nothing here", None),
+            (r#"{"severity":"TRACE"}"#, Some("Debug")),
+        ];
+        for (t, want) in cases {
+            assert_eq!(severity(t), want, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn comparison_ranges() {
+        // 2024-03-31 00:00:00 UTC → 2024-02-29 (clamped), same length.
+        let start = 1_711_843_200_000;
+        let end = start + 3_600_000 - 1;
+        assert_eq!(
+            comparison_range(DiffPeriod::Previous, start, end),
+            (start - 3_600_000, start - 1)
+        );
+        assert_eq!(
+            comparison_range(DiffPeriod::Day, start, end),
+            (start - 86_400_000, end - 86_400_000)
+        );
+        let feb29 = 1_709_164_800_000;
+        assert_eq!(
+            comparison_range(DiffPeriod::Month, start, end),
+            (feb29, feb29 + 3_600_000 - 1)
+        );
+    }
+}
