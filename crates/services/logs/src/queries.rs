@@ -288,53 +288,58 @@ fn run(
     });
     let started = std::time::Instant::now();
     let (start_ms, end_ms) = (start_s * 1000, end_s * 1000 + 999);
-    let mut exec = query.start(insights::QueryContext {
+    let ctx = insights::QueryContext {
         start_ms,
         end_ms,
         now_ms: now,
         limit,
-    });
+    };
+    let mut exec = query.start(ctx);
+    // The query's range, and with `diff` the period it is compared with.
+    let ranges = query.scan_ranges(&ctx);
     let mut failed = None;
     let mut timed_out = false;
     let timeout = queries.limits.timeout;
-    for group in groups {
+    let mut seen = 0u64;
+    'groups: for group in groups {
         let log = format!("{}:{group}", scope.account);
-        let mut seen = 0u64;
-        let r = store.scan(scope, group, start_ms, end_ms, |stream, e| {
-            if cancel.load(Ordering::Relaxed) {
-                return false;
-            }
-            if seen.is_multiple_of(4096) && started.elapsed() > timeout {
-                timed_out = true;
-                return false;
-            }
-            let ptr = encode_ptr(group, stream, e.timestamp, e.seq);
-            exec.push(&insights::Record {
-                timestamp: e.timestamp,
-                ingestion_time: e.ingestion_time,
-                message: e.message,
-                log_stream: stream,
-                log: &log,
-                ptr: &ptr,
-            });
-            seen += 1;
-            if seen.is_multiple_of(PARTIAL_EVERY) {
-                let (rows, stats) = (exec.rows(), exec.stats());
-                set(&mut |en| {
-                    en.rows = rows.clone();
-                    en.stats = stats;
+        for &(from, to) in &ranges {
+            let r = store.scan(scope, group, from, to, |stream, e| {
+                if cancel.load(Ordering::Relaxed) {
+                    return false;
+                }
+                if seen.is_multiple_of(4096) && started.elapsed() > timeout {
+                    timed_out = true;
+                    return false;
+                }
+                let ptr = encode_ptr(group, stream, e.timestamp, e.seq);
+                exec.push(&insights::Record {
+                    timestamp: e.timestamp,
+                    ingestion_time: e.ingestion_time,
+                    message: e.message,
+                    log_stream: stream,
+                    log: &log,
+                    ptr: &ptr,
                 });
+                seen += 1;
+                if seen.is_multiple_of(PARTIAL_EVERY) {
+                    let (rows, stats) = (exec.rows(), exec.stats());
+                    set(&mut |en| {
+                        en.rows = rows.clone();
+                        en.stats = stats;
+                    });
+                }
+                // No early stop on `is_satisfied`: the store does not scan newest first, so the
+                // first rows found are not the rows a limited query must return.
+                true
+            });
+            if let Err(e) = r {
+                failed = Some(e);
+                break 'groups;
             }
-            // No early stop on `is_satisfied`: the store does not scan newest first, so the
-            // first rows found are not the rows a limited query must return.
-            true
-        });
-        if let Err(e) = r {
-            failed = Some(e);
-            break;
-        }
-        if cancel.load(Ordering::Relaxed) || timed_out {
-            break;
+            if cancel.load(Ordering::Relaxed) || timed_out {
+                break 'groups;
+            }
         }
     }
     let (rows, stats) = (exec.rows(), exec.stats());
