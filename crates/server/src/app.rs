@@ -337,7 +337,10 @@ impl App {
             .await
         {
             Ok(out) => {
-                let enc = wire::encode_output(protocol, model, op, &out, request_id);
+                let enc = match wire::encode_output(protocol, model, op, out, request_id) {
+                    Ok(enc) => enc,
+                    Err(e) => return fail(e, Some(model), op.name, &identity.account_id),
+                };
                 (
                     enc.into(),
                     model.name.to_string(),
@@ -413,7 +416,7 @@ impl App {
         body: RequestBody<'_>,
         identity: Identity,
         request_id: &str,
-    ) -> Result<serde_json::Value, ApiError> {
+    ) -> Result<wire::Output, ApiError> {
         let (ctx, input) =
             self.prepare_guarded(service, protocol, op, body, identity, request_id)?;
         contain(tokio::spawn(service.call(ctx, op, input)).await, request_id)

@@ -113,8 +113,12 @@ impl Engines {
             if let Err(e) = self.logs.maintain(false).await {
                 tracing::error!(error = %e, "log store upkeep failed");
             }
-            if let Err(e) = self.metrics.maintain(false) {
-                tracing::error!(error = %e, "metric store upkeep failed");
+            // A checkpoint encodes the whole metric state: off the async workers.
+            let metrics = self.metrics.clone();
+            match tokio::task::spawn_blocking(move || metrics.maintain(false)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "metric store upkeep failed"),
+                Err(e) => tracing::error!(error = %e, "metric store upkeep panicked"),
             }
             if rounds.is_multiple_of(6) {
                 if let Err(e) = self.logs.expire().await {

@@ -34,13 +34,31 @@ pub fn write(
     blobs: &dyn BlobStore,
     capture: impl FnOnce() -> Vec<u8> + Send + 'static,
 ) -> std::io::Result<u64> {
+    write_deferred(wal, blobs, move || {
+        let bytes = capture();
+        Box::new(move || bytes)
+    })
+}
+
+/// Encodes a checkpoint's bytes; runs on the caller's thread.
+pub type Encoder = Box<dyn FnOnce() -> Vec<u8> + Send>;
+
+/// [`write`] for states that can be frozen cheaply: `capture` runs at the rotation point (on
+/// the log's writer thread) and returns an encoder of that frozen state, which runs on the
+/// calling thread so the writer goes on acknowledging writes meanwhile.
+pub fn write_deferred(
+    wal: &dyn Journal,
+    blobs: &dyn BlobStore,
+    capture: impl FnOnce() -> Encoder + Send + 'static,
+) -> std::io::Result<u64> {
     let (tx, rx) = std::sync::mpsc::channel();
     let n = wal.rotate_with(Box::new(move |_| {
         let _ = tx.send(capture());
     }))?;
-    let bytes = rx
+    let encode = rx
         .recv()
         .map_err(|_| std::io::Error::other("checkpoint capture failed"))?;
+    let bytes = encode();
     let k = key(n);
     blobs.put(&k, &bytes)?;
     wal.remove_before(n)?;

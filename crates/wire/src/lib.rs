@@ -14,7 +14,9 @@ pub mod timestamp;
 pub mod validate;
 
 pub use error::ApiError;
-pub use service::{validation_error, HandlerFuture, RequestContext, Service, StreamFuture};
+pub use service::{
+    validation_error, HandlerFuture, Output, RequestContext, Service, StreamFuture, TypedOutput,
+};
 
 use nephoscope_model::meta::{OperationDef, ServiceDef};
 use serde_json::Value;
@@ -95,17 +97,28 @@ pub fn encode_output(
     protocol: WireProtocol,
     service: &ServiceDef,
     op: &OperationDef,
-    output: &Value,
+    output: Output,
     request_id: &str,
-) -> Encoded {
-    let body = match protocol {
-        WireProtocol::Json10 | WireProtocol::Json11 => match op.output {
-            Some(_) => serde_json::to_vec(output).expect("canonical values serialize"),
-            None => b"{}".to_vec(),
-        },
-        WireProtocol::Query => query::encode_response(service, op, output, request_id).into_bytes(),
-        WireProtocol::Cbor => match op.output {
-            Some(shape) => cbor::encode(service, service.shape(shape), output),
+) -> Result<Encoded, ApiError> {
+    let failed = |e: serde_json::Error| ApiError::serialization(e.to_string());
+    let body = match (protocol, output) {
+        (WireProtocol::Json10 | WireProtocol::Json11, _) if op.output.is_none() => b"{}".to_vec(),
+        (WireProtocol::Json10 | WireProtocol::Json11, Output::Typed(t)) => {
+            t.json().map_err(failed)?
+        }
+        (WireProtocol::Json10 | WireProtocol::Json11, Output::Value(v)) => {
+            serde_json::to_vec(&v).map_err(failed)?
+        }
+        (WireProtocol::Query, out) => {
+            query::encode_response(service, op, &out.into_value().map_err(failed)?, request_id)
+                .into_bytes()
+        }
+        (WireProtocol::Cbor, out) => match op.output {
+            Some(shape) => cbor::encode(
+                service,
+                service.shape(shape),
+                &out.into_value().map_err(failed)?,
+            ),
             None => Vec::new(),
         },
     };
@@ -113,12 +126,12 @@ pub fn encode_output(
     if protocol == WireProtocol::Cbor {
         headers.push(("smithy-protocol", "rpc-v2-cbor".to_string()));
     }
-    Encoded {
+    Ok(Encoded {
         status: 200,
         content_type: protocol.content_type(),
         headers,
         body,
-    }
+    })
 }
 
 /// The JSON form of an error: `__type`, `message` and any further modeled members.

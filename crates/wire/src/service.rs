@@ -24,7 +24,50 @@ impl RequestContext {
     }
 }
 
-pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send>>;
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Output, ApiError>> + Send>>;
+
+/// A handler's answer: the canonical JSON value, or the typed output itself, which the JSON
+/// protocols serialize straight to bytes (large answers such as GetMetricData's skip building
+/// a value tree; the other protocols convert it to the canonical value first).
+pub enum Output {
+    Value(Value),
+    Typed(Box<dyn TypedOutput>),
+}
+
+/// An output shape that serializes to its canonical JSON form.
+pub trait TypedOutput: Send {
+    fn json(&self) -> serde_json::Result<Vec<u8>>;
+    fn value(&self) -> serde_json::Result<Value>;
+}
+
+impl<T: serde::Serialize + Send> TypedOutput for T {
+    fn json(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(self)
+    }
+    fn value(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(self)
+    }
+}
+
+impl From<Value> for Output {
+    fn from(v: Value) -> Output {
+        Output::Value(v)
+    }
+}
+
+impl Output {
+    pub fn typed<T: serde::Serialize + Send + 'static>(out: T) -> Output {
+        Output::Typed(Box::new(out))
+    }
+
+    /// The canonical value (converting a typed output).
+    pub fn into_value(self) -> serde_json::Result<Value> {
+        match self {
+            Output::Value(v) => Ok(v),
+            Output::Typed(t) => t.value(),
+        }
+    }
+}
 
 /// The answer of an event-stream operation: the stream, or an error before it starts.
 pub type StreamFuture =

@@ -93,12 +93,36 @@ impl Agg {
     }
 
     pub fn merge(&mut self, o: &Agg) {
+        self.merge_parts(o, true);
+    }
+
+    /// Merges `o` in; the quantile sketch only when `sketch` (statistics other than
+    /// percentiles and ranges never read it).
+    pub fn merge_parts(&mut self, o: &Agg, sketch: bool) {
         self.count += o.count;
         self.sum += o.sum;
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
-        self.sketch.merge(&o.sketch);
+        if sketch {
+            self.sketch.merge(&o.sketch);
+        }
         self.percentiles &= o.percentiles;
+    }
+
+    /// A copy, with the sketch only when `sketch`.
+    pub fn copy_parts(&self, sketch: bool) -> Agg {
+        Agg {
+            count: self.count,
+            sum: self.sum,
+            min: self.min,
+            max: self.max,
+            sketch: if sketch {
+                self.sketch.clone()
+            } else {
+                Sketch::default()
+            },
+            percentiles: self.percentiles,
+        }
     }
 
     pub fn average(&self) -> f64 {
@@ -142,16 +166,35 @@ pub struct Datum {
     pub values: Values,
 }
 
-#[derive(Debug, Default)]
+/// The aggregates of one bucket per unit, sorted by unit. Almost always one, kept inline in
+/// the bucket map's node, so scanning a series streams through memory.
+pub type Units = smallvec::SmallVec<[(String, Agg); 1]>;
+
+/// The aggregates of `unit` in `units`, added when missing.
+fn unit_entry(units: &mut Units, unit: String) -> &mut Agg {
+    let n = match units.binary_search_by(|(u, _)| u.as_str().cmp(&unit)) {
+        Ok(n) => n,
+        Err(n) => {
+            units.insert(n, (unit, Agg::default()));
+            n
+        }
+    };
+    &mut units[n].1
+}
+
+#[derive(Debug, Default, Clone)]
 pub struct Series {
-    /// Bucket start (epoch seconds) → unit → aggregates.
-    pub buckets: BTreeMap<i64, BTreeMap<String, Agg>>,
+    /// Bucket start (epoch seconds) → aggregates per unit.
+    pub buckets: BTreeMap<i64, Units>,
     pub last_timestamp_ms: i64,
 }
 
-#[derive(Debug, Default)]
+/// Series are shared copy-on-write: a checkpoint clones the maps (keys and pointers) at its
+/// rotation point and encodes off the log's writer thread, while a write to a series the
+/// checkpoint still holds copies that one series first.
+#[derive(Debug, Default, Clone)]
 pub struct State {
-    pub scopes: BTreeMap<Scope, BTreeMap<SeriesKey, Series>>,
+    pub scopes: BTreeMap<Scope, BTreeMap<SeriesKey, Arc<Series>>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -270,23 +313,20 @@ impl State {
                 };
                 for _ in 0..r.u64()? {
                     let t = r.i64()?;
-                    let mut units = BTreeMap::new();
+                    let mut units = Units::new();
                     for _ in 0..r.u64()? {
                         let u = r.str()?;
                         let (count, sum, min, max) = (r.f64()?, r.f64()?, r.f64()?, r.f64()?);
                         let percentiles = r.bool()?;
                         let sketch = Sketch::decode(&mut r)?;
-                        units.insert(
-                            u,
-                            Agg {
-                                count,
-                                sum,
-                                min,
-                                max,
-                                sketch,
-                                percentiles,
-                            },
-                        );
+                        *unit_entry(&mut units, u) = Agg {
+                            count,
+                            sum,
+                            min,
+                            max,
+                            sketch,
+                            percentiles,
+                        };
                     }
                     s.buckets.insert(t, units);
                 }
@@ -296,7 +336,7 @@ impl State {
                         name,
                         dimensions,
                     },
-                    s,
+                    Arc::new(s),
                 );
             }
             st.scopes.insert(scope, series);
@@ -312,19 +352,14 @@ impl State {
             Mutation::Put { scope, datums } => {
                 let series = self.scopes.entry(scope).or_default();
                 for d in datums {
-                    let s = series.entry(d.key).or_default();
+                    let s = Arc::make_mut(series.entry(d.key).or_default());
                     let secs = d.timestamp_ms.div_euclid(1000);
                     let bucket = if d.high_resolution {
                         secs
                     } else {
                         secs - secs.rem_euclid(60)
                     };
-                    let agg = s
-                        .buckets
-                        .entry(bucket)
-                        .or_default()
-                        .entry(d.unit)
-                        .or_default();
+                    let agg = unit_entry(s.buckets.entry(bucket).or_default(), d.unit);
                     match d.values {
                         Values::Raw(vs) => {
                             for (v, c) in vs {
@@ -345,21 +380,42 @@ impl State {
             Mutation::Rollup { now_s, ladder } => {
                 for series in self.scopes.values_mut() {
                     for s in series.values_mut() {
-                        let old = std::mem::take(&mut s.buckets);
-                        for (t, units) in old {
-                            let Some(width) = ladder.width(now_s - t) else {
-                                continue;
-                            };
-                            let target = t - t.rem_euclid(width);
-                            let dest = s.buckets.entry(target).or_default();
-                            for (u, agg) in units {
-                                dest.entry(u).or_default().merge(&agg);
-                            }
-                        }
+                        rollup_series(s, now_s, ladder);
                     }
                     series.retain(|_, s| !s.buckets.is_empty());
                 }
             }
+        }
+    }
+}
+
+/// Moves every bucket of `s` into the bucket of its age's width (`t` rounded down to it), in
+/// ascending order of `t`, and drops buckets past retention. Only buckets older than the
+/// high-resolution rung can change; a series with none to change is not touched (nor copied).
+fn rollup_series(s: &mut Arc<Series>, now_s: i64, ladder: Ladder) {
+    let moves: Vec<(i64, Option<i64>)> = s
+        .buckets
+        .range(..=now_s - ladder.high_res)
+        .filter_map(|(t, _)| match ladder.width(now_s - t) {
+            None => Some((*t, None)),
+            Some(w) => (t.rem_euclid(w) != 0).then(|| (*t, Some(t - t.rem_euclid(w)))),
+        })
+        .collect();
+    if moves.is_empty() {
+        return;
+    }
+    let s = Arc::make_mut(s);
+    let mut moved = Vec::with_capacity(moves.len());
+    for (t, target) in moves {
+        let units = s.buckets.remove(&t).expect("listed above");
+        if let Some(target) = target {
+            moved.push((target, units));
+        }
+    }
+    for (target, units) in moved {
+        let dest = s.buckets.entry(target).or_default();
+        for (u, agg) in units {
+            unit_entry(dest, u).merge(&agg);
         }
     }
 }
@@ -559,16 +615,17 @@ impl MetricStore {
     }
 
     /// Checkpoints when the log is large (or always with `force`), then drops the log before it.
+    /// Blocking: encodes the whole state on the calling thread.
     pub fn maintain(&self, force: bool) -> Result<bool, StoreError> {
         if !force && self.wal.size() < CHECKPOINT_BYTES {
             return Ok(false);
         }
         let state = self.state.clone();
-        nephoscope_storage::checkpoint::write(self.wal.as_ref(), &self.blobs, move || {
-            state
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .encode_snapshot()
+        // At the rotation point (on the log's writer thread) only the maps are copied; the
+        // encoding runs here, while writes go on.
+        nephoscope_storage::checkpoint::write_deferred(self.wal.as_ref(), &self.blobs, move || {
+            let frozen = state.read().unwrap_or_else(|p| p.into_inner()).clone();
+            Box::new(move || frozen.encode_snapshot())
         })
         .map_err(|e| StoreError::Storage(e.to_string()))?;
         Ok(true)
@@ -662,5 +719,76 @@ impl MetricStore {
         out.into_iter()
             .map(|((start, unit), agg)| Point { start, unit, agg })
             .collect()
+    }
+}
+
+/// What a statistic reads of a period's aggregates.
+pub struct PeriodStat<'a> {
+    /// Whether the statistic reads the quantile sketch (percentiles, trimmed statistics).
+    pub sketch: bool,
+    pub value: &'a (dyn Fn(&Agg) -> Option<f64> + Sync),
+}
+
+impl State {
+    /// One value per period of `period` seconds from `start` (inclusive) to `end` (exclusive)
+    /// for the series `key`: its buckets merged per period — all units, or only `unit` — and
+    /// `stat` applied. Periods without data, or whose statistic has no value, are left out.
+    /// A period of one bucket is read in place; merging copies only what `stat` reads.
+    #[allow(clippy::too_many_arguments)]
+    pub fn period_values(
+        &self,
+        scope: &Scope,
+        key: &SeriesKey,
+        start: i64,
+        end: i64,
+        period: i64,
+        unit: Option<&str>,
+        stat: &PeriodStat<'_>,
+    ) -> (Vec<i64>, Vec<f64>) {
+        let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        let Some(s) = self.scopes.get(scope).and_then(|m| m.get(key)) else {
+            return (ts, vs);
+        };
+        let period = period.max(1);
+        // The period being gathered: its start, and its one aggregate or their merge.
+        let mut current: Option<(i64, Option<&Agg>, Option<Agg>)> = None;
+        let mut emit = |c: Option<(i64, Option<&Agg>, Option<Agg>)>| {
+            let Some((p, single, merged)) = c else {
+                return;
+            };
+            let v = match (single, merged) {
+                (_, Some(m)) => (stat.value)(&m),
+                (Some(a), None) => (stat.value)(a),
+                (None, None) => None,
+            };
+            if let Some(v) = v {
+                ts.push(p);
+                vs.push(v);
+            }
+        };
+        for (t, units) in s.buckets.range(start..end) {
+            let p = start + (t - start).div_euclid(period) * period;
+            if current.as_ref().is_none_or(|c| c.0 != p) {
+                emit(current.take());
+                current = Some((p, None, None));
+            }
+            let c = current.as_mut().expect("set above");
+            for (u, agg) in units {
+                if unit.is_some_and(|want| want != u) {
+                    continue;
+                }
+                match (&mut c.1, &mut c.2) {
+                    (_, Some(m)) => m.merge_parts(agg, stat.sketch),
+                    (Some(first), None) => {
+                        let mut m = first.copy_parts(stat.sketch);
+                        m.merge_parts(agg, stat.sketch);
+                        c.2 = Some(m);
+                    }
+                    (None, None) => c.1 = Some(agg),
+                }
+            }
+        }
+        emit(current);
+        (ts, vs)
     }
 }

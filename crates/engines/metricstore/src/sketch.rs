@@ -1,19 +1,29 @@
 //! A mergeable quantile sketch with relative error: values fall into logarithmic buckets of
 //! ratio γ = (1+α)/(1−α), so any quantile estimate is within α (1 %) of a true value (the
-//! DDSketch construction). Negative values use a mirrored bucket set; zero has its own count.
-
-use std::collections::BTreeMap;
+//! DDSketch construction). Negative values use mirrored buckets; zero has its own bucket.
 
 /// Relative accuracy of quantile estimates.
 pub const ALPHA: f64 = 0.01;
 
+/// Bins in value order, ascending by key, in one allocation of 12 bytes a bin (reading a
+/// percentile touches one cache line or two). A key encodes sign and logarithmic index: zero is
+/// 0, a positive value with index i is `OFFSET + i`, a negative one `-(OFFSET + i)` — so key
+/// order is value order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sketch {
-    positive: BTreeMap<i32, f64>,
-    negative: BTreeMap<i32, f64>,
-    zero: f64,
+    bins: Vec<Bin>,
     count: f64,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, packed)]
+struct Bin {
+    key: i32,
+    count: f64,
+}
+
+/// Indexes stay within ±40,000 (magnitudes 1e-9..f64::MAX), well below this.
+const OFFSET: i32 = 1 << 20;
 
 fn gamma_ln() -> f64 {
     ((1.0 + ALPHA) / (1.0 - ALPHA)).ln()
@@ -26,110 +36,180 @@ fn index(x: f64) -> i32 {
     (x.ln() / gamma_ln()).ceil() as i32
 }
 
+fn key(x: f64) -> i32 {
+    if x.abs() < MIN_MAGNITUDE {
+        0
+    } else if x > 0.0 {
+        OFFSET + index(x)
+    } else {
+        -(OFFSET + index(-x))
+    }
+}
+
 /// The representative value of a bucket: the point whose relative error to both bounds is α.
 fn value(i: i32) -> f64 {
     let g = gamma_ln();
     2.0 * (i as f64 * g).exp() / (1.0 + g.exp())
 }
 
+/// The representative value of a key.
+fn key_value(k: i32) -> f64 {
+    match k.cmp(&0) {
+        std::cmp::Ordering::Equal => 0.0,
+        std::cmp::Ordering::Greater => value(k - OFFSET),
+        std::cmp::Ordering::Less => -value(-k - OFFSET),
+    }
+}
+
+type DecodeResult<T> = Result<T, nephoscope_storage::codec::DecodeError>;
+
 impl Sketch {
+    /// Encoded as positive (index, count) pairs ascending, negative ones by ascending magnitude,
+    /// the zero count and the total.
     pub fn encode(&self, w: &mut nephoscope_storage::codec::Writer) {
-        for side in [&self.positive, &self.negative] {
-            w.u64(side.len() as u64);
-            for (i, c) in side {
-                w.i64(i64::from(*i));
-                w.f64(*c);
-            }
+        let zero_at = self.bins.partition_point(|b| b.key < 0);
+        let pos_at = self.bins.partition_point(|b| b.key <= 0);
+        w.u64((self.bins.len() - pos_at) as u64);
+        for b in &self.bins[pos_at..] {
+            w.i64(i64::from(b.key - OFFSET));
+            w.f64(b.count);
         }
-        w.f64(self.zero);
+        w.u64(zero_at as u64);
+        for b in self.bins[..zero_at].iter().rev() {
+            w.i64(i64::from(-b.key - OFFSET));
+            w.f64(b.count);
+        }
+        w.f64(if pos_at > zero_at {
+            self.bins[zero_at].count
+        } else {
+            0.0
+        });
         w.f64(self.count);
     }
 
-    pub fn decode(
-        r: &mut nephoscope_storage::codec::Reader<'_>,
-    ) -> Result<Sketch, nephoscope_storage::codec::DecodeError> {
-        let mut s = Sketch::default();
-        for side in [&mut s.positive, &mut s.negative] {
+    pub fn decode(r: &mut nephoscope_storage::codec::Reader<'_>) -> DecodeResult<Sketch> {
+        let bad = || nephoscope_storage::codec::DecodeError(0);
+        let side = |r: &mut nephoscope_storage::codec::Reader<'_>| -> DecodeResult<Vec<_>> {
+            let mut out = Vec::new();
             for _ in 0..r.u64()? {
                 let i = i32::try_from(r.i64()?)
-                    .map_err(|_| nephoscope_storage::codec::DecodeError(0))?;
-                side.insert(i, r.f64()?);
+                    .ok()
+                    .filter(|i| i.abs() < OFFSET)
+                    .ok_or_else(bad)?;
+                out.push((i, r.f64()?));
             }
+            Ok(out)
+        };
+        let positive = side(r)?;
+        let negative = side(r)?;
+        let zero = r.f64()?;
+        let count = r.f64()?;
+        let mut bins: Vec<Bin> = negative
+            .into_iter()
+            .map(|(i, c)| (-(OFFSET + i), c))
+            .chain((zero > 0.0).then_some((0, zero)))
+            .chain(positive.into_iter().map(|(i, c)| (OFFSET + i, c)))
+            .map(|(key, count)| Bin { key, count })
+            .collect();
+        bins.sort_by_key(|b| b.key);
+        if bins.windows(2).any(|w| w[0].key == w[1].key) {
+            return Err(bad());
         }
-        s.zero = r.f64()?;
-        s.count = r.f64()?;
-        Ok(s)
+        Ok(Sketch { bins, count })
     }
 
     pub fn add(&mut self, x: f64, count: f64) {
         if !x.is_finite() || count <= 0.0 {
             return;
         }
-        if x.abs() < MIN_MAGNITUDE {
-            self.zero += count;
-        } else if x > 0.0 {
-            *self.positive.entry(index(x)).or_default() += count;
-        } else {
-            *self.negative.entry(index(-x)).or_default() += count;
+        let k = key(x);
+        match self.bins.binary_search_by_key(&k, |b| b.key) {
+            Ok(n) => self.bins[n].count += count,
+            Err(n) => self.bins.insert(n, Bin { key: k, count }),
         }
         self.count += count;
     }
 
     pub fn merge(&mut self, other: &Sketch) {
-        for (i, c) in &other.positive {
-            *self.positive.entry(*i).or_default() += c;
-        }
-        for (i, c) in &other.negative {
-            *self.negative.entry(*i).or_default() += c;
-        }
-        self.zero += other.zero;
         self.count += other.count;
+        if other.bins.is_empty() {
+            return;
+        }
+        if self.bins.is_empty() {
+            self.bins.clone_from(&other.bins);
+            return;
+        }
+        let (x, y) = (&self.bins, &other.bins);
+        let mut out = Vec::with_capacity(x.len() + y.len());
+        let (mut a, mut b) = (0, 0);
+        while a < x.len() && b < y.len() {
+            let (ka, kb) = (x[a].key, y[b].key);
+            if ka < kb {
+                out.push(x[a]);
+                a += 1;
+            } else if kb < ka {
+                out.push(y[b]);
+                b += 1;
+            } else {
+                out.push(Bin {
+                    key: ka,
+                    count: x[a].count + y[b].count,
+                });
+                a += 1;
+                b += 1;
+            }
+        }
+        out.extend_from_slice(&x[a..]);
+        out.extend_from_slice(&y[b..]);
+        self.bins = out;
     }
 
     pub fn count(&self) -> f64 {
         self.count
     }
 
-    /// The value at quantile `q` in [0, 1], or None when empty.
+    /// Heap bytes held (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.bins.capacity() * std::mem::size_of::<Bin>()
+    }
+
+    /// Releases spare capacity (a bucket that is no longer written to).
+    pub fn shrink(&mut self) {
+        self.bins.shrink_to_fit();
+    }
+
+    /// The value at quantile `q` in [0, 1], or None when empty: the value at rank
+    /// ⌊q·(n−1)⌋ of the ascending values. High quantiles walk from the top, so p99 reads a
+    /// few bins, not all of them.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        if self.count <= 0.0 {
+        if self.count <= 0.0 || self.bins.is_empty() {
             return None;
         }
         let rank = (q.clamp(0.0, 1.0) * (self.count - 1.0)).max(0.0);
-        let mut seen = 0.0;
-        // Ascending order: most negative first (largest magnitude), then zero, then positives.
-        for (i, c) in self.negative.iter().rev() {
-            seen += c;
-            if seen > rank {
-                return Some(-value(*i));
+        if q <= 0.5 {
+            let mut seen = 0.0;
+            for b in &self.bins {
+                seen += b.count;
+                if seen > rank {
+                    return Some(key_value(b.key));
+                }
+            }
+            return self.bins.last().map(|b| key_value(b.key));
+        }
+        // From the top: the answer is the first bin whose values below it number ≤ rank.
+        let mut above = 0.0;
+        for b in self.bins.iter().rev() {
+            above += b.count;
+            if self.count - above <= rank {
+                return Some(key_value(b.key));
             }
         }
-        seen += self.zero;
-        if seen > rank {
-            return Some(0.0);
-        }
-        for (i, c) in &self.positive {
-            seen += c;
-            if seen > rank {
-                return Some(value(*i));
-            }
-        }
-        self.positive.keys().next_back().map(|i| value(*i))
+        self.bins.first().map(|b| key_value(b.key))
     }
 
     /// Buckets as (representative value, count), ascending; for trimmed statistics.
-    pub fn buckets(&self) -> Vec<(f64, f64)> {
-        let mut out: Vec<(f64, f64)> = self
-            .negative
-            .iter()
-            .rev()
-            .map(|(i, c)| (-value(*i), *c))
-            .collect();
-        if self.zero > 0.0 {
-            out.push((0.0, self.zero));
-        }
-        out.extend(self.positive.iter().map(|(i, c)| (value(*i), *c)));
-        out
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.bins.iter().map(|b| (key_value(b.key), b.count))
     }
 }
 
@@ -183,5 +263,53 @@ mod tests {
         assert_eq!(a.quantile(0.45), Some(0.0));
         assert!((a.quantile(1.0).unwrap() - 100.0).abs() <= 1.0);
         assert_eq!(Sketch::default().quantile(0.5), None);
+    }
+
+    /// Reference: the ascending cumulative walk over the buckets.
+    fn walk(s: &Sketch, q: f64) -> Option<f64> {
+        let rank = (q * (s.count() - 1.0)).max(0.0);
+        let mut seen = 0.0;
+        for (v, c) in s.buckets() {
+            seen += c;
+            if seen > rank {
+                return Some(v);
+            }
+        }
+        s.buckets().last().map(|b| b.0)
+    }
+
+    #[test]
+    fn quantiles_from_the_top_match_the_ascending_walk_and_codec_round_trips() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..300 {
+            let mut s = Sketch::default();
+            for _ in 0..(1 + next() % 200) {
+                let v = match next() % 5 {
+                    0 => 0.0,
+                    1 => -((next() % 10_000) as f64) / 7.0,
+                    _ => (next() % 1_000_000) as f64 / 13.0,
+                };
+                let c = if case % 3 == 0 {
+                    (1 + next() % 4) as f64
+                } else {
+                    1.0
+                };
+                s.add(v, c);
+            }
+            for q in [0.0, 0.25, 0.5, 0.51, 0.75, 0.9, 0.99, 0.999, 1.0] {
+                assert_eq!(s.quantile(q), walk(&s, q), "case {case} q {q}");
+            }
+            let mut w = nephoscope_storage::codec::Writer::default();
+            s.encode(&mut w);
+            let mut r = nephoscope_storage::codec::Reader::new(&w.buf);
+            assert_eq!(Sketch::decode(&mut r).unwrap(), s);
+            assert!(r.done());
+        }
     }
 }

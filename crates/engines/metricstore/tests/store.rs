@@ -230,3 +230,111 @@ async fn rollup_ladder_merges_old_data_and_drops_expired() {
         "the expired point is gone, nothing else"
     );
 }
+
+/// The rollup as first written: every bucket re-inserted at its width, in ascending order.
+fn reference_rollup(
+    state: &State,
+    now_s: i64,
+    ladder: Ladder,
+) -> Vec<(SeriesKey, Vec<(i64, Units)>)> {
+    let mut out = Vec::new();
+    for series in state.scopes.values() {
+        for (k, s) in series {
+            let mut buckets: std::collections::BTreeMap<i64, Units> = Default::default();
+            for (t, units) in &s.buckets {
+                let Some(width) = ladder.width(now_s - t) else {
+                    continue;
+                };
+                let dest = buckets.entry(t - t.rem_euclid(width)).or_default();
+                for (u, agg) in units {
+                    match dest.iter_mut().find(|(du, _)| du == u) {
+                        Some((_, a)) => a.merge(agg),
+                        None => {
+                            let mut a = Agg::default();
+                            a.merge(agg);
+                            dest.push((u.clone(), a));
+                            dest.sort_by(|x, y| x.0.cmp(&y.0));
+                        }
+                    }
+                }
+            }
+            if !buckets.is_empty() {
+                out.push((k.clone(), buckets.into_iter().collect()));
+            }
+        }
+    }
+    out
+}
+
+fn contents(state: &State) -> Vec<(SeriesKey, Vec<(i64, Units)>)> {
+    state
+        .scopes
+        .values()
+        .flat_map(|series| {
+            series
+                .iter()
+                .map(|(k, s)| (k.clone(), s.buckets.clone().into_iter().collect()))
+        })
+        .collect()
+}
+
+#[test]
+fn rollup_in_place_equals_rebuilding_and_leaves_a_frozen_copy_alone() {
+    let ladder = Ladder {
+        high_res: 600,
+        minute: 3_600,
+        five_minutes: 7_200,
+        hour: 20_000,
+    };
+    let mut seed = 5u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for case in 0..40 {
+        let now_s = 30_000 + (next() % 1000) as i64;
+        let mut state = State::default();
+        let keys: Vec<SeriesKey> = (0..3)
+            .map(|i| SeriesKey::new("App", &format!("m{i}"), vec![]))
+            .collect();
+        let datums = (0..300)
+            .map(|_| {
+                let age = (next() % 25_000) as i64;
+                let unit = ["Count", "Seconds"][(next() % 2) as usize];
+                let v = (next() % 1000) as f64 / 7.0;
+                datum(
+                    &keys[(next() % 3) as usize],
+                    now_s - age,
+                    unit,
+                    next() % 2 == 0,
+                    Values::Raw(vec![(v, 1.0)]),
+                )
+            })
+            .collect();
+        state.apply(Mutation::Put {
+            scope: scope(),
+            datums,
+        });
+        let want = reference_rollup(&state, now_s, ladder);
+        let frozen = state.clone();
+        let before = contents(&frozen);
+        state.apply(Mutation::Rollup { now_s, ladder });
+        assert!(
+            contents(&state) == want,
+            "case {case}: differs from rebuilding"
+        );
+        assert!(
+            contents(&frozen) == before,
+            "case {case}: the frozen copy changed"
+        );
+        // A second pass (a bucket moved across a rung boundary moves again) matches too.
+        let want = reference_rollup(&state, now_s + 300, ladder);
+        state.apply(Mutation::Rollup {
+            now_s: now_s + 300,
+            ladder,
+        });
+        assert!(contents(&state) == want, "case {case}: second pass differs");
+    }
+}

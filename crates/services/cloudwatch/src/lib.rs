@@ -14,7 +14,7 @@ use nephoscope_metricstore::{MetricStore, Scope, SeriesKey};
 use nephoscope_model::generated::cloudwatch::SERVICE;
 use nephoscope_model::meta::{OperationDef, ServiceDef};
 use nephoscope_model::types::cloudwatch::Dimension;
-use nephoscope_wire::{ApiError, HandlerFuture, RequestContext, Service};
+use nephoscope_wire::{ApiError, HandlerFuture, Output, RequestContext, Service};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -103,13 +103,14 @@ impl Service for CloudWatch {
     fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture {
         let store = self.store.clone();
         Box::pin(async move {
-            match op.name {
+            let out = match op.name {
                 "PutMetricData" => put::put_metric_data(&store, &ctx, parse(input)?).await,
                 "ListMetrics" => read::list_metrics(&store, &ctx, parse(input)?),
                 "GetMetricStatistics" => read::get_metric_statistics(&store, &ctx, parse(input)?),
-                "GetMetricData" => read::get_metric_data(&store, &ctx, parse(input)?),
+                "GetMetricData" => return read::get_metric_data(&store, &ctx, parse(input)?),
                 other => Err(ApiError::not_implemented(SERVICE.name, other)),
-            }
+            };
+            out.map(Output::from)
         })
     }
 }

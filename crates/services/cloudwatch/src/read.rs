@@ -254,6 +254,65 @@ enum Planned {
     Insights(crate::metricsql::Query, i64),
 }
 
+/// One metric statistic series to read.
+struct StatJob<'a> {
+    key: &'a SeriesKey,
+    period: i64,
+    stat: Stat,
+    unit: Option<&'a str>,
+    label: String,
+}
+
+/// Below this many series a request is read on one thread.
+const SERIES_PER_THREAD: usize = 16;
+
+/// The series of `jobs`, in order, ascending by time: read under one read lock of the store,
+/// split over the machine's cores when there are many.
+fn stat_series(
+    store: &MetricStore,
+    scope: &nephoscope_metricstore::Scope,
+    jobs: &[StatJob<'_>],
+    start: i64,
+    end: i64,
+) -> Vec<nephoscope_metricmath::Series> {
+    use nephoscope_metricstore::{Agg, PeriodStat};
+    let state = store.read();
+    let one = |j: &StatJob<'_>| {
+        let value = |a: &Agg| j.stat.value(a);
+        let (ts, vs) = state.period_values(
+            scope,
+            j.key,
+            round_start(start, j.period),
+            end,
+            j.period,
+            j.unit,
+            &PeriodStat {
+                sketch: j.stat.needs_sketch(),
+                value: &value,
+            },
+        );
+        nephoscope_metricmath::Series::new(j.label.clone(), ts, vs)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len() / SERIES_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return jobs.iter().map(one).collect();
+    }
+    let per = jobs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = jobs
+            .chunks(per)
+            .map(|part| s.spawn(|| part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 /// SEARCH returns at most this many series (AWS's limit).
 pub const MAX_SEARCH_SERIES: usize = 500;
 
@@ -261,7 +320,7 @@ pub fn get_metric_data(
     store: &MetricStore,
     ctx: &RequestContext,
     req: GetMetricDataInput,
-) -> Result<Value, ApiError> {
+) -> Result<nephoscope_wire::Output, ApiError> {
     use nephoscope_metricmath::{EvalContext, MathValue, Series};
     let queries = req.metric_data_queries.unwrap_or_default();
     let (start, end) = (
@@ -432,24 +491,65 @@ pub fn get_metric_data(
         })
         .unwrap_or(60);
 
-    // Metric statistics (and SEARCH results), ascending.
-    let series_of =
-        |key: &SeriesKey, period: i64, stat: Stat, unit: Option<&str>, label: String| {
-            let start = round_start(start, period);
-            // Several units in one period are merged unless a unit is asked for.
-            let mut by_period: BTreeMap<i64, nephoscope_metricstore::Agg> = BTreeMap::new();
-            for pt in store.statistics(&scope(ctx), key, start, end, period, unit) {
-                by_period.entry(pt.start).or_default().merge(&pt.agg);
+    let mut truncated: std::collections::HashSet<String> = Default::default();
+    // The series each SEARCH selects (listed before the statistics are read).
+    let mut searched: std::collections::HashMap<usize, Vec<SeriesKey>> = Default::default();
+    for (n, (id, p)) in planned.iter().enumerate() {
+        if let Planned::Search(s, _) = p {
+            let mut keys: Vec<SeriesKey> = store
+                .list(&scope(ctx), None, None, &[], None)
+                .into_iter()
+                .filter(|k| s.selects(k))
+                .collect();
+            if keys.len() > MAX_SEARCH_SERIES {
+                keys.truncate(MAX_SEARCH_SERIES);
+                truncated.insert(parent_of.get(id).unwrap_or(id).clone());
             }
-            let (mut ts, mut vs) = (Vec::new(), Vec::new());
-            for (t, agg) in by_period {
-                if let Some(v) = stat.value(&agg) {
-                    ts.push(t);
-                    vs.push(v);
+            searched.insert(n, keys);
+        }
+    }
+    // Every metric statistic series (MetricStat queries and SEARCH results), computed together.
+    let mut jobs: Vec<StatJob<'_>> = Vec::new();
+    for (n, (_, p)) in planned.iter().enumerate() {
+        match p {
+            Planned::Stat {
+                key,
+                period,
+                stat,
+                unit,
+                name,
+                ..
+            } => jobs.push(StatJob {
+                key,
+                period: *period,
+                stat: *stat,
+                unit: unit.as_deref(),
+                label: name.clone(),
+            }),
+            Planned::Search(s, period) => {
+                let stat = Stat::parse(&s.stat)?;
+                for k in &searched[&n] {
+                    // AWS labels SEARCH results by dimension values (the name when none).
+                    let label = if k.dimensions.is_empty() {
+                        k.name.clone()
+                    } else {
+                        let vals: Vec<&str> =
+                            k.dimensions.iter().map(|(_, v)| v.as_str()).collect();
+                        vals.join(" ")
+                    };
+                    jobs.push(StatJob {
+                        key: k,
+                        period: *period,
+                        stat,
+                        unit: None,
+                        label,
+                    });
                 }
             }
-            Series::new(label, ts, vs)
-        };
+            Planned::Math(_) | Planned::Insights(..) => {}
+        }
+    }
+    let mut computed = stat_series(store, &scope(ctx), &jobs, start, end).into_iter();
     let mut values: std::collections::HashMap<String, MathValue> = Default::default();
     // What each metric series is, for `${PROP(…)}` in dynamic labels (one per series of a SEARCH).
     let mut props: std::collections::HashMap<String, Vec<Props>> = Default::default();
@@ -459,46 +559,16 @@ pub fn get_metric_data(
         dimensions: k.dimensions.clone(),
         stat: stat.to_string(),
     };
-    let mut truncated: std::collections::HashSet<String> = Default::default();
-    for (id, p) in &planned {
+    for (n, (id, p)) in planned.iter().enumerate() {
         match p {
-            Planned::Stat {
-                key,
-                period,
-                stat,
-                stat_name,
-                unit,
-                name,
-            } => {
-                let s = series_of(key, *period, *stat, unit.as_deref(), name.clone());
+            Planned::Stat { key, stat_name, .. } => {
+                let s = computed.next().expect("one series per MetricStat");
                 values.insert(id.clone(), MathValue::Series(s));
                 props.insert(id.clone(), vec![props_of(key, stat_name)]);
             }
-            Planned::Search(s, period) => {
-                let stat = Stat::parse(&s.stat)?;
-                let mut keys: Vec<SeriesKey> = store
-                    .list(&scope(ctx), None, None, &[], None)
-                    .into_iter()
-                    .filter(|k| s.selects(k))
-                    .collect();
-                if keys.len() > MAX_SEARCH_SERIES {
-                    keys.truncate(MAX_SEARCH_SERIES);
-                    truncated.insert(parent_of.get(id).unwrap_or(id).clone());
-                }
-                let series = keys
-                    .iter()
-                    .map(|k| {
-                        // AWS labels SEARCH results by dimension values (the name when none).
-                        let label = if k.dimensions.is_empty() {
-                            k.name.clone()
-                        } else {
-                            let vals: Vec<&str> =
-                                k.dimensions.iter().map(|(_, v)| v.as_str()).collect();
-                            vals.join(" ")
-                        };
-                        series_of(k, *period, stat, None, label)
-                    })
-                    .collect();
+            Planned::Search(s, _) => {
+                let keys = &searched[&n];
+                let series = computed.by_ref().take(keys.len()).collect();
                 values.insert(id.clone(), MathValue::Array(series));
                 props.insert(
                     id.clone(),
@@ -661,9 +731,10 @@ pub fn get_metric_data(
         at += points.len();
     }
     let next_token = (page_end < total).then(|| page_end.to_string());
-    output(GetMetricDataOutput {
+    // Up to 100,800 points (more when MaxDatapoints allows): serialized without a value tree.
+    Ok(nephoscope_wire::Output::typed(GetMetricDataOutput {
         metric_data_results: Some(results),
         next_token,
         messages: Some(Vec::new()),
-    })
+    }))
 }

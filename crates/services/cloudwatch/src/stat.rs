@@ -122,6 +122,11 @@ impl Stat {
         })
     }
 
+    /// Whether the statistic reads the quantile sketch.
+    pub fn needs_sketch(self) -> bool {
+        matches!(self, Stat::Percentile(_) | Stat::Range(..))
+    }
+
     pub fn value(self, a: &Agg) -> Option<f64> {
         match self {
             Stat::SampleCount => Some(a.count),
@@ -150,10 +155,9 @@ fn range_value(a: &Agg, r: Range, lo: Bound, hi: Bound) -> Option<f64> {
     let high = resolve(hi, f64::INFINITY)?;
     // A percent lower bound of 0 % keeps the smallest value (it is the 0th percentile itself).
     let inside = |v: f64| (v > low || (lo == Bound::Percent(0.0) && v >= low)) && v <= high;
-    let buckets = a.sketch.buckets();
     let (mut count, mut sum, mut clamped_sum) = (0.0, 0.0, 0.0);
-    for (v, c) in &buckets {
-        if inside(*v) {
+    for (v, c) in a.sketch.buckets() {
+        if inside(v) {
             count += c;
             sum += v * c;
             clamped_sum += v * c;

@@ -261,7 +261,7 @@ impl Service for Logs {
         let metrics = self.metrics.clone();
         Box::pin(async move {
             let s = &store;
-            match op.name {
+            let out = match op.name {
                 "StartQuery" => queries::start(s, &queries, &ctx, parse(input)?),
                 "PutMetricFilter" => metricfilters::put(s, &ctx, parse(input)?).await,
                 "PutQueryDefinition" => querydefs::put(s, &ctx, parse(input)?).await,
@@ -296,7 +296,8 @@ impl Service for Logs {
                 "UntagLogGroup" => tags::untag_log_group(s, &ctx, parse(input)?).await,
                 "ListTagsLogGroup" => tags::list_log_group(s, &ctx, parse(input)?),
                 other => Err(ApiError::not_implemented(SERVICE.name, other)),
-            }
+            };
+            out.map(nephoscope_wire::Output::from)
         })
     }
 }

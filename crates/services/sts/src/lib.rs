@@ -40,7 +40,7 @@ impl Service for Sts {
                 .map_err(|_| ApiError::internal(&ctx.request_id)),
             other => Err(ApiError::not_implemented(SERVICE.name, other)),
         };
-        Box::pin(async move { result })
+        Box::pin(async move { result.map(nephoscope_wire::Output::from) })
     }
 }
 
