@@ -2,16 +2,22 @@
 //! aggregates {count, sum, min, max, quantile sketch}. High-resolution data lands in 1-second
 //! buckets, standard data in 1-minute buckets; reads merge buckets into any period.
 //!
+//! A series keeps its newest buckets in a small head map written in place and seals older ones
+//! into immutable columnar blocks ([`block`]), which scans read in order and checkpoints share
+//! with the live state.
+//!
 //! Writes are write-ahead-logged with group commit and applied on the log's writer thread (the
 //! same pattern as the log store); recovery replays the log. No AWS shapes here.
 
+pub mod block;
 pub mod sketch;
 
+use block::Block;
 use nephoscope_clock::SharedClock;
 use nephoscope_storage::blob::LocalBlobStore;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
 use nephoscope_storage::wal::{Journal, Wal};
-use sketch::Sketch;
+use sketch::{Sketch, SketchRef};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -93,36 +99,45 @@ impl Agg {
     }
 
     pub fn merge(&mut self, o: &Agg) {
-        self.merge_parts(o, true);
+        self.merge_view(o.view(), true);
     }
 
     /// Merges `o` in; the quantile sketch only when `sketch` (statistics other than
     /// percentiles and ranges never read it).
-    pub fn merge_parts(&mut self, o: &Agg, sketch: bool) {
+    pub fn merge_view(&mut self, o: AggRef<'_>, sketch: bool) {
         self.count += o.count;
         self.sum += o.sum;
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
         if sketch {
-            self.sketch.merge(&o.sketch);
+            self.sketch.merge_view(o.sketch);
         }
         self.percentiles &= o.percentiles;
     }
 
-    /// A copy, with the sketch only when `sketch`.
-    pub fn copy_parts(&self, sketch: bool) -> Agg {
-        Agg {
+    pub fn view(&self) -> AggRef<'_> {
+        AggRef {
             count: self.count,
             sum: self.sum,
             min: self.min,
             max: self.max,
-            sketch: if sketch {
-                self.sketch.clone()
-            } else {
-                Sketch::default()
-            },
             percentiles: self.percentiles,
+            sketch: self.sketch.view(),
         }
+    }
+
+    pub fn decode(r: &mut Reader<'_>) -> Result<Agg, DecodeError> {
+        let (count, sum, min, max) = (r.f64()?, r.f64()?, r.f64()?, r.f64()?);
+        let percentiles = r.bool()?;
+        let sketch = Sketch::decode(r)?;
+        Ok(Agg {
+            count,
+            sum,
+            min,
+            max,
+            sketch,
+            percentiles,
+        })
     }
 
     pub fn average(&self) -> f64 {
@@ -139,6 +154,59 @@ impl Agg {
             return None;
         }
         self.sketch.quantile(p / 100.0)
+    }
+}
+
+/// Aggregates borrowed from a head bucket or a block row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AggRef<'a> {
+    pub count: f64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub percentiles: bool,
+    pub sketch: SketchRef<'a>,
+}
+
+impl AggRef<'_> {
+    pub fn average(&self) -> f64 {
+        if self.count > 0.0 {
+            self.sum / self.count
+        } else {
+            0.0
+        }
+    }
+
+    /// The p-th percentile (p in 0..=100), when available.
+    pub fn percentile(&self, p: f64) -> Option<f64> {
+        if !self.percentiles {
+            return None;
+        }
+        self.sketch.quantile(p / 100.0)
+    }
+
+    /// An owned copy, with the sketch only when `sketch`.
+    pub fn to_agg(&self, sketch: bool) -> Agg {
+        let mut a = Agg {
+            count: self.count,
+            sum: self.sum,
+            min: self.min,
+            max: self.max,
+            sketch: Sketch::default(),
+            percentiles: self.percentiles,
+        };
+        if sketch {
+            a.sketch.merge_view(self.sketch);
+        }
+        a
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
+        for x in [self.count, self.sum, self.min, self.max] {
+            w.f64(x);
+        }
+        w.bool(self.percentiles);
+        self.sketch.encode(w);
     }
 }
 
@@ -182,11 +250,143 @@ fn unit_entry(units: &mut Units, unit: String) -> &mut Agg {
     &mut units[n].1
 }
 
+/// A series' head holds at most this many buckets before older ones are sealed…
+pub const HEAD_MAX: usize = 64;
+/// …keeping this many newest in the head.
+pub const HEAD_KEEP: usize = 16;
+/// Rollups merge adjacent blocks up to this many rows.
+pub const BLOCK_ROWS: usize = 1024;
+
 #[derive(Debug, Default, Clone)]
 pub struct Series {
-    /// Bucket start (epoch seconds) → aggregates per unit.
-    pub buckets: BTreeMap<i64, Units>,
+    /// The newest buckets, written in place: bucket start (epoch seconds) → aggregates per unit.
+    /// Late data for older times also lands here until the next seal merges it into blocks.
+    pub head: BTreeMap<i64, Units>,
+    /// Sealed buckets, ascending, blocks' time ranges disjoint.
+    pub blocks: Vec<Arc<Block>>,
     pub last_timestamp_ms: i64,
+}
+
+impl Series {
+    pub fn is_empty(&self) -> bool {
+        self.head.is_empty() && self.blocks.is_empty()
+    }
+
+    /// Calls `f` for every row (bucket and unit) with time in `start..end`, in time order;
+    /// at equal times a block's rows come before the head's.
+    pub fn for_each_row<'a>(
+        &'a self,
+        start: i64,
+        end: i64,
+        mut f: impl FnMut(i64, &'a str, AggRef<'a>),
+    ) {
+        let from = self
+            .blocks
+            .partition_point(|b| b.last_time().is_some_and(|t| t < start));
+        let blocks = self.blocks[from..]
+            .iter()
+            .take_while(|b| b.first_time().is_some_and(|t| t < end));
+        let last_block_time = blocks.clone().filter_map(|b| b.last_time()).last();
+        let head_first = self.head.range(start..end).next().map(|(t, _)| *t);
+        if head_first.is_none_or(|h| last_block_time.is_none_or(|b| h > b)) {
+            // The usual case: blocks, then the head.
+            for b in blocks {
+                for r in b.rows_in(start, end) {
+                    f(b.times()[r], b.unit(r), b.agg(r));
+                }
+            }
+            for (t, units) in self.head.range(start..end) {
+                for (u, a) in units {
+                    f(*t, u, a.view());
+                }
+            }
+            return;
+        }
+        // Late data in the head overlaps the blocks: order everything by time.
+        let mut rows: Vec<(i64, &str, AggRef<'_>)> = Vec::new();
+        for b in blocks {
+            rows.extend(
+                b.rows_in(start, end)
+                    .map(|r| (b.times()[r], b.unit(r), b.agg(r))),
+            );
+        }
+        for (t, units) in self.head.range(start..end) {
+            rows.extend(units.iter().map(|(u, a)| (*t, u.as_str(), a.view())));
+        }
+        rows.sort_by_key(|r| r.0);
+        for (t, u, a) in rows {
+            f(t, u, a);
+        }
+    }
+
+    /// Every bucket, blocks and head merged (for inspection and tests).
+    pub fn buckets(&self) -> BTreeMap<i64, Units> {
+        let mut out: BTreeMap<i64, Units> = BTreeMap::new();
+        self.for_each_row(i64::MIN, i64::MAX, |t, u, a| {
+            unit_entry(out.entry(t).or_default(), u.to_string()).merge_view(a, true)
+        });
+        out
+    }
+
+    /// Seals all but the newest `keep` head buckets into a block. Blocks reaching the sealed
+    /// buckets' times (late data) are rebuilt with them, so blocks stay disjoint.
+    fn seal(&mut self, keep: usize) {
+        if self.head.len() <= keep {
+            return;
+        }
+        let sealed = match self.head.keys().nth(self.head.len() - keep).copied() {
+            Some(k) => {
+                let kept = self.head.split_off(&k);
+                std::mem::replace(&mut self.head, kept)
+            }
+            None => std::mem::take(&mut self.head),
+        };
+        let Some(min_t) = sealed.keys().next().copied() else {
+            return;
+        };
+        let from = self
+            .blocks
+            .partition_point(|b| b.last_time().is_some_and(|t| t < min_t));
+        let old: Vec<Arc<Block>> = self.blocks.drain(from..).collect();
+        let block = Block::from_rows(
+            old.iter().flat_map(|b| b.rows()).chain(
+                sealed.iter().flat_map(|(t, units)| {
+                    units.iter().map(move |(u, a)| (*t, u.as_str(), a.view()))
+                }),
+            ),
+        );
+        if !block.is_empty() {
+            self.blocks.push(Arc::new(block));
+        }
+    }
+
+    /// Groups of adjacent blocks that fit in [`BLOCK_ROWS`] together, as index ranges.
+    fn compactable(&self) -> Vec<std::ops::Range<usize>> {
+        let mut groups = Vec::new();
+        let (mut from, mut rows) = (0, 0);
+        for (n, b) in self.blocks.iter().enumerate() {
+            if n > from && rows + b.len() > BLOCK_ROWS {
+                if n - from > 1 {
+                    groups.push(from..n);
+                }
+                from = n;
+                rows = 0;
+            }
+            rows += b.len();
+        }
+        if self.blocks.len() - from > 1 {
+            groups.push(from..self.blocks.len());
+        }
+        groups
+    }
+
+    fn compact(&mut self, groups: Vec<std::ops::Range<usize>>) {
+        for g in groups.into_iter().rev() {
+            let merged: Vec<Arc<Block>> = self.blocks.drain(g.clone()).collect();
+            let block = Block::from_rows(merged.iter().flat_map(|b| b.rows()));
+            self.blocks.insert(g.start, Arc::new(block));
+        }
+    }
 }
 
 /// Series are shared copy-on-write: a checkpoint clones the maps (keys and pointers) at its
@@ -255,7 +455,7 @@ impl State {
     /// The whole state as a checkpoint.
     pub fn encode_snapshot(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        w.u8(1); // format version
+        w.u8(2); // format version: 1 had no blocks
         w.u64(self.scopes.len() as u64);
         for (scope, series) in &self.scopes {
             w.str(&scope.account);
@@ -270,17 +470,17 @@ impl State {
                     w.str(v);
                 }
                 w.i64(s.last_timestamp_ms);
-                w.u64(s.buckets.len() as u64);
-                for (t, units) in &s.buckets {
+                w.u64(s.blocks.len() as u64);
+                for b in &s.blocks {
+                    b.encode(&mut w);
+                }
+                w.u64(s.head.len() as u64);
+                for (t, units) in &s.head {
                     w.i64(*t);
                     w.u64(units.len() as u64);
                     for (u, a) in units {
                         w.str(u);
-                        for x in [a.count, a.sum, a.min, a.max] {
-                            w.f64(x);
-                        }
-                        w.bool(a.percentiles);
-                        a.sketch.encode(&mut w);
+                        a.view().encode(&mut w);
                     }
                 }
             }
@@ -290,7 +490,8 @@ impl State {
 
     pub fn decode_snapshot(data: &[u8]) -> Result<State, DecodeError> {
         let mut r = Reader::new(data);
-        if r.u8()? != 1 {
+        let version = r.u8()?;
+        if !matches!(version, 1 | 2) {
             return Err(DecodeError(0));
         }
         let mut st = State::default();
@@ -311,24 +512,28 @@ impl State {
                     last_timestamp_ms: r.i64()?,
                     ..Series::default()
                 };
+                if version >= 2 {
+                    for _ in 0..r.u64()? {
+                        let b = Block::decode(&mut r)?;
+                        let ordered = s.blocks.last().is_none_or(|prev| {
+                            prev.last_time()
+                                .zip(b.first_time())
+                                .is_some_and(|(p, f)| p < f)
+                        });
+                        if b.is_empty() || !ordered {
+                            return Err(DecodeError(0));
+                        }
+                        s.blocks.push(Arc::new(b));
+                    }
+                }
                 for _ in 0..r.u64()? {
                     let t = r.i64()?;
                     let mut units = Units::new();
                     for _ in 0..r.u64()? {
                         let u = r.str()?;
-                        let (count, sum, min, max) = (r.f64()?, r.f64()?, r.f64()?, r.f64()?);
-                        let percentiles = r.bool()?;
-                        let sketch = Sketch::decode(&mut r)?;
-                        *unit_entry(&mut units, u) = Agg {
-                            count,
-                            sum,
-                            min,
-                            max,
-                            sketch,
-                            percentiles,
-                        };
+                        *unit_entry(&mut units, u) = Agg::decode(&mut r)?;
                     }
-                    s.buckets.insert(t, units);
+                    s.head.insert(t, units);
                 }
                 series.insert(
                     SeriesKey {
@@ -359,7 +564,7 @@ impl State {
                     } else {
                         secs - secs.rem_euclid(60)
                     };
-                    let agg = unit_entry(s.buckets.entry(bucket).or_default(), d.unit);
+                    let agg = unit_entry(s.head.entry(bucket).or_default(), d.unit);
                     match d.values {
                         Values::Raw(vs) => {
                             for (v, c) in vs {
@@ -374,6 +579,9 @@ impl State {
                         } => agg.add_set(count, sum, min, max),
                     }
                     s.last_timestamp_ms = s.last_timestamp_ms.max(d.timestamp_ms);
+                    if s.head.len() > HEAD_MAX {
+                        s.seal(HEAD_KEEP);
+                    }
                 }
             }
             Mutation::Reset => self.scopes.clear(),
@@ -382,42 +590,93 @@ impl State {
                     for s in series.values_mut() {
                         rollup_series(s, now_s, ladder);
                     }
-                    series.retain(|_, s| !s.buckets.is_empty());
+                    series.retain(|_, s| !s.is_empty());
                 }
             }
         }
     }
 }
 
+/// Whether a bucket at `t` moves (or is dropped) in a rollup at `now_s`.
+fn moves(t: i64, now_s: i64, ladder: Ladder) -> bool {
+    ladder.width(now_s - t).is_none_or(|w| t.rem_euclid(w) != 0)
+}
+
 /// Moves every bucket of `s` into the bucket of its age's width (`t` rounded down to it), in
-/// ascending order of `t`, and drops buckets past retention. Only buckets older than the
-/// high-resolution rung can change; a series with none to change is not touched (nor copied).
+/// ascending order of `t`, and drops buckets past retention; then merges small adjacent
+/// blocks. Only buckets older than the high-resolution rung can move, and only the blocks
+/// holding them are rebuilt; a series with nothing to do is not touched (nor copied).
 fn rollup_series(s: &mut Arc<Series>, now_s: i64, ladder: Ladder) {
-    let moves: Vec<(i64, Option<i64>)> = s
-        .buckets
-        .range(..=now_s - ladder.high_res)
-        .filter_map(|(t, _)| match ladder.width(now_s - t) {
-            None => Some((*t, None)),
-            Some(w) => (t.rem_euclid(w) != 0).then(|| (*t, Some(t - t.rem_euclid(w)))),
+    let cutoff = now_s - ladder.high_res;
+    let affected: Vec<usize> = s
+        .blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| {
+            let old = &b.times()[..b.times().partition_point(|t| *t <= cutoff)];
+            old.iter().any(|t| moves(*t, now_s, ladder))
         })
+        .map(|(n, _)| n)
         .collect();
-    if moves.is_empty() {
+    let head_moves = s
+        .head
+        .range(..=cutoff)
+        .any(|(t, _)| moves(*t, now_s, ladder));
+    let groups = s.compactable();
+    if affected.is_empty() && !head_moves && groups.is_empty() {
         return;
     }
     let s = Arc::make_mut(s);
-    let mut moved = Vec::with_capacity(moves.len());
-    for (t, target) in moves {
-        let units = s.buckets.remove(&t).expect("listed above");
-        if let Some(target) = target {
-            moved.push((target, units));
+    if let (Some(&first), Some(&last)) = (affected.first(), affected.last()) {
+        // Buckets move to earlier times (at most an hour back): a block reaching those times
+        // is rebuilt too, so blocks stay disjoint.
+        let reach = s.blocks[first].first_time().unwrap_or(i64::MIN);
+        let reach = reach - reach.rem_euclid(3600);
+        let mut from = first;
+        while from > 0 && s.blocks[from - 1].last_time().is_some_and(|t| t >= reach) {
+            from -= 1;
+        }
+        let taken: Vec<Arc<Block>> = s.blocks.drain(from..=last).collect();
+        let mut moved: BTreeMap<i64, Units> = BTreeMap::new();
+        for (t, u, a) in taken.iter().flat_map(|b| b.rows()) {
+            let Some(w) = ladder.width(now_s - t) else {
+                continue;
+            };
+            unit_entry(moved.entry(t - t.rem_euclid(w)).or_default(), u.to_string())
+                .merge_view(a, true);
+        }
+        let block = Block::from_rows(
+            moved
+                .iter()
+                .flat_map(|(t, units)| units.iter().map(move |(u, a)| (*t, u.as_str(), a.view()))),
+        );
+        if !block.is_empty() {
+            s.blocks.insert(from, Arc::new(block));
         }
     }
-    for (target, units) in moved {
-        let dest = s.buckets.entry(target).or_default();
-        for (u, agg) in units {
-            unit_entry(dest, u).merge(&agg);
+    if head_moves {
+        let mut moved = Vec::new();
+        let listed: Vec<i64> = s
+            .head
+            .range(..=cutoff)
+            .map(|(t, _)| *t)
+            .filter(|t| moves(*t, now_s, ladder))
+            .collect();
+        for t in listed {
+            let units = s.head.remove(&t).expect("listed above");
+            if let Some(w) = ladder.width(now_s - t) {
+                moved.push((t - t.rem_euclid(w), units));
+            }
+        }
+        for (target, units) in moved {
+            let dest = s.head.entry(target).or_default();
+            for (u, agg) in units {
+                unit_entry(dest, u).merge(&agg);
+            }
         }
     }
+    let groups = s.compactable();
+    s.compact(groups);
 }
 
 impl Mutation {
@@ -707,15 +966,16 @@ impl MetricStore {
             return Vec::new();
         };
         let mut out: BTreeMap<(i64, String), Agg> = BTreeMap::new();
-        for (t, units) in s.buckets.range(start..end) {
-            let p = start + (t - start).div_euclid(period.max(1)) * period.max(1);
-            for (u, agg) in units {
-                if unit.is_some_and(|want| want != u) {
-                    continue;
-                }
-                out.entry((p, u.clone())).or_default().merge(agg);
+        let period = period.max(1);
+        s.for_each_row(start, end, |t, u, a| {
+            if unit.is_some_and(|want| want != u) {
+                return;
             }
-        }
+            let p = start + (t - start).div_euclid(period) * period;
+            out.entry((p, u.to_string()))
+                .or_default()
+                .merge_view(a, true);
+        });
         out.into_iter()
             .map(|((start, unit), agg)| Point { start, unit, agg })
             .collect()
@@ -726,7 +986,7 @@ impl MetricStore {
 pub struct PeriodStat<'a> {
     /// Whether the statistic reads the quantile sketch (percentiles, trimmed statistics).
     pub sketch: bool,
-    pub value: &'a (dyn Fn(&Agg) -> Option<f64> + Sync),
+    pub value: &'a (dyn Fn(AggRef<'_>) -> Option<f64> + Sync),
 }
 
 impl State {
@@ -735,8 +995,8 @@ impl State {
     /// `stat` applied. Periods without data, or whose statistic has no value, are left out.
     /// A period of one bucket is read in place; merging copies only what `stat` reads.
     #[allow(clippy::too_many_arguments)]
-    pub fn period_values(
-        &self,
+    pub fn period_values<'s>(
+        &'s self,
         scope: &Scope,
         key: &SeriesKey,
         start: i64,
@@ -750,45 +1010,63 @@ impl State {
             return (ts, vs);
         };
         let period = period.max(1);
+        // Periods gathered first, the statistic computed after in a tight loop: reading a
+        // sketch is a cache miss per period, and a short loop keeps several in flight.
+        enum Gathered<'a> {
+            One(AggRef<'a>),
+            /// An index into `merged`.
+            Merged(usize),
+        }
+        let mut periods: Vec<(i64, Gathered<'s>)> = Vec::new();
+        let mut merged: Vec<Agg> = Vec::new();
         // The period being gathered: its start, and its one aggregate or their merge.
-        let mut current: Option<(i64, Option<&Agg>, Option<Agg>)> = None;
-        let mut emit = |c: Option<(i64, Option<&Agg>, Option<Agg>)>| {
-            let Some((p, single, merged)) = c else {
+        let mut current: Option<(i64, Option<AggRef<'s>>, Option<Agg>)> = None;
+        let mut emit = |c: Option<(i64, Option<AggRef<'s>>, Option<Agg>)>| {
+            let Some((p, single, many)) = c else {
                 return;
             };
-            let v = match (single, merged) {
-                (_, Some(m)) => (stat.value)(&m),
-                (Some(a), None) => (stat.value)(a),
-                (None, None) => None,
-            };
-            if let Some(v) = v {
-                ts.push(p);
-                vs.push(v);
+            match (single, many) {
+                (_, Some(m)) => {
+                    periods.push((p, Gathered::Merged(merged.len())));
+                    merged.push(m);
+                }
+                (Some(a), None) => periods.push((p, Gathered::One(a))),
+                (None, None) => {}
             }
         };
-        for (t, units) in s.buckets.range(start..end) {
+        s.for_each_row(start, end, |t, u, agg| {
+            if unit.is_some_and(|want| want != u) {
+                return;
+            }
             let p = start + (t - start).div_euclid(period) * period;
             if current.as_ref().is_none_or(|c| c.0 != p) {
                 emit(current.take());
                 current = Some((p, None, None));
             }
             let c = current.as_mut().expect("set above");
-            for (u, agg) in units {
-                if unit.is_some_and(|want| want != u) {
-                    continue;
+            match (&mut c.1, &mut c.2) {
+                (_, Some(m)) => m.merge_view(agg, stat.sketch),
+                (Some(first), None) => {
+                    let mut m = first.to_agg(stat.sketch);
+                    m.merge_view(agg, stat.sketch);
+                    c.2 = Some(m);
                 }
-                match (&mut c.1, &mut c.2) {
-                    (_, Some(m)) => m.merge_parts(agg, stat.sketch),
-                    (Some(first), None) => {
-                        let mut m = first.copy_parts(stat.sketch);
-                        m.merge_parts(agg, stat.sketch);
-                        c.2 = Some(m);
-                    }
-                    (None, None) => c.1 = Some(agg),
-                }
+                (None, None) => c.1 = Some(agg),
+            }
+        });
+        emit(current);
+        ts.reserve(periods.len());
+        vs.reserve(periods.len());
+        for (p, a) in periods {
+            let a = match a {
+                Gathered::One(a) => a,
+                Gathered::Merged(n) => merged[n].view(),
+            };
+            if let Some(v) = (stat.value)(a) {
+                ts.push(p);
+                vs.push(v);
             }
         }
-        emit(current);
         (ts, vs)
     }
 }

@@ -17,53 +17,27 @@ pub struct Sketch {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C, packed)]
-struct Bin {
+pub(crate) struct Bin {
     key: i32,
     count: f64,
 }
 
-/// Indexes stay within ±40,000 (magnitudes 1e-9..f64::MAX), well below this.
-const OFFSET: i32 = 1 << 20;
-
-fn gamma_ln() -> f64 {
-    ((1.0 + ALPHA) / (1.0 - ALPHA)).ln()
+/// A borrowed sketch: its bins and total (a [`Sketch`], or a row of a sealed block).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SketchRef<'a> {
+    bins: &'a [Bin],
+    count: f64,
 }
 
-/// Values smaller than this in magnitude count as zero (keeps bucket indexes bounded).
-const MIN_MAGNITUDE: f64 = 1e-9;
-
-fn index(x: f64) -> i32 {
-    (x.ln() / gamma_ln()).ceil() as i32
-}
-
-fn key(x: f64) -> i32 {
-    if x.abs() < MIN_MAGNITUDE {
-        0
-    } else if x > 0.0 {
-        OFFSET + index(x)
-    } else {
-        -(OFFSET + index(-x))
+impl<'a> SketchRef<'a> {
+    pub(crate) fn new(bins: &'a [Bin], count: f64) -> SketchRef<'a> {
+        SketchRef { bins, count }
     }
-}
 
-/// The representative value of a bucket: the point whose relative error to both bounds is α.
-fn value(i: i32) -> f64 {
-    let g = gamma_ln();
-    2.0 * (i as f64 * g).exp() / (1.0 + g.exp())
-}
-
-/// The representative value of a key.
-fn key_value(k: i32) -> f64 {
-    match k.cmp(&0) {
-        std::cmp::Ordering::Equal => 0.0,
-        std::cmp::Ordering::Greater => value(k - OFFSET),
-        std::cmp::Ordering::Less => -value(-k - OFFSET),
+    pub(crate) fn bins(&self) -> &'a [Bin] {
+        self.bins
     }
-}
 
-type DecodeResult<T> = Result<T, nephoscope_storage::codec::DecodeError>;
-
-impl Sketch {
     /// Encoded as positive (index, count) pairs ascending, negative ones by ascending magnitude,
     /// the zero count and the total.
     pub fn encode(&self, w: &mut nephoscope_storage::codec::Writer) {
@@ -85,6 +59,90 @@ impl Sketch {
             0.0
         });
         w.f64(self.count);
+    }
+
+    pub fn count(&self) -> f64 {
+        self.count
+    }
+
+    /// The value at quantile `q` in [0, 1], or None when empty: the value at rank
+    /// ⌊q·(n−1)⌋ of the ascending values. High quantiles walk from the top, so p99 reads a
+    /// few bins, not all of them.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count <= 0.0 || self.bins.is_empty() {
+            return None;
+        }
+        let rank = (q.clamp(0.0, 1.0) * (self.count - 1.0)).max(0.0);
+        if q <= 0.5 {
+            let mut seen = 0.0;
+            for b in self.bins {
+                seen += b.count;
+                if seen > rank {
+                    return Some(key_value(b.key));
+                }
+            }
+            return self.bins.last().map(|b| key_value(b.key));
+        }
+        // From the top: the answer is the first bin whose values below it number ≤ rank.
+        let mut above = 0.0;
+        for b in self.bins.iter().rev() {
+            above += b.count;
+            if self.count - above <= rank {
+                return Some(key_value(b.key));
+            }
+        }
+        self.bins.first().map(|b| key_value(b.key))
+    }
+
+    /// Buckets as (representative value, count), ascending; for trimmed statistics.
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, f64)> + 'a {
+        self.bins.iter().map(|b| (key_value(b.key), b.count))
+    }
+}
+
+/// Indexes stay within ±40,000 (magnitudes 1e-9..f64::MAX), well below this.
+const OFFSET: i32 = 1 << 20;
+
+/// The bucket ratio γ and its logarithm (a literal: `ln` is not const; a test checks it).
+const GAMMA: f64 = (1.0 + ALPHA) / (1.0 - ALPHA);
+const GAMMA_LN: f64 = 0.020000666706669435;
+
+/// Values smaller than this in magnitude count as zero (keeps bucket indexes bounded).
+const MIN_MAGNITUDE: f64 = 1e-9;
+
+fn index(x: f64) -> i32 {
+    (x.ln() / GAMMA_LN).ceil() as i32
+}
+
+fn key(x: f64) -> i32 {
+    if x.abs() < MIN_MAGNITUDE {
+        0
+    } else if x > 0.0 {
+        OFFSET + index(x)
+    } else {
+        -(OFFSET + index(-x))
+    }
+}
+
+/// The representative value of a bucket: the point whose relative error to both bounds is α.
+fn value(i: i32) -> f64 {
+    2.0 * (i as f64 * GAMMA_LN).exp() / (1.0 + GAMMA)
+}
+
+/// The representative value of a key.
+fn key_value(k: i32) -> f64 {
+    match k.cmp(&0) {
+        std::cmp::Ordering::Equal => 0.0,
+        std::cmp::Ordering::Greater => value(k - OFFSET),
+        std::cmp::Ordering::Less => -value(-k - OFFSET),
+    }
+}
+
+type DecodeResult<T> = Result<T, nephoscope_storage::codec::DecodeError>;
+
+impl Sketch {
+    pub fn encode(&self, w: &mut nephoscope_storage::codec::Writer) {
+        self.view().encode(w)
     }
 
     pub fn decode(r: &mut nephoscope_storage::codec::Reader<'_>) -> DecodeResult<Sketch> {
@@ -131,15 +189,19 @@ impl Sketch {
     }
 
     pub fn merge(&mut self, other: &Sketch) {
+        self.merge_view(other.view());
+    }
+
+    pub fn merge_view(&mut self, other: SketchRef<'_>) {
         self.count += other.count;
         if other.bins.is_empty() {
             return;
         }
         if self.bins.is_empty() {
-            self.bins.clone_from(&other.bins);
+            self.bins.extend_from_slice(other.bins);
             return;
         }
-        let (x, y) = (&self.bins, &other.bins);
+        let (x, y) = (&self.bins, other.bins);
         let mut out = Vec::with_capacity(x.len() + y.len());
         let (mut a, mut b) = (0, 0);
         while a < x.len() && b < y.len() {
@@ -178,38 +240,21 @@ impl Sketch {
         self.bins.shrink_to_fit();
     }
 
-    /// The value at quantile `q` in [0, 1], or None when empty: the value at rank
-    /// ⌊q·(n−1)⌋ of the ascending values. High quantiles walk from the top, so p99 reads a
-    /// few bins, not all of them.
+    pub fn view(&self) -> SketchRef<'_> {
+        SketchRef {
+            bins: &self.bins,
+            count: self.count,
+        }
+    }
+
+    /// The value at quantile `q` in [0, 1]: see [`SketchRef::quantile`].
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        if self.count <= 0.0 || self.bins.is_empty() {
-            return None;
-        }
-        let rank = (q.clamp(0.0, 1.0) * (self.count - 1.0)).max(0.0);
-        if q <= 0.5 {
-            let mut seen = 0.0;
-            for b in &self.bins {
-                seen += b.count;
-                if seen > rank {
-                    return Some(key_value(b.key));
-                }
-            }
-            return self.bins.last().map(|b| key_value(b.key));
-        }
-        // From the top: the answer is the first bin whose values below it number ≤ rank.
-        let mut above = 0.0;
-        for b in self.bins.iter().rev() {
-            above += b.count;
-            if self.count - above <= rank {
-                return Some(key_value(b.key));
-            }
-        }
-        self.bins.first().map(|b| key_value(b.key))
+        self.view().quantile(q)
     }
 
     /// Buckets as (representative value, count), ascending; for trimmed statistics.
     pub fn buckets(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
-        self.bins.iter().map(|b| (key_value(b.key), b.count))
+        self.view().buckets()
     }
 }
 
@@ -220,6 +265,12 @@ mod tests {
     fn exact(values: &mut [f64], q: f64) -> f64 {
         values.sort_by(|a, b| a.partial_cmp(b).unwrap());
         values[((q * (values.len() - 1) as f64).floor()) as usize]
+    }
+
+    #[test]
+    fn gamma_constants() {
+        assert_eq!(GAMMA_LN, GAMMA.ln());
+        assert!((GAMMA_LN.exp() - GAMMA).abs() < 1e-15);
     }
 
     #[test]

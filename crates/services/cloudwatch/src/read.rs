@@ -151,10 +151,10 @@ pub fn get_metric_statistics(
         .statistics(&scope(ctx), &key, start, end, period, req.unit.as_deref())
         .into_iter()
         .map(|p| {
-            let pick = |s: Stat| plain.contains(&s).then(|| s.value(&p.agg)).flatten();
+            let pick = |s: Stat| plain.contains(&s).then(|| s.value(p.agg.view())).flatten();
             let extended_statistics: BTreeMap<String, f64> = ext
                 .iter()
-                .filter_map(|(n, s)| s.value(&p.agg).map(|v| (n.clone(), v)))
+                .filter_map(|(n, s)| s.value(p.agg.view()).map(|v| (n.clone(), v)))
                 .collect();
             Datapoint {
                 timestamp: Some(Timestamp(p.start as f64)),
@@ -275,10 +275,10 @@ fn stat_series(
     start: i64,
     end: i64,
 ) -> Vec<nephoscope_metricmath::Series> {
-    use nephoscope_metricstore::{Agg, PeriodStat};
+    use nephoscope_metricstore::{AggRef, PeriodStat};
     let state = store.read();
     let one = |j: &StatJob<'_>| {
-        let value = |a: &Agg| j.stat.value(a);
+        let value = |a: AggRef<'_>| j.stat.value(a);
         let (ts, vs) = state.period_values(
             scope,
             j.key,

@@ -8,7 +8,7 @@
 //! upper inclusive; an empty side is unbounded.
 
 use crate::invalid_value;
-use nephoscope_metricstore::Agg;
+use nephoscope_metricstore::AggRef;
 use nephoscope_wire::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,7 +127,7 @@ impl Stat {
         matches!(self, Stat::Percentile(_) | Stat::Range(..))
     }
 
-    pub fn value(self, a: &Agg) -> Option<f64> {
+    pub fn value(self, a: AggRef<'_>) -> Option<f64> {
         match self {
             Stat::SampleCount => Some(a.count),
             Stat::Average => Some(a.average()),
@@ -140,7 +140,7 @@ impl Stat {
     }
 }
 
-fn range_value(a: &Agg, r: Range, lo: Bound, hi: Bound) -> Option<f64> {
+fn range_value(a: AggRef<'_>, r: Range, lo: Bound, hi: Bound) -> Option<f64> {
     if !a.percentiles || a.count <= 0.0 {
         return None;
     }
@@ -177,6 +177,7 @@ fn range_value(a: &Agg, r: Range, lo: Bound, hi: Bound) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nephoscope_metricstore::Agg;
 
     #[test]
     fn stat_names_table() {
@@ -272,19 +273,19 @@ mod tests {
                 "got {got}, want {want}"
             );
         };
-        close(Stat::parse("PR(:50)").unwrap().value(&a), 50.0);
-        close(Stat::parse("TC(:50)").unwrap().value(&a), 50.0);
+        close(Stat::parse("PR(:50)").unwrap().value(a.view()), 50.0);
+        close(Stat::parse("TC(:50)").unwrap().value(a.view()), 50.0);
         close(
-            Stat::parse("TS(90:)").unwrap().value(&a),
+            Stat::parse("TS(90:)").unwrap().value(a.view()),
             (91..=100).sum::<i32>() as f64,
         );
-        close(Stat::parse("TM(90:)").unwrap().value(&a), 95.5);
-        close(Stat::parse("IQM").unwrap().value(&a), 50.5);
+        close(Stat::parse("TM(90:)").unwrap().value(a.view()), 95.5);
+        close(Stat::parse("IQM").unwrap().value(a.view()), 50.5);
         // Winsorizing at 90 % clamps 91..100 to ~90: the mean drops below the plain average.
-        let wm = Stat::parse("wm90").unwrap().value(&a).unwrap();
+        let wm = Stat::parse("wm90").unwrap().value(a.view()).unwrap();
         assert!(wm < 50.5 && wm > 49.0, "{wm}");
         let mut set = Agg::default();
         set.add_set(3.0, 6.0, 1.0, 3.0);
-        assert_eq!(Stat::parse("tm90").unwrap().value(&set), None);
+        assert_eq!(Stat::parse("tm90").unwrap().value(set.view()), None);
     }
 }

@@ -1,0 +1,162 @@
+//! Sealed buckets: one series' older buckets as immutable columns, sorted by (time, unit).
+//!
+//! A scan reads the time column and the aggregate columns in order and a row's sketch bins
+//! from one shared array, so reading a day of minutes streams through memory instead of
+//! chasing a pointer per bucket. Blocks are never changed: sealing and rollups build new
+//! ones, so a checkpoint shares them with the live state for free.
+
+use crate::sketch::{Bin, SketchRef};
+use crate::{Agg, AggRef};
+use nephoscope_storage::codec::{DecodeError, Reader, Writer};
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Block {
+    times: Vec<i64>,
+    /// Index into `unit_names`.
+    units: Vec<u16>,
+    unit_names: Vec<String>,
+    count: Vec<f64>,
+    sum: Vec<f64>,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    percentiles: Vec<bool>,
+    sketch_count: Vec<f64>,
+    /// Row i's bins are `bins[bin_end[i - 1]..bin_end[i]]` (from 0 for the first row).
+    bin_end: Vec<u32>,
+    bins: Vec<Bin>,
+}
+
+impl Block {
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
+    pub fn times(&self) -> &[i64] {
+        &self.times
+    }
+
+    pub fn first_time(&self) -> Option<i64> {
+        self.times.first().copied()
+    }
+
+    pub fn last_time(&self) -> Option<i64> {
+        self.times.last().copied()
+    }
+
+    pub fn unit(&self, row: usize) -> &str {
+        &self.unit_names[usize::from(self.units[row])]
+    }
+
+    pub fn agg(&self, row: usize) -> AggRef<'_> {
+        let from = if row == 0 {
+            0
+        } else {
+            self.bin_end[row - 1] as usize
+        };
+        AggRef {
+            count: self.count[row],
+            sum: self.sum[row],
+            min: self.min[row],
+            max: self.max[row],
+            percentiles: self.percentiles[row],
+            sketch: SketchRef::new(
+                &self.bins[from..self.bin_end[row] as usize],
+                self.sketch_count[row],
+            ),
+        }
+    }
+
+    /// The rows whose time is in `start..end`.
+    pub fn rows_in(&self, start: i64, end: i64) -> std::ops::Range<usize> {
+        self.times.partition_point(|t| *t < start)..self.times.partition_point(|t| *t < end)
+    }
+
+    /// Appends a row; rows must come in (time, unit) order without repeats.
+    pub fn push(&mut self, time: i64, unit: &str, a: AggRef<'_>) {
+        debug_assert!(self
+            .times
+            .last()
+            .is_none_or(|t| *t < time || (*t == time && self.unit(self.len() - 1) < unit)));
+        let u = match self.unit_names.iter().position(|n| n == unit) {
+            Some(u) => u,
+            None => {
+                self.unit_names.push(unit.to_string());
+                self.unit_names.len() - 1
+            }
+        };
+        self.times.push(time);
+        self.units.push(u16::try_from(u).unwrap_or(u16::MAX));
+        self.count.push(a.count);
+        self.sum.push(a.sum);
+        self.min.push(a.min);
+        self.max.push(a.max);
+        self.percentiles.push(a.percentiles);
+        self.sketch_count.push(a.sketch.count());
+        self.bins.extend_from_slice(a.sketch.bins());
+        self.bin_end.push(self.bins.len() as u32);
+    }
+
+    /// Builds a block from rows in time order: rows of equal time and unit are merged, in order.
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = (i64, &'a str, AggRef<'a>)>) -> Block {
+        let mut rows: Vec<(i64, &str, AggRef<'_>)> = rows.into_iter().collect();
+        // Stable: equal (time, unit) rows keep their order, so merging is deterministic.
+        rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut block = Block::default();
+        let mut n = 0;
+        while n < rows.len() {
+            let (t, u, first) = rows[n];
+            let mut m = n + 1;
+            while m < rows.len() && rows[m].0 == t && rows[m].1 == u {
+                m += 1;
+            }
+            if m == n + 1 {
+                block.push(t, u, first);
+            } else {
+                let mut merged = Agg::default();
+                for r in &rows[n..m] {
+                    merged.merge_view(r.2, true);
+                }
+                block.push(t, u, merged.view());
+            }
+            n = m;
+        }
+        block
+    }
+
+    /// Every row, in order.
+    pub fn rows(&self) -> impl Iterator<Item = (i64, &str, AggRef<'_>)> + '_ {
+        (0..self.len()).map(|r| (self.times[r], self.unit(r), self.agg(r)))
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
+        w.u64(self.len() as u64);
+        for (t, u, a) in self.rows() {
+            w.i64(t);
+            w.str(u);
+            a.encode(w);
+        }
+    }
+
+    pub fn decode(r: &mut Reader<'_>) -> Result<Block, DecodeError> {
+        let n = r.u64()?;
+        let mut rows = Vec::with_capacity((n as usize).min(1 << 16));
+        for _ in 0..n {
+            rows.push((r.i64()?, r.str()?, Agg::decode(r)?));
+        }
+        if rows
+            .windows(2)
+            .any(|w| (w[0].0, &w[0].1) >= (w[1].0, &w[1].1))
+        {
+            return Err(DecodeError(0));
+        }
+        let mut block = Block::default();
+        for (t, u, a) in &rows {
+            block.push(*t, u, a.view());
+        }
+        Ok(block)
+    }
+}
