@@ -86,7 +86,12 @@ pub(crate) fn check<'a>(
         ShapeKind::List { member } => {
             let items = v.as_array().ok_or_else(|| mismatch(path, "array", v))?;
             let ms = service.shape(*member);
+            let numbers = matches!(ms.kind, ShapeKind::Double | ShapeKind::Float);
             for (i, item) in items.iter().enumerate() {
+                // A number is a valid list member of a double list as it stands.
+                if numbers && item.is_number() {
+                    continue;
+                }
                 path.push(Seg::Index(i));
                 check(service, ms, item, path)?;
                 path.pop();

@@ -138,7 +138,16 @@ fn walk<'a>(
                 fail(out, path, c);
             }
             let ms = service.shape(*member);
+            // Unconstrained numbers (PutMetricData's Values and Counts) need no walk per item.
+            let plain_numbers = matches!(
+                ms.kind,
+                ShapeKind::Integer | ShapeKind::Long | ShapeKind::Double | ShapeKind::Float
+            ) && ms.min.is_none()
+                && ms.max.is_none();
             for (i, item) in items.iter().enumerate() {
+                if plain_numbers && !item.is_string() {
+                    continue;
+                }
                 path.push(Seg::Index(i));
                 walk(service, ms, item, path, out);
                 path.pop();

@@ -85,6 +85,20 @@ impl Agg {
         self.sketch.add(v, count);
     }
 
+    /// [`Agg::add_value`] for each (value, count), the sketch updated in one merge.
+    pub fn add_values(&mut self, values: &[(f64, f64)]) {
+        for (v, count) in values {
+            self.count += count;
+            self.sum += v * count;
+            self.min = self.min.min(*v);
+            self.max = self.max.max(*v);
+            if *v < 0.0 {
+                self.percentiles = false;
+            }
+        }
+        self.sketch.add_many(values);
+    }
+
     pub fn add_set(&mut self, count: f64, sum: f64, min: f64, max: f64) {
         // A set whose values are all equal still has exact percentiles.
         if min == max && (sum - min * count).abs() <= 1e-9 * sum.abs().max(1.0) {
@@ -566,11 +580,7 @@ impl State {
                     };
                     let agg = unit_entry(s.head.entry(bucket).or_default(), d.unit);
                     match d.values {
-                        Values::Raw(vs) => {
-                            for (v, c) in vs {
-                                agg.add_value(v, c);
-                            }
-                        }
+                        Values::Raw(vs) => agg.add_values(&vs),
                         Values::Set {
                             count,
                             sum,

@@ -188,6 +188,40 @@ impl Sketch {
         self.count += count;
     }
 
+    /// Adds many (value, count) pairs: bins computed and sorted, then merged in one pass (the
+    /// same bins as adding them one by one; fractional counts may sum in another order).
+    pub fn add_many(&mut self, values: &[(f64, f64)]) {
+        if values.len() < 8 {
+            for (v, c) in values {
+                self.add(*v, *c);
+            }
+            return;
+        }
+        let mut bins: Vec<Bin> = values
+            .iter()
+            .filter(|(v, c)| v.is_finite() && *c > 0.0)
+            .map(|(v, c)| Bin {
+                key: key(*v),
+                count: *c,
+            })
+            .collect();
+        // Stable, so equal keys add their counts in the order given.
+        bins.sort_by_key(|b| b.key);
+        let mut folded: Vec<Bin> = Vec::with_capacity(bins.len());
+        let mut total = 0.0;
+        for b in bins {
+            total += b.count;
+            match folded.last_mut() {
+                Some(last) if last.key == b.key => last.count += b.count,
+                _ => folded.push(b),
+            }
+        }
+        self.merge_view(SketchRef {
+            bins: &folded,
+            count: total,
+        });
+    }
+
     pub fn merge(&mut self, other: &Sketch) {
         self.merge_view(other.view());
     }
@@ -361,6 +395,45 @@ mod tests {
             let mut r = nephoscope_storage::codec::Reader::new(&w.buf);
             assert_eq!(Sketch::decode(&mut r).unwrap(), s);
             assert!(r.done());
+        }
+    }
+
+    #[test]
+    fn adding_many_equals_adding_one_by_one() {
+        let mut seed = 3u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for n in [0, 1, 7, 8, 150, 1000] {
+            let values: Vec<(f64, f64)> = (0..n)
+                .map(|i| {
+                    let v = match next() % 6 {
+                        0 => 0.0,
+                        1 => -((next() % 500) as f64),
+                        2 => f64::NAN,
+                        _ => (next() % 100_000) as f64 / 3.0,
+                    };
+                    (
+                        v,
+                        if i % 9 == 0 {
+                            0.0
+                        } else {
+                            (1 + next() % 3) as f64
+                        },
+                    )
+                })
+                .collect();
+            let (mut one, mut many) = (Sketch::default(), Sketch::default());
+            one.add(5.0, 1.0);
+            many.add(5.0, 1.0);
+            for (v, c) in &values {
+                one.add(*v, *c);
+            }
+            many.add_many(&values);
+            assert_eq!(one, many, "{n} values");
         }
     }
 }

@@ -5,6 +5,7 @@ use nephoscope_metricstore::{Datum, MetricStore, Mutation, StoreError, Values};
 use nephoscope_model::types::cloudwatch::*;
 use nephoscope_wire::{ApiError, RequestContext};
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// Data points may be at most two weeks old and two hours in the future.
 pub const MAX_AGE_MS: i64 = 14 * 86_400_000;
@@ -24,10 +25,12 @@ pub(crate) fn storage_error(e: StoreError, request_id: &str) -> ApiError {
     )
 }
 
-fn check_value(v: f64, field: &str) -> Result<(), ApiError> {
+/// `field` names the parameter; it is only built for the error.
+fn check_value(v: f64, field: impl FnOnce() -> String) -> Result<(), ApiError> {
     if !v.is_finite() || v.abs() > MAX_MAGNITUDE {
         return Err(invalid_value(format!(
-            "The value {v} for parameter {field} is invalid."
+            "The value {v} for parameter {} is invalid.",
+            field()
         )));
     }
     Ok(())
@@ -103,7 +106,7 @@ pub async fn put_metric_data(
             }
         };
         let values = if let Some(v) = d.value {
-            check_value(v, &at("Value"))?;
+            check_value(v, || at("Value"))?;
             Values::Raw(vec![(v, 1.0)])
         } else if let Some(s) = d.statistic_values {
             let (count, sum, min, max) = (
@@ -118,7 +121,7 @@ pub async fn put_metric_data(
                 (min, "Minimum"),
                 (max, "Maximum"),
             ] {
-                check_value(v, &at(&format!("StatisticValues.{f}")))?;
+                check_value(v, || at(&format!("StatisticValues.{f}")))?;
             }
             if count <= 0.0 || min > max {
                 return Err(invalid_value(format!(
@@ -133,8 +136,13 @@ pub async fn put_metric_data(
                 max,
             }
         } else if let Some(vs) = d.values {
-            let distinct: std::collections::HashSet<u64> = vs.iter().map(|v| v.to_bits()).collect();
-            if distinct.len() > MAX_VALUES {
+            let distinct = || {
+                vs.iter()
+                    .map(|v| v.to_bits())
+                    .collect::<HashSet<u64>>()
+                    .len()
+            };
+            if vs.len() > MAX_VALUES && distinct() > MAX_VALUES {
                 return Err(invalid_value(format!(
                     "The collection {} must not have a size greater than {MAX_VALUES}.",
                     at("Values")
@@ -150,8 +158,8 @@ pub async fn put_metric_data(
             }
             let mut pairs = Vec::with_capacity(vs.len());
             for (v, c) in vs.into_iter().zip(counts) {
-                check_value(v, &at("Values"))?;
-                check_value(c, &at("Counts"))?;
+                check_value(v, || at("Values"))?;
+                check_value(c, || at("Counts"))?;
                 if c > 0.0 {
                     pairs.push((v, c));
                 }
