@@ -788,6 +788,33 @@ def test_get_metric_data_pages_with_max_datapoints_and_next_token(cw):
     assert pages == 4
 
 
+def test_get_metric_data_next_token_pages_one_answer(cw):
+    """Later pages are slices of the answer computed for the first page (data published in
+    between does not shift them); a token whose answer is gone is answered afresh."""
+    ns, t0 = unique("neph-metrics/"), base_time()
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "a", "Value": float(i), "Timestamp": at(t0 + 60 * i + 5)} for i in range(5)])
+    query = dict(MetricDataQueries=[{"Id": "a", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "a"},
+                                                             "Period": 60, "Stat": "Sum"}}],
+                 StartTime=at(t0), EndTime=at(t0 + 600), MaxDatapoints=2, ScanBy="TimestampAscending")
+    first = cw.get_metric_data(**query)
+    values, token = list(first["MetricDataResults"][0]["Values"]), first["NextToken"]
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "a", "Value": 100.0 + i, "Timestamp": at(t0 + 60 * i + 5)} for i in range(5, 9)])
+    while token:
+        resp = cw.get_metric_data(NextToken=token, **query)
+        values += resp["MetricDataResults"][0]["Values"]
+        token = resp.get("NextToken")
+    assert values == [0.0, 1.0, 2.0, 3.0, 4.0]
+    fresh = cw.get_metric_data(**query)
+    assert fresh["MetricDataResults"][0]["Values"] == [0.0, 1.0]
+    stale = cw.get_metric_data(NextToken="2.999999999", **query)
+    assert stale["MetricDataResults"][0]["Values"] == [2.0, 3.0]
+    for bad in ("x", "2.y", "-1"):
+        expect_error(lambda: cw.get_metric_data(NextToken=bad, **query), "InvalidNextToken",
+                     exception="InvalidNextToken")
+
+
 def test_dynamic_labels_and_label_options(cw):
     ns, t0 = unique("neph-metrics/"), base_time()
     for host, vals in (("h1", [4.0, 1.0, 7.5, 2.5]), ("h2", [10.0, 20.0])):
@@ -825,3 +852,49 @@ def test_dynamic_labels_and_label_options(cw):
         MetricDataQueries=[dict(queries[0], Label="x ${NOT_A_VALUE}")], StartTime=at(t0), EndTime=at(t0 + 600)),
         "InvalidParameterValue")
     assert "NOT_A_VALUE" in msg, msg
+
+
+def test_anomaly_detection_band_from_hour_of_day_history(cw):
+    """ANOMALY_DETECTION_BAND: mean ± k·sd of the metric per UTC hour of day over the two weeks
+    before StartTime (docs/compatibility.md); too little history gives an empty band and a
+    message; other uses of the function are refused naming it."""
+    ns = unique("neph-metrics/")
+    start = int(time.time()) // 3600 * 3600 - 3 * 3600
+    rng = random.Random(7)
+    history = []  # three days of 5-minute values before `start`, shaped by hour of day
+    for t in range(start - 3 * 86400, start, 300):
+        history.append((t, 100.0 + (t % 86400) // 3600 * 10 + rng.uniform(-5, 5)))
+    for i in range(0, len(history), 500):
+        cw.put_metric_data(Namespace=ns, MetricData=[
+            {"MetricName": "Latency", "Value": v, "Timestamp": at(t)} for t, v in history[i:i + 500]])
+    stat = {"Metric": {"Namespace": ns, "MetricName": "Latency"}, "Period": 300, "Stat": "Average"}
+    resp = cw.get_metric_data(MetricDataQueries=[
+        {"Id": "m1", "MetricStat": stat},
+        {"Id": "ad1", "Expression": "ANOMALY_DETECTION_BAND(m1, 3)"},
+    ], StartTime=at(start), EndTime=at(start + 3 * 3600), ScanBy="TimestampAscending")
+    band = [r for r in resp["MetricDataResults"] if r["Id"] == "ad1"]
+    assert [r["Label"] for r in band] == ["Latency Upper", "Latency Lower"], band
+    upper, lower = band
+    assert len(upper["Timestamps"]) == 36 and upper["Timestamps"] == lower["Timestamps"]
+    by_hour: dict[int, list[float]] = {}
+    for t, v in history:
+        by_hour.setdefault((t % 86400) // 3600, []).append(v)
+    for ts, up, low in zip(upper["Timestamps"], upper["Values"], lower["Values"]):
+        vs = by_hour[(int(epoch(ts)) % 86400) // 3600]
+        mean = sum(vs) / len(vs)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in vs) / len(vs))
+        assert math.isclose(up, mean + 3 * sd, rel_tol=1e-9) and math.isclose(low, mean - 3 * sd, rel_tol=1e-9)
+    # No history before the start: no model.
+    empty = cw.get_metric_data(MetricDataQueries=[
+        {"Id": "m1", "MetricStat": stat, "ReturnData": False},
+        {"Id": "ad1", "Expression": "ANOMALY_DETECTION_BAND(m1)"},
+    ], StartTime=at(start - 3 * 86400 - 3600), EndTime=at(start))
+    assert [len(r["Values"]) for r in empty["MetricDataResults"]] == [0, 0]
+    assert empty["MetricDataResults"][0]["Messages"][0]["Code"] == "InsufficientData"
+    for bad in ("ANOMALY_DETECTION_BAND(m1) * 2", "ANOMALY_DETECTION_BAND(m1, -1)", "ANOMALY_DETECTION_BAND(e1)"):
+        queries = [{"Id": "m1", "MetricStat": stat}, {"Id": "ad1", "Expression": bad}]
+        if bad.endswith("(e1)"):
+            queries.append({"Id": "e1", "Expression": "m1 * 2"})
+        msg = expect_error(lambda: cw.get_metric_data(MetricDataQueries=queries, StartTime=at(start),
+                                                      EndTime=at(start + 3600)), "InvalidParameterValue")
+        assert "ANOMALY_DETECTION_BAND" in msg, msg

@@ -3,6 +3,7 @@
 //! labels). Every protocol (JSON 1.0, Query, RPC v2 CBOR) reaches the same code through the wire
 //! layer.
 
+pub mod anomaly;
 pub mod labels;
 pub mod metricsql;
 mod put;
@@ -29,11 +30,15 @@ const BUILT: &[&str] = &[
 
 pub struct CloudWatch {
     store: Arc<MetricStore>,
+    pages: Arc<read::PageCache>,
 }
 
 impl CloudWatch {
     pub fn new(store: Arc<MetricStore>) -> Self {
-        CloudWatch { store }
+        CloudWatch {
+            store,
+            pages: Default::default(),
+        }
     }
 }
 
@@ -102,12 +107,15 @@ impl Service for CloudWatch {
 
     fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture {
         let store = self.store.clone();
+        let pages = self.pages.clone();
         Box::pin(async move {
             let out = match op.name {
                 "PutMetricData" => put::put_metric_data(&store, &ctx, parse(input)?).await,
                 "ListMetrics" => read::list_metrics(&store, &ctx, parse(input)?),
                 "GetMetricStatistics" => read::get_metric_statistics(&store, &ctx, parse(input)?),
-                "GetMetricData" => return read::get_metric_data(&store, &ctx, parse(input)?),
+                "GetMetricData" => {
+                    return read::get_metric_data(&store, &pages, &ctx, parse(input)?)
+                }
                 other => Err(ApiError::not_implemented(SERVICE.name, other)),
             };
             out.map(Output::from)

@@ -252,6 +252,85 @@ enum Planned {
     Math(nephoscope_metricmath::Expression),
     Search(crate::search::Search, i64),
     Insights(crate::metricsql::Query, i64),
+    Band(crate::anomaly::Band),
+}
+
+/// The band of `band` (query `id`): upper and lower series over the query range, and a message
+/// when there is too little history for a model.
+fn band_series(
+    store: &MetricStore,
+    ctx: &RequestContext,
+    planned: &[(String, Planned)],
+    id: &str,
+    band: &crate::anomaly::Band,
+    start: i64,
+    end: i64,
+) -> Result<(Vec<nephoscope_metricmath::Series>, Option<MessageData>), ApiError> {
+    use crate::anomaly::{Model, TRAINING_SECONDS};
+    use nephoscope_metricmath::Series;
+    let Some((
+        _,
+        Planned::Stat {
+            key,
+            period,
+            stat,
+            unit,
+            name,
+            ..
+        },
+    )) = planned.iter().find(|(pid, _)| *pid == band.of)
+    else {
+        return Err(invalid_value(format!(
+            "The expression of {id} uses ANOMALY_DETECTION_BAND on {}, which is not the Id of a MetricStat query in this request.",
+            band.of
+        )));
+    };
+    let first = round_start(start, *period);
+    let job = StatJob {
+        key,
+        period: *period,
+        stat: *stat,
+        unit: unit.as_deref(),
+        label: String::new(),
+    };
+    let history = stat_series(store, &scope(ctx), &[job], first - TRAINING_SECONDS, first);
+    let training: Vec<(i64, f64)> = history
+        .first()
+        .map(|s| {
+            s.timestamps
+                .iter()
+                .copied()
+                .zip(s.values.iter().copied())
+                .collect()
+        })
+        .unwrap_or_default();
+    let (mut ts, mut upper, mut lower) = (Vec::new(), Vec::new(), Vec::new());
+    let model = Model::train(&training);
+    if let Some(model) = &model {
+        let mut t = first;
+        while t < end {
+            let (u, l) = model.band(t, band.width);
+            ts.push(t);
+            upper.push(u);
+            lower.push(l);
+            t += period;
+        }
+    }
+    let note = model.is_none().then(|| MessageData {
+        code: Some("InsufficientData".into()),
+        value: Some(format!(
+            "The anomaly detection band needs at least {} values of {} in the two weeks before StartTime.",
+            crate::anomaly::MIN_TRAINING,
+            band.of
+        )),
+    });
+    Ok((
+        vec![
+            Series::new(format!("{name} Upper"), ts.clone(), upper),
+            Series::new(format!("{name} Lower"), ts, lower),
+        ],
+        note,
+    ))
 }
 
 /// One metric statistic series to read.
@@ -316,11 +395,165 @@ fn stat_series(
 /// SEARCH returns at most this many series (AWS's limit).
 pub const MAX_SEARCH_SERIES: usize = 500;
 
+/// A computed GetMetricData answer: each result with its points in answer order.
+type Answer = Vec<(MetricDataResult, Vec<(i64, f64)>)>;
+
+/// Answers computed for a first page, kept so the pages after it (the same request with
+/// NextToken) are slices of the same answer instead of recomputing it each time.
+pub struct PageCache {
+    entries: std::sync::Mutex<std::collections::VecDeque<CachedAnswer>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+struct CachedAnswer {
+    id: u64,
+    /// The account and the request without its NextToken.
+    fingerprint: u64,
+    created_ms: i64,
+    answer: std::sync::Arc<Answer>,
+}
+
+/// Answers kept at most this long…
+pub const PAGE_CACHE_MS: i64 = 10 * 60 * 1000;
+/// …and at most this many (the oldest is dropped first).
+pub const PAGE_CACHE_ENTRIES: usize = 8;
+
+impl Default for PageCache {
+    fn default() -> Self {
+        PageCache {
+            entries: Default::default(),
+            next_id: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+}
+
+impl PageCache {
+    fn get(&self, id: u64, fingerprint: u64, now_ms: i64) -> Option<std::sync::Arc<Answer>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|e| now_ms - e.created_ms < PAGE_CACHE_MS);
+        entries
+            .iter()
+            .find(|e| e.id == id && e.fingerprint == fingerprint)
+            .map(|e| e.answer.clone())
+    }
+
+    fn put(&self, fingerprint: u64, now_ms: i64, answer: std::sync::Arc<Answer>) -> u64 {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|e| now_ms - e.created_ms < PAGE_CACHE_MS);
+        if entries.len() >= PAGE_CACHE_ENTRIES {
+            entries.pop_front();
+        }
+        entries.push_back(CachedAnswer {
+            id,
+            fingerprint,
+            created_ms: now_ms,
+            answer,
+        });
+        id
+    }
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::modeled(
+        &nephoscope_model::generated::cloudwatch::SERVICE,
+        "InvalidNextToken",
+        "The service returned an invalid next token.",
+    )
+}
+
+/// GetMetricData: the answer is computed for the first page (or taken from the page cache for
+/// a NextToken), then the page of MaxDatapoints points after the token's offset is returned.
+/// A token is `offset` or `offset.answer`; an answer no longer cached is computed again.
 pub fn get_metric_data(
+    store: &MetricStore,
+    cache: &PageCache,
+    ctx: &RequestContext,
+    mut req: GetMetricDataInput,
+) -> Result<nephoscope_wire::Output, ApiError> {
+    let token = req.next_token.take();
+    let (skip, cached_id): (usize, Option<u64>) = match token.as_deref() {
+        None => (0, None),
+        Some(t) => match t.split_once('.') {
+            Some((o, id)) => (
+                o.parse().map_err(|_| invalid_token())?,
+                Some(id.parse().map_err(|_| invalid_token())?),
+            ),
+            None => (t.parse().map_err(|_| invalid_token())?, None),
+        },
+    };
+    let fingerprint = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        ctx.account_id.hash(&mut h);
+        ctx.region.hash(&mut h);
+        serde_json::to_string(&req).unwrap_or_default().hash(&mut h);
+        h.finish()
+    };
+    let now = store.now();
+    let max_points = req.max_datapoints.map_or(MAX_DATA_POINTS, |m| m as usize);
+    let answer = match cached_id.and_then(|id| cache.get(id, fingerprint, now).map(|a| (id, a))) {
+        Some(hit) => hit,
+        None => {
+            let answer = std::sync::Arc::new(compute_metric_data(store, ctx, req)?);
+            let total: usize = answer.iter().map(|(_, p)| p.len()).sum();
+            // Only an answer that needs more pages is kept.
+            let id = if skip.saturating_add(max_points) < total {
+                cache.put(fingerprint, now, answer.clone())
+            } else {
+                0
+            };
+            (id, answer)
+        }
+    };
+    Ok(page(&answer.1, answer.0, skip, max_points))
+}
+
+/// The page of up to `max_points` points after `skip` of `answer`.
+fn page(answer: &Answer, id: u64, skip: usize, max_points: usize) -> nephoscope_wire::Output {
+    let total: usize = answer.iter().map(|(_, p)| p.len()).sum();
+    let page_end = skip.saturating_add(max_points).min(total);
+    let mut at = 0usize;
+    let mut results = Vec::with_capacity(answer.len());
+    for (r, points) in answer {
+        let (from, to) = (skip.max(at), page_end.min(at + points.len()));
+        let slice = if from < to {
+            &points[from - at..to - at]
+        } else {
+            &[][..]
+        };
+        let mut r = r.clone();
+        if at + points.len() > page_end {
+            r.status_code = Some("PartialData".into());
+        }
+        r.timestamps = Some(slice.iter().map(|(t, _)| Timestamp(*t as f64)).collect());
+        r.values = Some(slice.iter().map(|(_, v)| *v).collect());
+        results.push(r);
+        at += points.len();
+    }
+    let next_token = (page_end < total).then(|| {
+        if id == 0 {
+            page_end.to_string()
+        } else {
+            format!("{page_end}.{id}")
+        }
+    });
+    // Up to 100,800 points (more when MaxDatapoints allows): serialized without a value tree.
+    nephoscope_wire::Output::typed(GetMetricDataOutput {
+        metric_data_results: Some(results),
+        next_token,
+        messages: Some(Vec::new()),
+    })
+}
+
+/// Every result of a GetMetricData request, in request order, with all its points.
+fn compute_metric_data(
     store: &MetricStore,
     ctx: &RequestContext,
     req: GetMetricDataInput,
-) -> Result<nephoscope_wire::Output, ApiError> {
+) -> Result<Answer, ApiError> {
     use nephoscope_metricmath::{EvalContext, MathValue, Series};
     let queries = req.metric_data_queries.unwrap_or_default();
     let (start, end) = (
@@ -332,17 +565,6 @@ pub fn get_metric_data(
             "The parameter StartTime must be less than the parameter EndTime.",
         ));
     }
-    // NextToken: how many data points earlier pages returned (the same request is repeated).
-    let skip: usize = match &req.next_token {
-        Some(t) => t.parse().map_err(|_| {
-            ApiError::modeled(
-                &nephoscope_model::generated::cloudwatch::SERVICE,
-                "InvalidNextToken",
-                "The service returned an invalid next token.",
-            )
-        })?,
-        None => 0,
-    };
     let offset_seconds = match req
         .label_options
         .as_ref()
@@ -360,7 +582,6 @@ pub fn get_metric_data(
             )))
         }
     };
-    let max_points = req.max_datapoints.map_or(MAX_DATA_POINTS, |m| m as usize);
 
     // Resolve every query first: ids, statistics, expressions.
     let mut planned: Vec<(String, Planned)> = Vec::new();
@@ -391,6 +612,17 @@ pub fn get_metric_data(
                     field("MetricStat"),
                     field("Expression")
                 )))
+            }
+            (None, Some(expr)) if crate::anomaly::parse(expr).is_some() => {
+                match crate::anomaly::parse(expr).expect("checked above") {
+                    Ok(band) => Planned::Band(band),
+                    Err(m) => {
+                        return Err(invalid_value(format!(
+                            "Invalid metric math expression in {}: {m}.",
+                            field("Expression")
+                        )))
+                    }
+                }
             }
             (None, Some(expr)) if crate::metricsql::parse(expr).is_some() => {
                 let iq = crate::metricsql::parse(expr)
@@ -487,11 +719,15 @@ pub fn get_metric_data(
         .iter()
         .find_map(|(_, p)| match p {
             Planned::Stat { period, .. } => Some(*period),
-            Planned::Math(_) | Planned::Search(..) | Planned::Insights(..) => None,
+            Planned::Math(_) | Planned::Search(..) | Planned::Insights(..) | Planned::Band(_) => {
+                None
+            }
         })
         .unwrap_or(60);
 
     let mut truncated: std::collections::HashSet<String> = Default::default();
+    // Other messages of a query's results (an anomaly band without a model).
+    let mut notes: std::collections::HashMap<String, MessageData> = Default::default();
     // The series each SEARCH selects (listed before the statistics are read).
     let mut searched: std::collections::HashMap<usize, Vec<SeriesKey>> = Default::default();
     for (n, (id, p)) in planned.iter().enumerate() {
@@ -546,7 +782,7 @@ pub fn get_metric_data(
                     });
                 }
             }
-            Planned::Math(_) | Planned::Insights(..) => {}
+            Planned::Math(_) | Planned::Insights(..) | Planned::Band(_) => {}
         }
     }
     let mut computed = stat_series(store, &scope(ctx), &jobs, start, end).into_iter();
@@ -588,6 +824,13 @@ pub fn get_metric_data(
                 values.insert(id.clone(), value);
             }
             Planned::Math(_) => {}
+            Planned::Band(band) => {
+                let (series, note) = band_series(store, ctx, &planned, id, band, start, end)?;
+                values.insert(id.clone(), MathValue::Array(series));
+                if let Some(note) = note {
+                    notes.insert(id.clone(), note);
+                }
+            }
         }
     }
     // Expressions in dependency order; a cycle or an unknown id is an error.
@@ -656,6 +899,10 @@ pub fn get_metric_data(
             | Planned::Search(_, period)
             | Planned::Insights(_, period) => *period,
             Planned::Math(_) => q.period.map_or(default_period, i64::from),
+            Planned::Band(b) => match planned.iter().find(|(pid, _)| *pid == b.of) {
+                Some((_, Planned::Stat { period, .. })) => *period,
+                _ => default_period,
+            },
         };
         let series_props = props.remove(id).unwrap_or_default();
         let series: Vec<Series> = match values.remove(id) {
@@ -708,33 +955,10 @@ pub fn get_metric_data(
                         )),
                     }]
                 } else {
-                    Vec::new()
+                    notes.get(id).cloned().into_iter().collect()
                 }),
             });
         }
     }
-    let total: usize = all_points.iter().map(Vec::len).sum();
-    let page_end = skip.saturating_add(max_points).min(total);
-    let mut at = 0usize;
-    for (r, points) in results.iter_mut().zip(&all_points) {
-        let (from, to) = (skip.max(at), page_end.min(at + points.len()));
-        let slice = if from < to {
-            &points[from - at..to - at]
-        } else {
-            &[][..]
-        };
-        if at + points.len() > page_end {
-            r.status_code = Some("PartialData".into());
-        }
-        r.timestamps = Some(slice.iter().map(|(t, _)| Timestamp(*t as f64)).collect());
-        r.values = Some(slice.iter().map(|(_, v)| *v).collect());
-        at += points.len();
-    }
-    let next_token = (page_end < total).then(|| page_end.to_string());
-    // Up to 100,800 points (more when MaxDatapoints allows): serialized without a value tree.
-    Ok(nephoscope_wire::Output::typed(GetMetricDataOutput {
-        metric_data_results: Some(results),
-        next_token,
-        messages: Some(Vec::new()),
-    }))
+    Ok(results.into_iter().zip(all_points).collect())
 }
