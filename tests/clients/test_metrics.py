@@ -898,3 +898,31 @@ def test_anomaly_detection_band_from_hour_of_day_history(cw):
         msg = expect_error(lambda: cw.get_metric_data(MetricDataQueries=queries, StartTime=at(start),
                                                       EndTime=at(start + 3600)), "InvalidParameterValue")
         assert "ANOMALY_DETECTION_BAND" in msg, msg
+
+
+def test_put_metric_data_entity_metric_data(cw):
+    """EntityMetricData's metrics are stored like MetricData's; an invalid entity fails the call
+    when StrictEntityValidation is true and is reported in X-Amzn-Failure-Message when false."""
+    ns, t0 = unique("neph-metrics/"), base_time()
+    service = {"KeyAttributes": {"Type": "Service", "Name": "checkout", "Environment": "prod"},
+               "Attributes": {"team": "payments"}}
+
+    def entity(e, value):
+        return [{"Entity": e, "MetricData": [{"MetricName": "Orders", "Value": value, "Timestamp": at(t0 + 5)}]}]
+
+    resp = cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Orders", "Value": 1.0, "Timestamp": at(t0 + 5)}],
+                              EntityMetricData=entity(service, 2.0), StrictEntityValidation=True)
+    assert "x-amzn-failure-message" not in resp["ResponseMetadata"]["HTTPHeaders"]
+    bad = {"KeyAttributes": {"Type": "Service", "Name": "checkout"}}  # Environment missing
+    msg = expect_error(lambda: cw.put_metric_data(Namespace=ns, EntityMetricData=entity(bad, 100.0),
+                                                  StrictEntityValidation=True), "InvalidParameterValue")
+    assert "MissingRequiredFields" in msg, msg
+    resp = cw.put_metric_data(Namespace=ns, EntityMetricData=entity(bad, 4.0), StrictEntityValidation=False)
+    assert resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-failure-message"] == "MissingRequiredFields"
+    odd = {"KeyAttributes": {"Type": "Database", "Name": "x"}}
+    resp = cw.put_metric_data(Namespace=ns, EntityMetricData=entity(odd, 8.0), StrictEntityValidation=False)
+    assert resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-failure-message"] == "InvalidTypeValue"
+    expect_error(lambda: cw.put_metric_data(Namespace=ns, EntityMetricData=entity(service, 1.0)),
+                 "MissingParameter")
+    got = stats(cw, ns, "Orders", t0, t0 + 60, 60, Statistics=["Sum", "SampleCount"])["Datapoints"]
+    assert [(d["Sum"], d["SampleCount"]) for d in got] == [(15.0, 4.0)], got

@@ -101,6 +101,12 @@ pub fn encode_output(
     request_id: &str,
 ) -> Result<Encoded, ApiError> {
     let failed = |e: serde_json::Error| ApiError::serialization(e.to_string());
+    let mut headers = Vec::new();
+    let mut output = output;
+    while let Output::WithHeaders(inner, extra) = output {
+        headers.extend(extra);
+        output = *inner;
+    }
     let body = match (protocol, output) {
         (WireProtocol::Json10 | WireProtocol::Json11, _) if op.output.is_none() => b"{}".to_vec(),
         (WireProtocol::Json10 | WireProtocol::Json11, Output::Typed(t)) => {
@@ -109,6 +115,7 @@ pub fn encode_output(
         (WireProtocol::Json10 | WireProtocol::Json11, Output::Value(v)) => {
             serde_json::to_vec(&v).map_err(failed)?
         }
+        (_, Output::WithHeaders(..)) => unreachable!("unwrapped above"),
         (WireProtocol::Query, out) => {
             query::encode_response(service, op, &out.into_value().map_err(failed)?, request_id)
                 .into_bytes()
@@ -122,7 +129,6 @@ pub fn encode_output(
             None => Vec::new(),
         },
     };
-    let mut headers = Vec::new();
     if protocol == WireProtocol::Cbor {
         headers.push(("smithy-protocol", "rpc-v2-cbor".to_string()));
     }

@@ -32,6 +32,8 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Output, ApiError>> +
 pub enum Output {
     Value(Value),
     Typed(Box<dyn TypedOutput>),
+    /// An output with extra response headers (PutMetricData's `X-Amzn-Failure-Message`).
+    WithHeaders(Box<Output>, Vec<(&'static str, String)>),
 }
 
 /// An output shape that serializes to its canonical JSON form.
@@ -65,6 +67,17 @@ impl Output {
         match self {
             Output::Value(v) => Ok(v),
             Output::Typed(t) => t.value(),
+            Output::WithHeaders(o, _) => o.into_value(),
+        }
+    }
+
+    pub fn with_header(self, name: &'static str, value: String) -> Output {
+        match self {
+            Output::WithHeaders(o, mut hs) => {
+                hs.push((name, value));
+                Output::WithHeaders(o, hs)
+            }
+            other => Output::WithHeaders(Box::new(other), vec![(name, value)]),
         }
     }
 }

@@ -110,7 +110,7 @@ impl Service for CloudWatch {
         let pages = self.pages.clone();
         Box::pin(async move {
             let out = match op.name {
-                "PutMetricData" => put::put_metric_data(&store, &ctx, parse(input)?).await,
+                "PutMetricData" => return put::put_metric_data(&store, &ctx, parse(input)?).await,
                 "ListMetrics" => read::list_metrics(&store, &ctx, parse(input)?),
                 "GetMetricStatistics" => read::get_metric_statistics(&store, &ctx, parse(input)?),
                 "GetMetricData" => {
