@@ -4,6 +4,7 @@
 //! layer.
 
 pub mod anomaly;
+pub mod fuzzing;
 pub mod labels;
 pub mod metricsql;
 mod put;
