@@ -211,3 +211,32 @@ def test_acknowledged_metadata_survives_sigkill_and_restart(start_server, tmp_pa
     with pytest.raises(ClientError) as info:
         logs.delete_log_group(logGroupName=kept)
     assert info.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_insights_results_survive_a_restart(start_server, tmp_path):
+    """Ended Logs Insights queries are kept with their results (AWS keeps them 7 days): after a
+    restart GetQueryResults and DescribeQueries still answer them."""
+    data_dir = tmp_path / "data"
+    srv = start_server(ephemeral=False, data_dir=data_dir)
+    logs = boto_client(srv, "logs")
+    group, stream = unique("/neph/insights-kept/"), "s"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    base = now_ms() - 60_000
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": base + i, "message": f"status={200 if i % 3 else 500}"} for i in range(30)])
+    qid = logs.start_query(logGroupName=group, startTime=base // 1000 - 60, endTime=base // 1000 + 60,
+                           queryString="parse @message 'status=*' as status | stats count(*) as n by status"
+                                       " | sort status")["queryId"]
+    before = wait_for(lambda: logs.get_query_results(queryId=qid), lambda r: r["status"] == "Complete",
+                      what="query complete")
+    assert [[(f["field"], f["value"]) for f in row] for row in before["results"]] == \
+        [[("status", "200"), ("n", "20")], [("status", "500"), ("n", "10")]]
+    assert srv.stop() == 0
+    srv = start_server(ephemeral=False, data_dir=data_dir)
+    logs = boto_client(srv, "logs")
+    after = logs.get_query_results(queryId=qid)
+    assert after["status"] == "Complete"
+    assert after["results"] == before["results"] and after["statistics"] == before["statistics"]
+    described = logs.describe_queries(logGroupName=group)["queries"]
+    assert [(q["queryId"], q["status"]) for q in described] == [(qid, "Complete")]

@@ -156,7 +156,7 @@ fn main() {
     let addr = config.listen_addr().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let engines = nephoscope_server::Engines::open(dir.path(), clock.clone()).unwrap();
-    let app = App::new(&config, &addr, clock, engines.services(), false);
+    let app = App::new(&config, &addr, clock, engines.services().unwrap(), false);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -63,6 +63,8 @@ pub struct Engines {
     pub live_tail_limit: std::time::Duration,
     /// Logs Insights limits.
     pub query_limits: nephoscope_logs::queries::Limits,
+    /// Where ended Logs Insights queries are kept (7 days).
+    pub query_results: Arc<dyn nephoscope_storage::blob::BlobStore>,
 }
 
 impl Engines {
@@ -76,7 +78,11 @@ impl Engines {
                 data_dir.display()
             )
         })?;
+        let query_results =
+            nephoscope_storage::blob::LocalBlobStore::open(data_dir.join("queries"))
+                .map_err(|e| format!("cannot open {}: {e}", data_dir.join("queries").display()))?;
         Ok(Engines {
+            query_results: Arc::new(query_results),
             logs: Arc::new(logs),
             metrics: Arc::new(metrics),
             ladder: nephoscope_metricstore::Ladder::default(),
@@ -85,21 +91,22 @@ impl Engines {
         })
     }
 
-    /// Every service the server answers.
-    pub fn services(&self) -> Vec<Arc<dyn Service>> {
-        vec![
+    /// Every service the server answers (reading the kept Logs Insights results).
+    pub fn services(&self) -> Result<Vec<Arc<dyn Service>>, String> {
+        let logs = nephoscope_logs::Logs::new(self.logs.clone())
+            .with_metrics(self.metrics.clone())
+            .with_live_tail_limit(self.live_tail_limit)
+            .with_query_limits(self.query_limits)
+            .with_query_results(self.query_results.clone())
+            .map_err(|e| format!("cannot read the kept Logs Insights results: {e}"))?;
+        Ok(vec![
             Arc::new(nephoscope_sts::Sts),
-            Arc::new(
-                nephoscope_logs::Logs::new(self.logs.clone())
-                    .with_metrics(self.metrics.clone())
-                    .with_live_tail_limit(self.live_tail_limit)
-                    .with_query_limits(self.query_limits),
-            ),
+            Arc::new(logs),
             Arc::new(nephoscope_cloudwatch::CloudWatch::new(self.metrics.clone())),
             Arc::new(unbuilt::Unbuilt(
                 &nephoscope_model::generated::events::SERVICE,
             )),
-        ]
+        ])
     }
 
     /// Background upkeep: every 10 s the log store flushes heads and checkpoints as its policy

@@ -131,7 +131,7 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
             &config,
             &bound.addr,
             clock,
-            engines.services(),
+            engines.services()?,
             args.ephemeral,
         ));
         tokio::spawn(engines.clone().run_upkeep());

@@ -36,7 +36,7 @@ fn compatibility_table_matches_the_code() {
     let dir = std::env::temp_dir().join(format!("nephoscope-compat-{}", std::process::id()));
     let clock: nephoscope_clock::SharedClock = std::sync::Arc::new(nephoscope_clock::SystemClock);
     let engines = nephoscope_server::Engines::open(&dir, clock).unwrap();
-    for service in engines.services() {
+    for service in engines.services().unwrap() {
         let model = service.model();
         let listed = rows
             .get(model.name)

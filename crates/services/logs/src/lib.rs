@@ -86,8 +86,22 @@ impl Logs {
 
     /// Logs Insights limits (concurrency, log groups per query, timeout) other than AWS's.
     pub fn with_query_limits(mut self, limits: queries::Limits) -> Self {
-        self.queries = Arc::new(queries::Queries::with_limits(limits));
+        self.queries_mut().limits = limits;
         self
+    }
+
+    /// Keeps Logs Insights results in `blobs` for 7 days, across restarts.
+    pub fn with_query_results(
+        mut self,
+        blobs: Arc<dyn nephoscope_storage::blob::BlobStore>,
+    ) -> std::io::Result<Self> {
+        let now = self.store.now();
+        self.queries_mut().keep_results(blobs, now)?;
+        Ok(self)
+    }
+
+    fn queries_mut(&mut self) -> &mut queries::Queries {
+        Arc::get_mut(&mut self.queries).expect("the queries are not shared while building")
     }
 
     /// Ends Live Tail sessions after `limit` instead of AWS's three hours.

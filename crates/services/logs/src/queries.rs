@@ -9,6 +9,8 @@ use base64::Engine;
 use nephoscope_insights as insights;
 use nephoscope_logstore::{FilterQuery, LogStore, Scope, StreamSelection};
 use nephoscope_model::types::logs::*;
+use nephoscope_storage::blob::BlobStore;
+use nephoscope_storage::codec::{Reader, Writer};
 use nephoscope_wire::{ApiError, RequestContext};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -79,12 +81,20 @@ struct Entry {
     cancel: Arc<AtomicBool>,
 }
 
-/// Queries of every account, by id. Results are kept in memory for the server's lifetime.
+/// A query and its results are kept this long after it starts (AWS: results are available
+/// for 7 days).
+pub const KEPT_MS: i64 = 7 * 86_400_000;
+
+/// Queries of every account, by id, for [`KEPT_MS`]. With a blob store, every ended query is
+/// written there (fsync'd) and read back when the server starts, so results outlive restarts.
 #[derive(Default)]
 pub struct Queries {
     entries: Mutex<HashMap<String, Entry>>,
     pub limits: Limits,
+    results: Option<Arc<dyn BlobStore>>,
 }
+
+const RESULTS: &str = "results/";
 
 impl Queries {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -93,14 +103,156 @@ impl Queries {
 
     pub fn with_limits(limits: Limits) -> Queries {
         Queries {
-            entries: Mutex::default(),
             limits,
+            ..Queries::default()
+        }
+    }
+
+    /// Keeps ended queries in `blobs`, loading those younger than [`KEPT_MS`] at `now_ms` and
+    /// deleting older ones.
+    pub fn keep_results(&mut self, blobs: Arc<dyn BlobStore>, now_ms: i64) -> std::io::Result<()> {
+        let mut entries = self.lock();
+        for key in blobs.list(RESULTS)? {
+            let id = key.trim_start_matches(RESULTS).to_string();
+            match decode_entry(&blobs.get(&key)?) {
+                Some(e) if now_ms - e.create_time < KEPT_MS => {
+                    entries.insert(id, e);
+                }
+                Some(_) => blobs.delete(&key)?,
+                None => {
+                    tracing::warn!(key, "unreadable query result skipped");
+                }
+            }
+        }
+        drop(entries);
+        self.results = Some(blobs);
+        Ok(())
+    }
+
+    /// Drops queries older than [`KEPT_MS`] (and their stored results).
+    fn expire(&self, now_ms: i64) {
+        let old: Vec<String> = {
+            let mut q = self.lock();
+            let old: Vec<String> = q
+                .iter()
+                .filter(|(_, e)| now_ms - e.create_time >= KEPT_MS)
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in &old {
+                q.remove(id);
+            }
+            old
+        };
+        if let Some(blobs) = &self.results {
+            for id in old {
+                if let Err(e) = blobs.delete(&format!("{RESULTS}{id}")) {
+                    tracing::warn!(query_id = id, error = %e, "cannot delete an expired query result");
+                }
+            }
+        }
+    }
+
+    /// Writes the ended query `id` to the blob store, if there is one.
+    fn persist(&self, id: &str) {
+        let Some(blobs) = &self.results else {
+            return;
+        };
+        let Some(bytes) = self.lock().get(id).map(encode_entry) else {
+            return;
+        };
+        if let Err(e) = blobs.put(&format!("{RESULTS}{id}"), &bytes) {
+            tracing::error!(query_id = id, error = %e, "cannot store the query's results");
         }
     }
 
     pub fn clear(&self) {
-        self.lock().clear();
+        let ids: Vec<String> = self.lock().drain().map(|(id, _)| id).collect();
+        if let Some(blobs) = &self.results {
+            for id in ids {
+                let _ = blobs.delete(&format!("{RESULTS}{id}"));
+            }
+        }
     }
+}
+
+fn encode_entry(e: &Entry) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(1);
+    w.str(&e.scope.account);
+    w.str(&e.scope.region);
+    w.str(&e.query_string);
+    w.u64(e.groups.len() as u64);
+    for g in &e.groups {
+        w.str(g);
+    }
+    w.i64(e.create_time);
+    w.str(e.status.as_str());
+    for x in [
+        e.stats.records_scanned,
+        e.stats.records_matched,
+        e.stats.bytes_scanned,
+    ] {
+        w.f64(x);
+    }
+    w.i64(e.duration_ms);
+    w.u64(e.rows.len() as u64);
+    for row in &e.rows {
+        w.u64(row.len() as u64);
+        for (f, v) in row {
+            w.str(f);
+            w.str(v);
+        }
+    }
+    w.buf
+}
+
+fn decode_entry(data: &[u8]) -> Option<Entry> {
+    let mut r = Reader::new(data);
+    if r.u8().ok()? != 1 {
+        return None;
+    }
+    let scope = Scope {
+        account: r.str().ok()?,
+        region: r.str().ok()?,
+    };
+    let query_string = r.str().ok()?;
+    let mut groups = Vec::new();
+    for _ in 0..r.u64().ok()? {
+        groups.push(r.str().ok()?);
+    }
+    let create_time = r.i64().ok()?;
+    let status = match r.str().ok()?.as_str() {
+        "Complete" => Status::Complete,
+        "Failed" => Status::Failed,
+        "Cancelled" => Status::Cancelled,
+        "Timeout" => Status::Timeout,
+        _ => return None,
+    };
+    let stats = insights::Stats {
+        records_scanned: r.f64().ok()?,
+        records_matched: r.f64().ok()?,
+        bytes_scanned: r.f64().ok()?,
+    };
+    let duration_ms = r.i64().ok()?;
+    let mut rows = Vec::new();
+    for _ in 0..r.u64().ok()? {
+        let mut row = Vec::new();
+        for _ in 0..r.u64().ok()? {
+            row.push((r.str().ok()?, r.str().ok()?));
+        }
+        rows.push(row);
+    }
+    r.done().then_some(Entry {
+        scope,
+        query_string,
+        groups,
+        create_time,
+        status,
+        rows,
+        stats,
+        duration_ms,
+        cancel: Arc::new(AtomicBool::new(false)),
+    })
 }
 
 /// `@ptr`: an opaque, URL-safe reference to one event of the caller's account.
@@ -221,6 +373,7 @@ pub fn start(
     }
     let limit = req.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
 
+    queries.expire(store.now());
     let id = uuid::Uuid::new_v4().to_string();
     let cancel = Arc::new(AtomicBool::new(false));
     {
@@ -359,6 +512,7 @@ fn run(
         e.stats = stats;
         e.duration_ms = duration;
     });
+    queries.persist(id);
     if let Some(e) = failed {
         tracing::error!(query_id = id, error = %e, "query failed");
     }
