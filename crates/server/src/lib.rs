@@ -63,7 +63,7 @@ pub struct Engines {
     pub live_tail_limit: std::time::Duration,
     /// Logs Insights limits.
     pub query_limits: nephoscope_logs::queries::Limits,
-    /// Where ended Logs Insights queries are kept (7 days).
+    /// Where ended Logs Insights queries (7 days) and lookup tables are kept.
     pub query_results: Arc<dyn nephoscope_storage::blob::BlobStore>,
 }
 
@@ -98,7 +98,9 @@ impl Engines {
             .with_live_tail_limit(self.live_tail_limit)
             .with_query_limits(self.query_limits)
             .with_query_results(self.query_results.clone())
-            .map_err(|e| format!("cannot read the kept Logs Insights results: {e}"))?;
+            .map_err(|e| format!("cannot read the kept Logs Insights results: {e}"))?
+            .with_lookup_tables(self.query_results.clone())
+            .map_err(|e| format!("cannot read the lookup tables: {e}"))?;
         Ok(vec![
             Arc::new(nephoscope_sts::Sts),
             Arc::new(logs),

@@ -8,6 +8,7 @@ mod emf;
 mod events;
 mod groups;
 mod livetail;
+pub mod lookups;
 mod metricfilters;
 pub mod queries;
 mod querydefs;
@@ -28,13 +29,16 @@ use std::sync::Arc;
 const BUILT: &[&str] = &[
     "CreateLogGroup",
     "CreateLogStream",
+    "CreateLookupTable",
     "DeleteLogGroup",
     "DeleteLogStream",
+    "DeleteLookupTable",
     "DeleteMetricFilter",
     "DeleteQueryDefinition",
     "DeleteRetentionPolicy",
     "DescribeLogGroups",
     "DescribeLogStreams",
+    "DescribeLookupTables",
     "DescribeMetricFilters",
     "DescribeQueries",
     "DescribeQueryDefinitions",
@@ -42,6 +46,7 @@ const BUILT: &[&str] = &[
     "GetLogEvents",
     "GetLogGroupFields",
     "GetLogRecord",
+    "GetLookupTable",
     "GetQueryResults",
     "ListTagsForResource",
     "ListTagsLogGroup",
@@ -58,6 +63,7 @@ const BUILT: &[&str] = &[
     "TestMetricFilter",
     "UntagLogGroup",
     "UntagResource",
+    "UpdateLookupTable",
 ];
 
 pub struct Logs {
@@ -65,6 +71,7 @@ pub struct Logs {
     /// Where metrics extracted from EMF log events go.
     metrics: Option<Arc<nephoscope_metricstore::MetricStore>>,
     queries: Arc<queries::Queries>,
+    lookups: Arc<lookups::LookupTables>,
     live_tail_limit: std::time::Duration,
 }
 
@@ -74,6 +81,7 @@ impl Logs {
             store,
             metrics: None,
             queries: Arc::default(),
+            lookups: Arc::default(),
             live_tail_limit: livetail::DEFAULT_SESSION_LIMIT,
         }
     }
@@ -97,6 +105,17 @@ impl Logs {
     ) -> std::io::Result<Self> {
         let now = self.store.now();
         self.queries_mut().keep_results(blobs, now)?;
+        Ok(self)
+    }
+
+    /// Keeps lookup tables in `blobs`, across restarts.
+    pub fn with_lookup_tables(
+        mut self,
+        blobs: Arc<dyn nephoscope_storage::blob::BlobStore>,
+    ) -> std::io::Result<Self> {
+        Arc::get_mut(&mut self.lookups)
+            .expect("the lookup tables are not shared while building")
+            .keep_in(blobs)?;
         Ok(self)
     }
 
@@ -244,6 +263,7 @@ impl Service for Logs {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send>> {
         let store = self.store.clone();
         self.queries.clear();
+        self.lookups.clear();
         Box::pin(async move {
             store
                 .mutate(nephoscope_logstore::Mutation::Reset)
@@ -272,11 +292,21 @@ impl Service for Logs {
     fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture {
         let store = self.store.clone();
         let queries = self.queries.clone();
+        let lookups = self.lookups.clone();
         let metrics = self.metrics.clone();
         Box::pin(async move {
             let s = &store;
             let out = match op.name {
                 "StartQuery" => queries::start(s, &queries, &ctx, parse(input)?),
+                "CreateLookupTable" => {
+                    lookups::create(&lookups, &queries, &ctx, s.now(), parse(input)?)
+                }
+                "UpdateLookupTable" => {
+                    lookups::update(&lookups, &queries, &ctx, s.now(), parse(input)?)
+                }
+                "GetLookupTable" => lookups::get(&lookups, &ctx, parse(input)?),
+                "DescribeLookupTables" => lookups::describe(&lookups, &ctx, parse(input)?),
+                "DeleteLookupTable" => lookups::delete(&lookups, &ctx, parse(input)?),
                 "PutMetricFilter" => metricfilters::put(s, &ctx, parse(input)?).await,
                 "PutQueryDefinition" => querydefs::put(s, &ctx, parse(input)?).await,
                 "DescribeQueryDefinitions" => querydefs::describe(s, &ctx, parse(input)?),

@@ -518,6 +518,51 @@ fn run(
     }
 }
 
+impl Queries {
+    /// The results of query `id` as CSV for a lookup table: the columns in the order they
+    /// first appear (`@ptr` left out). Only a completed or cancelled query has them.
+    pub(crate) fn results_csv(&self, scope: &Scope, id: &str) -> Result<String, ApiError> {
+        let q = self.lock();
+        let e = find(&q, scope, id)?;
+        if !matches!(e.status, Status::Complete | Status::Cancelled) {
+            return Err(invalid(format!(
+                "Query {id} has not completed or been cancelled (status {}).",
+                e.status.as_str()
+            )));
+        }
+        let mut columns: Vec<&str> = Vec::new();
+        for (f, _) in e.rows.iter().flatten() {
+            if f != "@ptr" && !columns.contains(&f.as_str()) {
+                columns.push(f);
+            }
+        }
+        if columns.is_empty() {
+            return Err(invalid(format!("Query {id} returned no fields.")));
+        }
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let failed = |e: csv::Error| {
+            invalid(format!(
+                "The results of query {id} cannot be written as CSV: {e}"
+            ))
+        };
+        w.write_record(&columns).map_err(failed)?;
+        for row in &e.rows {
+            let cells = columns.iter().map(|c| {
+                row.iter()
+                    .find(|(f, _)| f == c)
+                    .map_or("", |(_, v)| v.as_str())
+            });
+            w.write_record(cells).map_err(failed)?;
+        }
+        let bytes = w.into_inner().map_err(|e| {
+            invalid(format!(
+                "The results of query {id} cannot be written as CSV: {e}"
+            ))
+        })?;
+        String::from_utf8(bytes).map_err(|e| invalid(e.to_string()))
+    }
+}
+
 fn find<'a>(q: &'a HashMap<String, Entry>, scope: &Scope, id: &str) -> Result<&'a Entry, ApiError> {
     q.get(id)
         .filter(|e| &e.scope == scope)
