@@ -36,7 +36,8 @@ impl AggState {
         }
     }
 
-    pub fn update(&mut self, k: AggKind, v: &Value, ts: i64, ptr: &str) {
+    /// Add one value; `scratch` is a reusable buffer (distinct keys are built in it).
+    pub fn update(&mut self, k: AggKind, v: &Value, ts: i64, ptr: &str, scratch: &mut String) {
         if k == AggKind::CountStar {
             if let AggState::Count(c) = self {
                 *c += 1;
@@ -49,7 +50,10 @@ impl AggState {
         match self {
             AggState::Count(c) => *c += 1,
             AggState::Distinct(s) => {
-                s.insert(v.key());
+                v.key_into(scratch);
+                if !s.contains(scratch.as_str()) {
+                    s.insert(scratch.clone());
+                }
             }
             AggState::Sum(s, any) => {
                 if let Some(n) = v.as_num() {
@@ -85,9 +89,11 @@ impl AggState {
                 }
             }
             AggState::At(cur) => {
-                let cand = (ts, ptr.to_string(), v.clone());
-                if cur.as_ref().is_none_or(|c| at_better(k, &cand, c)) {
-                    *cur = Some(cand);
+                if cur
+                    .as_ref()
+                    .is_none_or(|c| at_better(k, (ts, ptr), (c.0, &c.1)))
+                {
+                    *cur = Some((ts, ptr.to_string(), v.clone()));
                 }
             }
         }
@@ -122,7 +128,8 @@ impl AggState {
                 *n = tot;
             }
             (AggState::At(a), AggState::At(Some(b)))
-                if a.as_ref().is_none_or(|c| at_better(k, &b, c)) =>
+                if a.as_ref()
+                    .is_none_or(|c| at_better(k, (b.0, &b.1), (c.0, &c.1))) =>
             {
                 *a = Some(b);
             }
@@ -194,8 +201,8 @@ fn better(k: AggKind, v: &Value, cur: &Value) -> bool {
     }
 }
 
-fn at_better(k: AggKind, cand: &(i64, String, Value), cur: &(i64, String, Value)) -> bool {
-    let o = cand.0.cmp(&cur.0).then_with(|| cand.1.cmp(&cur.1));
+fn at_better(k: AggKind, cand: (i64, &str), cur: (i64, &str)) -> bool {
+    let o = cand.0.cmp(&cur.0).then_with(|| cand.1.cmp(cur.1));
     if k == AggKind::Earliest {
         o == Ordering::Less
     } else {

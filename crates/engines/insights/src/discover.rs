@@ -29,7 +29,7 @@ pub fn flatten_message(msg: &str, f: &mut dyn FnMut(String, Value)) -> bool {
     true
 }
 
-fn walk(name: String, v: &serde_json::Value, f: &mut dyn FnMut(String, Value)) {
+pub(crate) fn walk(name: String, v: &serde_json::Value, f: &mut dyn FnMut(String, Value)) {
     match v {
         serde_json::Value::Null => {}
         serde_json::Value::Bool(b) => f(name, Value::Str(b.to_string())),

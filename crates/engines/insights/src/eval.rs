@@ -2,19 +2,101 @@
 
 use crate::ast::*;
 use crate::functions::{self, Env};
-use crate::value::{loose_cmp, loose_eq, Value};
+use crate::value::{loose_cmp, loose_eq, text_of, Value};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Default)]
 pub struct Row {
     pub ts: i64,
     pub ptr: String,
     pub fields: Vec<(String, Value)>,
+    /// Strings of a recycled row, reused for the next record's fields (see [`Row::recycle`]).
+    spare: Vec<String>,
 }
 
+impl Clone for Row {
+    fn clone(&self) -> Row {
+        Row {
+            ts: self.ts,
+            ptr: self.ptr.clone(),
+            fields: self.fields.clone(),
+            spare: Vec::new(),
+        }
+    }
+}
+
+/// A recycled row keeps at most this many spare strings.
+const MAX_SPARE: usize = 64;
+
 impl Row {
+    pub fn new(ts: i64, ptr: String, fields: Vec<(String, Value)>) -> Row {
+        Row {
+            ts,
+            ptr,
+            fields,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Empty the row, keeping its strings' buffers for the next fill.
+    pub fn recycle(&mut self) {
+        for (k, v) in self.fields.drain(..) {
+            if self.spare.len() < MAX_SPARE {
+                self.spare.push(k);
+                if let Value::Str(s) = v {
+                    self.spare.push(s);
+                }
+            }
+        }
+    }
+
+    fn string(&mut self, s: &str) -> String {
+        let mut x = self.spare.pop().unwrap_or_default();
+        x.clear();
+        x.push_str(s);
+        x
+    }
+
+    /// Append a field (reusing a spare buffer for its name).
+    pub fn push(&mut self, name: &str, v: Value) {
+        let k = self.string(name);
+        self.fields.push((k, v));
+    }
+
+    /// Append a string field, reusing spare buffers.
+    pub fn push_str(&mut self, name: &str, v: &str) {
+        let v = self.string(v);
+        self.push(name, Value::Str(v));
+    }
+
+    /// `set(name, Value::Str(v))` without allocating when a buffer can be reused.
+    pub fn set_str(&mut self, name: &str, v: &str) {
+        if let Some(i) = self.fields.iter().position(|(k, _)| k == name) {
+            if let Value::Str(s) = &mut self.fields[i].1 {
+                s.clear();
+                s.push_str(v);
+            } else {
+                let v = self.string(v);
+                self.fields[i].1 = Value::Str(v);
+            }
+        } else {
+            self.push_str(name, v);
+        }
+    }
+
+    /// The field stored under exactly this name (the last one), if any.
+    #[inline]
+    pub fn get_ref(&self, name: &str) -> Option<&Value> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
     pub fn get(&self, name: &str) -> Value {
-        if let Some((_, v)) = self.fields.iter().rev().find(|(k, _)| k == name) {
+        if let Some(v) = self.get_ref(name) {
             return v.clone();
         }
         // `m.key.sub` / `list.0` navigation into jsonParse values
@@ -67,6 +149,17 @@ pub struct Evaluator<'a> {
 }
 
 impl Evaluator<'_> {
+    /// [`Evaluator::eval`], borrowing a field's value from the row instead of copying it.
+    #[inline]
+    pub fn eval_ref<'r>(&self, e: &Expr, row: &'r Row) -> Cow<'r, Value> {
+        if let Expr::Field(f) = e {
+            if let Some(v) = row.get_ref(f) {
+                return Cow::Borrowed(v);
+            }
+        }
+        Cow::Owned(self.eval(e, row))
+    }
+
     pub fn eval(&self, e: &Expr, row: &Row) -> Value {
         match e {
             Expr::Field(f) => row.get(f),
@@ -86,12 +179,13 @@ impl Evaluator<'_> {
             Expr::Index(a, i) => index(&self.eval(a, row), &self.eval(i, row)),
             Expr::Bin(op, a, b) => self.binop(*op, a, b, row),
             Expr::Like { expr, pat, negated } => {
-                let v = self.eval(expr, row);
-                let Some(s) = v.as_str() else {
+                let v = self.eval_ref(expr, row);
+                let Some(s) = text_of(&v) else {
                     return Value::Bool(false);
                 };
                 let m = match &**pat {
                     Expr::Regex(r) => r.re.is_match(&s),
+                    Expr::Str(sub) => s.contains(sub.as_str()),
                     p => match self.eval(p, row).as_str() {
                         Some(sub) => s.contains(&sub),
                         None => return Value::Bool(false),
@@ -104,7 +198,7 @@ impl Evaluator<'_> {
                 list,
                 negated,
             } => {
-                let v = self.eval(expr, row);
+                let v = self.eval_ref(expr, row);
                 if v.is_null() {
                     return Value::Bool(false);
                 }
@@ -171,11 +265,12 @@ impl Evaluator<'_> {
             }
             _ => {}
         }
-        let (x, y) = (self.eval(a, row), self.eval(b, row));
-        let cmp = |f: fn(Ordering) -> bool| Value::Bool(loose_cmp(&x, &y).is_some_and(f));
+        let (x, y) = (self.eval_ref(a, row), self.eval_ref(b, row));
+        let (x, y) = (&*x, &*y);
+        let cmp = |f: fn(Ordering) -> bool| Value::Bool(loose_cmp(x, y).is_some_and(f));
         match op {
-            BinOp::Eq => Value::Bool(loose_eq(&x, &y) == Some(true)),
-            BinOp::Ne => Value::Bool(loose_eq(&x, &y) == Some(false)),
+            BinOp::Eq => Value::Bool(loose_eq(x, y) == Some(true)),
+            BinOp::Ne => Value::Bool(loose_eq(x, y) == Some(false)),
             BinOp::Lt => cmp(|o| o == Ordering::Less),
             BinOp::Le => cmp(|o| o != Ordering::Greater),
             BinOp::Gt => cmp(|o| o == Ordering::Greater),
@@ -196,7 +291,7 @@ impl Evaluator<'_> {
                 if !r.is_finite() {
                     return Value::Null;
                 }
-                match (&x, &y, op) {
+                match (x, y, op) {
                     (Value::Time(_), Value::Num(_), BinOp::Add | BinOp::Sub) => {
                         Value::Time(r as i64)
                     }

@@ -2,8 +2,9 @@
 
 use crate::agg::AggState;
 use crate::ast::*;
+use crate::fieldscan::FieldScanner;
 use crate::functions::Env;
-use crate::value::{sort_cmp, Value};
+use crate::value::{sort_cmp, text_of, Value};
 use crate::{QueryContext, Record};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -47,7 +48,16 @@ pub struct Plan {
     /// Output rows carry `@ptr` (record rows, not aggregated rows).
     pub with_ptr: bool,
     pub has_limit: bool,
-    pub needs_json: bool,
+    /// Non-system field names the query may read or write, with every dotted prefix
+    /// (`a.b.c` brings `a` and `a.b`): the only discovered fields a record row needs.
+    pub wanted: Vec<String>,
+    /// Which of [`SYSTEM_FIELDS`] a record row needs.
+    pub sys: [bool; 6],
+    /// Output rows show every field of their record (no `fields`/`display`/`stats`): held rows
+    /// are completed from their record when the results are rendered.
+    pub all_fields: bool,
+    /// The streaming prefix keeps one row per record (no `unnest`).
+    pub single_row: bool,
 }
 
 pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan {
@@ -57,7 +67,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
     let mut display: Option<Vec<String>> = None;
     let mut with_ptr = true;
     let mut has_limit = false;
-    let mut needs_json = false;
+    let mut names: Vec<String> = vec!["@timestamp".to_string()];
     for c in &cmds {
         match c {
             Command::Fields(ps) => {
@@ -92,15 +102,31 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
             Command::Limit(_) => has_limit = true,
             _ => {}
         }
-        visit_fields(c, &mut |f| {
-            if !SYSTEM_FIELDS.contains(&f) {
-                needs_json = true;
+        referenced_names(c, &mut |f| {
+            if !names.iter().any(|n| n == f) {
+                names.push(f.to_string());
             }
         });
     }
     let columns = display.or(cols);
-    if columns.is_none() {
-        needs_json = true;
+    let all_fields = columns.is_none();
+    let mut wanted: Vec<String> = Vec::new();
+    let mut sys = [false; 6];
+    for n in &names {
+        if let Some(i) = SYSTEM_FIELDS.iter().position(|s| s == n) {
+            sys[i] = true;
+            continue;
+        }
+        let mut end = n.len();
+        loop {
+            if !wanted.iter().any(|w| *w == n[..end]) {
+                wanted.push(n[..end].to_string());
+            }
+            match n[..end].rfind('.') {
+                Some(p) => end = p,
+                None => break,
+            }
+        }
     }
     let split = cmds
         .iter()
@@ -161,6 +187,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
         }
     };
     let tail: Vec<Command> = it.collect();
+    let single_row = !prefix.iter().any(|c| matches!(c, Command::Unnest { .. }));
     Plan {
         prefix,
         collector,
@@ -168,7 +195,68 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
         columns,
         with_ptr,
         has_limit,
-        needs_json,
+        wanted,
+        sys,
+        all_fields,
+        single_row,
+    }
+}
+
+/// Every name a command may look a row up by or write: fields in expressions, a call's text
+/// (a stats column is found by it), and the names `fields`, `display`, `parse` and `unnest`
+/// assign (`stats` builds new rows).
+fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
+    visit_fields(c, f);
+    let mut calls = |e: &Expr| visit_calls(e, f);
+    match c {
+        Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| calls(&p.expr)),
+        Command::Filter(e) => calls(e),
+        Command::Stats(s) => {
+            s.aggs
+                .iter()
+                .filter_map(|a| a.arg.as_ref())
+                .for_each(&mut calls);
+            s.by.iter().for_each(|p| calls(&p.expr));
+            s.items.iter().for_each(|p| calls(&p.expr));
+        }
+        Command::Sort(k) => k.iter().for_each(|k| calls(&k.expr)),
+        Command::Parse { field, .. } => calls(field),
+        Command::Dedup(d) => d.iter().for_each(&mut calls),
+        Command::Unnest { field, .. } | Command::Pattern(field) => calls(field),
+        Command::Limit(_) | Command::Diff(_) => {}
+    }
+    match c {
+        Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| f(&p.name)),
+        Command::Parse { mode, .. } => match mode {
+            ParseMode::Glob(_, names) => names.iter().for_each(|n| f(n)),
+            ParseMode::Regex(re) => re.names.iter().for_each(|(_, n)| f(n)),
+        },
+        Command::Unnest { into, .. } => f(into),
+        _ => {}
+    }
+}
+
+fn visit_calls(e: &Expr, f: &mut dyn FnMut(&str)) {
+    match e {
+        Expr::Call { args, text, .. } => {
+            f(text);
+            args.iter().for_each(|x| visit_calls(x, f))
+        }
+        Expr::Neg(a) | Expr::Not(a) => visit_calls(a, f),
+        Expr::Bin(_, a, b) | Expr::Index(a, b) => {
+            visit_calls(a, f);
+            visit_calls(b, f)
+        }
+        Expr::Like { expr, pat, .. } => {
+            visit_calls(expr, f);
+            visit_calls(pat, f)
+        }
+        Expr::In { expr, list, .. } => {
+            visit_calls(expr, f);
+            list.iter().for_each(|x| visit_calls(x, f))
+        }
+        Expr::List(l) => l.iter().for_each(|x| visit_calls(x, f)),
+        _ => {}
     }
 }
 
@@ -343,14 +431,89 @@ fn dedup_key(fs: &[Expr], r: &Row, ev: &Evaluator) -> Option<Vec<String>> {
         .collect()
 }
 
+// ---------------- single-row prefix ----------------
+
+/// Apply one streaming command to a single row in place (the prefix without `unnest`); false
+/// when a filter drops the row. `tmp` is a reusable buffer.
+pub fn apply_one(cmd: &Command, r: &mut Row, ev: &Evaluator, tmp: &mut String) -> bool {
+    match cmd {
+        Command::Filter(e) => ev.eval(e, r).truthy(),
+        Command::Fields(ps) | Command::Display(ps) => {
+            for p in ps {
+                if !matches!(&p.expr, Expr::Field(f) if *f == p.name) {
+                    let v = ev.eval(&p.expr, r);
+                    r.set(&p.name, v);
+                }
+            }
+            true
+        }
+        Command::Parse { field, mode } => {
+            {
+                let v = ev.eval_ref(field, r);
+                let Some(src) = text_of(&v) else {
+                    return true;
+                };
+                tmp.clear();
+                tmp.push_str(&src);
+            }
+            match mode {
+                ParseMode::Glob(re, names) => {
+                    if let Some(c) = re.captures(tmp) {
+                        for (i, n) in names.iter().enumerate() {
+                            r.set_str(n, c.get(i + 1).map(|m| m.as_str()).unwrap_or(""));
+                        }
+                    }
+                }
+                ParseMode::Regex(re) => {
+                    if let Some(c) = re.re.captures(tmp) {
+                        for (i, n) in &re.names {
+                            if let Some(m) = c.get(*i) {
+                                r.set_str(n, m.as_str());
+                            }
+                        }
+                    }
+                }
+            }
+            true
+        }
+        other => {
+            let rows = apply(other, vec![std::mem::take(r)], ev);
+            match rows.into_iter().next() {
+                Some(x) => {
+                    *r = x;
+                    true
+                }
+                None => false,
+            }
+        }
+    }
+}
+
 // ---------------- stats groups ----------------
 
-/// Group keys (values) and their partial aggregates.
-type Group = (Vec<Value>, Vec<AggState>);
+/// One group: its key strings (for ordering ties), key values and partial aggregates.
+#[derive(Clone)]
+pub struct Group {
+    ks: Vec<String>,
+    keys: Vec<Value>,
+    states: Vec<AggState>,
+}
 
+/// Group keys and their partial aggregates, found by an encoding of the key strings built in
+/// a reused buffer (no allocation per record for a known group).
 #[derive(Default, Clone)]
 pub struct Groups {
-    pub map: HashMap<Vec<String>, Group>,
+    index: HashMap<String, usize>,
+    groups: Vec<Group>,
+    buf: String,
+    part: String,
+}
+
+/// Appends one key component, length-suffixed so that component boundaries are unambiguous.
+fn encode_part(buf: &mut String, part: &str) {
+    use std::fmt::Write;
+    buf.push_str(part);
+    let _ = write!(buf, "\u{0}{:x};", part.len());
 }
 
 impl Groups {
@@ -360,28 +523,66 @@ impl Groups {
             aggs: &[],
             bin_offset: s.offset_ms,
         };
-        let keys: Vec<Value> = s.by.iter().map(|p| ev.eval(&p.expr, r)).collect();
-        let ks: Vec<String> = keys.iter().map(Value::key).collect();
-        let entry = self
-            .map
-            .entry(ks)
-            .or_insert_with(|| (keys, s.aggs.iter().map(|a| AggState::new(a.kind)).collect()));
-        for (a, st) in s.aggs.iter().zip(entry.1.iter_mut()) {
-            let v = a.arg.as_ref().map(|e| ev.eval(e, r)).unwrap_or(Value::Null);
-            st.update(a.kind, &v, r.ts, &r.ptr);
+        self.buf.clear();
+        let mut vals: [Option<std::borrow::Cow<'_, Value>>; 4] = Default::default();
+        let few = s.by.len() <= vals.len();
+        for (i, p) in s.by.iter().enumerate() {
+            let v = ev.eval_ref(&p.expr, r);
+            v.key_into(&mut self.part);
+            encode_part(&mut self.buf, &self.part);
+            if few {
+                vals[i] = Some(v);
+            }
+        }
+        let g = match self.index.get(self.buf.as_str()) {
+            Some(&g) => g,
+            None => {
+                let keys: Vec<Value> = if few {
+                    vals.iter_mut()
+                        .take(s.by.len())
+                        .map(|v| v.take().map(|v| v.into_owned()).unwrap_or(Value::Null))
+                        .collect()
+                } else {
+                    s.by.iter().map(|p| ev.eval(&p.expr, r)).collect()
+                };
+                let ks = keys.iter().map(Value::key).collect();
+                self.groups.push(Group {
+                    ks,
+                    keys,
+                    states: s.aggs.iter().map(|a| AggState::new(a.kind)).collect(),
+                });
+                self.index.insert(self.buf.clone(), self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        let states = &mut self.groups[g].states;
+        for (a, st) in s.aggs.iter().zip(states.iter_mut()) {
+            match &a.arg {
+                Some(e) => {
+                    let v = ev.eval_ref(e, r);
+                    st.update(a.kind, &v, r.ts, &r.ptr, &mut self.part);
+                }
+                None => st.update(a.kind, &Value::Null, r.ts, &r.ptr, &mut self.part),
+            }
         }
     }
 
     pub fn merge(&mut self, s: &StatsCmd, o: Groups) {
-        for (k, (keys, states)) in o.map {
-            match self.map.get_mut(&k) {
-                Some(mine) => {
-                    for ((a, m), t) in s.aggs.iter().zip(mine.1.iter_mut()).zip(states) {
+        for grp in o.groups {
+            self.buf.clear();
+            for k in &grp.ks {
+                encode_part(&mut self.buf, k);
+            }
+            match self.index.get(self.buf.as_str()) {
+                Some(&g) => {
+                    let mine = &mut self.groups[g].states;
+                    for ((a, m), t) in s.aggs.iter().zip(mine.iter_mut()).zip(grp.states) {
                         m.merge(a.kind, t);
                     }
                 }
                 None => {
-                    self.map.insert(k, (keys, states));
+                    self.index.insert(self.buf.clone(), self.groups.len());
+                    self.groups.push(grp);
                 }
             }
         }
@@ -389,23 +590,23 @@ impl Groups {
 
     /// Final rows, ordered by group keys (ascending, natural order).
     pub fn finish(&self, s: &StatsCmd, env: &Env) -> Vec<Row> {
-        let mut groups: Vec<(&Vec<String>, &Group)> = self.map.iter().collect();
+        let mut groups: Vec<&Group> = self.groups.iter().collect();
         groups.sort_by(|a, b| {
-            let o =
-                a.1 .0
-                    .iter()
-                    .zip(b.1 .0.iter())
-                    .map(|(x, y)| sort_cmp(x, y, false))
-                    .find(|o| *o != Ordering::Equal);
-            o.unwrap_or(Ordering::Equal).then_with(|| a.0.cmp(b.0))
+            let o = a
+                .keys
+                .iter()
+                .zip(b.keys.iter())
+                .map(|(x, y)| sort_cmp(x, y, false))
+                .find(|o| *o != Ordering::Equal);
+            o.unwrap_or(Ordering::Equal).then_with(|| a.ks.cmp(&b.ks))
         });
         groups
             .into_iter()
-            .map(|(_, (keys, states))| {
+            .map(|grp| {
                 let vals: Vec<Value> = s
                     .aggs
                     .iter()
-                    .zip(states)
+                    .zip(&grp.states)
                     .map(|(a, st)| st.finish(a.p))
                     .collect();
                 let ev = Evaluator {
@@ -413,19 +614,15 @@ impl Groups {
                     aggs: &vals,
                     bin_offset: 0,
                 };
-                let mut r = Row {
-                    ts: 0,
-                    ptr: String::new(),
-                    fields: Vec::new(),
-                };
-                for (p, k) in s.by.iter().zip(keys) {
+                let mut r = Row::default();
+                for (p, k) in s.by.iter().zip(&grp.keys) {
                     r.set(&p.name, k.clone());
                 }
                 for it in &s.items {
                     let v = ev.eval(&it.expr, &r);
                     r.set(&it.name, v);
                 }
-                if let Some(t) = keys.iter().find_map(|k| {
+                if let Some(t) = grp.keys.iter().find_map(|k| {
                     if let Value::Time(t) = k {
                         Some(*t)
                     } else {
@@ -442,17 +639,37 @@ impl Groups {
 
 // ---------------- row collector ----------------
 
+/// What a held row needs from its record to show every field at the end.
+#[derive(Clone, Debug)]
+pub struct HeldRecord {
+    pub ingestion_time: i64,
+    pub message: String,
+    pub log_stream: String,
+    pub log: String,
+}
+
 #[derive(Clone)]
 pub struct Held {
     pub sk: Vec<Value>,
     pub dk: Option<Vec<String>>,
     pub row: Row,
+    /// Set when the output shows every field ([`Plan::all_fields`]).
+    pub rec: Option<Box<HeldRecord>>,
+}
+
+/// The order of held rows: sort keys, then newest first, then `@ptr`.
+pub fn key_cmp(a: (&[Value], i64, &str), b: (&[Value], i64, &str), order: &[SortKey]) -> Ordering {
+    cmp_keys(a.0, b.0, order)
+        .then_with(|| b.1.cmp(&a.1))
+        .then_with(|| a.2.cmp(b.2))
 }
 
 pub fn held_cmp(a: &Held, b: &Held, order: &[SortKey]) -> Ordering {
-    cmp_keys(&a.sk, &b.sk, order)
-        .then_with(|| b.row.ts.cmp(&a.row.ts))
-        .then_with(|| a.row.ptr.cmp(&b.row.ptr))
+    key_cmp(
+        (&a.sk, a.row.ts, &a.row.ptr),
+        (&b.sk, b.row.ts, &b.row.ptr),
+        order,
+    )
 }
 
 /// Sort, dedup and truncate held rows in place.
@@ -470,7 +687,8 @@ pub fn compact(rows: &mut Vec<Held>, order: &[SortKey], dedup: bool, bound: Opti
     }
 }
 
-pub fn record_row(r: &Record<'_>, needs_json: bool) -> Row {
+/// The full row of a record: the six system fields and every discovered field.
+pub fn record_row(r: &Record<'_>) -> Row {
     let mut fields = vec![
         ("@timestamp".to_string(), Value::Time(r.timestamp)),
         ("@message".to_string(), Value::Str(r.message.to_string())),
@@ -482,18 +700,66 @@ pub fn record_row(r: &Record<'_>, needs_json: bool) -> Row {
         ("@ingestionTime".to_string(), Value::Time(r.ingestion_time)),
         ("@ptr".to_string(), Value::Str(r.ptr.to_string())),
     ];
-    if needs_json {
-        crate::discover::flatten_message(r.message, &mut |k, v| {
-            if !SYSTEM_FIELDS.contains(&k.as_str()) {
-                fields.push((k, v));
+    crate::discover::flatten_message(r.message, &mut |k, v| {
+        if !SYSTEM_FIELDS.contains(&k.as_str()) {
+            fields.push((k, v));
+        }
+    });
+    Row::new(r.timestamp, r.ptr.to_string(), fields)
+}
+
+/// Fill `row` (recycled) with the fields of `r` the plan reads: the needed system fields, then
+/// the wanted discovered fields, in the order [`record_row`] has them. Every name a query can
+/// read or write is in the plan, so every operation sees the same values as on the full row.
+pub fn fill_row(r: &Record<'_>, plan: &Plan, scan: &mut FieldScanner, row: &mut Row) {
+    row.recycle();
+    row.ts = r.timestamp;
+    row.ptr.clear();
+    row.ptr.push_str(r.ptr);
+    for (i, name) in SYSTEM_FIELDS.iter().enumerate() {
+        if !plan.sys[i] {
+            continue;
+        }
+        match i {
+            0 => row.push(name, Value::Time(r.timestamp)),
+            1 => row.push_str(name, r.message),
+            2 => row.push_str(name, r.log_stream),
+            3 => row.push_str(name, r.log),
+            4 => row.push(name, Value::Time(r.ingestion_time)),
+            _ => row.push_str(name, r.ptr),
+        }
+    }
+    scan.extract(r.message, &plan.wanted, &mut |k, v| row.push_str(k, v));
+}
+
+/// The row a held row stands for when every field is shown: its record's full row with the
+/// held row's fields laid over it. The held row has exactly the full row's entries for each
+/// name it carries (in order) plus the ones commands appended, so each of its entries takes
+/// the next place of that name in the full row, or goes at the end.
+pub fn complete(row: &Row, rec: &HeldRecord) -> Row {
+    let full = record_row(&Record {
+        timestamp: row.ts,
+        ingestion_time: rec.ingestion_time,
+        message: &rec.message,
+        log_stream: &rec.log_stream,
+        log: &rec.log,
+        ptr: &row.ptr,
+    });
+    let mut fields = full.fields;
+    let mut used = vec![false; fields.len()];
+    for (k, v) in &row.fields {
+        match (0..fields.len()).find(|&i| !used[i] && fields[i].0 == *k) {
+            Some(i) => {
+                used[i] = true;
+                fields[i].1 = v.clone();
             }
-        });
+            None => {
+                fields.push((k.clone(), v.clone()));
+                used.push(true);
+            }
+        }
     }
-    Row {
-        ts: r.timestamp,
-        ptr: r.ptr.to_string(),
-        fields,
-    }
+    Row::new(row.ts, row.ptr.clone(), fields)
 }
 
 /// Render a final row: requested columns (or all fields), nulls omitted, `@ptr` last.

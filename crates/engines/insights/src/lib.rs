@@ -17,6 +17,7 @@ mod discover;
 mod eval;
 mod exec;
 mod expr;
+mod fieldscan;
 mod functions;
 mod lexer;
 mod parser;
@@ -115,6 +116,13 @@ pub struct Execution {
     bound: Option<usize>,
     /// `diff`'s comparison period (inclusive, epoch ms).
     previous: Option<(i64, i64)>,
+    /// Reused per record: the row, the JSON field scanner, a text buffer.
+    scratch: exec::Row,
+    scanner: fieldscan::FieldScanner,
+    tmp: String,
+    /// With a row bound: the last kept row's order key after the latest compaction. A record
+    /// ordered after it can never be among the results, so it is not held.
+    worst: Option<(Vec<value::Value>, i64, String)>,
 }
 
 impl Query {
@@ -150,6 +158,10 @@ impl Query {
             stats: Stats::default(),
             state,
             bound,
+            scratch: exec::Row::default(),
+            scanner: fieldscan::FieldScanner::default(),
+            tmp: String::new(),
+            worst: None,
         }
     }
 
@@ -206,53 +218,103 @@ impl Execution {
         }
         self.stats.records_scanned += 1.0;
         self.stats.bytes_scanned += r.message.len() as f64;
+        let mut row = std::mem::take(&mut self.scratch);
+        exec::fill_row(r, &self.plan, &mut self.scanner, &mut row);
+        if self.plan.single_row {
+            let keep = {
+                let ev = Evaluator {
+                    env: &self.env,
+                    aggs: &[],
+                    bin_offset: 0,
+                };
+                self.plan
+                    .prefix
+                    .iter()
+                    .all(|c| exec::apply_one(c, &mut row, &ev, &mut self.tmp))
+            };
+            if keep {
+                self.stats.records_matched += 1.0;
+                self.collect(r, &row, current, previous);
+            }
+            self.scratch = row;
+            return;
+        }
+        let mut rows = vec![row];
+        {
+            let ev = Evaluator {
+                env: &self.env,
+                aggs: &[],
+                bin_offset: 0,
+            };
+            for c in &self.plan.prefix {
+                rows = exec::apply(c, rows, &ev);
+                if rows.is_empty() {
+                    return;
+                }
+            }
+        }
+        self.stats.records_matched += 1.0;
+        for row in &rows {
+            self.collect(r, row, current, previous);
+        }
+    }
+
+    /// Hand one row of record `r` that passed the prefix to the collector.
+    fn collect(&mut self, r: &Record<'_>, row: &exec::Row, current: bool, previous: bool) {
         let ev = Evaluator {
             env: &self.env,
             aggs: &[],
             bin_offset: 0,
         };
-        let mut rows = vec![exec::record_row(r, self.plan.needs_json)];
-        for c in &self.plan.prefix {
-            rows = exec::apply(c, rows, &ev);
-            if rows.is_empty() {
-                return;
-            }
-        }
-        self.stats.records_matched += 1.0;
         match (&mut self.state, &self.plan.collector) {
-            (State::Groups(g), Collector::Stats(s)) => {
-                for row in &rows {
-                    g.push(s, row, &self.env);
-                }
-            }
+            (State::Groups(g), Collector::Stats(s)) => g.push(s, row, &self.env),
             (State::Patterns(p), Collector::Pattern { field, .. }) => {
-                for row in &rows {
-                    let v = ev.eval(field, row);
-                    if previous {
-                        p.previous.add(&v);
-                    }
-                    if current {
-                        p.current.add(&v);
-                    }
+                let v = ev.eval(field, row);
+                if previous {
+                    p.previous.add(&v);
+                }
+                if current {
+                    p.current.add(&v);
                 }
             }
             (State::Rows(held), Collector::Rows { order, dedup, .. }) => {
-                for row in rows {
-                    let sk = order.iter().map(|k| ev.eval(&k.expr, &row)).collect();
-                    let dk = dedup.as_ref().and_then(|d| {
-                        d.iter()
-                            .map(|e| {
-                                Some(ev.eval(e, &row))
-                                    .filter(|v| !v.is_null())
-                                    .map(|v| v.key())
-                            })
-                            .collect()
-                    });
-                    held.push(Held { sk, dk, row });
+                let sk: Vec<value::Value> = order.iter().map(|k| ev.eval(&k.expr, row)).collect();
+                if let Some(w) = &self.worst {
+                    let o = exec::key_cmp((&sk, row.ts, &row.ptr), (&w.0, w.1, &w.2), order);
+                    if o != std::cmp::Ordering::Less {
+                        return;
+                    }
                 }
+                let dk = dedup.as_ref().and_then(|d| {
+                    d.iter()
+                        .map(|e| {
+                            Some(ev.eval(e, row))
+                                .filter(|v| !v.is_null())
+                                .map(|v| v.key())
+                        })
+                        .collect()
+                });
+                let rec = self.plan.all_fields.then(|| {
+                    Box::new(exec::HeldRecord {
+                        ingestion_time: r.ingestion_time,
+                        message: r.message.to_string(),
+                        log_stream: r.log_stream.to_string(),
+                        log: r.log.to_string(),
+                    })
+                });
+                held.push(Held {
+                    sk,
+                    dk,
+                    row: row.clone(),
+                    rec,
+                });
                 if let Some(b) = self.bound {
                     if held.len() > 2 * b + 64 {
                         exec::compact(held, order, dedup.is_some(), Some(b));
+                        if b > 0 && held.len() == b {
+                            let w = &held[b - 1];
+                            self.worst = Some((w.sk.clone(), w.row.ts, w.row.ptr.clone()));
+                        }
                     }
                 }
             }
@@ -292,7 +354,12 @@ impl Execution {
             (State::Rows(h), Collector::Rows { order, dedup, .. }) => {
                 let mut h = h.clone();
                 exec::compact(&mut h, order, dedup.is_some(), self.bound);
-                h.into_iter().map(|x| x.row).collect()
+                h.into_iter()
+                    .map(|x| match &x.rec {
+                        Some(rec) => exec::complete(&x.row, rec),
+                        None => x.row,
+                    })
+                    .collect()
             }
             _ => Vec::new(),
         };

@@ -171,11 +171,7 @@ impl Patterns {
         keys.into_iter()
             .map(|k| {
                 let (cur, prev) = (count(&self.current, k), count(&self.previous, k));
-                let mut r = Row {
-                    ts: 0,
-                    ptr: String::new(),
-                    fields: Vec::new(),
-                };
+                let mut r = Row::default();
                 r.set("@pattern", Value::Str(k.clone()));
                 if self.current.total > 0 {
                     r.set("@ratio", Value::Num(cur as f64 / self.current.total as f64));

@@ -1,5 +1,6 @@
 //! Runtime values, coercions, comparison and rendering as AWS prints them.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +79,59 @@ impl Value {
     }
 }
 
+/// The string view of a value ([`Value::as_str`]), borrowing strings instead of copying them.
+#[inline]
+pub fn text_of(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::Str(s) => Some(Cow::Borrowed(s)),
+        Value::Null | Value::List(_) | Value::Map(_) => None,
+        v => Some(Cow::Owned(v.render())),
+    }
+}
+
+/// [`Value::render`], borrowing strings.
+#[inline]
+fn rendered(v: &Value) -> Cow<'_, str> {
+    match v {
+        Value::Str(s) => Cow::Borrowed(s),
+        v => Cow::Owned(v.render()),
+    }
+}
+
+impl Value {
+    /// Writes [`Value::key`] into `out` (cleared first) without allocating.
+    pub fn key_into(&self, out: &mut String) {
+        out.clear();
+        match self {
+            Value::Null => out.push_str("\u{0}null"),
+            Value::Num(_) | Value::Time(_) | Value::Bool(_) => {
+                out.push('\u{1}');
+                fmt_num_into(self.as_num().unwrap_or(0.0), out);
+            }
+            Value::Str(s) => match parse_num(s) {
+                Some(n) => {
+                    out.push('\u{1}');
+                    fmt_num_into(n, out);
+                }
+                None => out.push_str(s),
+            },
+            v => out.push_str(&v.render()),
+        }
+    }
+}
+
+/// [`fmt_num`] appended to `out`.
+pub fn fmt_num_into(n: f64, out: &mut String) {
+    use std::fmt::Write;
+    if n.is_nan() {
+        out.push_str("NaN");
+    } else if n.fract() == 0.0 && n.abs() < 1e17 {
+        let _ = write!(out, "{}", n as i64);
+    } else {
+        let _ = write!(out, "{n}");
+    }
+}
+
 pub fn parse_num(s: &str) -> Option<f64> {
     let t = s.trim();
     if t.is_empty() {
@@ -137,7 +191,7 @@ pub fn loose_eq(a: &Value, b: &Value) -> Option<bool> {
     if let (Some(x), Some(y)) = (a.as_num(), b.as_num()) {
         return Some(x == y);
     }
-    Some(a.render() == b.render())
+    Some(rendered(a) == rendered(b))
 }
 
 /// Ordering used by `<`, `<=`, `>`, `>=`: numeric when both are numeric, else string.
@@ -151,7 +205,7 @@ pub fn loose_cmp(a: &Value, b: &Value) -> Option<Ordering> {
     if let (Some(x), Some(y)) = (a.as_num(), b.as_num()) {
         return x.partial_cmp(&y);
     }
-    Some(a.render().cmp(&b.render()))
+    Some(rendered(a).cmp(&rendered(b)))
 }
 
 /// The `sort` order (ascending) AWS documents: non-numbers first (natural order: digit runs

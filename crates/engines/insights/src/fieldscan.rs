@@ -1,0 +1,467 @@
+//! Lazy JSON field discovery: the discovered fields a query names, without building the whole
+//! message as a `serde_json::Value`.
+//!
+//! A hand scanner walks the top-level object once, checking the syntax as `serde_json` would and
+//! recording where the named keys' values are. It only answers when it is sure: anything unusual
+//! (escaped keys, `\u` escapes, exponents, huge numbers, deep nesting, non-JSON whitespace after
+//! the object) sends the message to the full parse of [`crate::discover::flatten_message`], so
+//! the fields found are always exactly the ones full discovery would give for those names, in
+//! the same order (objects keep first-seen key order and the last duplicate's value, as
+//! `serde_json`'s `preserve_order` map does).
+
+use crate::discover;
+use crate::value::Value;
+
+/// Deeper nesting than this goes to the full parse (serde_json stops at 128).
+const MAX_DEPTH: usize = 100;
+/// Integer parts longer than this go to the full parse (it rejects numbers beyond f64).
+const MAX_INT_DIGITS: usize = 300;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// A string; `true` when it holds (simple) escapes.
+    Str(bool),
+    /// An integer serde_json prints exactly as written.
+    Int,
+    /// Any other number: printed as serde_json prints it.
+    Num,
+    True,
+    False,
+    Null,
+    Container,
+}
+
+/// One top-level member whose name the query reads.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    /// Index into the wanted names.
+    want: usize,
+    /// The key's byte range (duplicates are recognised by it).
+    key: (usize, usize),
+    /// The value's byte range (a string's without its quotes).
+    val: (usize, usize),
+    kind: Kind,
+}
+
+/// Reusable state of the scanner (no allocation per message once warm).
+#[derive(Debug, Default, Clone)]
+pub struct FieldScanner {
+    hits: Vec<Hit>,
+    text: String,
+}
+
+struct Cursor<'m> {
+    b: &'m [u8],
+    i: usize,
+}
+
+/// `None`: not sure, use the full parse.
+type Sure<T> = Option<T>;
+
+impl Cursor<'_> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    /// After the opening quote: the end of the string's content (the closing quote is
+    /// consumed) and whether it had escapes.
+    #[inline]
+    fn string(&mut self, allow_escapes: bool) -> Sure<(usize, bool)> {
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time up to the first quote, backslash or control character.
+            while let Some(w) = self.b.get(self.i..self.i + 8) {
+                let m = special(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+                if m != 0 {
+                    self.i += (m.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.i += 8;
+            }
+            let c = *self.b.get(self.i)?;
+            if c == b'"' {
+                let end = self.i;
+                self.i += 1;
+                return Some((end, escaped));
+            }
+            if c < 0x20 {
+                return None;
+            }
+            if c == b'\\' {
+                if !allow_escapes {
+                    return None;
+                }
+                match self.b.get(self.i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    _ => return None,
+                }
+                escaped = true;
+                self.i += 2;
+                continue;
+            }
+            self.i += 1;
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let s = self.i;
+        while let Some(b'0'..=b'9') = self.b.get(self.i) {
+            self.i += 1;
+        }
+        self.i - s
+    }
+
+    fn number(&mut self) -> Sure<Kind> {
+        let start = self.i;
+        let neg = self.peek() == Some(b'-');
+        if neg {
+            self.i += 1;
+        }
+        let first = self.peek()?;
+        let n = match first {
+            b'0' => {
+                self.i += 1;
+                if matches!(self.peek(), Some(b'0'..=b'9')) {
+                    return None;
+                }
+                1
+            }
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        };
+        if n > MAX_INT_DIGITS {
+            return None;
+        }
+        let mut simple = n <= 18 && !(neg && first == b'0');
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+            simple = false;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            return None;
+        }
+        debug_assert!(self.i > start);
+        Some(if simple { Kind::Int } else { Kind::Num })
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Sure<()> {
+        if self.b.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// A value starting at the cursor (whitespace skipped); `depth` counts enclosing containers.
+    fn value(&mut self, depth: usize) -> Sure<Kind> {
+        match self.peek()? {
+            b'"' => {
+                self.i += 1;
+                let (_, esc) = self.string(true)?;
+                Some(Kind::Str(esc))
+            }
+            b'{' | b'[' => {
+                self.container(depth + 1)?;
+                Some(Kind::Container)
+            }
+            b't' => self.literal(b"true").map(|_| Kind::True),
+            b'f' => self.literal(b"false").map(|_| Kind::False),
+            b'n' => self.literal(b"null").map(|_| Kind::Null),
+            _ => self.number(),
+        }
+    }
+
+    /// A nested object or array, only checked.
+    fn container(&mut self, depth: usize) -> Sure<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let object = self.peek()? == b'{';
+        let close = if object { b'}' } else { b']' };
+        self.i += 1;
+        self.ws();
+        if self.peek()? == close {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            if object {
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                self.i += 1;
+                self.string(false)?;
+                self.ws();
+                if self.peek()? != b':' {
+                    return None;
+                }
+                self.i += 1;
+                self.ws();
+            }
+            self.value(depth)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                    self.ws();
+                }
+                c if c == close => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// A mask whose lowest set bit is in the first byte of `w` (little-endian) that is `"`, `\\`
+/// or below 0x20 (higher bits may be false positives; only the lowest one is used).
+#[inline]
+fn special(w: u64) -> u64 {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    zero(w ^ (ONES * u64::from(b'"')))
+        | zero(w ^ (ONES * u64::from(b'\\')))
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+}
+
+/// Does the discovered name of top-level key `key` equal `want`? (`@x` is exposed as `@@x`.)
+#[inline]
+fn key_is(key: &[u8], want: &str) -> bool {
+    let w = want.as_bytes();
+    if key.first() == Some(&b'@') {
+        w.len() == key.len() + 1 && w[0] == b'@' && &w[1..] == key
+    } else {
+        w == key
+    }
+}
+
+fn unescape(s: &str, out: &mut String) {
+    out.clear();
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match it.next() {
+            Some('b') => '\u{8}',
+            Some('f') => '\u{c}',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            Some('t') => '\t',
+            Some(c) => c,
+            None => break,
+        });
+    }
+}
+
+impl FieldScanner {
+    /// Calls `emit(name, value)` for every discovered field of `msg` whose name is in `wanted`,
+    /// as full discovery would. `wanted` must hold every dotted prefix of its nested names
+    /// (`a.b.c` needs `a` and `a.b` too), which is how a top-level key is known to matter.
+    pub fn extract(&mut self, msg: &str, wanted: &[String], emit: &mut dyn FnMut(&str, &str)) {
+        if wanted.is_empty() {
+            return;
+        }
+        let t = msg.trim_start();
+        if !t.starts_with('{') {
+            return;
+        }
+        if self.scan(t, wanted).is_none() {
+            discover::flatten_message(msg, &mut |k, v| {
+                if wanted.contains(&k) {
+                    if let Value::Str(s) = v {
+                        emit(&k, &s);
+                    }
+                }
+            });
+            return;
+        }
+        for h in std::mem::take(&mut self.hits) {
+            let name = wanted[h.want].as_str();
+            let raw = &t[h.val.0..h.val.1];
+            match h.kind {
+                Kind::Str(false) | Kind::Int => emit(name, raw),
+                Kind::Str(true) => {
+                    let mut buf = std::mem::take(&mut self.text);
+                    unescape(raw, &mut buf);
+                    emit(name, &buf);
+                    self.text = buf;
+                }
+                Kind::True => emit(name, "true"),
+                Kind::False => emit(name, "false"),
+                Kind::Null => {}
+                Kind::Num | Kind::Container => {
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
+                        continue;
+                    };
+                    discover::walk(name.to_string(), &v, &mut |k, v| {
+                        if wanted.contains(&k) {
+                            if let Value::Str(s) = v {
+                                emit(&k, &s);
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// Checks the whole object and records the wanted members in `self.hits`.
+    fn scan(&mut self, t: &str, wanted: &[String]) -> Sure<()> {
+        self.hits.clear();
+        let mut c = Cursor {
+            b: t.as_bytes(),
+            i: 1,
+        };
+        c.ws();
+        if c.peek()? == b'}' {
+            c.i += 1;
+        } else {
+            loop {
+                if c.peek()? != b'"' {
+                    return None;
+                }
+                c.i += 1;
+                let ks = c.i;
+                let (ke, _) = c.string(false)?;
+                c.ws();
+                if c.peek()? != b':' {
+                    return None;
+                }
+                c.i += 1;
+                c.ws();
+                let vs = c.i;
+                let kind = c.value(1)?;
+                let val = match kind {
+                    Kind::Str(_) => (vs + 1, c.i - 1),
+                    _ => (vs, c.i),
+                };
+                let key = &c.b[ks..ke];
+                if let Some(want) = wanted.iter().position(|w| key_is(key, w)) {
+                    let hit = Hit {
+                        want,
+                        key: (ks, ke),
+                        val,
+                        kind,
+                    };
+                    // A repeated key keeps its first place and takes the last value.
+                    match self.hits.iter_mut().find(|h| c.b[h.key.0..h.key.1] == *key) {
+                        Some(h) => *h = Hit { key: h.key, ..hit },
+                        None => self.hits.push(hit),
+                    }
+                }
+                c.ws();
+                match c.peek()? {
+                    b',' => {
+                        c.i += 1;
+                        c.ws();
+                    }
+                    b'}' => {
+                        c.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        c.ws();
+        (c.i == c.b.len()).then_some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(msg: &str, wanted: &[String]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        discover::flatten_message(msg, &mut |k, v| {
+            if wanted.contains(&k) {
+                out.push((k, v.render()));
+            }
+        });
+        out
+    }
+
+    fn lazy(msg: &str, wanted: &[String]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        FieldScanner::default().extract(msg, wanted, &mut |k, v| {
+            out.push((k.to_string(), v.to_string()))
+        });
+        out
+    }
+
+    #[test]
+    fn same_fields_as_full_discovery() {
+        let names = [
+            "a", "b", "a.b", "a.b.c", "a.0", "a.1", "@@x", "@x", "x", "n", "s", "e", "t", "u",
+            "a.b.0", "a.c", "k.l", "k",
+        ];
+        let wanted: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let msgs = [
+            r#"{"a":1,"b":"two"}"#,
+            r#"  {"a" : 1 , "b" : "two" }  "#,
+            "{\"a\":1}\n",
+            "{\"a\":1}\u{a0}",
+            "\u{a0}{\"a\":1}",
+            r#"{"a":{"b":{"c":5}},"a.b":7}"#,
+            r#"{"a.b":7,"a":{"b":8}}"#,
+            r#"{"a":1,"a":2,"b":3,"a":4}"#,
+            r#"{"a":[1,{"b":2},null,[]],"b":{}}"#,
+            r#"{"@x":"at","x":"plain"}"#,
+            r#"{"n":-0,"e":1.50,"t":1e3,"u":12345678901234567890123}"#,
+            r#"{"n":-12,"e":0.0,"t":-0.5,"u":0}"#,
+            r#"{"n":01}"#,
+            r#"{"n":1.}"#,
+            r#"{"n":-}"#,
+            r#"{"n":1e400}"#,
+            r#"{"s":"a\"b\\c\/d\n\t"}"#,
+            r#"{"s":"\u00e9"}"#,
+            r#"{"s":"\ud800","a":1}"#,
+            r#"{"x":"\ud800","a":1}"#,
+            r#"{"x\"y":1,"a":2}"#,
+            "{\"s\":\"tab\there\"}",
+            r#"{"a":true,"b":false,"n":null}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1"#,
+            r#"{"a":1} x"#,
+            r#"{"a":[1,2,]}"#,
+            r#"{}"#,
+            r#"{ }"#,
+            r#"[1,2]"#,
+            "plain text",
+            "",
+            r#"{"k":{"l":"deep"},"k.l":"flat","k":{"l":"again"}}"#,
+            r#"{"a":{"b":[{"c":1}]},"z":1}"#,
+            r#"{"x":1,"x":"2"}"#,
+            r#"{"a":{"b":1,"b":2}}"#,
+        ];
+        for m in msgs {
+            assert_eq!(lazy(m, &wanted), full(m, &wanted), "{m}");
+        }
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(120), "]".repeat(120));
+        assert_eq!(lazy(&deep, &wanted), full(&deep, &wanted));
+        let deeper = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(lazy(&deeper, &wanted), full(&deeper, &wanted));
+        let long = format!("{{\"a\":{},\"b\":1}}", "9".repeat(400));
+        assert_eq!(lazy(&long, &wanted), full(&long, &wanted));
+    }
+}
