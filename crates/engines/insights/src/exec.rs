@@ -58,6 +58,11 @@ pub struct Plan {
     pub all_fields: bool,
     /// The streaming prefix keeps one row per record (no `unnest`).
     pub single_row: bool,
+    /// Something reads a record's `@ptr` (record rows, the field, `earliest`/`latest`).
+    pub needs_ptr: bool,
+    /// Rows are kept newest first by record time alone (`sort @timestamp desc`, explicit or
+    /// implied, and no command rewrites `@timestamp`): see `Execution::time_floor`.
+    pub time_order: bool,
 }
 
 pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan {
@@ -188,7 +193,33 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
     };
     let tail: Vec<Command> = it.collect();
     let single_row = !prefix.iter().any(|c| matches!(c, Command::Unnest { .. }));
+    let mut assigns_ts = false;
+    for c in &prefix {
+        let mut check = |n: &str| assigns_ts |= n == "@timestamp";
+        match c {
+            Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| check(&p.name)),
+            Command::Parse { mode, .. } => match mode {
+                ParseMode::Glob(_, names) => names.iter().for_each(|n| check(n)),
+                ParseMode::Regex(re) => re.names.iter().for_each(|(_, n)| check(n)),
+            },
+            Command::Unnest { into, .. } => check(into),
+            _ => {}
+        }
+    }
+    let time_order = !assigns_ts
+        && matches!(&collector, Collector::Rows { order, .. }
+            if matches!(order.as_slice(), [SortKey { expr: Expr::Field(f), desc: true }] if f == "@timestamp"));
+    let needs_ptr = sys[5]
+        || match &collector {
+            Collector::Rows { .. } => true,
+            Collector::Stats(st) => st
+                .aggs
+                .iter()
+                .any(|a| matches!(a.kind, AggKind::Earliest | AggKind::Latest)),
+            Collector::Pattern { .. } => false,
+        };
     Plan {
+        needs_ptr,
         prefix,
         collector,
         tail,
@@ -199,6 +230,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
         sys,
         all_fields,
         single_row,
+        time_order,
     }
 }
 

@@ -193,6 +193,12 @@ impl Query {
         out
     }
 
+    /// False when nothing in the query reads a record's `@ptr`: the caller may then pass an
+    /// empty one in [`Record::ptr`] instead of building it.
+    pub fn needs_ptr(&self) -> bool {
+        self.plan.needs_ptr
+    }
+
     /// True when the query aggregates (`stats`): rows carry no `@ptr`.
     pub fn is_aggregation(&self) -> bool {
         !self.plan.with_ptr
@@ -319,6 +325,58 @@ impl Execution {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// True when this run keeps the newest rows by record time up to a bound, so a scan that
+    /// visits newer records first can stop at [`Execution::time_floor`].
+    /// Its prefix never drops a record, so the records it need not look at can still be
+    /// counted exactly ([`Execution::count_skipped`]).
+    pub fn newest_first(&self) -> bool {
+        self.plan.time_order
+            && self.bound.is_some_and(|b| b > 0)
+            && self
+                .plan
+                .prefix
+                .iter()
+                .all(|c| !matches!(c, ast::Command::Filter(_) | ast::Command::Unnest { .. }))
+    }
+
+    /// A record a [`Execution::newest_first`] scan skips once older records cannot change the
+    /// result: counted in the statistics exactly as [`Execution::push`] would count it.
+    pub fn count_skipped(&mut self, timestamp: i64, message_len: usize) {
+        let current = timestamp >= self.ctx.start_ms && timestamp <= self.ctx.end_ms;
+        if current {
+            self.stats.records_scanned += 1.0;
+            self.stats.records_matched += 1.0;
+            self.stats.bytes_scanned += message_len as f64;
+        }
+    }
+
+    /// For a [`Execution::newest_first`] run that already holds its bound of rows: the time
+    /// below which no record can change the result (records at exactly this time still can).
+    pub fn time_floor(&mut self) -> Option<i64> {
+        if !self.newest_first() {
+            return None;
+        }
+        let b = self.bound?;
+        let (State::Rows(held), Collector::Rows { order, dedup, .. }) =
+            (&mut self.state, &self.plan.collector)
+        else {
+            return None;
+        };
+        if held.len() < b {
+            return None;
+        }
+        exec::compact(held, order, dedup.is_some(), Some(b));
+        if held.len() < b {
+            return None;
+        }
+        let w = &held[b - 1];
+        self.worst = Some((w.sk.clone(), w.row.ts, w.row.ptr.clone()));
+        match w.sk.first() {
+            Some(value::Value::Time(t)) => Some(*t),
+            _ => None,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod lookups;
 mod metricfilters;
 pub mod queries;
 mod querydefs;
+mod queryscan;
 mod streams;
 mod tags;
 

@@ -256,7 +256,7 @@ fn decode_entry(data: &[u8]) -> Option<Entry> {
 }
 
 /// `@ptr`: an opaque, URL-safe reference to one event of the caller's account.
-fn encode_ptr(group: &str, stream: &str, ts: i64, seq: u64) -> String {
+pub(crate) fn encode_ptr(group: &str, stream: &str, ts: i64, seq: u64) -> String {
     let raw = format!("{group}\u{1f}{stream}\u{1f}{ts}\u{1f}{seq}");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
@@ -450,51 +450,26 @@ fn run(
     let mut exec = query.start(ctx);
     // The query's range, and with `diff` the period it is compared with.
     let ranges = query.scan_ranges(&ctx);
-    let mut failed = None;
-    let mut timed_out = false;
-    let timeout = queries.limits.timeout;
-    let mut seen = 0u64;
-    'groups: for group in groups {
-        let log = format!("{}:{group}", scope.account);
-        for &(from, to) in &ranges {
-            let r = store.scan(scope, group, from, to, |stream, e| {
-                if cancel.load(Ordering::Relaxed) {
-                    return false;
-                }
-                if seen.is_multiple_of(4096) && started.elapsed() > timeout {
-                    timed_out = true;
-                    return false;
-                }
-                let ptr = encode_ptr(group, stream, e.timestamp, e.seq);
-                exec.push(&insights::Record {
-                    timestamp: e.timestamp,
-                    ingestion_time: e.ingestion_time,
-                    message: e.message,
-                    log_stream: stream,
-                    log: &log,
-                    ptr: &ptr,
-                });
-                seen += 1;
-                if seen.is_multiple_of(PARTIAL_EVERY) {
-                    let (rows, stats) = (exec.rows(), exec.stats());
-                    set(&mut |en| {
-                        en.rows = rows.clone();
-                        en.stats = stats;
-                    });
-                }
-                // No early stop on `is_satisfied`: the store does not scan newest first, so the
-                // first rows found are not the rows a limited query must return.
-                true
-            });
-            if let Err(e) = r {
-                failed = Some(e);
-                break 'groups;
-            }
-            if cancel.load(Ordering::Relaxed) || timed_out {
-                break 'groups;
-            }
-        }
+    let publish = |x: &insights::Execution| {
+        let (rows, stats) = (x.rows(), x.stats());
+        set(&mut |en| {
+            en.rows = rows.clone();
+            en.stats = stats;
+        });
+    };
+    let outcome = crate::queryscan::Feed {
+        store,
+        scope,
+        query,
+        ctx,
+        cancel,
+        started,
+        timeout: queries.limits.timeout,
+        partial: &publish,
+        partial_every: PARTIAL_EVERY,
     }
+    .run(groups, &ranges, &mut exec);
+    let (failed, timed_out) = (outcome.failed, outcome.timed_out);
     let (rows, stats) = (exec.rows(), exec.stats());
     let duration = started.elapsed().as_millis() as i64;
     set(&mut |e| {
