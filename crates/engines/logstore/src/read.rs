@@ -197,8 +197,7 @@ impl LogStore {
             .get(&meta.key)
             .map_err(|e| StoreError::Storage(format!("segment {}: {e}", meta.key)))?;
         let d = Arc::new(
-            segment::decode(&meta.key, &bytes, meta.raw_bytes)
-                .map_err(|e| StoreError::Storage(e.to_string()))?,
+            segment::decode(&meta.key, bytes).map_err(|e| StoreError::Storage(e.to_string()))?,
         );
         self.cache
             .lock()
@@ -241,7 +240,8 @@ impl LogStore {
         let lo = q.start.max(floor).unwrap_or(i64::MIN);
         let hi = q.end.unwrap_or(i64::MAX);
         let mut page = Page::new(q.limit, q.descending);
-        let consider = |src: Source<'_>, s: &Stream, page: &mut Page| {
+        // The indexes of `src` inside the time range and after the cursor.
+        let bounds = |src: &Source<'_>| {
             let mut i = src.partition(|(t, _)| t < lo);
             let mut j = src.partition(|(t, _)| t <= hi);
             if let Some(c) = q.after {
@@ -251,6 +251,10 @@ impl LogStore {
                     i = i.max(src.partition(|k| k <= c));
                 }
             }
+            (i, j)
+        };
+        let consider = |src: Source<'_>, s: &Stream, page: &mut Page| {
+            let (i, j) = bounds(&src);
             let mut visit = |k: usize| -> bool {
                 let key = src.key(k);
                 if !page.could_take(key) {
@@ -263,40 +267,99 @@ impl LogStore {
                 }
                 true
             };
-            // The block of event k, when its bloom filter rules out a required term.
-            let pruned = |k: usize| -> Option<(usize, usize)> {
-                match src {
-                    Source::Segment(d, a, b) if !q.required.is_empty() => {
-                        let first = (a + k) / segment::BLOCK_EVENTS * segment::BLOCK_EVENTS;
-                        let end = d.block_end(a + k).min(b);
-                        (!d.may_contain(a + k, q.required)).then(|| (first.max(a) - a, end - a))
-                    }
-                    _ => None,
-                }
-            };
             if q.descending {
-                let mut k = j;
-                while k > i {
-                    if let Some((first, _)) = pruned(k - 1) {
-                        k = first.max(i);
-                        continue;
-                    }
-                    if !visit(k - 1) {
-                        break;
-                    }
-                    k -= 1;
-                }
-            } else {
-                let mut k = i;
-                while k < j {
-                    if let Some((_, end)) = pruned(k) {
-                        k = end.min(j);
-                        continue;
-                    }
+                for k in (i..j).rev() {
                     if !visit(k) {
                         break;
                     }
-                    k += 1;
+                }
+            } else {
+                for k in i..j {
+                    if !visit(k) {
+                        break;
+                    }
+                }
+            }
+        };
+        // The longest literal every match contains is the one most likely to be rare: each block
+        // is searched for it in one pass, and only the messages holding it are matched in full.
+        let finder = q
+            .required
+            .iter()
+            .max_by_key(|t| t.len())
+            .map(|t| memchr::memmem::Finder::new(t.as_bytes()));
+        let needles = segment::Needles::new(q.required);
+        let mut scratch = segment::Scratch::default();
+        let mut candidates = Vec::new();
+        // One stream's range `r` of a segment under a pattern, block by block: blocks whose
+        // blooms rule out a required term are never decompressed, the others are decompressed
+        // into a reused buffer and searched in one pass.
+        let mut consider_blocks = |d: &Decoded,
+                                   r: std::ops::Range<usize>,
+                                   s: &Stream,
+                                   pattern: &(dyn Fn(&str) -> bool + Sync),
+                                   page: &mut Page| {
+            let (i, j) = bounds(&Source::Segment(d, r.start, r.end));
+            let (from, to) = (r.start + i, r.start + j);
+            if from >= to {
+                return;
+            }
+            let (first, last) = (d.block_of(from), d.block_of(to - 1));
+            let mut blocks = first..=last;
+            let mut next_block = || {
+                if q.descending {
+                    blocks.next_back()
+                } else {
+                    blocks.next()
+                }
+            };
+            while let Some(blk) = next_block() {
+                let events = d.block_events(blk);
+                let events = events.start.max(from)..events.end.min(to);
+                let lead = if q.descending {
+                    events.end - 1
+                } else {
+                    events.start
+                };
+                if !page.could_take((d.timestamp(lead), d.seq(lead))) {
+                    return;
+                }
+                if !needles.is_empty() && !d.block_may_contain(blk, &needles) {
+                    continue;
+                }
+                let bytes = d.block_bytes(blk, &mut scratch);
+                candidates.clear();
+                match &finder {
+                    Some(f) => d.find_in_block(blk, bytes, events.clone(), f, &mut candidates),
+                    None => candidates.extend(events.clone()),
+                }
+                let mut take = |k: usize| -> bool {
+                    let key = (d.timestamp(k), d.seq(k));
+                    if !page.could_take(key) {
+                        return false;
+                    }
+                    let message = bytes
+                        .get(d.message_span(blk, k))
+                        .and_then(|m| std::str::from_utf8(m).ok())
+                        .unwrap_or_default();
+                    if d.seq(k) >= s.first_seq && pattern(message) {
+                        let e = EventRef {
+                            timestamp: key.0,
+                            ingestion_time: d.ingestion_time(k),
+                            seq: key.1,
+                            message,
+                        };
+                        page.push(key, found(&s.name, e));
+                    }
+                    true
+                };
+                let complete = if q.descending {
+                    candidates.iter().rev().all(|&k| take(k))
+                } else {
+                    candidates.iter().all(|&k| take(k))
+                };
+                if !complete {
+                    return;
                 }
             }
         };
@@ -319,7 +382,10 @@ impl LogStore {
             let d = self.segment(m)?;
             for s in &streams {
                 if let Some(r) = d.stream(&s.name) {
-                    consider(Source::Segment(&d, r.start, r.end), s, &mut page);
+                    match q.pattern {
+                        Some(p) => consider_blocks(&d, r, s, p, &mut page),
+                        None => consider(Source::Segment(&d, r.start, r.end), s, &mut page),
+                    }
                 }
             }
         }

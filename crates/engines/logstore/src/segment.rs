@@ -1,28 +1,59 @@
 //! Immutable segment files: the events of one log group flushed out of the in-memory head,
 //! grouped by stream, stored column by column.
 //!
-//! Layout (version 3): `NPSEG003` magic, CRC32 of the rest (u32 LE), a varint header (stream
-//! names and event counts, the compressed length of each column, then per message block its
-//! compressed length and bloom size), four zstd frames — timestamps, ingestion times and seqs
-//! (zigzag deltas), message lengths — then per block of [`BLOCK_EVENTS`] events the block's
-//! messages concatenated (one zstd frame) and a bloom filter of every 3-byte window of those
-//! messages. Decoding inflates the small columns at once and a block's messages only when an
-//! event of it is read; a scan for literal terms skips every block whose bloom rules a term out,
-//! without decompressing it. Reads look at events in place ([`EventRef`]), no per-event
-//! allocation.
+//! Layout (version 4): `NPSEG004` magic, CRC32 of the rest (u32 LE), the header's length (u32
+//! LE), a varint header (stream names and event counts; the compressed length of each column;
+//! the blocks per stripe; per message block its event count, compressed length and word-bloom
+//! size; per stripe its trigram-bloom size), four zstd frames — timestamps, ingestion times and
+//! seqs (zigzag deltas), message lengths — then per message block its messages concatenated (one
+//! zstd frame) and its word bloom, then per stripe its trigram bloom.
+//!
+//! A message block holds up to [`BLOCK_EVENTS`] events or about [`BLOCK_BYTES`] of messages, so
+//! its text stays cache-sized and a bloom can rule it out precisely. Two blooms decide whether a
+//! scan for a literal term decompresses a block:
+//! * the **word bloom** of the block holds the first [`WORD_PREFIX`] bytes of every word
+//!   (maximal run of ASCII alphanumerics, `_` and non-ASCII bytes) of its messages. A word of
+//!   the term that a separator precedes inside the term must start a word of a matching
+//!   message, so its prefix must be in the bloom (e.g. `04242` of `"user-04242"`, the middle
+//!   groups of a UUID). Terms match as substrings, so the term's first word proves nothing.
+//! * the **trigram bloom** of a stripe of [`STRIPE_BLOCKS`] blocks holds every 3-byte window:
+//!   it rules out words absent from a whole stripe (`ERROR` in a quiet stream).
+//!
+//! Version 3 files (`NPSEG003`: blocks of 16,384 events, each with a trigram bloom and no word
+//! bloom) are still read. Decoding inflates the small columns at once and keeps the file's bytes;
+//! message blocks inflate when an event is read, or into a caller's scratch buffer during scans.
+//! Reads look at events in place ([`EventRef`]), no per-event allocation.
 
 use crate::state::Event;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
 use std::ops::Range;
 
-const MAGIC: &[u8; 8] = b"NPSEG003";
-/// Events per message block (the unit of lazy decompression and bloom pruning).
-pub const BLOCK_EVENTS: usize = 16_384;
-/// Bloom bits per distinct trigram, and probes per trigram. A term of n bytes has n − 2
+const MAGIC: &[u8; 8] = b"NPSEG004";
+const MAGIC_V3: &[u8; 8] = b"NPSEG003";
+/// Most events in a message block (the unit of decompression and word-bloom pruning).
+pub const BLOCK_EVENTS: usize = 2_048;
+/// A block ends once its messages reach this many bytes.
+pub const BLOCK_BYTES: usize = 1 << 20;
+/// Blocks sharing one trigram bloom.
+pub const STRIPE_BLOCKS: usize = 8;
+/// Bytes of each word kept in the word bloom.
+pub const WORD_PREFIX: usize = 5;
+/// Events per block of a version 3 file.
+const V3_BLOCK_EVENTS: usize = 16_384;
+/// Trigram bloom bits per distinct trigram, and probes per trigram. A term of n bytes has n − 2
 /// trigrams that must all hit, so even a loose per-trigram rate prunes well.
 const BLOOM_BITS_PER_KEY: usize = 5;
 const BLOOM_PROBES: u32 = 2;
-const ZSTD_LEVEL: i32 = 3;
+/// Word bloom bits per distinct word prefix (two probes: ~20 % false positives for a single
+/// prefix, ~1 % for the three of a UUID's middle). Sized to keep the whole index near 3 bytes
+/// an event on access logs, inside the 60 bytes an event the store allows itself.
+const WORD_BITS_PER_KEY: f64 = 3.0;
+/// zstd level of the small columns.
+const COLUMN_LEVEL: i32 = 3;
+/// zstd level of message blocks. On log lines level 1 compresses better than 3 (its block
+/// splitting suits short repeated structures), 1.7× faster, and decompresses ~15 % faster,
+/// which is what a scan waits on (measured in docs/dev/benchmarks.md).
+const MESSAGE_LEVEL: i32 = 1;
 
 /// What the catalog keeps of a segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,16 +103,18 @@ impl EventRef<'_> {
     }
 }
 
-/// One block of messages: compressed until first read.
+/// One block of messages: where its frame and word bloom lie in the file; inflated on first
+/// read through [`Decoded::event`].
 #[derive(Debug)]
 struct Block {
-    compressed: Vec<u8>,
-    bloom: Vec<u64>,
+    frame: Range<usize>,
+    /// Empty for version 3 files (no word bloom: every word may be present).
+    words: Range<usize>,
     text: std::sync::OnceLock<String>,
 }
 
 /// A decoded segment: flat columns, each stream a contiguous range sorted by (timestamp, seq);
-/// message blocks inflate on first use.
+/// message blocks inflate on use.
 #[derive(Debug, Default)]
 pub struct Decoded {
     key: String,
@@ -91,7 +124,14 @@ pub struct Decoded {
     seqs: Vec<u64>,
     /// `offsets[i]..offsets[i + 1]` is message i in the segment's message bytes.
     offsets: Vec<usize>,
+    /// The file: frames and blooms are read where they lie.
+    file: Vec<u8>,
     blocks: Vec<Block>,
+    /// `block_starts[b]..block_starts[b + 1]` are block b's events.
+    block_starts: Vec<usize>,
+    stripe_blocks: usize,
+    /// Per stripe, where its trigram bloom lies in the file.
+    trigrams: Vec<Range<usize>>,
 }
 
 fn trigram(w: &[u8]) -> u32 {
@@ -108,9 +148,9 @@ fn probes(t: u32, bits: usize) -> impl Iterator<Item = usize> {
     })
 }
 
-fn bloom_of(messages: &[&[u8]]) -> Vec<u64> {
+fn trigram_bloom(messages: &[&[u8]]) -> Vec<u64> {
     // Distinct trigrams through a 2^24-bit presence map (2 MiB): far cheaper than hashing each
-    // of the block's millions of windows into a set.
+    // of the stripe's millions of windows into a set.
     let mut seen = vec![0u64; 1 << 18];
     for m in messages {
         for w in m.windows(3) {
@@ -134,45 +174,290 @@ fn bloom_of(messages: &[&[u8]]) -> Vec<u64> {
     words
 }
 
-/// Whether every 3-byte window of `term` may be in the block (terms shorter than 3 bytes
-/// always may).
-fn bloom_may_contain(bloom: &[u64], term: &[u8]) -> bool {
-    let bits = bloom.len() * 64;
+/// Bit `b` of a bloom stored little-endian at `bytes`.
+fn bit(bytes: &[u8], b: usize) -> bool {
+    bytes[b / 8] & (1 << (b % 8)) != 0
+}
+
+/// Whether every 3-byte window of `term` may be in the trigram bloom `bytes` (terms shorter
+/// than 3 bytes always may).
+fn trigrams_may_contain(bytes: &[u8], term: &[u8]) -> bool {
+    let bits = bytes.len() * 8;
     term.windows(3)
-        .all(|w| probes(trigram(w), bits).all(|b| bloom[b / 64] & (1 << (b % 64)) != 0))
+        .all(|w| probes(trigram(w), bits).all(|b| bit(bytes, b)))
+}
+
+/// Whether a byte belongs to a word: ASCII alphanumerics, `_`, and every byte of a non-ASCII
+/// character (so words never split a UTF-8 sequence).
+const fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = word_byte(i as u8);
+        i += 1;
+    }
+    t
+};
+
+/// The hash of a word prefix (at most [`WORD_PREFIX`] bytes; its length is part of the key,
+/// so `abc` and `abc\0` differ).
+fn word_hash(w: &[u8]) -> u64 {
+    let mut v = (w.len() as u64) << 56;
+    for (i, &b) in w.iter().enumerate() {
+        v |= u64::from(b) << (8 * i);
+    }
+    let h = (v ^ 0x5851_F42D_4C95_7F2D).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 31)
+}
+
+/// The two bit positions of a word hash in a bloom of `bits` bits (multiply-shift ranges, so
+/// the size need not be a power of two).
+fn word_probes(h: u64, bits: usize) -> [usize; 2] {
+    let range = |x: u64| ((u128::from(x) * bits as u128) >> 64) as usize;
+    [
+        range(h),
+        range(h.rotate_left(32).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+    ]
+}
+
+/// Calls `f` with the word prefix of every word in `m`.
+fn for_each_word_prefix(m: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut i = 0;
+    while i < m.len() {
+        while i < m.len() && !WORD_BYTE[m[i] as usize] {
+            i += 1;
+        }
+        let start = i;
+        while i < m.len() && WORD_BYTE[m[i] as usize] {
+            i += 1;
+        }
+        if i > start {
+            f(&m[start..i.min(start + WORD_PREFIX)]);
+        }
+    }
+}
+
+/// Builds word blooms, reusing its buffers from block to block.
+struct WordBloomBuilder {
+    hashes: Vec<u64>,
+    /// Linear-counting bitmap: estimates how many distinct prefixes a block has.
+    seen: Vec<u64>,
+}
+
+const SEEN_BITS: usize = 1 << 18;
+
+impl WordBloomBuilder {
+    fn new() -> Self {
+        WordBloomBuilder {
+            hashes: Vec::new(),
+            seen: vec![0; SEEN_BITS / 64],
+        }
+    }
+
+    fn build(&mut self, messages: &[&[u8]]) -> Vec<u64> {
+        self.hashes.clear();
+        self.seen.iter_mut().for_each(|w| *w = 0);
+        for m in messages {
+            for_each_word_prefix(m, |w| {
+                let h = word_hash(w);
+                self.hashes.push(h);
+                let b = (h >> 46) as usize; // 18 bits
+                self.seen[b / 64] |= 1 << (b % 64);
+            });
+        }
+        let set: usize = self.seen.iter().map(|w| w.count_ones() as usize).sum();
+        let distinct = if set >= SEEN_BITS * 15 / 16 {
+            self.hashes.len()
+        } else {
+            let m = SEEN_BITS as f64;
+            (-m * (1.0 - set as f64 / m).ln()).ceil() as usize
+        };
+        let bits = ((distinct as f64 * WORD_BITS_PER_KEY) as usize)
+            .div_ceil(64)
+            .max(1)
+            * 64;
+        let mut bloom = vec![0u64; bits / 64];
+        for &h in &self.hashes {
+            for b in word_probes(h, bits) {
+                bloom[b / 64] |= 1 << (b % 64);
+            }
+        }
+        bloom
+    }
+}
+
+/// The literal terms of a query, prepared once for every block's blooms.
+#[derive(Debug, Default)]
+pub struct Needles {
+    terms: Vec<Vec<u8>>,
+    /// Hashes of the word prefixes every matching message must contain.
+    words: Vec<u64>,
+}
+
+impl Needles {
+    /// `terms`: literal substrings every matching message contains.
+    pub fn new(terms: &[String]) -> Needles {
+        let mut words = Vec::new();
+        for t in terms {
+            let t = t.as_bytes();
+            let mut i = 0;
+            while i < t.len() {
+                while i < t.len() && !WORD_BYTE[t[i] as usize] {
+                    i += 1;
+                }
+                let start = i;
+                while i < t.len() && WORD_BYTE[t[i] as usize] {
+                    i += 1;
+                }
+                // A word the term's start cuts may continue leftwards in the message; one the
+                // term's end cuts may continue rightwards, which its prefix tolerates once it
+                // is a whole prefix long.
+                let whole_prefix = i < t.len() || i - start >= WORD_PREFIX;
+                if start > 0 && i > start && whole_prefix {
+                    words.push(word_hash(&t[start..i.min(start + WORD_PREFIX)]));
+                }
+            }
+        }
+        Needles {
+            terms: terms.iter().map(|t| t.as_bytes().to_vec()).collect(),
+            words,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+}
+
+fn le_words(bytes: &[u64]) -> impl Iterator<Item = u8> + '_ {
+    bytes.iter().flat_map(|w| w.to_le_bytes())
 }
 
 impl Decoded {
     pub fn size(&self) -> usize {
         // Counted as if every block were inflated: the cache must not be surprised later.
-        self.offsets.last().copied().unwrap_or_default() + self.timestamps.len() * 40
+        self.offsets.last().copied().unwrap_or_default()
+            + self.timestamps.len() * 40
+            + self.file.len()
     }
 
     /// The block holding event `i`.
-    pub fn block_of(i: usize) -> usize {
-        i / BLOCK_EVENTS
+    pub fn block_of(&self, i: usize) -> usize {
+        self.block_starts.partition_point(|&s| s <= i) - 1
     }
 
-    /// The event index where the block after event `i`'s block starts.
-    pub fn block_end(&self, i: usize) -> usize {
-        ((Self::block_of(i) + 1) * BLOCK_EVENTS).min(self.len())
+    /// Message blocks in the segment.
+    pub fn block_count(&self) -> usize {
+        self.blocks.len()
     }
 
-    /// Whether event `i`'s block may contain all of `terms` (by its bloom filter).
-    pub fn may_contain(&self, i: usize, terms: &[String]) -> bool {
-        let b = &self.blocks[Self::block_of(i)];
-        terms
+    /// The events of block `b`.
+    pub fn block_events(&self, b: usize) -> Range<usize> {
+        self.block_starts[b]..self.block_starts[b + 1]
+    }
+
+    /// Whether block `b` may contain all of `needles` (by its word bloom and its stripe's
+    /// trigram bloom).
+    pub fn block_may_contain(&self, b: usize, needles: &Needles) -> bool {
+        let words = &self.file[self.blocks[b].words.clone()];
+        if !words.is_empty() {
+            let bits = words.len() * 8;
+            if !needles
+                .words
+                .iter()
+                .all(|&h| word_probes(h, bits).iter().all(|&p| bit(words, p)))
+            {
+                return false;
+            }
+        }
+        let trigrams = &self.file[self.trigrams[b / self.stripe_blocks].clone()];
+        needles
+            .terms
             .iter()
-            .all(|t| bloom_may_contain(&b.bloom, t.as_bytes()))
+            .all(|t| trigrams_may_contain(trigrams, t))
+    }
+
+    /// The messages of block `b` concatenated: the inflated text when an earlier read kept it,
+    /// otherwise decompressed into `scratch` and not kept (a scan touches every block once, so
+    /// keeping them would only grow memory). Message `i` of the block is at
+    /// [`Decoded::message_span`]. Not validated as UTF-8: callers check what they read.
+    pub fn block_bytes<'a>(&'a self, b: usize, scratch: &'a mut Scratch) -> &'a [u8] {
+        let block = &self.blocks[b];
+        if let Some(t) = block.text.get() {
+            return t.as_bytes();
+        }
+        let r = self.block_events(b);
+        let want = self.offsets[r.end] - self.offsets[r.start];
+        scratch.buf.clear();
+        scratch.buf.reserve(want);
+        let dctx = match &mut scratch.dctx {
+            Some(d) => d,
+            None => match zstd::bulk::Decompressor::new() {
+                Ok(d) => scratch.dctx.insert(d),
+                Err(e) => {
+                    tracing::error!(error = %e, "no zstd decompression context");
+                    return &[];
+                }
+            },
+        };
+        match dctx.decompress_to_buffer(&self.file[block.frame.clone()], &mut scratch.buf) {
+            Ok(n) if n == want => &scratch.buf,
+            _ => {
+                corrupt_block(&self.key, b);
+                &[]
+            }
+        }
+    }
+
+    /// Pushes onto `out`, in order, the events of `events` (all in block `b`, whose bytes are
+    /// `bytes`) whose message contains `finder`'s needle: one pass over the block's bytes instead
+    /// of a search per message. An occurrence straddling two messages names the first, which
+    /// the caller's full match then rejects; the search resumes at the next message, so no
+    /// occurrence inside a message is missed.
+    pub fn find_in_block(
+        &self,
+        b: usize,
+        bytes: &[u8],
+        events: Range<usize>,
+        finder: &memchr::memmem::Finder<'_>,
+        out: &mut Vec<usize>,
+    ) {
+        let base = self.offsets[self.block_starts[b]];
+        if events.is_empty() || bytes.len() < self.offsets[events.end] - base {
+            return;
+        }
+        let end = self.offsets[events.end] - base;
+        let mut k = events.start;
+        let mut at = self.offsets[k] - base;
+        while let Some(p) = finder.find(&bytes[at..end]) {
+            let pos = base + at + p;
+            // The message holding `pos`: the last k' with offsets[k'] <= pos.
+            k += self.offsets[k + 1..=events.end].partition_point(|&o| o <= pos);
+            out.push(k);
+            k += 1;
+            if k >= events.end {
+                break;
+            }
+            at = self.offsets[k] - base;
+        }
+    }
+
+    /// Where event `i` (of block `b`) lies in its block's bytes ([`Decoded::block_bytes`]).
+    pub fn message_span(&self, b: usize, i: usize) -> Range<usize> {
+        let base = self.offsets[self.block_starts[b]];
+        self.offsets[i] - base..self.offsets[i + 1] - base
     }
 
     fn text(&self, block: usize) -> &str {
         let b = &self.blocks[block];
         b.text.get_or_init(|| {
-            let first = block * BLOCK_EVENTS;
-            let last = ((block + 1) * BLOCK_EVENTS).min(self.len());
-            let want = self.offsets[last] - self.offsets[first];
-            match zstd::bulk::decompress(&b.compressed, want.max(64)) {
+            let r = self.block_events(block);
+            let want = self.offsets[r.end] - self.offsets[r.start];
+            match zstd::bulk::decompress(&self.file[b.frame.clone()], want.max(64)) {
                 Ok(bytes) if bytes.len() == want => match String::from_utf8(bytes) {
                     Ok(t) => t,
                     Err(_) => corrupt_block(&self.key, block),
@@ -191,21 +476,22 @@ impl Decoded {
     }
 
     pub fn event(&self, i: usize) -> EventRef<'_> {
-        let block = Self::block_of(i);
-        let base = self.offsets[block * BLOCK_EVENTS];
+        let block = self.block_of(i);
         let text = self.text(block);
         EventRef {
             timestamp: self.timestamps[i],
             ingestion_time: self.ingestion[i],
             seq: self.seqs[i],
-            message: text
-                .get(self.offsets[i] - base..self.offsets[i + 1] - base)
-                .unwrap_or_default(),
+            message: text.get(self.message_span(block, i)).unwrap_or_default(),
         }
     }
 
     pub fn timestamp(&self, i: usize) -> i64 {
         self.timestamps[i]
+    }
+
+    pub fn ingestion_time(&self, i: usize) -> i64 {
+        self.ingestion[i]
     }
 
     pub fn seq(&self, i: usize) -> u64 {
@@ -219,6 +505,14 @@ impl Decoded {
             .find(|(n, _)| n == name)
             .map(|(_, r)| r.clone())
     }
+}
+
+/// Buffers reused across block reads: a decompression context (made on first use) and the
+/// output it writes.
+#[derive(Default)]
+pub struct Scratch {
+    dctx: Option<zstd::bulk::Decompressor<'static>>,
+    buf: Vec<u8>,
 }
 
 /// A block that passed its file's checksum yet does not inflate: only a bug can cause it. Its
@@ -240,10 +534,6 @@ pub enum SegmentError {
     Checksum(String),
     #[error("segment {0}: {1}")]
     Corrupt(String, String),
-}
-
-fn compress(w: &Writer) -> std::io::Result<Vec<u8>> {
-    zstd::bulk::compress(&w.buf, ZSTD_LEVEL)
 }
 
 /// Encodes the events of several streams (each sorted) into a segment file and its metadata.
@@ -289,23 +579,56 @@ pub fn encode(
         }
         meta.streams.push(name.clone());
     }
+    let mut column_cctx = zstd::bulk::Compressor::new(COLUMN_LEVEL)?;
     let columns = [
-        compress(&ts_col)?,
-        compress(&ing_col)?,
-        compress(&seq_col)?,
-        compress(&len_col)?,
+        column_cctx.compress(&ts_col.buf)?,
+        column_cctx.compress(&ing_col.buf)?,
+        column_cctx.compress(&seq_col.buf)?,
+        column_cctx.compress(&len_col.buf)?,
     ];
     for c in &columns {
         header.u64(c.len() as u64);
     }
+    // Cut the messages into blocks.
+    let mut cuts = vec![0usize];
+    let mut bytes = 0;
+    for (i, m) in all.iter().enumerate() {
+        bytes += m.len();
+        if i + 1 - cuts[cuts.len() - 1] == BLOCK_EVENTS || bytes >= BLOCK_BYTES {
+            cuts.push(i + 1);
+            bytes = 0;
+        }
+    }
+    if cuts[cuts.len() - 1] != all.len() {
+        cuts.push(all.len());
+    }
+    let mut cctx = zstd::bulk::Compressor::new(MESSAGE_LEVEL)?;
+    let mut words = WordBloomBuilder::new();
+    let mut text = Vec::new();
     let mut blocks = Vec::new();
-    for chunk in all.chunks(BLOCK_EVENTS) {
-        let text: Vec<u8> = chunk.concat();
-        let frame = zstd::bulk::compress(&text, ZSTD_LEVEL)?;
-        let bloom = bloom_of(chunk);
+    header.u64(STRIPE_BLOCKS as u64);
+    header.u64((cuts.len() - 1) as u64);
+    for w in cuts.windows(2) {
+        let chunk = &all[w[0]..w[1]];
+        text.clear();
+        for m in chunk {
+            text.extend_from_slice(m);
+        }
+        let frame = cctx.compress(&text)?;
+        let bloom = words.build(chunk);
+        header.u64(chunk.len() as u64);
         header.u64(frame.len() as u64);
         header.u64(bloom.len() as u64);
         blocks.push((frame, bloom));
+    }
+    let stripes: Vec<Vec<u64>> = cuts
+        .windows(2)
+        .collect::<Vec<_>>()
+        .chunks(STRIPE_BLOCKS)
+        .map(|s| trigram_bloom(&all[s[0][0]..s[s.len() - 1][1]]))
+        .collect();
+    for s in &stripes {
+        header.u64(s.len() as u64);
     }
     let mut body = Vec::new();
     body.extend_from_slice(&(header.buf.len() as u32).to_le_bytes());
@@ -315,9 +638,10 @@ pub fn encode(
     }
     for (frame, bloom) in &blocks {
         body.extend_from_slice(frame);
-        for w in bloom {
-            body.extend_from_slice(&w.to_le_bytes());
-        }
+        body.extend(le_words(bloom));
+    }
+    for s in &stripes {
+        body.extend(le_words(s));
     }
     let mut out = Vec::with_capacity(body.len() + 12);
     out.extend_from_slice(MAGIC);
@@ -327,57 +651,123 @@ pub fn encode(
     Ok((out, meta))
 }
 
-pub fn decode(key: &str, data: &[u8], raw_bytes_hint: u64) -> Result<Decoded, SegmentError> {
-    if data.len() < 16 || &data[..8] != MAGIC {
+/// Decodes a segment file (version 4, or version 3 written before word blooms).
+pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
+    let v3 = match data.get(..8) {
+        Some(m) if m == MAGIC => false,
+        Some(m) if m == MAGIC_V3 => true,
+        _ => return Err(SegmentError::Magic(key.into())),
+    };
+    if data.len() < 16 {
         return Err(SegmentError::Magic(key.into()));
     }
     let crc = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
-    let body = &data[12..];
-    if crc32fast::hash(body) != crc {
+    if crc32fast::hash(&data[12..]) != crc {
         return Err(SegmentError::Checksum(key.into()));
     }
-    let corrupt = |e: String| SegmentError::Corrupt(key.into(), e);
-    let codec = |e: DecodeError| corrupt(e.to_string());
-    let hlen = u32::from_le_bytes(body[..4].try_into().expect("4 bytes")) as usize;
-    let header = body
-        .get(4..4 + hlen)
-        .ok_or_else(|| corrupt("short header".into()))?;
+    let corrupt = |e: &str| SegmentError::Corrupt(key.into(), e.into());
+    let codec = |e: DecodeError| SegmentError::Corrupt(key.into(), e.to_string());
+    let hlen = u32::from_le_bytes(data[12..16].try_into().expect("4 bytes")) as usize;
+    let header = data
+        .get(16..16 + hlen)
+        .ok_or_else(|| corrupt("short header"))?;
     let mut h = Reader::new(header);
     let mut streams = Vec::new();
     let mut total = 0usize;
     for _ in 0..h.u64().map_err(codec)? {
         let name = h.str().map_err(codec)?;
         let n = h.u64().map_err(codec)? as usize;
-        streams.push((name, total..total + n));
-        total += n;
+        let end = total
+            .checked_add(n)
+            .filter(|&e| e <= data.len())
+            .ok_or_else(|| corrupt("event count"))?;
+        streams.push((name, total..end));
+        total = end;
     }
     let mut lens = [0usize; 4];
     for l in &mut lens {
         *l = h.u64().map_err(codec)? as usize;
     }
-    let n_blocks = total.div_ceil(BLOCK_EVENTS);
-    let mut block_lens = Vec::with_capacity(n_blocks);
-    for _ in 0..n_blocks {
-        block_lens.push((
-            h.u64().map_err(codec)? as usize,
-            h.u64().map_err(codec)? as usize,
-        ));
-    }
-    let mut at = 4 + hlen;
+    // Cursor over the body after the header: hands out the next `len` bytes' range.
+    let mut at = 16 + hlen;
+    let mut take = |len: usize, what: &str| -> Result<Range<usize>, SegmentError> {
+        let end = at
+            .checked_add(len)
+            .filter(|&e| e <= data.len())
+            .ok_or_else(|| corrupt(what))?;
+        let r = at..end;
+        at = end;
+        Ok(r)
+    };
     let mut frames = Vec::with_capacity(4);
     for l in lens {
-        let f = body
-            .get(at..at + l)
-            .ok_or_else(|| corrupt("short column".into()))?;
-        frames.push(f);
-        at += l;
+        frames.push(take(l, "short column")?);
     }
-    // Varint columns take at most 10 bytes a value.
-    let inflate = |f: &[u8], cap: usize| {
-        zstd::bulk::decompress(f, cap.max(64)).map_err(|e| corrupt(e.to_string()))
+    let mut blocks = Vec::new();
+    let mut block_starts = vec![0usize];
+    let mut trigrams = Vec::new();
+    let bloom_words = |h: &mut Reader<'_>, pow2: bool| -> Result<usize, SegmentError> {
+        let w = h.u64().map_err(codec)? as usize;
+        if w == 0 || (pow2 && !w.is_power_of_two()) || w > data.len() / 8 {
+            return Err(corrupt("bad bloom filter size"));
+        }
+        Ok(w)
     };
-    let deltas = |f: &[u8]| -> Result<Vec<i64>, SegmentError> {
-        let raw = inflate(f, total * 10)?;
+    let stripe_blocks = if v3 {
+        for _ in 0..total.div_ceil(V3_BLOCK_EVENTS) {
+            let frame_len = h.u64().map_err(codec)? as usize;
+            let words = bloom_words(&mut h, true)?;
+            let start = block_starts[block_starts.len() - 1];
+            block_starts.push((start + V3_BLOCK_EVENTS).min(total));
+            blocks.push(Block {
+                frame: take(frame_len, "short message block")?,
+                words: 0..0,
+                text: std::sync::OnceLock::new(),
+            });
+            trigrams.push(take(words * 8, "short bloom filter")?);
+        }
+        1
+    } else {
+        let stripe_blocks = h.u64().map_err(codec)? as usize;
+        let n_blocks = h.u64().map_err(codec)? as usize;
+        if stripe_blocks == 0 || n_blocks > total {
+            return Err(corrupt("bad block layout"));
+        }
+        let mut layout = Vec::with_capacity(n_blocks);
+        for _ in 0..n_blocks {
+            let events = h.u64().map_err(codec)? as usize;
+            let frame_len = h.u64().map_err(codec)? as usize;
+            let words = bloom_words(&mut h, false)?;
+            let start = block_starts[block_starts.len() - 1];
+            if events == 0 || events > total - start {
+                return Err(corrupt("bad block event count"));
+            }
+            block_starts.push(start + events);
+            layout.push((frame_len, words));
+        }
+        if block_starts[block_starts.len() - 1] != total {
+            return Err(corrupt("blocks do not cover the events"));
+        }
+        for (frame_len, words) in layout {
+            blocks.push(Block {
+                frame: take(frame_len, "short message block")?,
+                words: take(words * 8, "short bloom filter")?,
+                text: std::sync::OnceLock::new(),
+            });
+        }
+        for _ in 0..n_blocks.div_ceil(stripe_blocks) {
+            let words = bloom_words(&mut h, true)?;
+            trigrams.push(take(words * 8, "short bloom filter")?);
+        }
+        stripe_blocks
+    };
+    // Varint columns take at most 10 bytes a value.
+    let inflate = |f: &Range<usize>| {
+        zstd::bulk::decompress(&data[f.clone()], (total * 10).max(64))
+            .map_err(|e| corrupt(&e.to_string()))
+    };
+    let deltas = |f: &Range<usize>| -> Result<Vec<i64>, SegmentError> {
+        let raw = inflate(f)?;
         let mut r = Reader::new(&raw);
         let mut out = Vec::with_capacity(total);
         let mut acc = 0i64;
@@ -387,42 +777,20 @@ pub fn decode(key: &str, data: &[u8], raw_bytes_hint: u64) -> Result<Decoded, Se
         }
         Ok(out)
     };
-    let timestamps = deltas(frames[0])?;
-    let ingestion = deltas(frames[1])?;
-    let seqs = deltas(frames[2])?.into_iter().map(|s| s as u64).collect();
-    let raw_lens = inflate(frames[3], total * 10)?;
+    let timestamps = deltas(&frames[0])?;
+    let ingestion = deltas(&frames[1])?;
+    let seqs = deltas(&frames[2])?.into_iter().map(|s| s as u64).collect();
+    let raw_lens = inflate(&frames[3])?;
     let mut r = Reader::new(&raw_lens);
     let mut offsets = Vec::with_capacity(total + 1);
     offsets.push(0usize);
     for _ in 0..total {
         let l = r.u64().map_err(codec)? as usize;
-        offsets.push(offsets.last().copied().unwrap_or_default() + l);
+        let next = offsets[offsets.len() - 1]
+            .checked_add(l)
+            .ok_or_else(|| corrupt("message lengths overflow"))?;
+        offsets.push(next);
     }
-    let mut blocks = Vec::with_capacity(n_blocks);
-    for (frame_len, bloom_words) in block_lens {
-        let compressed = body
-            .get(at..at + frame_len)
-            .ok_or_else(|| corrupt("short message block".into()))?
-            .to_vec();
-        at += frame_len;
-        let bloom_bytes = body
-            .get(at..at + bloom_words * 8)
-            .ok_or_else(|| corrupt("short bloom filter".into()))?;
-        at += bloom_words * 8;
-        if bloom_words == 0 || !bloom_words.is_power_of_two() {
-            return Err(corrupt("bad bloom filter size".into()));
-        }
-        let bloom = bloom_bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect();
-        blocks.push(Block {
-            compressed,
-            bloom,
-            text: std::sync::OnceLock::new(),
-        });
-    }
-    let _ = raw_bytes_hint;
     Ok(Decoded {
         key: key.to_string(),
         streams,
@@ -430,7 +798,11 @@ pub fn decode(key: &str, data: &[u8], raw_bytes_hint: u64) -> Result<Decoded, Se
         ingestion,
         seqs,
         offsets,
+        file: data,
         blocks,
+        block_starts,
+        stripe_blocks,
+        trigrams,
     })
 }
 
@@ -459,7 +831,7 @@ mod tests {
             (-5, 30, 4, 4)
         );
         assert_eq!(meta.streams, vec!["a", "b"]);
-        let d = decode("k", &bytes, meta.raw_bytes).unwrap();
+        let d = decode("k", bytes.clone()).unwrap();
         for (name, events) in &streams {
             let r = d.stream(name).unwrap();
             let got: Vec<Event> = r.map(|i| d.event(i).to_event()).collect();
@@ -469,12 +841,9 @@ mod tests {
         let mut bad = bytes.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
+        assert!(matches!(decode("k", bad), Err(SegmentError::Checksum(_))));
         assert!(matches!(
-            decode("k", &bad, 0),
-            Err(SegmentError::Checksum(_))
-        ));
-        assert!(matches!(
-            decode("k", b"nope", 0),
+            decode("k", b"nope".to_vec()),
             Err(SegmentError::Magic(_))
         ));
     }
@@ -483,6 +852,179 @@ mod tests {
     fn empty_segment_round_trips() {
         let (bytes, meta) = encode("k", &[]).unwrap();
         assert_eq!(meta.count, 0);
-        assert!(decode("k", &bytes, 0).unwrap().is_empty());
+        assert!(decode("k", bytes).unwrap().is_empty());
+    }
+
+    /// A version 3 file as the previous encoder wrote it: blocks of 16,384 events, each frame
+    /// followed by its trigram bloom, no word blooms.
+    fn encode_v3(streams: &[(String, Vec<Event>)]) -> Vec<u8> {
+        let mut cols = [
+            Writer::default(),
+            Writer::default(),
+            Writer::default(),
+            Writer::default(),
+        ];
+        let mut header = Writer::default();
+        let mut all: Vec<&[u8]> = Vec::new();
+        let (mut ts, mut ing, mut seq) = (0i64, 0i64, 0u64);
+        header.u64(streams.len() as u64);
+        for (name, events) in streams {
+            header.str(name);
+            header.u64(events.len() as u64);
+            for e in events {
+                cols[0].i64(e.timestamp.wrapping_sub(ts));
+                cols[1].i64(e.ingestion_time.wrapping_sub(ing));
+                cols[2].i64(e.seq.wrapping_sub(seq) as i64);
+                cols[3].u64(e.message.len() as u64);
+                all.push(e.message.as_bytes());
+                (ts, ing, seq) = (e.timestamp, e.ingestion_time, e.seq);
+            }
+        }
+        let cols: Vec<Vec<u8>> = cols
+            .iter()
+            .map(|c| zstd::bulk::compress(&c.buf, 3).unwrap())
+            .collect();
+        for c in &cols {
+            header.u64(c.len() as u64);
+        }
+        let mut rest = Vec::new();
+        for chunk in all.chunks(V3_BLOCK_EVENTS) {
+            let frame = zstd::bulk::compress(&chunk.concat(), 3).unwrap();
+            let bloom = trigram_bloom(chunk);
+            header.u64(frame.len() as u64);
+            header.u64(bloom.len() as u64);
+            rest.extend_from_slice(&frame);
+            rest.extend(le_words(&bloom));
+        }
+        let mut body = (header.buf.len() as u32).to_le_bytes().to_vec();
+        body.extend_from_slice(&header.buf);
+        cols.iter().for_each(|c| body.extend_from_slice(c));
+        body.extend_from_slice(&rest);
+        let mut out = MAGIC_V3.to_vec();
+        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Messages shaped like access logs, with ids that make word prefixes rare.
+    fn access_log(n: usize) -> Vec<Event> {
+        (0..n)
+            .map(|i| {
+                let m = format!(
+                    r#"{{"requestId":"{:08x}-{:04x}-4abc","user":"user-{:05}","status":{}}}"#,
+                    (i as u64).wrapping_mul(2_654_435_761) as u32,
+                    i % 65_536,
+                    i % 20_000,
+                    if i % 1000 == 7 { 503 } else { 200 }
+                );
+                ev(i as i64, i as u64 + 1, &m)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn version_3_files_still_read() {
+        let streams = vec![
+            ("a".to_string(), access_log(40_000)),
+            ("b".to_string(), vec![ev(-5, 0, ""), ev(20, 3, "ü")]),
+        ];
+        let d = decode("k", encode_v3(&streams)).unwrap();
+        assert_eq!(d.block_count(), 3);
+        for (name, events) in &streams {
+            let got: Vec<Event> = d
+                .stream(name)
+                .unwrap()
+                .map(|i| d.event(i).to_event())
+                .collect();
+            assert_eq!(&got, events);
+        }
+        // The trigram blooms still prune; without word blooms every word may be present.
+        assert!(!d.block_may_contain(0, &Needles::new(&["NOPE".into()])));
+        assert!(d.block_may_contain(0, &Needles::new(&["user-00017".into()])));
+        let mut scratch = Scratch::default();
+        let bytes = d.block_bytes(2, &mut scratch);
+        let span = d.message_span(2, 39_999);
+        assert_eq!(
+            std::str::from_utf8(&bytes[span]).unwrap(),
+            &*streams[0].1[39_999].message
+        );
+    }
+
+    #[test]
+    fn blocks_are_cut_by_events_and_bytes() {
+        let big = "x".repeat(300_000);
+        let mut events = access_log(5_000);
+        events.extend((0..7).map(|i| ev(10_000 + i, 10_000 + i as u64, &big)));
+        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())]).unwrap();
+        let d = decode("k", bytes).unwrap();
+        let sizes: Vec<usize> = (0..d.block_count())
+            .map(|b| d.block_events(b).len())
+            .collect();
+        // 2,048 + 2,048 + the rest of the small events and the first big ones up to 1 MiB.
+        assert_eq!(sizes[..2], [BLOCK_EVENTS, BLOCK_EVENTS]);
+        assert_eq!(sizes.iter().sum::<usize>(), events.len());
+        assert!(sizes.len() >= 4, "{sizes:?}");
+        let got: Vec<Event> = (0..d.len()).map(|i| d.event(i).to_event()).collect();
+        assert_eq!(got, events);
+    }
+
+    /// No bloom may rule out a block that holds a term: every substring of every message, with
+    /// separators inside, at the start and at the end, must pass its block.
+    #[test]
+    fn blooms_never_rule_out_a_present_term() {
+        let mut events = access_log(6_000);
+        events.push(ev(7_000, 7_001, "ünï-cödé_word x.y/z 00042-abc-"));
+        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())]).unwrap();
+        let d = decode("k", bytes).unwrap();
+        for (i, e) in events.iter().enumerate().step_by(7) {
+            let b = d.block_of(i);
+            let m = e.message.as_bytes();
+            for start in (0..m.len()).step_by(3) {
+                for len in 1..=24.min(m.len() - start) {
+                    let Ok(term) = std::str::from_utf8(&m[start..start + len]) else {
+                        continue;
+                    };
+                    let needles = Needles::new(&[term.to_string()]);
+                    assert!(d.block_may_contain(b, &needles), "{term:?} in event {i}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn word_blooms_rule_out_absent_ids() {
+        let (bytes, _) = encode("k", &[("a".to_string(), access_log(20_480))]).unwrap();
+        let d = decode("k", bytes).unwrap();
+        assert_eq!(d.block_count(), 10);
+        // user-01234 is in block 0 only (event 1234); the middle of a request id likewise.
+        for term in ["user-01234", "\"user-01234\"", "-04d2-"] {
+            let needles = Needles::new(&[term.to_string()]);
+            let passing: Vec<usize> = (0..10)
+                .filter(|&b| d.block_may_contain(b, &needles))
+                .collect();
+            assert!(passing.contains(&0), "{term}");
+            assert!(passing.len() <= 5, "{term}: {passing:?}");
+        }
+        // No word with a separator before it: nothing to look up, every block may hold it.
+        let needles = Needles::new(&["user".to_string()]);
+        assert!((0..10).all(|b| d.block_may_contain(b, &needles)));
+    }
+
+    #[test]
+    fn needles_take_words_a_separator_precedes() {
+        let hashes = |t: &str| Needles::new(&[t.to_string()]).words;
+        assert_eq!(hashes("user-04242"), vec![word_hash(b"04242")]);
+        // Too short to be a whole prefix, and cut by the term's end: it may continue.
+        assert!(hashes("user-042").is_empty());
+        // Bounded on both sides: the whole word.
+        assert_eq!(hashes("a-42-b"), vec![word_hash(b"42")]);
+        assert_eq!(
+            hashes("8f14e45f-ceea-467f-a0e6-0123456789ab"),
+            ["ceea", "467f", "a0e6", "01234"]
+                .map(|w| word_hash(w.as_bytes()))
+                .to_vec()
+        );
+        assert!(hashes("ERROR").is_empty());
+        assert!(hashes("").is_empty());
     }
 }
