@@ -367,7 +367,7 @@ impl App {
         body: RequestBody<'_>,
         identity: Identity,
         request_id: &str,
-    ) -> Result<(RequestContext, serde_json::Value), ApiError> {
+    ) -> Result<(RequestContext, wire::Input), ApiError> {
         let run = std::panic::AssertUnwindSafe(|| {
             self.prepare(service, protocol, op, body, identity, request_id)
         });
@@ -386,8 +386,25 @@ impl App {
         body: RequestBody<'_>,
         identity: Identity,
         request_id: &str,
-    ) -> Result<(RequestContext, serde_json::Value), ApiError> {
+    ) -> Result<(RequestContext, wire::Input), ApiError> {
         let model = service.model();
+        let ctx = RequestContext {
+            request_id: request_id.to_string(),
+            account_id: identity.account_id,
+            region: identity.region,
+            access_key_id: identity.access_key_id,
+            principal: identity.principal,
+        };
+        // Hot JSON operations: typed straight from the body when certainly valid.
+        if let (WireProtocol::Json10 | WireProtocol::Json11, RequestBody::Bytes(bytes)) =
+            (protocol, &body)
+        {
+            if service.implements(op.name) {
+                if let Some(input) = service.decode_json(op, bytes) {
+                    return Ok((ctx, input));
+                }
+            }
+        }
         let input = wire::decode_input(protocol, model, op, body)?;
         if let Some(shape) = op.input {
             let violations = wire::validate::validate(model, shape, &input);
@@ -398,14 +415,7 @@ impl App {
         if !service.implements(op.name) {
             return Err(ApiError::not_implemented(model.name, op.name));
         }
-        let ctx = RequestContext {
-            request_id: request_id.to_string(),
-            account_id: identity.account_id,
-            region: identity.region,
-            access_key_id: identity.access_key_id,
-            principal: identity.principal,
-        };
-        Ok((ctx, input))
+        Ok((ctx, input.into()))
     }
 
     async fn call(

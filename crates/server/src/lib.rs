@@ -169,7 +169,7 @@ mod unbuilt {
             &self,
             _ctx: RequestContext,
             op: &'static OperationDef,
-            _input: serde_json::Value,
+            _input: nephoscope_wire::Input,
         ) -> HandlerFuture {
             let e = ApiError::not_implemented(self.0.name, op.name);
             Box::pin(async move { Err(e) })

@@ -6,16 +6,19 @@
 pub mod cbor;
 mod error;
 pub mod eventstream;
+pub mod fuzzing;
 pub mod json;
 mod path;
 pub mod query;
 mod service;
 pub mod timestamp;
+pub mod typed;
 pub mod validate;
 
 pub use error::ApiError;
 pub use service::{
-    validation_error, HandlerFuture, Output, RequestContext, Service, StreamFuture, TypedOutput,
+    validation_error, HandlerFuture, Input, Output, RequestContext, Service, StreamFuture,
+    TypedOutput,
 };
 
 use nephoscope_model::meta::{OperationDef, ServiceDef};

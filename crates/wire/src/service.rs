@@ -26,6 +26,33 @@ impl RequestContext {
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Output, ApiError>> + Send>>;
 
+/// A handler's decoded, validated input: the canonical JSON value, or — for the operations a
+/// service decodes itself ([`Service::decode_json`]) — the typed input already.
+pub enum Input {
+    Value(Value),
+    Typed(Box<dyn std::any::Any + Send>),
+}
+
+impl Input {
+    /// The typed input.
+    pub fn parse<T: serde::de::DeserializeOwned + 'static>(self) -> Result<T, ApiError> {
+        match self {
+            Input::Value(v) => {
+                serde_json::from_value(v).map_err(|e| ApiError::serialization(e.to_string()))
+            }
+            Input::Typed(t) => t.downcast::<T>().map(|t| *t).map_err(|_| {
+                ApiError::serialization("the operation's input was decoded as another type")
+            }),
+        }
+    }
+}
+
+impl From<Value> for Input {
+    fn from(v: Value) -> Input {
+        Input::Value(v)
+    }
+}
+
 /// A handler's answer: the canonical JSON value, or the typed output itself, which the JSON
 /// protocols serialize straight to bytes (large answers such as GetMetricData's skip building
 /// a value tree; the other protocols convert it to the canonical value first).
@@ -94,14 +121,21 @@ pub trait Service: Send + Sync + 'static {
     /// Whether `operation` is built. Operations that are not get the `NotImplemented` error.
     fn implements(&self, operation: &str) -> bool;
 
-    fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture;
+    fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Input) -> HandlerFuture;
+
+    /// The typed input of a JSON-protocol request for the (hot) operations a service decodes
+    /// itself, when it is certainly valid (see [`crate::typed`]); `None` takes the canonical
+    /// path, which gives every error.
+    fn decode_json(&self, _op: &'static OperationDef, _body: &[u8]) -> Option<Input> {
+        None
+    }
 
     /// Operations whose output is an event stream (`StartLiveTail`).
     fn call_stream(
         &self,
         _ctx: RequestContext,
         op: &'static OperationDef,
-        _input: Value,
+        _input: Input,
     ) -> StreamFuture {
         let e = ApiError::not_implemented(self.model().name, op.name);
         Box::pin(async move { Err(e) })

@@ -219,7 +219,7 @@ fn walk<'a>(
 }
 
 /// Failed constraints of a string: length, then enum or pattern (each reported, as AWS does).
-fn string_violations(shape: &ShapeDef, s: &str) -> Vec<String> {
+pub(crate) fn string_violations(shape: &ShapeDef, s: &str) -> Vec<String> {
     let mut out = Vec::new();
     // A UTF-8 byte length bounds the character count from above, and from below by a factor
     // of four: count characters only when the bytes cannot decide.
@@ -249,7 +249,7 @@ fn string_violations(shape: &ShapeDef, s: &str) -> Vec<String> {
     out
 }
 
-fn length_violation(shape: &ShapeDef, len: usize) -> Option<String> {
+pub(crate) fn length_violation(shape: &ShapeDef, len: usize) -> Option<String> {
     if let Some(min) = shape.min {
         if (len as i64) < min {
             return Some(format!(

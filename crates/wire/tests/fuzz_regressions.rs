@@ -1,11 +1,11 @@
 //! Replays the fuzz seeds (`fuzz/seeds/<target>/`) and every saved fuzz crash
 //! (`crates/*/tests/fuzz-regressions/<target>/`) through the same code paths as the cargo-fuzz
 //! targets in `fuzz/fuzz_targets/`, under plain `cargo test`: nothing may panic or overflow the
-//! stack, and CBOR must round-trip. The drivers are copies of the fuzz targets' bodies (this test
-//! shares no code with the fuzz crate, which needs nightly). See docs/dev/fuzzing.md.
+//! stack, CBOR must round-trip and the typed JSON fast path must agree with the canonical one.
+//! `json_decode` is the target's own code (`nephoscope_wire::fuzzing`); the other drivers are
+//! copies of the fuzz targets' bodies. See docs/dev/fuzzing.md.
 
-use nephoscope_model::generated::{cloudwatch, logs};
-use nephoscope_model::meta::ServiceDef;
+use nephoscope_model::generated::cloudwatch;
 use nephoscope_wire::query::ParamTree;
 use nephoscope_wire::{cbor, decode_input, encode_error, validate, RequestBody, WireProtocol};
 use std::path::{Path, PathBuf};
@@ -13,32 +13,9 @@ use std::path::{Path, PathBuf};
 /// A tokio worker thread's default stack: the server decodes requests on one.
 const STACK: usize = 2 * 1024 * 1024;
 
-/// Same as `fuzz/fuzz_targets/json_decode.rs`.
+/// The `json_decode` target's own code.
 fn json_decode(data: &[u8]) {
-    const OPS: [(WireProtocol, &ServiceDef, &str); 6] = [
-        (WireProtocol::Json11, &logs::SERVICE, "PutLogEvents"),
-        (WireProtocol::Json11, &logs::SERVICE, "CreateLogGroup"),
-        (WireProtocol::Json11, &logs::SERVICE, "FilterLogEvents"),
-        (WireProtocol::Json11, &logs::SERVICE, "StartQuery"),
-        (WireProtocol::Json10, &cloudwatch::SERVICE, "PutMetricData"),
-        (WireProtocol::Json10, &cloudwatch::SERVICE, "GetMetricData"),
-    ];
-    let Some((&sel, body)) = data.split_first() else {
-        return;
-    };
-    let (protocol, service, op) = OPS[usize::from(sel) % OPS.len()];
-    let op = service.operation(op).expect("operation in model");
-    match decode_input(protocol, service, op, RequestBody::Bytes(body)) {
-        Ok(value) => {
-            if let Some(shape) = op.input {
-                let violations = validate::validate(service, shape, &value);
-                let _ = validate::message(&violations);
-            }
-        }
-        Err(e) => {
-            let _ = encode_error(protocol, Some(service), &e, "fuzz");
-        }
-    }
+    nephoscope_wire::fuzzing::json_decode(data);
 }
 
 /// Same as `fuzz/fuzz_targets/query_decode.rs`.

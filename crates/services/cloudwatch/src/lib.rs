@@ -16,7 +16,7 @@ use nephoscope_metricstore::{MetricStore, Scope, SeriesKey};
 use nephoscope_model::generated::cloudwatch::SERVICE;
 use nephoscope_model::meta::{OperationDef, ServiceDef};
 use nephoscope_model::types::cloudwatch::Dimension;
-use nephoscope_wire::{ApiError, HandlerFuture, Output, RequestContext, Service};
+use nephoscope_wire::{ApiError, HandlerFuture, Input, Output, RequestContext, Service};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -77,8 +77,8 @@ pub(crate) fn series_key(namespace: &str, name: &str, dims: &[Dimension]) -> Ser
     )
 }
 
-pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
-    serde_json::from_value(input).map_err(|e| ApiError::serialization(e.to_string()))
+pub(crate) fn parse<T: DeserializeOwned + 'static>(input: Input) -> Result<T, ApiError> {
+    input.parse()
 }
 
 pub(crate) fn output<T: Serialize>(out: T) -> Result<Value, ApiError> {
@@ -106,7 +106,16 @@ impl Service for CloudWatch {
         })
     }
 
-    fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture {
+    fn decode_json(&self, op: &'static OperationDef, body: &[u8]) -> Option<Input> {
+        match op.name {
+            "PutMetricData" => nephoscope_wire::typed::decode_json::<
+                nephoscope_model::types::cloudwatch::PutMetricDataInput,
+            >(&SERVICE, op, body),
+            _ => None,
+        }
+    }
+
+    fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Input) -> HandlerFuture {
         let store = self.store.clone();
         let pages = self.pages.clone();
         Box::pin(async move {

@@ -20,7 +20,7 @@ use base64::Engine;
 use nephoscope_logstore::{LogStore, Rejection, Scope, StoreError};
 use nephoscope_model::generated::logs::SERVICE;
 use nephoscope_model::meta::{OperationDef, ServiceDef};
-use nephoscope_wire::{ApiError, HandlerFuture, RequestContext, Service};
+use nephoscope_wire::{ApiError, HandlerFuture, Input, RequestContext, Service};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -242,8 +242,8 @@ pub(crate) fn decode_token(token: &str) -> Result<String, ApiError> {
         .ok_or_else(|| invalid("The specified nextToken is invalid."))
 }
 
-pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
-    serde_json::from_value(input).map_err(|e| ApiError::serialization(e.to_string()))
+pub(crate) fn parse<T: DeserializeOwned + 'static>(input: Input) -> Result<T, ApiError> {
+    input.parse()
 }
 
 pub(crate) fn output<T: Serialize>(out: T) -> Result<Value, ApiError> {
@@ -278,7 +278,7 @@ impl Service for Logs {
         &self,
         ctx: RequestContext,
         op: &'static OperationDef,
-        input: Value,
+        input: Input,
     ) -> nephoscope_wire::StreamFuture {
         let store = self.store.clone();
         let limit = self.live_tail_limit;
@@ -290,7 +290,16 @@ impl Service for Logs {
         })
     }
 
-    fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Value) -> HandlerFuture {
+    fn decode_json(&self, op: &'static OperationDef, body: &[u8]) -> Option<Input> {
+        match op.name {
+            "PutLogEvents" => nephoscope_wire::typed::decode_json::<
+                nephoscope_model::types::logs::PutLogEventsRequest,
+            >(&SERVICE, op, body),
+            _ => None,
+        }
+    }
+
+    fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Input) -> HandlerFuture {
         let store = self.store.clone();
         let queries = self.queries.clone();
         let lookups = self.lookups.clone();

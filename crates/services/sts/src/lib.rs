@@ -5,7 +5,6 @@ use nephoscope_model::generated::sts::SERVICE;
 use nephoscope_model::meta::{OperationDef, ServiceDef};
 use nephoscope_model::types::sts::GetCallerIdentityResponse;
 use nephoscope_wire::{ApiError, HandlerFuture, RequestContext, Service};
-use serde_json::Value;
 
 #[derive(Debug, Default)]
 pub struct Sts;
@@ -34,7 +33,12 @@ impl Service for Sts {
         operation == "GetCallerIdentity"
     }
 
-    fn call(&self, ctx: RequestContext, op: &'static OperationDef, _input: Value) -> HandlerFuture {
+    fn call(
+        &self,
+        ctx: RequestContext,
+        op: &'static OperationDef,
+        _input: nephoscope_wire::Input,
+    ) -> HandlerFuture {
         let result = match op.name {
             "GetCallerIdentity" => serde_json::to_value(Self::get_caller_identity(&ctx))
                 .map_err(|_| ApiError::internal(&ctx.request_id)),

@@ -1,0 +1,70 @@
+//! Entry points shared by the fuzz targets (`fuzz/`) and the tests that replay their seeds.
+
+use crate::{decode_input, encode_error, typed, validate, RequestBody, WireProtocol};
+use nephoscope_model::generated::{cloudwatch, logs};
+use nephoscope_model::meta::{OperationDef, ServiceDef};
+use nephoscope_model::types::{cloudwatch::PutMetricDataInput, logs::PutLogEventsRequest};
+
+/// `json_decode`: awsJson 1.1 (Logs) and 1.0 (CloudWatch) request bodies → canonical value →
+/// validation, and for the hot operations the typed fast path, which must accept only what the
+/// canonical path accepts, giving the same input.
+///
+/// Input: one selector byte (the operation, `sel % 6`; ASCII `'0'`..`'5'` pick them in order),
+/// then the request body.
+pub fn json_decode(data: &[u8]) {
+    const OPS: [(WireProtocol, &ServiceDef, &str); 6] = [
+        (WireProtocol::Json11, &logs::SERVICE, "PutLogEvents"),
+        (WireProtocol::Json11, &logs::SERVICE, "CreateLogGroup"),
+        (WireProtocol::Json11, &logs::SERVICE, "FilterLogEvents"),
+        (WireProtocol::Json11, &logs::SERVICE, "StartQuery"),
+        (WireProtocol::Json10, &cloudwatch::SERVICE, "PutMetricData"),
+        (WireProtocol::Json10, &cloudwatch::SERVICE, "GetMetricData"),
+    ];
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
+    let (protocol, service, op) = OPS[usize::from(sel) % OPS.len()];
+    let op = service.operation(op).expect("operation in model");
+    let canonical = match decode_input(protocol, service, op, RequestBody::Bytes(body)) {
+        Ok(value) => {
+            let violations = op
+                .input
+                .map(|shape| validate::validate(service, shape, &value))
+                .unwrap_or_default();
+            let _ = validate::message(&violations);
+            violations.is_empty().then_some(value)
+        }
+        Err(e) => {
+            let _ = encode_error(protocol, Some(service), &e, "fuzz");
+            None
+        }
+    };
+    match op.name {
+        "PutLogEvents" => same::<PutLogEventsRequest>(service, op, body, canonical),
+        "PutMetricData" => same::<PutMetricDataInput>(service, op, body, canonical),
+        _ => {}
+    }
+}
+
+/// The fast path accepts `body` only if the canonical path does, with the same input.
+fn same<T>(
+    service: &'static ServiceDef,
+    op: &OperationDef,
+    body: &[u8],
+    canonical: Option<serde_json::Value>,
+) where
+    T: serde::de::DeserializeOwned
+        + serde::Serialize
+        + Send
+        + PartialEq
+        + std::fmt::Debug
+        + 'static,
+{
+    let Some(fast) = typed::decode_json::<T>(service, op, body) else {
+        return;
+    };
+    let fast: T = fast.parse().expect("the fast path's own type");
+    let canonical = canonical.expect("the fast path accepted a body the canonical path rejects");
+    let slow: T = serde_json::from_value(canonical).expect("a valid canonical input is typed");
+    assert_eq!(fast, slow, "the fast path decoded another input");
+}
