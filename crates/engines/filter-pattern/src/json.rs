@@ -77,7 +77,10 @@ impl JsonPattern {
             .bytes()
             .find(|b| !b.is_ascii_whitespace())
             .is_some_and(|b| b == b'{');
-        starts_with_brace && jsonscan::is_json_object(message) && self.eval(message)
+        // The condition first: it fails for most events, and a failed condition needs no
+        // validating pass (lookups are safe on any text). Only a holding condition pays for
+        // checking that the event is one JSON object.
+        starts_with_brace && self.eval(message) && jsonscan::is_json_object(message)
     }
 
     fn eval(&self, message: &str) -> bool {

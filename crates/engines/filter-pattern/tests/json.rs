@@ -289,9 +289,18 @@ fn event_shape() {
         ("{ $.a NOT EXISTS }", r#"{"b": 1,}"#, false),
         ("{ $.a NOT EXISTS }", r#"{'b': 1}"#, false),
         ("{ $.a NOT EXISTS }", "{}", true),
+        // The condition holds but the event is not JSON: no match, whatever is checked first.
+        ("{ $.a = 1 }", r#"{"a": 1, "b": }"#, false),
+        ("{ $.a = 1 }", r#"{"a": 1, "b": "x"#, false),
+        ("{ $.a = 1 }", "{\"a\": 1, \"b\": \"\u{1}\"}", false),
+        ("{ $.a = 1 }", r#"{"a": 1} {"b": 2}"#, false),
+        ("{ $.a = 1 || $.b = 2 }", r#"{"a": 1, "b": [}"#, false),
         ("{ $.a = 1 }", "  \n\t{\"a\": 1}  \n", true),
         // Keys are compared after unescaping; later duplicates win.
         ("{ $.ab = 1 }", r#"{"a\u0062": 1}"#, true),
+        ("{ $.a = 1 }", r#"{"\u0061": 1}"#, true),
+        ("{ $.ab = 1 }", r#"{"a\"": 1, "a\\": 1}"#, false),
+        ("{ $.ab = 1 }", r#"{"a\u0062\u0063": 1}"#, false),
         ("{ $.a = 2 }", r#"{"a": 1, "a": 2}"#, true),
         ("{ $.a = 1 }", r#"{"a": 1, "a": 2}"#, false),
         // Property names may contain '-' and '_'; keys with dots are not reachable.

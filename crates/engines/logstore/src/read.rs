@@ -329,19 +329,26 @@ impl LogStore {
                 }
                 let bytes = d.block_bytes(blk, &mut scratch);
                 candidates.clear();
+                // Every message is read: validate the block as UTF-8 once, not per message.
+                let mut text = None;
                 match &finder {
                     Some(f) => d.find_in_block(blk, bytes, events.clone(), f, &mut candidates),
-                    None => candidates.extend(events.clone()),
+                    None => {
+                        text = std::str::from_utf8(bytes).ok();
+                        candidates.extend(events.clone());
+                    }
                 }
                 let mut take = |k: usize| -> bool {
                     let key = (d.timestamp(k), d.seq(k));
                     if !page.could_take(key) {
                         return false;
                     }
-                    let message = bytes
-                        .get(d.message_span(blk, k))
-                        .and_then(|m| std::str::from_utf8(m).ok())
-                        .unwrap_or_default();
+                    let span = d.message_span(blk, k);
+                    let message = match text {
+                        Some(t) => t.get(span),
+                        None => bytes.get(span).and_then(|m| std::str::from_utf8(m).ok()),
+                    }
+                    .unwrap_or_default();
                     if d.seq(k) >= s.first_seq && pattern(message) {
                         let e = EventRef {
                             timestamp: key.0,
