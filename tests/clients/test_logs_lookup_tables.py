@@ -95,3 +95,35 @@ def test_table_from_query_results_and_kept_across_restart(start_server, tmp_path
     assert logs.get_lookup_table(lookupTableArn=arn)["tableBody"] == "code,n\nE1,2\nE2,1\n"
     assert code_of(lambda: logs.create_lookup_table(lookupTableName="x", queryId="no-such-query")) == \
         "ResourceNotFoundException"
+
+
+def test_lookup_command_enriches_query_results(logs):
+    """`lookup <table> <column> as <field> OUTPUT …` in StartQuery adds the table's columns;
+    a missing table is ResourceNotFoundException, a missing column InvalidParameterException."""
+    table = unique("codes_").replace("-", "_")
+    logs.create_lookup_table(lookupTableName=table,
+                             tableBody="code,severity,text\nE1,high,disk full\nE2,low,retrying\n")
+    group = unique("/neph/lookup-query/")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    base = now_ms() - 60_000
+    logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
+        {"timestamp": base + i, "message": f'{{"error":"{c}"}}'} for i, c in enumerate(["E1", "E2", "E1", "E9"])])
+    window = dict(logGroupName=group, startTime=base // 1000 - 60, endTime=base // 1000 + 60)
+    qid = logs.start_query(queryString=f"lookup {table} code as error OUTPUT severity, text"
+                                       " | stats count(*) as n by error, severity, text | sort error",
+                           **window)["queryId"]
+    resp = wait_for(lambda: logs.get_query_results(queryId=qid), lambda r: r["status"] == "Complete",
+                    what="query complete")
+    rows = [{f["field"]: f["value"] for f in row} for row in resp["results"]]
+    assert rows == [
+        {"error": "E1", "severity": "high", "text": "disk full", "n": "2"},
+        {"error": "E2", "severity": "low", "text": "retrying", "n": "1"},
+        {"error": "E9", "n": "1"},
+    ], rows
+    assert code_of(lambda: logs.start_query(queryString="lookup no_such_table code OUTPUT text", **window)) == \
+        "ResourceNotFoundException"
+    assert code_of(lambda: logs.start_query(queryString=f"lookup {table} nope OUTPUT text", **window)) == \
+        "InvalidParameterException"
+    assert code_of(lambda: logs.start_query(queryString=f"lookup {table} code", **window)) == \
+        "MalformedQueryException"

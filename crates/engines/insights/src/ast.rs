@@ -128,6 +128,25 @@ pub enum DiffPeriod {
     Month,
 }
 
+/// `lookup <table> <column> [as <field>], … OUTPUT <column>, …`: adds the table's `OUTPUT`
+/// columns to rows whose fields equal a table row's key columns (exactly, as text; the first
+/// such table row wins). Rows without a match are left as they are.
+#[derive(Debug, Clone)]
+pub struct LookupCmd {
+    pub table: String,
+    /// (table column, the row's field) pairs.
+    pub keys: Vec<(String, Expr)>,
+    pub outputs: Vec<String>,
+    /// The table's rows by key; filled in before the query runs (`Query::attach_lookups`).
+    pub data: Option<std::sync::Arc<LookupData>>,
+}
+
+/// A lookup table indexed for one `lookup` command: key values → the output columns' values.
+#[derive(Debug, Default, PartialEq)]
+pub struct LookupData {
+    pub rows: std::collections::HashMap<Vec<String>, Vec<String>>,
+}
+
 #[derive(Debug, Clone)]
 pub enum Command {
     Fields(Vec<Proj>),
@@ -150,6 +169,7 @@ pub enum Command {
     /// `diff [previousDay|previousWeek|previousMonth]`, only directly after the collecting
     /// `pattern`.
     Diff(DiffPeriod),
+    Lookup(Box<LookupCmd>),
 }
 
 impl Command {
@@ -162,6 +182,7 @@ impl Command {
                 | Command::Filter(_)
                 | Command::Parse { .. }
                 | Command::Unnest { .. }
+                | Command::Lookup(_)
         )
     }
 }

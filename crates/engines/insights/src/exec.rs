@@ -105,6 +105,16 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                 with_ptr = false;
             }
             Command::Limit(_) => has_limit = true,
+            // After `fields` or `stats`, the looked-up columns join the output.
+            Command::Lookup(l) => {
+                if let Some(v) = cols.as_mut() {
+                    for o in &l.outputs {
+                        if !v.contains(o) {
+                            v.push(o.clone());
+                        }
+                    }
+                }
+            }
             _ => {}
         }
         referenced_names(c, &mut |f| {
@@ -203,6 +213,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                 ParseMode::Regex(re) => re.names.iter().for_each(|(_, n)| check(n)),
             },
             Command::Unnest { into, .. } => check(into),
+            Command::Lookup(l) => l.outputs.iter().for_each(|n| check(n)),
             _ => {}
         }
     }
@@ -255,6 +266,7 @@ fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Parse { field, .. } => calls(field),
         Command::Dedup(d) => d.iter().for_each(&mut calls),
         Command::Unnest { field, .. } | Command::Pattern(field) => calls(field),
+        Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| calls(e)),
         Command::Limit(_) | Command::Diff(_) => {}
     }
     match c {
@@ -264,6 +276,7 @@ fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
             ParseMode::Regex(re) => re.names.iter().for_each(|(_, n)| f(n)),
         },
         Command::Unnest { into, .. } => f(into),
+        Command::Lookup(l) => l.outputs.iter().for_each(|n| f(n)),
         _ => {}
     }
 }
@@ -308,6 +321,7 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Parse { field, .. } => ex(field),
         Command::Dedup(d) => d.iter().for_each(ex),
         Command::Unnest { field, .. } | Command::Pattern(field) => ex(field),
+        Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| ex(e)),
         Command::Limit(_) | Command::Diff(_) => {}
     }
 }
@@ -430,12 +444,39 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
         }
         // The parser only accepts `diff` directly after the collecting `pattern`, which takes it.
         Command::Diff(_) => rows,
+        Command::Lookup(l) => rows
+            .into_iter()
+            .map(|mut r| {
+                lookup_row(l, &mut r, ev);
+                r
+            })
+            .collect(),
         Command::Stats(s) => {
             let mut g = Groups::default();
             for r in &rows {
                 g.push(s, r, ev.env);
             }
             g.finish(s, ev.env)
+        }
+    }
+}
+
+/// `lookup` on one row: the output columns of the table row whose key columns equal the row's
+/// fields (as text), when there is one.
+fn lookup_row(l: &LookupCmd, r: &mut Row, ev: &Evaluator) {
+    let Some(data) = &l.data else {
+        return;
+    };
+    let mut key = Vec::with_capacity(l.keys.len());
+    for (_, e) in &l.keys {
+        match text_of(&ev.eval(e, r)) {
+            Some(t) => key.push(t.into_owned()),
+            None => return,
+        }
+    }
+    if let Some(values) = data.rows.get(&key) {
+        for (n, v) in l.outputs.iter().zip(values) {
+            r.set_str(n, v);
         }
     }
 }
@@ -470,6 +511,10 @@ fn dedup_key(fs: &[Expr], r: &Row, ev: &Evaluator) -> Option<Vec<String>> {
 pub fn apply_one(cmd: &Command, r: &mut Row, ev: &Evaluator, tmp: &mut String) -> bool {
     match cmd {
         Command::Filter(e) => ev.eval(e, r).truthy(),
+        Command::Lookup(l) => {
+            lookup_row(l, r, ev);
+            true
+        }
         Command::Fields(ps) | Command::Display(ps) => {
             for p in ps {
                 if !matches!(&p.expr, Expr::Field(f) if *f == p.name) {

@@ -66,6 +66,20 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
     })
 }
 
+/// A lookup table as `lookup` reads it: the header row and the records.
+pub type TableRows = (Vec<String>, Vec<Vec<String>>);
+
+/// Why a query's lookup tables could not be attached.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LookupError {
+    #[error("the lookup table {0} does not exist")]
+    NoTable(String),
+    #[error("the lookup table {table} has no column {column}")]
+    NoColumn { table: String, column: String },
+    #[error("the query is already running")]
+    Running,
+}
+
 /// One log event as the store hands it over.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
@@ -128,6 +142,64 @@ pub struct Execution {
 impl Query {
     /// Start a run of this query.
     /// The log groups a leading `SOURCE` selects, if the query has one.
+    /// The lookup tables the query's `lookup` commands name, each once.
+    pub fn lookup_tables(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in self.plan.prefix.iter().chain(&self.plan.tail) {
+            if let ast::Command::Lookup(l) = c {
+                if !out.contains(&l.table) {
+                    out.push(l.table.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Gives every `lookup` command its table: `resolve(name)` answers the header row and the
+    /// records. Call before [`Query::start`]; a query with `lookup` does nothing for rows until
+    /// its tables are attached.
+    pub fn attach_lookups(
+        &mut self,
+        resolve: &dyn Fn(&str) -> Option<TableRows>,
+    ) -> Result<(), LookupError> {
+        let plan = Arc::get_mut(&mut self.plan).ok_or(LookupError::Running)?;
+        for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+            let ast::Command::Lookup(l) = c else {
+                continue;
+            };
+            let (header, records) =
+                resolve(&l.table).ok_or_else(|| LookupError::NoTable(l.table.clone()))?;
+            let column = |name: &str| {
+                header
+                    .iter()
+                    .position(|h| h == name)
+                    .ok_or_else(|| LookupError::NoColumn {
+                        table: l.table.clone(),
+                        column: name.to_string(),
+                    })
+            };
+            let keys: Vec<usize> = l
+                .keys
+                .iter()
+                .map(|(c, _)| column(c))
+                .collect::<Result<_, _>>()?;
+            let outputs: Vec<usize> = l
+                .outputs
+                .iter()
+                .map(|c| column(c))
+                .collect::<Result<_, _>>()?;
+            let mut data = ast::LookupData::default();
+            for rec in &records {
+                let cell = |i: usize| rec.get(i).cloned().unwrap_or_default();
+                data.rows
+                    .entry(keys.iter().map(|&i| cell(i)).collect())
+                    .or_insert_with(|| outputs.iter().map(|&i| cell(i)).collect());
+            }
+            l.data = Some(Arc::new(data));
+        }
+        Ok(())
+    }
+
     pub fn source(&self) -> Option<&Source> {
         self.source.as_ref()
     }

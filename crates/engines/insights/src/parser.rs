@@ -10,7 +10,6 @@ use std::sync::Arc;
 const UNSUPPORTED_COMMANDS: &[&str] = &[
     "source",
     "join",
-    "lookup",
     "anomaly",
     "expand",
     "addtotals",
@@ -212,6 +211,7 @@ impl Parser {
                 }
             }
             "parse" => self.parse_cmd(),
+            "lookup" => self.lookup_cmd(),
             "dedup" => {
                 let mut fs = Vec::new();
                 loop {
@@ -323,6 +323,52 @@ impl Parser {
             );
         }
         Ok(Command::Filter(e))
+    }
+
+    /// `lookup <table> <column> [as <field>], … OUTPUT <column>, …`
+    fn lookup_cmd(&mut self) -> R<Command> {
+        let table = self.field_name()?;
+        let mut keys = Vec::new();
+        loop {
+            if self.is_word("output") {
+                let p = self.peek().clone();
+                return err(
+                    p.start,
+                    p.end,
+                    "lookup needs a table column to match before OUTPUT",
+                );
+            }
+            let column = self.field_name()?;
+            let field = if self.eat_word("as") {
+                self.field_name()?
+            } else {
+                column.clone()
+            };
+            keys.push((column, Expr::Field(field)));
+            if !self.at(&Tok::Comma) {
+                break;
+            }
+            self.pos += 1;
+        }
+        if !self.eat_word("output") {
+            let p = self.peek().clone();
+            return err(
+                p.start,
+                p.end,
+                "expected OUTPUT and the table columns to add, as in: lookup users id OUTPUT name, email",
+            );
+        }
+        let mut outputs = vec![self.field_name()?];
+        while self.at(&Tok::Comma) {
+            self.pos += 1;
+            outputs.push(self.field_name()?);
+        }
+        Ok(Command::Lookup(Box::new(LookupCmd {
+            table,
+            keys,
+            outputs,
+            data: None,
+        })))
     }
 
     fn field_name(&mut self) -> R<String> {

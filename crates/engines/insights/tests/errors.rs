@@ -25,9 +25,9 @@ fn error_table() {
         ),
         (
             "fields @message | lookup tbl key",
-            18,
-            24,
-            "'lookup' command is not supported",
+            32,
+            32,
+            "expected OUTPUT",
         ),
         ("fields @message | anomaly", 18, 25, "not supported"),
         ("fields @message | expand items", 18, 24, "not supported"),

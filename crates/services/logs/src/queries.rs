@@ -271,6 +271,13 @@ fn decode_ptr(ptr: &str) -> Option<(String, String, i64, u64)> {
     Some((g.into(), s.into(), ts.parse().ok()?, seq.parse().ok()?))
 }
 
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 fn malformed(e: &insights::QueryError) -> ApiError {
     error("MalformedQueryException", e.message.clone()).with_field(
         "queryCompileError",
@@ -284,6 +291,7 @@ fn malformed(e: &insights::QueryError) -> ApiError {
 pub fn start(
     store: &Arc<LogStore>,
     queries: &Arc<Queries>,
+    lookups: &crate::lookups::LookupTables,
     ctx: &RequestContext,
     req: StartQueryRequest,
 ) -> Result<Value, ApiError> {
@@ -297,7 +305,16 @@ pub fn start(
         }
     }
     let query_string = req.query_string.clone().unwrap_or_default();
-    let query = insights::parse(&query_string).map_err(|e| malformed(&e))?;
+    let mut query = insights::parse(&query_string).map_err(|e| malformed(&e))?;
+    query
+        .attach_lookups(&|name| lookups.get(&scope, name).map(|t| (t.fields, t.records)))
+        .map_err(|e| match e {
+            insights::LookupError::NoTable(_) => error(
+                "ResourceNotFoundException",
+                format!("{}.", capitalize(&e.to_string())),
+            ),
+            _ => invalid(format!("{}.", capitalize(&e.to_string()))),
+        })?;
     let named = req.log_group_name.is_some()
         || req.log_group_names.is_some()
         || req.log_group_identifiers.is_some();
