@@ -210,6 +210,10 @@ fn word_hash(w: &[u8]) -> u64 {
     for (i, &b) in w.iter().enumerate() {
         v |= u64::from(b) << (8 * i);
     }
+    mix(v)
+}
+
+fn mix(v: u64) -> u64 {
     let h = (v ^ 0x5851_F42D_4C95_7F2D).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     h ^ (h >> 31)
 }
@@ -224,19 +228,33 @@ fn word_probes(h: u64, bits: usize) -> [usize; 2] {
     ]
 }
 
-/// Calls `f` with the word prefix of every word in `m`.
-fn for_each_word_prefix(m: &[u8], mut f: impl FnMut(&[u8])) {
+/// Calls `f` with the hash of the word prefix of every word in `m` (as [`word_hash`]).
+fn for_each_word_hash(m: &[u8], mut f: impl FnMut(u64)) {
+    let n = m.len();
     let mut i = 0;
-    while i < m.len() {
-        while i < m.len() && !WORD_BYTE[m[i] as usize] {
+    while i < n {
+        if !WORD_BYTE[m[i] as usize] {
             i += 1;
+            continue;
         }
         let start = i;
-        while i < m.len() && WORD_BYTE[m[i] as usize] {
+        let stop = n.min(start + WORD_PREFIX);
+        i += 1;
+        while i < stop && WORD_BYTE[m[i] as usize] {
             i += 1;
         }
-        if i > start {
-            f(&m[start..i.min(start + WORD_PREFIX)]);
+        let len = i - start;
+        // The prefix from one unaligned load when eight bytes remain, masked to its length.
+        f(match m.get(start..start + 8) {
+            Some(w) => {
+                let v = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+                mix((v & ((1u64 << (8 * len)) - 1)) | ((len as u64) << 56))
+            }
+            None => word_hash(&m[start..i]),
+        });
+        // The rest of a long word.
+        while i < n && WORD_BYTE[m[i] as usize] {
+            i += 1;
         }
     }
 }
@@ -262,8 +280,7 @@ impl WordBloomBuilder {
         self.hashes.clear();
         self.seen.iter_mut().for_each(|w| *w = 0);
         for m in messages {
-            for_each_word_prefix(m, |w| {
-                let h = word_hash(w);
+            for_each_word_hash(m, |h| {
                 self.hashes.push(h);
                 let b = (h >> 46) as usize; // 18 bits
                 self.seen[b / 64] |= 1 << (b % 64);
@@ -1008,6 +1025,28 @@ mod tests {
         // No word with a separator before it: nothing to look up, every block may hold it.
         let needles = Needles::new(&["user".to_string()]);
         assert!((0..10).all(|b| d.block_may_contain(b, &needles)));
+    }
+
+    #[test]
+    fn word_hashes_are_those_of_word_prefixes() {
+        for m in [
+            "",
+            "a",
+            "ab-cdefgh_ij ü€x 12345678901 z",
+            "x.y/zz",
+            "end-abcdefg",
+            "-abcdefghij",
+        ] {
+            let mut got = Vec::new();
+            for_each_word_hash(m.as_bytes(), |h| got.push(h));
+            let want: Vec<u64> = m
+                .as_bytes()
+                .split(|&b| !word_byte(b))
+                .filter(|w| !w.is_empty())
+                .map(|w| word_hash(&w[..w.len().min(WORD_PREFIX)]))
+                .collect();
+            assert_eq!(got, want, "{m}");
+        }
     }
 
     #[test]
