@@ -129,6 +129,9 @@ pub struct Decoded {
     blocks: Vec<Block>,
     /// `block_starts[b]..block_starts[b + 1]` are block b's events.
     block_starts: Vec<usize>,
+    /// The events of every block but the last, when they are all the same (the usual case):
+    /// finding an event's block is then a division.
+    uniform: Option<usize>,
     stripe_blocks: usize,
     /// Per stripe, where its trigram bloom lies in the file.
     trigrams: Vec<Range<usize>>,
@@ -364,7 +367,10 @@ impl Decoded {
 
     /// The block holding event `i`.
     pub fn block_of(&self, i: usize) -> usize {
-        self.block_starts.partition_point(|&s| s <= i) - 1
+        match self.uniform {
+            Some(n) => i / n,
+            None => self.block_starts.partition_point(|&s| s <= i) - 1,
+        }
     }
 
     /// Message blocks in the segment.
@@ -808,8 +814,16 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
             .ok_or_else(|| corrupt("message lengths overflow"))?;
         offsets.push(next);
     }
+    let first = block_starts.get(1).copied().unwrap_or_default();
+    let uniform = (first > 0
+        && block_starts
+            .windows(2)
+            .enumerate()
+            .all(|(b, w)| w[0] == b * first && w[1] - w[0] <= first))
+    .then_some(first);
     Ok(Decoded {
         key: key.to_string(),
+        uniform,
         streams,
         timestamps,
         ingestion,
@@ -981,6 +995,18 @@ mod tests {
         assert_eq!(sizes[..2], [BLOCK_EVENTS, BLOCK_EVENTS]);
         assert_eq!(sizes.iter().sum::<usize>(), events.len());
         assert!(sizes.len() >= 4, "{sizes:?}");
+        let got: Vec<Event> = (0..d.len()).map(|i| d.event(i).to_event()).collect();
+        assert_eq!(got, events);
+        // A short first block followed by longer ones: blocks are found by search.
+        let mut events: Vec<Event> = (0..4).map(|i| ev(i, i as u64, &big)).collect();
+        events.extend(access_log(3_000).into_iter().map(|mut e| {
+            e.timestamp += 10;
+            e
+        }));
+        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())]).unwrap();
+        let d = decode("k", bytes).unwrap();
+        assert_eq!(d.block_events(0), 0..4);
+        assert_eq!(d.uniform, None);
         let got: Vec<Event> = (0..d.len()).map(|i| d.event(i).to_event()).collect();
         assert_eq!(got, events);
     }
