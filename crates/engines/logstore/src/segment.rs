@@ -152,29 +152,52 @@ fn probes(t: u32, bits: usize) -> impl Iterator<Item = usize> {
 }
 
 fn trigram_bloom(messages: &[&[u8]]) -> Vec<u64> {
-    // Distinct trigrams through a 2^24-bit presence map (2 MiB): far cheaper than hashing each
-    // of the stripe's millions of windows into a set.
-    let mut seen = vec![0u64; 1 << 18];
+    // Distinct trigrams through presence maps, far cheaper than hashing each of the stripe's
+    // millions of windows into a set: ASCII trigrams (nearly all of a log's) in a 2^21-bit map
+    // (256 KiB, stays in cache), the others in a 2^24-bit map made when the first one occurs.
+    let mut ascii = vec![0u64; 1 << 15];
+    let mut other: Vec<u64> = Vec::new();
     for m in messages {
         for w in m.windows(3) {
-            let t = trigram(w) as usize;
-            seen[t / 64] |= 1 << (t % 64);
-        }
-    }
-    let distinct: usize = seen.iter().map(|w| w.count_ones() as usize).sum();
-    let bits = (distinct * BLOOM_BITS_PER_KEY).next_power_of_two().max(64);
-    let mut words = vec![0u64; bits / 64];
-    for (i, w) in seen.iter().enumerate() {
-        let mut w = *w;
-        while w != 0 {
-            let t = (i * 64 + w.trailing_zeros() as usize) as u32;
-            w &= w - 1;
-            for b in probes(t, bits) {
-                words[b / 64] |= 1 << (b % 64);
+            if (w[0] | w[1] | w[2]) < 0x80 {
+                let t = (usize::from(w[0]) << 14) | (usize::from(w[1]) << 7) | usize::from(w[2]);
+                ascii[t / 64] |= 1 << (t % 64);
+            } else {
+                if other.is_empty() {
+                    other = vec![0u64; 1 << 18];
+                }
+                let t = trigram(w) as usize;
+                other[t / 64] |= 1 << (t % 64);
             }
         }
     }
+    let distinct: usize = ascii
+        .iter()
+        .chain(&other)
+        .map(|w| w.count_ones() as usize)
+        .sum();
+    let bits = (distinct * BLOOM_BITS_PER_KEY).next_power_of_two().max(64);
+    let mut words = vec![0u64; bits / 64];
+    let mut add = |t: u32| {
+        for b in probes(t, bits) {
+            words[b / 64] |= 1 << (b % 64);
+        }
+    };
+    for_each_set_bit(&ascii, |t| {
+        add(((t >> 14) << 16) | (((t >> 7) & 0x7F) << 8) | (t & 0x7F));
+    });
+    for_each_set_bit(&other, add);
     words
+}
+
+fn for_each_set_bit(map: &[u64], mut f: impl FnMut(u32)) {
+    for (i, &w) in map.iter().enumerate() {
+        let mut w = w;
+        while w != 0 {
+            f((i * 64 + w.trailing_zeros() as usize) as u32);
+            w &= w - 1;
+        }
+    }
 }
 
 /// Bit `b` of a bloom stored little-endian at `bytes`.
