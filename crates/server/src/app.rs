@@ -263,12 +263,19 @@ impl App {
                 }
             },
             Target::Query => {
-                params = if req.method == "GET" {
-                    ParamTree::parse(req.query_string().as_bytes())
+                // A POSTed form is parsed by the operation (hot operations decode it typed);
+                // routing reads only Action and Version.
+                let (action, version) = if req.method == "GET" {
+                    params = ParamTree::parse(req.query_string().as_bytes());
+                    (
+                        params.get("Action").map(str::to_string),
+                        params.get("Version").map(str::to_string),
+                    )
                 } else {
-                    ParamTree::parse(&body)
+                    params = ParamTree::default();
+                    wire::typed::form_action_version(&body)
                 };
-                let Some(action) = params.get("Action").map(str::to_string) else {
+                let Some(action) = action else {
                     let e = ApiError::new(
                         "MissingAction",
                         400,
@@ -276,7 +283,7 @@ impl App {
                     );
                     return fail(e, guess_model, "-", &identity.account_id);
                 };
-                let service = match params.get("Version") {
+                let service = match version.as_deref() {
                     Some(v) => self.services.iter().position(|s| {
                         s.model().api_version == v
                             && s.model()
@@ -286,7 +293,8 @@ impl App {
                     None => self.service_by_signing_name(&identity.service),
                 };
                 match service {
-                    Some(i) => (i, action, RequestBody::Query(&params)),
+                    Some(i) if req.method == "GET" => (i, action, RequestBody::Query(&params)),
+                    Some(i) => (i, action, RequestBody::Bytes(&body)),
                     None => {
                         let e = ApiError::invalid_action(&action);
                         return fail(e, guess_model, &action, &identity.account_id);
@@ -395,12 +403,15 @@ impl App {
             access_key_id: identity.access_key_id,
             principal: identity.principal,
         };
-        // Hot JSON operations: typed straight from the body when certainly valid.
-        if let (WireProtocol::Json10 | WireProtocol::Json11, RequestBody::Bytes(bytes)) =
-            (protocol, &body)
-        {
+        // Hot operations: typed straight from the body when certainly valid.
+        if let RequestBody::Bytes(bytes) = &body {
             if service.implements(op.name) {
-                if let Some(input) = service.decode_json(op, bytes) {
+                let fast = match protocol {
+                    WireProtocol::Json10 | WireProtocol::Json11 => service.decode_json(op, bytes),
+                    WireProtocol::Query => service.decode_query(op, bytes),
+                    WireProtocol::Cbor => None,
+                };
+                if let Some(input) = fast {
                     return Ok((ctx, input));
                 }
             }

@@ -68,3 +68,66 @@ fn same<T>(
     let slow: T = serde_json::from_value(canonical).expect("a valid canonical input is typed");
     assert_eq!(fast, slow, "the fast path decoded another input");
 }
+
+/// `query_decode`: AWS Query form bodies (CloudWatch) → `ParamTree` → canonical value →
+/// validation; `Action` and `Version` as the server's routing reads them; and PutMetricData's
+/// form fast path, which must accept only what the canonical path accepts, with the same input.
+///
+/// Input: the whole form body. The operation is the one `Action` names when the CloudWatch model
+/// has it (as the server routes), else PutMetricData / GetMetricStatistics / ListMetrics by the
+/// first byte (`% 3`).
+pub fn query_decode(data: &[u8]) {
+    use crate::query::ParamTree;
+    const OPS: [&str; 3] = ["PutMetricData", "GetMetricStatistics", "ListMetrics"];
+    let service = &cloudwatch::SERVICE;
+    let params = ParamTree::parse(data);
+    let (action, version) = typed::form_action_version(data);
+    assert_eq!(
+        action.as_deref(),
+        params.get("Action"),
+        "Action read differently"
+    );
+    assert_eq!(
+        version.as_deref(),
+        params.get("Version"),
+        "Version read differently"
+    );
+    let op = match params.get("Action").and_then(|a| service.operation(a)) {
+        Some(op) => op,
+        None => {
+            let Some(&sel) = data.first() else { return };
+            service
+                .operation(OPS[usize::from(sel) % OPS.len()])
+                .expect("operation in model")
+        }
+    };
+    let canonical = match decode_input(
+        WireProtocol::Query,
+        service,
+        op,
+        RequestBody::Query(&params),
+    ) {
+        Ok(value) => {
+            let violations = op
+                .input
+                .map(|shape| validate::validate(service, shape, &value))
+                .unwrap_or_default();
+            let _ = validate::message(&violations);
+            violations.is_empty().then_some(value)
+        }
+        Err(e) => {
+            let _ = encode_error(WireProtocol::Query, Some(service), &e, "fuzz");
+            None
+        }
+    };
+    if op.name == "PutMetricData" {
+        if let Some(fast) = typed::put_metric_data_form(service, op, data) {
+            let fast: PutMetricDataInput = fast.parse().expect("the fast path's own type");
+            let canonical =
+                canonical.expect("the form fast path accepted a body the canonical path rejects");
+            let slow: PutMetricDataInput =
+                serde_json::from_value(canonical).expect("a valid canonical input is typed");
+            assert_eq!(fast, slow, "the form fast path decoded another input");
+        }
+    }
+}

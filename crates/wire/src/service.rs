@@ -130,6 +130,11 @@ pub trait Service: Send + Sync + 'static {
         None
     }
 
+    /// [`Service::decode_json`] for AWS Query form bodies.
+    fn decode_query(&self, _op: &'static OperationDef, _form: &[u8]) -> Option<Input> {
+        None
+    }
+
     /// Operations whose output is an event stream (`StartLiveTail`).
     fn call_stream(
         &self,

@@ -6,7 +6,6 @@
 //! copies of the fuzz targets' bodies. See docs/dev/fuzzing.md.
 
 use nephoscope_model::generated::cloudwatch;
-use nephoscope_wire::query::ParamTree;
 use nephoscope_wire::{cbor, decode_input, encode_error, validate, RequestBody, WireProtocol};
 use std::path::{Path, PathBuf};
 
@@ -18,38 +17,9 @@ fn json_decode(data: &[u8]) {
     nephoscope_wire::fuzzing::json_decode(data);
 }
 
-/// Same as `fuzz/fuzz_targets/query_decode.rs`.
+/// The `query_decode` target's own code.
 fn query_decode(data: &[u8]) {
-    const OPS: [&str; 3] = ["PutMetricData", "GetMetricStatistics", "ListMetrics"];
-    let service = &cloudwatch::SERVICE;
-    let params = ParamTree::parse(data);
-    let _ = params.get("Version");
-    let op = match params.get("Action").and_then(|a| service.operation(a)) {
-        Some(op) => op,
-        None => {
-            let Some(&sel) = data.first() else { return };
-            service
-                .operation(OPS[usize::from(sel) % OPS.len()])
-                .expect("operation in model")
-        }
-    };
-    let decoded = decode_input(
-        WireProtocol::Query,
-        service,
-        op,
-        RequestBody::Query(&params),
-    );
-    match decoded {
-        Ok(value) => {
-            if let Some(shape) = op.input {
-                let violations = validate::validate(service, shape, &value);
-                let _ = validate::message(&violations);
-            }
-        }
-        Err(e) => {
-            let _ = encode_error(WireProtocol::Query, Some(service), &e, "fuzz");
-        }
-    }
+    nephoscope_wire::fuzzing::query_decode(data);
 }
 
 /// Same as `fuzz/fuzz_targets/cbor_decode.rs`, round-trip property included.

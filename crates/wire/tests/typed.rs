@@ -90,3 +90,55 @@ fn put_log_events_table() {
         );
     }
 }
+
+#[test]
+fn put_metric_data_form_table() {
+    use nephoscope_wire::query::ParamTree;
+    let service = &cloudwatch::SERVICE;
+    let op = service.operation("PutMetricData").unwrap();
+    let ok = "Action=PutMetricData&Version=2010-08-01&Namespace=App%2FWeb\
+        &MetricData.member.1.MetricName=Latency&MetricData.member.1.Unit=Milliseconds\
+        &MetricData.member.1.Timestamp=2026-11-25T10%3A00%3A00Z\
+        &MetricData.member.1.Dimensions.member.1.Name=Host&MetricData.member.1.Dimensions.member.1.Value=h1\
+        &MetricData.member.1.Values.member.2=20&MetricData.member.1.Values.member.1=1.5\
+        &MetricData.member.1.Counts.member.1=1&MetricData.member.1.Counts.member.2=3\
+        &MetricData.member.2.MetricName=Set&MetricData.member.2.StatisticValues.SampleCount=2\
+        &MetricData.member.2.StatisticValues.Sum=3&MetricData.member.2.StatisticValues.Minimum=1\
+        &MetricData.member.2.StatisticValues.Maximum=2&MetricData.member.2.StorageResolution=1";
+    for (body, fast) in [
+        (ok.to_string(), true),
+        (format!("{ok}&MetricData.member.1.Values.member.2=21"), true),
+        (
+            ok.replace("Namespace=App%2FWeb", "Namespace=AWS%2FEC2"),
+            true,
+        ), // rules, not constraints
+        (format!("{ok}&Unknown=1"), false),
+        (
+            ok.replace("member.2.MetricName", "member.02.MetricName"),
+            false,
+        ),
+        (format!("{ok}&MetricData.member.1.Value=NaN"), false),
+        (format!("{ok}&MetricData.member.1.Unit=Bananas"), false),
+        (ok.replace("Namespace=App%2FWeb&", ""), false),
+        (
+            format!("{ok}&MetricData.member.1.StorageResolution=1.5"),
+            false,
+        ),
+        (format!("{ok}&MetricData.member.1.Timestamp=inf"), false),
+    ] {
+        let got = typed::put_metric_data_form(service, op, body.as_bytes());
+        assert_eq!(got.is_some(), fast, "{body}");
+        if let Some(input) = got {
+            let value = decode_input(
+                WireProtocol::Query,
+                service,
+                op,
+                RequestBody::Query(&ParamTree::parse(body.as_bytes())),
+            )
+            .unwrap();
+            assert!(validate::validate(service, op.input.unwrap(), &value).is_empty());
+            let fast: PutMetricDataInput = input.parse().unwrap();
+            assert_eq!(fast, serde_json::from_value(value).unwrap(), "{body}");
+        }
+    }
+}

@@ -115,6 +115,13 @@ impl Service for CloudWatch {
         }
     }
 
+    fn decode_query(&self, op: &'static OperationDef, form: &[u8]) -> Option<Input> {
+        match op.name {
+            "PutMetricData" => nephoscope_wire::typed::put_metric_data_form(&SERVICE, op, form),
+            _ => None,
+        }
+    }
+
     fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Input) -> HandlerFuture {
         let store = self.store.clone();
         let pages = self.pages.clone();
