@@ -438,6 +438,11 @@ impl Decoded {
         }
         let r = self.block_events(b);
         let want = self.offsets[r.end] - self.offsets[r.start];
+        let frame = &self.file[block.frame.clone()];
+        if !declares(frame, want) {
+            corrupt_block(&self.key, b);
+            return &[];
+        }
         scratch.buf.clear();
         scratch.buf.reserve(want);
         let dctx = match &mut scratch.dctx {
@@ -450,7 +455,7 @@ impl Decoded {
                 }
             },
         };
-        match dctx.decompress_to_buffer(&self.file[block.frame.clone()], &mut scratch.buf) {
+        match dctx.decompress_to_buffer(frame, &mut scratch.buf) {
             Ok(n) if n == want => &scratch.buf,
             _ => {
                 corrupt_block(&self.key, b);
@@ -503,7 +508,11 @@ impl Decoded {
         b.text.get_or_init(|| {
             let r = self.block_events(block);
             let want = self.offsets[r.end] - self.offsets[r.start];
-            match zstd::bulk::decompress(&self.file[b.frame.clone()], want.max(64)) {
+            let frame = &self.file[b.frame.clone()];
+            if !declares(frame, want) {
+                return corrupt_block(&self.key, block);
+            }
+            match zstd::bulk::decompress(frame, want.max(64)) {
                 Ok(bytes) if bytes.len() == want => match String::from_utf8(bytes) {
                     Ok(t) => t,
                     Err(_) => corrupt_block(&self.key, block),
@@ -559,6 +568,12 @@ impl Decoded {
 pub struct Scratch {
     dctx: Option<zstd::bulk::Decompressor<'static>>,
     buf: Vec<u8>,
+}
+
+/// Whether `frame` says it holds `want` bytes: checked before allocating for them, so a
+/// corrupt length column cannot ask for an absurd buffer.
+fn declares(frame: &[u8], want: usize) -> bool {
+    matches!(zstd::zstd_safe::get_frame_content_size(frame), Ok(Some(n)) if n == want as u64)
 }
 
 /// A block that passed its file's checksum yet does not inflate: only a bug can cause it. Its
@@ -900,6 +915,44 @@ mod tests {
             decode("k", b"nope".to_vec()),
             Err(SegmentError::Magic(_))
         ));
+    }
+
+    /// Damage that keeps the checksum valid (as only a bug could) never panics: decoding
+    /// fails, or every read answers something.
+    #[test]
+    fn damaged_files_with_valid_checksums_never_panic() {
+        let mut events = access_log(2_100);
+        events.push(ev(9_000, 9_000, "ünï-cödé"));
+        let streams = vec![("a".to_string(), events), ("b".to_string(), access_log(3))];
+        let (v4, _) = encode("k", &streams).unwrap();
+        let v3 = encode_v3(&streams);
+        let needles = Needles::new(&["user-00042".into(), "cödé".into()]);
+        let finder = memchr::memmem::Finder::new("user");
+        for file in [v4, v3] {
+            // Every byte of the header and columns, then a sample of the rest.
+            let positions = (8..file.len().min(1_200)).chain((1_200..file.len()).step_by(1_499));
+            for (n, at) in positions.enumerate() {
+                let mut bad = file.clone();
+                bad[at] ^= [0x01, 0x80, 0xFF, 0x10][n % 4];
+                if at >= 12 {
+                    let crc = crc32fast::hash(&bad[12..]).to_le_bytes();
+                    bad[8..12].copy_from_slice(&crc);
+                }
+                let Ok(d) = decode("k", bad) else {
+                    continue;
+                };
+                let mut scratch = Scratch::default();
+                let mut out = Vec::new();
+                for b in 0..d.block_count() {
+                    d.block_may_contain(b, &needles);
+                    let bytes = d.block_bytes(b, &mut scratch).to_vec();
+                    d.find_in_block(b, &bytes, d.block_events(b), &finder, &mut out);
+                }
+                for i in (0..d.len()).step_by(101) {
+                    d.event(i);
+                }
+            }
+        }
     }
 
     #[test]
