@@ -665,7 +665,8 @@ pub fn encode(
     }
     let mut cctx = zstd::bulk::Compressor::new(MESSAGE_LEVEL)?;
     let mut words = WordBloomBuilder::new();
-    let mut text = Vec::new();
+    let (mut text, mut frame) = (Vec::new(), Vec::new());
+    // Frames and word blooms in file order, in one buffer rather than one allocation each.
     let mut blocks = Vec::new();
     header.u64(STRIPE_BLOCKS as u64);
     header.u64((cuts.len() - 1) as u64);
@@ -675,12 +676,15 @@ pub fn encode(
         for m in chunk {
             text.extend_from_slice(m);
         }
-        let frame = cctx.compress(&text)?;
+        frame.clear();
+        frame.reserve(zstd::zstd_safe::compress_bound(text.len()));
+        cctx.compress_to_buffer(&text, &mut frame)?;
         let bloom = words.build(chunk);
         header.u64(chunk.len() as u64);
         header.u64(frame.len() as u64);
         header.u64(bloom.len() as u64);
-        blocks.push((frame, bloom));
+        blocks.extend_from_slice(&frame);
+        blocks.extend(le_words(&bloom));
     }
     let stripes: Vec<Vec<u64>> = cuts
         .windows(2)
@@ -691,23 +695,26 @@ pub fn encode(
     for s in &stripes {
         header.u64(s.len() as u64);
     }
-    let mut body = Vec::new();
-    body.extend_from_slice(&(header.buf.len() as u32).to_le_bytes());
-    body.extend_from_slice(&header.buf);
-    for c in &columns {
-        body.extend_from_slice(c);
-    }
-    for (frame, bloom) in &blocks {
-        body.extend_from_slice(frame);
-        body.extend(le_words(bloom));
-    }
-    for s in &stripes {
-        body.extend(le_words(s));
-    }
-    let mut out = Vec::with_capacity(body.len() + 12);
+    let size = 16
+        + header.buf.len()
+        + columns.iter().map(Vec::len).sum::<usize>()
+        + blocks.len()
+        + stripes.iter().map(|s| s.len() * 8).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&body);
+    out.extend_from_slice(&[0; 4]); // the checksum, once the rest is written
+    out.extend_from_slice(&(header.buf.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header.buf);
+    for c in &columns {
+        out.extend_from_slice(c);
+    }
+    out.extend_from_slice(&blocks);
+    drop(blocks);
+    for s in &stripes {
+        out.extend(le_words(s));
+    }
+    let crc = crc32fast::hash(&out[12..]).to_le_bytes();
+    out[8..12].copy_from_slice(&crc);
     meta.file_bytes = out.len() as u64;
     Ok((out, meta))
 }
