@@ -44,15 +44,15 @@ const V3_BLOCK_EVENTS: usize = 16_384;
 /// trigrams that must all hit, so even a loose per-trigram rate prunes well.
 const BLOOM_BITS_PER_KEY: usize = 5;
 const BLOOM_PROBES: u32 = 2;
-/// Word bloom bits per distinct word prefix (two probes: ~20 % false positives for a single
-/// prefix, ~1 % for the three of a UUID's middle). Sized to keep the whole index near 3 bytes
-/// an event on access logs, inside the 60 bytes an event the store allows itself.
+/// Word bloom bits per distinct word prefix (two probes: ~25 % false positives for a single
+/// prefix, ~0.4 % for the four of a UUID). About 7 distinct prefixes an event on access logs
+/// make this ~2.7 bytes an event, inside the 60 bytes an event the store allows itself.
 const WORD_BITS_PER_KEY: f64 = 3.0;
 /// zstd level of the small columns.
 const COLUMN_LEVEL: i32 = 3;
-/// zstd level of message blocks. On log lines level 1 compresses better than 3 (its block
-/// splitting suits short repeated structures), 1.7× faster, and decompresses ~15 % faster,
-/// which is what a scan waits on (measured in docs/dev/benchmarks.md).
+/// zstd level of message blocks. On log lines level 1 compresses better than 3, 1.7× faster,
+/// and decompresses ~15 % faster, which is what a scan waits on (measured in
+/// docs/dev/benchmarks.md).
 const MESSAGE_LEVEL: i32 = 1;
 
 /// What the catalog keeps of a segment.
@@ -229,8 +229,7 @@ static WORD_BYTE: [bool; 256] = {
     t
 };
 
-/// The hash of a word prefix (at most [`WORD_PREFIX`] bytes; its length is part of the key,
-/// so `abc` and `abc\0` differ).
+/// The hash of a word prefix (at most [`WORD_PREFIX`] bytes, packed with its length).
 fn word_hash(w: &[u8]) -> u64 {
     let mut v = (w.len() as u64) << 56;
     for (i, &b) in w.iter().enumerate() {
