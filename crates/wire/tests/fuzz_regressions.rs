@@ -5,8 +5,6 @@
 //! `json_decode` is the target's own code (`nephoscope_wire::fuzzing`); the other drivers are
 //! copies of the fuzz targets' bodies. See docs/dev/fuzzing.md.
 
-use nephoscope_model::generated::cloudwatch;
-use nephoscope_wire::{cbor, decode_input, encode_error, validate, RequestBody, WireProtocol};
 use std::path::{Path, PathBuf};
 
 /// A tokio worker thread's default stack: the server decodes requests on one.
@@ -22,38 +20,9 @@ fn query_decode(data: &[u8]) {
     nephoscope_wire::fuzzing::query_decode(data);
 }
 
-/// Same as `fuzz/fuzz_targets/cbor_decode.rs`, round-trip property included.
+/// The `cbor_decode` target's own code.
 fn cbor_decode(data: &[u8]) {
-    const OPS: [&str; 3] = ["PutMetricData", "GetMetricData", "ListMetrics"];
-    let Some((&sel, body)) = data.split_first() else {
-        return;
-    };
-    let service = &cloudwatch::SERVICE;
-    let op = service
-        .operation(OPS[usize::from(sel) % OPS.len()])
-        .expect("operation in model");
-    let shape_id = op.input.expect("operation has an input");
-    let value = match decode_input(WireProtocol::Cbor, service, op, RequestBody::Bytes(body)) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = encode_error(WireProtocol::Cbor, Some(service), &e, "fuzz");
-            return;
-        }
-    };
-    let violations = validate::validate(service, shape_id, &value);
-    let _ = validate::message(&violations);
-
-    let encoded = cbor::encode(service, service.shape(shape_id), &value);
-    let again = decode_input(
-        WireProtocol::Cbor,
-        service,
-        op,
-        RequestBody::Bytes(&encoded),
-    )
-    .unwrap_or_else(|e| {
-        panic!("re-encoded canonical value does not decode: {e:?}\nvalue: {value}")
-    });
-    assert_eq!(again, value, "CBOR round trip changed the canonical value");
+    nephoscope_wire::fuzzing::cbor_decode(data);
 }
 
 /// The repository root: this crate is `crates/<name>`.
