@@ -22,16 +22,24 @@ pub(crate) struct Bin {
     count: f64,
 }
 
+impl Bin {
+    pub(crate) const EMPTY: Bin = Bin { key: 0, count: 0.0 };
+}
+
 /// A borrowed sketch: its bins and total (a [`Sketch`], or a row of a sealed block).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SketchRef<'a> {
     bins: &'a [Bin],
+    /// A copy of the highest bins (a suffix of `bins`) kept where a block scan reads them in
+    /// order, so high quantiles need not touch `bins`; empty for a head bucket.
+    top: &'a [Bin],
     count: f64,
 }
 
 impl<'a> SketchRef<'a> {
-    pub(crate) fn new(bins: &'a [Bin], count: f64) -> SketchRef<'a> {
-        SketchRef { bins, count }
+    pub(crate) fn new(bins: &'a [Bin], top: &'a [Bin], count: f64) -> SketchRef<'a> {
+        debug_assert!(top.len() <= bins.len());
+        SketchRef { bins, top, count }
     }
 
     pub(crate) fn bins(&self) -> &'a [Bin] {
@@ -68,7 +76,7 @@ impl<'a> SketchRef<'a> {
     /// Loads the top bin, so a quantile read soon after finds it in cache (reads of many
     /// sketches otherwise wait for one cache miss at a time).
     pub fn touch(&self) {
-        std::hint::black_box(self.bins.last().map(|b| b.count));
+        std::hint::black_box(self.top.last().or(self.bins.last()).map(|b| b.count));
     }
 
     /// The value at quantile `q` in [0, 1], or None when empty: the value at rank
@@ -89,9 +97,11 @@ impl<'a> SketchRef<'a> {
             }
             return self.bins.last().map(|b| key_value(b.key));
         }
-        // From the top: the answer is the first bin whose values below it number ≤ rank.
+        // From the top: the answer is the first bin whose values below it number ≤ rank. The
+        // copy of the top bins first, then the rest of `bins` below them.
         let mut above = 0.0;
-        for b in self.bins.iter().rev() {
+        let below_top = &self.bins[..self.bins.len() - self.top.len()];
+        for b in self.top.iter().rev().chain(below_top.iter().rev()) {
             above += b.count;
             if self.count - above <= rank {
                 return Some(key_value(b.key));
@@ -224,6 +234,7 @@ impl Sketch {
         }
         self.merge_view(SketchRef {
             bins: &folded,
+            top: &[],
             count: total,
         });
     }
@@ -283,6 +294,7 @@ impl Sketch {
     pub fn view(&self) -> SketchRef<'_> {
         SketchRef {
             bins: &self.bins,
+            top: &[],
             count: self.count,
         }
     }
