@@ -24,6 +24,14 @@ where
         return None;
     }
     let typed: T = serde_json::from_slice(&body[start..]).ok()?;
+    checked(service, op, typed)
+}
+
+/// `typed` as the handler's input when it satisfies the model's constraints for `op`.
+fn checked<T>(service: &'static ServiceDef, op: &OperationDef, typed: T) -> Option<Input>
+where
+    T: Serialize + Send + 'static,
+{
     if let Some(shape) = op.input {
         typed
             .serialize(Check {
@@ -542,13 +550,5 @@ pub fn put_metric_data_form(
         entity_metric_data: None,
         strict_entity_validation: strict,
     };
-    if let Some(shape) = op.input {
-        typed
-            .serialize(Check {
-                service,
-                shape: service.shape(shape),
-            })
-            .ok()?;
-    }
-    Some(Input::Typed(Box::new(typed)))
+    checked(service, op, typed)
 }

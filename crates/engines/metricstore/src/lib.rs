@@ -75,14 +75,7 @@ impl Default for Agg {
 
 impl Agg {
     pub fn add_value(&mut self, v: f64, count: f64) {
-        self.count += count;
-        self.sum += v * count;
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
-        if v < 0.0 {
-            self.percentiles = false;
-        }
-        self.sketch.add(v, count);
+        self.add_values(&[(v, count)]);
     }
 
     /// [`Agg::add_value`] for each (value, count), the sketch updated in one merge.
