@@ -10,9 +10,11 @@
 //! same pattern as the log store); recovery replays the log. No AWS shapes here.
 
 pub mod block;
+pub mod detector;
 pub mod sketch;
 
 use block::Block;
+use detector::Detector;
 use nephoscope_clock::SharedClock;
 use nephoscope_storage::blob::LocalBlobStore;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
@@ -402,6 +404,8 @@ impl Series {
 #[derive(Debug, Default, Clone)]
 pub struct State {
     pub scopes: BTreeMap<Scope, BTreeMap<SeriesKey, Arc<Series>>>,
+    /// Anomaly detectors by id.
+    pub detectors: BTreeMap<Scope, BTreeMap<String, Detector>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -411,6 +415,15 @@ pub enum Mutation {
         datums: Vec<Datum>,
     },
     Reset,
+    /// Creates the detector, or replaces the one with its id.
+    PutDetector {
+        scope: Scope,
+        detector: Detector,
+    },
+    DeleteDetector {
+        scope: Scope,
+        id: String,
+    },
     /// Applies the retention ladder as of `now_s`: older data is merged into coarser buckets,
     /// data past the last rung is dropped. Carrying `now_s` and the ladder keeps replay exact.
     Rollup {
@@ -462,7 +475,7 @@ impl State {
     /// The whole state as a checkpoint.
     pub fn encode_snapshot(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        w.u8(2); // format version: 1 had no blocks
+        w.u8(3); // format version: 1 had no blocks, 2 no detectors
         w.u64(self.scopes.len() as u64);
         for (scope, series) in &self.scopes {
             w.str(&scope.account);
@@ -492,13 +505,22 @@ impl State {
                 }
             }
         }
+        w.u64(self.detectors.len() as u64);
+        for (scope, detectors) in &self.detectors {
+            w.str(&scope.account);
+            w.str(&scope.region);
+            w.u64(detectors.len() as u64);
+            for d in detectors.values() {
+                d.encode(&mut w);
+            }
+        }
         w.buf
     }
 
     pub fn decode_snapshot(data: &[u8]) -> Result<State, DecodeError> {
         let mut r = Reader::new(data);
         let version = r.u8()?;
-        if !matches!(version, 1 | 2) {
+        if !matches!(version, 1..=3) {
             return Err(DecodeError(0));
         }
         let mut st = State::default();
@@ -553,6 +575,20 @@ impl State {
             }
             st.scopes.insert(scope, series);
         }
+        if version >= 3 {
+            for _ in 0..r.u64()? {
+                let scope = Scope {
+                    account: r.str()?,
+                    region: r.str()?,
+                };
+                let mut detectors = BTreeMap::new();
+                for _ in 0..r.u64()? {
+                    let d = Detector::decode(&mut r)?;
+                    detectors.insert(d.id.clone(), d);
+                }
+                st.detectors.insert(scope, detectors);
+            }
+        }
         if !r.done() {
             return Err(DecodeError(data.len()));
         }
@@ -587,7 +623,24 @@ impl State {
                     }
                 }
             }
-            Mutation::Reset => self.scopes.clear(),
+            Mutation::Reset => {
+                self.scopes.clear();
+                self.detectors.clear();
+            }
+            Mutation::PutDetector { scope, detector } => {
+                self.detectors
+                    .entry(scope)
+                    .or_default()
+                    .insert(detector.id.clone(), detector);
+            }
+            Mutation::DeleteDetector { scope, id } => {
+                if let Some(ds) = self.detectors.get_mut(&scope) {
+                    ds.remove(&id);
+                    if ds.is_empty() {
+                        self.detectors.remove(&scope);
+                    }
+                }
+            }
             Mutation::Rollup { now_s, ladder } => {
                 for series in self.scopes.values_mut() {
                     for s in series.values_mut() {
@@ -738,6 +791,18 @@ impl Mutation {
                     w.i64(x);
                 }
             }
+            Mutation::PutDetector { scope, detector } => {
+                w.u8(4);
+                w.str(&scope.account);
+                w.str(&scope.region);
+                detector.encode(&mut w);
+            }
+            Mutation::DeleteDetector { scope, id } => {
+                w.u8(5);
+                w.str(&scope.account);
+                w.str(&scope.region);
+                w.str(id);
+            }
         }
         w.buf
     }
@@ -800,6 +865,20 @@ impl Mutation {
                     five_minutes: r.i64()?,
                     hour: r.i64()?,
                 },
+            },
+            4 => Mutation::PutDetector {
+                scope: Scope {
+                    account: r.str()?,
+                    region: r.str()?,
+                },
+                detector: Detector::decode(&mut r)?,
+            },
+            5 => Mutation::DeleteDetector {
+                scope: Scope {
+                    account: r.str()?,
+                    region: r.str()?,
+                },
+                id: r.str()?,
             },
             _ => return Err(DecodeError(0)),
         };

@@ -169,6 +169,14 @@ fn mutation_round_trip() {
             now_s: 5,
             ladder: Ladder::default(),
         },
+        Mutation::PutDetector {
+            scope: scope(),
+            detector: detector("d1", Some((1, 2))),
+        },
+        Mutation::DeleteDetector {
+            scope: scope(),
+            id: "d1".into(),
+        },
     ] {
         assert_eq!(Mutation::decode(&m.encode()).unwrap(), m);
     }
@@ -469,4 +477,74 @@ fn period_values_over_blocks_and_late_data_match_the_raw_values() {
             }
         }
     }
+}
+
+fn detector(id: &str, excluded: Option<(i64, i64)>) -> detector::Detector {
+    detector::Detector {
+        id: id.into(),
+        target: detector::Target::Metric {
+            account: None,
+            key: SeriesKey::new("App", "Latency", vec![("Host".into(), "h1".into())]),
+            stat: "Average".into(),
+        },
+        training: detector::Training {
+            excluded: excluded.into_iter().collect(),
+            timezone: Some("Europe/Paris".into()),
+            ..Default::default()
+        },
+    }
+}
+
+#[tokio::test]
+async fn detectors_survive_reopen_and_checkpoints_per_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock: SharedClock = Arc::new(ManualClock::new(0));
+    let other = Scope {
+        account: "111111111111".into(),
+        region: "us-east-1".into(),
+    };
+    {
+        let store = MetricStore::open(dir.path(), clock.clone()).unwrap();
+        for id in ["a", "b"] {
+            store
+                .mutate(Mutation::PutDetector {
+                    scope: scope(),
+                    detector: detector(id, None),
+                })
+                .await
+                .unwrap();
+        }
+        // Replaced by id, then a checkpoint, then more log after it.
+        store
+            .mutate(Mutation::PutDetector {
+                scope: scope(),
+                detector: detector("a", Some((5, 9))),
+            })
+            .await
+            .unwrap();
+        assert!(store.maintain(true).unwrap());
+        store
+            .mutate(Mutation::DeleteDetector {
+                scope: scope(),
+                id: "b".into(),
+            })
+            .await
+            .unwrap();
+        store
+            .mutate(Mutation::PutDetector {
+                scope: other.clone(),
+                detector: detector("c", None),
+            })
+            .await
+            .unwrap();
+    }
+    let store = MetricStore::open(dir.path(), clock).unwrap();
+    let st = store.read();
+    let mine: Vec<_> = st.detectors[&scope()].values().cloned().collect();
+    assert_eq!(mine, vec![detector("a", Some((5, 9)))]);
+    assert!(mine[0].excludes(5) && mine[0].excludes(9) && !mine[0].excludes(10));
+    assert_eq!(st.detectors[&other].len(), 1);
+    drop(st);
+    store.mutate(Mutation::Reset).await.unwrap();
+    assert!(store.read().detectors.is_empty());
 }
