@@ -116,6 +116,27 @@ pub enum ParseMode {
     /// Glob compiled to a regex; captures 1..=n map to the aliases.
     Glob(Arc<Regex>, Vec<String>),
     Regex(Re),
+    /// `/re/ multi`: one row per match of the regex (the row itself when nothing matches).
+    Multi(Re),
+    /// `logfmt as m`: the line's `key=value` pairs as a map under one alias.
+    Logfmt(String),
+    /// `csv as a, b, c`: the comma-separated values, one per alias, in order.
+    Csv(Vec<String>),
+}
+
+impl ParseMode {
+    /// The field names the mode assigns.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            ParseMode::Glob(_, names) | ParseMode::Csv(names) => {
+                names.iter().map(String::as_str).collect()
+            }
+            ParseMode::Regex(re) | ParseMode::Multi(re) => {
+                re.names.iter().map(|(_, n)| n.as_str()).collect()
+            }
+            ParseMode::Logfmt(alias) => vec![alias.as_str()],
+        }
+    }
 }
 
 /// The comparison period of `diff`.

@@ -202,16 +202,22 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
         }
     };
     let tail: Vec<Command> = it.collect();
-    let single_row = !prefix.iter().any(|c| matches!(c, Command::Unnest { .. }));
+    let single_row = !prefix.iter().any(|c| {
+        matches!(
+            c,
+            Command::Unnest { .. }
+                | Command::Parse {
+                    mode: ParseMode::Multi(_),
+                    ..
+                }
+        )
+    });
     let mut assigns_ts = false;
     for c in &prefix {
         let mut check = |n: &str| assigns_ts |= n == "@timestamp";
         match c {
             Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| check(&p.name)),
-            Command::Parse { mode, .. } => match mode {
-                ParseMode::Glob(_, names) => names.iter().for_each(|n| check(n)),
-                ParseMode::Regex(re) => re.names.iter().for_each(|(_, n)| check(n)),
-            },
+            Command::Parse { mode, .. } => mode.names().into_iter().for_each(check),
             Command::Unnest { into, .. } => check(into),
             Command::Lookup(l) => l.outputs.iter().for_each(|n| check(n)),
             _ => {}
@@ -271,10 +277,7 @@ fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
     }
     match c {
         Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| f(&p.name)),
-        Command::Parse { mode, .. } => match mode {
-            ParseMode::Glob(_, names) => names.iter().for_each(|n| f(n)),
-            ParseMode::Regex(re) => re.names.iter().for_each(|(_, n)| f(n)),
-        },
+        Command::Parse { mode, .. } => mode.names().into_iter().for_each(|n| f(n)),
         Command::Unnest { into, .. } => f(into),
         Command::Lookup(l) => l.outputs.iter().for_each(|n| f(n)),
         _ => {}
@@ -368,31 +371,39 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             .into_iter()
             .filter(|r| ev.eval(e, r).truthy())
             .collect(),
+        Command::Parse {
+            field,
+            mode: ParseMode::Multi(re),
+        } => {
+            let mut out = Vec::new();
+            for r in rows {
+                let Some(src) = ev.eval(field, &r).as_str() else {
+                    out.push(r);
+                    continue;
+                };
+                let before = out.len();
+                for c in re.re.captures_iter(&src) {
+                    let mut x = r.clone();
+                    for (i, n) in &re.names {
+                        if let Some(m) = c.get(*i) {
+                            x.set_str(n, m.as_str());
+                        }
+                    }
+                    out.push(x);
+                }
+                if out.len() == before {
+                    out.push(r);
+                }
+            }
+            out
+        }
         Command::Parse { field, mode } => rows
             .into_iter()
             .map(|mut r| {
                 let Some(src) = ev.eval(field, &r).as_str() else {
                     return r;
                 };
-                match mode {
-                    ParseMode::Glob(re, names) => {
-                        if let Some(c) = re.captures(&src) {
-                            for (i, n) in names.iter().enumerate() {
-                                let v = c.get(i + 1).map(|m| m.as_str()).unwrap_or("");
-                                r.set(n, Value::Str(v.to_string()));
-                            }
-                        }
-                    }
-                    ParseMode::Regex(re) => {
-                        if let Some(c) = re.re.captures(&src) {
-                            for (i, n) in &re.names {
-                                if let Some(m) = c.get(*i) {
-                                    r.set(n, Value::Str(m.as_str().to_string()));
-                                }
-                            }
-                        }
-                    }
-                }
+                parse_into(mode, &src, &mut r);
                 r
             })
             .collect(),
@@ -481,6 +492,40 @@ fn lookup_row(l: &LookupCmd, r: &mut Row, ev: &Evaluator) {
     }
 }
 
+/// One `parse` of `src` into the row (every mode but `multi`, which makes rows).
+fn parse_into(mode: &ParseMode, src: &str, r: &mut Row) {
+    match mode {
+        ParseMode::Glob(re, names) => {
+            if let Some(c) = re.captures(src) {
+                for (i, n) in names.iter().enumerate() {
+                    r.set_str(n, c.get(i + 1).map(|m| m.as_str()).unwrap_or(""));
+                }
+            }
+        }
+        ParseMode::Regex(re) | ParseMode::Multi(re) => {
+            if let Some(c) = re.re.captures(src) {
+                for (i, n) in &re.names {
+                    if let Some(m) = c.get(*i) {
+                        r.set_str(n, m.as_str());
+                    }
+                }
+            }
+        }
+        ParseMode::Logfmt(alias) => {
+            let pairs = crate::textparse::logfmt(src);
+            if !pairs.is_empty() {
+                let map = pairs.into_iter().map(|(k, v)| (k, Value::Str(v))).collect();
+                r.set(alias, Value::Map(map));
+            }
+        }
+        ParseMode::Csv(names) => {
+            for (n, v) in names.iter().zip(crate::textparse::csv_line(src)) {
+                r.set_str(n, &v);
+            }
+        }
+    }
+}
+
 fn cmp_keys(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
     for (i, k) in keys.iter().enumerate() {
         let o = sort_cmp(&a[i], &b[i], k.desc);
@@ -533,24 +578,7 @@ pub fn apply_one(cmd: &Command, r: &mut Row, ev: &Evaluator, tmp: &mut String) -
                 tmp.clear();
                 tmp.push_str(&src);
             }
-            match mode {
-                ParseMode::Glob(re, names) => {
-                    if let Some(c) = re.captures(tmp) {
-                        for (i, n) in names.iter().enumerate() {
-                            r.set_str(n, c.get(i + 1).map(|m| m.as_str()).unwrap_or(""));
-                        }
-                    }
-                }
-                ParseMode::Regex(re) => {
-                    if let Some(c) = re.re.captures(tmp) {
-                        for (i, n) in &re.names {
-                            if let Some(m) = c.get(*i) {
-                                r.set_str(n, m.as_str());
-                            }
-                        }
-                    }
-                }
-            }
+            parse_into(mode, tmp, r);
             true
         }
         other => {

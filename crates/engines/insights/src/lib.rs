@@ -23,6 +23,7 @@ mod lexer;
 mod parser;
 mod pattern;
 mod source;
+mod textparse;
 mod value;
 
 pub use discover::{discover_fields, message_fields, MAX_DISCOVERED_FIELDS};

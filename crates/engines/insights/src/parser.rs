@@ -462,8 +462,13 @@ impl Parser {
     }
 
     fn parse_cmd(&mut self) -> R<Command> {
+        // `parse logfmt as m` / `parse csv as a, b`: the field may be left out before a mode
+        // word as before a pattern.
+        let mode_word_next = (self.is_word("logfmt") || self.is_word("csv"))
+            && matches!(self.toks.get(self.pos + 1).map(|t| &t.tok), Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("as"));
         let field = match &self.peek().tok {
             Tok::Str(_) | Tok::Regex(_) => Expr::Field("@message".into()),
+            _ if mode_word_next => Expr::Field("@message".into()),
             _ => self.primary()?,
         };
         let pt = self.next();
@@ -471,10 +476,6 @@ impl Parser {
             Tok::Str(glob) => {
                 let stars = glob.matches('*').count();
                 if !self.eat_word("as") {
-                    if self.is_word("logfmt") || self.is_word("csv") {
-                        let p = self.peek().clone();
-                        return err(p.start, p.end, "this parse mode is not supported");
-                    }
                     let p = self.peek().clone();
                     return err(
                         p.start,
@@ -482,11 +483,7 @@ impl Parser {
                         "parse with a glob pattern requires 'as' and a list of field names",
                     );
                 }
-                let mut names = vec![self.field_name()?];
-                while self.at(&Tok::Comma) {
-                    self.pos += 1;
-                    names.push(self.field_name()?);
-                }
+                let names = self.name_list()?;
                 if names.len() != stars {
                     return err(
                         pt.start,
@@ -503,34 +500,90 @@ impl Parser {
                 })
             }
             Tok::Regex(r) => {
-                let re = compile_regex(&r, pt.start, pt.end)?;
+                let mut re = compile_regex(&r, pt.start, pt.end)?;
+                // `/(…)/ as a, b multi`: the documented multi-match example names unnamed
+                // groups with `as`; only together with `multi`.
+                if self.is_word("as") {
+                    let as_tok = self.next();
+                    let names = self.name_list()?;
+                    if !self.is_word("multi") {
+                        return err(as_tok.start, as_tok.end, "parse with a regular expression takes field names from its named groups, not 'as' (except with 'multi')");
+                    }
+                    let groups = re.re.captures_len() - 1;
+                    if !re.names.is_empty() || groups != names.len() {
+                        return err(
+                            pt.start,
+                            self.prev_end(),
+                            format!(
+                                "with 'as', the regular expression needs one unnamed capture group per field name: it has {groups} groups for {} names",
+                                names.len()
+                            ),
+                        );
+                    }
+                    re.names = names.into_iter().enumerate().map(|(i, n)| (i + 1, n)).collect();
+                }
                 if re.names.is_empty() {
                     return err(pt.start, pt.end, "parse with a regular expression requires named capture groups (?<name>...)");
                 }
-                if self.is_word("as") {
-                    let p = self.peek().clone();
-                    return err(p.start, p.end, "parse with a regular expression takes field names from its named groups, not 'as'");
+                if self.eat_word("multi") {
+                    return Ok(Command::Parse {
+                        field,
+                        mode: ParseMode::Multi(re),
+                    });
                 }
                 Ok(Command::Parse {
                     field,
                     mode: ParseMode::Regex(re),
                 })
             }
-            Tok::Ident(ref w)
-                if w.eq_ignore_ascii_case("logfmt") || w.eq_ignore_ascii_case("csv") =>
-            {
-                err(
-                    pt.start,
-                    pt.end,
-                    format!("parse mode '{w}' is not supported"),
-                )
+            Tok::Ident(ref w) if w.eq_ignore_ascii_case("logfmt") => {
+                if !self.eat_word("as") {
+                    let p = self.peek().clone();
+                    return err(p.start, p.end, "parse logfmt requires 'as' and one field name for the map of pairs, as in: parse @message logfmt as lf");
+                }
+                let names = self.name_list()?;
+                if names.len() != 1 {
+                    return err(
+                        pt.start,
+                        self.prev_end(),
+                        "parse logfmt takes exactly one field name (the map of pairs, read with lf.key)",
+                    );
+                }
+                Ok(Command::Parse {
+                    field,
+                    mode: ParseMode::Logfmt(names.into_iter().next().unwrap_or_default()),
+                })
             }
+            Tok::Ident(ref w) if w.eq_ignore_ascii_case("csv") => {
+                if !self.eat_word("as") {
+                    let p = self.peek().clone();
+                    return err(p.start, p.end, "parse csv requires 'as' and one field name per column, as in: parse @message csv as a, b, c");
+                }
+                Ok(Command::Parse {
+                    field,
+                    mode: ParseMode::Csv(self.name_list()?),
+                })
+            }
+            Tok::Ident(ref w) if w.eq_ignore_ascii_case("xml") || w.eq_ignore_ascii_case("json") => err(
+                pt.start,
+                pt.end,
+                format!("parse mode '{w}' is not supported: parse takes a glob pattern, a /regular expression/ (optionally with multi), logfmt or csv"),
+            ),
             _ => err(
                 pt.start,
                 pt.end,
-                "parse requires a quoted glob pattern or a /regular expression/",
+                "parse requires a quoted glob pattern, a /regular expression/, logfmt or csv",
             ),
         }
+    }
+
+    fn name_list(&mut self) -> R<Vec<String>> {
+        let mut names = vec![self.field_name()?];
+        while self.at(&Tok::Comma) {
+            self.pos += 1;
+            names.push(self.field_name()?);
+        }
+        Ok(names)
     }
 }
 

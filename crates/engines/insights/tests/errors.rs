@@ -132,7 +132,6 @@ fn error_table() {
         ("parse @message \"a *\"", 20, 20, "requires 'as'"),
         ("parse @message /(?<x>a)/ as y", 25, 27, "not 'as'"),
         ("parse @message /a(b)/", 15, 21, "named capture groups"),
-        ("parse @message logfmt as m", 15, 21, "not supported"),
         ("parse @message /(?<=a)b/", 15, 24, "look-around"),
         ("fields a | limit 0", 17, 18, "limit requires an integer"),
         ("fields a | limit x", 17, 18, "limit requires an integer"),

@@ -418,7 +418,7 @@ pub enum Mutation {
     /// Creates the detector, or replaces the one with its id.
     PutDetector {
         scope: Scope,
-        detector: Detector,
+        detector: Box<Detector>,
     },
     DeleteDetector {
         scope: Scope,
@@ -631,7 +631,7 @@ impl State {
                 self.detectors
                     .entry(scope)
                     .or_default()
-                    .insert(detector.id.clone(), detector);
+                    .insert(detector.id.clone(), *detector);
             }
             Mutation::DeleteDetector { scope, id } => {
                 if let Some(ds) = self.detectors.get_mut(&scope) {
@@ -871,7 +871,7 @@ impl Mutation {
                     account: r.str()?,
                     region: r.str()?,
                 },
-                detector: Detector::decode(&mut r)?,
+                detector: Box::new(Detector::decode(&mut r)?),
             },
             5 => Mutation::DeleteDetector {
                 scope: Scope {

@@ -171,7 +171,7 @@ fn mutation_round_trip() {
         },
         Mutation::PutDetector {
             scope: scope(),
-            detector: detector("d1", Some((1, 2))),
+            detector: Box::new(detector("d1", Some((1, 2)))),
         },
         Mutation::DeleteDetector {
             scope: scope(),
@@ -509,7 +509,7 @@ async fn detectors_survive_reopen_and_checkpoints_per_scope() {
             store
                 .mutate(Mutation::PutDetector {
                     scope: scope(),
-                    detector: detector(id, None),
+                    detector: Box::new(detector(id, None)),
                 })
                 .await
                 .unwrap();
@@ -518,7 +518,7 @@ async fn detectors_survive_reopen_and_checkpoints_per_scope() {
         store
             .mutate(Mutation::PutDetector {
                 scope: scope(),
-                detector: detector("a", Some((5, 9))),
+                detector: Box::new(detector("a", Some((5, 9)))),
             })
             .await
             .unwrap();
@@ -533,18 +533,19 @@ async fn detectors_survive_reopen_and_checkpoints_per_scope() {
         store
             .mutate(Mutation::PutDetector {
                 scope: other.clone(),
-                detector: detector("c", None),
+                detector: Box::new(detector("c", None)),
             })
             .await
             .unwrap();
     }
     let store = MetricStore::open(dir.path(), clock).unwrap();
-    let st = store.read();
-    let mine: Vec<_> = st.detectors[&scope()].values().cloned().collect();
-    assert_eq!(mine, vec![detector("a", Some((5, 9)))]);
-    assert!(mine[0].excludes(5) && mine[0].excludes(9) && !mine[0].excludes(10));
-    assert_eq!(st.detectors[&other].len(), 1);
-    drop(st);
+    {
+        let st = store.read();
+        let mine: Vec<_> = st.detectors[&scope()].values().cloned().collect();
+        assert_eq!(mine, vec![detector("a", Some((5, 9)))]);
+        assert!(mine[0].excludes(5) && mine[0].excludes(9) && !mine[0].excludes(10));
+        assert_eq!(st.detectors[&other].len(), 1);
+    }
     store.mutate(Mutation::Reset).await.unwrap();
     assert!(store.read().detectors.is_empty());
 }
