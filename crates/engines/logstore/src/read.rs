@@ -451,8 +451,9 @@ impl LogStore {
 
     /// Visits every visible event of `group` with a timestamp in [start, end], in no particular
     /// order, until `visit` returns false. Heads are copied and segments pinned first, so the
-    /// state lock is not held while visiting (ingestion goes on during long scans). Returns the
-    /// number of events visited.
+    /// state lock is not held while visiting (ingestion goes on during long scans). Segment
+    /// messages are read block by block through one reused buffer (a scan touches each block
+    /// once, so inflated blocks are not kept). Returns the number of events visited.
     pub fn scan(
         &self,
         scope: &Scope,
@@ -461,58 +462,52 @@ impl LogStore {
         end: i64,
         mut visit: impl FnMut(&str, EventRef<'_>) -> bool,
     ) -> Result<u64, StoreError> {
-        let (heads, metas, first_seqs, lo) = {
-            let st = self.read();
-            let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
-            let lo = start.max(self.retention_floor(g).unwrap_or(i64::MIN));
-            let heads: Vec<(String, Vec<Event>)> = g
-                .streams
-                .values()
-                .map(|s| {
-                    let a = s.events.partition_point(|e| e.timestamp < lo);
-                    let b = s.events.partition_point(|e| e.timestamp <= end);
-                    (s.name.clone(), s.events[a..b.max(a)].to_vec())
-                })
-                .filter(|(_, e)| !e.is_empty())
-                .collect();
-            let metas: Vec<SegmentMeta> = g
-                .segments
-                .iter()
-                .filter(|m| m.max_ts >= lo && m.min_ts <= end)
-                .cloned()
-                .collect();
-            let first_seqs: HashMap<String, u64> = g
-                .streams
-                .values()
-                .map(|s| (s.name.clone(), s.first_seq))
-                .collect();
-            (heads, metas, first_seqs, lo)
-        };
+        let view = self.scan_view(scope, group, start, end)?;
         let mut visited = 0;
-        for meta in &metas {
+        let mut scratch = segment::Scratch::default();
+        for meta in &view.metas {
             let d = self.segment(meta)?;
             for (stream, range) in &d.streams {
-                let Some(first_seq) = first_seqs.get(stream) else {
+                let Some(&first_seq) = view.first_seqs.get(stream) else {
                     continue;
                 };
-                let src = Source::Segment(&d, range.start, range.end);
-                let a = src.partition(|(t, _)| t < lo);
-                for i in a..src.len() {
-                    let e = src.get(i);
-                    if e.timestamp > end {
-                        break;
-                    }
-                    if e.seq < *first_seq {
-                        continue;
-                    }
-                    visited += 1;
-                    if !visit(stream, e) {
-                        return Ok(visited);
+                let (a, b) = view.span(&d, range);
+                if a >= b {
+                    continue;
+                }
+                for blk in d.block_of(a)..=d.block_of(b - 1) {
+                    let events = d.block_events(blk);
+                    let events = events.start.max(a)..events.end.min(b);
+                    let bytes = d.block_bytes(blk, &mut scratch);
+                    // Messages are valid UTF-8 each, so their concatenation is: one check per
+                    // block, then every message boundary is a char boundary.
+                    let text = std::str::from_utf8(bytes).ok();
+                    for k in events {
+                        let seq = d.seq(k);
+                        if seq < first_seq {
+                            continue;
+                        }
+                        let span = d.message_span(blk, k);
+                        let message = match text {
+                            Some(t) => t.get(span),
+                            None => bytes.get(span).and_then(|m| std::str::from_utf8(m).ok()),
+                        }
+                        .unwrap_or_default();
+                        visited += 1;
+                        let e = EventRef {
+                            timestamp: d.timestamp(k),
+                            ingestion_time: d.ingestion_time(k),
+                            seq,
+                            message,
+                        };
+                        if !visit(stream, e) {
+                            return Ok(visited);
+                        }
                     }
                 }
             }
         }
-        for (stream, events) in &heads {
+        for (stream, events) in &view.heads {
             for e in events {
                 visited += 1;
                 if !visit(stream, EventRef::from(e)) {
@@ -521,5 +516,109 @@ impl LogStore {
             }
         }
         Ok(visited)
+    }
+
+    /// Visits the timestamp and message length (bytes) of every event [`LogStore::scan`] would
+    /// visit, without reading a message: segments answer from their columns, no block is
+    /// inflated. Returns the number of events visited.
+    pub fn scan_sizes(
+        &self,
+        scope: &Scope,
+        group: &str,
+        start: i64,
+        end: i64,
+        mut visit: impl FnMut(i64, usize) -> bool,
+    ) -> Result<u64, StoreError> {
+        let view = self.scan_view(scope, group, start, end)?;
+        let mut visited = 0;
+        for meta in &view.metas {
+            let d = self.segment(meta)?;
+            for (stream, range) in &d.streams {
+                let Some(&first_seq) = view.first_seqs.get(stream) else {
+                    continue;
+                };
+                let (a, b) = view.span(&d, range);
+                for k in a..b {
+                    if d.seq(k) < first_seq {
+                        continue;
+                    }
+                    visited += 1;
+                    if !visit(d.timestamp(k), d.message_len(k)) {
+                        return Ok(visited);
+                    }
+                }
+            }
+        }
+        for (_, events) in &view.heads {
+            for e in events {
+                visited += 1;
+                if !visit(e.timestamp, e.message.len()) {
+                    return Ok(visited);
+                }
+            }
+        }
+        Ok(visited)
+    }
+
+    /// What a scan of `group` over [start, end] reads, taken under the state lock.
+    fn scan_view(
+        &self,
+        scope: &Scope,
+        group: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<ScanView, StoreError> {
+        let st = self.read();
+        let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
+        let lo = start.max(self.retention_floor(g).unwrap_or(i64::MIN));
+        let heads: Vec<(String, Vec<Event>)> = g
+            .streams
+            .values()
+            .map(|s| {
+                let a = s.events.partition_point(|e| e.timestamp < lo);
+                let b = s.events.partition_point(|e| e.timestamp <= end);
+                (s.name.clone(), s.events[a..b.max(a)].to_vec())
+            })
+            .filter(|(_, e)| !e.is_empty())
+            .collect();
+        let metas: Vec<SegmentMeta> = g
+            .segments
+            .iter()
+            .filter(|m| m.max_ts >= lo && m.min_ts <= end)
+            .cloned()
+            .collect();
+        let first_seqs: HashMap<String, u64> = g
+            .streams
+            .values()
+            .map(|s| (s.name.clone(), s.first_seq))
+            .collect();
+        Ok(ScanView {
+            heads,
+            metas,
+            first_seqs,
+            lo,
+            hi: end,
+        })
+    }
+}
+
+/// A scan's snapshot of one group: copied head events, pinned segments, live streams.
+struct ScanView {
+    heads: Vec<(String, Vec<Event>)>,
+    metas: Vec<SegmentMeta>,
+    /// Live streams and the first seq visible in each (older events belong to a deleted
+    /// stream of the same name).
+    first_seqs: HashMap<String, u64>,
+    lo: i64,
+    hi: i64,
+}
+
+impl ScanView {
+    /// The events of one stream's `range` of `d` inside [lo, hi], as absolute indexes.
+    fn span(&self, d: &Decoded, range: &std::ops::Range<usize>) -> (usize, usize) {
+        let src = Source::Segment(d, range.start, range.end);
+        let a = range.start + src.partition(|(t, _)| t < self.lo);
+        let b = range.start + src.partition(|(t, _)| t <= self.hi);
+        (a, b.max(a))
     }
 }

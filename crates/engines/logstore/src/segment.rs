@@ -544,6 +544,11 @@ impl Decoded {
         self.timestamps[i]
     }
 
+    /// The length (bytes) of event `i`'s message, from the length column alone.
+    pub fn message_len(&self, i: usize) -> usize {
+        self.offsets[i + 1] - self.offsets[i]
+    }
+
     pub fn ingestion_time(&self, i: usize) -> i64 {
         self.ingestion[i]
     }

@@ -174,12 +174,26 @@ impl Feed<'_> {
                     break;
                 }
             }
-            // The older pieces only count in the statistics.
-            for p in &pieces[rest..] {
-                if let Err(e) = self.store.scan(self.scope, p.group, p.from, p.to, |_, e| {
-                    exec.count_skipped(e.timestamp, e.message.len());
-                    !self.cancel.load(Ordering::Relaxed)
-                }) {
+            // The older pieces only count in the statistics: adjacent ones of a group are
+            // walked as one range.
+            let mut older: Vec<Piece<'_>> = pieces[rest..].to_vec();
+            older.sort_by(|a, b| (a.group, a.from).cmp(&(b.group, b.from)));
+            older.dedup_by(|next, prev| {
+                let adjacent = next.group == prev.group && next.from == prev.to.saturating_add(1);
+                if adjacent {
+                    prev.to = next.to;
+                }
+                adjacent
+            });
+            for p in &older {
+                // Only sizes are needed: no message is read.
+                if let Err(e) = self
+                    .store
+                    .scan_sizes(self.scope, p.group, p.from, p.to, |t, n| {
+                        exec.count_skipped(t, n);
+                        !self.cancel.load(Ordering::Relaxed)
+                    })
+                {
                     if let Ok(mut f) = failed.lock() {
                         f.get_or_insert(e);
                     }
