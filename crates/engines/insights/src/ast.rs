@@ -175,7 +175,11 @@ pub enum Command {
     Filter(Expr),
     Stats(Box<StatsCmd>),
     Sort(Vec<SortKey>),
-    Limit(usize),
+    /// `limit n`, or `limit any n`: any n rows, so the scan may stop once it has them.
+    Limit {
+        n: usize,
+        any: bool,
+    },
     Parse {
         field: Expr,
         mode: ParseMode,

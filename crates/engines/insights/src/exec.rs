@@ -63,6 +63,9 @@ pub struct Plan {
     /// Rows are kept newest first by record time alone (`sort @timestamp desc`, explicit or
     /// implied, and no command rewrites `@timestamp`): see `Execution::time_floor`.
     pub time_order: bool,
+    /// `limit any n` right after the streaming prefix (no sort, dedup or stats before it):
+    /// any n rows will do, so a scan may stop as soon as it holds n.
+    pub limit_any: bool,
 }
 
 pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan {
@@ -104,7 +107,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                 display = None;
                 with_ptr = false;
             }
-            Command::Limit(_) => has_limit = true,
+            Command::Limit { .. } => has_limit = true,
             // After `fields` or `stats`, the looked-up columns join the output.
             Command::Lookup(l) => {
                 if let Some(v) = cols.as_mut() {
@@ -151,6 +154,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
     let tail_all = rest.split_off(split);
     let prefix = rest;
     let mut it = tail_all.into_iter().peekable();
+    let mut limit_any = false;
     let collector = match it.peek() {
         Some(Command::Stats(_)) => match it.next() {
             Some(Command::Stats(s)) => Collector::Stats(s),
@@ -189,8 +193,9 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                     dedup = Some(d);
                 }
             }
-            if let Some(Command::Limit(n)) = it.peek() {
+            if let Some(Command::Limit { n, any }) = it.peek() {
                 bound = Some(*n);
+                limit_any = *any && !explicit_sort && dedup.is_none();
                 it.next();
             }
             Collector::Rows {
@@ -248,6 +253,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
         all_fields,
         single_row,
         time_order,
+        limit_any,
     }
 }
 
@@ -273,7 +279,7 @@ fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Dedup(d) => d.iter().for_each(&mut calls),
         Command::Unnest { field, .. } | Command::Pattern(field) => calls(field),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| calls(e)),
-        Command::Limit(_) | Command::Diff(_) => {}
+        Command::Limit { .. } | Command::Diff(_) => {}
     }
     match c {
         Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| f(&p.name)),
@@ -325,7 +331,7 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Dedup(d) => d.iter().for_each(ex),
         Command::Unnest { field, .. } | Command::Pattern(field) => ex(field),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| ex(e)),
-        Command::Limit(_) | Command::Diff(_) => {}
+        Command::Limit { .. } | Command::Diff(_) => {}
     }
 }
 
@@ -436,7 +442,7 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             keyed.sort_by(|a, b| cmp_keys(&a.0, &b.0, keys));
             keyed.into_iter().map(|x| x.1).collect()
         }
-        Command::Limit(n) => rows.into_iter().take(*n).collect(),
+        Command::Limit { n, .. } => rows.into_iter().take(*n).collect(),
         Command::Dedup(fs) => {
             let mut seen = std::collections::HashSet::new();
             rows.into_iter()

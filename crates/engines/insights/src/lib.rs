@@ -404,8 +404,13 @@ impl Execution {
     /// True when this run keeps the newest rows by record time up to a bound, so a scan that
     /// visits newer records first can stop at [`Execution::time_floor`].
     /// Its prefix never drops a record, so the records it need not look at can still be
-    /// counted exactly ([`Execution::count_skipped`]).
+    /// counted exactly ([`Execution::count_skipped`]). A `limit any n` run is one too, with
+    /// any prefix: once it holds n rows its floor is `i64::MAX` (it needs nothing more), and
+    /// the records it skips are not counted (they were not scanned).
     pub fn newest_first(&self) -> bool {
+        if self.plan.limit_any {
+            return self.bound.is_some_and(|b| b > 0);
+        }
         self.plan.time_order
             && self.bound.is_some_and(|b| b > 0)
             && self
@@ -418,6 +423,10 @@ impl Execution {
     /// A record a [`Execution::newest_first`] scan skips once older records cannot change the
     /// result: counted in the statistics exactly as [`Execution::push`] would count it.
     pub fn count_skipped(&mut self, timestamp: i64, message_len: usize) {
+        // `limit any` stops scanning: what it did not read is not in the statistics.
+        if self.plan.limit_any {
+            return;
+        }
         let current = timestamp >= self.ctx.start_ms && timestamp <= self.ctx.end_ms;
         if current {
             self.stats.records_scanned += 1.0;
@@ -440,6 +449,10 @@ impl Execution {
         };
         if held.len() < b {
             return None;
+        }
+        // `limit any n`: n rows in hand, any n will do; nothing older (or newer) is needed.
+        if self.plan.limit_any {
+            return Some(i64::MAX);
         }
         exec::compact(held, order, dedup.is_some(), Some(b));
         if held.len() < b {

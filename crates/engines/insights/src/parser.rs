@@ -198,10 +198,11 @@ impl Parser {
                 Ok(Command::Sort(keys))
             }
             "limit" => {
+                let any = self.eat_word("any");
                 let n = self.next();
                 match n.tok {
                     Tok::Num(v) if v >= 1.0 && v.fract() == 0.0 && v <= 10_000.0 => {
-                        Ok(Command::Limit(v as usize))
+                        Ok(Command::Limit { n: v as usize, any })
                     }
                     _ => err(
                         n.start,

@@ -150,3 +150,61 @@ fn parse_mode_errors() {
         assert_eq!((err.start, err.end), (*s, *e), "{q}: {err:?}");
     }
 }
+
+/// `limit any n`: a scan that visits records newest first may stop once n rows are held
+/// (`time_floor` answers `i64::MAX`); the skipped records are not in the statistics.
+#[test]
+fn limit_any_stops_the_scan() {
+    use nephoscope_insights::parse;
+    let e: Vec<Ev> = evs(&(0..100)
+        .map(|i| (T0 + i, if i % 2 == 0 { "even" } else { "odd" }))
+        .collect::<Vec<_>>());
+    let q = parse("filter @message = 'odd' | fields @message | limit any 3").unwrap();
+    let mut ex = q.start(ctx());
+    assert!(
+        ex.newest_first(),
+        "limit any scans may stop early, even with a filter"
+    );
+    let mut pushed = 0;
+    for ev in e.iter().rev() {
+        if ex.time_floor() == Some(i64::MAX) {
+            break;
+        }
+        ex.push(&rec(ev));
+        pushed += 1;
+    }
+    assert_eq!(pushed, 5, "three odd rows among the five newest records");
+    ex.count_skipped(T0, 4);
+    let rows = ex.rows();
+    assert_eq!(rows.len(), 3);
+    assert!(rows
+        .iter()
+        .all(|r| r[0] == ("@message".into(), "odd".into())));
+    assert_eq!(ex.stats().records_scanned, 5.0);
+    assert_eq!(ex.stats().records_matched, 3.0);
+
+    // Without `any`, a filtered query reads everything.
+    let q = parse("filter @message = 'odd' | fields @message | limit 3").unwrap();
+    assert!(!q.start(ctx()).newest_first());
+
+    // After stats, sort or dedup, `limit any` is an ordinary limit: the rows are the same.
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "stats count(*) by @message | limit any 1",
+            &["@message=even; count(*)=50"],
+        ),
+        (
+            "fields @message | sort @timestamp asc | limit any 2",
+            &["@message=even; @ptr=p0", "@message=odd; @ptr=p1"],
+        ),
+        (
+            "dedup @message | display @message | limit any 5",
+            &["@message=odd; @ptr=p99", "@message=even; @ptr=p98"],
+        ),
+    ];
+    for (q, want) in cases {
+        check(q, &e, want);
+        let query = parse(q).unwrap();
+        assert!(!query.start(ctx()).newest_first(), "{q}");
+    }
+}
