@@ -22,6 +22,7 @@ mod functions;
 mod lexer;
 mod parser;
 mod pattern;
+mod prefilter;
 mod source;
 mod textparse;
 mod value;
@@ -138,6 +139,8 @@ pub struct Execution {
     /// With a row bound: the last kept row's order key after the latest compaction. A record
     /// ordered after it can never be among the results, so it is not held.
     worst: Option<(Vec<value::Value>, i64, String)>,
+    /// A necessary condition on the raw message, tested before a row is built.
+    prefilter: Option<prefilter::Prefilter>,
 }
 
 impl Query {
@@ -235,6 +238,7 @@ impl Query {
             scanner: fieldscan::FieldScanner::default(),
             tmp: String::new(),
             worst: None,
+            prefilter: prefilter::Prefilter::of(&self.plan.prefix),
         }
     }
 
@@ -297,6 +301,9 @@ impl Execution {
         }
         self.stats.records_scanned += 1.0;
         self.stats.bytes_scanned += r.message.len() as f64;
+        if self.prefilter.as_ref().is_some_and(|p| !p.passes(r.message)) {
+            return;
+        }
         let mut row = std::mem::take(&mut self.scratch);
         exec::fill_row(r, &self.plan, &mut self.scanner, &mut row);
         if self.plan.single_row {
