@@ -15,6 +15,16 @@
 //! * With fewer than [`MIN_TRAINING`] training values there is no model: the band is empty and
 //!   the result carries the message `InsufficientData`.
 //!
+//! An anomaly detector for the metric and statistic (PutAnomalyDetector, see [`crate::detectors`])
+//! changes two things, and only when it exists:
+//!
+//! * **ExcludedTimeRanges:** a training value whose period overlaps an excluded range is left out.
+//! * **MetricTimezone:** the hours of the day are that zone's local hours (daylight saving time
+//!   included), both when training and when drawing the band.
+//!
+//! Its other settings (PeriodicSpikes, AdaptationSpeed, OutlierFilteringStrength) are kept and
+//! described but do not change this model.
+//!
 //! Only the documented form is accepted: the whole expression is one call on the Id of a
 //! `MetricStat` query, with an optional number. Anything else that mentions the function is an
 //! error naming it.
@@ -98,13 +108,43 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-fn hour(t: i64) -> usize {
-    (t.rem_euclid(86_400) / 3_600) as usize
+/// Which clock the hours of the day are read on.
+#[derive(Debug, Clone, Default)]
+pub enum Hours {
+    #[default]
+    Utc,
+    /// A tz database zone: local hours, daylight saving time included.
+    Zone(jiff::tz::TimeZone),
+}
+
+impl Hours {
+    /// The zone named `name` in the tz database, or `None` when there is no such zone.
+    pub fn zone(name: &str) -> Option<Hours> {
+        jiff::tz::TimeZone::get(name).ok().map(Hours::Zone)
+    }
+
+    /// The hour of the day (0–23) at `t`, epoch seconds.
+    pub fn hour(&self, t: i64) -> usize {
+        let local = match self {
+            Hours::Utc => t,
+            Hours::Zone(tz) => match jiff::Timestamp::from_second(t) {
+                Ok(ts) => t + i64::from(tz.to_offset(ts).seconds()),
+                Err(_) => t,
+            },
+        };
+        (local.rem_euclid(86_400) / 3_600) as usize
+    }
 }
 
 impl Model {
-    /// A model of `(time, value)` training points; `None` with fewer than [`MIN_TRAINING`].
+    /// A model of `(time, value)` training points on UTC hours; `None` with fewer than
+    /// [`MIN_TRAINING`].
     pub fn train(points: &[(i64, f64)]) -> Option<Model> {
+        Model::train_on(points, &Hours::Utc)
+    }
+
+    /// [`Model::train`] with the hours of the day read on `hours`.
+    pub fn train_on(points: &[(i64, f64)], hours: &Hours) -> Option<Model> {
         let finite: Vec<(i64, f64)> = points
             .iter()
             .copied()
@@ -116,7 +156,7 @@ impl Model {
         let all: Vec<f64> = finite.iter().map(|p| p.1).collect();
         let mut by_hour: [Vec<f64>; 24] = Default::default();
         for (t, v) in &finite {
-            by_hour[hour(*t)].push(*v);
+            by_hour[hours.hour(*t)].push(*v);
         }
         let mut hours = [None; 24];
         for (h, vs) in by_hour.iter().enumerate() {
@@ -130,9 +170,14 @@ impl Model {
         })
     }
 
-    /// (upper, lower) at time `t`.
+    /// (upper, lower) at time `t`, on UTC hours.
     pub fn band(&self, t: i64, width: f64) -> (f64, f64) {
-        let (mean, sd) = self.hours[hour(t)].unwrap_or(self.all);
+        self.band_on(t, width, &Hours::Utc)
+    }
+
+    /// (upper, lower) at time `t`, on the hours the model was trained on.
+    pub fn band_on(&self, t: i64, width: f64, hours: &Hours) -> (f64, f64) {
+        let (mean, sd) = self.hours[hours.hour(t)].unwrap_or(self.all);
         (mean + width * sd, mean - width * sd)
     }
 }
@@ -189,5 +234,32 @@ mod tests {
         assert!(((up1 + low1) / 2.0 - 34.0).abs() < 1e-9 && up1 > low1);
         assert_eq!(Model::train(&points[..2]), None);
         assert_eq!(Model::train(&[(0, f64::NAN), (1, 1.0), (2, 2.0)]), None);
+    }
+
+    #[test]
+    fn local_hours_follow_daylight_saving_time() {
+        let ny = Hours::zone("America/New_York").unwrap();
+        // 2024-01-15 12:00 UTC is 07:00 in New York (EST); 2024-07-15 12:00 UTC is 08:00 (EDT).
+        for (t, utc, local) in [(1_705_320_000, 12, 7), (1_721_044_800, 12, 8)] {
+            assert_eq!((Hours::Utc.hour(t), ny.hour(t)), (utc, local), "{t}");
+        }
+        let kolkata = Hours::zone("Asia/Kolkata").unwrap();
+        assert_eq!(kolkata.hour(0), 5, "UTC+05:30 at the epoch");
+        assert!(Hours::zone("Mars/Olympus_Mons").is_none());
+        // A model trained on local hours: 3 winter days at 07:00 local = 12:00 UTC.
+        let day = 86_400;
+        let points: Vec<(i64, f64)> = (0..3)
+            .map(|d| (1_705_320_000 + d * day, 10.0 + d as f64))
+            .chain((0..3).map(|d| (1_705_320_000 + 3_600 + d * day, 100.0)))
+            .collect();
+        let m = Model::train_on(&points, &ny).unwrap();
+        // In summer, 07:00 local is 11:00 UTC: the local 07:00 hour's mean (11) is used.
+        let (up, low) = m.band_on(1_721_044_800 - 3_600, 1.0, &ny);
+        assert!(((up + low) / 2.0 - 11.0).abs() < 1e-9);
+        // On UTC hours, 11:00 UTC has no training values of its own: the overall mean.
+        let (up, low) = Model::train(&points)
+            .unwrap()
+            .band(1_721_044_800 - 3_600, 1.0);
+        assert!(((up + low) / 2.0 - 55.5).abs() < 1e-9);
     }
 }

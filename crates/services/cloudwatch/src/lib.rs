@@ -1,9 +1,11 @@
 //! CloudWatch metrics on the metric store: PutMetricData, ListMetrics, GetMetricStatistics and
 //! GetMetricData (metric statistics, metric math, SEARCH, Metrics Insights queries, dynamic
-//! labels). Every protocol (JSON 1.0, Query, RPC v2 CBOR) reaches the same code through the wire
+//! labels) and anomaly detectors (PutAnomalyDetector, DescribeAnomalyDetectors,
+//! DeleteAnomalyDetector). Every protocol (JSON 1.0, Query, RPC v2 CBOR) reaches the same code through the wire
 //! layer.
 
 pub mod anomaly;
+pub mod detectors;
 pub mod fuzzing;
 pub mod labels;
 pub mod metricsql;
@@ -23,9 +25,12 @@ use serde_json::Value;
 use std::sync::Arc;
 
 const BUILT: &[&str] = &[
+    "DeleteAnomalyDetector",
+    "DescribeAnomalyDetectors",
     "GetMetricData",
     "GetMetricStatistics",
     "ListMetrics",
+    "PutAnomalyDetector",
     "PutMetricData",
 ];
 
@@ -130,6 +135,15 @@ impl Service for CloudWatch {
                 "PutMetricData" => return put::put_metric_data(&store, &ctx, parse(input)?).await,
                 "ListMetrics" => read::list_metrics(&store, &ctx, parse(input)?),
                 "GetMetricStatistics" => read::get_metric_statistics(&store, &ctx, parse(input)?),
+                "PutAnomalyDetector" => {
+                    detectors::put_anomaly_detector(&store, &ctx, parse(input)?).await
+                }
+                "DeleteAnomalyDetector" => {
+                    detectors::delete_anomaly_detector(&store, &ctx, parse(input)?).await
+                }
+                "DescribeAnomalyDetectors" => {
+                    detectors::describe_anomaly_detectors(&store, &ctx, parse(input)?)
+                }
                 "GetMetricData" => {
                     return read::get_metric_data(&store, &pages, &ctx, parse(input)?)
                 }

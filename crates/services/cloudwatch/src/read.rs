@@ -266,7 +266,7 @@ fn band_series(
     start: i64,
     end: i64,
 ) -> Result<(Vec<nephoscope_metricmath::Series>, Option<MessageData>), ApiError> {
-    use crate::anomaly::{Model, TRAINING_SECONDS};
+    use crate::anomaly::{Hours, Model, TRAINING_SECONDS};
     use nephoscope_metricmath::Series;
     let Some((
         _,
@@ -294,6 +294,13 @@ fn band_series(
         label: String::new(),
     };
     let history = stat_series(store, &scope(ctx), &[job], first - TRAINING_SECONDS, first);
+    // A detector of this metric and statistic: its excluded ranges and time zone.
+    let detector = crate::detectors::for_metric(store, ctx, key, *stat);
+    let hours = detector
+        .as_ref()
+        .and_then(|d| d.training.timezone.as_deref())
+        .and_then(Hours::zone)
+        .unwrap_or_default();
     let training: Vec<(i64, f64)> = history
         .first()
         .map(|s| {
@@ -301,15 +308,20 @@ fn band_series(
                 .iter()
                 .copied()
                 .zip(s.values.iter().copied())
+                .filter(|(t, _)| {
+                    detector
+                        .as_ref()
+                        .is_none_or(|d| !crate::detectors::overlaps_excluded(d, *t, *period))
+                })
                 .collect()
         })
         .unwrap_or_default();
     let (mut ts, mut upper, mut lower) = (Vec::new(), Vec::new(), Vec::new());
-    let model = Model::train(&training);
+    let model = Model::train_on(&training, &hours);
     if let Some(model) = &model {
         let mut t = first;
         while t < end {
-            let (u, l) = model.band(t, band.width);
+            let (u, l) = model.band_on(t, band.width, &hours);
             ts.push(t);
             upper.push(u);
             lower.push(l);
@@ -319,7 +331,7 @@ fn band_series(
     let note = model.is_none().then(|| MessageData {
         code: Some("InsufficientData".into()),
         value: Some(format!(
-            "The anomaly detection band needs at least {} values of {} in the two weeks before StartTime.",
+            "The anomaly detection band needs at least {} values of {} in the two weeks before StartTime (outside the excluded time ranges of its anomaly detector, if any).",
             crate::anomaly::MIN_TRAINING,
             band.of
         )),
@@ -396,7 +408,7 @@ fn stat_series(
 pub const MAX_SEARCH_SERIES: usize = 500;
 
 /// A computed GetMetricData answer: each result with its points in answer order.
-type Answer = Vec<(MetricDataResult, Vec<(i64, f64)>)>;
+pub(crate) type Answer = Vec<(MetricDataResult, Vec<(i64, f64)>)>;
 
 /// Answers computed for a first page, kept so the pages after it (the same request with
 /// NextToken) are slices of the same answer instead of recomputing it each time.
@@ -549,7 +561,7 @@ fn page(answer: &Answer, id: u64, skip: usize, max_points: usize) -> nephoscope_
 }
 
 /// Every result of a GetMetricData request, in request order, with all its points.
-fn compute_metric_data(
+pub(crate) fn compute_metric_data(
     store: &MetricStore,
     ctx: &RequestContext,
     req: GetMetricDataInput,
