@@ -2,6 +2,7 @@
 
 use crate::lexer::Unit;
 use regex::Regex;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,14 @@ pub enum Expr {
         expr: Box<Expr>,
         list: Vec<Expr>,
         negated: bool,
+    },
+    /// `x in (subquery)`: the subquery's values of the field `x` names, attached before the
+    /// query runs (`Query::attach_subquery`); `sub` is its index in `Query::subqueries`.
+    InSub {
+        expr: Box<Expr>,
+        sub: usize,
+        negated: bool,
+        set: Option<Arc<HashSet<String>>>,
     },
     Index(Box<Expr>, Box<Expr>),
     /// Function call; `text` is the call's source text (for reuse of a same-named column).
@@ -168,6 +177,26 @@ pub struct LookupData {
     pub rows: std::collections::HashMap<Vec<String>, Vec<String>>,
 }
 
+/// `join [type=inner|left] left=<l> right=<r> where <l>.<k> = <r>.<k> (SOURCE '<group>')`:
+/// each row becomes one row per right-side row with an equal key, every field named
+/// `<l>.<field>` / `<r>.<field>`; an inner join drops rows without a match, a left join keeps
+/// them with their own fields only.
+#[derive(Debug, Clone)]
+pub struct JoinCmd {
+    pub inner: bool,
+    pub left: String,
+    /// The left row's key field (without the alias); the right side's is in `Query`'s join.
+    pub left_key: String,
+    /// The right side's rows by key; filled in before the query runs (`Query::attach_join`).
+    pub data: Option<Arc<JoinData>>,
+}
+
+/// The right side of a join: its rows' fields (already named `<r>.<field>`) by key.
+#[derive(Debug, Default, PartialEq)]
+pub struct JoinData {
+    pub rows: std::collections::HashMap<String, Vec<Vec<(String, crate::value::Value)>>>,
+}
+
 #[derive(Debug, Clone)]
 pub enum Command {
     Fields(Vec<Proj>),
@@ -195,6 +224,7 @@ pub enum Command {
     /// `pattern`.
     Diff(DiffPeriod),
     Lookup(Box<LookupCmd>),
+    Join(Box<JoinCmd>),
 }
 
 impl Command {
@@ -208,6 +238,7 @@ impl Command {
                 | Command::Parse { .. }
                 | Command::Unnest { .. }
                 | Command::Lookup(_)
+                | Command::Join(_)
         )
     }
 }

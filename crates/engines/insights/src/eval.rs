@@ -207,6 +207,16 @@ impl Evaluator<'_> {
                     .any(|x| loose_eq(&v, &self.eval(x, row)) == Some(true));
                 Value::Bool(found != *negated)
             }
+            Expr::InSub {
+                expr, set, negated, ..
+            } => {
+                let v = self.eval_ref(expr, row);
+                if v.is_null() {
+                    return Value::Bool(false);
+                }
+                let found = set.as_ref().is_some_and(|s| s.contains(&v.key()));
+                Value::Bool(found != *negated)
+            }
             Expr::Call { name, args, text } => {
                 // A column produced by stats (e.g. `count(*)`, `bin(5m)`) is referenced by its text.
                 if let Some((_, v)) = row.fields.iter().rev().find(|(k, _)| k == text) {

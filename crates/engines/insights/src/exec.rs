@@ -66,6 +66,8 @@ pub struct Plan {
     /// `limit any n` right after the streaming prefix (no sort, dedup or stats before it):
     /// any n rows will do, so a scan may stop as soon as it holds n.
     pub limit_any: bool,
+    /// Record rows carry every field from the start (a `join` whose rows show every field).
+    pub full_rows: bool,
 }
 
 pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan {
@@ -126,8 +128,27 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
             }
         });
     }
+    // After a join, `<left>.<field>` is the left row's `<field>`.
+    let join = cmds.iter().find_map(|c| match c {
+        Command::Join(j) => Some(j.left.clone()),
+        _ => None,
+    });
+    if let Some(left) = &join {
+        let prefix = format!("{left}.");
+        let stripped: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        for n in stripped {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
     let columns = display.or(cols);
-    let all_fields = columns.is_none();
+    // A join showing every field joins whole records: their rows are built in full.
+    let full_rows = join.is_some() && columns.is_none();
+    let all_fields = columns.is_none() && !full_rows;
     let mut wanted: Vec<String> = Vec::new();
     let mut sys = [false; 6];
     for n in &names {
@@ -211,6 +232,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
         matches!(
             c,
             Command::Unnest { .. }
+                | Command::Join(_)
                 | Command::Parse {
                     mode: ParseMode::Multi(_),
                     ..
@@ -254,6 +276,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
         single_row,
         time_order,
         limit_any,
+        full_rows,
     }
 }
 
@@ -279,11 +302,11 @@ fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Dedup(d) => d.iter().for_each(&mut calls),
         Command::Unnest { field, .. } | Command::Pattern(field) => calls(field),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| calls(e)),
-        Command::Limit { .. } | Command::Diff(_) => {}
+        Command::Limit { .. } | Command::Diff(_) | Command::Join(_) => {}
     }
     match c {
         Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| f(&p.name)),
-        Command::Parse { mode, .. } => mode.names().into_iter().for_each(|n| f(n)),
+        Command::Parse { mode, .. } => mode.names().into_iter().for_each(&mut *f),
         Command::Unnest { into, .. } => f(into),
         Command::Lookup(l) => l.outputs.iter().for_each(|n| f(n)),
         _ => {}
@@ -309,6 +332,7 @@ fn visit_calls(e: &Expr, f: &mut dyn FnMut(&str)) {
             visit_calls(expr, f);
             list.iter().for_each(|x| visit_calls(x, f))
         }
+        Expr::InSub { expr, .. } => visit_calls(expr, f),
         Expr::List(l) => l.iter().for_each(|x| visit_calls(x, f)),
         _ => {}
     }
@@ -331,6 +355,7 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Dedup(d) => d.iter().for_each(ex),
         Command::Unnest { field, .. } | Command::Pattern(field) => ex(field),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| ex(e)),
+        Command::Join(j) => f(&j.left_key),
         Command::Limit { .. } | Command::Diff(_) => {}
     }
 }
@@ -351,6 +376,7 @@ fn visit_expr(e: &Expr, f: &mut dyn FnMut(&str)) {
             visit_expr(expr, f);
             list.iter().for_each(|x| visit_expr(x, f))
         }
+        Expr::InSub { expr, .. } => visit_expr(expr, f),
         Expr::List(l) | Expr::Call { args: l, .. } => l.iter().for_each(|x| visit_expr(x, f)),
         _ => {}
     }
@@ -468,6 +494,13 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
                 r
             })
             .collect(),
+        Command::Join(j) => {
+            let mut out = Vec::new();
+            for r in rows {
+                join_row(j, r, &mut out);
+            }
+            out
+        }
         Command::Stats(s) => {
             let mut g = Groups::default();
             for r in &rows {
@@ -495,6 +528,101 @@ fn lookup_row(l: &LookupCmd, r: &mut Row, ev: &Evaluator) {
         for (n, v) in l.outputs.iter().zip(values) {
             r.set_str(n, v);
         }
+    }
+}
+
+/// Gives every `x in (subquery i)` in `e` the subquery's values.
+pub fn attach_set(e: &mut Expr, i: usize, set: &std::sync::Arc<std::collections::HashSet<String>>) {
+    match e {
+        Expr::InSub {
+            expr, sub, set: s, ..
+        } => {
+            if *sub == i {
+                *s = Some(set.clone());
+            }
+            attach_set(expr, i, set);
+        }
+        Expr::Neg(a) | Expr::Not(a) => attach_set(a, i, set),
+        Expr::Bin(_, a, b) | Expr::Index(a, b) => {
+            attach_set(a, i, set);
+            attach_set(b, i, set);
+        }
+        Expr::Like { expr, pat, .. } => {
+            attach_set(expr, i, set);
+            attach_set(pat, i, set);
+        }
+        Expr::In { expr, list, .. } => {
+            attach_set(expr, i, set);
+            list.iter_mut().for_each(|x| attach_set(x, i, set));
+        }
+        Expr::List(l) | Expr::Call { args: l, .. } => {
+            l.iter_mut().for_each(|x| attach_set(x, i, set))
+        }
+        _ => {}
+    }
+}
+
+/// The plan of a join's right side: the records holding the key, with the fields the outer
+/// plan reads as `<right>.<field>` (every field when the outer rows show every field).
+pub fn join_right_plan(outer: &Plan, right: &str, key: &str) -> Plan {
+    let present = Expr::Call {
+        name: "ispresent".into(),
+        args: vec![Expr::Field(key.to_string())],
+        text: format!("ispresent({key})"),
+    };
+    let mut cmds = vec![Command::Filter(present)];
+    if !outer.full_rows {
+        let prefix = format!("{right}.");
+        let mut names: Vec<String> = vec![key.to_string()];
+        for n in &outer.wanted {
+            if let Some(f) = n.strip_prefix(&prefix) {
+                if !names.iter().any(|x| x == f) {
+                    names.push(f.to_string());
+                }
+            }
+        }
+        cmds.push(Command::Fields(
+            names
+                .into_iter()
+                .map(|n| Proj {
+                    expr: Expr::Field(n.clone()),
+                    name: n,
+                })
+                .collect(),
+        ));
+    }
+    build_plan(cmds, None)
+}
+
+/// `join` of one row: a row per right-side row with the same key (all fields named with
+/// their side's alias), or for a left join without a match the row's own fields alone.
+fn join_row(j: &JoinCmd, r: Row, out: &mut Vec<Row>) {
+    let key = r
+        .get_ref(&j.left_key)
+        .filter(|v| !v.is_null())
+        .map(Value::key);
+    let matches = key
+        .as_ref()
+        .and_then(|k| j.data.as_ref().and_then(|d| d.rows.get(k)));
+    if matches.is_none() && j.inner {
+        return;
+    }
+    let Row {
+        ts, ptr, fields, ..
+    } = r;
+    let left: Vec<(String, Value)> = fields
+        .into_iter()
+        .map(|(k, v)| (format!("{}.{k}", j.left), v))
+        .collect();
+    match matches {
+        Some(rights) => {
+            for right in rights {
+                let mut f = left.clone();
+                f.extend(right.iter().cloned());
+                out.push(Row::new(ts, ptr.clone(), f));
+            }
+        }
+        None => out.push(Row::new(ts, ptr, left)),
     }
 }
 

@@ -75,11 +75,7 @@ impl Parser {
         if self.is_word("in") {
             let in_tok = self.next();
             if self.at(&Tok::LParen) {
-                return err(
-                    in_tok.start,
-                    self.peek().end,
-                    "subqueries are not supported",
-                );
+                return self.subquery(l, in_tok.start, negated);
             }
             let lb = self.peek().clone();
             match self.primary()? {

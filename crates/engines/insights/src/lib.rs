@@ -47,25 +47,111 @@ pub struct QueryError {
 pub struct Query {
     plan: Arc<Plan>,
     source: Option<Source>,
+    subs: Vec<SubQuery>,
+    join: Option<JoinSide>,
+}
+
+/// A subquery (`filter <field> in (SOURCE '<group>' | … | fields <field>)`): run it over its
+/// source (the outer query's log groups when it has none) and the same time range, then hand
+/// its rows to [`Query::attach_subquery`]. Subqueries are not correlated and not nested.
+#[derive(Debug, Clone)]
+pub struct SubQuery {
+    pub source: Option<Source>,
+    pub query: Query,
+    /// The field whose values the outer filter compares (the subquery selects it).
+    pub field: String,
+}
+
+impl SubQuery {
+    /// True when the subquery ends in its own `limit`: its rows are exactly what it asked for.
+    pub fn has_limit(&self) -> bool {
+        self.query.plan.has_limit
+    }
+}
+
+/// The right side of a `join`: the records of its source over the same time range, as
+/// [`JoinSide::query`] selects them; hand that query's rows to [`Query::attach_join`].
+#[derive(Debug, Clone)]
+pub struct JoinSide {
+    pub source: Source,
+    /// The right alias and key field.
+    pub(crate) right: String,
+    pub(crate) key: String,
+    /// The query over the right side's records (set once the outer plan is known).
+    pub(crate) query: Option<Box<Query>>,
+}
+
+impl JoinSide {
+    /// The query to run over the right side's records: those with the key, with the fields
+    /// the outer query reads (every field when it shows every field).
+    pub fn query(&self) -> &Query {
+        self.query.as_deref().expect("set by parse")
+    }
+}
+
+/// Why the rows of a subquery or a join's right side could not be attached.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AttachError {
+    #[error("the query is already running")]
+    Running,
+    #[error("the right side of the join has more than {max} distinct values of {key}")]
+    TooManyKeys { key: String, max: usize },
 }
 
 /// Parse and plan a Logs Insights query. A leading `SOURCE logGroups(...)` is taken off and
-/// exposed by [`Query::source`]; SOURCE anywhere else is an error.
+/// exposed by [`Query::source`]; SOURCE anywhere else is an error (but inside a subquery or
+/// a join).
 pub fn parse(text: &str) -> Result<Query, QueryError> {
     let (source, offset) = match source::split(text)? {
         Some((s, offset)) => (Some(s), offset),
         None => (None, 0),
     };
     let rest: String = text.chars().skip(offset).collect();
-    let cmds = parser::parse_commands(&rest).map_err(|e| QueryError {
+    let (cmds, subs, mut join) = parser::parse_query(&rest, false).map_err(|e| QueryError {
         start: e.start + offset,
         end: e.end + offset,
         message: e.message,
     })?;
+    let plan = exec::build_plan(cmds, None);
+    if let Some(j) = join.as_mut() {
+        j.query = Some(Box::new(Query {
+            plan: Arc::new(exec::join_right_plan(&plan, &j.right, &j.key)),
+            source: None,
+            subs: Vec::new(),
+            join: None,
+        }));
+    }
     Ok(Query {
-        plan: Arc::new(exec::build_plan(cmds, None)),
+        plan: Arc::new(plan),
         source,
+        subs,
+        join,
     })
+}
+
+/// The text inside a subquery's or join's parentheses: its SOURCE, and its query when it has
+/// commands. Offsets of errors are into `text`.
+pub(crate) fn parse_nested(text: &str) -> Result<(Option<Source>, Option<Query>), QueryError> {
+    let (source, offset) = match source::split_in(text, true)? {
+        Some((s, offset)) => (Some(s), offset),
+        None => (None, 0),
+    };
+    let rest: String = text.chars().skip(offset).collect();
+    if lexer::lex(&rest)?.len() <= 1 {
+        return Ok((source, None));
+    }
+    let (cmds, _, _) = parser::parse_query(&rest, true).map_err(|e| QueryError {
+        start: e.start + offset,
+        end: e.end + offset,
+        message: e.message,
+    })?;
+    let query = Query {
+        plan: Arc::new(exec::build_plan(cmds, None)),
+        source: None,
+        subs: Vec::new(),
+        join: None,
+    };
+    Ok((source, Some(query)))
 }
 
 /// A lookup table as `lookup` reads it: the header row and the records.
@@ -208,6 +294,79 @@ impl Query {
         self.source.as_ref()
     }
 
+    /// The query's subqueries, in order (see [`SubQuery`]).
+    pub fn subqueries(&self) -> &[SubQuery] {
+        &self.subs
+    }
+
+    /// Gives subquery `i` its result rows: the outer filter keeps the values of its field
+    /// those rows hold. Call before [`Query::start`].
+    pub fn attach_subquery(
+        &mut self,
+        i: usize,
+        rows: &[Vec<(String, String)>],
+    ) -> Result<(), AttachError> {
+        let Some(sub) = self.subs.get(i) else {
+            return Ok(());
+        };
+        let set: std::collections::HashSet<String> = rows
+            .iter()
+            .flat_map(|r| r.iter().filter(|(k, _)| *k == sub.field))
+            .map(|(_, v)| value::Value::Str(v.clone()).key())
+            .collect();
+        let set = Arc::new(set);
+        let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
+        for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+            if let ast::Command::Filter(e) = c {
+                exec::attach_set(e, i, &set);
+            }
+        }
+        Ok(())
+    }
+
+    /// The right side of the query's `join`, if it has one.
+    pub fn join_side(&self) -> Option<&JoinSide> {
+        self.join.as_ref()
+    }
+
+    /// Gives the `join` its right side: the rows of [`JoinSide::query`]. More than `max_keys`
+    /// distinct key values is an error (AWS: 50,000). Call before [`Query::start`].
+    pub fn attach_join(
+        &mut self,
+        rows: &[Vec<(String, String)>],
+        max_keys: usize,
+    ) -> Result<(), AttachError> {
+        let Some(side) = &self.join else {
+            return Ok(());
+        };
+        let mut data = ast::JoinData::default();
+        for r in rows {
+            let Some((_, k)) = r.iter().find(|(k, _)| *k == side.key) else {
+                continue;
+            };
+            let key = value::Value::Str(k.clone()).key();
+            if !data.rows.contains_key(&key) && data.rows.len() >= max_keys {
+                return Err(AttachError::TooManyKeys {
+                    key: side.key.clone(),
+                    max: max_keys,
+                });
+            }
+            let fields = r
+                .iter()
+                .map(|(k, v)| (format!("{}.{k}", side.right), value::Value::Str(v.clone())))
+                .collect();
+            data.rows.entry(key).or_default().push(fields);
+        }
+        let data = Arc::new(data);
+        let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
+        for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+            if let ast::Command::Join(j) = c {
+                j.data = Some(data.clone());
+            }
+        }
+        Ok(())
+    }
+
     pub fn start(&self, ctx: QueryContext) -> Execution {
         let plan = self.plan.clone();
         let (state, bound) = match &plan.collector {
@@ -301,11 +460,19 @@ impl Execution {
         }
         self.stats.records_scanned += 1.0;
         self.stats.bytes_scanned += r.message.len() as f64;
-        if self.prefilter.as_ref().is_some_and(|p| !p.passes(r.message)) {
+        if self
+            .prefilter
+            .as_ref()
+            .is_some_and(|p| !p.passes(r.message))
+        {
             return;
         }
         let mut row = std::mem::take(&mut self.scratch);
-        exec::fill_row(r, &self.plan, &mut self.scanner, &mut row);
+        if self.plan.full_rows {
+            row = exec::record_row(r);
+        } else {
+            exec::fill_row(r, &self.plan, &mut self.scanner, &mut row);
+        }
         if self.plan.single_row {
             let keep = {
                 let ev = Evaluator {
@@ -420,11 +587,12 @@ impl Execution {
         }
         self.plan.time_order
             && self.bound.is_some_and(|b| b > 0)
-            && self
-                .plan
-                .prefix
-                .iter()
-                .all(|c| !matches!(c, ast::Command::Filter(_) | ast::Command::Unnest { .. }))
+            && self.plan.prefix.iter().all(|c| {
+                !matches!(
+                    c,
+                    ast::Command::Filter(_) | ast::Command::Unnest { .. } | ast::Command::Join(_)
+                )
+            })
     }
 
     /// A record a [`Execution::newest_first`] scan skips once older records cannot change the

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 const UNSUPPORTED_COMMANDS: &[&str] = &[
     "source",
-    "join",
     "anomaly",
     "expand",
     "addtotals",
@@ -30,7 +29,18 @@ pub struct Parser {
     pub(crate) toks: Vec<Token>,
     pub(crate) pos: usize,
     pub(crate) chars: Vec<char>,
+    /// Subqueries met so far (`filter f in (…)`), in order.
+    pub(crate) subs: Vec<crate::SubQuery>,
+    /// The join met so far (one per query).
+    pub(crate) join: Option<crate::JoinSide>,
+    /// Parsing the text of a subquery: no subquery or join inside it.
+    pub(crate) nested: bool,
+    /// Parsing a `filter` expression, the only place a subquery may be.
+    pub(crate) in_filter: bool,
 }
+
+/// What a query's text holds besides its SOURCE: commands, subqueries, the join.
+pub(crate) type Parsed = (Vec<Command>, Vec<crate::SubQuery>, Option<crate::JoinSide>);
 
 pub(crate) type R<T> = Result<T, QueryError>;
 
@@ -42,12 +52,17 @@ pub(crate) fn err<T>(start: usize, end: usize, msg: impl Into<String>) -> R<T> {
     })
 }
 
-pub fn parse_commands(text: &str) -> R<Vec<Command>> {
+/// Parses a query after its SOURCE; `nested` for the text of a subquery.
+pub(crate) fn parse_query(text: &str, nested: bool) -> R<Parsed> {
     let toks = lex(text)?;
     let mut p = Parser {
         toks,
         pos: 0,
         chars: text.chars().collect(),
+        subs: Vec::new(),
+        join: None,
+        nested,
+        in_filter: false,
     };
     let mut cmds = Vec::new();
     let mut spans = Vec::new();
@@ -92,7 +107,7 @@ pub fn parse_commands(text: &str) -> R<Vec<Command>> {
         }
     }
     check_diff_placement(&cmds, &spans)?;
-    Ok(cmds)
+    Ok((cmds, p.subs, p.join))
 }
 
 /// `diff` compares the patterns of two periods, so it must come directly after the `pattern`
@@ -174,11 +189,15 @@ impl Parser {
                     return err(t.start, t.end, "filter requires an expression");
                 }
                 let start = self.peek().start;
-                let e = self.expr()?;
+                self.in_filter = true;
+                let e = self.expr();
+                self.in_filter = false;
+                let e = e?;
                 check_no_agg(&e, start, self.prev_end())?;
                 Ok(Command::Filter(e))
             }
             "stats" => self.stats(&t),
+            "join" => self.join_cmd(&t),
             "sort" => {
                 let mut keys = Vec::new();
                 loop {
@@ -368,6 +387,248 @@ impl Parser {
             table,
             keys,
             outputs,
+            data: None,
+        })))
+    }
+
+    /// At a `(`: the char span of the text inside it and its tokens skipped (past the `)`).
+    pub(crate) fn paren_span(&mut self) -> R<(usize, usize)> {
+        let open = self.next();
+        let mut depth = 0usize;
+        loop {
+            let t = self.peek().clone();
+            match t.tok {
+                Tok::LParen => depth += 1,
+                Tok::RParen if depth == 0 => {
+                    self.pos += 1;
+                    return Ok((open.end, t.start));
+                }
+                Tok::RParen => depth -= 1,
+                Tok::Eof => return err(open.start, open.end, "this '(' is never closed"),
+                _ => {}
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// `<field> in (<subquery>)` (the `(` is next): the subquery is parsed and kept; the
+    /// expression refers to it by index.
+    pub(crate) fn subquery(&mut self, l: Expr, in_start: usize, negated: bool) -> R<Expr> {
+        let open = self.peek().clone();
+        if self.nested {
+            return err(open.start, open.end, "nested subqueries are not supported");
+        }
+        if !self.in_filter {
+            return err(
+                in_start,
+                open.end,
+                "a subquery is supported only in filter: filter <field> in (SOURCE '<log group>' | ... | fields <field>)",
+            );
+        }
+        let Expr::Field(field) = &l else {
+            return err(
+                in_start,
+                open.end,
+                "a subquery's values are compared with a field: filter <field> in (...)",
+            );
+        };
+        let field = field.clone();
+        let (s, e) = self.paren_span()?;
+        let text = self.src(s, e);
+        let shift = |x: QueryError| QueryError {
+            start: x.start + s,
+            end: x.end + s,
+            message: x.message,
+        };
+        let (source, query) = crate::parse_nested(&text).map_err(shift)?;
+        let Some(query) = query else {
+            return err(
+                s,
+                e,
+                format!("the subquery must select the field '{field}', as in (SOURCE '<log group>' | filter ... | fields {field})"),
+            );
+        };
+        if !query
+            .output_fields()
+            .is_some_and(|cols| cols.contains(&field))
+        {
+            return err(
+                s,
+                e,
+                format!("the subquery must select the field '{field}' the outer query compares (fields, display or stats)"),
+            );
+        }
+        self.subs.push(crate::SubQuery {
+            source,
+            query,
+            field,
+        });
+        Ok(Expr::InSub {
+            expr: Box::new(l),
+            sub: self.subs.len() - 1,
+            negated,
+            set: None,
+        })
+    }
+
+    /// `join [type=inner|left] left=<l> right=<r> where <l>.<k> = <r>.<k> (SOURCE '<group>')`
+    fn join_cmd(&mut self, t: &Token) -> R<Command> {
+        if self.nested {
+            return err(t.start, t.end, "join is not supported inside a subquery");
+        }
+        if self.join.is_some() {
+            return err(
+                t.start,
+                t.end,
+                "only one join command is supported per query",
+            );
+        }
+        let (mut inner, mut left, mut right): (Option<bool>, Option<String>, Option<String>) =
+            (None, None, None);
+        while !self.is_word("where") {
+            let k = self.next();
+            let key = match &k.tok {
+                Tok::Ident(w) => w.to_ascii_lowercase(),
+                _ => {
+                    return err(
+                        k.start,
+                        k.end,
+                        "expected type=, left=, right= or where in join",
+                    )
+                }
+            };
+            if !matches!(key.as_str(), "type" | "left" | "right") {
+                return err(
+                    k.start,
+                    k.end,
+                    format!(
+                        "unknown join option '{}': join takes type=, left=, right= and where",
+                        self.src(k.start, k.end)
+                    ),
+                );
+            }
+            self.expect(Tok::Eq, "'=' after the join option")?;
+            let v = self.next();
+            let Tok::Ident(value) = &v.tok else {
+                return err(v.start, v.end, "expected a name after '='");
+            };
+            let dup = match key.as_str() {
+                "type" => {
+                    let kind = match value.to_ascii_lowercase().as_str() {
+                        "inner" => true,
+                        "left" => false,
+                        _ => return err(v.start, v.end, "join type must be inner or left"),
+                    };
+                    inner.replace(kind).is_some()
+                }
+                "left" => left.replace(value.clone()).is_some(),
+                _ => right.replace(value.clone()).is_some(),
+            };
+            if dup {
+                return err(
+                    k.start,
+                    v.end,
+                    format!("join option '{key}' is given twice"),
+                );
+            }
+        }
+        let where_tok = self.next();
+        let (Some(left), Some(right)) = (left, right) else {
+            return err(
+                t.start,
+                where_tok.end,
+                "join needs left=<alias> and right=<alias>",
+            );
+        };
+        if left == right {
+            return err(
+                t.start,
+                where_tok.start,
+                "join's left and right aliases must differ",
+            );
+        }
+        let side = |p: &Parser, tok: &Token| -> R<(bool, String)> {
+            let name = match &tok.tok {
+                Tok::Ident(n) | Tok::Quoted(n) => n.clone(),
+                _ => {
+                    return err(
+                        tok.start,
+                        tok.end,
+                        "expected <alias>.<field> in the join condition",
+                    )
+                }
+            };
+            let _ = p;
+            match name.split_once('.') {
+                Some((a, f)) if a == left && !f.is_empty() => Ok((true, f.to_string())),
+                Some((a, f)) if a == right && !f.is_empty() => Ok((false, f.to_string())),
+                _ => err(
+                    tok.start,
+                    tok.end,
+                    format!("the join condition compares {left}.<field> with {right}.<field>"),
+                ),
+            }
+        };
+        let a_tok = self.next();
+        let a = side(self, &a_tok)?;
+        let op = self.next();
+        if op.tok != Tok::Eq {
+            return err(
+                op.start,
+                op.end,
+                "join supports only equality (=) conditions",
+            );
+        }
+        let b_tok = self.next();
+        let b = side(self, &b_tok)?;
+        let (left_key, right_key) = match (a, b) {
+            ((true, l), (false, r)) | ((false, r), (true, l)) => (l, r),
+            _ => {
+                return err(
+                    a_tok.start,
+                    b_tok.end,
+                    format!("the join condition compares {left}.<field> with {right}.<field>"),
+                )
+            }
+        };
+        if !self.at(&Tok::LParen) {
+            let p = self.peek().clone();
+            if self.is_word("and") || self.is_word("or") {
+                return err(p.start, p.end, "join takes one equality condition");
+            }
+            return err(
+                p.start,
+                p.end,
+                "expected (SOURCE '<log group>') after the join condition",
+            );
+        }
+        let (s, e) = self.paren_span()?;
+        let text = self.src(s, e);
+        let (source, query) = crate::parse_nested(&text).map_err(|x| QueryError {
+            start: x.start + s,
+            end: x.end + s,
+            message: x.message,
+        })?;
+        let Some(source) = source else {
+            return err(s, e, "the right side of join is (SOURCE '<log group>')");
+        };
+        if query.is_some() {
+            return err(
+                s,
+                e,
+                "subqueries on the right side of join are not supported: use (SOURCE '<log group>')",
+            );
+        }
+        self.join = Some(crate::JoinSide {
+            source,
+            right,
+            key: right_key,
+            query: None,
+        });
+        Ok(Command::Join(Box::new(JoinCmd {
+            inner: inner.unwrap_or(true),
+            left,
+            left_key,
             data: None,
         })))
     }
@@ -663,6 +924,7 @@ fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             walk(expr, f);
             list.iter().for_each(|x| walk(x, f))
         }
+        Expr::InSub { expr, .. } => walk(expr, f),
         Expr::List(l) => l.iter().for_each(|x| walk(x, f)),
         Expr::Call { args, .. } => args.iter().for_each(|x| walk(x, f)),
         _ => {}

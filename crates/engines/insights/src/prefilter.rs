@@ -73,7 +73,11 @@ mod tests {
     #[test]
     fn prefilter_table() {
         let cases: &[(&str, &str, Option<bool>)] = &[
-            ("filter @message like /(?i)ERROR/", "an error here", Some(true)),
+            (
+                "filter @message like /(?i)ERROR/",
+                "an error here",
+                Some(true),
+            ),
             ("filter @message like /(?i)ERROR/", "all good", Some(false)),
             ("filter @message like 'abc'", "xxabcxx", Some(true)),
             ("filter @message like 'abc'", "xxABCxx", Some(false)),
@@ -85,9 +89,17 @@ mod tests {
                 Some(false),
             ),
             ("filter @message like 'a' and x > 1", "a", Some(true)),
-            ("filter @message like 'a' | filter @message like 'z'", "a", Some(false)),
+            (
+                "filter @message like 'a' | filter @message like 'z'",
+                "a",
+                Some(false),
+            ),
             // Only the leading filters: a later `fields` may rewrite @message.
-            ("fields 'z' as @message | filter @message like 'z'", "a", None),
+            (
+                "fields 'z' as @message | filter @message like 'z'",
+                "a",
+                None,
+            ),
             // Disjunctions and negations give no necessary condition.
             ("filter @message like 'a' or x = 1", "b", None),
             ("filter @message not like 'a'", "a", None),

@@ -1,12 +1,15 @@
 //! The `SOURCE` command that may open a query (API and CLI only): it chooses the log groups,
 //! `SOURCE logGroups(namePrefix: ['/a', '/b'], class: 'STANDARD')`. It is cut off before the
 //! rest of the query is parsed; anything it does not understand is an error with its position.
+//! Inside a subquery or a join (`(SOURCE '<group>' | …)`) it may also name one log group.
 
 use crate::QueryError;
 
 /// The log groups a query's `SOURCE` selects.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Source {
+    /// Exact group names (`SOURCE '<group>'`, only inside a subquery or join).
+    pub names: Vec<String>,
     /// Group-name prefixes (at most five).
     pub name_prefixes: Vec<String>,
     /// `STANDARD` or `INFREQUENT_ACCESS`, when given.
@@ -27,6 +30,12 @@ fn err<T>(start: usize, end: usize, message: impl Into<String>) -> Result<T, Que
 /// Splits a leading `SOURCE …` off `text`: the source and the char offset where the rest of the
 /// query starts (after its `|`), or `None` when the query does not begin with SOURCE.
 pub fn split(text: &str) -> Result<Option<(Source, usize)>, QueryError> {
+    split_in(text, false)
+}
+
+/// [`split`] for the text inside a subquery's or a join's parentheses (`nested`): SOURCE may
+/// name a group (`SOURCE '/aws/lambda/f'`) and may be all there is (the rest is then empty).
+pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, QueryError> {
     let c: Vec<char> = text.chars().collect();
     let mut i = 0;
     let skip_ws = |i: &mut usize| {
@@ -49,6 +58,35 @@ pub fn split(text: &str) -> Result<Option<(Source, usize)>, QueryError> {
     let start = i;
     i += "source".len();
     skip_ws(&mut i);
+    if matches!(c.get(i), Some('\'' | '"')) {
+        let q = c[i];
+        let s = i;
+        i += 1;
+        let mut name = String::new();
+        while i < c.len() && c[i] != q {
+            name.push(c[i]);
+            i += 1;
+        }
+        if i >= c.len() {
+            return err(s, i, "unterminated string");
+        }
+        i += 1;
+        if !nested {
+            return err(
+                start,
+                i,
+                "SOURCE '<log group>' names a log group only inside a subquery or a join; a query starts with SOURCE logGroups(namePrefix: [...]) or names its log groups in the request",
+            );
+        }
+        if name.is_empty() {
+            return err(s, i, "SOURCE needs a log group name");
+        }
+        let src = Source {
+            names: vec![name],
+            ..Source::default()
+        };
+        return after_source(&c, start, i, src, nested);
+    }
     if !word_at(i, "logGroups") {
         return err(
             start,
@@ -155,9 +193,23 @@ pub fn split(text: &str) -> Result<Option<(Source, usize)>, QueryError> {
     if src.name_prefixes.is_empty() {
         return err(start, i, "SOURCE logGroups needs namePrefix");
     }
-    skip_ws(&mut i);
+    after_source(&c, start, i, src, nested)
+}
+
+/// What follows a SOURCE ending before char `i`: `|` and the rest, or (nested) nothing.
+fn after_source(
+    c: &[char],
+    start: usize,
+    mut i: usize,
+    src: Source,
+    nested: bool,
+) -> Result<Option<(Source, usize)>, QueryError> {
+    while i < c.len() && c[i].is_whitespace() {
+        i += 1;
+    }
     match c.get(i) {
         Some('|') => Ok(Some((src, i + 1))),
+        None if nested => Ok(Some((src, i))),
         None => err(
             start,
             i,
@@ -180,6 +232,12 @@ mod tests {
         assert_eq!(s.class.as_deref(), Some("STANDARD"));
         assert_eq!(&"SOURCE logGroups(namePrefix: ['/aws/lambda', \"/app\"], class: 'STANDARD') | fields @message"[rest..], " fields @message");
         assert_eq!(split("fields @message").unwrap(), None);
+        let (s, rest) = split_in("SOURCE '/aws/lambda/f' | fields x", true)
+            .unwrap()
+            .unwrap();
+        assert_eq!((s.names, rest), (vec!["/aws/lambda/f".to_string()], 24));
+        let (s, rest) = split_in(" SOURCE \"/g\" ", true).unwrap().unwrap();
+        assert_eq!((s.names, rest), (vec!["/g".to_string()], 13));
         for bad in [
             "SOURCE '/group' | fields @message",
             "SOURCE logGroups(namePrefix: ['/a']) fields x",

@@ -19,9 +19,9 @@ fn error_table() {
         ),
         (
             "fields @message | join type=inner left=l right=r where l.k=r.k",
-            18,
-            22,
-            "'join' command is not supported",
+            62,
+            62,
+            "expected (SOURCE '<log group>') after the join condition",
         ),
         (
             "fields @message | lookup tbl key",
@@ -119,9 +119,9 @@ fn error_table() {
         ),
         (
             "filter x in (SOURCE 'g' | fields y)",
-            9,
             13,
-            "subqueries are not supported",
+            34,
+            "the subquery must select the field 'x'",
         ),
         (
             "parse @message \"a * b *\" as x",

@@ -208,3 +208,192 @@ fn limit_any_stops_the_scan() {
         assert!(!query.start(ctx()).newest_first(), "{q}");
     }
 }
+
+/// Runs `q` the way the service does: each subquery and the join's right side over `other`
+/// (the records of the group its SOURCE names), attached, then the outer query over `events`.
+fn run_with(q: &str, events: &[Ev], other: &[Ev]) -> Vec<String> {
+    let mut query = nephoscope_insights::parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+    let side_rows = |sq: &nephoscope_insights::Query| {
+        let mut x = sq.start(ctx());
+        for e in other {
+            x.push(&rec(e));
+        }
+        x.rows()
+    };
+    let subs: Vec<_> = query
+        .subqueries()
+        .iter()
+        .map(|s| side_rows(&s.query))
+        .collect();
+    for (i, rows) in subs.iter().enumerate() {
+        query.attach_subquery(i, rows).unwrap();
+    }
+    if let Some(j) = query.join_side() {
+        let rows = side_rows(j.query());
+        query.attach_join(&rows, 50_000).unwrap();
+    }
+    let mut ex = query.start(ctx());
+    for e in events {
+        ex.push(&rec(e));
+    }
+    show(&ex.rows())
+}
+
+#[test]
+fn subquery_doc_examples() {
+    let main = evs(&[
+        (T0, r#"{"requestId":"r1","endpoint":"/a","userId":"u1"}"#),
+        (
+            T0 + 1,
+            r#"{"requestId":"r2","endpoint":"/b","userId":"u2"}"#,
+        ),
+        (
+            T0 + 2,
+            r#"{"requestId":"r3","endpoint":"/c","userId":"u3"}"#,
+        ),
+        (T0 + 3, r#"{"endpoint":"/d"}"#),
+    ]);
+    let db = evs(&[
+        (
+            T0,
+            r#"{"requestId":"r1","errorType":"DatabaseConnectionTimeout"}"#,
+        ),
+        (T0 + 1, r#"{"requestId":"r3","errorType":"Other"}"#),
+        (T0 + 2, r#"{"requestId":"r2","status":"FAILED"}"#),
+        (T0 + 3, r#"{"requestId":"r2","status":"FAILED"}"#),
+        (T0 + 4, r#"{"requestId":"r3","status":"FAILED"}"#),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            r#"filter requestId in (
+                SOURCE '/aws/lambda/database-service'
+                | filter errorType = "DatabaseConnectionTimeout"
+                | fields requestId
+            )
+            | fields @timestamp, requestId, endpoint, userId
+            | sort @timestamp desc"#,
+            &["@timestamp=2023-11-14 22:13:20.000; requestId=r1; endpoint=/a; userId=u1; @ptr=p0"],
+        ),
+        (
+            r#"filter requestId in (
+                SOURCE '/aws/lambda/payment-processor'
+                | filter status = "FAILED"
+                | stats count(*) as failureCount by requestId
+                | filter failureCount > 1
+                | fields requestId
+            )
+            | fields requestId, endpoint"#,
+            &["requestId=r2; endpoint=/b; @ptr=p1"],
+        ),
+        // `not in`, and a subquery without SOURCE (it reads the outer query's log groups).
+        (
+            "filter requestId not in (filter status = 'FAILED' | fields requestId) | fields requestId",
+            &["requestId=r1; @ptr=p0"],
+        ),
+        // Combined with other conditions.
+        (
+            "filter ispresent(requestId) and requestId in (SOURCE '/g' | display requestId) and endpoint != '/c' | fields endpoint",
+            &["endpoint=/b; @ptr=p1", "endpoint=/a; @ptr=p0"],
+        ),
+    ];
+    for (q, want) in cases {
+        assert_eq!(run_with(q, &main, &db), *want, "{q}");
+    }
+}
+
+#[test]
+fn join_doc_examples() {
+    let api = evs(&[
+        (T0, r#"{"requestId":"r1","status":500,"latency":120}"#),
+        (T0 + 1, r#"{"requestId":"r2","status":200,"latency":20}"#),
+        (T0 + 2, r#"{"requestId":"r3","status":503,"latency":300}"#),
+        (T0 + 3, r#"{"requestId":"r4","status":502,"latency":50}"#),
+    ]);
+    let lambda = evs(&[
+        (T0, r#"{"requestId":"r1","duration":100,"memoryUsed":64}"#),
+        (
+            T0 + 1,
+            r#"{"requestId":"r3","duration":280,"memoryUsed":128}"#,
+        ),
+        (T0 + 2, r#"{"requestId":"r3","duration":5,"memoryUsed":1}"#),
+        (T0 + 3, r#"{"other":"no key"}"#),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "filter status >= 500
+            | join type=inner left=api right=lambda
+                where api.requestId=lambda.requestId
+                (SOURCE '/aws/lambda/my-function')
+            | fields api.requestId, api.status, api.latency, lambda.duration, lambda.memoryUsed
+            | sort api.latency desc, lambda.duration desc",
+            &[
+                "api.requestId=r3; api.status=503; api.latency=300; lambda.duration=280; lambda.memoryUsed=128; @ptr=p2",
+                "api.requestId=r3; api.status=503; api.latency=300; lambda.duration=5; lambda.memoryUsed=1; @ptr=p2",
+                "api.requestId=r1; api.status=500; api.latency=120; lambda.duration=100; lambda.memoryUsed=64; @ptr=p0",
+            ],
+        ),
+        // A left join keeps unmatched rows (right fields null); the default type is inner.
+        (
+            "filter status >= 500 | join type=left left=o right=p where o.requestId = p.requestId (SOURCE '/p')
+            | filter !ispresent(p.duration) | fields o.requestId",
+            &["o.requestId=r4; @ptr=p3"],
+        ),
+        (
+            "join left=a right=b where b.requestId = a.requestId (SOURCE '/p') | stats count(*) as n by a.requestId",
+            &["a.requestId=r1; n=1", "a.requestId=r3; n=2"],
+        ),
+        // Without fields, every field of both sides, each with its alias.
+        (
+            "filter requestId = 'r1' | join left=a right=b where a.requestId = b.requestId (SOURCE '/p')",
+            &["a.@timestamp=2023-11-14 22:13:20.000; a.@message={\"requestId\":\"r1\",\"status\":500,\"latency\":120}; a.@logStream=stream-a; a.@log=123456789012:/aws/test; a.@ingestionTime=2023-11-14 22:13:20.005; a.@ptr=p0; a.requestId=r1; a.status=500; a.latency=120; b.@timestamp=2023-11-14 22:13:20.000; b.@message={\"requestId\":\"r1\",\"duration\":100,\"memoryUsed\":64}; b.@logStream=stream-a; b.@log=123456789012:/aws/test; b.requestId=r1; b.duration=100; b.memoryUsed=64; b.@ptr=p0; @ptr=p0"],
+        ),
+    ];
+    for (q, want) in cases {
+        assert_eq!(run_with(q, &api, &lambda), *want, "{q}");
+    }
+    // The right side's distinct keys are capped.
+    let mut query = nephoscope_insights::parse(
+        "join left=a right=b where a.requestId = b.requestId (SOURCE '/p')",
+    )
+    .unwrap();
+    let rows: Vec<Vec<(String, String)>> = (0..3)
+        .map(|i| vec![("requestId".to_string(), format!("k{i}"))])
+        .collect();
+    let e = query.attach_join(&rows, 2).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("more than 2 distinct values of requestId"),
+        "{e}"
+    );
+}
+
+#[test]
+fn subquery_join_and_source_errors() {
+    let cases: &[(&str, usize, usize, &str)] = &[
+        ("SOURCE '/g' | fields x", 0, 11, "only inside a subquery or a join"),
+        ("filter x in (SOURCE '/g' | filter y in (SOURCE '/h' | fields y) | fields x)", 39, 40, "nested subqueries are not supported"),
+        ("fields x in (SOURCE '/g' | fields x)", 9, 13, "only in filter"),
+        ("filter x in (SOURCE '/g' | filter y = 1)", 13, 39, "must select the field 'x'"),
+        ("filter x in (SOURCE '/g' | fields y)", 13, 35, "must select the field 'x'"),
+        ("filter x in (SOURCE '/g')", 13, 24, "must select the field 'x'"),
+        ("filter x in (SOURCE '/g' | fields x", 12, 13, "never closed"),
+        ("filter x in (SOURCE '/g' | bogus)", 27, 32, "unknown command 'bogus'"),
+        ("filter strlen(x) in (SOURCE '/g' | fields x)", 17, 21, "compared with a field"),
+        ("join left=a right=b where a.k != b.k (SOURCE '/g')", 30, 32, "only equality"),
+        ("join left=a right=b where a.k = b.k and a.j = b.j (SOURCE '/g')", 36, 39, "one equality condition"),
+        ("join left=a right=b where a.k = c.k (SOURCE '/g')", 32, 35, "compares a.<field> with b.<field>"),
+        ("join left=a right=b where a.k = a.j (SOURCE '/g')", 26, 35, "compares a.<field> with b.<field>"),
+        ("join type=outer left=a right=b where a.k = b.k (SOURCE '/g')", 10, 15, "inner or left"),
+        ("join left=a where a.k = b.k (SOURCE '/g')", 0, 17, "needs left=<alias> and right=<alias>"),
+        ("join left=a right=b where a.k = b.k (SOURCE '/g' | filter x = 1)", 37, 63, "subqueries on the right side of join are not supported"),
+        ("join left=a right=b where a.k = b.k (filter x = 1)", 37, 49, "right side of join is (SOURCE"),
+        ("join left=a right=b where a.k = b.k (SOURCE '/g') | join left=c right=d where c.k = d.k (SOURCE '/h')", 52, 56, "only one join"),
+        ("join left=a right=b where a.k = b.k", 35, 35, "expected (SOURCE"),
+        ("join left=a right=b size=3 where a.k = b.k (SOURCE '/g')", 20, 24, "unknown join option 'size'"),
+    ];
+    for (q, s, e, m) in cases {
+        let err = nephoscope_insights::parse(q).expect_err(q);
+        assert!(err.message.contains(m), "{q}: {err:?}");
+        assert_eq!((err.start, err.end), (*s, *e), "{q}: {err:?}");
+    }
+}
