@@ -168,6 +168,14 @@ pub struct LogsConfig {
     pub insights_max_log_groups: usize,
     /// Longest Logs Insights query before status Timeout (AWS: 60 minutes).
     pub insights_timeout_seconds: u64,
+    /// Longest run of one Logs Insights subquery before the query fails (AWS: 30 seconds).
+    pub insights_subquery_timeout_seconds: u64,
+    /// Most rows a subquery without its own `limit` may return before the query fails
+    /// (AWS's default result size, 10,000).
+    pub insights_subquery_max_rows: usize,
+    /// Most distinct key values on the right side of a `join` before the query fails
+    /// (AWS: 50,000).
+    pub insights_join_max_keys: usize,
 }
 
 impl Default for LogsConfig {
@@ -177,6 +185,9 @@ impl Default for LogsConfig {
             insights_max_concurrent_queries: 100,
             insights_max_log_groups: 50,
             insights_timeout_seconds: 3600,
+            insights_subquery_timeout_seconds: 30,
+            insights_subquery_max_rows: 10_000,
+            insights_join_max_keys: 50_000,
         }
     }
 }

@@ -119,6 +119,11 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
             max_concurrent: config.logs.insights_max_concurrent_queries,
             max_log_groups: config.logs.insights_max_log_groups,
             timeout: std::time::Duration::from_secs(config.logs.insights_timeout_seconds),
+            subquery_timeout: std::time::Duration::from_secs(
+                config.logs.insights_subquery_timeout_seconds,
+            ),
+            subquery_max_rows: config.logs.insights_subquery_max_rows,
+            join_max_keys: config.logs.insights_join_max_keys,
         };
         engines.ladder = nephoscope_metricstore::Ladder {
             high_res: config.metrics.high_resolution_hours * 3600,

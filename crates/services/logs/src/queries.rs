@@ -26,6 +26,15 @@ pub struct Limits {
     pub max_log_groups: usize,
     /// Longest run before the query ends with status Timeout.
     pub timeout: std::time::Duration,
+    /// Longest run of one subquery (AWS: "Inner query execution is limited to 30 seconds");
+    /// longer fails the query.
+    pub subquery_timeout: std::time::Duration,
+    /// Most rows a subquery without its own `limit` may return (AWS's default result size);
+    /// more fails the query rather than comparing with a cut-off set.
+    pub subquery_max_rows: usize,
+    /// Most distinct key values on the right side of a join (AWS: 50,000); more fails the
+    /// query.
+    pub join_max_keys: usize,
 }
 
 impl Default for Limits {
@@ -34,6 +43,9 @@ impl Default for Limits {
             max_concurrent: 100,
             max_log_groups: 50,
             timeout: std::time::Duration::from_secs(3600),
+            subquery_timeout: std::time::Duration::from_secs(30),
+            subquery_max_rows: DEFAULT_LIMIT,
+            join_max_keys: 50_000,
         }
     }
 }
@@ -329,18 +341,7 @@ pub fn start(
             ))
         }
         (None, None, None) if query.source().is_some() => {
-            let src = query.source().expect("checked");
-            let st = store.read();
-            st.scopes
-                .get(&scope)
-                .into_iter()
-                .flatten()
-                .filter(|(name, g)| {
-                    src.name_prefixes.iter().any(|p| name.starts_with(p.as_str()))
-                        && src.class.as_ref().is_none_or(|c| c == &g.class)
-                })
-                .map(|(name, _)| name.clone())
-                .collect()
+            source_groups(store, &scope, query.source().expect("checked"))
         }
         (Some(n), None, None) => vec![n.clone()],
         (None, Some(ns), None) => ns.clone(),
@@ -379,6 +380,40 @@ pub fn start(
             }
         }
     }
+    // The log groups of each subquery (its SOURCE, or the query's own) and of the join's right
+    // side: the same checks as the query's.
+    let mut sides: Vec<Vec<String>> = query
+        .subqueries()
+        .iter()
+        .map(|sq| match &sq.source {
+            Some(src) => source_groups(store, &scope, src),
+            None => groups.clone(),
+        })
+        .collect();
+    let join_groups = query
+        .join_side()
+        .map(|j| source_groups(store, &scope, &j.source));
+    sides.extend(join_groups.clone());
+    for side in &sides {
+        if side.len() > max_groups {
+            return Err(invalid(format!(
+                "A query can read at most {max_groups} log groups."
+            )));
+        }
+        let st = store.read();
+        for g in side {
+            if st.group(&scope, g).is_none() {
+                return Err(error(
+                    "ResourceNotFoundException",
+                    format!(
+                        "Log group '{g}' does not exist for account ID '{}'",
+                        scope.account
+                    ),
+                ));
+            }
+        }
+    }
+    let join_groups = join_groups.map(|_| sides.pop().unwrap_or_default());
     let (start_s, end_s) = (
         req.start_time.unwrap_or_default(),
         req.end_time.unwrap_or_default(),
@@ -424,11 +459,130 @@ pub fn start(
     let (store, queries, qid) = (store.clone(), queries.clone(), id.clone());
     let now = store.now();
     tokio::task::spawn_blocking(move || {
+        let sources = Sources {
+            groups,
+            subqueries: sides,
+            join: join_groups,
+        };
         run(
-            &store, &queries, &qid, &query, &scope, &groups, start_s, end_s, limit, now, &cancel,
+            &store, &queries, &qid, query, &scope, &sources, start_s, end_s, limit, now, &cancel,
         )
     });
     output(StartQueryResponse { query_id: Some(id) })
+}
+
+/// The log groups a query reads: its own, each subquery's and its join's right side's.
+struct Sources {
+    groups: Vec<String>,
+    subqueries: Vec<Vec<String>>,
+    join: Option<Vec<String>>,
+}
+
+/// The log groups a `SOURCE` selects: the groups it names (they must exist; checked by the
+/// caller), or those whose names start with one of its prefixes, of its class if it has one.
+fn source_groups(store: &LogStore, scope: &Scope, src: &insights::Source) -> Vec<String> {
+    if !src.names.is_empty() {
+        return src.names.clone();
+    }
+    let st = store.read();
+    st.scopes
+        .get(scope)
+        .into_iter()
+        .flatten()
+        .filter(|(name, g)| {
+            src.name_prefixes
+                .iter()
+                .any(|p| name.starts_with(p.as_str()))
+                && src.class.as_ref().is_none_or(|c| c == &g.class)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Why a subquery or a join's right side ended the query before its own scan.
+enum SideFailure {
+    Failed(String),
+    Cancelled,
+}
+
+/// Runs the subqueries and the join's right side over the same time range and attaches their
+/// rows to `query`; their scan statistics are added to `extra`.
+#[allow(clippy::too_many_arguments)]
+fn run_sides(
+    store: &LogStore,
+    limits: &Limits,
+    query: &mut insights::Query,
+    scope: &Scope,
+    sources: &Sources,
+    ctx: insights::QueryContext,
+    cancel: &AtomicBool,
+    extra: &mut insights::Stats,
+) -> Result<(), SideFailure> {
+    let nothing = |_: &insights::Execution| {};
+    let mut side = |q: &insights::Query,
+                    groups: &[String],
+                    limit: usize,
+                    timeout: std::time::Duration,
+                    what: &str|
+     -> Result<Vec<Vec<(String, String)>>, SideFailure> {
+        let ctx = insights::QueryContext { limit, ..ctx };
+        let mut exec = q.start(ctx);
+        let outcome = crate::queryscan::Feed {
+            store,
+            scope,
+            query: q,
+            ctx,
+            cancel,
+            started: std::time::Instant::now(),
+            timeout,
+            partial: &nothing,
+            partial_every: u64::MAX,
+        }
+        .run(groups, &q.scan_ranges(&ctx), &mut exec);
+        if cancel.load(Ordering::Relaxed) {
+            return Err(SideFailure::Cancelled);
+        }
+        if let Some(e) = outcome.failed {
+            return Err(SideFailure::Failed(format!("{what}: {e}")));
+        }
+        if outcome.timed_out {
+            return Err(SideFailure::Failed(format!(
+                "{what}: execution is limited to {} seconds",
+                timeout.as_secs()
+            )));
+        }
+        let st = exec.stats();
+        extra.records_scanned += st.records_scanned;
+        extra.bytes_scanned += st.bytes_scanned;
+        Ok(exec.rows())
+    };
+    for i in 0..query.subqueries().len() {
+        let sub = query.subqueries()[i].clone();
+        let max = limits.subquery_max_rows;
+        let rows = side(
+            &sub.query,
+            &sources.subqueries[i],
+            max.saturating_add(1),
+            limits.subquery_timeout,
+            "inner query",
+        )?;
+        if !sub.has_limit() && rows.len() > max {
+            return Err(SideFailure::Failed(format!(
+                "inner query returned more than {max} rows"
+            )));
+        }
+        query
+            .attach_subquery(i, &rows)
+            .map_err(|e| SideFailure::Failed(e.to_string()))?;
+    }
+    if let (Some(join), Some(groups)) = (query.join_side().cloned(), &sources.join) {
+        // Every right-side record with the key is kept; the distinct keys are capped.
+        let rows = side(join.query(), groups, usize::MAX / 4, limits.timeout, "join")?;
+        query
+            .attach_join(&rows, limits.join_max_keys)
+            .map_err(|e| SideFailure::Failed(e.to_string()))?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -436,9 +590,9 @@ fn run(
     store: &LogStore,
     queries: &Queries,
     id: &str,
-    query: &insights::Query,
+    mut query: insights::Query,
     scope: &Scope,
-    groups: &[String],
+    sources: &Sources,
     start_s: i64,
     end_s: i64,
     limit: usize,
@@ -464,6 +618,36 @@ fn run(
         now_ms: now,
         limit,
     };
+    let mut extra = insights::Stats::default();
+    match run_sides(
+        store,
+        &queries.limits,
+        &mut query,
+        scope,
+        sources,
+        ctx,
+        cancel,
+        &mut extra,
+    ) {
+        Ok(()) => {}
+        Err(failure) => {
+            let duration = started.elapsed().as_millis() as i64;
+            set(&mut |e| {
+                if e.status != Status::Cancelled {
+                    e.status = Status::Failed;
+                }
+                e.stats = extra;
+                e.duration_ms = duration;
+            });
+            queries.persist(id);
+            if let SideFailure::Failed(why) = failure {
+                tracing::warn!(query_id = id, error = %why, "query failed");
+            }
+            return;
+        }
+    }
+    let query = &query;
+    let groups = &sources.groups[..];
     let mut exec = query.start(ctx);
     // The query's range, and with `diff` the period it is compared with.
     let ranges = query.scan_ranges(&ctx);
@@ -487,7 +671,9 @@ fn run(
     }
     .run(groups, &ranges, &mut exec);
     let (failed, timed_out) = (outcome.failed, outcome.timed_out);
-    let (rows, stats) = (exec.rows(), exec.stats());
+    let (rows, mut stats) = (exec.rows(), exec.stats());
+    stats.records_scanned += extra.records_scanned;
+    stats.bytes_scanned += extra.bytes_scanned;
     let duration = started.elapsed().as_millis() as i64;
     set(&mut |e| {
         if e.status == Status::Cancelled {
