@@ -29,7 +29,7 @@ pub enum Target {
 /// How a detector's model is trained.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Training {
-    /// Time ranges left out of training: (start, end) in epoch milliseconds, both inclusive.
+    /// Time ranges left out of training: (start, end) in epoch milliseconds.
     pub excluded: Vec<(i64, i64)>,
     /// A tz database name: the model's hours of the day are this zone's.
     pub timezone: Option<String>,
@@ -129,14 +129,6 @@ impl Detector {
                 outlier_filtering: r.opt_str()?,
             },
         })
-    }
-
-    /// Whether training leaves out time `t_ms`.
-    pub fn excludes(&self, t_ms: i64) -> bool {
-        self.training
-            .excluded
-            .iter()
-            .any(|(s, e)| (*s..=*e).contains(&t_ms))
     }
 }
 

@@ -543,7 +543,6 @@ async fn detectors_survive_reopen_and_checkpoints_per_scope() {
         let st = store.read();
         let mine: Vec<_> = st.detectors[&scope()].values().cloned().collect();
         assert_eq!(mine, vec![detector("a", Some((5, 9)))]);
-        assert!(mine[0].excludes(5) && mine[0].excludes(9) && !mine[0].excludes(10));
         assert_eq!(st.detectors[&other].len(), 1);
     }
     store.mutate(Mutation::Reset).await.unwrap();
