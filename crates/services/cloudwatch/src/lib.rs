@@ -13,6 +13,7 @@ mod put;
 mod read;
 pub mod search;
 mod stat;
+mod training;
 
 use nephoscope_metricstore::{MetricStore, Scope, SeriesKey};
 use nephoscope_model::generated::cloudwatch::SERVICE;

@@ -295,7 +295,7 @@ fn band_series(
     };
     let history = stat_series(store, &scope(ctx), &[job], first - TRAINING_SECONDS, first);
     // A detector of this metric and statistic: its excluded ranges and time zone.
-    let detector = crate::detectors::for_metric(store, ctx, key, *stat);
+    let detector = crate::training::for_metric(store, ctx, key, *stat);
     let hours = detector
         .as_ref()
         .and_then(|d| d.training.timezone.as_deref())
@@ -311,7 +311,7 @@ fn band_series(
                 .filter(|(t, _)| {
                     detector
                         .as_ref()
-                        .is_none_or(|d| !crate::detectors::overlaps_excluded(d, *t, *period))
+                        .is_none_or(|d| !crate::training::overlaps_excluded(d, *t, *period))
                 })
                 .collect()
         })
