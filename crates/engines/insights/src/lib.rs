@@ -233,12 +233,20 @@ impl Query {
     /// Start a run of this query.
     /// The log groups a leading `SOURCE` selects, if the query has one.
     /// The lookup tables the query's `lookup` commands name, each once.
+    /// Subqueries' tables are included.
     pub fn lookup_tables(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for c in self.plan.prefix.iter().chain(&self.plan.tail) {
             if let ast::Command::Lookup(l) = c {
                 if !out.contains(&l.table) {
                     out.push(l.table.clone());
+                }
+            }
+        }
+        for sq in &self.subs {
+            for t in sq.query.lookup_tables() {
+                if !out.contains(&t) {
+                    out.push(t);
                 }
             }
         }
@@ -252,6 +260,9 @@ impl Query {
         &mut self,
         resolve: &dyn Fn(&str) -> Option<TableRows>,
     ) -> Result<(), LookupError> {
+        for sq in &mut self.subs {
+            sq.query.attach_lookups(resolve)?;
+        }
         let plan = Arc::get_mut(&mut self.plan).ok_or(LookupError::Running)?;
         for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
             let ast::Command::Lookup(l) = c else {

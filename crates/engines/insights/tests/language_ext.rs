@@ -397,3 +397,35 @@ fn subquery_join_and_source_errors() {
         assert_eq!((err.start, err.end), (*s, *e), "{q}: {err:?}");
     }
 }
+
+/// A subquery's `lookup` gets its table like the outer query's.
+#[test]
+fn subquery_lookup_tables_are_attached() {
+    let mut q = nephoscope_insights::parse(
+        "filter user in (SOURCE '/g' | lookup users id as user OUTPUT role | filter role = 'admin' | fields user) | fields user",
+    )
+    .unwrap();
+    assert_eq!(q.lookup_tables(), vec!["users".to_string()]);
+    q.attach_lookups(&|_| {
+        Some((
+            vec!["id".into(), "role".into()],
+            vec![
+                vec!["u1".into(), "admin".into()],
+                vec!["u2".into(), "dev".into()],
+            ],
+        ))
+    })
+    .unwrap();
+    let e = evs(&[(T0, r#"{"user":"u1"}"#), (T0 + 1, r#"{"user":"u2"}"#)]);
+    let mut sub = q.subqueries()[0].query.start(ctx());
+    for ev in &e {
+        sub.push(&rec(ev));
+    }
+    let rows = sub.rows();
+    q.attach_subquery(0, &rows).unwrap();
+    let mut ex = q.start(ctx());
+    for ev in &e {
+        ex.push(&rec(ev));
+    }
+    assert_eq!(show(&ex.rows()), vec!["user=u1; @ptr=p0"]);
+}
