@@ -16,8 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from support import boto_client, unique
-
-DEADLINE_S = 30.0
+from test_logs_insights_limits import poll
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +32,11 @@ def put(logs, group: str, messages: list[str], *, t0: int) -> None:
     assert "rejectedLogEventsInfo" not in resp, resp
 
 
-def poll(logs, qid: str) -> dict:
-    deadline = time.monotonic() + DEADLINE_S
-    while True:
-        r = logs.get_query_results(queryId=qid)
-        if r["status"] not in ("Scheduled", "Running"):
-            return r
-        assert time.monotonic() < deadline, r
-        time.sleep(0.02)
-
-
 def run(logs, group: str, query: str, *, status: str = "Complete") -> dict:
     now = int(time.time())
     qid = logs.start_query(logGroupName=group, startTime=now - 3600, endTime=now + 60,
                            queryString=query)["queryId"]
-    r = poll(logs, qid)
+    r = poll(logs, qid, deadline_s=30)
     assert r["status"] == status, (query, r)
     return r
 
