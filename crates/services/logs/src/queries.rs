@@ -382,7 +382,7 @@ pub fn start(
     }
     // The log groups of each subquery (its SOURCE, or the query's own) and of the join's right
     // side: the same checks as the query's.
-    let mut sides: Vec<Vec<String>> = query
+    let sides: Vec<Vec<String>> = query
         .subqueries()
         .iter()
         .map(|sq| match &sq.source {
@@ -393,8 +393,7 @@ pub fn start(
     let join_groups = query
         .join_side()
         .map(|j| source_groups(store, &scope, &j.source));
-    sides.extend(join_groups.clone());
-    for side in &sides {
+    for side in sides.iter().chain(&join_groups) {
         if side.len() > max_groups {
             return Err(invalid(format!(
                 "A query can read at most {max_groups} log groups."
@@ -413,7 +412,6 @@ pub fn start(
             }
         }
     }
-    let join_groups = join_groups.map(|_| sides.pop().unwrap_or_default());
     let (start_s, end_s) = (
         req.start_time.unwrap_or_default(),
         req.end_time.unwrap_or_default(),
