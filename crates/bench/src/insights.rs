@@ -464,8 +464,12 @@ pub async fn run_query(
         .to_string();
     let req = json!({ "queryId": id }).to_string();
     let mut polls = 0u32;
+    // The first poll at once, then waits doubling from 1 ms up to `poll`: a fast query is
+    // timed to about its own duration, a slow one is not polled more often than every `poll`.
+    let mut wait = Duration::ZERO;
     loop {
-        tokio::time::sleep(poll).await;
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).clamp(Duration::from_millis(1), poll);
         polls += 1;
         let r = client.logs("GetQueryResults", req.clone()).await?;
         let v = r

@@ -621,6 +621,23 @@ impl Execution {
         }
     }
 
+    /// [`Execution::count_skipped`] for `events` records holding `bytes` of messages, all
+    /// inside `[start_ms, end_ms]`.
+    pub fn count_skipped_many(&mut self, events: u64, bytes: u64) {
+        if self.plan.limit_any {
+            return;
+        }
+        self.stats.records_scanned += events as f64;
+        self.stats.records_matched += events as f64;
+        self.stats.bytes_scanned += bytes as f64;
+    }
+
+    /// Whether skipped records count in the statistics (not with `limit any`, whose scan stops
+    /// where it stops).
+    pub fn counts_skipped(&self) -> bool {
+        !self.plan.limit_any
+    }
+
     /// For a [`Execution::newest_first`] run that already holds its bound of rows: the time
     /// below which no record can change the result (records at exactly this time still can).
     pub fn time_floor(&mut self) -> Option<i64> {

@@ -7,12 +7,38 @@ use crate::{Cursor, FilterPage, FilterQuery, FoundEvent, LogStore, StoreError, S
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-/// Decoded segments, evicted oldest-inserted first beyond a byte budget.
+/// Decoded segments, evicted oldest-inserted first beyond a byte budget; and the per-stream
+/// totals of every segment decoded once (a few dozen bytes each, kept apart from the budget).
 pub(crate) struct SegmentCache {
     budget: usize,
     used: usize,
     map: HashMap<String, (Arc<Decoded>, usize)>,
     order: VecDeque<String>,
+    totals: HashMap<String, Arc<[StreamTotals]>>,
+}
+
+/// Most segment totals kept; beyond it they are dropped and rebuilt as segments are read.
+const MAX_TOTALS: usize = 1 << 20;
+
+/// One stream's share of a segment: events, message bytes and the lowest seq.
+#[derive(Debug, Clone)]
+struct StreamTotals {
+    stream: String,
+    events: u64,
+    bytes: u64,
+    min_seq: u64,
+}
+
+fn totals_of(d: &Decoded) -> Arc<[StreamTotals]> {
+    d.streams
+        .iter()
+        .map(|(stream, r)| StreamTotals {
+            stream: stream.clone(),
+            events: r.len() as u64,
+            bytes: r.clone().map(|k| d.message_len(k) as u64).sum(),
+            min_seq: r.clone().map(|k| d.seq(k)).min().unwrap_or(u64::MAX),
+        })
+        .collect()
 }
 
 impl SegmentCache {
@@ -22,6 +48,7 @@ impl SegmentCache {
             used: 0,
             map: HashMap::new(),
             order: VecDeque::new(),
+            totals: HashMap::new(),
         }
     }
 
@@ -29,7 +56,11 @@ impl SegmentCache {
         self.map.get(key).map(|(d, _)| d.clone())
     }
 
-    fn insert(&mut self, key: String, d: Arc<Decoded>) {
+    fn insert(&mut self, key: String, d: Arc<Decoded>, totals: Arc<[StreamTotals]>) {
+        if self.totals.len() >= MAX_TOTALS {
+            self.totals.clear();
+        }
+        self.totals.insert(key.clone(), totals);
         let size = d.size();
         if self.map.insert(key.clone(), (d, size)).is_none() {
             self.order.push_back(key);
@@ -199,10 +230,12 @@ impl LogStore {
         let d = Arc::new(
             segment::decode(&meta.key, bytes).map_err(|e| StoreError::Storage(e.to_string()))?,
         );
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(meta.key.clone(), d.clone());
+        let totals = totals_of(&d);
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            meta.key.clone(),
+            d.clone(),
+            totals,
+        );
         Ok(d)
     }
 
@@ -558,6 +591,61 @@ impl LogStore {
             }
         }
         Ok(visited)
+    }
+
+    /// The events and message bytes [`LogStore::scan`] would visit, without reading a message.
+    /// A segment inside the range whose streams are all visible in full answers from totals
+    /// kept since it was first decoded; others are walked column by column.
+    pub fn totals(
+        &self,
+        scope: &Scope,
+        group: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        let view = self.scan_view(scope, group, start, end)?;
+        let (mut events, mut bytes) = (0u64, 0u64);
+        for meta in &view.metas {
+            if meta.min_ts >= view.lo && meta.max_ts <= view.hi {
+                let kept = self
+                    .cache
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .totals
+                    .get(&meta.key)
+                    .cloned();
+                if let Some(t) = kept {
+                    let whole = t.iter().all(|s| {
+                        view.first_seqs
+                            .get(&s.stream)
+                            .is_some_and(|&first| first <= s.min_seq)
+                    });
+                    if whole {
+                        events += t.iter().map(|s| s.events).sum::<u64>();
+                        bytes += t.iter().map(|s| s.bytes).sum::<u64>();
+                        continue;
+                    }
+                }
+            }
+            let d = self.segment(meta)?;
+            for (stream, range) in &d.streams {
+                let Some(&first_seq) = view.first_seqs.get(stream) else {
+                    continue;
+                };
+                let (a, b) = view.span(&d, range);
+                for k in a..b {
+                    if d.seq(k) >= first_seq {
+                        events += 1;
+                        bytes += d.message_len(k) as u64;
+                    }
+                }
+            }
+        }
+        for (_, head) in &view.heads {
+            events += head.len() as u64;
+            bytes += head.iter().map(|e| e.message.len() as u64).sum::<u64>();
+        }
+        Ok((events, bytes))
     }
 
     /// What a scan of `group` over [start, end] reads, taken under the state lock.

@@ -661,5 +661,17 @@ async fn block_scans_and_size_walks_agree_with_filter() {
         sizes.sort();
         let want_sizes: Vec<(i64, usize)> = want.iter().map(|(t, m)| (*t, m.len())).collect();
         assert_eq!(sizes, want_sizes, "sizes of [{from}, {to}]");
+        // Totals, first from the columns and then (segments decoded) from the kept totals.
+        let want_totals = (
+            want.len() as u64,
+            want.iter().map(|(_, m)| m.len() as u64).sum::<u64>(),
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                store.totals(&s, "g", from, to).unwrap(),
+                want_totals,
+                "totals of [{from}, {to}]"
+            );
+        }
     }
 }

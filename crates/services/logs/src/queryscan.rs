@@ -176,7 +176,12 @@ impl Feed<'_> {
             }
             // The older pieces only count in the statistics: adjacent ones of a group are
             // walked as one range.
-            let mut older: Vec<Piece<'_>> = pieces[rest..].to_vec();
+            let skipped = if exec.counts_skipped() {
+                rest
+            } else {
+                pieces.len()
+            };
+            let mut older: Vec<Piece<'_>> = pieces[skipped..].to_vec();
             older.sort_by(|a, b| (a.group, a.from).cmp(&(b.group, b.from)));
             older.dedup_by(|next, prev| {
                 let adjacent = next.group == prev.group && next.from == prev.to.saturating_add(1);
