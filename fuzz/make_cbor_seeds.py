@@ -5,6 +5,7 @@ Each seed is one selector byte ('0' PutMetricData, '1' GetMetricData, '2' ListMe
 by a Smithy RPC v2 CBOR request body.
 """
 import os
+import struct
 from datetime import datetime, timezone
 
 import cbor2
@@ -103,3 +104,38 @@ write(
     + b"\xff",
 )
 write("empty-map.cbor", b"0", cbor2.dumps({}))
+# PutMetricData as the typed fast path reads it: indefinite-length maps, arrays and a chunked text
+# string, tag 1 in a one-byte argument, half/single/double floats and integers among the values,
+# null and undefined members.
+write(
+    "put-metric-data-indefinite.cbor",
+    b"0",
+    b"\xbf"
+    + cbor2.dumps("Namespace")
+    + b"\x7f" + cbor2.dumps("App/") + cbor2.dumps("Web") + b"\xff"
+    + cbor2.dumps("MetricData")
+    + b"\x9f"
+    + b"\xbf"
+    + cbor2.dumps("MetricName")
+    + cbor2.dumps("Latency")
+    + cbor2.dumps("Value")
+    + b"\xf6"
+    + cbor2.dumps("Timestamp")
+    + b"\xd8\x01\xfb" + struct.pack(">d", 1704067200.5)
+    + cbor2.dumps("Dimensions")
+    + b"\x9f" + cbor2.dumps({"Name": "Host", "Value": "h1"}) + b"\xff"
+    + cbor2.dumps("Values")
+    + b"\x9f\xf9\x3e\x00\xfa" + struct.pack(">f", 0.1) + b"\xfb" + struct.pack(">d", 12.345678)
+    + b"\x18\x2a\x38\x63\xff"
+    + cbor2.dumps("Counts")
+    + b"\x85\xf9\x3c\x00\xf9\x3c\x00\x01\x02\xf9\x3c\x00"
+    + cbor2.dumps("Unit")
+    + cbor2.dumps("Milliseconds")
+    + cbor2.dumps("StorageResolution")
+    + b"\x18\x3c"
+    + b"\xff"
+    + b"\xff"
+    + cbor2.dumps("StrictEntityValidation")
+    + b"\xf7"
+    + b"\xff",
+)

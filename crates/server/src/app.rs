@@ -409,9 +409,7 @@ impl App {
                 let fast = match protocol {
                     WireProtocol::Json10 | WireProtocol::Json11 => service.decode_json(op, bytes),
                     WireProtocol::Query => service.decode_query(op, bytes),
-                    // serde reads CBOR more leniently than the canonical decoder (byte-string
-                    // keys name fields), so CBOR always takes the canonical path.
-                    WireProtocol::Cbor => None,
+                    WireProtocol::Cbor => service.decode_cbor(op, bytes),
                 };
                 if let Some(input) = fast {
                     return Ok((ctx, input));

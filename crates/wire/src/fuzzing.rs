@@ -134,7 +134,8 @@ pub fn query_decode(data: &[u8]) {
 
 /// `cbor_decode`: Smithy RPC v2 CBOR bodies (CloudWatch) → canonical value → validation, and the
 /// round-trip property (the canonical value re-encoded with `cbor::encode` decodes to an equal
-/// value).
+/// value); for PutMetricData also the typed CBOR fast path (`typed::put_metric_data_cbor`), which
+/// must accept only bodies the canonical path accepts, giving the same input.
 ///
 /// Input: one selector byte (PutMetricData / GetMetricData / ListMetrics by `sel % 3`; ASCII
 /// `'0'`..`'2'` pick them in order), then the CBOR body.
@@ -148,7 +149,28 @@ pub fn cbor_decode(data: &[u8]) {
         .operation(OPS[usize::from(sel) % OPS.len()])
         .expect("operation in model");
     let shape_id = op.input.expect("operation has an input");
-    let value = match decode_input(WireProtocol::Cbor, service, op, RequestBody::Bytes(body)) {
+    let decoded = decode_input(WireProtocol::Cbor, service, op, RequestBody::Bytes(body));
+    if op.name == "PutMetricData" {
+        if let Some(fast) = typed::put_metric_data_cbor(service, op, body) {
+            let fast: PutMetricDataInput = fast.parse().expect("the fast path's own type");
+            let canonical = match &decoded {
+                Ok(v) => v.clone(),
+                Err(e) => {
+                    panic!("the CBOR fast path accepted a body the canonical path rejects: {e:?}")
+                }
+            };
+            let violations = validate::validate(service, shape_id, &canonical);
+            assert!(
+                violations.is_empty(),
+                "the CBOR fast path accepted an input the canonical path finds invalid: {}",
+                validate::message(&violations)
+            );
+            let slow: PutMetricDataInput =
+                serde_json::from_value(canonical).expect("a valid canonical input is typed");
+            assert_eq!(fast, slow, "the CBOR fast path decoded another input");
+        }
+    }
+    let value = match decoded {
         Ok(v) => v,
         Err(e) => {
             let _ = encode_error(WireProtocol::Cbor, Some(service), &e, "fuzz");

@@ -135,6 +135,11 @@ pub trait Service: Send + Sync + 'static {
         None
     }
 
+    /// [`Service::decode_json`] for RPC v2 CBOR bodies.
+    fn decode_cbor(&self, _op: &'static OperationDef, _body: &[u8]) -> Option<Input> {
+        None
+    }
+
     /// Operations whose output is an event stream (`StartLiveTail`).
     fn call_stream(
         &self,

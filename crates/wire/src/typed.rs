@@ -1,7 +1,7 @@
-//! The fast path for hot JSON operations (PutMetricData, PutLogEvents): the body is
-//! deserialized straight into the operation's typed input, and the model's constraints are
-//! checked by walking that typed value (a `serde::Serializer` that follows the shapes) — no
-//! canonical JSON value tree is built.
+//! The fast path for hot operations (PutMetricData over JSON, Query forms and RPC v2 CBOR —
+//! `cbor.rs` —, PutLogEvents over JSON): the body is read straight into the operation's typed
+//! input, and the model's constraints are checked by walking that typed value (a
+//! `serde::Serializer` that follows the shapes) — no canonical JSON value tree is built.
 //!
 //! It only ever answers "valid": any doubt (a type the walk does not expect, a violated
 //! constraint, a body serde rejects) returns `None`, and the caller takes the canonical path,
@@ -12,6 +12,9 @@ use crate::validate;
 use nephoscope_model::meta::{OperationDef, ServiceDef, ShapeDef, ShapeKind};
 use serde::de::DeserializeOwned;
 use serde::ser::{self, Serialize};
+
+mod cbor;
+pub use cbor::put_metric_data_cbor;
 
 /// The typed input of `op` from a JSON body, when it is certainly valid.
 pub fn decode_json<T>(service: &'static ServiceDef, op: &OperationDef, body: &[u8]) -> Option<Input>

@@ -1,7 +1,8 @@
 //! Replays the fuzz seeds (`fuzz/seeds/<target>/`) and every saved fuzz crash
 //! (`crates/*/tests/fuzz-regressions/<target>/`) through the same code paths as the cargo-fuzz
 //! targets in `fuzz/fuzz_targets/`, under plain `cargo test`: nothing may panic or overflow the
-//! stack, CBOR must round-trip and the typed JSON fast path must agree with the canonical one.
+//! stack, CBOR must round-trip and the typed fast paths (JSON, Query form, CBOR) must agree with
+//! the canonical ones.
 //! `json_decode` is the target's own code (`nephoscope_wire::fuzzing`); the other drivers are
 //! copies of the fuzz targets' bodies. See docs/dev/fuzzing.md.
 

@@ -142,3 +142,254 @@ fn put_metric_data_form_table() {
         }
     }
 }
+
+/// CBOR bytes of a ciborium value (definite lengths, floats in their shortest exact width).
+fn cbor(v: &ciborium::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(v, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn put_metric_data_cbor_table() {
+    use ciborium::Value as C;
+    let service = &cloudwatch::SERVICE;
+    let op = service.operation("PutMetricData").unwrap();
+    let t = |s: &str| C::Text(s.into());
+    let datum = |extra: Vec<(C, C)>| {
+        let mut members = vec![
+            (t("MetricName"), t("Latency")),
+            (
+                t("Dimensions"),
+                C::Array(vec![C::Map(vec![
+                    (t("Name"), t("Host")),
+                    (t("Value"), t("h1")),
+                ])]),
+            ),
+            (t("Timestamp"), C::Tag(1, Box::new(C::Float(1.7e9)))),
+            (t("Unit"), t("Milliseconds")),
+            (t("StorageResolution"), C::Integer(60.into())),
+            (
+                t("Values"),
+                C::Array(vec![
+                    C::Float(1.5),
+                    C::Float(12.345678),
+                    C::Integer(3.into()),
+                ]),
+            ),
+            (
+                t("Counts"),
+                C::Array(vec![C::Float(1.0), C::Float(2.0), C::Float(0.25)]),
+            ),
+        ];
+        members.extend(extra);
+        C::Map(members)
+    };
+    let body = |data: Vec<C>, extra: Vec<(C, C)>| {
+        let mut members = vec![
+            (t("Namespace"), t("App")),
+            (t("MetricData"), C::Array(data)),
+        ];
+        members.extend(extra);
+        cbor(&C::Map(members))
+    };
+    let stats = C::Map(vec![
+        (t("MetricName"), t("Set")),
+        (
+            t("StatisticValues"),
+            C::Map(vec![
+                (t("SampleCount"), C::Integer(2.into())),
+                (t("Sum"), C::Float(3.0)),
+                (t("Minimum"), C::Integer((-1).into())),
+                (t("Maximum"), C::Float(2.0)),
+            ]),
+        ),
+    ]);
+    let ok = body(vec![datum(vec![]), stats.clone()], vec![]);
+    // The same body with indefinite-length maps and arrays and a chunked text string.
+    let mut indefinite = vec![0xbf];
+    indefinite.extend(cbor(&t("Namespace")));
+    indefinite.extend([0x7f, 0x62, b'A', b'p', 0x61, b'p', 0xff]);
+    indefinite.extend(cbor(&t("MetricData")));
+    indefinite.push(0x9f);
+    indefinite.extend(cbor(&datum(vec![])));
+    indefinite.extend([0xbf, 0x6a]);
+    indefinite.extend(b"MetricName");
+    indefinite.extend(cbor(&t("m")));
+    indefinite.extend([0x66]);
+    indefinite.extend(b"Values");
+    indefinite.extend([
+        0x9f, 0xf9, 0x3c, 0x00, 0xfa, 0x3f, 0xc0, 0x00, 0x00, 0x20, 0xff,
+    ]);
+    indefinite.extend([0xff, 0xff, 0xff]);
+    let mut trailing = ok.clone();
+    trailing.push(0x00);
+    let mut wide_tag = cbor(&C::Map(vec![
+        (t("Namespace"), t("App")),
+        (
+            t("MetricData"),
+            C::Array(vec![C::Map(vec![(t("MetricName"), t("m"))])]),
+        ),
+    ]));
+    // `Timestamp: 1(1700000000)` with the tag in a one-byte argument, appended to the datum.
+    let at = wide_tag.len() - "m".len() - 1 - "MetricName".len() - 1 - 1;
+    assert_eq!(wide_tag[at], 0xa1);
+    wide_tag[at] = 0xa2;
+    wide_tag.extend([0x69]);
+    wide_tag.extend(b"Timestamp");
+    wide_tag.extend([0xd8, 0x01, 0x1a, 0x65, 0x53, 0xf1, 0x00]);
+    let byte_key = cbor(&C::Map(vec![
+        (C::Bytes(b"Namespace".to_vec()), t("App")),
+        (t("MetricData"), C::Array(vec![])),
+    ]));
+    for (name, body, fast) in [
+        ("ok", ok.clone(), true),
+        ("indefinite", indefinite, true),
+        ("tag 1 in a one-byte argument", wide_tag, true),
+        (
+            "null member",
+            body(
+                vec![datum(vec![(t("Value"), C::Null)])],
+                vec![(t("StrictEntityValidation"), C::Null)],
+            ),
+            true,
+        ),
+        (
+            "strict",
+            body(
+                vec![datum(vec![])],
+                vec![(t("StrictEntityValidation"), C::Bool(true))],
+            ),
+            true,
+        ),
+        (
+            "untagged timestamp",
+            body(
+                vec![datum(vec![])
+                    .into_map()
+                    .unwrap()
+                    .into_iter()
+                    .map(|(k, v)| {
+                        if k == t("Timestamp") {
+                            (k, C::Integer(1_700_000_000.into()))
+                        } else {
+                            (k, v)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .into()],
+                vec![],
+            ),
+            true,
+        ),
+        ("empty body", vec![], false),
+        ("trailing byte", trailing, true), // ciborium reads one item
+        ("byte-string key", byte_key, false),
+        (
+            "unknown member",
+            body(
+                vec![datum(vec![])],
+                vec![(t("Unknown"), C::Integer(1.into()))],
+            ),
+            false,
+        ),
+        (
+            "repeated member",
+            body(vec![datum(vec![(t("Unit"), t("Seconds"))])], vec![]),
+            false,
+        ),
+        (
+            "NaN",
+            body(vec![datum(vec![(t("Value"), C::Float(f64::NAN))])], vec![]),
+            false,
+        ),
+        (
+            "bignum",
+            body(
+                vec![datum(vec![(
+                    t("Value"),
+                    C::Tag(2, Box::new(C::Bytes(vec![1]))),
+                )])],
+                vec![],
+            ),
+            false,
+        ),
+        (
+            "tagged value",
+            body(
+                vec![datum(vec![(
+                    t("Value"),
+                    C::Tag(1, Box::new(C::Float(1.0))),
+                )])],
+                vec![],
+            ),
+            false,
+        ),
+        (
+            "float resolution",
+            body(
+                vec![C::Map(vec![
+                    (t("MetricName"), t("m")),
+                    (t("StorageResolution"), C::Float(1.0)),
+                ])],
+                vec![],
+            ),
+            false,
+        ),
+        (
+            "bad unit",
+            body(
+                vec![C::Map(vec![
+                    (t("MetricName"), t("m")),
+                    (t("Unit"), t("Bananas")),
+                ])],
+                vec![],
+            ),
+            false,
+        ),
+        ("null item", body(vec![C::Null], vec![]), false),
+        (
+            "no namespace",
+            cbor(&C::Map(vec![(t("MetricData"), C::Array(vec![]))])),
+            false,
+        ),
+        (
+            "entity data",
+            body(vec![], vec![(t("EntityMetricData"), C::Array(vec![]))]),
+            false,
+        ),
+    ] {
+        let got = typed::put_metric_data_cbor(service, op, &body);
+        assert_eq!(got.is_some(), fast, "{name}");
+        if let Some(input) = got {
+            let value =
+                decode_input(WireProtocol::Cbor, service, op, RequestBody::Bytes(&body)).unwrap();
+            assert!(
+                validate::validate(service, op.input.unwrap(), &value).is_empty(),
+                "{name}"
+            );
+            let fast: PutMetricDataInput = input.parse().unwrap();
+            assert_eq!(fast, serde_json::from_value(value).unwrap(), "{name}");
+        }
+    }
+    // The fuzz seeds written for the fast path take it (so the fuzzer starts from there).
+    for seed in ["put-metric-data.cbor", "put-metric-data-indefinite.cbor"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/seeds/cbor_decode")
+            .join(seed);
+        let data = std::fs::read(path).unwrap();
+        assert!(
+            typed::put_metric_data_cbor(service, op, &data[1..]).is_some(),
+            "{seed}"
+        );
+    }
+    // The values as sent.
+    let input: PutMetricDataInput = typed::put_metric_data_cbor(service, op, &ok)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let d = &input.metric_data.as_ref().unwrap()[0];
+    assert_eq!(d.values.as_deref(), Some(&[1.5, 12.345678, 3.0][..]));
+    assert_eq!(d.counts.as_deref(), Some(&[1.0, 2.0, 0.25][..]));
+    assert_eq!(d.timestamp, Some(nephoscope_model::Timestamp(1.7e9)));
+}

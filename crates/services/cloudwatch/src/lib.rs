@@ -128,6 +128,13 @@ impl Service for CloudWatch {
         }
     }
 
+    fn decode_cbor(&self, op: &'static OperationDef, body: &[u8]) -> Option<Input> {
+        match op.name {
+            "PutMetricData" => nephoscope_wire::typed::put_metric_data_cbor(&SERVICE, op, body),
+            _ => None,
+        }
+    }
+
     fn call(&self, ctx: RequestContext, op: &'static OperationDef, input: Input) -> HandlerFuture {
         let store = self.store.clone();
         let pages = self.pages.clone();
