@@ -69,7 +69,12 @@ pub struct Engines {
 
 impl Engines {
     pub fn open(data_dir: &Path, clock: SharedClock) -> Result<Engines, String> {
-        let logs = LogStore::open(&data_dir.join("logs"), clock.clone())
+        // Discovered JSON fields are kept as columns beside each message block.
+        let policy = nephoscope_logstore::Policy {
+            fields: Some(Arc::new(nephoscope_logs::FieldDiscovery)),
+            ..Default::default()
+        };
+        let logs = LogStore::open_with(&data_dir.join("logs"), clock.clone(), policy)
             .map_err(|e| format!("cannot open the log store in {}: {e}", data_dir.display()))?;
         let metrics = nephoscope_metricstore::MetricStore::open(&data_dir.join("metrics"), clock)
             .map_err(|e| {

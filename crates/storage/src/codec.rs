@@ -81,6 +81,13 @@ impl<'a> Reader<'a> {
         self.pos = end;
         String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError(self.pos))
     }
+    /// The next `n` bytes as they lie.
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let end = self.pos.checked_add(n).ok_or(DecodeError(self.pos))?;
+        let bytes = self.data.get(self.pos..end).ok_or(DecodeError(self.pos))?;
+        self.pos = end;
+        Ok(bytes)
+    }
     pub fn opt_str(&mut self) -> Result<Option<String>, DecodeError> {
         Ok(match self.u8()? {
             0 => None,

@@ -3,7 +3,9 @@
 use crate::ast::AggKind;
 use crate::value::{sort_cmp, Value};
 use std::cmp::Ordering;
-use std::collections::HashSet;
+/// Sets of distinct values, with foldhash's fast hash (randomly seeded per set) rather than
+/// SipHash: hashing every value is much of what `count_distinct` costs.
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 #[derive(Debug, Clone)]
 pub enum AggState {
@@ -24,7 +26,7 @@ impl AggState {
     pub fn new(k: AggKind) -> AggState {
         match k {
             AggKind::Count | AggKind::CountStar => AggState::Count(0),
-            AggKind::CountDistinct => AggState::Distinct(HashSet::new()),
+            AggKind::CountDistinct => AggState::Distinct(HashSet::default()),
             AggKind::Sum => AggState::Sum(0.0, false),
             AggKind::Avg => AggState::Avg(0.0, 0),
             AggKind::Min | AggKind::Max | AggKind::SortsFirst | AggKind::SortsLast => {

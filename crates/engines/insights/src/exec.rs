@@ -742,7 +742,7 @@ pub struct Group {
 /// a reused buffer (no allocation per record for a known group).
 #[derive(Default, Clone)]
 pub struct Groups {
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
     groups: Vec<Group>,
     buf: String,
     part: String,
@@ -951,6 +951,12 @@ pub fn record_row(r: &Record<'_>) -> Row {
 /// the wanted discovered fields, in the order [`record_row`] has them. Every name a query can
 /// read or write is in the plan, so every operation sees the same values as on the full row.
 pub fn fill_row(r: &Record<'_>, plan: &Plan, scan: &mut FieldScanner, row: &mut Row) {
+    fill_system(r, plan, row);
+    scan.extract(r.message, &plan.wanted, &mut |k, v| row.push_str(k, v));
+}
+
+/// Recycle `row` for record `r` with the system fields the plan needs.
+fn fill_system(r: &Record<'_>, plan: &Plan, row: &mut Row) {
     row.recycle();
     row.ts = r.timestamp;
     row.ptr.clear();
@@ -968,7 +974,18 @@ pub fn fill_row(r: &Record<'_>, plan: &Plan, scan: &mut FieldScanner, row: &mut 
             _ => row.push_str(name, r.ptr),
         }
     }
-    scan.extract(r.message, &plan.wanted, &mut |k, v| row.push_str(k, v));
+}
+
+/// [`fill_row`] with the discovered fields given (`values[i]` is `plan.wanted[i]`'s value)
+/// instead of found in the message. Names are unique, so the order they go in changes nothing
+/// a query without whole records can see.
+pub fn fill_row_from(r: &Record<'_>, plan: &Plan, values: &[Option<&str>], row: &mut Row) {
+    fill_system(r, plan, row);
+    for (name, v) in plan.wanted.iter().zip(values) {
+        if let Some(v) = v {
+            row.push_str(name, v);
+        }
+    }
 }
 
 /// The row a held row stands for when every field is shown: its record's full row with the

@@ -283,7 +283,10 @@ impl FieldScanner {
         if !t.starts_with('{') {
             return;
         }
-        if self.scan(t, wanted).is_none() {
+        if self
+            .scan(t, |key| wanted.iter().position(|w| key_is(key, w)))
+            .is_none()
+        {
             discover::flatten_message(msg, &mut |k, v| {
                 if wanted.contains(&k) {
                     if let Value::Str(s) = v {
@@ -323,8 +326,58 @@ impl FieldScanner {
         }
     }
 
-    /// Checks the whole object and records the wanted members in `self.hits`.
-    fn scan(&mut self, t: &str, wanted: &[String]) -> Sure<()> {
+    /// Calls `emit(name, value)` for every discovered field of `msg`, exactly as
+    /// [`discover::flatten_message`] finds them (same names, values and order).
+    pub fn extract_all(&mut self, msg: &str, emit: &mut dyn FnMut(&str, &str)) {
+        let t = msg.trim_start();
+        if !t.starts_with('{') {
+            return;
+        }
+        if self.scan(t, |_| Some(0)).is_none() {
+            discover::flatten_message(msg, &mut |k, v| {
+                if let Value::Str(s) = v {
+                    emit(&k, &s);
+                }
+            });
+            return;
+        }
+        let mut name = String::new();
+        for h in std::mem::take(&mut self.hits) {
+            let key = &t[h.key.0..h.key.1];
+            name.clear();
+            if key.starts_with('@') {
+                name.push('@');
+            }
+            name.push_str(key);
+            let raw = &t[h.val.0..h.val.1];
+            match h.kind {
+                Kind::Str(false) | Kind::Int => emit(&name, raw),
+                Kind::Str(true) => {
+                    let mut buf = std::mem::take(&mut self.text);
+                    unescape(raw, &mut buf);
+                    emit(&name, &buf);
+                    self.text = buf;
+                }
+                Kind::True => emit(&name, "true"),
+                Kind::False => emit(&name, "false"),
+                Kind::Null => {}
+                Kind::Num | Kind::Container => {
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
+                        continue;
+                    };
+                    discover::walk(name.clone(), &v, &mut |k, v| {
+                        if let Value::Str(s) = v {
+                            emit(&k, &s);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// Checks the whole object and records the members `want` picks (it answers the index of
+    /// the wanted name a key stands for) in `self.hits`.
+    fn scan(&mut self, t: &str, want: impl Fn(&[u8]) -> Option<usize>) -> Sure<()> {
         self.hits.clear();
         let mut c = Cursor {
             b: t.as_bytes(),
@@ -354,7 +407,7 @@ impl FieldScanner {
                     _ => (vs, c.i),
                 };
                 let key = &c.b[ks..ke];
-                if let Some(want) = wanted.iter().position(|w| key_is(key, w)) {
+                if let Some(want) = want(key) {
                     let hit = Hit {
                         want,
                         key: (ks, ke),
@@ -408,6 +461,18 @@ mod tests {
         out
     }
 
+    fn all(msg: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        FieldScanner::default().extract_all(msg, &mut |k, v| out.push((k.into(), v.into())));
+        out
+    }
+
+    fn all_full(msg: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        discover::flatten_message(msg, &mut |k, v| out.push((k, v.render())));
+        out
+    }
+
     #[test]
     fn same_fields_as_full_discovery() {
         let names = [
@@ -456,6 +521,7 @@ mod tests {
         ];
         for m in msgs {
             assert_eq!(lazy(m, &wanted), full(m, &wanted), "{m}");
+            assert_eq!(all(m), all_full(m), "all fields of {m}");
         }
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(120), "]".repeat(120));
         assert_eq!(lazy(&deep, &wanted), full(&deep, &wanted));
@@ -463,5 +529,8 @@ mod tests {
         assert_eq!(lazy(&deeper, &wanted), full(&deeper, &wanted));
         let long = format!("{{\"a\":{},\"b\":1}}", "9".repeat(400));
         assert_eq!(lazy(&long, &wanted), full(&long, &wanted));
+        for m in [&deep, &deeper, &long] {
+            assert_eq!(all(m), all_full(m), "all fields of {m}");
+        }
     }
 }

@@ -101,6 +101,19 @@ pub enum AttachError {
 /// Parse and plan a Logs Insights query. A leading `SOURCE logGroups(...)` is taken off and
 /// exposed by [`Query::source`]; SOURCE anywhere else is an error (but inside a subquery or
 /// a join).
+/// Every discovered field of `message` with its value as queries read it (JSON discovery's
+/// flattened names, in discovery order); none for a message that is not a JSON object.
+pub fn discovered_fields(message: &str, emit: &mut dyn FnMut(&str, &str)) {
+    thread_local! {
+        static SCANNER: std::cell::RefCell<fieldscan::FieldScanner> = Default::default();
+    }
+    SCANNER.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => s.extract_all(message, emit),
+        // Called again from inside `emit`: a scanner of its own.
+        Err(_) => fieldscan::FieldScanner::default().extract_all(message, emit),
+    });
+}
+
 pub fn parse(text: &str) -> Result<Query, QueryError> {
     let (source, offset) = match source::split(text)? {
         Some((s, offset)) => (Some(s), offset),
@@ -462,6 +475,36 @@ impl Execution {
     /// Feed one record (records outside `[start_ms, end_ms]` and, with `diff`, outside the
     /// comparison period are ignored).
     pub fn push(&mut self, r: &Record<'_>) {
+        self.push_with(r, r.message.len(), None);
+    }
+
+    /// The discovered fields this run reads, when it reads nothing else of a record's message
+    /// (no `@message`, no whole records, no raw-message prefilter, no `join`): a caller that
+    /// has these fields' values at hand may pass them to [`Execution::push_fields`] instead
+    /// of the message.
+    pub fn column_fields(&self) -> Option<&[String]> {
+        let p = &self.plan;
+        let eligible = !p.sys[1]
+            && !p.all_fields
+            && !p.full_rows
+            && self.prefilter.is_none()
+            && !p
+                .prefix
+                .iter()
+                .chain(&p.tail)
+                .any(|c| matches!(c, ast::Command::Join(_)));
+        eligible.then_some(p.wanted.as_slice())
+    }
+
+    /// [`Execution::push`] for a record whose message is not at hand: `values` are its
+    /// discovered fields named by [`Execution::column_fields`], in that order (`None`: no such
+    /// field), exactly as discovery finds them in the message; `message_len` is its length.
+    /// `r.message` is not read.
+    pub fn push_fields(&mut self, r: &Record<'_>, message_len: usize, values: &[Option<&str>]) {
+        self.push_with(r, message_len, Some(values));
+    }
+
+    fn push_with(&mut self, r: &Record<'_>, message_len: usize, values: Option<&[Option<&str>]>) {
         let current = r.timestamp >= self.ctx.start_ms && r.timestamp <= self.ctx.end_ms;
         let previous = self
             .previous
@@ -470,19 +513,20 @@ impl Execution {
             return;
         }
         self.stats.records_scanned += 1.0;
-        self.stats.bytes_scanned += r.message.len() as f64;
-        if self
-            .prefilter
-            .as_ref()
-            .is_some_and(|p| !p.passes(r.message))
+        self.stats.bytes_scanned += message_len as f64;
+        if values.is_none()
+            && self
+                .prefilter
+                .as_ref()
+                .is_some_and(|p| !p.passes(r.message))
         {
             return;
         }
         let mut row = std::mem::take(&mut self.scratch);
-        if self.plan.full_rows {
-            row = exec::record_row(r);
-        } else {
-            exec::fill_row(r, &self.plan, &mut self.scanner, &mut row);
+        match values {
+            Some(values) => exec::fill_row_from(r, &self.plan, values, &mut row),
+            None if self.plan.full_rows => row = exec::record_row(r),
+            None => exec::fill_row(r, &self.plan, &mut self.scanner, &mut row),
         }
         if self.plan.single_row {
             let keep = {

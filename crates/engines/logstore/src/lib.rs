@@ -10,6 +10,7 @@
 //!
 //! No AWS shapes here: the Logs service crate maps requests to these calls.
 
+pub mod fields;
 mod maintain;
 mod read;
 pub mod segment;
@@ -21,7 +22,7 @@ pub use state::{
 };
 
 pub use maintain::{MaintainReport, Policy};
-pub use read::StreamRead;
+pub use read::{ScanEvent, ScanFields, StreamRead};
 
 use nephoscope_clock::SharedClock;
 use nephoscope_storage::blob::{BlobStore, LocalBlobStore};

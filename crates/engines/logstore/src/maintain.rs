@@ -20,6 +20,9 @@ pub struct Policy {
     /// ...when at least this many of them are waiting, into files of at most this size.
     pub compact_min_segments: usize,
     pub compact_target_bytes: u64,
+    /// Finds the discovered fields kept as columns beside each message block (none: no
+    /// columns).
+    pub fields: Option<crate::fields::Extractor>,
 }
 
 impl Default for Policy {
@@ -28,11 +31,12 @@ impl Default for Policy {
             flush_bytes: 8 << 20,
             flush_age_ms: 60_000,
             checkpoint_bytes: 64 << 20,
-            cache_bytes: 256 << 20,
+            cache_bytes: 512 << 20,
             compact_below_bytes: 16 << 20,
             compact_min_segments: 4,
             // Merged files stay well inside the decoded-segment cache, which bounds memory.
             compact_target_bytes: 64 << 20,
+            fields: None,
         }
     }
 }
@@ -115,7 +119,8 @@ impl LogStore {
             return Ok(false);
         };
         let key = format!("{SEGMENTS}{id}/{max_seq:020}.seg");
-        let (bytes, meta) = segment::encode(&key, &streams).map_err(io)?;
+        let (bytes, meta) =
+            segment::encode(&key, &streams, self.policy.fields.as_deref()).map_err(io)?;
         self.blobs.put(&key, &bytes).map_err(io)?;
         match self
             .mutate(Mutation::AddSegment {
@@ -212,7 +217,8 @@ impl LogStore {
             let lo = run.iter().map(|m| m.max_seq).min().unwrap_or_default();
             let hi = run.iter().map(|m| m.max_seq).max().unwrap_or_default();
             let key = format!("{SEGMENTS}{id}/{hi:020}.c{lo:020}.seg");
-            let (bytes, mut meta) = segment::encode(&key, &streams).map_err(io)?;
+            let (bytes, mut meta) =
+                segment::encode(&key, &streams, self.policy.fields.as_deref()).map_err(io)?;
             // An all-expired run still replaces its inputs, by an empty segment.
             meta.max_seq = meta.max_seq.max(hi);
             self.blobs.put(&key, &bytes).map_err(io)?;

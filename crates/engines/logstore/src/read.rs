@@ -7,12 +7,13 @@ use crate::{Cursor, FilterPage, FilterQuery, FoundEvent, LogStore, StoreError, S
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-/// Decoded segments, evicted oldest-inserted first beyond a byte budget; and the per-stream
-/// totals of every segment decoded once (a few dozen bytes each, kept apart from the budget).
+/// Decoded segments, evicted oldest-inserted first beyond a byte budget (their memory as it
+/// is when a segment is added: blocks kept inflated by single-event reads count); and the
+/// per-stream totals of every segment decoded once (a few dozen bytes each, kept apart from
+/// the budget).
 pub(crate) struct SegmentCache {
     budget: usize,
-    used: usize,
-    map: HashMap<String, (Arc<Decoded>, usize)>,
+    map: HashMap<String, Arc<Decoded>>,
     order: VecDeque<String>,
     totals: HashMap<String, Arc<[StreamTotals]>>,
 }
@@ -45,7 +46,6 @@ impl SegmentCache {
     pub fn new(budget: usize) -> Self {
         SegmentCache {
             budget,
-            used: 0,
             map: HashMap::new(),
             order: VecDeque::new(),
             totals: HashMap::new(),
@@ -53,7 +53,7 @@ impl SegmentCache {
     }
 
     fn get(&self, key: &str) -> Option<Arc<Decoded>> {
-        self.map.get(key).map(|(d, _)| d.clone())
+        self.map.get(key).cloned()
     }
 
     fn insert(&mut self, key: String, d: Arc<Decoded>, totals: Arc<[StreamTotals]>) {
@@ -61,15 +61,14 @@ impl SegmentCache {
             self.totals.clear();
         }
         self.totals.insert(key.clone(), totals);
-        let size = d.size();
-        if self.map.insert(key.clone(), (d, size)).is_none() {
+        if self.map.insert(key.clone(), d).is_none() {
             self.order.push_back(key);
-            self.used += size;
         }
-        while self.used > self.budget && self.order.len() > 1 {
+        let mut used: usize = self.map.values().map(|d| d.size()).sum();
+        while used > self.budget && self.order.len() > 1 {
             if let Some(old) = self.order.pop_front() {
-                if let Some((_, s)) = self.map.remove(&old) {
-                    self.used -= s;
+                if let Some(d) = self.map.remove(&old) {
+                    used -= d.size().min(used);
                 }
             }
         }
@@ -551,6 +550,114 @@ impl LogStore {
         Ok(visited)
     }
 
+    /// [`LogStore::scan`] for a reader of discovered fields: an event of a block that keeps
+    /// the fields named in `wanted` as columns comes with their values
+    /// ([`ScanFields::Columns`], in `wanted` order) and its message is never inflated; any
+    /// other event comes with its message ([`ScanFields::Message`]).
+    pub fn scan_fields(
+        &self,
+        scope: &Scope,
+        group: &str,
+        start: i64,
+        end: i64,
+        wanted: &[String],
+        mut visit: impl FnMut(&str, ScanEvent<'_>) -> bool,
+    ) -> Result<u64, StoreError> {
+        let view = self.scan_view(scope, group, start, end)?;
+        let mut visited = 0;
+        let mut scratch = segment::Scratch::default();
+        let (mut arena, mut ranges) = (String::new(), Vec::new());
+        let w = wanted.len();
+        for meta in &view.metas {
+            let d = self.segment(meta)?;
+            for (stream, range) in &d.streams {
+                let Some(&first_seq) = view.first_seqs.get(stream) else {
+                    continue;
+                };
+                let (a, b) = view.span(&d, range);
+                if a >= b {
+                    continue;
+                }
+                for blk in d.block_of(a)..=d.block_of(b - 1) {
+                    let all = d.block_events(blk);
+                    let events = all.start.max(a)..all.end.min(b);
+                    let columns = d
+                        .block_fields(blk, Some(wanted), &mut scratch)
+                        .is_some_and(|f| f.values(wanted, all.len(), &mut arena, &mut ranges));
+                    if columns {
+                        let mut values: Vec<Option<&str>> = Vec::with_capacity(w);
+                        for k in events {
+                            let seq = d.seq(k);
+                            if seq < first_seq {
+                                continue;
+                            }
+                            let i = k - all.start;
+                            values.clear();
+                            values.extend(
+                                ranges[i * w..(i + 1) * w].iter().map(|r| {
+                                    r.and_then(|(x, y)| arena.get(x as usize..y as usize))
+                                }),
+                            );
+                            visited += 1;
+                            let e = ScanEvent {
+                                timestamp: d.timestamp(k),
+                                ingestion_time: d.ingestion_time(k),
+                                seq,
+                                message_len: d.message_len(k),
+                                fields: ScanFields::Columns(&values),
+                            };
+                            if !visit(stream, e) {
+                                return Ok(visited);
+                            }
+                        }
+                        continue;
+                    }
+                    let bytes = d.block_bytes(blk, &mut scratch);
+                    let text = std::str::from_utf8(bytes).ok();
+                    for k in events {
+                        let seq = d.seq(k);
+                        if seq < first_seq {
+                            continue;
+                        }
+                        let span = d.message_span(blk, k);
+                        let message = match text {
+                            Some(t) => t.get(span),
+                            None => bytes.get(span).and_then(|m| std::str::from_utf8(m).ok()),
+                        }
+                        .unwrap_or_default();
+                        visited += 1;
+                        let e = ScanEvent {
+                            timestamp: d.timestamp(k),
+                            ingestion_time: d.ingestion_time(k),
+                            seq,
+                            message_len: message.len(),
+                            fields: ScanFields::Message(message),
+                        };
+                        if !visit(stream, e) {
+                            return Ok(visited);
+                        }
+                    }
+                }
+            }
+        }
+        for (stream, events) in &view.heads {
+            for e in events {
+                visited += 1;
+                let ev = ScanEvent {
+                    timestamp: e.timestamp,
+                    ingestion_time: e.ingestion_time,
+                    seq: e.seq,
+                    message_len: e.message.len(),
+                    fields: ScanFields::Message(&e.message),
+                };
+                if !visit(stream, ev) {
+                    return Ok(visited);
+                }
+            }
+        }
+        Ok(visited)
+    }
+
     /// Visits the timestamp and message length (bytes) of every event [`LogStore::scan`] would
     /// visit, without reading a message: segments answer from their columns, no block is
     /// inflated. Returns the number of events visited.
@@ -688,6 +795,26 @@ impl LogStore {
             hi: end,
         })
     }
+}
+
+/// An event as [`LogStore::scan_fields`] hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanEvent<'a> {
+    pub timestamp: i64,
+    pub ingestion_time: i64,
+    pub seq: u64,
+    /// The message's length in bytes (also when the message is not read).
+    pub message_len: usize,
+    pub fields: ScanFields<'a>,
+}
+
+/// Where a field reader finds an event's fields.
+#[derive(Debug, Clone, Copy)]
+pub enum ScanFields<'a> {
+    /// The wanted fields' values in the order asked for (`None`: the event has no such field).
+    Columns(&'a [Option<&'a str>]),
+    /// The message, to find the fields in.
+    Message(&'a str),
 }
 
 /// A scan's snapshot of one group: copied head events, pinned segments, live streams.

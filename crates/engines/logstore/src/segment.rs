@@ -24,11 +24,13 @@
 //! message blocks inflate when an event is read, or into a caller's scratch buffer during scans.
 //! Reads look at events in place ([`EventRef`]), no per-event allocation.
 
+use crate::fields::{BlockFields, FieldExtractor};
 use crate::state::Event;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
 use std::ops::Range;
 
-const MAGIC: &[u8; 8] = b"NPSEG004";
+const MAGIC: &[u8; 8] = b"NPSEG005";
+const MAGIC_V4: &[u8; 8] = b"NPSEG004";
 const MAGIC_V3: &[u8; 8] = b"NPSEG003";
 /// Most events in a message block (the unit of decompression and word-bloom pruning).
 pub const BLOCK_EVENTS: usize = 2_048;
@@ -48,6 +50,8 @@ const BLOOM_PROBES: u32 = 2;
 /// prefix, ~0.4 % for the four of a UUID). About 7 distinct prefixes an event on access logs
 /// make this ~2.7 bytes an event, inside the 60 bytes an event the store allows itself.
 const WORD_BITS_PER_KEY: f64 = 3.0;
+/// Largest field frame a reader inflates.
+const MAX_FIELDS_FRAME: u64 = 256 << 20;
 /// zstd level of the small columns.
 const COLUMN_LEVEL: i32 = 3;
 /// zstd level of message blocks. On log lines level 1 compresses better than 3, 1.7× faster,
@@ -110,6 +114,9 @@ struct Block {
     frame: Range<usize>,
     /// Empty for version 3 files (no word bloom: every word may be present).
     words: Range<usize>,
+    /// The discovered-field frame ([`crate::fields`]); empty before version 5 or without an
+    /// extractor.
+    fields: Range<usize>,
     text: std::sync::OnceLock<String>,
 }
 
@@ -135,6 +142,8 @@ pub struct Decoded {
     stripe_blocks: usize,
     /// Per stripe, where its trigram bloom lies in the file.
     trigrams: Vec<Range<usize>>,
+    /// Bytes of the blocks kept inflated.
+    inflated: std::sync::atomic::AtomicUsize,
 }
 
 fn trigram(w: &[u8]) -> u32 {
@@ -380,11 +389,12 @@ fn le_words(bytes: &[u64]) -> impl Iterator<Item = u8> + '_ {
 }
 
 impl Decoded {
+    /// Memory held: the file, the per-event columns and the blocks inflated so far (scans
+    /// inflate into their own buffers; single-event reads keep what they inflate).
     pub fn size(&self) -> usize {
-        // Counted as if every block were inflated: the cache must not be surprised later.
-        self.offsets.last().copied().unwrap_or_default()
-            + self.timestamps.len() * 40
+        self.timestamps.len() * 32
             + self.file.len()
+            + self.inflated.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The block holding event `i`.
@@ -463,6 +473,46 @@ impl Decoded {
         }
     }
 
+    /// The discovered-field columns of block `b` (those named in `wanted`, or all), if the
+    /// segment keeps them (inflated through
+    /// `scratch`'s context into a fresh buffer; `None` also for a frame that does not decode,
+    /// which is logged: the caller then reads the messages).
+    pub fn block_fields(
+        &self,
+        b: usize,
+        wanted: Option<&[String]>,
+        scratch: &mut Scratch,
+    ) -> Option<BlockFields> {
+        let block = &self.blocks[b];
+        if block.fields.is_empty() {
+            return None;
+        }
+        let n = self.block_events(b).len();
+        let frame = &self.file[block.fields.clone()];
+        let dctx = match &mut scratch.dctx {
+            Some(d) => d,
+            None => scratch.dctx.insert(zstd::bulk::Decompressor::new().ok()?),
+        };
+        // The writer declares the frame's size; a sane cap keeps a damaged one from asking for
+        // an absurd buffer.
+        let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+            Ok(Some(size)) if size <= MAX_FIELDS_FRAME => size as usize,
+            _ => 0,
+        };
+        let decoded = (size > 0)
+            .then(|| dctx.decompress(frame, size).ok())
+            .flatten()
+            .and_then(|raw| BlockFields::decode(&raw, n, wanted).ok());
+        if decoded.is_none() {
+            tracing::error!(
+                segment = self.key.as_str(),
+                block = b,
+                "segment field columns do not decode; the block's messages are read instead"
+            );
+        }
+        decoded
+    }
+
     /// Pushes onto `out`, in order, the events of `events` (all in block `b`, whose bytes are
     /// `bytes`) whose message contains `finder`'s needle: one pass over the block's bytes instead
     /// of a search per message. An occurrence straddling two messages names the first, which
@@ -513,7 +563,11 @@ impl Decoded {
             }
             match zstd::bulk::decompress(frame, want.max(64)) {
                 Ok(bytes) if bytes.len() == want => match String::from_utf8(bytes) {
-                    Ok(t) => t,
+                    Ok(t) => {
+                        self.inflated
+                            .fetch_add(t.len(), std::sync::atomic::Ordering::Relaxed);
+                        t
+                    }
                     Err(_) => corrupt_block(&self.key, block),
                 },
                 _ => corrupt_block(&self.key, block),
@@ -605,6 +659,7 @@ pub enum SegmentError {
 pub fn encode(
     key: &str,
     streams: &[(String, Vec<Event>)],
+    extractor: Option<&dyn FieldExtractor>,
 ) -> std::io::Result<(Vec<u8>, SegmentMeta)> {
     let mut meta = SegmentMeta {
         key: key.to_string(),
@@ -684,11 +739,17 @@ pub fn encode(
         frame.reserve(zstd::zstd_safe::compress_bound(text.len()));
         cctx.compress_to_buffer(&text, &mut frame)?;
         let bloom = words.build(chunk);
+        let fields = match extractor {
+            Some(ex) => column_cctx.compress(&crate::fields::build(chunk, ex))?,
+            None => Vec::new(),
+        };
         header.u64(chunk.len() as u64);
         header.u64(frame.len() as u64);
         header.u64(bloom.len() as u64);
+        header.u64(fields.len() as u64);
         blocks.extend_from_slice(&frame);
         blocks.extend(le_words(&bloom));
+        blocks.extend_from_slice(&fields);
     }
     let stripes: Vec<Vec<u64>> = cuts
         .windows(2)
@@ -725,9 +786,10 @@ pub fn encode(
 
 /// Decodes a segment file (version 4, or version 3 written before word blooms).
 pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
-    let v3 = match data.get(..8) {
-        Some(m) if m == MAGIC => false,
-        Some(m) if m == MAGIC_V3 => true,
+    let (v3, v5) = match data.get(..8) {
+        Some(m) if m == MAGIC => (false, true),
+        Some(m) if m == MAGIC_V4 => (false, false),
+        Some(m) if m == MAGIC_V3 => (true, false),
         _ => return Err(SegmentError::Magic(key.into())),
     };
     if data.len() < 16 {
@@ -794,6 +856,7 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
             blocks.push(Block {
                 frame: take(frame_len, "short message block")?,
                 words: 0..0,
+                fields: 0..0,
                 text: std::sync::OnceLock::new(),
             });
             trigrams.push(take(words * 8, "short bloom filter")?);
@@ -810,20 +873,26 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
             let events = h.u64().map_err(codec)? as usize;
             let frame_len = h.u64().map_err(codec)? as usize;
             let words = bloom_words(&mut h, false)?;
+            let fields_len = if v5 {
+                h.u64().map_err(codec)? as usize
+            } else {
+                0
+            };
             let start = block_starts[block_starts.len() - 1];
             if events == 0 || events > total - start {
                 return Err(corrupt("bad block event count"));
             }
             block_starts.push(start + events);
-            layout.push((frame_len, words));
+            layout.push((frame_len, words, fields_len));
         }
         if block_starts[block_starts.len() - 1] != total {
             return Err(corrupt("blocks do not cover the events"));
         }
-        for (frame_len, words) in layout {
+        for (frame_len, words, fields_len) in layout {
             blocks.push(Block {
                 frame: take(frame_len, "short message block")?,
                 words: take(words * 8, "short bloom filter")?,
+                fields: take(fields_len, "short field columns")?,
                 text: std::sync::OnceLock::new(),
             });
         }
@@ -883,6 +952,7 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
         block_starts,
         stripe_blocks,
         trigrams,
+        inflated: Default::default(),
     })
 }
 
@@ -905,7 +975,7 @@ mod tests {
             ("a".to_string(), vec![ev(10, 1, "x"), ev(30, 4, "yy")]),
             ("b".to_string(), vec![ev(-5, 2, ""), ev(20, 3, "ü")]),
         ];
-        let (bytes, meta) = encode("k", &streams).unwrap();
+        let (bytes, meta) = encode("k", &streams, None).unwrap();
         assert_eq!(
             (meta.min_ts, meta.max_ts, meta.count, meta.max_seq),
             (-5, 30, 4, 4)
@@ -935,11 +1005,12 @@ mod tests {
         let mut events = access_log(2_100);
         events.push(ev(9_000, 9_000, "ünï-cödé"));
         let streams = vec![("a".to_string(), events), ("b".to_string(), access_log(3))];
-        let (v4, _) = encode("k", &streams).unwrap();
+        let (v5, _) = encode("k", &streams, Some(&Words)).unwrap();
+        let v4 = as_v4(&encode("k", &streams, None).unwrap().0);
         let v3 = encode_v3(&streams);
         let needles = Needles::new(&["user-00042".into(), "cödé".into()]);
         let finder = memchr::memmem::Finder::new("user");
-        for file in [v4, v3] {
+        for file in [v5, v4, v3] {
             // Every byte of the header and columns, then a sample of the rest.
             let positions = (8..file.len().min(1_200)).chain((1_200..file.len()).step_by(1_499));
             for (n, at) in positions.enumerate() {
@@ -958,6 +1029,11 @@ mod tests {
                     d.block_may_contain(b, &needles);
                     let bytes = d.block_bytes(b, &mut scratch).to_vec();
                     d.find_in_block(b, &bytes, d.block_events(b), &finder, &mut out);
+                    if let Some(f) = d.block_fields(b, None, &mut scratch) {
+                        let (mut arena, mut values) = (String::new(), Vec::new());
+                        let wanted = ["w0".to_string(), "w3".to_string()];
+                        f.values(&wanted, d.block_events(b).len(), &mut arena, &mut values);
+                    }
                 }
                 for i in (0..d.len()).step_by(101) {
                     d.event(i);
@@ -966,9 +1042,103 @@ mod tests {
         }
     }
 
+    /// Fields of a message for tests: word i is field `w<i>`.
+    struct Words;
+    impl FieldExtractor for Words {
+        fn fields(&self, message: &str, emit: &mut dyn FnMut(&str, &str)) {
+            for (i, w) in message.split(' ').enumerate() {
+                emit(&format!("w{i}"), w);
+            }
+        }
+    }
+
+    /// The same file as the version 4 encoder wrote it (no field frames): the header without
+    /// each block's field-frame length.
+    fn as_v4(v5: &[u8]) -> Vec<u8> {
+        let hlen = u32::from_le_bytes(v5[12..16].try_into().unwrap()) as usize;
+        let mut r = Reader::new(&v5[16..16 + hlen]);
+        let mut w = Writer::default();
+        let n_streams = r.u64().unwrap();
+        w.u64(n_streams);
+        for _ in 0..n_streams {
+            w.str(&r.str().unwrap());
+            w.u64(r.u64().unwrap());
+        }
+        for _ in 0..4 {
+            w.u64(r.u64().unwrap());
+        }
+        let stripe_blocks = r.u64().unwrap();
+        let n_blocks = r.u64().unwrap();
+        w.u64(stripe_blocks);
+        w.u64(n_blocks);
+        for _ in 0..n_blocks {
+            for _ in 0..3 {
+                w.u64(r.u64().unwrap());
+            }
+            assert_eq!(r.u64().unwrap(), 0, "no field frame");
+        }
+        while !r.done() {
+            w.u64(r.u64().unwrap());
+        }
+        let mut out = MAGIC_V4.to_vec();
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&(w.buf.len() as u32).to_le_bytes());
+        out.extend_from_slice(&w.buf);
+        out.extend_from_slice(&v5[16 + hlen..]);
+        let crc = crc32fast::hash(&out[12..]).to_le_bytes();
+        out[8..12].copy_from_slice(&crc);
+        out
+    }
+
+    /// Version 5 keeps the discovered fields beside each block; version 4 files still read,
+    /// with no fields.
+    #[test]
+    fn field_frames_round_trip_and_v4_still_reads() {
+        let streams = vec![(
+            "a".to_string(),
+            (0..5_000)
+                .map(|i| ev(i, i as u64 + 1, &format!("GET /p{} {}", i % 7, i * 3)))
+                .collect::<Vec<_>>(),
+        )];
+        let (v5, _) = encode("k", &streams, Some(&Words)).unwrap();
+        let v4 = as_v4(&encode("k", &streams, None).unwrap().0);
+        let d5 = decode("k", v5).unwrap();
+        let d4 = decode("k", v4).unwrap();
+        let wanted = [
+            "w0".to_string(),
+            "w1".to_string(),
+            "w2".to_string(),
+            "w9".to_string(),
+        ];
+        let mut scratch = Scratch::default();
+        assert!(d5.block_count() > 1);
+        for b in 0..d5.block_count() {
+            assert!(d4.block_fields(b, None, &mut scratch).is_none());
+            let f = d5
+                .block_fields(b, Some(&wanted), &mut scratch)
+                .expect("fields kept");
+            let events = d5.block_events(b);
+            let (mut arena, mut values) = (String::new(), Vec::new());
+            assert!(f.values(&wanted, events.len(), &mut arena, &mut values));
+            for (i, k) in events.clone().enumerate() {
+                let msg = d4.event(k).message.to_string();
+                assert_eq!(d5.event(k).message, msg);
+                let mut words: Vec<Option<&str>> = msg.split(' ').map(Some).collect();
+                words.push(None);
+                let want = [words[0], words[1], words[2], None];
+                let got: Vec<Option<&str>> = (0..wanted.len())
+                    .map(|j| {
+                        values[i * wanted.len() + j].map(|(a, z)| &arena[a as usize..z as usize])
+                    })
+                    .collect();
+                assert_eq!(got, want, "event {k}");
+            }
+        }
+    }
+
     #[test]
     fn empty_segment_round_trips() {
-        let (bytes, meta) = encode("k", &[]).unwrap();
+        let (bytes, meta) = encode("k", &[], None).unwrap();
         assert_eq!(meta.count, 0);
         assert!(decode("k", bytes).unwrap().is_empty());
     }
@@ -1073,7 +1243,7 @@ mod tests {
         let big = "x".repeat(300_000);
         let mut events = access_log(5_000);
         events.extend((0..7).map(|i| ev(10_000 + i, 10_000 + i as u64, &big)));
-        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())]).unwrap();
+        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())], None).unwrap();
         let d = decode("k", bytes).unwrap();
         let sizes: Vec<usize> = (0..d.block_count())
             .map(|b| d.block_events(b).len())
@@ -1090,7 +1260,7 @@ mod tests {
             e.timestamp += 10;
             e
         }));
-        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())]).unwrap();
+        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())], None).unwrap();
         let d = decode("k", bytes).unwrap();
         assert_eq!(d.block_events(0), 0..4);
         assert_eq!(d.uniform, None);
@@ -1104,7 +1274,7 @@ mod tests {
     fn blooms_never_rule_out_a_present_term() {
         let mut events = access_log(6_000);
         events.push(ev(7_000, 7_001, "ünï-cödé_word x.y/z 00042-abc-"));
-        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())]).unwrap();
+        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())], None).unwrap();
         let d = decode("k", bytes).unwrap();
         for (i, e) in events.iter().enumerate().step_by(7) {
             let b = d.block_of(i);
@@ -1123,7 +1293,7 @@ mod tests {
 
     #[test]
     fn word_blooms_rule_out_absent_ids() {
-        let (bytes, _) = encode("k", &[("a".to_string(), access_log(20_480))]).unwrap();
+        let (bytes, _) = encode("k", &[("a".to_string(), access_log(20_480))], None).unwrap();
         let d = decode("k", bytes).unwrap();
         assert_eq!(d.block_count(), 10);
         // user-01234 is in block 0 only (event 1234); the middle of a request id likewise.

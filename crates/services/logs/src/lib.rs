@@ -16,6 +16,8 @@ mod queryscan;
 mod streams;
 mod tags;
 
+pub use queryscan::FieldDiscovery;
+
 use base64::Engine;
 use nephoscope_logstore::{LogStore, Rejection, Scope, StoreError};
 use nephoscope_model::generated::logs::SERVICE;

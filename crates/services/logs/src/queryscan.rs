@@ -7,10 +7,21 @@
 //! its result, only counts the rest for the statistics.
 
 use nephoscope_insights as insights;
-use nephoscope_logstore::{LogStore, Scope, StoreError};
+use nephoscope_logstore::{LogStore, ScanFields, Scope, StoreError};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Logs Insights' JSON discovery, for the log store to keep discovered fields as columns
+/// beside each message block (see `nephoscope_logstore::fields`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FieldDiscovery;
+
+impl nephoscope_logstore::fields::FieldExtractor for FieldDiscovery {
+    fn fields(&self, message: &str, emit: &mut dyn FnMut(&str, &str)) {
+        insights::discovered_fields(message, emit);
+    }
+}
 
 /// Below this many events in all, one worker scans everything.
 const PARALLEL_MIN_EVENTS: f64 = 50_000.0;
@@ -191,14 +202,22 @@ impl Feed<'_> {
                 adjacent
             });
             for p in &older {
-                // Only sizes are needed: no message is read.
-                if let Err(e) = self
-                    .store
-                    .scan_sizes(self.scope, p.group, p.from, p.to, |t, n| {
-                        exec.count_skipped(t, n);
-                        !self.cancel.load(Ordering::Relaxed)
-                    })
-                {
+                // Only sizes are needed: no message is read; inside the query's range only the
+                // totals matter.
+                let inside = p.from >= self.ctx.start_ms && p.to <= self.ctx.end_ms;
+                let r = if inside {
+                    self.store
+                        .totals(self.scope, p.group, p.from, p.to)
+                        .map(|(n, bytes)| exec.count_skipped_many(n, bytes))
+                } else {
+                    self.store
+                        .scan_sizes(self.scope, p.group, p.from, p.to, |t, n| {
+                            exec.count_skipped(t, n);
+                            !self.cancel.load(Ordering::Relaxed)
+                        })
+                        .map(|_| ())
+                };
+                if let Err(e) = r {
                     if let Ok(mut f) = failed.lock() {
                         f.get_or_insert(e);
                     }
@@ -264,33 +283,70 @@ impl Feed<'_> {
         let log = format!("{}:{}", self.scope.account, p.group);
         let needs_ptr = self.query.needs_ptr();
         let mut ptr = String::new();
-        let r = self
-            .store
-            .scan(self.scope, p.group, p.from, p.to, |stream, e| {
-                if self.cancel.load(Ordering::Relaxed) || timed_out.load(Ordering::Relaxed) {
-                    return false;
-                }
-                if seen.is_multiple_of(4096) && self.started.elapsed() > self.timeout {
-                    timed_out.store(true, Ordering::Relaxed);
-                    return false;
-                }
-                if needs_ptr {
-                    ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
-                }
-                exec.push(&insights::Record {
-                    timestamp: e.timestamp,
-                    ingestion_time: e.ingestion_time,
-                    message: e.message,
-                    log_stream: stream,
-                    log: &log,
-                    ptr: &ptr,
-                });
-                *seen += 1;
-                if publish && seen.is_multiple_of(self.partial_every) {
-                    (self.partial)(exec);
-                }
-                true
-            });
+        // A run that reads only discovered fields takes them from the blocks' columns.
+        let r = if let Some(wanted) = exec.column_fields().map(<[String]>::to_vec) {
+            self.store
+                .scan_fields(self.scope, p.group, p.from, p.to, &wanted, |stream, e| {
+                    if self.cancel.load(Ordering::Relaxed) || timed_out.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                    if seen.is_multiple_of(4096) && self.started.elapsed() > self.timeout {
+                        timed_out.store(true, Ordering::Relaxed);
+                        return false;
+                    }
+                    if needs_ptr {
+                        ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
+                    }
+                    let (message, values) = match e.fields {
+                        ScanFields::Columns(v) => ("", Some(v)),
+                        ScanFields::Message(m) => (m, None),
+                    };
+                    let r = insights::Record {
+                        timestamp: e.timestamp,
+                        ingestion_time: e.ingestion_time,
+                        message,
+                        log_stream: stream,
+                        log: &log,
+                        ptr: &ptr,
+                    };
+                    match values {
+                        Some(v) => exec.push_fields(&r, e.message_len, v),
+                        None => exec.push(&r),
+                    }
+                    *seen += 1;
+                    if publish && seen.is_multiple_of(self.partial_every) {
+                        (self.partial)(exec);
+                    }
+                    true
+                })
+        } else {
+            self.store
+                .scan(self.scope, p.group, p.from, p.to, |stream, e| {
+                    if self.cancel.load(Ordering::Relaxed) || timed_out.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                    if seen.is_multiple_of(4096) && self.started.elapsed() > self.timeout {
+                        timed_out.store(true, Ordering::Relaxed);
+                        return false;
+                    }
+                    if needs_ptr {
+                        ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
+                    }
+                    exec.push(&insights::Record {
+                        timestamp: e.timestamp,
+                        ingestion_time: e.ingestion_time,
+                        message: e.message,
+                        log_stream: stream,
+                        log: &log,
+                        ptr: &ptr,
+                    });
+                    *seen += 1;
+                    if publish && seen.is_multiple_of(self.partial_every) {
+                        (self.partial)(exec);
+                    }
+                    true
+                })
+        };
         if let Err(e) = r {
             if let Ok(mut f) = failed.lock() {
                 f.get_or_insert(e);
@@ -298,5 +354,209 @@ impl Feed<'_> {
             return false;
         }
         !stop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nephoscope_clock::ManualClock;
+    use nephoscope_logstore::{Mutation, Policy};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    const NOW: i64 = 1_790_000_000_000;
+
+    /// Messages of every kind discovery meets: flat and nested JSON, arrays, a literal dotted
+    /// key next to the nested one, `@` keys, escapes, numbers serde_json rewrites, booleans,
+    /// nulls, high-cardinality text, and lines that are not JSON.
+    fn message(i: u64) -> String {
+        let route = ["/a", "/b/c", "/d"][(i % 3) as usize];
+        match i % 11 {
+            0 => format!("plain text line {i} status=500"),
+            1 => format!(
+                r#"{{"status":{},"route":"{route}","latency":{},"nested":{{"a":{{"b":{}}}}},"tags":["x{}","y"]}}"#,
+                200 + (i % 4) * 100,
+                i * 7 % 1000,
+                i % 5,
+                i % 2
+            ),
+            2 => format!(
+                r#"{{"status":500,"route":"{route}","a.b":"dotted","a":{{"b":"nested"}},"user":"u{i}"}}"#
+            ),
+            3 => format!(
+                r#"{{"@x":"at {i}","status":"{}","msg":"say \"hi\" \u00e9","route":"{route}"}}"#,
+                i % 3
+            ),
+            4 => format!(
+                r#"{{"latency":{}.5,"big":1e3,"neg":-0,"flag":{},"none":null,"route":"{route}"}}"#,
+                i % 50,
+                i.is_multiple_of(2)
+            ),
+            5 => "{\"unterminated\": ".to_string(),
+            _ => format!(
+                r#"{{"status":{},"route":"{route}","latency":{},"user":"user-{:05}","n":{}}}"#,
+                [200, 404, 500, 503][(i % 4) as usize],
+                i * 13 % 997,
+                i * 31 % 4_000,
+                i
+            ),
+        }
+    }
+
+    async fn store(dir: &std::path::Path, fields: bool) -> LogStore {
+        let clock: nephoscope_clock::SharedClock = Arc::new(ManualClock::new(NOW));
+        let policy = Policy {
+            fields: fields
+                .then(|| Arc::new(FieldDiscovery) as nephoscope_logstore::fields::Extractor),
+            ..Policy::default()
+        };
+        let store = LogStore::open_with(dir, clock, policy).unwrap();
+        let scope = Scope {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+        };
+        store
+            .mutate(Mutation::CreateGroup {
+                scope: scope.clone(),
+                name: "g".into(),
+                creation_time: NOW,
+                class: "STANDARD".into(),
+                kms_key_id: None,
+                deletion_protection: false,
+                tags: BTreeMap::new(),
+            })
+            .await
+            .unwrap();
+        for stream in ["s1", "s2"] {
+            store
+                .mutate(Mutation::CreateStream {
+                    scope: scope.clone(),
+                    group: "g".into(),
+                    name: stream.into(),
+                    creation_time: NOW,
+                })
+                .await
+                .unwrap();
+        }
+        let put = |stream: &str, from: u64, to: u64| Mutation::PutEvents {
+            scope: scope.clone(),
+            group: "g".into(),
+            stream: stream.into(),
+            ingestion_time: NOW,
+            events: (from..to)
+                .map(|i| (NOW - 3_600_000 + i as i64 * 300, message(i)))
+                .collect(),
+        };
+        store.mutate(put("s1", 0, 6_000)).await.unwrap();
+        store.mutate(put("s2", 6_000, 9_000)).await.unwrap();
+        store.maintain(true).await.unwrap();
+        // Some events stay in the head.
+        store.mutate(put("s1", 9_000, 9_500)).await.unwrap();
+        store
+    }
+
+    fn run(store: &LogStore, text: &str) -> (Vec<Vec<(String, String)>>, insights::Stats, bool) {
+        let query = insights::parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        let scope = Scope {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+        };
+        let ctx = insights::QueryContext {
+            start_ms: NOW - 3_600_000,
+            end_ms: NOW,
+            now_ms: NOW,
+            limit: 10_000,
+        };
+        let mut exec = query.start(ctx);
+        let columns = exec.column_fields().is_some();
+        let cancel = AtomicBool::new(false);
+        let outcome = Feed {
+            store,
+            scope: &scope,
+            query: &query,
+            ctx,
+            cancel: &cancel,
+            started: Instant::now(),
+            timeout: Duration::from_secs(600),
+            partial: &|_| {},
+            partial_every: u64::MAX,
+        }
+        .run(&["g".to_string()], &query.scan_ranges(&ctx), &mut exec);
+        assert!(outcome.failed.is_none() && !outcome.timed_out, "{text}");
+        (exec.rows(), exec.stats(), columns)
+    }
+
+    /// Every query answers the same whether the discovered fields come from the blocks'
+    /// columns or from the messages.
+    #[tokio::test]
+    async fn column_reads_answer_as_message_reads() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let with = store(a.path(), true).await;
+        let without = store(b.path(), false).await;
+        let queries = [
+            "stats count(*) by status",
+            "stats avg(latency), pct(latency, 50), min(latency), max(latency) by route",
+            "filter status >= 500 | stats count(*) by bin(5m)",
+            "stats count_distinct(user) by route",
+            "stats count(*) by `a.b`, nested.a.b",
+            "filter ispresent(tags.0) | stats count(*) by tags.0, tags.1",
+            "stats count(*) by `@@x`, msg",
+            "stats count(*), sum(big), sum(neg) by flag",
+            "filter isblank(none) | stats count(*)",
+            "fields user, latency | filter user like /user-000/ | sort user asc, latency desc, @timestamp asc | limit 40",
+            "fields route, n | sort n desc | limit 25",
+            "filter n < 300 | fields n, route | sort n asc | limit 20",
+            "stats sum(n), min(n), max(n), count(n) by route",
+            "parse route '/*/*' as p1, p2 | stats count(*) by p1, p2",
+            "stats latest(user), earliest(route) by status",
+            "display status, @logStream | sort @timestamp desc | limit 15",
+            "filter status = 404 or route = '/d' | stats count(*) by status, route",
+            "stats count(*) by unterminated",
+        ];
+        let mut used = 0;
+        for q in queries {
+            let (rows_a, stats_a, columns) = run(&with, q);
+            let (rows_b, stats_b, _) = run(&without, q);
+            assert_eq!(rows_a, rows_b, "{q}");
+            assert_eq!(stats_a, stats_b, "{q}");
+            assert!(!rows_a.is_empty(), "{q} answers something");
+            used += usize::from(columns);
+        }
+        assert!(used >= 12, "most of the table reads columns ({used})");
+        // ...and the columns are there to be read: only in the store that keeps them.
+        let scope = Scope {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+        };
+        let wanted = ["status".to_string(), "route".to_string()];
+        let from_columns = |store: &LogStore| {
+            let mut n = 0;
+            store
+                .scan_fields(&scope, "g", i64::MIN, i64::MAX, &wanted, |_, e| {
+                    n += usize::from(matches!(e.fields, ScanFields::Columns(_)));
+                    true
+                })
+                .unwrap();
+            n
+        };
+        assert_eq!(from_columns(&with), 9_000, "every flushed event");
+        assert_eq!(from_columns(&without), 0);
+        // Queries reading the message never take the column path.
+        for q in [
+            "filter @message like /status=500/ | stats count(*)",
+            "fields @message | limit 3",
+        ] {
+            let (rows_a, stats_a, columns) = run(&with, q);
+            assert!(!columns, "{q}");
+            assert_eq!(
+                (rows_a, stats_a),
+                {
+                    let (r, s, _) = run(&without, q);
+                    (r, s)
+                },
+                "{q}"
+            );
+        }
     }
 }
