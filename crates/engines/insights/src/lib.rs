@@ -114,6 +114,16 @@ pub fn discovered_fields(message: &str, emit: &mut dyn FnMut(&str, &str)) {
     });
 }
 
+/// [`discovered_fields`] by a full parse of the message: the reference the fast scanner is
+/// checked against (tests and fuzzing).
+pub fn discovered_fields_by_full_parse(message: &str, emit: &mut dyn FnMut(&str, &str)) {
+    discover::flatten_message(message, &mut |k, v| {
+        if let value::Value::Str(s) = v {
+            emit(&k, &s);
+        }
+    });
+}
+
 pub fn parse(text: &str) -> Result<Query, QueryError> {
     let (source, offset) = match source::split(text)? {
         Some((s, offset)) => (Some(s), offset),

@@ -18,6 +18,8 @@ mod tags;
 
 pub use queryscan::FieldDiscovery;
 
+pub mod fuzzing;
+
 use base64::Engine;
 use nephoscope_logstore::{LogStore, Rejection, Scope, StoreError};
 use nephoscope_model::generated::logs::SERVICE;
