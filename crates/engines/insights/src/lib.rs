@@ -506,6 +506,35 @@ impl Execution {
         eligible.then_some(p.wanted.as_slice())
     }
 
+    /// True when [`Execution::candidates`] can pick, from many records' messages laid end to
+    /// end, the only ones that may pass the query's leading `@message` filters.
+    pub fn searches_texts(&self) -> bool {
+        self.prefilter.as_ref().is_some_and(|p| p.searches_texts())
+    }
+
+    /// The indexes of `spans` (ascending byte ranges of `text`, one record's message each)
+    /// whose record may pass the query's leading `@message` filters, into `out` (see
+    /// [`Execution::searches_texts`]). The caller pushes those records and passes every other
+    /// one to [`Execution::count_unmatched`]. False (nothing picked) when this run cannot.
+    pub fn candidates(&self, text: &str, spans: &[(u32, u32)], out: &mut Vec<usize>) -> bool {
+        self.prefilter
+            .as_ref()
+            .is_some_and(|p| p.candidates(text, spans, out))
+    }
+
+    /// A record [`Execution::candidates`] left out: scanned, and rejected by the filters, as
+    /// [`Execution::push`] would have counted it.
+    pub fn count_unmatched(&mut self, timestamp: i64, message_len: usize) {
+        let current = timestamp >= self.ctx.start_ms && timestamp <= self.ctx.end_ms;
+        let previous = self
+            .previous
+            .is_some_and(|(s, e)| timestamp >= s && timestamp <= e);
+        if current || previous {
+            self.stats.records_scanned += 1.0;
+            self.stats.bytes_scanned += message_len as f64;
+        }
+    }
+
     /// [`Execution::push`] for a record whose message is not at hand: `values` are its
     /// discovered fields named by [`Execution::column_fields`], in that order (`None`: no such
     /// field), exactly as discovery finds them in the message; `message_len` is its length.

@@ -20,6 +20,8 @@ enum Check {
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     checks: Vec<Check>,
+    /// The check [`Prefilter::candidates`] searches whole texts for, if one allows it.
+    block_check: Option<Check>,
 }
 
 impl Prefilter {
@@ -32,7 +34,65 @@ impl Prefilter {
                 _ => break,
             }
         }
-        (!checks.is_empty()).then_some(Prefilter { checks })
+        // A substring is the cheapest to search for; a regex only without look-around and
+        // when it cannot match the empty string.
+        let block_check = checks
+            .iter()
+            .find(|c| matches!(c, Check::Contains(s) if !s.is_empty()))
+            .or_else(|| {
+                checks.iter().find(|c| match c {
+                    Check::Regex(re) => !re.is_match("") && no_look_around(re.as_str()),
+                    Check::Contains(_) => false,
+                })
+            })
+            .cloned();
+        (!checks.is_empty()).then_some(Prefilter {
+            checks,
+            block_check,
+        })
+    }
+
+    /// Marks, in `out`, the indexes of the `spans` (ascending, disjoint byte ranges of `text`,
+    /// one per record) whose message may pass the leading filters, searching `text` as a whole
+    /// for one check rather than each message on its own; false (nothing marked) when no check
+    /// allows it. Exact for a check without look-around (`^`, `$`, `\b`, …) that cannot match
+    /// the empty string: such a match inside a message is a match of the whole text at the
+    /// same place, and the search restarts at each candidate's next message, so a match
+    /// straddling two messages hides nothing. Candidates still go through
+    /// [`Prefilter::passes`] (the record's own push).
+    pub fn candidates(&self, text: &str, spans: &[(u32, u32)], out: &mut Vec<usize>) -> bool {
+        out.clear();
+        let Some(check) = self.block_check.as_ref() else {
+            return false;
+        };
+        let find = |from: usize| match check {
+            Check::Regex(re) => re.find_at(text, from).map(|m| m.start()),
+            Check::Contains(s) => text.get(from..)?.find(s.as_str()).map(|p| p + from),
+        };
+        let mut i = 0;
+        while i < spans.len() {
+            let Some(pos) = find(spans[i].0 as usize) else {
+                break;
+            };
+            // The first span not ending at or before `pos`.
+            let j = i + spans[i..].partition_point(|s| s.1 as usize <= pos);
+            if j == spans.len() {
+                break;
+            }
+            if spans[j].0 as usize <= pos {
+                out.push(j);
+                i = j + 1;
+            } else {
+                // The match starts between two spans (a message the scan skips).
+                i = j;
+            }
+        }
+        true
+    }
+
+    /// Whether [`Prefilter::candidates`] can search whole texts.
+    pub fn searches_texts(&self) -> bool {
+        self.block_check.is_some()
     }
 
     /// Whether `message` may pass the leading filters.
@@ -43,6 +103,13 @@ impl Prefilter {
             Check::Contains(s) => message.contains(s.as_str()),
         })
     }
+}
+
+/// Whether the pattern has no look-around assertion (anchors, word boundaries).
+fn no_look_around(pattern: &str) -> bool {
+    regex_syntax::Parser::new()
+        .parse(pattern)
+        .is_ok_and(|h| h.properties().look_set().is_empty())
 }
 
 /// Collects the checks of the `and`-conjuncts of `e` that test `@message` positively.
@@ -68,6 +135,55 @@ fn conjuncts(e: &Expr, out: &mut Vec<Check>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (query, messages, searches whole texts?): every message that passes is a candidate.
+    #[test]
+    fn candidates_cover_every_passing_message() {
+        let msgs = ["ab", "cab", "", "xa", "bz", "aab", "b", "zzz", "a", "b"];
+        let cases: &[(&str, bool)] = &[
+            ("filter @message like 'ab'", true),
+            ("filter @message like 'zz'", true),
+            ("filter @message like /a+b/", true),
+            ("filter @message like /(?i)AB/", true),
+            ("filter @message like /b$/", false),
+            ("filter @message like /^a/", false),
+            ("filter @message like /\\bab/", false),
+            ("filter @message like /x*/", false),
+            ("filter @message like ''", false),
+            ("filter @message like /a/ and @message like 'b'", true),
+        ];
+        // Every subset of the messages as the scan's events (others stay in the text).
+        for (q, searches) in cases {
+            let query = crate::parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+            let p = Prefilter::of(&query.plan.prefix).expect("a prefilter");
+            assert_eq!(p.searches_texts(), *searches, "{q}");
+            let text: String = msgs.concat();
+            let mut bounds = vec![0u32];
+            for m in msgs {
+                bounds.push(bounds[bounds.len() - 1] + m.len() as u32);
+            }
+            for mask in [
+                0b11_1111_1111u32,
+                0b10_1010_1010,
+                0b01_0101_0101,
+                0b11_0000_0111,
+            ] {
+                let listed: Vec<usize> = (0..msgs.len()).filter(|i| mask & (1 << i) != 0).collect();
+                let spans: Vec<(u32, u32)> =
+                    listed.iter().map(|&i| (bounds[i], bounds[i + 1])).collect();
+                let mut out = Vec::new();
+                if !p.candidates(&text, &spans, &mut out) {
+                    assert!(!searches, "{q}");
+                    continue;
+                }
+                for (k, &i) in listed.iter().enumerate() {
+                    if p.passes(msgs[i]) {
+                        assert!(out.contains(&k), "{q}: message {:?} missed", msgs[i]);
+                    }
+                }
+            }
+        }
+    }
 
     /// (query, message, passes?) — `None` when the query yields no prefilter.
     #[test]

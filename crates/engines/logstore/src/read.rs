@@ -494,60 +494,34 @@ impl LogStore {
         end: i64,
         mut visit: impl FnMut(&str, EventRef<'_>) -> bool,
     ) -> Result<u64, StoreError> {
-        let view = self.scan_view(scope, group, start, end)?;
         let mut visited = 0;
-        let mut scratch = segment::Scratch::default();
-        for meta in &view.metas {
-            let d = self.segment(meta)?;
-            for (stream, range) in &d.streams {
-                let Some(&first_seq) = view.first_seqs.get(stream) else {
-                    continue;
-                };
-                let (a, b) = view.span(&d, range);
-                if a >= b {
-                    continue;
-                }
-                for blk in d.block_of(a)..=d.block_of(b - 1) {
-                    let events = d.block_events(blk);
-                    let events = events.start.max(a)..events.end.min(b);
-                    let bytes = d.block_bytes(blk, &mut scratch);
-                    // Messages are valid UTF-8 each, so their concatenation is: one check per
-                    // block, then every message boundary is a char boundary.
-                    let text = std::str::from_utf8(bytes).ok();
-                    for k in events {
-                        let seq = d.seq(k);
-                        if seq < first_seq {
-                            continue;
-                        }
-                        let span = d.message_span(blk, k);
-                        let message = match text {
-                            Some(t) => t.get(span),
-                            None => bytes.get(span).and_then(|m| std::str::from_utf8(m).ok()),
-                        }
-                        .unwrap_or_default();
-                        visited += 1;
-                        let e = EventRef {
-                            timestamp: d.timestamp(k),
-                            ingestion_time: d.ingestion_time(k),
-                            seq,
-                            message,
-                        };
-                        if !visit(stream, e) {
-                            return Ok(visited);
-                        }
-                    }
-                }
-            }
-        }
-        for (stream, events) in &view.heads {
-            for e in events {
+        self.scan_blocks(scope, group, start, end, |b| {
+            b.events.iter().all(|e| {
                 visited += 1;
-                if !visit(stream, EventRef::from(e)) {
-                    return Ok(visited);
-                }
-            }
-        }
+                visit(b.stream, b.event(e))
+            })
+        })?;
         Ok(visited)
+    }
+
+    /// [`LogStore::scan`] a block at a time: each [`BlockView`] holds the block's text (its
+    /// messages concatenated) and the visible events of the range in it, so a caller can search
+    /// the whole text at once. Head events come one per view.
+    pub fn scan_blocks(
+        &self,
+        scope: &Scope,
+        group: &str,
+        start: i64,
+        end: i64,
+        mut visit: impl FnMut(&BlockView<'_>) -> bool,
+    ) -> Result<(), StoreError> {
+        let view = self.scan_view(scope, group, start, end)?;
+        let mut scratch = segment::Scratch::default();
+        let mut events = Vec::new();
+        view.walk(self, |part| match part {
+            Part::Block(b) => b.view(&mut scratch, &mut events, &mut visit),
+            Part::Head(stream, e) => visit(&BlockView::one(stream, e)),
+        })
     }
 
     /// [`LogStore::scan`] for a reader of discovered fields: an event of a block that keeps
@@ -566,95 +540,70 @@ impl LogStore {
         let view = self.scan_view(scope, group, start, end)?;
         let mut visited = 0;
         let mut scratch = segment::Scratch::default();
-        let (mut arena, mut ranges) = (String::new(), Vec::new());
+        let (mut arena, mut ranges, mut events) = (String::new(), Vec::new(), Vec::new());
         let w = wanted.len();
-        for meta in &view.metas {
-            let d = self.segment(meta)?;
-            for (stream, range) in &d.streams {
-                let Some(&first_seq) = view.first_seqs.get(stream) else {
-                    continue;
-                };
-                let (a, b) = view.span(&d, range);
-                if a >= b {
-                    continue;
-                }
-                for blk in d.block_of(a)..=d.block_of(b - 1) {
-                    let all = d.block_events(blk);
-                    let events = all.start.max(a)..all.end.min(b);
-                    let columns = d
-                        .block_fields(blk, Some(wanted), &mut scratch)
-                        .is_some_and(|f| f.values(wanted, all.len(), &mut arena, &mut ranges));
-                    if columns {
-                        let mut values: Vec<Option<&str>> = Vec::with_capacity(w);
-                        for k in events {
-                            let seq = d.seq(k);
-                            if seq < first_seq {
-                                continue;
-                            }
-                            let i = k - all.start;
-                            values.clear();
-                            values.extend(
-                                ranges[i * w..(i + 1) * w].iter().map(|r| {
-                                    r.and_then(|(x, y)| arena.get(x as usize..y as usize))
-                                }),
-                            );
-                            visited += 1;
-                            let e = ScanEvent {
-                                timestamp: d.timestamp(k),
-                                ingestion_time: d.ingestion_time(k),
-                                seq,
-                                message_len: d.message_len(k),
-                                fields: ScanFields::Columns(&values),
-                            };
-                            if !visit(stream, e) {
-                                return Ok(visited);
-                            }
-                        }
-                        continue;
-                    }
-                    let bytes = d.block_bytes(blk, &mut scratch);
-                    let text = std::str::from_utf8(bytes).ok();
-                    for k in events {
-                        let seq = d.seq(k);
-                        if seq < first_seq {
-                            continue;
-                        }
-                        let span = d.message_span(blk, k);
-                        let message = match text {
-                            Some(t) => t.get(span),
-                            None => bytes.get(span).and_then(|m| std::str::from_utf8(m).ok()),
-                        }
-                        .unwrap_or_default();
-                        visited += 1;
-                        let e = ScanEvent {
-                            timestamp: d.timestamp(k),
-                            ingestion_time: d.ingestion_time(k),
-                            seq,
-                            message_len: message.len(),
-                            fields: ScanFields::Message(message),
-                        };
-                        if !visit(stream, e) {
-                            return Ok(visited);
-                        }
-                    }
-                }
-            }
-        }
-        for (stream, events) in &view.heads {
-            for e in events {
-                visited += 1;
-                let ev = ScanEvent {
+        // The events of a view, read from their messages.
+        fn by_message(
+            b: &BlockView<'_>,
+            visited: &mut u64,
+            visit: &mut dyn FnMut(&str, ScanEvent<'_>) -> bool,
+        ) -> bool {
+            b.events.iter().all(|e| {
+                *visited += 1;
+                let m = b.event(e).message;
+                let e = ScanEvent {
                     timestamp: e.timestamp,
                     ingestion_time: e.ingestion_time,
                     seq: e.seq,
-                    message_len: e.message.len(),
-                    fields: ScanFields::Message(&e.message),
+                    message_len: m.len(),
+                    fields: ScanFields::Message(m),
                 };
-                if !visit(stream, ev) {
-                    return Ok(visited);
+                visit(b.stream, e)
+            })
+        }
+        view.walk(self, |part| {
+            let b = match part {
+                Part::Head(stream, e) => {
+                    return by_message(&BlockView::one(stream, e), &mut visited, &mut visit)
+                }
+                Part::Block(b) => b,
+            };
+            let all = b.d.block_events(b.blk);
+            let columns =
+                b.d.block_fields(b.blk, Some(wanted), &mut scratch)
+                    .is_some_and(|f| f.values(wanted, all.len(), &mut arena, &mut ranges));
+            if !columns {
+                return b.view(&mut scratch, &mut events, &mut |v| {
+                    by_message(v, &mut visited, &mut visit)
+                });
+            }
+            let mut values: Vec<Option<&str>> = Vec::with_capacity(w);
+            for k in b.range.clone() {
+                let seq = b.d.seq(k);
+                if seq < b.first_seq {
+                    continue;
+                }
+                let i = k - all.start;
+                values.clear();
+                values.extend(
+                    ranges[i * w..(i + 1) * w]
+                        .iter()
+                        .map(|r| r.and_then(|(x, y)| arena.get(x as usize..y as usize))),
+                );
+                visited += 1;
+                let e = ScanEvent {
+                    timestamp: b.d.timestamp(k),
+                    ingestion_time: b.d.ingestion_time(k),
+                    seq,
+                    message_len: b.d.message_len(k),
+                    fields: ScanFields::Columns(&values),
+                };
+                if !visit(b.stream, e) {
+                    return false;
                 }
             }
-        }
+            true
+        })?;
         Ok(visited)
     }
 
@@ -671,32 +620,19 @@ impl LogStore {
     ) -> Result<u64, StoreError> {
         let view = self.scan_view(scope, group, start, end)?;
         let mut visited = 0;
-        for meta in &view.metas {
-            let d = self.segment(meta)?;
-            for (stream, range) in &d.streams {
-                let Some(&first_seq) = view.first_seqs.get(stream) else {
-                    continue;
-                };
-                let (a, b) = view.span(&d, range);
-                for k in a..b {
-                    if d.seq(k) < first_seq {
-                        continue;
-                    }
-                    visited += 1;
-                    if !visit(d.timestamp(k), d.message_len(k)) {
-                        return Ok(visited);
-                    }
+        view.walk(self, |part| match part {
+            Part::Block(b) => b.range.clone().all(|k| {
+                if b.d.seq(k) < b.first_seq {
+                    return true;
                 }
-            }
-        }
-        for (_, events) in &view.heads {
-            for e in events {
                 visited += 1;
-                if !visit(e.timestamp, e.message.len()) {
-                    return Ok(visited);
-                }
+                visit(b.d.timestamp(k), b.d.message_len(k))
+            }),
+            Part::Head(_, e) => {
+                visited += 1;
+                visit(e.0.timestamp, e.0.message.len())
             }
-        }
+        })?;
         Ok(visited)
     }
 
@@ -710,48 +646,46 @@ impl LogStore {
         start: i64,
         end: i64,
     ) -> Result<(u64, u64), StoreError> {
-        let view = self.scan_view(scope, group, start, end)?;
+        let mut view = self.scan_view(scope, group, start, end)?;
         let (mut events, mut bytes) = (0u64, 0u64);
-        for meta in &view.metas {
-            if meta.min_ts >= view.lo && meta.max_ts <= view.hi {
-                let kept = self
-                    .cache
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .totals
-                    .get(&meta.key)
-                    .cloned();
-                if let Some(t) = kept {
-                    let whole = t.iter().all(|s| {
-                        view.first_seqs
-                            .get(&s.stream)
-                            .is_some_and(|&first| first <= s.min_seq)
-                    });
-                    if whole {
-                        events += t.iter().map(|s| s.events).sum::<u64>();
-                        bytes += t.iter().map(|s| s.bytes).sum::<u64>();
-                        continue;
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        view.metas.retain(|meta| {
+            if meta.min_ts < view.lo || meta.max_ts > view.hi {
+                return true;
+            }
+            let Some(t) = cache.totals.get(&meta.key) else {
+                return true;
+            };
+            let whole = t.iter().all(|s| {
+                view.first_seqs
+                    .get(&s.stream)
+                    .is_some_and(|&first| first <= s.min_seq)
+            });
+            if whole {
+                events += t.iter().map(|s| s.events).sum::<u64>();
+                bytes += t.iter().map(|s| s.bytes).sum::<u64>();
+            }
+            !whole
+        });
+        drop(cache);
+        // The rest, event by event from the columns.
+        view.walk(self, |part| {
+            match part {
+                Part::Block(b) => {
+                    for k in b.range.clone() {
+                        if b.d.seq(k) >= b.first_seq {
+                            events += 1;
+                            bytes += b.d.message_len(k) as u64;
+                        }
                     }
                 }
-            }
-            let d = self.segment(meta)?;
-            for (stream, range) in &d.streams {
-                let Some(&first_seq) = view.first_seqs.get(stream) else {
-                    continue;
-                };
-                let (a, b) = view.span(&d, range);
-                for k in a..b {
-                    if d.seq(k) >= first_seq {
-                        events += 1;
-                        bytes += d.message_len(k) as u64;
-                    }
+                Part::Head(_, e) => {
+                    events += 1;
+                    bytes += e.0.message.len() as u64;
                 }
             }
-        }
-        for (_, head) in &view.heads {
-            events += head.len() as u64;
-            bytes += head.iter().map(|e| e.message.len() as u64).sum::<u64>();
-        }
+            true
+        })?;
         Ok((events, bytes))
     }
 
@@ -766,13 +700,26 @@ impl LogStore {
         let st = self.read();
         let g = st.group(scope, group).ok_or(Rejection::GroupNotFound)?;
         let lo = start.max(self.retention_floor(g).unwrap_or(i64::MIN));
-        let heads: Vec<(String, Vec<Event>)> = g
+        let heads: Vec<(String, Vec<HeadEvent>)> = g
             .streams
             .values()
             .map(|s| {
                 let a = s.events.partition_point(|e| e.timestamp < lo);
                 let b = s.events.partition_point(|e| e.timestamp <= end);
-                (s.name.clone(), s.events[a..b.max(a)].to_vec())
+                let events: Vec<HeadEvent> = s.events[a..b.max(a)]
+                    .iter()
+                    .map(|e| {
+                        let span = (0, e.message.len() as u32);
+                        let one = BlockEvent {
+                            timestamp: e.timestamp,
+                            ingestion_time: e.ingestion_time,
+                            seq: e.seq,
+                            span,
+                        };
+                        (e.clone(), [one])
+                    })
+                    .collect();
+                (s.name.clone(), events)
             })
             .filter(|(_, e)| !e.is_empty())
             .collect();
@@ -793,6 +740,120 @@ impl LogStore {
             first_seqs,
             lo,
             hi: end,
+        })
+    }
+}
+
+/// A block of a scan ([`LogStore::scan_blocks`]): its text and the events of the scan in it.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockView<'a> {
+    pub stream: &'a str,
+    /// The block's messages concatenated (more than the listed events' when the range or
+    /// visibility leaves some out).
+    pub text: &'a str,
+    /// The visible events of the range, in block order.
+    pub events: &'a [BlockEvent],
+}
+
+/// An event of a [`BlockView`]: its message is `text[span.0..span.1]`.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockEvent {
+    pub timestamp: i64,
+    pub ingestion_time: i64,
+    pub seq: u64,
+    pub span: (u32, u32),
+}
+
+impl<'a> BlockView<'a> {
+    /// Event `e` of this view as an [`EventRef`].
+    pub fn event(&self, e: &BlockEvent) -> EventRef<'a> {
+        EventRef {
+            timestamp: e.timestamp,
+            ingestion_time: e.ingestion_time,
+            seq: e.seq,
+            message: self
+                .text
+                .get(e.span.0 as usize..e.span.1 as usize)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A head event as a view of its own.
+    fn one(stream: &'a str, e: &'a HeadEvent) -> BlockView<'a> {
+        BlockView {
+            stream,
+            text: &e.0.message,
+            events: &e.1,
+        }
+    }
+}
+
+/// A head event copied for a scan, with its own one-event view.
+type HeadEvent = (Event, [BlockEvent; 1]);
+
+/// What a scan walks: one stream's range of a segment block, or a head event.
+enum Part<'a> {
+    Block(SegmentPart<'a>),
+    Head(&'a str, &'a HeadEvent),
+}
+
+/// One stream's events `range` of block `blk` of a segment.
+struct SegmentPart<'a> {
+    stream: &'a str,
+    d: &'a Decoded,
+    blk: usize,
+    range: std::ops::Range<usize>,
+    first_seq: u64,
+}
+
+impl SegmentPart<'_> {
+    /// Inflates the block through `scratch` and hands `visit` its view (the events buffer is
+    /// reused). A block that is not valid UTF-8 as a whole (only damage can cause it) is
+    /// handed over one event at a time, each message checked on its own.
+    fn view(
+        &self,
+        scratch: &mut segment::Scratch,
+        events: &mut Vec<BlockEvent>,
+        visit: &mut dyn FnMut(&BlockView<'_>) -> bool,
+    ) -> bool {
+        let d = self.d;
+        let bytes = d.block_bytes(self.blk, scratch);
+        events.clear();
+        for k in self.range.clone() {
+            let seq = d.seq(k);
+            if seq < self.first_seq {
+                continue;
+            }
+            let span = d.message_span(self.blk, k);
+            events.push(BlockEvent {
+                timestamp: d.timestamp(k),
+                ingestion_time: d.ingestion_time(k),
+                seq,
+                span: (span.start as u32, span.end as u32),
+            });
+        }
+        // Messages are valid UTF-8 each, so their concatenation is: one check per block,
+        // then every message boundary is a char boundary.
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            return visit(&BlockView {
+                stream: self.stream,
+                text,
+                events,
+            });
+        }
+        events.iter().all(|e| {
+            let m = bytes
+                .get(e.span.0 as usize..e.span.1 as usize)
+                .and_then(|m| std::str::from_utf8(m).ok())
+                .unwrap_or_default();
+            visit(&BlockView {
+                stream: self.stream,
+                text: m,
+                events: &[BlockEvent {
+                    span: (0, m.len() as u32),
+                    ..*e
+                }],
+            })
         })
     }
 }
@@ -819,7 +880,7 @@ pub enum ScanFields<'a> {
 
 /// A scan's snapshot of one group: copied head events, pinned segments, live streams.
 struct ScanView {
-    heads: Vec<(String, Vec<Event>)>,
+    heads: Vec<(String, Vec<HeadEvent>)>,
     metas: Vec<SegmentMeta>,
     /// Live streams and the first seq visible in each (older events belong to a deleted
     /// stream of the same name).
@@ -829,6 +890,48 @@ struct ScanView {
 }
 
 impl ScanView {
+    /// Calls `f` on every segment block range of the scan, then on every head event, until it
+    /// returns false.
+    fn walk(
+        &self,
+        store: &LogStore,
+        mut f: impl FnMut(Part<'_>) -> bool,
+    ) -> Result<(), StoreError> {
+        for meta in &self.metas {
+            let d = store.segment(meta)?;
+            for (stream, range) in &d.streams {
+                let Some(&first_seq) = self.first_seqs.get(stream) else {
+                    continue;
+                };
+                let (a, b) = self.span(&d, range);
+                if a >= b {
+                    continue;
+                }
+                for blk in d.block_of(a)..=d.block_of(b - 1) {
+                    let events = d.block_events(blk);
+                    let part = SegmentPart {
+                        stream,
+                        d: &d,
+                        blk,
+                        range: events.start.max(a)..events.end.min(b),
+                        first_seq,
+                    };
+                    if !f(Part::Block(part)) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        for (stream, events) in &self.heads {
+            for e in events {
+                if !f(Part::Head(stream, e)) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The events of one stream's `range` of `d` inside [lo, hi], as absolute indexes.
     fn span(&self, d: &Decoded, range: &std::ops::Range<usize>) -> (usize, usize) {
         let src = Source::Segment(d, range.start, range.end);

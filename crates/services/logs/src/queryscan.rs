@@ -7,7 +7,7 @@
 //! its result, only counts the rest for the statistics.
 
 use nephoscope_insights as insights;
-use nephoscope_logstore::{LogStore, ScanFields, Scope, StoreError};
+use nephoscope_logstore::{LogStore, ScanEvent, ScanFields, Scope, StoreError};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -283,69 +283,102 @@ impl Feed<'_> {
         let log = format!("{}:{}", self.scope.account, p.group);
         let needs_ptr = self.query.needs_ptr();
         let mut ptr = String::new();
-        // A run that reads only discovered fields takes them from the blocks' columns.
+        // Before each record: whether the run may go on.
+        let go_on = |seen: u64| {
+            if self.cancel.load(Ordering::Relaxed) || timed_out.load(Ordering::Relaxed) {
+                return false;
+            }
+            if seen.is_multiple_of(4096) && self.started.elapsed() > self.timeout {
+                timed_out.store(true, Ordering::Relaxed);
+                return false;
+            }
+            true
+        };
+        // Feeds one record (its discovered fields from columns, or its message).
+        let mut feed =
+            |exec: &mut insights::Execution, seen: &mut u64, stream: &str, e: &ScanEvent<'_>| {
+                if needs_ptr {
+                    ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
+                }
+                let (message, values) = match e.fields {
+                    ScanFields::Columns(v) => ("", Some(v)),
+                    ScanFields::Message(m) => (m, None),
+                };
+                let r = insights::Record {
+                    timestamp: e.timestamp,
+                    ingestion_time: e.ingestion_time,
+                    message,
+                    log_stream: stream,
+                    log: &log,
+                    ptr: &ptr,
+                };
+                match values {
+                    Some(v) => exec.push_fields(&r, e.message_len, v),
+                    None => exec.push(&r),
+                }
+                *seen += 1;
+                if publish && seen.is_multiple_of(self.partial_every) {
+                    (self.partial)(exec);
+                }
+            };
         let r = if let Some(wanted) = exec.column_fields().map(<[String]>::to_vec) {
+            // Only discovered fields are read: from the blocks' columns where they are kept.
             self.store
                 .scan_fields(self.scope, p.group, p.from, p.to, &wanted, |stream, e| {
-                    if self.cancel.load(Ordering::Relaxed) || timed_out.load(Ordering::Relaxed) {
-                        return false;
+                    go_on(*seen) && {
+                        feed(exec, seen, stream, &e);
+                        true
                     }
-                    if seen.is_multiple_of(4096) && self.started.elapsed() > self.timeout {
-                        timed_out.store(true, Ordering::Relaxed);
-                        return false;
-                    }
-                    if needs_ptr {
-                        ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
-                    }
-                    let (message, values) = match e.fields {
-                        ScanFields::Columns(v) => ("", Some(v)),
-                        ScanFields::Message(m) => (m, None),
-                    };
-                    let r = insights::Record {
-                        timestamp: e.timestamp,
-                        ingestion_time: e.ingestion_time,
-                        message,
-                        log_stream: stream,
-                        log: &log,
-                        ptr: &ptr,
-                    };
-                    match values {
-                        Some(v) => exec.push_fields(&r, e.message_len, v),
-                        None => exec.push(&r),
-                    }
-                    *seen += 1;
-                    if publish && seen.is_multiple_of(self.partial_every) {
-                        (self.partial)(exec);
+                })
+                .map(|_| ())
+        } else if exec.searches_texts() {
+            // Leading `@message` filters: each block's text is searched once, and only the
+            // records it may match are pushed; the others are counted as scanned.
+            let mut picked = Vec::new();
+            let mut spans = Vec::new();
+            self.store
+                .scan_blocks(self.scope, p.group, p.from, p.to, |b| {
+                    spans.clear();
+                    spans.extend(b.events.iter().map(|e| e.span));
+                    let all = !exec.candidates(b.text, &spans, &mut picked);
+                    let mut next = picked.iter().copied().peekable();
+                    for (i, e) in b.events.iter().enumerate() {
+                        if !go_on(*seen) {
+                            return false;
+                        }
+                        if all || next.next_if_eq(&i).is_some() {
+                            let m = b.event(e).message;
+                            let ev = ScanEvent {
+                                timestamp: e.timestamp,
+                                ingestion_time: e.ingestion_time,
+                                seq: e.seq,
+                                message_len: m.len(),
+                                fields: ScanFields::Message(m),
+                            };
+                            feed(exec, seen, b.stream, &ev);
+                        } else {
+                            exec.count_unmatched(e.timestamp, (e.span.1 - e.span.0) as usize);
+                            *seen += 1;
+                        }
                     }
                     true
                 })
         } else {
             self.store
                 .scan(self.scope, p.group, p.from, p.to, |stream, e| {
-                    if self.cancel.load(Ordering::Relaxed) || timed_out.load(Ordering::Relaxed) {
-                        return false;
+                    go_on(*seen) && {
+                        let ev = ScanEvent {
+                            timestamp: e.timestamp,
+                            ingestion_time: e.ingestion_time,
+                            seq: e.seq,
+                            message_len: e.message.len(),
+                            fields: ScanFields::Message(e.message),
+                        };
+                        feed(exec, seen, stream, &ev);
+                        true
                     }
-                    if seen.is_multiple_of(4096) && self.started.elapsed() > self.timeout {
-                        timed_out.store(true, Ordering::Relaxed);
-                        return false;
-                    }
-                    if needs_ptr {
-                        ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
-                    }
-                    exec.push(&insights::Record {
-                        timestamp: e.timestamp,
-                        ingestion_time: e.ingestion_time,
-                        message: e.message,
-                        log_stream: stream,
-                        log: &log,
-                        ptr: &ptr,
-                    });
-                    *seen += 1;
-                    if publish && seen.is_multiple_of(self.partial_every) {
-                        (self.partial)(exec);
-                    }
-                    true
                 })
+                .map(|_| ())
         };
         if let Err(e) = r {
             if let Ok(mut f) = failed.lock() {
@@ -542,6 +575,25 @@ mod tests {
         };
         assert_eq!(from_columns(&with), 9_000, "every flushed event");
         assert_eq!(from_columns(&without), 0);
+        // Leading `@message` filters search whole blocks: the same answers and statistics as
+        // the same filter written so that it searches message by message.
+        for (re, q) in [
+            ("/status=500/", "stats count(*)"),
+            ("/(?i)USER-000[0-9]+/", "stats count(*) by route"),
+            ("'\\\"hi'", "fields msg | sort @timestamp desc | limit 5"),
+            ("/0,\"tags\":\\[\"x1/", "stats count(*), sum(latency)"),
+            ("/user-.*\"n\":1/", "stats count(*)"),
+            ("/^\\{\"status\":5/", "stats count(*)"),
+            ("'}{'", "stats count(*)"),
+        ] {
+            let block = format!("filter @message like {re} | {q}");
+            let single = format!("filter (@message like {re} or 1 = 2) | {q}");
+            for store in [&with, &without] {
+                let (rows_a, stats_a, _) = run(store, &block);
+                let (rows_b, stats_b, _) = run(store, &single);
+                assert_eq!((&rows_a, stats_a), (&rows_b, stats_b), "{block}");
+            }
+        }
         // Queries reading the message never take the column path.
         for q in [
             "filter @message like /status=500/ | stats count(*)",
