@@ -69,9 +69,21 @@ pub struct Engines {
 
 impl Engines {
     pub fn open(data_dir: &Path, clock: SharedClock) -> Result<Engines, String> {
+        Self::open_with(data_dir, clock, true)
+    }
+
+    /// [`Engines::open`], with or without the log store's discovered-field columns
+    /// (`logs.field_columns`).
+    pub fn open_with(
+        data_dir: &Path,
+        clock: SharedClock,
+        field_columns: bool,
+    ) -> Result<Engines, String> {
         // Discovered JSON fields are kept as columns beside each message block.
         let policy = nephoscope_logstore::Policy {
-            fields: Some(Arc::new(nephoscope_logs::FieldDiscovery)),
+            fields: field_columns.then(|| {
+                Arc::new(nephoscope_logs::FieldDiscovery) as nephoscope_logstore::fields::Extractor
+            }),
             ..Default::default()
         };
         let logs = LogStore::open_with(&data_dir.join("logs"), clock.clone(), policy)

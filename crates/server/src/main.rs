@@ -113,7 +113,11 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
     runtime.block_on(async move {
         let bound = serve::bind(&config).await.map_err(|e| e.to_string())?;
         let clock: nephoscope_clock::SharedClock = Arc::new(nephoscope_clock::SystemClock);
-        let mut engines = nephoscope_server::Engines::open(&config.data_dir, clock.clone())?;
+        let mut engines = nephoscope_server::Engines::open_with(
+            &config.data_dir,
+            clock.clone(),
+            config.logs.field_columns,
+        )?;
         engines.live_tail_limit = std::time::Duration::from_secs(config.logs.live_tail_max_seconds);
         engines.query_limits = nephoscope_logs::queries::Limits {
             max_concurrent: config.logs.insights_max_concurrent_queries,
