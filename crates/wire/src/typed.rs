@@ -1,6 +1,6 @@
-//! The fast path for hot operations (PutMetricData over JSON, Query forms and RPC v2 CBOR —
-//! `cbor.rs` —, PutLogEvents over JSON): the body is read straight into the operation's typed
-//! input, and the model's constraints are checked by walking that typed value (a
+//! The fast path for hot operations (PutMetricData over JSON, Query forms (`form.rs`) and RPC v2
+//! CBOR (`cbor.rs`), PutLogEvents over JSON): the body is read straight into the operation's
+//! typed input, and the model's constraints are checked by walking that typed value (a
 //! `serde::Serializer` that follows the shapes) — no canonical JSON value tree is built.
 //!
 //! It only ever answers "valid": any doubt (a type the walk does not expect, a violated
@@ -14,7 +14,9 @@ use serde::de::DeserializeOwned;
 use serde::ser::{self, Serialize};
 
 mod cbor;
+mod form;
 pub use cbor::put_metric_data_cbor;
+pub use form::{form_action_version, put_metric_data_form};
 
 /// The typed input of `op` from a JSON body, when it is certainly valid.
 pub fn decode_json<T>(service: &'static ServiceDef, op: &OperationDef, body: &[u8]) -> Option<Input>
@@ -370,188 +372,4 @@ impl ser::SerializeStruct for Members {
             .any(|(m, seen)| m.required && !seen);
         (!missing).then_some(()).ok_or(Invalid)
     }
-}
-
-/// `Action` and `Version` of a form body as [`crate::query::ParamTree::get`] reads them (the
-/// last of repeated keys), without building the tree.
-pub fn form_action_version(form: &[u8]) -> (Option<String>, Option<String>) {
-    let (mut action, mut version) = (None, None);
-    for (k, v) in form_urlencoded::parse(form) {
-        match k.as_ref() {
-            "Action" => action = Some(v.into_owned()),
-            "Version" => version = Some(v.into_owned()),
-            _ => {}
-        }
-    }
-    (action, version)
-}
-
-/// A list index as the canonical decoder reads it (`1`, `2`, …), only in its plain spelling.
-fn index(s: &str) -> Option<usize> {
-    let i: usize = s.parse().ok()?;
-    (i >= 1 && i.to_string() == s).then_some(i)
-}
-
-/// Items by index, in index order; a repeated index keeps its last value.
-fn ordered<T>(mut items: Vec<(usize, T)>) -> Vec<T> {
-    // Stable: among equal indexes the last pushed stays last, and dedup keeps it.
-    items.sort_by_key(|(i, _)| *i);
-    let mut out: Vec<(usize, T)> = Vec::with_capacity(items.len());
-    for (i, v) in items {
-        match out.last_mut() {
-            Some(last) if last.0 == i => last.1 = v,
-            _ => out.push((i, v)),
-        }
-    }
-    out.into_iter().map(|(_, v)| v).collect()
-}
-
-fn number(s: &str) -> Option<f64> {
-    s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
-}
-
-/// A dimension's `Name` and `Value` as given.
-type NameValue = (Option<String>, Option<String>);
-
-#[derive(Default)]
-struct FormDatum {
-    name: Option<String>,
-    unit: Option<String>,
-    value: Option<f64>,
-    timestamp: Option<f64>,
-    resolution: Option<i32>,
-    values: Option<Vec<(usize, f64)>>,
-    counts: Option<Vec<(usize, f64)>>,
-    dimensions: Option<Vec<(usize, NameValue)>>,
-    stats: Option<[Option<f64>; 4]>,
-}
-
-/// PutMetricData's typed input straight from its Query form (`MetricData.member.N.…`), when
-/// every key is one the fast path knows and the input is certainly valid; `None` sends the body
-/// the canonical way (the AWS Query protocol's bodies are ~90 bytes of form text per value).
-pub fn put_metric_data_form(
-    service: &'static ServiceDef,
-    op: &OperationDef,
-    form: &[u8],
-) -> Option<Input> {
-    use nephoscope_model::types::cloudwatch::{
-        Dimension, MetricDatum, PutMetricDataInput, StatisticSet,
-    };
-    let mut namespace = None;
-    let mut strict = None;
-    let mut datums: Vec<(usize, FormDatum)> = Vec::new();
-    // Members of one datum arrive together: remember where the last one went.
-    let mut last: Option<(usize, usize)> = None;
-    for (k, v) in form_urlencoded::parse(form) {
-        let mut parts = k.split('.');
-        match parts.next()? {
-            "Action" | "Version" if parts.next().is_none() => continue,
-            "Namespace" if parts.next().is_none() => namespace = Some(v.into_owned()),
-            "StrictEntityValidation" if parts.next().is_none() => {
-                strict = Some(match v.as_ref() {
-                    "true" => true,
-                    "false" => false,
-                    _ => return None,
-                })
-            }
-            "MetricData" => {
-                if parts.next()? != "member" {
-                    return None;
-                }
-                let n = index(parts.next()?)?;
-                let at = match last {
-                    Some((i, at)) if i == n => at,
-                    _ => match datums.iter().position(|(i, _)| *i == n) {
-                        Some(at) => at,
-                        None => {
-                            datums.push((n, FormDatum::default()));
-                            datums.len() - 1
-                        }
-                    },
-                };
-                last = Some((n, at));
-                let d = &mut datums[at].1;
-                let field = parts.next()?;
-                let rest: Vec<&str> = parts.collect();
-                match (field, rest.as_slice()) {
-                    ("MetricName", []) => d.name = Some(v.into_owned()),
-                    ("Unit", []) => d.unit = Some(v.into_owned()),
-                    ("Value", []) => d.value = Some(number(&v)?),
-                    ("Timestamp", []) => {
-                        d.timestamp = Some(
-                            crate::timestamp::parse_iso8601(&v)
-                                .or_else(|| v.parse::<f64>().ok())
-                                .filter(|t| t.is_finite())?,
-                        )
-                    }
-                    ("StorageResolution", []) => {
-                        d.resolution = Some(v.trim().parse::<i64>().ok()?.try_into().ok()?)
-                    }
-                    ("Values", ["member", i]) => d
-                        .values
-                        .get_or_insert_with(Vec::new)
-                        .push((index(i)?, number(&v)?)),
-                    ("Counts", ["member", i]) => d
-                        .counts
-                        .get_or_insert_with(Vec::new)
-                        .push((index(i)?, number(&v)?)),
-                    ("Dimensions", ["member", i, part]) => {
-                        let i = index(i)?;
-                        let dims = d.dimensions.get_or_insert_with(Vec::new);
-                        let slot = match dims.iter().position(|(j, _)| *j == i) {
-                            Some(s) => s,
-                            None => {
-                                dims.push((i, (None, None)));
-                                dims.len() - 1
-                            }
-                        };
-                        match *part {
-                            "Name" => dims[slot].1 .0 = Some(v.into_owned()),
-                            "Value" => dims[slot].1 .1 = Some(v.into_owned()),
-                            _ => return None,
-                        }
-                    }
-                    ("StatisticValues", [part]) => {
-                        let slot = ["SampleCount", "Sum", "Minimum", "Maximum"]
-                            .iter()
-                            .position(|p| p == part)?;
-                        d.stats.get_or_insert([None; 4])[slot] = Some(number(&v)?);
-                    }
-                    _ => return None,
-                }
-            }
-            _ => return None,
-        }
-    }
-    let metric_data = ordered(datums)
-        .into_iter()
-        .map(|d| MetricDatum {
-            metric_name: d.name,
-            dimensions: d.dimensions.map(|ds| {
-                ordered(ds)
-                    .into_iter()
-                    .map(|(name, value)| Dimension { name, value })
-                    .collect()
-            }),
-            timestamp: d.timestamp.map(nephoscope_model::Timestamp),
-            value: d.value,
-            statistic_values: d.stats.map(|[c, s, mi, ma]| StatisticSet {
-                sample_count: c,
-                sum: s,
-                minimum: mi,
-                maximum: ma,
-            }),
-            values: d.values.map(ordered),
-            counts: d.counts.map(ordered),
-            unit: d.unit,
-            storage_resolution: d.resolution,
-        })
-        .collect::<Vec<_>>();
-    let typed = PutMetricDataInput {
-        namespace,
-        metric_data: (!metric_data.is_empty()).then_some(metric_data),
-        entity_metric_data: None,
-        strict_entity_validation: strict,
-    };
-    checked(service, op, typed)
 }

@@ -125,6 +125,24 @@ fn put_metric_data_form_table() {
             false,
         ),
         (format!("{ok}&MetricData.member.1.Timestamp=inf"), false),
+        // Datums and values out of order, an index given twice, empty pieces.
+        (
+            format!("{ok}&MetricData.member.4.MetricName=Four&MetricData.member.3.MetricName=Three&&MetricData.member.3.Value=1&MetricData.member.4.Values.member.1=1&MetricData.member.4.Values.member.3=3&MetricData.member.4.Values.member.3=4&"),
+            true,
+        ),
+        // Escapes in names and values decode as the tree decodes them.
+        (
+            format!("{ok}&MetricData%2Emember.1.Dimensions.member.2.Name=A+b&MetricData.member.1.Dimensions.member.2.Value=%C3%A9t%C3%A9"),
+            true,
+        ),
+        (ok.replace("Namespace=App%2FWeb", "Namespace=App+Web"), true),
+        (ok.replace("Namespace=App%2FWeb", "Namespace=App%ZZ"), true),
+        (format!("{ok}&MetricData.member.1.Value=+1.5"), true), // `+` is a space, trimmed
+        (format!("{ok}&MetricData.member.1.Values.member.01=1"), false),
+        (format!("{ok}&MetricData.member.1.Values.member.99999999999999999999=1"), false),
+        (format!("{ok}&MetricData.member.1"), false),
+        (format!("{ok}&MetricData.member.1.Dimensions.member.1.Name.x=1"), false),
+        (format!("{ok}&MetricData.member.1.StatisticValues.Sum.x=1"), false),
     ] {
         let got = typed::put_metric_data_form(service, op, body.as_bytes());
         assert_eq!(got.is_some(), fast, "{body}");
@@ -392,4 +410,52 @@ fn put_metric_data_cbor_table() {
     assert_eq!(d.values.as_deref(), Some(&[1.5, 12.345678, 3.0][..]));
     assert_eq!(d.counts.as_deref(), Some(&[1.0, 2.0, 0.25][..]));
     assert_eq!(d.timestamp, Some(nephoscope_model::Timestamp(1.7e9)));
+}
+
+#[test]
+fn form_action_version_table() {
+    use nephoscope_wire::query::ParamTree;
+    for form in [
+        &b"Action=PutMetricData&Version=2010-08-01&Namespace=A"[..],
+        b"Version=1&Action=A&Action=B",
+        b"%41ction=Put%4DetricData&Ver+sion=x&Version=y+z",
+        b"Action&Version=",
+        b"&&Action=%FF%FE&Version=\xff",
+        b"Namespace=A",
+        b"",
+        b"xAction=1&Action+=2&a%26Action=3&Action=4&x=%41&Versio%6E=5",
+        b"Action=1&Action",
+    ] {
+        let tree = ParamTree::parse(form);
+        let (action, version) = typed::form_action_version(form);
+        assert_eq!(action.as_deref(), tree.get("Action"), "{form:?}");
+        assert_eq!(version.as_deref(), tree.get("Version"), "{form:?}");
+    }
+}
+
+/// Routing reads `Action` and `Version` as the tree does, on forms built from the pieces that
+/// matter (names, escapes, separators).
+#[test]
+fn form_action_version_mixed() {
+    use nephoscope_wire::query::ParamTree;
+    const TOKENS: [&str; 12] = [
+        "Action", "Version", "=", "&", "%41", "+", "x", "%", "%2", "%6E", "Ver", "%26",
+    ];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..20_000 {
+        let mut form = String::new();
+        for _ in 0..(x % 12) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            form.push_str(TOKENS[(x % TOKENS.len() as u64) as usize]);
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let tree = ParamTree::parse(form.as_bytes());
+        let (action, version) = typed::form_action_version(form.as_bytes());
+        assert_eq!(action.as_deref(), tree.get("Action"), "{form}");
+        assert_eq!(version.as_deref(), tree.get("Version"), "{form}");
+    }
 }

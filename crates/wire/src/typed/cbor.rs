@@ -372,15 +372,17 @@ impl<'a> Reader<'a> {
 /// An IEEE half-precision float as f64 (exact, as ciborium's `half` conversion); `None` for
 /// the infinities and NaN.
 fn half(h: u16) -> Option<f64> {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = i32::from((h >> 10) & 0x1f);
-    let mant = f64::from(h & 0x3ff);
+    let sign = u64::from(h >> 15) << 63;
+    let exp = u64::from((h >> 10) & 0x1f);
+    let mant = u64::from(h & 0x3ff);
     let magnitude = match exp {
-        0 => mant * 2f64.powi(-24),
+        // Subnormal: mant × 2^-24.
+        0 => mant as f64 * f64::from_bits(0x3e70_0000_0000_0000),
         31 => return None,
-        _ => (1024.0 + mant) * 2f64.powi(exp - 25),
+        // Rebias the exponent (15 → 1023) and widen the mantissa (10 → 52 bits).
+        _ => f64::from_bits(((exp + 1008) << 52) | (mant << 42)),
     };
-    Some(sign * magnitude)
+    Some(f64::from_bits(magnitude.to_bits() | sign))
 }
 
 #[cfg(test)]
@@ -402,6 +404,16 @@ mod tests {
         }
         assert_eq!(half(0x8000).map(f64::to_bits), Some((-0.0f64).to_bits()));
         assert_eq!(half(0x7c00), None);
+        // Every finite half against the textbook formula.
+        for h in 0..=u16::MAX {
+            let (e, m) = (i32::from((h >> 10) & 0x1f), f64::from(h & 0x3ff));
+            let want = match e {
+                0 => m * 2f64.powi(-24),
+                31 => continue,
+                _ => (1024.0 + m) * 2f64.powi(e - 25),
+            } * if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+            assert_eq!(half(h).map(f64::to_bits), Some(want.to_bits()), "{h:#06x}");
+        }
         assert_eq!(half(0x7e00), None);
     }
 }
