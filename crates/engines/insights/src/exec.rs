@@ -283,7 +283,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
 /// Every name a command may look a row up by or write: fields in expressions, a call's text
 /// (a stats column is found by it), and the names `fields`, `display`, `parse` and `unnest`
 /// assign (`stats` builds new rows).
-fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
+pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
     visit_fields(c, f);
     let mut calls = |e: &Expr| visit_calls(e, f);
     match c {

@@ -535,6 +535,75 @@ impl Execution {
         }
     }
 
+    /// For a run reading only discovered fields ([`Execution::column_fields`]) that starts
+    /// with `filter` commands reading nothing but such fields: the indexes (into
+    /// `column_fields`) of every field those filters may read. Whether a record passes them
+    /// depends on these fields' values alone, so a caller may decide it once per distinct
+    /// combination ([`Execution::leading_filters_pass`]) and count the records that fail with
+    /// [`Execution::count_unmatched`] instead of pushing them.
+    pub fn leading_filter_inputs(&self) -> Option<Vec<usize>> {
+        let wanted = self.column_fields()?;
+        let mut names: Vec<String> = Vec::new();
+        let mut any = false;
+        for c in self.plan.prefix.iter() {
+            if !matches!(c, ast::Command::Filter(_)) {
+                break;
+            }
+            any = true;
+            exec::referenced_names(c, &mut |n| names.push(n.to_string()));
+        }
+        if !any {
+            return None;
+        }
+        let mut inputs = Vec::new();
+        for n in &names {
+            if exec::SYSTEM_FIELDS.contains(&n.as_str()) {
+                return None;
+            }
+            // The name and every dotted prefix (a row looks `a.b` up through `a`).
+            let mut prefix = n.as_str();
+            loop {
+                if let Some(i) = wanted.iter().position(|w| w == prefix) {
+                    if !inputs.contains(&i) {
+                        inputs.push(i);
+                    }
+                }
+                match prefix.rfind('.') {
+                    Some(p) => prefix = &prefix[..p],
+                    None => break,
+                }
+            }
+        }
+        inputs.sort_unstable();
+        Some(inputs)
+    }
+
+    /// Whether a record with these discovered fields (aligned with
+    /// [`Execution::column_fields`]; only `inputs`, the [`Execution::leading_filter_inputs`],
+    /// are read) passes the run's leading filters.
+    pub fn leading_filters_pass(&mut self, inputs: &[usize], values: &[Option<&str>]) -> bool {
+        let mut row = std::mem::take(&mut self.scratch);
+        row.recycle();
+        for &i in inputs {
+            if let (Some(name), Some(Some(v))) = (self.plan.wanted.get(i), values.get(i)) {
+                row.push_str(name, v);
+            }
+        }
+        let ev = Evaluator {
+            env: &self.env,
+            aggs: &[],
+            bin_offset: 0,
+        };
+        let pass = self
+            .plan
+            .prefix
+            .iter()
+            .take_while(|c| matches!(c, ast::Command::Filter(_)))
+            .all(|c| exec::apply_one(c, &mut row, &ev, &mut self.tmp));
+        self.scratch = row;
+        pass
+    }
+
     /// [`Execution::push`] for a record whose message is not at hand: `values` are its
     /// discovered fields named by [`Execution::column_fields`], in that order (`None`: no such
     /// field), exactly as discovery finds them in the message; `message_len` is its length.

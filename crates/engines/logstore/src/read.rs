@@ -541,6 +541,7 @@ impl LogStore {
         let mut visited = 0;
         let mut scratch = segment::Scratch::default();
         let (mut arena, mut ranges, mut events) = (String::new(), Vec::new(), Vec::new());
+        let mut block = 0u64;
         let w = wanted.len();
         // The events of a view, read from their messages.
         fn by_message(
@@ -577,7 +578,9 @@ impl LogStore {
                     by_message(v, &mut visited, &mut visit)
                 });
             }
+            block += 1;
             let mut values: Vec<Option<&str>> = Vec::with_capacity(w);
+            let mut keys: Vec<u32> = Vec::with_capacity(w);
             for k in b.range.clone() {
                 let seq = b.d.seq(k);
                 if seq < b.first_seq {
@@ -590,13 +593,25 @@ impl LogStore {
                         .iter()
                         .map(|r| r.and_then(|(x, y)| arena.get(x as usize..y as usize))),
                 );
+                keys.clear();
+                // A value's start in the arena: dictionary values share theirs, and distinct
+                // non-empty values never share one (empty values get a key of their own).
+                keys.extend(ranges[i * w..(i + 1) * w].iter().map(|r| match r {
+                    None => u32::MAX,
+                    Some((x, y)) if x == y => u32::MAX - 1,
+                    Some((x, _)) => *x,
+                }));
                 visited += 1;
                 let e = ScanEvent {
                     timestamp: b.d.timestamp(k),
                     ingestion_time: b.d.ingestion_time(k),
                     seq,
                     message_len: b.d.message_len(k),
-                    fields: ScanFields::Columns(&values),
+                    fields: ScanFields::Columns {
+                        values: &values,
+                        keys: &keys,
+                        block,
+                    },
                 };
                 if !visit(b.stream, e) {
                     return false;
@@ -872,8 +887,15 @@ pub struct ScanEvent<'a> {
 /// Where a field reader finds an event's fields.
 #[derive(Debug, Clone, Copy)]
 pub enum ScanFields<'a> {
-    /// The wanted fields' values in the order asked for (`None`: the event has no such field).
-    Columns(&'a [Option<&'a str>]),
+    /// The wanted fields' values in the order asked for (`None`: the event has no such field),
+    /// with a key per value: within one `block` (numbered by the scan), two events have the
+    /// same key for a field only if they have the same value (`u32::MAX`: no value); equal
+    /// values may still have different keys.
+    Columns {
+        values: &'a [Option<&'a str>],
+        keys: &'a [u32],
+        block: u64,
+    },
     /// The message, to find the fields in.
     Message(&'a str),
 }

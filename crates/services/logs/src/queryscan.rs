@@ -23,6 +23,48 @@ impl nephoscope_logstore::fields::FieldExtractor for FieldDiscovery {
     }
 }
 
+/// Most leading-filter inputs whose value combinations are remembered per block.
+const MEMO_INPUTS: usize = 4;
+/// Most combinations remembered per block (beyond, filters are evaluated record by record).
+const MEMO_ENTRIES: usize = 64;
+
+/// The leading filters' verdicts on the value combinations met in the current block, keyed by
+/// the scan's per-block value keys.
+#[derive(Default)]
+struct FilterMemo {
+    block: u64,
+    seen: Vec<([u32; MEMO_INPUTS], bool)>,
+}
+
+impl FilterMemo {
+    /// The verdict for a record whose value keys are `keys` (its `inputs` decide), evaluated
+    /// with `eval` when this block has not met the combination yet.
+    fn decide(
+        &mut self,
+        block: u64,
+        inputs: &[usize],
+        keys: &[u32],
+        eval: impl FnOnce() -> bool,
+    ) -> bool {
+        if block != self.block {
+            self.block = block;
+            self.seen.clear();
+        }
+        let mut key = [u32::MAX; MEMO_INPUTS];
+        for (k, &i) in key.iter_mut().zip(inputs) {
+            *k = keys.get(i).copied().unwrap_or(u32::MAX);
+        }
+        if let Some(&(_, pass)) = self.seen.iter().find(|(k, _)| *k == key) {
+            return pass;
+        }
+        let pass = eval();
+        if self.seen.len() < MEMO_ENTRIES {
+            self.seen.push((key, pass));
+        }
+        pass
+    }
+}
+
 /// Below this many events in all, one worker scans everything.
 const PARALLEL_MIN_EVENTS: f64 = 50_000.0;
 /// Pieces per worker (more pieces balance uneven work between workers).
@@ -301,7 +343,7 @@ impl Feed<'_> {
                     ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
                 }
                 let (message, values) = match e.fields {
-                    ScanFields::Columns(v) => ("", Some(v)),
+                    ScanFields::Columns { values, .. } => ("", Some(values)),
                     ScanFields::Message(m) => (m, None),
                 };
                 let r = insights::Record {
@@ -323,12 +365,37 @@ impl Feed<'_> {
             };
         let r = if let Some(wanted) = exec.column_fields().map(<[String]>::to_vec) {
             // Only discovered fields are read: from the blocks' columns where they are kept.
+            // Leading filters over a few of them are decided once per distinct combination of
+            // their values in a block; records they reject are only counted.
+            let inputs = exec
+                .leading_filter_inputs()
+                .filter(|i| !i.is_empty() && i.len() <= MEMO_INPUTS);
+            let mut memo = FilterMemo::default();
             self.store
                 .scan_fields(self.scope, p.group, p.from, p.to, &wanted, |stream, e| {
-                    go_on(*seen) && {
-                        feed(exec, seen, stream, &e);
-                        true
+                    if !go_on(*seen) {
+                        return false;
                     }
+                    if let (
+                        Some(inputs),
+                        ScanFields::Columns {
+                            values,
+                            keys,
+                            block,
+                        },
+                    ) = (&inputs, e.fields)
+                    {
+                        let pass = memo.decide(block, inputs, keys, || {
+                            exec.leading_filters_pass(inputs, values)
+                        });
+                        if !pass {
+                            exec.count_unmatched(e.timestamp, e.message_len);
+                            *seen += 1;
+                            return true;
+                        }
+                    }
+                    feed(exec, seen, stream, &e);
+                    true
                 })
                 .map(|_| ())
         } else if exec.searches_texts() {
@@ -428,11 +495,13 @@ mod tests {
             ),
             5 => "{\"unterminated\": ".to_string(),
             _ => format!(
-                r#"{{"status":{},"route":"{route}","latency":{},"user":"user-{:05}","n":{}}}"#,
+                r#"{{"status":{},"route":"{route}","latency":{},"user":"user-{:05}","n":{},"e":"{}","f":"{}"}}"#,
                 [200, 404, 500, 503][(i % 4) as usize],
                 i * 13 % 997,
                 i * 31 % 4_000,
-                i
+                i,
+                ["", "x", ""][(i % 3) as usize],
+                ["", "", "y"][(i % 3) as usize],
             ),
         }
     }
@@ -546,6 +615,9 @@ mod tests {
             "display status, @logStream | sort @timestamp desc | limit 15",
             "filter status = 404 or route = '/d' | stats count(*) by status, route",
             "stats count(*) by unterminated",
+            "filter e = '' | stats count(*) by f",
+            "filter f != '' or e = 'x' | stats count(*) by status",
+            "filter isblank(e) and status >= 500 | stats count(*) by route",
         ];
         let mut used = 0;
         for q in queries {
@@ -567,7 +639,7 @@ mod tests {
             let mut n = 0;
             store
                 .scan_fields(&scope, "g", i64::MIN, i64::MAX, &wanted, |_, e| {
-                    n += usize::from(matches!(e.fields, ScanFields::Columns(_)));
+                    n += usize::from(matches!(e.fields, ScanFields::Columns { .. }));
                     true
                 })
                 .unwrap();
