@@ -4,7 +4,12 @@
 //! executions are merged (their results do not depend on how the input was split). A query that
 //! keeps only the newest rows (`sort @timestamp desc | limit n`, or no sort at all, with no
 //! `filter`) scans the pieces newest first instead and, as soon as older events cannot change
-//! its result, only counts the rest for the statistics.
+//! its result, only counts the rest for the statistics (from segment totals where it can).
+//!
+//! A piece is read one of three ways: a query reading only discovered fields takes them from
+//! the blocks' field columns (its leading filters decided once per distinct value combination
+//! of a block); one with leading `@message like` filters searches each block's text once and
+//! pushes only the records that may match; any other gets every message.
 
 use nephoscope_insights as insights;
 use nephoscope_logstore::{LogStore, ScanEvent, ScanFields, Scope, StoreError};
