@@ -148,6 +148,18 @@ impl<T> Default for Indexed<T> {
 }
 
 impl<T> Indexed<T> {
+    fn with_capacity(n: usize) -> Self {
+        Indexed {
+            dense: Vec::with_capacity(n),
+            sparse: None,
+        }
+    }
+
+    /// Items so far, while they came in order.
+    fn dense_len(&self) -> usize {
+        self.dense.len()
+    }
+
     fn push(&mut self, i: usize, item: T) {
         if let Some(sparse) = &mut self.sparse {
             sparse.push((i, item));
@@ -237,20 +249,47 @@ fn index_until(s: &[u8], end: u8) -> Option<(usize, &[u8])> {
     Some((index(&s[..len])?, &s[len + 1..]))
 }
 
-/// `MetricData.member.N.Values.member.I=<plain decimal>` (or `Counts`) at the start of `s` —
-/// the pairs that carry the values, ~all of a body — read in one pass without escapes:
-/// (N, whether `Counts`, I, the value, the pair's length). `None` for any other pair, which
-/// the general way reads.
-fn value_pair(s: &[u8]) -> Option<(usize, bool, usize, f64, usize)> {
+/// A pair that carries a value: `MetricData.member.N.Values.member.I=<plain decimal>` (or
+/// `Counts`).
+#[derive(Debug, PartialEq)]
+struct ValuePair {
+    /// The datum (N) and whether the list is `Counts`.
+    n: usize,
+    counts: bool,
+    /// The length of the name up to the item index (`MetricData.member.N.Values.member.`).
+    list_len: usize,
+    i: usize,
+    value: f64,
+    /// The length of the whole pair.
+    len: usize,
+}
+
+/// The value pair at the start of `s` — ~all pairs of a body — read in one pass without
+/// escapes; `None` for any other pair, which the general way reads.
+fn value_pair(s: &[u8]) -> Option<ValuePair> {
     let rest = s.strip_prefix(b"MetricData.member.")?;
     let (n, rest) = index_until(rest, b'.')?;
     let (counts, rest) = match rest.strip_prefix(b"Values.member.") {
         Some(rest) => (false, rest),
         None => (true, rest.strip_prefix(b"Counts.member.")?),
     };
-    let (i, rest) = index_until(rest, b'=')?;
-    let (v, len) = decimal(rest)?;
-    Some((n, counts, i, v, s.len() - rest.len() + len))
+    let list_len = s.len() - rest.len();
+    let (i, value, len) = item(rest)?;
+    Some(ValuePair {
+        n,
+        counts,
+        list_len,
+        i,
+        value,
+        len: list_len + len,
+    })
+}
+
+/// `I=<plain decimal>`, the rest of a value pair: the index, the value and their length.
+fn item(s: &[u8]) -> Option<(usize, f64, usize)> {
+    let (i, rest) = index_until(s, b'=')?;
+    let (value, len) = decimal(rest)?;
+    Some((i, value, s.len() - rest.len() + len))
 }
 
 /// A dimension's `Name` and `Value` as given.
@@ -290,9 +329,9 @@ impl FormDatum {
             }
             _ => {
                 if let Some(i) = field.strip_prefix(b"Values.member.") {
-                    self.push(false, index(i)?, number(v)?);
+                    self.push(false, index(i)?, number(v)?, 0);
                 } else if let Some(i) = field.strip_prefix(b"Counts.member.") {
-                    self.push(true, index(i)?, number(v)?);
+                    self.push(true, index(i)?, number(v)?, 0);
                 } else if let Some(rest) = field.strip_prefix(b"Dimensions.member.") {
                     let (i, part) = split_at_dot(rest)?;
                     let i = index(i)?;
@@ -326,14 +365,15 @@ impl FormDatum {
         Some(())
     }
 
-    /// Item `i` of `Values` (or `Counts`).
-    fn push(&mut self, counts: bool, i: usize, n: f64) {
+    /// Item `i` of `Values` (or `Counts`); a new list has room for `hint` items.
+    fn push(&mut self, counts: bool, i: usize, n: f64, hint: usize) {
         let list = if counts {
             &mut self.counts
         } else {
             &mut self.values
         };
-        list.get_or_insert_with(Default::default).push(i, n);
+        list.get_or_insert_with(|| Indexed::with_capacity(hint))
+            .push(i, n);
     }
 
     fn into_datum(self) -> MetricDatum {
@@ -375,24 +415,46 @@ struct Datums {
     scattered: bool,
     /// Where the last datum looked up is: members of one datum arrive together.
     last: Option<(usize, usize)>,
+    /// The longest `Values` or `Counts` so far: the room a new one gets.
+    hint: usize,
 }
 
 impl Datums {
     fn get(&mut self, n: usize) -> &mut FormDatum {
         let at = match self.last {
             Some((i, at)) if i == n => at,
-            _ if !self.scattered && n <= self.list.len() => n - 1,
-            _ => match self.list.iter().position(|(i, _)| *i == n) {
-                Some(at) => at,
-                None => {
-                    self.scattered |= n != self.list.len() + 1;
-                    self.list.push((n, FormDatum::default()));
-                    self.list.len() - 1
+            Some((_, at)) => {
+                let d = &self.list[at].1;
+                for list in [&d.values, &d.counts].into_iter().flatten() {
+                    self.hint = self.hint.max(list.dense_len());
                 }
-            },
+                self.find(n)
+            }
+            None => self.find(n),
         };
         self.last = Some((n, at));
         &mut self.list[at].1
+    }
+
+    /// Item `i` of datum `n`'s `Values` (or `Counts`).
+    fn push(&mut self, n: usize, counts: bool, i: usize, value: f64) {
+        let hint = self.hint;
+        self.get(n).push(counts, i, value, hint);
+    }
+
+    /// Where datum `n` is, added when new.
+    fn find(&mut self, n: usize) -> usize {
+        if !self.scattered && n <= self.list.len() {
+            return n - 1;
+        }
+        match self.list.iter().position(|(i, _)| *i == n) {
+            Some(at) => at,
+            None => {
+                self.scattered |= n != self.list.len() + 1;
+                self.list.push((n, FormDatum::default()));
+                self.list.len() - 1
+            }
+        }
     }
 
     fn into_datums(self) -> Vec<MetricDatum> {
@@ -416,11 +478,26 @@ pub fn put_metric_data_form(
     let mut namespace = None;
     let mut strict = None;
     let mut datums = Datums::default();
+    // The name of the last value pair up to its item index (where it is in the form, its
+    // length, its datum and list): the pairs of one list share it, so only their index and
+    // value are read.
+    let mut list: Option<(usize, usize, usize, bool)> = None;
     let mut at = 0;
     while at < form.len() {
-        if let Some((n, counts, i, v, len)) = value_pair(&form[at..]) {
-            datums.get(n).push(counts, i, v);
-            at += len + 1;
+        let s = &form[at..];
+        if let Some((start, len, n, counts)) = list {
+            if s.get(..len) == Some(&form[start..start + len]) {
+                if let Some((i, v, item_len)) = item(&s[len..]) {
+                    datums.push(n, counts, i, v);
+                    at += len + item_len + 1;
+                    continue;
+                }
+            }
+        }
+        if let Some(p) = value_pair(s) {
+            datums.push(p.n, p.counts, p.i, p.value);
+            list = Some((at, p.list_len, p.n, p.counts));
+            at += p.len + 1;
             continue;
         }
         let end = memchr::memchr(b'&', &form[at..]).map_or(form.len(), |e| at + e);
@@ -458,7 +535,7 @@ pub fn put_metric_data_form(
 
 #[cfg(test)]
 mod tests {
-    use super::{decimal, number, value_pair};
+    use super::{decimal, number, value_pair, ValuePair};
 
     /// `f64::from_str` as the canonical path reads a value.
     fn reference(s: &str) -> Option<f64> {
@@ -540,11 +617,25 @@ mod tests {
         let pair = |s: &str| value_pair(s.as_bytes());
         assert_eq!(
             pair("MetricData.member.12.Values.member.3=1.5&x"),
-            Some((12, false, 3, 1.5, 40))
+            Some(ValuePair {
+                n: 12,
+                counts: false,
+                list_len: 35,
+                i: 3,
+                value: 1.5,
+                len: 40
+            })
         );
         assert_eq!(
             pair("MetricData.member.1.Counts.member.150=2"),
-            Some((1, true, 150, 2.0, 39))
+            Some(ValuePair {
+                n: 1,
+                counts: true,
+                list_len: 34,
+                i: 150,
+                value: 2.0,
+                len: 39
+            })
         );
         for s in [
             "MetricData.member.1.Values.member.1=1e3",
