@@ -224,10 +224,24 @@ impl Drop for Spawned {
 /// Starts `nephoscope serve --listen 127.0.0.1:0 --data-dir DIR`, with stderr to `log`, and
 /// reads the port from its first stdout line (`nephoscope listening on http://127.0.0.1:PORT`).
 pub fn start_nephoscope(bin: &Path, data_dir: &Path, log: &Path) -> Result<(Spawned, u16), String> {
+    start_nephoscope_with(bin, data_dir, None, log)
+}
+
+/// [`start_nephoscope`] with `--config FILE` when `config` is given.
+pub fn start_nephoscope_with(
+    bin: &Path,
+    data_dir: &Path,
+    config: Option<&Path>,
+    log: &Path,
+) -> Result<(Spawned, u16), String> {
     let stderr = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
+    let mut cmd = Command::new(bin);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(stderr)

@@ -178,7 +178,7 @@ pub struct LogsConfig {
     pub insights_join_max_keys: usize,
     /// Keep the discovered JSON fields of flushed events as columns beside the messages, so
     /// Logs Insights queries reading only such fields never decompress messages (costs about
-    /// 10 % more storage on JSON logs).
+    /// 10 % more storage on JSON logs, hence off by default).
     pub field_columns: bool,
 }
 
@@ -192,7 +192,7 @@ impl Default for LogsConfig {
             insights_subquery_timeout_seconds: 30,
             insights_subquery_max_rows: 10_000,
             insights_join_max_keys: 50_000,
-            field_columns: true,
+            field_columns: false,
         }
     }
 }
@@ -399,13 +399,13 @@ format = "json"
 cert_file = "c.pem"
 key_file = "k.pem"
 [logs]
-field_columns = false
+field_columns = true
 "#,
         )
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:5000");
-        assert!(!c.logs.field_columns);
-        assert!(Config::default().logs.field_columns);
+        assert!(c.logs.field_columns);
+        assert!(!Config::default().logs.field_columns);
         assert_eq!(c.auth.credentials[0].principal, "user/alice");
         assert_eq!(c.limits.max_decompressed_bytes, 32 * 1024 * 1024);
         assert!(c.validate().is_ok());

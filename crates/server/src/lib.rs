@@ -69,7 +69,7 @@ pub struct Engines {
 
 impl Engines {
     pub fn open(data_dir: &Path, clock: SharedClock) -> Result<Engines, String> {
-        Self::open_with(data_dir, clock, true)
+        Self::open_with(data_dir, clock, false)
     }
 
     /// [`Engines::open`], with or without the log store's discovered-field columns
@@ -79,7 +79,8 @@ impl Engines {
         clock: SharedClock,
         field_columns: bool,
     ) -> Result<Engines, String> {
-        // Discovered JSON fields are kept as columns beside each message block.
+        // With `field_columns`, discovered JSON fields are kept as columns beside each message
+        // block.
         let policy = nephoscope_logstore::Policy {
             fields: field_columns.then(|| {
                 Arc::new(nephoscope_logs::FieldDiscovery) as nephoscope_logstore::fields::Extractor

@@ -47,10 +47,12 @@ struct Opts {
     poll_ms: u64,
     peer_timeout: u64,
     keep: bool,
+    /// Run the server with `logs.field_columns = true` (the default of this benchmark).
+    field_columns: bool,
 }
 
 const USAGE: &str = "usage: insights-bench [--gb X] [--peers] [--reps R] [--concurrency C] \
-[--seed S] [--poll-ms M] [--peer-timeout SECONDS] [--keep]";
+[--seed S] [--poll-ms M] [--peer-timeout SECONDS] [--keep] [--no-field-columns]";
 
 fn parse_opts() -> Result<Opts, String> {
     let mut o = Opts {
@@ -62,6 +64,7 @@ fn parse_opts() -> Result<Opts, String> {
         poll_ms: 20,
         peer_timeout: 1800,
         keep: false,
+        field_columns: true,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -71,6 +74,7 @@ fn parse_opts() -> Result<Opts, String> {
         match flag {
             "--peers" => o.peers = true,
             "--keep" => o.keep = true,
+            "--no-field-columns" => o.field_columns = false,
             "-h" | "--help" => return Err(String::new()),
             _ => {
                 let v = args
@@ -560,7 +564,15 @@ async fn run(opts: Opts) -> Result<(), String> {
         if opts.keep { " (kept)" } else { "" }
     );
 
-    let (mut server, port) = procfs::start_nephoscope(&bin, &data_dir, &log)?;
+    // The server keeps discovered fields as columns unless asked not to (`logs.field_columns`).
+    let config = scratch.path.join("nephoscope.toml");
+    std::fs::write(
+        &config,
+        format!("[logs]\nfield_columns = {}\n", opts.field_columns),
+    )
+    .map_err(|e| e.to_string())?;
+    println!("server config: logs.field_columns = {}", opts.field_columns);
+    let (mut server, port) = procfs::start_nephoscope_with(&bin, &data_dir, Some(&config), &log)?;
     let spid = server.pid();
     let client = AwsClient::new(port);
     let ready = wait_healthy(&client, Duration::from_secs(30)).await?;
@@ -605,6 +617,13 @@ async fn run(opts: Opts) -> Result<(), String> {
         rss_ingest
             .map(|(r, h)| format!("{} (peak {})", mib(r), mib(h)))
             .unwrap_or_else(|| "?".into())
+    );
+    let (_, segments, _) = procfs::disk_usage(&data_dir.join("logs/files/segments"));
+    println!(
+        "segment files after the flush: {:.1} MB, {:.1} B/event (logs.field_columns = {})",
+        segments as f64 / 1e6,
+        segments as f64 / ex.events.max(1) as f64,
+        opts.field_columns
     );
     let (min_ts, max_ts) = (ex.min_ts.unwrap_or(0), ex.max_ts.unwrap_or(0));
     let (start_s, end_s) = (min_ts.div_euclid(1000) - 1, max_ts.div_euclid(1000) + 1);

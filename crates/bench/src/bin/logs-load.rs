@@ -47,10 +47,12 @@ struct Opts {
     seed: u64,
     scan_reps: u32,
     keep: bool,
+    /// Run the server with `logs.field_columns = true`.
+    field_columns: bool,
 }
 
 const USAGE: &str = "usage: logs-load [--events N] [--concurrency C] [--scan-gb X] [--peer-moto] \
-[--peer-events N] [--seed S] [--scan-reps R] [--keep]";
+[--peer-events N] [--seed S] [--scan-reps R] [--keep] [--field-columns]";
 
 fn parse_opts() -> Result<Opts, String> {
     let mut o = Opts {
@@ -62,6 +64,7 @@ fn parse_opts() -> Result<Opts, String> {
         seed: 42,
         scan_reps: 2,
         keep: false,
+        field_columns: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -76,6 +79,7 @@ fn parse_opts() -> Result<Opts, String> {
         match flag {
             "--peer-moto" => o.peer_moto = true,
             "--keep" => o.keep = true,
+            "--field-columns" => o.field_columns = true,
             "-h" | "--help" => return Err(String::new()),
             _ => {
                 let v = value()?;
@@ -525,7 +529,15 @@ async fn run(opts: Opts) -> Result<(), String> {
         if opts.keep { " (kept)" } else { "" }
     );
 
-    let (mut server, port) = procfs::start_nephoscope(&bin, &data_dir, &log)?;
+    // `--field-columns`: the server keeps discovered fields as columns (`logs.field_columns`).
+    let config = data_dir.with_extension("toml");
+    std::fs::write(
+        &config,
+        format!("[logs]\nfield_columns = {}\n", opts.field_columns),
+    )
+    .map_err(|e| e.to_string())?;
+    println!("server config: logs.field_columns = {}", opts.field_columns);
+    let (mut server, port) = procfs::start_nephoscope_with(&bin, &data_dir, Some(&config), &log)?;
     let spid = server.pid();
     let client = AwsClient::new(port);
     let ready = wait_ready(&client, Duration::from_secs(30), false).await?;

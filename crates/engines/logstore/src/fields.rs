@@ -18,7 +18,10 @@
 //! wants.
 
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
-use std::collections::HashMap;
+
+/// Maps keyed by names and values, hashed with foldhash (a flush hashes every field of every
+/// message).
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -56,18 +59,26 @@ pub fn build(messages: &[&[u8]], ex: &dyn FieldExtractor) -> Vec<u8> {
     // Per name: each event's value as a range of `arena`, and whether an event had it twice.
     type Gathered = (String, Vec<Option<(u32, u32)>>, bool);
     let mut cols: Vec<Gathered> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: Map<String, usize> = Map::default();
+    // The column of each field position in the previous message: logs of one shape list their
+    // fields in the same order, so a name is usually found by one comparison.
+    let mut by_position: Vec<usize> = Vec::new();
     let mut complete = true;
     for (i, m) in messages.iter().enumerate() {
         let Ok(m) = std::str::from_utf8(m) else {
             continue;
         };
+        let mut position = 0;
         ex.fields(m, &mut |k, v| {
             if !complete {
                 return;
             }
-            let c = match index.get(k) {
-                Some(&c) => c,
+            let guess = by_position
+                .get(position)
+                .copied()
+                .filter(|&c| cols.get(c).is_some_and(|col| col.0 == k));
+            let c = match guess.or_else(|| index.get(k).copied()) {
+                Some(c) => c,
                 None => {
                     if cols.len() == MAX_NAMES {
                         complete = false;
@@ -78,6 +89,11 @@ pub fn build(messages: &[&[u8]], ex: &dyn FieldExtractor) -> Vec<u8> {
                     cols.len() - 1
                 }
             };
+            match by_position.get_mut(position) {
+                Some(p) => *p = c,
+                None => by_position.push(c),
+            }
+            position += 1;
             let col = &mut cols[c];
             if col.1[i].is_some() {
                 col.2 = true;
@@ -105,7 +121,7 @@ pub fn build(messages: &[&[u8]], ex: &dyn FieldExtractor) -> Vec<u8> {
             continue;
         }
         let present = values.iter().filter(|v| v.is_some()).count();
-        let mut dict: HashMap<&str, u32> = HashMap::new();
+        let mut dict: Map<&str, u32> = Map::default();
         let mut order: Vec<&str> = Vec::new();
         for v in values.iter().flatten() {
             let s = text(*v);
