@@ -16,7 +16,8 @@ fn fingerprint(key: &str) -> u128 {
     use std::hash::BuildHasher;
     static KEYS: std::sync::OnceLock<(std::hash::RandomState, std::hash::RandomState)> =
         std::sync::OnceLock::new();
-    let (a, b) = KEYS.get_or_init(|| (std::hash::RandomState::new(), std::hash::RandomState::new()));
+    let (a, b) =
+        KEYS.get_or_init(|| (std::hash::RandomState::new(), std::hash::RandomState::new()));
     (u128::from(a.hash_one(key)) << 64) | u128::from(b.hash_one(key))
 }
 
