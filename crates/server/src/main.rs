@@ -143,6 +143,20 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
             engines.services()?,
             args.ephemeral,
         ));
+        let logs = engines.logs.clone();
+        app.metrics.add_source(Box::new(move |out| {
+            let (columns, messages) = logs.blocks_read();
+            out.push_str(
+                "# HELP nephoscope_log_blocks_read_total Segment blocks read by Logs Insights scans: from their discovered-field columns, or by decompressing their messages.\n",
+            );
+            out.push_str("# TYPE nephoscope_log_blocks_read_total counter\n");
+            out.push_str(&format!(
+                "nephoscope_log_blocks_read_total{{from=\"columns\"}} {columns}\n"
+            ));
+            out.push_str(&format!(
+                "nephoscope_log_blocks_read_total{{from=\"messages\"}} {messages}\n"
+            ));
+        }));
         tokio::spawn(engines.clone().run_upkeep());
         if let Some(agent) = serve::bind_emf_agent(&config).await.map_err(|e| e.to_string())? {
             tracing::info!(addr = %agent.addr, "EMF agent endpoint listening (TCP and UDP)");

@@ -18,9 +18,13 @@ struct Histogram {
     sum: f64,
 }
 
+/// Renders more metrics into the text (an engine's counters).
+pub type Source = Box<dyn Fn(&mut String) + Send + Sync>;
+
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    sources: Mutex<Vec<Source>>,
 }
 
 #[derive(Default)]
@@ -36,6 +40,14 @@ fn escape(v: &str) -> String {
 }
 
 impl Metrics {
+    /// Adds a source rendered after the request metrics.
+    pub fn add_source(&self, source: Source) {
+        self.sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(source);
+    }
+
     pub fn observe(&self, service: &str, operation: &str, status: u16, elapsed: Duration) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *inner
@@ -101,6 +113,14 @@ impl Metrics {
             )
             .unwrap();
         }
+        for source in self
+            .sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            source(&mut out);
+        }
         out
     }
 }
@@ -121,5 +141,7 @@ mod tests {
         assert!(text.contains("le=\"0.005\"} 2"), "{text}");
         assert!(text.contains("le=\"0.05\"} 3"));
         assert!(text.contains("nephoscope_request_duration_seconds_count{service=\"logs\",operation=\"PutLogEvents\"} 3"));
+        m.add_source(Box::new(|out| out.push_str("engine_counter 7\n")));
+        assert!(m.render().ends_with("engine_counter 7\n"));
     }
 }

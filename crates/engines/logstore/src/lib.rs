@@ -48,6 +48,9 @@ pub struct LogStore {
     clock: SharedClock,
     appended: tokio::sync::broadcast::Sender<Arc<Appended>>,
     cache: Mutex<read::SegmentCache>,
+    /// Segment blocks scans read, by source (see [`LogStore::blocks_read`]).
+    blocks_from_columns: std::sync::atomic::AtomicU64,
+    blocks_from_messages: std::sync::atomic::AtomicU64,
     /// One flush/checkpoint/collection at a time.
     maintenance: tokio::sync::Mutex<()>,
     policy: Policy,
@@ -160,11 +163,23 @@ impl LogStore {
             clock,
             appended: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,
             cache: Mutex::new(read::SegmentCache::new(policy.cache_bytes)),
+            blocks_from_columns: Default::default(),
+            blocks_from_messages: Default::default(),
             maintenance: tokio::sync::Mutex::new(()),
             policy,
         };
         store.collect_garbage().map_err(|e| storage(&e))?;
         Ok(store)
+    }
+
+    /// Segment blocks read by scans since start: (from their field columns, by inflating their
+    /// messages).
+    pub fn blocks_read(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.blocks_from_columns.load(Relaxed),
+            self.blocks_from_messages.load(Relaxed),
+        )
     }
 
     pub fn now(&self) -> i64 {

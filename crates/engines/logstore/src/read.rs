@@ -5,6 +5,7 @@ use crate::segment::{self, Decoded, EventRef, SegmentMeta};
 use crate::state::{Event, Rejection, Scope, Stream};
 use crate::{Cursor, FilterPage, FilterQuery, FoundEvent, LogStore, StoreError, StreamSelection};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 /// Decoded segments, evicted oldest-inserted first beyond a byte budget (their memory as it
@@ -519,7 +520,10 @@ impl LogStore {
         let mut scratch = segment::Scratch::default();
         let mut events = Vec::new();
         view.walk(self, |part| match part {
-            Part::Block(b) => b.view(&mut scratch, &mut events, &mut visit),
+            Part::Block(b) => {
+                self.blocks_from_messages.fetch_add(1, Relaxed);
+                b.view(&mut scratch, &mut events, &mut visit)
+            }
             Part::Head(stream, e) => visit(&BlockView::one(stream, e)),
         })
     }
@@ -574,11 +578,13 @@ impl LogStore {
                 b.d.block_fields(b.blk, Some(wanted), &mut scratch)
                     .is_some_and(|f| f.values(wanted, all.len(), &mut arena, &mut ranges));
             if !columns {
+                self.blocks_from_messages.fetch_add(1, Relaxed);
                 return b.view(&mut scratch, &mut events, &mut |v| {
                     by_message(v, &mut visited, &mut visit)
                 });
             }
             block += 1;
+            self.blocks_from_columns.fetch_add(1, Relaxed);
             let mut values: Vec<Option<&str>> = Vec::with_capacity(w);
             let mut keys: Vec<u32> = Vec::with_capacity(w);
             for k in b.range.clone() {
