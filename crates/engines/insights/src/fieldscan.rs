@@ -298,31 +298,7 @@ impl FieldScanner {
         }
         for h in std::mem::take(&mut self.hits) {
             let name = wanted[h.want].as_str();
-            let raw = &t[h.val.0..h.val.1];
-            match h.kind {
-                Kind::Str(false) | Kind::Int => emit(name, raw),
-                Kind::Str(true) => {
-                    let mut buf = std::mem::take(&mut self.text);
-                    unescape(raw, &mut buf);
-                    emit(name, &buf);
-                    self.text = buf;
-                }
-                Kind::True => emit(name, "true"),
-                Kind::False => emit(name, "false"),
-                Kind::Null => {}
-                Kind::Num | Kind::Container => {
-                    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
-                        continue;
-                    };
-                    discover::walk(name.to_string(), &v, &mut |k, v| {
-                        if wanted.contains(&k) {
-                            if let Value::Str(s) = v {
-                                emit(&k, &s);
-                            }
-                        }
-                    });
-                }
-            }
+            self.emit_hit(name, &h, t, &|k| wanted.iter().any(|w| w == k), emit);
         }
     }
 
@@ -349,28 +325,43 @@ impl FieldScanner {
                 name.push('@');
             }
             name.push_str(key);
-            let raw = &t[h.val.0..h.val.1];
-            match h.kind {
-                Kind::Str(false) | Kind::Int => emit(&name, raw),
-                Kind::Str(true) => {
-                    let mut buf = std::mem::take(&mut self.text);
-                    unescape(raw, &mut buf);
-                    emit(&name, &buf);
-                    self.text = buf;
-                }
-                Kind::True => emit(&name, "true"),
-                Kind::False => emit(&name, "false"),
-                Kind::Null => {}
-                Kind::Num | Kind::Container => {
-                    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
-                        continue;
-                    };
-                    discover::walk(name.clone(), &v, &mut |k, v| {
+            self.emit_hit(&name, &h, t, &|_| true, emit);
+        }
+    }
+
+    /// Emits the field(s) of member `h` of the object `t` under `name`: its value, or for a
+    /// container or unusual number every flattened field under it that `keep` accepts.
+    fn emit_hit(
+        &mut self,
+        name: &str,
+        h: &Hit,
+        t: &str,
+        keep: &dyn Fn(&str) -> bool,
+        emit: &mut dyn FnMut(&str, &str),
+    ) {
+        let raw = &t[h.val.0..h.val.1];
+        match h.kind {
+            Kind::Str(false) | Kind::Int => emit(name, raw),
+            Kind::Str(true) => {
+                let mut buf = std::mem::take(&mut self.text);
+                unescape(raw, &mut buf);
+                emit(name, &buf);
+                self.text = buf;
+            }
+            Kind::True => emit(name, "true"),
+            Kind::False => emit(name, "false"),
+            Kind::Null => {}
+            Kind::Num | Kind::Container => {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
+                    return;
+                };
+                discover::walk(name.to_string(), &v, &mut |k, v| {
+                    if keep(&k) {
                         if let Value::Str(s) = v {
                             emit(&k, &s);
                         }
-                    });
-                }
+                    }
+                });
             }
         }
     }
