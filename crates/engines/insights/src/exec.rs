@@ -313,6 +313,24 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
     }
 }
 
+/// Whether `e` calls a function that reads its record's time without naming it (`bin`).
+pub(crate) fn reads_record_time(e: &Expr) -> bool {
+    match e {
+        Expr::Call { name, args, .. } => {
+            name.eq_ignore_ascii_case("bin") || args.iter().any(reads_record_time)
+        }
+        Expr::Neg(a) | Expr::Not(a) => reads_record_time(a),
+        Expr::Bin(_, a, b) | Expr::Index(a, b) => reads_record_time(a) || reads_record_time(b),
+        Expr::Like { expr, pat, .. } => reads_record_time(expr) || reads_record_time(pat),
+        Expr::In { expr, list, .. } => {
+            reads_record_time(expr) || list.iter().any(reads_record_time)
+        }
+        Expr::InSub { expr, .. } => reads_record_time(expr),
+        Expr::List(l) => l.iter().any(reads_record_time),
+        _ => false,
+    }
+}
+
 fn visit_calls(e: &Expr, f: &mut dyn FnMut(&str)) {
     match e {
         Expr::Call { args, text, .. } => {

@@ -546,8 +546,12 @@ impl Execution {
         let mut names: Vec<String> = Vec::new();
         let mut any = false;
         for c in self.plan.prefix.iter() {
-            if !matches!(c, ast::Command::Filter(_)) {
+            let ast::Command::Filter(e) = c else {
                 break;
+            };
+            // `bin()` reads the record's time, which is not among the inputs.
+            if exec::reads_record_time(e) {
+                return None;
             }
             any = true;
             exec::referenced_names(c, &mut |n| names.push(n.to_string()));

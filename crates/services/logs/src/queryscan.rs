@@ -623,6 +623,8 @@ mod tests {
             "filter e = '' | stats count(*) by f",
             "filter f != '' or e = 'x' | stats count(*) by status",
             "filter isblank(e) and status >= 500 | stats count(*) by route",
+            "filter status = 404 and bin(10m) > 0 | stats count(*) by bin(10m)",
+            "filter route = '/a' and toMillis(bin(1h)) % 7200000 = 0 | stats count(*) by route",
         ];
         let mut used = 0;
         for q in queries {
