@@ -15,7 +15,7 @@ import time
 import urllib.request
 from collections import Counter
 
-from support import boto_client, launch
+from support import boto_client
 
 CONFIG = "[logs]\nfield_columns = true\n"
 GROUP = "/columns/apigw"
@@ -57,9 +57,9 @@ def blocks_read(srv) -> dict[str, int]:
     return {m[0]: int(m[1]) for m in re.findall(r'nephoscope_log_blocks_read_total\{from="(\w+)"\} (\d+)', text)}
 
 
-def test_column_reads_answer_as_message_reads(tmp_path):
+def test_column_reads_answer_as_message_reads(tmp_path, start_server):
     data = tmp_path / "data"
-    srv = launch(tmp_path / "a", ephemeral=False, config=CONFIG, data_dir=data)
+    srv = start_server(ephemeral=False, config=CONFIG, data_dir=data)
     logs = boto_client(srv, "logs")
     logs.create_log_group(logGroupName=GROUP)
     logs.create_log_stream(logGroupName=GROUP, logStreamName="s")
@@ -69,7 +69,7 @@ def test_column_reads_answer_as_message_reads(tmp_path):
         logs.put_log_events(logGroupName=GROUP, logStreamName="s", logEvents=[
             {"timestamp": base + i * 1_000, "message": msgs[i]} for i in range(at, at + 1_000)])
     assert srv.stop() == 0  # flushes every head into segment files
-    srv = launch(tmp_path / "b", ephemeral=False, config=CONFIG, data_dir=data)
+    srv = start_server(ephemeral=False, config=CONFIG, data_dir=data)
     logs = boto_client(srv, "logs")
     start_s, end_s = base // 1000 - 1, base // 1000 + N + 1
     docs = [json.loads(m) for m in msgs if m.startswith("{")]
@@ -104,4 +104,3 @@ def test_column_reads_answer_as_message_reads(tmp_path):
         assert after["messages"] > middle["messages"] and after["columns"] == middle["columns"], (q, middle, after)
         assert from_columns == from_messages, q
         assert from_columns == sorted(expected, key=lambda d: sorted(d.items())), q
-    srv.stop()
