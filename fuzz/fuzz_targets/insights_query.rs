@@ -1,57 +1,11 @@
 //! Logs Insights queries: `parse` on arbitrary text and, when it parses, a run over arbitrary
-//! events. Nothing may panic; an error's span lies inside the query.
+//! events (see `nephoscope_insights::fuzzing::insights_query`).
 //!
 //! Input: the query, then events, separated by NUL bytes (`query\0event\0event`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nephoscope_insights::{parse, QueryContext, Record};
 
 fuzz_target!(|data: &[u8]| {
-    let mut parts = data.split(|b| *b == 0);
-    let text = String::from_utf8_lossy(parts.next().unwrap_or_default());
-    match parse(&text) {
-        Ok(mut q) => {
-            let ctx = QueryContext {
-                start_ms: 0,
-                end_ms: 1_000_000,
-                now_ms: 500_000,
-                limit: 100,
-            };
-            let messages: Vec<String> = parts
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .collect();
-            // Every side (subqueries, a join's right side) reads the same events.
-            let feed = |q: &nephoscope_insights::Query| {
-                let mut exec = q.start(ctx);
-                for (i, message) in messages.iter().enumerate() {
-                    let ptr = i.to_string();
-                    exec.push(&Record {
-                        timestamp: (i as i64) * 1000,
-                        ingestion_time: (i as i64) * 1000 + 1,
-                        message,
-                        log_stream: "s",
-                        log: "000000000000:g",
-                        ptr: &ptr,
-                    });
-                }
-                exec
-            };
-            let sides: Vec<_> = q.subqueries().iter().map(|s| feed(&s.query).rows()).collect();
-            for (i, rows) in sides.iter().enumerate() {
-                q.attach_subquery(i, rows).unwrap();
-            }
-            if let Some(j) = q.join_side() {
-                let rows = feed(j.query()).rows();
-                let _ = q.attach_join(&rows, 50);
-            }
-            let exec = feed(&q);
-            let _ = exec.rows();
-            let _ = exec.stats();
-        }
-        Err(e) => {
-            let n = text.chars().count();
-            assert!(e.start <= e.end && e.end <= n.max(1) + 1, "{e:?} in {n} chars");
-        }
-    }
+    nephoscope_insights::fuzzing::insights_query(data);
 });

@@ -19,6 +19,7 @@ mod exec;
 mod expr;
 mod fieldscan;
 mod functions;
+pub mod fuzzing;
 mod lexer;
 mod parser;
 mod pattern;

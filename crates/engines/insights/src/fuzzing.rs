@@ -1,0 +1,63 @@
+//! The code of the `insights_query` fuzz target (`fuzz/fuzz_targets/insights_query.rs`), here
+//! so plain `cargo test` replays its seeds and saved crashes (`tests/fuzz_regressions.rs`).
+
+use crate::{parse, Query, QueryContext, Record};
+
+/// `parse` on arbitrary text and, when it parses, a run over arbitrary events (subqueries and
+/// a join's right side read the same events). Input: the query, then events, separated by NUL
+/// bytes (`query\0event\0event`). Nothing may panic; an error's span lies inside the query.
+pub fn insights_query(data: &[u8]) {
+    let mut parts = data.split(|b| *b == 0);
+    let text = String::from_utf8_lossy(parts.next().unwrap_or_default());
+    match parse(&text) {
+        Ok(mut q) => {
+            let ctx = QueryContext {
+                start_ms: 0,
+                end_ms: 1_000_000,
+                now_ms: 500_000,
+                limit: 100,
+            };
+            let messages: Vec<String> = parts
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect();
+            let feed = |q: &Query| {
+                let mut exec = q.start(ctx);
+                for (i, message) in messages.iter().enumerate() {
+                    let ptr = i.to_string();
+                    exec.push(&Record {
+                        timestamp: (i as i64) * 1000,
+                        ingestion_time: (i as i64) * 1000 + 1,
+                        message,
+                        log_stream: "s",
+                        log: "000000000000:g",
+                        ptr: &ptr,
+                    });
+                }
+                exec
+            };
+            let sides: Vec<_> = q
+                .subqueries()
+                .iter()
+                .map(|s| feed(&s.query).rows())
+                .collect();
+            for (i, rows) in sides.iter().enumerate() {
+                q.attach_subquery(i, rows)
+                    .expect("a subquery's own rows attach");
+            }
+            if let Some(j) = q.join_side() {
+                let rows = feed(j.query()).rows();
+                let _ = q.attach_join(&rows, 50);
+            }
+            let exec = feed(&q);
+            let _ = exec.rows();
+            let _ = exec.stats();
+        }
+        Err(e) => {
+            let n = text.chars().count();
+            assert!(
+                e.start <= e.end && e.end <= n.max(1) + 1,
+                "{e:?} in {n} chars"
+            );
+        }
+    }
+}
