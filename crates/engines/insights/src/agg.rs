@@ -12,7 +12,7 @@ type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 /// outside can aim for collisions. Two distinct values share a fingerprint with probability
 /// about n² / 2¹²⁹ for n distinct values (below 10⁻²¹ for a billion): `count_distinct` counts
 /// fingerprints.
-fn fingerprint(key: &str) -> u128 {
+pub(crate) fn fingerprint(key: &str) -> u128 {
     use std::hash::BuildHasher;
     static KEYS: std::sync::OnceLock<(std::hash::RandomState, std::hash::RandomState)> =
         std::sync::OnceLock::new();
@@ -110,6 +110,56 @@ impl AggState {
                     *cur = Some((ts, ptr.to_string(), v.clone()));
                 }
             }
+        }
+    }
+
+    /// [`AggState::update`] with a non-null value whose number (`as_num`) is `num` and whose
+    /// key's [`fingerprint`] is `fp` (read only by `count_distinct`), worked out once for
+    /// many records that share the value.
+    pub(crate) fn update_known(
+        &mut self,
+        k: AggKind,
+        v: &Value,
+        num: Option<f64>,
+        fp: u128,
+        scratch: &mut String,
+    ) {
+        match self {
+            AggState::Count(c) => *c += 1,
+            AggState::Distinct(s) => {
+                s.insert(fp);
+            }
+            AggState::Sum(..) | AggState::Avg(..) | AggState::Pct(_) | AggState::Stddev(..) => {
+                if let Some(x) = num {
+                    self.add_num(x);
+                }
+            }
+            AggState::Best(_) | AggState::At(_) => self.update(k, v, 0, "", scratch),
+        }
+    }
+
+    /// [`AggState::update`] of `count`, `sum`, `avg`, `pct` or `stddev` with a non-null value
+    /// whose number is `x`.
+    #[inline]
+    pub(crate) fn add_num(&mut self, x: f64) {
+        match self {
+            AggState::Count(c) => *c += 1,
+            AggState::Sum(s, any) => {
+                *s += x;
+                *any = true;
+            }
+            AggState::Avg(s, n) => {
+                *s += x;
+                *n += 1;
+            }
+            AggState::Pct(vs) => vs.push(x),
+            AggState::Stddev(n, mean, m2) => {
+                *n += 1;
+                let d = x - *mean;
+                *mean += d / *n as f64;
+                *m2 += d * (x - *mean);
+            }
+            _ => {}
         }
     }
 

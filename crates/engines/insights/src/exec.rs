@@ -378,7 +378,7 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
     }
 }
 
-fn visit_expr(e: &Expr, f: &mut dyn FnMut(&str)) {
+pub(crate) fn visit_expr(e: &Expr, f: &mut dyn FnMut(&str)) {
     match e {
         Expr::Field(n) => f(n),
         Expr::Neg(a) | Expr::Not(a) => visit_expr(a, f),
@@ -775,6 +775,31 @@ fn encode_part(buf: &mut String, part: &str) {
 
 impl Groups {
     pub fn push(&mut self, s: &StatsCmd, r: &Row, env: &Env) {
+        let g = self.index_of(s, r, env);
+        let states = &mut self.groups[g].states;
+        let ev = Evaluator {
+            env,
+            aggs: &[],
+            bin_offset: s.offset_ms,
+        };
+        for (a, st) in s.aggs.iter().zip(states.iter_mut()) {
+            match &a.arg {
+                Some(e) => {
+                    let v = ev.eval_ref(e, r);
+                    st.update(a.kind, &v, r.ts, &r.ptr, &mut self.part);
+                }
+                None => st.update(a.kind, &Value::Null, r.ts, &r.ptr, &mut self.part),
+            }
+        }
+    }
+
+    /// The partial aggregates of group `g` ([`Groups::index_of`]).
+    pub fn states_mut(&mut self, g: usize) -> &mut [AggState] {
+        &mut self.groups[g].states
+    }
+
+    /// The group row `r` belongs to, created if new.
+    pub fn index_of(&mut self, s: &StatsCmd, r: &Row, env: &Env) -> usize {
         let ev = Evaluator {
             env,
             aggs: &[],
@@ -812,16 +837,7 @@ impl Groups {
                 self.groups.len() - 1
             }
         };
-        let states = &mut self.groups[g].states;
-        for (a, st) in s.aggs.iter().zip(states.iter_mut()) {
-            match &a.arg {
-                Some(e) => {
-                    let v = ev.eval_ref(e, r);
-                    st.update(a.kind, &v, r.ts, &r.ptr, &mut self.part);
-                }
-                None => st.update(a.kind, &Value::Null, r.ts, &r.ptr, &mut self.part),
-            }
-        }
+        g
     }
 
     pub fn merge(&mut self, s: &StatsCmd, o: Groups) {

@@ -12,6 +12,7 @@
 mod agg;
 mod ast;
 mod codec;
+mod columnar;
 mod datetime;
 mod discover;
 mod eval;
@@ -28,6 +29,7 @@ mod source;
 mod textparse;
 mod value;
 
+pub use columnar::{Block, Column};
 pub use discover::{discover_fields, message_fields, MAX_DISCOVERED_FIELDS};
 pub use source::{Source, MAX_PREFIXES};
 
@@ -251,6 +253,8 @@ pub struct Execution {
     worst: Option<(Vec<value::Value>, i64, String)>,
     /// A necessary condition on the raw message, tested before a row is built.
     prefilter: Option<prefilter::Prefilter>,
+    /// State for feeding whole blocks of column values (see [`Execution::push_block`]).
+    columnar: Option<Box<columnar::Columnar>>,
 }
 
 impl Query {
@@ -420,7 +424,7 @@ impl Query {
                 (State::Rows(Vec::new()), b)
             }
         };
-        Execution {
+        let mut e = Execution {
             env: exec::env_of(&ctx),
             previous: self.comparison_range(&ctx),
             plan,
@@ -433,7 +437,12 @@ impl Query {
             tmp: String::new(),
             worst: None,
             prefilter: prefilter::Prefilter::of(&self.plan.prefix),
+            columnar: None,
+        };
+        if e.previous.is_none() && e.column_fields().is_some() {
+            e.columnar = columnar::Columnar::of(&e.plan).map(Box::new);
         }
+        e
     }
 
     /// The comparison period `diff` reads besides `[start_ms, end_ms]` (inclusive, epoch ms).
@@ -505,6 +514,33 @@ impl Execution {
                 .chain(&p.tail)
                 .any(|c| matches!(c, ast::Command::Join(_)));
         eligible.then_some(p.wanted.as_slice())
+    }
+
+    /// True when this run takes whole blocks of column values ([`Execution::push_block`]):
+    /// a `stats` run whose filters, group keys and aggregate arguments read only discovered
+    /// fields (the keys may also `bin()` the record time).
+    pub fn reads_blocks(&self) -> bool {
+        self.columnar.is_some()
+    }
+
+    /// Feeds records given as columns of their discovered fields (aligned with
+    /// [`Execution::column_fields`]), as [`Execution::push_fields`] would feed them one by
+    /// one. Only for a run that [`Execution::reads_blocks`]; otherwise nothing happens.
+    pub fn push_block(&mut self, b: &Block<'_>) {
+        let (Some(c), State::Groups(groups), Collector::Stats(s)) =
+            (&mut self.columnar, &mut self.state, &self.plan.collector)
+        else {
+            return;
+        };
+        c.push(
+            &self.plan,
+            s,
+            &self.env,
+            &self.ctx,
+            groups,
+            &mut self.stats,
+            b,
+        );
     }
 
     /// True when [`Execution::candidates`] can pick, from many records' messages laid end to

@@ -215,6 +215,37 @@ enum Values {
     Int(Vec<Option<i64>>),
 }
 
+/// One field's values over a block's events, as stored.
+#[derive(Debug, Clone, Copy)]
+pub enum Column<'a> {
+    /// The distinct values laid end to end in `text` (entry `e` ends at `ends[e]`), and per
+    /// event its entry (`u32::MAX`: the event has no such field).
+    Dict {
+        text: &'a str,
+        ends: &'a [u32],
+        codes: &'a [u32],
+    },
+    /// Per event the integer (printed canonically, it is the value), if present.
+    Int(&'a [Option<i64>]),
+    /// No event has the field.
+    Absent,
+}
+
+impl<'a> Column<'a> {
+    /// Events `r` of this column (a block's column covers all of its events).
+    pub fn slice(self, r: std::ops::Range<usize>) -> Column<'a> {
+        match self {
+            Column::Dict { text, ends, codes } => Column::Dict {
+                text,
+                ends,
+                codes: &codes[r],
+            },
+            Column::Int(v) => Column::Int(&v[r]),
+            Column::Absent => Column::Absent,
+        }
+    }
+}
+
 /// The field frame of a block, decoded.
 #[derive(Debug, Default)]
 pub struct BlockFields {
@@ -317,6 +348,26 @@ impl BlockFields {
             columns,
             others,
         })
+    }
+
+    /// The columns of `wanted`, in that order, each over the block's events; `None` when
+    /// some name can only be found in the messages.
+    pub fn columns<'a>(&'a self, wanted: &[String]) -> Option<Vec<Column<'a>>> {
+        wanted
+            .iter()
+            .map(|name| match self.columns.iter().find(|(c, _)| c == name) {
+                Some((_, Values::Dict { text, ends, idx })) => Some(Column::Dict {
+                    text,
+                    ends,
+                    codes: idx,
+                }),
+                Some((_, Values::Int(v))) => Some(Column::Int(v)),
+                None if self.complete && !self.others.iter().any(|o| o == name) => {
+                    Some(Column::Absent)
+                }
+                None => None,
+            })
+            .collect()
     }
 
     /// Lays out the values of `wanted` for every event: `out[i * wanted.len() + j]` is event

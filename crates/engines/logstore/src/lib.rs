@@ -22,7 +22,7 @@ pub use state::{
 };
 
 pub use maintain::{MaintainReport, Policy};
-pub use read::{BlockEvent, BlockView, ScanEvent, ScanFields, StreamRead};
+pub use read::{BlockEvent, BlockView, ColumnBlock, FieldPart, ScanEvent, ScanFields, StreamRead};
 
 use nephoscope_clock::SharedClock;
 use nephoscope_storage::blob::{BlobStore, LocalBlobStore};

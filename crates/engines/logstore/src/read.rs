@@ -1,6 +1,7 @@
 //! Reads: events of the in-memory heads and of segment files (decoded through a bounded cache),
 //! merged in (timestamp, seq) order.
 
+use crate::fields::Column;
 use crate::segment::{self, Decoded, EventRef, SegmentMeta};
 use crate::state::{Event, Rejection, Scope, Stream};
 use crate::{Cursor, FilterPage, FilterQuery, FoundEvent, LogStore, StoreError, StreamSelection};
@@ -547,29 +548,10 @@ impl LogStore {
         let (mut arena, mut ranges, mut events) = (String::new(), Vec::new(), Vec::new());
         let mut block = 0u64;
         let w = wanted.len();
-        // The events of a view, read from their messages.
-        fn by_message(
-            b: &BlockView<'_>,
-            visited: &mut u64,
-            visit: &mut dyn FnMut(&str, ScanEvent<'_>) -> bool,
-        ) -> bool {
-            b.events.iter().all(|e| {
-                *visited += 1;
-                let m = b.event(e).message;
-                let e = ScanEvent {
-                    timestamp: e.timestamp,
-                    ingestion_time: e.ingestion_time,
-                    seq: e.seq,
-                    message_len: m.len(),
-                    fields: ScanFields::Message(m),
-                };
-                visit(b.stream, e)
-            })
-        }
         view.walk(self, |part| {
             let b = match part {
                 Part::Head(stream, e) => {
-                    return by_message(&BlockView::one(stream, e), &mut visited, &mut visit)
+                    return by_message(&BlockView::one(stream, e), &mut visited, &mut visit);
                 }
                 Part::Block(b) => b,
             };
@@ -624,6 +606,59 @@ impl LogStore {
                 }
             }
             true
+        })?;
+        Ok(visited)
+    }
+
+    /// [`LogStore::scan_fields`] a block at a time: the events of a block that keeps every
+    /// field of `wanted` as columns come together ([`FieldPart::Columns`]) and no message of
+    /// theirs is inflated; any other event comes alone, with its message
+    /// ([`FieldPart::Event`]). Returns the number of events visited.
+    pub fn scan_field_blocks(
+        &self,
+        scope: &Scope,
+        group: &str,
+        start: i64,
+        end: i64,
+        wanted: &[String],
+        mut visit: impl FnMut(FieldPart<'_>) -> bool,
+    ) -> Result<u64, StoreError> {
+        let view = self.scan_view(scope, group, start, end)?;
+        let mut visited = 0;
+        let mut scratch = segment::Scratch::default();
+        let mut events = Vec::new();
+        view.walk(self, |part| {
+            let b = match part {
+                Part::Head(stream, e) => {
+                    return by_message(&BlockView::one(stream, e), &mut visited, &mut |s, e| {
+                        visit(FieldPart::Event(s, e))
+                    });
+                }
+                Part::Block(b) => b,
+            };
+            // Events of a deleted stream of the same name hide among these: read one by one.
+            let fields = (b.d.min_seq(b.range.clone()) >= b.first_seq)
+                .then(|| b.d.block_fields(b.blk, Some(wanted), &mut scratch))
+                .flatten();
+            let all = b.d.block_events(b.blk);
+            let rel = b.range.start - all.start..b.range.end - all.start;
+            let columns: Vec<Column<'_>> = match fields.as_ref().and_then(|f| f.columns(wanted)) {
+                Some(c) => c.into_iter().map(|c| c.slice(rel.clone())).collect(),
+                None => {
+                    self.blocks_from_messages.fetch_add(1, Relaxed);
+                    return b.view(&mut scratch, &mut events, &mut |v| {
+                        by_message(v, &mut visited, &mut |s, e| visit(FieldPart::Event(s, e)))
+                    });
+                }
+            };
+            self.blocks_from_columns.fetch_add(1, Relaxed);
+            visited += b.range.len() as u64;
+            visit(FieldPart::Columns(ColumnBlock {
+                stream: b.stream,
+                timestamps: b.d.timestamps(b.range.clone()),
+                offsets: b.d.offsets(b.range.clone()),
+                columns: &columns,
+            }))
         })?;
         Ok(visited)
     }
@@ -877,6 +912,47 @@ impl SegmentPart<'_> {
             })
         })
     }
+}
+
+/// The events of a view, read from their messages, each handed to `visit`.
+fn by_message(
+    b: &BlockView<'_>,
+    visited: &mut u64,
+    visit: &mut dyn FnMut(&str, ScanEvent<'_>) -> bool,
+) -> bool {
+    b.events.iter().all(|e| {
+        *visited += 1;
+        let m = b.event(e).message;
+        let e = ScanEvent {
+            timestamp: e.timestamp,
+            ingestion_time: e.ingestion_time,
+            seq: e.seq,
+            message_len: m.len(),
+            fields: ScanFields::Message(m),
+        };
+        visit(b.stream, e)
+    })
+}
+
+/// A block's events, with the wanted fields as columns, as [`LogStore::scan_field_blocks`]
+/// hands them over.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnBlock<'a> {
+    pub stream: &'a str,
+    /// Per event its time (epoch ms).
+    pub timestamps: &'a [i64],
+    /// Event i's message is `offsets[i + 1] - offsets[i]` bytes long.
+    pub offsets: &'a [usize],
+    /// The wanted fields' columns, in the order asked for, each over these events.
+    pub columns: &'a [Column<'a>],
+}
+
+/// What [`LogStore::scan_field_blocks`] visits.
+#[derive(Debug, Clone, Copy)]
+pub enum FieldPart<'a> {
+    Columns(ColumnBlock<'a>),
+    /// One event and its stream.
+    Event(&'a str, ScanEvent<'a>),
 }
 
 /// An event as [`LogStore::scan_fields`] hands it over.

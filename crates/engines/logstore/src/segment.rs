@@ -598,6 +598,22 @@ impl Decoded {
         self.timestamps[i]
     }
 
+    /// The timestamps of events `r`.
+    pub fn timestamps(&self, r: Range<usize>) -> &[i64] {
+        &self.timestamps[r]
+    }
+
+    /// The message offsets bounding events `r`: event `r.start + i`'s message is
+    /// `offsets[i + 1] - offsets[i]` bytes long.
+    pub fn offsets(&self, r: Range<usize>) -> &[usize] {
+        &self.offsets[r.start..r.end + 1]
+    }
+
+    /// The lowest sequence number among events `r` (`u64::MAX` when `r` is empty).
+    pub fn min_seq(&self, r: Range<usize>) -> u64 {
+        self.seqs[r].iter().copied().min().unwrap_or(u64::MAX)
+    }
+
     /// The length (bytes) of event `i`'s message, from the length column alone.
     pub fn message_len(&self, i: usize) -> usize {
         self.offsets[i + 1] - self.offsets[i]

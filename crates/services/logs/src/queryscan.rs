@@ -12,7 +12,8 @@
 //! pushes only the records that may match; any other gets every message.
 
 use nephoscope_insights as insights;
-use nephoscope_logstore::{LogStore, ScanEvent, ScanFields, Scope, StoreError};
+use nephoscope_logstore::fields::Column;
+use nephoscope_logstore::{FieldPart, LogStore, ScanEvent, ScanFields, Scope, StoreError};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -368,7 +369,52 @@ impl Feed<'_> {
                     (self.partial)(exec);
                 }
             };
-        let r = if let Some(wanted) = exec.column_fields().map(<[String]>::to_vec) {
+        let r = if exec.reads_blocks() {
+            // A `stats` run over discovered fields: blocks kept as columns go in whole.
+            let wanted = exec
+                .column_fields()
+                .map(<[String]>::to_vec)
+                .unwrap_or_default();
+            self.store
+                .scan_field_blocks(self.scope, p.group, p.from, p.to, &wanted, |part| {
+                    let b = match part {
+                        FieldPart::Event(stream, e) => {
+                            if !go_on(*seen) {
+                                return false;
+                            }
+                            feed(exec, seen, stream, &e);
+                            return true;
+                        }
+                        FieldPart::Columns(b) => b,
+                    };
+                    if !go_on(0) {
+                        return false;
+                    }
+                    let columns: Vec<insights::Column<'_>> = b
+                        .columns
+                        .iter()
+                        .map(|c| match *c {
+                            Column::Dict { text, ends, codes } => {
+                                insights::Column::Dict { text, ends, codes }
+                            }
+                            Column::Int(v) => insights::Column::Int(v),
+                            Column::Absent => insights::Column::Absent,
+                        })
+                        .collect();
+                    exec.push_block(&insights::Block {
+                        timestamps: b.timestamps,
+                        offsets: b.offsets,
+                        columns: &columns,
+                    });
+                    let before = *seen;
+                    *seen += b.timestamps.len() as u64;
+                    if publish && before / self.partial_every != *seen / self.partial_every {
+                        (self.partial)(exec);
+                    }
+                    true
+                })
+                .map(|_| ())
+        } else if let Some(wanted) = exec.column_fields().map(<[String]>::to_vec) {
             // Only discovered fields are read: from the blocks' columns where they are kept.
             // Leading filters over a few of them are decided once per distinct combination of
             // their values in a block; records they reject are only counted.
@@ -563,7 +609,17 @@ mod tests {
         store
     }
 
-    fn run(store: &LogStore, text: &str) -> (Vec<Vec<(String, String)>>, insights::Stats, bool) {
+    type Rows = Vec<Vec<(String, String)>>;
+
+    /// A query's rows and statistics, and whether it read columns (record by record or a
+    /// block at a time).
+    fn run(store: &LogStore, text: &str) -> (Rows, insights::Stats, bool) {
+        let (rows, stats, columns, _) = run_with(store, text);
+        (rows, stats, columns)
+    }
+
+    /// [`run`], also telling whether the run took whole blocks of columns.
+    fn run_with(store: &LogStore, text: &str) -> (Rows, insights::Stats, bool, bool) {
         let query = insights::parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
         let scope = Scope {
             account: "000000000000".into(),
@@ -577,6 +633,7 @@ mod tests {
         };
         let mut exec = query.start(ctx);
         let columns = exec.column_fields().is_some();
+        let blocks = exec.reads_blocks();
         let cancel = AtomicBool::new(false);
         let outcome = Feed {
             store,
@@ -591,7 +648,7 @@ mod tests {
         }
         .run(&["g".to_string()], &query.scan_ranges(&ctx), &mut exec);
         assert!(outcome.failed.is_none() && !outcome.timed_out, "{text}");
-        (exec.rows(), exec.stats(), columns)
+        (exec.rows(), exec.stats(), columns, blocks)
     }
 
     /// Every query answers the same whether the discovered fields come from the blocks'
@@ -625,17 +682,33 @@ mod tests {
             "filter isblank(e) and status >= 500 | stats count(*) by route",
             "filter status = 404 and bin(10m) > 0 | stats count(*) by bin(10m)",
             "filter route = '/a' and toMillis(bin(1h)) % 7200000 = 0 | stats count(*) by route",
+            // Stats taking whole blocks: integer and dictionary columns, absent fields,
+            // computed keys and arguments, several keys with a time bin, calendar bins.
+            "stats count_distinct(latency), min(latency), max(status), sortsFirst(route) by route",
+            "stats stddev(latency), avg(n), pct(n, 90), count(latency) by bin(30m), route",
+            "filter route in ['/a', '/d'] and latency > 100 | stats count(*), count(user), sum(latency) by status",
+            "stats count(*) by latency % 3",
+            "stats sum(latency * 2), avg(strlen(user)), count_distinct(e) by tags.0",
+            "stats count(*), max(n) by bin(1mo)",
+            "filter n > 100 | stats pct(n, 99), count(*) by bin(7m)",
+            "filter flag = 'true' | stats count(*), sum(neg) by none",
+            "stats count(*) as c, avg(latency) as a by status, route | sort c desc | limit 5",
+            "stats count(*) by status | stats count(*) as statuses",
+            "filter missing > 1 or status = 500 | stats count(*) by route",
+            "stats sum(missing), count(missing), count(*) by route",
         ];
-        let mut used = 0;
+        let (mut used, mut blocks) = (0, 0);
         for q in queries {
-            let (rows_a, stats_a, columns) = run(&with, q);
+            let (rows_a, stats_a, columns, whole) = run_with(&with, q);
             let (rows_b, stats_b, _) = run(&without, q);
             assert_eq!(rows_a, rows_b, "{q}");
             assert_eq!(stats_a, stats_b, "{q}");
             assert!(!rows_a.is_empty(), "{q} answers something");
             used += usize::from(columns);
+            blocks += usize::from(whole);
         }
         assert!(used >= 12, "most of the table reads columns ({used})");
+        assert!(blocks >= 18, "most stats take whole blocks ({blocks})");
         // ...and the columns are there to be read: only in the store that keeps them.
         let scope = Scope {
             account: "000000000000".into(),

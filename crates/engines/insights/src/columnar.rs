@@ -1,0 +1,442 @@
+//! `stats` over discovered-field columns, a block of records at a time.
+//!
+//! A query of the shape `[filter …]* | stats aggs by keys` whose filters, group keys and
+//! aggregate arguments read nothing but discovered fields (and the keys `bin()` of the record
+//! time) depends on a record only through its inputs' values. A block handed over as columns
+//! ([`Block`]: per field a dictionary code or an integer per record) is therefore worked
+//! through with one table per part of the query, keyed by the combination of that part's
+//! inputs: the filters' verdict, the group, each argument's value are evaluated the first time
+//! a combination is met in the block (by the same evaluator, on a row holding just those
+//! inputs, so the answer is the one a record row gets) and looked up for every other record.
+//! A record then costs a few lookups and an aggregate update.
+
+use crate::agg::fingerprint;
+use crate::ast::{AggKind, Command, Expr, StatsCmd};
+use crate::eval::{Evaluator, Row};
+use crate::exec::{self, Collector, Groups, Plan};
+use crate::functions::{floor_period, Env};
+use crate::lexer::Unit;
+use crate::value::Value;
+use crate::{QueryContext, Stats};
+
+/// One discovered field's values over a block's records.
+#[derive(Debug, Clone, Copy)]
+pub enum Column<'a> {
+    /// The distinct values laid end to end in `text` (entry `e` ends at `ends[e]`), and per
+    /// record its entry (`u32::MAX`: the record has no such field).
+    Dict {
+        text: &'a str,
+        ends: &'a [u32],
+        codes: &'a [u32],
+    },
+    /// Per record the integer (printed canonically, it is the field's value), if present.
+    Int(&'a [Option<i64>]),
+    /// No record has the field.
+    Absent,
+}
+
+/// Records with their discovered fields as columns (see [`crate::Execution::push_block`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Block<'a> {
+    /// Per record its time (epoch ms).
+    pub timestamps: &'a [i64],
+    /// Record i's message is `offsets[i + 1] - offsets[i]` bytes long.
+    pub offsets: &'a [usize],
+    /// The columns of [`crate::Execution::column_fields`], in that order.
+    pub columns: &'a [Column<'a>],
+}
+
+/// Most inputs (fields) one part of the query may read.
+const MAX_INPUTS: usize = 4;
+/// Largest table indexed directly by dictionary codes (beyond, combinations are hashed).
+const DENSE_MAX: usize = 4096;
+/// A table entry not worked out yet.
+const UNKNOWN: u32 = u32::MAX;
+
+/// The indexes (into the plan's wanted fields) of every field some expressions may read:
+/// each name and every dotted prefix of it (a row looks `a.b` up through `a`). `None` when
+/// they read a system field or more than [`MAX_INPUTS`] fields.
+pub(crate) fn inputs_of(wanted: &[String], names: &[String]) -> Option<Vec<usize>> {
+    let mut inputs = Vec::new();
+    for n in names {
+        if exec::SYSTEM_FIELDS.contains(&n.as_str()) {
+            return None;
+        }
+        let mut prefix = n.as_str();
+        loop {
+            if let Some(i) = wanted.iter().position(|w| w == prefix) {
+                if !inputs.contains(&i) {
+                    inputs.push(i);
+                }
+            }
+            match prefix.rfind('.') {
+                Some(p) => prefix = &prefix[..p],
+                None => break,
+            }
+        }
+    }
+    inputs.sort_unstable();
+    (inputs.len() <= MAX_INPUTS).then_some(inputs)
+}
+
+fn names_of(e: &Expr) -> Vec<String> {
+    let mut names = Vec::new();
+    exec::visit_expr(e, &mut |n| names.push(n.to_string()));
+    names
+}
+
+/// What each part of a column-fed query reads.
+#[derive(Debug)]
+struct Shape {
+    /// The leading filters' inputs (`None`: no filter).
+    filters: Option<Vec<usize>>,
+    /// The group keys' inputs besides the record time.
+    keys: Vec<usize>,
+    /// The `bin()` period among the keys.
+    bin: Option<(i64, Unit)>,
+    /// Per aggregate, its argument's inputs and, when the argument is a field alone, which.
+    args: Vec<Option<(Vec<usize>, Option<usize>)>>,
+}
+
+impl Shape {
+    fn of(plan: &Plan) -> Option<Shape> {
+        let Collector::Stats(s) = &plan.collector else {
+            return None;
+        };
+        let mut names = Vec::new();
+        for c in &plan.prefix {
+            let Command::Filter(e) = c else {
+                return None;
+            };
+            if exec::reads_record_time(e) {
+                return None;
+            }
+            names.extend(names_of(e));
+        }
+        let filters = match plan.prefix.is_empty() {
+            true => None,
+            false => Some(inputs_of(&plan.wanted, &names)?),
+        };
+        let (mut bin, mut names) = (None, Vec::new());
+        for p in &s.by {
+            if !exec::reads_record_time(&p.expr) {
+                names.extend(names_of(&p.expr));
+                continue;
+            }
+            match &p.expr {
+                Expr::Call { name, args, .. } if name == "bin" && bin.is_none() => {
+                    match args.as_slice() {
+                        [Expr::Dur(n, u)] => bin = Some((*n, *u)),
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+        let keys = inputs_of(&plan.wanted, &names)?;
+        let mut args = Vec::new();
+        for a in &s.aggs {
+            if matches!(a.kind, AggKind::Earliest | AggKind::Latest) {
+                return None;
+            }
+            args.push(match &a.arg {
+                None => None,
+                Some(e) if exec::reads_record_time(e) => return None,
+                Some(e) => {
+                    let inputs = inputs_of(&plan.wanted, &names_of(e))?;
+                    let bare = match e {
+                        Expr::Field(f) => plan.wanted.iter().position(|w| w == f),
+                        _ => None,
+                    };
+                    Some((inputs, bare))
+                }
+            });
+        }
+        Some(Shape {
+            filters,
+            keys,
+            bin,
+            args,
+        })
+    }
+}
+
+/// A block's table from the combinations of some inputs' values to what they decide: indexed
+/// by the dictionary codes when they are few, else hashed. With a time bucket, the table
+/// holds one bucket at a time (a block's records rarely span more than one).
+#[derive(Default)]
+struct Memo {
+    dense: Vec<u32>,
+    /// Per input, its weight in the dense index, and the code standing for an absent value.
+    strides: [usize; MAX_INPUTS],
+    absent: [u32; MAX_INPUTS],
+    use_dense: bool,
+    bucket: i64,
+    map: std::collections::HashMap<[u64; MAX_INPUTS + 2], u32, foldhash::fast::RandomState>,
+}
+
+impl Memo {
+    /// Empties the table for a block with these columns.
+    fn reset(&mut self, inputs: &[usize], cols: &[Column<'_>]) {
+        self.map.clear();
+        self.bucket = i64::MIN;
+        self.use_dense = true;
+        let mut size = 1usize;
+        for (j, &i) in inputs.iter().enumerate() {
+            let width = match cols[i] {
+                Column::Dict { ends, .. } => ends.len() + 1,
+                Column::Absent => 1,
+                Column::Int(_) => {
+                    self.use_dense = false;
+                    break;
+                }
+            };
+            self.absent[j] = width as u32 - 1;
+            self.strides[j] = size;
+            size = size.saturating_mul(width);
+            if size > DENSE_MAX {
+                self.use_dense = false;
+                break;
+            }
+        }
+        if self.use_dense {
+            self.dense.clear();
+            self.dense.resize(size, UNKNOWN);
+        }
+    }
+
+    /// The entry for record `r`'s combination (and time `bucket`).
+    #[inline]
+    fn slot(&mut self, inputs: &[usize], cols: &[Column<'_>], r: usize, bucket: i64) -> &mut u32 {
+        if self.use_dense {
+            if bucket != self.bucket {
+                self.bucket = bucket;
+                self.dense.fill(UNKNOWN);
+            }
+            let mut at = 0;
+            for (j, &i) in inputs.iter().enumerate() {
+                if let Column::Dict { codes, .. } = cols[i] {
+                    let c = codes[r];
+                    let c = if c == u32::MAX { self.absent[j] } else { c };
+                    at += c as usize * self.strides[j];
+                }
+            }
+            return &mut self.dense[at];
+        }
+        let mut key = [0u64; MAX_INPUTS + 2];
+        key[MAX_INPUTS] = bucket as u64;
+        for (j, &i) in inputs.iter().enumerate() {
+            key[j] = match cols[i] {
+                Column::Dict { codes, .. } => u64::from(codes[r]),
+                Column::Int(v) => match v[r] {
+                    Some(x) => {
+                        key[MAX_INPUTS + 1] |= 1 << j;
+                        x as u64
+                    }
+                    None => 0,
+                },
+                Column::Absent => 0,
+            };
+        }
+        self.map.entry(key).or_insert(UNKNOWN)
+    }
+}
+
+/// An argument value met in a block, with what the aggregates read of it.
+struct Known {
+    value: Value,
+    num: Option<f64>,
+    fp: u128,
+}
+
+/// Per-run state of a column-fed query.
+pub(crate) struct Columnar {
+    shape: Shape,
+    filter: Memo,
+    keys: Memo,
+    args: Vec<Memo>,
+    /// Per aggregate, the argument values met in the current block.
+    known: Vec<Vec<Known>>,
+    row: Row,
+    text: String,
+}
+
+/// Sets `row` to record `r`'s values of `inputs` (as [`exec::fill_row_from`] lays them out)
+/// at time `ts`.
+fn fill(
+    row: &mut Row,
+    text: &mut String,
+    wanted: &[String],
+    inputs: &[usize],
+    cols: &[Column<'_>],
+    r: usize,
+    ts: i64,
+) {
+    use std::fmt::Write;
+    row.recycle();
+    row.ts = ts;
+    for &i in inputs {
+        match cols[i] {
+            Column::Dict {
+                text: t,
+                ends,
+                codes,
+            } => {
+                let c = codes[r] as usize;
+                if c < ends.len() {
+                    let start = if c == 0 { 0 } else { ends[c - 1] as usize };
+                    row.push_str(&wanted[i], t.get(start..ends[c] as usize).unwrap_or(""));
+                }
+            }
+            Column::Int(v) => {
+                if let Some(x) = v[r] {
+                    text.clear();
+                    let _ = write!(text, "{x}");
+                    row.push_str(&wanted[i], text);
+                }
+            }
+            Column::Absent => {}
+        }
+    }
+}
+
+impl Columnar {
+    /// The column-fed state for a run of `plan`, if its shape allows.
+    pub(crate) fn of(plan: &Plan) -> Option<Columnar> {
+        let shape = Shape::of(plan)?;
+        let n = shape.args.len();
+        Some(Columnar {
+            shape,
+            filter: Memo::default(),
+            keys: Memo::default(),
+            args: (0..n).map(|_| Memo::default()).collect(),
+            known: (0..n).map(|_| Vec::new()).collect(),
+            row: Row::default(),
+            text: String::new(),
+        })
+    }
+
+    /// Feeds block `b` (its columns aligned with `plan.wanted`) into `groups`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push(
+        &mut self,
+        plan: &Plan,
+        s: &StatsCmd,
+        env: &Env,
+        ctx: &QueryContext,
+        groups: &mut Groups,
+        stats: &mut Stats,
+        b: &Block<'_>,
+    ) {
+        let cols = b.columns;
+        if cols.len() != plan.wanted.len() || b.offsets.len() != b.timestamps.len() + 1 {
+            return;
+        }
+        if cols.iter().any(|c| match c {
+            Column::Dict { codes, .. } => codes.len() != b.timestamps.len(),
+            Column::Int(v) => v.len() != b.timestamps.len(),
+            Column::Absent => false,
+        }) {
+            return;
+        }
+        let shape = &self.shape;
+        if let Some(f) = &shape.filters {
+            self.filter.reset(f, cols);
+        }
+        self.keys.reset(&shape.keys, cols);
+        // Per aggregate: the integers of a field alone, for aggregates reading only numbers.
+        let mut ints: Vec<Option<&[Option<i64>]>> = Vec::with_capacity(s.aggs.len());
+        for (j, a) in s.aggs.iter().enumerate() {
+            self.known[j].clear();
+            let numeric = matches!(
+                a.kind,
+                AggKind::Count | AggKind::Sum | AggKind::Avg | AggKind::Pct | AggKind::Stddev
+            );
+            ints.push(match &shape.args[j] {
+                Some((inputs, bare)) => {
+                    self.args[j].reset(inputs, cols);
+                    match bare.map(|i| cols[i]) {
+                        Some(Column::Int(v)) if numeric => Some(v),
+                        _ => None,
+                    }
+                }
+                None => None,
+            });
+        }
+        let ev = Evaluator {
+            env,
+            aggs: &[],
+            bin_offset: 0,
+        };
+        let (wanted, row, text) = (&plan.wanted, &mut self.row, &mut self.text);
+        for (r, &ts) in b.timestamps.iter().enumerate() {
+            if ts < ctx.start_ms || ts > ctx.end_ms {
+                continue;
+            }
+            stats.records_scanned += 1.0;
+            stats.bytes_scanned += b.offsets[r + 1].saturating_sub(b.offsets[r]) as f64;
+            if let Some(f) = &shape.filters {
+                let verdict = self.filter.slot(f, cols, r, 0);
+                if *verdict == UNKNOWN {
+                    fill(row, text, wanted, f, cols, r, ts);
+                    let pass = plan
+                        .prefix
+                        .iter()
+                        .all(|c| exec::apply_one(c, row, &ev, text));
+                    *verdict = u32::from(pass);
+                }
+                if *verdict == 0 {
+                    continue;
+                }
+            }
+            stats.records_matched += 1.0;
+            let bucket = match shape.bin {
+                Some((n, u)) => floor_period(ts - s.offset_ms, n, u),
+                None => 0,
+            };
+            let group = self.keys.slot(&shape.keys, cols, r, bucket);
+            if *group == UNKNOWN {
+                fill(row, text, wanted, &shape.keys, cols, r, ts);
+                *group = groups.index_of(s, row, env) as u32;
+            }
+            let states = groups.states_mut(*group as usize);
+            for (j, (a, st)) in s.aggs.iter().zip(states.iter_mut()).enumerate() {
+                if a.kind == AggKind::CountStar {
+                    st.add_num(0.0);
+                    continue;
+                }
+                let Some((inputs, _)) = &shape.args[j] else {
+                    continue;
+                };
+                if let Some(v) = ints[j] {
+                    if let Some(x) = v[r] {
+                        st.add_num(x as f64);
+                    }
+                    continue;
+                }
+                let known = &mut self.known[j];
+                let at = self.args[j].slot(inputs, cols, r, 0);
+                if *at == UNKNOWN {
+                    fill(row, text, wanted, inputs, cols, r, ts);
+                    let value = a.arg.as_ref().map_or(Value::Null, |e| ev.eval(e, row));
+                    let fp = if a.kind == AggKind::CountDistinct && !value.is_null() {
+                        value.key_into(text);
+                        fingerprint(text)
+                    } else {
+                        0
+                    };
+                    known.push(Known {
+                        num: value.as_num(),
+                        value,
+                        fp,
+                    });
+                    *at = known.len() as u32 - 1;
+                }
+                let k = &known[*at as usize];
+                if !k.value.is_null() {
+                    st.update_known(a.kind, &k.value, k.num, k.fp, text);
+                }
+            }
+        }
+    }
+}
