@@ -36,12 +36,14 @@ pub fn write(
 ) -> std::io::Result<u64> {
     write_deferred(wal, blobs, move || {
         let bytes = capture();
-        Box::new(move || bytes)
+        Box::new(move || Ok(bytes))
     })
 }
 
-/// Encodes a checkpoint's bytes; runs on the caller's thread.
-pub type Encoder = Box<dyn FnOnce() -> Vec<u8> + Send>;
+/// Encodes a checkpoint's bytes; runs on the caller's thread. It may store blobs of its own
+/// that the checkpoint refers to (durable before the checkpoint is), or fail, and then no
+/// checkpoint is written.
+pub type Encoder = Box<dyn FnOnce() -> std::io::Result<Vec<u8>> + Send>;
 
 /// [`write`] for states that can be frozen cheaply: `capture` runs at the rotation point (on
 /// the log's writer thread) and returns an encoder of that frozen state, which runs on the
@@ -58,7 +60,7 @@ pub fn write_deferred(
     let encode = rx
         .recv()
         .map_err(|_| std::io::Error::other("checkpoint capture failed"))?;
-    let bytes = encode();
+    let bytes = encode()?;
     let k = key(n);
     blobs.put(&k, &bytes)?;
     wal.remove_before(n)?;

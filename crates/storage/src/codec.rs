@@ -7,6 +7,12 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// A writer whose buffer starts with room for `n` bytes.
+    pub fn with_capacity(n: usize) -> Self {
+        Writer {
+            buf: Vec::with_capacity(n),
+        }
+    }
     pub fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }
@@ -105,6 +111,10 @@ impl<'a> Reader<'a> {
     }
     pub fn done(&self) -> bool {
         self.pos == self.data.len()
+    }
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.data.len() - self.pos
     }
 }
 

@@ -11,7 +11,7 @@
 //! the page cache can no longer be trusted (a failed fsync may have dropped dirty pages).
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -277,8 +277,27 @@ fn open_append(dir: &Path, n: u64) -> std::io::Result<File> {
     Ok(f)
 }
 
+/// `Write::write_all_vectored`, which is not stable yet.
+fn write_all_vectored(file: &mut File, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WriteZero,
+                    "failed to write whole buffer",
+                ))
+            }
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 fn writer_loop(shared: Arc<Shared>, dir: PathBuf, mut file: File, mut number: u64) {
-    let mut buf = Vec::new();
+    let mut headers = Vec::new();
     loop {
         let (batch, rotate, closed) = {
             let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -288,13 +307,18 @@ fn writer_loop(shared: Arc<Shared>, dir: PathBuf, mut file: File, mut number: u6
             (std::mem::take(&mut q.pending), q.rotate.take(), q.closed)
         };
         if !batch.is_empty() {
-            buf.clear();
+            // Headers in one buffer, payloads written from where they lie (no copy).
+            headers.clear();
             for p in &batch {
-                buf.extend_from_slice(&(p.bytes.len() as u32).to_le_bytes());
-                buf.extend_from_slice(&crc32fast::hash(&p.bytes).to_le_bytes());
-                buf.extend_from_slice(&p.bytes);
+                headers.extend_from_slice(&(p.bytes.len() as u32).to_le_bytes());
+                headers.extend_from_slice(&crc32fast::hash(&p.bytes).to_le_bytes());
             }
-            let result = file.write_all(&buf).and_then(|_| file.sync_data());
+            let mut slices: Vec<IoSlice<'_>> = headers
+                .chunks(HEADER)
+                .zip(&batch)
+                .flat_map(|(h, p)| [IoSlice::new(h), IoSlice::new(&p.bytes)])
+                .collect();
+            let result = write_all_vectored(&mut file, &mut slices).and_then(|_| file.sync_data());
             if let Err(e) = &result {
                 tracing::error!(error = %e, "write-ahead log write failed; refusing further writes");
                 shared

@@ -8,6 +8,7 @@
 use crate::sketch::{Bin, SketchRef};
 use crate::{Agg, AggRef};
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
+use std::sync::Mutex;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Block {
@@ -28,6 +29,33 @@ pub struct Block {
     /// high quantiles read them in row order instead of one cache miss per row in `bins`.
     tops: Vec<[Bin; TOP]>,
     top_len: Vec<u8>,
+    /// Where a checkpoint stored this block, once one has (see [`crate::files`]).
+    stored: StoredCell,
+}
+
+/// Where a checkpoint stored a block: block file, byte offset and length of its encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub file: u64,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// The place of a block in the block files, shared by every state holding the block. It is
+/// not part of the block's value: a copy starts unstored, and equality ignores it.
+#[derive(Debug, Default)]
+struct StoredCell(Mutex<Option<Stored>>);
+
+impl Clone for StoredCell {
+    fn clone(&self) -> Self {
+        StoredCell::default()
+    }
+}
+
+impl PartialEq for StoredCell {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Highest bins copied per row (p99 of up to ~800 samples needs no more).
@@ -153,6 +181,16 @@ impl Block {
             w.str(u);
             a.encode(w);
         }
+    }
+
+    /// Where a checkpoint stored this block.
+    pub fn stored(&self) -> Option<Stored> {
+        *self.stored.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records where a checkpoint stored this block (once that file is durable).
+    pub fn set_stored(&self, at: Stored) {
+        *self.stored.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
     }
 
     pub fn decode(r: &mut Reader<'_>) -> Result<Block, DecodeError> {

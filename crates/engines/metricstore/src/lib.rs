@@ -11,10 +11,12 @@
 
 pub mod block;
 pub mod detector;
+pub mod files;
 pub mod sketch;
 
 use block::Block;
 use detector::Detector;
+use files::BlockFiles;
 use nephoscope_clock::SharedClock;
 use nephoscope_storage::blob::LocalBlobStore;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
@@ -472,10 +474,21 @@ impl Ladder {
 }
 
 impl State {
-    /// The whole state as a checkpoint.
+    /// The whole state as a checkpoint, blocks inline (format 3; [`files`] writes format 4,
+    /// whose blocks are references into block files).
     pub fn encode_snapshot(&self) -> Vec<u8> {
+        self.encode_snapshot_as(3, &mut |b, w| b.encode(w))
+    }
+
+    /// The state in snapshot format `version`, each block written by `block`.
+    pub(crate) fn encode_snapshot_as(
+        &self,
+        version: u8,
+        block: &mut dyn FnMut(&Arc<Block>, &mut Writer),
+    ) -> Vec<u8> {
         let mut w = Writer::default();
-        w.u8(3); // format version: 1 had no blocks, 2 no detectors
+        // Format version: 1 had no blocks, 2 no detectors, 4 keeps blocks in block files.
+        w.u8(version);
         w.u64(self.scopes.len() as u64);
         for (scope, series) in &self.scopes {
             w.str(&scope.account);
@@ -492,7 +505,7 @@ impl State {
                 w.i64(s.last_timestamp_ms);
                 w.u64(s.blocks.len() as u64);
                 for b in &s.blocks {
-                    b.encode(&mut w);
+                    block(b, &mut w);
                 }
                 w.u64(s.head.len() as u64);
                 for (t, units) in &s.head {
@@ -517,10 +530,20 @@ impl State {
         w.buf
     }
 
+    /// A checkpoint with its blocks inline (formats 1 to 3).
     pub fn decode_snapshot(data: &[u8]) -> Result<State, DecodeError> {
+        Self::decode_snapshot_with(data, &BTreeMap::new())
+    }
+
+    /// A checkpoint of any format; format 4's blocks are read from `files` (block file
+    /// number → its bytes), each remembering where it lies.
+    pub fn decode_snapshot_with(
+        data: &[u8],
+        files: &BTreeMap<u64, Vec<u8>>,
+    ) -> Result<State, DecodeError> {
         let mut r = Reader::new(data);
         let version = r.u8()?;
-        if !matches!(version, 1..=3) {
+        if !matches!(version, 1..=4) {
             return Err(DecodeError(0));
         }
         let mut st = State::default();
@@ -543,7 +566,11 @@ impl State {
                 };
                 if version >= 2 {
                     for _ in 0..r.u64()? {
-                        let b = Block::decode(&mut r)?;
+                        let b = if version >= 4 {
+                            files::decode_block(&mut r, files)?
+                        } else {
+                            Block::decode(&mut r)?
+                        };
                         let ordered = s.blocks.last().is_none_or(|prev| {
                             prev.last_time()
                                 .zip(b.first_time())
@@ -737,7 +764,29 @@ fn rollup_series(s: &mut Arc<Series>, now_s: i64, ladder: Ladder) {
 
 impl Mutation {
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::default();
+        let mut w = match self {
+            // Room for the usual record, so the buffer is not copied as it grows.
+            Mutation::Put { datums, .. } => Writer::with_capacity(
+                64 + datums
+                    .iter()
+                    .map(|d| {
+                        let key = d.key.namespace.len()
+                            + d.key.name.len()
+                            + d.key
+                                .dimensions
+                                .iter()
+                                .map(|(k, v)| k.len() + v.len() + 4)
+                                .sum::<usize>();
+                        let values = match &d.values {
+                            Values::Raw(vs) => 16 * vs.len(),
+                            Values::Set { .. } => 32,
+                        };
+                        key + d.unit.len() + values + 40
+                    })
+                    .sum::<usize>(),
+            ),
+            _ => Writer::default(),
+        };
         match self {
             Mutation::Put { scope, datums } => {
                 w.u8(1);
@@ -756,6 +805,15 @@ impl Mutation {
                     w.str(&d.unit);
                     w.bool(d.high_resolution);
                     match &d.values {
+                        // Counts of 1 (a `Value`, or `Values` without or with unit
+                        // `Counts`) are not written: half the log's bytes.
+                        Values::Raw(vs) if vs.iter().all(|(_, c)| *c == 1.0) => {
+                            w.u8(2);
+                            w.u64(vs.len() as u64);
+                            for (v, _) in vs {
+                                w.f64(*v);
+                            }
+                        }
                         Values::Raw(vs) => {
                             w.u8(0);
                             w.u64(vs.len() as u64);
@@ -835,12 +893,22 @@ impl Mutation {
                             }
                             Values::Raw(vs)
                         }
-                        _ => Values::Set {
+                        2 => {
+                            let n = r.u64()?;
+                            // Never more room than the record's bytes can fill.
+                            let mut vs = Vec::with_capacity((n as usize).min(r.remaining() / 8));
+                            for _ in 0..n {
+                                vs.push((r.f64()?, 1.0));
+                            }
+                            Values::Raw(vs)
+                        }
+                        1 => Values::Set {
                             count: r.f64()?,
                             sum: r.f64()?,
                             min: r.f64()?,
                             max: r.f64()?,
                         },
+                        _ => return Err(DecodeError(0)),
                     };
                     datums.push(Datum {
                         key: SeriesKey {
@@ -899,7 +967,11 @@ pub struct MetricStore {
     state: Arc<RwLock<State>>,
     /// The log every mutation goes through (the local WAL today).
     wal: Box<dyn Journal>,
-    blobs: LocalBlobStore,
+    blobs: Arc<LocalBlobStore>,
+    /// The block files checkpoints keep blocks in.
+    files: Arc<BlockFiles>,
+    /// Held through a checkpoint: one at a time.
+    checkpointing: std::sync::Mutex<()>,
     clock: SharedClock,
 }
 
@@ -920,15 +992,17 @@ impl MetricStore {
     pub fn open(dir: &Path, clock: SharedClock) -> Result<MetricStore, StoreError> {
         let storage = |e: &dyn std::fmt::Display| StoreError::Storage(e.to_string());
         let blobs = LocalBlobStore::open(dir.join("files")).map_err(|e| storage(&e))?;
+        let (files, file_bytes) = BlockFiles::load(&blobs).map_err(|e| storage(&e))?;
         let (mut state, from_file) =
             match nephoscope_storage::checkpoint::latest(&blobs).map_err(|e| storage(&e))? {
                 Some((n, bytes)) => {
-                    let st = State::decode_snapshot(&bytes)
+                    let st = State::decode_snapshot_with(&bytes, &file_bytes)
                         .map_err(|e| StoreError::Storage(format!("checkpoint {n}: {e}")))?;
                     (st, n)
                 }
                 None => (State::default(), 0),
             };
+        drop(file_bytes);
         let (wal, records) = Wal::open(dir.join("wal")).map_err(|e| storage(&e))?;
         for (file, r) in records {
             if file < from_file {
@@ -941,7 +1015,9 @@ impl MetricStore {
         Ok(MetricStore {
             state: Arc::new(RwLock::new(state)),
             wal: Box::new(wal),
-            blobs,
+            blobs: Arc::new(blobs),
+            files: Arc::new(files),
+            checkpointing: std::sync::Mutex::new(()),
             clock,
         })
     }
@@ -956,20 +1032,33 @@ impl MetricStore {
     }
 
     /// Checkpoints when the log is large (or always with `force`), then drops the log before it.
-    /// Blocking: encodes the whole state on the calling thread.
+    /// Blocking: encodes the heads and the blocks sealed since the last checkpoint on the
+    /// calling thread ([`files`]).
     pub fn maintain(&self, force: bool) -> Result<bool, StoreError> {
         if !force && self.wal.size() < CHECKPOINT_BYTES {
             return Ok(false);
         }
-        let state = self.state.clone();
+        let _one = self.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
+        let err = |e: std::io::Error| StoreError::Storage(e.to_string());
+        let (state, files, blobs) = (self.state.clone(), self.files.clone(), self.blobs.clone());
         // At the rotation point (on the log's writer thread) only the maps are copied; the
         // encoding runs here, while writes go on.
-        nephoscope_storage::checkpoint::write_deferred(self.wal.as_ref(), &self.blobs, move || {
-            let frozen = state.read().unwrap_or_else(|p| p.into_inner()).clone();
-            Box::new(move || frozen.encode_snapshot())
-        })
-        .map_err(|e| StoreError::Storage(e.to_string()))?;
+        nephoscope_storage::checkpoint::write_deferred(
+            self.wal.as_ref(),
+            &*self.blobs,
+            move || {
+                let frozen = state.read().unwrap_or_else(|p| p.into_inner()).clone();
+                Box::new(move || files.encode(&*blobs, &frozen))
+            },
+        )
+        .map_err(err)?;
+        self.files.collect(&*self.blobs).map_err(err)?;
         Ok(true)
+    }
+
+    /// Block file numbers and sizes.
+    pub fn block_files(&self) -> std::collections::BTreeMap<u64, u64> {
+        self.files.sizes()
     }
 
     pub fn now(&self) -> i64 {

@@ -150,6 +150,22 @@ fn mutation_round_trip() {
             scope: scope(),
             datums: vec![
                 datum(&key, -1, "None", true, Values::Raw(vec![(1.5, 2.0)])),
+                // Unit counts are written without their counts.
+                datum(
+                    &key,
+                    7,
+                    "None",
+                    false,
+                    Values::Raw(vec![(1.5, 1.0), (-0.0, 1.0), (3e100, 1.0)]),
+                ),
+                datum(&key, 8, "None", false, Values::Raw(vec![])),
+                datum(
+                    &key,
+                    9,
+                    "None",
+                    false,
+                    Values::Raw(vec![(1.5, 1.0), (2.5, 0.5)]),
+                ),
                 datum(
                     &key,
                     5,
@@ -547,4 +563,94 @@ async fn detectors_survive_reopen_and_checkpoints_per_scope() {
     }
     store.mutate(Mutation::Reset).await.unwrap();
     assert!(store.read().detectors.is_empty());
+}
+
+/// Every bucket of every series, blocks and head merged.
+fn everything(store: &MetricStore) -> Vec<(SeriesKey, Vec<(i64, Units)>)> {
+    contents(&store.read())
+}
+
+#[tokio::test]
+async fn checkpoints_store_each_block_once_and_drop_unreferenced_block_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock: SharedClock = Arc::new(ManualClock::new(10_000_000));
+    let keys: Vec<SeriesKey> = (0..3)
+        .map(|n| SeriesKey::new("App", "Latency", vec![("Host".into(), format!("h{n}"))]))
+        .collect();
+    async fn put_all(store: &MetricStore, keys: &[SeriesKey], minutes: std::ops::Range<i64>) {
+        let datums: Vec<Datum> = minutes
+            .flat_map(|m| {
+                keys.iter().map(move |k| {
+                    let v = (m % 17) as f64 + 1.0;
+                    datum(
+                        k,
+                        60 * m,
+                        "None",
+                        false,
+                        Values::Raw(vec![(v, 1.0), (2.0 * v, 1.0)]),
+                    )
+                })
+            })
+            .collect();
+        store
+            .mutate(Mutation::Put {
+                scope: scope(),
+                datums,
+            })
+            .await
+            .unwrap();
+    }
+    let store = MetricStore::open(dir.path(), clock.clone()).unwrap();
+    put_all(&store, &keys, 0..200).await;
+    assert!(store.maintain(true).unwrap());
+    let first = store.block_files();
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Nothing sealed since: the next checkpoint writes no block file.
+    put_all(&store, &keys, 200..205).await;
+    assert!(store.maintain(true).unwrap());
+    assert_eq!(store.block_files(), first);
+    // New blocks go to a new file; the first one stays referenced.
+    put_all(&store, &keys, 205..400).await;
+    assert!(store.maintain(true).unwrap());
+    let second = store.block_files();
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(
+        second[&2] < first[&1] * 2,
+        "only the new blocks: {second:?}"
+    );
+    let before = everything(&store);
+    drop(store);
+    let store = MetricStore::open(dir.path(), clock.clone()).unwrap();
+    assert!(
+        same(&everything(&store), &before),
+        "recovered from block files"
+    );
+    // Blocks remember their place across a restart: nothing is written again.
+    assert!(store.maintain(true).unwrap());
+    assert_eq!(store.block_files(), second);
+    // Data late enough to rebuild every block leaves the old files dead: they are rewritten
+    // or dropped, never referenced after being deleted.
+    put_all(&store, &keys, 0..400).await;
+    for _ in 0..2 {
+        put_all(&store, &keys, 400..401).await;
+        assert!(store.maintain(true).unwrap());
+    }
+    let after = store.block_files();
+    assert!(
+        !after.contains_key(&1) && !after.contains_key(&2),
+        "{after:?}"
+    );
+    let before = everything(&store);
+    drop(store);
+    let store = MetricStore::open(dir.path(), clock.clone()).unwrap();
+    assert!(same(&everything(&store), &before));
+    store.mutate(Mutation::Reset).await.unwrap();
+    assert!(store.maintain(true).unwrap());
+    assert!(
+        store.block_files().is_empty(),
+        "a reset drops every block file"
+    );
+    drop(store);
+    let store = MetricStore::open(dir.path(), clock).unwrap();
+    assert!(store.read().scopes.is_empty());
 }
