@@ -465,9 +465,20 @@ impl App {
         match req.header("content-encoding").map(str::trim) {
             None | Some("") | Some("identity") => Ok(req.body.clone()),
             Some(enc) if enc.eq_ignore_ascii_case("gzip") => {
-                let mut out = Vec::with_capacity(req.body.len() * 4);
                 let limit = self.max_decompressed as u64;
-                flate2::read::MultiGzDecoder::new(&req.body[..])
+                // A gzip member ends with its size mod 2^32: room for that (within the limit)
+                // means the output is never copied as it grows. Only a hint.
+                let isize_hint = req
+                    .body
+                    .len()
+                    .checked_sub(4)
+                    .and_then(|at| req.body.get(at..))
+                    .and_then(|t| <[u8; 4]>::try_from(t).ok())
+                    .map_or(0, |t| u64::from(u32::from_le_bytes(t)));
+                let room = isize_hint.max(req.body.len() as u64 * 4).min(limit + 1);
+                let mut out = Vec::with_capacity(room as usize);
+                // `bufread`: the body is read where it lies, not through another buffer.
+                flate2::bufread::MultiGzDecoder::new(&req.body[..])
                     .take(limit + 1)
                     .read_to_end(&mut out)
                     .map_err(|e| {

@@ -213,23 +213,39 @@ impl Sketch {
             }
             return;
         }
-        let mut bins: Vec<Bin> = values
-            .iter()
-            .filter(|(v, c)| v.is_finite() && *c > 0.0)
-            .map(|(v, c)| Bin {
-                key: key(*v),
-                count: *c,
-            })
-            .collect();
-        // Stable, so equal keys add their counts in the order given.
-        bins.sort_by_key(|b| b.key);
-        let mut folded: Vec<Bin> = Vec::with_capacity(bins.len());
+        let kept = |(v, c): &&(f64, f64)| v.is_finite() && *c > 0.0;
+        let mut folded: Vec<Bin> = Vec::with_capacity(values.len());
         let mut total = 0.0;
-        for b in bins {
-            total += b.count;
-            match folded.last_mut() {
-                Some(last) if last.key == b.key => last.count += b.count,
-                _ => folded.push(b),
+        let first = values.iter().find(kept).map(|(_, c)| *c);
+        if let Some(c) = first.filter(|c| values.iter().filter(kept).all(|p| p.1 == *c)) {
+            // Equal counts (usually all 1) add up the same in any order: only the keys are
+            // sorted, unstably.
+            let mut keys: Vec<i32> = values.iter().filter(kept).map(|(v, _)| key(*v)).collect();
+            keys.sort_unstable();
+            for k in keys {
+                total += c;
+                match folded.last_mut() {
+                    Some(last) if last.key == k => last.count += c,
+                    _ => folded.push(Bin { key: k, count: c }),
+                }
+            }
+        } else {
+            let mut bins: Vec<Bin> = values
+                .iter()
+                .filter(kept)
+                .map(|(v, c)| Bin {
+                    key: key(*v),
+                    count: *c,
+                })
+                .collect();
+            // Stable, so equal keys add their counts in the order given.
+            bins.sort_by_key(|b| b.key);
+            for b in bins {
+                total += b.count;
+                match folded.last_mut() {
+                    Some(last) if last.key == b.key => last.count += b.count,
+                    _ => folded.push(b),
+                }
             }
         }
         self.merge_view(SketchRef {
@@ -425,7 +441,12 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for n in [0, 1, 7, 8, 150, 1000] {
+        // Counts 1 to 3, or all equal (1, or a fraction): those take the
+        // path that sorts keys alone.
+        for (n, equal) in [0, 1, 7, 8, 150, 1000]
+            .into_iter()
+            .flat_map(|n| [(n, None), (n, Some(1.0)), (n, Some(0.25))])
+        {
             let values: Vec<(f64, f64)> = (0..n)
                 .map(|i| {
                     let v = match next() % 6 {
@@ -439,7 +460,7 @@ mod tests {
                         if i % 9 == 0 {
                             0.0
                         } else {
-                            (1 + next() % 3) as f64
+                            equal.unwrap_or((1 + next() % 3) as f64)
                         },
                     )
                 })
@@ -451,7 +472,7 @@ mod tests {
                 one.add(*v, *c);
             }
             many.add_many(&values);
-            assert_eq!(one, many, "{n} values");
+            assert_eq!(one, many, "{n} values, counts {equal:?}");
         }
     }
 }
