@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 /// Sets of distinct values' fingerprints ([`fingerprint`]), hashed again with foldhash's fast
 /// hash: compact, cache-friendly sets instead of sets of strings.
 type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A 128-bit fingerprint of a value's key: two SipHash-1-3 hashes under keys drawn at random
 /// once per process, so every execution of a query (and every merge) agrees, and nobody
@@ -29,7 +30,8 @@ pub enum AggState {
     Avg(f64, u64),
     /// min/max/sortsFirst/sortsLast: best value so far.
     Best(Option<Value>),
-    Pct(Vec<f64>),
+    /// Values one by one, and values met many times at once with their counts (by bits).
+    Pct(Vec<f64>, HashMap<u64, u64>),
     /// n, mean, M2 (Welford / Chan merge).
     Stddev(u64, f64, f64),
     /// (timestamp, tiebreak pointer, value) of the earliest/latest event having the field.
@@ -46,7 +48,7 @@ impl AggState {
             AggKind::Min | AggKind::Max | AggKind::SortsFirst | AggKind::SortsLast => {
                 AggState::Best(None)
             }
-            AggKind::Pct => AggState::Pct(Vec::new()),
+            AggKind::Pct => AggState::Pct(Vec::new(), HashMap::default()),
             AggKind::Stddev => AggState::Stddev(0, 0.0, 0.0),
             AggKind::Earliest | AggKind::Latest => AggState::At(None),
         }
@@ -89,7 +91,7 @@ impl AggState {
                     *b = Some(v.clone());
                 }
             }
-            AggState::Pct(vs) => {
+            AggState::Pct(vs, _) => {
                 if let Some(x) = v.as_num() {
                     vs.push(x);
                 }
@@ -129,12 +131,19 @@ impl AggState {
             AggState::Distinct(s) => {
                 s.insert(fp);
             }
-            AggState::Sum(..) | AggState::Avg(..) | AggState::Pct(_) | AggState::Stddev(..) => {
+            AggState::Sum(..) | AggState::Avg(..) | AggState::Pct(..) | AggState::Stddev(..) => {
                 if let Some(x) = num {
                     self.add_num(x);
                 }
             }
             AggState::Best(_) | AggState::At(_) => self.update(k, v, 0, "", scratch),
+        }
+    }
+
+    /// `n` values `x` into a `pct` state (nothing for another).
+    pub(crate) fn add_many(&mut self, x: f64, n: u64) {
+        if let AggState::Pct(_, weighted) = self {
+            *weighted.entry(x.to_bits()).or_insert(0) += n;
         }
     }
 
@@ -152,7 +161,7 @@ impl AggState {
                 *s += x;
                 *n += 1;
             }
-            AggState::Pct(vs) => vs.push(x),
+            AggState::Pct(vs, _) => vs.push(x),
             AggState::Stddev(n, mean, m2) => {
                 *n += 1;
                 let d = x - *mean;
@@ -180,7 +189,12 @@ impl AggState {
             {
                 *a = Some(b);
             }
-            (AggState::Pct(a), AggState::Pct(b)) => a.extend(b),
+            (AggState::Pct(a, wa), AggState::Pct(b, wb)) => {
+                a.extend(b);
+                for (x, n) in wb {
+                    *wa.entry(x).or_insert(0) += n;
+                }
+            }
             (AggState::Stddev(n, mean, m2), AggState::Stddev(n2, mean2, m22)) => {
                 if n2 == 0 {
                     return;
@@ -220,15 +234,37 @@ impl AggState {
                 }
             }
             AggState::Best(b) => b.clone().unwrap_or(Value::Null),
-            AggState::Pct(vs) => {
+            AggState::Pct(vs, weighted) if !weighted.is_empty() => {
+                // Every value with its count, in order; the rank-th smallest is found by
+                // walking the counts.
+                let mut all: Vec<(f64, u64)> = weighted
+                    .iter()
+                    .map(|(&x, &n)| (f64::from_bits(x), n))
+                    .collect();
+                all.extend(vs.iter().map(|&x| (x, 1)));
+                all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
+                let total: u64 = all.iter().map(|(_, n)| n).sum();
+                let rank = (((p / 100.0) * total as f64).ceil() as u64).clamp(1, total);
+                let mut seen = 0;
+                for (x, n) in all {
+                    seen += n;
+                    if seen >= rank {
+                        return Value::Num(x);
+                    }
+                }
+                Value::Null
+            }
+            AggState::Pct(vs, _) => {
                 if vs.is_empty() {
                     return Value::Null;
                 }
+                // nearest-rank percentile: the rank-th smallest value
                 let mut v = vs.clone();
-                v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
-                // nearest-rank percentile
                 let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-                Value::Num(v[rank.clamp(1, v.len()) - 1])
+                let at = rank.clamp(1, v.len()) - 1;
+                let (_, x, _) = v
+                    .select_nth_unstable_by(at, |a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+                Value::Num(*x)
             }
             AggState::Stddev(n, _, m2) => {
                 if *n < 2 {

@@ -16,7 +16,7 @@ use crate::eval::{Evaluator, Row};
 use crate::exec::{self, Collector, Groups, Plan};
 use crate::functions::{floor_period, Env};
 use crate::lexer::Unit;
-use crate::value::Value;
+use crate::value::{parse_num, Value};
 use crate::{QueryContext, Stats};
 
 /// One discovered field's values over a block's records.
@@ -50,6 +50,8 @@ pub struct Block<'a> {
 const MAX_INPUTS: usize = 4;
 /// Largest table indexed directly by dictionary codes (beyond, combinations are hashed).
 const DENSE_MAX: usize = 4096;
+/// Most cells of a block's table of records per group and dictionary entry.
+const MAX_COUNTS: usize = 1 << 16;
 /// A table entry not worked out yet.
 const UNKNOWN: u32 = u32::MAX;
 
@@ -206,7 +208,7 @@ impl Memo {
     }
 
     /// The entry for record `r`'s combination (and time `bucket`).
-    #[inline]
+    #[inline(always)]
     fn slot(&mut self, inputs: &[usize], cols: &[Column<'_>], r: usize, bucket: i64) -> &mut u32 {
         if self.use_dense {
             if bucket != self.bucket {
@@ -257,6 +259,15 @@ pub(crate) struct Columnar {
     args: Vec<Memo>,
     /// Per aggregate, the argument values met in the current block.
     known: Vec<Vec<Known>>,
+    /// Per record of the current block, its group among `block_groups` (`UNKNOWN`: none).
+    group_of: Vec<u32>,
+    /// The groups records of the current block fall in, and where each is in that list.
+    block_groups: Vec<u32>,
+    local: std::collections::HashMap<u32, u32, foldhash::fast::RandomState>,
+    /// Records per group and dictionary entry.
+    counts: Vec<u32>,
+    /// Per dictionary entry of a numeric argument, its number.
+    nums: Vec<Option<f64>>,
     row: Row,
     text: String,
 }
@@ -311,12 +322,19 @@ impl Columnar {
             keys: Memo::default(),
             args: (0..n).map(|_| Memo::default()).collect(),
             known: (0..n).map(|_| Vec::new()).collect(),
+            group_of: Vec::new(),
+            block_groups: Vec::new(),
+            local: Default::default(),
+            counts: Vec::new(),
+            nums: Vec::new(),
             row: Row::default(),
             text: String::new(),
         })
     }
 
-    /// Feeds block `b` (its columns aligned with `plan.wanted`) into `groups`.
+    /// Feeds block `b` (its columns aligned with `plan.wanted`) into `groups`: first each
+    /// record's group (or none: outside the time range, or filtered out), then each
+    /// aggregate's values.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn push(
         &mut self,
@@ -328,53 +346,42 @@ impl Columnar {
         stats: &mut Stats,
         b: &Block<'_>,
     ) {
-        let cols = b.columns;
-        if cols.len() != plan.wanted.len() || b.offsets.len() != b.timestamps.len() + 1 {
+        let (cols, n) = (b.columns, b.timestamps.len());
+        if cols.len() != plan.wanted.len() || b.offsets.len() != n + 1 {
             return;
         }
         if cols.iter().any(|c| match c {
-            Column::Dict { codes, .. } => codes.len() != b.timestamps.len(),
-            Column::Int(v) => v.len() != b.timestamps.len(),
+            Column::Dict { codes, .. } => codes.len() != n,
+            Column::Int(v) => v.len() != n,
             Column::Absent => false,
         }) {
             return;
         }
         let shape = &self.shape;
-        if let Some(f) = &shape.filters {
-            self.filter.reset(f, cols);
-        }
-        self.keys.reset(&shape.keys, cols);
-        // Per aggregate: the integers of a field alone, for aggregates reading only numbers.
-        let mut ints: Vec<Option<&[Option<i64>]>> = Vec::with_capacity(s.aggs.len());
-        for (j, a) in s.aggs.iter().enumerate() {
-            self.known[j].clear();
-            let numeric = matches!(
-                a.kind,
-                AggKind::Count | AggKind::Sum | AggKind::Avg | AggKind::Pct | AggKind::Stddev
-            );
-            ints.push(match &shape.args[j] {
-                Some((inputs, bare)) => {
-                    self.args[j].reset(inputs, cols);
-                    match bare.map(|i| cols[i]) {
-                        Some(Column::Int(v)) if numeric => Some(v),
-                        _ => None,
-                    }
-                }
-                None => None,
-            });
-        }
         let ev = Evaluator {
             env,
             aggs: &[],
             bin_offset: 0,
         };
         let (wanted, row, text) = (&plan.wanted, &mut self.row, &mut self.text);
+        if let Some(f) = &shape.filters {
+            self.filter.reset(f, cols);
+        }
+        self.keys.reset(&shape.keys, cols);
+        // Per record, its group among the block's (`local`: the groups' own indexes).
+        let of = &mut self.group_of;
+        of.clear();
+        of.resize(n, UNKNOWN);
+        let (local, block_groups) = (&mut self.local, &mut self.block_groups);
+        local.clear();
+        block_groups.clear();
+        let (mut scanned, mut bytes, mut matched) = (0u64, 0usize, 0u64);
         for (r, &ts) in b.timestamps.iter().enumerate() {
             if ts < ctx.start_ms || ts > ctx.end_ms {
                 continue;
             }
-            stats.records_scanned += 1.0;
-            stats.bytes_scanned += b.offsets[r + 1].saturating_sub(b.offsets[r]) as f64;
+            scanned += 1;
+            bytes += b.offsets[r + 1].saturating_sub(b.offsets[r]);
             if let Some(f) = &shape.filters {
                 let verdict = self.filter.slot(f, cols, r, 0);
                 if *verdict == UNKNOWN {
@@ -389,7 +396,7 @@ impl Columnar {
                     continue;
                 }
             }
-            stats.records_matched += 1.0;
+            matched += 1;
             let bucket = match shape.bin {
                 Some((n, u)) => floor_period(ts - s.offset_ms, n, u),
                 None => 0,
@@ -397,27 +404,124 @@ impl Columnar {
             let group = self.keys.slot(&shape.keys, cols, r, bucket);
             if *group == UNKNOWN {
                 fill(row, text, wanted, &shape.keys, cols, r, ts);
-                *group = groups.index_of(s, row, env) as u32;
-            }
-            let states = groups.states_mut(*group as usize);
-            for (j, (a, st)) in s.aggs.iter().zip(states.iter_mut()).enumerate() {
-                if a.kind == AggKind::CountStar {
-                    st.add_num(0.0);
-                    continue;
+                let g = groups.index_of(s, row, env) as u32;
+                let next = block_groups.len() as u32;
+                let l = *local.entry(g).or_insert(next);
+                if l == next {
+                    block_groups.push(g);
                 }
-                let Some((inputs, _)) = &shape.args[j] else {
-                    continue;
-                };
-                if let Some(v) = ints[j] {
-                    if let Some(x) = v[r] {
-                        st.add_num(x as f64);
+                *group = l;
+            }
+            of[r] = *group;
+        }
+        stats.records_scanned += scanned as f64;
+        stats.bytes_scanned += bytes as f64;
+        stats.records_matched += matched as f64;
+        if matched == 0 {
+            return;
+        }
+        let picked = || {
+            of.iter()
+                .enumerate()
+                .filter(|(_, &l)| l != UNKNOWN)
+                .map(|(r, &l)| (r, block_groups[l as usize] as usize))
+        };
+        for (j, a) in s.aggs.iter().enumerate() {
+            if a.kind == AggKind::CountStar {
+                for (_, g) in picked() {
+                    groups.states_mut(g)[j].add_num(0.0);
+                }
+                continue;
+            }
+            let Some((inputs, bare)) = &shape.args[j] else {
+                continue;
+            };
+            let numeric = matches!(
+                a.kind,
+                AggKind::Count | AggKind::Sum | AggKind::Avg | AggKind::Pct | AggKind::Stddev
+            );
+            match bare.map(|i| cols[i]) {
+                // A field alone, read as a number (`count` only asks whether it is there).
+                Some(Column::Int(v)) if numeric => {
+                    for (r, g) in picked() {
+                        if let Some(x) = v[r] {
+                            groups.states_mut(g)[j].add_num(x as f64);
+                        }
                     }
                     continue;
                 }
-                let known = &mut self.known[j];
-                let at = self.args[j].slot(inputs, cols, r, 0);
+                // Percentiles and distinct counts of a field alone: each value's records
+                // counted per group, and each counted value added once.
+                Some(Column::Dict {
+                    text: t,
+                    ends,
+                    codes,
+                }) if matches!(a.kind, AggKind::Pct | AggKind::CountDistinct)
+                    && block_groups.len() * ends.len() <= MAX_COUNTS =>
+                {
+                    let e = ends.len();
+                    let counts = &mut self.counts;
+                    counts.clear();
+                    counts.resize(block_groups.len() * e, 0);
+                    for (r, &l) in of.iter().enumerate() {
+                        let c = codes[r] as usize;
+                        if l != UNKNOWN && c < e {
+                            counts[l as usize * e + c] += 1;
+                        }
+                    }
+                    for (at, &k) in counts.iter().enumerate() {
+                        if k == 0 {
+                            continue;
+                        }
+                        let (l, c) = (at / e, at % e);
+                        let start = if c == 0 { 0 } else { ends[c - 1] as usize };
+                        let entry = t.get(start..ends[c] as usize).unwrap_or("");
+                        let st = &mut groups.states_mut(block_groups[l] as usize)[j];
+                        if a.kind == AggKind::Pct {
+                            if let Some(x) = parse_num(entry) {
+                                st.add_many(x, u64::from(k));
+                            }
+                        } else {
+                            let value = Value::Str(entry.to_string());
+                            value.key_into(text);
+                            st.update_known(a.kind, &value, None, fingerprint(text), text);
+                        }
+                    }
+                    continue;
+                }
+                Some(Column::Dict {
+                    text: t,
+                    ends,
+                    codes,
+                }) if numeric => {
+                    let nums = &mut self.nums;
+                    nums.clear();
+                    let mut start = 0;
+                    for &end in ends {
+                        let e = t.get(start..end as usize).unwrap_or("");
+                        start = end as usize;
+                        // `count` counts every value: its entries all count as 0.
+                        nums.push(match a.kind {
+                            AggKind::Count => Some(0.0),
+                            _ => parse_num(e),
+                        });
+                    }
+                    for (r, g) in picked() {
+                        if let Some(Some(x)) = nums.get(codes[r] as usize) {
+                            groups.states_mut(g)[j].add_num(*x);
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let (memo, known) = (&mut self.args[j], &mut self.known[j]);
+            memo.reset(inputs, cols);
+            known.clear();
+            for (r, g) in picked() {
+                let at = memo.slot(inputs, cols, r, 0);
                 if *at == UNKNOWN {
-                    fill(row, text, wanted, inputs, cols, r, ts);
+                    fill(row, text, wanted, inputs, cols, r, b.timestamps[r]);
                     let value = a.arg.as_ref().map_or(Value::Null, |e| ev.eval(e, row));
                     let fp = if a.kind == AggKind::CountDistinct && !value.is_null() {
                         value.key_into(text);
@@ -434,7 +538,7 @@ impl Columnar {
                 }
                 let k = &known[*at as usize];
                 if !k.value.is_null() {
-                    st.update_known(a.kind, &k.value, k.num, k.fp, text);
+                    groups.states_mut(g)[j].update_known(a.kind, &k.value, k.num, k.fp, text);
                 }
             }
         }

@@ -246,6 +246,31 @@ impl<'a> Column<'a> {
     }
 }
 
+/// One decoded column, kept for reuse.
+#[derive(Debug)]
+pub struct ColumnData(Values);
+
+impl ColumnData {
+    pub fn column(&self) -> Column<'_> {
+        match &self.0 {
+            Values::Dict { text, ends, idx } => Column::Dict {
+                text,
+                ends,
+                codes: idx,
+            },
+            Values::Int(v) => Column::Int(v),
+        }
+    }
+
+    /// Memory held (bytes).
+    pub fn size(&self) -> usize {
+        match &self.0 {
+            Values::Dict { text, ends, idx } => text.len() + 4 * (ends.len() + idx.len()),
+            Values::Int(v) => std::mem::size_of::<Option<i64>>() * v.len(),
+        }
+    }
+}
+
 /// The field frame of a block, decoded.
 #[derive(Debug, Default)]
 pub struct BlockFields {
@@ -350,23 +375,22 @@ impl BlockFields {
         })
     }
 
-    /// The columns of `wanted`, in that order, each over the block's events; `None` when
-    /// some name can only be found in the messages.
-    pub fn columns<'a>(&'a self, wanted: &[String]) -> Option<Vec<Column<'a>>> {
+    /// The columns of `wanted` taken out, in that order (`None`: no event has the field);
+    /// `None` when some name can only be found in the messages.
+    pub fn into_columns(mut self, wanted: &[String]) -> Option<Vec<Option<ColumnData>>> {
         wanted
             .iter()
-            .map(|name| match self.columns.iter().find(|(c, _)| c == name) {
-                Some((_, Values::Dict { text, ends, idx })) => Some(Column::Dict {
-                    text,
-                    ends,
-                    codes: idx,
-                }),
-                Some((_, Values::Int(v))) => Some(Column::Int(v)),
-                None if self.complete && !self.others.iter().any(|o| o == name) => {
-                    Some(Column::Absent)
-                }
-                None => None,
-            })
+            .map(
+                |name| match self.columns.iter().position(|(c, _)| c == name) {
+                    Some(i) => {
+                        let values =
+                            std::mem::replace(&mut self.columns[i].1, Values::Int(Vec::new()));
+                        Some(Some(ColumnData(values)))
+                    }
+                    None if self.complete && !self.others.iter().any(|o| o == name) => Some(None),
+                    None => None,
+                },
+            )
             .collect()
     }
 

@@ -627,6 +627,7 @@ impl LogStore {
         let mut visited = 0;
         let mut scratch = segment::Scratch::default();
         let mut events = Vec::new();
+        let key = wanted.join("\u{0}");
         view.walk(self, |part| {
             let b = match part {
                 Part::Head(stream, e) => {
@@ -637,13 +638,17 @@ impl LogStore {
                 Part::Block(b) => b,
             };
             // Events of a deleted stream of the same name hide among these: read one by one.
-            let fields = (b.d.min_seq(b.range.clone()) >= b.first_seq)
-                .then(|| b.d.block_fields(b.blk, Some(wanted), &mut scratch))
+            let kept = (b.d.block_min_seq(b.blk) >= b.first_seq)
+                .then(|| b.d.block_columns(b.blk, wanted, &key, &mut scratch))
                 .flatten();
             let all = b.d.block_events(b.blk);
             let rel = b.range.start - all.start..b.range.end - all.start;
-            let columns: Vec<Column<'_>> = match fields.as_ref().and_then(|f| f.columns(wanted)) {
-                Some(c) => c.into_iter().map(|c| c.slice(rel.clone())).collect(),
+            let columns: Vec<Column<'_>> = match &kept {
+                Some(c) => c
+                    .iter()
+                    .map(|c| c.as_ref().map_or(Column::Absent, |c| c.column()))
+                    .map(|c| c.slice(rel.clone()))
+                    .collect(),
                 None => {
                     self.blocks_from_messages.fetch_add(1, Relaxed);
                     return b.view(&mut scratch, &mut events, &mut |v| {

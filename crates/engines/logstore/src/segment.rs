@@ -24,10 +24,12 @@
 //! message blocks inflate when an event is read, or into a caller's scratch buffer during scans.
 //! Reads look at events in place ([`EventRef`]), no per-event allocation.
 
-use crate::fields::{BlockFields, FieldExtractor};
+use crate::fields::{self, BlockFields, FieldExtractor};
 use crate::state::Event;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 const MAGIC: &[u8; 8] = b"NPSEG005";
 const MAGIC_V4: &[u8; 8] = b"NPSEG004";
@@ -136,15 +138,24 @@ pub struct Decoded {
     blocks: Vec<Block>,
     /// `block_starts[b]..block_starts[b + 1]` are block b's events.
     block_starts: Vec<usize>,
+    /// Per block, the lowest sequence number of its events.
+    block_min_seqs: Vec<u64>,
     /// The events of every block but the last, when they are all the same (the usual case):
     /// finding an event's block is then a division.
     uniform: Option<usize>,
     stripe_blocks: usize,
     /// Per stripe, where its trigram bloom lies in the file.
     trigrams: Vec<Range<usize>>,
-    /// Bytes of the blocks kept inflated.
+    /// Bytes of the blocks kept inflated and of the field columns kept decoded.
     inflated: std::sync::atomic::AtomicUsize,
+    /// Per block, the field columns readers asked for ([`Decoded::block_columns`]).
+    kept: std::sync::Mutex<ColumnCache>,
 }
+
+/// A block's decoded columns of some fields (`None`: absent from every event).
+pub type KeptColumns = Arc<Vec<Option<fields::ColumnData>>>;
+/// Per block, per list of fields, their columns (`None`: not all kept by the block).
+type ColumnCache = HashMap<usize, Vec<(String, Option<KeptColumns>)>>;
 
 fn trigram(w: &[u8]) -> u32 {
     (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2])
@@ -393,6 +404,7 @@ impl Decoded {
     /// inflate into their own buffers; single-event reads keep what they inflate).
     pub fn size(&self) -> usize {
         self.timestamps.len() * 32
+            + self.block_min_seqs.len() * 8
             + self.file.len()
             + self.inflated.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -513,6 +525,45 @@ impl Decoded {
         decoded
     }
 
+    /// The columns of `wanted` in block `b` (`None` in the list: no event has the field), as
+    /// [`BlockFields::into_columns`] takes them out of [`Decoded::block_fields`]; `None` when
+    /// the block does not keep them all. Kept for the next reader asking for the same fields
+    /// (`key` names the list), their memory counted in [`Decoded::size`].
+    pub fn block_columns(
+        &self,
+        b: usize,
+        wanted: &[String],
+        key: &str,
+        scratch: &mut Scratch,
+    ) -> Option<KeptColumns> {
+        let lock = || self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = lock()
+            .get(&b)
+            .and_then(|v| v.iter().find(|(k, _)| k == key))
+        {
+            return hit.1.clone();
+        }
+        let columns = self
+            .block_fields(b, Some(wanted), scratch)
+            .and_then(|f| f.into_columns(wanted))
+            .map(Arc::new);
+        let size = key.len()
+            + 64
+            + columns.as_ref().map_or(0, |c| {
+                c.iter()
+                    .flatten()
+                    .map(fields::ColumnData::size)
+                    .sum::<usize>()
+            });
+        self.inflated
+            .fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+        lock()
+            .entry(b)
+            .or_default()
+            .push((key.to_string(), columns.clone()));
+        columns
+    }
+
     /// Pushes onto `out`, in order, the events of `events` (all in block `b`, whose bytes are
     /// `bytes`) whose message contains `finder`'s needle: one pass over the block's bytes instead
     /// of a search per message. An occurrence straddling two messages names the first, which
@@ -609,9 +660,9 @@ impl Decoded {
         &self.offsets[r.start..r.end + 1]
     }
 
-    /// The lowest sequence number among events `r` (`u64::MAX` when `r` is empty).
-    pub fn min_seq(&self, r: Range<usize>) -> u64 {
-        self.seqs[r].iter().copied().min().unwrap_or(u64::MAX)
+    /// The lowest sequence number of block `b`'s events.
+    pub fn block_min_seq(&self, b: usize) -> u64 {
+        self.block_min_seqs[b]
     }
 
     /// The length (bytes) of event `i`'s message, from the length column alone.
@@ -936,7 +987,7 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
     };
     let timestamps = deltas(&frames[0])?;
     let ingestion = deltas(&frames[1])?;
-    let seqs = deltas(&frames[2])?.into_iter().map(|s| s as u64).collect();
+    let seqs: Vec<u64> = deltas(&frames[2])?.into_iter().map(|s| s as u64).collect();
     let raw_lens = inflate(&frames[3])?;
     let mut r = Reader::new(&raw_lens);
     let mut offsets = Vec::with_capacity(total + 1);
@@ -955,8 +1006,13 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
             .enumerate()
             .all(|(b, w)| w[0] == b * first && w[1] - w[0] <= first))
     .then_some(first);
+    let block_min_seqs = block_starts
+        .windows(2)
+        .map(|w| seqs[w[0]..w[1]].iter().copied().min().unwrap_or(u64::MAX))
+        .collect();
     Ok(Decoded {
         key: key.to_string(),
+        block_min_seqs,
         uniform,
         streams,
         timestamps,
@@ -969,6 +1025,7 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
         stripe_blocks,
         trigrams,
         inflated: Default::default(),
+        kept: Default::default(),
     })
 }
 

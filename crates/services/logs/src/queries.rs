@@ -535,6 +535,7 @@ fn run_sides(
             timeout,
             partial: &nothing,
             partial_every: u64::MAX,
+            next_partial: Default::default(),
         }
         .run(groups, &q.scan_ranges(&ctx), &mut exec);
         if cancel.load(Ordering::Relaxed) {
@@ -666,6 +667,7 @@ fn run(
         timeout: queries.limits.timeout,
         partial: &publish,
         partial_every: PARTIAL_EVERY,
+        next_partial: Default::default(),
     }
     .run(groups, &ranges, &mut exec);
     let (failed, timed_out) = (outcome.failed, outcome.timed_out);

@@ -14,7 +14,7 @@
 use nephoscope_insights as insights;
 use nephoscope_logstore::fields::Column;
 use nephoscope_logstore::{FieldPart, LogStore, ScanEvent, ScanFields, Scope, StoreError};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -104,10 +104,17 @@ pub(crate) struct Feed<'a> {
     pub cancel: &'a AtomicBool,
     pub started: Instant,
     pub timeout: Duration,
-    /// Called every `partial_every` events of one worker with its execution so far.
+    /// Called with one worker's execution so far, after each `partial_every` events of it
+    /// when [`PARTIAL_INTERVAL_MS`] have passed since the last call (results of big
+    /// aggregations are costly to work out).
     pub partial: &'a (dyn Fn(&insights::Execution) + Sync),
     pub partial_every: u64,
+    /// When the next partial results are due (ms since `started`).
+    pub next_partial: AtomicU64,
 }
+
+/// Least time between two partial results of a run.
+pub(crate) const PARTIAL_INTERVAL_MS: u64 = 200;
 
 /// Cuts `[from, to]` of `group` into at most `n` ascending, disjoint pieces that cover it and
 /// hold about the same number of events; also returns the events counted.
@@ -310,6 +317,16 @@ impl Feed<'_> {
         }
     }
 
+    /// Hands `exec` to the partial-results hook if they are due.
+    fn publish(&self, exec: &insights::Execution) {
+        let now = self.started.elapsed().as_millis() as u64;
+        if now >= self.next_partial.load(Ordering::Relaxed) {
+            self.next_partial
+                .store(now + PARTIAL_INTERVAL_MS, Ordering::Relaxed);
+            (self.partial)(exec);
+        }
+    }
+
     /// Scans one piece into `exec`; false when the whole run must stop.
     fn piece(
         &self,
@@ -366,7 +383,7 @@ impl Feed<'_> {
                 }
                 *seen += 1;
                 if publish && seen.is_multiple_of(self.partial_every) {
-                    (self.partial)(exec);
+                    self.publish(exec);
                 }
             };
         let r = if exec.reads_blocks() {
@@ -409,7 +426,7 @@ impl Feed<'_> {
                     let before = *seen;
                     *seen += b.timestamps.len() as u64;
                     if publish && before / self.partial_every != *seen / self.partial_every {
-                        (self.partial)(exec);
+                        self.publish(exec);
                     }
                     true
                 })
@@ -645,6 +662,7 @@ mod tests {
             timeout: Duration::from_secs(600),
             partial: &|_| {},
             partial_every: u64::MAX,
+            next_partial: AtomicU64::new(0),
         }
         .run(&["g".to_string()], &query.scan_ranges(&ctx), &mut exec);
         assert!(outcome.failed.is_none() && !outcome.timed_out, "{text}");
@@ -696,6 +714,9 @@ mod tests {
             "stats count(*) by status | stats count(*) as statuses",
             "filter missing > 1 or status = 500 | stats count(*) by route",
             "stats sum(missing), count(missing), count(*) by route",
+            "stats count_distinct(status), pct(status, 95), pct(status, 5), pct(status, 99.9) by route",
+            "stats pct(status, 10), pct(status, 25), pct(status, 40), pct(status, 60), pct(status, 75) by route",
+            "stats sum(status), avg(status), pct(status, 50), count(status), count(e), stddev(big) by route",
         ];
         let (mut used, mut blocks) = (0, 0);
         for q in queries {
