@@ -50,8 +50,8 @@ pub struct Block<'a> {
 const MAX_INPUTS: usize = 4;
 /// Largest table indexed directly by dictionary codes (beyond, combinations are hashed).
 const DENSE_MAX: usize = 4096;
-/// Most cells of a block's table of records per group and dictionary entry.
-const MAX_COUNTS: usize = 1 << 16;
+/// Most cells of the table of records per group and dictionary entry.
+const MAX_COUNTS: usize = 1 << 20;
 /// A table entry not worked out yet.
 const UNKNOWN: u32 = u32::MAX;
 
@@ -264,8 +264,10 @@ pub(crate) struct Columnar {
     /// The groups records of the current block fall in, and where each is in that list.
     block_groups: Vec<u32>,
     local: std::collections::HashMap<u32, u32, foldhash::fast::RandomState>,
-    /// Records per group and dictionary entry.
+    /// Records per group and dictionary entry (all zero between blocks), and the cells the
+    /// current block touched.
     counts: Vec<u32>,
+    touched: Vec<u32>,
     /// Per dictionary entry of a numeric argument, its number.
     nums: Vec<Option<f64>>,
     row: Row,
@@ -326,6 +328,7 @@ impl Columnar {
             block_groups: Vec::new(),
             local: Default::default(),
             counts: Vec::new(),
+            touched: Vec::new(),
             nums: Vec::new(),
             row: Row::default(),
             text: String::new(),
@@ -376,8 +379,56 @@ impl Columnar {
         local.clear();
         block_groups.clear();
         let (mut scanned, mut bytes, mut matched) = (0u64, 0usize, 0u64);
+        // The usual block: every record in range, no filter, no time bin, grouped by at
+        // most one dictionary field: one table lookup per record.
+        let all_in = b
+            .timestamps
+            .iter()
+            .all(|&t| t >= ctx.start_ms && t <= ctx.end_ms);
+        let key_codes = match shape.keys.as_slice() {
+            [] => Some(None),
+            [i] => match cols[*i] {
+                Column::Dict { codes, .. } => Some(Some(codes)),
+                Column::Absent => Some(None),
+                Column::Int(_) => None,
+            },
+            _ => None,
+        };
+        let quick = if let (true, None, None, true, Some(key_codes)) = (
+            all_in,
+            &shape.filters,
+            shape.bin,
+            self.keys.use_dense,
+            key_codes,
+        ) {
+            let absent = self.keys.absent[0];
+            for (r, o) in of.iter_mut().enumerate() {
+                let at = key_codes.map_or(0, |codes| match codes[r] {
+                    u32::MAX => absent,
+                    c => c,
+                }) as usize;
+                let mut l = self.keys.dense[at];
+                if l == UNKNOWN {
+                    fill(row, text, wanted, &shape.keys, cols, r, b.timestamps[r]);
+                    let g = groups.index_of(s, row, env) as u32;
+                    let next = block_groups.len() as u32;
+                    l = *local.entry(g).or_insert(next);
+                    if l == next {
+                        block_groups.push(g);
+                    }
+                    self.keys.dense[at] = l;
+                }
+                *o = l;
+            }
+            scanned = n as u64;
+            bytes = b.offsets[n].saturating_sub(b.offsets[0]);
+            matched = n as u64;
+            true
+        } else {
+            false
+        };
         for (r, &ts) in b.timestamps.iter().enumerate() {
-            if ts < ctx.start_ms || ts > ctx.end_ms {
+            if quick || ts < ctx.start_ms || ts > ctx.end_ms {
                 continue;
             }
             scanned += 1;
@@ -451,7 +502,7 @@ impl Columnar {
                     continue;
                 }
                 // Percentiles and distinct counts of a field alone: each value's records
-                // counted per group, and each counted value added once.
+                // counted per group, and each value met added once with its count.
                 Some(Column::Dict {
                     text: t,
                     ends,
@@ -460,19 +511,26 @@ impl Columnar {
                     && block_groups.len() * ends.len() <= MAX_COUNTS =>
                 {
                     let e = ends.len();
-                    let counts = &mut self.counts;
-                    counts.clear();
-                    counts.resize(block_groups.len() * e, 0);
+                    // The table stays zeroed between blocks: only the cells touched are
+                    // read and cleared.
+                    let (counts, touched) = (&mut self.counts, &mut self.touched);
+                    if counts.len() < block_groups.len() * e {
+                        counts.resize(block_groups.len() * e, 0);
+                    }
+                    touched.clear();
                     for (r, &l) in of.iter().enumerate() {
                         let c = codes[r] as usize;
                         if l != UNKNOWN && c < e {
-                            counts[l as usize * e + c] += 1;
+                            let at = l as usize * e + c;
+                            if counts[at] == 0 {
+                                touched.push(at as u32);
+                            }
+                            counts[at] += 1;
                         }
                     }
-                    for (at, &k) in counts.iter().enumerate() {
-                        if k == 0 {
-                            continue;
-                        }
+                    for &at in touched.iter() {
+                        let at = at as usize;
+                        let k = std::mem::take(&mut counts[at]);
                         let (l, c) = (at / e, at % e);
                         let start = if c == 0 { 0 } else { ends[c - 1] as usize };
                         let entry = t.get(start..ends[c] as usize).unwrap_or("");

@@ -133,6 +133,12 @@ pub fn fmt_num_into(n: f64, out: &mut String) {
 }
 
 pub fn parse_num(s: &str) -> Option<f64> {
+    // Plain digits (the usual number in a log) are their integer, exactly as an f64 below
+    // 2^53: no general float parse.
+    let d = s.as_bytes();
+    if !d.is_empty() && d.len() <= 15 && d.iter().all(u8::is_ascii_digit) {
+        return Some(d.iter().fold(0u64, |n, c| n * 10 + u64::from(c - b'0')) as f64);
+    }
     let t = s.trim();
     if t.is_empty() {
         return None;
@@ -271,6 +277,36 @@ pub fn sort_cmp(a: &Value, b: &Value, desc: bool) -> Ordering {
                 o.reverse()
             } else {
                 o
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plain digits take a shortcut; it gives what the general parse gives.
+    #[test]
+    fn numbers_parse_alike_with_and_without_the_shortcut() {
+        for (text, want) in [
+            ("0", Some(0.0)),
+            ("007", Some(7.0)),
+            ("123", Some(123.0)),
+            ("999999999999999", Some(999_999_999_999_999.0)),
+            ("9999999999999999", Some(9_999_999_999_999_999.0)),
+            ("12345678901234567890", Some(12_345_678_901_234_567_890.0)),
+            (" 42 ", Some(42.0)),
+            ("-5", Some(-5.0)),
+            ("1.5", Some(1.5)),
+            ("1e3", Some(1000.0)),
+            ("", None),
+            ("12a", None),
+            ("٣", None),
+        ] {
+            assert_eq!(parse_num(text), want, "{text:?}");
+            if !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()) {
+                assert_eq!(parse_num(text), text.parse::<f64>().ok(), "{text:?}");
             }
         }
     }
