@@ -12,7 +12,7 @@
 
 use crate::apigw::ApiGwEvent;
 use crate::aws::AwsClient;
-use crate::procfs::cpu_seconds;
+use crate::procfs::{cpu_seconds, ThreadCpu};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -425,7 +425,8 @@ pub struct QueryRun {
     pub status: String,
     /// StartQuery sent → final status read.
     pub wall: Duration,
-    /// Server utime + stime over the same interval (includes answering the polls).
+    /// Server CPU time over the same interval, summed per thread in nanoseconds (includes
+    /// answering the polls).
     pub server_cpu: f64,
     pub polls: u32,
     pub results: Value,
@@ -454,7 +455,7 @@ pub async fn run_query(
         "limit": 10_000,
     })
     .to_string();
-    let cpu0 = cpu_seconds(server_pid);
+    let cpu0 = ThreadCpu::of(server_pid);
     let started = Instant::now();
     let r = client.logs("StartQuery", body).await?;
     let v = r.ok_json().map_err(|e| format!("StartQuery: {e}"))?;
@@ -481,7 +482,7 @@ pub async fn run_query(
                 query_id: id,
                 status,
                 wall: started.elapsed(),
-                server_cpu: cpu_seconds(server_pid) - cpu0,
+                server_cpu: cpu0.since(server_pid),
                 polls,
                 results: v["results"].clone(),
                 statistics: v["statistics"].clone(),

@@ -422,7 +422,7 @@ fn mib(b: u64) -> String {
 }
 
 fn secs(t: Option<Timing>) -> String {
-    t.map(|t| format!("{:.3} ({:.2})", t.wall, t.cpu))
+    t.map(|t| format!("{:.3} ({:.3})", t.wall, t.cpu))
         .unwrap_or_else(|| "—".into())
 }
 
@@ -651,7 +651,7 @@ async fn run(opts: Opts) -> Result<(), String> {
             match r {
                 Ok(run) => {
                     println!(
-                        "  rep {rep} ({}) {:<45} {:>8.3} s wall {:>7.2} server CPU-s, {} polls, \
+                        "  rep {rep} ({}) {:<45} {:>8.3} s wall {:>7.3} server CPU-s, {} polls, \
                          status {}, {} rows",
                         q.id,
                         q.title,
@@ -747,7 +747,7 @@ async fn run(opts: Opts) -> Result<(), String> {
             .eq
             .reps
             .iter()
-            .map(|t| format!("{:.3} s / {:.2} CPU-s", t.wall, t.cpu))
+            .map(|t| format!("{:.3} s / {:.3} CPU-s", t.wall, t.cpu))
             .collect();
         println!("    nephoscope reps: {}", reps.join(", "));
         if let Some(e) = &nq.eq.error {
@@ -807,7 +807,8 @@ async fn run(opts: Opts) -> Result<(), String> {
     let duck = peers.iter().find(|p| p.name == "duckdb");
     println!();
     println!(
-        "Seconds are wall (server CPU-s or process CPU-s in parentheses); GB/s and M rows/s per \
+        "Seconds are wall (server CPU-s, summed per thread in nanoseconds, or process CPU-s in \
+         parentheses); GB/s and M rows/s per \
          core are raw message bytes / events of the data set over CPU-s; × chDB is nephoscope's \
          time over chDB's (wall, and CPU). Equal? is yes when nephoscope's answer equals the \
          generator's{} (percentiles: within one rank, see the docs).",
