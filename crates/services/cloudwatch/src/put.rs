@@ -1,7 +1,7 @@
 //! PutMetricData: AWS's datum rules, then one durable batch into the metric store.
 
-use crate::{invalid_combination, invalid_value, missing, output, scope, series_key};
-use nephoscope_metricstore::{Datum, MetricStore, Mutation, StoreError, Values};
+use crate::{invalid_combination, invalid_value, missing, output, scope};
+use nephoscope_metricstore::{Datum, MetricStore, Mutation, SeriesKey, StoreError, Values};
 use nephoscope_model::types::cloudwatch::*;
 use nephoscope_wire::{ApiError, Output, RequestContext};
 use serde_json::Value;
@@ -254,12 +254,20 @@ fn datum(
             at("Values")
         )));
     };
+    // The datum's strings move into the key (`series_key` would copy them).
+    let mut dimensions: Vec<(String, String)> = d
+        .dimensions
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| (x.name.unwrap_or_default(), x.value.unwrap_or_default()))
+        .collect();
+    dimensions.sort();
     Ok(Datum {
-        key: series_key(
-            namespace,
-            d.metric_name.as_deref().unwrap_or_default(),
-            d.dimensions.as_deref().unwrap_or_default(),
-        ),
+        key: SeriesKey {
+            namespace: namespace.to_string(),
+            name: d.metric_name.unwrap_or_default(),
+            dimensions,
+        },
         timestamp_ms: ts,
         unit: d.unit.unwrap_or_else(|| "None".into()),
         high_resolution,
