@@ -27,6 +27,8 @@ pub enum BinOp {
 #[derive(Debug, Clone)]
 pub struct Re {
     pub re: Arc<Regex>,
+    /// For `parse`: the regex run from its literal start, when every match has one.
+    pub fast: Option<Arc<crate::captures::Prefixed>>,
     /// Capture-group index → field name for `parse` (names may contain `@`).
     pub names: Vec<(usize, String)>,
 }
@@ -122,8 +124,8 @@ pub struct SortKey {
 
 #[derive(Debug, Clone)]
 pub enum ParseMode {
-    /// Glob compiled to a regex; captures 1..=n map to the aliases.
-    Glob(Arc<Regex>, Vec<String>),
+    /// Glob compiled to a regex (its own names unused); captures 1..=n map to the aliases.
+    Glob(Re, Vec<String>),
     Regex(Re),
     /// `/re/ multi`: one row per match of the regex (the row itself when nothing matches).
     Multi(Re),

@@ -648,20 +648,19 @@ fn join_row(j: &JoinCmd, r: Row, out: &mut Vec<Row>) {
 fn parse_into(mode: &ParseMode, src: &str, r: &mut Row) {
     match mode {
         ParseMode::Glob(re, names) => {
-            if let Some(c) = re.captures(src) {
-                for (i, n) in names.iter().enumerate() {
-                    r.set_str(n, c.get(i + 1).map(|m| m.as_str()).unwrap_or(""));
+            // Every group of a glob takes part in a match.
+            crate::captures::captures(&re.re, re.fast.as_deref(), src, &mut |i, m| {
+                if let Some(n) = i.checked_sub(1).and_then(|i| names.get(i)) {
+                    r.set_str(n, m);
                 }
-            }
+            });
         }
         ParseMode::Regex(re) | ParseMode::Multi(re) => {
-            if let Some(c) = re.re.captures(src) {
-                for (i, n) in &re.names {
-                    if let Some(m) = c.get(*i) {
-                        r.set_str(n, m.as_str());
-                    }
+            crate::captures::captures(&re.re, re.fast.as_deref(), src, &mut |i, m| {
+                for (_, n) in re.names.iter().filter(|(g, _)| *g == i) {
+                    r.set_str(n, m);
                 }
-            }
+            });
         }
         ParseMode::Logfmt(alias) => {
             let pairs = crate::textparse::logfmt(src);

@@ -11,6 +11,7 @@
 
 mod agg;
 mod ast;
+mod captures;
 mod codec;
 mod columnar;
 mod datetime;

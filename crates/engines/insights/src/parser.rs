@@ -758,7 +758,7 @@ impl Parser {
                 }
                 Ok(Command::Parse {
                     field,
-                    mode: ParseMode::Glob(Arc::new(glob_regex(&glob)), names),
+                    mode: ParseMode::Glob(glob_regex(&glob), names),
                 })
             }
             Tok::Regex(r) => {
@@ -788,11 +788,13 @@ impl Parser {
                     return err(pt.start, pt.end, "parse with a regular expression requires named capture groups (?<name>...)");
                 }
                 if self.eat_word("multi") {
+                    // One match after another: the regex crate's iterator.
                     return Ok(Command::Parse {
                         field,
                         mode: ParseMode::Multi(re),
                     });
                 }
+                re.fast = crate::captures::Prefixed::of(re.re.as_str()).map(Arc::new);
                 Ok(Command::Parse {
                     field,
                     mode: ParseMode::Regex(re),
@@ -1090,6 +1092,7 @@ pub fn compile_regex(src: &str, s: usize, e: usize) -> R<Re> {
     match Regex::new(&out) {
         Ok(re) => Ok(Re {
             re: Arc::new(re),
+            fast: None,
             names,
         }),
         Err(x) => err(
@@ -1103,7 +1106,7 @@ pub fn compile_regex(src: &str, s: usize, e: usize) -> R<Re> {
     }
 }
 
-fn glob_regex(glob: &str) -> Regex {
+fn glob_regex(glob: &str) -> Re {
     let parts: Vec<&str> = glob.split('*').collect();
     let mut re = String::from("(?s)");
     for (i, p) in parts.iter().enumerate() {
@@ -1116,5 +1119,9 @@ fn glob_regex(glob: &str) -> Regex {
             });
         }
     }
-    Regex::new(&re).expect("escaped glob is a valid regex")
+    Re {
+        fast: crate::captures::Prefixed::of(&re).map(Arc::new),
+        re: Arc::new(Regex::new(&re).expect("escaped glob is a valid regex")),
+        names: Vec::new(),
+    }
 }
