@@ -562,11 +562,34 @@ def test_stop_query_on_a_finished_query(logs, data):
     assert logs.get_query_results(queryId=resp["queryId"])["status"] == "Complete"
 
 
+def test_start_query_waits_for_its_query(start_server):
+    """logs.insights_start_wait_ms: StartQuery answers once its query has ended (or the wait is
+    over), so with a long enough wait the first GetQueryResults is already Complete; with 0 it
+    answers at once and the query runs on."""
+    srv = start_server(config="[logs]\ninsights_start_wait_ms = 60000\n")
+    logs = boto_client(srv, "logs")
+    group = new_group(logs, "wait")
+    base = (now_ms() - 30 * MINUTE_MS) // SECOND_MS * SECOND_MS
+    # Enough events that a query is still running when the next request comes in.
+    put_events(logs, [Event(group, f"s{i % 4}", base + i, compact({"i": i, "route": ROUTES[i % 4]}))
+                      for i in range(40000)])
+    start_s, end_s = base // SECOND_MS, base // SECOND_MS + 60
+    for text in ["stats count(*) by route", "sort @timestamp desc | limit 5", "fields i | limit 3"]:
+        qid = logs.start_query(logGroupName=group, queryString=text,
+                               startTime=start_s, endTime=end_s)["queryId"]
+        first = logs.get_query_results(queryId=qid)
+        assert first["status"] == "Complete", (text, first["status"])
+        assert first["results"], text
+        # The whole range was scanned before StartQuery answered.
+        assert first["statistics"]["recordsScanned"] == 40000, (text, first["statistics"])
+
+
 def test_stopped_queries_stay_cancelled(start_server):
     """StopQuery right after StartQuery, 50 times on a fresh server: a query that StopQuery reports
     stopped (`success: true`, "This is true if the query was stopped by the StopQuery operation")
     must end Cancelled, never Complete with the rows of a scan that was cut short."""
-    srv = start_server()
+    # StartQuery answers at once, so StopQuery can meet the query running.
+    srv = start_server(config="[logs]\ninsights_start_wait_ms = 0\n")
     logs = boto_client(srv, "logs")
     group = new_group(logs, "stop")
     base = (now_ms() - 30 * MINUTE_MS) // SECOND_MS * SECOND_MS

@@ -176,6 +176,8 @@ pub struct LogsConfig {
     /// Most distinct key values on the right side of a `join` before the query fails
     /// (AWS: 50,000).
     pub insights_join_max_keys: usize,
+    /// How long StartQuery waits for its query to end before answering (0: not at all).
+    pub insights_start_wait_ms: u64,
     /// Keep the discovered JSON fields of flushed events as columns beside the messages, so
     /// Logs Insights queries reading only such fields never decompress messages (costs about
     /// 10 % more storage on JSON logs, hence off by default).
@@ -192,6 +194,7 @@ impl Default for LogsConfig {
             insights_subquery_timeout_seconds: 30,
             insights_subquery_max_rows: 10_000,
             insights_join_max_keys: 50_000,
+            insights_start_wait_ms: 20,
             field_columns: false,
         }
     }

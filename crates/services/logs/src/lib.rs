@@ -311,7 +311,7 @@ impl Service for Logs {
         Box::pin(async move {
             let s = &store;
             let out = match op.name {
-                "StartQuery" => queries::start(s, &queries, &lookups, &ctx, parse(input)?),
+                "StartQuery" => queries::start(s, &queries, &lookups, &ctx, parse(input)?).await,
                 "CreateLookupTable" => {
                     lookups::create(&lookups, &queries, &ctx, s.now(), parse(input)?)
                 }

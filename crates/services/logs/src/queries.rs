@@ -35,6 +35,9 @@ pub struct Limits {
     /// Most distinct key values on the right side of a join (AWS: 50,000); more fails the
     /// query.
     pub join_max_keys: usize,
+    /// How long StartQuery waits for its query to end before answering: a query done by then
+    /// is Complete at the first GetQueryResults.
+    pub start_wait: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +49,7 @@ impl Default for Limits {
             subquery_timeout: std::time::Duration::from_secs(30),
             subquery_max_rows: DEFAULT_LIMIT,
             join_max_keys: 50_000,
+            start_wait: std::time::Duration::from_millis(20),
         }
     }
 }
@@ -300,13 +304,31 @@ fn malformed(e: &insights::QueryError) -> ApiError {
     )
 }
 
-pub fn start(
+/// StartQuery: the query is started, then waited for up to [`Limits::start_wait`].
+pub async fn start(
     store: &Arc<LogStore>,
     queries: &Arc<Queries>,
     lookups: &crate::lookups::LookupTables,
     ctx: &RequestContext,
     req: StartQueryRequest,
 ) -> Result<Value, ApiError> {
+    let (out, running) = launch(store, queries, lookups, ctx, req)?;
+    let wait = queries.limits.start_wait;
+    if !wait.is_zero() {
+        // The query goes on if it is not done by then; its answer is already made.
+        let _ = tokio::time::timeout(wait, running).await;
+    }
+    Ok(out)
+}
+
+/// Starts a query: its id, and its run.
+fn launch(
+    store: &Arc<LogStore>,
+    queries: &Arc<Queries>,
+    lookups: &crate::lookups::LookupTables,
+    ctx: &RequestContext,
+    req: StartQueryRequest,
+) -> Result<(Value, tokio::task::JoinHandle<()>), ApiError> {
     let scope = scope(ctx);
     match req.query_language.as_deref() {
         None | Some("CWLI") => {}
@@ -456,7 +478,7 @@ pub fn start(
     }
     let (store, queries, qid) = (store.clone(), queries.clone(), id.clone());
     let now = store.now();
-    tokio::task::spawn_blocking(move || {
+    let running = tokio::task::spawn_blocking(move || {
         let sources = Sources {
             groups,
             subqueries: sides,
@@ -466,7 +488,7 @@ pub fn start(
             &store, &queries, &qid, query, &scope, &sources, start_s, end_s, limit, now, &cancel,
         )
     });
-    output(StartQueryResponse { query_id: Some(id) })
+    Ok((output(StartQueryResponse { query_id: Some(id) })?, running))
 }
 
 /// The log groups a query reads: its own, each subquery's and its join's right side's.

@@ -75,9 +75,11 @@ impl FilterMemo {
 const PARALLEL_MIN_EVENTS: f64 = 50_000.0;
 /// Pieces per worker (more pieces balance uneven work between workers).
 const PIECES_PER_WORKER: usize = 4;
-/// Pieces of a newest-first scan (the first ones are usually enough).
-const NEWEST_FIRST_PIECES: usize = 256;
-/// Resolution of the event-count histogram pieces are cut from.
+/// Pieces of a newest-first scan (the first ones are usually enough: small pieces keep the
+/// records pushed close to the rows wanted).
+const NEWEST_FIRST_PIECES: usize = 4096;
+/// Least resolution of the event-count histogram pieces are cut from (two buckets a piece at
+/// least).
 const BUCKETS: usize = 512;
 
 /// One piece: a log group and an inclusive time range (epoch ms).
@@ -160,9 +162,10 @@ fn cut<'g>(
     if n <= 1 || hi <= lo {
         return (whole, total);
     }
-    let width = ((hi - lo + 1) as f64 / BUCKETS as f64).max(1.0);
-    let bucket = |t: i64| (((t - lo) as f64 / width) as usize).min(BUCKETS - 1);
-    let mut hist = vec![0.0f64; BUCKETS];
+    let buckets = BUCKETS.max(2 * n);
+    let width = ((hi - lo + 1) as f64 / buckets as f64).max(1.0);
+    let bucket = |t: i64| (((t - lo) as f64 / width) as usize).min(buckets - 1);
+    let mut hist = vec![0.0f64; buckets];
     for &(a, b, c) in &spans {
         let (i, j) = (bucket(a), bucket(b));
         let per = c / (j - i + 1) as f64;
