@@ -57,6 +57,14 @@ def blocks_read(srv) -> dict[str, int]:
     return {m[0]: int(m[1]) for m in re.findall(r'nephoscope_log_blocks_read_total\{from="(\w+)"\} (\d+)', text)}
 
 
+def process_cpu(srv) -> float:
+    """The server's process_cpu_seconds_total (GET /metrics)."""
+    text = urllib.request.urlopen(f"{srv.url}/metrics", timeout=10).read().decode()
+    found = re.findall(r"^process_cpu_seconds_total (\S+)$", text, re.M)
+    assert len(found) == 1, text
+    return float(found[0])
+
+
 def test_column_reads_answer_as_message_reads(tmp_path, start_server):
     data = tmp_path / "data"
     srv = start_server(ephemeral=False, config=CONFIG, data_dir=data)
@@ -87,6 +95,7 @@ def test_column_reads_answer_as_message_reads(tmp_path, start_server):
              (d for d in docs if d["latency"] < 5), key=lambda d: (d["latency"], d["route"]))[:5]]),
     ]
     # A field whose values are all different (requestId) is left in the messages.
+    cpu_before = process_cpu(srv)
     before = blocks_read(srv)
     got = query(logs, "filter latency < 2 | fields requestId | sort requestId | limit 3", start_s, end_s)
     assert got == [{"requestId": d["requestId"]} for d in sorted(
@@ -104,3 +113,5 @@ def test_column_reads_answer_as_message_reads(tmp_path, start_server):
         assert after["messages"] > middle["messages"] and after["columns"] == middle["columns"], (q, middle, after)
         assert from_columns == from_messages, q
         assert from_columns == sorted(expected, key=lambda d: sorted(d.items())), q
+    # The queries' work shows in the server's CPU counter (nanosecond resolution).
+    assert process_cpu(srv) > cpu_before

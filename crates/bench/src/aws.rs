@@ -119,6 +119,22 @@ impl AwsClient {
             .expect("valid request")
     }
 
+    /// The server's own CPU seconds (`process_cpu_seconds_total` of `GET /metrics`: every
+    /// thread, ended ones included, to the nanosecond), `None` if it cannot be read.
+    pub async fn server_cpu(&self) -> Option<f64> {
+        let req = hyper::Request::builder()
+            .method("GET")
+            .uri(format!("http://{}/metrics", self.host))
+            .header("host", &self.host)
+            .body(Full::new(Bytes::new()))
+            .ok()?;
+        let reply = self.send(req).await.ok()?;
+        let text = std::str::from_utf8(&reply.body).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("process_cpu_seconds_total "))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
     pub async fn send(&self, req: hyper::Request<Full<Bytes>>) -> Result<Reply, String> {
         let started = Instant::now();
         let fut = async {

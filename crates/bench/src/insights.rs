@@ -12,7 +12,7 @@
 
 use crate::apigw::ApiGwEvent;
 use crate::aws::AwsClient;
-use crate::procfs::{cpu_seconds, ThreadCpu};
+use crate::procfs::cpu_seconds;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -425,8 +425,8 @@ pub struct QueryRun {
     pub status: String,
     /// StartQuery sent → final status read.
     pub wall: Duration,
-    /// Server CPU time over the same interval, summed per thread in nanoseconds (includes
-    /// answering the polls).
+    /// Server CPU time over the same interval, from its `process_cpu_seconds_total`
+    /// (includes answering the polls and the two readings).
     pub server_cpu: f64,
     pub polls: u32,
     pub results: Value,
@@ -455,7 +455,9 @@ pub async fn run_query(
         "limit": 10_000,
     })
     .to_string();
-    let cpu0 = ThreadCpu::of(server_pid);
+    // The server's own clock when it has one (nanoseconds), else /proc's 10 ms ticks.
+    let cpu0 = client.server_cpu().await;
+    let ticks0 = cpu_seconds(server_pid);
     let started = Instant::now();
     let r = client.logs("StartQuery", body).await?;
     let v = r.ok_json().map_err(|e| format!("StartQuery: {e}"))?;
@@ -482,7 +484,10 @@ pub async fn run_query(
                 query_id: id,
                 status,
                 wall: started.elapsed(),
-                server_cpu: cpu0.since(server_pid),
+                server_cpu: match (cpu0, client.server_cpu().await) {
+                    (Some(a), Some(b)) => b - a,
+                    _ => cpu_seconds(server_pid) - ticks0,
+                },
                 polls,
                 results: v["results"].clone(),
                 statistics: v["statistics"].clone(),

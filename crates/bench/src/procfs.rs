@@ -50,42 +50,6 @@ pub fn cpu_of(pid: &str) -> Option<Cpu> {
     })
 }
 
-/// Per-thread CPU time of a process in nanoseconds (`/proc/<pid>/task/<tid>/schedstat`),
-/// for measuring short intervals: `/proc/<pid>/stat` counts in clock ticks (10 ms), too coarse
-/// for a query of a few milliseconds.
-#[derive(Debug, Clone, Default)]
-pub struct ThreadCpu(std::collections::HashMap<String, u64>);
-
-impl ThreadCpu {
-    pub fn of(pid: u32) -> ThreadCpu {
-        let mut times = std::collections::HashMap::new();
-        if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-            for t in dir.flatten() {
-                let ns = std::fs::read_to_string(t.path().join("schedstat"))
-                    .ok()
-                    .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
-                if let Some(ns) = ns {
-                    times.insert(t.file_name().to_string_lossy().into_owned(), ns);
-                }
-            }
-        }
-        ThreadCpu(times)
-    }
-
-    /// CPU seconds `pid`'s threads used since this reading: every live thread's time since
-    /// then (all of it for a thread started since). A thread that ended meanwhile is not
-    /// counted (idle pool threads are what ends).
-    pub fn since(&self, pid: u32) -> f64 {
-        let now = ThreadCpu::of(pid);
-        let ns: u64 = now
-            .0
-            .iter()
-            .map(|(tid, &t)| t.saturating_sub(self.0.get(tid).copied().unwrap_or(0)))
-            .sum();
-        ns as f64 / 1e9
-    }
-}
-
 /// CPU seconds of `pid` (utime + stime), 0 if it is gone.
 pub fn cpu_seconds(pid: u32) -> f64 {
     cpu_of(&pid.to_string()).map(|c| c.own).unwrap_or(0.0)

@@ -144,6 +144,16 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
             engines.services()?,
             args.ephemeral,
         ));
+        app.metrics.add_source(Box::new(|out| {
+            out.push_str(
+                "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n",
+            );
+            out.push_str("# TYPE process_cpu_seconds_total counter\n");
+            out.push_str(&format!(
+                "process_cpu_seconds_total {:.9}\n",
+                process_cpu_seconds()
+            ));
+        }));
         let logs = engines.logs.clone();
         app.metrics.add_source(Box::new(move |out| {
             let (columns, messages) = logs.blocks_read();
@@ -182,4 +192,10 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
         engines.shutdown().await;
         Ok::<(), String>(())
     })
+}
+
+/// CPU time of the whole process (every thread, ended ones included), to the nanosecond
+/// (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`).
+fn process_cpu_seconds() -> f64 {
+    cpu_time::ProcessTime::try_now().map_or(0.0, |t| t.as_duration().as_secs_f64())
 }

@@ -807,7 +807,7 @@ async fn run(opts: Opts) -> Result<(), String> {
     let duck = peers.iter().find(|p| p.name == "duckdb");
     println!();
     println!(
-        "Seconds are wall (server CPU-s, summed per thread in nanoseconds, or process CPU-s in \
+        "Seconds are wall (server CPU-s, from its process_cpu_seconds_total, or process CPU-s in \
          parentheses); GB/s and M rows/s per \
          core are raw message bytes / events of the data set over CPU-s; × chDB is nephoscope's \
          time over chDB's (wall, and CPU). Equal? is yes when nephoscope's answer equals the \
