@@ -1,5 +1,6 @@
-//! The code of the `insights_query` fuzz target (`fuzz/fuzz_targets/insights_query.rs`), here
-//! so plain `cargo test` replays its seeds and saved crashes (`tests/fuzz_regressions.rs`).
+//! The code of the `insights_query` and `parse_captures` fuzz targets
+//! (`fuzz/fuzz_targets/`), here so plain `cargo test` replays their seeds and saved crashes
+//! (`tests/fuzz_regressions.rs`).
 
 use crate::{parse, Query, QueryContext, Record};
 
@@ -59,5 +60,33 @@ pub fn insights_query(data: &[u8]) {
                 "{e:?} in {n} chars"
             );
         }
+    }
+}
+
+/// `parse`'s capture search from a regex's literal start ([`crate::captures::Prefixed`])
+/// against the regex crate's own leftmost-first captures. Input: a pattern, then haystacks,
+/// separated by NUL bytes. Whenever the pattern compiles and has a literal start, both must
+/// find the same groups with the same text in every haystack.
+pub fn parse_captures(data: &[u8]) {
+    let mut parts = data.split(|b| *b == 0);
+    let pattern = String::from_utf8_lossy(parts.next().unwrap_or_default());
+    if pattern.len() > 200 {
+        return;
+    }
+    let Ok(re) = regex::Regex::new(&pattern) else {
+        return;
+    };
+    let Some(fast) = crate::captures::Prefixed::of(&pattern) else {
+        return;
+    };
+    for hay in parts {
+        let hay = String::from_utf8_lossy(hay);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let found_a = crate::captures::captures(&re, Some(&fast), &hay, &mut |i, s| {
+            a.push((i, s.to_string()))
+        });
+        let found_b =
+            crate::captures::captures(&re, None, &hay, &mut |i, s| b.push((i, s.to_string())));
+        assert_eq!((found_a, &a), (found_b, &b), "{pattern:?} on {hay:?}");
     }
 }

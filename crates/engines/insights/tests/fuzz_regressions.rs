@@ -1,5 +1,5 @@
-//! Replays the `insights_query` fuzz target's seeds and saved crash inputs under `cargo test`,
-//! through the target's own code (`nephoscope_insights::fuzzing::insights_query`).
+//! Replays the `insights_query` and `parse_captures` fuzz targets' seeds and saved crash inputs
+//! under `cargo test`, through the targets' own code (`nephoscope_insights::fuzzing`).
 
 use std::path::Path;
 
@@ -13,6 +13,22 @@ fn insights_query_replay() {
     ] {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             nephoscope_insights::fuzzing::insights_query(&std::fs::read(entry.path()).unwrap());
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no seeds found");
+}
+
+#[test]
+fn parse_captures_replay() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for dir in [
+        root.join("../../../fuzz/seeds/parse_captures"),
+        root.join("tests/fuzz-regressions/parse_captures"),
+    ] {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            nephoscope_insights::fuzzing::parse_captures(&std::fs::read(entry.path()).unwrap());
             n += 1;
         }
     }
