@@ -265,8 +265,11 @@ fn unit_entry(units: &mut Units, unit: String) -> &mut Agg {
 pub const HEAD_MAX: usize = 64;
 /// …keeping this many newest in the head.
 pub const HEAD_KEEP: usize = 16;
-/// Rollups merge adjacent blocks up to this many rows.
+/// Rollups merge adjacent blocks up to this many rows…
 pub const BLOCK_ROWS: usize = 1024;
+/// …once the group is closed (the next block would not fit), or once the newest, still open
+/// group holds more than this many blocks.
+pub const OPEN_GROUP_BLOCKS: usize = 32;
 
 #[derive(Debug, Default, Clone)]
 pub struct Series {
@@ -371,7 +374,16 @@ impl Series {
         }
     }
 
-    /// Groups of adjacent blocks that fit in [`BLOCK_ROWS`] together, as index ranges.
+    /// Groups of adjacent blocks that fit in [`BLOCK_ROWS`] together, as index ranges: the
+    /// closed ones (the block after a group would not fit in it), and the newest group only
+    /// when it holds more than [`OPEN_GROUP_BLOCKS`] blocks.
+    ///
+    /// The newest group is where seals add blocks. Merging it on every rollup rebuilt (and a
+    /// checkpoint wrote again) one growing block of up to [`BLOCK_ROWS`] rows per series each
+    /// minute, so a row was rewritten once per seal after it; waiting until the group is
+    /// closed rewrites each row about once. Seals add at least `HEAD_MAX - HEAD_KEEP` rows, so
+    /// an open group of sealed blocks closes before it reaches the block limit; the limit
+    /// bounds the blocks a scan walks when rollups leave small blocks behind.
     fn compactable(&self) -> Vec<std::ops::Range<usize>> {
         let mut groups = Vec::new();
         let (mut from, mut rows) = (0, 0);
@@ -385,7 +397,7 @@ impl Series {
             }
             rows += b.len();
         }
-        if self.blocks.len() - from > 1 {
+        if self.blocks.len() - from > OPEN_GROUP_BLOCKS {
             groups.push(from..self.blocks.len());
         }
         groups
@@ -687,7 +699,7 @@ fn moves(t: i64, now_s: i64, ladder: Ladder) -> bool {
 
 /// Moves every bucket of `s` into the bucket of its age's width (`t` rounded down to it), in
 /// ascending order of `t`, and drops buckets past retention; then merges small adjacent
-/// blocks. Only buckets older than the high-resolution rung can move, and only the blocks
+/// blocks whose group is closed ([`Series::compactable`]). Only buckets older than the high-resolution rung can move, and only the blocks
 /// holding them are rebuilt; a series with nothing to do is not touched (nor copied).
 fn rollup_series(s: &mut Arc<Series>, now_s: i64, ladder: Ladder) {
     let cutoff = now_s - ladder.high_res;

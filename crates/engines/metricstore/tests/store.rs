@@ -654,3 +654,61 @@ async fn checkpoints_store_each_block_once_and_drop_unreferenced_block_files() {
     let store = MetricStore::open(dir.path(), clock).unwrap();
     assert!(store.read().scopes.is_empty());
 }
+
+#[test]
+fn rollups_merge_closed_block_groups_and_rewrite_each_row_about_once() {
+    // A day of minutes published in order (a backfill, as the benchmark's grid), with a
+    // rollup every ten minutes: nothing is old enough to move, so rollups only compact.
+    let key = SeriesKey::new("App", "Latency", vec![]);
+    let now_s = 9_999_960;
+    let first = now_s - 1440 * 60;
+    let mut state = State::default();
+    let (mut known, mut written) = (Vec::<*const block::Block>::new(), 0usize);
+    for m in 0..1440i64 {
+        state.apply(Mutation::Put {
+            scope: scope(),
+            datums: vec![datum(
+                &key,
+                first + 60 * m,
+                "Milliseconds",
+                false,
+                Values::Raw(vec![((m % 23) as f64, 1.0), ((m % 7) as f64 + 0.5, 1.0)]),
+            )],
+        });
+        if m % 10 == 9 {
+            state.apply(Mutation::Rollup {
+                now_s,
+                ladder: Ladder::default(),
+            });
+        }
+        let blocks = &state.scopes[&scope()][&key].blocks;
+        for b in blocks {
+            if !known.contains(&Arc::as_ptr(b)) {
+                written += b.len();
+            }
+        }
+        known = blocks.iter().map(Arc::as_ptr).collect();
+    }
+    let s = &state.scopes[&scope()][&key];
+    let sealed: usize = s.blocks.iter().map(|b| b.len()).sum();
+    assert_eq!(sealed + s.head.len(), 1440);
+    // Sealed once, merged about once: not once per seal after it.
+    assert!(
+        written <= 2 * sealed,
+        "{written} rows built for {sealed} sealed"
+    );
+    // Closed groups are merged: only the newest, open group is left in pieces.
+    assert!(s.blocks[0].len() > BLOCK_ROWS / 2, "{}", s.blocks[0].len());
+    assert!(s.blocks.len() <= 1 + (BLOCK_ROWS / (HEAD_MAX - HEAD_KEEP)));
+    let want: Vec<(i64, Units)> = (0..1440i64)
+        .map(|m| {
+            let mut a = Agg::default();
+            a.add_values(&[((m % 23) as f64, 1.0), ((m % 7) as f64 + 0.5, 1.0)]);
+            (
+                first + 60 * m,
+                Units::from_vec(vec![("Milliseconds".into(), a)]),
+            )
+        })
+        .collect();
+    assert!(same(&contents(&state), &[(key.clone(), want)]));
+}
