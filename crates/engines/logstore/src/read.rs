@@ -729,9 +729,15 @@ impl LogStore {
             !whole
         });
         drop(cache);
-        // The rest, event by event from the columns.
+        // The rest, block by block from the columns (event by event where a block may hold
+        // events of a deleted stream of the same name).
         view.walk(self, |part| {
             match part {
+                Part::Block(b) if b.d.block_min_seq(b.blk) >= b.first_seq => {
+                    events += b.range.len() as u64;
+                    let offsets = b.d.offsets(b.range.clone());
+                    bytes += (offsets[offsets.len() - 1] - offsets[0]) as u64;
+                }
                 Part::Block(b) => {
                     for k in b.range.clone() {
                         if b.d.seq(k) >= b.first_seq {
