@@ -321,14 +321,14 @@ pub async fn start(
     Ok(out)
 }
 
-/// Starts a query: its id, and its run.
+/// Starts a query: its id, and a receiver told when its status is final.
 fn launch(
     store: &Arc<LogStore>,
     queries: &Arc<Queries>,
     lookups: &crate::lookups::LookupTables,
     ctx: &RequestContext,
     req: StartQueryRequest,
-) -> Result<(Value, tokio::task::JoinHandle<()>), ApiError> {
+) -> Result<(Value, tokio::sync::oneshot::Receiver<()>), ApiError> {
     let scope = scope(ctx);
     match req.query_language.as_deref() {
         None | Some("CWLI") => {}
@@ -478,7 +478,8 @@ fn launch(
     }
     let (store, queries, qid) = (store.clone(), queries.clone(), id.clone());
     let now = store.now();
-    let running = tokio::task::spawn_blocking(move || {
+    let (ended, running) = tokio::sync::oneshot::channel();
+    tokio::task::spawn_blocking(move || {
         let sources = Sources {
             groups,
             subqueries: sides,
@@ -486,7 +487,10 @@ fn launch(
         };
         run(
             &store, &queries, &qid, query, &scope, &sources, start_s, end_s, limit, now, &cancel,
-        )
+        );
+        // The status is final: a waiting StartQuery may answer while the results are kept.
+        let _ = ended.send(());
+        queries.persist(&qid);
     });
     Ok((output(StartQueryResponse { query_id: Some(id) })?, running))
 }
@@ -660,7 +664,6 @@ fn run(
                 e.stats = extra;
                 e.duration_ms = duration;
             });
-            queries.persist(id);
             if let SideFailure::Failed(why) = failure {
                 tracing::warn!(query_id = id, error = %why, "query failed");
             }
@@ -712,7 +715,6 @@ fn run(
         e.stats = stats;
         e.duration_ms = duration;
     });
-    queries.persist(id);
     if let Some(e) = failed {
         tracing::error!(query_id = id, error = %e, "query failed");
     }
