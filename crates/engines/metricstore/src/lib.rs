@@ -267,8 +267,11 @@ pub const HEAD_MAX: usize = 64;
 pub const HEAD_KEEP: usize = 16;
 /// Rollups merge adjacent blocks up to this many rows…
 pub const BLOCK_ROWS: usize = 1024;
-/// …once the group is closed (the next block would not fit), or once the newest, still open
-/// group holds more than this many blocks.
+/// …when one of them has fewer rows than this (what rollups leave behind; a seal makes at
+/// least `HEAD_MAX - HEAD_KEEP + 1`)…
+pub const SMALL_BLOCK_ROWS: usize = 32;
+/// …and the group is closed (the next block would not fit), or is the newest, still open group
+/// and holds more than this many blocks.
 pub const OPEN_GROUP_BLOCKS: usize = 32;
 
 #[derive(Debug, Default, Clone)]
@@ -374,32 +377,36 @@ impl Series {
         }
     }
 
-    /// Groups of adjacent blocks that fit in [`BLOCK_ROWS`] together, as index ranges: the
-    /// closed ones (the block after a group would not fit in it), and the newest group only
-    /// when it holds more than [`OPEN_GROUP_BLOCKS`] blocks.
+    /// Groups of adjacent blocks that fit in [`BLOCK_ROWS`] together and hold a small block
+    /// ([`SMALL_BLOCK_ROWS`]), as index ranges: the closed ones (the block after a group would
+    /// not fit in it), and the newest group only when it holds more than
+    /// [`OPEN_GROUP_BLOCKS`] blocks.
     ///
-    /// The newest group is where seals add blocks. Merging it on every rollup rebuilt (and a
-    /// checkpoint wrote again) one growing block of up to [`BLOCK_ROWS`] rows per series each
-    /// minute, so a row was rewritten once per seal after it; waiting until the group is
-    /// closed rewrites each row about once. Seals add at least `HEAD_MAX - HEAD_KEEP` rows, so
-    /// an open group of sealed blocks closes before it reaches the block limit; the limit
-    /// bounds the blocks a scan walks when rollups leave small blocks behind.
+    /// Merging exists for the small blocks rollups leave (a block costs a few hundred bytes
+    /// and a step of a scan whatever its rows). Sealed blocks are big enough as they are:
+    /// merging them, and merging the newest group on every rollup, rebuilt (and a checkpoint
+    /// wrote again) a growing block of up to [`BLOCK_ROWS`] rows per series each minute.
     fn compactable(&self) -> Vec<std::ops::Range<usize>> {
         let mut groups = Vec::new();
+        let mergeable = |g: std::ops::Range<usize>, open: bool| {
+            let blocks = &self.blocks[g.clone()];
+            let worth = if open {
+                blocks.len() > OPEN_GROUP_BLOCKS
+            } else {
+                blocks.len() > 1
+            };
+            (worth && blocks.iter().any(|b| b.len() < SMALL_BLOCK_ROWS)).then_some(g)
+        };
         let (mut from, mut rows) = (0, 0);
         for (n, b) in self.blocks.iter().enumerate() {
             if n > from && rows + b.len() > BLOCK_ROWS {
-                if n - from > 1 {
-                    groups.push(from..n);
-                }
+                groups.extend(mergeable(from..n, false));
                 from = n;
                 rows = 0;
             }
             rows += b.len();
         }
-        if self.blocks.len() - from > OPEN_GROUP_BLOCKS {
-            groups.push(from..self.blocks.len());
-        }
+        groups.extend(mergeable(from..self.blocks.len(), true));
         groups
     }
 
@@ -698,9 +705,10 @@ fn moves(t: i64, now_s: i64, ladder: Ladder) -> bool {
 }
 
 /// Moves every bucket of `s` into the bucket of its age's width (`t` rounded down to it), in
-/// ascending order of `t`, and drops buckets past retention; then merges small adjacent
-/// blocks whose group is closed ([`Series::compactable`]). Only buckets older than the high-resolution rung can move, and only the blocks
-/// holding them are rebuilt; a series with nothing to do is not touched (nor copied).
+/// ascending order of `t`, and drops buckets past retention; then merges small blocks into
+/// their neighbours ([`Series::compactable`]). Only buckets older than the high-resolution rung
+/// can move, and only the blocks holding them are rebuilt; a series with nothing to do is not
+/// touched (nor copied).
 fn rollup_series(s: &mut Arc<Series>, now_s: i64, ladder: Ladder) {
     let cutoff = now_s - ladder.high_res;
     let affected: Vec<usize> = s
