@@ -496,7 +496,13 @@ impl Execution {
     /// Feed one record (records outside `[start_ms, end_ms]` and, with `diff`, outside the
     /// comparison period are ignored).
     pub fn push(&mut self, r: &Record<'_>) {
-        self.push_with(r, r.message.len(), None);
+        self.push_with(r, r.message.len(), None, false);
+    }
+
+    /// [`Execution::push`] for a record [`Execution::candidates`] marked sure to pass the
+    /// leading filters: they are not evaluated again.
+    pub fn push_passed(&mut self, r: &Record<'_>) {
+        self.push_with(r, r.message.len(), None, true);
     }
 
     /// The discovered fields this run reads, when it reads nothing else of a record's message
@@ -554,7 +560,12 @@ impl Execution {
     /// whose record may pass the query's leading `@message` filters, into `out` (see
     /// [`Execution::searches_texts`]). The caller pushes those records and passes every other
     /// one to [`Execution::count_unmatched`]. False (nothing picked) when this run cannot.
-    pub fn candidates(&self, text: &str, spans: &[(u32, u32)], out: &mut Vec<usize>) -> bool {
+    pub fn candidates(
+        &self,
+        text: &str,
+        spans: &[(u32, u32)],
+        out: &mut Vec<(usize, bool)>,
+    ) -> bool {
         self.prefilter
             .as_ref()
             .is_some_and(|p| p.candidates(text, spans, out))
@@ -651,10 +662,18 @@ impl Execution {
     /// field), exactly as discovery finds them in the message; `message_len` is its length.
     /// `r.message` is not read.
     pub fn push_fields(&mut self, r: &Record<'_>, message_len: usize, values: &[Option<&str>]) {
-        self.push_with(r, message_len, Some(values));
+        self.push_with(r, message_len, Some(values), false);
     }
 
-    fn push_with(&mut self, r: &Record<'_>, message_len: usize, values: Option<&[Option<&str>]>) {
+    /// `passed`: the record is known to pass the prefix, which is one `filter` (see
+    /// [`Execution::push_passed`]).
+    fn push_with(
+        &mut self,
+        r: &Record<'_>,
+        message_len: usize,
+        values: Option<&[Option<&str>]>,
+        passed: bool,
+    ) {
         let current = r.timestamp >= self.ctx.start_ms && r.timestamp <= self.ctx.end_ms;
         let previous = self
             .previous
@@ -665,6 +684,7 @@ impl Execution {
         self.stats.records_scanned += 1.0;
         self.stats.bytes_scanned += message_len as f64;
         if values.is_none()
+            && !passed
             && self
                 .prefilter
                 .as_ref()
@@ -679,7 +699,7 @@ impl Execution {
             None => exec::fill_row(r, &self.plan, &mut self.scanner, &mut row),
         }
         if self.plan.single_row {
-            let keep = {
+            let keep = passed || {
                 let ev = Evaluator {
                     env: &self.env,
                     aggs: &[],

@@ -22,6 +22,9 @@ pub struct Prefilter {
     checks: Vec<Check>,
     /// The check [`Prefilter::candidates`] searches whole texts for, if one allows it.
     block_check: Option<Check>,
+    /// The leading filters are that check alone (`filter @message like …`): a record whose
+    /// message holds a match of it passes them.
+    decides: bool,
 }
 
 impl Prefilter {
@@ -46,32 +49,49 @@ impl Prefilter {
                 })
             })
             .cloned();
+        let decides = block_check.is_some()
+            && matches!(prefix, [Command::Filter(Expr::Like {
+                expr,
+                pat,
+                negated: false,
+            })] if matches!(&**expr, Expr::Field(f) if f == "@message")
+                && matches!(&**pat, Expr::Regex(_) | Expr::Str(_)));
         (!checks.is_empty()).then_some(Prefilter {
             checks,
             block_check,
+            decides,
         })
     }
 
     /// Marks, in `out`, the indexes of the `spans` (ascending, disjoint byte ranges of `text`,
     /// one per record) whose message may pass the leading filters, searching `text` as a whole
     /// for one check rather than each message on its own; false (nothing marked) when no check
-    /// allows it. Exact for a check without look-around (`^`, `$`, `\b`, …) that cannot match
+    /// allows it. Each index comes with whether its record is sure to pass them: when the
+    /// filters are the check alone and the match found lies inside the message. Exact for a check without look-around (`^`, `$`, `\b`, …) that cannot match
     /// the empty string: such a match inside a message is a match of the whole text at the
     /// same place, and the search restarts at each candidate's next message, so a match
     /// straddling two messages hides nothing. Candidates still go through
     /// [`Prefilter::passes`] (the record's own push).
-    pub fn candidates(&self, text: &str, spans: &[(u32, u32)], out: &mut Vec<usize>) -> bool {
+    pub fn candidates(
+        &self,
+        text: &str,
+        spans: &[(u32, u32)],
+        out: &mut Vec<(usize, bool)>,
+    ) -> bool {
         out.clear();
         let Some(check) = self.block_check.as_ref() else {
             return false;
         };
         let find = |from: usize| match check {
-            Check::Regex(re) => re.find_at(text, from).map(|m| m.start()),
-            Check::Contains(s) => text.get(from..)?.find(s.as_str()).map(|p| p + from),
+            Check::Regex(re) => re.find_at(text, from).map(|m| (m.start(), m.end())),
+            Check::Contains(s) => text
+                .get(from..)?
+                .find(s.as_str())
+                .map(|p| (p + from, p + from + s.len())),
         };
         let mut i = 0;
         while i < spans.len() {
-            let Some(pos) = find(spans[i].0 as usize) else {
+            let Some((pos, end)) = find(spans[i].0 as usize) else {
                 break;
             };
             // The first span not ending at or before `pos`.
@@ -80,7 +100,7 @@ impl Prefilter {
                 break;
             }
             if spans[j].0 as usize <= pos {
-                out.push(j);
+                out.push((j, self.decides && end <= spans[j].1 as usize));
                 i = j + 1;
             } else {
                 // The match starts between two spans (a message the scan skips).
@@ -153,6 +173,7 @@ mod tests {
             ("filter @message like /a/ and @message like 'b'", true),
         ];
         // Every subset of the messages as the scan's events (others stay in the text).
+        let mut sure = 0;
         for (q, searches) in cases {
             let query = crate::parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
             let p = Prefilter::of(&query.plan.prefix).expect("a prefilter");
@@ -177,11 +198,40 @@ mod tests {
                     continue;
                 }
                 for (k, &i) in listed.iter().enumerate() {
+                    let pick = out.iter().find(|(j, _)| *j == k);
                     if p.passes(msgs[i]) {
-                        assert!(out.contains(&k), "{q}: message {:?} missed", msgs[i]);
+                        assert!(pick.is_some(), "{q}: message {:?} missed", msgs[i]);
+                    }
+                    // A record marked sure passes the whole filter, which is the check alone.
+                    if pick.is_some_and(|(_, sure)| *sure) {
+                        assert!(
+                            p.passes(msgs[i]) && p.checks.len() == 1,
+                            "{q}: {:?}",
+                            msgs[i]
+                        );
+                        sure += 1;
                     }
                 }
             }
+        }
+        assert!(sure > 20, "records marked sure ({sure})");
+    }
+
+    /// Which leading filters a found match decides: the check alone.
+    #[test]
+    fn only_a_lone_check_decides() {
+        for (q, decides) in [
+            ("filter @message like 'ab'", true),
+            ("filter @message like /a+b/", true),
+            ("filter @message =~ /a+b/", true),
+            ("filter @message like 'a' and @message like 'b'", false),
+            ("filter @message like 'a' and x > 1", false),
+            ("filter @message like 'a' | filter x > 1", false),
+            ("filter @message like 'a' | stats count(*)", true),
+        ] {
+            let query = crate::parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+            let p = Prefilter::of(&query.plan.prefix).expect("a prefilter");
+            assert_eq!(p.decides, decides, "{q}");
         }
     }
 

@@ -363,32 +363,37 @@ impl Feed<'_> {
             true
         };
         // Feeds one record (its discovered fields from columns, or its message).
-        let mut feed =
-            |exec: &mut insights::Execution, seen: &mut u64, stream: &str, e: &ScanEvent<'_>| {
-                if needs_ptr {
-                    ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
-                }
-                let (message, values) = match e.fields {
-                    ScanFields::Columns { values, .. } => ("", Some(values)),
-                    ScanFields::Message(m) => (m, None),
-                };
-                let r = insights::Record {
-                    timestamp: e.timestamp,
-                    ingestion_time: e.ingestion_time,
-                    message,
-                    log_stream: stream,
-                    log: &log,
-                    ptr: &ptr,
-                };
-                match values {
-                    Some(v) => exec.push_fields(&r, e.message_len, v),
-                    None => exec.push(&r),
-                }
-                *seen += 1;
-                if publish && seen.is_multiple_of(self.partial_every) {
-                    self.publish(exec);
-                }
+        // `passed`: the record is known to pass the leading filters.
+        let mut feed = |exec: &mut insights::Execution,
+                        seen: &mut u64,
+                        stream: &str,
+                        e: &ScanEvent<'_>,
+                        passed: bool| {
+            if needs_ptr {
+                ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
+            }
+            let (message, values) = match e.fields {
+                ScanFields::Columns { values, .. } => ("", Some(values)),
+                ScanFields::Message(m) => (m, None),
             };
+            let r = insights::Record {
+                timestamp: e.timestamp,
+                ingestion_time: e.ingestion_time,
+                message,
+                log_stream: stream,
+                log: &log,
+                ptr: &ptr,
+            };
+            match values {
+                Some(v) => exec.push_fields(&r, e.message_len, v),
+                None if passed => exec.push_passed(&r),
+                None => exec.push(&r),
+            }
+            *seen += 1;
+            if publish && seen.is_multiple_of(self.partial_every) {
+                self.publish(exec);
+            }
+        };
         let r = if exec.reads_blocks() {
             // A `stats` run over discovered fields: blocks kept as columns go in whole.
             let wanted = exec
@@ -402,7 +407,7 @@ impl Feed<'_> {
                             if !go_on(*seen) {
                                 return false;
                             }
-                            feed(exec, seen, stream, &e);
+                            feed(exec, seen, stream, &e, false);
                             return true;
                         }
                         FieldPart::Columns(b) => b,
@@ -465,7 +470,7 @@ impl Feed<'_> {
                             return true;
                         }
                     }
-                    feed(exec, seen, stream, &e);
+                    feed(exec, seen, stream, &e, false);
                     true
                 })
                 .map(|_| ())
@@ -484,7 +489,8 @@ impl Feed<'_> {
                         if !go_on(*seen) {
                             return false;
                         }
-                        if all || next.next_if_eq(&i).is_some() {
+                        let pick = next.next_if(|(j, _)| *j == i);
+                        if all || pick.is_some() {
                             let m = b.event(e).message;
                             let ev = ScanEvent {
                                 timestamp: e.timestamp,
@@ -493,7 +499,13 @@ impl Feed<'_> {
                                 message_len: m.len(),
                                 fields: ScanFields::Message(m),
                             };
-                            feed(exec, seen, b.stream, &ev);
+                            feed(
+                                exec,
+                                seen,
+                                b.stream,
+                                &ev,
+                                pick.is_some_and(|(_, sure)| sure),
+                            );
                         } else {
                             exec.count_unmatched(e.timestamp, (e.span.1 - e.span.0) as usize);
                             *seen += 1;
@@ -512,7 +524,7 @@ impl Feed<'_> {
                             message_len: e.message.len(),
                             fields: ScanFields::Message(e.message),
                         };
-                        feed(exec, seen, stream, &ev);
+                        feed(exec, seen, stream, &ev, false);
                         true
                     }
                 })
