@@ -799,6 +799,10 @@ impl Groups {
 
     /// The group row `r` belongs to, created if new.
     pub fn index_of(&mut self, s: &StatsCmd, r: &Row, env: &Env) -> usize {
+        // Without `by` there is one group, under the empty key.
+        if s.by.is_empty() && !self.groups.is_empty() {
+            return 0;
+        }
         let ev = Evaluator {
             env,
             aggs: &[],

@@ -25,6 +25,105 @@ pub struct Prefilter {
     /// The leading filters are that check alone (`filter @message like …`): a record whose
     /// message holds a match of it passes them.
     decides: bool,
+    /// For a regex block check matching letters in either case: what all its matches start
+    /// with (see [`Folded`]).
+    folded: Option<Folded>,
+}
+
+/// Text compared ignoring ASCII case (lowercased here), found by the positions of its rarest
+/// byte in either case (rarest in the text searched): the regex crate looks for the many case
+/// variants of a short prefix instead, with many false starts in text such as logs.
+#[derive(Debug, Clone)]
+struct Folded {
+    text: Vec<u8>,
+}
+
+/// Bytes of a text sampled to find which of the needle's is rarest in it.
+const SAMPLE: usize = 16 << 10;
+
+impl Folded {
+    /// What every match of `pattern` starts with, when that holds a letter matched in either
+    /// case and is at least three bytes long.
+    fn of(pattern: &str) -> Option<Folded> {
+        use regex_syntax::hir::{Class, HirKind};
+        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+        let items = match hir.kind() {
+            HirKind::Concat(v) => v.as_slice(),
+            _ => std::slice::from_ref(&hir),
+        };
+        let (mut text, mut folded) = (Vec::new(), false);
+        for h in items {
+            // A letter in either case: a class of exactly its two ASCII forms.
+            let pair = |a: u32, b: u32| {
+                let (a, b) = (char::from_u32(a)?, char::from_u32(b)?);
+                (a.is_ascii_uppercase() && b == a.to_ascii_lowercase()).then_some(b as u8)
+            };
+            let letter = match h.kind() {
+                HirKind::Literal(l) => {
+                    text.extend(l.0.iter().map(u8::to_ascii_lowercase));
+                    continue;
+                }
+                HirKind::Class(Class::Unicode(c)) => match c.ranges() {
+                    [x, y] if x.start() == x.end() && y.start() == y.end() => {
+                        pair(x.start().into(), y.start().into())
+                    }
+                    _ => None,
+                },
+                HirKind::Class(Class::Bytes(c)) => match c.ranges() {
+                    [x, y] if x.start() == x.end() && y.start() == y.end() => {
+                        pair(x.start().into(), y.start().into())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            match letter {
+                Some(b) => {
+                    text.push(b);
+                    folded = true;
+                }
+                None => break,
+            }
+        }
+        (folded && text.len() >= 3).then_some(Folded { text })
+    }
+
+    /// Where in the text the byte rarest in `sample` (in either case) is.
+    fn rarest_in(&self, sample: &[u8]) -> usize {
+        let count = |b: u8| {
+            if b.is_ascii_lowercase() {
+                memchr::memchr2_iter(b, b.to_ascii_uppercase(), sample).count()
+            } else {
+                memchr::memchr_iter(b, sample).count()
+            }
+        };
+        (0..self.text.len())
+            .min_by_key(|&i| count(self.text[i]))
+            .unwrap_or(0)
+    }
+
+    /// The first place at or after `from` where `hay` holds the text, ignoring ASCII case,
+    /// found through the text's byte at `k`.
+    fn find(&self, hay: &[u8], from: usize, k: usize) -> Option<usize> {
+        let b = self.text[k];
+        let mut at = from + k;
+        loop {
+            let rest = hay.get(at..)?;
+            let hit = if b.is_ascii_lowercase() {
+                memchr::memchr2(b, b.to_ascii_uppercase(), rest)
+            } else {
+                memchr::memchr(b, rest)
+            }?;
+            let p = at + hit - k;
+            if hay
+                .get(p..p + self.text.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(&self.text))
+            {
+                return Some(p);
+            }
+            at += hit + 1;
+        }
+    }
 }
 
 impl Prefilter {
@@ -56,10 +155,15 @@ impl Prefilter {
                 negated: false,
             })] if matches!(&**expr, Expr::Field(f) if f == "@message")
                 && matches!(&**pat, Expr::Regex(_) | Expr::Str(_)));
+        let folded = match &block_check {
+            Some(Check::Regex(re)) => Folded::of(re.as_str()),
+            _ => None,
+        };
         (!checks.is_empty()).then_some(Prefilter {
             checks,
             block_check,
             decides,
+            folded,
         })
     }
 
@@ -82,6 +186,10 @@ impl Prefilter {
         let Some(check) = self.block_check.as_ref() else {
             return false;
         };
+        if let (Some(f), Check::Regex(re)) = (&self.folded, check) {
+            self.folded_candidates(f, re, text, spans, out);
+            return true;
+        }
         let find = |from: usize| match check {
             Check::Regex(re) => re.find_at(text, from).map(|m| (m.start(), m.end())),
             Check::Contains(s) => text
@@ -108,6 +216,42 @@ impl Prefilter {
             }
         }
         true
+    }
+
+    /// [`Prefilter::candidates`] through the text every match of `re` starts with: a message
+    /// holding it matches when `re` matches the message from there (a match elsewhere in the
+    /// message would start with an earlier occurrence of the text).
+    fn folded_candidates(
+        &self,
+        f: &Folded,
+        re: &Regex,
+        text: &str,
+        spans: &[(u32, u32)],
+        out: &mut Vec<(usize, bool)>,
+    ) {
+        let t = text.as_bytes();
+        let k = f.rarest_in(&t[..t.len().min(SAMPLE)]);
+        let mut i = 0;
+        while i < spans.len() {
+            let Some(p) = f.find(t, spans[i].0 as usize, k) else {
+                break;
+            };
+            let j = i + spans[i..].partition_point(|s| s.1 as usize <= p);
+            if j == spans.len() {
+                break;
+            }
+            if spans[j].0 as usize <= p {
+                match text.get(p..spans[j].1 as usize) {
+                    Some(rest) if re.is_match(rest) => out.push((j, self.decides)),
+                    Some(_) => {}
+                    // Not at a character boundary (not for valid text): let the record decide.
+                    None => out.push((j, false)),
+                }
+                i = j + 1;
+            } else {
+                i = j;
+            }
+        }
     }
 
     /// Whether [`Prefilter::candidates`] can search whole texts.
@@ -159,7 +303,10 @@ mod tests {
     /// (query, messages, searches whole texts?): every message that passes is a candidate.
     #[test]
     fn candidates_cover_every_passing_message() {
-        let msgs = ["ab", "cab", "", "xa", "bz", "aab", "b", "zzz", "a", "b"];
+        let msgs = [
+            "ab", "cab", "", "xa", "bz", "aab", "b", "zzz", "a", "b", "CAB", "AaB", "aAbb", "ZZ",
+            "Ca", "bA", "aabab",
+        ];
         let cases: &[(&str, bool)] = &[
             ("filter @message like 'ab'", true),
             ("filter @message like 'zz'", true),
@@ -171,6 +318,15 @@ mod tests {
             ("filter @message like /x*/", false),
             ("filter @message like ''", false),
             ("filter @message like /a/ and @message like 'b'", true),
+            ("filter @message like /(?i)AB/", true),
+            ("filter @message like /(?i)aAb+/", true),
+            ("filter @message like /(?i)ca?b/", true),
+            ("filter @message like /(?i)Z{2}/", true),
+            ("filter @message like /(?i)cab/", true),
+            ("filter @message like /(?i)aab+/", true),
+            ("filter @message like /(?i)bab|bA/", true),
+            ("filter @message like /(?i)cab\\d/", true),
+            ("filter @message like /(?i)ca(?-i)B/", true),
         ];
         // Every subset of the messages as the scan's events (others stay in the text).
         let mut sure = 0;
@@ -215,6 +371,37 @@ mod tests {
             }
         }
         assert!(sure > 20, "records marked sure ({sure})");
+    }
+
+    /// The text every match starts with, ignoring case, and its search against a naive one.
+    #[test]
+    fn folded_prefixes() {
+        for (pattern, want) in [
+            (r"(?i)python-requests/2\.\d+", Some("python-reque")),
+            (r"(?i)GET /api", Some("get /api")),
+            (r"(?i)ab(?-i)CD", Some("abcd")),
+            (r"(?i)ab|cd", None),
+            (r"(?i)x", None),
+            (r"abc", None),
+            (r"(?i)\d+abc", None),
+            (r"(?i)é+", None),
+        ] {
+            let got = Folded::of(pattern).map(|f| String::from_utf8(f.text).unwrap());
+            assert_eq!(got.as_deref(), want, "{pattern}");
+        }
+        let f = Folded::of("(?i)abq").unwrap();
+        assert_eq!(f.rarest_in(b"aaabbbq"), 2, "the rarest byte");
+        assert_eq!(f.rarest_in(b"aBqQqQb"), 0, "the rarest byte");
+        let hay = b"xxABqab aBQ abQabq a\xc3\xa9bq ABQ";
+        for k in 0..3 {
+            for from in 0..hay.len() {
+                let naive = (from..hay.len()).find(|&p| {
+                    hay.get(p..p + 3)
+                        .is_some_and(|w| w.eq_ignore_ascii_case(b"abq"))
+                });
+                assert_eq!(f.find(hay, from, k), naive, "from {from} through {k}");
+            }
+        }
     }
 
     /// Which leading filters a found match decides: the check alone.

@@ -768,6 +768,8 @@ mod tests {
         for (re, q) in [
             ("/status=500/", "stats count(*)"),
             ("/(?i)USER-000[0-9]+/", "stats count(*) by route"),
+            ("/(?i)USER-0001[0-4]\"/", "stats count(*) by route"),
+            ("/(?i)\"ROUTE\":\"\\/[ab]/", "stats count(*) by route"),
             ("'\\\"hi'", "fields msg | sort @timestamp desc | limit 5"),
             ("/0,\"tags\":\\[\"x1/", "stats count(*), sum(latency)"),
             ("/user-.*\"n\":1/", "stats count(*)"),
