@@ -248,6 +248,12 @@ impl Sketch {
                 }
             }
         }
+        if self.bins.is_empty() {
+            // The first values of a bucket: the folded bins are the sketch (no copy).
+            self.count += total;
+            self.bins = folded;
+            return;
+        }
         self.merge_view(SketchRef {
             bins: &folded,
             top: &[],

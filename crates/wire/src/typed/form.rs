@@ -68,10 +68,18 @@ fn text(v: &[u8]) -> Cow<'_, str> {
 pub fn form_action_version(form: &[u8]) -> (Option<String>, Option<String>) {
     // Where the candidate pairs start.
     let mut starts = Vec::new();
-    for name in [&b"Action"[..], b"Version"] {
-        for at in memchr::memmem::find_iter(form, name) {
-            let after = form.get(at + name.len());
-            if (at == 0 || form[at - 1] == b'&') && after.is_none_or(|&c| c == b'=' || c == b'&') {
+    // Both names end in `ion`: one pass over the body finds the places of both.
+    for ion in memchr::memmem::find_iter(form, b"ion") {
+        let end = ion + 3;
+        for name in [&b"Action"[..], b"Version"] {
+            let Some(at) = end.checked_sub(name.len()) else {
+                continue;
+            };
+            let after = form.get(end);
+            if &form[at..end] == name
+                && (at == 0 || form[at - 1] == b'&')
+                && after.is_none_or(|&c| c == b'=' || c == b'&')
+            {
                 starts.push(at);
             }
         }
@@ -401,6 +409,24 @@ impl FormDatum {
     }
 }
 
+/// `a == b` for the short names of one list (~35 bytes), compared 8 bytes at a time in line
+/// rather than by a call to `memcmp` per value pair.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in x.by_ref().zip(y.by_ref()) {
+        if u64::from_ne_bytes(p.try_into().expect("8 bytes"))
+            != u64::from_ne_bytes(q.try_into().expect("8 bytes"))
+        {
+            return false;
+        }
+    }
+    x.remainder() == y.remainder()
+}
+
 /// `a.b` as (`a`, `b`) at the first dot.
 fn split_at_dot(s: &[u8]) -> Option<(&[u8], &[u8])> {
     let dot = memchr::memchr(b'.', s)?;
@@ -486,7 +512,9 @@ pub fn put_metric_data_form(
     while at < form.len() {
         let s = &form[at..];
         if let Some((start, len, n, counts)) = list {
-            if s.get(..len) == Some(&form[start..start + len]) {
+            if s.get(..len)
+                .is_some_and(|name| same(name, &form[start..start + len]))
+            {
                 if let Some((i, v, item_len)) = item(&s[len..]) {
                     datums.push(n, counts, i, v);
                     at += len + item_len + 1;
