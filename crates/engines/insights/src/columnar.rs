@@ -244,6 +244,34 @@ impl Memo {
     }
 }
 
+/// Counts, per cell `group * e + code`, the records of each group (`of`, `UNKNOWN`: none) and
+/// dictionary entry (`codes`, entries below `e`); writes each cell met the first time into
+/// `touched` (room for every record and one more) and returns how many it wrote. Branch-free
+/// in the cell's first-time test: with many distinct values it is a coin toss.
+fn count_cells(
+    of: &[u32],
+    codes: &[u32],
+    e: usize,
+    counts: &mut [u32],
+    touched: &mut [u32],
+) -> usize {
+    let mut used = 0;
+    for (&l, &c) in of.iter().zip(codes) {
+        let c = c as usize;
+        if l == UNKNOWN || c >= e {
+            continue;
+        }
+        let at = l as usize * e + c;
+        let (Some(n), Some(t)) = (counts.get_mut(at), touched.get_mut(used)) else {
+            continue;
+        };
+        *t = at as u32;
+        used += usize::from(*n == 0);
+        *n += 1;
+    }
+    used
+}
+
 /// An argument value met in a block, with what the aggregates read of it.
 struct Known {
     value: Value,
@@ -518,16 +546,9 @@ impl Columnar {
                         counts.resize(block_groups.len() * e, 0);
                     }
                     touched.clear();
-                    for (r, &l) in of.iter().enumerate() {
-                        let c = codes[r] as usize;
-                        if l != UNKNOWN && c < e {
-                            let at = l as usize * e + c;
-                            if counts[at] == 0 {
-                                touched.push(at as u32);
-                            }
-                            counts[at] += 1;
-                        }
-                    }
+                    touched.resize(n + 1, 0);
+                    let used = count_cells(of, codes, e, counts, touched);
+                    touched.truncate(used);
                     for &at in touched.iter() {
                         let at = at as usize;
                         let k = std::mem::take(&mut counts[at]);
