@@ -476,6 +476,9 @@ impl App {
                     .and_then(|t| <[u8; 4]>::try_from(t).ok())
                     .map_or(0, |t| u64::from(u32::from_le_bytes(t)));
                 let room = isize_hint.max(req.body.len() as u64 * 4).min(limit + 1);
+                if let Some(out) = inflate_whole(&req.body, room as usize, limit) {
+                    return Ok(out.into());
+                }
                 let mut out = Vec::with_capacity(room as usize);
                 // `bufread`: the body is read where it lies, not through another buffer.
                 flate2::bufread::MultiGzDecoder::new(&req.body[..])
@@ -493,6 +496,30 @@ impl App {
                 "Unsupported Content-Encoding: {other}"
             ))),
         }
+    }
+}
+
+/// `body` inflated in one call into `room` bytes when it is one gzip member with the plain
+/// 10-byte header (no optional fields) ending exactly at the body's end, holding at most `limit`
+/// bytes, with a matching CRC-32 and size; `None` for anything else or any failure, which the
+/// general reader then decodes — to the same bytes, or its error. Every request gzip body
+/// SDKs send is that single member: inflating it whole writes the output once, without
+/// zero-filling it first or stopping every few kilobytes.
+fn inflate_whole(body: &[u8], room: usize, limit: u64) -> Option<Vec<u8>> {
+    // ID1 ID2, CM = deflate, FLG = 0.
+    if body.len() < 18 || body[..4] != [0x1f, 0x8b, 8, 0] {
+        return None;
+    }
+    let mut out = Vec::with_capacity(room);
+    // zlib's gzip wrapper checks the trailer's CRC-32 and size itself.
+    let mut z = flate2::Decompress::new_gzip(15);
+    match z.decompress_vec(body, &mut out, flate2::FlushDecompress::Finish) {
+        Ok(flate2::Status::StreamEnd)
+            if z.total_in() == body.len() as u64 && out.len() as u64 <= limit =>
+        {
+            Some(out)
+        }
+        _ => None,
     }
 }
 
@@ -599,4 +626,79 @@ fn classify(req: &IncomingRequest) -> Result<(WireProtocol, Target), ApiError> {
         "{} {}",
         req.method, path
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inflate_whole;
+    use std::io::{Read, Write};
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// What the general reader makes of a body.
+    fn general(body: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        flate2::bufread::MultiGzDecoder::new(body)
+            .read_to_end(&mut out)
+            .ok()
+            .map(|_| out)
+    }
+
+    #[test]
+    fn whole_inflation_takes_only_plain_single_members() {
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| {
+                format!(
+                    "MetricData.member.{}.Values.member.{}={}&",
+                    i / 150,
+                    i % 150,
+                    i % 977
+                )
+                .into_bytes()
+            })
+            .collect();
+        let one = gzip(&data);
+        let named = {
+            let mut e = flate2::GzBuilder::new()
+                .filename("body")
+                .write(Vec::new(), flate2::Compression::fast());
+            e.write_all(&data).unwrap();
+            e.finish().unwrap()
+        };
+        let two = [gzip(&data[..1000]), gzip(&data[1000..])].concat();
+        let mut bad_crc = one.clone();
+        let n = bad_crc.len();
+        bad_crc[n - 8] ^= 1;
+        let mut bad_size = one.clone();
+        bad_size[n - 4] ^= 1;
+        let mut trailing = one.clone();
+        trailing.push(0);
+        let cut = one[..n - 1].to_vec();
+        let big = data.len();
+        // (body, room, limit, taken whole)
+        for (what, body, room, limit, whole) in [
+            ("one member", &one, big, big as u64, true),
+            ("room for more", &one, big + 10, big as u64 + 10, true),
+            ("too little room", &one, big - 1, big as u64, false),
+            ("over the limit", &one, big, big as u64 - 1, false),
+            ("a file name", &named, big, big as u64, false),
+            ("two members", &two, big, big as u64, false),
+            ("bad CRC", &bad_crc, big, big as u64, false),
+            ("bad size", &bad_size, big, big as u64, false),
+            ("trailing byte", &trailing, big, big as u64, false),
+            ("cut short", &cut, big, big as u64, false),
+        ] {
+            let got = inflate_whole(body, room, limit);
+            assert_eq!(got.is_some(), whole, "{what}");
+            if let Some(got) = got {
+                assert_eq!(Some(got), general(body), "{what}");
+            }
+        }
+        assert_eq!(general(&two).as_deref(), Some(&data[..]));
+        assert_eq!(inflate_whole(&gzip(b""), 0, 0), Some(Vec::new()));
+    }
 }

@@ -96,6 +96,21 @@ impl Agg {
         self.sketch.add_many(values);
     }
 
+    /// [`Agg::add_values`] of `values` each with count 1, without building the pairs (the same
+    /// aggregate, bit for bit).
+    pub fn add_ones(&mut self, values: &[f64]) {
+        for v in values {
+            self.count += 1.0;
+            self.sum += v;
+            self.min = self.min.min(*v);
+            self.max = self.max.max(*v);
+            if *v < 0.0 {
+                self.percentiles = false;
+            }
+        }
+        self.sketch.add_ones(values);
+    }
+
     pub fn add_set(&mut self, count: f64, sum: f64, min: f64, max: f64) {
         // A set whose values are all equal still has exact percentiles.
         if min == max && (sum - min * count).abs() <= 1e-9 * sum.abs().max(1.0) {
@@ -224,8 +239,11 @@ impl AggRef<'_> {
 /// The values of one datum as published.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {
-    /// (value, count) pairs: `Value`, or `Values` with `Counts`.
+    /// (value, count) pairs: `Values` with `Counts` other than 1.
     Raw(Vec<(f64, f64)>),
+    /// Values each counted once: `Value`, or `Values` without `Counts` or with counts all 1
+    /// (kept as published, without a (value, count) copy; the log writes them so, tag 2).
+    Ones(Vec<f64>),
     /// `StatisticValues`.
     Set {
         count: f64,
@@ -656,6 +674,7 @@ impl State {
                     let agg = unit_entry(s.head.entry(bucket).or_default(), d.unit);
                     match d.values {
                         Values::Raw(vs) => agg.add_values(&vs),
+                        Values::Ones(vs) => agg.add_ones(&vs),
                         Values::Set {
                             count,
                             sum,
@@ -799,6 +818,7 @@ impl Mutation {
                                 .sum::<usize>();
                         let values = match &d.values {
                             Values::Raw(vs) => 16 * vs.len(),
+                            Values::Ones(vs) => 8 * vs.len(),
                             Values::Set { .. } => 32,
                         };
                         key + d.unit.len() + values + 40
@@ -831,6 +851,13 @@ impl Mutation {
                             w.u8(2);
                             w.u64(vs.len() as u64);
                             for (v, _) in vs {
+                                w.f64(*v);
+                            }
+                        }
+                        Values::Ones(vs) => {
+                            w.u8(2);
+                            w.u64(vs.len() as u64);
+                            for v in vs {
                                 w.f64(*v);
                             }
                         }
@@ -918,9 +945,9 @@ impl Mutation {
                             // Never more room than the record's bytes can fill.
                             let mut vs = Vec::with_capacity((n as usize).min(r.remaining() / 8));
                             for _ in 0..n {
-                                vs.push((r.f64()?, 1.0));
+                                vs.push(r.f64()?);
                             }
-                            Values::Raw(vs)
+                            Values::Ones(vs)
                         }
                         1 => Values::Set {
                             count: r.f64()?,

@@ -214,40 +214,72 @@ impl Sketch {
             return;
         }
         let kept = |(v, c): &&(f64, f64)| v.is_finite() && *c > 0.0;
-        let mut folded: Vec<Bin> = Vec::with_capacity(values.len());
-        let mut total = 0.0;
         let first = values.iter().find(kept).map(|(_, c)| *c);
         if let Some(c) = first.filter(|c| values.iter().filter(kept).all(|p| p.1 == *c)) {
-            // Equal counts (usually all 1) add up the same in any order: only the keys are
-            // sorted, unstably.
-            let mut keys: Vec<i32> = values.iter().filter(kept).map(|(v, _)| key(*v)).collect();
-            keys.sort_unstable();
-            for k in keys {
-                total += c;
-                match folded.last_mut() {
-                    Some(last) if last.key == k => last.count += c,
-                    _ => folded.push(Bin { key: k, count: c }),
-                }
-            }
-        } else {
-            let mut bins: Vec<Bin> = values
-                .iter()
-                .filter(kept)
-                .map(|(v, c)| Bin {
-                    key: key(*v),
-                    count: *c,
-                })
-                .collect();
-            // Stable, so equal keys add their counts in the order given.
-            bins.sort_by_key(|b| b.key);
-            for b in bins {
-                total += b.count;
-                match folded.last_mut() {
-                    Some(last) if last.key == b.key => last.count += b.count,
-                    _ => folded.push(b),
-                }
+            self.add_keys(
+                values.iter().filter(kept).map(|(v, _)| key(*v)).collect(),
+                c,
+            );
+            return;
+        }
+        let mut bins: Vec<Bin> = values
+            .iter()
+            .filter(kept)
+            .map(|(v, c)| Bin {
+                key: key(*v),
+                count: *c,
+            })
+            .collect();
+        // Stable, so equal keys add their counts in the order given.
+        bins.sort_by_key(|b| b.key);
+        let mut folded: Vec<Bin> = Vec::with_capacity(bins.len());
+        let mut total = 0.0;
+        for b in bins {
+            total += b.count;
+            match folded.last_mut() {
+                Some(last) if last.key == b.key => last.count += b.count,
+                _ => folded.push(b),
             }
         }
+        self.add_folded(folded, total);
+    }
+
+    /// [`Sketch::add_many`] of `values` each with count 1 (the same bins and count).
+    pub fn add_ones(&mut self, values: &[f64]) {
+        if values.len() < 8 {
+            for v in values {
+                self.add(*v, 1.0);
+            }
+            return;
+        }
+        self.add_keys(
+            values
+                .iter()
+                .filter(|v| v.is_finite())
+                .map(|v| key(*v))
+                .collect(),
+            1.0,
+        );
+    }
+
+    /// Adds the bin keys `keys`, each with count `c`. Equal counts add up the same in any
+    /// order: only the keys are sorted, unstably.
+    fn add_keys(&mut self, mut keys: Vec<i32>, c: f64) {
+        keys.sort_unstable();
+        let mut folded: Vec<Bin> = Vec::with_capacity(keys.len());
+        let mut total = 0.0;
+        for k in keys {
+            total += c;
+            match folded.last_mut() {
+                Some(last) if last.key == k => last.count += c,
+                _ => folded.push(Bin { key: k, count: c }),
+            }
+        }
+        self.add_folded(folded, total);
+    }
+
+    /// Adds sorted bins of distinct keys holding `total`.
+    fn add_folded(&mut self, folded: Vec<Bin>, total: f64) {
         if self.bins.is_empty() {
             // The first values of a bucket: the folded bins are the sketch (no copy).
             self.count += total;
@@ -479,6 +511,20 @@ mod tests {
             }
             many.add_many(&values);
             assert_eq!(one, many, "{n} values, counts {equal:?}");
+            // The same values each counted once, as pairs and plain, into an empty sketch
+            // and into one holding a bin.
+            let ones: Vec<f64> = values.iter().map(|(v, _)| *v).collect();
+            let pairs: Vec<(f64, f64)> = ones.iter().map(|v| (*v, 1.0)).collect();
+            for start in [None, Some(5.0)] {
+                let (mut a, mut b) = (Sketch::default(), Sketch::default());
+                if let Some(v) = start {
+                    a.add(v, 1.0);
+                    b.add(v, 1.0);
+                }
+                a.add_many(&pairs);
+                b.add_ones(&ones);
+                assert_eq!(a, b, "{n} values each once");
+            }
         }
     }
 }

@@ -150,15 +150,9 @@ fn mutation_round_trip() {
             scope: scope(),
             datums: vec![
                 datum(&key, -1, "None", true, Values::Raw(vec![(1.5, 2.0)])),
-                // Unit counts are written without their counts.
-                datum(
-                    &key,
-                    7,
-                    "None",
-                    false,
-                    Values::Raw(vec![(1.5, 1.0), (-0.0, 1.0), (3e100, 1.0)]),
-                ),
-                datum(&key, 8, "None", false, Values::Raw(vec![])),
+                // Values counted once are written without counts.
+                datum(&key, 7, "None", false, Values::Ones(vec![1.5, -0.0, 3e100])),
+                datum(&key, 8, "None", false, Values::Ones(vec![])),
                 datum(
                     &key,
                     9,
@@ -196,6 +190,33 @@ fn mutation_round_trip() {
     ] {
         assert_eq!(Mutation::decode(&m.encode()).unwrap(), m);
     }
+}
+
+/// Pairs whose counts are all 1 are logged as plain values (tag 2), the bytes earlier servers
+/// wrote for them, and read back as `Values::Ones`, which applies to the same state.
+#[test]
+fn unit_count_pairs_log_and_read_as_plain_values() {
+    let key = SeriesKey::new("N", "M", vec![]);
+    let put = |values: Values| Mutation::Put {
+        scope: scope(),
+        datums: vec![datum(&key, 60_000, "None", false, values)],
+    };
+    let values: Vec<f64> = (0..150).map(|i| f64::from(i % 40) * 1.25 - 3.0).collect();
+    let pairs = put(Values::Raw(values.iter().map(|v| (*v, 1.0)).collect()));
+    let ones = put(Values::Ones(values.clone()));
+    let bytes = pairs.encode();
+    assert_eq!(bytes, ones.encode());
+    // Tag 2: the count, then each value as 8 bytes.
+    let mut tail = vec![2u8, 150, 1];
+    for v in &values {
+        tail.extend_from_slice(&v.to_le_bytes());
+    }
+    assert!(bytes.ends_with(&tail));
+    assert_eq!(Mutation::decode(&bytes).unwrap(), ones);
+    let (mut a, mut b) = (State::default(), State::default());
+    a.apply(pairs);
+    b.apply(ones);
+    assert_eq!(a.encode_snapshot(), b.encode_snapshot());
 }
 
 #[tokio::test]

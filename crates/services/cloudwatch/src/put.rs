@@ -188,7 +188,7 @@ fn datum(
     };
     let values = if let Some(v) = d.value {
         check_value(v, || at("Value"))?;
-        Values::Raw(vec![(v, 1.0)])
+        Values::Ones(vec![v])
     } else if let Some(s) = d.statistic_values {
         let (count, sum, min, max) = (
             s.sample_count.unwrap_or_default(),
@@ -229,23 +229,33 @@ fn datum(
                 at("Values")
             )));
         }
-        let counts = d.counts.unwrap_or_else(|| vec![1.0; vs.len()]);
-        if counts.len() != vs.len() {
+        if d.counts.as_ref().is_some_and(|cs| cs.len() != vs.len()) {
             return Err(invalid_value(format!(
                 "The parameters {} and {} must be of the same size.",
                 at("Values"),
                 at("Counts")
             )));
         }
-        let mut pairs = Vec::with_capacity(vs.len());
-        for (v, c) in vs.into_iter().zip(counts) {
-            check_value(v, || at("Values"))?;
-            check_value(c, || at("Counts"))?;
-            if c > 0.0 {
-                pairs.push((v, c));
+        match d.counts {
+            // Each value counted once (the usual case): the values go on as they came.
+            Some(counts) if counts.iter().any(|c| *c != 1.0) => {
+                let mut pairs = Vec::with_capacity(vs.len());
+                for (v, c) in vs.into_iter().zip(counts) {
+                    check_value(v, || at("Values"))?;
+                    check_value(c, || at("Counts"))?;
+                    if c > 0.0 {
+                        pairs.push((v, c));
+                    }
+                }
+                Values::Raw(pairs)
+            }
+            _ => {
+                for v in &vs {
+                    check_value(*v, || at("Values"))?;
+                }
+                Values::Ones(vs)
             }
         }
-        Values::Raw(pairs)
     } else {
         return Err(invalid_combination(format!(
             "One of the parameters {}, {} or {} must be specified.",

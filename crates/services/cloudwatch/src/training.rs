@@ -196,7 +196,7 @@ mod tests {
                 timestamp_ms: t * 1000,
                 unit: "None".into(),
                 high_resolution: false,
-                values: Values::Raw(vec![(*v, 1.0)]),
+                values: Values::Ones(vec![*v]),
             })
             .collect();
         store
