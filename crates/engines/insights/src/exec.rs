@@ -976,10 +976,17 @@ pub fn record_row(r: &Record<'_>) -> Row {
         ("@ingestionTime".to_string(), Value::Time(r.ingestion_time)),
         ("@ptr".to_string(), Value::Str(r.ptr.to_string())),
     ];
-    crate::discover::flatten_message(r.message, &mut |k, v| {
-        if !SYSTEM_FIELDS.contains(&k.as_str()) {
-            fields.push((k, v));
-        }
+    // The validating scanner finds every field as full discovery does, without building the
+    // message as a JSON tree (it falls back to that itself for anything unusual).
+    thread_local! {
+        static SCANNER: std::cell::RefCell<FieldScanner> = std::cell::RefCell::default();
+    }
+    SCANNER.with(|s| {
+        s.borrow_mut().extract_all(r.message, &mut |k, v| {
+            if !SYSTEM_FIELDS.contains(&k) {
+                fields.push((k.to_string(), Value::Str(v.to_string())));
+            }
+        })
     });
     Row::new(r.timestamp, r.ptr.to_string(), fields)
 }
