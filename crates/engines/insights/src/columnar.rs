@@ -623,3 +623,100 @@ impl Columnar {
         }
     }
 }
+
+/// One field's values over a block of messages, built as a dictionary column.
+#[derive(Default)]
+struct BuiltField {
+    text: String,
+    ends: Vec<u32>,
+    codes: Vec<u32>,
+    /// Value hash → the first entry with it (a value whose hash is taken by another value gets
+    /// an entry of its own: equal codes always mean equal values, which is all readers need).
+    index: std::collections::HashMap<u64, u32, foldhash::fast::RandomState>,
+}
+
+impl BuiltField {
+    fn entry(&self, e: u32) -> &str {
+        let e = e as usize;
+        let start = if e == 0 { 0 } else { self.ends[e - 1] as usize };
+        self.text.get(start..self.ends[e] as usize).unwrap_or("")
+    }
+}
+
+/// Columns built from messages, for blocks the store keeps no columns for: each record's
+/// wanted fields found by the validating scanner (as a record row would get them), each
+/// field's values deduplicated into a dictionary.
+#[derive(Default)]
+pub(crate) struct MessageColumns {
+    scanner: crate::fieldscan::FieldScanner,
+    fields: Vec<BuiltField>,
+    timestamps: Vec<i64>,
+    offsets: Vec<usize>,
+}
+
+impl MessageColumns {
+    /// Reads `records` (time, message) for the fields `wanted`.
+    pub(crate) fn fill<'m>(
+        &mut self,
+        wanted: &[String],
+        records: impl Iterator<Item = (i64, &'m str)>,
+    ) {
+        use std::hash::BuildHasher;
+        self.fields.resize_with(wanted.len(), BuiltField::default);
+        for f in &mut self.fields {
+            f.text.clear();
+            f.ends.clear();
+            f.codes.clear();
+            f.index.clear();
+        }
+        self.timestamps.clear();
+        self.offsets.clear();
+        self.offsets.push(0);
+        let hasher = foldhash::fast::FixedState::default();
+        for (n, (ts, message)) in records.enumerate() {
+            self.timestamps.push(ts);
+            let end = self.offsets[n] + message.len();
+            self.offsets.push(end);
+            for f in &mut self.fields {
+                f.codes.push(u32::MAX);
+            }
+            let fields = &mut self.fields;
+            self.scanner.extract(message, wanted, &mut |k, v| {
+                let Some(j) = wanted.iter().position(|w| w == k) else {
+                    return;
+                };
+                let f = &mut fields[j];
+                let h = hasher.hash_one(v);
+                let code = match f.index.get(&h) {
+                    Some(&e) if f.entry(e) == v => e,
+                    known => {
+                        f.text.push_str(v);
+                        f.ends.push(f.text.len() as u32);
+                        let e = f.ends.len() as u32 - 1;
+                        if known.is_none() {
+                            f.index.insert(h, e);
+                        }
+                        e
+                    }
+                };
+                // A name given twice: the last value, as a row sees it.
+                f.codes[n] = code;
+            });
+        }
+    }
+
+    /// The block [`MessageColumns::fill`] read.
+    pub(crate) fn block<'a>(&'a self, columns: &'a mut Vec<Column<'a>>) -> Block<'a> {
+        columns.clear();
+        columns.extend(self.fields.iter().map(|f| Column::Dict {
+            text: &f.text,
+            ends: &f.ends,
+            codes: &f.codes,
+        }));
+        Block {
+            timestamps: &self.timestamps,
+            offsets: &self.offsets,
+            columns,
+        }
+    }
+}

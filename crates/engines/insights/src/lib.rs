@@ -256,6 +256,8 @@ pub struct Execution {
     prefilter: Option<prefilter::Prefilter>,
     /// State for feeding whole blocks of column values (see [`Execution::push_block`]).
     columnar: Option<Box<columnar::Columnar>>,
+    /// Columns built from messages ([`Execution::push_messages`]).
+    built: Box<columnar::MessageColumns>,
 }
 
 impl Query {
@@ -439,6 +441,7 @@ impl Query {
             worst: None,
             prefilter: prefilter::Prefilter::of(&self.plan.prefix),
             columnar: None,
+            built: Box::default(),
         };
         if e.previous.is_none() && e.column_fields().is_some() {
             e.columnar = columnar::Columnar::of(&e.plan).map(Box::new);
@@ -548,6 +551,23 @@ impl Execution {
             &mut self.stats,
             b,
         );
+    }
+
+    /// [`Execution::push_block`] for records given by their time and message (a block the
+    /// store keeps no columns for): the wanted fields are found in each message as a record
+    /// row would find them, and laid out as columns.
+    pub fn push_messages<'m>(&mut self, records: impl Iterator<Item = (i64, &'m str)>) {
+        if self.columnar.is_none() {
+            return;
+        }
+        let mut built = std::mem::take(&mut self.built);
+        built.fill(&self.plan.wanted, records);
+        {
+            let mut columns = Vec::new();
+            let block = built.block(&mut columns);
+            self.push_block(&block);
+        }
+        self.built = built;
     }
 
     /// True when [`Execution::candidates`] can pick, from many records' messages laid end to

@@ -612,8 +612,8 @@ impl LogStore {
 
     /// [`LogStore::scan_fields`] a block at a time: the events of a block that keeps every
     /// field of `wanted` as columns come together ([`FieldPart::Columns`]) and no message of
-    /// theirs is inflated; any other event comes alone, with its message
-    /// ([`FieldPart::Event`]). Returns the number of events visited.
+    /// theirs is inflated; the others come with their messages ([`FieldPart::Messages`]: a
+    /// block's at once, a head's one by one). Returns the number of events visited.
     pub fn scan_field_blocks(
         &self,
         scope: &Scope,
@@ -631,13 +631,13 @@ impl LogStore {
         view.walk(self, |part| {
             let b = match part {
                 Part::Head(stream, e) => {
-                    return by_message(&BlockView::one(stream, e), &mut visited, &mut |s, e| {
-                        visit(FieldPart::Event(s, e))
-                    });
+                    visited += 1;
+                    return visit(FieldPart::Messages(&BlockView::one(stream, e)));
                 }
                 Part::Block(b) => b,
             };
-            // Events of a deleted stream of the same name hide among these: read one by one.
+            // Events of a deleted stream of the same name may hide among these: the messages
+            // are read (the view leaves those events out).
             let kept = (b.d.block_min_seq(b.blk) >= b.first_seq)
                 .then(|| b.d.block_columns(b.blk, wanted, &key, &mut scratch))
                 .flatten();
@@ -652,7 +652,8 @@ impl LogStore {
                 None => {
                     self.blocks_from_messages.fetch_add(1, Relaxed);
                     return b.view(&mut scratch, &mut events, &mut |v| {
-                        by_message(v, &mut visited, &mut |s, e| visit(FieldPart::Event(s, e)))
+                        visited += v.events.len() as u64;
+                        visit(FieldPart::Messages(v))
                     });
                 }
             };
@@ -962,8 +963,9 @@ pub struct ColumnBlock<'a> {
 #[derive(Debug, Clone, Copy)]
 pub enum FieldPart<'a> {
     Columns(ColumnBlock<'a>),
-    /// One event and its stream.
-    Event(&'a str, ScanEvent<'a>),
+    /// Events with their messages: a block that keeps no columns for the fields asked for, or
+    /// one event of a stream's head.
+    Messages(&'a BlockView<'a>),
 }
 
 /// An event as [`LogStore::scan_fields`] hands it over.
