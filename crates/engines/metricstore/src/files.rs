@@ -8,6 +8,9 @@
 //! compaction replace blocks, leaving dead bytes behind: when less than half of a file is still
 //! referenced, the next checkpoint writes its live blocks again into its new file, so the files
 //! hold at most about twice the live blocks.
+//!
+//! Blocks are written in [`Block::encode_compact`]'s encoding (bins as key steps and whole
+//! counts); block files from before it hold the row-by-row one, which still reads.
 
 use crate::block::{Block, Stored};
 use crate::State;
@@ -91,7 +94,7 @@ impl BlockFiles {
                 Some(at) if !rewrite.contains(&at.file) => at,
                 _ => {
                     let offset = out.buf.len() as u64;
-                    b.encode(&mut out);
+                    b.encode_compact(&mut out);
                     let at = Stored {
                         file,
                         offset,
@@ -168,11 +171,7 @@ pub(crate) fn decode_block(
         .zip(usize::try_from(at.len).ok())
         .and_then(|(o, l)| files.get(&at.file)?.get(o..o.checked_add(l)?))
         .ok_or(DecodeError(0))?;
-    let mut br = Reader::new(bytes);
-    let b = Block::decode(&mut br)?;
-    if !br.done() {
-        return Err(DecodeError(0));
-    }
+    let b = Block::decode_stored(bytes)?;
     b.set_stored(at);
     Ok(b)
 }

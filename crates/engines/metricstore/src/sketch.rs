@@ -24,6 +24,19 @@ pub(crate) struct Bin {
 
 impl Bin {
     pub(crate) const EMPTY: Bin = Bin { key: 0, count: 0.0 };
+
+    /// A bin of `key`, when that is a key values can have.
+    pub(crate) fn new(key: i32, count: f64) -> Option<Bin> {
+        (-2 * OFFSET < key && key < 2 * OFFSET).then_some(Bin { key, count })
+    }
+
+    pub(crate) fn key(&self) -> i32 {
+        self.key
+    }
+
+    pub(crate) fn count(&self) -> f64 {
+        self.count
+    }
 }
 
 /// A borrowed sketch: its bins and total (a [`Sketch`], or a row of a sealed block).
