@@ -494,10 +494,24 @@ impl LogStore {
         group: &str,
         start: i64,
         end: i64,
+        visit: impl FnMut(&str, EventRef<'_>) -> bool,
+    ) -> Result<u64, StoreError> {
+        self.scan_keeping(scope, group, start, end, false, visit)
+    }
+
+    /// [`LogStore::scan`] that keeps the blocks it inflates in the segment cache when `keep`
+    /// (for a scan of a few blocks that later reads come back to, such as the newest events).
+    pub fn scan_keeping(
+        &self,
+        scope: &Scope,
+        group: &str,
+        start: i64,
+        end: i64,
+        keep: bool,
         mut visit: impl FnMut(&str, EventRef<'_>) -> bool,
     ) -> Result<u64, StoreError> {
         let mut visited = 0;
-        self.scan_blocks(scope, group, start, end, |b| {
+        self.scan_blocks_with(scope, group, start, end, keep, |b| {
             b.events.iter().all(|e| {
                 visited += 1;
                 visit(b.stream, b.event(e))
@@ -515,10 +529,23 @@ impl LogStore {
         group: &str,
         start: i64,
         end: i64,
+        visit: impl FnMut(&BlockView<'_>) -> bool,
+    ) -> Result<(), StoreError> {
+        self.scan_blocks_with(scope, group, start, end, false, visit)
+    }
+
+    fn scan_blocks_with(
+        &self,
+        scope: &Scope,
+        group: &str,
+        start: i64,
+        end: i64,
+        keep: bool,
         mut visit: impl FnMut(&BlockView<'_>) -> bool,
     ) -> Result<(), StoreError> {
         let view = self.scan_view(scope, group, start, end)?;
         let mut scratch = segment::Scratch::default();
+        scratch.keep = keep;
         let mut events = Vec::new();
         view.walk(self, |part| match part {
             Part::Block(b) => {

@@ -450,12 +450,15 @@ impl Decoded {
 
     /// The messages of block `b` concatenated: the inflated text when an earlier read kept it,
     /// otherwise decompressed into `scratch` and not kept (a scan touches every block once, so
-    /// keeping them would only grow memory). Message `i` of the block is at
+    /// keeping them would only grow memory) unless `scratch.keep`. Message `i` of the block is at
     /// [`Decoded::message_span`]. Not validated as UTF-8: callers check what they read.
     pub fn block_bytes<'a>(&'a self, b: usize, scratch: &'a mut Scratch) -> &'a [u8] {
         let block = &self.blocks[b];
         if let Some(t) = block.text.get() {
             return t.as_bytes();
+        }
+        if scratch.keep {
+            return self.text(b).as_bytes();
         }
         let r = self.block_events(b);
         let want = self.offsets[r.end] - self.offsets[r.start];
@@ -693,6 +696,9 @@ impl Decoded {
 pub struct Scratch {
     dctx: Option<zstd::bulk::Decompressor<'static>>,
     buf: Vec<u8>,
+    /// Blocks read are kept inflated in their segment (as single-event reads keep them), for
+    /// reads that touch few blocks and come back to them.
+    pub keep: bool,
 }
 
 /// Whether `frame` says it holds `want` bytes: checked before allocating for them, so a

@@ -533,8 +533,11 @@ impl Feed<'_> {
                     true
                 })
         } else {
+            // A newest-first run reads a few blocks and the next run will read them again:
+            // they are kept inflated.
+            let keep = exec.newest_first();
             self.store
-                .scan(self.scope, p.group, p.from, p.to, |stream, e| {
+                .scan_keeping(self.scope, p.group, p.from, p.to, keep, |stream, e| {
                     go_on(*seen) && {
                         let ev = ScanEvent {
                             timestamp: e.timestamp,
