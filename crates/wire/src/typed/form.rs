@@ -468,6 +468,14 @@ impl Datums {
         self.get(n).push(counts, i, value, hint);
     }
 
+    /// Datum `n`'s `Values` (or `Counts`), as [`Datums::push`] adds to them.
+    fn list(&mut self, n: usize, counts: bool) -> &mut Indexed<f64> {
+        let hint = self.hint;
+        let d = self.get(n);
+        let list = if counts { &mut d.counts } else { &mut d.values };
+        list.get_or_insert_with(|| Indexed::with_capacity(hint))
+    }
+
     /// Where datum `n` is, added when new.
     fn find(&mut self, n: usize) -> usize {
         if !self.scattered && n <= self.list.len() {
@@ -510,18 +518,28 @@ pub fn put_metric_data_form(
     let mut list: Option<(usize, usize, usize, bool)> = None;
     let mut at = 0;
     while at < form.len() {
-        let s = &form[at..];
         if let Some((start, len, n, counts)) = list {
-            if s.get(..len)
-                .is_some_and(|name| same(name, &form[start..start + len]))
-            {
-                if let Some((i, v, item_len)) = item(&s[len..]) {
-                    datums.push(n, counts, i, v);
-                    at += len + item_len + 1;
-                    continue;
+            // The following pairs of the same list, straight into it.
+            let name = &form[start..start + len];
+            let next = |at: usize| {
+                let s = form.get(at..)?;
+                if !s.get(..len).is_some_and(|x| same(x, name)) {
+                    return None;
                 }
+                item(&s[len..])
+            };
+            if let Some(first) = next(at) {
+                let items = datums.list(n, counts);
+                let mut pair = Some(first);
+                while let Some((i, v, item_len)) = pair {
+                    items.push(i, v);
+                    at += len + item_len + 1;
+                    pair = next(at);
+                }
+                continue;
             }
         }
+        let s = &form[at..];
         if let Some(p) = value_pair(s) {
             datums.push(p.n, p.counts, p.i, p.value);
             list = Some((at, p.list_len, p.n, p.counts));
