@@ -50,8 +50,20 @@ pub fn insights_query(data: &[u8]) {
                 let _ = q.attach_join(&rows, 50);
             }
             let exec = feed(&q);
-            let _ = exec.rows();
+            let rows = exec.rows();
             let _ = exec.stats();
+            // A `stats` run taking blocks answers as the record-by-record run.
+            let mut blocks = q.start(ctx);
+            if blocks.reads_blocks() {
+                blocks.push_messages(
+                    messages
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| ((i as i64) * 1000, m.as_str())),
+                );
+                assert_eq!(blocks.rows(), rows, "{text}");
+                assert_eq!(blocks.stats(), exec.stats(), "{text}");
+            }
         }
         Err(e) => {
             let n = text.chars().count();
