@@ -66,6 +66,12 @@ impl SegmentCache {
         if self.map.insert(key.clone(), d).is_none() {
             self.order.push_back(key);
         }
+        self.trim();
+    }
+
+    /// Drops the oldest segments while the cache holds more than its budget (what they hold
+    /// grows as reads keep blocks and columns in them).
+    fn trim(&mut self) {
         let mut used: usize = self.map.values().map(|d| d.size()).sum();
         while used > self.budget && self.order.len() > 1 {
             if let Some(old) = self.order.pop_front() {
@@ -76,6 +82,10 @@ impl SegmentCache {
         }
     }
 }
+
+/// Most blocks one scan keeps inflated ([`LogStore::scan_keeping`]): a scan that reads more is
+/// not one that reads a few blocks again and again.
+const KEPT_BLOCKS: usize = 16;
 
 /// Where a single-stream read starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -545,15 +555,24 @@ impl LogStore {
     ) -> Result<(), StoreError> {
         let view = self.scan_view(scope, group, start, end)?;
         let mut scratch = segment::Scratch::default();
-        scratch.keep = keep;
+        scratch.keep = if keep { KEPT_BLOCKS } else { 0 };
         let mut events = Vec::new();
-        view.walk(self, |part| match part {
+        let r = view.walk(self, |part| match part {
             Part::Block(b) => {
                 self.blocks_from_messages.fetch_add(1, Relaxed);
                 b.view(&mut scratch, &mut events, &mut visit)
             }
             Part::Head(stream, e) => visit(&BlockView::one(stream, e)),
-        })
+        });
+        if keep {
+            self.trim_cache();
+        }
+        r
+    }
+
+    /// Holds the segment cache to its budget after reads kept blocks or columns in it.
+    fn trim_cache(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).trim();
     }
 
     /// [`LogStore::scan`] for a reader of discovered fields: an event of a block that keeps
@@ -693,6 +712,7 @@ impl LogStore {
                 columns: &columns,
             }))
         })?;
+        self.trim_cache();
         Ok(visited)
     }
 

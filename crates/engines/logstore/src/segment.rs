@@ -152,6 +152,9 @@ pub struct Decoded {
     kept: std::sync::Mutex<ColumnCache>,
 }
 
+/// Most field lists whose columns a block keeps.
+const KEPT_LISTS: usize = 4;
+
 /// A block's decoded columns of some fields (`None`: absent from every event).
 pub type KeptColumns = Arc<Vec<Option<fields::ColumnData>>>;
 /// Per block, per list of fields, their columns (`None`: not all kept by the block).
@@ -457,7 +460,8 @@ impl Decoded {
         if let Some(t) = block.text.get() {
             return t.as_bytes();
         }
-        if scratch.keep {
+        if scratch.keep > 0 {
+            scratch.keep -= 1;
             return self.text(b).as_bytes();
         }
         let r = self.block_events(b);
@@ -550,20 +554,27 @@ impl Decoded {
             .block_fields(b, Some(wanted), scratch)
             .and_then(|f| f.into_columns(wanted))
             .map(Arc::new);
-        let size = key.len()
-            + 64
-            + columns.as_ref().map_or(0, |c| {
-                c.iter()
-                    .flatten()
-                    .map(fields::ColumnData::size)
-                    .sum::<usize>()
-            });
+        let size = |key: &str, columns: &Option<KeptColumns>| {
+            key.len()
+                + 64
+                + columns.as_ref().map_or(0, |c| {
+                    c.iter()
+                        .flatten()
+                        .map(fields::ColumnData::size)
+                        .sum::<usize>()
+                })
+        };
         self.inflated
-            .fetch_add(size, std::sync::atomic::Ordering::Relaxed);
-        lock()
-            .entry(b)
-            .or_default()
-            .push((key.to_string(), columns.clone()));
+            .fetch_add(size(key, &columns), std::sync::atomic::Ordering::Relaxed);
+        let mut kept = lock();
+        let lists = kept.entry(b).or_default();
+        // A few field lists per block: the oldest makes room.
+        if lists.len() >= KEPT_LISTS {
+            let (k, c) = lists.remove(0);
+            self.inflated
+                .fetch_sub(size(&k, &c), std::sync::atomic::Ordering::Relaxed);
+        }
+        lists.push((key.to_string(), columns.clone()));
         columns
     }
 
@@ -696,9 +707,9 @@ impl Decoded {
 pub struct Scratch {
     dctx: Option<zstd::bulk::Decompressor<'static>>,
     buf: Vec<u8>,
-    /// Blocks read are kept inflated in their segment (as single-event reads keep them), for
-    /// reads that touch few blocks and come back to them.
-    pub keep: bool,
+    /// How many more blocks read are kept inflated in their segment (as single-event reads
+    /// keep them), for reads that touch few blocks and come back to them.
+    pub keep: usize,
 }
 
 /// Whether `frame` says it holds `want` bytes: checked before allocating for them, so a
