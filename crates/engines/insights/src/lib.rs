@@ -606,7 +606,7 @@ impl Execution {
 
     /// For a run reading only discovered fields ([`Execution::column_fields`]) that starts
     /// with `filter` commands reading nothing but such fields: the indexes (into
-    /// `column_fields`) of every field those filters may read. Whether a record passes them
+    /// `column_fields`) of every field those filters may read, if they are at most four. Whether a record passes them
     /// depends on these fields' values alone, so a caller may decide it once per distinct
     /// combination ([`Execution::leading_filters_pass`]) and count the records that fail with
     /// [`Execution::count_unmatched`] instead of pushing them.
@@ -628,27 +628,8 @@ impl Execution {
         if !any {
             return None;
         }
-        let mut inputs = Vec::new();
-        for n in &names {
-            if exec::SYSTEM_FIELDS.contains(&n.as_str()) {
-                return None;
-            }
-            // The name and every dotted prefix (a row looks `a.b` up through `a`).
-            let mut prefix = n.as_str();
-            loop {
-                if let Some(i) = wanted.iter().position(|w| w == prefix) {
-                    if !inputs.contains(&i) {
-                        inputs.push(i);
-                    }
-                }
-                match prefix.rfind('.') {
-                    Some(p) => prefix = &prefix[..p],
-                    None => break,
-                }
-            }
-        }
-        inputs.sort_unstable();
-        Some(inputs)
+        // At most four inputs (more would make for too many combinations to remember).
+        columnar::inputs_of(wanted, &names)
     }
 
     /// Whether a record with these discovered fields (aligned with

@@ -619,10 +619,7 @@ mod tests {
             ..Policy::default()
         };
         let store = LogStore::open_with(dir, clock, policy).unwrap();
-        let scope = Scope {
-            account: "000000000000".into(),
-            region: "us-east-1".into(),
-        };
+        let scope = scope();
         store
             .mutate(Mutation::CreateGroup {
                 scope: scope.clone(),
@@ -673,18 +670,24 @@ mod tests {
     }
 
     /// [`run`], also telling whether the run took whole blocks of columns.
-    fn run_with(store: &LogStore, text: &str) -> (Rows, insights::Stats, bool, bool) {
-        let query = insights::parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
-        let scope = Scope {
+    fn scope() -> Scope {
+        Scope {
             account: "000000000000".into(),
             region: "us-east-1".into(),
-        };
-        let ctx = insights::QueryContext {
-            start_ms: NOW - 3_600_000,
-            end_ms: NOW,
-            now_ms: NOW,
-            limit: 10_000,
-        };
+        }
+    }
+
+    /// The last hour, every test query's range.
+    const CTX: insights::QueryContext = insights::QueryContext {
+        start_ms: NOW - 3_600_000,
+        end_ms: NOW,
+        now_ms: NOW,
+        limit: 10_000,
+    };
+
+    fn run_with(store: &LogStore, text: &str) -> (Rows, insights::Stats, bool, bool) {
+        let query = insights::parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        let (scope, ctx) = (scope(), CTX);
         let mut exec = query.start(ctx);
         let columns = exec.column_fields().is_some();
         let blocks = exec.reads_blocks();
@@ -709,16 +712,7 @@ mod tests {
     /// The reference: every record pushed one by one with its message, in store order.
     fn run_records(store: &LogStore, text: &str) -> (Rows, insights::Stats) {
         let query = insights::parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
-        let scope = Scope {
-            account: "000000000000".into(),
-            region: "us-east-1".into(),
-        };
-        let ctx = insights::QueryContext {
-            start_ms: NOW - 3_600_000,
-            end_ms: NOW,
-            now_ms: NOW,
-            limit: 10_000,
-        };
+        let (scope, ctx) = (scope(), CTX);
         let mut exec = query.start(ctx);
         store
             .scan(&scope, "g", ctx.start_ms, ctx.end_ms, |stream, e| {
@@ -804,10 +798,7 @@ mod tests {
         assert!(used >= 12, "most of the table reads columns ({used})");
         assert!(blocks >= 18, "most stats take whole blocks ({blocks})");
         // ...and the columns are there to be read: only in the store that keeps them.
-        let scope = Scope {
-            account: "000000000000".into(),
-            region: "us-east-1".into(),
-        };
+        let scope = scope();
         let wanted = ["status".to_string(), "route".to_string()];
         let from_columns = |store: &LogStore| {
             let mut n = 0;
