@@ -175,3 +175,59 @@ pub(crate) fn decode_block(
     b.set_stored(at);
     Ok(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Agg;
+
+    /// A checkpoint's block reference reads the block from its file in either encoding: the
+    /// compact one written now, or the row-by-row one of block files written before it.
+    #[test]
+    fn block_references_read_both_block_encodings() {
+        let aggs: Vec<Agg> = (0..60)
+            .map(|t| {
+                let mut a = Agg::default();
+                a.add_ones(
+                    &(0..150)
+                        .map(|i| f64::from(i * (t + 1)) / 3.0)
+                        .collect::<Vec<_>>(),
+                );
+                a
+            })
+            .collect();
+        let block = Block::from_rows(
+            aggs.iter()
+                .enumerate()
+                .map(|(t, a)| (t as i64 * 60_000, "Milliseconds", a.view())),
+        );
+        let (mut compact, mut old) = (Writer::default(), Writer::default());
+        block.encode_compact(&mut compact);
+        block.encode(&mut old);
+        for bytes in [compact.buf, old.buf] {
+            // The block lies after 3 other bytes of file 7.
+            let file = [vec![1, 2, 3], bytes.clone()].concat();
+            let files = BTreeMap::from([(7u64, file)]);
+            let mut reference = Writer::default();
+            for x in [7, 3, bytes.len() as u64] {
+                reference.u64(x);
+            }
+            let b = decode_block(&mut Reader::new(&reference.buf), &files).unwrap();
+            assert_eq!(b, block);
+            assert_eq!(
+                b.stored(),
+                Some(Stored {
+                    file: 7,
+                    offset: 3,
+                    len: bytes.len() as u64
+                })
+            );
+            // A length one short does not read.
+            let mut short = Writer::default();
+            for x in [7, 3, bytes.len() as u64 - 1] {
+                short.u64(x);
+            }
+            assert!(decode_block(&mut Reader::new(&short.buf), &files).is_err());
+        }
+    }
+}
