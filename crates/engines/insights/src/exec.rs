@@ -995,8 +995,20 @@ pub fn record_row(r: &Record<'_>) -> Row {
 /// the wanted discovered fields, in the order [`record_row`] has them. Every name a query can
 /// read or write is in the plan, so every operation sees the same values as on the full row.
 pub fn fill_row(r: &Record<'_>, plan: &Plan, scan: &mut FieldScanner, row: &mut Row) {
+    fill_row_with(r, plan, &plan.wanted, scan, row);
+}
+
+/// [`fill_row`] with the discovered fields of `wanted` only (which holds every dotted prefix
+/// of its names).
+pub fn fill_row_with(
+    r: &Record<'_>,
+    plan: &Plan,
+    wanted: &[String],
+    scan: &mut FieldScanner,
+    row: &mut Row,
+) {
     fill_system(r, plan, row);
-    scan.extract(r.message, &plan.wanted, &mut |k, v| row.push_str(k, v));
+    scan.extract(r.message, wanted, &mut |k, v| row.push_str(k, v));
 }
 
 /// Recycle `row` for record `r` with the system fields the plan needs.

@@ -258,6 +258,63 @@ pub struct Execution {
     columnar: Option<Box<columnar::Columnar>>,
     /// Columns built from messages ([`Execution::push_messages`]).
     built: Box<columnar::MessageColumns>,
+    /// A `stats` run starting with `parse @message`: the discovered fields it assigns are only
+    /// looked for when it leaves them unset (see [`Deferred`]).
+    deferred: Option<Box<Deferred>>,
+}
+
+/// For a `stats` run whose first command is `parse @message` with a pattern: the wanted names
+/// the parse assigns (no dots, no other wanted name under them), and the other wanted names.
+/// The parse's value replaces a discovered field of the same name, so such a field is only
+/// looked for in the message when the parse did not set it; rows then hold the same values
+/// (a field found later sits later in the row, which `stats` never sees).
+struct Deferred {
+    names: Vec<String>,
+    rest: Vec<String>,
+}
+
+impl Deferred {
+    fn of(plan: &Plan) -> Option<Deferred> {
+        let (Collector::Stats(_), true, false) = (&plan.collector, plan.single_row, plan.full_rows)
+        else {
+            return None;
+        };
+        let Some(ast::Command::Parse {
+            field: ast::Expr::Field(f),
+            mode: mode @ (ast::ParseMode::Regex(_) | ast::ParseMode::Glob(..)),
+        }) = plan.prefix.first()
+        else {
+            return None;
+        };
+        if f != "@message" {
+            return None;
+        }
+        let assigned = mode.names();
+        let names: Vec<String> = plan
+            .wanted
+            .iter()
+            .filter(|w| {
+                assigned.contains(&w.as_str())
+                    && !w.contains('.')
+                    && !plan.wanted.iter().any(|o| {
+                        o.len() > w.len()
+                            && o.starts_with(w.as_str())
+                            && o.as_bytes()[w.len()] == b'.'
+                    })
+            })
+            .cloned()
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        let rest = plan
+            .wanted
+            .iter()
+            .filter(|w| !names.contains(w))
+            .cloned()
+            .collect();
+        Some(Deferred { names, rest })
+    }
 }
 
 impl Query {
@@ -442,7 +499,9 @@ impl Query {
             prefilter: prefilter::Prefilter::of(&self.plan.prefix),
             columnar: None,
             built: Box::default(),
+            deferred: None,
         };
+        e.deferred = Deferred::of(&e.plan).map(Box::new);
         if e.previous.is_none() && e.column_fields().is_some() {
             e.columnar = columnar::Columnar::of(&e.plan).map(Box::new);
         }
@@ -697,7 +756,10 @@ impl Execution {
         match values {
             Some(values) => exec::fill_row_from(r, &self.plan, values, &mut row),
             None if self.plan.full_rows => row = exec::record_row(r),
-            None => exec::fill_row(r, &self.plan, &mut self.scanner, &mut row),
+            None => match &self.deferred {
+                Some(d) => exec::fill_row_with(r, &self.plan, &d.rest, &mut self.scanner, &mut row),
+                None => exec::fill_row(r, &self.plan, &mut self.scanner, &mut row),
+            },
         }
         if self.plan.single_row {
             let keep = passed || {
@@ -706,10 +768,24 @@ impl Execution {
                     aggs: &[],
                     bin_offset: 0,
                 };
-                self.plan
-                    .prefix
-                    .iter()
-                    .all(|c| exec::apply_one(c, &mut row, &ev, &mut self.tmp))
+                let mut prefix = self.plan.prefix.iter();
+                if let (Some(d), None, Some(parse)) = (&self.deferred, values, prefix.next()) {
+                    // The parse first, then the discovered fields it left unset.
+                    exec::apply_one(parse, &mut row, &ev, &mut self.tmp);
+                    let unset: Vec<String> = d
+                        .names
+                        .iter()
+                        .filter(|n| row.get_ref(n).is_none())
+                        .cloned()
+                        .collect();
+                    if !unset.is_empty() {
+                        self.scanner
+                            .extract(r.message, &unset, &mut |k, v| row.push_str(k, v));
+                    }
+                } else {
+                    prefix = self.plan.prefix.iter();
+                }
+                prefix.all(|c| exec::apply_one(c, &mut row, &ev, &mut self.tmp))
             };
             if keep {
                 self.stats.records_matched += 1.0;

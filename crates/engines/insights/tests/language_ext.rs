@@ -429,3 +429,59 @@ fn subquery_lookup_tables_are_attached() {
     }
     assert_eq!(show(&ex.rows()), vec!["user=u1; @ptr=p0"]);
 }
+
+/// `parse` then `stats`: where the parse does not match (or leaves a group unset) a discovered
+/// field of the same name is what the row has; where it matches, the parsed value.
+#[test]
+fn parse_then_stats_sees_discovered_fields_the_parse_leaves_unset() {
+    let events = evs(&[
+        (T0, "route=/a n=1"),
+        (T0 + 1, r#"{"route":"/json","n":5}"#),
+        (T0 + 2, r#"route=/b {"route":"/hidden"}"#),
+        (T0 + 3, "nothing here"),
+        (T0 + 4, r#"{"route":"/json","x":1} n="#),
+        (T0 + 5, "route=/a n=3"),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            r"parse @message /route=(?<route>\S+)/ | stats count(*) by route",
+            &[
+                "route=/a; count(*)=2",
+                "route=/b; count(*)=1",
+                "route=/json; count(*)=1",
+                "count(*)=2",
+            ],
+        ),
+        // `n` is an optional group: unset, the discovered `n` shows.
+        (
+            r"parse @message /route=(?<route>\S+)( n=(?<n>\d+))?/ | stats sum(n) by route",
+            &[
+                "route=/a; sum(n)=4",
+                "route=/b",
+                "route=/json; sum(n)=5",
+                "",
+            ],
+        ),
+        (
+            "parse @message 'route=* ' as route | stats count(*) by route",
+            &[
+                "route=/a; count(*)=2",
+                "route=/b; count(*)=1",
+                "route=/json; count(*)=1",
+                "count(*)=2",
+            ],
+        ),
+    ];
+    for (q, want) in cases {
+        let got: Vec<String> = run(q, &events)
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .collect();
+        assert_eq!(&got, want, "{q}");
+    }
+}
