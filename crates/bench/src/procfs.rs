@@ -50,6 +50,13 @@ pub fn cpu_of(pid: &str) -> Option<Cpu> {
     })
 }
 
+/// Writes a server config file at `path` turning `logs.field_columns` on or off, and says so.
+pub fn field_columns_config(path: &Path, on: bool) -> Result<(), String> {
+    std::fs::write(path, format!("[logs]\nfield_columns = {on}\n")).map_err(|e| e.to_string())?;
+    println!("server config: logs.field_columns = {on}");
+    Ok(())
+}
+
 /// CPU seconds of `pid` (utime + stime), 0 if it is gone.
 pub fn cpu_seconds(pid: u32) -> f64 {
     cpu_of(&pid.to_string()).map(|c| c.own).unwrap_or(0.0)

@@ -531,12 +531,7 @@ async fn run(opts: Opts) -> Result<(), String> {
 
     // `--field-columns`: the server keeps discovered fields as columns (`logs.field_columns`).
     let config = data_dir.with_extension("toml");
-    std::fs::write(
-        &config,
-        format!("[logs]\nfield_columns = {}\n", opts.field_columns),
-    )
-    .map_err(|e| e.to_string())?;
-    println!("server config: logs.field_columns = {}", opts.field_columns);
+    procfs::field_columns_config(&config, opts.field_columns)?;
     let (mut server, port) = procfs::start_nephoscope_with(&bin, &data_dir, Some(&config), &log)?;
     let spid = server.pid();
     let client = AwsClient::new(port);

@@ -171,8 +171,8 @@ impl Prefilter {
     /// one per record) whose message may pass the leading filters, searching `text` as a whole
     /// for one check rather than each message on its own; false (nothing marked) when no check
     /// allows it. Each index comes with whether its record is sure to pass them: when the
-    /// filters are the check alone and the match found lies inside the message. Exact for a check without look-around (`^`, `$`, `\b`, …) that cannot match
-    /// the empty string: such a match inside a message is a match of the whole text at the
+    /// filters are the check alone and the match found lies inside the message. Exact for a
+    /// check without look-around (`^`, `$`, `\b`, …) that cannot match the empty string: such a match inside a message is a match of the whole text at the
     /// same place, and the search restarts at each candidate's next message, so a match
     /// straddling two messages hides nothing. Candidates still go through
     /// [`Prefilter::passes`] (the record's own push).

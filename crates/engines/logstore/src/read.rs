@@ -880,6 +880,18 @@ pub struct BlockEvent {
 }
 
 impl<'a> BlockView<'a> {
+    /// Event `e` of this view with its message, as a field reader takes it.
+    pub fn scan_event(&self, e: &BlockEvent) -> ScanEvent<'a> {
+        let m = self.event(e).message;
+        ScanEvent {
+            timestamp: e.timestamp,
+            ingestion_time: e.ingestion_time,
+            seq: e.seq,
+            message_len: m.len(),
+            fields: ScanFields::Message(m),
+        }
+    }
+
     /// Event `e` of this view as an [`EventRef`].
     pub fn event(&self, e: &BlockEvent) -> EventRef<'a> {
         EventRef {
@@ -981,15 +993,7 @@ fn by_message(
 ) -> bool {
     b.events.iter().all(|e| {
         *visited += 1;
-        let m = b.event(e).message;
-        let e = ScanEvent {
-            timestamp: e.timestamp,
-            ingestion_time: e.ingestion_time,
-            seq: e.seq,
-            message_len: m.len(),
-            fields: ScanFields::Message(m),
-        };
-        visit(b.stream, e)
+        visit(b.stream, b.scan_event(e))
     })
 }
 

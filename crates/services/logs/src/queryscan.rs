@@ -410,15 +410,7 @@ impl Feed<'_> {
                     let b = match part {
                         // A head's event: as a record.
                         FieldPart::Messages(v) if v.events.len() == 1 => {
-                            let e = &v.events[0];
-                            let m = v.event(e).message;
-                            let ev = ScanEvent {
-                                timestamp: e.timestamp,
-                                ingestion_time: e.ingestion_time,
-                                seq: e.seq,
-                                message_len: m.len(),
-                                fields: ScanFields::Message(m),
-                            };
+                            let ev = v.scan_event(&v.events[0]);
                             feed(exec, seen, v.stream, &ev, false);
                             return true;
                         }
@@ -510,14 +502,7 @@ impl Feed<'_> {
                         }
                         let pick = next.next_if(|(j, _)| *j == i);
                         if all || pick.is_some() {
-                            let m = b.event(e).message;
-                            let ev = ScanEvent {
-                                timestamp: e.timestamp,
-                                ingestion_time: e.ingestion_time,
-                                seq: e.seq,
-                                message_len: m.len(),
-                                fields: ScanFields::Message(m),
-                            };
+                            let ev = b.scan_event(e);
                             feed(
                                 exec,
                                 seen,
