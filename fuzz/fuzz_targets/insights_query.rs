@@ -7,5 +7,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    nephoscope_insights::fuzzing::insights_query(data);
+    nephoscope_insights::fuzzing::insights_query(data, nephoscope_logstore::flat::is_flat_object);
 });

@@ -649,18 +649,25 @@ impl BuiltField {
 #[derive(Default)]
 pub(crate) struct MessageColumns {
     scanner: crate::fieldscan::FieldScanner,
+    /// The wanted fields' keys, for messages the store marked flat.
+    flat_keys: Option<crate::fieldscan::FlatKeys>,
     fields: Vec<BuiltField>,
     timestamps: Vec<i64>,
     offsets: Vec<usize>,
 }
 
 impl MessageColumns {
-    /// Reads `records` (time, message) for the fields `wanted`.
+    /// Reads `records` (time, message, whether the store marked the message flat) for the
+    /// fields `wanted`.
     pub(crate) fn fill<'m>(
         &mut self,
         wanted: &[String],
-        records: impl Iterator<Item = (i64, &'m str)>,
+        records: impl Iterator<Item = (i64, &'m str, bool)>,
     ) {
+        if !self.flat_keys.as_ref().is_some_and(|k| k.is_for(wanted)) {
+            self.flat_keys = Some(crate::fieldscan::FlatKeys::new(wanted));
+        }
+        let flat_keys = self.flat_keys.as_mut().expect("just set");
         use std::hash::BuildHasher;
         self.fields.resize_with(wanted.len(), BuiltField::default);
         for f in &mut self.fields {
@@ -673,7 +680,7 @@ impl MessageColumns {
         self.offsets.clear();
         self.offsets.push(0);
         let hasher = foldhash::fast::FixedState::default();
-        for (n, (ts, message)) in records.enumerate() {
+        for (n, (ts, message, flat)) in records.enumerate() {
             self.timestamps.push(ts);
             let end = self.offsets[n] + message.len();
             self.offsets.push(end);
@@ -681,7 +688,7 @@ impl MessageColumns {
                 f.codes.push(u32::MAX);
             }
             let fields = &mut self.fields;
-            self.scanner.extract(message, wanted, &mut |k, v| {
+            let mut put = |k: &str, v: &str| {
                 let Some(j) = wanted.iter().position(|w| w == k) else {
                     return;
                 };
@@ -701,7 +708,13 @@ impl MessageColumns {
                 };
                 // A name given twice: the last value, as a row sees it.
                 f.codes[n] = code;
-            });
+            };
+            if flat {
+                self.scanner
+                    .extract_flat(message, flat_keys, wanted, &mut put);
+            } else {
+                self.scanner.extract(message, wanted, &mut put);
+            }
         }
     }
 

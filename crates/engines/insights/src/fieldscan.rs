@@ -227,6 +227,67 @@ impl Cursor<'_> {
     }
 }
 
+/// The top-level keys of some wanted names, to search flat messages for
+/// ([`FieldScanner::extract_flat`]).
+#[derive(Debug, Clone)]
+pub struct FlatKeys {
+    names: Vec<String>,
+    /// Per distinct key, the first wanted name it stands for and a finder of `"key"`.
+    keys: Vec<(usize, memchr::memmem::Finder<'static>)>,
+    /// False when a wanted name's key could also match across a string's end (it is empty or
+    /// starts with whitespace, `,`, `:`, `]` or `}`) or holds a quote, a backslash or a control
+    /// character: such messages are walked.
+    usable: bool,
+    /// Per key, where the last message had it.
+    hints: Vec<usize>,
+}
+
+/// How far before the previous message's position a key is first looked for.
+const HINT_SLACK: usize = 32;
+
+impl FlatKeys {
+    pub fn new(wanted: &[String]) -> FlatKeys {
+        let mut keys: Vec<(usize, memchr::memmem::Finder<'static>)> = Vec::new();
+        let mut usable = true;
+        for (i, w) in wanted.iter().enumerate() {
+            // `@x` is exposed as `@@x`; a name with a single `@` is no top-level key.
+            let key = match w.strip_prefix('@') {
+                Some(rest) if rest.starts_with('@') => rest,
+                Some(_) => continue,
+                None => w.as_str(),
+            };
+            let kb = key.as_bytes();
+            let safe = !matches!(
+                kb.first(),
+                None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b']' | b'}')
+            ) && !kb.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            if !safe {
+                usable = false;
+                continue;
+            }
+            let quoted = format!("\"{key}\"");
+            if keys.iter().any(|(_, f)| f.needle() == quoted.as_bytes()) {
+                continue;
+            }
+            keys.push((
+                i,
+                memchr::memmem::Finder::new(quoted.as_bytes()).into_owned(),
+            ));
+        }
+        FlatKeys {
+            names: wanted.to_vec(),
+            hints: vec![0; keys.len()],
+            keys,
+            usable,
+        }
+    }
+
+    /// Whether these are the keys of `wanted`.
+    pub fn is_for(&self, wanted: &[String]) -> bool {
+        self.names == wanted
+    }
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
@@ -364,6 +425,87 @@ impl FieldScanner {
                 });
             }
         }
+    }
+
+    /// [`FieldScanner::extract`] for a message its store marked flat ([`FlatKeys`]): each
+    /// wanted top-level key is found by searching for `"key"` instead of walking the object.
+    /// Falls back to the walk when a key cannot be searched for or a value is unusual.
+    pub fn extract_flat(
+        &mut self,
+        msg: &str,
+        keys: &mut FlatKeys,
+        wanted: &[String],
+        emit: &mut dyn FnMut(&str, &str),
+    ) {
+        debug_assert!(keys.is_for(wanted));
+        if !keys.usable || self.find_flat(msg.trim_start(), keys).is_none() {
+            self.extract(msg, wanted, emit);
+            return;
+        }
+        let t = msg.trim_start();
+        for h in std::mem::take(&mut self.hits) {
+            let name = wanted[h.want].as_str();
+            self.emit_hit(name, &h, t, &|k| wanted.iter().any(|w| w == k), emit);
+        }
+    }
+
+    /// The hits of [`FieldScanner::extract_flat`] in `self.hits`, in key order. In a flat
+    /// message every unescaped quote delimits a string, so an unescaped `"key"` followed by a
+    /// colon is that top-level key (the key's first byte cannot follow a closing quote), and
+    /// keys are unique, so the first such occurrence is the only one. The search starts a little
+    /// before where the previous message had the key (logs of one source keep their key order),
+    /// then covers the rest.
+    fn find_flat(&mut self, t: &str, keys: &mut FlatKeys) -> Sure<()> {
+        self.hits.clear();
+        let b = t.as_bytes();
+        for (k, (want, finder)) in keys.keys.iter().enumerate() {
+            let quoted = finder.needle().len();
+            let from = keys.hints[k].saturating_sub(HINT_SLACK).min(b.len());
+            let mut found = None;
+            for (lo, hi) in [(from, b.len()), (0, (from + quoted - 1).min(b.len()))] {
+                for p in finder.find_iter(&b[lo..hi]) {
+                    let p = lo + p;
+                    // (A flat message's keys hold no backslash, so an escaped quote followed
+                    // by `key":` cannot occur; checked all the same.)
+                    let backslashes = b[..p].iter().rev().take_while(|&&c| c == b'\\').count();
+                    if backslashes % 2 == 1 {
+                        continue;
+                    }
+                    let mut c = Cursor { b, i: p + quoted };
+                    c.ws();
+                    if c.peek() != Some(b':') {
+                        continue;
+                    }
+                    c.i += 1;
+                    c.ws();
+                    let vs = c.i;
+                    let kind = c.value(1)?;
+                    let val = match kind {
+                        Kind::Str(_) => (vs + 1, c.i - 1),
+                        Kind::Container => return None,
+                        _ => (vs, c.i),
+                    };
+                    found = Some(Hit {
+                        want: *want,
+                        key: (p + 1, p + quoted - 1),
+                        val,
+                        kind,
+                    });
+                    break;
+                }
+                if found.is_some() {
+                    break;
+                }
+            }
+            if let Some(h) = found {
+                keys.hints[k] = h.key.0 - 1;
+                self.hits.push(h);
+            }
+        }
+        if !self.hits.windows(2).all(|w| w[0].key.0 < w[1].key.0) {
+            self.hits.sort_unstable_by_key(|h| h.key.0);
+        }
+        Some(())
     }
 
     /// Checks the whole object and records the members `want` picks (it answers the index of
@@ -523,5 +665,106 @@ mod tests {
         for m in [&deep, &deeper, &long] {
             assert_eq!(all(m), all_full(m), "all fields of {m}");
         }
+    }
+
+    fn flat(msg: &str, keys: &mut FlatKeys, wanted: &[String]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        FieldScanner::default().extract_flat(msg, keys, wanted, &mut |k, v| {
+            out.push((k.to_string(), v.to_string()))
+        });
+        out
+    }
+
+    /// On messages the store marks flat, searching for keys finds what the walk finds.
+    #[test]
+    fn flat_search_finds_what_the_walk_finds() {
+        let lists: Vec<Vec<String>> = [
+            &["status", "user"][..],
+            &["user", "status", "status"],
+            &["a.b", "@@x", "@x", "x"],
+            &["s", "n", "e"],
+            &["", "a"],
+            &[" a", "a"],
+            &[",", ":", "}", "]"],
+            &["k\"", "k"],
+            &["é", "a b"],
+        ]
+        .iter()
+        .map(|l| l.iter().map(|s| s.to_string()).collect())
+        .collect();
+        // One set of keys per list for every message, so positions carry over.
+        let mut lists: Vec<(Vec<String>, FlatKeys)> = lists
+            .into_iter()
+            .map(|l| {
+                let k = FlatKeys::new(&l);
+                (l, k)
+            })
+            .collect();
+        let keys = [
+            "\"status\"",
+            "\"user\"",
+            "\"a.b\"",
+            "\"@x\"",
+            "\"x\"",
+            "\"\"",
+            "\" a\"",
+            "\",\"",
+            "\":\"",
+            "\"}\"",
+            "\"é\"",
+            "\"a b\"",
+            "\"s\"",
+            "\"n\"",
+            "\"e\"",
+            "\"k\"",
+        ];
+        let values = [
+            "1",
+            "-0.50",
+            "0",
+            "1.25",
+            "true",
+            "false",
+            "null",
+            "\"status\"",
+            "\"user\"",
+            "\"x\\\"status\\\":1\"",
+            "\"\\\\\"",
+            "\"a\\\\\\\"user\\\":\"",
+            "\",\"",
+            "\":\"",
+            "\"\\n\\t\"",
+            "123456789012345678901",
+            "\"é\"",
+            "\"}\"",
+        ];
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let mut compared = 0;
+        for _ in 0..20_000 {
+            let mut m = String::from([" {", "{"][next(2)]);
+            for i in 0..next(7) {
+                if i > 0 {
+                    m.push_str([",", " , "][next(2)]);
+                }
+                m.push_str(keys[next(keys.len())]);
+                m.push_str([":", " :\t", ": "][next(3)]);
+                m.push_str(values[next(values.len())]);
+            }
+            m.push_str(["}", "} \n"][next(2)]);
+            if !nephoscope_logstore::flat::is_flat_object(&m) {
+                continue;
+            }
+            for (wanted, keys) in &mut lists {
+                assert_eq!(flat(&m, keys, wanted), lazy(&m, wanted), "{m} {wanted:?}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 100_000, "{compared}");
     }
 }

@@ -7,7 +7,11 @@ use crate::{parse, Query, QueryContext, Record};
 /// `parse` on arbitrary text and, when it parses, a run over arbitrary events (subqueries and
 /// a join's right side read the same events). Input: the query, then events, separated by NUL
 /// bytes (`query\0event\0event`). Nothing may panic; an error's span lies inside the query.
-pub fn insights_query(data: &[u8]) {
+///
+/// `is_flat` tells which messages a store would mark flat JSON objects (the store's rule,
+/// `nephoscope_logstore::flat::is_flat_object`: the engine does not depend on the store); the
+/// block run gets those marks.
+pub fn insights_query(data: &[u8], is_flat: fn(&str) -> bool) {
     let mut parts = data.split(|b| *b == 0);
     let text = String::from_utf8_lossy(parts.next().unwrap_or_default());
     match parse(&text) {
@@ -59,7 +63,7 @@ pub fn insights_query(data: &[u8]) {
                     messages
                         .iter()
                         .enumerate()
-                        .map(|(i, m)| ((i as i64) * 1000, m.as_str())),
+                        .map(|(i, m)| ((i as i64) * 1000, m.as_str(), is_flat(m))),
                 );
                 assert_eq!(blocks.rows(), rows, "{text}");
                 assert_eq!(blocks.stats(), exec.stats(), "{text}");

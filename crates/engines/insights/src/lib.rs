@@ -32,6 +32,7 @@ mod value;
 
 pub use columnar::{Block, Column};
 pub use discover::{discover_fields, message_fields, MAX_DISCOVERED_FIELDS};
+pub use fieldscan::{FieldScanner, FlatKeys};
 pub use source::{Source, MAX_PREFIXES};
 
 use exec::{Collector, Evaluator, Groups, Held, Plan};
@@ -615,7 +616,9 @@ impl Execution {
     /// [`Execution::push_block`] for records given by their time and message (a block the
     /// store keeps no columns for): the wanted fields are found in each message as a record
     /// row would find them, and laid out as columns.
-    pub fn push_messages<'m>(&mut self, records: impl Iterator<Item = (i64, &'m str)>) {
+    /// Each record is (time, message, whether the store marked the message a flat JSON object:
+    /// see `nephoscope_logstore::flat`).
+    pub fn push_messages<'m>(&mut self, records: impl Iterator<Item = (i64, &'m str, bool)>) {
         if self.columnar.is_none() {
             return;
         }

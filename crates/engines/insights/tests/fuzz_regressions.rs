@@ -12,7 +12,10 @@ fn insights_query_replay() {
         root.join("tests/fuzz-regressions/insights_query"),
     ] {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            nephoscope_insights::fuzzing::insights_query(&std::fs::read(entry.path()).unwrap());
+            nephoscope_insights::fuzzing::insights_query(
+                &std::fs::read(entry.path()).unwrap(),
+                nephoscope_logstore::flat::is_flat_object,
+            );
             n += 1;
         }
     }

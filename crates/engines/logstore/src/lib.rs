@@ -11,6 +11,7 @@
 //! No AWS shapes here: the Logs service crate maps requests to these calls.
 
 pub mod fields;
+pub mod flat;
 mod maintain;
 mod read;
 pub mod segment;

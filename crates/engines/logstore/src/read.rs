@@ -830,6 +830,7 @@ impl LogStore {
                             ingestion_time: e.ingestion_time,
                             seq: e.seq,
                             span,
+                            flat: false,
                         };
                         (e.clone(), [one])
                     })
@@ -877,6 +878,10 @@ pub struct BlockEvent {
     pub ingestion_time: i64,
     pub seq: u64,
     pub span: (u32, u32),
+    /// The message was a flat JSON object when its segment was written ([`crate::flat`]):
+    /// readers may find its top-level keys by searching for them. `false` when unknown (heads,
+    /// older segments).
+    pub flat: bool,
 }
 
 impl<'a> BlockView<'a> {
@@ -957,6 +962,7 @@ impl SegmentPart<'_> {
                 ingestion_time: d.ingestion_time(k),
                 seq,
                 span: (span.start as u32, span.end as u32),
+                flat: d.is_flat(self.blk, k),
             });
         }
         // Messages are valid UTF-8 each, so their concatenation is: one check per block,
@@ -978,6 +984,7 @@ impl SegmentPart<'_> {
                 text: m,
                 events: &[BlockEvent {
                     span: (0, m.len() as u32),
+                    flat: false,
                     ..*e
                 }],
             })

@@ -1,12 +1,15 @@
 //! Immutable segment files: the events of one log group flushed out of the in-memory head,
 //! grouped by stream, stored column by column.
 //!
-//! Layout (version 4): `NPSEG004` magic, CRC32 of the rest (u32 LE), the header's length (u32
+//! Layout (version 6): `NPSEG006` magic, CRC32 of the rest (u32 LE), the header's length (u32
 //! LE), a varint header (stream names and event counts; the compressed length of each column;
-//! the blocks per stripe; per message block its event count, compressed length and word-bloom
-//! size; per stripe its trigram-bloom size), four zstd frames — timestamps, ingestion times and
-//! seqs (zigzag deltas), message lengths — then per message block its messages concatenated (one
-//! zstd frame) and its word bloom, then per stripe its trigram bloom.
+//! the blocks per stripe; per message block its event count, compressed length, word-bloom size,
+//! field-frame length and flat-message code — 0 none, 1 all, 2 a bitmap; per stripe its
+//! trigram-bloom size), four zstd frames — timestamps, ingestion times and seqs (zigzag deltas),
+//! message lengths — then per message block its messages concatenated (one zstd frame), its word
+//! bloom, its discovered-field frame ([`crate::fields`], empty without columns) and, for code 2,
+//! one bit per message telling whether it is a flat JSON object ([`crate::flat`]), then per
+//! stripe its trigram bloom. Version 5 has no flat-message codes, version 4 no field frames.
 //!
 //! A message block holds up to [`BLOCK_EVENTS`] events or about [`BLOCK_BYTES`] of messages, so
 //! its text stays cache-sized and a bloom can rule it out precisely. Two blooms decide whether a
@@ -25,13 +28,15 @@
 //! Reads look at events in place ([`EventRef`]), no per-event allocation.
 
 use crate::fields::{self, BlockFields, FieldExtractor};
+use crate::flat::FlatFlags;
 use crate::state::Event;
 use nephoscope_storage::codec::{DecodeError, Reader, Writer};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-const MAGIC: &[u8; 8] = b"NPSEG005";
+const MAGIC: &[u8; 8] = b"NPSEG006";
+const MAGIC_V5: &[u8; 8] = b"NPSEG005";
 const MAGIC_V4: &[u8; 8] = b"NPSEG004";
 const MAGIC_V3: &[u8; 8] = b"NPSEG003";
 /// Most events in a message block (the unit of decompression and word-bloom pruning).
@@ -119,8 +124,25 @@ struct Block {
     /// The discovered-field frame ([`crate::fields`]); empty before version 5 or without an
     /// extractor.
     fields: Range<usize>,
+    /// Which of its messages are flat JSON objects ([`crate::flat`]).
+    flat: Flat,
     text: std::sync::OnceLock<String>,
 }
+
+/// A block's flat-message flags as the file holds them.
+#[derive(Debug, Clone)]
+enum Flat {
+    /// None (also every block of a file before version 6).
+    None,
+    All,
+    /// A bitmap in the file, bit `i % 8` of byte `i / 8` for the block's message `i`.
+    Bits(Range<usize>),
+}
+
+/// Header codes of [`Flat`].
+const FLAT_NONE: u64 = 0;
+const FLAT_ALL: u64 = 1;
+const FLAT_BITS: u64 = 2;
 
 /// A decoded segment: flat columns, each stream a contiguous range sorted by (timestamp, seq);
 /// message blocks inflate on use.
@@ -617,6 +639,21 @@ impl Decoded {
         self.offsets[i] - base..self.offsets[i + 1] - base
     }
 
+    /// Whether event `i` (of block `b`) was a flat JSON object when written ([`crate::flat`]);
+    /// always `false` in files before version 6.
+    pub fn is_flat(&self, b: usize, i: usize) -> bool {
+        match &self.blocks[b].flat {
+            Flat::None => false,
+            Flat::All => true,
+            Flat::Bits(r) => {
+                let k = i - self.block_starts[b];
+                self.file[r.clone()]
+                    .get(k / 8)
+                    .is_some_and(|byte| byte & (1 << (k % 8)) != 0)
+            }
+        }
+    }
+
     fn text(&self, block: usize) -> &str {
         let b = &self.blocks[block];
         b.text.get_or_init(|| {
@@ -827,13 +864,22 @@ pub fn encode(
             Some(ex) => column_cctx.compress(&crate::fields::build(chunk, ex))?,
             None => Vec::new(),
         };
+        let flat = FlatFlags::of(chunk);
         header.u64(chunk.len() as u64);
         header.u64(frame.len() as u64);
         header.u64(bloom.len() as u64);
         header.u64(fields.len() as u64);
+        header.u64(match flat {
+            FlatFlags::None => FLAT_NONE,
+            FlatFlags::All => FLAT_ALL,
+            FlatFlags::Some(_) => FLAT_BITS,
+        });
         blocks.extend_from_slice(&frame);
         blocks.extend(le_words(&bloom));
         blocks.extend_from_slice(&fields);
+        if let FlatFlags::Some(bits) = &flat {
+            blocks.extend_from_slice(bits);
+        }
     }
     let stripes: Vec<Vec<u64>> = cuts
         .windows(2)
@@ -868,12 +914,14 @@ pub fn encode(
     Ok((out, meta))
 }
 
-/// Decodes a segment file (version 4, or version 3 written before word blooms).
+/// Decodes a segment file (version 6, or an older one: 5 without flat flags, 4 without field
+/// frames, 3 without word blooms).
 pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
-    let (v3, v5) = match data.get(..8) {
-        Some(m) if m == MAGIC => (false, true),
-        Some(m) if m == MAGIC_V4 => (false, false),
-        Some(m) if m == MAGIC_V3 => (true, false),
+    let (v3, v5, v6) = match data.get(..8) {
+        Some(m) if m == MAGIC => (false, true, true),
+        Some(m) if m == MAGIC_V5 => (false, true, false),
+        Some(m) if m == MAGIC_V4 => (false, false, false),
+        Some(m) if m == MAGIC_V3 => (true, false, false),
         _ => return Err(SegmentError::Magic(key.into())),
     };
     if data.len() < 16 {
@@ -941,6 +989,7 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
                 frame: take(frame_len, "short message block")?,
                 words: 0..0,
                 fields: 0..0,
+                flat: Flat::None,
                 text: std::sync::OnceLock::new(),
             });
             trigrams.push(take(words * 8, "short bloom filter")?);
@@ -962,21 +1011,34 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
             } else {
                 0
             };
+            let flat = if v6 {
+                h.u64().map_err(codec)?
+            } else {
+                FLAT_NONE
+            };
             let start = block_starts[block_starts.len() - 1];
             if events == 0 || events > total - start {
                 return Err(corrupt("bad block event count"));
             }
+            if flat > FLAT_BITS {
+                return Err(corrupt("bad flat-message flags"));
+            }
             block_starts.push(start + events);
-            layout.push((frame_len, words, fields_len));
+            layout.push((frame_len, words, fields_len, flat, events));
         }
         if block_starts[block_starts.len() - 1] != total {
             return Err(corrupt("blocks do not cover the events"));
         }
-        for (frame_len, words, fields_len) in layout {
+        for (frame_len, words, fields_len, flat, events) in layout {
             blocks.push(Block {
                 frame: take(frame_len, "short message block")?,
                 words: take(words * 8, "short bloom filter")?,
                 fields: take(fields_len, "short field columns")?,
+                flat: match flat {
+                    FLAT_NONE => Flat::None,
+                    FLAT_ALL => Flat::All,
+                    _ => Flat::Bits(take(events.div_ceil(8), "short flat-message flags")?),
+                },
                 text: std::sync::OnceLock::new(),
             });
         }
@@ -1095,12 +1157,13 @@ mod tests {
         let mut events = access_log(2_100);
         events.push(ev(9_000, 9_000, "ünï-cödé"));
         let streams = vec![("a".to_string(), events), ("b".to_string(), access_log(3))];
-        let (v5, _) = encode("k", &streams, Some(&Words)).unwrap();
+        let (v6, _) = encode("k", &streams, Some(&Words)).unwrap();
+        let v5 = downgrade(&v6, 5);
         let v4 = as_v4(&encode("k", &streams, None).unwrap().0);
         let v3 = encode_v3(&streams);
         let needles = Needles::new(&["user-00042".into(), "cödé".into()]);
         let finder = memchr::memmem::Finder::new("user");
-        for file in [v5, v4, v3] {
+        for file in [v6, v5, v4, v3] {
             // Every byte of the header and columns, then a sample of the rest.
             let positions = (8..file.len().min(1_200)).chain((1_200..file.len()).step_by(1_499));
             for (n, at) in positions.enumerate() {
@@ -1119,6 +1182,9 @@ mod tests {
                     d.block_may_contain(b, &needles);
                     let bytes = d.block_bytes(b, &mut scratch).to_vec();
                     d.find_in_block(b, &bytes, d.block_events(b), &finder, &mut out);
+                    d.block_events(b).for_each(|i| {
+                        d.is_flat(b, i);
+                    });
                     if let Some(f) = d.block_fields(b, None, &mut scratch) {
                         let (mut arena, mut values) = (String::new(), Vec::new());
                         let wanted = ["w0".to_string(), "w3".to_string()];
@@ -1142,11 +1208,11 @@ mod tests {
         }
     }
 
-    /// The same file as the version 4 encoder wrote it (no field frames): the header without
-    /// each block's field-frame length.
-    fn as_v4(v5: &[u8]) -> Vec<u8> {
-        let hlen = u32::from_le_bytes(v5[12..16].try_into().unwrap()) as usize;
-        let mut r = Reader::new(&v5[16..16 + hlen]);
+    /// The same file as the version 4 or 5 encoder wrote it: the header without each block's
+    /// flat-message code (5) and field-frame length (4), the body without flag bitmaps.
+    fn downgrade(v6: &[u8], version: u8) -> Vec<u8> {
+        let hlen = u32::from_le_bytes(v6[12..16].try_into().unwrap()) as usize;
+        let mut r = Reader::new(&v6[16..16 + hlen]);
         let mut w = Writer::default();
         let n_streams = r.u64().unwrap();
         w.u64(n_streams);
@@ -1154,30 +1220,115 @@ mod tests {
             w.str(&r.str().unwrap());
             w.u64(r.u64().unwrap());
         }
+        let mut at = 16 + hlen;
+        let mut body = Vec::new();
+        let mut copy = |len: usize, keep: bool| {
+            if keep {
+                body.extend_from_slice(&v6[at..at + len]);
+            }
+            at += len;
+            at
+        };
         for _ in 0..4 {
-            w.u64(r.u64().unwrap());
+            let len = r.u64().unwrap();
+            w.u64(len);
+            copy(len as usize, true);
         }
         let stripe_blocks = r.u64().unwrap();
         let n_blocks = r.u64().unwrap();
         w.u64(stripe_blocks);
         w.u64(n_blocks);
+        let mut layout = Vec::new();
         for _ in 0..n_blocks {
-            for _ in 0..3 {
-                w.u64(r.u64().unwrap());
+            let (events, frame, words) = (r.u64().unwrap(), r.u64().unwrap(), r.u64().unwrap());
+            w.u64(events);
+            w.u64(frame);
+            w.u64(words);
+            let fields = r.u64().unwrap();
+            if version == 5 {
+                w.u64(fields);
+            } else {
+                assert_eq!(fields, 0, "no field frame");
             }
-            assert_eq!(r.u64().unwrap(), 0, "no field frame");
+            let flat = r.u64().unwrap();
+            layout.push((frame + words * 8 + fields, flat, events));
         }
+        for (len, flat, events) in layout {
+            copy(len as usize, true);
+            if flat == FLAT_BITS {
+                copy((events as usize).div_ceil(8), false);
+            }
+        }
+        let at = copy(0, true);
+        copy(v6.len() - at, true);
         while !r.done() {
             w.u64(r.u64().unwrap());
         }
-        let mut out = MAGIC_V4.to_vec();
+        let mut out = if version == 5 { MAGIC_V5 } else { MAGIC_V4 }.to_vec();
         out.extend_from_slice(&[0; 4]);
         out.extend_from_slice(&(w.buf.len() as u32).to_le_bytes());
         out.extend_from_slice(&w.buf);
-        out.extend_from_slice(&v5[16 + hlen..]);
+        out.extend_from_slice(&body);
         let crc = crc32fast::hash(&out[12..]).to_le_bytes();
         out[8..12].copy_from_slice(&crc);
         out
+    }
+
+    fn as_v4(v6: &[u8]) -> Vec<u8> {
+        downgrade(v6, 4)
+    }
+
+    /// Version 6 records which messages are flat JSON objects, per block as none, all or a
+    /// bitmap; versions 5 and 4 read as having none.
+    #[test]
+    fn flat_flags_round_trip_and_older_files_have_none() {
+        let msg = |i: usize| match i % 5 {
+            0 => format!(r#"{{"n":{i},"s":"x"}}"#),
+            1 => format!(r#"{{"n":{{"i":{i}}}}}"#),
+            2 => format!("plain {i}"),
+            _ => format!(r#"{{"k":"v{i}"}}"#),
+        };
+        let mixed: Vec<Event> = (0..5_000)
+            .map(|i| ev(i as i64, i as u64 + 1, &msg(i)))
+            .collect();
+        let all: Vec<Event> = (0..3_000)
+            .map(|i| ev(i as i64, i as u64 + 1, &msg(3 + 5 * i)))
+            .collect();
+        let none: Vec<Event> = (0..3_000)
+            .map(|i| ev(i as i64, i as u64 + 1, &msg(2 + 5 * i)))
+            .collect();
+        let (v6, _) = encode("k", &[("a".to_string(), mixed.clone())], None).unwrap();
+        let d = decode("k", v6).unwrap();
+        assert!(d.block_count() > 1);
+        for b in 0..d.block_count() {
+            for i in d.block_events(b) {
+                let want = crate::flat::is_flat_object(&msg(i));
+                assert_eq!(d.is_flat(b, i), want, "event {i}");
+            }
+        }
+        let d5 = decode(
+            "k",
+            downgrade(&encode("k", &[("a".into(), mixed)], None).unwrap().0, 5),
+        );
+        let d5 = d5.unwrap();
+        for b in 0..d5.block_count() {
+            for i in d5.block_events(b) {
+                assert!(!d5.is_flat(b, i));
+                assert_eq!(d5.event(i).message, msg(i));
+            }
+        }
+        for (events, flat) in [(all, true), (none, false)] {
+            let (v6, _) = encode("k", &[("a".to_string(), events)], Some(&Words)).unwrap();
+            let d6 = decode("k", v6.clone()).unwrap();
+            let d5 = decode("k", downgrade(&v6, 5)).unwrap();
+            for b in 0..d6.block_count() {
+                for i in d6.block_events(b) {
+                    assert_eq!(d6.is_flat(b, i), flat);
+                    assert!(!d5.is_flat(b, i));
+                    assert_eq!(d5.event(i).message, d6.event(i).message);
+                }
+            }
+        }
     }
 
     /// Version 5 keeps the discovered fields beside each block; version 4 files still read,

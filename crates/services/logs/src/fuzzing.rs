@@ -7,7 +7,10 @@ use nephoscope_logstore::fields::{self, BlockFields, FieldExtractor};
 /// * the fast scanner finds exactly the fields the full parse finds;
 /// * the columns built from the messages and decoded again answer, for every name, what
 ///   the messages hold (the last value a message gives a name), or send the reader to the
-///   messages — never anything else; a damaged frame never panics.
+///   messages — never anything else; a damaged frame never panics;
+/// * a message the store would mark flat is a JSON object of scalars with unique keys, in
+///   which searching for keys finds what the walk finds (every name alone and all together,
+///   the messages in order so key positions carry over).
 pub fn field_columns(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let messages: Vec<&str> = text.split('\n').collect();
@@ -29,6 +32,7 @@ pub fn field_columns(data: &[u8]) {
         expected.push(full);
     }
     names.push("absent".to_string());
+    flat_search(&messages, &names);
     let raw: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
     let frame = fields::build(&raw, &crate::FieldDiscovery);
     let n = messages.len();
@@ -57,5 +61,68 @@ pub fn field_columns(data: &[u8]) {
         if let Ok(b) = BlockFields::decode(&bad, n, Some(&names)) {
             b.values(&names, n, &mut arena, &mut out);
         }
+    }
+}
+
+fn flat_search(messages: &[&str], names: &[String]) {
+    use nephoscope_insights::{FieldScanner, FlatKeys};
+    let mut lists: Vec<Vec<String>> = names.iter().map(|n| vec![n.clone()]).collect();
+    lists.push(names.to_vec());
+    let mut lists: Vec<(Vec<String>, FlatKeys)> = lists
+        .into_iter()
+        .map(|l| {
+            let k = FlatKeys::new(&l);
+            (l, k)
+        })
+        .collect();
+    let mut scanner = FieldScanner::default();
+    for m in messages {
+        if !nephoscope_logstore::flat::is_flat_object(m) {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(m).expect("a flat message is JSON");
+        let o = v.as_object().expect("a flat message is an object");
+        assert!(o.values().all(|v| !v.is_object() && !v.is_array()), "{m:?}");
+        let members: Members = serde_json::from_str(m).expect("a flat message is JSON");
+        assert_eq!(members.0, o.len(), "a flat message repeats no key: {m:?}");
+        for (wanted, flat_keys) in &mut lists {
+            let (mut walked, mut searched) = (Vec::new(), Vec::new());
+            scanner.extract(m, wanted, &mut |k, v| {
+                walked.push((k.to_string(), v.to_string()))
+            });
+            scanner.extract_flat(m, flat_keys, wanted, &mut |k, v| {
+                searched.push((k.to_string(), v.to_string()))
+            });
+            assert_eq!(searched, walked, "{wanted:?} in {m:?}");
+        }
+    }
+}
+
+/// How many members a JSON object has, repeated keys counted each time.
+struct Members(usize);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Count;
+        impl<'de> serde::de::Visitor<'de> for Count {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut n = 0;
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {
+                    n += 1;
+                }
+                Ok(Members(n))
+            }
+        }
+        d.deserialize_map(Count)
     }
 }

@@ -416,7 +416,9 @@ impl Feed<'_> {
                         }
                         FieldPart::Messages(v) => {
                             exec.push_messages(
-                                v.events.iter().map(|e| (e.timestamp, v.event(e).message)),
+                                v.events
+                                    .iter()
+                                    .map(|e| (e.timestamp, v.event(e).message, e.flat)),
                             );
                             *seen += v.events.len() as u64;
                             if publish && before / self.partial_every != *seen / self.partial_every
