@@ -36,6 +36,8 @@ pub struct Prefilter {
 #[derive(Debug, Clone)]
 struct Folded {
     text: Vec<u8>,
+    /// The regex, to run anchored where the text occurs (no prefilter, no scan ahead).
+    anchored: regex_automata::meta::Regex,
 }
 
 /// Bytes of a text sampled to find which of the needle's is rarest in it.
@@ -85,7 +87,11 @@ impl Folded {
                 None => break,
             }
         }
-        (folded && text.len() >= 3).then_some(Folded { text })
+        if !folded || text.len() < 3 {
+            return None;
+        }
+        let anchored = regex_automata::meta::Regex::new(pattern).ok()?;
+        Some(Folded { text, anchored })
     }
 
     /// Where in the text the byte rarest in `sample` (in either case) is.
@@ -100,6 +106,26 @@ impl Folded {
         (0..self.text.len())
             .min_by_key(|&i| count(self.text[i]))
             .unwrap_or(0)
+    }
+
+    /// Whether the regex matches in `text[at..end]`, where the text first occurs at `at`:
+    /// every match starts with an occurrence, so the regex is tried anchored at each one.
+    fn matches_from(&self, text: &str, mut at: usize, end: usize) -> bool {
+        use regex_automata::{Anchored, Input};
+        let t = &text.as_bytes()[..end];
+        loop {
+            let input = Input::new(text)
+                .range(at..end)
+                .anchored(Anchored::Yes)
+                .earliest(true);
+            if self.anchored.is_match(input) {
+                return true;
+            }
+            match self.find(t, at + 1, 0) {
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
     }
 
     /// The first place at or after `from` where `hay` holds the text, ignoring ASCII case,
@@ -186,8 +212,8 @@ impl Prefilter {
         let Some(check) = self.block_check.as_ref() else {
             return false;
         };
-        if let (Some(f), Check::Regex(re)) = (&self.folded, check) {
-            self.folded_candidates(f, re, text, spans, out);
+        if let (Some(f), Check::Regex(_)) = (&self.folded, check) {
+            self.folded_candidates(f, text, spans, out);
             return true;
         }
         let find = |from: usize| match check {
@@ -218,13 +244,12 @@ impl Prefilter {
         true
     }
 
-    /// [`Prefilter::candidates`] through the text every match of `re` starts with: a message
-    /// holding it matches when `re` matches the message from there (a match elsewhere in the
-    /// message would start with an earlier occurrence of the text).
+    /// [`Prefilter::candidates`] through the text every match of the regex starts with: a
+    /// message holding it matches when the regex matches anchored at one of the text's
+    /// occurrences in the message ([`Folded::matches_from`]).
     fn folded_candidates(
         &self,
         f: &Folded,
-        re: &Regex,
         text: &str,
         spans: &[(u32, u32)],
         out: &mut Vec<(usize, bool)>,
@@ -241,11 +266,12 @@ impl Prefilter {
                 break;
             }
             if spans[j].0 as usize <= p {
-                match text.get(p..spans[j].1 as usize) {
-                    Some(rest) if re.is_match(rest) => out.push((j, self.decides)),
-                    Some(_) => {}
-                    // Not at a character boundary (not for valid text): let the record decide.
-                    None => out.push((j, false)),
+                let end = spans[j].1 as usize;
+                if !text.is_char_boundary(p) || !text.is_char_boundary(end) {
+                    // Not for valid spans: let the record decide.
+                    out.push((j, false));
+                } else if f.matches_from(text, p, end) {
+                    out.push((j, self.decides));
                 }
                 i = j + 1;
             } else {
@@ -303,9 +329,27 @@ mod tests {
     /// (query, messages, searches whole texts?): every message that passes is a candidate.
     #[test]
     fn candidates_cover_every_passing_message() {
+        // The first two: a regex failing at the first occurrence of its text, then matching.
         let msgs = [
-            "ab", "cab", "", "xa", "bz", "aab", "b", "zzz", "a", "b", "CAB", "AaB", "aAbb", "ZZ",
-            "Ca", "bA", "aabab",
+            "cabxCAB1",
+            "aacab+cab5",
+            "ab",
+            "cab",
+            "",
+            "xa",
+            "bz",
+            "aab",
+            "b",
+            "zzz",
+            "a",
+            "b",
+            "CAB",
+            "AaB",
+            "aAbb",
+            "ZZ",
+            "Ca",
+            "bA",
+            "aabab",
         ];
         let cases: &[(&str, bool)] = &[
             ("filter @message like 'ab'", true),

@@ -224,7 +224,7 @@ impl FlatFlags {
         let mut bits = vec![0u8; messages.len().div_ceil(8)];
         let mut flat = 0;
         for (i, m) in messages.iter().enumerate() {
-            if std::str::from_utf8(m).is_ok_and(is_flat_object) {
+            if simdutf8::basic::from_utf8(m).is_ok_and(is_flat_object) {
                 bits[i / 8] |= 1 << (i % 8);
                 flat += 1;
             }

@@ -378,7 +378,7 @@ impl LogStore {
                 match &finder {
                     Some(f) => d.find_in_block(blk, bytes, events.clone(), f, &mut candidates),
                     None => {
-                        text = std::str::from_utf8(bytes).ok();
+                        text = simdutf8::basic::from_utf8(bytes).ok();
                         candidates.extend(events.clone());
                     }
                 }
@@ -967,7 +967,7 @@ impl SegmentPart<'_> {
         }
         // Messages are valid UTF-8 each, so their concatenation is: one check per block,
         // then every message boundary is a char boundary.
-        if let Ok(text) = std::str::from_utf8(bytes) {
+        if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
             return visit(&BlockView {
                 stream: self.stream,
                 text,

@@ -328,7 +328,7 @@ impl Service for Logs {
                 "DeleteMetricFilter" => metricfilters::delete(s, &ctx, parse(input)?).await,
                 "DescribeMetricFilters" => metricfilters::describe(s, &ctx, parse(input)?),
                 "TestMetricFilter" => metricfilters::test(parse(input)?),
-                "GetQueryResults" => queries::results(&queries, &ctx, parse(input)?),
+                "GetQueryResults" => return queries::results(&queries, &ctx, parse(input)?),
                 "StopQuery" => queries::stop(&queries, &ctx, parse(input)?),
                 "DescribeQueries" => queries::describe(&queries, &ctx, parse(input)?),
                 "GetLogRecord" => queries::log_record(s, &ctx, parse(input)?),

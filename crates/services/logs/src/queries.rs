@@ -771,11 +771,13 @@ fn find<'a>(q: &'a HashMap<String, Entry>, scope: &Scope, id: &str) -> Result<&'
         .ok_or_else(|| error("ResourceNotFoundException", "Query does not exist."))
 }
 
+/// Serialized straight to bytes under the JSON protocols (no value tree: an answer can hold
+/// 10,000 rows).
 pub fn results(
     queries: &Queries,
     ctx: &RequestContext,
     req: GetQueryResultsRequest,
-) -> Result<Value, ApiError> {
+) -> Result<nephoscope_wire::Output, ApiError> {
     let scope = scope(ctx);
     let q = queries.lock();
     let e = find(&q, &scope, req.query_id.as_deref().unwrap_or_default())?;
@@ -806,7 +808,7 @@ pub fn results(
                 .collect()
         })
         .collect();
-    output(GetQueryResultsResponse {
+    Ok(nephoscope_wire::Output::typed(GetQueryResultsResponse {
         query_language: Some("CWLI".into()),
         results: Some(results),
         statistics: Some(QueryStatistics {
@@ -821,7 +823,7 @@ pub fn results(
         status: Some(e.status.as_str().into()),
         encryption_key: None,
         next_token,
-    })
+    }))
 }
 
 pub fn stop(
