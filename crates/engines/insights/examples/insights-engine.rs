@@ -55,6 +55,7 @@ fn main() {
                     log_stream: "s",
                     log: "123456789012:/g",
                     ptr: "ptr",
+                    flat: false,
                 });
             }
             rows = ex.rows().len();

@@ -649,8 +649,6 @@ impl BuiltField {
 #[derive(Default)]
 pub(crate) struct MessageColumns {
     scanner: crate::fieldscan::FieldScanner,
-    /// The wanted fields' keys, for messages the store marked flat.
-    flat_keys: Option<crate::fieldscan::FlatKeys>,
     fields: Vec<BuiltField>,
     timestamps: Vec<i64>,
     offsets: Vec<usize>,
@@ -664,10 +662,6 @@ impl MessageColumns {
         wanted: &[String],
         records: impl Iterator<Item = (i64, &'m str, bool)>,
     ) {
-        if !self.flat_keys.as_ref().is_some_and(|k| k.is_for(wanted)) {
-            self.flat_keys = Some(crate::fieldscan::FlatKeys::new(wanted));
-        }
-        let flat_keys = self.flat_keys.as_mut().expect("just set");
         use std::hash::BuildHasher;
         self.fields.resize_with(wanted.len(), BuiltField::default);
         for f in &mut self.fields {
@@ -709,12 +703,7 @@ impl MessageColumns {
                 // A name given twice: the last value, as a row sees it.
                 f.codes[n] = code;
             };
-            if flat {
-                self.scanner
-                    .extract_flat(message, flat_keys, wanted, &mut put);
-            } else {
-                self.scanner.extract(message, wanted, &mut put);
-            }
+            self.scanner.extract_marked(message, flat, wanted, &mut put);
         }
     }
 

@@ -1008,7 +1008,7 @@ pub fn fill_row_with(
     row: &mut Row,
 ) {
     fill_system(r, plan, row);
-    scan.extract(r.message, wanted, &mut |k, v| row.push_str(k, v));
+    scan.extract_marked(r.message, r.flat, wanted, &mut |k, v| row.push_str(k, v));
 }
 
 /// Recycle `row` for record `r` with the system fields the plan needs.
@@ -1056,6 +1056,7 @@ pub fn complete(row: &Row, rec: &HeldRecord) -> Row {
         log_stream: &rec.log_stream,
         log: &rec.log,
         ptr: &row.ptr,
+        flat: false,
     });
     let mut fields = full.fields;
     let mut used = vec![false; fields.len()];

@@ -48,6 +48,9 @@ struct Hit {
 pub struct FieldScanner {
     hits: Vec<Hit>,
     text: String,
+    /// The keys of the wanted names last searched for in flat messages, with the address of
+    /// that list (a plan's list keeps its address, so the check is usually one comparison).
+    flat: Option<(usize, FlatKeys)>,
 }
 
 struct Cursor<'m> {
@@ -228,9 +231,9 @@ impl Cursor<'_> {
 }
 
 /// The top-level keys of some wanted names, to search flat messages for
-/// ([`FieldScanner::extract_flat`]).
+/// ([`FieldScanner::extract_marked`]).
 #[derive(Debug, Clone)]
-pub struct FlatKeys {
+struct FlatKeys {
     names: Vec<String>,
     /// Per distinct key, the first wanted name it stands for and a finder of `"key"`.
     keys: Vec<(usize, memchr::memmem::Finder<'static>)>,
@@ -246,7 +249,7 @@ pub struct FlatKeys {
 const HINT_SLACK: usize = 32;
 
 impl FlatKeys {
-    pub fn new(wanted: &[String]) -> FlatKeys {
+    fn new(wanted: &[String]) -> FlatKeys {
         let mut keys: Vec<(usize, memchr::memmem::Finder<'static>)> = Vec::new();
         let mut usable = true;
         for (i, w) in wanted.iter().enumerate() {
@@ -283,9 +286,68 @@ impl FlatKeys {
     }
 
     /// Whether these are the keys of `wanted`.
-    pub fn is_for(&self, wanted: &[String]) -> bool {
+    fn is_for(&self, wanted: &[String]) -> bool {
         self.names == wanted
     }
+}
+
+/// The hits of [`FieldScanner::extract_marked`] in `hits`, in key order. In a flat
+/// message every unescaped quote delimits a string, so an unescaped `"key"` followed by a
+/// colon is that top-level key (the key's first byte cannot follow a closing quote), and
+/// keys are unique, so the first such occurrence is the only one. The search starts a little
+/// before where the previous message had the key (logs of one source keep their key order),
+/// then covers the rest.
+fn find_flat(hits: &mut Vec<Hit>, t: &str, keys: &mut FlatKeys) -> Sure<()> {
+    hits.clear();
+    let b = t.as_bytes();
+    for (k, (want, finder)) in keys.keys.iter().enumerate() {
+        let quoted = finder.needle().len();
+        let from = keys.hints[k].saturating_sub(HINT_SLACK).min(b.len());
+        let mut found = None;
+        for (lo, hi) in [(from, b.len()), (0, (from + quoted - 1).min(b.len()))] {
+            for p in finder.find_iter(&b[lo..hi]) {
+                let p = lo + p;
+                // (A flat message's keys hold no backslash, so an escaped quote followed
+                // by `key":` cannot occur; checked all the same.)
+                let backslashes = b[..p].iter().rev().take_while(|&&c| c == b'\\').count();
+                if backslashes % 2 == 1 {
+                    continue;
+                }
+                let mut c = Cursor { b, i: p + quoted };
+                c.ws();
+                if c.peek() != Some(b':') {
+                    continue;
+                }
+                c.i += 1;
+                c.ws();
+                let vs = c.i;
+                let kind = c.value(1)?;
+                let val = match kind {
+                    Kind::Str(_) => (vs + 1, c.i - 1),
+                    Kind::Container => return None,
+                    _ => (vs, c.i),
+                };
+                found = Some(Hit {
+                    want: *want,
+                    key: (p + 1, p + quoted - 1),
+                    val,
+                    kind,
+                });
+                break;
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        if let Some(h) = found {
+            keys.hints[k] = h.key.0 - 1;
+            hits.push(h);
+        }
+    }
+    if !hits.windows(2).all(|w| w[0].key.0 < w[1].key.0) {
+        hits.sort_unstable_by_key(|h| h.key.0);
+    }
+    Some(())
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -427,18 +489,32 @@ impl FieldScanner {
         }
     }
 
-    /// [`FieldScanner::extract`] for a message its store marked flat ([`FlatKeys`]): each
-    /// wanted top-level key is found by searching for `"key"` instead of walking the object.
-    /// Falls back to the walk when a key cannot be searched for or a value is unusual.
-    pub fn extract_flat(
+    /// [`FieldScanner::extract`] for a message its store marked flat (a JSON object of
+    /// scalars with unique, unescaped keys: `nephoscope_logstore::flat`): each wanted top-level
+    /// key is found by searching for `"key"` instead of walking the object. Falls back to the
+    /// walk when a key cannot be searched for or a value is unusual. A message not marked flat
+    /// goes to [`FieldScanner::extract`].
+    pub fn extract_marked(
         &mut self,
         msg: &str,
-        keys: &mut FlatKeys,
+        flat: bool,
         wanted: &[String],
         emit: &mut dyn FnMut(&str, &str),
     ) {
-        debug_assert!(keys.is_for(wanted));
-        if !keys.usable || self.find_flat(msg.trim_start(), keys).is_none() {
+        if !flat || wanted.is_empty() {
+            return self.extract(msg, wanted, emit);
+        }
+        let at = wanted.as_ptr() as usize;
+        let keys = match &mut self.flat {
+            Some((a, k)) if *a == at && k.names.len() == wanted.len() => k,
+            Some((a, k)) if k.is_for(wanted) => {
+                *a = at;
+                k
+            }
+            slot => &mut slot.insert((at, FlatKeys::new(wanted))).1,
+        };
+        let found = keys.usable && find_flat(&mut self.hits, msg.trim_start(), keys).is_some();
+        if !found {
             self.extract(msg, wanted, emit);
             return;
         }
@@ -447,65 +523,6 @@ impl FieldScanner {
             let name = wanted[h.want].as_str();
             self.emit_hit(name, &h, t, &|k| wanted.iter().any(|w| w == k), emit);
         }
-    }
-
-    /// The hits of [`FieldScanner::extract_flat`] in `self.hits`, in key order. In a flat
-    /// message every unescaped quote delimits a string, so an unescaped `"key"` followed by a
-    /// colon is that top-level key (the key's first byte cannot follow a closing quote), and
-    /// keys are unique, so the first such occurrence is the only one. The search starts a little
-    /// before where the previous message had the key (logs of one source keep their key order),
-    /// then covers the rest.
-    fn find_flat(&mut self, t: &str, keys: &mut FlatKeys) -> Sure<()> {
-        self.hits.clear();
-        let b = t.as_bytes();
-        for (k, (want, finder)) in keys.keys.iter().enumerate() {
-            let quoted = finder.needle().len();
-            let from = keys.hints[k].saturating_sub(HINT_SLACK).min(b.len());
-            let mut found = None;
-            for (lo, hi) in [(from, b.len()), (0, (from + quoted - 1).min(b.len()))] {
-                for p in finder.find_iter(&b[lo..hi]) {
-                    let p = lo + p;
-                    // (A flat message's keys hold no backslash, so an escaped quote followed
-                    // by `key":` cannot occur; checked all the same.)
-                    let backslashes = b[..p].iter().rev().take_while(|&&c| c == b'\\').count();
-                    if backslashes % 2 == 1 {
-                        continue;
-                    }
-                    let mut c = Cursor { b, i: p + quoted };
-                    c.ws();
-                    if c.peek() != Some(b':') {
-                        continue;
-                    }
-                    c.i += 1;
-                    c.ws();
-                    let vs = c.i;
-                    let kind = c.value(1)?;
-                    let val = match kind {
-                        Kind::Str(_) => (vs + 1, c.i - 1),
-                        Kind::Container => return None,
-                        _ => (vs, c.i),
-                    };
-                    found = Some(Hit {
-                        want: *want,
-                        key: (p + 1, p + quoted - 1),
-                        val,
-                        kind,
-                    });
-                    break;
-                }
-                if found.is_some() {
-                    break;
-                }
-            }
-            if let Some(h) = found {
-                keys.hints[k] = h.key.0 - 1;
-                self.hits.push(h);
-            }
-        }
-        if !self.hits.windows(2).all(|w| w[0].key.0 < w[1].key.0) {
-            self.hits.sort_unstable_by_key(|h| h.key.0);
-        }
-        Some(())
     }
 
     /// Checks the whole object and records the members `want` picks (it answers the index of
@@ -667,9 +684,9 @@ mod tests {
         }
     }
 
-    fn flat(msg: &str, keys: &mut FlatKeys, wanted: &[String]) -> Vec<(String, String)> {
+    fn flat(msg: &str, scan: &mut FieldScanner, wanted: &[String]) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        FieldScanner::default().extract_flat(msg, keys, wanted, &mut |k, v| {
+        scan.extract_marked(msg, true, wanted, &mut |k, v| {
             out.push((k.to_string(), v.to_string()))
         });
         out
@@ -692,13 +709,10 @@ mod tests {
         .iter()
         .map(|l| l.iter().map(|s| s.to_string()).collect())
         .collect();
-        // One set of keys per list for every message, so positions carry over.
-        let mut lists: Vec<(Vec<String>, FlatKeys)> = lists
+        // One scanner per list for every message, so positions carry over.
+        let mut lists: Vec<(Vec<String>, FieldScanner)> = lists
             .into_iter()
-            .map(|l| {
-                let k = FlatKeys::new(&l);
-                (l, k)
-            })
+            .map(|l| (l, FieldScanner::default()))
             .collect();
         let keys = [
             "\"status\"",
@@ -760,8 +774,8 @@ mod tests {
             if !nephoscope_logstore::flat::is_flat_object(&m) {
                 continue;
             }
-            for (wanted, keys) in &mut lists {
-                assert_eq!(flat(&m, keys, wanted), lazy(&m, wanted), "{m} {wanted:?}");
+            for (wanted, scan) in &mut lists {
+                assert_eq!(flat(&m, scan, wanted), lazy(&m, wanted), "{m} {wanted:?}");
                 compared += 1;
             }
         }

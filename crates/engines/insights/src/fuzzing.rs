@@ -25,7 +25,8 @@ pub fn insights_query(data: &[u8], is_flat: fn(&str) -> bool) {
             let messages: Vec<String> = parts
                 .map(|p| String::from_utf8_lossy(p).into_owned())
                 .collect();
-            let feed = |q: &Query| {
+            // `marks`: the records carry the store's flat marks (else none is marked).
+            let feed_marked = |q: &Query, marks: bool| {
                 let mut exec = q.start(ctx);
                 for (i, message) in messages.iter().enumerate() {
                     let ptr = i.to_string();
@@ -36,10 +37,12 @@ pub fn insights_query(data: &[u8], is_flat: fn(&str) -> bool) {
                         log_stream: "s",
                         log: "000000000000:g",
                         ptr: &ptr,
+                        flat: marks && is_flat(message),
                     });
                 }
                 exec
             };
+            let feed = |q: &Query| feed_marked(q, false);
             let sides: Vec<_> = q
                 .subqueries()
                 .iter()
@@ -56,6 +59,10 @@ pub fn insights_query(data: &[u8], is_flat: fn(&str) -> bool) {
             let exec = feed(&q);
             let rows = exec.rows();
             let _ = exec.stats();
+            // Records marked flat answer as unmarked ones.
+            let marked = feed_marked(&q, true);
+            assert_eq!(marked.rows(), rows, "{text}");
+            assert_eq!(marked.stats(), exec.stats(), "{text}");
             // A `stats` run taking blocks answers as the record-by-record run.
             let mut blocks = q.start(ctx);
             if blocks.reads_blocks() {

@@ -32,7 +32,7 @@ mod value;
 
 pub use columnar::{Block, Column};
 pub use discover::{discover_fields, message_fields, MAX_DISCOVERED_FIELDS};
-pub use fieldscan::{FieldScanner, FlatKeys};
+pub use fieldscan::FieldScanner;
 pub use source::{Source, MAX_PREFIXES};
 
 use exec::{Collector, Evaluator, Groups, Held, Plan};
@@ -207,6 +207,10 @@ pub struct Record<'a> {
     /// `<account>:<group>`.
     pub log: &'a str,
     pub ptr: &'a str,
+    /// The store marked the message a flat JSON object (`nephoscope_logstore::flat`): its
+    /// fields are found by searching for their keys ([`FieldScanner::extract_marked`]).
+    /// `false` when unknown.
+    pub flat: bool,
 }
 
 /// Per-run parameters.
@@ -783,7 +787,9 @@ impl Execution {
                         .collect();
                     if !unset.is_empty() {
                         self.scanner
-                            .extract(r.message, &unset, &mut |k, v| row.push_str(k, v));
+                            .extract_marked(r.message, r.flat, &unset, &mut |k, v| {
+                                row.push_str(k, v)
+                            });
                     }
                 } else {
                     prefix = self.plan.prefix.iter();

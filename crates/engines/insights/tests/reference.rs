@@ -622,6 +622,7 @@ fn engine(q: &str, recs: &[Rec], ctx: QueryContext, rng: &mut Rng) -> (Vec<Row>,
             log_stream: STREAM,
             log: LOG,
             ptr: &r.ptr,
+            flat: false,
         };
         let k = rng.below(parts as u64) as usize;
         exs[k].push(&rec);

@@ -504,9 +504,9 @@ impl LogStore {
         group: &str,
         start: i64,
         end: i64,
-        visit: impl FnMut(&str, EventRef<'_>) -> bool,
+        mut visit: impl FnMut(&str, EventRef<'_>) -> bool,
     ) -> Result<u64, StoreError> {
-        self.scan_keeping(scope, group, start, end, false, visit)
+        self.scan_keeping(scope, group, start, end, false, |s, e, _| visit(s, e))
     }
 
     /// [`LogStore::scan`] that keeps the blocks it inflates in the segment cache when `keep`
@@ -518,13 +518,13 @@ impl LogStore {
         start: i64,
         end: i64,
         keep: bool,
-        mut visit: impl FnMut(&str, EventRef<'_>) -> bool,
+        mut visit: impl FnMut(&str, EventRef<'_>, bool) -> bool,
     ) -> Result<u64, StoreError> {
         let mut visited = 0;
         self.scan_blocks_with(scope, group, start, end, keep, |b| {
             b.events.iter().all(|e| {
                 visited += 1;
-                visit(b.stream, b.event(e))
+                visit(b.stream, b.event(e), e.flat)
             })
         })?;
         Ok(visited)
@@ -641,6 +641,7 @@ impl LogStore {
                     ingestion_time: b.d.ingestion_time(k),
                     seq,
                     message_len: b.d.message_len(k),
+                    flat: false,
                     fields: ScanFields::Columns {
                         values: &values,
                         keys: &keys,
@@ -893,6 +894,7 @@ impl<'a> BlockView<'a> {
             ingestion_time: e.ingestion_time,
             seq: e.seq,
             message_len: m.len(),
+            flat: e.flat,
             fields: ScanFields::Message(m),
         }
     }
@@ -1034,6 +1036,8 @@ pub struct ScanEvent<'a> {
     pub seq: u64,
     /// The message's length in bytes (also when the message is not read).
     pub message_len: usize,
+    /// The message is a flat JSON object ([`BlockEvent::flat`]).
+    pub flat: bool,
     pub fields: ScanFields<'a>,
 }
 

@@ -655,7 +655,7 @@ async fn block_scans_and_size_walks_agree_with_filter() {
         for _ in 0..2 {
             let mut kept = Vec::new();
             store
-                .scan_keeping(&s, "g", from, to, true, |_, e| {
+                .scan_keeping(&s, "g", from, to, true, |_, e, _| {
                     kept.push((e.timestamp, e.message.to_string()));
                     true
                 })

@@ -65,15 +65,13 @@ pub fn field_columns(data: &[u8]) {
 }
 
 fn flat_search(messages: &[&str], names: &[String]) {
-    use nephoscope_insights::{FieldScanner, FlatKeys};
+    use nephoscope_insights::FieldScanner;
     let mut lists: Vec<Vec<String>> = names.iter().map(|n| vec![n.clone()]).collect();
     lists.push(names.to_vec());
-    let mut lists: Vec<(Vec<String>, FlatKeys)> = lists
+    // One scanner per list, so key positions carry over from message to message.
+    let mut lists: Vec<(Vec<String>, FieldScanner)> = lists
         .into_iter()
-        .map(|l| {
-            let k = FlatKeys::new(&l);
-            (l, k)
-        })
+        .map(|l| (l, FieldScanner::default()))
         .collect();
     let mut scanner = FieldScanner::default();
     for m in messages {
@@ -85,12 +83,12 @@ fn flat_search(messages: &[&str], names: &[String]) {
         assert!(o.values().all(|v| !v.is_object() && !v.is_array()), "{m:?}");
         let members: Members = serde_json::from_str(m).expect("a flat message is JSON");
         assert_eq!(members.0, o.len(), "a flat message repeats no key: {m:?}");
-        for (wanted, flat_keys) in &mut lists {
+        for (wanted, flat) in &mut lists {
             let (mut walked, mut searched) = (Vec::new(), Vec::new());
             scanner.extract(m, wanted, &mut |k, v| {
                 walked.push((k.to_string(), v.to_string()))
             });
-            scanner.extract_flat(m, flat_keys, wanted, &mut |k, v| {
+            flat.extract_marked(m, true, wanted, &mut |k, v| {
                 searched.push((k.to_string(), v.to_string()))
             });
             assert_eq!(searched, walked, "{wanted:?} in {m:?}");

@@ -383,6 +383,7 @@ impl Feed<'_> {
                 log_stream: stream,
                 log: &log,
                 ptr: &ptr,
+                flat: e.flat,
             };
             match values {
                 Some(v) => exec.push_fields(&r, e.message_len, v),
@@ -524,19 +525,27 @@ impl Feed<'_> {
             // they are kept inflated.
             let keep = exec.newest_first();
             self.store
-                .scan_keeping(self.scope, p.group, p.from, p.to, keep, |stream, e| {
-                    go_on(*seen) && {
-                        let ev = ScanEvent {
-                            timestamp: e.timestamp,
-                            ingestion_time: e.ingestion_time,
-                            seq: e.seq,
-                            message_len: e.message.len(),
-                            fields: ScanFields::Message(e.message),
-                        };
-                        feed(exec, seen, stream, &ev, false);
-                        true
-                    }
-                })
+                .scan_keeping(
+                    self.scope,
+                    p.group,
+                    p.from,
+                    p.to,
+                    keep,
+                    |stream, e, flat| {
+                        go_on(*seen) && {
+                            let ev = ScanEvent {
+                                timestamp: e.timestamp,
+                                ingestion_time: e.ingestion_time,
+                                seq: e.seq,
+                                message_len: e.message.len(),
+                                flat,
+                                fields: ScanFields::Message(e.message),
+                            };
+                            feed(exec, seen, stream, &ev, false);
+                            true
+                        }
+                    },
+                )
                 .map(|_| ())
         };
         if let Err(e) = r {
@@ -711,6 +720,7 @@ mod tests {
                     log_stream: stream,
                     log: "000000000000:g",
                     ptr: &ptr,
+                    flat: false,
                 });
                 true
             })

@@ -39,16 +39,26 @@ pub fn rec(e: &Ev) -> Record<'_> {
         log_stream: &e.stream,
         log: "123456789012:/aws/test",
         ptr: &e.ptr,
+        flat: false,
     }
 }
 
+/// The rows of `q` over `events`; checks on the way that the records marked as the store marks
+/// flat JSON messages give the same rows.
 pub fn run(q: &str, events: &[Ev]) -> Vec<Vec<(String, String)>> {
     let query = parse(q).unwrap_or_else(|e| panic!("parse {q:?}: {e:?}"));
     let mut ex = query.start(ctx());
+    let mut marked = query.start(ctx());
     for e in events {
         ex.push(&rec(e));
+        marked.push(&Record {
+            flat: nephoscope_logstore::flat::is_flat_object(&e.msg),
+            ..rec(e)
+        });
     }
-    ex.rows()
+    let rows = ex.rows();
+    assert_eq!(marked.rows(), rows, "{q}: records marked flat");
+    rows
 }
 
 /// Render rows compactly: `a=1; b=2` per row.
