@@ -8,18 +8,22 @@ use std::cmp::Ordering;
 type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A 128-bit fingerprint of a value's key: two SipHash-1-3 hashes under keys drawn at random
-/// once per process, so every execution of a query (and every merge) agrees, and nobody
-/// outside can aim for collisions. Two distinct values share a fingerprint with probability
-/// about n² / 2¹²⁹ for n distinct values (below 10⁻²¹ for a billion): `count_distinct` counts
-/// fingerprints.
+/// A 128-bit fingerprint of a value's key: SipHash-1-3 with a 128-bit output under a key drawn
+/// at random once per process, so every execution of a query (and every merge) agrees, and
+/// nobody outside can aim for collisions. Two distinct values share a fingerprint with
+/// probability about n² / 2¹²⁹ for n distinct values (below 10⁻²¹ for a billion):
+/// `count_distinct` counts fingerprints.
 pub(crate) fn fingerprint(key: &str) -> u128 {
-    use std::hash::BuildHasher;
-    static KEYS: std::sync::OnceLock<(std::hash::RandomState, std::hash::RandomState)> =
-        std::sync::OnceLock::new();
-    let (a, b) =
-        KEYS.get_or_init(|| (std::hash::RandomState::new(), std::hash::RandomState::new()));
-    (u128::from(a.hash_one(key)) << 64) | u128::from(b.hash_one(key))
+    use siphasher::sip128::{Hasher128, SipHasher13};
+    use std::hash::{BuildHasher, Hasher};
+    static KEY: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    let &(k0, k1) = KEY.get_or_init(|| {
+        let r = std::hash::RandomState::new();
+        (r.hash_one(0u8), r.hash_one(1u8))
+    });
+    let mut h = SipHasher13::new_with_keys(k0, k1);
+    h.write(key.as_bytes());
+    h.finish128().as_u128()
 }
 
 #[derive(Debug, Clone)]

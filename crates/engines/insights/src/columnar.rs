@@ -10,7 +10,7 @@
 //! inputs, so the answer is the one a record row gets) and looked up for every other record.
 //! A record then costs a few lookups and an aggregate update.
 
-use crate::agg::fingerprint;
+use crate::agg::{fingerprint, AggState};
 use crate::ast::{AggKind, Command, Expr, StatsCmd};
 use crate::eval::{Evaluator, Row};
 use crate::exec::{self, Collector, Groups, Plan};
@@ -560,10 +560,10 @@ impl Columnar {
                             if let Some(x) = parse_num(entry) {
                                 st.add_many(x, u64::from(k));
                             }
-                        } else {
-                            let value = Value::Str(entry.to_string());
-                            value.key_into(text);
-                            st.update_known(a.kind, &value, None, fingerprint(text), text);
+                        } else if let AggState::Distinct(set) = st {
+                            text.clear();
+                            crate::value::str_key_into(entry, text);
+                            set.insert(fingerprint(text));
                         }
                     }
                     continue;

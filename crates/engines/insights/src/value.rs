@@ -108,15 +108,20 @@ impl Value {
                 out.push('\u{1}');
                 fmt_num_into(self.as_num().unwrap_or(0.0), out);
             }
-            Value::Str(s) => match parse_num(s) {
-                Some(n) => {
-                    out.push('\u{1}');
-                    fmt_num_into(n, out);
-                }
-                None => out.push_str(s),
-            },
+            Value::Str(s) => str_key_into(s, out),
             v => out.push_str(&v.render()),
         }
+    }
+}
+
+/// [`Value::key_into`] of a string value, appended to `out`.
+pub fn str_key_into(s: &str, out: &mut String) {
+    match parse_num(s) {
+        Some(n) => {
+            out.push('\u{1}');
+            fmt_num_into(n, out);
+        }
+        None => out.push_str(s),
     }
 }
 
