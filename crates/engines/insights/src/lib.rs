@@ -759,6 +759,21 @@ impl Execution {
         {
             return;
         }
+        // The newest rows by record time with nothing before the sort: a record the worst row
+        // held already beats cannot enter, and needs no row (it matches: no command drops it).
+        if let (true, true, Some(w), Collector::Rows { order, .. }) = (
+            self.plan.time_order,
+            self.plan.prefix.is_empty(),
+            &self.worst,
+            &self.plan.collector,
+        ) {
+            let sk = [value::Value::Time(r.timestamp)];
+            let o = exec::key_cmp((&sk, r.timestamp, r.ptr), (&w.0, w.1, &w.2), order);
+            if o != std::cmp::Ordering::Less {
+                self.stats.records_matched += 1.0;
+                return;
+            }
+        }
         let mut row = std::mem::take(&mut self.scratch);
         match values {
             Some(values) => exec::fill_row_from(r, &self.plan, values, &mut row),
