@@ -11,6 +11,12 @@
 //! the line backwards. That is the match backtracking picks (`A`'s preferred match, then the
 //! longest `.*` after which `B` matches), without a backtracker walking the whole line; when
 //! `B` matches nowhere after `A`'s preferred match, the whole regex is run instead.
+//!
+//! A regex (or half) that is a plain sequence of literals, single characters of a class and
+//! greedy runs of a class, each run followed by something that cannot start with a character
+//! of its class (`"route":"(?<r>[^"]+)"`, `latency=(?<l>\d+)`), has exactly one way to match
+//! from a given start: [`Simple`] walks it byte by byte, and leaves any non-ASCII byte whose
+//! membership it cannot tell alone (`\d` matches some non-ASCII digits) to the regex.
 
 use regex::Regex;
 use regex_automata::meta;
@@ -25,13 +31,203 @@ pub struct Prefixed {
     id: u64,
     finder: memchr::memmem::Finder<'static>,
     re: meta::Regex,
+    /// The regex as a [`Simple`] sequence, when it is one.
+    simple: Option<Simple>,
     split: Option<Split>,
+}
+
+/// Whether a byte belongs to a class: 0 no, 1 yes, 2 cannot tell from the byte alone (a
+/// non-ASCII byte when the class holds some non-ASCII characters but not all).
+type ByteClass = [u8; 256];
+const OUT: u8 = 0;
+const IN: u8 = 1;
+const UNSURE: u8 = 2;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Literal(Vec<u8>),
+    /// One character of the class (ASCII, or any non-ASCII character when the class holds
+    /// them all: the whole UTF-8 sequence is taken).
+    One(Box<ByteClass>),
+    /// At least `min` characters of the class, as many as there are.
+    Run(Box<ByteClass>, usize),
+}
+
+/// A regex that is a sequence of [`Step`]s, each optionally a capture group, where every run
+/// is followed by the end or by a step that cannot start with a byte of its class: from a
+/// given start it matches in exactly one way (see the module's documentation).
+#[derive(Debug, Clone)]
+struct Simple {
+    steps: Vec<(Step, Option<usize>)>,
+    /// Capture groups, group 0 (the whole match) included.
+    groups: usize,
+}
+
+/// Group spans of a [`Simple`] match (`None`: the group took no part).
+type Spans = Vec<Option<(usize, usize)>>;
+
+impl Simple {
+    fn of(pattern: &str) -> Option<Simple> {
+        use regex_syntax::hir::HirKind;
+        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+        let items = match hir.kind() {
+            HirKind::Concat(v) => v.clone(),
+            _ => vec![hir.clone()],
+        };
+        let mut steps: Vec<(Step, Option<usize>)> = Vec::new();
+        let mut groups = 1;
+        for h in &items {
+            let (h, group) = match h.kind() {
+                HirKind::Capture(c) => {
+                    groups = groups.max(c.index as usize + 1);
+                    (&*c.sub, Some(c.index as usize))
+                }
+                _ => (h, None),
+            };
+            let step = match h.kind() {
+                HirKind::Literal(l) => Step::Literal(l.0.to_vec()),
+                HirKind::Class(c) => Step::One(Box::new(byte_class(c)?)),
+                HirKind::Repetition(r) if r.greedy && r.max.is_none() => {
+                    let HirKind::Class(c) = r.sub.kind() else {
+                        return None;
+                    };
+                    Step::Run(Box::new(byte_class(c)?), r.min as usize)
+                }
+                _ => return None,
+            };
+            steps.push((step, group));
+        }
+        // Whatever follows a run cannot start with a byte it may take.
+        for w in steps.windows(2) {
+            let Step::Run(class, _) = &w[0].0 else {
+                continue;
+            };
+            let clash = match &w[1].0 {
+                Step::Literal(l) => l.first().is_none_or(|&b| class[b as usize] != OUT),
+                Step::One(next) => (0..256).any(|b| class[b] != OUT && next[b] != OUT),
+                Step::Run(..) => true,
+            };
+            if clash {
+                return None;
+            }
+        }
+        (!steps.is_empty()).then_some(Simple { steps, groups })
+    }
+
+    /// The match starting at `start`: `Some(true)` with the groups' spans in `spans`,
+    /// `Some(false)` when there is none, `None` when a byte's class membership needs the
+    /// regex.
+    fn run(&self, hay: &[u8], start: usize, spans: &mut Spans) -> Option<bool> {
+        spans.clear();
+        spans.resize(self.groups, None);
+        let mut at = start;
+        for (step, group) in &self.steps {
+            let from = at;
+            match step {
+                Step::Literal(l) => {
+                    if !hay[at..].starts_with(l) {
+                        return Some(false);
+                    }
+                    at += l.len();
+                }
+                Step::One(class) => {
+                    let Some(&b) = hay.get(at) else {
+                        return Some(false);
+                    };
+                    match class[b as usize] {
+                        OUT => return Some(false),
+                        UNSURE => return None,
+                        _ if b < 0x80 => at += 1,
+                        // Every non-ASCII character: take its whole sequence.
+                        _ => at += utf8_len(b),
+                    }
+                }
+                Step::Run(class, min) => {
+                    let mut n = 0;
+                    while let Some(&b) = hay.get(at) {
+                        match class[b as usize] {
+                            OUT => break,
+                            UNSURE => return None,
+                            _ => at += 1,
+                        }
+                        // Continuation bytes are in the class with their lead byte.
+                        n += usize::from(!(0x80..0xC0).contains(&b));
+                    }
+                    if n < *min {
+                        return Some(false);
+                    }
+                }
+            }
+            if let Some(g) = group {
+                spans[*g] = Some((from, at));
+            }
+        }
+        spans[0] = Some((start, at));
+        Some(true)
+    }
+}
+
+/// The length of the UTF-8 sequence a lead byte starts.
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0xF0.. => 4,
+        0xE0.. => 3,
+        _ => 2,
+    }
+}
+
+/// The bytes of a class: ASCII bytes by membership, non-ASCII bytes in when the class holds
+/// every non-ASCII character, out when it holds none, unsure otherwise. `None` for a byte
+/// class reaching past ASCII (not valid UTF-8 text).
+fn byte_class(c: &regex_syntax::hir::Class) -> Option<ByteClass> {
+    use regex_syntax::hir::Class;
+    let mut t = [OUT; 256];
+    match c {
+        Class::Unicode(u) => {
+            let mut non_ascii: u64 = 0;
+            for r in u.ranges() {
+                let (a, z) = (u32::from(r.start()), u32::from(r.end()));
+                for b in a.min(0x80)..z.min(0x7F) + 1 {
+                    t[b as usize] = IN;
+                }
+                if z >= 0x80 {
+                    // Characters from U+0080 on, surrogates never being characters.
+                    let lo = a.max(0x80);
+                    let mut n = u64::from(z - lo + 1);
+                    if lo <= 0xDFFF && z >= 0xD800 {
+                        n -= u64::from(z.min(0xDFFF) - lo.max(0xD800) + 1);
+                    }
+                    non_ascii += n;
+                }
+            }
+            let all = u64::from(0x10FFFFu32 - 0x80 + 1) - 0x800;
+            let fill = match non_ascii {
+                0 => OUT,
+                n if n == all => IN,
+                _ => UNSURE,
+            };
+            t[0x80..].fill(fill);
+        }
+        Class::Bytes(b) => {
+            for r in b.ranges() {
+                if r.end() >= 0x80 {
+                    return None;
+                }
+                for x in r.start()..=r.end() {
+                    t[x as usize] = IN;
+                }
+            }
+        }
+    }
+    Some(t)
 }
 
 /// The halves of a regex `A.*B` (see the module's documentation).
 struct Split {
     a: meta::Regex,
     b: meta::Regex,
+    /// The halves as [`Simple`] sequences, when they are.
+    simple: [Option<Simple>; 2],
     /// `A`'s capture groups, its group 0 included: `B`'s group `j > 0` is the regex's
     /// `a_groups + j - 1`.
     a_groups: usize,
@@ -48,6 +244,8 @@ struct State {
     caps: Captures,
     /// For `A` and `B` of a [`Split`].
     halves: Option<[(meta::Cache, Captures); 2]>,
+    /// Group spans: of the regex's [`Simple`] form, then of the halves.
+    spans: [Spans; 3],
 }
 
 /// The literal every match of `hir` starts with, if any.
@@ -91,11 +289,11 @@ impl Split {
         let a = Hir::concat(items[..at].to_vec());
         let b = Hir::concat(items[at + 1..].to_vec());
         let b_literal = literal_prefix(&b)?;
-        let (a, b) = (
-            meta::Regex::new(&a.to_string()).ok()?,
-            meta::Regex::new(&b.to_string()).ok()?,
-        );
+        let (a, b) = (a.to_string(), b.to_string());
+        let simple = [Simple::of(&a), Simple::of(&b)];
+        let (a, b) = (meta::Regex::new(&a).ok()?, meta::Regex::new(&b).ok()?);
         Some(Split {
+            simple,
             a_groups: a.group_info().group_len(regex_automata::PatternID::ZERO),
             a,
             b,
@@ -111,19 +309,16 @@ impl Split {
         hay: &str,
         start: usize,
         halves: &mut [(meta::Cache, Captures); 2],
+        spans: &mut [Spans; 2],
         f: &mut dyn FnMut(usize, &str),
     ) -> Option<bool> {
         let [(ca, a), (cb, b)] = halves;
-        self.a.search_captures_with(
-            ca,
-            &Input::new(hay).range(start..).anchored(Anchored::Yes),
-            a,
-        );
+        let [sa, sb] = spans;
         // Every match of the regex starts with a match of `A`.
-        let Some(ma) = a.get_match() else {
+        if !half(&self.a, self.simple[0].as_ref(), hay, start, ca, a, sa) {
             return Some(false);
-        };
-        let end_a = ma.end();
+        }
+        let end_a = sa[0].map_or(start, |m| m.1);
         let line_end = if self.dot_all {
             hay.len()
         } else {
@@ -135,26 +330,49 @@ impl Split {
             if t > line_end {
                 continue;
             }
-            self.b
-                .search_captures_with(cb, &Input::new(hay).range(t..).anchored(Anchored::Yes), b);
-            let Some(m) = b.get_match() else {
+            if !half(&self.b, self.simple[1].as_ref(), hay, t, cb, b, sb) {
                 continue;
-            };
-            f(0, &hay[start..m.end()]);
-            for i in 1..a.group_len() {
-                if let Some(span) = a.get_group(i) {
-                    f(i, &hay[span.range()]);
+            }
+            let end = sb[0].map_or(t, |m| m.1);
+            f(0, &hay[start..end]);
+            for (i, span) in sa.iter().enumerate().skip(1) {
+                if let Some((x, y)) = *span {
+                    f(i, &hay[x..y]);
                 }
             }
-            for j in 1..b.group_len() {
-                if let Some(span) = b.get_group(j) {
-                    f(self.a_groups + j - 1, &hay[span.range()]);
+            for (j, span) in sb.iter().enumerate().skip(1) {
+                if let Some((x, y)) = *span {
+                    f(self.a_groups + j - 1, &hay[x..y]);
                 }
             }
             return Some(true);
         }
         None
     }
+}
+
+/// The anchored match of a half at `start` into `spans` (through its [`Simple`] form when it
+/// has one and can tell): false when there is none.
+fn half(
+    re: &meta::Regex,
+    simple: Option<&Simple>,
+    hay: &str,
+    start: usize,
+    cache: &mut meta::Cache,
+    caps: &mut Captures,
+    spans: &mut Spans,
+) -> bool {
+    if let Some(found) = simple.and_then(|s| s.run(hay.as_bytes(), start, spans)) {
+        return found;
+    }
+    re.search_captures_with(
+        cache,
+        &Input::new(hay).range(start..).anchored(Anchored::Yes),
+        caps,
+    );
+    spans.clear();
+    spans.extend((0..caps.group_len()).map(|i| caps.get_group(i).map(|m| (m.start, m.end))));
+    caps.is_match()
 }
 
 impl std::fmt::Debug for Prefixed {
@@ -183,6 +401,7 @@ impl Prefixed {
             id: IDS.fetch_add(1, Ordering::Relaxed),
             finder: memchr::memmem::Finder::new(&literal).into_owned(),
             re: meta::Regex::new(pattern).ok()?,
+            simple: Simple::of(pattern),
             split: Split::of(&hir),
         })
     }
@@ -203,12 +422,14 @@ impl Prefixed {
                             (sp.b.create_cache(), sp.b.create_captures()),
                         ]
                     }),
+                    spans: Default::default(),
                 });
             }
             let Some(State {
                 cache,
                 caps,
                 halves,
+                spans,
                 ..
             }) = s.as_mut()
             else {
@@ -217,8 +438,9 @@ impl Prefixed {
             let mut from = 0;
             while let Some(p) = self.finder.find(&hay.as_bytes()[from..]) {
                 let start = from + p;
+                let [whole, ab @ ..] = spans;
                 if let (Some(sp), Some(halves)) = (&self.split, halves.as_mut()) {
-                    match sp.captures(hay, start, halves, f) {
+                    match sp.captures(hay, start, halves, ab, f) {
                         Some(true) => return true,
                         Some(false) => {
                             from = start + 1;
@@ -226,6 +448,25 @@ impl Prefixed {
                         }
                         None => {}
                     }
+                }
+                match self
+                    .simple
+                    .as_ref()
+                    .and_then(|s| s.run(hay.as_bytes(), start, whole))
+                {
+                    Some(true) => {
+                        for (i, span) in whole.iter().enumerate() {
+                            if let Some((x, y)) = *span {
+                                f(i, &hay[x..y]);
+                            }
+                        }
+                        return true;
+                    }
+                    Some(false) => {
+                        from = start + 1;
+                        continue;
+                    }
+                    None => {}
                 }
                 let input = Input::new(hay).range(start..).anchored(Anchored::Yes);
                 self.re.search_captures_with(cache, &input, caps);
@@ -307,6 +548,13 @@ mod tests {
             r"k=(a|ab).*b(c?)",
             r"x(y*).*y(z+)",
             r"id=(\d+).*,(\w*)",
+            r#""route":"(?<r>[^"]*)""#,
+            r"lat=(?<l>\d{2,})",
+            r"ip=(\S+) u=([^ ]+) n=([a-z]+)(x?)",
+            r"(?i)user=(\S+)",
+            r"v=(é)(\w+)",
+            r"t=([^\n]+)\n(.)",
+            r"a=(b)[^b]*b(\d*)",
         ];
         let hays = [
             r#"{"resourcePath":"/a","x":1,"responseLatency":12,"responseLatency":34}"#,
@@ -328,6 +576,13 @@ mod tests {
             "xyyz yz xz",
             "xy\nyz",
             "id=1,a,b id=2,c",
+            r#"{"route":"","route":"/é/x","lat":"1"}"#,
+            "lat=1 lat=12 lat=١٢٣ lat=99x",
+            "ip=10.0.0.1 u=é-ü n=abc ip=1 u=x n=É ip=2 u=y n=zx",
+            "v=é v=éé₂ v=éa_1",
+            "t=ab\ncd t=\nx",
+            "a=bxxb12 a=bb a=b",
+            "user=ünï USER=x",
         ];
         let mut prefixed = 0;
         for pat in patterns {
@@ -347,5 +602,51 @@ mod tests {
         for pat in [r"\d+x", r"(a|b)c", r".*abc", r"(?:)"] {
             assert!(Prefixed::of(pat).is_none(), "{pat}");
         }
+    }
+
+    /// Which regexes (or halves) walk as a [`Simple`] sequence: runs must be followed by
+    /// something they cannot take, and only literals, classes and greedy runs qualify.
+    #[test]
+    fn simple_sequences() {
+        for (pat, simple) in [
+            (r#""route":"(?<r>[^"]+)""#, true),
+            (r#""responseLatency":(?<l>\d+)"#, true),
+            (r"ip=(\S+) u=", true),
+            (r"(?i)user=(\S+)", true),
+            (r"a=(b)[^b]*b(\d*)", true),
+            (r"lat=(?<l>\d{2,})", true),
+            (r"id=(\d+)\d", false),
+            (r"id=(\w+)_", false),
+            (r"id=(\d+)(\d+)", false),
+            (r"id=(\d+?)x", false),
+            (r"id=(\d{1,3})", false),
+            (r"id=(a|b)", true),
+            (r"id=(ab|cd)", false),
+            (r"^id=(\d+)", false),
+            (r"id=(\d+)\b", false),
+            (r"id=((\d)+)", false),
+            (r"(?-u:[\x00-\xff])+", false),
+        ] {
+            assert_eq!(Simple::of(pat).is_some(), simple, "{pat}");
+        }
+        // Unicode classes: non-ASCII bytes in, out, or left to the regex.
+        let class = |p: &str| match Simple::of(p).map(|s| s.steps[0].0.clone()) {
+            Some(Step::Run(c, _)) => (c[b'5' as usize], c[0xC3]),
+            other => panic!("{p}: {other:?}"),
+        };
+        assert_eq!(class(r"[^ ]+"), (IN, IN));
+        assert_eq!(class(r"[0-9]+"), (IN, OUT));
+        assert_eq!(class(r"\d+"), (IN, UNSURE));
+        assert_eq!(class(r"[^\d]+"), (OUT, UNSURE));
+        // A run taking every non-ASCII character counts characters, not bytes.
+        let s = Simple::of(r"x([^a-z]{2,})").unwrap();
+        let mut spans = Spans::new();
+        assert_eq!(s.run("xéüa".as_bytes(), 0, &mut spans), Some(true));
+        assert_eq!(spans[1], Some((1, 5)));
+        assert_eq!(s.run("xéa".as_bytes(), 0, &mut spans), Some(false));
+        // Unsure bytes go to the regex.
+        let d = Simple::of(r"n=(\d+)").unwrap();
+        assert_eq!(d.run("n=12١".as_bytes(), 0, &mut spans), None);
+        assert_eq!(d.run("n=12 ١".as_bytes(), 0, &mut spans), Some(true));
     }
 }
