@@ -232,7 +232,9 @@ struct Split {
     /// `a_groups + j - 1`.
     a_groups: usize,
     /// What every match of `B` starts with, searched from the end.
-    b_literal: memchr::memmem::FinderRev<'static>,
+    /// (Found forwards, which memchr does with SIMD, and tried from the last.)
+    /// Occurrences may overlap.
+    b_literal: memchr::memmem::Finder<'static>,
     /// The `.` of `.*` matches a line break too.
     dot_all: bool,
 }
@@ -246,6 +248,8 @@ struct State {
     halves: Option<[(meta::Cache, Captures); 2]>,
     /// Group spans: of the regex's [`Simple`] form, then of the halves.
     spans: [Spans; 3],
+    /// Where `B`'s literal occurs.
+    found: Vec<usize>,
 }
 
 /// The literal every match of `hir` starts with, if any.
@@ -297,7 +301,7 @@ impl Split {
             a_groups: a.group_info().group_len(regex_automata::PatternID::ZERO),
             a,
             b,
-            b_literal: memchr::memmem::FinderRev::new(&b_literal).into_owned(),
+            b_literal: memchr::memmem::Finder::new(&b_literal).into_owned(),
             dot_all,
         })
     }
@@ -310,6 +314,7 @@ impl Split {
         start: usize,
         halves: &mut [(meta::Cache, Captures); 2],
         spans: &mut [Spans; 2],
+        found: &mut Vec<usize>,
         f: &mut dyn FnMut(usize, &str),
     ) -> Option<bool> {
         let [(ca, a), (cb, b)] = halves;
@@ -325,11 +330,19 @@ impl Split {
             memchr::memchr(b'\n', &hay.as_bytes()[end_a..]).map_or(hay.len(), |p| end_a + p)
         };
         let window = (line_end + self.b_literal.needle().len()).min(hay.len());
-        for t in self.b_literal.rfind_iter(&hay.as_bytes()[end_a..window]) {
-            let t = end_a + t;
+        // Every occurrence, overlapping ones too (`aba` twice in `ababa`): `B` may match at
+        // either, and the last it matches at is the one wanted.
+        found.clear();
+        let mut from = end_a;
+        while let Some(t) = self.b_literal.find(&hay.as_bytes()[from..window]) {
+            let t = from + t;
             if t > line_end {
-                continue;
+                break;
             }
+            found.push(t);
+            from = t + 1;
+        }
+        for &t in found.iter().rev() {
             if !half(&self.b, self.simple[1].as_ref(), hay, t, cb, b, sb) {
                 continue;
             }
@@ -423,6 +436,7 @@ impl Prefixed {
                         ]
                     }),
                     spans: Default::default(),
+                    found: Vec::new(),
                 });
             }
             let Some(State {
@@ -430,6 +444,7 @@ impl Prefixed {
                 caps,
                 halves,
                 spans,
+                found,
                 ..
             }) = s.as_mut()
             else {
@@ -440,7 +455,7 @@ impl Prefixed {
                 let start = from + p;
                 let [whole, ab @ ..] = spans;
                 if let (Some(sp), Some(halves)) = (&self.split, halves.as_mut()) {
-                    match sp.captures(hay, start, halves, ab, f) {
+                    match sp.captures(hay, start, halves, ab, found, f) {
                         Some(true) => return true,
                         Some(false) => {
                             from = start + 1;
@@ -555,6 +570,7 @@ mod tests {
             r"v=(é)(\w+)",
             r"t=([^\n]+)\n(.)",
             r"a=(b)[^b]*b(\d*)",
+            r"k(.).*aba(x|bay)",
         ];
         let hays = [
             r#"{"resourcePath":"/a","x":1,"responseLatency":12,"responseLatency":34}"#,
@@ -583,6 +599,8 @@ mod tests {
             "t=ab\ncd t=\nx",
             "a=bxxb12 a=bb a=b",
             "user=ünï USER=x",
+            "k abax ababay",
+            "k ababay",
         ];
         let mut prefixed = 0;
         for pat in patterns {
