@@ -101,12 +101,13 @@ struct Shape {
 }
 
 impl Shape {
-    fn of(plan: &Plan) -> Option<Shape> {
+    /// `skip`: leading commands the caller carries out itself (a `parse` of the messages).
+    fn of(plan: &Plan, skip: usize) -> Option<Shape> {
         let Collector::Stats(s) = &plan.collector else {
             return None;
         };
         let mut names = Vec::new();
-        for c in &plan.prefix {
+        for c in plan.prefix.iter().skip(skip) {
             let Command::Filter(e) = c else {
                 return None;
             };
@@ -115,7 +116,7 @@ impl Shape {
             }
             names.extend(names_of(e));
         }
-        let filters = match plan.prefix.is_empty() {
+        let filters = match plan.prefix.len() <= skip {
             true => None,
             false => Some(inputs_of(&plan.wanted, &names)?),
         };
@@ -282,6 +283,10 @@ struct Known {
 /// Per-run state of a column-fed query.
 pub(crate) struct Columnar {
     shape: Shape,
+    /// The run starts with a `parse` of the messages, which the caller carries out when it
+    /// builds the columns ([`MessageColumns::fill`] with a [`ParseFill`]): stored columns
+    /// never do.
+    pub(crate) parsed: bool,
     filter: Memo,
     keys: Memo,
     args: Vec<Memo>,
@@ -344,10 +349,20 @@ fn fill(
 impl Columnar {
     /// The column-fed state for a run of `plan`, if its shape allows.
     pub(crate) fn of(plan: &Plan) -> Option<Columnar> {
-        let shape = Shape::of(plan)?;
+        Self::with(plan, false)
+    }
+
+    /// [`Columnar::of`] for a run starting with a `parse` of the messages.
+    pub(crate) fn parsed(plan: &Plan) -> Option<Columnar> {
+        Self::with(plan, true)
+    }
+
+    fn with(plan: &Plan, parsed: bool) -> Option<Columnar> {
+        let shape = Shape::of(plan, usize::from(parsed))?;
         let n = shape.args.len();
         Some(Columnar {
             shape,
+            parsed,
             filter: Memo::default(),
             keys: Memo::default(),
             args: (0..n).map(|_| Memo::default()).collect(),
@@ -643,12 +658,24 @@ impl BuiltField {
     }
 }
 
+/// A `parse` of the messages that [`MessageColumns::fill`] carries out: the wanted names it
+/// assigns (looked for in the message only when it leaves them unset) and the other wanted
+/// names.
+pub(crate) struct ParseFill<'a> {
+    pub(crate) mode: &'a crate::ast::ParseMode,
+    pub(crate) names: &'a [String],
+    pub(crate) rest: &'a [String],
+}
+
 /// Columns built from messages, for blocks the store keeps no columns for: each record's
 /// wanted fields found by the validating scanner (as a record row would get them), each
 /// field's values deduplicated into a dictionary.
 #[derive(Default)]
 pub(crate) struct MessageColumns {
     scanner: crate::fieldscan::FieldScanner,
+    /// For the names a parse left unset (its own, so the keys it keeps stay).
+    unset_scanner: crate::fieldscan::FieldScanner,
+    unset: Vec<String>,
     fields: Vec<BuiltField>,
     timestamps: Vec<i64>,
     offsets: Vec<usize>,
@@ -656,11 +683,12 @@ pub(crate) struct MessageColumns {
 
 impl MessageColumns {
     /// Reads `records` (time, message, whether the store marked the message flat) for the
-    /// fields `wanted`.
+    /// fields `wanted`; with `parse`, each message is parsed first, as a record's row would be.
     pub(crate) fn fill<'m>(
         &mut self,
         wanted: &[String],
         records: impl Iterator<Item = (i64, &'m str, bool)>,
+        parse: Option<&ParseFill<'_>>,
     ) {
         use std::hash::BuildHasher;
         self.fields.resize_with(wanted.len(), BuiltField::default);
@@ -674,6 +702,28 @@ impl MessageColumns {
         self.offsets.clear();
         self.offsets.push(0);
         let hasher = foldhash::fast::FixedState::default();
+        // Record `n`'s value `v` of the wanted name `k` (a name given twice: the last value,
+        // as a row sees it).
+        let put = |fields: &mut [BuiltField], n: usize, k: &str, v: &str| {
+            let Some(j) = wanted.iter().position(|w| w == k) else {
+                return;
+            };
+            let f = &mut fields[j];
+            let h = hasher.hash_one(v);
+            let code = match f.index.get(&h) {
+                Some(&e) if f.entry(e) == v => e,
+                known => {
+                    f.text.push_str(v);
+                    f.ends.push(f.text.len() as u32);
+                    let e = f.ends.len() as u32 - 1;
+                    if known.is_none() {
+                        f.index.insert(h, e);
+                    }
+                    e
+                }
+            };
+            f.codes[n] = code;
+        };
         for (n, (ts, message, flat)) in records.enumerate() {
             self.timestamps.push(ts);
             let end = self.offsets[n] + message.len();
@@ -682,28 +732,38 @@ impl MessageColumns {
                 f.codes.push(u32::MAX);
             }
             let fields = &mut self.fields;
-            let mut put = |k: &str, v: &str| {
-                let Some(j) = wanted.iter().position(|w| w == k) else {
-                    return;
-                };
-                let f = &mut fields[j];
-                let h = hasher.hash_one(v);
-                let code = match f.index.get(&h) {
-                    Some(&e) if f.entry(e) == v => e,
-                    known => {
-                        f.text.push_str(v);
-                        f.ends.push(f.text.len() as u32);
-                        let e = f.ends.len() as u32 - 1;
-                        if known.is_none() {
-                            f.index.insert(h, e);
-                        }
-                        e
-                    }
-                };
-                // A name given twice: the last value, as a row sees it.
-                f.codes[n] = code;
+            let Some(p) = parse else {
+                self.scanner
+                    .extract_marked(message, flat, wanted, &mut |k, v| put(fields, n, k, v));
+                continue;
             };
-            self.scanner.extract_marked(message, flat, wanted, &mut put);
+            // As a row: the other discovered fields, then the parse's captures over them, then
+            // the discovered fields of the parse's names it left unset.
+            if !p.rest.is_empty() {
+                self.scanner
+                    .extract_marked(message, flat, p.rest, &mut |k, v| put(fields, n, k, v));
+            }
+            crate::exec::parse_captures(p.mode, message, &mut |k, v| put(fields, n, k, v));
+            let is_unset = |fields: &[BuiltField], name: &String| {
+                wanted
+                    .iter()
+                    .position(|w| w == name)
+                    .is_some_and(|j| fields[j].codes[n] == u32::MAX)
+            };
+            let left = p.names.iter().filter(|m| is_unset(fields, m)).count();
+            let names = if left == p.names.len() {
+                p.names
+            } else if left > 0 {
+                self.unset.clear();
+                let fields: &[BuiltField] = fields;
+                self.unset
+                    .extend(p.names.iter().filter(|m| is_unset(fields, m)).cloned());
+                &self.unset
+            } else {
+                continue;
+            };
+            self.unset_scanner
+                .extract_marked(message, flat, names, &mut |k, v| put(fields, n, k, v));
         }
     }
 

@@ -645,22 +645,32 @@ fn join_row(j: &JoinCmd, r: Row, out: &mut Vec<Row>) {
 }
 
 /// One `parse` of `src` into the row (every mode but `multi`, which makes rows).
-fn parse_into(mode: &ParseMode, src: &str, r: &mut Row) {
+/// The fields a `parse` with a pattern (glob or regex) assigns from `src`, as `f(name, value)`
+/// in the order [`parse_into`] sets them; other modes assign nothing here.
+pub(crate) fn parse_captures(mode: &ParseMode, src: &str, f: &mut dyn FnMut(&str, &str)) {
     match mode {
         ParseMode::Glob(re, names) => {
-            // Every group of a glob takes part in a match.
             crate::captures::captures(&re.re, re.fast.as_deref(), src, &mut |i, m| {
                 if let Some(n) = i.checked_sub(1).and_then(|i| names.get(i)) {
-                    r.set_str(n, m);
+                    f(n, m);
                 }
             });
         }
         ParseMode::Regex(re) | ParseMode::Multi(re) => {
             crate::captures::captures(&re.re, re.fast.as_deref(), src, &mut |i, m| {
                 for (_, n) in re.names.iter().filter(|(g, _)| *g == i) {
-                    r.set_str(n, m);
+                    f(n, m);
                 }
             });
+        }
+        ParseMode::Logfmt(_) | ParseMode::Csv(_) => {}
+    }
+}
+
+fn parse_into(mode: &ParseMode, src: &str, r: &mut Row) {
+    match mode {
+        ParseMode::Glob(..) | ParseMode::Regex(_) | ParseMode::Multi(_) => {
+            parse_captures(mode, src, &mut |n, m| r.set_str(n, m));
         }
         ParseMode::Logfmt(alias) => {
             let pairs = crate::textparse::logfmt(src);

@@ -509,6 +509,8 @@ impl Query {
         e.deferred = Deferred::of(&e.plan).map(Box::new);
         if e.previous.is_none() && e.column_fields().is_some() {
             e.columnar = columnar::Columnar::of(&e.plan).map(Box::new);
+        } else if e.previous.is_none() && e.deferred.is_some() && e.prefilter.is_none() {
+            e.columnar = columnar::Columnar::parsed(&e.plan).map(Box::new);
         }
         e
     }
@@ -597,10 +599,23 @@ impl Execution {
         self.columnar.is_some()
     }
 
+    /// True when this run takes blocks only as messages ([`Execution::push_messages`]),
+    /// never as stored columns: it starts with a `parse` of the messages.
+    pub fn reads_message_blocks(&self) -> bool {
+        self.columnar.as_ref().is_some_and(|c| c.parsed)
+    }
+
     /// Feeds records given as columns of their discovered fields (aligned with
     /// [`Execution::column_fields`]), as [`Execution::push_fields`] would feed them one by
     /// one. Only for a run that [`Execution::reads_blocks`]; otherwise nothing happens.
+    /// A run that [`Execution::reads_message_blocks`] takes no stored columns: nothing happens.
     pub fn push_block(&mut self, b: &Block<'_>) {
+        if !self.reads_message_blocks() {
+            self.feed_block(b);
+        }
+    }
+
+    fn feed_block(&mut self, b: &Block<'_>) {
         let (Some(c), State::Groups(groups), Collector::Stats(s)) =
             (&mut self.columnar, &mut self.state, &self.plan.collector)
         else {
@@ -627,11 +642,21 @@ impl Execution {
             return;
         }
         let mut built = std::mem::take(&mut self.built);
-        built.fill(&self.plan.wanted, records);
+        let parse = match (&self.deferred, self.plan.prefix.first()) {
+            (Some(d), Some(ast::Command::Parse { mode, .. })) if self.reads_message_blocks() => {
+                Some(columnar::ParseFill {
+                    mode,
+                    names: &d.names,
+                    rest: &d.rest,
+                })
+            }
+            _ => None,
+        };
+        built.fill(&self.plan.wanted, records, parse.as_ref());
         {
             let mut columns = Vec::new();
             let block = built.block(&mut columns);
-            self.push_block(&block);
+            self.feed_block(&block);
         }
         self.built = built;
     }

@@ -395,7 +395,27 @@ impl Feed<'_> {
                 self.publish(exec);
             }
         };
-        let r = if exec.reads_blocks() {
+        let r = if exec.reads_message_blocks() {
+            // A `stats` run starting with a `parse` of the messages: blocks go in whole, as
+            // their messages (the columns are built from what the parse finds).
+            self.store
+                .scan_blocks(self.scope, p.group, p.from, p.to, |v| {
+                    if !go_on(0) {
+                        return false;
+                    }
+                    let before = *seen;
+                    exec.push_messages(
+                        v.events
+                            .iter()
+                            .map(|e| (e.timestamp, v.event(e).message, e.flat)),
+                    );
+                    *seen += v.events.len() as u64;
+                    if publish && before / self.partial_every != *seen / self.partial_every {
+                        self.publish(exec);
+                    }
+                    true
+                })
+        } else if exec.reads_blocks() {
             // A `stats` run over discovered fields: blocks go in whole, as the columns the
             // store keeps or as columns built from their messages.
             let wanted = exec
@@ -778,6 +798,14 @@ mod tests {
             "stats count_distinct(status), pct(status, 95), pct(status, 5), pct(status, 99.9) by route",
             "stats pct(status, 10), pct(status, 25), pct(status, 40), pct(status, 60), pct(status, 75) by route",
             "stats sum(status), avg(status), pct(status, 50), count(status), count(e), stddev(big) by route",
+            // A `parse` of the messages first: its captures, and the discovered fields of
+            // its names where it finds nothing.
+            r#"parse @message /"route":"(?<r>[^"]+)".*"latency":(?<l>\d+)/ | stats avg(l), count(*) by r"#,
+            r#"parse @message '"status":*,' as status | stats count(*) by status"#,
+            r#"parse @message /user-(?<u>\d+)/ | filter u > 100 | stats count(*), count(u) by route"#,
+            r#"parse @message /"(?<route>\/[a-z]+)"/ | stats count(*) by route, status"#,
+            r#"parse @message /"n":(?<n>\d+),"e/ | stats sum(n), count(*) by route, bin(20m)"#,
+            r#"parse @message /"latency":(?<latency>\d+)\.(?<frac>\d)/ | stats count(*), sum(latency) by frac"#,
         ];
         let (mut used, mut blocks) = (0, 0);
         for q in queries {
