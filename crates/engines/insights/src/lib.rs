@@ -685,10 +685,7 @@ impl Execution {
     /// A record [`Execution::candidates`] left out: scanned, and rejected by the filters, as
     /// [`Execution::push`] would have counted it.
     pub fn count_unmatched(&mut self, timestamp: i64, message_len: usize) {
-        let current = timestamp >= self.ctx.start_ms && timestamp <= self.ctx.end_ms;
-        let previous = self
-            .previous
-            .is_some_and(|(s, e)| timestamp >= s && timestamp <= e);
+        let (current, previous) = self.in_ranges(timestamp);
         if current || previous {
             self.stats.records_scanned += 1.0;
             self.stats.bytes_scanned += message_len as f64;
@@ -766,10 +763,7 @@ impl Execution {
         values: Option<&[Option<&str>]>,
         passed: bool,
     ) {
-        let current = r.timestamp >= self.ctx.start_ms && r.timestamp <= self.ctx.end_ms;
-        let previous = self
-            .previous
-            .is_some_and(|(s, e)| r.timestamp >= s && r.timestamp <= e);
+        let (current, previous) = self.in_ranges(r.timestamp);
         if !current && !previous {
             return;
         }
@@ -924,6 +918,40 @@ impl Execution {
             }
             _ => {}
         }
+    }
+
+    /// Whether a record at `timestamp` lies in the query's range, and in `diff`'s comparison
+    /// period.
+    fn in_ranges(&self, timestamp: i64) -> (bool, bool) {
+        let current = timestamp >= self.ctx.start_ms && timestamp <= self.ctx.end_ms;
+        let previous = self
+            .previous
+            .is_some_and(|(s, e)| timestamp >= s && timestamp <= e);
+        (current, previous)
+    }
+
+    /// For a newest-rows run with nothing before the sort: whether a record at `timestamp`
+    /// is older than the worst row held, so it cannot enter. It is then counted as
+    /// [`Execution::push`] would count it, and the caller need not build the record (nor its
+    /// `@ptr`). False when the run is of another kind or the record may still enter.
+    pub fn skip_older(&mut self, timestamp: i64, message_len: usize) -> bool {
+        let (true, true, Some(w)) = (
+            self.plan.time_order,
+            self.plan.prefix.is_empty(),
+            &self.worst,
+        ) else {
+            return false;
+        };
+        if timestamp >= w.1 {
+            return false;
+        }
+        let (current, previous) = self.in_ranges(timestamp);
+        if current || previous {
+            self.stats.records_scanned += 1.0;
+            self.stats.bytes_scanned += message_len as f64;
+            self.stats.records_matched += 1.0;
+        }
+        true
     }
 
     /// True when this run keeps the newest rows by record time up to a bound, so a scan that

@@ -369,26 +369,29 @@ impl Feed<'_> {
                         stream: &str,
                         e: &ScanEvent<'_>,
                         passed: bool| {
-            if needs_ptr {
-                ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
-            }
-            let (message, values) = match e.fields {
-                ScanFields::Columns { values, .. } => ("", Some(values)),
-                ScanFields::Message(m) => (m, None),
-            };
-            let r = insights::Record {
-                timestamp: e.timestamp,
-                ingestion_time: e.ingestion_time,
-                message,
-                log_stream: stream,
-                log: &log,
-                ptr: &ptr,
-                flat: e.flat,
-            };
-            match values {
-                Some(v) => exec.push_fields(&r, e.message_len, v),
-                None if passed => exec.push_passed(&r),
-                None => exec.push(&r),
+            // A record too old for a newest-rows run is only counted (no `@ptr`, no row).
+            if !exec.skip_older(e.timestamp, e.message_len) {
+                if needs_ptr {
+                    ptr = crate::queries::encode_ptr(p.group, stream, e.timestamp, e.seq);
+                }
+                let (message, values) = match e.fields {
+                    ScanFields::Columns { values, .. } => ("", Some(values)),
+                    ScanFields::Message(m) => (m, None),
+                };
+                let r = insights::Record {
+                    timestamp: e.timestamp,
+                    ingestion_time: e.ingestion_time,
+                    message,
+                    log_stream: stream,
+                    log: &log,
+                    ptr: &ptr,
+                    flat: e.flat,
+                };
+                match values {
+                    Some(v) => exec.push_fields(&r, e.message_len, v),
+                    None if passed => exec.push_passed(&r),
+                    None => exec.push(&r),
+                }
             }
             *seen += 1;
             if publish && seen.is_multiple_of(self.partial_every) {
@@ -772,6 +775,8 @@ mod tests {
             "parse route '/*/*' as p1, p2 | stats count(*) by p1, p2",
             "stats latest(user), earliest(route) by status",
             "display status, @logStream | sort @timestamp desc | limit 15",
+            "sort @timestamp desc | limit 7",
+            "limit 12",
             "filter status = 404 or route = '/d' | stats count(*) by status, route",
             "stats count(*) by unterminated",
             "filter e = '' | stats count(*) by f",
