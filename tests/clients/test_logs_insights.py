@@ -737,3 +737,37 @@ def test_queries_are_isolated_between_accounts(alice_server):
     mine = run_query(alice, "fields @message", start_s=start_s, end_s=end_s, logGroupName=group)
     assert [r["@message"] for r in rows(mine)] == ["alice's own"]
     assert dev.get_query_results(queryId=qid)["status"] == "Complete"  # dev still sees its own query
+
+
+# --------------------------------------------------------------------------------------------
+# Service log formats discovered by their line format
+
+
+def test_route53_query_logs_and_vpc_flow_logs_are_discovered(logs):
+    """Route 53 public DNS query log lines and VPC flow log lines (default format) get their
+    format's fields: the sample queries of the Insights documentation, and GetLogGroupFields."""
+    group = new_group(logs, "service-formats")
+    now = now_ms()
+    dns = [
+        "1.0 2017-12-13T08:16:02.130Z Z123412341234 example.com A NOERROR UDP FRA6 192.168.1.1 -",
+        "1.0 2017-12-13T08:15:50.235Z Z123412341234 example.com AAAA NOERROR TCP IAD12 192.168.3.1 192.168.222.0/24",
+        "1.0 2017-12-13T08:15:50.342Z Z123412341234 bad.example.com A NXDOMAIN UDP IAD12 192.168.3.1 192.168.111.0/24",
+    ]
+    flows = [
+        "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
+        "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK",
+    ]
+    put_events(logs, [Event(group, "Z123412341234/IAD12", now - (60 - i) * SECOND_MS, m) for i, m in enumerate(dns)]
+               + [Event(group, "eni-1235b8ca123456789-all", now - (50 - i) * SECOND_MS, m) for i, m in enumerate(flows)])
+    span = dict(start_s=(now - 10 * MINUTE_MS) // SECOND_MS, end_s=now // SECOND_MS + 1, logGroupName=group)
+    got = rows(run_query(logs, "stats count(*) by queryType | sort queryType asc", **span))
+    assert [(r.get("queryType"), r["count(*)"]) for r in got] == [("A", "2"), ("AAAA", "1"), (None, "2")], got
+    got = rows(run_query(logs, 'filter responseCode = "NXDOMAIN" | fields queryName, hostZoneId', **span))
+    assert [(r["queryName"], r["hostZoneId"]) for r in got] == [("bad.example.com", "Z123412341234")], got
+    got = rows(run_query(logs, "stats sum(bytes) as b by srcAddr, action | sort b desc, srcAddr asc", **span))
+    # Equal sums, then the addresses in natural order (9 before 16).
+    assert [(r.get("srcAddr"), r.get("action"), r.get("b")) for r in got][:2] == [
+        ("172.31.9.69", "REJECT", "4249"), ("172.31.16.139", "ACCEPT", "4249")], got
+    fields = {f["name"]: f["percent"] for f in logs.get_log_group_fields(logGroupName=group)["logGroupFields"]}
+    assert fields.get("queryType") == 60 and fields.get("srcAddr") == 40, fields
+    assert fields.get("version") == 100, fields

@@ -8,12 +8,15 @@ pub const MAX_DISCOVERED_FIELDS: usize = 1000;
 
 /// Flatten a JSON-object message into `name → value` pairs: nested keys joined with `.`,
 /// array elements by index (`a.items.0.id`), JSON nulls and empty containers skipped, and a
-/// name that already starts with `@` exposed with an extra `@` (`@@example.com`).
-/// Returns false when the message is not a JSON object.
+/// name that already starts with `@` exposed with an extra `@` (`@@example.com`). A VPC flow
+/// log or Route 53 query log line gives its format's fields instead
+/// ([`crate::servicelogs`]). Returns false when the message is none of these.
 pub fn flatten_message(msg: &str, f: &mut dyn FnMut(String, Value)) -> bool {
     let t = msg.trim_start();
     if !t.starts_with('{') {
-        return false;
+        return crate::servicelogs::service_fields(msg, &mut |k, v| {
+            f(k.to_string(), Value::Str(v.to_string()))
+        });
     }
     let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(t) else {
         return false;
@@ -49,7 +52,7 @@ pub(crate) fn walk(name: String, v: &serde_json::Value, f: &mut dyn FnMut(String
 }
 
 /// The discovered fields of one message with their values as query results render them
-/// (GetLogRecord); empty for a message that is not a JSON object.
+/// (GetLogRecord); empty for a message without any ([`flatten_message`]).
 pub fn message_fields(msg: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     flatten_message(msg, &mut |k, v| out.push((k, v.render())));

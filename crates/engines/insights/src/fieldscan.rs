@@ -404,6 +404,11 @@ impl FieldScanner {
         }
         let t = msg.trim_start();
         if !t.starts_with('{') {
+            crate::servicelogs::service_fields(msg, &mut |k, v| {
+                if wanted.iter().any(|w| w == k) {
+                    emit(k, v);
+                }
+            });
             return;
         }
         if self
@@ -430,6 +435,7 @@ impl FieldScanner {
     pub fn extract_all(&mut self, msg: &str, emit: &mut dyn FnMut(&str, &str)) {
         let t = msg.trim_start();
         if !t.starts_with('{') {
+            crate::servicelogs::service_fields(msg, emit);
             return;
         }
         if self.scan(t, |_| Some(0)).is_none() {

@@ -26,6 +26,7 @@ mod lexer;
 mod parser;
 mod pattern;
 mod prefilter;
+mod servicelogs;
 mod source;
 mod textparse;
 mod value;

@@ -398,3 +398,84 @@ fn sort_natural_order_doc_example() {
         ]
     );
 }
+
+/// Route 53 public DNS query logs and VPC flow logs (default format) are text lines whose
+/// fields are discovered by their format: AWS's sample queries over them.
+#[test]
+fn route53_query_log_and_vpc_flow_log_samples() {
+    let dns = evs(&[
+        (T0, "1.0 2017-12-13T08:16:02.130Z Z123412341234 example.com A NOERROR UDP FRA6 192.168.1.1 -"),
+        (T0 + 10 * M, "1.0 2017-12-13T08:15:50.235Z Z123412341234 example.com AAAA NOERROR TCP IAD12 192.168.3.1 192.168.222.0/24"),
+        (T0 + 20 * M, "1.0 2017-12-13T08:16:03.983Z Z123412341234 example.com ANY NOERROR UDP FRA6 2001:db8::1234 2001:db8:abcd::/48"),
+        (T0 + 70 * M, "1.0 2017-12-13T08:15:50.342Z Z123412341234 bad.example.com A NXDOMAIN UDP IAD12 192.168.3.1 192.168.111.0/24"),
+        (T0 + 80 * M, "1.0 2017-12-13T08:16:05.744Z Z123412341234 txt.example.com TXT NOERROR UDP JFK5 192.168.1.2 -"),
+        (T0 + 90 * M, "not a query log line"),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "stats count(*) by queryType, bin(1h) | sort queryType asc",
+            &[
+                "queryType=A; bin(1h)=2023-11-14 22:00:00.000; count(*)=1",
+                "queryType=A; bin(1h)=2023-11-14 23:00:00.000; count(*)=1",
+                "queryType=AAAA; bin(1h)=2023-11-14 22:00:00.000; count(*)=1",
+                "queryType=ANY; bin(1h)=2023-11-14 22:00:00.000; count(*)=1",
+                "queryType=TXT; bin(1h)=2023-11-14 23:00:00.000; count(*)=1",
+                "bin(1h)=2023-11-14 23:00:00.000; count(*)=1",
+            ],
+        ),
+        (
+            r#"filter responseCode="NXDOMAIN" | stats count(*) by queryName"#,
+            &["queryName=bad.example.com; count(*)=1"],
+        ),
+        (
+            "stats count(*) as n by resolverIp, protocol | sort n desc, resolverIp asc | limit 2",
+            &[
+                "resolverIp=192.168.1.1; protocol=UDP; n=1",
+                "resolverIp=192.168.1.2; protocol=UDP; n=1",
+            ],
+        ),
+        (
+            "filter ednsClientSubnet != '-' | fields queryName, edgeLocation, hostZoneId | sort @timestamp asc",
+            &[
+                "queryName=example.com; edgeLocation=IAD12; hostZoneId=Z123412341234; @ptr=p1",
+                "queryName=example.com; edgeLocation=FRA6; hostZoneId=Z123412341234; @ptr=p2",
+                "queryName=bad.example.com; edgeLocation=IAD12; hostZoneId=Z123412341234; @ptr=p3",
+            ],
+        ),
+    ];
+    for (q, want) in cases {
+        check(q, &dns, want);
+    }
+    let flows = evs(&[
+        (T0, "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"),
+        (T0 + 1, "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK"),
+        (T0 + 2, "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 10 1000 1418530070 1418530130 ACCEPT OK"),
+        (T0 + 3, "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA"),
+        (T0 + 4, "2 123456789010 eni-11111111111111111 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK"),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "stats sum(packets) as packetsTransferred by srcAddr, dstAddr | sort packetsTransferred desc | limit 2",
+            &[
+                "srcAddr=172.31.16.139; dstAddr=172.31.16.21; packetsTransferred=30",
+                "srcAddr=172.31.9.69; dstAddr=172.31.9.12; packetsTransferred=20",
+            ],
+        ),
+        (r#"filter logStatus="NODATA" | stats count(*)"#, &["count(*)=1"]),
+        (
+            r#"filter isIpv4InSubnet(srcAddr, "172.31.0.0/16") | stats sum(bytes) as b by dstPort | sort b desc"#,
+            &["dstPort=22; b=5249", "dstPort=3389; b=4249"],
+        ),
+        (
+            "filter action = 'REJECT' | fields interfaceId, srcAddr, srcPort, protocol, startTime, endTime, accountId, version",
+            &["interfaceId=eni-1235b8ca123456789; srcAddr=172.31.9.69; srcPort=49761; protocol=6; startTime=1418530010; endTime=1418530070; accountId=123456789010; version=2; @ptr=p1"],
+        ),
+        (
+            "filter protocol = 1 | stats count(*) by interfaceId",
+            &["interfaceId=eni-11111111111111111; count(*)=1"],
+        ),
+    ];
+    for (q, want) in cases {
+        check(q, &flows, want);
+    }
+}
