@@ -771,3 +771,25 @@ def test_route53_query_logs_and_vpc_flow_logs_are_discovered(logs):
     fields = {f["name"]: f["percent"] for f in logs.get_log_group_fields(logGroupName=group)["logGroupFields"]}
     assert fields.get("queryType") == 60 and fields.get("srcAddr") == 40, fields
     assert fields.get("version") == 100, fields
+
+
+def test_lambda_report_lines_are_discovered(logs):
+    """Lambda's REPORT lines give @type, @requestId and their measures (AWS's sample query)."""
+    group = new_group(logs, "lambda")
+    now = now_ms()
+    rid = "c793869b-ee49-115b-a5b6-4fd21e8d000"
+    lines = [f"START RequestId: {rid}1 Version: $LATEST\n",
+             f"2019-06-07T19:11:20.562Z\t{rid}1\tINFO\t{{\"user\": \"ann\"}}\n",
+             f"END RequestId: {rid}1\n",
+             f"REPORT RequestId: {rid}1\tDuration: 128.83 ms\tBilled Duration: 200 ms\tMemory Size: 128 MB\tMax Memory Used: 74 MB\t\n",
+             f"REPORT RequestId: {rid}2\tDuration: 1500.25 ms\tBilled Duration: 1600 ms\tMemory Size: 128 MB\tMax Memory Used: 100 MB\tInit Duration: 166.62 ms\t\n"]
+    put_events(logs, [Event(group, "2019/06/07/[$LATEST]e6f4a0c4", now - (60 - i) * SECOND_MS, m)
+                      for i, m in enumerate(lines)])
+    span = dict(start_s=(now - 10 * MINUTE_MS) // SECOND_MS, end_s=now // SECOND_MS + 1, logGroupName=group)
+    got = rows(run_query(logs, 'filter @type = "REPORT" | stats max(@memorySize / 1000 / 1000) as provisionedMemoryMB, '
+                               'max(@maxMemoryUsed / 1000 / 1000) as maxMemoryUsedMB, avg(@duration) as d', **span))
+    assert [(r["provisionedMemoryMB"], r["maxMemoryUsedMB"], r["d"]) for r in got] == [("128", "100", "814.54")], got
+    got = rows(run_query(logs, "filter @duration > 1000 | fields @requestId, @initDuration", **span))
+    assert [(r["@requestId"], r["@initDuration"]) for r in got] == [(f"{rid}2", "166.62")], got
+    got = rows(run_query(logs, "filter ispresent(user) | fields @requestId, user", **span))
+    assert [(r["@requestId"], r["user"]) for r in got] == [(f"{rid}1", "ann")], got

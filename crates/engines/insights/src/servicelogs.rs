@@ -1,10 +1,19 @@
 //! Discovered fields of AWS service logs written as text lines, recognised by their format:
-//! VPC flow logs in the default format (version 2) and Route 53 public DNS query logs.
+//! VPC flow logs in the default format (version 2), Route 53 public DNS query logs, and
+//! Lambda's text-format lines.
 //!
-//! A line is taken for one of these only when it has exactly that format's tokens (single
-//! spaces between them) and the tokens with fixed vocabularies hold one of their values;
-//! anything else is an ordinary line without discovered fields (custom flow-log formats are
-//! not discovered, as in CloudWatch). Values are the tokens as written, `-` included.
+//! A flow-log or Route 53 line is taken for one only when it has exactly that format's tokens
+//! (single spaces between them) and the tokens with fixed vocabularies hold one of their
+//! values; anything else is an ordinary line without discovered fields (custom flow-log
+//! formats are not discovered, as in CloudWatch). Values are the tokens as written, `-`
+//! included.
+//!
+//! Lambda lines ([`lambda_fields`]): the platform's `START`, `END` and `REPORT` lines give
+//! `@type` and `@requestId`, a `REPORT` line its measures (`@duration`, `@billedDuration`,
+//! `@initDuration` in milliseconds; `@memorySize`, `@maxMemoryUsed` in bytes, a megabyte
+//! counted as 10⁶ as CloudWatch shows them; `@xrayTraceId`, `@xraySegmentId`); an application
+//! line `<time>\t<request id>\t<LEVEL>\t<message>` gives `@requestId` and the fields of the
+//! first JSON object embedded in its message.
 
 /// VPC flow log default format: `<version> <account-id> <interface-id> <srcaddr> <dstaddr>
 /// <srcport> <dstport> <protocol> <packets> <bytes> <start> <end> <action> <log-status>`.
@@ -43,7 +52,10 @@ const ROUTE53_FIELDS: [&str; 10] = [
 
 /// Calls `f(name, value)` for each field of `msg` when it is a line of one of the formats
 /// (in the format's order); false when it is not.
-pub fn service_fields(msg: &str, f: &mut dyn FnMut(&'static str, &str)) -> bool {
+pub fn service_fields(msg: &str, f: &mut dyn FnMut(&str, &str)) -> bool {
+    if lambda_fields(msg, f) {
+        return true;
+    }
     let mut tokens: [&str; 14] = [""; 14];
     let mut n = 0;
     for t in msg.split(' ') {
@@ -65,6 +77,113 @@ pub fn service_fields(msg: &str, f: &mut dyn FnMut(&'static str, &str)) -> bool 
         f(name, value);
     }
     true
+}
+
+/// The fields of a Lambda text-format line (see the module's documentation); false when
+/// `msg` is not one.
+fn lambda_fields(msg: &str, f: &mut dyn FnMut(&str, &str)) -> bool {
+    let line = msg.trim_end_matches(['\n', '\r', '\t', ' ']);
+    if let Some(rest) = line.strip_prefix("REPORT RequestId: ") {
+        let mut parts = rest.split('\t');
+        let id = parts.next().unwrap_or_default().trim();
+        if !is_request_id(id) {
+            return false;
+        }
+        f("@type", "REPORT");
+        f("@requestId", id);
+        let mut number = String::new();
+        for part in parts {
+            let Some((key, value)) = part.split_once(": ") else {
+                continue;
+            };
+            let (name, unit, scale) = match key.trim() {
+                "Duration" => ("@duration", " ms", None),
+                "Billed Duration" => ("@billedDuration", " ms", None),
+                "Init Duration" => ("@initDuration", " ms", None),
+                "Memory Size" => ("@memorySize", " MB", Some(1e6)),
+                "Max Memory Used" => ("@maxMemoryUsed", " MB", Some(1e6)),
+                "XRAY TraceId" => ("@xrayTraceId", "", None),
+                "SegmentId" => ("@xraySegmentId", "", None),
+                _ => continue,
+            };
+            let value = value.trim();
+            let value = value.strip_suffix(unit).unwrap_or(value);
+            match scale {
+                Some(k) => {
+                    let Ok(v) = value.parse::<f64>() else {
+                        continue;
+                    };
+                    number.clear();
+                    crate::value::fmt_num_into(v * k, &mut number);
+                    f(name, &number);
+                }
+                None => f(name, value),
+            }
+        }
+        return true;
+    }
+    if let Some(rest) = line.strip_prefix("START RequestId: ") {
+        let id = rest.split(' ').next().unwrap_or_default();
+        if is_request_id(id) && rest[id.len()..].starts_with(" Version: ") {
+            f("@type", "START");
+            f("@requestId", id);
+            return true;
+        }
+        return false;
+    }
+    if let Some(id) = line.strip_prefix("END RequestId: ") {
+        if is_request_id(id) {
+            f("@type", "END");
+            f("@requestId", id);
+            return true;
+        }
+        return false;
+    }
+    // `<time>\t<request id>\t<LEVEL>\t<message>`.
+    let mut parts = msg.splitn(4, '\t');
+    let (Some(time), Some(id), Some(level), Some(text)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    if !is_utc_timestamp(time)
+        || !is_request_id(id)
+        || level.is_empty()
+        || !level.bytes().all(|b| b.is_ascii_uppercase())
+    {
+        return false;
+    }
+    f("@requestId", id);
+    // The first JSON object embedded in the message.
+    if let Some(at) = text.find('{') {
+        let mut values = serde_json::Deserializer::from_str(&text[at..])
+            .into_iter::<serde_json::Map<String, serde_json::Value>>();
+        if let Some(Ok(o)) = values.next() {
+            for (k, v) in &o {
+                let name = if k.starts_with('@') {
+                    format!("@{k}")
+                } else {
+                    k.clone()
+                };
+                crate::discover::walk(name, v, &mut |k, v| {
+                    if let crate::value::Value::Str(s) = v {
+                        f(&k, &s);
+                    }
+                });
+            }
+        }
+    }
+    true
+}
+
+/// A Lambda request id: a UUID (8-4-4-4-12 hexadecimal digits).
+fn is_request_id(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 fn digits_or_dash(t: &str) -> bool {
@@ -114,6 +233,75 @@ mod tests {
     fn fields(msg: &str) -> Option<Vec<(String, String)>> {
         let mut out = Vec::new();
         service_fields(msg, &mut |k, v| out.push((k.to_string(), v.to_string()))).then_some(out)
+    }
+
+    #[test]
+    fn lambda_lines() {
+        let id = "c793869b-ee49-115b-a5b6-4fd21e8dedac";
+        let report = format!("REPORT RequestId: {id}\tDuration: 128.83 ms\tBilled Duration: 200 ms\tMemory Size: 128 MB\tMax Memory Used: 74 MB\tInit Duration: 166.62 ms\tXRAY TraceId: 1-5d9d007f-0a8c7fd02xmpl480aed55ef0\tSegmentId: 3d752xmpl1bbe37e\tSampled: true\t\n");
+        let got = fields(&report).expect("a REPORT line");
+        let want = [
+            ("@type", "REPORT"),
+            ("@requestId", id),
+            ("@duration", "128.83"),
+            ("@billedDuration", "200"),
+            ("@memorySize", "128000000"),
+            ("@maxMemoryUsed", "74000000"),
+            ("@initDuration", "166.62"),
+            ("@xrayTraceId", "1-5d9d007f-0a8c7fd02xmpl480aed55ef0"),
+            ("@xraySegmentId", "3d752xmpl1bbe37e"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        // Older REPORT lines put a space before a tab.
+        let old = format!("REPORT RequestId: {id}\tDuration: 26.73 ms\tBilled Duration: 100 ms \tMemory Size: 128 MB\tMax Memory Used: 75 MB\t\n");
+        assert_eq!(
+            fields(&old).expect("REPORT")[3],
+            ("@billedDuration".into(), "100".into())
+        );
+        let start = format!("START RequestId: {id} Version: $LATEST\n");
+        assert_eq!(
+            fields(&start),
+            Some(vec![
+                ("@type".into(), "START".into()),
+                ("@requestId".into(), id.into())
+            ])
+        );
+        assert_eq!(
+            fields(&format!("END RequestId: {id}\n")).expect("END")[0].1,
+            "END"
+        );
+        let app = format!("2019-06-07T19:11:20.562Z\t{id}\tINFO\tuser {{\"user\":\"ann\",\"n\":{{\"a\":[1,true]}},\"@x\":null}} and {{\"second\":1}}\n");
+        assert_eq!(
+            fields(&app),
+            Some(vec![
+                ("@requestId".into(), id.into()),
+                ("user".into(), "ann".into()),
+                ("n.a.0".into(), "1".into()),
+                ("n.a.1".into(), "true".into()),
+            ])
+        );
+        let multi =
+            format!("2019-06-05T19:30:03.173Z\t{id}\tINFO\tEVENT\r{{\r  \"key\": \"value\"\r}}\n");
+        assert_eq!(
+            fields(&multi).expect("app line")[1],
+            ("key".into(), "value".into())
+        );
+        let plain = format!("2019-06-07T19:11:20.564Z\t{id}\tWARN\tEvent not processed.\n");
+        assert_eq!(fields(&plain).expect("app line").len(), 1);
+        for not in [
+            "REPORT RequestId: not-a-uuid\tDuration: 1 ms".to_string(),
+            format!("START RequestId: {id}"),
+            format!("END RequestId: {id} extra"),
+            format!("2019-06-07T19:11:20.562Z\t{id}\tinfo\tlower-case level"),
+            format!("2019-06-07 19:11:20\t{id}\tINFO\tno T in the time"),
+            "INIT_START Runtime Version: nodejs:18.v18".to_string(),
+        ] {
+            assert_eq!(fields(&not), None, "{not:?}");
+        }
     }
 
     #[test]

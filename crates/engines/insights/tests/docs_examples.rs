@@ -479,3 +479,55 @@ fn route53_query_log_and_vpc_flow_log_samples() {
         check(q, &flows, want);
     }
 }
+
+/// Lambda's text-format lines: AWS's sample queries over REPORT lines, and the first JSON
+/// object of an application line.
+#[test]
+fn lambda_report_and_application_lines() {
+    let id = |n: u32| format!("c793869b-ee49-115b-a5b6-4fd21e8d{n:04x}");
+    let report = |n: u32, dur: &str, used: u32| {
+        format!(
+            "REPORT RequestId: {}\tDuration: {dur} ms\tBilled Duration: 200 ms\tMemory Size: 128 MB\tMax Memory Used: {used} MB\t\n",
+            id(n)
+        )
+    };
+    let lines = [
+        format!("START RequestId: {} Version: $LATEST\n", id(1)),
+        format!("2019-06-07T19:11:20.562Z\t{}\tINFO\t{{\"user\":\"ann\",\"level\":\"info\"}}\n", id(1)),
+        format!("END RequestId: {}\n", id(1)),
+        report(1, "128.83", 74),
+        format!("START RequestId: {} Version: $LATEST\n", id(2)),
+        format!("2019-06-07T19:12:20.562Z\t{}\tERROR\tfailed {{\"user\":\"bob\",\"level\":\"error\"}}\n", id(2)),
+        report(2, "1500.25", 100),
+        report(3, "20", 60),
+    ];
+    let events = evs(&lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (T0 + i as i64 * M, l.as_str()))
+        .collect::<Vec<_>>());
+    let cases: &[(&str, &[&str])] = &[
+        (
+            r#"filter @type = "REPORT" | stats max(@memorySize / 1000 / 1000) as provisionedMemoryMB, min(@maxMemoryUsed / 1000 / 1000) as smallestMemoryRequestMB, avg(@maxMemoryUsed / 1000 / 1000) as avgMemoryUsedMB, max(@maxMemoryUsed / 1000 / 1000) as maxMemoryUsedMB"#,
+            &["provisionedMemoryMB=128; smallestMemoryRequestMB=60; avgMemoryUsedMB=78; maxMemoryUsedMB=100"],
+        ),
+        (
+            r#"filter @type = "REPORT" and @duration > 1000 | fields @requestId, @duration, @billedDuration"#,
+            &["@requestId=c793869b-ee49-115b-a5b6-4fd21e8d0002; @duration=1500.25; @billedDuration=200; @ptr=p6"],
+        ),
+        (
+            "stats count(*) by @type | sort @type asc",
+            &["@type=END; count(*)=1", "@type=REPORT; count(*)=3", "@type=START; count(*)=2", "count(*)=2"],
+        ),
+        (
+            "filter ispresent(user) | stats count(*) by @requestId, user, level",
+            &[
+                "@requestId=c793869b-ee49-115b-a5b6-4fd21e8d0001; user=ann; level=info; count(*)=1",
+                "@requestId=c793869b-ee49-115b-a5b6-4fd21e8d0002; user=bob; level=error; count(*)=1",
+            ],
+        ),
+    ];
+    for (q, want) in cases {
+        check(q, &events, want);
+    }
+}
