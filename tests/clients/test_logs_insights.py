@@ -787,8 +787,10 @@ def test_lambda_report_lines_are_discovered(logs):
                       for i, m in enumerate(lines)])
     span = dict(start_s=(now - 10 * MINUTE_MS) // SECOND_MS, end_s=now // SECOND_MS + 1, logGroupName=group)
     got = rows(run_query(logs, 'filter @type = "REPORT" | stats max(@memorySize / 1000 / 1000) as provisionedMemoryMB, '
-                               'max(@maxMemoryUsed / 1000 / 1000) as maxMemoryUsedMB, avg(@duration) as d', **span))
-    assert [(r["provisionedMemoryMB"], r["maxMemoryUsedMB"], r["d"]) for r in got] == [("128", "100", "814.54")], got
+                               'max(@maxMemoryUsed / 1000 / 1000) as maxMemoryUsedMB, avg(@duration) as d, '
+                               'provisionedMemoryMB - maxMemoryUsedMB as overProvisionedMB', **span))
+    assert [(r["provisionedMemoryMB"], r["maxMemoryUsedMB"], r["d"], r["overProvisionedMB"]) for r in got] == [
+        ("128", "100", "814.54", "28")], got
     got = rows(run_query(logs, "filter @duration > 1000 | fields @requestId, @initDuration", **span))
     assert [(r["@requestId"], r["@initDuration"]) for r in got] == [(f"{rid}2", "166.62")], got
     got = rows(run_query(logs, "filter ispresent(user) | fields @requestId, user", **span))

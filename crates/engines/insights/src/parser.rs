@@ -679,14 +679,22 @@ impl Parser {
             let e = self.expr()?;
             let end = self.prev_end();
             let mut found = false;
-            let planned = plan_aggs(e, &mut aggs, &mut found, false, (start, end))?;
-            if !found {
-                return err(
-                    start,
-                    end,
-                    "stats requires an aggregate function such as count() or avg()",
-                );
-            }
+            let planned = plan_aggs(e.clone(), &mut aggs, &mut found, false, (start, end))?;
+            // Without an aggregate of its own, an item may compute over the aggregates named
+            // before it in this `stats` (`max(a) as x, min(a) as y, x - y as d`).
+            let planned = match found {
+                true => planned,
+                false => match with_aliases(e, &items) {
+                    Some(e) => plan_aggs(e, &mut aggs, &mut found, false, (start, end))?,
+                    None => {
+                        return err(
+                            start,
+                            end,
+                            "stats requires an aggregate function such as count() or avg()",
+                        )
+                    }
+                },
+            };
             let name = if self.eat_word("as") {
                 self.field_name()?
             } else {
@@ -934,6 +942,39 @@ fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
 }
 
 /// Replace aggregate calls by `AggRef`s, collecting their specs.
+/// `e` with each field that names an earlier `stats` item replaced by that item's expression
+/// (over its aggregates), outside aggregate calls; `None` when it names none.
+fn with_aliases(e: Expr, items: &[Proj]) -> Option<Expr> {
+    fn go(e: Expr, items: &[Proj], hit: &mut bool) -> Expr {
+        let mut rec = |x: Box<Expr>| Box::new(go(*x, items, hit));
+        match e {
+            Expr::Field(f) => match items.iter().rev().find(|p| p.name == f) {
+                Some(p) => {
+                    *hit = true;
+                    p.expr.clone()
+                }
+                None => Expr::Field(f),
+            },
+            Expr::Call { name, args, text }
+                if !matches!(functions::classify(&name), FnClass::Agg(_)) =>
+            {
+                Expr::Call {
+                    name,
+                    args: args.into_iter().map(|a| go(a, items, hit)).collect(),
+                    text,
+                }
+            }
+            Expr::Neg(a) => Expr::Neg(rec(a)),
+            Expr::Not(a) => Expr::Not(rec(a)),
+            Expr::Bin(op, a, b) => Expr::Bin(op, rec(a), rec(b)),
+            other => other,
+        }
+    }
+    let mut hit = false;
+    let e = go(e, items, &mut hit);
+    hit.then_some(e)
+}
+
 fn plan_aggs(
     e: Expr,
     aggs: &mut Vec<AggSpec>,

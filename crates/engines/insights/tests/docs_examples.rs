@@ -508,8 +508,13 @@ fn lambda_report_and_application_lines() {
         .collect::<Vec<_>>());
     let cases: &[(&str, &[&str])] = &[
         (
-            r#"filter @type = "REPORT" | stats max(@memorySize / 1000 / 1000) as provisionedMemoryMB, min(@maxMemoryUsed / 1000 / 1000) as smallestMemoryRequestMB, avg(@maxMemoryUsed / 1000 / 1000) as avgMemoryUsedMB, max(@maxMemoryUsed / 1000 / 1000) as maxMemoryUsedMB"#,
-            &["provisionedMemoryMB=128; smallestMemoryRequestMB=60; avgMemoryUsedMB=78; maxMemoryUsedMB=100"],
+            r#"filter @type = "REPORT" | stats max(@memorySize / 1000 / 1000) as provisionedMemoryMB, min(@maxMemoryUsed / 1000 / 1000) as smallestMemoryRequestMB, avg(@maxMemoryUsed / 1000 / 1000) as avgMemoryUsedMB, max(@maxMemoryUsed / 1000 / 1000) as maxMemoryUsedMB, provisionedMemoryMB - maxMemoryUsedMB as overProvisionedMB"#,
+            &["provisionedMemoryMB=128; smallestMemoryRequestMB=60; avgMemoryUsedMB=78; maxMemoryUsedMB=100; overProvisionedMB=28"],
+        ),
+        (
+            // Items over earlier aggregates' names, with functions, and the groups kept.
+            r#"filter @type = "REPORT" | stats count(*) as n, sum(@duration) as total, round(total / n, 1) as mean, n * 2 as twice by @type"#,
+            &["@type=REPORT; n=3; total=1649.08; mean=549.7; twice=6"],
         ),
         (
             r#"filter @type = "REPORT" and @duration > 1000 | fields @requestId, @duration, @billedDuration"#,

@@ -111,6 +111,19 @@ fn error_table() {
         ("filter count(*) > 1", 7, 19, "only be used in stats"),
         ("fields sum(x) as s", 7, 13, "only be used in stats"),
         ("stats x by y", 6, 7, "requires an aggregate function"),
+        // An item may name aggregates only before it.
+        (
+            "stats y - 1 as d, count(*) as y",
+            6,
+            11,
+            "requires an aggregate function",
+        ),
+        (
+            "stats count(*) as n, m + 1, max(a) as m",
+            21,
+            26,
+            "requires an aggregate function",
+        ),
         (
             "stats count(*) | stats count(*) as c | stats count(*)",
             39,
