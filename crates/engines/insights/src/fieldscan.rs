@@ -167,6 +167,20 @@ impl Cursor<'_> {
         }
     }
 
+    /// After a top-level member's `:`: its value's kind and byte range (a string's without its
+    /// quotes).
+    fn member_value(&mut self) -> Sure<(Kind, (usize, usize))> {
+        self.i += 1;
+        self.ws();
+        let vs = self.i;
+        let kind = self.value(1)?;
+        let val = match kind {
+            Kind::Str(_) => (vs + 1, self.i - 1),
+            _ => (vs, self.i),
+        };
+        Some((kind, val))
+    }
+
     /// A value starting at the cursor (whitespace skipped); `depth` counts enclosing containers.
     fn value(&mut self, depth: usize) -> Sure<Kind> {
         match self.peek()? {
@@ -318,15 +332,10 @@ fn find_flat(hits: &mut Vec<Hit>, t: &str, keys: &mut FlatKeys) -> Sure<()> {
                 if c.peek() != Some(b':') {
                     continue;
                 }
-                c.i += 1;
-                c.ws();
-                let vs = c.i;
-                let kind = c.value(1)?;
-                let val = match kind {
-                    Kind::Str(_) => (vs + 1, c.i - 1),
-                    Kind::Container => return None,
-                    _ => (vs, c.i),
-                };
+                let (kind, val) = c.member_value()?;
+                if kind == Kind::Container {
+                    return None;
+                }
                 found = Some(Hit {
                     want: *want,
                     key: (p + 1, p + quoted - 1),
@@ -554,14 +563,7 @@ impl FieldScanner {
                 if c.peek()? != b':' {
                     return None;
                 }
-                c.i += 1;
-                c.ws();
-                let vs = c.i;
-                let kind = c.value(1)?;
-                let val = match kind {
-                    Kind::Str(_) => (vs + 1, c.i - 1),
-                    _ => (vs, c.i),
-                };
+                let (kind, val) = c.member_value()?;
                 let key = &c.b[ks..ke];
                 if let Some(want) = want(key) {
                     let hit = Hit {
