@@ -799,6 +799,8 @@ pub fn encode(
         Writer::default(),
     );
     let mut all: Vec<&[u8]> = Vec::new();
+    // The same messages as text, for the flat-message flags (no second UTF-8 check).
+    let mut texts: Vec<&str> = Vec::new();
     let (mut ts, mut ing, mut seq) = (0i64, 0i64, 0u64);
     let mut header = Writer::default();
     header.u64(streams.len() as u64);
@@ -811,6 +813,7 @@ pub fn encode(
             seq_col.i64(e.seq.wrapping_sub(seq) as i64);
             len_col.u64(e.message.len() as u64);
             all.push(e.message.as_bytes());
+            texts.push(&e.message);
             (ts, ing, seq) = (e.timestamp, e.ingestion_time, e.seq);
             meta.min_ts = meta.min_ts.min(e.timestamp);
             meta.max_ts = meta.max_ts.max(e.timestamp);
@@ -864,7 +867,7 @@ pub fn encode(
             Some(ex) => column_cctx.compress(&crate::fields::build(chunk, ex))?,
             None => Vec::new(),
         };
-        let flat = FlatFlags::of(chunk);
+        let flat = FlatFlags::of(&texts[w[0]..w[1]]);
         header.u64(chunk.len() as u64);
         header.u64(frame.len() as u64);
         header.u64(bloom.len() as u64);
