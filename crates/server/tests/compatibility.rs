@@ -33,9 +33,13 @@ fn doc_rows() -> BTreeMap<String, BTreeMap<String, String>> {
 #[test]
 fn compatibility_table_matches_the_code() {
     let rows = doc_rows();
-    let dir = std::env::temp_dir().join(format!("nephoscope-compat-{}", std::process::id()));
+    // Removed when the test ends.
+    let dir = tempfile::Builder::new()
+        .prefix("nephoscope-compat-")
+        .tempdir()
+        .unwrap();
     let clock: nephoscope_clock::SharedClock = std::sync::Arc::new(nephoscope_clock::SystemClock);
-    let engines = nephoscope_server::Engines::open(&dir, clock).unwrap();
+    let engines = nephoscope_server::Engines::open(dir.path(), clock).unwrap();
     for service in engines.services().unwrap() {
         let model = service.model();
         let listed = rows

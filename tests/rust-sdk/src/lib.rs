@@ -3,7 +3,7 @@
 //! The binary is taken from `NEPHOSCOPE_BIN`, else `<repo>/target/debug/nephoscope`
 //! (`cargo build -p nephoscope-server` in the repository root builds it). It is started as
 //! `nephoscope serve --listen 127.0.0.1:0 --ephemeral` (plus `--config FILE` for
-//! [`Server::start_with_config`]), as `docs/dev/server-contract.md` describes, and killed when the
+//! [`Server::start_with_config`]), as `docs/dev/server-contract.md` describes, and stopped with SIGTERM (so it removes its data directory) when the
 //! [`Server`] is dropped.
 
 use std::fmt::Debug;
@@ -303,7 +303,20 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Stops the server with SIGTERM, as an operator would, so it removes its `--ephemeral`
+    /// data directory on the way out; SIGKILL only if it has not exited within 10 s.
     fn drop(&mut self) {
+        let terminated = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while terminated && std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(path) = self.config_file.take() {
