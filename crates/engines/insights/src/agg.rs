@@ -40,6 +40,10 @@ pub enum AggState {
     Stddev(u64, f64, f64),
     /// (timestamp, tiebreak pointer, value) of the earliest/latest event having the field.
     At(Option<(i64, String, Value)>),
+    /// `rate`: (time, number) of the earliest and the latest event with a numeric value (of
+    /// events at the same time, the smallest value counts as earliest, the largest as latest,
+    /// so the answer does not depend on the order records arrive in).
+    Rate(Option<(i64, f64)>, Option<(i64, f64)>),
 }
 
 impl AggState {
@@ -52,9 +56,10 @@ impl AggState {
             AggKind::Min | AggKind::Max | AggKind::SortsFirst | AggKind::SortsLast => {
                 AggState::Best(None)
             }
-            AggKind::Pct => AggState::Pct(Vec::new(), HashMap::default()),
+            AggKind::Pct | AggKind::Histogram => AggState::Pct(Vec::new(), HashMap::default()),
             AggKind::Stddev => AggState::Stddev(0, 0.0, 0.0),
             AggKind::Earliest | AggKind::Latest => AggState::At(None),
+            AggKind::Rate => AggState::Rate(None, None),
         }
     }
 
@@ -116,6 +121,11 @@ impl AggState {
                     *cur = Some((ts, ptr.to_string(), v.clone()));
                 }
             }
+            AggState::Rate(first, last) => {
+                if let Some(x) = v.as_num() {
+                    rate_add(first, last, (ts, x));
+                }
+            }
         }
     }
 
@@ -140,7 +150,11 @@ impl AggState {
                     self.add_num(x);
                 }
             }
-            AggState::Best(_) | AggState::At(_) => self.update(k, v, 0, "", scratch),
+            // The column-fed executor leaves queries with `earliest`, `latest` and `rate` (which
+            // need each record's time) to the record path.
+            AggState::Best(_) | AggState::At(_) | AggState::Rate(..) => {
+                self.update(k, v, 0, "", scratch)
+            }
         }
     }
 
@@ -215,12 +229,25 @@ impl AggState {
             {
                 *a = Some(b);
             }
+            (AggState::Rate(first, last), AggState::Rate(f2, l2)) => {
+                for p in [f2, l2].into_iter().flatten() {
+                    rate_add(first, last, p);
+                }
+            }
             _ => {}
         }
     }
 
-    pub fn finish(&self, p: f64) -> Value {
+    /// The aggregate's value; `k` and `p` are its [`crate::ast::AggSpec`]'s kind and parameter.
+    pub fn finish(&self, k: AggKind, p: f64) -> Value {
         match self {
+            AggState::Pct(vs, weighted) if k == AggKind::Histogram => {
+                histogram(vs, weighted, p as usize)
+            }
+            AggState::Rate(Some((t0, x0)), Some((t1, x1))) if t1 > t0 => {
+                Value::Num((x1 - x0) / (t1 - t0) as f64 * p)
+            }
+            AggState::Rate(..) => Value::Null,
             AggState::Count(c) => Value::Num(*c as f64),
             AggState::Distinct(s) => Value::Num(s.len() as f64),
             AggState::Sum(s, any) => {
@@ -284,6 +311,63 @@ impl AggState {
             AggState::At(a) => a.as_ref().map(|x| x.2.clone()).unwrap_or(Value::Null),
         }
     }
+}
+
+/// Take the point `(t, x)` into `rate`'s earliest and latest points.
+fn rate_add(first: &mut Option<(i64, f64)>, last: &mut Option<(i64, f64)>, (t, x): (i64, f64)) {
+    if first.is_none_or(|(t0, x0)| (t, x) < (t0, x0)) {
+        *first = Some((t, x));
+    }
+    if last.is_none_or(|(t1, x1)| (t, x) > (t1, x1)) {
+        *last = Some((t, x));
+    }
+}
+
+/// `histogram`'s map: `buckets` equal-width ranges from the smallest value to the largest, each
+/// named `[low, high)` (the last `[low, high]`, holding the largest value) with how many values
+/// it holds, in ascending order; all values equal: one range `[x, x]`. No values: null.
+fn histogram(vs: &[f64], weighted: &HashMap<u64, u64>, buckets: usize) -> Value {
+    let all = || {
+        vs.iter()
+            .map(|&x| (x, 1u64))
+            .chain(weighted.iter().map(|(&b, &n)| (f64::from_bits(b), n)))
+            .filter(|(x, _)| x.is_finite())
+    };
+    let Some((lo, hi)) = all().fold(None, |acc: Option<(f64, f64)>, (x, _)| match acc {
+        None => Some((x, x)),
+        Some((l, h)) => Some((l.min(x), h.max(x))),
+    }) else {
+        return Value::Null;
+    };
+    let fmt = crate::value::fmt_num;
+    if lo == hi || buckets <= 1 {
+        let n: u64 = all().map(|(_, n)| n).sum();
+        let name = format!("[{}, {}]", fmt(lo), fmt(hi));
+        return Value::Map(vec![(name, Value::Num(n as f64))]);
+    }
+    let width = (hi - lo) / buckets as f64;
+    let mut counts = vec![0u64; buckets];
+    for (x, n) in all() {
+        let i = (((x - lo) / width).floor() as usize).min(buckets - 1);
+        counts[i] += n;
+    }
+    let edge = |i: usize| {
+        if i == buckets {
+            hi
+        } else {
+            lo + width * i as f64
+        }
+    };
+    let map = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let close = if i + 1 == buckets { ']' } else { ')' };
+            let name = format!("[{}, {}{close}", fmt(edge(i)), fmt(edge(i + 1)));
+            (name, Value::Num(n as f64))
+        })
+        .collect();
+    Value::Map(map)
 }
 
 fn better(k: AggKind, v: &Value, cur: &Value) -> bool {

@@ -96,13 +96,17 @@ pub enum AggKind {
     Latest,
     SortsFirst,
     SortsLast,
+    /// `rate(field, interval)`: the change of a numeric field per `interval` (in `p`, ms).
+    Rate,
+    /// `histogram(field, buckets)`: the values counted in `p` equal-width ranges.
+    Histogram,
 }
 
 #[derive(Debug, Clone)]
 pub struct AggSpec {
     pub kind: AggKind,
     pub arg: Option<Expr>,
-    /// Percentile for `pct`.
+    /// Percentile for `pct`, interval (ms) for `rate`, bucket count for `histogram`.
     pub p: f64,
 }
 
@@ -220,6 +224,15 @@ pub enum Command {
         field: Expr,
         into: String,
     },
+    /// `expand field`: one row per element of the field's JSON array, the element under the
+    /// field's own name.
+    Expand(String),
+    /// `json field=<field> "<path>" as <alias>`: the value at a dotted path of a JSON field
+    /// (`value`: the expression that reads it), assigned to `alias` when there is one.
+    Json {
+        value: Expr,
+        alias: String,
+    },
     /// `pattern <expr>`: cluster the values into patterns (see `crate::pattern`).
     Pattern(Expr),
     /// `diff [previousDay|previousWeek|previousMonth]`, only directly after the collecting
@@ -239,6 +252,8 @@ impl Command {
                 | Command::Filter(_)
                 | Command::Parse { .. }
                 | Command::Unnest { .. }
+                | Command::Expand(_)
+                | Command::Json { .. }
                 | Command::Lookup(_)
                 | Command::Join(_)
         )

@@ -36,7 +36,7 @@ pub enum Column<'a> {
 }
 
 /// Records with their discovered fields as columns (see [`crate::Execution::push_block`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Block<'a> {
     /// Per record its time (epoch ms).
     pub timestamps: &'a [i64],
@@ -44,6 +44,19 @@ pub struct Block<'a> {
     pub offsets: &'a [usize],
     /// The columns of [`crate::Execution::column_fields`], in that order.
     pub columns: &'a [Column<'a>],
+    /// Ids of the dictionary columns' entries that stay the same from block to block, when
+    /// the columns have them (columns built from messages do; stored columns do not).
+    pub entry_ids: EntryIds<'a>,
+}
+
+/// Per dictionary column, an id for each of its entries: equal ids (of one column, in blocks
+/// of one `epoch`) mean equal values, so what is known of a value carries over from one block
+/// to the next.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EntryIds<'a> {
+    /// Per column, per dictionary entry its id (empty: the column has none).
+    pub ids: &'a [&'a [u32]],
+    pub epoch: u64,
 }
 
 /// Most inputs (fields) one part of the query may read.
@@ -139,7 +152,7 @@ impl Shape {
         let keys = inputs_of(&plan.wanted, &names)?;
         let mut args = Vec::new();
         for a in &s.aggs {
-            if matches!(a.kind, AggKind::Earliest | AggKind::Latest) {
+            if matches!(a.kind, AggKind::Earliest | AggKind::Latest | AggKind::Rate) {
                 return None;
             }
             args.push(match &a.arg {
@@ -303,8 +316,24 @@ pub(crate) struct Columnar {
     touched: Vec<u32>,
     /// Per dictionary entry of a numeric argument, its number.
     nums: Vec<Option<f64>>,
+    /// Per aggregate, per group, the entry ids ([`EntryIds`]) whose values `count_distinct`
+    /// already holds, as bits, for the epoch `seen_epoch`; `seen_words` counts their words.
+    seen: Vec<Vec<Vec<u64>>>,
+    seen_epoch: u64,
+    seen_words: usize,
     row: Row,
     text: String,
+}
+
+/// Most words (of 64 entry ids) the `count_distinct` bit sets of a run may take (64 MiB).
+const MAX_SEEN_WORDS: usize = 8 << 20;
+
+/// How many dictionary entries a column has (0 for another kind).
+fn cols_len(c: &Column<'_>) -> usize {
+    match c {
+        Column::Dict { ends, .. } => ends.len(),
+        _ => 0,
+    }
 }
 
 /// Sets `row` to record `r`'s values of `inputs` (as [`exec::fill_row_from`] lays them out)
@@ -373,6 +402,9 @@ impl Columnar {
             counts: Vec::new(),
             touched: Vec::new(),
             nums: Vec::new(),
+            seen: (0..n).map(|_| Vec::new()).collect(),
+            seen_epoch: 0,
+            seen_words: 0,
             row: Row::default(),
             text: String::new(),
         })
@@ -530,9 +562,74 @@ impl Columnar {
             let Some((inputs, bare)) = &shape.args[j] else {
                 continue;
             };
+            // Distinct values of a field alone whose entries have ids: each group's values are
+            // fingerprinted and added once in the whole run, not once per block.
+            if let (AggKind::CountDistinct, Some(i)) = (a.kind, *bare) {
+                if let (
+                    Column::Dict {
+                        text: t,
+                        ends,
+                        codes,
+                    },
+                    Some(ids),
+                ) = (
+                    cols[i],
+                    b.entry_ids
+                        .ids
+                        .get(i)
+                        .filter(|x| x.len() == cols_len(&cols[i])),
+                ) {
+                    if self.seen_epoch != b.entry_ids.epoch {
+                        self.seen.iter_mut().for_each(Vec::clear);
+                        self.seen_epoch = b.entry_ids.epoch;
+                        self.seen_words = 0;
+                    }
+                    let most = ids.iter().max().map_or(0, |&m| m as usize / 64 + 1);
+                    let seen = &mut self.seen[j];
+                    let grow: usize = block_groups
+                        .iter()
+                        .map(|&g| most.saturating_sub(seen.get(g as usize).map_or(0, Vec::len)))
+                        .sum();
+                    if self.seen_words + grow <= MAX_SEEN_WORDS {
+                        self.seen_words += grow;
+                        for &g in block_groups.iter() {
+                            let g = g as usize;
+                            if seen.len() <= g {
+                                seen.resize_with(g + 1, Vec::new);
+                            }
+                            if seen[g].len() < most {
+                                seen[g].resize(most, 0);
+                            }
+                        }
+                        for (r, g) in picked() {
+                            let c = codes[r] as usize;
+                            let Some(&id) = ids.get(c) else { continue };
+                            let (w, bit) = (id as usize / 64, 1u64 << (id % 64));
+                            let word = &mut seen[g][w];
+                            if *word & bit != 0 {
+                                continue;
+                            }
+                            *word |= bit;
+                            let start = if c == 0 { 0 } else { ends[c - 1] as usize };
+                            let entry = t.get(start..ends[c] as usize).unwrap_or("");
+                            if let AggState::Distinct(set) = &mut groups.states_mut(g)[j] {
+                                text.clear();
+                                crate::value::str_key_into(entry, text);
+                                set.insert(fingerprint(text));
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
             let numeric = matches!(
                 a.kind,
-                AggKind::Count | AggKind::Sum | AggKind::Avg | AggKind::Pct | AggKind::Stddev
+                AggKind::Count
+                    | AggKind::Sum
+                    | AggKind::Avg
+                    | AggKind::Pct
+                    | AggKind::Histogram
+                    | AggKind::Stddev
             );
             match bare.map(|i| cols[i]) {
                 // A field alone, read as a number (`count` only asks whether it is there).
@@ -550,8 +647,10 @@ impl Columnar {
                     text: t,
                     ends,
                     codes,
-                }) if matches!(a.kind, AggKind::Pct | AggKind::CountDistinct)
-                    && block_groups.len() * ends.len() <= MAX_COUNTS =>
+                }) if matches!(
+                    a.kind,
+                    AggKind::Pct | AggKind::Histogram | AggKind::CountDistinct
+                ) && block_groups.len() * ends.len() <= MAX_COUNTS =>
                 {
                     let e = ends.len();
                     // The table stays zeroed between blocks: only the cells touched are
@@ -571,7 +670,7 @@ impl Columnar {
                         let start = if c == 0 { 0 } else { ends[c - 1] as usize };
                         let entry = t.get(start..ends[c] as usize).unwrap_or("");
                         let st = &mut groups.states_mut(block_groups[l] as usize)[j];
-                        if a.kind == AggKind::Pct {
+                        if a.kind != AggKind::CountDistinct {
                             if let Some(x) = parse_num(entry) {
                                 st.add_many(x, u64::from(k));
                             }
@@ -639,22 +738,59 @@ impl Columnar {
     }
 }
 
-/// One field's values over a block of messages, built as a dictionary column.
+/// One field's values over a block of messages, built as a dictionary column whose entries
+/// have ids kept from block to block ([`EntryIds`]).
 #[derive(Default)]
 struct BuiltField {
     text: String,
     ends: Vec<u32>,
     codes: Vec<u32>,
-    /// Value hash → the first entry with it (a value whose hash is taken by another value gets
-    /// an entry of its own: equal codes always mean equal values, which is all readers need).
+    /// Per entry of the block, its id.
+    ids: Vec<u32>,
+    /// Every value met since the ids' epoch began, by id, end to end.
+    id_text: String,
+    id_ends: Vec<u32>,
+    /// Per id, its entry in the current block (`u32::MAX`: none yet).
+    entry_of: Vec<u32>,
+    /// Value hash → the first id with it (a value whose hash is taken by another value gets
+    /// an id of its own: equal ids always mean equal values, which is all readers need).
     index: std::collections::HashMap<u64, u32, foldhash::fast::RandomState>,
 }
 
+/// Past this many ids, or bytes of their values, in a field, the ids start over (a new epoch).
+const MAX_IDS: usize = 1 << 20;
+const MAX_ID_BYTES: usize = 64 << 20;
+
 impl BuiltField {
-    fn entry(&self, e: u32) -> &str {
-        let e = e as usize;
-        let start = if e == 0 { 0 } else { self.ends[e - 1] as usize };
-        self.text.get(start..self.ends[e] as usize).unwrap_or("")
+    fn id_value(&self, id: u32) -> &str {
+        let i = id as usize;
+        let start = if i == 0 {
+            0
+        } else {
+            self.id_ends[i - 1] as usize
+        };
+        self.id_text
+            .get(start..self.id_ends[i] as usize)
+            .unwrap_or("")
+    }
+
+    /// Empties the block; with `forget`, the ids too.
+    fn clear(&mut self, forget: bool) {
+        for &id in &self.ids {
+            if let Some(e) = self.entry_of.get_mut(id as usize) {
+                *e = u32::MAX;
+            }
+        }
+        self.text.clear();
+        self.ends.clear();
+        self.codes.clear();
+        self.ids.clear();
+        if forget {
+            self.id_text.clear();
+            self.id_ends.clear();
+            self.entry_of.clear();
+            self.index.clear();
+        }
     }
 }
 
@@ -677,6 +813,10 @@ pub(crate) struct MessageColumns {
     unset_scanner: crate::fieldscan::FieldScanner,
     unset: Vec<String>,
     fields: Vec<BuiltField>,
+    /// The names `fields` were built for (their ids hold for these names only).
+    names: Vec<String>,
+    /// Bumped whenever the entry ids start over.
+    epoch: u64,
     timestamps: Vec<i64>,
     offsets: Vec<usize>,
 }
@@ -691,12 +831,18 @@ impl MessageColumns {
         parse: Option<&ParseFill<'_>>,
     ) {
         use std::hash::BuildHasher;
+        let forget = self.names.as_slice() != wanted
+            || self
+                .fields
+                .iter()
+                .any(|f| f.id_ends.len() > MAX_IDS || f.id_text.len() > MAX_ID_BYTES);
+        if forget {
+            self.names = wanted.to_vec();
+            self.epoch += 1;
+        }
         self.fields.resize_with(wanted.len(), BuiltField::default);
         for f in &mut self.fields {
-            f.text.clear();
-            f.ends.clear();
-            f.codes.clear();
-            f.index.clear();
+            f.clear(forget);
         }
         self.timestamps.clear();
         self.offsets.clear();
@@ -710,17 +856,29 @@ impl MessageColumns {
             };
             let f = &mut fields[j];
             let h = hasher.hash_one(v);
-            let code = match f.index.get(&h) {
-                Some(&e) if f.entry(e) == v => e,
+            let id = match f.index.get(&h) {
+                Some(&id) if f.id_value(id) == v => id,
                 known => {
+                    f.id_text.push_str(v);
+                    f.id_ends.push(f.id_text.len() as u32);
+                    f.entry_of.push(u32::MAX);
+                    let id = f.id_ends.len() as u32 - 1;
+                    if known.is_none() {
+                        f.index.insert(h, id);
+                    }
+                    id
+                }
+            };
+            let code = match f.entry_of[id as usize] {
+                u32::MAX => {
                     f.text.push_str(v);
                     f.ends.push(f.text.len() as u32);
+                    f.ids.push(id);
                     let e = f.ends.len() as u32 - 1;
-                    if known.is_none() {
-                        f.index.insert(h, e);
-                    }
+                    f.entry_of[id as usize] = e;
                     e
                 }
+                e => e,
             };
             f.codes[n] = code;
         };
@@ -767,18 +925,87 @@ impl MessageColumns {
         }
     }
 
-    /// The block [`MessageColumns::fill`] read.
-    pub(crate) fn block<'a>(&'a self, columns: &'a mut Vec<Column<'a>>) -> Block<'a> {
+    /// The block [`MessageColumns::fill`] read (`columns` and `ids`: room for its parts).
+    pub(crate) fn block<'a>(
+        &'a self,
+        columns: &'a mut Vec<Column<'a>>,
+        ids: &'a mut Vec<&'a [u32]>,
+    ) -> Block<'a> {
         columns.clear();
         columns.extend(self.fields.iter().map(|f| Column::Dict {
             text: &f.text,
             ends: &f.ends,
             codes: &f.codes,
         }));
+        ids.clear();
+        ids.extend(self.fields.iter().map(|f| f.ids.as_slice()));
         Block {
             timestamps: &self.timestamps,
             offsets: &self.offsets,
             columns,
+            entry_ids: EntryIds {
+                ids,
+                epoch: self.epoch,
+            },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (epoch, per record its value and its entry's id) of field `f` of a block.
+    fn read(m: &MessageColumns, f: usize) -> (u64, Vec<(String, u32)>) {
+        let (mut columns, mut ids) = (Vec::new(), Vec::new());
+        let b = m.block(&mut columns, &mut ids);
+        let Column::Dict { text, ends, codes } = b.columns[f] else {
+            panic!("not a dictionary");
+        };
+        let rows = codes
+            .iter()
+            .map(|&c| {
+                let c = c as usize;
+                let start = if c == 0 { 0 } else { ends[c - 1] as usize };
+                (
+                    text[start..ends[c] as usize].to_string(),
+                    b.entry_ids.ids[f][c],
+                )
+            })
+            .collect();
+        (b.entry_ids.epoch, rows)
+    }
+
+    #[test]
+    fn built_entries_keep_their_ids_from_block_to_block() {
+        let wanted = vec!["u".to_string(), "r".to_string()];
+        let block = |us: &[&str]| {
+            us.iter()
+                .map(|u| format!(r#"{{"u":"{u}","r":"/x"}}"#))
+                .collect::<Vec<_>>()
+        };
+        let mut m = MessageColumns::default();
+        let one = block(&["a", "b", "a", "c"]);
+        m.fill(&wanted, one.iter().map(|s| (0, s.as_str(), false)), None);
+        let (e1, first) = read(&m, 0);
+        assert_eq!(first[0].1, first[2].1, "one value, one id");
+        assert_ne!(first[0].1, first[1].1);
+        let two = block(&["c", "d", "a"]);
+        m.fill(&wanted, two.iter().map(|s| (0, s.as_str(), false)), None);
+        let (e2, second) = read(&m, 0);
+        assert_eq!(e1, e2);
+        let id_of = |rows: &[(String, u32)], v: &str| rows.iter().find(|r| r.0 == v).unwrap().1;
+        for v in ["a", "c"] {
+            assert_eq!(id_of(&first, v), id_of(&second, v), "{v}");
+        }
+        assert!(!first.iter().any(|r| r.1 == id_of(&second, "d")));
+        assert_eq!(
+            second.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ["c", "d", "a"]
+        );
+        // Other names: the ids start over, in a new epoch.
+        let other = vec!["r".to_string()];
+        m.fill(&other, two.iter().map(|s| (0, s.as_str(), false)), None);
+        assert_ne!(read(&m, 0).0, e2);
     }
 }

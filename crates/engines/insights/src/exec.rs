@@ -232,6 +232,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
         matches!(
             c,
             Command::Unnest { .. }
+                | Command::Expand(_)
                 | Command::Join(_)
                 | Command::Parse {
                     mode: ParseMode::Multi(_),
@@ -246,6 +247,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
             Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| check(&p.name)),
             Command::Parse { mode, .. } => mode.names().into_iter().for_each(check),
             Command::Unnest { into, .. } => check(into),
+            Command::Expand(name) | Command::Json { alias: name, .. } => check(name),
             Command::Lookup(l) => l.outputs.iter().for_each(|n| check(n)),
             _ => {}
         }
@@ -301,13 +303,15 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Parse { field, .. } => calls(field),
         Command::Dedup(d) => d.iter().for_each(&mut calls),
         Command::Unnest { field, .. } | Command::Pattern(field) => calls(field),
+        Command::Json { value, .. } => calls(value),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| calls(e)),
-        Command::Limit { .. } | Command::Diff(_) | Command::Join(_) => {}
+        Command::Limit { .. } | Command::Diff(_) | Command::Join(_) | Command::Expand(_) => {}
     }
     match c {
         Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| f(&p.name)),
         Command::Parse { mode, .. } => mode.names().into_iter().for_each(&mut *f),
         Command::Unnest { into, .. } => f(into),
+        Command::Expand(name) | Command::Json { alias: name, .. } => f(name),
         Command::Lookup(l) => l.outputs.iter().for_each(|n| f(n)),
         _ => {}
     }
@@ -372,6 +376,12 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Parse { field, .. } => ex(field),
         Command::Dedup(d) => d.iter().for_each(ex),
         Command::Unnest { field, .. } | Command::Pattern(field) => ex(field),
+        // An array discovery did not keep is read from the message.
+        Command::Expand(field) => {
+            f(field);
+            f("@message");
+        }
+        Command::Json { value, .. } => ex(value),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| ex(e)),
         Command::Join(j) => f(&j.left_key),
         Command::Limit { .. } | Command::Diff(_) => {}
@@ -478,6 +488,29 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             }
             out
         }
+        Command::Expand(field) => {
+            let mut out = Vec::new();
+            for r in rows {
+                match expand_items(field, &r) {
+                    Some(items) => {
+                        for it in items {
+                            let mut c = r.clone();
+                            c.set(field, it);
+                            out.push(c);
+                        }
+                    }
+                    None => out.push(r),
+                }
+            }
+            out
+        }
+        Command::Json { value, alias } => rows
+            .into_iter()
+            .map(|mut r| {
+                json_into(value, alias, &mut r, ev);
+                r
+            })
+            .collect(),
         Command::Sort(keys) => {
             let mut keyed: Vec<(Vec<Value>, Row)> = rows
                 .into_iter()
@@ -687,6 +720,66 @@ fn parse_into(mode: &ParseMode, src: &str, r: &mut Row) {
     }
 }
 
+/// `json field=… as alias`: the alias set to the value found, left as it is when none is.
+fn json_into(value: &Expr, alias: &str, r: &mut Row, ev: &Evaluator) {
+    let v = ev.eval(value, r);
+    if !v.is_null() {
+        r.set(alias, v);
+    }
+}
+
+/// The elements `expand field` makes rows of: the field's list (`jsonParse`), the JSON array its
+/// text holds, or — discovery keeps no arrays, only their elements (`items.0`) — the array at
+/// the field's dotted path in the JSON message. `None` (the row stays as it is) when the value
+/// is no array; an empty array makes no rows.
+fn expand_items(field: &str, r: &Row) -> Option<Vec<Value>> {
+    let array = |text: &str| match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Array(a)) => Some(a.iter().map(expanded).collect()),
+        _ => None,
+    };
+    match r.get(field) {
+        Value::List(items) => Some(items),
+        Value::Str(text) => array(&text),
+        Value::Null => {
+            let message = r.get("@message").as_str()?;
+            let mut at = match serde_json::from_str::<serde_json::Value>(message.trim_start()) {
+                Ok(v @ serde_json::Value::Object(_)) => v,
+                _ => return None,
+            };
+            // A key starting with `@` is discovered with an extra `@`.
+            let path = match field.strip_prefix("@@") {
+                Some(rest) => format!("@{rest}"),
+                None => field.to_string(),
+            };
+            for key in path.split('.') {
+                at = match at {
+                    serde_json::Value::Object(mut o) => o.remove(key)?,
+                    serde_json::Value::Array(mut a) => {
+                        let i: usize = key.parse().ok()?;
+                        (i < a.len()).then(|| a.swap_remove(i))?
+                    }
+                    _ => return None,
+                };
+            }
+            match at {
+                serde_json::Value::Array(a) => Some(a.iter().map(expanded).collect()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// An array element as `expand` gives it: scalars as text, as discovered fields are; objects
+/// and arrays as maps and lists (`items.name` reads into them).
+fn expanded(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Number(n) => Value::Str(n.to_string()),
+        serde_json::Value::Bool(b) => Value::Str(b.to_string()),
+        other => crate::functions::from_json(other),
+    }
+}
+
 fn cmp_keys(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
     for (i, k) in keys.iter().enumerate() {
         let o = sort_cmp(&a[i], &b[i], k.desc);
@@ -728,6 +821,10 @@ pub fn apply_one(cmd: &Command, r: &mut Row, ev: &Evaluator, tmp: &mut String) -
                     r.set(&p.name, v);
                 }
             }
+            true
+        }
+        Command::Json { value, alias } => {
+            json_into(value, alias, r, ev);
             true
         }
         Command::Parse { field, mode } => {
@@ -893,7 +990,7 @@ impl Groups {
                     .aggs
                     .iter()
                     .zip(&grp.states)
-                    .map(|(a, st)| st.finish(a.p))
+                    .map(|(a, st)| st.finish(a.kind, a.p))
                     .collect();
                 let ev = Evaluator {
                     env,

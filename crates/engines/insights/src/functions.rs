@@ -1,7 +1,10 @@
 //! Scalar functions, the function catalogue, and period arithmetic.
 
 use crate::ast::AggKind;
-use crate::value::{parse_num, Value};
+use crate::datetime;
+use crate::value::{parse_num, text_of, Value};
+use md5::Digest;
+use std::fmt::Write;
 use std::net::IpAddr;
 
 pub enum FnClass {
@@ -28,6 +31,12 @@ pub fn classify(name: &str) -> FnClass {
         "latest" => Agg(AggKind::Latest),
         "sortsfirst" => Agg(AggKind::SortsFirst),
         "sortslast" => Agg(AggKind::SortsLast),
+        // The time-series functions: AWS's page spells the first two both in snake and in
+        // camel case. Over a `by bin(period)` group they are count and sum per bin.
+        "count_over_time" | "countovertime" => Agg(AggKind::Count),
+        "sum_over_time" | "sumovertime" => Agg(AggKind::Sum),
+        "rate" => Agg(AggKind::Rate),
+        "histogram" => Agg(AggKind::Histogram),
         "abs" | "ceil" | "floor" | "log" | "sqrt" | "tonumber" | "toint" | "tolong"
         | "todouble" => Scalar(1, 1),
         "round" => Scalar(1, 2),
@@ -36,7 +45,8 @@ pub fn classify(name: &str) -> FnClass {
         "bin" | "frommillis" | "tomillis" => Scalar(1, 1),
         "datefloor" | "dateceil" => Scalar(2, 2),
         "now" | "querystarttime" | "queryendtime" | "querytimerange" => Scalar(0, 0),
-        "formatdate" | "strftime" => Scalar(2, 3),
+        "formatdate" | "strftime" | "parsedate" => Scalar(2, 3),
+        "md5" | "sha256" => Scalar(1, 1),
         "ispresent" | "isnumeric" | "messagesize" | "isempty" | "isblank" | "strlen"
         | "toupper" | "tolower" | "urlencode" | "urldecode" | "base64encode" | "base64decode"
         | "hextoascii" | "hextodec" | "dectohex" | "jsonparse" | "jsonstringify"
@@ -52,8 +62,8 @@ pub fn classify(name: &str) -> FnClass {
         | "isipv4insubnet" | "isipv6insubnet" => Scalar(2, 2),
         // No data protection policies mask anything here, so unmask returns its argument.
         "unmask" => Scalar(1, 1),
-        "parsedate" | "rate" | "count_over_time" | "sum_over_time" | "histogram" | "md5"
-        | "sha1" | "sha256" | "sha512" | "hash" => Unsupported,
+        // AWS documents only md5 and sha256 among the hashes.
+        "sha1" | "sha512" | "hash" => Unsupported,
         _ => Unknown,
     }
 }
@@ -129,10 +139,31 @@ pub fn call(name: &str, a: &[Value], env: &Env) -> Value {
         "querystarttime" => Value::Num(env.start_ms as f64),
         "queryendtime" => Value::Num(env.end_ms as f64),
         "querytimerange" => Value::Num((env.end_ms - env.start_ms) as f64),
-        "formatdate" | "strftime" => match (num(a0), s(a1)) {
-            (Some(ms), Some(f)) => Value::Str(strftime(ms as i64, &f)),
-            _ => Value::Null,
-        },
+        // A timezone argument that is null or names no zone makes the result null.
+        "formatdate" | "strftime" => {
+            let (Some(ms), Some(f), Some(tz)) = (num(a0), text_of(a1), tz_arg(a)) else {
+                return Value::Null;
+            };
+            datetime::format_date(ms as i64, &f, &tz)
+                .map(Value::Str)
+                .unwrap_or(Value::Null)
+        }
+        "parsedate" => {
+            let (Some(t), Some(f), Some(tz)) = (text_of(a0), text_of(a1), tz_arg(a)) else {
+                return Value::Null;
+            };
+            crate::javadate::java_pattern_cached(&f)
+                .and_then(|p| crate::javadate::parse_date(&t, &p, &tz))
+                .map(|ms| Value::Num(ms as f64))
+                .unwrap_or(Value::Null)
+        }
+        // Lowercase hex of the UTF-8 text (numbers as rendered); lists and maps are null.
+        "md5" => text_of(a0)
+            .map(|t| Value::Str(hex(&md5::Md5::digest(t.as_bytes()))))
+            .unwrap_or(Value::Null),
+        "sha256" => text_of(a0)
+            .map(|t| Value::Str(hex(&sha2::Sha256::digest(t.as_bytes()))))
+            .unwrap_or(Value::Null),
         "ispresent" => Value::Bool(!a0.is_null()),
         "unmask" => a0.clone(),
         "coalesce" => a
@@ -333,6 +364,23 @@ pub fn call(name: &str, a: &[Value], env: &Env) -> Value {
     }
 }
 
+/// The time zone of a date function's optional third argument: UTC when absent.
+fn tz_arg(a: &[Value]) -> Option<jiff::tz::TimeZone> {
+    match a.get(2) {
+        None => Some(jiff::tz::TimeZone::UTC),
+        Some(v) => datetime::time_zone_cached(&text_of(v)?),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut o, b| {
+            let _ = write!(o, "{b:02x}");
+            o
+        })
+}
+
 fn as_list(v: &Value) -> Option<Vec<Value>> {
     match v {
         Value::List(l) => Some(l.clone()),
@@ -451,4 +499,4 @@ pub fn to_json(v: &Value) -> serde_json::Value {
 }
 
 use crate::codec::{b64dec, b64enc, urldecode, urlencode};
-pub use crate::datetime::{ceil_period, floor_period, strftime, unit_ms};
+pub use crate::datetime::{ceil_period, floor_period, unit_ms};

@@ -63,15 +63,23 @@ pub fn insights_query(data: &[u8], is_flat: fn(&str) -> bool) {
             let marked = feed_marked(&q, true);
             assert_eq!(marked.rows(), rows, "{text}");
             assert_eq!(marked.stats(), exec.stats(), "{text}");
-            // A `stats` run taking blocks answers as the record-by-record run.
+            // A `stats` run taking blocks answers as the record-by-record run, the messages
+            // given in two blocks (what is known of a value carries over from one to the next).
             let mut blocks = q.start(ctx);
             if blocks.reads_blocks() {
-                blocks.push_messages(
-                    messages
-                        .iter()
-                        .enumerate()
-                        .map(|(i, m)| ((i as i64) * 1000, m.as_str(), is_flat(m))),
-                );
+                let half = messages.len() / 2;
+                for part in [&messages[..half], &messages[half..]] {
+                    let first = if part.as_ptr() == messages.as_ptr() {
+                        0
+                    } else {
+                        half
+                    };
+                    blocks.push_messages(
+                        part.iter()
+                            .enumerate()
+                            .map(|(i, m)| (((first + i) as i64) * 1000, m.as_str(), is_flat(m))),
+                    );
+                }
                 assert_eq!(blocks.rows(), rows, "{text}");
                 assert_eq!(blocks.stats(), exec.stats(), "{text}");
             }

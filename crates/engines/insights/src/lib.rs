@@ -22,6 +22,7 @@ mod expr;
 mod fieldscan;
 mod functions;
 pub mod fuzzing;
+mod javadate;
 mod lexer;
 mod parser;
 mod pattern;
@@ -31,7 +32,7 @@ mod source;
 mod textparse;
 mod value;
 
-pub use columnar::{Block, Column};
+pub use columnar::{Block, Column, EntryIds};
 pub use discover::{discover_fields, message_fields, MAX_DISCOVERED_FIELDS};
 pub use fieldscan::FieldScanner;
 pub use source::{Source, MAX_PREFIXES};
@@ -656,7 +657,8 @@ impl Execution {
         built.fill(&self.plan.wanted, records, parse.as_ref());
         {
             let mut columns = Vec::new();
-            let block = built.block(&mut columns);
+            let mut ids = Vec::new();
+            let block = built.block(&mut columns, &mut ids);
             self.feed_block(&block);
         }
         self.built = built;
@@ -970,7 +972,10 @@ impl Execution {
             && self.plan.prefix.iter().all(|c| {
                 !matches!(
                     c,
-                    ast::Command::Filter(_) | ast::Command::Unnest { .. } | ast::Command::Join(_)
+                    ast::Command::Filter(_)
+                        | ast::Command::Unnest { .. }
+                        | ast::Command::Expand(_)
+                        | ast::Command::Join(_)
                 )
             })
     }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 const UNSUPPORTED_COMMANDS: &[&str] = &[
     "source",
     "anomaly",
-    "expand",
     "addtotals",
     "relevantfields",
     "autoregress",
@@ -24,6 +23,9 @@ const UNSUPPORTED_COMMANDS: &[&str] = &[
     "sessionize",
     "countfrequent",
 ];
+
+/// The most buckets `histogram(field, buckets)` may ask for.
+const MAX_HISTOGRAM_BUCKETS: f64 = 1000.0;
 
 pub struct Parser {
     pub(crate) toks: Vec<Token>,
@@ -244,6 +246,8 @@ impl Parser {
                 }
                 Ok(Command::Dedup(fs))
             }
+            "expand" => Ok(Command::Expand(self.field_name()?)),
+            "json" => self.json_cmd(),
             "unnest" => {
                 let field = self.expr()?;
                 if !self.eat_word("into") {
@@ -633,6 +637,49 @@ impl Parser {
         })))
     }
 
+    /// `json field=<field> "<dotted path>" as <alias>`: the value at the path, read from the
+    /// field's map (`jsonParse`), from the JSON text it holds, or from the field discovered
+    /// under `<field>.<path>` (JSON messages are flattened that way).
+    fn json_cmd(&mut self) -> R<Command> {
+        const SHAPE: &str = "json takes field=<field> \"<key.path>\" as <name>";
+        if !self.eat_word("field") || !self.at(&Tok::Eq) {
+            let p = self.peek().clone();
+            return err(p.start, p.end, SHAPE);
+        }
+        self.pos += 1;
+        let field = self.field_name()?;
+        let t = self.next();
+        let Tok::Str(path) = t.tok else {
+            return err(t.start, t.end, SHAPE);
+        };
+        if path.is_empty() || path.split('.').any(str::is_empty) {
+            return err(
+                t.start,
+                t.end,
+                "the json key path must be keys separated by dots, as in \"user.name\"",
+            );
+        }
+        if !self.eat_word("as") {
+            let p = self.peek().clone();
+            return err(p.start, p.end, SHAPE);
+        }
+        let alias = self.field_name()?;
+        let mut parsed = Expr::Call {
+            name: "jsonparse".into(),
+            args: vec![Expr::Field(field.clone())],
+            text: format!("jsonParse({field})"),
+        };
+        for seg in path.split('.') {
+            parsed = Expr::Index(Box::new(parsed), Box::new(Expr::Str(seg.to_string())));
+        }
+        let value = Expr::Call {
+            name: "coalesce".into(),
+            args: vec![Expr::Field(format!("{field}.{path}")), parsed],
+            text: format!("json field={field} \"{path}\""),
+        };
+        Ok(Command::Json { value, alias })
+    }
+
     fn field_name(&mut self) -> R<String> {
         let t = self.next();
         match t.tok {
@@ -877,7 +924,7 @@ pub(crate) fn check_call(name: &str, args: &[Expr], s: usize, e: usize) -> R<()>
             let lname = name.to_ascii_lowercase();
             let ok = match lname.as_str() {
                 "count" => n <= 1,
-                "pct" | "percentile" => n == 2,
+                "pct" | "percentile" | "rate" | "histogram" => n == 2,
                 _ => n == 1,
             };
             if !ok {
@@ -891,6 +938,25 @@ pub(crate) fn check_call(name: &str, args: &[Expr], s: usize, e: usize) -> R<()>
             }
             if args.iter().any(|a| matches!(a, Expr::Star)) {
                 return err(s, e, format!("'*' is not a valid argument to {name}()"));
+            }
+            // Literal formats and time zones of the date functions are checked here; ones known
+            // only at run time make the result null instead.
+            let lit = |i: usize| match args.get(i) {
+                Some(Expr::Str(x)) => Some(x.as_str()),
+                _ => None,
+            };
+            let format_error = match name.to_ascii_lowercase().as_str() {
+                "formatdate" | "strftime" => {
+                    lit(1).and_then(|f| crate::datetime::check_strftime(f).err())
+                }
+                "parsedate" => lit(1).and_then(|f| crate::javadate::compile_java(f).err()),
+                _ => return Ok(()),
+            };
+            if let Some(m) = format_error {
+                return err(s, e, format!("{name}(): {m} in the format"));
+            }
+            if let Some(z) = lit(2).filter(|z| crate::datetime::time_zone(z).is_none()) {
+                return err(s, e, format!("{name}(): unknown time zone '{z}'"));
             }
             Ok(())
         }
@@ -1007,6 +1073,41 @@ fn plan_aggs(
                             span.0,
                             span.1,
                             "pct() requires a percentile between 0 and 100 as its second argument",
+                        ),
+                    }
+                }
+                if kind == AggKind::Rate {
+                    // A calendar month, quarter or year has no fixed length.
+                    match args.pop() {
+                        Some(Expr::Dur(n, u))
+                            if n > 0
+                                && !matches!(
+                                    u,
+                                    crate::lexer::Unit::Month
+                                        | crate::lexer::Unit::Quarter
+                                        | crate::lexer::Unit::Year
+                                ) =>
+                        {
+                            p = (n * functions::unit_ms(u)) as f64
+                        }
+                        _ => return err(
+                            span.0,
+                            span.1,
+                            "rate() requires a time period of milliseconds to weeks as its second argument, as in rate(bytes, 1m)",
+                        ),
+                    }
+                }
+                if kind == AggKind::Histogram {
+                    match args.pop() {
+                        Some(Expr::Num(v))
+                            if v.fract() == 0.0 && (1.0..=MAX_HISTOGRAM_BUCKETS).contains(&v) =>
+                        {
+                            p = v
+                        }
+                        _ => return err(
+                            span.0,
+                            span.1,
+                            format!("histogram() requires a whole number of buckets from 1 to {MAX_HISTOGRAM_BUCKETS} as its second argument"),
                         ),
                     }
                 }

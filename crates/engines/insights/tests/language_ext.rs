@@ -541,3 +541,129 @@ fn newest_rows_from_records_in_any_order() {
         assert_eq!(ex.stats().records_scanned, n as f64, "{q}");
     }
 }
+
+/// `expand` (one row per array element, under the field's own name), `json field=` (a value at a
+/// key path of a JSON field) and the time-series functions of `stats`.
+#[test]
+fn expand_json_and_time_series_functions() {
+    let events = evs(&[
+        (
+            T0,
+            r#"{"items":["apple","banana","cherry"],"host":"web-01","req":{"user":{"name":"ann"},"ids":[7,8]}}"#,
+        ),
+        (
+            T0 + 1,
+            r#"{"items":[{"sku":"a1","n":2},{"sku":"b2","n":5}],"host":"web-02","payload":"{\"user\":{\"name\":\"bob\"},\"ids\":[3]}"}"#,
+        ),
+        (T0 + 2, r#"{"items":[],"host":"web-03"}"#),
+        (T0 + 3, r#"{"host":"web-04","items":"not an array"}"#),
+        (T0 + 4, "plain text line"),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        // AWS's example: three rows, every other field copied.
+        (
+            "filter host = 'web-01' | expand items | stats count(*) by items, host",
+            &[
+                "items=apple; host=web-01; count(*)=1",
+                "items=banana; host=web-01; count(*)=1",
+                "items=cherry; host=web-01; count(*)=1",
+            ],
+        ),
+        // Object elements are maps: their keys read with dots.
+        (
+            "filter host = 'web-02' | expand items | fields items.sku, items.n | sort items.n desc",
+            &[
+                "items.sku=b2; items.n=5; @ptr=p1",
+                "items.sku=a1; items.n=2; @ptr=p1",
+            ],
+        ),
+        // An empty array makes no rows; no array at all leaves the row as it is.
+        (
+            "expand items | stats count(*) by host",
+            &[
+                "host=web-01; count(*)=3",
+                "host=web-02; count(*)=2",
+                "host=web-04; count(*)=1",
+                "count(*)=1",
+            ],
+        ),
+        // A list from jsonParse, and an array nested in the message.
+        (
+            "filter host = 'web-01' | fields jsonParse('[1, 2]') as l | expand l | display l",
+            &["l=1; @ptr=p0", "l=2; @ptr=p0"],
+        ),
+        (
+            "filter host = 'web-01' | expand req.ids | display req.ids",
+            &["req.ids=7; @ptr=p0", "req.ids=8; @ptr=p0"],
+        ),
+        // json field=: from a JSON text field, from a map, from discovered (flattened) fields.
+        (
+            r#"json field=payload "user.name" as username | filter ispresent(username) | display username"#,
+            &["username=bob; @ptr=p1"],
+        ),
+        (
+            r#"json field=payload "ids.0" as first | filter ispresent(first) | display first"#,
+            &["first=3; @ptr=p1"],
+        ),
+        (
+            r#"fields jsonParse(payload) as p | json field=p "user.name" as username | filter ispresent(username) | display username"#,
+            &["username=bob; @ptr=p1"],
+        ),
+        (
+            r#"json field=req "user.name" as who | filter ispresent(who) | display who, host"#,
+            &["who=ann; host=web-01; @ptr=p0"],
+        ),
+        // A missing key leaves the name unset (and an existing value of it as it was).
+        (
+            r#"fields 'kept' as who | json field=req "user.nobody" as who | filter host = 'web-01' | display who"#,
+            &["who=kept; @ptr=p0"],
+        ),
+    ];
+    for (q, want) in cases {
+        check(q, &events, want);
+    }
+
+    // Counters sampled over time: rate over the span between the first and the last sample.
+    let m = 60_000;
+    let samples = evs(&[
+        (T0, r#"{"bytes":100,"route":"/a","latency":10}"#),
+        (T0 + m, r#"{"bytes":160,"route":"/a","latency":20}"#),
+        (T0 + 3 * m, r#"{"bytes":400,"route":"/a","latency":30}"#),
+        (T0 + m, r#"{"bytes":5,"route":"/b","latency":40}"#),
+        (T0 + 2 * m, r#"{"route":"/b","latency":55}"#),
+        (T0 + 2 * m, r#"{"bytes":"x","route":"/c","latency":100}"#),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "stats rate(bytes, 1m), rate(bytes, 1s) as per_s by route",
+            &[
+                "route=/a; rate(bytes, 1m)=100; per_s=1.6666666666666667",
+                "route=/b",
+                "route=/c",
+            ],
+        ),
+        (
+            "stats count_over_time(bytes), sum_over_time(bytes), countOverTime(latency), sumOverTime(latency) by route",
+            &[
+                "route=/a; count_over_time(bytes)=3; sum_over_time(bytes)=660; countOverTime(latency)=3; sumOverTime(latency)=60",
+                "route=/b; count_over_time(bytes)=1; sum_over_time(bytes)=5; countOverTime(latency)=2; sumOverTime(latency)=95",
+                "route=/c; count_over_time(bytes)=1; countOverTime(latency)=1; sumOverTime(latency)=100",
+            ],
+        ),
+        (
+            "stats histogram(latency, 3)",
+            &[r#"histogram(latency, 3)={"[10, 40)":3,"[40, 70)":2,"[70, 100]":1}"#],
+        ),
+        (
+            "filter route = '/a' | stats histogram(latency, 1) as h, histogram(bytes, 2) as hb",
+            &[r#"h={"[10, 30]":3}; hb={"[100, 250)":2,"[250, 400]":1}"#],
+        ),
+        (
+            "filter route = '/c' | stats histogram(bytes, 4) as h, count(*)",
+            &["count(*)=1"],
+        ),
+    ];
+    for (q, want) in cases {
+        check(q, &samples, want);
+    }
+}

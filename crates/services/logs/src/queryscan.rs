@@ -468,6 +468,7 @@ impl Feed<'_> {
                         timestamps: b.timestamps,
                         offsets: b.offsets,
                         columns: &columns,
+                        entry_ids: Default::default(),
                     });
                     *seen += b.timestamps.len() as u64;
                     if publish && before / self.partial_every != *seen / self.partial_every {
@@ -763,6 +764,10 @@ mod tests {
             "stats avg(latency), pct(latency, 50), min(latency), max(latency) by route",
             "filter status >= 500 | stats count(*) by bin(5m)",
             "stats count_distinct(user) by route",
+            "stats count_distinct(user), count_distinct(route), count_distinct(n) by status",
+            "filter status >= 500 | stats count_distinct(user) by bin(10m)",
+            "stats histogram(latency, 5), histogram(n, 3) by route",
+            "stats rate(n, 1m), count_over_time(user), sum_over_time(latency) by bin(30m)",
             "stats count(*) by `a.b`, nested.a.b",
             "filter ispresent(tags.0) | stats count(*) by tags.0, tags.1",
             "stats count(*) by `@@x`, msg",
