@@ -754,7 +754,40 @@ struct BuiltField {
     entry_of: Vec<u32>,
     /// Value hash → the first id with it (a value whose hash is taken by another value gets
     /// an id of its own: equal ids always mean equal values, which is all readers need).
-    index: std::collections::HashMap<u64, u32, foldhash::fast::RandomState>,
+    index: std::collections::HashMap<u64, IdSlot, foldhash::fast::RandomState>,
+}
+
+/// An id in [`BuiltField::index`], with its value's length and first bytes: a short value is
+/// told from another without reading the values' text.
+#[derive(Clone, Copy)]
+struct IdSlot {
+    id: u32,
+    len: u32,
+    head: [u8; IdSlot::HEAD],
+}
+
+impl IdSlot {
+    const HEAD: usize = 16;
+
+    fn new(id: u32, v: &str) -> IdSlot {
+        let mut head = [0; Self::HEAD];
+        let n = v.len().min(Self::HEAD);
+        head[..n].copy_from_slice(&v.as_bytes()[..n]);
+        IdSlot {
+            id,
+            len: v.len() as u32,
+            head,
+        }
+    }
+
+    /// Whether `v` is this id's value.
+    #[inline]
+    fn holds(&self, v: &str, f: &BuiltField) -> bool {
+        let n = v.len().min(Self::HEAD);
+        v.len() == self.len as usize
+            && v.as_bytes()[..n] == self.head[..n]
+            && (v.len() <= Self::HEAD || f.id_value(self.id) == v)
+    }
 }
 
 /// Past this many ids, or bytes of their values, in a field, the ids start over (a new epoch).
@@ -851,20 +884,26 @@ impl MessageColumns {
         // Record `n`'s value `v` of the wanted name `k` (a name given twice: the last value,
         // as a row sees it).
         let put = |fields: &mut [BuiltField], n: usize, k: &str, v: &str| {
-            let Some(j) = wanted.iter().position(|w| w == k) else {
+            // The scanner mostly names a field by the wanted name itself.
+            let Some(j) = wanted
+                .iter()
+                .position(|w| std::ptr::eq(w.as_str(), k))
+                .or_else(|| wanted.iter().position(|w| w == k))
+            else {
                 return;
             };
             let f = &mut fields[j];
             let h = hasher.hash_one(v);
             let id = match f.index.get(&h) {
-                Some(&id) if f.id_value(id) == v => id,
+                Some(slot) if slot.holds(v, f) => slot.id,
                 known => {
+                    let vacant = known.is_none();
                     f.id_text.push_str(v);
                     f.id_ends.push(f.id_text.len() as u32);
                     f.entry_of.push(u32::MAX);
                     let id = f.id_ends.len() as u32 - 1;
-                    if known.is_none() {
-                        f.index.insert(h, id);
+                    if vacant {
+                        f.index.insert(h, IdSlot::new(id, v));
                     }
                     id
                 }
