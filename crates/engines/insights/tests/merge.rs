@@ -32,6 +32,9 @@ const QUERIES: &[&str] = &[
     "pattern @message",
     "filter v > 3 | pattern concat(k, ' ', v) | sort @sampleCount desc | limit 3",
     "pattern @message | diff",
+    "stats rate(v, 1m) as r, histogram(v, 3) as h, count_over_time(v) as c by k",
+    "stats rate(v, 10s) as r, sum_over_time(v) as s by bin(1m)",
+    "expand tags | stats count(*) as n by tags, k",
 ];
 
 fn data(rng: &mut Rng, n: usize) -> Vec<Ev> {
@@ -40,7 +43,12 @@ fn data(rng: &mut Rng, n: usize) -> Vec<Ev> {
         .map(|_| {
             let ts = T0 + rng.below(300_000) as i64;
             let m = match rng.below(5) {
-                0 => format!(r#"{{"k":"{}"}}"#, keys[rng.below(4) as usize]),
+                0 => format!(
+                    r#"{{"k":"{}","tags":["{}","{}"]}}"#,
+                    keys[rng.below(4) as usize],
+                    keys[rng.below(4) as usize],
+                    keys[rng.below(4) as usize]
+                ),
                 1 => "plain text".to_string(),
                 _ => format!(
                     r#"{{"k":"{}","v":{}}}"#,
