@@ -53,6 +53,9 @@ pub struct Plan {
     pub wanted: Vec<String>,
     /// Which of [`SYSTEM_FIELDS`] a record row needs.
     pub sys: [bool; 6],
+    /// Which of them a `stats` run's row needs once the leading filters are known to pass (a
+    /// `filter @message like …` decided on the raw message needs no copy of it in the row).
+    pub sys_passed: [bool; 6],
     /// Output rows show every field of their record (no `fields`/`display`/`stats`): held rows
     /// are completed from their record when the results are rendered.
     pub all_fields: bool,
@@ -167,6 +170,15 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
             }
         }
     }
+    let mut sys_passed = [false; 6];
+    sys_passed[0] = true;
+    for c in cmds.iter().skip_while(|c| matches!(c, Command::Filter(_))) {
+        referenced_names(c, &mut |f| {
+            if let Some(i) = SYSTEM_FIELDS.iter().position(|s| *s == f) {
+                sys_passed[i] = true;
+            }
+        });
+    }
     let split = cmds
         .iter()
         .position(|c| !c.is_streaming())
@@ -255,6 +267,9 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
     let time_order = !assigns_ts
         && matches!(&collector, Collector::Rows { order, .. }
             if matches!(order.as_slice(), [SortKey { expr: Expr::Field(f), desc: true }] if f == "@timestamp"));
+    if !matches!(collector, Collector::Stats(_)) || join.is_some() {
+        sys_passed = sys;
+    }
     let needs_ptr = sys[5]
         || match &collector {
             Collector::Rows { .. } => true,
@@ -274,6 +289,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
         has_limit,
         wanted,
         sys,
+        sys_passed,
         all_fields,
         single_row,
         time_order,
@@ -1114,18 +1130,27 @@ pub fn fill_row_with(
     scan: &mut FieldScanner,
     row: &mut Row,
 ) {
-    fill_system(r, plan, row);
+    fill_system(r, &plan.sys, row);
     scan.extract_marked(r.message, r.flat, wanted, &mut |k, v| row.push_str(k, v));
 }
 
+/// [`fill_row`] for a record known to pass the leading filters: the system fields of
+/// [`Plan::sys_passed`].
+pub fn fill_row_passed(r: &Record<'_>, plan: &Plan, scan: &mut FieldScanner, row: &mut Row) {
+    fill_system(r, &plan.sys_passed, row);
+    scan.extract_marked(r.message, r.flat, &plan.wanted, &mut |k, v| {
+        row.push_str(k, v)
+    });
+}
+
 /// Recycle `row` for record `r` with the system fields the plan needs.
-fn fill_system(r: &Record<'_>, plan: &Plan, row: &mut Row) {
+fn fill_system(r: &Record<'_>, sys: &[bool; 6], row: &mut Row) {
     row.recycle();
     row.ts = r.timestamp;
     row.ptr.clear();
     row.ptr.push_str(r.ptr);
     for (i, name) in SYSTEM_FIELDS.iter().enumerate() {
-        if !plan.sys[i] {
+        if !sys[i] {
             continue;
         }
         match i {
@@ -1143,7 +1168,7 @@ fn fill_system(r: &Record<'_>, plan: &Plan, row: &mut Row) {
 /// instead of found in the message. Names are unique, so the order they go in changes nothing
 /// a query without whole records can see.
 pub fn fill_row_from(r: &Record<'_>, plan: &Plan, values: &[Option<&str>], row: &mut Row) {
-    fill_system(r, plan, row);
+    fill_system(r, &plan.sys, row);
     for (name, v) in plan.wanted.iter().zip(values) {
         if let Some(v) = v {
             row.push_str(name, v);

@@ -11,6 +11,7 @@ use std::rc::Rc;
 thread_local! {
     static PATTERNS: RefCell<HashMap<String, Option<Rc<JavaPattern>>>> = RefCell::default();
 }
+
 /// A compiled `parseDate` format: a Java `DateTimeFormatter` pattern.
 ///
 /// Pattern letters (English names; text matched without regard to ASCII case):

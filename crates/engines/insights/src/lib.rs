@@ -802,6 +802,7 @@ impl Execution {
             None if self.plan.full_rows => row = exec::record_row(r),
             None => match &self.deferred {
                 Some(d) => exec::fill_row_with(r, &self.plan, &d.rest, &mut self.scanner, &mut row),
+                None if passed => exec::fill_row_passed(r, &self.plan, &mut self.scanner, &mut row),
                 None => exec::fill_row(r, &self.plan, &mut self.scanner, &mut row),
             },
         }

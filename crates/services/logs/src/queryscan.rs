@@ -767,6 +767,11 @@ mod tests {
             "stats count_distinct(user), count_distinct(route), count_distinct(n) by status",
             "filter status >= 500 | stats count_distinct(user) by bin(10m)",
             "stats histogram(latency, 5), histogram(n, 3) by route",
+            // Leading @message filters decided on the raw text: the rows after them.
+            "filter @message like /(?i)USER-00/ | stats count(*) by route",
+            r#"filter @message like "user-001" | stats count(*), count_distinct(user)"#,
+            "filter @message like /user/ | stats count(*) by strlen(@message) % 5",
+            "filter @message like /user/ | stats count(*) by @logStream, bin(30m)",
             "stats rate(n, 1m), count_over_time(user), sum_over_time(latency) by bin(30m)",
             "stats count(*) by `a.b`, nested.a.b",
             "filter ispresent(tags.0) | stats count(*) by tags.0, tags.1",
