@@ -7,6 +7,7 @@
 //! - `stats count(*) [as c] [by <field>]`;
 //! - `stats sum(x), avg(x), min(x), max(x) [by <field>]` (with or without `as` names);
 //! - `stats count_distinct(<field>) [by <field>]`;
+//! - `stats rate(<number field>, <period>), histogram(<number field>, k) [by <field>]`;
 //! - `fields <a>, <b> [| sort <a> asc|desc] [| limit N]`, and bare `filter` queries (every field).
 //!
 //! Semantics of the reference (AWS docs, "CloudWatch Logs Insights query syntax"):
@@ -278,6 +279,10 @@ enum Agg {
     Min(&'static str),
     Max(&'static str),
     CountDistinct(&'static str),
+    /// `rate(field, period)`: the period's text and milliseconds.
+    Rate(&'static str, &'static str, i64),
+    /// `histogram(field, buckets)`.
+    Histogram(&'static str, usize),
 }
 
 impl Agg {
@@ -289,6 +294,8 @@ impl Agg {
             Agg::Min(f) => format!("min({f})"),
             Agg::Max(f) => format!("max({f})"),
             Agg::CountDistinct(f) => format!("count_distinct({f})"),
+            Agg::Rate(f, p, _) => format!("rate({f}, {p})"),
+            Agg::Histogram(f, k) => format!("histogram({f}, {k})"),
         }
     }
 }
@@ -592,6 +599,57 @@ fn ref_stats(
                             rs.iter().filter_map(|r| Some(r.get(f)?.key())).collect();
                         Some(s.len().to_string())
                     }
+                    // Nephoscope's definitions (AWS gives one line each; docs/compatibility.md):
+                    // the change between the earliest and the latest numeric value per
+                    // `period`, and counts over equal-width ranges from the least value to the
+                    // greatest.
+                    Agg::Rate(f, _, period) => {
+                        let mut pts: Vec<(i64, f64)> = rs
+                            .iter()
+                            .filter_map(|r| Some((r.ts, r.get(f)?.num()?)))
+                            .collect();
+                        pts.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+                        match (pts.first(), pts.last()) {
+                            (Some(&(t0, x0)), Some(&(t1, x1))) if t1 > t0 => {
+                                Some(fmt_f((x1 - x0) / (t1 - t0) as f64 * period as f64))
+                            }
+                            _ => None,
+                        }
+                    }
+                    Agg::Histogram(f, k) => {
+                        let xs = nums(f);
+                        let lo = xs.iter().copied().reduce(f64::min);
+                        let hi = xs.iter().copied().reduce(f64::max);
+                        match (lo, hi) {
+                            (Some(lo), Some(hi)) if lo == hi || k == 1 => Some(format!(
+                                r#"{{"[{}, {}]":{}}}"#,
+                                fmt_f(lo),
+                                fmt_f(hi),
+                                xs.len()
+                            )),
+                            (Some(lo), Some(hi)) => {
+                                let w = (hi - lo) / k as f64;
+                                let mut counts = vec![0usize; k];
+                                for x in &xs {
+                                    counts[(((x - lo) / w).floor() as usize).min(k - 1)] += 1;
+                                }
+                                let edge = |i: usize| if i == k { hi } else { lo + w * i as f64 };
+                                let cells: Vec<String> = (0..k)
+                                    .map(|i| {
+                                        let close = if i + 1 == k { ']' } else { ')' };
+                                        format!(
+                                            r#""[{}, {}{close}":{}"#,
+                                            fmt_f(edge(i)),
+                                            fmt_f(edge(i + 1)),
+                                            counts[i]
+                                        )
+                                    })
+                                    .collect();
+                                Some(format!("{{{}}}", cells.join(",")))
+                            }
+                            _ => None,
+                        }
+                    }
                 };
                 if let Some(v) = v {
                     row.push((name.clone(), v));
@@ -894,6 +952,23 @@ fn stats_count_distinct_matches_reference() {
         Tail::Stats {
             items: vec![(a.text(), false, a)],
             by,
+        }
+    });
+}
+
+#[test]
+fn stats_time_series_match_reference() {
+    check_property("stats_time_series", 0x5EED_0F_7143_0006, |rng| {
+        let f = rng.pick(NUM_FIELDS);
+        let period = rng.pick(&[("1s", 1_000), ("1m", 60_000), ("250ms", 250)]);
+        let k = 1 + rng.below(5) as usize;
+        let items = [Agg::Rate(f, period.0, period.1), Agg::Histogram(f, k)]
+            .into_iter()
+            .map(|a| (a.text(), false, a))
+            .collect();
+        Tail::Stats {
+            items,
+            by: maybe_by(rng),
         }
     });
 }
