@@ -958,7 +958,7 @@ fn stats_count_distinct_matches_reference() {
 
 #[test]
 fn stats_time_series_match_reference() {
-    check_property("stats_time_series", 0x5EED_0F_7143_0006, |rng| {
+    check_property("stats_time_series", 0x5EED_0F71_4300_0006, |rng| {
         let f = rng.pick(NUM_FIELDS);
         let period = rng.pick(&[("1s", 1_000), ("1m", 60_000), ("250ms", 250)]);
         let k = 1 + rng.below(5) as usize;
