@@ -252,3 +252,84 @@ async fn malformed_query_has_compile_error_location() {
         other => panic!("expected StartQueryError::MalformedQueryException, got {other:?}"),
     }
 }
+
+/// The time-series `stats` functions, the hashing and date functions and `expand`, through the
+/// SDK: `histogram`'s map arrives as JSON text, `rate` per minute, `parseDate` as epoch ms.
+#[tokio::test]
+async fn time_series_hash_date_functions_and_expand() {
+    let server = Server::start();
+    let logs = server.logs().await;
+    let (group, stream) = ("/nephoscope/sdk/insights-functions", "fn");
+    logs.create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .expect("CreateLogGroup");
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .expect("CreateLogStream");
+    let t = (now_ms() - 10 * 60_000) / 60_000 * 60_000;
+    let lines = [
+        r#"{"bytes":100,"latency":10,"user":"hello","day":"2024-01-15 12:00:00","tags":["a","b"]}"#,
+        r#"{"bytes":160,"latency":20,"user":"hello","day":"2024-07-15 12:00:00","tags":["b"]}"#,
+        r#"{"bytes":400,"latency":30,"user":"x","day":"not a date","tags":[]}"#,
+    ];
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .set_log_events(Some(
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, m)| event(t + 60_000 * i as i64, m))
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("PutLogEvents");
+    let (start_s, end_s) = (t / 1000, t / 1000 + 180);
+    let run = |q: &'static str| {
+        let logs = logs.clone();
+        async move {
+            let started = logs
+                .start_query()
+                .log_group_name(group)
+                .start_time(start_s)
+                .end_time(end_s)
+                .query_string(q)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("StartQuery {q}: {e:?}"));
+            let out = wait_query(&logs, started.query_id().expect("queryId")).await;
+            assert_eq!(out.status(), Some(&QueryStatus::Complete), "{q}: {out:?}");
+            rows(&out)
+        }
+    };
+    let got = run("stats histogram(latency, 2) as h, rate(bytes, 1m) as r, count_over_time(bytes) as c").await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["h"], r#"{"[10, 20)":1,"[20, 30]":2}"#, "{got:?}");
+    // (400 - 100) bytes over the two minutes between the first and the last event.
+    assert_eq!(got[0]["r"], "150", "{got:?}");
+    assert_eq!(got[0]["c"], "3", "{got:?}");
+
+    let got = run(
+        r#"filter user = "hello" | fields md5(user) as m, parseDate(day, "yyyy-MM-dd HH:mm:ss", "America/New_York") as d | sort d asc"#,
+    )
+    .await;
+    let pairs: Vec<(&str, &str)> = got.iter().map(|r| (r["m"].as_str(), r["d"].as_str())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("5d41402abc4b2a76b9719d911017c592", "1705338000000"),
+            ("5d41402abc4b2a76b9719d911017c592", "1721059200000"),
+        ],
+        "{got:?}"
+    );
+
+    let got = run("expand tags | stats count(*) as n by tags | sort tags asc").await;
+    let counts: Vec<(&str, &str)> = got.iter().map(|r| (r["tags"].as_str(), r["n"].as_str())).collect();
+    assert_eq!(counts, [("a", "1"), ("b", "2")], "{got:?}");
+}
