@@ -302,3 +302,43 @@ def test_cli_start_query_with_hashes_and_dates(aws, dated):
     assert got == [{"m": "5d41402abc4b2a76b9719d911017c592",
                     "s": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
                     "ny": "1705338000000", "tokyo": at.strftime("%Y-%m-%d %H:%M") + " JST"}], got
+
+
+def test_row_sequence_commands_and_count_frequent(logs):
+    """addtotals, filldown, accum, autoregress, sessionize and countFrequent as AWS's examples
+    write them; the order they run in is the rows' (here sorted by time)."""
+    t0 = now_ms() - 2 * HOUR_MS
+    docs = [
+        (t0, {"host": "a", "cpu_user": 1, "bytes": 10, "user": "u1", "method": "GET", "status": 200}),
+        (t0 + MINUTE_MS, {"cpu_user": 3, "bytes": 20, "user": "u1", "method": "GET", "status": 200}),
+        (t0 + 2 * MINUTE_MS, {"host": "b", "bytes": 30, "user": "u2", "method": "POST", "status": 500}),
+        (t0 + 50 * MINUTE_MS, {"cpu_user": 5, "bytes": 40, "user": "u1", "method": "GET", "status": 404}),
+    ]
+    group = write(logs, "rowcmds", docs)
+    got = query(
+        logs, group,
+        "fields @timestamp, host, cpu_user, bytes | sort @timestamp asc | filldown host cpu* "
+        "| accum bytes AS totalBytes | autoregress bytes p=1-2 | addtotals fieldname=Sum cpu_user, bytes "
+        "| display host, cpu_user, totalBytes, bytes_p1, bytes_p2, Sum",
+        start_ms=t0,
+    )
+    assert got == [
+        {"host": "a", "cpu_user": "1", "totalBytes": "10", "Sum": "11"},
+        {"host": "a", "cpu_user": "3", "totalBytes": "30", "bytes_p1": "10", "Sum": "23"},
+        {"host": "b", "cpu_user": "3", "totalBytes": "60", "bytes_p1": "20", "bytes_p2": "10", "Sum": "33"},
+        {"host": "b", "cpu_user": "5", "totalBytes": "100", "bytes_p1": "30", "bytes_p2": "20", "Sum": "45"},
+    ]
+    got = query(
+        logs, group,
+        "fields @timestamp, user | sessionize user maxspan 30m | sort @timestamp asc | display user, session_id",
+        start_ms=t0,
+    )
+    assert [(r["user"], r["session_id"]) for r in got] == [("u1", "1"), ("u1", "1"), ("u2", "2"), ("u1", "3")]
+    got = query(logs, group, "fields method, status | countFrequent method, status", start_ms=t0)
+    assert got == [
+        {"method": "GET", "status": "200", "_approxcount": "2"},
+        {"method": "GET", "status": "404", "_approxcount": "1"},
+        {"method": "POST", "status": "500", "_approxcount": "1"},
+    ]
+    got = query(logs, group, "stats sum(bytes) as b by method | addtotals row=false col=true", start_ms=t0)
+    assert got[-1] == {"b": "100"}

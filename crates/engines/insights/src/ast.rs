@@ -240,6 +240,72 @@ pub enum Command {
     Diff(DiffPeriod),
     Lookup(Box<LookupCmd>),
     Join(Box<JoinCmd>),
+    /// Commands over the rows as they stand, in their order ([`crate::rowcmds`]).
+    Rows(RowCmd),
+}
+
+/// The row-sequence commands: each runs over the rows the query holds at that point, in their
+/// order (after `sort` or `stats` theirs, else newest first).
+#[derive(Debug, Clone)]
+pub enum RowCmd {
+    /// `addtotals [fieldname=…] [row=…] [col=…] [fields]`: each row's sum of the fields (every
+    /// numeric field when none is named) under `name`; with `col`, a last row of the columns'
+    /// sums.
+    AddTotals {
+        name: String,
+        row: bool,
+        col: bool,
+        fields: Vec<String>,
+    },
+    /// `filldown [patterns]`: each matching field's last value carried into the rows without
+    /// one; no pattern: every field.
+    FillDown(Vec<String>),
+    /// `accum field [AS out]`: the running sum of a numeric field.
+    Accum { field: String, out: String },
+    /// `autoregress field [AS alias] [p=a[-b]]`: for each lag k, the field's value k rows up.
+    Autoregress {
+        field: String,
+        lags: Vec<(usize, String)>,
+    },
+    /// `sessionize keys [maxspan period] [AS out]`: a session number per row, a session being
+    /// the rows of one key combination with no gap longer than `gap_ms` between them.
+    Sessionize {
+        keys: Vec<String>,
+        gap_ms: i64,
+        out: String,
+    },
+}
+
+impl RowCmd {
+    /// The fields it reads (filldown's patterns are matched against the rows as they are).
+    pub fn reads(&self) -> Vec<&str> {
+        match self {
+            RowCmd::AddTotals { fields, .. } => fields.iter().map(String::as_str).collect(),
+            RowCmd::FillDown(_) => Vec::new(),
+            RowCmd::Accum { field, .. } | RowCmd::Autoregress { field, .. } => vec![field],
+            RowCmd::Sessionize { keys, .. } => {
+                let mut v: Vec<&str> = keys.iter().map(String::as_str).collect();
+                v.push("@timestamp");
+                v
+            }
+        }
+    }
+
+    /// The fields it writes.
+    pub fn writes(&self) -> Vec<&str> {
+        match self {
+            RowCmd::AddTotals { name, row, .. } => {
+                if *row {
+                    vec![name]
+                } else {
+                    Vec::new()
+                }
+            }
+            RowCmd::FillDown(_) => Vec::new(),
+            RowCmd::Accum { out, .. } | RowCmd::Sessionize { out, .. } => vec![out],
+            RowCmd::Autoregress { lags, .. } => lags.iter().map(|(_, n)| n.as_str()).collect(),
+        }
+    }
 }
 
 impl Command {

@@ -123,6 +123,16 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                     }
                 }
             }
+            // So do the fields a row command adds (after `display`, only those it names).
+            Command::Rows(rc) => {
+                for o in rc.writes() {
+                    for v in [cols.as_mut(), display.as_mut()].into_iter().flatten() {
+                        if !v.iter().any(|x| x == o) {
+                            v.push(o.to_string());
+                        }
+                    }
+                }
+            }
             _ => {}
         }
         referenced_names(c, &mut |f| {
@@ -321,7 +331,11 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Unnest { field, .. } | Command::Pattern(field) => calls(field),
         Command::Json { value, .. } => calls(value),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| calls(e)),
-        Command::Limit { .. } | Command::Diff(_) | Command::Join(_) | Command::Expand(_) => {}
+        Command::Limit { .. }
+        | Command::Diff(_)
+        | Command::Join(_)
+        | Command::Expand(_)
+        | Command::Rows(_) => {}
     }
     match c {
         Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| f(&p.name)),
@@ -329,6 +343,7 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Unnest { into, .. } => f(into),
         Command::Expand(name) | Command::Json { alias: name, .. } => f(name),
         Command::Lookup(l) => l.outputs.iter().for_each(|n| f(n)),
+        Command::Rows(rc) => rc.writes().into_iter().for_each(&mut *f),
         _ => {}
     }
 }
@@ -398,6 +413,7 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
             f("@message");
         }
         Command::Json { value, .. } => ex(value),
+        Command::Rows(rc) => rc.reads().into_iter().for_each(&mut *f),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| ex(e)),
         Command::Join(j) => f(&j.left_key),
         Command::Limit { .. } | Command::Diff(_) => {}
@@ -520,6 +536,7 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             }
             out
         }
+        Command::Rows(rc) => crate::rowcmds::apply(rc, rows),
         Command::Json { value, alias } => rows
             .into_iter()
             .map(|mut r| {

@@ -27,6 +27,8 @@ mod lexer;
 mod parser;
 mod pattern;
 mod prefilter;
+mod rowcmds;
+mod rowparse;
 mod servicelogs;
 mod source;
 mod textparse;

@@ -10,18 +10,12 @@ use std::sync::Arc;
 const UNSUPPORTED_COMMANDS: &[&str] = &[
     "source",
     "anomaly",
-    "addtotals",
     "relevantfields",
-    "autoregress",
     "logcompare",
-    "filldown",
     "fillmissing",
     "cidrlookup",
     "outlier",
-    "accum",
     "appendcols",
-    "sessionize",
-    "countfrequent",
 ];
 
 /// The most buckets `histogram(field, buckets)` may ask for.
@@ -39,6 +33,8 @@ pub struct Parser {
     pub(crate) nested: bool,
     /// Parsing a `filter` expression, the only place a subquery may be.
     pub(crate) in_filter: bool,
+    /// A command the last one expands to besides itself (`countFrequent`: its `sort`).
+    pub(crate) then: Option<Command>,
 }
 
 /// What a query's text holds besides its SOURCE: commands, subqueries, the join.
@@ -65,6 +61,7 @@ pub(crate) fn parse_query(text: &str, nested: bool) -> R<Parsed> {
         join: None,
         nested,
         in_filter: false,
+        then: None,
     };
     let mut cmds = Vec::new();
     let mut spans = Vec::new();
@@ -93,6 +90,10 @@ pub(crate) fn parse_query(text: &str, nested: bool) -> R<Parsed> {
         }
         cmds.push(cmd);
         spans.push((cmd_tok.start, cmd_tok.end));
+        if let Some(then) = p.then.take() {
+            cmds.push(then);
+            spans.push((cmd_tok.start, cmd_tok.end));
+        }
         match &p.peek().tok {
             Tok::Pipe => {
                 p.pos += 1;
@@ -247,6 +248,12 @@ impl Parser {
                 Ok(Command::Dedup(fs))
             }
             "expand" => Ok(Command::Expand(self.field_name()?)),
+            "addtotals" => self.addtotals_cmd(),
+            "filldown" => self.filldown_cmd(),
+            "accum" => self.accum_cmd(),
+            "autoregress" => self.autoregress_cmd(),
+            "sessionize" => self.sessionize_cmd(),
+            "countfrequent" | "count_frequent" => self.count_frequent_cmd(),
             "json" => self.json_cmd(),
             "unnest" => {
                 let field = self.expr()?;
@@ -680,7 +687,7 @@ impl Parser {
         Ok(Command::Json { value, alias })
     }
 
-    fn field_name(&mut self) -> R<String> {
+    pub(crate) fn field_name(&mut self) -> R<String> {
         let t = self.next();
         match t.tok {
             Tok::Ident(s) | Tok::Quoted(s) => Ok(s),
@@ -896,7 +903,7 @@ impl Parser {
         }
     }
 
-    fn name_list(&mut self) -> R<Vec<String>> {
+    pub(crate) fn name_list(&mut self) -> R<Vec<String>> {
         let mut names = vec![self.field_name()?];
         while self.at(&Tok::Comma) {
             self.pos += 1;

@@ -667,3 +667,125 @@ fn expand_json_and_time_series_functions() {
         check(q, &samples, want);
     }
 }
+
+/// The row-sequence commands over the rows as the query holds them (newest first unless
+/// sorted): addtotals, filldown, accum, autoregress, sessionize; and countFrequent.
+#[test]
+fn row_sequence_commands() {
+    let m = 60_000;
+    let events = evs(&[
+        (
+            T0,
+            r#"{"host":"a","cpu_user":1,"cpu_sys":2,"bytes":10,"user":"u1","method":"GET","status":200}"#,
+        ),
+        (
+            T0 + m,
+            r#"{"cpu_user":3,"bytes":20,"user":"u1","method":"GET","status":200}"#,
+        ),
+        (
+            T0 + 2 * m,
+            r#"{"host":"b","cpu_sys":4,"bytes":30,"user":"u2","method":"POST","status":500}"#,
+        ),
+        (
+            T0 + 50 * m,
+            r#"{"cpu_user":5,"bytes":"n/a","user":"u1","method":"GET","status":404}"#,
+        ),
+        (
+            T0 + 51 * m,
+            r#"{"bytes":40,"user":"u1","method":"GET","status":200}"#,
+        ),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        // AWS's examples.
+        (
+            "fields bytes, cpu_user | sort @timestamp asc | addtotals",
+            &[
+                "bytes=10; cpu_user=1; Total=11; @ptr=p0",
+                "bytes=20; cpu_user=3; Total=23; @ptr=p1",
+                "bytes=30; Total=30; @ptr=p2",
+                "bytes=n/a; cpu_user=5; Total=5; @ptr=p3",
+                "bytes=40; Total=40; @ptr=p4",
+            ],
+        ),
+        (
+            "fields cpu_user, cpu_sys | sort @timestamp asc | limit 3 | addtotals fieldname=RowSum col=true cpu_user, cpu_sys",
+            &[
+                "cpu_user=1; cpu_sys=2; RowSum=3; @ptr=p0",
+                "cpu_user=3; RowSum=3; @ptr=p1",
+                "cpu_sys=4; RowSum=4; @ptr=p2",
+                "cpu_user=4; cpu_sys=6; RowSum=10",
+            ],
+        ),
+        (
+            "stats sum(bytes) as b, count(*) as n by method | addtotals row=false col=true",
+            &["method=GET; b=70; n=4", "method=POST; b=30; n=1", "b=100; n=5"],
+        ),
+        (
+            "fields @timestamp, host, cpu_user, cpu_sys | sort @timestamp asc | filldown host cpu* | display host, cpu_user, cpu_sys",
+            &[
+                "host=a; cpu_user=1; cpu_sys=2; @ptr=p0",
+                "host=a; cpu_user=3; cpu_sys=2; @ptr=p1",
+                "host=b; cpu_user=3; cpu_sys=4; @ptr=p2",
+                "host=b; cpu_user=5; cpu_sys=4; @ptr=p3",
+                "host=b; cpu_user=5; cpu_sys=4; @ptr=p4",
+            ],
+        ),
+        // Newest first (no sort): the running sum runs in that order; a row without a number
+        // keeps no total.
+        (
+            "fields @timestamp, bytes | accum bytes AS totalBytes | display bytes, totalBytes",
+            &[
+                "bytes=40; totalBytes=40; @ptr=p4",
+                "bytes=n/a; @ptr=p3",
+                "bytes=30; totalBytes=70; @ptr=p2",
+                "bytes=20; totalBytes=90; @ptr=p1",
+                "bytes=10; totalBytes=100; @ptr=p0",
+            ],
+        ),
+        (
+            "fields bytes | sort @timestamp asc | accum bytes | limit 2",
+            &["bytes=10; @ptr=p0", "bytes=30; @ptr=p1"],
+        ),
+        (
+            "fields @timestamp, bytes | sort @timestamp asc | autoregress bytes p=1-2 | display bytes, bytes_p1, bytes_p2",
+            &[
+                "bytes=10; @ptr=p0",
+                "bytes=20; bytes_p1=10; @ptr=p1",
+                "bytes=30; bytes_p1=20; bytes_p2=10; @ptr=p2",
+                "bytes=n/a; bytes_p1=30; bytes_p2=20; @ptr=p3",
+                "bytes=40; bytes_p1=n/a; bytes_p2=30; @ptr=p4",
+            ],
+        ),
+        (
+            "fields bytes | sort @timestamp asc | autoregress bytes AS prev | limit 2",
+            &["bytes=10; @ptr=p0", "bytes=20; prev=10; @ptr=p1"],
+        ),
+        // u1: two sessions (a 48-minute gap); u2: one. Numbered by their first time.
+        (
+            "fields @timestamp, user | sessionize user | sort @timestamp asc | display user, session_id",
+            &[
+                "user=u1; session_id=1; @ptr=p0",
+                "user=u1; session_id=1; @ptr=p1",
+                "user=u2; session_id=2; @ptr=p2",
+                "user=u1; session_id=3; @ptr=p3",
+                "user=u1; session_id=3; @ptr=p4",
+            ],
+        ),
+        (
+            "fields user, method | sessionize user, method maxspan 1h as s | stats count(*) by s",
+            &["s=1; count(*)=4", "s=2; count(*)=1"],
+        ),
+        (
+            "fields method, status | countFrequent method, status",
+            &[
+                "method=GET; status=200; _approxcount=3",
+                "method=GET; status=404; _approxcount=1",
+                "method=POST; status=500; _approxcount=1",
+            ],
+        ),
+        ("count_frequent method | limit 1", &["method=GET; _approxcount=4"]),
+    ];
+    for (q, want) in cases {
+        check(q, &events, want);
+    }
+}

@@ -35,6 +35,8 @@ const QUERIES: &[&str] = &[
     "stats rate(v, 1m) as r, histogram(v, 3) as h, count_over_time(v) as c by k",
     "stats rate(v, 10s) as r, sum_over_time(v) as s by bin(1m)",
     "expand tags | stats count(*) as n by tags, k",
+    "fields k, v | sort v asc | accum v as a | autoregress v p=1-2 | filldown k | addtotals col=true v, a",
+    "fields k, v | sessionize k maxspan 30s | countFrequent k, session_id",
 ];
 
 fn data(rng: &mut Rng, n: usize) -> Vec<Ev> {

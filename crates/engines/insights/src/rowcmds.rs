@@ -1,0 +1,223 @@
+//! The row-sequence commands ([`RowCmd`]) over the rows a query holds, in their order.
+
+use crate::ast::RowCmd;
+use crate::eval::Row;
+use crate::value::{fmt_num, Value};
+use std::collections::HashMap;
+
+/// Runs `cmd` over `rows`.
+pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>) -> Vec<Row> {
+    match cmd {
+        RowCmd::AddTotals {
+            name,
+            row,
+            col,
+            fields,
+        } => add_totals(rows, name, *row, *col, fields),
+        RowCmd::FillDown(patterns) => {
+            let mut last: Vec<(String, Value)> = Vec::new();
+            for r in &mut rows {
+                // Each matching field this row has becomes the one to carry on.
+                for (k, v) in &r.fields {
+                    if !v.is_null() && matches_any(patterns, k) {
+                        match last.iter_mut().find(|(n, _)| n == k) {
+                            Some(slot) => slot.1 = v.clone(),
+                            None => last.push((k.clone(), v.clone())),
+                        }
+                    }
+                }
+                for (k, v) in &last {
+                    if r.get_ref(k).is_none_or(Value::is_null) {
+                        r.set(k, v.clone());
+                    }
+                }
+            }
+            rows
+        }
+        RowCmd::Accum { field, out } => {
+            let mut sum = 0.0;
+            for r in &mut rows {
+                if let Some(x) = r.get(field).as_num() {
+                    sum += x;
+                    r.set(out, Value::Num(sum));
+                }
+            }
+            rows
+        }
+        RowCmd::Autoregress { field, lags } => {
+            let values: Vec<Value> = rows.iter().map(|r| r.get(field)).collect();
+            for (i, r) in rows.iter_mut().enumerate() {
+                for (k, name) in lags {
+                    if let Some(v) = i.checked_sub(*k).map(|j| &values[j]) {
+                        if !v.is_null() {
+                            r.set(name, v.clone());
+                        }
+                    }
+                }
+            }
+            rows
+        }
+        RowCmd::Sessionize { keys, gap_ms, out } => sessionize(rows, keys, *gap_ms, out),
+    }
+}
+
+/// Whether `name` matches one of `patterns` (`*`: any run of characters); no pattern: every
+/// name.
+fn matches_any(patterns: &[String], name: &str) -> bool {
+    patterns.is_empty() || patterns.iter().any(|p| glob(p, name))
+}
+
+fn glob(p: &str, s: &str) -> bool {
+    let Some((head, rest)) = p.split_once('*') else {
+        return p == s;
+    };
+    let Some(mut s) = s.strip_prefix(head) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('*').collect();
+    let (last, middle) = parts.split_last().unwrap_or((&"", &[]));
+    for part in middle {
+        match s.find(part) {
+            Some(i) => s = &s[i + part.len()..],
+            None => return false,
+        }
+    }
+    s.len() >= last.len() && s.ends_with(last)
+}
+
+/// The fields `addtotals` sums in a row: those named, else every field holding a number that
+/// is not a system field (`@…`) nor the total itself.
+fn summed<'r>(r: &'r Row, fields: &'r [String], total: &'r str) -> Vec<(&'r str, f64)> {
+    if fields.is_empty() {
+        r.fields
+            .iter()
+            .filter(|(k, _)| !k.starts_with('@') && k != total)
+            .filter_map(|(k, v)| Some((k.as_str(), numeric(v)?)))
+            .collect()
+    } else {
+        fields
+            .iter()
+            .filter_map(|f| Some((f.as_str(), numeric(&r.get(f))?)))
+            .collect()
+    }
+}
+
+/// A number, or a string that is one (lists, maps and timestamps are not).
+fn numeric(v: &Value) -> Option<f64> {
+    match v {
+        Value::Num(_) | Value::Str(_) => v.as_num(),
+        _ => None,
+    }
+}
+
+fn add_totals(
+    mut rows: Vec<Row>,
+    total: &str,
+    row: bool,
+    col: bool,
+    fields: &[String],
+) -> Vec<Row> {
+    // Column sums in the order the columns are met.
+    let mut columns: Vec<(String, f64)> = Vec::new();
+    for r in &mut rows {
+        let cells = summed(r, fields, total);
+        if col {
+            for &(k, x) in &cells {
+                match columns.iter_mut().find(|(n, _)| n == k) {
+                    Some(c) => c.1 += x,
+                    None => columns.push((k.to_string(), x)),
+                }
+            }
+        }
+        if row && !cells.is_empty() {
+            let sum: f64 = cells.iter().map(|(_, x)| x).sum();
+            r.set(total, Value::Num(sum));
+        }
+    }
+    if col {
+        let mut fields: Vec<(String, Value)> = columns
+            .into_iter()
+            .map(|(k, x)| (k, Value::Num(x)))
+            .collect();
+        if row {
+            let grand: f64 = rows
+                .iter()
+                .filter_map(|r| r.get_ref(total).and_then(Value::as_num))
+                .sum();
+            fields.push((total.to_string(), Value::Num(grand)));
+        }
+        rows.push(Row::new(0, String::new(), fields));
+    }
+    rows
+}
+
+/// Session numbers: each key combination's rows in time order form sessions, a gap longer
+/// than `gap_ms` starting a new one; sessions are numbered from 1 by their first time (then by
+/// their key), and every row gets its session's number. Rows missing a key get none.
+fn sessionize(mut rows: Vec<Row>, keys: &[String], gap_ms: i64, out: &str) -> Vec<Row> {
+    let mut by_key: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let key: Option<Vec<String>> = keys
+            .iter()
+            .map(|k| {
+                let v = r.get(k);
+                (!v.is_null()).then(|| v.key())
+            })
+            .collect();
+        if let Some(key) = key {
+            by_key.entry(key).or_default().push(i);
+        }
+    }
+    // (first time, key, the rows) of every session.
+    let mut sessions: Vec<(i64, &Vec<String>, Vec<usize>)> = Vec::new();
+    for (key, mut members) in by_key.iter().map(|(k, m)| (k, m.clone())) {
+        members.sort_by_key(|&i| (rows[i].ts, i));
+        let mut current: Vec<usize> = Vec::new();
+        for i in members {
+            if let Some(&prev) = current.last() {
+                if rows[i].ts - rows[prev].ts > gap_ms {
+                    let first = rows[current[0]].ts;
+                    sessions.push((first, key, std::mem::take(&mut current)));
+                }
+            }
+            current.push(i);
+        }
+        if !current.is_empty() {
+            sessions.push((rows[current[0]].ts, key, current));
+        }
+    }
+    sessions.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let numbers: Vec<(usize, usize)> = sessions
+        .iter()
+        .enumerate()
+        .flat_map(|(n, (_, _, members))| members.iter().map(move |&i| (i, n + 1)))
+        .collect();
+    for (i, n) in numbers {
+        rows[i].set(out, Value::Str(fmt_num(n as f64)));
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_table() {
+        for (p, s, want) in [
+            ("cpu*", "cpu_user", true),
+            ("cpu*", "cpu", true),
+            ("cpu*", "xcpu", false),
+            ("*_ms", "latency_ms", true),
+            ("*_ms", "latency_s", false),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "acb", false),
+            ("a*a", "a", false),
+            ("host", "host", true),
+            ("host", "hosts", false),
+            ("*", "", true),
+        ] {
+            assert_eq!(glob(p, s), want, "{p} vs {s}");
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Parsing the row-sequence commands (`addtotals`, `filldown`, `accum`, `autoregress`,
+//! `sessionize`) and `countFrequent`, which is a `stats` and a `sort`.
+
+use crate::ast::*;
+use crate::functions;
+use crate::lexer::Tok;
+use crate::parser::{err, Parser, R};
+
+/// Most rows back `autoregress` may look.
+const MAX_LAG: usize = 1000;
+/// `sessionize`'s inactivity gap when none is given (AWS's default).
+const DEFAULT_GAP_MS: i64 = 30 * 60_000;
+
+impl Parser {
+    /// The text of the tokens from here written without a space between them, up to a pipe:
+    /// `cpu*`, `p=1-4`. Its start and end offsets too.
+    fn glued(&mut self) -> (usize, usize, String) {
+        let start = self.peek().start;
+        let mut end = start;
+        while !self.at(&Tok::Pipe) && !self.at(&Tok::Eof) && self.peek().start == end {
+            end = self.peek().end;
+            self.pos += 1;
+        }
+        (start, end, self.src(start, end))
+    }
+
+    /// `name=` ahead: the option's name, consumed with its `=`.
+    fn option(&mut self, names: &[&str]) -> Option<String> {
+        let Tok::Ident(w) = &self.peek().tok else {
+            return None;
+        };
+        let w = w.to_ascii_lowercase();
+        let eq = self
+            .toks
+            .get(self.pos + 1)
+            .is_some_and(|t| t.tok == Tok::Eq);
+        if !eq || !names.contains(&w.as_str()) {
+            return None;
+        }
+        self.pos += 2;
+        Some(w)
+    }
+
+    fn boolean(&mut self, option: &str) -> R<bool> {
+        let t = self.next();
+        match &t.tok {
+            Tok::Ident(w) if w.eq_ignore_ascii_case("true") => Ok(true),
+            Tok::Ident(w) if w.eq_ignore_ascii_case("false") => Ok(false),
+            _ => err(t.start, t.end, format!("{option}= takes true or false")),
+        }
+    }
+
+    /// `addtotals [fieldname=Name] [row=bool] [col=bool] [field1, field2, ...]`.
+    pub(crate) fn addtotals_cmd(&mut self) -> R<Command> {
+        let (mut name, mut row, mut col) = ("Total".to_string(), true, false);
+        while let Some(o) = self.option(&["fieldname", "row", "col"]) {
+            match o.as_str() {
+                "fieldname" => name = self.field_name()?,
+                "row" => row = self.boolean("row")?,
+                _ => col = self.boolean("col")?,
+            }
+        }
+        let fields = if self.at(&Tok::Pipe) || self.at(&Tok::Eof) {
+            Vec::new()
+        } else {
+            self.name_list()?
+        };
+        Ok(Command::Rows(RowCmd::AddTotals {
+            name,
+            row,
+            col,
+            fields,
+        }))
+    }
+
+    /// `filldown [field-or-pattern ...]` (space-separated; `*` matches any run of characters).
+    pub(crate) fn filldown_cmd(&mut self) -> R<Command> {
+        let mut patterns = Vec::new();
+        while !self.at(&Tok::Pipe) && !self.at(&Tok::Eof) {
+            if let Tok::Quoted(name) = &self.peek().tok {
+                patterns.push(name.clone());
+                self.pos += 1;
+                continue;
+            }
+            let (s, e, text) = self.glued();
+            let ok = |c: char| c.is_alphanumeric() || "_.@-*".contains(c);
+            if text.is_empty() || !text.chars().all(ok) {
+                return err(
+                    s,
+                    e.max(s + 1),
+                    "filldown takes field names or patterns with *, separated by spaces",
+                );
+            }
+            patterns.push(text);
+        }
+        Ok(Command::Rows(RowCmd::FillDown(patterns)))
+    }
+
+    /// `accum field [AS out]`: without `AS`, the running sum replaces the field's value.
+    pub(crate) fn accum_cmd(&mut self) -> R<Command> {
+        let field = self.field_name()?;
+        let out = if self.eat_word("as") {
+            self.field_name()?
+        } else {
+            field.clone()
+        };
+        Ok(Command::Rows(RowCmd::Accum { field, out }))
+    }
+
+    /// `autoregress field [AS alias] [p=N | p=N-M]`: `field_pK` for each lag K (the alias
+    /// names a single lag).
+    pub(crate) fn autoregress_cmd(&mut self) -> R<Command> {
+        let field = self.field_name()?;
+        let mut alias: Option<(usize, usize, String)> = None;
+        let mut range = (1, 1);
+        loop {
+            if self.is_word("as") && alias.is_none() {
+                let a = self.next();
+                let name = self.field_name()?;
+                alias = Some((a.start, self.prev_end(), name));
+            } else if self.option(&["p"]).is_some() {
+                let (s, e, text) = self.glued();
+                let lag = |x: &str| {
+                    x.parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_LAG).contains(n))
+                };
+                range = match text.split_once('-') {
+                    None => lag(&text).map(|n| (n, n)),
+                    Some((a, b)) => lag(a).zip(lag(b)).filter(|(a, b)| a <= b),
+                }
+                .map_or_else(
+                    || {
+                        err(
+                            s,
+                            e.max(s + 1),
+                            format!("p= takes a lag N or a range N-M of lags from 1 to {MAX_LAG}"),
+                        )
+                    },
+                    Ok,
+                )?;
+            } else {
+                break;
+            }
+        }
+        let lags = match alias {
+            Some((s, e, _)) if range.0 != range.1 => {
+                return err(s, e, "autoregress AS names one lag: not with a range p=N-M")
+            }
+            Some((_, _, name)) => vec![(range.0, name)],
+            None => (range.0..=range.1)
+                .map(|k| (k, format!("{field}_p{k}")))
+                .collect(),
+        };
+        Ok(Command::Rows(RowCmd::Autoregress { field, lags }))
+    }
+
+    /// `sessionize field[, field ...] [maxspan period] [AS out]`.
+    pub(crate) fn sessionize_cmd(&mut self) -> R<Command> {
+        let keys = self.name_list()?;
+        let mut gap_ms = DEFAULT_GAP_MS;
+        if self.eat_word("maxspan") {
+            let t = self.next();
+            gap_ms = match t.tok {
+                Tok::Dur(n, u) if n > 0 => n * functions::unit_ms(u),
+                _ => return err(t.start, t.end, "maxspan takes a time period such as 30m"),
+            };
+        }
+        let out = if self.eat_word("as") {
+            self.field_name()?
+        } else {
+            "session_id".to_string()
+        };
+        Ok(Command::Rows(RowCmd::Sessionize { keys, gap_ms, out }))
+    }
+
+    /// `countFrequent field[, field ...]`: the count of each combination as `_approxcount`
+    /// (exact here), most frequent first — `stats count(*) as _approxcount by fields` then a
+    /// sort by the count (ties by the fields).
+    pub(crate) fn count_frequent_cmd(&mut self) -> R<Command> {
+        let names = self.name_list()?;
+        let by: Vec<Proj> = names
+            .iter()
+            .map(|n| Proj {
+                expr: Expr::Field(n.clone()),
+                name: n.clone(),
+            })
+            .collect();
+        let mut keys = vec![SortKey {
+            expr: Expr::Field("_approxcount".into()),
+            desc: true,
+        }];
+        keys.extend(names.iter().map(|n| SortKey {
+            expr: Expr::Field(n.clone()),
+            desc: false,
+        }));
+        self.then = Some(Command::Sort(keys));
+        Ok(Command::Stats(Box::new(StatsCmd {
+            aggs: vec![AggSpec {
+                kind: AggKind::CountStar,
+                arg: None,
+                p: 0.0,
+            }],
+            items: vec![Proj {
+                expr: Expr::AggRef(0),
+                name: "_approxcount".into(),
+            }],
+            by,
+            offset_ms: 0,
+        })))
+    }
+}
