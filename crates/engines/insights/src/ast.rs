@@ -274,6 +274,18 @@ pub enum RowCmd {
         gap_ms: i64,
         out: String,
     },
+    /// `fillmissing [with value for field, …]` directly after `stats … by bin(period)`: a row
+    /// for every bin of the query's time range that has none, per combination of the other
+    /// `by` keys, holding the keys and the given constants.
+    FillMissing {
+        /// The bin column's name, its period and offset (from the `stats`).
+        bin: String,
+        period: (i64, crate::lexer::Unit),
+        offset_ms: i64,
+        /// Every `by` column, the bin's included, in order.
+        keys: Vec<String>,
+        fills: Vec<(String, crate::value::Value)>,
+    },
 }
 
 impl RowCmd {
@@ -281,7 +293,7 @@ impl RowCmd {
     pub fn reads(&self) -> Vec<&str> {
         match self {
             RowCmd::AddTotals { fields, .. } => fields.iter().map(String::as_str).collect(),
-            RowCmd::FillDown(_) => Vec::new(),
+            RowCmd::FillDown(_) | RowCmd::FillMissing { .. } => Vec::new(),
             RowCmd::Accum { field, .. } | RowCmd::Autoregress { field, .. } => vec![field],
             RowCmd::Sessionize { keys, .. } => {
                 let mut v: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -302,6 +314,7 @@ impl RowCmd {
                 }
             }
             RowCmd::FillDown(_) => Vec::new(),
+            RowCmd::FillMissing { fills, .. } => fills.iter().map(|(n, _)| n.as_str()).collect(),
             RowCmd::Accum { out, .. } | RowCmd::Sessionize { out, .. } => vec![out],
             RowCmd::Autoregress { lags, .. } => lags.iter().map(|(_, n)| n.as_str()).collect(),
         }

@@ -536,7 +536,7 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             }
             out
         }
-        Command::Rows(rc) => crate::rowcmds::apply(rc, rows),
+        Command::Rows(rc) => crate::rowcmds::apply(rc, rows, ev.env),
         Command::Json { value, alias } => rows
             .into_iter()
             .map(|mut r| {

@@ -12,7 +12,6 @@ const UNSUPPORTED_COMMANDS: &[&str] = &[
     "anomaly",
     "relevantfields",
     "logcompare",
-    "fillmissing",
     "cidrlookup",
     "outlier",
     "appendcols",
@@ -110,6 +109,7 @@ pub(crate) fn parse_query(text: &str, nested: bool) -> R<Parsed> {
         }
     }
     check_diff_placement(&cmds, &spans)?;
+    crate::rowparse::place_fillmissing(&mut cmds, &spans)?;
     Ok((cmds, p.subs, p.join))
 }
 
@@ -253,6 +253,7 @@ impl Parser {
             "accum" => self.accum_cmd(),
             "autoregress" => self.autoregress_cmd(),
             "sessionize" => self.sessionize_cmd(),
+            "fillmissing" => self.fillmissing_cmd(),
             "countfrequent" | "count_frequent" => self.count_frequent_cmd(),
             "json" => self.json_cmd(),
             "unnest" => {

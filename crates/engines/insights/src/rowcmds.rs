@@ -2,12 +2,23 @@
 
 use crate::ast::RowCmd;
 use crate::eval::Row;
-use crate::value::{fmt_num, Value};
-use std::collections::HashMap;
+use crate::functions::{ceil_period, floor_period, Env};
+use crate::value::{fmt_num, sort_cmp, Value};
+use std::collections::{HashMap, HashSet};
 
-/// Runs `cmd` over `rows`.
-pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>) -> Vec<Row> {
+/// Most rows `fillmissing` inserts (the results are cut to the query's row limit anyway).
+const MAX_FILLED: usize = 100_000;
+
+/// Runs `cmd` over `rows` (`env`: the query's time range).
+pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
     match cmd {
+        RowCmd::FillMissing {
+            bin,
+            period,
+            offset_ms,
+            keys,
+            fills,
+        } => fill_missing(rows, env, bin, *period, *offset_ms, keys, fills),
         RowCmd::AddTotals {
             name,
             row,
@@ -59,6 +70,80 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>) -> Vec<Row> {
         }
         RowCmd::Sessionize { keys, gap_ms, out } => sessionize(rows, keys, *gap_ms, out),
     }
+}
+
+/// The rows of the bins of the query's range that `stats` left out (see [`RowCmd::FillMissing`]),
+/// then every row in the `stats` order (by its keys, ascending).
+fn fill_missing(
+    mut rows: Vec<Row>,
+    env: &Env,
+    bin: &str,
+    (n, u): (i64, crate::lexer::Unit),
+    off: i64,
+    keys: &[String],
+    fills: &[(String, Value)],
+) -> Vec<Row> {
+    let floor = |t: i64| floor_period(t - off, n, u) + off;
+    let (first, last) = (floor(env.start_ms), floor(env.end_ms));
+    let others: Vec<&String> = keys.iter().filter(|k| *k != bin).collect();
+    // Each combination of the other keys, in the order met, and the bins each has.
+    let mut combos: Vec<Vec<Value>> = Vec::new();
+    let mut seen: HashSet<(Vec<String>, i64)> = HashSet::new();
+    for r in &rows {
+        let combo: Vec<Value> = others.iter().map(|k| r.get(k)).collect();
+        let ks: Vec<String> = combo.iter().map(Value::key).collect();
+        if let Some(t) = r.get(bin).as_num() {
+            seen.insert((ks.clone(), t as i64));
+        }
+        if !combos
+            .iter()
+            .any(|c| c.iter().map(Value::key).eq(ks.iter().cloned()))
+        {
+            combos.push(combo);
+        }
+    }
+    if combos.is_empty() {
+        combos.push(others.iter().map(|_| Value::Null).collect());
+    }
+    let mut filled = 0;
+    'combos: for combo in &combos {
+        let ks: Vec<String> = combo.iter().map(Value::key).collect();
+        let mut b = first;
+        while b <= last {
+            if !seen.contains(&(ks.clone(), b)) {
+                if filled == MAX_FILLED {
+                    break 'combos;
+                }
+                filled += 1;
+                let mut r = Row::new(b, String::new(), Vec::new());
+                for k in keys {
+                    if k == bin {
+                        r.set(k, Value::Time(b));
+                    } else if let Some(i) = others.iter().position(|o| *o == k) {
+                        if !combo[i].is_null() {
+                            r.set(k, combo[i].clone());
+                        }
+                    }
+                }
+                for (f, v) in fills {
+                    r.set(f, v.clone());
+                }
+                rows.push(r);
+            }
+            let next = ceil_period(b - off + 1, n, u) + off;
+            if next <= b {
+                break;
+            }
+            b = next;
+        }
+    }
+    rows.sort_by(|x, y| {
+        keys.iter()
+            .map(|k| sort_cmp(&x.get(k), &y.get(k), false))
+            .find(|o| *o != std::cmp::Ordering::Equal)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    rows
 }
 
 /// Whether `name` matches one of `patterns` (`*`: any run of characters); no pattern: every

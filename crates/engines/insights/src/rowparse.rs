@@ -5,6 +5,7 @@ use crate::ast::*;
 use crate::functions;
 use crate::lexer::Tok;
 use crate::parser::{err, Parser, R};
+use crate::value::Value;
 
 /// Most rows back `autoregress` may look.
 const MAX_LAG: usize = 1000;
@@ -174,6 +175,58 @@ impl Parser {
         Ok(Command::Rows(RowCmd::Sessionize { keys, gap_ms, out }))
     }
 
+    /// `fillmissing [with value for field [, value for field ...]]`; its bin comes from the
+    /// `stats` before it ([`place_fillmissing`]).
+    pub(crate) fn fillmissing_cmd(&mut self) -> R<Command> {
+        let mut fills = Vec::new();
+        if self.eat_word("with") {
+            loop {
+                let t = self.next();
+                let value = match &t.tok {
+                    Tok::Num(x) => Value::Num(*x),
+                    Tok::Minus => match self.next().tok {
+                        Tok::Num(x) => Value::Num(-x),
+                        _ => {
+                            return err(
+                                t.start,
+                                self.prev_end(),
+                                "fillmissing takes a number or a string to fill with",
+                            )
+                        }
+                    },
+                    Tok::Str(x) => Value::Str(x.clone()),
+                    _ => {
+                        return err(
+                            t.start,
+                            t.end,
+                            "fillmissing takes a number or a string to fill with",
+                        )
+                    }
+                };
+                if !self.eat_word("for") {
+                    let p = self.peek().clone();
+                    return err(
+                        p.start,
+                        p.end,
+                        "expected 'for' and a field, as in: fillmissing with 0 for count",
+                    );
+                }
+                fills.push((self.field_name()?, value));
+                if !self.at(&Tok::Comma) {
+                    break;
+                }
+                self.pos += 1;
+            }
+        }
+        Ok(Command::Rows(RowCmd::FillMissing {
+            bin: String::new(),
+            period: (0, crate::lexer::Unit::Ms),
+            offset_ms: 0,
+            keys: Vec::new(),
+            fills,
+        }))
+    }
+
     /// `countFrequent field[, field ...]`: the count of each combination as `_approxcount`
     /// (exact here), most frequent first — `stats count(*) as _approxcount by fields` then a
     /// sort by the count (ties by the fields).
@@ -209,4 +262,49 @@ impl Parser {
             offset_ms: 0,
         })))
     }
+}
+
+/// Gives each `fillmissing` the bin of the `stats … by bin(period)` right before it (AWS: it
+/// comes after such a `stats`); anywhere else it is an error.
+pub(crate) fn place_fillmissing(cmds: &mut [Command], spans: &[(usize, usize)]) -> R<()> {
+    for i in 0..cmds.len() {
+        if !matches!(cmds[i], Command::Rows(RowCmd::FillMissing { .. })) {
+            continue;
+        }
+        let found = match i.checked_sub(1).map(|j| &cmds[j]) {
+            Some(Command::Stats(s)) => s.by.iter().find_map(|p| match &p.expr {
+                Expr::Call { name, args, .. } if name == "bin" => match args.as_slice() {
+                    [Expr::Dur(n, u)] => Some((p.name.clone(), (*n, *u), s.offset_ms)),
+                    _ => None,
+                },
+                _ => None,
+            }),
+            _ => None,
+        };
+        let Some((name, per, off)) = found else {
+            return err(
+                spans[i].0,
+                spans[i].1,
+                "fillmissing must directly follow a stats ... by bin(period)",
+            );
+        };
+        let others: Vec<String> = match &cmds[i - 1] {
+            Command::Stats(s) => s.by.iter().map(|p| p.name.clone()).collect(),
+            _ => Vec::new(),
+        };
+        if let Command::Rows(RowCmd::FillMissing {
+            bin,
+            period,
+            offset_ms,
+            keys,
+            ..
+        }) = &mut cmds[i]
+        {
+            *bin = name;
+            *period = per;
+            *offset_ms = off;
+            *keys = others;
+        }
+    }
+    Ok(())
 }

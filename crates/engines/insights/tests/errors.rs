@@ -76,6 +76,18 @@ fn error_table() {
         ("fields a | accum", 16, 16, "expected a field name"),
         ("fields a | countFrequent", 24, 24, "expected a field name"),
         (
+            "stats count(*) by host | fillmissing",
+            25,
+            36,
+            "fillmissing must directly follow a stats ... by bin(period)",
+        ),
+        (
+            "stats count(*) by bin(1m) | fillmissing with 0 count",
+            47,
+            52,
+            "expected 'for'",
+        ),
+        (
             "fields a | logcompare timeshift 7d",
             11,
             21,

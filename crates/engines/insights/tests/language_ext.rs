@@ -789,3 +789,59 @@ fn row_sequence_commands() {
         check(q, &events, want);
     }
 }
+
+/// `fillmissing` after `stats … by bin()`: the empty bins of the query's time range get rows
+/// (per combination of the other keys), with the constants given.
+#[test]
+fn fillmissing_fills_the_empty_bins_of_the_range() {
+    let m = 60_000;
+    let start = T0 - T0 % (5 * m); // a 5-minute boundary
+    let events = evs(&[
+        (start + 10_000, r#"{"latency":10,"host":"a"}"#),
+        (start + 2 * m, r#"{"latency":30,"host":"a"}"#),
+        (start + 3 * m, r#"{"latency":7,"host":"b"}"#),
+    ]);
+    let run_in = |q: &str, from: i64, to: i64| {
+        let query = parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+        let mut ex = query.start(nephoscope_insights::QueryContext {
+            start_ms: from,
+            end_ms: to,
+            ..ctx()
+        });
+        for e in &events {
+            ex.push(&rec(e));
+        }
+        show(&ex.rows())
+    };
+    let t = |k: i64| {
+        let secs = (start + k * m) / 1000;
+        let (h, mi) = ((secs / 3600) % 24, (secs / 60) % 60);
+        format!("2023-11-14 {h:02}:{mi:02}:00.000")
+    };
+    // AWS's example: the empty minutes of the range get 0.
+    let got = run_in(
+        "fields @timestamp, latency | stats avg(latency) as avg_latency by bin(1m) | fillmissing with 0 for avg_latency",
+        start,
+        start + 4 * m + 59_999,
+    );
+    let want: Vec<String> = [(0, "10"), (1, "0"), (2, "30"), (3, "7"), (4, "0")]
+        .iter()
+        .map(|(k, v)| format!("bin(1m)={}; avg_latency={v}", t(*k)))
+        .collect();
+    assert_eq!(got, want);
+    // Per host, and without a constant: the inserted rows hold the keys only.
+    let got = run_in(
+        "stats count(*) as n by host, bin(1m) as minute | fillmissing",
+        start + m,
+        start + 3 * m,
+    );
+    let want = [
+        format!("host=a; minute={}", t(1)),
+        format!("host=a; minute={}; n=1", t(2)),
+        format!("host=a; minute={}", t(3)),
+        format!("host=b; minute={}", t(1)),
+        format!("host=b; minute={}", t(2)),
+        format!("host=b; minute={}; n=1", t(3)),
+    ];
+    assert_eq!(got, want);
+}
