@@ -127,3 +127,38 @@ def test_lookup_command_enriches_query_results(logs):
         "InvalidParameterException"
     assert code_of(lambda: logs.start_query(queryString=f"lookup {table} code", **window)) == \
         "MalformedQueryException"
+
+
+def test_cidrlookup_enriches_flow_log_addresses(logs):
+    """`cidrlookup <table> <ip field> OUTPUT …` (AWS's example shape): the most specific range
+    of the table's `cidr` column holding the address; OUTPUTNEW leaves set fields alone."""
+    table = unique("nets_").replace("-", "_")
+    logs.create_lookup_table(lookupTableName=table,
+                             tableBody="cidr,region,owner\n10.0.0.0/8,eu,corp\n10.1.0.0/16,eu-west,dc1\n"
+                                       "2001:db8::/32,v6,doc\n")
+    group = unique("/neph/cidrlookup/")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    base = now_ms() - 60_000
+    addrs = ["10.1.2.3", "10.9.9.9", "192.168.0.1", "2001:db8::1"]
+    logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
+        {"timestamp": base + i, "message": f'{{"srcAddr":"{a}","owner":"me"}}'} for i, a in enumerate(addrs)])
+    window = dict(logGroupName=group, startTime=base // 1000 - 60, endTime=base // 1000 + 60)
+
+    def run(q):
+        qid = logs.start_query(queryString=q, **window)["queryId"]
+        resp = wait_for(lambda: logs.get_query_results(queryId=qid), lambda r: r["status"] == "Complete",
+                        what="query complete")
+        return [{f["field"]: f["value"] for f in row if f["field"] != "@ptr"} for row in resp["results"]]
+
+    assert run(f"fields @timestamp, srcAddr | cidrlookup {table} srcAddr OUTPUT region, owner"
+               " | sort @timestamp asc | display srcAddr, region, owner") == [
+        {"srcAddr": "10.1.2.3", "region": "eu-west", "owner": "dc1"},
+        {"srcAddr": "10.9.9.9", "region": "eu", "owner": "corp"},
+        {"srcAddr": "192.168.0.1", "owner": "me"},
+        {"srcAddr": "2001:db8::1", "region": "v6", "owner": "doc"},
+    ]
+    assert run(f"cidrlookup {table} srcAddr OUTPUTNEW region, owner | stats count(*) as n by owner") == [
+        {"owner": "me", "n": "4"}]
+    assert code_of(lambda: logs.start_query(queryString=f"cidrlookup {table} srcAddr AS nope OUTPUT region",
+                                            **window)) == "InvalidParameterException"

@@ -183,6 +183,23 @@ pub struct LookupData {
     pub rows: std::collections::HashMap<Vec<String>, Vec<String>>,
 }
 
+/// `cidrlookup <table> <ip field> [AS <cidr column>] OUTPUT|OUTPUTNEW <column> [AS <field>], …`:
+/// the row's address looked up among the table's CIDR ranges (the most specific range that
+/// holds it), its row's columns copied into the row (`OUTPUTNEW`: only into fields without a
+/// value).
+#[derive(Debug, Clone)]
+pub struct CidrLookupCmd {
+    pub table: String,
+    pub ip: String,
+    /// The table column of the ranges (`None`: `cidr` if the table has it, else its first).
+    pub cidr_column: Option<String>,
+    pub new_only: bool,
+    /// (table column, the row's field) pairs.
+    pub outputs: Vec<(String, String)>,
+    /// Filled in before the query runs (`Query::attach_lookups`).
+    pub data: Option<std::sync::Arc<crate::cidr::CidrTable>>,
+}
+
 /// `join [type=inner|left] left=<l> right=<r> where <l>.<k> = <r>.<k> (SOURCE '<group>')`:
 /// each row becomes one row per right-side row with an equal key, every field named
 /// `<l>.<field>` / `<r>.<field>`; an inner join drops rows without a match, a left join keeps
@@ -239,6 +256,7 @@ pub enum Command {
     /// `pattern`.
     Diff(DiffPeriod),
     Lookup(Box<LookupCmd>),
+    CidrLookup(Box<CidrLookupCmd>),
     Join(Box<JoinCmd>),
     /// Commands over the rows as they stand, in their order ([`crate::rowcmds`]).
     Rows(RowCmd),
@@ -334,6 +352,7 @@ impl Command {
                 | Command::Expand(_)
                 | Command::Json { .. }
                 | Command::Lookup(_)
+                | Command::CidrLookup(_)
                 | Command::Join(_)
         )
     }

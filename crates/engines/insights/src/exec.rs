@@ -123,6 +123,15 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                     }
                 }
             }
+            Command::CidrLookup(l) => {
+                if let Some(v) = cols.as_mut() {
+                    for (_, o) in &l.outputs {
+                        if !v.contains(o) {
+                            v.push(o.clone());
+                        }
+                    }
+                }
+            }
             // So do the fields a row command adds (after `display`, only those it names).
             Command::Rows(rc) => {
                 for o in rc.writes() {
@@ -271,6 +280,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
             Command::Unnest { into, .. } => check(into),
             Command::Expand(name) | Command::Json { alias: name, .. } => check(name),
             Command::Lookup(l) => l.outputs.iter().for_each(|n| check(n)),
+            Command::CidrLookup(l) => l.outputs.iter().for_each(|(_, n)| check(n)),
             _ => {}
         }
     }
@@ -335,6 +345,7 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         | Command::Diff(_)
         | Command::Join(_)
         | Command::Expand(_)
+        | Command::CidrLookup(_)
         | Command::Rows(_) => {}
     }
     match c {
@@ -344,6 +355,7 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Expand(name) | Command::Json { alias: name, .. } => f(name),
         Command::Lookup(l) => l.outputs.iter().for_each(|n| f(n)),
         Command::Rows(rc) => rc.writes().into_iter().for_each(&mut *f),
+        Command::CidrLookup(l) => l.outputs.iter().for_each(|(_, n)| f(n)),
         _ => {}
     }
 }
@@ -414,6 +426,7 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
         }
         Command::Json { value, .. } => ex(value),
         Command::Rows(rc) => rc.reads().into_iter().for_each(&mut *f),
+        Command::CidrLookup(l) => f(&l.ip),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| ex(e)),
         Command::Join(j) => f(&j.left_key),
         Command::Limit { .. } | Command::Diff(_) => {}
@@ -537,6 +550,13 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             out
         }
         Command::Rows(rc) => crate::rowcmds::apply(rc, rows, ev.env),
+        Command::CidrLookup(l) => rows
+            .into_iter()
+            .map(|mut r| {
+                cidr_row(l, &mut r);
+                r
+            })
+            .collect(),
         Command::Json { value, alias } => rows
             .into_iter()
             .map(|mut r| {
@@ -611,6 +631,27 @@ fn lookup_row(l: &LookupCmd, r: &mut Row, ev: &Evaluator) {
     if let Some(values) = data.rows.get(&key) {
         for (n, v) in l.outputs.iter().zip(values) {
             r.set_str(n, v);
+        }
+    }
+}
+
+/// `cidrlookup`: the columns of the most specific range holding the row's address.
+fn cidr_row(l: &CidrLookupCmd, r: &mut Row) {
+    let Some(data) = &l.data else {
+        return;
+    };
+    let Some(addr) = text_of(&r.get(&l.ip)).and_then(|t| t.trim().parse().ok()) else {
+        return;
+    };
+    let Some(values) = data.find(addr) else {
+        return;
+    };
+    for ((_, field), v) in l.outputs.iter().zip(values) {
+        let has = r
+            .get_ref(field)
+            .is_some_and(|x| !x.is_null() && text_of(x).is_none_or(|t| !t.is_empty()));
+        if !(l.new_only && has) {
+            r.set_str(field, v);
         }
     }
 }
@@ -845,6 +886,10 @@ pub fn apply_one(cmd: &Command, r: &mut Row, ev: &Evaluator, tmp: &mut String) -
         Command::Filter(e) => ev.eval(e, r).truthy(),
         Command::Lookup(l) => {
             lookup_row(l, r, ev);
+            true
+        }
+        Command::CidrLookup(l) => {
+            cidr_row(l, r);
             true
         }
         Command::Fields(ps) | Command::Display(ps) => {

@@ -12,6 +12,7 @@
 mod agg;
 mod ast;
 mod captures;
+mod cidr;
 mod codec;
 mod columnar;
 mod datetime;
@@ -326,6 +327,42 @@ impl Deferred {
     }
 }
 
+/// Gives a `cidrlookup` its table's ranges (see [`ast::CidrLookupCmd`]).
+fn attach_cidr(
+    l: &mut ast::CidrLookupCmd,
+    resolve: &dyn Fn(&str) -> Option<TableRows>,
+) -> Result<(), LookupError> {
+    let (header, records) =
+        resolve(&l.table).ok_or_else(|| LookupError::NoTable(l.table.clone()))?;
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| LookupError::NoColumn {
+                table: l.table.clone(),
+                column: name.to_string(),
+            })
+    };
+    let ranges = match &l.cidr_column {
+        Some(c) => column(c)?,
+        None => header.iter().position(|h| h == "cidr").unwrap_or(0),
+    };
+    let outputs: Vec<usize> = l
+        .outputs
+        .iter()
+        .map(|(c, _)| column(c))
+        .collect::<Result<_, _>>()?;
+    let table = cidr::CidrTable::build(records.iter().map(|rec| {
+        let cell = |i: usize| rec.get(i).cloned().unwrap_or_default();
+        (
+            rec.get(ranges).map_or("", String::as_str),
+            outputs.iter().map(|&i| cell(i)).collect(),
+        )
+    }));
+    l.data = Some(Arc::new(table));
+    Ok(())
+}
+
 impl Query {
     /// Start a run of this query.
     /// The log groups a leading `SOURCE` selects, if the query has one.
@@ -334,10 +371,13 @@ impl Query {
     pub fn lookup_tables(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for c in self.plan.prefix.iter().chain(&self.plan.tail) {
-            if let ast::Command::Lookup(l) = c {
-                if !out.contains(&l.table) {
-                    out.push(l.table.clone());
-                }
+            let table = match c {
+                ast::Command::Lookup(l) => &l.table,
+                ast::Command::CidrLookup(l) => &l.table,
+                _ => continue,
+            };
+            if !out.contains(table) {
+                out.push(table.clone());
             }
         }
         for sq in &self.subs {
@@ -362,6 +402,10 @@ impl Query {
         }
         let plan = Arc::get_mut(&mut self.plan).ok_or(LookupError::Running)?;
         for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+            if let ast::Command::CidrLookup(l) = c {
+                attach_cidr(l, resolve)?;
+                continue;
+            }
             let ast::Command::Lookup(l) = c else {
                 continue;
             };

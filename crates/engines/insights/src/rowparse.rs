@@ -227,6 +227,51 @@ impl Parser {
         }))
     }
 
+    /// `cidrlookup table ipField [AS cidrColumn] OUTPUT|OUTPUTNEW column [AS field], …`.
+    pub(crate) fn cidrlookup_cmd(&mut self) -> R<Command> {
+        let table = self.field_name()?;
+        let ip = self.field_name()?;
+        let cidr_column = if self.eat_word("as") {
+            Some(self.field_name()?)
+        } else {
+            None
+        };
+        let new_only = if self.eat_word("outputnew") {
+            true
+        } else if self.eat_word("output") {
+            false
+        } else {
+            let p = self.peek().clone();
+            return err(
+                p.start,
+                p.end,
+                "expected OUTPUT or OUTPUTNEW and the table columns to add, as in: cidrlookup nets srcAddr OUTPUT region",
+            );
+        };
+        let mut outputs = Vec::new();
+        loop {
+            let column = self.field_name()?;
+            let field = if self.eat_word("as") {
+                self.field_name()?
+            } else {
+                column.clone()
+            };
+            outputs.push((column, field));
+            if !self.at(&Tok::Comma) {
+                break;
+            }
+            self.pos += 1;
+        }
+        Ok(Command::CidrLookup(Box::new(CidrLookupCmd {
+            table,
+            ip,
+            cidr_column,
+            new_only,
+            outputs,
+            data: None,
+        })))
+    }
+
     /// `countFrequent field[, field ...]`: the count of each combination as `_approxcount`
     /// (exact here), most frequent first — `stats count(*) as _approxcount by fields` then a
     /// sort by the count (ties by the fields).

@@ -76,6 +76,18 @@ fn error_table() {
         ("fields a | accum", 16, 16, "expected a field name"),
         ("fields a | countFrequent", 24, 24, "expected a field name"),
         (
+            "cidrlookup nets srcAddr region",
+            24,
+            30,
+            "expected OUTPUT or OUTPUTNEW",
+        ),
+        (
+            "cidrlookup nets srcAddr OUTPUT",
+            30,
+            30,
+            "expected a field name",
+        ),
+        (
             "stats count(*) by host | fillmissing",
             25,
             36,

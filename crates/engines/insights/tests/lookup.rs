@@ -16,6 +16,16 @@ fn users(name: &str) -> Option<(Vec<String>, Vec<Vec<String>>)> {
                 s(&["1", "eu", "Dup", "ignored: the first row wins"]),
             ],
         )),
+        "nets" => Some((
+            s(&["owner", "cidr", "region"]),
+            vec![
+                s(&["corp", "10.0.0.0/8", "eu"]),
+                s(&["dc1", "10.1.0.0/16", "eu-west"]),
+                s(&["gw", "10.1.2.3", "eu-west-1a"]),
+                s(&["doc", "2001:db8::/32", "v6"]),
+                s(&["bad", "not a range", "x"]),
+            ],
+        )),
         _ => None,
     }
 }
@@ -101,4 +111,54 @@ fn lookup_errors() {
     ] {
         assert!(parse(bad).is_err(), "{bad}");
     }
+}
+
+/// `cidrlookup`: the most specific range holding the address; OUTPUT overwrites, OUTPUTNEW
+/// only fills fields without a value; the range column is `cidr` unless `AS` names another.
+#[test]
+fn cidrlookup_table() {
+    let e = evs(&[
+        (T0, r#"{"srcAddr":"10.1.2.3","region":"mine"}"#),
+        (T0 + 1, r#"{"srcAddr":"10.1.9.9"}"#),
+        (T0 + 2, r#"{"srcAddr":"10.200.0.1","region":""}"#),
+        (T0 + 3, r#"{"srcAddr":"192.168.0.1"}"#),
+        (T0 + 4, r#"{"srcAddr":"2001:db8::42"}"#),
+        (T0 + 5, r#"{"srcAddr":"not an address"}"#),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "fields @timestamp, srcAddr | cidrlookup nets srcAddr OUTPUT region, owner | sort @timestamp asc | display srcAddr, region, owner",
+            &[
+                "srcAddr=10.1.2.3; region=eu-west-1a; owner=gw; @ptr=p0",
+                "srcAddr=10.1.9.9; region=eu-west; owner=dc1; @ptr=p1",
+                "srcAddr=10.200.0.1; region=eu; owner=corp; @ptr=p2",
+                "srcAddr=192.168.0.1; @ptr=p3",
+                "srcAddr=2001:db8::42; region=v6; owner=doc; @ptr=p4",
+                "srcAddr=not an address; @ptr=p5",
+            ],
+        ),
+        (
+            "cidrlookup nets srcAddr AS cidr OUTPUTNEW region, owner AS net | sort @timestamp asc | limit 3 | display region, net",
+            &[
+                "region=mine; net=gw; @ptr=p0",
+                "region=eu-west; net=dc1; @ptr=p1",
+                "region=eu; net=corp; @ptr=p2",
+            ],
+        ),
+        (
+            "cidrlookup nets srcAddr OUTPUT owner | stats count(*) as n by owner",
+            &["owner=corp; n=1", "owner=dc1; n=1", "owner=doc; n=1", "owner=gw; n=1", "n=2"],
+        ),
+    ];
+    for (q, want) in cases {
+        assert_eq!(run_lookup(q, &e), *want, "{q}");
+    }
+    let mut q = parse("cidrlookup nets srcAddr AS range OUTPUT owner").unwrap();
+    assert_eq!(
+        q.attach_lookups(&users),
+        Err(LookupError::NoColumn {
+            table: "nets".into(),
+            column: "range".into()
+        })
+    );
 }
