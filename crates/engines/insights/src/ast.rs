@@ -295,6 +295,16 @@ pub enum RowCmd {
     /// `fillmissing [with value for field, …]` directly after `stats … by bin(period)`: a row
     /// for every bin of the query's time range that has none, per combination of the other
     /// `by` keys, holding the keys and the given constants.
+    /// `outlier [action=remove|transform] [param=n] [uselower=bool] [mark=bool] fields`:
+    /// values beyond `Q3 + param·IQR` (and below `Q1 − param·IQR` with `uselower`) make their
+    /// row an outlier: removed, or the values clamped to the bound; `mark` adds `_outlier`.
+    Outlier {
+        remove: bool,
+        param: f64,
+        lower: bool,
+        mark: bool,
+        fields: Vec<String>,
+    },
     FillMissing {
         /// The bin column's name, its period and offset (from the `stats`).
         bin: String,
@@ -313,6 +323,7 @@ impl RowCmd {
             RowCmd::AddTotals { fields, .. } => fields.iter().map(String::as_str).collect(),
             RowCmd::FillDown(_) | RowCmd::FillMissing { .. } => Vec::new(),
             RowCmd::Accum { field, .. } | RowCmd::Autoregress { field, .. } => vec![field],
+            RowCmd::Outlier { fields, .. } => fields.iter().map(String::as_str).collect(),
             RowCmd::Sessionize { keys, .. } => {
                 let mut v: Vec<&str> = keys.iter().map(String::as_str).collect();
                 v.push("@timestamp");
@@ -333,6 +344,13 @@ impl RowCmd {
             }
             RowCmd::FillDown(_) => Vec::new(),
             RowCmd::FillMissing { fills, .. } => fills.iter().map(|(n, _)| n.as_str()).collect(),
+            RowCmd::Outlier { mark, .. } => {
+                if *mark {
+                    vec![crate::rowcmds::OUTLIER_MARK]
+                } else {
+                    Vec::new()
+                }
+            }
             RowCmd::Accum { out, .. } | RowCmd::Sessionize { out, .. } => vec![out],
             RowCmd::Autoregress { lags, .. } => lags.iter().map(|(_, n)| n.as_str()).collect(),
         }

@@ -12,7 +12,6 @@ const UNSUPPORTED_COMMANDS: &[&str] = &[
     "anomaly",
     "relevantfields",
     "logcompare",
-    "outlier",
     "appendcols",
 ];
 
@@ -254,6 +253,7 @@ impl Parser {
             "sessionize" => self.sessionize_cmd(),
             "fillmissing" => self.fillmissing_cmd(),
             "cidrlookup" => self.cidrlookup_cmd(),
+            "outlier" => self.outlier_cmd(),
             "countfrequent" | "count_frequent" => self.count_frequent_cmd(),
             "json" => self.json_cmd(),
             "unnest" => {

@@ -6,6 +6,9 @@ use crate::functions::{ceil_period, floor_period, Env};
 use crate::value::{fmt_num, sort_cmp, Value};
 use std::collections::{HashMap, HashSet};
 
+/// The field `outlier … mark=true` sets on every row: whether it is an outlier.
+pub(crate) const OUTLIER_MARK: &str = "_outlier";
+
 /// Most rows `fillmissing` inserts (the results are cut to the query's row limit anyway).
 const MAX_FILLED: usize = 100_000;
 
@@ -69,6 +72,13 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             rows
         }
         RowCmd::Sessionize { keys, gap_ms, out } => sessionize(rows, keys, *gap_ms, out),
+        RowCmd::Outlier {
+            remove,
+            param,
+            lower,
+            mark,
+            fields,
+        } => outlier(rows, *remove, *param, *lower, *mark, fields),
     }
 }
 
@@ -234,6 +244,66 @@ fn add_totals(
         rows.push(Row::new(0, String::new(), fields));
     }
     rows
+}
+
+/// The `p`-th percentile of sorted `xs` by nearest rank (as `pct`).
+fn nearest_rank(xs: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * xs.len() as f64).ceil() as usize;
+    xs[rank.clamp(1, xs.len()) - 1]
+}
+
+/// `outlier`: per field, the quartiles (nearest rank) of the rows' numeric values bound them at
+/// `Q1 − param·IQR` and `Q3 + param·IQR`; a row with any value beyond a bound in use is an
+/// outlier — dropped, or its values clamped to the bounds.
+fn outlier(
+    mut rows: Vec<Row>,
+    remove: bool,
+    param: f64,
+    lower: bool,
+    mark: bool,
+    fields: &[String],
+) -> Vec<Row> {
+    let bounds: Vec<Option<(f64, f64)>> = fields
+        .iter()
+        .map(|f| {
+            let mut xs: Vec<f64> = rows.iter().filter_map(|r| numeric(&r.get(f))).collect();
+            if xs.is_empty() {
+                return None;
+            }
+            xs.sort_by(f64::total_cmp);
+            let (q1, q3) = (nearest_rank(&xs, 25.0), nearest_rank(&xs, 75.0));
+            let iqr = q3 - q1;
+            let low = if lower {
+                q1 - param * iqr
+            } else {
+                f64::NEG_INFINITY
+            };
+            Some((low, q3 + param * iqr))
+        })
+        .collect();
+    let mut kept = Vec::with_capacity(rows.len());
+    for mut r in rows.drain(..) {
+        let mut out = false;
+        for (f, b) in fields.iter().zip(&bounds) {
+            let (Some((low, high)), Some(x)) = (b, numeric(&r.get(f))) else {
+                continue;
+            };
+            if x > *high || x < *low {
+                out = true;
+                if !remove {
+                    r.set(f, Value::Num(x.clamp(*low, *high)));
+                }
+            }
+        }
+        if out && remove {
+            continue;
+        }
+        if mark {
+            r.set(OUTLIER_MARK, Value::Bool(out));
+        }
+        kept.push(r);
+    }
+    kept
 }
 
 /// Session numbers: each key combination's rows in time order form sessions, a gap longer

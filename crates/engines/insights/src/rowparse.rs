@@ -227,6 +227,49 @@ impl Parser {
         }))
     }
 
+    /// `outlier [action=remove|transform] [param=n] [uselower=bool] [mark=bool] field ...`.
+    pub(crate) fn outlier_cmd(&mut self) -> R<Command> {
+        let (mut remove, mut param, mut lower, mut mark) = (false, 2.5, false, false);
+        while let Some(o) = self.option(&["action", "param", "uselower", "mark"]) {
+            match o.as_str() {
+                "action" => {
+                    let t = self.next();
+                    remove = match &t.tok {
+                        Tok::Ident(w) if w.eq_ignore_ascii_case("remove") => true,
+                        Tok::Ident(w) if w.eq_ignore_ascii_case("transform") => false,
+                        _ => return err(t.start, t.end, "action= takes remove or transform"),
+                    };
+                }
+                "param" => {
+                    let t = self.next();
+                    param = match t.tok {
+                        Tok::Num(x) if x >= 0.0 => x,
+                        _ => {
+                            return err(t.start, t.end, "param= takes a number, the IQR multiplier")
+                        }
+                    };
+                }
+                "uselower" => lower = self.boolean("uselower")?,
+                _ => mark = self.boolean("mark")?,
+            }
+        }
+        let mut fields = Vec::new();
+        while !self.at(&Tok::Pipe) && !self.at(&Tok::Eof) {
+            fields.push(self.field_name()?);
+        }
+        if fields.is_empty() {
+            let p = self.peek().clone();
+            return err(p.start, p.end, "outlier takes one or more numeric fields");
+        }
+        Ok(Command::Rows(RowCmd::Outlier {
+            remove,
+            param,
+            lower,
+            mark,
+            fields,
+        }))
+    }
+
     /// `cidrlookup table ipField [AS cidrColumn] OUTPUT|OUTPUTNEW column [AS field], …`.
     pub(crate) fn cidrlookup_cmd(&mut self) -> R<Command> {
         let table = self.field_name()?;

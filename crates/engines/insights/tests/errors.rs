@@ -88,6 +88,24 @@ fn error_table() {
             "expected a field name",
         ),
         (
+            "fields a | outlier action=drop a",
+            26,
+            30,
+            "action= takes remove or transform",
+        ),
+        (
+            "fields a | outlier param=x a",
+            25,
+            26,
+            "param= takes a number",
+        ),
+        (
+            "fields a | outlier mark=true",
+            28,
+            28,
+            "outlier takes one or more numeric fields",
+        ),
+        (
             "stats count(*) by host | fillmissing",
             25,
             36,

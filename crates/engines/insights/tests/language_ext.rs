@@ -845,3 +845,46 @@ fn fillmissing_fills_the_empty_bins_of_the_range() {
     ];
     assert_eq!(got, want);
 }
+
+/// `outlier`: IQR bounds from nearest-rank quartiles; transform clamps, remove drops, mark adds
+/// `_outlier`; only the upper bound unless `uselower=true`.
+#[test]
+fn outlier_bounds_by_iqr() {
+    let events = evs(&[
+        (T0, r#"{"cpu":1,"mem":50}"#),
+        (T0 + 1, r#"{"cpu":2,"mem":52}"#),
+        (T0 + 2, r#"{"cpu":3,"mem":51}"#),
+        (T0 + 3, r#"{"cpu":4,"mem":-40}"#),
+        (T0 + 4, r#"{"cpu":5,"mem":53}"#),
+        (T0 + 5, r#"{"cpu":100,"mem":"n/a"}"#),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        // cpu: Q1 2, Q3 5, IQR 3 → above 12.5 is an outlier, clamped there.
+        (
+            "fields cpu | sort @timestamp asc | outlier cpu | display cpu",
+            &["cpu=1; @ptr=p0", "cpu=2; @ptr=p1", "cpu=3; @ptr=p2", "cpu=4; @ptr=p3", "cpu=5; @ptr=p4", "cpu=12.5; @ptr=p5"],
+        ),
+        // AWS's example: any field an outlier removes the row; mem's lower bound counts.
+        (
+            "fields cpu, mem | sort @timestamp asc | outlier action=remove param=3.0 uselower=true mark=true cpu mem | display cpu, _outlier",
+            &[
+                "cpu=1; _outlier=false; @ptr=p0",
+                "cpu=2; _outlier=false; @ptr=p1",
+                "cpu=3; _outlier=false; @ptr=p2",
+                "cpu=5; _outlier=false; @ptr=p4",
+            ],
+        ),
+        (
+            "fields mem | sort @timestamp asc | outlier mark=true mem | filter _outlier | display mem",
+            &[],
+        ),
+        (
+            "fields mem | sort @timestamp asc | outlier uselower=true mark=true param=1 mem | filter _outlier | display mem",
+            // mem: Q1 50, Q3 52 → [48, 54]: -40 is one, clamped to 48.
+            &["mem=48; @ptr=p3"],
+        ),
+    ];
+    for (q, want) in cases {
+        check(q, &events, want);
+    }
+}
