@@ -342,3 +342,30 @@ def test_row_sequence_commands_and_count_frequent(logs):
     ]
     got = query(logs, group, "stats sum(bytes) as b by method | addtotals row=false col=true", start_ms=t0)
     assert got[-1] == {"b": "100"}
+
+
+def test_appendcols_outlier_fillmissing(logs):
+    """appendcols with AWS's example shape (a subquery over another group, rows laid over by
+    position), outlier with its options, fillmissing after stats by bin()."""
+    t0 = (now_ms() - 2 * HOUR_MS) // MINUTE_MS * MINUTE_MS
+    main = write(logs, "appendcols-main", [
+        (t0, {"svc": "api", "latency": 10}),
+        (t0 + 1, {"svc": "api", "latency": 12}),
+        (t0 + 2 * MINUTE_MS, {"svc": "web", "latency": 11}),
+        (t0 + 3 * MINUTE_MS, {"svc": "web", "latency": 500}),
+    ])
+    other = write(logs, "appendcols-other", [
+        (t0, {"svc": "api", "latency": 100}),
+        (t0 + 1, {"svc": "web", "latency": 300}),
+    ])
+    got = query(logs, main,
+                f"fields svc | stats count(*) as cnt by svc | appendcols override=true "
+                f"( SOURCE '{other}' | stats avg(latency) as avgLat by svc )", start_ms=t0)
+    assert got == [{"svc": "api", "cnt": "2", "avgLat": "100"}, {"svc": "web", "cnt": "2", "avgLat": "300"}]
+    got = query(logs, main, "fields latency | sort @timestamp asc | outlier action=remove mark=true latency"
+                            " | display latency, _outlier", start_ms=t0)
+    assert got == [{"latency": v, "_outlier": "false"} for v in ("10", "12", "11")]
+    got = query(logs, main, "stats count(*) as n by bin(1m) | fillmissing with 0 for n",
+                start_ms=t0, end_ms=t0 + 4 * MINUTE_MS - 1)
+    # query() widens the range by a minute on each side: those bins are empty too.
+    assert [r["n"] for r in got] == ["0", "2", "0", "1", "1", "0"]

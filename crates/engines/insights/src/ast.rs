@@ -262,6 +262,9 @@ pub enum Command {
     Rows(RowCmd),
 }
 
+/// Result rows as field–value pairs (a subquery's, handed back by the caller).
+pub type ResultRows = Vec<Vec<(String, String)>>;
+
 /// The row-sequence commands: each runs over the rows the query holds at that point, in their
 /// order (after `sort` or `stats` theirs, else newest first).
 #[derive(Debug, Clone)]
@@ -305,6 +308,16 @@ pub enum RowCmd {
         mark: bool,
         fields: Vec<String>,
     },
+    /// `appendcols [override=bool] [max=n] (subquery)`: row i of the subquery's rows (query
+    /// `sub`, run by the caller) laid over row i; fields already there kept unless
+    /// `override`; its rows past the query's become rows of their own.
+    AppendCols {
+        sub: usize,
+        overwrite: bool,
+        /// The fields the subquery shows.
+        columns: Vec<String>,
+        rows: Option<std::sync::Arc<ResultRows>>,
+    },
     FillMissing {
         /// The bin column's name, its period and offset (from the `stats`).
         bin: String,
@@ -321,7 +334,9 @@ impl RowCmd {
     pub fn reads(&self) -> Vec<&str> {
         match self {
             RowCmd::AddTotals { fields, .. } => fields.iter().map(String::as_str).collect(),
-            RowCmd::FillDown(_) | RowCmd::FillMissing { .. } => Vec::new(),
+            RowCmd::FillDown(_) | RowCmd::FillMissing { .. } | RowCmd::AppendCols { .. } => {
+                Vec::new()
+            }
             RowCmd::Accum { field, .. } | RowCmd::Autoregress { field, .. } => vec![field],
             RowCmd::Outlier { fields, .. } => fields.iter().map(String::as_str).collect(),
             RowCmd::Sessionize { keys, .. } => {
@@ -344,6 +359,7 @@ impl RowCmd {
             }
             RowCmd::FillDown(_) => Vec::new(),
             RowCmd::FillMissing { fills, .. } => fills.iter().map(|(n, _)| n.as_str()).collect(),
+            RowCmd::AppendCols { columns, .. } => columns.iter().map(String::as_str).collect(),
             RowCmd::Outlier { mark, .. } => {
                 if *mark {
                     vec![crate::rowcmds::OUTLIER_MARK]

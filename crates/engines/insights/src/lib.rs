@@ -68,8 +68,12 @@ pub struct Query {
 pub struct SubQuery {
     pub source: Option<Source>,
     pub query: Query,
-    /// The field whose values the outer filter compares (the subquery selects it).
+    /// The field whose values the outer filter compares (the subquery selects it; empty for
+    /// an `appendcols` subquery).
     pub field: String,
+    /// For an `appendcols` subquery: the most rows it adds (AWS's `max=`). Its rows are cut
+    /// there instead of failing the query.
+    pub append: Option<usize>,
 }
 
 impl SubQuery {
@@ -461,6 +465,23 @@ impl Query {
         let Some(sub) = self.subs.get(i) else {
             return Ok(());
         };
+        if let Some(max) = sub.append {
+            let kept: Vec<Vec<(String, String)>> = rows
+                .iter()
+                .take(max)
+                .map(|r| r.iter().filter(|(k, _)| k != "@ptr").cloned().collect())
+                .collect();
+            let kept = Arc::new(kept);
+            let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
+            for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+                if let ast::Command::Rows(ast::RowCmd::AppendCols { sub, rows, .. }) = c {
+                    if *sub == i {
+                        *rows = Some(kept.clone());
+                    }
+                }
+            }
+            return Ok(());
+        }
         let set: std::collections::HashSet<String> = rows
             .iter()
             .flat_map(|r| r.iter().filter(|(k, _)| *k == sub.field))

@@ -7,13 +7,7 @@ use crate::QueryError;
 use regex::Regex;
 use std::sync::Arc;
 
-const UNSUPPORTED_COMMANDS: &[&str] = &[
-    "source",
-    "anomaly",
-    "relevantfields",
-    "logcompare",
-    "appendcols",
-];
+const UNSUPPORTED_COMMANDS: &[&str] = &["source", "anomaly", "relevantfields", "logcompare"];
 
 /// The most buckets `histogram(field, buckets)` may ask for.
 const MAX_HISTOGRAM_BUCKETS: f64 = 1000.0;
@@ -254,6 +248,7 @@ impl Parser {
             "fillmissing" => self.fillmissing_cmd(),
             "cidrlookup" => self.cidrlookup_cmd(),
             "outlier" => self.outlier_cmd(),
+            "appendcols" => self.appendcols_cmd(&t),
             "countfrequent" | "count_frequent" => self.count_frequent_cmd(),
             "json" => self.json_cmd(),
             "unnest" => {
@@ -474,6 +469,7 @@ impl Parser {
             source,
             query,
             field,
+            append: None,
         });
         Ok(Expr::InSub {
             expr: Box::new(l),

@@ -72,6 +72,25 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             rows
         }
         RowCmd::Sessionize { keys, gap_ms, out } => sessionize(rows, keys, *gap_ms, out),
+        RowCmd::AppendCols {
+            overwrite,
+            rows: Some(extra),
+            ..
+        } => {
+            for (i, cells) in extra.iter().enumerate() {
+                if i == rows.len() {
+                    rows.push(Row::new(0, String::new(), Vec::new()));
+                }
+                let r = &mut rows[i];
+                for (k, v) in cells {
+                    if *overwrite || r.get_ref(k).is_none_or(Value::is_null) {
+                        r.set(k, Value::Str(v.clone()));
+                    }
+                }
+            }
+            rows
+        }
+        RowCmd::AppendCols { rows: None, .. } => rows,
         RowCmd::Outlier {
             remove,
             param,

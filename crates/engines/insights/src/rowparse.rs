@@ -4,6 +4,7 @@
 use crate::ast::*;
 use crate::functions;
 use crate::lexer::Tok;
+use crate::lexer::Token;
 use crate::parser::{err, Parser, R};
 use crate::value::Value;
 
@@ -267,6 +268,68 @@ impl Parser {
             lower,
             mark,
             fields,
+        }))
+    }
+
+    /// `appendcols [override=bool] [max=n] ( subquery )`: the subquery (AWS: a complete query,
+    /// usually with its own SOURCE) runs over the same time range; it must select its fields.
+    pub(crate) fn appendcols_cmd(&mut self, t: &Token) -> R<Command> {
+        if self.nested {
+            return err(
+                t.start,
+                t.end,
+                "appendcols is not supported inside a subquery",
+            );
+        }
+        let (mut overwrite, mut max) = (false, 10_000usize);
+        while let Some(o) = self.option(&["override", "max"]) {
+            if o == "override" {
+                overwrite = self.boolean("override")?;
+            } else {
+                let v = self.next();
+                max = match v.tok {
+                    Tok::Num(x) if x.fract() == 0.0 && (1.0..=100_000.0).contains(&x) => x as usize,
+                    _ => {
+                        return err(
+                            v.start,
+                            v.end,
+                            "max= takes a number of rows from 1 to 100000",
+                        )
+                    }
+                };
+            }
+        }
+        if !self.at(&Tok::LParen) {
+            let p = self.peek().clone();
+            return err(p.start, p.end, "expected the subquery in parentheses, as in: appendcols (SOURCE '<log group>' | stats ...)");
+        }
+        let (s, e) = self.paren_span()?;
+        let text = self.src(s, e);
+        let shift = |x: crate::QueryError| crate::QueryError {
+            start: x.start + s,
+            end: x.end + s,
+            message: x.message,
+        };
+        let (source, query) = crate::parse_nested(&text).map_err(shift)?;
+        let columns = query.as_ref().and_then(|q| q.output_fields());
+        let (Some(query), Some(columns)) = (query, columns) else {
+            return err(
+                s,
+                e,
+                "the appendcols subquery must select its fields (fields, display or stats)",
+            );
+        };
+        self.subs.push(crate::SubQuery {
+            source,
+            query,
+            field: String::new(),
+            append: Some(max),
+        });
+        Ok(Command::Rows(RowCmd::AppendCols {
+            sub: self.subs.len() - 1,
+            overwrite,
+            columns,
+            rows: None,
         }))
     }
 

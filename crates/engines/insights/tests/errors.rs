@@ -106,6 +106,24 @@ fn error_table() {
             "outlier takes one or more numeric fields",
         ),
         (
+            "fields a | appendcols max=0 (fields a)",
+            26,
+            27,
+            "max= takes a number of rows",
+        ),
+        (
+            "fields a | appendcols fields b",
+            22,
+            28,
+            "expected the subquery in parentheses",
+        ),
+        (
+            "fields a | appendcols (SOURCE 'lg' | filter b > 1)",
+            23,
+            49,
+            "must select its fields",
+        ),
+        (
             "stats count(*) by host | fillmissing",
             25,
             36,

@@ -888,3 +888,51 @@ fn outlier_bounds_by_iqr() {
         check(q, &events, want);
     }
 }
+
+/// `appendcols`: the subquery's rows laid over the query's by position (AWS's example shape);
+/// `override` decides who wins a field both have; extra subquery rows become rows.
+#[test]
+fn appendcols_lays_subquery_rows_over_rows() {
+    let main = evs(&[
+        (T0, r#"{"svc":"api","latency":10}"#),
+        (T0 + 1, r#"{"svc":"api","latency":30}"#),
+        (T0 + 2, r#"{"svc":"web","latency":5}"#),
+    ]);
+    let other = evs(&[
+        (T0, r#"{"svc":"api","latency":100}"#),
+        (T0 + 1, r#"{"svc":"db","latency":7}"#),
+        (T0 + 2, r#"{"svc":"web","latency":300}"#),
+    ]);
+    let run_with = |q: &str| {
+        let mut query = parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+        assert_eq!(query.subqueries().len(), 1, "{q}");
+        let sub = query.subqueries()[0].clone();
+        assert!(sub.source.is_some(), "{q}");
+        let mut side = sub.query.start(ctx());
+        for e in &other {
+            side.push(&rec(e));
+        }
+        query.attach_subquery(0, &side.rows()).unwrap();
+        let mut ex = query.start(ctx());
+        for e in &main {
+            ex.push(&rec(e));
+        }
+        show(&ex.rows())
+    };
+    assert_eq!(
+        run_with(
+            "fields svc | stats count(*) as cnt by svc | appendcols override=true ( SOURCE 'lg' | stats avg(latency) as avgLat by svc )"
+        ),
+        [
+            "svc=api; cnt=2; avgLat=100",
+            "svc=db; cnt=1; avgLat=7",
+            "svc=web; avgLat=300",
+        ]
+    );
+    assert_eq!(
+        run_with(
+            "stats count(*) as cnt by svc | appendcols max=1 (SOURCE 'lg' | stats avg(latency) as avgLat by svc)"
+        ),
+        ["svc=api; cnt=2; avgLat=100", "svc=web; cnt=1"]
+    );
+}

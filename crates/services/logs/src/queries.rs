@@ -583,7 +583,8 @@ fn run_sides(
     };
     for i in 0..query.subqueries().len() {
         let sub = query.subqueries()[i].clone();
-        let max = limits.subquery_max_rows;
+        // An appendcols subquery adds at most its `max=` rows (the rest are not asked for).
+        let max = sub.append.unwrap_or(limits.subquery_max_rows);
         let rows = side(
             &sub.query,
             &sources.subqueries[i],
@@ -591,7 +592,7 @@ fn run_sides(
             limits.subquery_timeout,
             "inner query",
         )?;
-        if !sub.has_limit() && rows.len() > max {
+        if sub.append.is_none() && !sub.has_limit() && rows.len() > max {
             return Err(SideFailure::Failed(format!(
                 "inner query returned more than {max} rows"
             )));
