@@ -432,6 +432,12 @@ def test_exactly_one_log_group_parameter(logs, data):
                      startTime=data.start_s, endTime=data.end_s, **selection)
 
 
+def test_times_past_year_9999_are_invalid(logs, data):
+    # Epoch seconds past 9999-12-31 name no date (and would overflow in milliseconds).
+    expect_error("InvalidParameterException", logs.start_query, queryString="stats count(*) by bin(1d)",
+                 logGroupName=data.apigw, startTime=data.start_s, endTime=9_223_372_036_854_774)
+
+
 def test_unknown_log_group(logs, data):
     missing = f"/neph/insights/{unique()}/missing"
     for selection in ({"logGroupName": missing}, {"logGroupNames": [data.apigw, missing]},

@@ -245,7 +245,12 @@ impl AggState {
                 histogram(vs, weighted, p as usize)
             }
             AggState::Rate(Some((t0, x0)), Some((t1, x1))) if t1 > t0 => {
-                Value::Num((x1 - x0) / (t1 - t0) as f64 * p)
+                let r = (x1 - x0) / (t1 - t0) as f64 * p;
+                if r.is_finite() {
+                    Value::Num(r)
+                } else {
+                    Value::Null
+                }
             }
             AggState::Rate(..) => Value::Null,
             AggState::Count(c) => Value::Num(*c as f64),
@@ -340,12 +345,14 @@ fn histogram(vs: &[f64], weighted: &HashMap<u64, u64>, buckets: usize) -> Value 
         return Value::Null;
     };
     let fmt = crate::value::fmt_num;
-    if lo == hi || buckets <= 1 {
+    let width = (hi - lo) / buckets.max(1) as f64;
+    // Ranges too wide for f64, or too narrow to tell their edges apart: one range.
+    let distinct = (0..buckets).all(|i| lo + width * (i as f64) < lo + width * ((i + 1) as f64));
+    if lo == hi || buckets <= 1 || !width.is_finite() || !distinct {
         let n: u64 = all().map(|(_, n)| n).sum();
         let name = format!("[{}, {}]", fmt(lo), fmt(hi));
         return Value::Map(vec![(name, Value::Num(n as f64))]);
     }
-    let width = (hi - lo) / buckets as f64;
     let mut counts = vec![0u64; buckets];
     for (x, n) in all() {
         let i = (((x - lo) / width).floor() as usize).min(buckets - 1);

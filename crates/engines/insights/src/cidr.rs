@@ -76,7 +76,8 @@ impl CidrTable {
 
     /// The output values of the most specific range holding `addr`.
     pub fn find(&self, addr: IpAddr) -> Option<&[String]> {
-        match addr {
+        // An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is its IPv4 address.
+        match addr.to_canonical() {
             IpAddr::V4(a) => {
                 let x = u32::from(a);
                 self.v4
@@ -119,6 +120,7 @@ mod tests {
             ("192.168.1.1", Some("internet")),
             ("2001:db8::1", Some("v6doc")),
             ("2001:db9::1", None),
+            ("::ffff:10.1.2.3", Some("host")),
         ] {
             let got = t.find(ip.parse().unwrap()).map(|v| v[0].as_str());
             assert_eq!(got, want, "{ip}");

@@ -71,14 +71,46 @@ pub fn ceil_period(ts: i64, n: i64, u: Unit) -> i64 {
     if f == ts {
         return f;
     }
-    // next boundary: floor of a point just past the period end
-    let mut probe = f + unit_ms(u) * n.max(1);
-    loop {
-        let g = floor_period(probe, n, u);
-        if g > f {
-            return g;
+    next_period(f, n, u)
+}
+
+/// The start of the period after the one starting at `f` (a [`floor_period`] boundary);
+/// `i64::MAX` past the representable times.
+pub fn next_period(f: i64, n: i64, u: Unit) -> i64 {
+    match u {
+        Unit::Month | Unit::Quarter | Unit::Year => {
+            let months = n.max(1).saturating_mul(match u {
+                Unit::Month => 1,
+                Unit::Quarter => 3,
+                _ => 12,
+            });
+            let Ok(t) = time::OffsetDateTime::from_unix_timestamp(f.div_euclid(1000)) else {
+                return i64::MAX;
+            };
+            let idx =
+                (t.year() as i64 * 12 + (u8::from(t.month()) as i64 - 1)).saturating_add(months);
+            let (y, m) = (idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u8);
+            let (Ok(y), Ok(month)) = (i32::try_from(y), time::Month::try_from(m)) else {
+                return i64::MAX;
+            };
+            match time::Date::from_calendar_date(y, month, 1) {
+                Ok(d) => d
+                    .midnight()
+                    .assume_utc()
+                    .unix_timestamp()
+                    .saturating_mul(1000),
+                Err(_) => i64::MAX,
+            }
         }
-        probe += unit_ms(u);
+        _ => {
+            let cap = match u {
+                Unit::Ms => 1000,
+                Unit::Sec | Unit::Min => 60,
+                Unit::Hour => 24,
+                _ => i64::MAX,
+            };
+            f.saturating_add(n.clamp(1, cap).saturating_mul(unit_ms(u)))
+        }
     }
 }
 

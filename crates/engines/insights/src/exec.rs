@@ -538,7 +538,7 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             for r in rows {
                 match expand_items(field, &r) {
                     Some(items) => {
-                        for it in items {
+                        for it in items.into_iter().take(MAX_EXPANDED) {
                             let mut c = r.clone();
                             c.set(field, it);
                             out.push(c);
@@ -793,6 +793,9 @@ fn parse_into(mode: &ParseMode, src: &str, r: &mut Row) {
         }
     }
 }
+
+/// Most rows `expand` makes of one row (each a copy of it).
+const MAX_EXPANDED: usize = 10_000;
 
 /// `json field=… as alias`: the alias set to the value found, left as it is when none is.
 fn json_into(value: &Expr, alias: &str, r: &mut Row, ev: &Evaluator) {

@@ -8,6 +8,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// How deep `[` optional sections may nest (each level is a recursion when parsing).
+const MAX_OPTIONAL_DEPTH: usize = 8;
+
 thread_local! {
     static PATTERNS: RefCell<HashMap<String, Option<Rc<JavaPattern>>>> = RefCell::default();
 }
@@ -149,6 +152,7 @@ pub fn compile_java(p: &str) -> Result<JavaPattern, String> {
     let mut i = 0;
     while i < cs.len() {
         let c = cs[i];
+        let depth = stack.len();
         let top = stack
             .last_mut()
             .expect("the pattern itself is never popped");
@@ -187,6 +191,11 @@ pub fn compile_java(p: &str) -> Result<JavaPattern, String> {
         } else {
             i += 1;
             match c {
+                '[' if depth > MAX_OPTIONAL_DEPTH => {
+                    return Err(format!(
+                        "optional sections '[' nest at most {MAX_OPTIONAL_DEPTH} deep"
+                    ))
+                }
                 '[' => stack.push(Vec::new()),
                 ']' => {
                     if stack.len() == 1 {
@@ -333,8 +342,11 @@ fn offset_at(
 
 /// A zone id at the start of `s`: the longest run of id characters that names a zone.
 fn zone_at(s: &str) -> Option<(usize, TimeZone)> {
+    // No zone id is longer than this (the longest IANA names have about 30 characters).
+    const MAX_ZONE_ID: usize = 64;
     let run = s
         .bytes()
+        .take(MAX_ZONE_ID)
         .take_while(|b| b.is_ascii_alphanumeric() || b"/_+-:".contains(b))
         .count();
     (1..=run)

@@ -2,6 +2,10 @@
 
 use crate::QueryError;
 
+/// The longest time period a query may write: 1000 years of 366 days, in ms (periods multiply
+/// and add in i64 milliseconds without overflowing).
+const MAX_PERIOD_MS: i64 = 1000 * 366 * 86_400_000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
     Ident(String),
@@ -230,11 +234,23 @@ pub fn lex(text: &str) -> Result<Vec<Token>, QueryError> {
                     }
                     let word: String = cs[ws..i].iter().collect();
                     match Unit::parse(&word) {
-                        Some(u) if is_int => Tok::Dur(
-                            num.parse()
-                                .map_err(|_| err(start, i, "time period too large".into()))?,
-                            u,
-                        ),
+                        Some(u) if is_int => {
+                            let n: i64 = num
+                                .parse()
+                                .ok()
+                                .filter(|n: &i64| {
+                                    n.checked_mul(crate::datetime::unit_ms(u))
+                                        .is_some_and(|ms| ms <= MAX_PERIOD_MS)
+                                })
+                                .ok_or_else(|| {
+                                    err(
+                                        start,
+                                        i,
+                                        "time period too large (at most 1000 years)".into(),
+                                    )
+                                })?;
+                            Tok::Dur(n, u)
+                        }
                         _ => Tok::Ident(format!("{num}{word}")),
                     }
                 } else {

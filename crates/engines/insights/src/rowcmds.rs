@@ -1,8 +1,9 @@
 //! The row-sequence commands ([`RowCmd`]) over the rows a query holds, in their order.
 
 use crate::ast::RowCmd;
+use crate::datetime::next_period;
 use crate::eval::Row;
-use crate::functions::{ceil_period, floor_period, Env};
+use crate::functions::{floor_period, Env};
 use crate::value::{fmt_num, sort_cmp, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -112,11 +113,12 @@ fn fill_missing(
     keys: &[String],
     fills: &[(String, Value)],
 ) -> Vec<Row> {
-    let floor = |t: i64| floor_period(t - off, n, u) + off;
+    let floor = |t: i64| floor_period(t.saturating_sub(off), n, u).saturating_add(off);
     let (first, last) = (floor(env.start_ms), floor(env.end_ms));
     let others: Vec<&String> = keys.iter().filter(|k| *k != bin).collect();
     // Each combination of the other keys, in the order met, and the bins each has.
     let mut combos: Vec<Vec<Value>> = Vec::new();
+    let mut known: HashSet<Vec<String>> = HashSet::new();
     let mut seen: HashSet<(Vec<String>, i64)> = HashSet::new();
     for r in &rows {
         let combo: Vec<Value> = others.iter().map(|k| r.get(k)).collect();
@@ -124,10 +126,7 @@ fn fill_missing(
         if let Some(t) = r.get(bin).as_num() {
             seen.insert((ks.clone(), t as i64));
         }
-        if !combos
-            .iter()
-            .any(|c| c.iter().map(Value::key).eq(ks.iter().cloned()))
-        {
+        if known.insert(ks) {
             combos.push(combo);
         }
     }
@@ -159,7 +158,7 @@ fn fill_missing(
                 }
                 rows.push(r);
             }
-            let next = ceil_period(b - off + 1, n, u) + off;
+            let next = next_period(b.saturating_sub(off), n, u).saturating_add(off);
             if next <= b {
                 break;
             }
@@ -233,6 +232,8 @@ fn add_totals(
 ) -> Vec<Row> {
     // Column sums in the order the columns are met.
     let mut columns: Vec<(String, f64)> = Vec::new();
+    // The sum of the row totals (not of whatever `total` held before).
+    let mut grand = 0.0;
     for r in &mut rows {
         let cells = summed(r, fields, total);
         if col {
@@ -245,6 +246,7 @@ fn add_totals(
         }
         if row && !cells.is_empty() {
             let sum: f64 = cells.iter().map(|(_, x)| x).sum();
+            grand += sum;
             r.set(total, Value::Num(sum));
         }
     }
@@ -254,10 +256,6 @@ fn add_totals(
             .map(|(k, x)| (k, Value::Num(x)))
             .collect();
         if row {
-            let grand: f64 = rows
-                .iter()
-                .filter_map(|r| r.get_ref(total).and_then(Value::as_num))
-                .sum();
             fields.push((total.to_string(), Value::Num(grand)));
         }
         rows.push(Row::new(0, String::new(), fields));

@@ -38,6 +38,18 @@ fn error_table() {
         ),
         ("expand", 6, 6, "expected a field name"),
         (
+            "fields parseDate(a, '[[[[[[[[[[yyyy')",
+            7,
+            37,
+            "nest at most 8 deep",
+        ),
+        (
+            "stats count(*) by bin(18014398509481984d)",
+            22,
+            40,
+            "time period too large",
+        ),
+        (
             "fields a | addtotals row=maybe",
             25,
             30,

@@ -662,10 +662,22 @@ fn expand_json_and_time_series_functions() {
             "filter route = '/c' | stats histogram(bytes, 4) as h, count(*)",
             &["count(*)=1"],
         ),
+
     ];
     for (q, want) in cases {
         check(q, &samples, want);
     }
+    // Values whose range does not fit an f64: one range holding both, and no rate.
+    let got = show(&run(
+        "filter route = '/b' | fields if(latency > 50, 1e308, -1e308) as x | stats histogram(x, 4) as h, rate(x, 1w) as r",
+        &samples,
+    ));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with(r#"h={"[-1000"#) && got[0].ends_with(r#"]":2}"#),
+        "{got:?}"
+    );
+    assert_eq!(got[0].matches("\":").count(), 1, "one range: {got:?}");
 }
 
 /// The row-sequence commands over the rows as the query holds them (newest first unless
@@ -719,6 +731,11 @@ fn row_sequence_commands() {
         (
             "stats sum(bytes) as b, count(*) as n by method | addtotals row=false col=true",
             &["method=GET; b=70; n=4", "method=POST; b=30; n=1", "b=100; n=5"],
+        ),
+        // A field already named like the total: the grand total sums the row totals only.
+        (
+            "stats sum(bytes) as b by method | fields if(method = 'GET', 5, 0) as Total, b, method | addtotals col=true b",
+            &["method=GET; b=70; Total=70", "method=POST; b=30; Total=30", "b=100; Total=100"],
         ),
         (
             "fields @timestamp, host, cpu_user, cpu_sys | sort @timestamp asc | filldown host cpu* | display host, cpu_user, cpu_sys",
@@ -844,6 +861,27 @@ fn fillmissing_fills_the_empty_bins_of_the_range() {
         format!("host=b; minute={}; n=1", t(3)),
     ];
     assert_eq!(got, want);
+    // Calendar months: every month of the range, February included.
+    let jan = 1_705_276_800_000; // 2024-01-15
+    let monthly = evs(&[(jan, r#"{"n":1}"#)]);
+    let query = parse("stats count(*) as c by bin(1mo) as m | fillmissing with 0 for c").unwrap();
+    let mut ex = query.start(nephoscope_insights::QueryContext {
+        start_ms: jan,
+        end_ms: jan + 90 * 86_400_000,
+        ..ctx()
+    });
+    for e in &monthly {
+        ex.push(&rec(e));
+    }
+    assert_eq!(
+        show(&ex.rows()),
+        [
+            "m=2024-01-01 00:00:00.000; c=1",
+            "m=2024-02-01 00:00:00.000; c=0",
+            "m=2024-03-01 00:00:00.000; c=0",
+            "m=2024-04-01 00:00:00.000; c=0",
+        ]
+    );
 }
 
 /// `outlier`: IQR bounds from nearest-rank quartiles; transform clamps, remove drops, mark adds

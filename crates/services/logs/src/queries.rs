@@ -55,6 +55,8 @@ impl Default for Limits {
 }
 /// Default and largest number of result rows.
 pub const DEFAULT_LIMIT: usize = 10_000;
+/// The latest time a query may name, in epoch seconds (9999-12-31T23:59:59Z).
+const MAX_EPOCH_S: i64 = 253_402_300_799;
 /// Publish partial results every this many scanned events.
 const PARTIAL_EVERY: u64 = 50_000;
 /// GetLogGroupFields searches 8 minutes either side of `time`, or the last 15 minutes.
@@ -442,6 +444,12 @@ fn launch(
         return Err(invalid(
             "endTime must be greater than or equal to startTime.",
         ));
+    }
+    // Times are epoch seconds; past the year 9999 they are no dates (and overflow in ms).
+    if end_s > MAX_EPOCH_S {
+        return Err(invalid(format!(
+            "startTime and endTime must be at most {MAX_EPOCH_S} (9999-12-31T23:59:59Z)."
+        )));
     }
     let limit = req.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
 
