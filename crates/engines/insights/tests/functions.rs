@@ -146,9 +146,18 @@ fn datetime_functions() {
             ("dateceil(@timestamp, 1h)", "2023-11-14 23:00:00.000"),
             ("dateceil(@timestamp, 1mo)", "2023-12-01 00:00:00.000"),
             // From January the next month is February (30-day probes used to skip it).
-            ("dateceil(fromMillis(1705276800000), 1mo)", "2024-02-01 00:00:00.000"),
-            ("dateceil(fromMillis(1705276800000), 1q)", "2024-04-01 00:00:00.000"),
-            ("dateceil(fromMillis(1705276800000), 1y)", "2025-01-01 00:00:00.000"),
+            (
+                "dateceil(fromMillis(1705276800000), 1mo)",
+                "2024-02-01 00:00:00.000",
+            ),
+            (
+                "dateceil(fromMillis(1705276800000), 1q)",
+                "2024-04-01 00:00:00.000",
+            ),
+            (
+                "dateceil(fromMillis(1705276800000), 1y)",
+                "2025-01-01 00:00:00.000",
+            ),
             ("dateceil(@timestamp, 1w)", "2023-11-20 00:00:00.000"),
             ("fromMillis(ms)", "2023-11-14 22:13:20.123"),
             ("toMillis(@timestamp)", "1700000000123"),
