@@ -331,22 +331,32 @@ impl Deferred {
     }
 }
 
+/// The lookup table `name` (its header row and records), or the error of a missing one.
+fn table_of(
+    name: &str,
+    resolve: &dyn Fn(&str) -> Option<TableRows>,
+) -> Result<TableRows, LookupError> {
+    resolve(name).ok_or_else(|| LookupError::NoTable(name.to_string()))
+}
+
+/// Where `column` is in `table`'s header row.
+fn column_of(header: &[String], table: &str, column: &str) -> Result<usize, LookupError> {
+    header
+        .iter()
+        .position(|h| h == column)
+        .ok_or_else(|| LookupError::NoColumn {
+            table: table.to_string(),
+            column: column.to_string(),
+        })
+}
+
 /// Gives a `cidrlookup` its table's ranges (see [`ast::CidrLookupCmd`]).
 fn attach_cidr(
     l: &mut ast::CidrLookupCmd,
     resolve: &dyn Fn(&str) -> Option<TableRows>,
 ) -> Result<(), LookupError> {
-    let (header, records) =
-        resolve(&l.table).ok_or_else(|| LookupError::NoTable(l.table.clone()))?;
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| LookupError::NoColumn {
-                table: l.table.clone(),
-                column: name.to_string(),
-            })
-    };
+    let (header, records) = table_of(&l.table, resolve)?;
+    let column = |name: &str| column_of(&header, &l.table, name);
     let ranges = match &l.cidr_column {
         Some(c) => column(c)?,
         None => header.iter().position(|h| h == "cidr").unwrap_or(0),
@@ -413,17 +423,8 @@ impl Query {
             let ast::Command::Lookup(l) = c else {
                 continue;
             };
-            let (header, records) =
-                resolve(&l.table).ok_or_else(|| LookupError::NoTable(l.table.clone()))?;
-            let column = |name: &str| {
-                header
-                    .iter()
-                    .position(|h| h == name)
-                    .ok_or_else(|| LookupError::NoColumn {
-                        table: l.table.clone(),
-                        column: name.to_string(),
-                    })
-            };
+            let (header, records) = table_of(&l.table, resolve)?;
+            let column = |name: &str| column_of(&header, &l.table, name);
             let keys: Vec<usize> = l
                 .keys
                 .iter()
