@@ -369,3 +369,25 @@ def test_appendcols_outlier_fillmissing(logs):
                 start_ms=t0, end_ms=t0 + 4 * MINUTE_MS - 1)
     # query() widens the range by a minute on each side: those bins are empty too.
     assert [r["n"] for r in got] == ["0", "2", "0", "1", "1", "0"]
+
+
+def test_relevantfields_as_aws_writes_it(logs):
+    """AWS's example `relevantfields Controller, Path, Service where Time > 400`: the field that
+    splits along the condition first, with its contributors; numbers with their medians."""
+    t0 = now_ms() - HOUR_MS
+    group = write(logs, "relevantfields", [
+        (t0, {"Time": 100, "Controller": "home", "Path": "/", "Service": "a"}),
+        (t0 + 1, {"Time": 150, "Controller": "home", "Path": "/", "Service": "b"}),
+        (t0 + 2, {"Time": 900, "Controller": "cart", "Path": "/", "Service": "a"}),
+        (t0 + 3, {"Time": 800, "Controller": "cart", "Path": "/", "Service": "b"}),
+    ])
+    got = query(logs, group, "relevantfields Controller, Path, Service where Time > 400", start_ms=t0)
+    assert got == [
+        {"@fieldName": "Controller", "@relevanceScore": "1",
+         "@topRelevanceContributors": "cart: 100% vs 0%, home: 0% vs 100%"},
+        {"@fieldName": "Path", "@relevanceScore": "0"},
+        {"@fieldName": "Service", "@relevanceScore": "0"},
+    ]
+    got = query(logs, group, "relevantfields where Controller = 'cart'", start_ms=t0)
+    assert got[0] == {"@fieldName": "Time", "@relevanceScore": "1",
+                      "@conditionalMedian": "800", "@baselineMedian": "100"}

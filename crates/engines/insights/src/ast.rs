@@ -260,6 +260,14 @@ pub enum Command {
     Join(Box<JoinCmd>),
     /// Commands over the rows as they stand, in their order ([`crate::rowcmds`]).
     Rows(RowCmd),
+    /// `relevantfields [fields] where cond` ([`crate::relevant`]): every field of the rows
+    /// (but those the condition names) when `fields` is empty.
+    RelevantFields {
+        fields: Vec<String>,
+        cond: Expr,
+        /// The fields the condition names.
+        skip: Vec<String>,
+    },
 }
 
 /// Result rows as field–value pairs (a subquery's, handed back by the caller).

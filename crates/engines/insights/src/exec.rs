@@ -30,6 +30,13 @@ pub enum Collector {
         field: Expr,
         diff: Option<DiffPeriod>,
     },
+    /// `relevantfields`: the fields (every field of the rows but `skip` when empty) compared
+    /// between the rows meeting `cond` and the others.
+    Relevant {
+        fields: Vec<String>,
+        cond: Expr,
+        skip: Vec<String>,
+    },
     Rows {
         order: Vec<SortKey>,
         explicit_sort: bool,
@@ -102,6 +109,16 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                 display = None;
                 with_ptr = false;
             }
+            Command::RelevantFields { .. } => {
+                cols = Some(
+                    crate::relevant::COLUMNS
+                        .iter()
+                        .map(|n| n.to_string())
+                        .collect(),
+                );
+                display = None;
+                with_ptr = false;
+            }
             Command::Pattern(_) | Command::Diff(_) => {
                 let names = if matches!(c, Command::Diff(_)) {
                     crate::pattern::DIFF_COLUMNS
@@ -169,7 +186,11 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
     }
     let columns = display.or(cols);
     // A join showing every field joins whole records: their rows are built in full.
-    let full_rows = join.is_some() && columns.is_none();
+    // So do the records `relevantfields` reads every field of.
+    let full_rows = (join.is_some() && columns.is_none())
+        || cmds
+            .iter()
+            .any(|c| matches!(c, Command::RelevantFields { fields, .. } if fields.is_empty()));
     let all_fields = columns.is_none() && !full_rows;
     let mut wanted: Vec<String> = Vec::new();
     let mut sys = [false; 6];
@@ -210,6 +231,12 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
     let collector = match it.peek() {
         Some(Command::Stats(_)) => match it.next() {
             Some(Command::Stats(s)) => Collector::Stats(s),
+            _ => unreachable!(),
+        },
+        Some(Command::RelevantFields { .. }) => match it.next() {
+            Some(Command::RelevantFields { fields, cond, skip }) => {
+                Collector::Relevant { fields, cond, skip }
+            }
             _ => unreachable!(),
         },
         Some(Command::Pattern(_)) => {
@@ -297,7 +324,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                 .aggs
                 .iter()
                 .any(|a| matches!(a.kind, AggKind::Earliest | AggKind::Latest)),
-            Collector::Pattern { .. } => false,
+            Collector::Pattern { .. } | Collector::Relevant { .. } => false,
         };
     Plan {
         needs_ptr,
@@ -340,6 +367,7 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Dedup(d) => d.iter().for_each(&mut calls),
         Command::Unnest { field, .. } | Command::Pattern(field) => calls(field),
         Command::Json { value, .. } => calls(value),
+        Command::RelevantFields { cond, .. } => calls(cond),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| calls(e)),
         Command::Limit { .. }
         | Command::Diff(_)
@@ -425,6 +453,10 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
             f("@message");
         }
         Command::Json { value, .. } => ex(value),
+        Command::RelevantFields { fields, cond, .. } => {
+            ex(cond);
+            fields.iter().for_each(|n| f(n));
+        }
         Command::Rows(rc) => rc.reads().into_iter().for_each(&mut *f),
         Command::CidrLookup(l) => f(&l.ip),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| ex(e)),
@@ -550,6 +582,13 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             out
         }
         Command::Rows(rc) => crate::rowcmds::apply(rc, rows, ev.env),
+        Command::RelevantFields { fields, cond, skip } => {
+            let mut rel = crate::relevant::Relevance::default();
+            for r in &rows {
+                rel.add(r, fields, skip, ev.eval(cond, r).truthy());
+            }
+            rel.finish()
+        }
         Command::CidrLookup(l) => rows
             .into_iter()
             .map(|mut r| {

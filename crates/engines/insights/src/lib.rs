@@ -28,6 +28,7 @@ mod lexer;
 mod parser;
 mod pattern;
 mod prefilter;
+mod relevant;
 mod rowcmds;
 mod rowparse;
 mod servicelogs;
@@ -246,6 +247,7 @@ enum State {
     Groups(Groups),
     Rows(Vec<Held>),
     Patterns(pattern::Patterns),
+    Relevant(relevant::Relevance),
 }
 
 /// Per-query execution state.
@@ -546,6 +548,7 @@ impl Query {
         let (state, bound) = match &plan.collector {
             Collector::Stats(_) => (State::Groups(Groups::default()), None),
             Collector::Pattern { .. } => (State::Patterns(pattern::Patterns::default()), None),
+            Collector::Relevant { .. } => (State::Relevant(relevant::Relevance::default()), None),
             Collector::Rows { bound, .. } => {
                 let tail_safe = plan
                     .tail
@@ -938,6 +941,10 @@ impl Execution {
         };
         match (&mut self.state, &self.plan.collector) {
             (State::Groups(g), Collector::Stats(s)) => g.push(s, row, &self.env),
+            // The comparison period of `diff` is no concern of `relevantfields`.
+            (State::Relevant(rel), Collector::Relevant { fields, cond, skip }) if current => {
+                rel.add(row, fields, skip, ev.eval(cond, row).truthy());
+            }
             (State::Patterns(p), Collector::Pattern { field, .. }) => {
                 let v = ev.eval(field, row);
                 if previous {
@@ -1121,6 +1128,7 @@ impl Execution {
         match (&mut self.state, other.state, &self.plan.collector) {
             (State::Groups(g), State::Groups(o), Collector::Stats(s)) => g.merge(s, o),
             (State::Patterns(p), State::Patterns(o), Collector::Pattern { .. }) => p.merge(o),
+            (State::Relevant(r), State::Relevant(o), Collector::Relevant { .. }) => r.merge(o),
             (State::Rows(h), State::Rows(o), Collector::Rows { order, dedup, .. }) => {
                 h.extend(o);
                 if let Some(b) = self.bound {
@@ -1141,6 +1149,7 @@ impl Execution {
         let mut rows: Vec<exec::Row> = match (&self.state, &self.plan.collector) {
             (State::Groups(g), Collector::Stats(s)) => g.finish(s, &self.env),
             (State::Patterns(p), Collector::Pattern { diff, .. }) => p.finish(diff.is_some()),
+            (State::Relevant(r), Collector::Relevant { .. }) => r.finish(),
             (State::Rows(h), Collector::Rows { order, dedup, .. }) => {
                 let mut h = h.clone();
                 exec::compact(&mut h, order, dedup.is_some(), self.bound);

@@ -7,7 +7,7 @@ use crate::QueryError;
 use regex::Regex;
 use std::sync::Arc;
 
-const UNSUPPORTED_COMMANDS: &[&str] = &["source", "anomaly", "relevantfields", "logcompare"];
+const UNSUPPORTED_COMMANDS: &[&str] = &["source", "anomaly", "logcompare"];
 
 /// The most buckets `histogram(field, buckets)` may ask for.
 const MAX_HISTOGRAM_BUCKETS: f64 = 1000.0;
@@ -249,6 +249,7 @@ impl Parser {
             "cidrlookup" => self.cidrlookup_cmd(),
             "outlier" => self.outlier_cmd(),
             "appendcols" => self.appendcols_cmd(&t),
+            "relevantfields" => self.relevantfields_cmd(),
             "countfrequent" | "count_frequent" => self.count_frequent_cmd(),
             "json" => self.json_cmd(),
             "unnest" => {
@@ -969,7 +970,7 @@ pub(crate) fn check_call(name: &str, args: &[Expr], s: usize, e: usize) -> R<()>
     }
 }
 
-fn check_no_agg(e: &Expr, start: usize, end: usize) -> R<()> {
+pub(crate) fn check_no_agg(e: &Expr, start: usize, end: usize) -> R<()> {
     let mut bad = None;
     walk(e, &mut |x| {
         if let Expr::Call { name, .. } = x {

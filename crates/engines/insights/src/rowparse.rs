@@ -333,6 +333,33 @@ impl Parser {
         }))
     }
 
+    /// `relevantfields [field, ...] where condition`.
+    pub(crate) fn relevantfields_cmd(&mut self) -> R<Command> {
+        let fields = if self.is_word("where") {
+            Vec::new()
+        } else {
+            self.name_list()?
+        };
+        if !self.eat_word("where") {
+            let p = self.peek().clone();
+            return err(
+                p.start,
+                p.end,
+                "relevantfields needs 'where' and a condition, as in: relevantfields where Time > 400",
+            );
+        }
+        let start = self.peek().start;
+        let cond = self.expr()?;
+        crate::parser::check_no_agg(&cond, start, self.prev_end())?;
+        let mut skip: Vec<String> = Vec::new();
+        crate::exec::visit_expr(&cond, &mut |n| {
+            if !skip.iter().any(|s| s == n) {
+                skip.push(n.to_string());
+            }
+        });
+        Ok(Command::RelevantFields { fields, cond, skip })
+    }
+
     /// `cidrlookup table ipField [AS cidrColumn] OUTPUT|OUTPUTNEW column [AS field], …`.
     pub(crate) fn cidrlookup_cmd(&mut self) -> R<Command> {
         let table = self.field_name()?;

@@ -30,13 +30,19 @@ fn error_table() {
             "expected OUTPUT",
         ),
         ("fields @message | anomaly", 18, 25, "not supported"),
-        (
-            "fields @message | relevantfields where x > 1",
-            18,
-            32,
-            "not supported",
-        ),
         ("expand", 6, 6, "expected a field name"),
+        (
+            "relevantfields a, b",
+            19,
+            19,
+            "needs 'where' and a condition",
+        ),
+        (
+            "relevantfields where count(*) > 1",
+            21,
+            33,
+            "only be used in stats",
+        ),
         (
             "fields parseDate(a, '[[[[[[[[[[yyyy')",
             7,

@@ -974,3 +974,46 @@ fn appendcols_lays_subquery_rows_over_rows() {
         ["svc=api; cnt=2; avgLat=100", "svc=web; cnt=1"]
     );
 }
+
+/// `relevantfields`: fields ranked by how differently they are distributed where the
+/// condition holds (total variation for text, Kolmogorov–Smirnov for numbers), with medians
+/// for numbers and the values whose share moved most.
+#[test]
+fn relevantfields_ranks_fields_by_shift() {
+    let events = evs(&[
+        (
+            T0,
+            r#"{"Time":100,"Controller":"home","Service":"a","Size":10}"#,
+        ),
+        (
+            T0 + 1,
+            r#"{"Time":120,"Controller":"home","Service":"b","Size":12}"#,
+        ),
+        (
+            T0 + 2,
+            r#"{"Time":900,"Controller":"cart","Service":"a","Size":11}"#,
+        ),
+        (
+            T0 + 3,
+            r#"{"Time":950,"Controller":"cart","Service":"b","Size":13}"#,
+        ),
+    ]);
+    // Controller splits exactly along Time > 400; Service and Size do not.
+    check(
+        "relevantfields where Time > 400",
+        &events,
+        &[
+            "@fieldName=Controller; @relevanceScore=1; @topRelevanceContributors=cart: 100% vs 0%, home: 0% vs 100%",
+            "@fieldName=Size; @relevanceScore=0.5; @conditionalMedian=11; @baselineMedian=10",
+            "@fieldName=Service; @relevanceScore=0",
+        ],
+    );
+    check(
+        "relevantfields Service, Time where Controller = 'cart'",
+        &events,
+        &[
+            "@fieldName=Time; @relevanceScore=1; @conditionalMedian=900; @baselineMedian=100",
+            "@fieldName=Service; @relevanceScore=0",
+        ],
+    );
+}

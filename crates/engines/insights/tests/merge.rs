@@ -37,6 +37,9 @@ const QUERIES: &[&str] = &[
     "expand tags | stats count(*) as n by tags, k",
     "fields k, v | sort v asc | accum v as a | autoregress v p=1-2 | filldown k | addtotals col=true v, a",
     "fields k, v | sessionize k maxspan 30s | countFrequent k, session_id",
+    "relevantfields where v > 4",
+    "relevantfields k, tags.0 where v >= 5 | limit 2",
+    "stats count(*) as n by k, v | relevantfields k, n where v > 5",
 ];
 
 fn data(rng: &mut Rng, n: usize) -> Vec<Ev> {
