@@ -45,6 +45,10 @@ impl std::fmt::Debug for dyn FieldExtractor {
 pub const MAX_NAMES: usize = 256;
 /// A column with at most this many distinct values is always a dictionary.
 const SMALL_DICT: usize = 64;
+/// A column of many distinct values that are not all integers is still kept, as a dictionary,
+/// when compressed it takes at most 1/`COMPACT_SHARE` of the block's raw message bytes (user
+/// names, small sets of addresses): random ids and long unique texts compress too poorly.
+const COMPACT_SHARE: usize = 64;
 
 const COMPLETE: u64 = 1;
 const KIND_DICT: u8 = 0;
@@ -112,6 +116,7 @@ pub fn build(messages: &[&[u8]], ex: &dyn FieldExtractor) -> Vec<u8> {
         return w.buf;
     }
     let text = |r: (u32, u32)| &arena[r.0 as usize..r.1 as usize];
+    let message_bytes: usize = messages.iter().map(|m| m.len()).sum();
     let mut stored = Writer::default();
     let mut stored_n = 0u64;
     let mut others: Vec<&str> = Vec::new();
@@ -130,20 +135,18 @@ pub fn build(messages: &[&[u8]], ex: &dyn FieldExtractor) -> Vec<u8> {
                 order.push(s);
             }
         }
-        let kind = if order.len() <= SMALL_DICT || order.len() * 4 <= present {
-            KIND_DICT
+        // (kind, whether it must earn its place by compressing well)
+        let (kind, on_trial) = if order.len() <= SMALL_DICT || order.len() * 4 <= present {
+            (KIND_DICT, false)
         } else if values
             .iter()
             .flatten()
             .all(|v| canonical_int(text(*v)).is_some())
         {
-            KIND_INT
+            (KIND_INT, false)
         } else {
-            others.push(name);
-            continue;
+            (KIND_DICT, true)
         };
-        stored_n += 1;
-        stored.str(name);
         let mut body = Writer::default();
         body.u8(kind);
         if present == n {
@@ -174,6 +177,15 @@ pub fn build(messages: &[&[u8]], ex: &dyn FieldExtractor) -> Vec<u8> {
                 prev = x;
             }
         }
+        if on_trial
+            && zstd::bulk::compress(&body.buf, 1)
+                .map_or(true, |z| z.len() * COMPACT_SHARE > message_bytes)
+        {
+            others.push(name);
+            continue;
+        }
+        stored_n += 1;
+        stored.str(name);
         stored.u64(body.buf.len() as u64);
         stored.buf.extend_from_slice(&body.buf);
     }
