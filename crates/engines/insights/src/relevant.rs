@@ -215,7 +215,13 @@ impl Relevance {
                 }
                 tvd
             };
-            let score = (score.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0;
+            // With no rows on one side there is nothing to compare.
+            let score = if nc == 0.0 || nb == 0.0 {
+                r.set("@topRelevanceContributors", Value::Null);
+                0.0
+            } else {
+                (score.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0
+            };
             r.set("@relevanceScore", Value::Num(score));
             out.push((score, r));
         }

@@ -1008,6 +1008,12 @@ fn relevantfields_ranks_fields_by_shift() {
             "@fieldName=Service; @relevanceScore=0",
         ],
     );
+    // Every row meets the condition: no baseline, nothing stands out.
+    check(
+        "relevantfields Controller where Time > 0",
+        &events,
+        &["@fieldName=Controller; @relevanceScore=0"],
+    );
     check(
         "relevantfields Service, Time where Controller = 'cart'",
         &events,
