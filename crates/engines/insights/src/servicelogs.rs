@@ -12,7 +12,8 @@
 //! `@type` and `@requestId`, a `REPORT` line its measures (`@duration`, `@billedDuration`,
 //! `@initDuration` in milliseconds; `@memorySize`, `@maxMemoryUsed` in bytes, a megabyte
 //! counted as 10⁶ as CloudWatch shows them; `@xrayTraceId`, `@xraySegmentId`); an application
-//! line `<time>\t<request id>\t<LEVEL>\t<message>` gives `@requestId` and the fields of the
+//! line `<time>\t<request id>\t<LEVEL>\t<message>` (or Python's `[LEVEL]\t<time>\t<request id>\t…`)
+//! gives `@requestId` and the fields of the
 //! first JSON object embedded in its message.
 
 /// VPC flow log default format: `<version> <account-id> <interface-id> <srcaddr> <dstaddr>
@@ -139,12 +140,17 @@ fn lambda_fields(msg: &str, f: &mut dyn FnMut(&str, &str)) -> bool {
         }
         return false;
     }
-    // `<time>\t<request id>\t<LEVEL>\t<message>`.
+    // `<time>\t<request id>\t<LEVEL>\t<message>` (Node.js and most runtimes), or
+    // `[LEVEL]\t<time>\t<request id>\t<message>` (Python's logging layout).
     let mut parts = msg.splitn(4, '\t');
-    let (Some(time), Some(id), Some(level), Some(text)) =
+    let (Some(first), Some(second), Some(third), Some(text)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
+    };
+    let (time, id, level) = match first.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+        Some(level) => (second, third, level),
+        None => (first, second, third),
     };
     if !is_utc_timestamp(time)
         || !is_request_id(id)
@@ -290,6 +296,14 @@ mod tests {
             fields(&multi).expect("app line")[1],
             ("key".into(), "value".into())
         );
+        let python = format!("[ERROR]\t2019-06-07T19:11:20.562Z\t{id}\tfailed {{\"code\":42}}\n");
+        assert_eq!(
+            fields(&python),
+            Some(vec![
+                ("@requestId".into(), id.into()),
+                ("code".into(), "42".into()),
+            ])
+        );
         let plain = format!("2019-06-07T19:11:20.564Z\t{id}\tWARN\tEvent not processed.\n");
         assert_eq!(fields(&plain).expect("app line").len(), 1);
         for not in [
@@ -297,6 +311,8 @@ mod tests {
             format!("START RequestId: {id}"),
             format!("END RequestId: {id} extra"),
             format!("2019-06-07T19:11:20.562Z\t{id}\tinfo\tlower-case level"),
+            format!("[info]\t2019-06-07T19:11:20.562Z\t{id}\tlower-case level"),
+            format!("[INFO]\t{id}\t2019-06-07T19:11:20.562Z\ttime and id swapped"),
             format!("2019-06-07 19:11:20\t{id}\tINFO\tno T in the time"),
             "INIT_START Runtime Version: nodejs:18.v18".to_string(),
         ] {
