@@ -304,13 +304,14 @@ impl Server {
 
 impl Drop for Server {
     /// Stops the server with SIGTERM, as an operator would, so it removes its `--ephemeral`
-    /// data directory on the way out; SIGKILL only if it has not exited within 10 s.
+    /// data directory on the way out; SIGKILL only if it has not exited within 15 s (the server
+    /// drains open connections, a Live Tail stream included, for up to 10 s).
     fn drop(&mut self) {
         let terminated = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .is_ok_and(|s| s.success());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         while terminated && std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 break;
