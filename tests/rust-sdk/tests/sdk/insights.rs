@@ -63,12 +63,15 @@ fn rows(out: &GetQueryResultsOutput) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
-/// Five API-Gateway-style JSON access log lines; a stats query and a fields query over them.
-#[tokio::test]
-async fn start_query_and_poll_to_complete() {
-    let server = Server::start();
-    let logs = server.logs().await;
-    let (group, stream) = ("/nephoscope/sdk/insights", "api");
+/// Creates `group` and `stream` and writes `lines` to it, the first at `t`, then every `step` ms.
+async fn write_lines(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+    t: i64,
+    step: i64,
+    lines: &[&str],
+) {
     logs.create_log_group()
         .log_group_name(group)
         .send()
@@ -80,6 +83,27 @@ async fn start_query_and_poll_to_complete() {
         .send()
         .await
         .expect("CreateLogStream");
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .set_log_events(Some(
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, m)| event(t + step * i as i64, m))
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("PutLogEvents");
+}
+
+/// Five API-Gateway-style JSON access log lines; a stats query and a fields query over them.
+#[tokio::test]
+async fn start_query_and_poll_to_complete() {
+    let server = Server::start();
+    let logs = server.logs().await;
+    let (group, stream) = ("/nephoscope/sdk/insights", "api");
     let t = (now_ms() - 10 * 60_000) / 1000 * 1000;
     let lines = [
         r#"{"route":"GET /pets","status":200,"latency":12}"#,
@@ -88,19 +112,7 @@ async fn start_query_and_poll_to_complete() {
         r#"{"route":"GET /pets","status":200,"latency":18}"#,
         r#"{"route":"POST /pets","status":502,"latency":1200}"#,
     ];
-    logs.put_log_events()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .set_log_events(Some(
-            lines
-                .iter()
-                .enumerate()
-                .map(|(i, m)| event(t + 1_000 * i as i64, m))
-                .collect(),
-        ))
-        .send()
-        .await
-        .expect("PutLogEvents");
+    write_lines(&logs, group, stream, t, 1_000, &lines).await;
     // startTime/endTime are epoch seconds, both inclusive.
     let (start_s, end_s) = (t / 1000, t / 1000 + 4);
 
@@ -260,36 +272,13 @@ async fn time_series_hash_date_functions_and_expand() {
     let server = Server::start();
     let logs = server.logs().await;
     let (group, stream) = ("/nephoscope/sdk/insights-functions", "fn");
-    logs.create_log_group()
-        .log_group_name(group)
-        .send()
-        .await
-        .expect("CreateLogGroup");
-    logs.create_log_stream()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .send()
-        .await
-        .expect("CreateLogStream");
     let t = (now_ms() - 10 * 60_000) / 60_000 * 60_000;
     let lines = [
         r#"{"bytes":100,"latency":10,"user":"hello","day":"2024-01-15 12:00:00","tags":["a","b"]}"#,
         r#"{"bytes":160,"latency":20,"user":"hello","day":"2024-07-15 12:00:00","tags":["b"]}"#,
         r#"{"bytes":400,"latency":30,"user":"x","day":"not a date","tags":[]}"#,
     ];
-    logs.put_log_events()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .set_log_events(Some(
-            lines
-                .iter()
-                .enumerate()
-                .map(|(i, m)| event(t + 60_000 * i as i64, m))
-                .collect(),
-        ))
-        .send()
-        .await
-        .expect("PutLogEvents");
+    write_lines(&logs, group, stream, t, 60_000, &lines).await;
     let (start_s, end_s) = (t / 1000, t / 1000 + 180);
     let run = |q: &'static str| {
         let logs = logs.clone();
