@@ -39,6 +39,21 @@ fn mask6(x: u128, bits: u32) -> u128 {
     }
 }
 
+/// The ranges of prefix length `bits` (added empty when there are none yet).
+fn length<K>(
+    by_length: &mut Vec<(u32, HashMap<K, Vec<String>>)>,
+    bits: u32,
+) -> &mut HashMap<K, Vec<String>> {
+    let i = match by_length.iter().position(|(b, _)| *b == bits) {
+        Some(i) => i,
+        None => {
+            by_length.push((bits, HashMap::new()));
+            by_length.len() - 1
+        }
+    };
+    &mut by_length[i].1
+}
+
 impl CidrTable {
     /// A table of (range text, output values) rows; rows whose range does not parse are left
     /// out, and of two rows with the same range the first counts.
@@ -47,24 +62,14 @@ impl CidrTable {
         for (range, values) in rows {
             match parse_range(range) {
                 Some((IpAddr::V4(a), bits)) => {
-                    let slot = match t.v4.iter().position(|(b, _)| *b == bits) {
-                        Some(i) => &mut t.v4[i].1,
-                        None => {
-                            t.v4.push((bits, HashMap::new()));
-                            &mut t.v4.last_mut().expect("just pushed").1
-                        }
-                    };
-                    slot.entry(mask4(u32::from(a), bits)).or_insert(values);
+                    length(&mut t.v4, bits)
+                        .entry(mask4(u32::from(a), bits))
+                        .or_insert(values);
                 }
                 Some((IpAddr::V6(a), bits)) => {
-                    let slot = match t.v6.iter().position(|(b, _)| *b == bits) {
-                        Some(i) => &mut t.v6[i].1,
-                        None => {
-                            t.v6.push((bits, HashMap::new()));
-                            &mut t.v6.last_mut().expect("just pushed").1
-                        }
-                    };
-                    slot.entry(mask6(u128::from(a), bits)).or_insert(values);
+                    length(&mut t.v6, bits)
+                        .entry(mask6(u128::from(a), bits))
+                        .or_insert(values);
                 }
                 None => {}
             }
