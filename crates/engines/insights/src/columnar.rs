@@ -754,7 +754,7 @@ struct BuiltField {
     entry_of: Vec<u32>,
     /// Value hash → the first id with it (a value whose hash is taken by another value gets
     /// an id of its own: equal ids always mean equal values, which is all readers need).
-    index: std::collections::HashMap<u64, IdSlot, foldhash::fast::RandomState>,
+    index: std::collections::HashMap<u64, IdSlot, std::hash::BuildHasherDefault<AsIs>>,
 }
 
 /// An id in [`BuiltField::index`], with its value's length and first bytes: a short value is
@@ -785,8 +785,53 @@ impl IdSlot {
     fn holds(&self, v: &str, f: &BuiltField) -> bool {
         let n = v.len().min(Self::HEAD);
         v.len() == self.len as usize
-            && v.as_bytes()[..n] == self.head[..n]
+            && same_short(&v.as_bytes()[..n], &self.head[..n])
             && (v.len() <= Self::HEAD || f.id_value(self.id) == v)
+    }
+}
+
+/// `a == b` for slices of one length of at most 16 bytes, in two (overlapping) word
+/// comparisons rather than a call to `memcmp` (this runs once a record and field).
+#[inline]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    debug_assert!(a.len() == b.len() && a.len() <= IdSlot::HEAD);
+    let n = a.len();
+    let word = |s: &[u8], at: usize| -> u64 {
+        let mut w = [0; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let half = |s: &[u8], at: usize| -> u32 {
+        let mut w = [0; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_le_bytes(w)
+    };
+    if n >= 8 {
+        word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    }
+}
+
+/// Hashes a key that is already a hash (an [`BuiltField::index`] key) as itself.
+#[derive(Default, Clone, Copy)]
+struct AsIs(u64);
+
+impl std::hash::Hasher for AsIs {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
     }
 }
 
@@ -1013,6 +1058,21 @@ mod tests {
             })
             .collect();
         (b.entry_ids.epoch, rows)
+    }
+
+    /// Every length up to 16, each byte differing in turn.
+    #[test]
+    fn short_comparisons_see_every_byte() {
+        let base: Vec<u8> = (b'a'..=b'p').collect();
+        for n in 0..=IdSlot::HEAD {
+            let a = &base[..n];
+            assert!(same_short(a, a), "length {n}");
+            for i in 0..n {
+                let mut b = a.to_vec();
+                b[i] ^= 0x01;
+                assert!(!same_short(a, &b), "length {n}, byte {i}");
+            }
+        }
     }
 
     #[test]

@@ -433,10 +433,12 @@ impl FieldScanner {
             });
             return;
         }
-        for h in std::mem::take(&mut self.hits) {
+        let hits = std::mem::take(&mut self.hits);
+        for h in &hits {
             let name = wanted[h.want].as_str();
-            self.emit_hit(name, &h, t, &|k| wanted.iter().any(|w| w == k), emit);
+            self.emit_hit(name, h, t, &|k| wanted.iter().any(|w| w == k), emit);
         }
+        self.hits = hits;
     }
 
     /// Calls `emit(name, value)` for every discovered field of `msg`, exactly as
@@ -456,15 +458,17 @@ impl FieldScanner {
             return;
         }
         let mut name = String::new();
-        for h in std::mem::take(&mut self.hits) {
+        let hits = std::mem::take(&mut self.hits);
+        for h in &hits {
             let key = &t[h.key.0..h.key.1];
             name.clear();
             if key.starts_with('@') {
                 name.push('@');
             }
             name.push_str(key);
-            self.emit_hit(&name, &h, t, &|_| true, emit);
+            self.emit_hit(&name, h, t, &|_| true, emit);
         }
+        self.hits = hits;
     }
 
     /// Emits the field(s) of member `h` of the object `t` under `name`: its value, or for a
@@ -528,16 +532,19 @@ impl FieldScanner {
             }
             slot => &mut slot.insert((at, FlatKeys::new(wanted))).1,
         };
-        let found = keys.usable && find_flat(&mut self.hits, msg.trim_start(), keys).is_some();
+        let t = msg.trim_start();
+        let found = keys.usable && find_flat(&mut self.hits, t, keys).is_some();
         if !found {
             self.extract(msg, wanted, emit);
             return;
         }
-        let t = msg.trim_start();
-        for h in std::mem::take(&mut self.hits) {
+        // (The hits are put back so their buffer serves the next message.)
+        let hits = std::mem::take(&mut self.hits);
+        for h in &hits {
             let name = wanted[h.want].as_str();
-            self.emit_hit(name, &h, t, &|k| wanted.iter().any(|w| w == k), emit);
+            self.emit_hit(name, h, t, &|k| wanted.iter().any(|w| w == k), emit);
         }
+        self.hits = hits;
     }
 
     /// Checks the whole object and records the members `want` picks (it answers the index of

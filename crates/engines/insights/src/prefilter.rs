@@ -12,8 +12,8 @@ use regex::Regex;
 enum Check {
     /// A regex (its own copy, so each execution has its own match cache).
     Regex(Regex),
-    /// A substring.
-    Contains(String),
+    /// A substring, and its searcher.
+    Contains(String, Box<memchr::memmem::Finder<'static>>),
 }
 
 /// The conjunction of [`Check`]s taken from a query's leading filters.
@@ -38,6 +38,8 @@ struct Folded {
     text: Vec<u8>,
     /// The regex, to run anchored where the text occurs (no prefilter, no scan ahead).
     anchored: regex_automata::meta::Regex,
+    /// [`Folded::rarest_in`]'s choice, once made.
+    pair: std::sync::OnceLock<(usize, usize)>,
 }
 
 /// Bytes of a text sampled to find which of the needle's is rarest in it.
@@ -91,11 +93,20 @@ impl Folded {
             return None;
         }
         let anchored = regex_automata::meta::Regex::new(pattern).ok()?;
-        Some(Folded { text, anchored })
+        Some(Folded {
+            text,
+            anchored,
+            pair: std::sync::OnceLock::new(),
+        })
     }
 
-    /// Where in the text the byte rarest in `sample` (in either case) is.
-    fn rarest_in(&self, sample: &[u8]) -> usize {
+    /// The places in the text of its two bytes rarest in `sample` (in either case; two
+    /// different places, the first the rarer), chosen once from the first text long enough
+    /// to tell (logs of one source keep their make-up).
+    fn rarest_in(&self, sample: &[u8]) -> (usize, usize) {
+        if let Some(&pair) = self.pair.get() {
+            return pair;
+        }
         let count = |b: u8| {
             if b.is_ascii_lowercase() {
                 memchr::memchr2_iter(b, b.to_ascii_uppercase(), sample).count()
@@ -103,14 +114,25 @@ impl Folded {
                 memchr::memchr_iter(b, sample).count()
             }
         };
-        (0..self.text.len())
-            .min_by_key(|&i| count(self.text[i]))
-            .unwrap_or(0)
+        let mut counts: Vec<(usize, usize)> = Vec::with_capacity(self.text.len());
+        for (i, &b) in self.text.iter().enumerate() {
+            let n = match counts.iter().find(|&&(j, _)| self.text[j] == b) {
+                Some(&(_, n)) => n,
+                None => count(b),
+            };
+            counts.push((i, n));
+        }
+        counts.sort_by_key(|&(i, n)| (n, i));
+        let pair = (counts[0].0, counts.get(1).map_or(counts[0].0, |c| c.0));
+        if sample.len() >= SAMPLE {
+            let _ = self.pair.set(pair);
+        }
+        pair
     }
 
     /// Whether the regex matches in `text[at..end]`, where the text first occurs at `at`:
     /// every match starts with an occurrence, so the regex is tried anchored at each one.
-    fn matches_from(&self, text: &str, mut at: usize, end: usize) -> bool {
+    fn matches_from(&self, text: &str, mut at: usize, end: usize, k: (usize, usize)) -> bool {
         use regex_automata::{Anchored, Input};
         let t = &text.as_bytes()[..end];
         loop {
@@ -121,7 +143,7 @@ impl Folded {
             if self.anchored.is_match(input) {
                 return true;
             }
-            match self.find(t, at + 1, 0) {
+            match self.find(t, at + 1, k) {
                 Some(next) => at = next,
                 None => return false,
             }
@@ -129,28 +151,52 @@ impl Folded {
     }
 
     /// The first place at or after `from` where `hay` holds the text, ignoring ASCII case,
-    /// found through the text's byte at `k`.
-    fn find(&self, hay: &[u8], from: usize, k: usize) -> Option<usize> {
-        let b = self.text[k];
-        let mut at = from + k;
-        loop {
-            let rest = hay.get(at..)?;
-            let hit = if b.is_ascii_lowercase() {
-                memchr::memchr2(b, b.to_ascii_uppercase(), rest)
+    /// found through the text's bytes at `k.0` and `k.1`: [`LANES`] places at a time are
+    /// checked for both (in a loop the compiler turns into vector compares), and only those
+    /// with both are compared in full.
+    fn find(&self, hay: &[u8], from: usize, k: (usize, usize)) -> Option<usize> {
+        let n = self.text.len();
+        let last = hay.len().checked_sub(n)?;
+        // A letter is compared with its case bit set: `x | 0x20 == c` holds for exactly the
+        // two cases of `c`.
+        let folded = |b: u8| {
+            if b.is_ascii_lowercase() {
+                (b, 0x20)
             } else {
-                memchr::memchr(b, rest)
-            }?;
-            let p = at + hit - k;
-            if hay
-                .get(p..p + self.text.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(&self.text))
-            {
-                return Some(p);
+                (b, 0)
             }
-            at += hit + 1;
+        };
+        let ((c1, f1), (c2, f2)) = (folded(self.text[k.0]), folded(self.text[k.1]));
+        let at = |q: usize| hay[q..q + n].eq_ignore_ascii_case(&self.text);
+        let mut p = from;
+        // Places p..p + LANES all lie at or before `last`.
+        while p + LANES <= last + 1 {
+            let a: &[u8; LANES] = hay[p + k.0..p + k.0 + LANES].try_into().ok()?;
+            let b: &[u8; LANES] = hay[p + k.1..p + k.1 + LANES].try_into().ok()?;
+            let mut hits = [0u8; LANES];
+            for i in 0..LANES {
+                hits[i] = u8::from((a[i] | f1) == c1) & u8::from((b[i] | f2) == c2);
+            }
+            let any = hits.chunks_exact(16).fold(0u128, |m, c| {
+                m | u128::from_ne_bytes(c.try_into().unwrap_or([0; 16]))
+            });
+            if any != 0 {
+                if let Some(q) = (0..LANES)
+                    .filter(|&i| hits[i] != 0)
+                    .map(|i| p + i)
+                    .find(|&q| at(q))
+                {
+                    return Some(q);
+                }
+            }
+            p += LANES;
         }
+        (p..=last).find(|&q| at(q))
     }
 }
+
+/// Places [`Folded::find`] checks at once.
+const LANES: usize = 64;
 
 impl Prefilter {
     /// The prefilter of a streaming prefix, if its leading filters yield any check.
@@ -166,11 +212,11 @@ impl Prefilter {
         // when it cannot match the empty string.
         let block_check = checks
             .iter()
-            .find(|c| matches!(c, Check::Contains(s) if !s.is_empty()))
+            .find(|c| matches!(c, Check::Contains(s, _) if !s.is_empty()))
             .or_else(|| {
                 checks.iter().find(|c| match c {
                     Check::Regex(re) => !re.is_match("") && no_look_around(re.as_str()),
-                    Check::Contains(_) => false,
+                    Check::Contains(..) => false,
                 })
             })
             .cloned();
@@ -218,9 +264,8 @@ impl Prefilter {
         }
         let find = |from: usize| match check {
             Check::Regex(re) => re.find_at(text, from).map(|m| (m.start(), m.end())),
-            Check::Contains(s) => text
-                .get(from..)?
-                .find(s.as_str())
+            Check::Contains(s, f) => f
+                .find(text.as_bytes().get(from..)?)
                 .map(|p| (p + from, p + from + s.len())),
         };
         let mut i = 0;
@@ -270,7 +315,7 @@ impl Prefilter {
                 if !text.is_char_boundary(p) || !text.is_char_boundary(end) {
                     // Not for valid spans: let the record decide.
                     out.push((j, false));
-                } else if f.matches_from(text, p, end) {
+                } else if f.matches_from(text, p, end, k) {
                     out.push((j, self.decides));
                 }
                 i = j + 1;
@@ -290,7 +335,7 @@ impl Prefilter {
     pub fn passes(&self, message: &str) -> bool {
         self.checks.iter().all(|c| match c {
             Check::Regex(re) => re.is_match(message),
-            Check::Contains(s) => message.contains(s.as_str()),
+            Check::Contains(_, f) => f.find(message.as_bytes()).is_some(),
         })
     }
 }
@@ -315,7 +360,10 @@ fn conjuncts(e: &Expr, out: &mut Vec<Check>) {
             negated: false,
         } if matches!(&**expr, Expr::Field(f) if f == "@message") => match &**pat {
             Expr::Regex(r) => out.push(Check::Regex((*r.re).clone())),
-            Expr::Str(s) => out.push(Check::Contains(s.clone())),
+            Expr::Str(s) => out.push(Check::Contains(
+                s.clone(),
+                Box::new(memchr::memmem::Finder::new(s.as_bytes()).into_owned()),
+            )),
             _ => {}
         },
         _ => {}
@@ -434,16 +482,43 @@ mod tests {
             assert_eq!(got.as_deref(), want, "{pattern}");
         }
         let f = Folded::of("(?i)abq").unwrap();
-        assert_eq!(f.rarest_in(b"aaabbbq"), 2, "the rarest byte");
-        assert_eq!(f.rarest_in(b"aBqQqQb"), 0, "the rarest byte");
-        let hay = b"xxABqab aBQ abQabq a\xc3\xa9bq ABQ";
-        for k in 0..3 {
-            for from in 0..hay.len() {
-                let naive = (from..hay.len()).find(|&p| {
-                    hay.get(p..p + 3)
-                        .is_some_and(|w| w.eq_ignore_ascii_case(b"abq"))
-                });
-                assert_eq!(f.find(hay, from, k), naive, "from {from} through {k}");
+        assert_eq!(f.rarest_in(b"aaabbbq"), (2, 0), "the rarest bytes");
+        assert_eq!(f.rarest_in(b"aBqQqQb"), (0, 1), "the rarest bytes");
+        // Near misses in every case, across the vector loop's strides and its tail.
+        let mut hay = Vec::new();
+        let mut x = 7u32;
+        while hay.len() < 700 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let piece: &[u8] = match (x >> 16) % 9 {
+                0 => b"abq",
+                1 => b"ABQ",
+                2 => b"aBq",
+                3 => b"ab",
+                4 => b"bq",
+                5 => b"a-b/Q",
+                6 => b"a-B/",
+                7 => b"\xc3\xa9",
+                _ => b"xyz ",
+            };
+            hay.extend_from_slice(piece);
+        }
+        for (pattern, needle) in [("(?i)abq", &b"abq"[..]), ("(?i)a-b/q", &b"a-b/q"[..])] {
+            let f = Folded::of(pattern).unwrap();
+            assert_eq!(f.text, needle);
+            for k0 in 0..needle.len() {
+                for k1 in 0..needle.len() {
+                    for from in (0..hay.len()).step_by(7) {
+                        let naive = (from..hay.len()).find(|&p| {
+                            hay.get(p..p + needle.len())
+                                .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+                        });
+                        assert_eq!(
+                            f.find(&hay, from, (k0, k1)),
+                            naive,
+                            "{pattern} from {from} through {k0}, {k1}"
+                        );
+                    }
+                }
             }
         }
     }
