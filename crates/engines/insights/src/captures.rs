@@ -125,7 +125,7 @@ impl Simple {
             let from = at;
             match step {
                 Step::Literal(l) => {
-                    if !hay[at..].starts_with(l) {
+                    if !crate::bytes::starts_with(&hay[at..], l) {
                         return Some(false);
                     }
                     at += l.len();

@@ -785,33 +785,9 @@ impl IdSlot {
     fn holds(&self, v: &str, f: &BuiltField) -> bool {
         let n = v.len().min(Self::HEAD);
         v.len() == self.len as usize
-            && same_short(&v.as_bytes()[..n], &self.head[..n])
-            && (v.len() <= Self::HEAD || f.id_value(self.id) == v)
-    }
-}
-
-/// `a == b` for slices of one length of at most 16 bytes, in two (overlapping) word
-/// comparisons rather than a call to `memcmp` (this runs once a record and field).
-#[inline]
-fn same_short(a: &[u8], b: &[u8]) -> bool {
-    debug_assert!(a.len() == b.len() && a.len() <= IdSlot::HEAD);
-    let n = a.len();
-    let word = |s: &[u8], at: usize| -> u64 {
-        let mut w = [0; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
-    let half = |s: &[u8], at: usize| -> u32 {
-        let mut w = [0; 4];
-        w.copy_from_slice(&s[at..at + 4]);
-        u32::from_le_bytes(w)
-    };
-    if n >= 8 {
-        word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
-    } else if n >= 4 {
-        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
-    } else {
-        a.iter().zip(b).all(|(x, y)| x == y)
+            && crate::bytes::same(&v.as_bytes()[..n], &self.head[..n])
+            && (v.len() <= Self::HEAD
+                || crate::bytes::same(f.id_value(self.id).as_bytes(), v.as_bytes()))
     }
 }
 
@@ -928,11 +904,29 @@ impl MessageColumns {
         let hasher = foldhash::fast::FixedState::default();
         // Record `n`'s value `v` of the wanted name `k` (a name given twice: the last value,
         // as a row sees it).
+        // The parse's names, by address (it names its captures by its own strings), with
+        // the wanted name each is.
+        let aliases: Vec<(usize, usize, usize)> = parse
+            .map(|p| {
+                p.mode
+                    .names()
+                    .into_iter()
+                    .filter_map(|m| {
+                        let j = wanted.iter().position(|w| w == m)?;
+                        Some((m.as_ptr() as usize, m.len(), j))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let put = |fields: &mut [BuiltField], n: usize, k: &str, v: &str| {
-            // The scanner mostly names a field by the wanted name itself.
+            // The scanner mostly names a field by the wanted name itself, the parse by its own.
             let Some(j) = wanted
                 .iter()
                 .position(|w| std::ptr::eq(w.as_str(), k))
+                .or_else(|| {
+                    let at = (k.as_ptr() as usize, k.len());
+                    aliases.iter().find(|a| (a.0, a.1) == at).map(|a| a.2)
+                })
                 .or_else(|| wanted.iter().position(|w| w == k))
             else {
                 return;
@@ -966,6 +960,15 @@ impl MessageColumns {
             };
             f.codes[n] = code;
         };
+        // Per name of the parse, its wanted field.
+        let name_at: Vec<Option<usize>> = parse
+            .map(|p| {
+                p.names
+                    .iter()
+                    .map(|m| wanted.iter().position(|w| w == m))
+                    .collect()
+            })
+            .unwrap_or_default();
         for (n, (ts, message, flat)) in records.enumerate() {
             self.timestamps.push(ts);
             let end = self.offsets[n] + message.len();
@@ -986,20 +989,20 @@ impl MessageColumns {
                     .extract_marked(message, flat, p.rest, &mut |k, v| put(fields, n, k, v));
             }
             crate::exec::parse_captures(p.mode, message, &mut |k, v| put(fields, n, k, v));
-            let is_unset = |fields: &[BuiltField], name: &String| {
-                wanted
-                    .iter()
-                    .position(|w| w == name)
-                    .is_some_and(|j| fields[j].codes[n] == u32::MAX)
+            let is_unset = |fields: &[BuiltField], i: usize| {
+                name_at[i].is_some_and(|j| fields[j].codes[n] == u32::MAX)
             };
-            let left = p.names.iter().filter(|m| is_unset(fields, m)).count();
+            let left = (0..p.names.len()).filter(|&i| is_unset(fields, i)).count();
             let names = if left == p.names.len() {
                 p.names
             } else if left > 0 {
                 self.unset.clear();
                 let fields: &[BuiltField] = fields;
-                self.unset
-                    .extend(p.names.iter().filter(|m| is_unset(fields, m)).cloned());
+                self.unset.extend(
+                    (0..p.names.len())
+                        .filter(|&i| is_unset(fields, i))
+                        .map(|i| p.names[i].clone()),
+                );
                 &self.unset
             } else {
                 continue;
@@ -1058,21 +1061,6 @@ mod tests {
             })
             .collect();
         (b.entry_ids.epoch, rows)
-    }
-
-    /// Every length up to 16, each byte differing in turn.
-    #[test]
-    fn short_comparisons_see_every_byte() {
-        let base: Vec<u8> = (b'a'..=b'p').collect();
-        for n in 0..=IdSlot::HEAD {
-            let a = &base[..n];
-            assert!(same_short(a, a), "length {n}");
-            for i in 0..n {
-                let mut b = a.to_vec();
-                b[i] ^= 0x01;
-                assert!(!same_short(a, &b), "length {n}, byte {i}");
-            }
-        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod agg;
 mod ast;
+mod bytes;
 mod captures;
 mod cidr;
 mod codec;
