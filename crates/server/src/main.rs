@@ -193,6 +193,12 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
         println!("nephoscope listening on {scheme}://{}", bound.addr);
         let _ = std::io::stdout().flush();
         tracing::info!(addr = %bound.addr, data_dir = %config.data_dir.display(), ephemeral = args.ephemeral, "serving");
+        // On the signal, Live Tail streams end before the drain of open connections.
+        let logs = engines.logs.clone();
+        let shutdown = async move {
+            shutdown.await;
+            logs.close_subscriptions();
+        };
         serve::run(bound, app, config.limits.max_body_bytes, shutdown).await;
         engines.shutdown().await;
         Ok::<(), String>(())

@@ -302,21 +302,32 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    /// Stops the server with SIGTERM, as an operator would, so it removes its `--ephemeral`
-    /// data directory on the way out; SIGKILL only if it has not exited within 15 s (the server
-    /// drains open connections, a Live Tail stream included, for up to 10 s).
-    fn drop(&mut self) {
-        let terminated = std::process::Command::new("kill")
+impl Server {
+    /// Sends SIGTERM, as an operator stopping the server would, and waits up to 15 s for it to
+    /// exit: how long it took, or `None` if it was still running (the drop then kills it).
+    pub fn terminate(&mut self) -> Option<std::time::Duration> {
+        let started = std::time::Instant::now();
+        let sent = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .is_ok_and(|s| s.success());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        while terminated && std::time::Instant::now() < deadline {
+        while sent && started.elapsed() < std::time::Duration::from_secs(15) {
             if let Ok(Some(_)) = self.child.try_wait() {
-                break;
+                return Some(started.elapsed());
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    /// Stops the server with SIGTERM, as an operator would, so it removes its `--ephemeral`
+    /// data directory on the way out; SIGKILL only if it has not exited within 15 s. (A server
+    /// [`Server::terminate`] already stopped is not signalled again.)
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            self.terminate();
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

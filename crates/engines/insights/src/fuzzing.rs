@@ -83,6 +83,45 @@ pub fn insights_query(data: &[u8], is_flat: fn(&str) -> bool) {
                 assert_eq!(blocks.rows(), rows, "{text}");
                 assert_eq!(blocks.stats(), exec.stats(), "{text}");
             }
+            // A run whose leading `@message` filters search the messages' text as a whole
+            // (as the store's scan does) answers as the record-by-record run.
+            let mut texts = q.start(ctx);
+            if texts.searches_texts() {
+                let (mut whole, mut spans, mut picked) = (String::new(), Vec::new(), Vec::new());
+                for m in &messages {
+                    let start = whole.len() as u32;
+                    whole.push_str(m);
+                    spans.push((start, whole.len() as u32));
+                }
+                let all = !texts.candidates(&whole, &spans, &mut picked);
+                let mut next = picked.iter().copied().peekable();
+                for (i, message) in messages.iter().enumerate() {
+                    let pick = next.next_if(|(j, _)| *j == i);
+                    let ts = (i as i64) * 1000;
+                    if !all && pick.is_none() {
+                        texts.count_unmatched(ts, message.len());
+                        continue;
+                    }
+                    let ptr = i.to_string();
+                    let r = Record {
+                        timestamp: ts,
+                        ingestion_time: ts + 1,
+                        message,
+                        log_stream: "s",
+                        log: "000000000000:g",
+                        ptr: &ptr,
+                        flat: false,
+                    };
+                    if pick.is_some_and(|(_, sure)| sure) {
+                        texts.push_passed(&r);
+                    } else {
+                        texts.push(&r);
+                    }
+                }
+                assert!(next.peek().is_none(), "candidates beyond the spans: {text}");
+                assert_eq!(texts.rows(), rows, "{text}");
+                assert_eq!(texts.stats(), exec.stats(), "{text}");
+            }
         }
         Err(e) => {
             let n = text.chars().count();

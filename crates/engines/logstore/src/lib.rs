@@ -48,6 +48,8 @@ pub struct LogStore {
     blobs: Arc<dyn BlobStore>,
     clock: SharedClock,
     appended: tokio::sync::broadcast::Sender<Arc<Appended>>,
+    /// True once the server is stopping: subscribers end their streams.
+    closing: tokio::sync::watch::Sender<bool>,
     cache: Mutex<read::SegmentCache>,
     /// Segment blocks scans read, by source (see [`LogStore::blocks_read`]).
     blocks_from_columns: std::sync::atomic::AtomicU64,
@@ -163,6 +165,7 @@ impl LogStore {
             blobs,
             clock,
             appended: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,
+            closing: tokio::sync::watch::Sender::new(false),
             cache: Mutex::new(read::SegmentCache::new(policy.cache_bytes)),
             blocks_from_columns: Default::default(),
             blocks_from_messages: Default::default(),
@@ -235,6 +238,17 @@ impl LogStore {
     /// Events as they become durable, from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Appended>> {
         self.appended.subscribe()
+    }
+
+    /// Tells subscribers the server is stopping ([`LogStore::closing`]): streams of events
+    /// end now rather than hold the server's drain of open connections.
+    pub fn close_subscriptions(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Becomes true when [`LogStore::close_subscriptions`] is called.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// A consistent view of the state for reads.

@@ -51,6 +51,7 @@ pub async fn start(
     }
     let pattern = compile_pattern(req.log_event_filter_pattern.as_deref())?;
     let mut live = store.subscribe();
+    let mut closing = store.closing();
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let start = LiveTailSessionStart {
         request_id: Some(ctx.request_id.clone()),
@@ -85,6 +86,14 @@ pub async fn start(
                     let _ = tx.send(StreamItem::Exception {
                         kind: "SessionTimeoutException",
                         message: "Session timed out after the maximum duration".into(),
+                    }).await;
+                    return;
+                }
+                // The server is stopping: the session ends with the stream's own exception.
+                _ = async { drop(closing.wait_for(|c| *c).await) } => {
+                    let _ = tx.send(StreamItem::Exception {
+                        kind: "SessionStreamingException",
+                        message: "The session ended because the server is shutting down.".into(),
                     }).await;
                     return;
                 }

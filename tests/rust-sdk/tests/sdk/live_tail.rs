@@ -1,5 +1,6 @@
 //! StartLiveTail through the SDK: an AWS event stream over HTTP/1.1 (`initial-response`,
-//! `sessionStart`, a `sessionUpdate` about every second, `SessionTimeoutException` at the limit).
+//! `sessionStart`, a `sessionUpdate` about every second, `SessionTimeoutException` at the limit,
+//! `SessionStreamingException` when the server stops).
 //! The operation's `stream-` host prefix is stripped by the harness's interceptor.
 
 use std::time::{Duration, Instant};
@@ -196,6 +197,58 @@ async fn live_tail_session_ends_with_session_timeout_exception() {
                 assert!(e.message().is_some_and(|m| !m.is_empty()), "message: {e:?}");
             }
             other => panic!("expected SessionTimeoutException, got {other:?}"),
+        },
+        other => panic!("expected a modeled stream error, got {}", DisplayErrorContext(&other)),
+    }
+}
+
+#[tokio::test]
+async fn live_tail_ends_with_session_streaming_exception_when_the_server_stops() {
+    let mut server = Server::start();
+    let writer = server.logs().await;
+    let arn = group_with_stream(&writer, "/live/stopping", "s").await;
+    let (tail, _) = server.live_tail_logs().await;
+    let mut output = tail
+        .start_live_tail()
+        .log_group_identifiers(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("StartLiveTail: {}", DisplayErrorContext(&e)));
+    match output.response_stream.recv().await {
+        Ok(Some(StartLiveTailResponseStream::SessionStart(_))) => {}
+        other => panic!("expected sessionStart, got {other:?}"),
+    }
+
+    // SIGTERM while the session is open; the wait for the exit runs beside the stream.
+    let stopping = tokio::task::spawn_blocking(move || {
+        let took = server.terminate();
+        (server, took)
+    });
+    let err = loop {
+        let Ok(next) = tokio::time::timeout(TIMEOUT_DEADLINE, output.response_stream.recv()).await
+        else {
+            panic!("the session was still open {TIMEOUT_DEADLINE:?} after SIGTERM");
+        };
+        match next {
+            Ok(Some(StartLiveTailResponseStream::SessionUpdate(_))) => {}
+            Ok(Some(other)) => panic!("unexpected event {other:?}"),
+            Ok(None) => panic!("the stream ended without SessionStreamingException"),
+            Err(e) => break e,
+        }
+    };
+    let (_server, took) = stopping.await.expect("the wait for the exit");
+    let took = took.expect("the server still running 15 s after SIGTERM");
+    // The drain of open connections lasts up to 10 s: an open session no longer holds it.
+    assert!(
+        took < Duration::from_secs(5),
+        "the server took {took:?} to stop with a Live Tail session open"
+    );
+    match err {
+        SdkError::ServiceError(ctx) => match ctx.into_err() {
+            StartLiveTailResponseStreamError::SessionStreamingException(e) => {
+                assert!(e.message().is_some_and(|m| m.contains("shutting down")), "{e:?}");
+            }
+            other => panic!("expected SessionStreamingException, got {other:?}"),
         },
         other => panic!("expected a modeled stream error, got {}", DisplayErrorContext(&other)),
     }
