@@ -225,8 +225,7 @@ async fn live_tail_ends_with_session_streaming_exception_when_the_server_stops()
         (server, took)
     });
     let err = loop {
-        let Ok(next) = tokio::time::timeout(TIMEOUT_DEADLINE, output.response_stream.recv()).await
-        else {
+        let Ok(next) = tokio::time::timeout(TIMEOUT_DEADLINE, output.response_stream.recv()).await else {
             panic!("the session was still open {TIMEOUT_DEADLINE:?} after SIGTERM");
         };
         match next {
