@@ -471,7 +471,10 @@ pub async fn run_query(
     // timed to about its own duration, a slow one is not polled more often than every `poll`.
     let mut wait = Duration::ZERO;
     loop {
-        tokio::time::sleep(wait).await;
+        // (A zero sleep would still wait for the timer's next millisecond tick.)
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
         wait = (wait * 2).clamp(Duration::from_millis(1), poll);
         polls += 1;
         let r = client.logs("GetQueryResults", req.clone()).await?;
