@@ -224,6 +224,9 @@ pub struct JoinData {
 pub enum Command {
     Fields(Vec<Proj>),
     Display(Vec<Proj>),
+    /// Fields set on each row without changing which fields the results show (PPL's `eval`;
+    /// no Logs Insights syntax makes it).
+    Eval(Vec<Proj>),
     Filter(Expr),
     Stats(Box<StatsCmd>),
     Sort(Vec<SortKey>),
@@ -388,6 +391,7 @@ impl Command {
             self,
             Command::Fields(_)
                 | Command::Display(_)
+                | Command::Eval(_)
                 | Command::Filter(_)
                 | Command::Parse { .. }
                 | Command::Unnest { .. }

@@ -302,7 +302,9 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
     for c in &prefix {
         let mut check = |n: &str| assigns_ts |= n == "@timestamp";
         match c {
-            Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| check(&p.name)),
+            Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
+                ps.iter().for_each(|p| check(&p.name))
+            }
             Command::Parse { mode, .. } => mode.names().into_iter().for_each(check),
             Command::Unnest { into, .. } => check(into),
             Command::Expand(name) | Command::Json { alias: name, .. } => check(name),
@@ -352,7 +354,9 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
     visit_fields(c, f);
     let mut calls = |e: &Expr| visit_calls(e, f);
     match c {
-        Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| calls(&p.expr)),
+        Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
+            ps.iter().for_each(|p| calls(&p.expr))
+        }
         Command::Filter(e) => calls(e),
         Command::Stats(s) => {
             s.aggs
@@ -377,7 +381,9 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         | Command::Rows(_) => {}
     }
     match c {
-        Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| f(&p.name)),
+        Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
+            ps.iter().for_each(|p| f(&p.name))
+        }
         Command::Parse { mode, .. } => mode.names().into_iter().for_each(&mut *f),
         Command::Unnest { into, .. } => f(into),
         Command::Expand(name) | Command::Json { alias: name, .. } => f(name),
@@ -434,7 +440,9 @@ fn visit_calls(e: &Expr, f: &mut dyn FnMut(&str)) {
 fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
     let mut ex = |e: &Expr| visit_expr(e, f);
     match c {
-        Command::Fields(ps) | Command::Display(ps) => ps.iter().for_each(|p| ex(&p.expr)),
+        Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
+            ps.iter().for_each(|p| ex(&p.expr))
+        }
         Command::Filter(e) => ex(e),
         Command::Stats(s) => {
             s.aggs
@@ -492,7 +500,7 @@ pub(crate) fn visit_expr(e: &Expr, f: &mut dyn FnMut(&str)) {
 /// Apply one row-level command to a batch of rows (also used for the in-memory tail).
 pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
     match cmd {
-        Command::Fields(ps) | Command::Display(ps) => rows
+        Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => rows
             .into_iter()
             .map(|mut r| {
                 for p in ps {
@@ -934,7 +942,7 @@ pub fn apply_one(cmd: &Command, r: &mut Row, ev: &Evaluator, tmp: &mut String) -
             cidr_row(l, r);
             true
         }
-        Command::Fields(ps) | Command::Display(ps) => {
+        Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
             for p in ps {
                 if !matches!(&p.expr, Expr::Field(f) if *f == p.name) {
                     let v = ev.eval(&p.expr, r);

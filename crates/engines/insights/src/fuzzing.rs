@@ -1,4 +1,4 @@
-//! The code of the `insights_query` and `parse_captures` fuzz targets
+//! The code of the `insights_query`, `ppl_query` and `parse_captures` fuzz targets
 //! (`fuzz/fuzz_targets/`), here so plain `cargo test` replays their seeds and saved crashes
 //! (`tests/fuzz_regressions.rs`).
 
@@ -12,6 +12,19 @@ use crate::{parse, Query, QueryContext, Record};
 /// `nephoscope_logstore::flat::is_flat_object`: the engine does not depend on the store); the
 /// block run gets those marks.
 pub fn insights_query(data: &[u8], is_flat: fn(&str) -> bool) {
+    query_with(data, is_flat, parse);
+}
+
+/// [`insights_query`] for OpenSearch PPL ([`crate::parse_ppl`]): the same input and checks.
+pub fn ppl_query(data: &[u8], is_flat: fn(&str) -> bool) {
+    query_with(data, is_flat, crate::parse_ppl);
+}
+
+fn query_with(
+    data: &[u8],
+    is_flat: fn(&str) -> bool,
+    parse: fn(&str) -> Result<Query, crate::QueryError>,
+) {
     let mut parts = data.split(|b| *b == 0);
     let text = String::from_utf8_lossy(parts.next().unwrap_or_default());
     match parse(&text) {

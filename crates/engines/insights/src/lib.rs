@@ -28,6 +28,7 @@ mod javadate;
 mod lexer;
 mod parser;
 mod pattern;
+mod ppl;
 mod prefilter;
 mod relevant;
 mod rowcmds;
@@ -140,6 +141,8 @@ pub fn discovered_fields_by_full_parse(message: &str, emit: &mut dyn FnMut(&str,
     });
 }
 
+pub use ppl::parse_ppl;
+
 pub fn parse(text: &str) -> Result<Query, QueryError> {
     let (source, offset) = match source::split(text)? {
         Some((s, offset)) => (Some(s), offset),
@@ -166,6 +169,18 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
         subs,
         join,
     })
+}
+
+impl Query {
+    /// A query of `cmds` (no SOURCE, subquery or join): what another language translates to.
+    pub(crate) fn from_commands(cmds: Vec<ast::Command>) -> Query {
+        Query {
+            plan: Arc::new(exec::build_plan(cmds, None)),
+            source: None,
+            subs: Vec::new(),
+            join: None,
+        }
+    }
 }
 
 /// The text inside a subquery's or join's parentheses: its SOURCE, and its query when it has
@@ -551,10 +566,12 @@ impl Query {
             Collector::Pattern { .. } => (State::Patterns(pattern::Patterns::default()), None),
             Collector::Relevant { .. } => (State::Relevant(relevant::Relevance::default()), None),
             Collector::Rows { bound, .. } => {
-                let tail_safe = plan
-                    .tail
-                    .iter()
-                    .all(|c| matches!(c, ast::Command::Fields(_) | ast::Command::Display(_)));
+                let tail_safe = plan.tail.iter().all(|c| {
+                    matches!(
+                        c,
+                        ast::Command::Fields(_) | ast::Command::Display(_) | ast::Command::Eval(_)
+                    )
+                });
                 let b = bound.or(if tail_safe && !plan.has_limit {
                     Some(ctx.limit)
                 } else {

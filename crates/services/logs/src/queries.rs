@@ -90,6 +90,8 @@ impl Status {
 struct Entry {
     scope: Scope,
     query_string: String,
+    /// `CWLI` or `PPL`.
+    language: String,
     groups: Vec<String>,
     create_time: i64,
     status: Status,
@@ -195,10 +197,12 @@ impl Queries {
 
 fn encode_entry(e: &Entry) -> Vec<u8> {
     let mut w = Writer::default();
-    w.u8(1);
+    // Version 2 adds the query language after the query (version 1: CWLI).
+    w.u8(2);
     w.str(&e.scope.account);
     w.str(&e.scope.region);
     w.str(&e.query_string);
+    w.str(&e.language);
     w.u64(e.groups.len() as u64);
     for g in &e.groups {
         w.str(g);
@@ -226,7 +230,8 @@ fn encode_entry(e: &Entry) -> Vec<u8> {
 
 fn decode_entry(data: &[u8]) -> Option<Entry> {
     let mut r = Reader::new(data);
-    if r.u8().ok()? != 1 {
+    let version = r.u8().ok()?;
+    if !(1..=2).contains(&version) {
         return None;
     }
     let scope = Scope {
@@ -234,6 +239,10 @@ fn decode_entry(data: &[u8]) -> Option<Entry> {
         region: r.str().ok()?,
     };
     let query_string = r.str().ok()?;
+    let language = match version {
+        1 => "CWLI".to_string(),
+        _ => r.str().ok()?,
+    };
     let mut groups = Vec::new();
     for _ in 0..r.u64().ok()? {
         groups.push(r.str().ok()?);
@@ -263,6 +272,7 @@ fn decode_entry(data: &[u8]) -> Option<Entry> {
     r.done().then_some(Entry {
         scope,
         query_string,
+        language,
         groups,
         create_time,
         status,
@@ -332,16 +342,19 @@ fn launch(
     req: StartQueryRequest,
 ) -> Result<(Value, tokio::sync::oneshot::Receiver<()>), ApiError> {
     let scope = scope(ctx);
-    match req.query_language.as_deref() {
-        None | Some("CWLI") => {}
-        Some(other) => {
+    let language = req.query_language.clone().unwrap_or_else(|| "CWLI".into());
+    let query_string = req.query_string.clone().unwrap_or_default();
+    let mut query = match language.as_str() {
+        "CWLI" => insights::parse(&query_string),
+        // A subset of OpenSearch PPL, translated (`crates/engines/insights/src/ppl.rs`).
+        "PPL" => insights::parse_ppl(&query_string),
+        other => {
             return Err(invalid(format!(
-                "queryLanguage {other} is not supported by Nephoscope yet; use CWLI"
+                "queryLanguage {other} is not supported by Nephoscope yet; use CWLI or PPL"
             )))
         }
     }
-    let query_string = req.query_string.clone().unwrap_or_default();
-    let mut query = insights::parse(&query_string).map_err(|e| malformed(&e))?;
+    .map_err(|e| malformed(&e))?;
     query
         .attach_lookups(&|name| lookups.get(&scope, name).map(|t| (t.fields, t.records)))
         .map_err(|e| match e {
@@ -474,6 +487,7 @@ fn launch(
             Entry {
                 scope: scope.clone(),
                 query_string,
+                language,
                 groups: groups.clone(),
                 create_time: store.now(),
                 status: Status::Scheduled,
@@ -818,7 +832,7 @@ pub fn results(
         })
         .collect();
     Ok(nephoscope_wire::Output::typed(GetQueryResultsResponse {
-        query_language: Some("CWLI".into()),
+        query_language: Some(e.language.clone()),
         results: Some(results),
         statistics: Some(QueryStatistics {
             records_matched: Some(e.stats.records_matched),
@@ -866,16 +880,15 @@ pub fn describe(
     req: DescribeQueriesRequest,
 ) -> Result<Value, ApiError> {
     let scope = scope(ctx);
-    if req.query_language.as_deref().is_some_and(|l| l != "CWLI") {
-        return output(DescribeQueriesResponse {
-            queries: Some(Vec::new()),
-            next_token: None,
-        });
-    }
     let q = queries.lock();
     let mut list: Vec<(&String, &Entry)> = q
         .iter()
         .filter(|(_, e)| e.scope == scope)
+        .filter(|(_, e)| {
+            req.query_language
+                .as_deref()
+                .is_none_or(|l| l == e.language)
+        })
         .filter(|(_, e)| {
             req.log_group_name
                 .as_ref()
@@ -897,7 +910,7 @@ pub fn describe(
         .skip(offset)
         .take(max)
         .map(|(id, e)| QueryInfo {
-            query_language: Some("CWLI".into()),
+            query_language: Some(e.language.clone()),
             query_id: Some((*id).clone()),
             query_string: Some(e.query_string.clone()),
             status: Some(e.status.as_str().into()),

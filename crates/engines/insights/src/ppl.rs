@@ -1,0 +1,1026 @@
+//! OpenSearch PPL, as StartQuery's `queryLanguage: PPL` takes it: a subset, translated command
+//! by command into the Logs Insights language and run by the same engine.
+//!
+//! Supported: `fields` (keep), `where`, `eval`, `stats` (`count()`, `count(f)`, `sum`, `avg`,
+//! `min`, `max`, `dc`/`distinct_count`, `percentile`/`percentile_approx`, `stddev_samp`;
+//! `by` fields and `span(field, n[unit])`), `sort [+|-]f`, `head [n]`, `dedup f, …`, with
+//! PPL's expressions (comparisons, `and`/`or`/`not`, arithmetic, `in (…)`, `between`, `like`)
+//! and the functions in [`FUNCTIONS`]. Anything else is a [`QueryError`] naming it (never
+//! dropped): the command's or the function's place in the query.
+//!
+//! Results follow PPL: `fields` shows the fields listed, `stats` shows its aggregates (named
+//! by their text as written, `count()` as `count()`, or by their alias) then the span then the
+//! `by` fields, `eval` adds its fields to what is shown, and a query that names no fields shows
+//! whole records, as Logs Insights does.
+
+use crate::{Query, QueryError};
+
+type R<T> = Result<T, QueryError>;
+
+fn err<T>(start: usize, end: usize, msg: impl Into<String>) -> R<T> {
+    Err(QueryError {
+        start,
+        end,
+        message: msg.into(),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    /// A word: a name, a keyword or a function (keywords are told by their lowercase).
+    Word(String),
+    /// A `` `back-quoted` `` name.
+    Quoted(String),
+    Str(String),
+    Num(String),
+    /// Punctuation and operators.
+    Sym(&'static str),
+    Eof,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    tok: Tok,
+    start: usize,
+    end: usize,
+}
+
+const SYMBOLS: [&str; 19] = [
+    "<=", ">=", "!=", "<>", "==", "|", ",", "(", ")", "[", "]", "=", "<", ">", "+", "-", "*", "/",
+    "%",
+];
+
+fn lex(text: &str) -> R<Vec<Token>> {
+    let cs: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < cs.len() {
+        let c = cs[i];
+        let start = i;
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        // Comments: `// …` to the end of the line, `/* … */`.
+        if c == '/' && cs.get(i + 1) == Some(&'/') {
+            while i < cs.len() && cs[i] != '\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == '/' && cs.get(i + 1) == Some(&'*') {
+            i += 2;
+            while i < cs.len() && !(cs[i] == '*' && cs.get(i + 1) == Some(&'/')) {
+                i += 1;
+            }
+            if i >= cs.len() {
+                return err(start, cs.len(), "unterminated comment");
+            }
+            i += 2;
+            continue;
+        }
+        let tok = if c == '\'' || c == '"' {
+            i += 1;
+            let mut s = String::new();
+            loop {
+                match cs.get(i) {
+                    None => return err(start, cs.len(), "unterminated string"),
+                    Some(&q) if q == c => {
+                        // A doubled quote stands for itself.
+                        if cs.get(i + 1) == Some(&c) {
+                            s.push(c);
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    Some('\\') => {
+                        let Some(&e) = cs.get(i + 1) else {
+                            return err(start, cs.len(), "unterminated string");
+                        };
+                        s.push(match e {
+                            'n' => '\n',
+                            't' => '\t',
+                            'r' => '\r',
+                            e => e,
+                        });
+                        i += 2;
+                    }
+                    Some(&x) => {
+                        s.push(x);
+                        i += 1;
+                    }
+                }
+            }
+            Tok::Str(s)
+        } else if c == '`' {
+            i += 1;
+            let mut s = String::new();
+            while i < cs.len() && cs[i] != '`' {
+                s.push(cs[i]);
+                i += 1;
+            }
+            if i >= cs.len() {
+                return err(start, cs.len(), "unterminated back-quoted name");
+            }
+            i += 1;
+            Tok::Quoted(s)
+        } else if c.is_ascii_digit()
+            || (c == '.' && cs.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
+            while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '.') {
+                i += 1;
+            }
+            // A number directly followed by letters is a time span (`5m`): one word.
+            if i < cs.len() && cs[i].is_ascii_alphabetic() {
+                while i < cs.len() && cs[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                Tok::Word(cs[start..i].iter().collect())
+            } else {
+                Tok::Num(cs[start..i].iter().collect())
+            }
+        } else if c.is_alphabetic() || c == '_' || c == '@' {
+            while i < cs.len() && (cs[i].is_alphanumeric() || matches!(cs[i], '_' | '@' | '.')) {
+                i += 1;
+            }
+            Tok::Word(cs[start..i].iter().collect())
+        } else {
+            let rest: String = cs[i..cs.len().min(i + 2)].iter().collect();
+            let Some(sym) = SYMBOLS.iter().find(|s| rest.starts_with(**s)) else {
+                return err(start, start + 1, format!("unexpected character '{c}'"));
+            };
+            i += sym.chars().count();
+            Tok::Sym(sym)
+        };
+        out.push(Token { tok, start, end: i });
+    }
+    out.push(Token {
+        tok: Tok::Eof,
+        start: cs.len(),
+        end: cs.len(),
+    });
+    Ok(out)
+}
+
+/// PPL function → (Logs Insights function, fewest and most arguments). `substring` and the
+/// null tests are rewritten ([`Parser::call`]).
+const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
+    ("abs", "abs", 1, 1),
+    ("ceil", "ceil", 1, 1),
+    ("ceiling", "ceil", 1, 1),
+    ("floor", "floor", 1, 1),
+    ("sqrt", "sqrt", 1, 1),
+    ("ln", "log", 1, 1),
+    ("round", "round", 1, 2),
+    ("lower", "tolower", 1, 1),
+    ("upper", "toupper", 1, 1),
+    ("trim", "trim", 1, 1),
+    ("ltrim", "ltrim", 1, 1),
+    ("rtrim", "rtrim", 1, 1),
+    ("length", "strlen", 1, 1),
+    ("concat", "concat", 1, 9),
+    ("replace", "replace", 3, 3),
+    ("coalesce", "coalesce", 1, 64),
+    ("ifnull", "coalesce", 2, 2),
+    ("if", "if", 3, 3),
+    ("md5", "md5", 1, 1),
+    ("cidrmatch", "isIpInSubnet", 2, 2),
+    ("ispresent", "ispresent", 1, 1),
+    ("isempty", "isempty", 1, 1),
+    ("isblank", "isblank", 1, 1),
+];
+
+/// PPL aggregate → the Logs Insights one (`count()` is `count(*)`).
+const AGGREGATES: &[(&str, &str, usize)] = &[
+    ("count", "count", 1),
+    ("sum", "sum", 1),
+    ("avg", "avg", 1),
+    ("min", "min", 1),
+    ("max", "max", 1),
+    ("dc", "count_distinct", 1),
+    ("distinct_count", "count_distinct", 1),
+    ("percentile", "pct", 2),
+    ("percentile_approx", "pct", 2),
+    ("stddev_samp", "stddev", 1),
+];
+
+/// `span` units → Logs Insights period units (month and minute differ by case).
+const SPAN_UNITS: &[(&str, &str)] = &[
+    ("ms", "ms"),
+    ("s", "s"),
+    ("m", "m"),
+    ("h", "h"),
+    ("d", "d"),
+    ("w", "w"),
+    ("M", "mo"),
+    ("q", "q"),
+    ("y", "y"),
+];
+
+/// A field name as Logs Insights reads it. A name holding a back quote (a column PPL names
+/// after the text of an aggregate such as ``max(`ms`)``) cannot be written there: it goes in
+/// as a placeholder, renamed once parsed ([`rename`]).
+fn name(n: &str, _start: usize, _end: usize) -> R<String> {
+    if n.contains('`') {
+        return PLACEHOLDERS.with(|p| {
+            let mut p = p.borrow_mut();
+            let at = match p.iter().position(|x| x == n) {
+                Some(i) => i,
+                None => {
+                    p.push(n.to_string());
+                    p.len() - 1
+                }
+            };
+            Ok(format!("`{PLACEHOLDER}{at}`"))
+        });
+    }
+    Ok(format!("`{n}`"))
+}
+
+/// Marks a placeholder name (no query's field starts with this control character).
+const PLACEHOLDER: char = '\u{1}';
+
+thread_local! {
+    /// The names standing in for placeholder `i` during one [`parse_ppl`].
+    static PLACEHOLDERS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The real name of a placeholder.
+fn real(n: &str) -> Option<String> {
+    let i: usize = n.strip_prefix(PLACEHOLDER)?.parse().ok()?;
+    PLACEHOLDERS.with(|p| p.borrow().get(i).cloned())
+}
+
+/// Gives placeholders their real names in the parsed commands.
+fn rename(cmds: &mut [crate::ast::Command]) {
+    use crate::ast::{Command, Expr, Proj};
+    let fix = |p: &mut Proj| {
+        if let Some(r) = real(&p.name) {
+            p.name = r;
+        }
+        if let Expr::Field(f) = &mut p.expr {
+            if let Some(r) = real(f) {
+                *f = r;
+            }
+        }
+    };
+    for c in cmds {
+        match c {
+            Command::Stats(s) => s.items.iter_mut().chain(s.by.iter_mut()).for_each(fix),
+            Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
+                ps.iter_mut().for_each(fix)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A string literal as Logs Insights reads it.
+fn string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// A SQL `LIKE` pattern (`%`, `_`, `\` escapes) as an anchored Logs Insights regex literal.
+fn like_regex(p: &str) -> String {
+    let mut re = String::from("^");
+    let mut it = p.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '%' => re.push_str("(?s:.*)"),
+            '_' => re.push_str("(?s:.)"),
+            '\\' => {
+                if let Some(n) = it.next() {
+                    re.push_str(&regex::escape(&n.to_string()));
+                }
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    // A slash would end the literal: written `\/`.
+    format!("/{}/", re.replace('/', "\\/"))
+}
+
+struct Parser<'a> {
+    toks: &'a [Token],
+    pos: usize,
+    text: &'a [char],
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> &Token {
+        &self.toks[self.pos.min(self.toks.len() - 1)]
+    }
+
+    fn next(&mut self) -> Token {
+        let t = self.peek().clone();
+        if self.pos < self.toks.len() - 1 {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn at_sym(&self, s: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Sym(x) if *x == s)
+    }
+
+    fn at_word(&self, w: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Word(x) if x.eq_ignore_ascii_case(w))
+    }
+
+    fn eat_sym(&mut self, s: &str) -> bool {
+        let at = self.at_sym(s);
+        if at {
+            self.pos += 1;
+        }
+        at
+    }
+
+    fn eat_word(&mut self, w: &str) -> bool {
+        let at = self.at_word(w);
+        if at {
+            self.pos += 1;
+        }
+        at
+    }
+
+    fn expect_sym(&mut self, s: &str) -> R<()> {
+        if self.eat_sym(s) {
+            return Ok(());
+        }
+        let t = self.peek();
+        err(t.start, t.end.max(t.start + 1), format!("expected '{s}'"))
+    }
+
+    /// The command ends here (at `|` or the end).
+    fn at_end(&self) -> bool {
+        self.at_sym("|") || matches!(self.peek().tok, Tok::Eof)
+    }
+
+    /// The source text from token `from` to the current one (how PPL names a column).
+    fn source(&self, from: usize) -> String {
+        let (s, e) = (self.toks[from].start, self.toks[self.pos - 1].end);
+        self.text[s..e].iter().collect()
+    }
+
+    /// A field name: a word or a back-quoted name.
+    fn field(&mut self) -> R<(String, String)> {
+        let t = self.next();
+        match t.tok {
+            Tok::Word(w) | Tok::Quoted(w) => Ok((name(&w, t.start, t.end)?, w)),
+            _ => err(t.start, t.end.max(t.start + 1), "expected a field name"),
+        }
+    }
+
+    fn expr(&mut self) -> R<String> {
+        self.or()
+    }
+
+    fn or(&mut self) -> R<String> {
+        let mut l = self.and()?;
+        while self.eat_word("or") {
+            let r = self.and()?;
+            l = format!("({l} or {r})");
+        }
+        if self.at_word("xor") {
+            let t = self.peek();
+            return err(t.start, t.end, "PPL's xor is not supported yet");
+        }
+        Ok(l)
+    }
+
+    fn and(&mut self) -> R<String> {
+        let mut l = self.not()?;
+        while self.eat_word("and") {
+            let r = self.not()?;
+            l = format!("({l} and {r})");
+        }
+        Ok(l)
+    }
+
+    fn not(&mut self) -> R<String> {
+        if self.eat_word("not") {
+            let e = self.not()?;
+            return Ok(format!("(not {e})"));
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> R<String> {
+        let l = self.additive()?;
+        let negated = self.at_word("not")
+            && matches!(&self.toks.get(self.pos + 1).map(|t| &t.tok),
+                Some(Tok::Word(w)) if ["in", "like", "between"].iter().any(|k| w.eq_ignore_ascii_case(k)));
+        if negated {
+            self.pos += 1;
+        }
+        let wrap = |e: String| if negated { format!("(not {e})") } else { e };
+        if self.eat_word("in") {
+            let items = self.list()?;
+            return Ok(wrap(format!("({l} in [{}])", items.join(", "))));
+        }
+        if self.eat_word("like") {
+            let t = self.next();
+            let Tok::Str(p) = t.tok else {
+                return err(
+                    t.start,
+                    t.end.max(t.start + 1),
+                    "like takes a string pattern",
+                );
+            };
+            return Ok(wrap(format!("({l} like {})", like_regex(&p))));
+        }
+        if self.eat_word("between") {
+            let lo = self.additive()?;
+            if !self.eat_word("and") {
+                let t = self.peek();
+                return err(t.start, t.end.max(t.start + 1), "expected 'and' in between");
+            }
+            let hi = self.additive()?;
+            return Ok(wrap(format!("({l} >= {lo} and {l} <= {hi})")));
+        }
+        if negated {
+            let t = self.peek();
+            return err(
+                t.start,
+                t.end.max(t.start + 1),
+                "expected in, like or between",
+            );
+        }
+        for (sym, op) in [
+            ("=", "="),
+            ("==", "="),
+            ("!=", "!="),
+            ("<>", "!="),
+            ("<", "<"),
+            ("<=", "<="),
+            (">", ">"),
+            (">=", ">="),
+        ] {
+            if self.eat_sym(sym) {
+                let r = self.additive()?;
+                return Ok(format!("({l} {op} {r})"));
+            }
+        }
+        Ok(l)
+    }
+
+    /// `(a, b, …)` or `[a, b, …]`.
+    fn list(&mut self) -> R<Vec<String>> {
+        let close = if self.eat_sym("(") {
+            ")"
+        } else if self.eat_sym("[") {
+            "]"
+        } else {
+            let t = self.peek();
+            return err(
+                t.start,
+                t.end.max(t.start + 1),
+                "expected a list in parentheses",
+            );
+        };
+        let mut items = Vec::new();
+        if !self.eat_sym(close) {
+            loop {
+                items.push(self.expr()?);
+                if self.eat_sym(close) {
+                    break;
+                }
+                self.expect_sym(",")?;
+            }
+        }
+        Ok(items)
+    }
+
+    fn additive(&mut self) -> R<String> {
+        let mut l = self.multiplicative()?;
+        loop {
+            let op = if self.eat_sym("+") {
+                "+"
+            } else if self.eat_sym("-") {
+                "-"
+            } else {
+                return Ok(l);
+            };
+            let r = self.multiplicative()?;
+            l = format!("({l} {op} {r})");
+        }
+    }
+
+    fn multiplicative(&mut self) -> R<String> {
+        let mut l = self.unary()?;
+        loop {
+            let op = if self.eat_sym("*") {
+                "*"
+            } else if self.eat_sym("/") {
+                "/"
+            } else if self.eat_sym("%") {
+                "%"
+            } else {
+                return Ok(l);
+            };
+            let r = self.unary()?;
+            l = format!("({l} {op} {r})");
+        }
+    }
+
+    fn unary(&mut self) -> R<String> {
+        if self.eat_sym("-") {
+            let e = self.unary()?;
+            return Ok(format!("(-{e})"));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> R<String> {
+        let t = self.next();
+        match t.tok {
+            Tok::Num(n) => Ok(n),
+            Tok::Str(s) => Ok(string(&s)),
+            Tok::Quoted(n) => name(&n, t.start, t.end),
+            Tok::Sym("(") => {
+                let e = self.expr()?;
+                self.expect_sym(")")?;
+                Ok(format!("({e})"))
+            }
+            Tok::Word(w) if self.at_sym("(") => self.call(&w, t.start, t.end),
+            Tok::Word(w) if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") => {
+                err(
+                    t.start,
+                    t.end,
+                    "PPL's boolean literals are not supported yet",
+                )
+            }
+            Tok::Word(w) => name(&w, t.start, t.end),
+            _ => err(t.start, t.end.max(t.start + 1), "expected an expression"),
+        }
+    }
+
+    /// A function call, after its name.
+    fn call(&mut self, f: &str, start: usize, end: usize) -> R<String> {
+        let lower = f.to_ascii_lowercase();
+        let args = self.list()?;
+        let count = |lo: usize, hi: usize| -> R<()> {
+            if args.len() < lo || args.len() > hi {
+                return err(
+                    start,
+                    end,
+                    format!(
+                        "{f} takes {lo}{} arguments",
+                        if hi > lo {
+                            format!(" to {hi}")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                );
+            }
+            Ok(())
+        };
+        match lower.as_str() {
+            // 1-based in PPL, 0-based in Logs Insights.
+            "substring" | "substr" => {
+                count(2, 3)?;
+                let from = format!("({} - 1)", args[1]);
+                Ok(match args.get(2) {
+                    Some(n) => format!("substr({}, {from}, {n})", args[0]),
+                    None => format!("substr({}, {from})", args[0]),
+                })
+            }
+            "isnull" => {
+                count(1, 1)?;
+                Ok(format!("(not ispresent({}))", args[0]))
+            }
+            "isnotnull" => {
+                count(1, 1)?;
+                Ok(format!("ispresent({})", args[0]))
+            }
+            "like" => err(
+                start,
+                end,
+                "like(field, pattern) is not supported yet: write field like 'pattern'",
+            ),
+            _ => match FUNCTIONS.iter().find(|(p, ..)| *p == lower) {
+                Some(&(_, ours, lo, hi)) => {
+                    count(lo, hi)?;
+                    Ok(format!("{ours}({})", args.join(", ")))
+                }
+                None => err(
+                    start,
+                    end,
+                    format!("the PPL function {f} is not supported yet"),
+                ),
+            },
+        }
+    }
+}
+
+/// What the results show after each command: named fields, or whole records.
+type Shown = Option<Vec<String>>;
+
+/// One PPL command in Logs Insights text, and whether it is an `eval`.
+struct Piece {
+    text: String,
+    eval: bool,
+    start: usize,
+    end: usize,
+}
+
+/// Parses a PPL query into a [`Query`] of the same engine.
+pub fn parse_ppl(text: &str) -> R<Query> {
+    PLACEHOLDERS.with(|p| p.borrow_mut().clear());
+    let r = translate(text);
+    PLACEHOLDERS.with(|p| p.borrow_mut().clear());
+    // A place past the end (an unfinished query) is its last character.
+    let n = text.chars().count();
+    r.map_err(|mut e| {
+        e.end = e.end.min(n);
+        e.start = e.start.min(e.end.saturating_sub(1));
+        e
+    })
+}
+
+fn translate(text: &str) -> R<Query> {
+    // A leading `search`/`source` names the data: not supported (the log groups come from the
+    // request). Told before the rest is read, whose syntax is its own.
+    let lead = text.trim_start();
+    let word: String = lead
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    if ["search", "source"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w))
+    {
+        let start = text.chars().count() - lead.chars().count();
+        return err(
+            start,
+            start + word.len(),
+            format!("{word} is not supported yet: give the log groups in the request"),
+        );
+    }
+    let toks = lex(text)?;
+    let chars: Vec<char> = text.chars().collect();
+    let mut p = Parser {
+        toks: &toks,
+        pos: 0,
+        text: &chars,
+    };
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut shown: Shown = None;
+    loop {
+        if matches!(p.peek().tok, Tok::Eof) {
+            if pieces.is_empty() {
+                return err(0, chars.len(), "query is empty");
+            }
+            break;
+        }
+        let t = p.next();
+        let (cmd, cs) = match &t.tok {
+            Tok::Word(w) => (w.to_ascii_lowercase(), t.start),
+            _ => return err(t.start, t.end.max(t.start + 1), "expected a PPL command"),
+        };
+        let add = |pieces: &mut Vec<Piece>, text: String, eval: bool, end: usize| {
+            pieces.push(Piece {
+                text,
+                eval,
+                start: cs,
+                end,
+            })
+        };
+        match cmd.as_str() {
+            "fields" => {
+                if p.at_sym("-") {
+                    let t = p.peek();
+                    return err(
+                        t.start,
+                        t.end,
+                        "fields - (removing fields) is not supported yet",
+                    );
+                }
+                p.eat_sym("+");
+                let mut names = Vec::new();
+                let mut raw = Vec::new();
+                loop {
+                    let (n, r) = p.field()?;
+                    names.push(n);
+                    raw.push(r);
+                    if !p.eat_sym(",") {
+                        break;
+                    }
+                }
+                add(
+                    &mut pieces,
+                    format!("fields {}", names.join(", ")),
+                    false,
+                    p.peek().start,
+                );
+                shown = Some(raw);
+            }
+            "where" => {
+                let e = p.expr()?;
+                add(&mut pieces, format!("filter {e}"), false, p.peek().start);
+            }
+            "eval" => {
+                let mut projs = Vec::new();
+                loop {
+                    let (n, r) = p.field()?;
+                    p.expect_sym("=")?;
+                    let e = p.expr()?;
+                    projs.push(format!("{e} as {n}"));
+                    if let Some(s) = shown.as_mut() {
+                        if !s.contains(&r) {
+                            s.push(r);
+                        }
+                    }
+                    if !p.eat_sym(",") {
+                        break;
+                    }
+                }
+                add(
+                    &mut pieces,
+                    format!("fields {}", projs.join(", ")),
+                    true,
+                    p.peek().start,
+                );
+            }
+            "stats" => {
+                let (text, cols) = stats(&mut p)?;
+                add(&mut pieces, text, false, p.peek().start);
+                shown = Some(cols);
+            }
+            "sort" => {
+                let mut keys = Vec::new();
+                loop {
+                    let desc = if p.eat_sym("-") {
+                        true
+                    } else {
+                        p.eat_sym("+");
+                        false
+                    };
+                    let (n, _) = p.field()?;
+                    keys.push(format!("{n} {}", if desc { "desc" } else { "asc" }));
+                    if !p.eat_sym(",") {
+                        break;
+                    }
+                }
+                add(
+                    &mut pieces,
+                    format!("sort {}", keys.join(", ")),
+                    false,
+                    p.peek().start,
+                );
+            }
+            "head" => {
+                let n = match p.peek().tok.clone() {
+                    Tok::Num(n) => {
+                        let t = p.next();
+                        n.parse::<usize>().ok().filter(|n| *n > 0).map_or_else(
+                            || err(t.start, t.end, "head takes a positive whole number"),
+                            Ok,
+                        )?
+                    }
+                    _ => 10,
+                };
+                if p.at_word("from") {
+                    let t = p.peek();
+                    return err(
+                        t.start,
+                        t.end,
+                        "head … from (an offset) is not supported yet",
+                    );
+                }
+                add(&mut pieces, format!("limit {n}"), false, p.peek().start);
+            }
+            "dedup" => {
+                if matches!(p.peek().tok, Tok::Num(_)) {
+                    let t = p.next();
+                    if !matches!(&t.tok, Tok::Num(n) if n == "1") {
+                        return err(
+                            t.start,
+                            t.end,
+                            "dedup keeping more than one event is not supported yet",
+                        );
+                    }
+                }
+                let mut names = Vec::new();
+                loop {
+                    if p.at_word("keepempty") || p.at_word("consecutive") {
+                        let t = p.peek();
+                        return err(t.start, t.end, "dedup's options are not supported yet");
+                    }
+                    let (n, _) = p.field()?;
+                    names.push(n);
+                    if !p.eat_sym(",") {
+                        break;
+                    }
+                }
+                // Events without one of the fields are dropped (keepempty=false).
+                let present: Vec<String> =
+                    names.iter().map(|n| format!("ispresent({n})")).collect();
+                add(
+                    &mut pieces,
+                    format!("filter {}", present.join(" and ")),
+                    false,
+                    p.peek().start,
+                );
+                add(
+                    &mut pieces,
+                    format!("dedup {}", names.join(", ")),
+                    false,
+                    p.peek().start,
+                );
+            }
+            "search" | "source" => {
+                return err(
+                    t.start,
+                    t.end,
+                    format!("{cmd} is not supported yet: give the log groups in the request"),
+                )
+            }
+            other => {
+                return err(
+                    t.start,
+                    t.end,
+                    format!("the PPL command {other} is not supported yet"),
+                )
+            }
+        }
+        if !p.at_end() {
+            let t = p.peek();
+            return err(
+                t.start,
+                t.end.max(t.start + 1),
+                "expected '|' or the end of the query",
+            );
+        }
+        if p.eat_sym("|") && matches!(p.peek().tok, Tok::Eof) {
+            let t = p.peek();
+            return err(t.start, t.end, "expected a PPL command after '|'");
+        }
+    }
+    if let Some(cols) = &shown {
+        let names = cols
+            .iter()
+            .map(|c| name(c, 0, chars.len()))
+            .collect::<R<Vec<_>>>()?;
+        pieces.push(Piece {
+            text: format!("display {}", names.join(", ")),
+            eval: false,
+            start: chars.len(),
+            end: chars.len(),
+        });
+    }
+    let joined: Vec<&str> = pieces.iter().map(|p| p.text.as_str()).collect();
+    let cwli = joined.join(" | ");
+    let (mut cmds, subs, join) = crate::parser::parse_query(&cwli, false).map_err(|e| {
+        // The error is placed on the PPL command its translation came from.
+        let mut at = 0;
+        let piece = pieces.iter().find(|p| {
+            let end = at + p.text.chars().count();
+            let hit = e.start < end + 3;
+            at = end + 3;
+            hit
+        });
+        let (s, end) = piece.map_or((0, chars.len()), |p| (p.start, p.end.max(p.start + 1)));
+        QueryError {
+            start: s,
+            end,
+            message: e.message,
+        }
+    })?;
+    if cmds.len() != pieces.len() || !subs.is_empty() || join.is_some() {
+        return err(0, chars.len(), "the query could not be translated");
+    }
+    rename(&mut cmds);
+    for (c, piece) in cmds.iter_mut().zip(&pieces) {
+        if piece.eval {
+            if let crate::ast::Command::Fields(ps) = c {
+                *c = crate::ast::Command::Eval(std::mem::take(ps));
+            }
+        }
+    }
+    Ok(Query::from_commands(cmds))
+}
+
+/// `stats …` after its keyword: the Logs Insights command and the columns it shows.
+fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
+    let mut items = Vec::new();
+    let mut cols = Vec::new();
+    loop {
+        let from = p.pos;
+        let t = p.next();
+        let Tok::Word(f) = &t.tok else {
+            return err(
+                t.start,
+                t.end.max(t.start + 1),
+                "expected an aggregate function",
+            );
+        };
+        let lower = f.to_ascii_lowercase();
+        let Some(&(_, ours, arity)) = AGGREGATES.iter().find(|(a, ..)| *a == lower) else {
+            return err(
+                t.start,
+                t.end,
+                format!("the PPL aggregate {f} is not supported yet"),
+            );
+        };
+        let args = p.list()?;
+        let call = match (lower.as_str(), args.len()) {
+            ("count", 0) => "count(*)".to_string(),
+            (_, n) if n == arity => format!("{ours}({})", args.join(", ")),
+            _ => return err(t.start, t.end, format!("{f} takes {arity} argument(s)")),
+        };
+        let text = p.source(from);
+        let col = if p.eat_word("as") { p.field()?.1 } else { text };
+        items.push(format!("{call} as {}", name(&col, t.start, t.end)?));
+        cols.push(col);
+        if !p.eat_sym(",") {
+            break;
+        }
+    }
+    let mut by = Vec::new();
+    let mut by_cols = Vec::new();
+    let mut span_col = None;
+    if p.eat_word("by") {
+        loop {
+            let from = p.pos;
+            if p.at_word("span")
+                && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("(")))
+            {
+                let t = p.next();
+                p.expect_sym("(")?;
+                let (field, raw) = p.field()?;
+                p.expect_sym(",")?;
+                let it = p.next();
+                let (n, unit) = match &it.tok {
+                    Tok::Num(n) => (n.clone(), String::new()),
+                    Tok::Word(w) => {
+                        let d = w
+                            .find(|c: char| !c.is_ascii_digit() && c != '.')
+                            .unwrap_or(w.len());
+                        (w[..d].to_string(), w[d..].to_string())
+                    }
+                    _ => return err(it.start, it.end.max(it.start + 1), "expected a span length"),
+                };
+                p.expect_sym(")")?;
+                let expr = if unit.is_empty() {
+                    format!("floor({field} / {n}) * {n}")
+                } else {
+                    let Some(&(_, u)) = SPAN_UNITS.iter().find(|(s, _)| *s == unit) else {
+                        return err(it.start, it.end, format!("unknown span unit {unit}"));
+                    };
+                    if raw != "@timestamp" {
+                        return err(
+                            t.start,
+                            it.end,
+                            "a time span is supported over @timestamp only",
+                        );
+                    }
+                    format!("bin({n}{u})")
+                };
+                let text = p.source(from);
+                let col = if p.eat_word("as") { p.field()?.1 } else { text };
+                if span_col.is_some() {
+                    return err(t.start, it.end, "stats takes one span");
+                }
+                span_col = Some(col.clone());
+                by.push(format!("{expr} as {}", name(&col, t.start, it.end)?));
+            } else {
+                let (n, raw) = p.field()?;
+                let col = if p.eat_word("as") {
+                    p.field()?.1
+                } else {
+                    raw.clone()
+                };
+                by.push(if col == raw {
+                    n
+                } else {
+                    format!("{n} as {}", name(&col, 0, 0)?)
+                });
+                by_cols.push(col);
+            }
+            if !p.eat_sym(",") {
+                break;
+            }
+        }
+    }
+    cols.extend(span_col);
+    cols.extend(by_cols);
+    let mut text = format!("stats {}", items.join(", "));
+    if !by.is_empty() {
+        text.push_str(" by ");
+        text.push_str(&by.join(", "));
+    }
+    Ok((text, cols))
+}

@@ -1,0 +1,194 @@
+//! OpenSearch PPL (StartQuery `queryLanguage: PPL`): tables of query → expected rows over the
+//! same events, each also checked against the Logs Insights query it means; and of
+//! unsupported constructs → error message and place.
+mod common;
+use common::*;
+use nephoscope_insights::{parse_ppl, Record};
+
+/// The rows of PPL query `q` over `events` (and, as [`run`] does, with the flat marks).
+fn run_ppl(q: &str, events: &[Ev]) -> Vec<Vec<(String, String)>> {
+    let query = parse_ppl(q).unwrap_or_else(|e| panic!("parse {q:?}: {e:?}"));
+    let mut ex = query.start(ctx());
+    let mut marked = query.start(ctx());
+    for e in events {
+        ex.push(&rec(e));
+        marked.push(&Record {
+            flat: nephoscope_logstore::flat::is_flat_object(&e.msg),
+            ..rec(e)
+        });
+    }
+    let rows = ex.rows();
+    assert_eq!(marked.rows(), rows, "{q}: records marked flat");
+    rows
+}
+
+fn events() -> Vec<Ev> {
+    evs(&[
+        (
+            T0,
+            r#"{"route":"/a","status":200,"ms":10,"user":"ann","agent":"curl/8.5"}"#,
+        ),
+        (
+            T0 + 1_000,
+            r#"{"route":"/b","status":500,"ms":30,"user":"bob","agent":"Python/3"}"#,
+        ),
+        (
+            T0 + 2_000,
+            r#"{"route":"/a","status":404,"ms":20,"user":"ann"}"#,
+        ),
+        (
+            T0 + 3_000,
+            r#"{"route":"/c/d","status":200,"ms":40,"user":"cy","agent":"curl/7.1"}"#,
+        ),
+        (
+            T0 + 301_000,
+            r#"{"route":"/a","status":503,"ms":50,"agent":"python/2"}"#,
+        ),
+    ])
+}
+
+#[test]
+fn ppl_queries_answer_as_their_logs_insights_meaning() {
+    let ev = events();
+    // (PPL, the Logs Insights query giving the same rows, the rows)
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "where status >= 500 | fields route, ms | sort - ms",
+            "filter status >= 500 | fields route, ms | sort ms desc",
+            &["route=/a; ms=50; @ptr=p4", "route=/b; ms=30; @ptr=p1"],
+        ),
+        (
+            "stats count() by route",
+            "stats count(*) as `count()` by route | display `count()`, route",
+            &["count()=3; route=/a", "count()=1; route=/b", "count()=1; route=/c/d"],
+        ),
+        (
+            "stats count(), avg(ms) as mean, max(`ms`), dc(user) by route | sort - mean | head 2",
+            "",
+            &[
+                "count()=1; mean=40; max(`ms`)=40; dc(user)=1; route=/c/d",
+                "count()=1; mean=30; max(`ms`)=30; dc(user)=1; route=/b",
+            ],
+        ),
+        (
+            "stats count() as n by span(`@timestamp`, 5m)",
+            "",
+            &[
+                "n=4; span(`@timestamp`, 5m)=2023-11-14 22:10:00.000",
+                "n=1; span(`@timestamp`, 5m)=2023-11-14 22:15:00.000",
+            ],
+        ),
+        (
+            "stats count() by span(ms, 25) as bucket",
+            "stats count(*) as `count()` by floor(ms / 25) * 25 as bucket | display `count()`, bucket",
+            &["count()=2; bucket=0", "count()=2; bucket=25", "count()=1; bucket=50"],
+        ),
+        (
+            "where route = '/a' and not status = 200 | eval slow = ms * 2, r = substring(route, 2) | fields user, slow, r",
+            "",
+            // (Newest first without `sort`, as Logs Insights gives them.)
+            &["slow=100; r=a; @ptr=p4", "user=ann; slow=40; r=a; @ptr=p2"],
+        ),
+        (
+            "where agent like 'curl%' or status in (404, 503) | fields route | sort + route",
+            "",
+            &["route=/a; @ptr=p4", "route=/a; @ptr=p2", "route=/a; @ptr=p0", "route=/c/d; @ptr=p3"],
+        ),
+        (
+            "where ms between 20 and 40 and isnotnull(agent) | fields ms",
+            "",
+            &["ms=40; @ptr=p3", "ms=30; @ptr=p1"],
+        ),
+        (
+            "dedup user | fields user, route | sort user",
+            "",
+            &["user=ann; route=/a; @ptr=p2", "user=bob; route=/b; @ptr=p1", "user=cy; route=/c/d; @ptr=p3"],
+        ),
+        (
+            "where lower(agent) like 'python%' | stats percentile(ms, 50) as p, sum(ms)",
+            "",
+            &["p=30; sum(ms)=80"],
+        ),
+        (
+            "where isnull(user) | eval len = length(route) | head 1",
+            "",
+            &[],
+        ),
+    ];
+    for (ppl, cwli, want) in cases {
+        let got = show(&run_ppl(ppl, &ev));
+        if !want.is_empty() {
+            assert_eq!(got, *want, "PPL: {ppl}");
+        }
+        if !cwli.is_empty() {
+            assert_eq!(show(&run(cwli, &ev)), got, "PPL: {ppl} against {cwli}");
+        }
+    }
+    // `eval` adds to whole records: the event's fields and the new one.
+    let rows = run_ppl(
+        "where isnull(user) | eval len = length(route) | head 1",
+        &ev,
+    );
+    assert_eq!(rows.len(), 1);
+    let fields: Vec<&str> = rows[0].iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        fields.contains(&"@message") && fields.contains(&"route"),
+        "{fields:?}"
+    );
+    assert!(
+        rows[0].iter().any(|(k, v)| k == "len" && v == "2"),
+        "{:?}",
+        rows[0]
+    );
+    // `head` without a number: 10.
+    let many: Vec<(i64, String)> = (0..15)
+        .map(|i| (T0 + i, format!(r#"{{"i":{i}}}"#)))
+        .collect();
+    let many: Vec<(i64, &str)> = many.iter().map(|(t, m)| (*t, m.as_str())).collect();
+    assert_eq!(run_ppl("fields i | head", &evs(&many)).len(), 10);
+}
+
+#[test]
+fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
+    // (query, words the message holds, the span's text)
+    let cases: &[(&str, &str, &str)] = &[
+        ("top 2 route", "PPL command top", "top"),
+        ("fields route | rare route", "PPL command rare", "rare"),
+        ("fields - route", "removing fields", "-"),
+        (
+            "source = [lg:`x`] | head 1",
+            "log groups in the request",
+            "source",
+        ),
+        ("where route = 'a' | head 5 from 2", "offset", "from"),
+        ("stats take(route, 2)", "aggregate take", "take"),
+        ("eval x = sha1(route)", "function sha1", "sha1"),
+        ("where a = true", "boolean literals", "true"),
+        (
+            "stats count() by span(ms, 5m)",
+            "@timestamp only",
+            "span(ms, 5m",
+        ),
+        ("dedup 2 route", "more than one", "2"),
+        ("where route = 'a' xor status = 1", "xor", "xor"),
+        ("fields route | ", "PPL command after '|'", ""),
+        ("where (status > 1", "expected ')'", ""),
+        ("", "query is empty", ""),
+    ];
+    for (q, words, span) in cases {
+        let e = match parse_ppl(q) {
+            Ok(_) => panic!("{q:?} parsed"),
+            Err(e) => e,
+        };
+        assert!(e.message.contains(words), "{q:?}: {e:?}");
+        let chars: Vec<char> = q.chars().collect();
+        assert!(
+            e.start <= e.end && e.end <= chars.len().max(1),
+            "{q:?}: {e:?}"
+        );
+        if !span.is_empty() {
+            let got: String = chars[e.start..e.end.min(chars.len())].iter().collect();
+            assert_eq!(got, *span, "{q:?}: {e:?}");
+        }
+    }
+}

@@ -1,0 +1,163 @@
+"""Logs Insights queries in OpenSearch PPL (StartQuery `queryLanguage="PPL"`) through current boto3
+and the aws CLI: the supported subset (fields, where, eval, stats with span, sort, head, dedup),
+its column names and order, the language echoed by GetQueryResults and DescribeQueries, and the
+MalformedQueryException that anything outside the subset gets. Expected values are computed here
+from the events written; queries are polled with a deadline, never slept on.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+
+import pytest
+
+from support import boto_client, now_ms
+from test_logs_cli import base_args, cli_env, cli_path, out_json
+from test_logs_insights import (
+    MINUTE_MS,
+    SECOND_MS,
+    Event,
+    expect_error,
+    new_group,
+    put_events,
+    rows,
+    run_query,
+    wait_query,
+)
+
+
+@pytest.fixture(scope="module")
+def logs(server):
+    return boto_client(server, "logs")
+
+
+ROUTES = ["/pets", "/orders", "/pets", "/users", "/pets", "/orders"]
+
+
+@pytest.fixture(scope="module")
+def data(logs):
+    """Twelve access-log events over two minutes: (group, start, the documents)."""
+    group = new_group(logs, "ppl")
+    start = (now_ms() // MINUTE_MS - 5) * MINUTE_MS
+    docs = []
+    for i in range(12):
+        docs.append(
+            {
+                "route": ROUTES[i % len(ROUTES)],
+                "status": [200, 200, 404, 500][i % 4],
+                "ms": 10 * (i + 1),
+                "user": f"u{i % 3}",
+            }
+        )
+    put_events(logs, [Event(group, "s", start + i * 10 * SECOND_MS, json.dumps(d)) for i, d in enumerate(docs)])
+    return group, start, docs
+
+
+def ppl(logs, data, q: str) -> dict:
+    group, start, _ = data
+    return run_query(
+        logs, q, start_s=start // SECOND_MS - 60, end_s=start // SECOND_MS + 600, logGroupName=group, queryLanguage="PPL"
+    )
+
+
+def test_stats_columns_are_named_and_ordered_as_ppl_does(logs, data):
+    _, _, docs = data
+    resp = ppl(logs, data, "stats count(), avg(ms) as mean, dc(user) by route | sort - mean")
+    assert resp["queryLanguage"] == "PPL"
+    got = rows(resp)
+    # Aggregates first, by their text or alias, then the by-field.
+    assert [list(r) for r in got] == [["count()", "mean", "dc(user)", "route"]] * len(got)
+    want = {}
+    for route in set(d["route"] for d in docs):
+        ms = [d["ms"] for d in docs if d["route"] == route]
+        users = {d["user"] for d in docs if d["route"] == route}
+        want[route] = (len(ms), sum(ms) / len(ms), len(users))
+    assert {r["route"]: (int(r["count()"]), float(r["mean"]), int(r["dc(user)"])) for r in got} == want
+    means = [float(r["mean"]) for r in got]
+    assert means == sorted(means, reverse=True)
+
+
+def test_where_eval_fields_sort_head(logs, data):
+    _, _, docs = data
+    got = rows(ppl(logs, data, "where status != 200 and ms between 20 and 100 | eval double = ms * 2 | fields route, double | sort + double | head 3"))
+    picked = sorted((d for d in docs if d["status"] != 200 and 20 <= d["ms"] <= 100), key=lambda d: d["ms"])[:3]
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == [
+        {"route": d["route"], "double": str(d["ms"] * 2)} for d in picked
+    ]
+    assert all(r.get("@ptr") for r in got), got
+
+
+def test_span_over_timestamp_and_dedup(logs, data):
+    _, start, docs = data
+    got = rows(ppl(logs, data, "stats count() as n by span(`@timestamp`, 1m) as minute"))
+    assert [list(r) for r in got] == [["n", "minute"]] * len(got)
+    per_minute = Counter((start + i * 10 * SECOND_MS) // MINUTE_MS for i in range(len(docs)))
+    assert sorted(int(r["n"]) for r in got) == sorted(per_minute.values())
+    users = rows(ppl(logs, data, "dedup user | fields user | sort user"))
+    assert [r["user"] for r in users] == sorted({d["user"] for d in docs})
+
+
+def test_describe_queries_filters_by_language(logs, data):
+    resp = ppl(logs, data, "where status = 500 | fields route")
+    listed = logs.describe_queries(queryLanguage="PPL")["queries"]
+    assert any(q["queryId"] == resp["queryId"] and q["queryLanguage"] == "PPL" for q in listed), listed
+    cwli = logs.describe_queries(queryLanguage="CWLI")["queries"]
+    assert all(q["queryId"] != resp["queryId"] for q in cwli)
+
+
+@pytest.mark.parametrize(
+    "q, words",
+    [
+        ("top 2 route", "PPL command top"),
+        ("stats take(route, 2)", "aggregate take"),
+        ("eval x = sha1(route)", "function sha1"),
+        ("fields - route", "removing fields"),
+        ("source = [lg:`x`] | head 1", "log groups in the request"),
+    ],
+)
+def test_unsupported_ppl_is_malformed_query(logs, data, q, words):
+    group, start, _ = data
+    err = expect_error(
+        "MalformedQueryException",
+        logs.start_query,
+        queryString=q,
+        queryLanguage="PPL",
+        logGroupName=group,
+        startTime=start // SECOND_MS,
+        endTime=start // SECOND_MS + 600,
+    )
+    assert words in err.response["Error"]["Message"], err.response
+
+
+def test_sql_is_still_refused(logs, data):
+    group, start, _ = data
+    err = expect_error(
+        "InvalidParameterException",
+        logs.start_query,
+        queryString="SELECT * FROM `x`",
+        queryLanguage="SQL",
+        logGroupName=group,
+        startTime=start // SECOND_MS,
+        endTime=start // SECOND_MS + 600,
+    )
+    assert "SQL" in err.response["Error"]["Message"]
+
+
+def test_aws_cli_runs_a_ppl_query(server, ci, logs, data):
+    """aws CLI v1 (Debian's v2 predates `--query-language`)."""
+    group, start, docs = data
+    proc = subprocess.run(
+        base_args(cli_path("v1", ci), server)
+        + ["logs", "start-query", "--log-group-name", group, "--query-language", "PPL",
+           "--start-time", str(start // SECOND_MS - 60), "--end-time", str(start // SECOND_MS + 600),
+           "--query-string", "stats count() by status"],
+        env=cli_env(server), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    started = out_json(proc)
+    resp = wait_query(logs, started["queryId"])
+    assert resp["status"] == "Complete" and resp["queryLanguage"] == "PPL", resp
+    counts = {r["status"]: int(r["count()"]) for r in rows(resp)}
+    assert counts == {str(k): v for k, v in Counter(d["status"] for d in docs).items()}
