@@ -131,20 +131,6 @@ def test_unsupported_ppl_is_malformed_query(logs, data, q, words):
     assert words in err.response["Error"]["Message"], err.response
 
 
-def test_sql_is_still_refused(logs, data):
-    group, start, _ = data
-    err = expect_error(
-        "InvalidParameterException",
-        logs.start_query,
-        queryString="SELECT * FROM `x`",
-        queryLanguage="SQL",
-        logGroupName=group,
-        startTime=start // SECOND_MS,
-        endTime=start // SECOND_MS + 600,
-    )
-    assert "SQL" in err.response["Error"]["Message"]
-
-
 def test_aws_cli_runs_a_ppl_query(server, ci, logs, data):
     """aws CLI v1 (Debian's v2 predates `--query-language`)."""
     group, start, docs = data

@@ -1,4 +1,4 @@
-//! The code of the `insights_query`, `ppl_query` and `parse_captures` fuzz targets
+//! The code of the `insights_query`, `ppl_query`, `sql_query` and `parse_captures` fuzz targets
 //! (`fuzz/fuzz_targets/`), here so plain `cargo test` replays their seeds and saved crashes
 //! (`tests/fuzz_regressions.rs`).
 
@@ -18,6 +18,11 @@ pub fn insights_query(data: &[u8], is_flat: fn(&str) -> bool) {
 /// [`insights_query`] for OpenSearch PPL ([`crate::parse_ppl`]): the same input and checks.
 pub fn ppl_query(data: &[u8], is_flat: fn(&str) -> bool) {
     query_with(data, is_flat, crate::parse_ppl);
+}
+
+/// [`insights_query`] for SQL ([`crate::parse_sql`]): the same input and checks.
+pub fn sql_query(data: &[u8], is_flat: fn(&str) -> bool) {
+    query_with(data, is_flat, crate::parse_sql);
 }
 
 fn query_with(

@@ -35,7 +35,9 @@ mod rowcmds;
 mod rowparse;
 mod servicelogs;
 mod source;
+mod sql;
 mod textparse;
+mod translate;
 mod value;
 
 pub use columnar::{Block, Column, EntryIds};
@@ -142,6 +144,7 @@ pub fn discovered_fields_by_full_parse(message: &str, emit: &mut dyn FnMut(&str,
 }
 
 pub use ppl::parse_ppl;
+pub use sql::parse_sql;
 
 pub fn parse(text: &str) -> Result<Query, QueryError> {
     let (source, offset) = match source::split(text)? {

@@ -13,6 +13,7 @@
 //! `by` fields, `eval` adds its fields to what is shown, and a query that names no fields shows
 //! whole records, as Logs Insights does.
 
+use crate::translate::{like_regex, name, string, Piece, PLACEHOLDERS};
 use crate::{Query, QueryError};
 
 type R<T> = Result<T, QueryError>;
@@ -218,98 +219,6 @@ const SPAN_UNITS: &[(&str, &str)] = &[
     ("q", "q"),
     ("y", "y"),
 ];
-
-/// A field name as Logs Insights reads it. A name holding a back quote (a column PPL names
-/// after the text of an aggregate such as ``max(`ms`)``) cannot be written there: it goes in
-/// as a placeholder, renamed once parsed ([`rename`]).
-fn name(n: &str, _start: usize, _end: usize) -> R<String> {
-    if n.contains('`') {
-        return PLACEHOLDERS.with(|p| {
-            let mut p = p.borrow_mut();
-            let at = match p.iter().position(|x| x == n) {
-                Some(i) => i,
-                None => {
-                    p.push(n.to_string());
-                    p.len() - 1
-                }
-            };
-            Ok(format!("`{PLACEHOLDER}{at}`"))
-        });
-    }
-    Ok(format!("`{n}`"))
-}
-
-/// Marks a placeholder name (no query's field starts with this control character).
-const PLACEHOLDER: char = '\u{1}';
-
-thread_local! {
-    /// The names standing in for placeholder `i` during one [`parse_ppl`].
-    static PLACEHOLDERS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// The real name of a placeholder.
-fn real(n: &str) -> Option<String> {
-    let i: usize = n.strip_prefix(PLACEHOLDER)?.parse().ok()?;
-    PLACEHOLDERS.with(|p| p.borrow().get(i).cloned())
-}
-
-/// Gives placeholders their real names in the parsed commands.
-fn rename(cmds: &mut [crate::ast::Command]) {
-    use crate::ast::{Command, Expr, Proj};
-    let fix = |p: &mut Proj| {
-        if let Some(r) = real(&p.name) {
-            p.name = r;
-        }
-        if let Expr::Field(f) = &mut p.expr {
-            if let Some(r) = real(f) {
-                *f = r;
-            }
-        }
-    };
-    for c in cmds {
-        match c {
-            Command::Stats(s) => s.items.iter_mut().chain(s.by.iter_mut()).for_each(fix),
-            Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
-                ps.iter_mut().for_each(fix)
-            }
-            _ => {}
-        }
-    }
-}
-
-/// A string literal as Logs Insights reads it.
-fn string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
-
-/// A SQL `LIKE` pattern (`%`, `_`, `\` escapes) as an anchored Logs Insights regex literal.
-fn like_regex(p: &str) -> String {
-    let mut re = String::from("^");
-    let mut it = p.chars();
-    while let Some(c) = it.next() {
-        match c {
-            '%' => re.push_str("(?s:.*)"),
-            '_' => re.push_str("(?s:.)"),
-            '\\' => {
-                if let Some(n) = it.next() {
-                    re.push_str(&regex::escape(&n.to_string()));
-                }
-            }
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push('$');
-    // A slash would end the literal: written `\/`.
-    format!("/{}/", re.replace('/', "\\/"))
-}
 
 struct Parser<'a> {
     toks: &'a [Token],
@@ -628,14 +537,6 @@ impl Parser<'_> {
 /// What the results show after each command: named fields, or whole records.
 type Shown = Option<Vec<String>>;
 
-/// One PPL command in Logs Insights text, and whether it is an `eval`.
-struct Piece {
-    text: String,
-    eval: bool,
-    start: usize,
-    end: usize,
-}
-
 /// Parses a PPL query into a [`Query`] of the same engine.
 pub fn parse_ppl(text: &str) -> R<Query> {
     PLACEHOLDERS.with(|p| p.borrow_mut().clear());
@@ -881,36 +782,7 @@ fn translate(text: &str) -> R<Query> {
             end: chars.len(),
         });
     }
-    let joined: Vec<&str> = pieces.iter().map(|p| p.text.as_str()).collect();
-    let cwli = joined.join(" | ");
-    let (mut cmds, subs, join) = crate::parser::parse_query(&cwli, false).map_err(|e| {
-        // The error is placed on the PPL command its translation came from.
-        let mut at = 0;
-        let piece = pieces.iter().find(|p| {
-            let end = at + p.text.chars().count();
-            let hit = e.start < end + 3;
-            at = end + 3;
-            hit
-        });
-        let (s, end) = piece.map_or((0, chars.len()), |p| (p.start, p.end.max(p.start + 1)));
-        QueryError {
-            start: s,
-            end,
-            message: e.message,
-        }
-    })?;
-    if cmds.len() != pieces.len() || !subs.is_empty() || join.is_some() {
-        return err(0, chars.len(), "the query could not be translated");
-    }
-    rename(&mut cmds);
-    for (c, piece) in cmds.iter_mut().zip(&pieces) {
-        if piece.eval {
-            if let crate::ast::Command::Fields(ps) = c {
-                *c = crate::ast::Command::Eval(std::mem::take(ps));
-            }
-        }
-    }
-    Ok(Query::from_commands(cmds))
+    crate::translate::assemble(&pieces, chars.len()).map(Query::from_commands)
 }
 
 /// `stats …` after its keyword: the Logs Insights command and the columns it shows.

@@ -346,11 +346,13 @@ fn launch(
     let query_string = req.query_string.clone().unwrap_or_default();
     let mut query = match language.as_str() {
         "CWLI" => insights::parse(&query_string),
-        // A subset of OpenSearch PPL, translated (`crates/engines/insights/src/ppl.rs`).
+        // A subset of OpenSearch PPL and of SQL, translated (`crates/engines/insights/src/ppl.rs`,
+        // `sql.rs`).
         "PPL" => insights::parse_ppl(&query_string),
+        "SQL" => insights::parse_sql(&query_string),
         other => {
             return Err(invalid(format!(
-                "queryLanguage {other} is not supported by Nephoscope yet; use CWLI or PPL"
+                "queryLanguage {other} is not supported by Nephoscope yet; use CWLI, PPL or SQL"
             )))
         }
     }
@@ -372,6 +374,19 @@ fn launch(
         &req.log_group_names,
         &req.log_group_identifiers,
     ) {
+        // SQL names its log groups in FROM (names or ARNs), never in the request.
+        _ if language == "SQL" && named => {
+            return Err(invalid(
+                "A SQL query names its log groups in its FROM clause, not in logGroupName, logGroupNames or logGroupIdentifiers.",
+            ))
+        }
+        _ if language == "SQL" => query
+            .source()
+            .map(|s| s.names.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|id| resolve_identifier(&scope, id))
+            .collect::<Result<_, _>>()?,
         _ if query.source().is_some() && named => {
             return Err(invalid(
                 "A query that starts with SOURCE cannot also name log groups in logGroupName, logGroupNames or logGroupIdentifiers.",
