@@ -105,3 +105,22 @@ def test_errors(logs, data):
     ]:
         err = expect_error("MalformedQueryException", logs.start_query, queryString=q, **common)
         assert words in err.response["Error"]["Message"], err.response
+
+
+def test_a_group_named_twice_is_read_once(logs, data):
+    a, _, _, docs, _ = data
+    resp = sql(logs, data, f"SELECT COUNT(*) AS n FROM `logGroups(logGroupIdentifier: ['{a}', '{group_arn(a)}'])`")
+    assert rows(resp) == [{"n": str(len(docs))}]
+
+
+def test_count_over_nothing_is_one_row_of_zero(logs, data):
+    a = data[0]
+    assert rows(sql(logs, data, f"SELECT COUNT(*) AS n FROM `{a}` WHERE bytes > 1000000")) == [{"n": "0"}]
+
+
+def test_a_query_longer_than_the_model_allows_is_refused(logs, data):
+    a, _, start, _, _ = data
+    q = f"SELECT COUNT(*) AS n FROM `{a}` WHERE " + " AND ".join(["bytes >= 0"] * 1000)
+    assert len(q) > 10_000
+    expect_error("InvalidParameterException", logs.start_query, queryString=q, queryLanguage="SQL",
+                 startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600)

@@ -118,6 +118,9 @@ pub struct StatsCmd {
     pub by: Vec<Proj>,
     /// `by bin(..) offset <dur>`: milliseconds.
     pub offset_ms: i64,
+    /// Without `by`, one row even when no record matched (its aggregates over nothing, such
+    /// as a count of 0), as SQL and PPL answer; Logs Insights answers no row.
+    pub one_row: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -1101,7 +1101,17 @@ impl Groups {
 
     /// Final rows, ordered by group keys (ascending, natural order).
     pub fn finish(&self, s: &StatsCmd, env: &Env) -> Vec<Row> {
+        // No record: with `one_row`, the aggregates over nothing.
+        let empty;
         let mut groups: Vec<&Group> = self.groups.iter().collect();
+        if groups.is_empty() && s.one_row && s.by.is_empty() {
+            empty = Group {
+                ks: Vec::new(),
+                keys: Vec::new(),
+                states: s.aggs.iter().map(|a| AggState::new(a.kind)).collect(),
+            };
+            groups.push(&empty);
+        }
         groups.sort_by(|a, b| {
             let o = a
                 .keys

@@ -2,19 +2,52 @@
 
 use crate::ast::*;
 use crate::lexer::Tok;
-use crate::parser::{check_call, compile_regex, err, unexpected, Parser, R};
+use crate::parser::{check_call, compile_regex, err, unexpected, Parser, MAX_EXPR_DEPTH, R};
+
+/// The most operands one `+ -` or `* / %` chain may have.
+pub(crate) const MAX_CHAIN: usize = 256;
+
+/// `a op b op c …` for an associative `op` (`and`, `or`) as a balanced tree: the same answer
+/// (operands still evaluated left to right, stopping at the first that decides), a depth of
+/// log2 of the operands rather than their number.
+fn balanced(op: BinOp, mut terms: Vec<Expr>) -> Expr {
+    if terms.len() <= 1 {
+        return terms.pop().unwrap_or(Expr::Num(0.0));
+    }
+    let right = terms.split_off(terms.len() / 2);
+    Expr::Bin(
+        op,
+        Box::new(balanced(op, terms)),
+        Box::new(balanced(op, right)),
+    )
+}
 
 impl Parser {
     pub fn expr(&mut self) -> R<Expr> {
-        self.or()
+        self.nested(Self::or)
+    }
+
+    /// Runs `f` one nesting level deeper (at most [`MAX_EXPR_DEPTH`]).
+    fn nested(&mut self, f: impl FnOnce(&mut Self) -> R<Expr>) -> R<Expr> {
+        if self.depth >= MAX_EXPR_DEPTH {
+            let t = self.peek().clone();
+            return err(
+                t.start,
+                t.end.max(t.start + 1),
+                format!("the expression nests more than {MAX_EXPR_DEPTH} levels deep"),
+            );
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
     }
     fn or(&mut self) -> R<Expr> {
-        let mut l = self.and()?;
+        let mut terms = vec![self.and()?];
         while self.eat_word("or") {
-            let r = self.and()?;
-            l = Expr::Bin(BinOp::Or, Box::new(l), Box::new(r));
+            terms.push(self.and()?);
         }
-        Ok(l)
+        Ok(balanced(BinOp::Or, terms))
     }
     fn eat_tok(&mut self, t: &Tok) -> bool {
         if self.at(t) {
@@ -25,16 +58,15 @@ impl Parser {
         }
     }
     fn and(&mut self) -> R<Expr> {
-        let mut l = self.not()?;
+        let mut terms = vec![self.not()?];
         while self.eat_word("and") {
-            let r = self.not()?;
-            l = Expr::Bin(BinOp::And, Box::new(l), Box::new(r));
+            terms.push(self.not()?);
         }
-        Ok(l)
+        Ok(balanced(BinOp::And, terms))
     }
     fn not(&mut self) -> R<Expr> {
         if self.eat_word("not") || self.eat_tok(&Tok::Bang) {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            return Ok(Expr::Not(Box::new(self.nested(Self::not)?)));
         }
         self.cmp()
     }
@@ -98,8 +130,23 @@ impl Parser {
         self.pos = save;
         Ok(l)
     }
+    /// The next operand of an arithmetic chain, the `n`th: at most [`MAX_CHAIN`] of them (a
+    /// chain is a tree as deep as it is long, which evaluation walks recursively).
+    fn chain_link(&mut self, n: &mut usize) -> R<()> {
+        *n += 1;
+        if *n >= MAX_CHAIN {
+            let t = self.peek().clone();
+            return err(
+                t.start,
+                t.end.max(t.start + 1),
+                format!("an arithmetic expression chains more than {MAX_CHAIN} terms"),
+            );
+        }
+        Ok(())
+    }
     fn add(&mut self) -> R<Expr> {
         let mut l = self.mul()?;
+        let mut n = 0;
         loop {
             let op = match self.peek().tok {
                 Tok::Plus => BinOp::Add,
@@ -107,12 +154,14 @@ impl Parser {
                 _ => return Ok(l),
             };
             self.pos += 1;
+            self.chain_link(&mut n)?;
             let r = self.mul()?;
             l = Expr::Bin(op, Box::new(l), Box::new(r));
         }
     }
     fn mul(&mut self) -> R<Expr> {
         let mut l = self.pow()?;
+        let mut n = 0;
         loop {
             let op = match self.peek().tok {
                 Tok::Star => BinOp::Mul,
@@ -121,6 +170,7 @@ impl Parser {
                 _ => return Ok(l),
             };
             self.pos += 1;
+            self.chain_link(&mut n)?;
             let r = self.pow()?;
             l = Expr::Bin(op, Box::new(l), Box::new(r));
         }
@@ -128,20 +178,20 @@ impl Parser {
     fn pow(&mut self) -> R<Expr> {
         let l = self.unary()?;
         if self.eat_tok(&Tok::Caret) {
-            let r = self.pow()?;
+            let r = self.nested(Self::pow)?;
             return Ok(Expr::Bin(BinOp::Pow, Box::new(l), Box::new(r)));
         }
         Ok(l)
     }
     fn unary(&mut self) -> R<Expr> {
         if self.eat_tok(&Tok::Minus) {
-            return Ok(match self.unary()? {
+            return Ok(match self.nested(Self::unary)? {
                 Expr::Num(n) => Expr::Num(-n),
                 e => Expr::Neg(Box::new(e)),
             });
         }
         if self.eat_tok(&Tok::Plus) {
-            return self.unary();
+            return self.nested(Self::unary);
         }
         let mut e = self.primary()?;
         while self.at(&Tok::LBracket) {

@@ -26,7 +26,13 @@ pub struct Parser {
     pub(crate) in_filter: bool,
     /// A command the last one expands to besides itself (`countFrequent`: its `sort`).
     pub(crate) then: Option<Command>,
+    /// How deeply the expression being read nests (parentheses, calls, unary operators).
+    pub(crate) depth: usize,
 }
+
+/// The deepest an expression may nest: deeper ones are a MalformedQueryException rather than a
+/// recursion that could exhaust the stack.
+pub(crate) const MAX_EXPR_DEPTH: usize = 100;
 
 /// What a query's text holds besides its SOURCE: commands, subqueries, the join.
 pub(crate) type Parsed = (Vec<Command>, Vec<crate::SubQuery>, Option<crate::JoinSide>);
@@ -53,6 +59,7 @@ pub(crate) fn parse_query(text: &str, nested: bool) -> R<Parsed> {
         nested,
         in_filter: false,
         then: None,
+        depth: 0,
     };
     let mut cmds = Vec::new();
     let mut spans = Vec::new();
@@ -780,6 +787,7 @@ impl Parser {
             items,
             by,
             offset_ms,
+            one_row: false,
         })))
     }
 

@@ -133,6 +133,17 @@ fn lex(text: &str) -> R<Vec<Token>> {
             while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '.') {
                 i += 1;
             }
+            // An exponent: `1e3`, `2.5E-2`.
+            if matches!(cs.get(i), Some('e' | 'E'))
+                && (cs.get(i + 1).is_some_and(char::is_ascii_digit)
+                    || (matches!(cs.get(i + 1), Some('+' | '-'))
+                        && cs.get(i + 2).is_some_and(char::is_ascii_digit)))
+            {
+                i += 2;
+                while i < cs.len() && cs[i].is_ascii_digit() {
+                    i += 1;
+                }
+            }
             // A number directly followed by letters is a time span (`5m`): one word.
             if i < cs.len() && cs[i].is_ascii_alphabetic() {
                 while i < cs.len() && cs[i].is_ascii_alphanumeric() {
@@ -140,7 +151,12 @@ fn lex(text: &str) -> R<Vec<Token>> {
                 }
                 Tok::Word(cs[start..i].iter().collect())
             } else {
-                Tok::Num(cs[start..i].iter().collect())
+                let text: String = cs[start..i].iter().collect();
+                // Written as Logs Insights reads numbers (no exponent, no leading dot).
+                match text.parse::<f64>() {
+                    Ok(x) if x.is_finite() => Tok::Num(crate::value::fmt_num(x)),
+                    _ => return err(start, i, format!("{text} is not a number")),
+                }
             }
         } else if c.is_alphabetic() || c == '_' || c == '@' {
             while i < cs.len() && (cs[i].is_alphanumeric() || matches!(cs[i], '_' | '@' | '.')) {
@@ -193,6 +209,19 @@ const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("isblank", "isblank", 1, 1),
 ];
 
+/// Functions whose answer is not null when an argument is (`not` over them needs no
+/// presence test).
+const NULL_AWARE: &[&str] = &[
+    "isnull",
+    "isnotnull",
+    "ifnull",
+    "coalesce",
+    "if",
+    "ispresent",
+    "isempty",
+    "isblank",
+];
+
 /// PPL aggregate → the Logs Insights one (`count()` is `count(*)`).
 const AGGREGATES: &[(&str, &str, usize)] = &[
     ("count", "count", 1),
@@ -224,6 +253,37 @@ struct Parser<'a> {
     toks: &'a [Token],
     pos: usize,
     text: &'a [char],
+    /// How deeply the expression being read nests.
+    depth: usize,
+    /// The fields the expressions read so far outside null tests (`not` over them is false
+    /// when one is missing, as PPL's null logic has it).
+    seen: Vec<String>,
+}
+
+/// `not e` as PPL answers it: false, not true, when a field `e` reads is missing (there `e` is
+/// null, and so is `not e`).
+fn negate(e: &str, fields: &[String]) -> String {
+    let mut out = format!("(not {e}");
+    let mut done: Vec<&String> = Vec::new();
+    for f in fields {
+        if !done.contains(&f) {
+            out.push_str(&format!(" and ispresent({f})"));
+            done.push(f);
+        }
+    }
+    out.push(')');
+    out
+}
+
+/// The deepest a PPL expression may nest (parentheses, calls, unary operators).
+const MAX_DEPTH: usize = 64;
+
+/// A chain of operands joined by one operator (in parentheses when there are several).
+fn chain(parts: Vec<String>, op: &str) -> String {
+    if parts.len() == 1 {
+        return parts.into_iter().next().unwrap_or_default();
+    }
+    format!("({})", parts.join(op))
 }
 
 impl Parser<'_> {
@@ -292,15 +352,17 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> R<String> {
-        self.or()
+        self.nested(Self::or)
     }
 
     fn or(&mut self) -> R<String> {
-        let mut l = self.and()?;
+        // A chain is written as one (its operators associate left in both languages): no
+        // nesting as deep as it is long.
+        let mut parts = vec![self.and()?];
         while self.eat_word("or") {
-            let r = self.and()?;
-            l = format!("({l} or {r})");
+            parts.push(self.and()?);
         }
+        let l = chain(parts, " or ");
         if self.at_word("xor") {
             let t = self.peek();
             return err(t.start, t.end, "PPL's xor is not supported yet");
@@ -309,23 +371,40 @@ impl Parser<'_> {
     }
 
     fn and(&mut self) -> R<String> {
-        let mut l = self.not()?;
+        let mut parts = vec![self.not()?];
         while self.eat_word("and") {
-            let r = self.not()?;
-            l = format!("({l} and {r})");
+            parts.push(self.not()?);
         }
-        Ok(l)
+        Ok(chain(parts, " and "))
     }
 
     fn not(&mut self) -> R<String> {
         if self.eat_word("not") {
-            let e = self.not()?;
-            return Ok(format!("(not {e})"));
+            let from = self.seen.len();
+            let e = self.nested(Self::not)?;
+            return Ok(negate(&e, &self.seen[from..]));
         }
         self.comparison()
     }
 
+    /// Runs `f` one nesting level deeper (at most [`MAX_DEPTH`]).
+    fn nested(&mut self, f: impl FnOnce(&mut Self) -> R<String>) -> R<String> {
+        if self.depth >= MAX_DEPTH {
+            let t = self.peek();
+            return err(
+                t.start,
+                t.end.max(t.start + 1),
+                format!("the expression nests more than {MAX_DEPTH} levels deep"),
+            );
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
     fn comparison(&mut self) -> R<String> {
+        let from = self.seen.len();
         let l = self.additive()?;
         let negated = self.at_word("not")
             && matches!(&self.toks.get(self.pos + 1).map(|t| &t.tok),
@@ -333,10 +412,16 @@ impl Parser<'_> {
         if negated {
             self.pos += 1;
         }
-        let wrap = |e: String| if negated { format!("(not {e})") } else { e };
+        let wrap = |p: &Self, e: String| {
+            if negated {
+                negate(&e, &p.seen[from..])
+            } else {
+                e
+            }
+        };
         if self.eat_word("in") {
             let items = self.list()?;
-            return Ok(wrap(format!("({l} in [{}])", items.join(", "))));
+            return Ok(wrap(self, format!("({l} in [{}])", items.join(", "))));
         }
         if self.eat_word("like") {
             let t = self.next();
@@ -347,7 +432,8 @@ impl Parser<'_> {
                     "like takes a string pattern",
                 );
             };
-            return Ok(wrap(format!("({l} like {})", like_regex(&p))));
+            let re = like_regex(&p).or_else(|m| err(t.start, t.end, m))?;
+            return Ok(wrap(self, format!("({l} like {re})")));
         }
         if self.eat_word("between") {
             let lo = self.additive()?;
@@ -356,7 +442,7 @@ impl Parser<'_> {
                 return err(t.start, t.end.max(t.start + 1), "expected 'and' in between");
             }
             let hi = self.additive()?;
-            return Ok(wrap(format!("({l} >= {lo} and {l} <= {hi})")));
+            return Ok(wrap(self, format!("({l} >= {lo} and {l} <= {hi})")));
         }
         if negated {
             let t = self.peek();
@@ -413,21 +499,24 @@ impl Parser<'_> {
 
     fn additive(&mut self) -> R<String> {
         let mut l = self.multiplicative()?;
+        let mut more = false;
         loop {
             let op = if self.eat_sym("+") {
                 "+"
             } else if self.eat_sym("-") {
                 "-"
             } else {
-                return Ok(l);
+                return Ok(if more { format!("({l})") } else { l });
             };
             let r = self.multiplicative()?;
-            l = format!("({l} {op} {r})");
+            l = format!("{l} {op} {r}");
+            more = true;
         }
     }
 
     fn multiplicative(&mut self) -> R<String> {
         let mut l = self.unary()?;
+        let mut more = false;
         loop {
             let op = if self.eat_sym("*") {
                 "*"
@@ -436,16 +525,17 @@ impl Parser<'_> {
             } else if self.eat_sym("%") {
                 "%"
             } else {
-                return Ok(l);
+                return Ok(if more { format!("({l})") } else { l });
             };
             let r = self.unary()?;
-            l = format!("({l} {op} {r})");
+            l = format!("{l} {op} {r}");
+            more = true;
         }
     }
 
     fn unary(&mut self) -> R<String> {
         if self.eat_sym("-") {
-            let e = self.unary()?;
+            let e = self.nested(Self::unary)?;
             return Ok(format!("(-{e})"));
         }
         self.primary()
@@ -456,7 +546,11 @@ impl Parser<'_> {
         match t.tok {
             Tok::Num(n) => Ok(n),
             Tok::Str(s) => Ok(string(&s)),
-            Tok::Quoted(n) => name(&n, t.start, t.end),
+            Tok::Quoted(n) => {
+                let x = name(&n, t.start, t.end)?;
+                self.seen.push(x.clone());
+                Ok(x)
+            }
             Tok::Sym("(") => {
                 let e = self.expr()?;
                 self.expect_sym(")")?;
@@ -470,7 +564,16 @@ impl Parser<'_> {
                     "PPL's boolean literals are not supported yet",
                 )
             }
-            Tok::Word(w) => name(&w, t.start, t.end),
+            Tok::Word(w) if w.starts_with(|c: char| c.is_ascii_digit()) => err(
+                t.start,
+                t.end,
+                format!("{w} is not a value here (a span such as 5m goes in span())"),
+            ),
+            Tok::Word(w) => {
+                let x = name(&w, t.start, t.end)?;
+                self.seen.push(x.clone());
+                Ok(x)
+            }
             _ => err(t.start, t.end.max(t.start + 1), "expected an expression"),
         }
     }
@@ -478,7 +581,12 @@ impl Parser<'_> {
     /// A function call, after its name.
     fn call(&mut self, f: &str, start: usize, end: usize) -> R<String> {
         let lower = f.to_ascii_lowercase();
+        let from = self.seen.len();
         let args = self.list()?;
+        // Null tests and defaults answer for missing fields themselves.
+        if NULL_AWARE.contains(&lower.as_str()) {
+            self.seen.truncate(from);
+        }
         let count = |lo: usize, hi: usize| -> R<()> {
             if args.len() < lo || args.len() > hi {
                 return err(
@@ -552,6 +660,12 @@ pub fn parse_ppl(text: &str) -> R<Query> {
 }
 
 fn translate(text: &str) -> R<Query> {
+    if let Some(i) = text
+        .chars()
+        .position(|c| c == crate::translate::PLACEHOLDER)
+    {
+        crate::translate::user_name(text, i, i + 1)?;
+    }
     // A leading `search`/`source` names the data: not supported (the log groups come from the
     // request). Told before the rest is read, whose syntax is its own.
     let lead = text.trim_start();
@@ -576,6 +690,8 @@ fn translate(text: &str) -> R<Query> {
         toks: &toks,
         pos: 0,
         text: &chars,
+        depth: 0,
+        seen: Vec::new(),
     };
     let mut pieces: Vec<Piece> = Vec::new();
     let mut shown: Shown = None;
@@ -846,6 +962,21 @@ fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
                     _ => return err(it.start, it.end.max(it.start + 1), "expected a span length"),
                 };
                 p.expect_sym(")")?;
+                let length = n.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0);
+                let Some(length) = length else {
+                    return err(it.start, it.end, "a span's length is a positive number");
+                };
+                if raw == "@timestamp" && unit.is_empty() {
+                    return err(
+                        it.start,
+                        it.end,
+                        "a span over @timestamp takes a unit (ms, s, m, h, d, w, M, q, y)",
+                    );
+                }
+                if !unit.is_empty() && length.fract() != 0.0 {
+                    return err(it.start, it.end, "a time span's length is a whole number");
+                }
+                let n = crate::value::fmt_num(length);
                 let expr = if unit.is_empty() {
                     format!("floor({field} / {n}) * {n}")
                 } else {

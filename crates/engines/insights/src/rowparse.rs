@@ -438,6 +438,7 @@ impl Parser {
             }],
             by,
             offset_ms: 0,
+            one_row: false,
         })))
     }
 }

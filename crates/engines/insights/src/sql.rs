@@ -16,9 +16,9 @@
 use crate::translate::{like_regex, name, string, Piece};
 use crate::{Query, QueryError, Source};
 use sqlparser::ast::{
-    BinaryOperator, Distinct, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
-    InTarget, LimitClause, ObjectNamePart, OrderByKind, OrderBySort, SelectItem, SetExpr, Spanned,
-    Statement, TableFactor, UnaryOperator, Value,
+    BinaryOperator, CeilFloorKind, DateTimeField, Distinct, Expr, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, InTarget, LimitClause, ObjectNamePart, OrderByKind,
+    OrderBySort, SelectItem, SetExpr, Spanned, Statement, TableFactor, UnaryOperator, Value,
 };
 use sqlparser::dialect::DatabricksDialect;
 use sqlparser::parser::Parser;
@@ -69,6 +69,36 @@ const AGGREGATES: &[(&str, &str)] = &[
     ("stddev_samp", "stddev"),
     ("std", "stddev"),
 ];
+
+/// The precedence class of an operator whose chains are written flat.
+fn op_class(op: &BinaryOperator) -> Option<u8> {
+    match op {
+        BinaryOperator::Or => Some(0),
+        BinaryOperator::And => Some(1),
+        BinaryOperator::Plus | BinaryOperator::Minus => Some(2),
+        BinaryOperator::Multiply | BinaryOperator::Divide | BinaryOperator::Modulo => Some(3),
+        _ => None,
+    }
+}
+
+fn op_text(op: &BinaryOperator) -> Option<&'static str> {
+    Some(match op {
+        BinaryOperator::Plus => "+",
+        BinaryOperator::Minus => "-",
+        BinaryOperator::Multiply => "*",
+        BinaryOperator::Divide => "/",
+        BinaryOperator::Modulo => "%",
+        BinaryOperator::Eq => "=",
+        BinaryOperator::NotEq => "!=",
+        BinaryOperator::Lt => "<",
+        BinaryOperator::LtEq => "<=",
+        BinaryOperator::Gt => ">",
+        BinaryOperator::GtEq => ">=",
+        BinaryOperator::And => "and",
+        BinaryOperator::Or => "or",
+        _ => return None,
+    })
+}
 
 /// Char offsets of a `sqlparser` location (1-based line and column).
 struct Places {
@@ -125,6 +155,14 @@ impl Places {
 struct Tr<'a> {
     places: &'a Places,
     alias: Option<String>,
+    /// The log group's name, which may also qualify a column (`g.x`).
+    table: String,
+    /// The fields the expressions read so far outside null tests (`NOT` over them is false
+    /// when one is missing: SQL's NULL logic).
+    seen: Vec<String>,
+    /// Within an aggregating query's HAVING and ORDER BY: the group keys (their expression
+    /// and the name their value has in the rows); another column is refused.
+    keys: Option<Vec<(Expr, String)>>,
     /// (Logs Insights aggregate text, the name its value has in the rows).
     aggs: Vec<(String, String)>,
     /// Translating a `SELECT` item of an aggregating query: aggregates are written as calls.
@@ -137,68 +175,157 @@ impl Tr<'_> {
     /// A column: its name without the table alias.
     fn column(&self, parts: &[sqlparser::ast::Ident]) -> String {
         let parts: Vec<&str> = parts.iter().map(|i| i.value.as_str()).collect();
-        match (parts.as_slice(), &self.alias) {
-            ([a, rest @ ..], Some(alias)) if !rest.is_empty() && a.eq_ignore_ascii_case(alias) => {
-                rest.join(".")
-            }
+        let qualifier = |a: &str| {
+            self.alias
+                .as_deref()
+                .map_or(a == self.table, |al| a.eq_ignore_ascii_case(al))
+        };
+        match parts.as_slice() {
+            [a, rest @ ..] if !rest.is_empty() && qualifier(a) => rest.join("."),
             _ => parts.join("."),
         }
     }
 
+    /// Whether two expressions are the same (columns by their resolved names).
+    fn same(&self, a: &Expr, b: &Expr) -> bool {
+        let col = |e: &Expr| match e {
+            Expr::Identifier(i) => Some(i.value.clone()),
+            Expr::CompoundIdentifier(parts) => Some(self.column(parts)),
+            _ => None,
+        };
+        match (col(a), col(b)) {
+            (Some(x), Some(y)) => x == y,
+            (None, None) => a.to_string() == b.to_string(),
+            _ => false,
+        }
+    }
+
+    /// A column read by an expression.
+    fn field(&mut self, e: &Expr, n: &str) -> R<String> {
+        if n.starts_with(|c: char| c.is_ascii_digit()) {
+            return self
+                .places
+                .err(e, format!("{n} is not a number or a column"));
+        }
+        if self.keys.is_some() {
+            return self.places.err(
+                e,
+                format!(
+                    "{n} must be a GROUP BY expression, an aggregate or a SELECT item's alias here"
+                ),
+            );
+        }
+        let x = name(n, 0, 0)?;
+        self.seen.push(x.clone());
+        Ok(x)
+    }
+
+    /// `NOT e` over the text of `e`, whose fields are `seen[from..]`.
+    fn negate(&self, e: &str, from: usize) -> String {
+        let mut out = format!("(not {e}");
+        let mut done: Vec<&String> = Vec::new();
+        for f in &self.seen[from..] {
+            if !done.contains(&f) {
+                out.push_str(&format!(" and ispresent({f})"));
+                done.push(f);
+            }
+        }
+        out.push(')');
+        out
+    }
+
+    /// A chain of one operator class (`a AND b AND c`, `a + b - c`): written flat, as both
+    /// languages associate it left, not nested as deep as it is long.
+    fn chain(&mut self, e: &Expr, class: u8) -> R<String> {
+        let mut spine = vec![];
+        let mut at = e;
+        while let Expr::BinaryOp { left, op, right } = at {
+            if op_class(op) != Some(class) {
+                break;
+            }
+            spine.push((op, right.as_ref()));
+            at = left;
+        }
+        let mut out = format!("({}", self.expr(at)?);
+        for (op, right) in spine.into_iter().rev() {
+            let r = self.expr(right)?;
+            out.push_str(&format!(" {} {r}", op_text(op).unwrap_or("?")));
+        }
+        out.push(')');
+        Ok(out)
+    }
+
     fn expr(&mut self, e: &Expr) -> R<String> {
         let p = self.places;
+        // In HAVING and ORDER BY of an aggregating query, a group key (or an item's alias)
+        // stands for its value.
+        if let Some(keys) = &self.keys {
+            if let Some((_, n)) = keys.iter().find(|(k, _)| self.same(k, e)) {
+                return name(&n.clone(), 0, 0);
+            }
+        }
         Ok(match e {
-            Expr::Identifier(i) => name(&i.value, 0, 0)?,
-            Expr::CompoundIdentifier(parts) => name(&self.column(parts), 0, 0)?,
+            Expr::Identifier(i) => self.field(e, &i.value.clone())?,
+            Expr::CompoundIdentifier(parts) => {
+                let n = self.column(parts);
+                self.field(e, &n)?
+            }
             Expr::Value(v) => match &v.value {
-                Value::Number(n, _) => n.clone(),
+                // Written as Logs Insights reads numbers (no exponent, no leading dot).
+                Value::Number(n, _) => match n.parse::<f64>() {
+                    Ok(x) if x.is_finite() => crate::value::fmt_num(x),
+                    _ => return p.err(e, format!("{n} is not a number")),
+                },
                 Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => string(s),
                 _ => return p.err(e, format!("the value {} is not supported yet", v.value)),
             },
             Expr::Nested(inner) => format!("({})", self.expr(inner)?),
             Expr::UnaryOp { op, expr } => {
+                let from = self.seen.len();
                 let x = self.expr(expr)?;
                 match op {
-                    UnaryOperator::Not => format!("(not {x})"),
+                    UnaryOperator::Not => self.negate(&x, from),
                     UnaryOperator::Minus => format!("(-{x})"),
                     UnaryOperator::Plus => x,
                     other => return p.err(e, format!("the operator {other} is not supported yet")),
                 }
             }
+            Expr::BinaryOp { op, .. } if op_class(op).is_some() => {
+                self.chain(e, op_class(op).unwrap_or(0))?
+            }
             Expr::BinaryOp { left, op, right } => {
                 let (l, r) = (self.expr(left)?, self.expr(right)?);
-                let op = match op {
-                    BinaryOperator::Plus => "+",
-                    BinaryOperator::Minus => "-",
-                    BinaryOperator::Multiply => "*",
-                    BinaryOperator::Divide => "/",
-                    BinaryOperator::Modulo => "%",
-                    BinaryOperator::Eq => "=",
-                    BinaryOperator::NotEq => "!=",
-                    BinaryOperator::Lt => "<",
-                    BinaryOperator::LtEq => "<=",
-                    BinaryOperator::Gt => ">",
-                    BinaryOperator::GtEq => ">=",
-                    BinaryOperator::And => "and",
-                    BinaryOperator::Or => "or",
-                    BinaryOperator::StringConcat => return Ok(format!("concat({l}, {r})")),
-                    other => return p.err(e, format!("the operator {other} is not supported yet")),
+                if matches!(op, BinaryOperator::StringConcat) {
+                    return Ok(format!("concat({l}, {r})"));
+                }
+                let Some(op) = op_text(op) else {
+                    return p.err(e, format!("the operator {op} is not supported yet"));
                 };
                 format!("({l} {op} {r})")
             }
-            Expr::IsNull(x) => format!("(not ispresent({}))", self.expr(x)?),
-            Expr::IsNotNull(x) => format!("ispresent({})", self.expr(x)?),
+            // Null tests answer for missing fields themselves.
+            Expr::IsNull(x) | Expr::IsNotNull(x) => {
+                let from = self.seen.len();
+                let t = self.expr(x)?;
+                self.seen.truncate(from);
+                if matches!(e, Expr::IsNull(_)) {
+                    format!("(not ispresent({t}))")
+                } else {
+                    format!("ispresent({t})")
+                }
+            }
             Expr::In {
                 expr,
                 target: InTarget::List(list),
                 negated,
                 global: false,
             } => {
+                let from = self.seen.len();
                 let x = self.expr(expr)?;
                 let items = list.iter().map(|i| self.expr(i)).collect::<R<Vec<_>>>()?;
                 let t = format!("({x} in [{}])", items.join(", "));
                 if *negated {
-                    format!("(not {t})")
+                    self.negate(&t, from)
                 } else {
                     t
                 }
@@ -209,10 +336,11 @@ impl Tr<'_> {
                 low,
                 high,
             } => {
+                let from = self.seen.len();
                 let (x, lo, hi) = (self.expr(expr)?, self.expr(low)?, self.expr(high)?);
                 let t = format!("({x} >= {lo} and {x} <= {hi})");
                 if *negated {
-                    format!("(not {t})")
+                    self.negate(&t, from)
                 } else {
                     t
                 }
@@ -231,6 +359,7 @@ impl Tr<'_> {
                 pattern,
                 escape_char: None,
             } => {
+                let from = self.seen.len();
                 let x = self.expr(expr)?;
                 let Expr::Value(v) = pattern.as_ref() else {
                     return p.err(pattern.as_ref(), "LIKE takes a string pattern");
@@ -239,13 +368,16 @@ impl Tr<'_> {
                 else {
                     return p.err(pattern.as_ref(), "LIKE takes a string pattern");
                 };
-                let mut re = like_regex(pat);
+                let mut re = match like_regex(pat) {
+                    Ok(re) => re,
+                    Err(m) => return p.err(pattern.as_ref(), m),
+                };
                 if matches!(e, Expr::ILike { .. }) {
                     re.insert_str(1, "(?i)");
                 }
                 let t = format!("({x} like {re})");
                 if *negated {
-                    format!("(not {t})")
+                    self.negate(&t, from)
                 } else {
                     t
                 }
@@ -256,6 +388,8 @@ impl Tr<'_> {
                 else_result,
                 ..
             } => {
+                // (CASE answers for missing fields itself.)
+                let from = self.seen.len();
                 let subject = operand.as_deref().map(|o| self.expr(o)).transpose()?;
                 let mut args = Vec::new();
                 for w in conditions {
@@ -269,9 +403,24 @@ impl Tr<'_> {
                 if let Some(d) = else_result {
                     args.push(self.expr(d)?);
                 }
+                self.seen.truncate(from);
                 format!("case({})", args.join(", "))
             }
             Expr::Function(f) => self.function(e, f)?,
+            Expr::Trim {
+                expr,
+                trim_where: None,
+                trim_what: None,
+                trim_characters: None,
+            } => format!("trim({})", self.expr(expr)?),
+            Expr::Ceil {
+                expr,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => format!("ceil({})", self.expr(expr)?),
+            Expr::Floor {
+                expr,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => format!("floor({})", self.expr(expr)?),
             // 1-based in SQL, 0-based in Logs Insights.
             Expr::Substring {
                 expr,
@@ -301,7 +450,12 @@ impl Tr<'_> {
         let p = self.places;
         let fname = f.name.to_string();
         let lower = fname.to_ascii_lowercase();
-        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
+        if f.over.is_some()
+            || f.filter.is_some()
+            || !f.within_group.is_empty()
+            || f.null_treatment.is_some()
+            || f.parameters != FunctionArguments::None
+        {
             return p.err(
                 e,
                 format!("{fname} with OVER, FILTER or WITHIN GROUP is not supported yet"),
@@ -331,9 +485,12 @@ impl Tr<'_> {
                     "count(*)".to_string()
                 }
                 (_, [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))], distinct) => {
+                    // (An aggregate's argument reads the records: any column.)
                     let saved = std::mem::replace(&mut self.aggregating, false);
+                    let keys = self.keys.take();
                     let arg = self.expr(x);
                     self.aggregating = saved;
+                    self.keys = keys;
                     match (lower.as_str(), distinct) {
                         ("count", true) => format!("count_distinct({})", arg?),
                         (_, true) => {
@@ -358,11 +515,16 @@ impl Tr<'_> {
             return name(&n, 0, 0);
         }
         let mut args = Vec::new();
+        let from = self.seen.len();
         for a in &list.args {
             match a {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => args.push(self.expr(x)?),
                 _ => return p.err(e, format!("{fname}'s arguments are not supported yet")),
             }
+        }
+        // Defaults answer for missing fields themselves.
+        if ["coalesce", "nvl", "ifnull", "if"].contains(&lower.as_str()) {
+            self.seen.truncate(from);
         }
         if distinct {
             return p.err(e, format!("{fname}(DISTINCT …) is not supported yet"));
@@ -398,6 +560,90 @@ impl Tr<'_> {
                 None => p.err(e, format!("the SQL function {fname} is not supported yet")),
             },
         }
+    }
+}
+
+/// A positive whole number literal (an ordinal of the SELECT items).
+fn ordinal(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.parse::<usize>().ok().filter(|k| *k > 0),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The columns `e` reads (as far as the translation reads expressions).
+fn columns(e: &Expr, tr: &Tr<'_>, out: &mut Vec<String>) {
+    match e {
+        Expr::Identifier(i) => out.push(i.value.clone()),
+        Expr::CompoundIdentifier(parts) => out.push(tr.column(parts)),
+        Expr::Function(f) => {
+            if let FunctionArguments::List(l) = &f.args {
+                for a in &l.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
+                        columns(x, tr, out);
+                    }
+                }
+            }
+        }
+        Expr::Nested(x)
+        | Expr::UnaryOp { expr: x, .. }
+        | Expr::IsNull(x)
+        | Expr::IsNotNull(x)
+        | Expr::Trim { expr: x, .. }
+        | Expr::Ceil { expr: x, .. }
+        | Expr::Floor { expr: x, .. } => columns(x, tr, out),
+        Expr::BinaryOp { left, right, .. } => {
+            columns(left, tr, out);
+            columns(right, tr, out);
+        }
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            ..
+        } => {
+            columns(expr, tr, out);
+            list.iter().for_each(|x| columns(x, tr, out));
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            columns(expr, tr, out);
+            columns(low, tr, out);
+            columns(high, tr, out);
+        }
+        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+            columns(expr, tr, out);
+            columns(pattern, tr, out);
+        }
+        Expr::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            columns(expr, tr, out);
+            for x in [substring_from, substring_for].into_iter().flatten() {
+                columns(x, tr, out);
+            }
+        }
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            for x in operand.iter().chain(else_result.iter()) {
+                columns(x, tr, out);
+            }
+            for w in conditions {
+                columns(&w.condition, tr, out);
+                columns(&w.result, tr, out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -541,6 +787,12 @@ pub fn parse_sql(text: &str) -> R<Query> {
 }
 
 fn translate(text: &str) -> R<Query> {
+    if let Some(i) = text
+        .chars()
+        .position(|c| c == crate::translate::PLACEHOLDER)
+    {
+        crate::translate::user_name(text, i, i + 1)?;
+    }
     let places = Places::new(text);
     let p = &places;
     let n = p.n;
@@ -564,8 +816,16 @@ fn translate(text: &str) -> R<Query> {
     if let Some(w) = &q.with {
         return p.err(w, "WITH (common table expressions) is not supported yet");
     }
-    if q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() || q.settings.is_some() {
+    if q.fetch.is_some()
+        || !q.locks.is_empty()
+        || q.for_clause.is_some()
+        || q.settings.is_some()
+        || q.format_clause.is_some()
+    {
         return p.err(q.as_ref(), "this query form is not supported yet");
+    }
+    if !q.pipe_operators.is_empty() {
+        return Err(whole("pipe operators (|>) are not supported yet".into()));
     }
     let SetExpr::Select(s) = q.body.as_ref() else {
         return p.err(
@@ -582,18 +842,35 @@ fn translate(text: &str) -> R<Query> {
     if let Some(j) = from.joins.first() {
         return p.err(&j.relation, "JOIN is not supported yet");
     }
+    // Every modifier of the table (sampling, time travel, hints, …) is refused, not dropped.
     let TableFactor::Table {
         name: table,
         alias,
         args: None,
-        ..
+        with_hints,
+        version: None,
+        with_ordinality: false,
+        partitions,
+        json_path: None,
+        sample: None,
+        index_directives,
+        inheritance: None,
     } = &from.relation
     else {
         return p.err(
             &from.relation,
-            "FROM takes a log group (subqueries and table functions are not supported yet)",
+            "this FROM form is not supported yet: FROM takes a log group (no subquery, table function, sampling, time travel or hint)",
         );
     };
+    if !with_hints.is_empty()
+        || !partitions.is_empty()
+        || !index_directives.is_empty()
+        || alias
+            .as_ref()
+            .is_some_and(|a| !a.columns.is_empty() || a.at.is_some())
+    {
+        return p.err(&from.relation, "this FROM form is not supported yet");
+    }
     let [ObjectNamePart::Identifier(ident)] = table.0.as_slice() else {
         return p.err(
             &from.relation,
@@ -610,12 +887,18 @@ fn translate(text: &str) -> R<Query> {
         || !s.named_window.is_empty()
         || s.qualify.is_some()
         || !s.connect_by.is_empty()
+        || !s.optimizer_hints.is_empty()
+        || s.select_modifiers.is_some()
+        || s.exclude.is_some()
     {
         return p.err(s.as_ref(), "this SELECT form is not supported yet");
     }
     let mut tr = Tr {
         places: p,
         alias: alias.as_ref().map(|a| a.name.value.clone()),
+        table: ident.value.clone(),
+        seen: Vec::new(),
+        keys: None,
         aggs: Vec::new(),
         in_stats: false,
         aggregating: false,
@@ -662,9 +945,32 @@ fn translate(text: &str) -> R<Query> {
             other => return p.err(other, "this SELECT item is not supported yet"),
         }
     }
+    // `GROUP BY 2`: the second SELECT item (Spark's default).
+    let group_by = group_by
+        .into_iter()
+        .map(|g| match ordinal(g) {
+            Some(k) => match items.get(k.wrapping_sub(1)) {
+                Some((Some(e), _)) if !has_aggregate(e) => Ok(*e),
+                _ => p.err(
+                    g,
+                    format!("GROUP BY {k} names no SELECT item that can be grouped by"),
+                ),
+            },
+            None => Ok(g),
+        })
+        .collect::<R<Vec<&Expr>>>()?;
+    // Two items of one name cannot both be shown.
+    for (i, (_, a)) in items.iter().enumerate() {
+        if items[..i].iter().any(|(_, b)| b == a) {
+            return Err(whole(format!(
+                "two SELECT items are named {a}: give one an alias"
+            )));
+        }
+    }
     let distinct = match &s.distinct {
         None => false,
         Some(Distinct::Distinct) => true,
+        Some(Distinct::All) => false,
         Some(other) => return p.err(s.as_ref(), format!("{other} is not supported yet")),
     };
     let aggregating = distinct
@@ -722,11 +1028,24 @@ fn translate(text: &str) -> R<Query> {
                 return p.err(e, "a SELECT item of a grouped query must be a GROUP BY expression or an aggregate");
             }
         }
+        // HAVING and ORDER BY read the groups: their keys, the items' aliases, aggregates.
+        let mut visible: Vec<(Expr, String)> = keys
+            .iter()
+            .zip(&by_names)
+            .map(|(k, n)| ((*k).clone(), n.clone()))
+            .collect();
+        visible.extend(
+            shown
+                .iter()
+                .map(|a| (Expr::Identifier(sqlparser::ast::Ident::new(a)), a.clone())),
+        );
+        tr.keys = Some(visible);
         let having = match &s.having {
             Some(h) => Some(tr.expr(h)?),
             None => None,
         };
         let order = order_by(&mut tr, q, s, &items)?;
+        tr.keys = None;
         for (call, hidden) in tr.aggs.clone() {
             if hidden.starts_with(crate::translate::PLACEHOLDER) {
                 stats_items.push(format!("{call} as {}", name(&hidden, 0, 0)?));
@@ -750,7 +1069,27 @@ fn translate(text: &str) -> R<Query> {
         }
         pieces.extend(order.map(|o| piece(o, false)));
     } else {
-        // Computed items are set on the rows (their names shown at the end).
+        // Computed items are set on the rows (their names shown at the end), in order: an
+        // item named after a column a later item reads would change what that item reads.
+        for (i, (e, col)) in items.iter().enumerate() {
+            let computed = match e {
+                Some(Expr::Identifier(x)) => x.value != *col,
+                Some(Expr::CompoundIdentifier(parts)) => tr.column(parts) != *col,
+                Some(_) => true,
+                None => false,
+            };
+            let mut later = Vec::new();
+            for (e, _) in &items[i + 1..] {
+                if let Some(e) = e {
+                    columns(e, &tr, &mut later);
+                }
+            }
+            if computed && later.contains(col) {
+                return Err(whole(format!(
+                    "the SELECT item named {col} hides the column {col} a later item reads: give it another alias"
+                )));
+            }
+        }
         let mut computed = Vec::new();
         for (e, col) in &items {
             let plain = match e {
@@ -800,8 +1139,8 @@ fn translate(text: &str) -> R<Query> {
         pieces.push(piece(format!("display {}", names.join(", ")), false));
     }
     if pieces.is_empty() {
-        // `SELECT * FROM g`: every record.
-        pieces.push(piece("fields @timestamp, @message".into(), false));
+        // `SELECT * FROM g`: every record, whole (as with any other clause).
+        pieces.push(piece("filter ispresent(`@timestamp`)".into(), false));
     }
     let cmds = crate::translate::assemble(&pieces, n)?;
     let mut query = Query::from_commands(cmds);
@@ -842,6 +1181,17 @@ fn order_by(
                 &k.expr,
                 "NULLS FIRST/LAST and WITH FILL are not supported yet",
             );
+        }
+        if let Some(at) = ordinal(&k.expr) {
+            let Some((_, n)) = items.get(at.wrapping_sub(1)).filter(|(e, _)| e.is_some()) else {
+                return p.err(&k.expr, format!("ORDER BY {at} names no SELECT item"));
+            };
+            let dir = match &k.options.sort {
+                Some(OrderBySort::Desc) => "desc",
+                _ => "asc",
+            };
+            out.push(format!("{} {dir}", name(n, 0, 0)?));
+            continue;
         }
         let by_item = items
             .iter()

@@ -40,28 +40,80 @@ pub(crate) fn real(n: &str) -> Option<String> {
     PLACEHOLDERS.with(|p| p.borrow().get(i).cloned())
 }
 
-/// Gives placeholders their real names in the parsed commands.
+/// Gives placeholders their real names in the parsed commands: the names they set and every
+/// field their expressions read.
 pub(crate) fn rename(cmds: &mut [crate::ast::Command]) {
-    use crate::ast::{Command, Expr, Proj};
+    use crate::ast::{Command, Proj};
     let fix = |p: &mut Proj| {
         if let Some(r) = real(&p.name) {
             p.name = r;
         }
-        if let Expr::Field(f) = &mut p.expr {
+        rename_expr(&mut p.expr);
+    };
+    for c in cmds {
+        match c {
+            Command::Stats(s) => {
+                s.items.iter_mut().chain(s.by.iter_mut()).for_each(fix);
+                s.aggs
+                    .iter_mut()
+                    .filter_map(|a| a.arg.as_mut())
+                    .for_each(rename_expr);
+            }
+            Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
+                ps.iter_mut().for_each(fix)
+            }
+            Command::Filter(e) => rename_expr(e),
+            Command::Sort(keys) => keys.iter_mut().for_each(|k| rename_expr(&mut k.expr)),
+            Command::Dedup(es) => es.iter_mut().for_each(rename_expr),
+            _ => {}
+        }
+    }
+}
+
+fn rename_expr(e: &mut crate::ast::Expr) {
+    use crate::ast::Expr;
+    match e {
+        Expr::Field(f) => {
             if let Some(r) = real(f) {
                 *f = r;
             }
         }
-    };
-    for c in cmds {
-        match c {
-            Command::Stats(s) => s.items.iter_mut().chain(s.by.iter_mut()).for_each(fix),
-            Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
-                ps.iter_mut().for_each(fix)
-            }
-            _ => {}
+        Expr::Neg(x) | Expr::Not(x) => rename_expr(x),
+        Expr::Bin(_, a, b) | Expr::Index(a, b) => {
+            rename_expr(a);
+            rename_expr(b);
         }
+        Expr::Like { expr, pat, .. } => {
+            rename_expr(expr);
+            rename_expr(pat);
+        }
+        Expr::In { expr, list, .. } => {
+            rename_expr(expr);
+            list.iter_mut().for_each(rename_expr);
+        }
+        Expr::InSub { expr, .. } => rename_expr(expr),
+        Expr::List(items) | Expr::Call { args: items, .. } => {
+            items.iter_mut().for_each(rename_expr)
+        }
+        Expr::Str(_)
+        | Expr::Num(_)
+        | Expr::Regex(_)
+        | Expr::Dur(..)
+        | Expr::Star
+        | Expr::AggRef(_) => {}
     }
+}
+
+/// A name written in a query of another language: it may not hold the placeholder mark.
+pub(crate) fn user_name(n: &str, start: usize, end: usize) -> Result<(), QueryError> {
+    if n.contains(PLACEHOLDER) {
+        return Err(QueryError {
+            start,
+            end,
+            message: "a name cannot hold the character U+0001".into(),
+        });
+    }
+    Ok(())
 }
 
 /// A string literal as Logs Insights reads it.
@@ -78,24 +130,29 @@ pub(crate) fn string(s: &str) -> String {
 }
 
 /// A SQL `LIKE` pattern (`%`, `_`, `\` escapes) as an anchored Logs Insights regex literal.
-pub(crate) fn like_regex(p: &str) -> String {
+/// A `\` may only escape `%`, `_` or itself (Spark refuses any other use).
+pub(crate) fn like_regex(p: &str) -> Result<String, String> {
     let mut re = String::from("^");
     let mut it = p.chars();
     while let Some(c) = it.next() {
         match c {
             '%' => re.push_str("(?s:.*)"),
             '_' => re.push_str("(?s:.)"),
-            '\\' => {
-                if let Some(n) = it.next() {
-                    re.push_str(&regex::escape(&n.to_string()));
+            '\\' => match it.next() {
+                Some(n @ ('%' | '_' | '\\')) => re.push_str(&regex::escape(&n.to_string())),
+                Some(n) => {
+                    return Err(format!(
+                        "the LIKE pattern escapes '{n}': only %, _ and \\ may be"
+                    ))
                 }
-            }
+                None => return Err("the LIKE pattern ends with its escape character".into()),
+            },
             c => re.push_str(&regex::escape(&c.to_string())),
         }
     }
     re.push('$');
     // A slash would end the literal: written `\/`.
-    format!("/{}/", re.replace('/', "\\/"))
+    Ok(format!("/{}/", re.replace('/', "\\/")))
 }
 
 /// One PPL command in Logs Insights text, and whether it is an `eval`.
@@ -136,6 +193,12 @@ pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<Vec<Command>> {
         });
     }
     rename(&mut cmds);
+    // A `stats` without `by` answers one row even over no record, as SQL and PPL do.
+    for c in cmds.iter_mut() {
+        if let Command::Stats(s) = c {
+            s.one_row = s.by.is_empty();
+        }
+    }
     for (c, piece) in cmds.iter_mut().zip(pieces) {
         if piece.eval {
             if let Command::Fields(ps) = c {

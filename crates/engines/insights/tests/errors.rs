@@ -552,3 +552,64 @@ fn parse_only_accepts() {
         }
     }
 }
+
+/// Expressions that would nest deeper than the parser and the evaluator may recurse are
+/// refused, never a stack overflow; long `and`/`or` chains are balanced and run.
+#[test]
+fn deep_expressions_are_refused_and_long_conditions_run() {
+    for (q, words) in [
+        (
+            format!("filter {}a{} > 1", "(".repeat(5000), ")".repeat(5000)),
+            "nests more than 100",
+        ),
+        (
+            format!("fields {}a as x", "-".repeat(5000)),
+            "nests more than 100",
+        ),
+        (
+            format!("filter {}a", "not ".repeat(5000)),
+            "nests more than 100",
+        ),
+        (
+            format!("fields a{} as x", "^a".repeat(5000)),
+            "nests more than 100",
+        ),
+        (
+            format!("fields a{} as x", " + a".repeat(300)),
+            "chains more than 256",
+        ),
+        (
+            format!("fields a{} as x", " * a".repeat(300)),
+            "chains more than 256",
+        ),
+    ] {
+        match parse(&q) {
+            Ok(_) => panic!("{} parsed", &q[..40]),
+            Err(e) => assert!(e.message.contains(words), "{}: {e:?}", &q[..40]),
+        }
+    }
+    let events: Vec<String> = (0..3).map(|i| format!(r#"{{"a":{i}}}"#)).collect();
+    let q = format!(
+        "filter {} | stats count(*) as n",
+        vec!["a >= 0"; 5000].join(" and ")
+    );
+    let query = parse(&q).expect("a long chain of conditions parses");
+    let mut ex = query.start(nephoscope_insights::QueryContext {
+        start_ms: 0,
+        end_ms: i64::MAX,
+        now_ms: 0,
+        limit: 100,
+    });
+    for (i, m) in events.iter().enumerate() {
+        ex.push(&nephoscope_insights::Record {
+            timestamp: i as i64,
+            ingestion_time: 0,
+            message: m,
+            log_stream: "s",
+            log: "000000000000:g",
+            ptr: "p",
+            flat: false,
+        });
+    }
+    assert_eq!(ex.rows(), vec![vec![("n".to_string(), "3".to_string())]]);
+}

@@ -192,3 +192,61 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         }
     }
 }
+
+/// What a review of the translation found, each as it must now answer.
+#[test]
+fn review_findings_answer_as_ppl_would_or_are_refused() {
+    let ev = events();
+    let cases: &[(&str, &[&str])] = &[
+        // `not` over a missing field is not true (PPL's null).
+        (
+            "where not user in ('ann') | fields route | sort route",
+            &["route=/b; @ptr=p1", "route=/c/d; @ptr=p3"],
+        ),
+        // A count over no record is one row of 0.
+        ("where ms > 1000 | stats count()", &["count()=0"]),
+        // Numbers with exponents and a leading dot.
+        (
+            "where ms > 1e1 and ms < 4.5E1 and ms > .5 | stats count() as n",
+            &["n=3"],
+        ),
+    ];
+    for (q, want) in cases {
+        assert_eq!(show(&run_ppl(q, &ev)), *want, "PPL: {q}");
+    }
+    // Long chains are written flat.
+    let long = format!(
+        "where {} | stats count() as n",
+        vec!["ms >= 0"; 1000].join(" and ")
+    );
+    assert_eq!(show(&run_ppl(&long, &ev)), ["n=5"]);
+    let sum = format!(
+        "where ms + {} >= 0 | stats count() as n",
+        vec!["0"; 1000].join(" + ")
+    );
+    assert!(parse_ppl(&sum).is_err_and(|e| e.message.contains("chains more than")));
+    let refused: &[(&str, &str)] = &[
+        (
+            &format!("eval x = {}ms", "-".repeat(500)),
+            "nests more than",
+        ),
+        (
+            &format!("where {}ms{} > 1", "(".repeat(500), ")".repeat(500)),
+            "nests more than",
+        ),
+        ("where ms > 5m", "is not a value here"),
+        ("stats count() by span(`@timestamp`, 1.5h)", "whole number"),
+        ("stats count() by span(`@timestamp`, 0m)", "positive number"),
+        ("stats count() by span(`@timestamp`, 5)", "takes a unit"),
+        ("stats count() by span(ms, 0)", "positive number"),
+        // (A doubled backslash in a PPL string is one backslash.)
+        ("where route like 'a\\\\b'", "escapes 'b'"),
+        ("stats count() by `\u{1}0`", "U+0001"),
+    ];
+    for (q, words) in refused {
+        match parse_ppl(q) {
+            Ok(_) => panic!("{q:?} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q:?}: {e:?}"),
+        }
+    }
+}

@@ -187,3 +187,112 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
         }
     }
 }
+
+/// What a review of the translation found, each as it must now answer.
+#[test]
+fn review_findings_answer_as_spark_would_or_are_refused() {
+    let ev = events();
+    // (SQL, rows)
+    let cases: &[(&str, &[&str])] = &[
+        // Positions of the SELECT items.
+        (
+            "SELECT method, COUNT(*) AS c FROM `g` GROUP BY 1 ORDER BY 2 DESC, 1",
+            &["method=GET; c=3", "method=DELETE; c=1", "method=POST; c=1"],
+        ),
+        // HAVING and ORDER BY on a group key that is not selected, or selected under an alias.
+        ("SELECT COUNT(*) AS c FROM `g` GROUP BY method HAVING method = 'GET'", &["c=3"]),
+        (
+            "SELECT method AS m, COUNT(*) AS c FROM `g` GROUP BY method HAVING method = 'GET'",
+            &["m=GET; c=3"],
+        ),
+        (
+            "SELECT COUNT(*) AS c FROM `g` GROUP BY method ORDER BY method DESC",
+            &["c=1", "c=3", "c=1"],
+        ),
+        // NOT over a missing field is not true (SQL's NULL).
+        (
+            "SELECT host FROM `g` WHERE NOT (user = 'ann') OR user NOT IN ('x') OR user NOT LIKE 'a%' OR NOT user BETWEEN 1 AND 2",
+            &[],
+        ),
+        ("SELECT host FROM `g` WHERE NOT (status = 200) ORDER BY host", &["host=a; @ptr=p2", "host=b; @ptr=p1"]),
+        // A count over no record is one row of 0.
+        ("SELECT COUNT(*) AS c FROM `g` WHERE bytes > 1000000", &["c=0"]),
+        // Numbers in every form Spark writes them.
+        ("SELECT COUNT(*) AS c FROM `g` WHERE bytes > 1e3 AND bytes < 2.5E4 AND status > .5", &["c=2"]),
+        // trim, ceil and floor (sqlparser reads them as their own forms).
+        (
+            "SELECT trim(method) AS t, ceil(bytes / 3000) AS c, floor(bytes / 3000) AS f FROM `g` WHERE host = 'b' ORDER BY bytes",
+            &["t=GET; c=2; f=1; @ptr=p4", "t=POST; c=7; f=6; @ptr=p1"],
+        ),
+        // A column qualified by the table's name.
+        ("SELECT g.host FROM `g` WHERE g.bytes = 0", &["host=a; @ptr=p2"]),
+        // SELECT ALL is a plain SELECT.
+        ("SELECT ALL host FROM `g` WHERE bytes = 0", &["host=a; @ptr=p2"]),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(show(&run_sql(sql, &ev)), *want, "SQL: {sql}");
+    }
+    // A chain of 1,000 conditions is written flat (no nesting as deep as it is long) and
+    // runs; an arithmetic chain longer than the engine takes is refused, not a crash.
+    let long = format!(
+        "SELECT COUNT(*) AS c FROM `g` WHERE {}",
+        vec!["bytes >= 0"; 1000].join(" AND ")
+    );
+    assert_eq!(show(&run_sql(&long, &ev)), ["c=5"]);
+    let sum = format!(
+        "SELECT COUNT(*) AS c FROM `g` WHERE bytes + {} >= 0",
+        vec!["0"; 1000].join(" + ")
+    );
+    assert!(parse_sql(&sum).is_err_and(|e| e.message.contains("chains more than")));
+    // (query, words the message holds)
+    let refused: &[(&str, &str)] = &[
+        (
+            "SELECT method FROM `g` |> WHERE status = 500",
+            "pipe operators",
+        ),
+        (
+            "SELECT method FROM `g` TABLESAMPLE (10 PERCENT)",
+            "FROM form",
+        ),
+        ("SELECT method FROM `g` VERSION AS OF 1", "FROM form"),
+        ("SELECT x.a FROM `g` AS x(a, b)", "FROM form"),
+        ("SELECT COUNT(*) AS c FROM `g` GROUP BY 1", "GROUP BY 1"),
+        ("SELECT method FROM `g` ORDER BY 3", "ORDER BY 3"),
+        (
+            "SELECT DISTINCT method FROM `g` ORDER BY bytes",
+            "must be a GROUP BY expression",
+        ),
+        (
+            "SELECT bytes * 2 AS bytes, bytes + 1 AS y FROM `g`",
+            "hides the column bytes",
+        ),
+        (
+            "SELECT bytes AS ms, ms FROM `g`",
+            "two SELECT items are named ms",
+        ),
+        (
+            "SELECT COUNT(*) AS c FROM `g` WHERE bytes > 10L",
+            "10L is not a number",
+        ),
+        (
+            "SELECT host FROM `g` WHERE host LIKE '%\\\\'",
+            "ends with its escape",
+        ),
+        // (SQL strings unescape a backslash: the pattern gets one.)
+        (
+            "SELECT host FROM `g` WHERE host LIKE 'a\\\\b'",
+            "escapes 'b'",
+        ),
+        (
+            "SELECT max(bytes) IGNORE NULLS AS m FROM `g`",
+            "not supported",
+        ),
+        ("SELECT host AS `a\u{1}0` FROM `g`", "U+0001"),
+    ];
+    for (q, words) in refused {
+        match parse_sql(q) {
+            Ok(_) => panic!("{q:?} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q:?}: {e:?}"),
+        }
+    }
+}

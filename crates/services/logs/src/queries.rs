@@ -412,6 +412,12 @@ fn launch(
             ))
         }
     };
+    // A group named twice (by name and by ARN, say) is read once.
+    let mut groups = groups;
+    {
+        let mut seen = std::collections::HashSet::new();
+        groups.retain(|g| seen.insert(g.clone()));
+    }
     let max_groups = queries.limits.max_log_groups;
     if groups.len() > max_groups {
         return Err(invalid(format!(
