@@ -13,7 +13,7 @@
 //! `by` fields, `eval` adds its fields to what is shown, and a query that names no fields shows
 //! whole records, as Logs Insights does.
 
-use crate::translate::{like_regex, name, string, Piece, PLACEHOLDERS};
+use crate::translate::{like_regex, name, negate, string, Piece};
 use crate::{Query, QueryError};
 
 type R<T> = Result<T, QueryError>;
@@ -258,21 +258,6 @@ struct Parser<'a> {
     /// The fields the expressions read so far outside null tests (`not` over them is false
     /// when one is missing, as PPL's null logic has it).
     seen: Vec<String>,
-}
-
-/// `not e` as PPL answers it: false, not true, when a field `e` reads is missing (there `e` is
-/// null, and so is `not e`).
-fn negate(e: &str, fields: &[String]) -> String {
-    let mut out = format!("(not {e}");
-    let mut done: Vec<&String> = Vec::new();
-    for f in fields {
-        if !done.contains(&f) {
-            out.push_str(&format!(" and ispresent({f})"));
-            done.push(f);
-        }
-    }
-    out.push(')');
-    out
 }
 
 /// The deepest a PPL expression may nest (parentheses, calls, unary operators).
@@ -608,11 +593,7 @@ impl Parser<'_> {
             // 1-based in PPL, 0-based in Logs Insights.
             "substring" | "substr" => {
                 count(2, 3)?;
-                let from = format!("({} - 1)", args[1]);
-                Ok(match args.get(2) {
-                    Some(n) => format!("substr({}, {from}, {n})", args[0]),
-                    None => format!("substr({}, {from})", args[0]),
-                })
+                Ok(crate::translate::substr(&args))
             }
             "isnull" => {
                 count(1, 1)?;
@@ -647,9 +628,7 @@ type Shown = Option<Vec<String>>;
 
 /// Parses a PPL query into a [`Query`] of the same engine.
 pub fn parse_ppl(text: &str) -> R<Query> {
-    PLACEHOLDERS.with(|p| p.borrow_mut().clear());
-    let r = translate(text);
-    PLACEHOLDERS.with(|p| p.borrow_mut().clear());
+    let r = crate::translate::translating(|| translate(text));
     // A place past the end (an unfinished query) is its last character.
     let n = text.chars().count();
     r.map_err(|mut e| {

@@ -222,16 +222,7 @@ impl Tr<'_> {
 
     /// `NOT e` over the text of `e`, whose fields are `seen[from..]`.
     fn negate(&self, e: &str, from: usize) -> String {
-        let mut out = format!("(not {e}");
-        let mut done: Vec<&String> = Vec::new();
-        for f in &self.seen[from..] {
-            if !done.contains(&f) {
-                out.push_str(&format!(" and ispresent({f})"));
-                done.push(f);
-            }
-        }
-        out.push(')');
-        out
+        crate::translate::negate(e, &self.seen[from..])
     }
 
     /// A chain of one operator class (`a AND b AND c`, `a + b - c`): written flat, as both
@@ -428,15 +419,15 @@ impl Tr<'_> {
                 substring_for,
                 ..
             } => {
-                let x = self.expr(expr)?;
-                let from = match substring_from {
-                    Some(f) => format!("({} - 1)", self.expr(f)?),
-                    None => "0".into(),
-                };
-                match substring_for {
-                    Some(n) => format!("substr({x}, {from}, {})", self.expr(n)?),
-                    None => format!("substr({x}, {from})"),
+                let mut args = vec![self.expr(expr)?];
+                args.push(match substring_from {
+                    Some(f) => self.expr(f)?,
+                    None => "1".into(),
+                });
+                if let Some(n) = substring_for {
+                    args.push(self.expr(n)?);
                 }
+                crate::translate::substr(&args)
             }
             other => {
                 let what = other.to_string();
@@ -539,11 +530,7 @@ impl Tr<'_> {
             // 1-based in SQL, 0-based in Logs Insights.
             "substr" | "substring" => {
                 count(2, 3)?;
-                let from = format!("({} - 1)", args[1]);
-                Ok(match args.get(2) {
-                    Some(n) => format!("substr({}, {from}, {n})", args[0]),
-                    None => format!("substr({}, {from})", args[0]),
-                })
+                Ok(crate::translate::substr(&args))
             }
             "sha2" => {
                 count(2, 2)?;
@@ -780,10 +767,7 @@ fn groups(p: &Places, node: &impl Spanned, text: &str) -> R<Vec<String>> {
 
 /// Parses an SQL query into a [`Query`] whose [`Query::source`] names its log groups.
 pub fn parse_sql(text: &str) -> R<Query> {
-    crate::translate::PLACEHOLDERS.with(|p| p.borrow_mut().clear());
-    let r = translate(text);
-    crate::translate::PLACEHOLDERS.with(|p| p.borrow_mut().clear());
-    r
+    crate::translate::translating(|| translate(text))
 }
 
 fn translate(text: &str) -> R<Query> {

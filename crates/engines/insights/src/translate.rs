@@ -104,6 +104,39 @@ fn rename_expr(e: &mut crate::ast::Expr) {
     }
 }
 
+/// `substring(s, start[, len])` with a 1-based start (PPL, SQL) as Logs Insights' 0-based
+/// `substr`; `args` are the arguments' text (two or three).
+pub(crate) fn substr(args: &[String]) -> String {
+    let from = format!("({} - 1)", args[1]);
+    match args.get(2) {
+        Some(n) => format!("substr({}, {from}, {n})", args[0]),
+        None => format!("substr({}, {from})", args[0]),
+    }
+}
+
+/// `not e` as SQL's NULL logic has it: false, not true, when one of the fields `e` reads
+/// (`fields`, in Logs Insights text) is missing — there `e` is null, and so is `not e`.
+pub(crate) fn negate(e: &str, fields: &[String]) -> String {
+    let mut out = format!("(not {e}");
+    let mut done: Vec<&String> = Vec::new();
+    for f in fields {
+        if !done.contains(&f) {
+            out.push_str(&format!(" and ispresent({f})"));
+            done.push(f);
+        }
+    }
+    out.push(')');
+    out
+}
+
+/// Runs a translation with the placeholders of one query (none before, none left after).
+pub(crate) fn translating<T>(f: impl FnOnce() -> T) -> T {
+    PLACEHOLDERS.with(|p| p.borrow_mut().clear());
+    let r = f();
+    PLACEHOLDERS.with(|p| p.borrow_mut().clear());
+    r
+}
+
 /// A name written in a query of another language: it may not hold the placeholder mark.
 pub(crate) fn user_name(n: &str, start: usize, end: usize) -> Result<(), QueryError> {
     if n.contains(PLACEHOLDER) {

@@ -3,23 +3,11 @@
 //! unsupported constructs → error message and place.
 mod common;
 use common::*;
-use nephoscope_insights::{parse_ppl, Record};
+use nephoscope_insights::parse_ppl;
 
 /// The rows of PPL query `q` over `events` (and, as [`run`] does, with the flat marks).
 fn run_ppl(q: &str, events: &[Ev]) -> Vec<Vec<(String, String)>> {
-    let query = parse_ppl(q).unwrap_or_else(|e| panic!("parse {q:?}: {e:?}"));
-    let mut ex = query.start(ctx());
-    let mut marked = query.start(ctx());
-    for e in events {
-        ex.push(&rec(e));
-        marked.push(&Record {
-            flat: nephoscope_logstore::flat::is_flat_object(&e.msg),
-            ..rec(e)
-        });
-    }
-    let rows = ex.rows();
-    assert_eq!(marked.rows(), rows, "{q}: records marked flat");
-    rows
+    run_with(parse_ppl, q, events)
 }
 
 fn events() -> Vec<Ev> {

@@ -3,22 +3,10 @@
 //! and unsupported constructs → error message and place.
 mod common;
 use common::*;
-use nephoscope_insights::{parse_sql, Record};
+use nephoscope_insights::parse_sql;
 
 fn run_sql(q: &str, events: &[Ev]) -> Vec<Vec<(String, String)>> {
-    let query = parse_sql(q).unwrap_or_else(|e| panic!("parse {q:?}: {e:?}"));
-    let mut ex = query.start(ctx());
-    let mut marked = query.start(ctx());
-    for e in events {
-        ex.push(&rec(e));
-        marked.push(&Record {
-            flat: nephoscope_logstore::flat::is_flat_object(&e.msg),
-            ..rec(e)
-        });
-    }
-    let rows = ex.rows();
-    assert_eq!(marked.rows(), rows, "{q}: records marked flat");
-    rows
+    run_with(parse_sql, q, events)
 }
 
 fn events() -> Vec<Ev> {

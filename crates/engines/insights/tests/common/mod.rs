@@ -46,6 +46,15 @@ pub fn rec(e: &Ev) -> Record<'_> {
 /// The rows of `q` over `events`; checks on the way that the records marked as the store marks
 /// flat JSON messages give the same rows.
 pub fn run(q: &str, events: &[Ev]) -> Vec<Vec<(String, String)>> {
+    run_with(parse, q, events)
+}
+
+/// [`run`] with another language's parser (`parse_ppl`, `parse_sql`).
+pub fn run_with(
+    parse: fn(&str) -> Result<nephoscope_insights::Query, nephoscope_insights::QueryError>,
+    q: &str,
+    events: &[Ev],
+) -> Vec<Vec<(String, String)>> {
     let query = parse(q).unwrap_or_else(|e| panic!("parse {q:?}: {e:?}"));
     let mut ex = query.start(ctx());
     let mut marked = query.start(ctx());
