@@ -1,7 +1,7 @@
 //! OpenSearch PPL, as StartQuery's `queryLanguage: PPL` takes it: a subset, translated command
 //! by command into the Logs Insights language and run by the same engine.
 //!
-//! Supported: `fields` (keep), `where`, `eval`, `stats` (`count()`, `count(f)`, `sum`, `avg`,
+//! Supported: `fields` (keep), `where`, `eval`, `rename`, `stats` (`count()`, `count(f)`, `sum`, `avg`,
 //! `min`, `max`, `dc`/`distinct_count`, `percentile`/`percentile_approx`, `stddev_samp`;
 //! `by` fields and `span(field, n[unit])`), `sort [+|-]f`, `head [n]`, `dedup f, …`, with
 //! PPL's expressions (comparisons, `and`/`or`/`not`, arithmetic, `in (…)`, `between`, `like`)
@@ -674,6 +674,8 @@ fn translate(text: &str) -> R<Query> {
     };
     let mut pieces: Vec<Piece> = Vec::new();
     let mut shown: Shown = None;
+    // Fields renamed while whole records were shown: (old name, its place).
+    let mut renamed: Vec<(String, usize, usize)> = Vec::new();
     loop {
         if matches!(p.peek().tok, Tok::Eof) {
             if pieces.is_empty() {
@@ -715,6 +717,14 @@ fn translate(text: &str) -> R<Query> {
                         break;
                     }
                 }
+                if let Some(r) = raw.iter().find(|r| renamed.iter().any(|(n, ..)| n == *r)) {
+                    return err(
+                        cs,
+                        p.peek().start,
+                        format!("{r} was renamed: it is no field now"),
+                    );
+                }
+                renamed.clear();
                 add(
                     &mut pieces,
                     format!("fields {}", names.join(", ")),
@@ -750,8 +760,53 @@ fn translate(text: &str) -> R<Query> {
                     p.peek().start,
                 );
             }
+            // The new name gets the value; the old one leaves the fields shown. Whole records
+            // cannot lose a field here: a later `fields` or `stats` must choose what is shown.
+            "rename" => {
+                let mut projs = Vec::new();
+                loop {
+                    let at = p.peek().clone();
+                    let (from, raw) = p.field()?;
+                    if !p.eat_word("as") {
+                        let t = p.peek();
+                        return err(t.start, t.end.max(t.start + 1), "expected 'as'");
+                    }
+                    let (to, new) = p.field()?;
+                    match shown.as_mut() {
+                        Some(cols) => {
+                            let Some(i) = cols.iter().position(|c| *c == raw) else {
+                                return err(
+                                    at.start,
+                                    at.end,
+                                    format!("rename: {raw} is not a field shown here"),
+                                );
+                            };
+                            if cols.contains(&new) {
+                                return err(
+                                    at.start,
+                                    at.end,
+                                    format!("rename: {new} is already a field shown here"),
+                                );
+                            }
+                            cols[i] = new;
+                        }
+                        None => renamed.push((raw, at.start, at.end)),
+                    }
+                    projs.push(format!("{from} as {to}"));
+                    if !p.eat_sym(",") {
+                        break;
+                    }
+                }
+                add(
+                    &mut pieces,
+                    format!("fields {}", projs.join(", ")),
+                    true,
+                    p.peek().start,
+                );
+            }
             "stats" => {
                 let (text, cols) = stats(&mut p)?;
+                renamed.clear();
                 add(&mut pieces, text, false, p.peek().start);
                 shown = Some(cols);
             }
@@ -864,6 +919,13 @@ fn translate(text: &str) -> R<Query> {
             let t = p.peek();
             return err(t.start, t.end, "expected a PPL command after '|'");
         }
+    }
+    if let (None, Some((n, start, end))) = (&shown, renamed.first()) {
+        return err(
+            *start,
+            *end,
+            format!("rename of {n} over whole records needs a later fields or stats (whole records cannot lose a field)"),
+        );
     }
     if let Some(cols) = &shown {
         let names = cols

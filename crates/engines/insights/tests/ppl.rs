@@ -142,6 +142,11 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
     let cases: &[(&str, &str, &str)] = &[
         ("top 2 route", "PPL command top", "top"),
         ("fields route | rare route", "PPL command rare", "rare"),
+        (
+            "fields route | grok route '%{WORD:w}'",
+            "PPL command grok",
+            "grok",
+        ),
         ("fields - route", "removing fields", "-"),
         (
             "source = [lg:`x`] | head 1",
@@ -230,6 +235,49 @@ fn review_findings_answer_as_ppl_would_or_are_refused() {
         // (A doubled backslash in a PPL string is one backslash.)
         ("where route like 'a\\\\b'", "escapes 'b'"),
         ("stats count() by `\u{1}0`", "U+0001"),
+    ];
+    for (q, words) in refused {
+        match parse_ppl(q) {
+            Ok(_) => panic!("{q:?} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q:?}: {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn rename_moves_a_value_to_a_new_name() {
+    let ev = events();
+    let cases: &[(&str, &[&str])] = &[
+        // AWS's own example: over whole records, with a later `fields`.
+        (
+            "rename route as path | fields path | sort path | head 2",
+            &["path=/a; @ptr=p4", "path=/a; @ptr=p2"],
+        ),
+        // After `stats`: the column keeps its place under its new name.
+        (
+            "stats count() as n by route | rename route as r | sort r",
+            &["n=3; r=/a", "n=1; r=/b", "n=1; r=/c/d"],
+        ),
+        (
+            "fields route, ms | rename ms as t, route as r | sort - t | head 1",
+            &["r=/a; t=50; @ptr=p4"],
+        ),
+    ];
+    for (q, want) in cases {
+        assert_eq!(show(&run_ppl(q, &ev)), *want, "PPL: {q}");
+    }
+    let refused: &[(&str, &str)] = &[
+        ("rename route as path", "needs a later fields or stats"),
+        ("rename route as path | fields route", "route was renamed"),
+        (
+            "fields ms | rename route as r",
+            "route is not a field shown here",
+        ),
+        (
+            "fields ms, route | rename ms as route",
+            "already a field shown here",
+        ),
+        ("fields ms | rename ms to t", "expected 'as'"),
     ];
     for (q, words) in refused {
         match parse_ppl(q) {
