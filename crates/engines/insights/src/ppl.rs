@@ -1,8 +1,9 @@
 //! OpenSearch PPL, as StartQuery's `queryLanguage: PPL` takes it: a subset, translated command
 //! by command into the Logs Insights language and run by the same engine.
 //!
-//! Supported: `fields` (keep), `where`, `eval`, `rename`, `stats` (`count()`, `count(f)`, `sum`, `avg`,
-//! `min`, `max`, `dc`/`distinct_count`, `percentile`/`percentile_approx`, `stddev_samp`;
+//! Supported: `fields` (keep), `where`, `eval`, `rename`, `stats` (`count()`, `count(f)`,
+//! `sum`, `avg`, `min`, `max`, `dc`/`distinct_count`, `percentile`/`percentile_approx`,
+//! `stddev_samp`;
 //! `by` fields and `span(field, n[unit])`), `sort [+|-]f`, `head [n]`, `dedup f, …`, with
 //! PPL's expressions (comparisons, `and`/`or`/`not`, arithmetic, `in (…)`, `between`, `like`)
 //! and the functions in [`FUNCTIONS`]. Anything else is a [`QueryError`] naming it (never
