@@ -484,39 +484,29 @@ impl Parser<'_> {
     }
 
     fn additive(&mut self) -> R<String> {
-        let mut l = self.multiplicative()?;
-        let mut more = false;
-        loop {
-            let op = if self.eat_sym("+") {
-                "+"
-            } else if self.eat_sym("-") {
-                "-"
-            } else {
-                return Ok(if more { format!("({l})") } else { l });
-            };
-            let r = self.multiplicative()?;
-            l = format!("{l} {op} {r}");
-            more = true;
-        }
+        self.arithmetic(&["+", "-"], Self::multiplicative)
     }
 
     fn multiplicative(&mut self) -> R<String> {
-        let mut l = self.unary()?;
+        self.arithmetic(&["*", "/", "%"], Self::unary)
+    }
+
+    /// A chain of `operand`s joined by any of `ops` (one precedence level), written flat in
+    /// one pair of parentheses: both languages associate it left.
+    fn arithmetic(
+        &mut self,
+        ops: &[&'static str],
+        operand: fn(&mut Self) -> R<String>,
+    ) -> R<String> {
+        let mut l = operand(self)?;
         let mut more = false;
-        loop {
-            let op = if self.eat_sym("*") {
-                "*"
-            } else if self.eat_sym("/") {
-                "/"
-            } else if self.eat_sym("%") {
-                "%"
-            } else {
-                return Ok(if more { format!("({l})") } else { l });
-            };
-            let r = self.unary()?;
+        while let Some(&op) = ops.iter().find(|o| self.at_sym(o)) {
+            self.pos += 1;
+            let r = operand(self)?;
             l = format!("{l} {op} {r}");
             more = true;
         }
+        Ok(if more { format!("({l})") } else { l })
     }
 
     fn unary(&mut self) -> R<String> {
