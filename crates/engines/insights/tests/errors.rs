@@ -30,6 +30,14 @@ fn error_table() {
             "expected OUTPUT",
         ),
         ("fields @message | anomaly", 18, 25, "not supported"),
+        // A saved query's parameter placeholder, in a string or not, is refused, never read as text.
+        (
+            "filter level = '{{level}}'",
+            16,
+            25,
+            "placeholder {{level}} is not supported",
+        ),
+        ("fields é, {{_x1}}", 10, 17, "{{_x1}}"),
         ("expand", 6, 6, "expected a field name"),
         (
             "relevantfields a, b",

@@ -18,8 +18,8 @@ pub mod segment;
 mod state;
 
 pub use state::{
-    Event, Group, MetricFilter, Mutation, QueryDefinition, Rejection, Scope, State, Stream,
-    Transformation, MAX_METRIC_FILTERS, MAX_QUERY_DEFINITIONS,
+    Event, Group, MetricFilter, Mutation, QueryDefinition, QueryParameter, Rejection, Scope, State,
+    Stream, Transformation, MAX_METRIC_FILTERS, MAX_QUERY_DEFINITIONS,
 };
 
 pub use maintain::{MaintainReport, Policy};

@@ -96,6 +96,17 @@ pub struct QueryDefinition {
     pub query_string: String,
     pub log_group_names: Vec<String>,
     pub last_modified: i64,
+    /// `CWLI`, `PPL` or `SQL` (definitions saved before languages were stored read as `CWLI`).
+    pub query_language: String,
+    /// Named placeholders (`{{name}}`) with their optional default and description.
+    pub parameters: Vec<QueryParameter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueryParameter {
+    pub name: String,
+    pub default_value: Option<String>,
+    pub description: Option<String>,
 }
 
 /// Saved queries per account and region (AWS's quota).
@@ -575,20 +586,46 @@ fn query_definition_w(w: &mut Writer, d: &QueryDefinition) {
         w.str(g);
     }
     w.i64(d.last_modified);
+    w.str(&d.query_language);
+    w.u64(d.parameters.len() as u64);
+    for p in &d.parameters {
+        w.str(&p.name);
+        w.opt_str(p.default_value.as_deref());
+        w.opt_str(p.description.as_deref());
+    }
 }
 
-fn query_definition_r(r: &mut Reader<'_>) -> Result<QueryDefinition, DecodeError> {
+/// `extended`: written with the language and parameters (WAL tag 18, snapshot version 2);
+/// older records end at `last_modified` and read as CWLI without parameters.
+fn query_definition_r(r: &mut Reader<'_>, extended: bool) -> Result<QueryDefinition, DecodeError> {
     let name = r.str()?;
     let query_string = r.str()?;
     let mut log_group_names = Vec::new();
     for _ in 0..r.u64()? {
         log_group_names.push(r.str()?);
     }
+    let last_modified = r.i64()?;
+    let (query_language, mut parameters) = if extended {
+        (r.str()?, Vec::new())
+    } else {
+        ("CWLI".to_owned(), Vec::new())
+    };
+    if extended {
+        for _ in 0..r.u64()? {
+            parameters.push(QueryParameter {
+                name: r.str()?,
+                default_value: r.opt_str()?,
+                description: r.opt_str()?,
+            });
+        }
+    }
     Ok(QueryDefinition {
         name,
         query_string,
         log_group_names,
-        last_modified: r.i64()?,
+        last_modified,
+        query_language,
+        parameters,
     })
 }
 
@@ -635,7 +672,7 @@ impl State {
     /// The whole state as a checkpoint: catalog, segment lists and head events.
     pub fn encode_snapshot(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        w.u8(1); // snapshot format version
+        w.u8(2); // snapshot format version (2: query definitions carry language and parameters)
         w.u64(self.next_seq);
         w.u64(self.next_group_id);
         w.u64(self.scopes.len() as u64);
@@ -698,7 +735,8 @@ impl State {
 
     pub fn decode_snapshot(data: &[u8]) -> Result<State, DecodeError> {
         let mut r = Reader::new(data);
-        if r.u8()? != 1 {
+        let version = r.u8()?;
+        if !(1..=2).contains(&version) {
             return Err(DecodeError(0));
         }
         let mut st = State {
@@ -766,7 +804,7 @@ impl State {
             let mut defs = BTreeMap::new();
             for _ in 0..r.u64()? {
                 let id = r.str()?;
-                defs.insert(id, query_definition_r(&mut r)?);
+                defs.insert(id, query_definition_r(&mut r, version >= 2)?);
             }
             st.query_definitions.insert(scope, defs);
         }
@@ -920,7 +958,7 @@ impl Mutation {
                 create,
                 definition,
             } => {
-                w.u8(16);
+                w.u8(18); // 16 before query definitions had a language and parameters
                 scope_w(&mut w, scope);
                 w.str(id);
                 w.bool(*create);
@@ -1049,11 +1087,11 @@ impl Mutation {
                 group: r.str()?,
                 name: r.str()?,
             },
-            16 => Mutation::PutQueryDefinition {
+            tag @ (16 | 18) => Mutation::PutQueryDefinition {
                 scope: scope_r(&mut r)?,
                 id: r.str()?,
                 create: r.bool()?,
-                definition: query_definition_r(&mut r)?,
+                definition: query_definition_r(&mut r, tag == 18)?,
             },
             17 => Mutation::DeleteQueryDefinition {
                 scope: scope_r(&mut r)?,
@@ -1192,6 +1230,12 @@ mod tests {
                     query_string: "filter @message like /ERROR/".into(),
                     log_group_names: vec!["g".into()],
                     last_modified: 9,
+                    query_language: "CWLI".into(),
+                    parameters: vec![QueryParameter {
+                        name: "level".into(),
+                        default_value: Some("ERROR".into()),
+                        description: None,
+                    }],
                 },
             },
             Mutation::DeleteQueryDefinition {
@@ -1219,6 +1263,58 @@ mod tests {
         }
         assert!(Mutation::decode(&[]).is_err());
         assert!(Mutation::decode(&[99]).is_err());
+    }
+
+    /// Query definitions written before they carried a language and parameters (WAL tag 16,
+    /// snapshot version 1) still read, as CWLI without parameters.
+    #[test]
+    fn older_query_definition_records_read() {
+        let mut w = Writer::default();
+        w.u8(16);
+        scope_w(&mut w, &scope());
+        w.str("q");
+        w.bool(true);
+        w.str("errors");
+        w.str("filter @message like /ERROR/");
+        w.u64(1);
+        w.str("g");
+        w.i64(9);
+        let Mutation::PutQueryDefinition { definition, .. } = Mutation::decode(&w.buf).unwrap()
+        else {
+            panic!("not a PutQueryDefinition")
+        };
+        assert_eq!(
+            definition,
+            QueryDefinition {
+                name: "errors".into(),
+                query_string: "filter @message like /ERROR/".into(),
+                log_group_names: vec!["g".into()],
+                last_modified: 9,
+                query_language: "CWLI".into(),
+                parameters: vec![],
+            }
+        );
+
+        let mut w = Writer::default();
+        w.u8(1);
+        w.u64(7); // next_seq
+        w.u64(3); // next_group_id
+        w.u64(0); // no groups
+        w.u64(1);
+        scope_w(&mut w, &scope());
+        w.u64(1);
+        w.str("q");
+        w.str("errors");
+        w.str("fields @message");
+        w.u64(0);
+        w.i64(9);
+        let st = State::decode_snapshot(&w.buf).unwrap();
+        let d = &st.query_definitions[&scope()]["q"];
+        assert_eq!((d.query_language.as_str(), d.parameters.len()), ("CWLI", 0));
+        assert_eq!(st.next_seq, 7);
+        // And the current format round-trips language and parameters.
+        let again = State::decode_snapshot(&st.encode_snapshot()).unwrap();
+        assert_eq!(again.query_definitions, st.query_definitions);
     }
 
     #[test]

@@ -1,18 +1,44 @@
 //! Saved Logs Insights queries: Put/Describe/DeleteQueryDefinition, durable in the log store.
 
 use crate::{decode_token, encode_token, invalid, output, scope, store_error};
-use nephoscope_logstore::{LogStore, Mutation, QueryDefinition as Saved};
+use nephoscope_logstore::{
+    LogStore, Mutation, QueryDefinition as Saved, QueryParameter as SavedParameter,
+};
 use nephoscope_model::types::logs::*;
 use nephoscope_wire::{ApiError, RequestContext};
 use serde_json::Value;
 
-fn cwli_only(lang: Option<&str>) -> Result<(), ApiError> {
-    match lang {
-        None | Some("CWLI") => Ok(()),
-        Some(other) => Err(invalid(format!(
-            "queryLanguage {other} is not supported by Nephoscope yet; use CWLI"
-        ))),
+/// The parameters of a definition: only Logs Insights QL has them, names are unique.
+fn parameters(
+    language: &str,
+    given: Option<Vec<QueryParameter>>,
+) -> Result<Vec<SavedParameter>, ApiError> {
+    let given = given.unwrap_or_default();
+    if given.is_empty() {
+        return Ok(Vec::new());
     }
+    if language != "CWLI" {
+        return Err(invalid(format!(
+            "Query parameters are supported only for Logs Insights QL queries, not {language}."
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    given
+        .into_iter()
+        .map(|p| {
+            let name = p.name.unwrap_or_default();
+            if !seen.insert(name.clone()) {
+                return Err(invalid(format!(
+                    "Query parameter name {name} is used more than once."
+                )));
+            }
+            Ok(SavedParameter {
+                name,
+                default_value: p.default_value,
+                description: p.description,
+            })
+        })
+        .collect()
 }
 
 pub async fn put(
@@ -20,12 +46,8 @@ pub async fn put(
     ctx: &RequestContext,
     req: PutQueryDefinitionRequest,
 ) -> Result<Value, ApiError> {
-    cwli_only(req.query_language.as_deref())?;
-    if req.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-        return Err(invalid(
-            "Query definition parameters are not supported by Nephoscope yet.",
-        ));
-    }
+    let query_language = req.query_language.unwrap_or_else(|| "CWLI".to_owned());
+    let parameters = parameters(&query_language, req.parameters)?;
     let (id, create) = match req.query_definition_id {
         Some(id) => (id, false),
         None => (uuid::Uuid::new_v4().to_string(), true),
@@ -40,6 +62,8 @@ pub async fn put(
                 query_string: req.query_string.unwrap_or_default(),
                 log_group_names: req.log_group_names.unwrap_or_default(),
                 last_modified: store.now(),
+                query_language,
+                parameters,
             },
         })
         .await
@@ -54,7 +78,6 @@ pub fn describe(
     ctx: &RequestContext,
     req: DescribeQueryDefinitionsRequest,
 ) -> Result<Value, ApiError> {
-    cwli_only(req.query_language.as_deref())?;
     let st = store.read();
     let mut all: Vec<QueryDefinition> = st
         .query_definitions
@@ -65,15 +88,28 @@ pub fn describe(
             req.query_definition_name_prefix
                 .as_ref()
                 .is_none_or(|p| d.name.starts_with(p.as_str()))
+                && req
+                    .query_language
+                    .as_ref()
+                    .is_none_or(|l| *l == d.query_language)
         })
         .map(|(id, d)| QueryDefinition {
-            query_language: Some("CWLI".into()),
+            query_language: Some(d.query_language.clone()),
             query_definition_id: Some(id.clone()),
             name: Some(d.name.clone()),
             query_string: Some(d.query_string.clone()),
             last_modified: Some(d.last_modified),
             log_group_names: Some(d.log_group_names.clone()),
-            parameters: None,
+            parameters: (!d.parameters.is_empty()).then(|| {
+                d.parameters
+                    .iter()
+                    .map(|p| QueryParameter {
+                        name: Some(p.name.clone()),
+                        default_value: p.default_value.clone(),
+                        description: p.description.clone(),
+                    })
+                    .collect()
+            }),
         })
         .collect();
     all.sort_by(|a, b| {
