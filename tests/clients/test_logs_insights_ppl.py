@@ -107,13 +107,48 @@ def test_describe_queries_filters_by_language(logs, data):
     assert all(q["queryId"] != resp["queryId"] for q in cwli)
 
 
+def test_top_rare_fillnull_parse_trendline_and_head_from(logs, data):
+    _, _, docs = data
+    routes = Counter(d["route"] for d in docs)
+    got = rows(ppl(logs, data, "top 2 route"))
+    want = sorted(routes.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+    assert got == [{"count_route": str(c), "route": r} for r, c in want]
+    got = rows(ppl(logs, data, "rare route by status"))
+    pairs = Counter((d["route"], d["status"]) for d in docs)
+    want = sorted(pairs.items(), key=lambda kv: (kv[1], kv[0][0], kv[0][1]))[:10]
+    assert got == [{"count_route": str(c), "route": r, "status": str(s)} for (r, s), c in want]
+
+    # fields - and fillnull (filled fields move to the end); head … from skips rows.
+    got = rows(ppl(logs, data, "eval late = if(ms > 100, 'yes', nope) | fields user, late, ms, route | fields - route "
+                               "| fillnull with 'no' in late | sort + ms | head 3 from 8"))
+    ordered = sorted(docs, key=lambda d: d["ms"])[8:11]
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == [
+        {"user": d["user"], "ms": str(d["ms"]), "late": "yes" if d["ms"] > 100 else "no"} for d in ordered
+    ]
+    assert [list(r)[:3] for r in got] == [["user", "ms", "late"]] * len(got)
+
+    # parse: the named groups become fields.
+    got = rows(ppl(logs, data, "parse route '/(?<first>[a-z])(?<rest>\\w+)' | fields route, first, rest | dedup route "
+                               "| sort route"))
+    assert [(r["route"], r["first"], r["rest"]) for r in got] == \
+        [(x, x[1], x[2:]) for x in sorted(set(routes))]
+
+    # trendline: the mean of the last n rows' values, in the order sorted.
+    got = rows(ppl(logs, data, "fields ms | trendline sort ms sma(3, ms) as avg3"))
+    ms = sorted(d["ms"] for d in docs)
+    assert [r.get("avg3") for r in got] == [None, None] + [
+        f"{sum(ms[i - 2:i + 1]) / 3:g}" for i in range(2, len(ms))
+    ]
+
+
 @pytest.mark.parametrize(
     "q, words",
     [
-        ("top 2 route", "PPL command top"),
+        ("eventstats sum(ms) by route", "PPL command eventstats"),
         ("stats take(route, 2)", "aggregate take"),
         ("eval x = sha1(route)", "function sha1"),
-        ("fields - route", "removing fields"),
+        ("fields - route", "whole records"),
+        ("trendline wma(2, ms)", "wma"),
         ("source = [lg:`x`] | head 1", "log groups in the request"),
     ],
 )

@@ -101,10 +101,21 @@ def test_errors(logs, data):
     for q, words in [
         (f"SELECT x FROM `{a}` AS A INNER JOIN `{a}` AS B ON A.x = B.x", "JOIN"),
         (f"SELECT soundex(host) FROM `{a}`", "soundex"),
-        (f"SELECT host FROM `{a}` LIMIT 5 OFFSET 1", "OFFSET"),
+        (f"SELECT host FROM `{a}` OFFSET 1", "OFFSET without LIMIT"),
+        (f"SELECT CAST(host AS TIMESTAMP) FROM `{a}`", "CAST to TIMESTAMP"),
     ]:
         err = expect_error("MalformedQueryException", logs.start_query, queryString=q, **common)
         assert words in err.response["Error"]["Message"], err.response
+
+
+def test_limit_offset_and_cast(logs, data):
+    a, _, _, docs, _ = data
+    got = rows(sql(logs, data, f"SELECT host, CAST(bytes / 7 AS INT) AS sevenths, CAST(status AS STRING) AS s "
+                               f"FROM `{a}` ORDER BY bytes DESC, host LIMIT 3 OFFSET 2"))
+    picked = sorted(docs, key=lambda d: (-d["bytes"], d["host"]))[2:5]
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == [
+        {"host": d["host"], "sevenths": str(int(d["bytes"] / 7)), "s": str(d["status"])} for d in picked
+    ]
 
 
 def test_a_group_named_twice_is_read_once(logs, data):

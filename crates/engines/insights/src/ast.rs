@@ -233,6 +233,9 @@ pub enum Command {
     Filter(Expr),
     Stats(Box<StatsCmd>),
     Sort(Vec<SortKey>),
+    /// Drops the first n rows (PPL's `head … from`, SQL's `OFFSET`; no Logs Insights syntax
+    /// makes it). It follows a `limit` of the rows it skips plus those it keeps.
+    Skip(usize),
     /// `limit n`, or `limit any n`: any n rows, so the scan may stop once it has them.
     Limit {
         n: usize,
@@ -295,6 +298,14 @@ pub enum RowCmd {
     /// `filldown [patterns]`: each matching field's last value carried into the rows without
     /// one; no pattern: every field.
     FillDown(Vec<String>),
+    /// PPL's `trendline sma(n, field) [as out]`: the mean of the field's numbers over the row
+    /// and the n − 1 rows before it; no value on the first n − 1 rows (no Logs Insights syntax
+    /// makes it).
+    Trendline {
+        n: usize,
+        field: String,
+        out: String,
+    },
     /// `accum field [AS out]`: the running sum of a numeric field.
     Accum { field: String, out: String },
     /// `autoregress field [AS alias] [p=a[-b]]`: for each lag k, the field's value k rows up.
@@ -351,7 +362,9 @@ impl RowCmd {
             RowCmd::FillDown(_) | RowCmd::FillMissing { .. } | RowCmd::AppendCols { .. } => {
                 Vec::new()
             }
-            RowCmd::Accum { field, .. } | RowCmd::Autoregress { field, .. } => vec![field],
+            RowCmd::Accum { field, .. }
+            | RowCmd::Autoregress { field, .. }
+            | RowCmd::Trendline { field, .. } => vec![field],
             RowCmd::Outlier { fields, .. } => fields.iter().map(String::as_str).collect(),
             RowCmd::Sessionize { keys, .. } => {
                 let mut v: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -381,7 +394,9 @@ impl RowCmd {
                     Vec::new()
                 }
             }
-            RowCmd::Accum { out, .. } | RowCmd::Sessionize { out, .. } => vec![out],
+            RowCmd::Accum { out, .. }
+            | RowCmd::Sessionize { out, .. }
+            | RowCmd::Trendline { out, .. } => vec![out],
             RowCmd::Autoregress { lags, .. } => lags.iter().map(|(_, n)| n.as_str()).collect(),
         }
     }

@@ -374,6 +374,7 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::RelevantFields { cond, .. } => calls(cond),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| calls(e)),
         Command::Limit { .. }
+        | Command::Skip(_)
         | Command::Diff(_)
         | Command::Join(_)
         | Command::Expand(_)
@@ -469,7 +470,7 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::CidrLookup(l) => f(&l.ip),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| ex(e)),
         Command::Join(j) => f(&j.left_key),
-        Command::Limit { .. } | Command::Diff(_) => {}
+        Command::Limit { .. } | Command::Skip(_) | Command::Diff(_) => {}
     }
 }
 
@@ -620,6 +621,7 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             keyed.into_iter().map(|x| x.1).collect()
         }
         Command::Limit { n, .. } => rows.into_iter().take(*n).collect(),
+        Command::Skip(n) => rows.into_iter().skip(*n).collect(),
         Command::Dedup(fs) => {
             let mut seen = std::collections::HashSet::new();
             rows.into_iter()

@@ -1,10 +1,11 @@
 //! OpenSearch PPL, as StartQuery's `queryLanguage: PPL` takes it: a subset, translated command
 //! by command into the Logs Insights language and run by the same engine.
 //!
-//! Supported: `fields` (keep), `where`, `eval`, `rename`, `stats` (`count()`, `count(f)`,
-//! `sum`, `avg`, `min`, `max`, `dc`/`distinct_count`, `percentile`/`percentile_approx`,
-//! `stddev_samp`;
-//! `by` fields and `span(field, n[unit])`), `sort [+|-]f`, `head [n]`, `dedup f, …`, with
+//! Supported: `fields` (keep, and `-` to remove from the fields shown), `where`, `eval`,
+//! `rename`, `stats` (`count()`, `count(f)`, `sum`, `avg`, `min`, `max`, `dc`/`distinct_count`,
+//! `percentile`/`percentile_approx`, `stddev_samp`; `by` fields and `span(field, n[unit])`),
+//! `sort [+|-]f`, `head [n] [from m]`, `dedup f, …`, `top`/`rare`, `fillnull`, `parse` (named
+//! groups), `trendline sma(…)`, `expand`, with
 //! PPL's expressions (comparisons, `and`/`or`/`not`, arithmetic, `in (…)`, `between`, `like`)
 //! and the functions in [`FUNCTIONS`]. Anything else is a [`QueryError`] naming it (never
 //! dropped): the command's or the function's place in the query.
@@ -14,6 +15,7 @@
 //! `by` fields, `eval` adds its fields to what is shown, and a query that names no fields shows
 //! whole records, as Logs Insights does.
 
+use crate::ast::{Command, RowCmd};
 use crate::translate::{like_regex, name, negate, string, Piece};
 use crate::{Query, QueryError};
 
@@ -683,6 +685,17 @@ fn translate(text: &str) -> R<Query> {
             pieces.push(Piece {
                 text,
                 eval,
+                ready: None,
+                start: cs,
+                end,
+            })
+        };
+        // A command with no Logs Insights syntax, placed by a stand-in.
+        let ready = |pieces: &mut Vec<Piece>, cmd: Command, end: usize| {
+            pieces.push(Piece {
+                text: "limit 1".into(),
+                eval: false,
+                ready: Some(cmd),
                 start: cs,
                 end,
             })
@@ -690,39 +703,61 @@ fn translate(text: &str) -> R<Query> {
         match cmd.as_str() {
             "fields" => {
                 if p.at_sym("-") {
-                    let t = p.peek();
-                    return err(
-                        t.start,
-                        t.end,
-                        "fields - (removing fields) is not supported yet",
-                    );
-                }
-                p.eat_sym("+");
-                let mut names = Vec::new();
-                let mut raw = Vec::new();
-                loop {
-                    let (n, r) = p.field()?;
-                    names.push(n);
-                    raw.push(r);
-                    if !p.eat_sym(",") {
-                        break;
+                    let minus = p.next();
+                    // Removing fields from those shown; whole records cannot lose a field here.
+                    let Some(cols) = shown.as_mut() else {
+                        return err(
+                            minus.start,
+                            minus.end,
+                            "fields - over whole records is not supported yet: choose the fields with fields or stats first",
+                        );
+                    };
+                    loop {
+                        let at = p.peek().clone();
+                        let (_, r) = p.field()?;
+                        let Some(i) = cols.iter().position(|c| *c == r) else {
+                            return err(
+                                at.start,
+                                at.end,
+                                format!("fields -: {r} is not a field shown here"),
+                            );
+                        };
+                        cols.remove(i);
+                        if !p.eat_sym(",") {
+                            break;
+                        }
                     }
-                }
-                if let Some(r) = raw.iter().find(|r| renamed.iter().any(|(n, ..)| n == *r)) {
-                    return err(
-                        cs,
+                    if cols.is_empty() {
+                        return err(cs, p.peek().start, "fields - removes every field shown");
+                    }
+                } else {
+                    p.eat_sym("+");
+                    let mut names = Vec::new();
+                    let mut raw = Vec::new();
+                    loop {
+                        let (n, r) = p.field()?;
+                        names.push(n);
+                        raw.push(r);
+                        if !p.eat_sym(",") {
+                            break;
+                        }
+                    }
+                    if let Some(r) = raw.iter().find(|r| renamed.iter().any(|(n, ..)| n == *r)) {
+                        return err(
+                            cs,
+                            p.peek().start,
+                            format!("{r} was renamed: it is no field now"),
+                        );
+                    }
+                    renamed.clear();
+                    add(
+                        &mut pieces,
+                        format!("fields {}", names.join(", ")),
+                        false,
                         p.peek().start,
-                        format!("{r} was renamed: it is no field now"),
                     );
+                    shown = Some(raw);
                 }
-                renamed.clear();
-                add(
-                    &mut pieces,
-                    format!("fields {}", names.join(", ")),
-                    false,
-                    p.peek().start,
-                );
-                shown = Some(raw);
             }
             "where" => {
                 let e = p.expr()?;
@@ -834,15 +869,31 @@ fn translate(text: &str) -> R<Query> {
                     }
                     _ => 10,
                 };
-                if p.at_word("from") {
-                    let t = p.peek();
-                    return err(
-                        t.start,
-                        t.end,
-                        "head … from (an offset) is not supported yet",
-                    );
+                let from = if p.eat_word("from") {
+                    let t = p.next();
+                    match &t.tok {
+                        Tok::Num(m) => m.parse::<usize>().map_or_else(
+                            |_| err(t.start, t.end, "head … from takes a whole number"),
+                            Ok,
+                        )?,
+                        _ => {
+                            return err(
+                                t.start,
+                                t.end.max(t.start + 1),
+                                "expected a number after from",
+                            )
+                        }
+                    }
+                } else {
+                    0
+                };
+                let Some(upto) = n.checked_add(from) else {
+                    return err(cs, p.peek().start, "head … from is too large");
+                };
+                add(&mut pieces, format!("limit {upto}"), false, p.peek().start);
+                if from > 0 {
+                    ready(&mut pieces, Command::Skip(from), p.peek().start);
                 }
-                add(&mut pieces, format!("limit {n}"), false, p.peek().start);
             }
             "dedup" => {
                 if matches!(p.peek().tok, Tok::Num(_)) {
@@ -882,6 +933,207 @@ fn translate(text: &str) -> R<Query> {
                     false,
                     p.peek().start,
                 );
+            }
+            "top" | "rare" => {
+                let (stats, sort, cols, n) = top_rare(&mut p, cmd == "top")?;
+                renamed.clear();
+                add(&mut pieces, stats, false, p.peek().start);
+                add(&mut pieces, sort, false, p.peek().start);
+                add(&mut pieces, format!("limit {n}"), false, p.peek().start);
+                shown = Some(cols);
+            }
+            "fillnull" => {
+                let mut fills: Vec<(String, String, String)> = Vec::new();
+                let fields = |p: &mut Parser<'_>, value: &str, fills: &mut Vec<_>| -> R<()> {
+                    loop {
+                        let (n, r) = p.field()?;
+                        fills.push((n, r, value.to_string()));
+                        if !p.eat_sym(",") {
+                            return Ok(());
+                        }
+                    }
+                };
+                if p.eat_word("with") {
+                    let v = p.additive()?;
+                    if !p.eat_word("in") {
+                        let t = p.peek();
+                        return err(
+                            t.start,
+                            t.end.max(t.start + 1),
+                            "expected 'in' and the fields to fill",
+                        );
+                    }
+                    fields(&mut p, &v, &mut fills)?;
+                } else if p.eat_word("using") {
+                    loop {
+                        let (n, r) = p.field()?;
+                        p.expect_sym("=")?;
+                        let v = p.additive()?;
+                        fills.push((n, r, v));
+                        if !p.eat_sym(",") {
+                            break;
+                        }
+                    }
+                } else if p.at_word("value")
+                    && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("=")))
+                {
+                    p.pos += 2;
+                    let v = p.additive()?;
+                    fields(&mut p, &v, &mut fills)?;
+                } else {
+                    let t = p.peek();
+                    return err(
+                        t.start,
+                        t.end.max(t.start + 1),
+                        "expected fillnull with <value> in <fields>, fillnull using <field> = <value>, … or fillnull value=<value> <fields>",
+                    );
+                }
+                let projs: Vec<String> = fills
+                    .iter()
+                    .map(|(n, _, v)| format!("coalesce({n}, {v}) as {n}"))
+                    .collect();
+                // As PPL has it, the filled fields move to the end of those shown.
+                if let Some(cols) = shown.as_mut() {
+                    for (_, r, _) in &fills {
+                        cols.retain(|c| c != r);
+                        cols.push(r.clone());
+                    }
+                }
+                add(
+                    &mut pieces,
+                    format!("fields {}", projs.join(", ")),
+                    true,
+                    p.peek().start,
+                );
+            }
+            "parse" => {
+                let (n, _) = p.field()?;
+                let t = p.next();
+                if !matches!(t.tok, Tok::Str(_)) {
+                    return err(
+                        t.start,
+                        t.end.max(t.start + 1),
+                        "parse takes a regular expression in quotes",
+                    );
+                }
+                // The pattern as written: only the quotes are unescaped (`\d` stays `\d`).
+                let pattern = raw_string(&chars[t.start..t.end]);
+                let groups: Vec<String> = match regex::Regex::new(&pattern) {
+                    Ok(re) => re.capture_names().flatten().map(str::to_string).collect(),
+                    Err(e) => {
+                        return err(
+                            t.start,
+                            t.end,
+                            format!("parse's pattern is not a valid regular expression: {e}"),
+                        )
+                    }
+                };
+                if groups.is_empty() {
+                    return err(t.start, t.end, "parse's pattern names no group: (?<name>…)");
+                }
+                if let Some(cols) = shown.as_mut() {
+                    for g in &groups {
+                        if !cols.contains(g) {
+                            cols.push(g.clone());
+                        }
+                    }
+                }
+                add(
+                    &mut pieces,
+                    format!("parse {n} /{}/", regex_literal(&pattern)),
+                    false,
+                    p.peek().start,
+                );
+            }
+            "trendline" => {
+                if p.eat_word("sort") {
+                    let desc = if p.eat_sym("-") {
+                        true
+                    } else {
+                        p.eat_sym("+");
+                        false
+                    };
+                    let (n, _) = p.field()?;
+                    add(
+                        &mut pieces,
+                        format!("sort {n} {}", if desc { "desc" } else { "asc" }),
+                        false,
+                        p.peek().start,
+                    );
+                }
+                loop {
+                    let t = p.next();
+                    match &t.tok {
+                        Tok::Word(w) if w.eq_ignore_ascii_case("sma") => {}
+                        Tok::Word(w) if w.eq_ignore_ascii_case("wma") => {
+                            return err(
+                                t.start,
+                                t.end,
+                                "trendline's wma is not supported yet (sma is)",
+                            )
+                        }
+                        _ => return err(t.start, t.end.max(t.start + 1), "expected sma(n, field)"),
+                    }
+                    p.expect_sym("(")?;
+                    let nt = p.next();
+                    let n = match &nt.tok {
+                        Tok::Num(x) => x.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)),
+                        _ => None,
+                    };
+                    let Some(n) = n else {
+                        return err(
+                            nt.start,
+                            nt.end.max(nt.start + 1),
+                            "sma takes a whole number of rows from 1 to 10000",
+                        );
+                    };
+                    p.expect_sym(",")?;
+                    let (_, field) = p.field()?;
+                    p.expect_sym(")")?;
+                    let out = if p.eat_word("as") {
+                        p.field()?.1
+                    } else {
+                        format!("{field}_trendline")
+                    };
+                    if let Some(cols) = shown.as_mut() {
+                        if !cols.contains(&out) {
+                            cols.push(out.clone());
+                        }
+                    }
+                    ready(
+                        &mut pieces,
+                        Command::Rows(RowCmd::Trendline { n, field, out }),
+                        p.peek().start,
+                    );
+                    if !(p.at_word("sma") || p.at_word("wma")) {
+                        break;
+                    }
+                }
+            }
+            "expand" => {
+                let (n, raw) = p.field()?;
+                add(&mut pieces, format!("expand {n}"), false, p.peek().start);
+                if p.eat_word("as") {
+                    let at = p.peek().clone();
+                    let (to, alias) = p.field()?;
+                    let Some(cols) = shown.as_mut() else {
+                        return err(
+                            at.start,
+                            at.end,
+                            "expand … as over whole records needs a fields or stats before it (whole records cannot lose a field)",
+                        );
+                    };
+                    match cols.iter().position(|c| *c == raw) {
+                        Some(i) => cols[i] = alias,
+                        None => cols.push(alias),
+                    }
+                    add(
+                        &mut pieces,
+                        format!("fields {n} as {to}"),
+                        true,
+                        p.peek().start,
+                    );
+                }
             }
             "search" | "source" => {
                 return err(
@@ -926,6 +1178,7 @@ fn translate(text: &str) -> R<Query> {
         pieces.push(Piece {
             text: format!("display {}", names.join(", ")),
             eval: false,
+            ready: None,
             start: chars.len(),
             end: chars.len(),
         });
@@ -1058,4 +1311,102 @@ fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
         text.push_str(&by.join(", "));
     }
     Ok((text, cols))
+}
+
+/// `top`/`rare` after its keyword: `[N] fields [by fields]` as a Logs Insights `stats` and
+/// `sort`, the columns shown and N (10 by default). As OpenSearch's engine for PPL answers
+/// them: a `count_<field>` per field first, then the fields, then the `by` fields; the most
+/// (top) or least (rare) frequent combinations first over all groups, ties by the fields'
+/// values ascending.
+fn top_rare(p: &mut Parser<'_>, top: bool) -> R<(String, String, Vec<String>, usize)> {
+    let n = match p.peek().tok.clone() {
+        Tok::Num(n) => {
+            let t = p.next();
+            n.parse::<usize>().ok().filter(|n| *n > 0).map_or_else(
+                || err(t.start, t.end, "expected a positive whole number of rows"),
+                Ok,
+            )?
+        }
+        _ => 10,
+    };
+    let mut fields = Vec::new();
+    loop {
+        fields.push(p.field()?);
+        if !p.eat_sym(",") {
+            break;
+        }
+    }
+    let mut by = Vec::new();
+    if p.eat_word("by") {
+        loop {
+            by.push(p.field()?);
+            if !p.eat_sym(",") {
+                break;
+            }
+        }
+    }
+    let mut items = Vec::new();
+    let mut cols = Vec::new();
+    for (f, raw) in &fields {
+        let col = format!("count_{raw}");
+        items.push(format!("count({f}) as {}", name(&col, 0, 0)?));
+        cols.push(col);
+    }
+    let keys: Vec<&String> = fields.iter().chain(&by).map(|(n, _)| n).collect();
+    cols.extend(fields.iter().chain(&by).map(|(_, r)| r.clone()));
+    let first = name(&cols[0], 0, 0)?;
+    let order = if top { "desc" } else { "asc" };
+    let ties: Vec<String> = keys.iter().map(|k| format!("{k} asc")).collect();
+    let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+    Ok((
+        format!("stats {} by {}", items.join(", "), keys.join(", ")),
+        format!("sort {first} {order}, {}", ties.join(", ")),
+        cols,
+        n,
+    ))
+}
+
+/// A quoted token's text as OpenSearch PPL reads a pattern: the quotes taken off and doubled
+/// or backslash-escaped quotes undone; every other backslash stays (`\d` is `\d`).
+fn raw_string(token: &[char]) -> String {
+    let q = token[0];
+    let inner = &token[1..token.len() - 1];
+    let mut out = String::new();
+    let mut i = 0;
+    while i < inner.len() {
+        match (inner[i], inner.get(i + 1)) {
+            ('\\', Some(&c)) if c == q => {
+                out.push(q);
+                i += 2;
+            }
+            (c, Some(&d)) if c == q && d == q => {
+                out.push(q);
+                i += 2;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A pattern written as a Logs Insights `/regex/` literal: bare slashes escaped.
+fn regex_literal(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut cs = pattern.chars();
+    while let Some(c) = cs.next() {
+        match c {
+            '\\' => {
+                out.push('\\');
+                if let Some(d) = cs.next() {
+                    out.push(d);
+                }
+            }
+            '/' => out.push_str("\\/"),
+            c => out.push(c),
+        }
+    }
+    out
 }

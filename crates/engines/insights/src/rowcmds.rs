@@ -59,6 +59,23 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             }
             rows
         }
+        RowCmd::Trendline { n, field, out } => {
+            let values: Vec<Option<f64>> = rows.iter().map(|r| r.get(field).as_num()).collect();
+            for (i, r) in rows.iter_mut().enumerate() {
+                if i + 1 < *n {
+                    continue;
+                }
+                // The window's numbers (rows without one do not count).
+                let (sum, count) = values[i + 1 - n..=i]
+                    .iter()
+                    .flatten()
+                    .fold((0.0, 0usize), |(s, c), x| (s + x, c + 1));
+                if count > 0 {
+                    r.set(out, Value::Num(sum / count as f64));
+                }
+            }
+            rows
+        }
         RowCmd::Autoregress { field, lags } => {
             let values: Vec<Value> = rows.iter().map(|r| r.get(field)).collect();
             for (i, r) in rows.iter_mut().enumerate() {

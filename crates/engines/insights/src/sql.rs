@@ -3,11 +3,12 @@
 //! translated into the Logs Insights language, run by the same engine.
 //!
 //! Supported: `SELECT [DISTINCT] items FROM \`group\` | \`logGroups(logGroupIdentifier: […])\`
-//! [AS a] [WHERE …] [GROUP BY …] [HAVING …] [ORDER BY … [ASC|DESC]] [LIMIT n]`, with the
-//! aggregates `COUNT(*)`, `COUNT(x)`, `COUNT(DISTINCT x)`, `SUM`, `AVG`, `MIN`, `MAX`,
+//! [AS a] [WHERE …] [GROUP BY …] [HAVING …] [ORDER BY … [ASC|DESC]] [LIMIT n [OFFSET m]]`,
+//! with the aggregates `COUNT(*)`, `COUNT(x)`, `COUNT(DISTINCT x)`, `SUM`, `AVG`, `MIN`, `MAX`,
 //! `STDDEV`/`STDDEV_SAMP`, the operators, `[NOT] IN`, `[NOT] BETWEEN`, `[NOT] LIKE`, `IS [NOT]
-//! NULL`, `CASE`, and the functions in [`FUNCTIONS`]. Anything else (joins, set operations,
-//! subqueries, window functions, `OFFSET`, `CAST`, …) is a [`QueryError`] naming it at its place.
+//! NULL`, `CASE`, `CAST` to numbers and strings, and the functions in [`FUNCTIONS`]. Anything
+//! else (joins, set operations, subqueries, window functions, …) is a [`QueryError`] naming it
+//! at its place.
 //!
 //! Result columns are the `SELECT` items in order, named by their alias, a column by its name,
 //! and any other item as Spark names it (`count(1)` for `COUNT(*)`, otherwise the function's
@@ -16,9 +17,10 @@
 use crate::translate::{like_regex, name, string, Piece};
 use crate::{Query, QueryError, Source};
 use sqlparser::ast::{
-    BinaryOperator, CeilFloorKind, DateTimeField, Distinct, Expr, FunctionArg, FunctionArgExpr,
-    FunctionArguments, GroupByExpr, InTarget, LimitClause, ObjectNamePart, OrderByKind,
-    OrderBySort, SelectItem, SetExpr, Spanned, Statement, TableFactor, UnaryOperator, Value,
+    BinaryOperator, CastKind, CeilFloorKind, DataType, DateTimeField, Distinct, Expr, FunctionArg,
+    FunctionArgExpr, FunctionArguments, GroupByExpr, InTarget, LimitClause, ObjectNamePart,
+    OrderByKind, OrderBySort, SelectItem, SetExpr, Spanned, Statement, TableFactor, UnaryOperator,
+    Value,
 };
 use sqlparser::dialect::DatabricksDialect;
 use sqlparser::parser::Parser;
@@ -398,6 +400,45 @@ impl Tr<'_> {
                 format!("case({})", args.join(", "))
             }
             Expr::Function(f) => self.function(e, f)?,
+            // CAST / TRY_CAST / `::` to a number or a string type; a value that does not
+            // convert is null, as Spark's (non-ANSI) CAST gives it.
+            Expr::Cast {
+                kind: CastKind::Cast | CastKind::TryCast | CastKind::DoubleColon,
+                expr,
+                data_type,
+                format: None,
+            } => {
+                let convert = match data_type {
+                    DataType::TinyInt(_)
+                    | DataType::SmallInt(_)
+                    | DataType::Int(_)
+                    | DataType::Integer(_) => "toInt",
+                    DataType::BigInt(_) | DataType::Int64 => "toLong",
+                    DataType::Double(_)
+                    | DataType::Float(_)
+                    | DataType::Float64
+                    | DataType::Real => "toDouble",
+                    DataType::String(_)
+                    | DataType::Varchar(_)
+                    | DataType::Char(_)
+                    | DataType::Text => "",
+                    other => {
+                        return p.err(
+                            e,
+                            format!(
+                            "CAST to {other} is not supported yet (to numbers and strings it is)"
+                        ),
+                        )
+                    }
+                };
+                let x = self.expr(expr)?;
+                if convert.is_empty() {
+                    // A null stays null (concat alone would make it empty text).
+                    format!("if(ispresent({x}), concat({x}), {x})")
+                } else {
+                    format!("{convert}({x})")
+                }
+            }
             Expr::Trim {
                 expr,
                 trim_where: None,
@@ -579,6 +620,7 @@ fn columns(e: &Expr, tr: &Tr<'_>, out: &mut Vec<String>) {
         | Expr::UnaryOp { expr: x, .. }
         | Expr::IsNull(x)
         | Expr::IsNotNull(x)
+        | Expr::Cast { expr: x, .. }
         | Expr::Trim { expr: x, .. }
         | Expr::Ceil { expr: x, .. }
         | Expr::Floor { expr: x, .. } => columns(x, tr, out),
@@ -649,9 +691,11 @@ fn has_aggregate(e: &Expr) -> bool {
                     _ => false,
                 }
         }
-        Expr::Nested(x) | Expr::UnaryOp { expr: x, .. } | Expr::IsNull(x) | Expr::IsNotNull(x) => {
-            has_aggregate(x)
-        }
+        Expr::Nested(x)
+        | Expr::UnaryOp { expr: x, .. }
+        | Expr::IsNull(x)
+        | Expr::IsNotNull(x)
+        | Expr::Cast { expr: x, .. } => has_aggregate(x),
         Expr::Substring {
             expr,
             substring_from,
@@ -891,6 +935,7 @@ fn translate(text: &str) -> R<Query> {
     let piece = |text: String, eval: bool| Piece {
         text,
         eval,
+        ready: None,
         start: 0,
         end: n,
     };
@@ -1098,24 +1143,47 @@ fn translate(text: &str) -> R<Query> {
         None => {}
         Some(LimitClause::LimitOffset {
             limit: Some(l),
-            offset: None,
+            offset,
             limit_by,
         }) if limit_by.is_empty() => {
-            let ok = match l {
+            let whole_number = |e: &Expr| match e {
                 Expr::Value(v) => match &v.value {
-                    Value::Number(x, _) => x.parse::<usize>().ok().filter(|n| *n > 0),
+                    Value::Number(x, _) => x.parse::<usize>().ok(),
                     _ => None,
                 },
                 _ => None,
             };
-            let Some(k) = ok else {
+            let Some(k) = whole_number(l).filter(|n| *n > 0) else {
                 return p.err(l, "LIMIT takes a positive whole number");
             };
-            pieces.push(piece(format!("limit {k}"), false));
+            // `LIMIT k OFFSET m` (OFFSET only with a LIMIT, as AWS has it): the first k + m
+            // rows, less the first m.
+            let skip = match offset {
+                None => 0,
+                Some(o) => {
+                    let Some(m) = whole_number(&o.value) else {
+                        return p.err(&o.value, "OFFSET takes a whole number");
+                    };
+                    m
+                }
+            };
+            let Some(upto) = k.checked_add(skip) else {
+                return p.err(l, "LIMIT plus OFFSET is too large");
+            };
+            pieces.push(piece(format!("limit {upto}"), false));
+            if skip > 0 {
+                pieces.push(Piece {
+                    text: "limit 1".into(),
+                    eval: false,
+                    ready: Some(crate::ast::Command::Skip(skip)),
+                    start: 0,
+                    end: n,
+                });
+            }
         }
         Some(other) => {
             return Err(whole(format!(
-                "{other} is not supported yet (OFFSET, LIMIT BY)"
+                "{other} is not supported yet (OFFSET without LIMIT, LIMIT BY, LIMIT m, n)"
             )))
         }
     }

@@ -192,13 +192,16 @@ pub(crate) fn like_regex(p: &str) -> Result<String, String> {
 pub(crate) struct Piece {
     pub(crate) text: String,
     pub(crate) eval: bool,
+    /// A command the other language needs that Logs Insights has no syntax for: the piece's
+    /// text is a stand-in (`limit 1`) that places it, replaced by this once parsed.
+    pub(crate) ready: Option<Command>,
     pub(crate) start: usize,
     pub(crate) end: usize,
 }
 
 /// Parses the pieces' Logs Insights text (joined by `|`) into commands: an error is placed on
 /// the piece (the other language's command) it comes from, placeholders get their real names,
-/// and `eval` pieces become [`Command::Eval`]. `n`: the length of the original query.
+/// `eval` pieces become [`Command::Eval`] and `ready` pieces their command. `n`: the length of the original query.
 pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<Vec<Command>> {
     let joined: Vec<&str> = pieces.iter().map(|p| p.text.as_str()).collect();
     let cwli = joined.join(" | ");
@@ -237,6 +240,9 @@ pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<Vec<Command>> {
             if let Command::Fields(ps) = c {
                 *c = Command::Eval(std::mem::take(ps));
             }
+        }
+        if let Some(r) = &piece.ready {
+            *c = r.clone();
         }
     }
     Ok(cmds)

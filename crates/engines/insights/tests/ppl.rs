@@ -102,6 +102,73 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &[],
         ),
+        // head n from m: the rows after the first m.
+        (
+            "fields route, ms | sort ms | head 2 from 1",
+            "",
+            &["route=/a; ms=20; @ptr=p2", "route=/b; ms=30; @ptr=p1"],
+        ),
+        (
+            "fields route, ms | sort ms | head 10 from 4",
+            "",
+            &["route=/a; ms=50; @ptr=p4"],
+        ),
+        // top/rare: count_<field> first, most (least) frequent first, ties by value.
+        (
+            "top 2 route",
+            "stats count(route) as count_route by route | sort count_route desc, route asc | limit 2 | display count_route, route",
+            &["count_route=3; route=/a", "count_route=1; route=/b"],
+        ),
+        (
+            "rare route",
+            "",
+            &["count_route=1; route=/b", "count_route=1; route=/c/d", "count_route=3; route=/a"],
+        ),
+        (
+            "top 1 status by route",
+            "",
+            &["count_status=1; status=200; route=/a"],
+        ),
+        // fields - removes fields from those shown.
+        (
+            "fields route, ms, user | fields - ms | sort ms | head 2",
+            "fields route, ms, user | sort ms | limit 2 | display route, user",
+            &["route=/a; user=ann; @ptr=p0", "route=/a; user=ann; @ptr=p2"],
+        ),
+        // fillnull: the three forms; filled fields move to the end of those shown.
+        (
+            "fields user, agent, route | fillnull with 'none' in user, agent | sort route | head 1 from 1",
+            "",
+            &["route=/a; user=ann; agent=none; @ptr=p2"],
+        ),
+        (
+            "fields user, ms | fillnull using user = 'anon' | where ms >= 50",
+            "",
+            &["ms=50; user=anon; @ptr=p4"],
+        ),
+        (
+            "where ms = 50 | fields user, route | fillnull value=0 user",
+            "",
+            &["route=/a; user=0; @ptr=p4"],
+        ),
+        // parse: named groups become fields (the pattern keeps its backslashes).
+        (
+            "parse route '/(?<first>\\w)(/(?<second>\\w))?' | where ms = 40 | fields route, first, second",
+            "parse route /\\/(?<first>\\w)(\\/(?<second>\\w))?/ | filter ms = 40 | fields route, first, second",
+            &["route=/c/d; first=c; second=d; @ptr=p3"],
+        ),
+        // trendline: the mean of the last n rows' numbers.
+        (
+            "fields ms | trendline sort ms sma(2, ms) as avg2 sma(3, ms)",
+            "",
+            &[
+                "ms=10; @ptr=p0",
+                "ms=20; avg2=15; @ptr=p2",
+                "ms=30; avg2=25; ms_trendline=20; @ptr=p1",
+                "ms=40; avg2=35; ms_trendline=30; @ptr=p3",
+                "ms=50; avg2=45; ms_trendline=40; @ptr=p4",
+            ],
+        ),
     ];
     for (ppl, cwli, want) in cases {
         let got = show(&run_ppl(ppl, &ev));
@@ -140,20 +207,41 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
 fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
     // (query, words the message holds, the span's text)
     let cases: &[(&str, &str, &str)] = &[
-        ("top 2 route", "PPL command top", "top"),
-        ("fields route | rare route", "PPL command rare", "rare"),
         (
             "fields route | grok route '%{WORD:w}'",
             "PPL command grok",
             "grok",
         ),
-        ("fields - route", "removing fields", "-"),
+        ("fields - route", "whole records", "-"),
+        (
+            "fields route, ms | fields - user",
+            "not a field shown",
+            "user",
+        ),
+        ("fields route | fields - route", "every field", ""),
+        (
+            "eventstats sum(ms) by route",
+            "PPL command eventstats",
+            "eventstats",
+        ),
+        ("top 0 route", "positive whole number", "0"),
+        ("fillnull route", "expected fillnull with", "route"),
+        ("fillnull with 0 route", "expected 'in'", "route"),
+        ("parse route '(a+)'", "names no group", "'(a+)'"),
+        (
+            "parse route '(?<x>a+'",
+            "not a valid regular expression",
+            "'(?<x>a+'",
+        ),
+        ("trendline wma(2, ms)", "wma", "wma"),
+        ("trendline sma(0, ms)", "from 1 to 10000", "0"),
+        ("expand tags as t", "whole records", "t"),
+        ("head 2 from x", "expected a number after from", "x"),
         (
             "source = [lg:`x`] | head 1",
             "log groups in the request",
             "source",
         ),
-        ("where route = 'a' | head 5 from 2", "offset", "from"),
         ("stats take(route, 2)", "aggregate take", "take"),
         ("eval x = sha1(route)", "function sha1", "sha1"),
         ("where a = true", "boolean literals", "true"),

@@ -39,6 +39,28 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
     let ev = events();
     // (SQL, the Logs Insights query giving the same rows or "", the rows)
     let cases: &[(&str, &str, &[&str])] = &[
+        // LIMIT k OFFSET m: the k rows after the first m.
+        (
+            "SELECT host, bytes FROM `A` ORDER BY bytes DESC LIMIT 2 OFFSET 1",
+            "",
+            &["host=b; bytes=5000; @ptr=p4", "host=c; bytes=300; @ptr=p3"],
+        ),
+        (
+            "SELECT host FROM `A` ORDER BY bytes LIMIT 3 OFFSET 10",
+            "",
+            &[],
+        ),
+        // CAST to numbers (what does not convert is null) and to strings (null stays null).
+        (
+            "SELECT CAST(bytes / 3 AS INT) AS third, CAST(host AS BIGINT) AS h, CAST(status AS STRING) AS s, CAST(nope AS STRING) AS n FROM `A` WHERE method = 'DELETE'",
+            "",
+            &["third=100; s=200; @ptr=p3"],
+        ),
+        (
+            "SELECT method, CAST(SUM(bytes) AS DOUBLE) / COUNT(*) AS mean FROM `A` GROUP BY method ORDER BY method",
+            "stats sum(bytes) / count(*) as mean by method | sort method asc | display method, mean",
+            &["method=DELETE; mean=300", "method=GET; mean=1700", "method=POST; mean=20000"],
+        ),
         (
             "SELECT method, status FROM `LogGroupA` WHERE status = 200 ORDER BY bytes DESC",
             "filter status = 200 | sort bytes desc | display method, status",
@@ -126,11 +148,16 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "`B` AS B",
         ),
         ("SELECT x FROM `A` UNION SELECT x FROM `B`", "UNION", ""),
-        ("SELECT x FROM `A` LIMIT 10 OFFSET 5", "OFFSET", ""),
+        ("SELECT x FROM `A` OFFSET 5", "OFFSET without LIMIT", ""),
         (
-            "SELECT CAST(x AS INT) FROM `A`",
-            "CAST(x AS INT) is not supported",
-            "",
+            "SELECT x FROM `A` LIMIT 2 OFFSET y",
+            "OFFSET takes a whole number",
+            "y",
+        ),
+        (
+            "SELECT CAST(x AS DATE) FROM `A`",
+            "CAST to DATE is not supported yet",
+            "x",
         ),
         (
             "SELECT soundex(x) FROM `A`",
