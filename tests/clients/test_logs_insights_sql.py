@@ -99,7 +99,11 @@ def test_errors(logs, data):
     assert "FROM" in err.response["Error"]["Message"]
     expect_error("ResourceNotFoundException", logs.start_query, queryString="SELECT * FROM `/no/such/group`", **common)
     for q, words in [
-        (f"SELECT x FROM `{a}` AS A INNER JOIN `{a}` AS B ON A.x = B.x", "JOIN"),
+        (f"SELECT A.x FROM `{a}` AS A RIGHT JOIN `{a}` AS B ON A.x = B.x", "INNER and LEFT OUTER"),
+        (f"SELECT x FROM `{a}` AS A INNER JOIN `{a}` AS B ON A.x = B.x", "qualify x"),
+        (f"SELECT A.x FROM `{a}` INNER JOIN `{a}` AS B ON x = B.x", "alias for each side"),
+        (f"SELECT A.x FROM `{a}` AS A JOIN `{a}` AS B ON A.x < B.x", "one equality"),
+        (f"SELECT A.x FROM `{a}` AS A JOIN `{a}` AS B ON A.x = B.x JOIN `{a}` AS C ON A.x = C.x", "only one JOIN"),
         (f"SELECT soundex(host) FROM `{a}`", "soundex"),
         (f"SELECT host FROM `{a}` OFFSET 1", "OFFSET without LIMIT"),
         (f"SELECT CAST(host AS TIMESTAMP) FROM `{a}`", "CAST to TIMESTAMP"),
@@ -116,6 +120,34 @@ def test_limit_offset_and_cast(logs, data):
     assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == [
         {"host": d["host"], "sevenths": str(int(d["bytes"] / 7)), "s": str(d["status"])} for d in picked
     ]
+
+
+def test_inner_and_left_join(logs, data):
+    _, b, start, docs_a, docs_b = data
+    # The left side: group a's documents and one whose host group b does not have.
+    extra = {"method": "GET", "status": 200, "bytes": 1, "host": "nowhere"}
+    assert all(y["host"] != "nowhere" for y in docs_b)
+    left = docs_a + [extra]
+    a = new_group(logs, "sql-join")
+    put_events(logs, [Event(a, "s", start + i * SECOND_MS, json.dumps(d)) for i, d in enumerate(left)])
+
+    got = rows(sql(logs, data, f"SELECT l.method, l.bytes, r.bytes AS rbytes FROM `{a}` AS l INNER JOIN `{b}` AS r "
+                               f"ON l.host = r.host WHERE l.status = 500 ORDER BY l.bytes, r.bytes"))
+    want = sorted(((x["method"], x["bytes"], y["bytes"]) for x in left if x["status"] == 500
+                   for y in docs_b if y["host"] == x["host"]), key=lambda t: (t[1], t[2]))
+    assert want, "the data must give the join rows"
+    assert [(r["method"], int(r["bytes"]), int(r["rbytes"])) for r in got] == want
+    assert [list(r)[:3] for r in got] == [["method", "bytes", "rbytes"]] * len(got)
+
+    # LEFT OUTER: rows without a match keep their left side only; aggregates over the join.
+    got = rows(sql(logs, data, f"SELECT l.host, COUNT(*) AS n, COUNT(r.bytes) AS matched FROM `{a}` AS l "
+                               f"LEFT OUTER JOIN `{b}` AS r ON r.host = l.host GROUP BY l.host ORDER BY l.host"))
+    want = {}
+    for x in left:
+        matches = [y for y in docs_b if y["host"] == x["host"]]
+        n, m = want.get(x["host"], (0, 0))
+        want[x["host"]] = (n + max(1, len(matches)), m + len(matches))
+    assert [(r["host"], int(r["n"]), int(r["matched"])) for r in got] == sorted((h, n, m) for h, (n, m) in want.items())
 
 
 def test_a_group_named_twice_is_read_once(logs, data):

@@ -210,12 +210,23 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
 
 impl Query {
     /// A query of `cmds` (no SOURCE, subquery or join): what another language translates to.
-    pub(crate) fn from_commands(cmds: Vec<ast::Command>) -> Query {
+    /// A query of translated commands (PPL, SQL), with its join's right side when it has one.
+    pub(crate) fn from_commands(cmds: Vec<ast::Command>, join: Option<JoinSide>) -> Query {
+        let plan = exec::build_plan(cmds, None);
+        let join = join.map(|mut j| {
+            j.query = Some(Box::new(Query {
+                plan: Arc::new(exec::join_right_plan(&plan, &j.right, &j.key)),
+                source: None,
+                subs: Vec::new(),
+                join: None,
+            }));
+            j
+        });
         Query {
-            plan: Arc::new(exec::build_plan(cmds, None)),
+            plan: Arc::new(plan),
             source: None,
             subs: Vec::new(),
-            join: None,
+            join,
         }
     }
 }

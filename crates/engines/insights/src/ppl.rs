@@ -1183,7 +1183,7 @@ fn translate(text: &str) -> R<Query> {
             end: chars.len(),
         });
     }
-    crate::translate::assemble(&pieces, chars.len()).map(Query::from_commands)
+    crate::translate::assemble(&pieces, chars.len())
 }
 
 /// `stats …` after its keyword: the Logs Insights command and the columns it shows.

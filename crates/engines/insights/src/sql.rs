@@ -6,9 +6,9 @@
 //! [AS a] [WHERE …] [GROUP BY …] [HAVING …] [ORDER BY … [ASC|DESC]] [LIMIT n [OFFSET m]]`,
 //! with the aggregates `COUNT(*)`, `COUNT(x)`, `COUNT(DISTINCT x)`, `SUM`, `AVG`, `MIN`, `MAX`,
 //! `STDDEV`/`STDDEV_SAMP`, the operators, `[NOT] IN`, `[NOT] BETWEEN`, `[NOT] LIKE`, `IS [NOT]
-//! NULL`, `CASE`, `CAST` to numbers and strings, and the functions in [`FUNCTIONS`]. Anything
-//! else (joins, set operations, subqueries, window functions, …) is a [`QueryError`] naming it
-//! at its place.
+//! NULL`, `CASE`, `CAST` to numbers and strings, one `[INNER | LEFT [OUTER]] JOIN` on an
+//! equality (as the Logs Insights `join`), and the functions in [`FUNCTIONS`]. Anything else
+//! (set operations, subqueries, window functions, …) is a [`QueryError`] naming it at its place.
 //!
 //! Result columns are the `SELECT` items in order, named by their alias, a column by its name,
 //! and any other item as Spark names it (`count(1)` for `COUNT(*)`, otherwise the function's
@@ -171,6 +171,9 @@ struct Tr<'a> {
     in_stats: bool,
     /// Aggregates are allowed here (an aggregating query's items, `HAVING`, `ORDER BY`).
     aggregating: bool,
+    /// With a JOIN: the right side's alias and log group; every column is then qualified and
+    /// read as `<alias>.<field>`, as the join names the fields of both sides.
+    join: Option<(String, String)>,
 }
 
 impl Tr<'_> {
@@ -182,8 +185,18 @@ impl Tr<'_> {
                 .as_deref()
                 .map_or(a == self.table, |al| a.eq_ignore_ascii_case(al))
         };
-        match parts.as_slice() {
-            [a, rest @ ..] if !rest.is_empty() && qualifier(a) => rest.join("."),
+        match (parts.as_slice(), &self.join) {
+            // A join names each side's fields `<alias>.<field>`.
+            ([a, rest @ ..], Some((right, group))) if !rest.is_empty() => {
+                if qualifier(a) {
+                    format!("{}.{}", self.alias.as_deref().unwrap_or(a), rest.join("."))
+                } else if a.eq_ignore_ascii_case(right) || a == group {
+                    format!("{right}.{}", rest.join("."))
+                } else {
+                    parts.join(".")
+                }
+            }
+            ([a, rest @ ..], None) if !rest.is_empty() && qualifier(a) => rest.join("."),
             _ => parts.join("."),
         }
     }
@@ -258,6 +271,15 @@ impl Tr<'_> {
             }
         }
         Ok(match e {
+            Expr::Identifier(i) if self.join.is_some() => {
+                return p.err(
+                    e,
+                    format!(
+                        "in a query with a JOIN, qualify {} with its table's alias",
+                        i.value
+                    ),
+                )
+            }
             Expr::Identifier(i) => self.field(e, &i.value.clone())?,
             Expr::CompoundIdentifier(parts) => {
                 let n = self.column(parts);
@@ -738,6 +760,10 @@ fn has_aggregate(e: &Expr) -> bool {
 fn spark_name(e: &Expr, tr: &Tr<'_>) -> String {
     match e {
         Expr::Identifier(i) => i.value.clone(),
+        // Spark names a column by its name, without its table's alias.
+        Expr::CompoundIdentifier(parts) if tr.join.is_some() => {
+            parts.last().map(|i| i.value.clone()).unwrap_or_default()
+        }
         Expr::CompoundIdentifier(parts) => tr.column(parts),
         Expr::Function(f) => {
             let n = f.name.to_string().to_ascii_lowercase();
@@ -809,6 +835,120 @@ fn groups(p: &Places, node: &impl Spanned, text: &str) -> R<Vec<String>> {
     Ok(out)
 }
 
+/// A name usable as a join alias or key in Logs Insights text as it is.
+fn plain(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `[INNER | LEFT [OUTER]] JOIN \`group\` AS r ON l.k = r.k` as a Logs Insights `join`: its
+/// text, the right alias and the right log group. Both sides need an alias; the condition is
+/// one equality between a column of each side (AWS allows one JOIN, INNER or LEFT OUTER).
+fn join_piece(
+    p: &Places,
+    j: &sqlparser::ast::Join,
+    left: Option<&sqlparser::ast::Ident>,
+) -> R<(String, String, String)> {
+    use sqlparser::ast::{JoinConstraint, JoinOperator};
+    let (inner, constraint) = match &j.join_operator {
+        JoinOperator::Join(c) | JoinOperator::Inner(c) => (true, c),
+        JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (false, c),
+        _ => return p.err(&j.relation, "only INNER and LEFT OUTER joins are supported"),
+    };
+    let TableFactor::Table {
+        name: table,
+        alias,
+        args: None,
+        with_hints,
+        version: None,
+        with_ordinality: false,
+        partitions,
+        json_path: None,
+        sample: None,
+        index_directives,
+        inheritance: None,
+    } = &j.relation
+    else {
+        return p.err(
+            &j.relation,
+            "a JOIN takes a log group (no subquery or table function)",
+        );
+    };
+    if !with_hints.is_empty()
+        || !partitions.is_empty()
+        || !index_directives.is_empty()
+        || alias
+            .as_ref()
+            .is_some_and(|a| !a.columns.is_empty() || a.at.is_some())
+    {
+        return p.err(&j.relation, "this JOIN form is not supported yet");
+    }
+    let [ObjectNamePart::Identifier(group)] = table.0.as_slice() else {
+        return p.err(
+            &j.relation,
+            "a JOIN takes one log group name in back quotes",
+        );
+    };
+    let group = group.value.clone();
+    if group.starts_with("logGroups(") || group.starts_with("arn:") || group.contains('\'') {
+        return p.err(&j.relation, "a JOIN's right side is one log group, by name");
+    }
+    let (Some(left), Some(right)) = (left, alias.as_ref().map(|a| &a.name)) else {
+        return p.err(
+            &j.relation,
+            "a JOIN needs an alias for each side: FROM `a` AS l JOIN `b` AS r ON l.k = r.k",
+        );
+    };
+    let (l, r) = (left.value.clone(), right.value.clone());
+    if !plain(&l) || !plain(&r) || l.eq_ignore_ascii_case(&r) {
+        return p.err(
+            &j.relation,
+            "a JOIN's aliases are two different plain names (letters, digits, _)",
+        );
+    }
+    let cond = match constraint {
+        JoinConstraint::On(e) => e,
+        _ => return p.err(&j.relation, "a JOIN takes ON l.k = r.k"),
+    };
+    let key = |e: &Expr| match e {
+        Expr::CompoundIdentifier(parts) if parts.len() == 2 && plain(&parts[1].value) => {
+            Some((parts[0].value.clone(), parts[1].value.clone()))
+        }
+        _ => None,
+    };
+    let Expr::BinaryOp {
+        left: a,
+        op: BinaryOperator::Eq,
+        right: b,
+    } = cond
+    else {
+        return p.err(cond, "a JOIN's ON condition is one equality, l.k = r.k");
+    };
+    let (Some(a), Some(b)) = (key(a), key(b)) else {
+        return p.err(
+            cond,
+            "a JOIN's ON condition compares a column of each side: l.k = r.k",
+        );
+    };
+    let is = |q: &str, n: &str| q.eq_ignore_ascii_case(n);
+    let (lk, rk) = if is(&a.0, &l) && is(&b.0, &r) {
+        (a.1, b.1)
+    } else if is(&a.0, &r) && is(&b.0, &l) {
+        (b.1, a.1)
+    } else {
+        return p.err(
+            cond,
+            "a JOIN's ON condition compares a column of each side: l.k = r.k",
+        );
+    };
+    let kind = if inner { "inner" } else { "left" };
+    Ok((
+        format!("join type={kind} left={l} right={r} where {l}.{lk} = {r}.{rk} (SOURCE '{group}')"),
+        r,
+        group,
+    ))
+}
+
 /// Parses an SQL query into a [`Query`] whose [`Query::source`] names its log groups.
 pub fn parse_sql(text: &str) -> R<Query> {
     crate::translate::translating(|| translate(text))
@@ -867,8 +1007,8 @@ fn translate(text: &str) -> R<Query> {
             "a SQL query needs exactly one FROM item naming its log groups".into(),
         ));
     };
-    if let Some(j) = from.joins.first() {
-        return p.err(&j.relation, "JOIN is not supported yet");
+    if let Some(j) = from.joins.get(1) {
+        return p.err(&j.relation, "only one JOIN is supported in a SELECT");
     }
     // Every modifier of the table (sampling, time travel, hints, …) is refused, not dropped.
     let TableFactor::Table {
@@ -906,6 +1046,10 @@ fn translate(text: &str) -> R<Query> {
         );
     };
     let log_groups = groups(p, &from.relation, &ident.value)?;
+    let join = match from.joins.first() {
+        Some(j) => Some(join_piece(p, j, alias.as_ref().map(|a| &a.name))?),
+        None => None,
+    };
     if s.top.is_some()
         || s.into.is_some()
         || !s.lateral_views.is_empty()
@@ -930,8 +1074,20 @@ fn translate(text: &str) -> R<Query> {
         aggs: Vec::new(),
         in_stats: false,
         aggregating: false,
+        join: join
+            .as_ref()
+            .map(|(_, right, group)| (right.clone(), group.clone())),
     };
     let mut pieces: Vec<Piece> = Vec::new();
+    if let Some((text, ..)) = join {
+        pieces.push(Piece {
+            text,
+            eval: false,
+            ready: None,
+            start: 0,
+            end: n,
+        });
+    }
     let piece = |text: String, eval: bool| Piece {
         text,
         eval,
@@ -958,6 +1114,19 @@ fn translate(text: &str) -> R<Query> {
     let mut items: Vec<(Option<&Expr>, String)> = Vec::new();
     for item in &s.projection {
         match item {
+            SelectItem::UnnamedExpr(Expr::Identifier(i))
+            | SelectItem::ExprWithAlias {
+                expr: Expr::Identifier(i),
+                ..
+            } if tr.join.is_some() => {
+                return p.err(
+                    item,
+                    format!(
+                        "in a query with a JOIN, qualify {} with its table's alias",
+                        i.value
+                    ),
+                )
+            }
             SelectItem::UnnamedExpr(e) => items.push((Some(e), spark_name(e, &tr))),
             SelectItem::ExprWithAlias { expr, alias } => {
                 items.push((Some(expr), alias.value.clone()))
@@ -1195,8 +1364,7 @@ fn translate(text: &str) -> R<Query> {
         // `SELECT * FROM g`: every record, whole (as with any other clause).
         pieces.push(piece("filter ispresent(`@timestamp`)".into(), false));
     }
-    let cmds = crate::translate::assemble(&pieces, n)?;
-    let mut query = Query::from_commands(cmds);
+    let mut query = crate::translate::assemble(&pieces, n)?;
     query.source = Some(Source {
         names: log_groups,
         name_prefixes: Vec::new(),

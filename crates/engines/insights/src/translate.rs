@@ -201,8 +201,9 @@ pub(crate) struct Piece {
 
 /// Parses the pieces' Logs Insights text (joined by `|`) into commands: an error is placed on
 /// the piece (the other language's command) it comes from, placeholders get their real names,
-/// `eval` pieces become [`Command::Eval`] and `ready` pieces their command. `n`: the length of the original query.
-pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<Vec<Command>> {
+/// `eval` pieces become [`Command::Eval`] and `ready` pieces their command; a `join` piece
+/// (SQL's JOIN) gives the query its right side. `n`: the length of the original query.
+pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<crate::Query> {
     let joined: Vec<&str> = pieces.iter().map(|p| p.text.as_str()).collect();
     let cwli = joined.join(" | ");
     let (mut cmds, subs, join) = crate::parser::parse_query(&cwli, false).map_err(|e| {
@@ -221,7 +222,7 @@ pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<Vec<Command>> {
             message: e.message,
         }
     })?;
-    if cmds.len() != pieces.len() || !subs.is_empty() || join.is_some() {
+    if cmds.len() != pieces.len() || !subs.is_empty() {
         return Err(QueryError {
             start: 0,
             end: n,
@@ -245,5 +246,5 @@ pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<Vec<Command>> {
             *c = r.clone();
         }
     }
-    Ok(cmds)
+    Ok(crate::Query::from_commands(cmds, join))
 }

@@ -143,9 +143,44 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
     // (query, words the message holds, the text the error's place starts with, or "")
     let cases: &[(&str, &str, &str)] = &[
         (
-            "SELECT A.x FROM `A` AS A INNER JOIN `B` AS B ON A.id = B.id",
-            "JOIN",
+            "SELECT A.x FROM `A` AS A FULL OUTER JOIN `B` AS B ON A.id = B.id",
+            "INNER and LEFT OUTER",
             "`B` AS B",
+        ),
+        (
+            "SELECT A.x, y FROM `A` AS A JOIN `B` AS B ON A.id = B.id",
+            "qualify y",
+            "y",
+        ),
+        (
+            "SELECT A.x FROM `A` AS A JOIN `B` AS B ON A.id = B.id WHERE z > 1",
+            "qualify z",
+            "z",
+        ),
+        (
+            "SELECT A.x FROM `A` AS A JOIN `B` ON A.id = B.id",
+            "alias for each side",
+            "`B`",
+        ),
+        (
+            "SELECT A.x FROM `A` AS A JOIN `B` AS B ON A.id = B.id AND A.k = B.k",
+            "one equality",
+            "A.id",
+        ),
+        (
+            "SELECT A.x FROM `A` AS A JOIN `B` AS B ON A.id = A.k",
+            "a column of each side",
+            "A.id",
+        ),
+        (
+            "SELECT A.x FROM `A` AS A JOIN `logGroups(logGroupIdentifier: ['b'])` AS B ON A.id = B.id",
+            "one log group, by name",
+            "",
+        ),
+        (
+            "SELECT A.x FROM `A` AS A JOIN `B` AS B USING (id)",
+            "ON l.k = r.k",
+            "",
         ),
         ("SELECT x FROM `A` UNION SELECT x FROM `B`", "UNION", ""),
         ("SELECT x FROM `A` OFFSET 5", "OFFSET without LIMIT", ""),
