@@ -141,6 +141,28 @@ def test_top_rare_fillnull_parse_trendline_and_head_from(logs, data):
     ]
 
 
+def test_inner_and_left_join(logs, data):
+    group, start, docs = data
+    teams = new_group(logs, "ppl-teams")
+    put_events(logs, [Event(teams, "s", start + i * SECOND_MS, json.dumps(d))
+                      for i, d in enumerate([{"user": "u0", "team": "red"}, {"user": "u1", "team": "blue"}])])
+    team_of = {"u0": "red", "u1": "blue"}
+    got = rows(ppl(logs, data, f"INNER JOIN left=a, right=b ON a.user = b.user `{teams}` "
+                               "| stats count() as n by b.team | sort b.team"))
+    want = Counter(team_of[d["user"]] for d in docs if d["user"] in team_of)
+    assert [(r["b.team"], int(r["n"])) for r in got] == sorted(want.items())
+
+    got = rows(ppl(logs, data, f"LEFT JOIN left=a, right=b ON a.user = b.user `{teams}` "
+                               "| where isnull(b.team) | fields a.user, a.ms | sort a.ms"))
+    assert [(r["a.user"], int(r["a.ms"])) for r in got] == \
+        sorted(((d["user"], d["ms"]) for d in docs if d["user"] not in team_of), key=lambda t: t[1])
+
+    err = expect_error("MalformedQueryException", logs.start_query, queryLanguage="PPL", logGroupName=group,
+                       startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
+                       queryString=f"JOIN left=a, right=b ON a.user = b.user `{teams}` | where ms > 10")
+    assert "qualify ms" in err.response["Error"]["Message"]
+
+
 @pytest.mark.parametrize(
     "q, words",
     [

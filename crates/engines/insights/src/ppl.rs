@@ -5,7 +5,8 @@
 //! `rename`, `stats` (`count()`, `count(f)`, `sum`, `avg`, `min`, `max`, `dc`/`distinct_count`,
 //! `percentile`/`percentile_approx`, `stddev_samp`; `by` fields and `span(field, n[unit])`),
 //! `sort [+|-]f`, `head [n] [from m]`, `dedup f, …`, `top`/`rare`, `fillnull`, `parse` (named
-//! groups), `trendline sma(…)`, `expand`, with
+//! groups), `trendline sma(…)`, `expand`, one `[INNER | LEFT] JOIN` on an equality (as the
+//! Logs Insights `join`), with
 //! PPL's expressions (comparisons, `and`/`or`/`not`, arithmetic, `in (…)`, `between`, `like`)
 //! and the functions in [`FUNCTIONS`]. Anything else is a [`QueryError`] naming it (never
 //! dropped): the command's or the function's place in the query.
@@ -261,6 +262,10 @@ struct Parser<'a> {
     /// The fields the expressions read so far outside null tests (`not` over them is false
     /// when one is missing, as PPL's null logic has it).
     seen: Vec<String>,
+    /// After a `join`: its two aliases; a field read must then be qualified by one of them
+    /// (`l.x`) unless a later command made it (`made`).
+    join: Option<(String, String)>,
+    made: Vec<String>,
 }
 
 /// The deepest a PPL expression may nest (parentheses, calls, unary operators).
@@ -337,6 +342,34 @@ impl Parser<'_> {
             Tok::Word(w) | Tok::Quoted(w) => Ok((name(&w, t.start, t.end)?, w)),
             _ => err(t.start, t.end.max(t.start + 1), "expected a field name"),
         }
+    }
+
+    /// A field name read (not set) by a command: after a join, qualified or made since.
+    fn read_field(&mut self) -> R<(String, String)> {
+        let at = self.peek().clone();
+        let f = self.field()?;
+        self.check_read(&f.1, at.start, at.end)?;
+        Ok(f)
+    }
+
+    fn check_read(&self, raw: &str, start: usize, end: usize) -> R<()> {
+        let Some((l, r)) = &self.join else {
+            return Ok(());
+        };
+        let qualified = [l, r].iter().any(|a| {
+            raw.strip_prefix(a.as_str())
+                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('.'))
+        });
+        if qualified || self.made.iter().any(|m| m == raw) {
+            return Ok(());
+        }
+        err(
+            start,
+            end,
+            format!(
+                "after a join, qualify {raw} with the alias of its side ({l}.{raw} or {r}.{raw})"
+            ),
+        )
     }
 
     fn expr(&mut self) -> R<String> {
@@ -525,6 +558,7 @@ impl Parser<'_> {
             Tok::Num(n) => Ok(n),
             Tok::Str(s) => Ok(string(&s)),
             Tok::Quoted(n) => {
+                self.check_read(&n, t.start, t.end)?;
                 let x = name(&n, t.start, t.end)?;
                 self.seen.push(x.clone());
                 Ok(x)
@@ -548,6 +582,7 @@ impl Parser<'_> {
                 format!("{w} is not a value here (a span such as 5m goes in span())"),
             ),
             Tok::Word(w) => {
+                self.check_read(&w, t.start, t.end)?;
                 let x = name(&w, t.start, t.end)?;
                 self.seen.push(x.clone());
                 Ok(x)
@@ -664,6 +699,8 @@ fn translate(text: &str) -> R<Query> {
         text: &chars,
         depth: 0,
         seen: Vec::new(),
+        join: None,
+        made: Vec::new(),
     };
     let mut pieces: Vec<Piece> = Vec::new();
     let mut shown: Shown = None;
@@ -714,7 +751,7 @@ fn translate(text: &str) -> R<Query> {
                     };
                     loop {
                         let at = p.peek().clone();
-                        let (_, r) = p.field()?;
+                        let (_, r) = p.read_field()?;
                         let Some(i) = cols.iter().position(|c| *c == r) else {
                             return err(
                                 at.start,
@@ -735,7 +772,7 @@ fn translate(text: &str) -> R<Query> {
                     let mut names = Vec::new();
                     let mut raw = Vec::new();
                     loop {
-                        let (n, r) = p.field()?;
+                        let (n, r) = p.read_field()?;
                         names.push(n);
                         raw.push(r);
                         if !p.eat_sym(",") {
@@ -770,6 +807,7 @@ fn translate(text: &str) -> R<Query> {
                     p.expect_sym("=")?;
                     let e = p.expr()?;
                     projs.push(format!("{e} as {n}"));
+                    p.made.push(r.clone());
                     if let Some(s) = shown.as_mut() {
                         if !s.contains(&r) {
                             s.push(r);
@@ -792,12 +830,13 @@ fn translate(text: &str) -> R<Query> {
                 let mut projs = Vec::new();
                 loop {
                     let at = p.peek().clone();
-                    let (from, raw) = p.field()?;
+                    let (from, raw) = p.read_field()?;
                     if !p.eat_word("as") {
                         let t = p.peek();
                         return err(t.start, t.end.max(t.start + 1), "expected 'as'");
                     }
                     let (to, new) = p.field()?;
+                    p.made.push(new.clone());
                     match shown.as_mut() {
                         Some(cols) => {
                             let Some(i) = cols.iter().position(|c| *c == raw) else {
@@ -832,6 +871,7 @@ fn translate(text: &str) -> R<Query> {
             }
             "stats" => {
                 let (text, cols) = stats(&mut p)?;
+                p.made.extend(cols.iter().cloned());
                 renamed.clear();
                 add(&mut pieces, text, false, p.peek().start);
                 shown = Some(cols);
@@ -845,7 +885,7 @@ fn translate(text: &str) -> R<Query> {
                         p.eat_sym("+");
                         false
                     };
-                    let (n, _) = p.field()?;
+                    let (n, _) = p.read_field()?;
                     keys.push(format!("{n} {}", if desc { "desc" } else { "asc" }));
                     if !p.eat_sym(",") {
                         break;
@@ -912,7 +952,7 @@ fn translate(text: &str) -> R<Query> {
                         let t = p.peek();
                         return err(t.start, t.end, "dedup's options are not supported yet");
                     }
-                    let (n, _) = p.field()?;
+                    let (n, _) = p.read_field()?;
                     names.push(n);
                     if !p.eat_sym(",") {
                         break;
@@ -934,8 +974,45 @@ fn translate(text: &str) -> R<Query> {
                     p.peek().start,
                 );
             }
+            "join" | "inner" | "left" | "right" | "full" | "cross" | "semi" | "anti" => {
+                let inner = match cmd.as_str() {
+                    "join" => true,
+                    "inner" | "left" => {
+                        let inner = cmd == "inner";
+                        if !inner {
+                            p.eat_word("outer");
+                        }
+                        if !p.eat_word("join") {
+                            let t = p.peek();
+                            return err(t.start, t.end.max(t.start + 1), "expected JOIN");
+                        }
+                        inner
+                    }
+                    _ => {
+                        return err(
+                            t.start,
+                            t.end,
+                            format!(
+                                "{} joins are not supported yet (INNER and LEFT are)",
+                                cmd.to_ascii_uppercase()
+                            ),
+                        )
+                    }
+                };
+                if p.join.is_some() {
+                    return err(t.start, t.end, "only one join is supported per query");
+                }
+                let (text, aliases) = ppl_join(&mut p, inner, cs)?;
+                add(&mut pieces, text, false, p.peek().start);
+                // The joined rows carry every field of both sides, named `<alias>.<field>`.
+                shown = None;
+                renamed.clear();
+                p.join = Some(aliases);
+                p.made.clear();
+            }
             "top" | "rare" => {
                 let (stats, sort, cols, n) = top_rare(&mut p, cmd == "top")?;
+                p.made.extend(cols.iter().cloned());
                 renamed.clear();
                 add(&mut pieces, stats, false, p.peek().start);
                 add(&mut pieces, sort, false, p.peek().start);
@@ -946,7 +1023,7 @@ fn translate(text: &str) -> R<Query> {
                 let mut fills: Vec<(String, String, String)> = Vec::new();
                 let fields = |p: &mut Parser<'_>, value: &str, fills: &mut Vec<_>| -> R<()> {
                     loop {
-                        let (n, r) = p.field()?;
+                        let (n, r) = p.read_field()?;
                         fills.push((n, r, value.to_string()));
                         if !p.eat_sym(",") {
                             return Ok(());
@@ -966,7 +1043,7 @@ fn translate(text: &str) -> R<Query> {
                     fields(&mut p, &v, &mut fills)?;
                 } else if p.eat_word("using") {
                     loop {
-                        let (n, r) = p.field()?;
+                        let (n, r) = p.read_field()?;
                         p.expect_sym("=")?;
                         let v = p.additive()?;
                         fills.push((n, r, v));
@@ -1007,7 +1084,7 @@ fn translate(text: &str) -> R<Query> {
                 );
             }
             "parse" => {
-                let (n, _) = p.field()?;
+                let (n, _) = p.read_field()?;
                 let t = p.next();
                 if !matches!(t.tok, Tok::Str(_)) {
                     return err(
@@ -1031,6 +1108,7 @@ fn translate(text: &str) -> R<Query> {
                 if groups.is_empty() {
                     return err(t.start, t.end, "parse's pattern names no group: (?<name>…)");
                 }
+                p.made.extend(groups.iter().cloned());
                 if let Some(cols) = shown.as_mut() {
                     for g in &groups {
                         if !cols.contains(g) {
@@ -1053,7 +1131,7 @@ fn translate(text: &str) -> R<Query> {
                         p.eat_sym("+");
                         false
                     };
-                    let (n, _) = p.field()?;
+                    let (n, _) = p.read_field()?;
                     add(
                         &mut pieces,
                         format!("sort {n} {}", if desc { "desc" } else { "asc" }),
@@ -1088,13 +1166,14 @@ fn translate(text: &str) -> R<Query> {
                         );
                     };
                     p.expect_sym(",")?;
-                    let (_, field) = p.field()?;
+                    let (_, field) = p.read_field()?;
                     p.expect_sym(")")?;
                     let out = if p.eat_word("as") {
                         p.field()?.1
                     } else {
                         format!("{field}_trendline")
                     };
+                    p.made.push(out.clone());
                     if let Some(cols) = shown.as_mut() {
                         if !cols.contains(&out) {
                             cols.push(out.clone());
@@ -1111,11 +1190,12 @@ fn translate(text: &str) -> R<Query> {
                 }
             }
             "expand" => {
-                let (n, raw) = p.field()?;
+                let (n, raw) = p.read_field()?;
                 add(&mut pieces, format!("expand {n}"), false, p.peek().start);
                 if p.eat_word("as") {
                     let at = p.peek().clone();
                     let (to, alias) = p.field()?;
+                    p.made.push(alias.clone());
                     let Some(cols) = shown.as_mut() else {
                         return err(
                             at.start,
@@ -1233,7 +1313,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
             {
                 let t = p.next();
                 p.expect_sym("(")?;
-                let (field, raw) = p.field()?;
+                let (field, raw) = p.read_field()?;
                 p.expect_sym(",")?;
                 let it = p.next();
                 let (n, unit) = match &it.tok {
@@ -1285,7 +1365,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
                 span_col = Some(col.clone());
                 by.push(format!("{expr} as {}", name(&col, t.start, it.end)?));
             } else {
-                let (n, raw) = p.field()?;
+                let (n, raw) = p.read_field()?;
                 let col = if p.eat_word("as") {
                     p.field()?.1
                 } else {
@@ -1331,7 +1411,7 @@ fn top_rare(p: &mut Parser<'_>, top: bool) -> R<(String, String, Vec<String>, us
     };
     let mut fields = Vec::new();
     loop {
-        fields.push(p.field()?);
+        fields.push(p.read_field()?);
         if !p.eat_sym(",") {
             break;
         }
@@ -1339,7 +1419,7 @@ fn top_rare(p: &mut Parser<'_>, top: bool) -> R<(String, String, Vec<String>, us
     let mut by = Vec::new();
     if p.eat_word("by") {
         loop {
-            by.push(p.field()?);
+            by.push(p.read_field()?);
             if !p.eat_sym(",") {
                 break;
             }
@@ -1409,4 +1489,120 @@ fn regex_literal(pattern: &str) -> String {
         }
     }
     out
+}
+
+/// A join after its keyword(s): `[left = l, right = r] ON l.k = r.k <log group>` as a Logs
+/// Insights `join` (its text) and the two aliases. Both aliases and one equality between a
+/// field of each side are needed; the right side is one log group (a subsearch is not yet).
+fn ppl_join(p: &mut Parser<'_>, inner: bool, cs: usize) -> R<(String, (String, String))> {
+    let (mut left, mut right) = (None, None);
+    while (p.at_word("left") || p.at_word("right"))
+        && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("=")))
+    {
+        let side = p.next();
+        p.pos += 1;
+        let a = p.next();
+        let Tok::Word(alias) = &a.tok else {
+            return err(a.start, a.end.max(a.start + 1), "expected an alias");
+        };
+        let plain = alias.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            return err(
+                a.start,
+                a.end,
+                "a join alias is a plain name (letters, digits, _)",
+            );
+        }
+        let slot = if matches!(&side.tok, Tok::Word(w) if w.eq_ignore_ascii_case("left")) {
+            &mut left
+        } else {
+            &mut right
+        };
+        if slot.replace(alias.clone()).is_some() {
+            return err(side.start, a.end, "a join alias is given twice");
+        }
+        p.eat_sym(",");
+    }
+    let (Some(l), Some(r)) = (left, right) else {
+        let t = p.peek();
+        return err(
+            cs,
+            t.end.max(t.start + 1),
+            "a join needs both aliases: JOIN left = l, right = r ON l.k = r.k <log group>",
+        );
+    };
+    if l == r {
+        return err(cs, p.peek().start, "a join's two aliases must differ");
+    }
+    if !p.eat_word("on") {
+        let t = p.peek();
+        return err(
+            t.start,
+            t.end.max(t.start + 1),
+            "expected ON and the join condition",
+        );
+    }
+    let cond = p.peek().start;
+    let side_key = |t: &Token| -> Option<(String, String)> {
+        let (Tok::Word(w) | Tok::Quoted(w)) = &t.tok else {
+            return None;
+        };
+        let (a, k) = w.split_once('.')?;
+        let plain = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '@')
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@');
+        plain.then(|| (a.to_string(), k.to_string()))
+    };
+    let a = p.next();
+    let eq = p.eat_sym("=") || p.eat_sym("==");
+    let b = p.next();
+    let keys = match (side_key(&a), eq, side_key(&b)) {
+        (Some(x), true, Some(y)) if x.0 == l && y.0 == r => Some((x.1, y.1)),
+        (Some(x), true, Some(y)) if x.0 == r && y.0 == l => Some((y.1, x.1)),
+        _ => None,
+    };
+    let Some((lk, rk)) = keys else {
+        return err(
+            cond,
+            b.end.max(cond + 1),
+            format!(
+                "a join's condition is one equality between a field of each side: {l}.k = {r}.k"
+            ),
+        );
+    };
+    if p.at_word("and") || p.at_word("or") {
+        let t = p.peek();
+        return err(
+            t.start,
+            t.end,
+            "a join's condition is one equality (no and/or yet)",
+        );
+    }
+    let g = p.next();
+    let group = match &g.tok {
+        Tok::Word(w) | Tok::Quoted(w) => w.clone(),
+        Tok::Sym("[") => {
+            return err(
+                g.start,
+                g.end,
+                "a join's right side as a subsearch is not supported yet: name a log group",
+            )
+        }
+        _ => {
+            return err(
+                g.start,
+                g.end.max(g.start + 1),
+                "expected the right side's log group",
+            )
+        }
+    };
+    if group.is_empty() || group.contains('\'') {
+        return err(g.start, g.end, "expected the right side's log group");
+    }
+    let kind = if inner { "inner" } else { "left" };
+    Ok((
+        format!("join type={kind} left={l} right={r} where {l}.{lk} = {r}.{rk} (SOURCE '{group}')"),
+        (l, r),
+    ))
 }

@@ -203,6 +203,20 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
     assert_eq!(run_ppl("fields i | head", &evs(&many)).len(), 10);
 }
 
+/// Joins parse into a query with a right side; after the join, qualified names and names
+/// made since (eval, stats) are read freely.
+#[test]
+fn joins_parse_with_their_right_side() {
+    for q in [
+        "join left=a, right=b on a.user = b.user `/teams`",
+        "LEFT OUTER JOIN left = a right = b ON b.user = a.user teams | eval t = b.team | where t = 'red' | stats count() as n by t | sort - n",
+        "where status = 200 | inner join left=a, right=b on a.user = b.user `/teams` | fields a.user, b.team",
+    ] {
+        let query = parse_ppl(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+        assert!(query.join_side().is_some(), "{q}");
+    }
+}
+
 #[test]
 fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
     // (query, words the message holds, the span's text)
@@ -237,6 +251,38 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ("trendline sma(0, ms)", "from 1 to 10000", "0"),
         ("expand tags as t", "whole records", "t"),
         ("head 2 from x", "expected a number after from", "x"),
+        (
+            "join left=a, right=b on a.k = b.k `g` | where status = 1",
+            "qualify status",
+            "status",
+        ),
+        (
+            "join left=a, right=b on a.k = b.k `g` | fields a.x, y",
+            "qualify y",
+            "y",
+        ),
+        (
+            "right join left=a, right=b on a.k = b.k `g`",
+            "RIGHT joins",
+            "right",
+        ),
+        ("join on a.k = b.k `g`", "both aliases", ""),
+        ("join left=a, right=b on a.k < b.k `g`", "one equality", ""),
+        (
+            "join left=a, right=b on a.k = b.k and a.x = b.x `g`",
+            "no and/or",
+            "and",
+        ),
+        (
+            "join left=a, right=b on a.k = b.k [ source = g ]",
+            "subsearch",
+            "[",
+        ),
+        (
+            "join left=a, right=b on a.k = b.k `g` | join left=c, right=d on c.k = d.k `h`",
+            "only one join",
+            "join",
+        ),
         (
             "source = [lg:`x`] | head 1",
             "log groups in the request",
