@@ -141,6 +141,26 @@ def test_top_rare_fillnull_parse_trendline_and_head_from(logs, data):
     ]
 
 
+def test_grok_parses_an_apache_log(logs):
+    group = new_group(logs, "ppl-grok")
+    start = (now_ms() // MINUTE_MS - 5) * MINUTE_MS
+    lines = [
+        '177.95.8.74 - upton5450 [28/Sep/2022:10:15:57 -0700] "HEAD /e-business/mindshare HTTP/1.0" 404 19927',
+        '210.204.15.104 - - [28/Sep/2022:10:15:57 -0700] "POST /users HTTP/1.1" 301 9481',
+        'not an access log line',
+    ]
+    put_events(logs, [Event(group, "s", start + i * SECOND_MS, line) for i, line in enumerate(lines)])
+    resp = run_query(logs, "grok `@message` '%{COMMONAPACHELOG}' | where response >= 300 "
+                           "| fields clientip, verb, request, response, bytes | sort clientip",
+                     start_s=start // SECOND_MS - 60, end_s=start // SECOND_MS + 600, logGroupName=group,
+                     queryLanguage="PPL")
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in rows(resp)] == [
+        {"clientip": "177.95.8.74", "verb": "HEAD", "request": "/e-business/mindshare", "response": "404",
+         "bytes": "19927"},
+        {"clientip": "210.204.15.104", "verb": "POST", "request": "/users", "response": "301", "bytes": "9481"},
+    ]
+
+
 def test_inner_and_left_join(logs, data):
     group, start, docs = data
     teams = new_group(logs, "ppl-teams")

@@ -24,6 +24,7 @@ mod expr;
 mod fieldscan;
 mod functions;
 pub mod fuzzing;
+mod grok;
 mod javadate;
 mod lexer;
 mod parser;

@@ -5,7 +5,7 @@
 //! `rename`, `stats` (`count()`, `count(f)`, `sum`, `avg`, `min`, `max`, `dc`/`distinct_count`,
 //! `percentile`/`percentile_approx`, `stddev_samp`; `by` fields and `span(field, n[unit])`),
 //! `sort [+|-]f`, `head [n] [from m]`, `dedup f, …`, `top`/`rare`, `fillnull`, `parse` (named
-//! groups), `trendline sma(…)`, `expand`, one `[INNER | LEFT] JOIN` on an equality (as the
+//! groups), `grok` ([`crate::grok`]), `trendline sma(…)`, `expand`, one `[INNER | LEFT] JOIN` on an equality (as the
 //! Logs Insights `join`), with
 //! PPL's expressions (comparisons, `and`/`or`/`not`, arithmetic, `in (…)`, `between`, `like`)
 //! and the functions in [`FUNCTIONS`]. Anything else is a [`QueryError`] naming it (never
@@ -1083,30 +1083,45 @@ fn translate(text: &str) -> R<Query> {
                     p.peek().start,
                 );
             }
-            "parse" => {
+            "parse" | "grok" => {
                 let (n, _) = p.read_field()?;
                 let t = p.next();
                 if !matches!(t.tok, Tok::Str(_)) {
                     return err(
                         t.start,
                         t.end.max(t.start + 1),
-                        "parse takes a regular expression in quotes",
+                        format!("{cmd} takes a pattern in quotes"),
                     );
                 }
                 // The pattern as written: only the quotes are unescaped (`\d` stays `\d`).
-                let pattern = raw_string(&chars[t.start..t.end]);
+                let mut pattern = raw_string(&chars[t.start..t.end]);
+                if cmd == "grok" {
+                    // (Offsets inside the pattern count from after its opening quote; quotes
+                    // written doubled or escaped make them approximate.)
+                    pattern = crate::grok::expand(&pattern).or_else(|(m, s, e)| {
+                        err(
+                            (t.start + 1 + s).min(t.end),
+                            (t.start + 1 + e).min(t.end),
+                            m,
+                        )
+                    })?;
+                }
                 let groups: Vec<String> = match regex::Regex::new(&pattern) {
                     Ok(re) => re.capture_names().flatten().map(str::to_string).collect(),
                     Err(e) => {
                         return err(
                             t.start,
                             t.end,
-                            format!("parse's pattern is not a valid regular expression: {e}"),
+                            format!("{cmd}'s pattern is not a valid regular expression: {e}"),
                         )
                     }
                 };
                 if groups.is_empty() {
-                    return err(t.start, t.end, "parse's pattern names no group: (?<name>…)");
+                    return err(
+                        t.start,
+                        t.end,
+                        format!("{cmd}'s pattern names no group: (?<name>…)"),
+                    );
                 }
                 p.made.extend(groups.iter().cloned());
                 if let Some(cols) = shown.as_mut() {

@@ -157,6 +157,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "parse route /\\/(?<first>\\w)(\\/(?<second>\\w))?/ | filter ms = 40 | fields route, first, second",
             &["route=/c/d; first=c; second=d; @ptr=p3"],
         ),
+        // grok: its macros expand into named groups, run as parse.
+        (
+            "grok agent '%{WORD:tool}/%{NUMBER:version}' | where ms <= 20 | fields agent, tool, version",
+            "",
+            &["@ptr=p2", "agent=curl/8.5; tool=curl; version=8.5; @ptr=p0"],
+        ),
         // trendline: the mean of the last n rows' numbers.
         (
             "fields ms | trendline sort ms sma(2, ms) as avg2 sma(3, ms)",
@@ -222,10 +228,11 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
     // (query, words the message holds, the span's text)
     let cases: &[(&str, &str, &str)] = &[
         (
-            "fields route | grok route '%{WORD:w}'",
-            "PPL command grok",
-            "grok",
+            "fields route | grok route '/%{NOPE:w}'",
+            "grok pattern NOPE is not supported",
+            "%{NOPE:w}",
         ),
+        ("grok route '%{INT:n:int}'", "a type", "%{INT:n:int}"),
         ("fields - route", "whole records", "-"),
         (
             "fields route, ms | fields - user",
