@@ -200,9 +200,11 @@ mod tests {
     use super::*;
 
     /// (grok pattern, text, the captures expected: name → value).
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
     #[test]
     fn patterns_capture_as_grok_does() {
-        let cases: &[(&str, &str, &[(&str, &str)])] = &[
+        let cases: &[Case<'_>] = &[
             (
                 ".+@%{HOSTNAME:host}",
                 "amberduke@pyrami.com",
