@@ -141,6 +141,23 @@ def test_top_rare_fillnull_parse_trendline_and_head_from(logs, data):
     ]
 
 
+def test_eventstats_gives_each_row_its_groups_aggregates(logs, data):
+    _, _, docs = data
+    got = rows(ppl(logs, data, "where status != 404 | eventstats avg(ms) as mean, count() as n by route "
+                               "| where ms > mean | fields route, ms, mean, n | sort + ms"))
+    kept = [d for d in docs if d["status"] != 404]
+    by_route = {}
+    for d in kept:
+        by_route.setdefault(d["route"], []).append(d["ms"])
+    want = sorted((d for d in kept if d["ms"] > sum(by_route[d["route"]]) / len(by_route[d["route"]])),
+                  key=lambda d: d["ms"])
+    assert want, "the data must keep rows above their route's mean"
+    assert [(r["route"], int(r["ms"]), float(r["mean"]), int(r["n"])) for r in got] == [
+        (d["route"], d["ms"], sum(by_route[d["route"]]) / len(by_route[d["route"]]), len(by_route[d["route"]]))
+        for d in want
+    ]
+
+
 def test_grok_parses_an_apache_log(logs):
     group = new_group(logs, "ppl-grok")
     start = (now_ms() // MINUTE_MS - 5) * MINUTE_MS
@@ -186,7 +203,7 @@ def test_inner_and_left_join(logs, data):
 @pytest.mark.parametrize(
     "q, words",
     [
-        ("eventstats sum(ms) by route", "PPL command eventstats"),
+        ("eventstats count() by span(`@timestamp`, 1m)", "span"),
         ("stats take(route, 2)", "aggregate take"),
         ("eval x = sha1(route)", "function sha1"),
         ("fields - route", "whole records"),

@@ -178,6 +178,9 @@ pub struct LookupCmd {
     pub outputs: Vec<String>,
     /// The table's rows by key; filled in before the query runs (`Query::attach_lookups`).
     pub data: Option<std::sync::Arc<LookupData>>,
+    /// Fed by subquery i's rows instead of a stored table (PPL's `eventstats`: the groups'
+    /// aggregates by their keys; `Query::attach_subquery`).
+    pub from_sub: Option<usize>,
 }
 
 /// A lookup table indexed for one `lookup` command: key values → the output columns' values.

@@ -679,7 +679,10 @@ fn lookup_row(l: &LookupCmd, r: &mut Row, ev: &Evaluator) {
     }
     if let Some(values) = data.rows.get(&key) {
         for (n, v) in l.outputs.iter().zip(values) {
-            r.set_str(n, v);
+            // (An eventstats aggregate without a value stays unset.)
+            if l.from_sub.is_none() || !v.is_empty() {
+                r.set_str(n, v);
+            }
         }
     }
 }

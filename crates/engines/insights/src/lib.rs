@@ -104,6 +104,9 @@ pub struct SubQuery {
     /// For an `appendcols` subquery: the most rows it adds (AWS's `max=`). Its rows are cut
     /// there instead of failing the query.
     pub append: Option<usize>,
+    /// PPL's `eventstats`: the subquery's rows (one per group) feed the `lookup` that gives
+    /// each row its group's aggregates.
+    pub eventstats: bool,
 }
 
 impl SubQuery {
@@ -490,6 +493,9 @@ impl Query {
             let ast::Command::Lookup(l) = c else {
                 continue;
             };
+            if l.from_sub.is_some() {
+                continue;
+            }
             let (header, records) = table_of(&l.table, resolve)?;
             let column = |name: &str| column_of(&header, &l.table, name);
             let keys: Vec<usize> = l
@@ -533,6 +539,39 @@ impl Query {
         let Some(sub) = self.subs.get(i) else {
             return Ok(());
         };
+        if sub.eventstats {
+            let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
+            for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+                let ast::Command::Lookup(l) = c else {
+                    continue;
+                };
+                if l.from_sub != Some(i) {
+                    continue;
+                }
+                // A group whose key is missing feeds no row (its key cannot be compared).
+                let mut data = ast::LookupData::default();
+                for r in rows {
+                    let cell =
+                        |name: &str| r.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+                    let Some(key) = l
+                        .keys
+                        .iter()
+                        .map(|(k, _)| cell(k))
+                        .collect::<Option<Vec<_>>>()
+                    else {
+                        continue;
+                    };
+                    let out = l
+                        .outputs
+                        .iter()
+                        .map(|o| cell(o).unwrap_or_default())
+                        .collect();
+                    data.rows.entry(key).or_insert(out);
+                }
+                l.data = Some(Arc::new(data));
+            }
+            return Ok(());
+        }
         if let Some(max) = sub.append {
             let kept: Vec<Vec<(String, String)>> = rows
                 .iter()

@@ -403,6 +403,7 @@ impl Parser {
             keys,
             outputs,
             data: None,
+            from_sub: None,
         })))
     }
 
@@ -478,6 +479,7 @@ impl Parser {
             query,
             field,
             append: None,
+            eventstats: false,
         });
         Ok(Expr::InSub {
             expr: Box::new(l),

@@ -5,7 +5,8 @@
 //! `rename`, `stats` (`count()`, `count(f)`, `sum`, `avg`, `min`, `max`, `dc`/`distinct_count`,
 //! `percentile`/`percentile_approx`, `stddev_samp`; `by` fields and `span(field, n[unit])`),
 //! `sort [+|-]f`, `head [n] [from m]`, `dedup f, …`, `top`/`rare`, `fillnull`, `parse` (named
-//! groups), `grok` ([`crate::grok`]), `trendline sma(…)`, `expand`, one `[INNER | LEFT] JOIN` on an equality (as the
+//! groups), `grok` ([`crate::grok`]), `eventstats` (a subquery feeding a lookup),
+//! `trendline sma(…)`, `expand`, one `[INNER | LEFT] JOIN` on an equality (as the
 //! Logs Insights `join`), with
 //! PPL's expressions (comparisons, `and`/`or`/`not`, arithmetic, `in (…)`, `between`, `like`)
 //! and the functions in [`FUNCTIONS`]. Anything else is a [`QueryError`] naming it (never
@@ -704,6 +705,8 @@ fn translate(text: &str) -> R<Query> {
     };
     let mut pieces: Vec<Piece> = Vec::new();
     let mut shown: Shown = None;
+    // The subquery of an `eventstats` (its groups' aggregates).
+    let mut eventstats: Option<Query> = None;
     // Fields renamed while whole records were shown: (old name, its place).
     let mut renamed: Vec<(String, usize, usize)> = Vec::new();
     loop {
@@ -870,7 +873,8 @@ fn translate(text: &str) -> R<Query> {
                 );
             }
             "stats" => {
-                let (text, cols) = stats(&mut p)?;
+                let (text, out) = stats(&mut p)?;
+                let cols = out.cols;
                 p.made.extend(cols.iter().cloned());
                 renamed.clear();
                 add(&mut pieces, text, false, p.peek().start);
@@ -1009,6 +1013,62 @@ fn translate(text: &str) -> R<Query> {
                 renamed.clear();
                 p.join = Some(aliases);
                 p.made.clear();
+            }
+            // Each row gets the aggregates of its group over every row at this point: a
+            // subquery of the commands so far and the `stats` runs first, and its rows feed a
+            // lookup by the `by` fields.
+            "eventstats" => {
+                if p.join.is_some() {
+                    return err(
+                        t.start,
+                        t.end,
+                        "eventstats after a join is not supported yet",
+                    );
+                }
+                if eventstats.is_some() {
+                    return err(t.start, t.end, "only one eventstats per query is supported");
+                }
+                let (text, out) = stats(&mut p)?;
+                let mut keys = Vec::new();
+                for (col, field) in &out.by {
+                    let Some(field) = field else {
+                        return err(
+                            t.start,
+                            p.peek().start,
+                            "eventstats by span(…) is not supported yet",
+                        );
+                    };
+                    keys.push((col.clone(), crate::ast::Expr::Field(field.clone())));
+                }
+                let mut inner = pieces.clone();
+                inner.push(Piece {
+                    text,
+                    eval: false,
+                    ready: None,
+                    start: cs,
+                    end: p.peek().start,
+                });
+                eventstats = Some(crate::translate::assemble(&inner, chars.len())?);
+                let outputs = out.cols[..out.aggregates].to_vec();
+                if let Some(cols) = shown.as_mut() {
+                    for o in &outputs {
+                        if !cols.contains(o) {
+                            cols.push(o.clone());
+                        }
+                    }
+                }
+                p.made.extend(outputs.iter().cloned());
+                ready(
+                    &mut pieces,
+                    Command::Lookup(Box::new(crate::ast::LookupCmd {
+                        table: "eventstats".into(),
+                        keys,
+                        outputs,
+                        data: None,
+                        from_sub: Some(0),
+                    })),
+                    p.peek().start,
+                );
             }
             "top" | "rare" => {
                 let (stats, sort, cols, n) = top_rare(&mut p, cmd == "top")?;
@@ -1278,11 +1338,29 @@ fn translate(text: &str) -> R<Query> {
             end: chars.len(),
         });
     }
-    crate::translate::assemble(&pieces, chars.len())
+    let mut query = crate::translate::assemble(&pieces, chars.len())?;
+    if let Some(inner) = eventstats {
+        query.subs.push(crate::SubQuery {
+            source: None,
+            query: inner,
+            field: String::new(),
+            append: None,
+            eventstats: true,
+        });
+    }
+    Ok(query)
+}
+
+/// What a `stats` shows: its columns, how many of them are aggregates (the first), and per
+/// `by` field its (column, field read) — the span has no field.
+struct StatsOut {
+    cols: Vec<String>,
+    aggregates: usize,
+    by: Vec<(String, Option<String>)>,
 }
 
 /// `stats …` after its keyword: the Logs Insights command and the columns it shows.
-fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
+fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
     let mut items = Vec::new();
     let mut cols = Vec::new();
     loop {
@@ -1319,6 +1397,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
     }
     let mut by = Vec::new();
     let mut by_cols = Vec::new();
+    let mut by_read = Vec::new();
     let mut span_col = None;
     if p.eat_word("by") {
         loop {
@@ -1378,6 +1457,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
                     return err(t.start, it.end, "stats takes one span");
                 }
                 span_col = Some(col.clone());
+                by_read.push((col.clone(), None));
                 by.push(format!("{expr} as {}", name(&col, t.start, it.end)?));
             } else {
                 let (n, raw) = p.read_field()?;
@@ -1391,6 +1471,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
                 } else {
                     format!("{n} as {}", name(&col, 0, 0)?)
                 });
+                by_read.push((col.clone(), Some(raw)));
                 by_cols.push(col);
             }
             if !p.eat_sym(",") {
@@ -1398,6 +1479,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
             }
         }
     }
+    let aggregates = cols.len();
     cols.extend(span_col);
     cols.extend(by_cols);
     let mut text = format!("stats {}", items.join(", "));
@@ -1405,7 +1487,14 @@ fn stats(p: &mut Parser<'_>) -> R<(String, Vec<String>)> {
         text.push_str(" by ");
         text.push_str(&by.join(", "));
     }
-    Ok((text, cols))
+    Ok((
+        text,
+        StatsOut {
+            cols,
+            aggregates,
+            by: by_read,
+        },
+    ))
 }
 
 /// `top`/`rare` after its keyword: `[N] fields [by fields]` as a Logs Insights `stats` and

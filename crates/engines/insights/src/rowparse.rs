@@ -324,6 +324,7 @@ impl Parser {
             query,
             field: String::new(),
             append: Some(max),
+            eventstats: false,
         });
         Ok(Command::Rows(RowCmd::AppendCols {
             sub: self.subs.len() - 1,

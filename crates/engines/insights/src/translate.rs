@@ -189,6 +189,7 @@ pub(crate) fn like_regex(p: &str) -> Result<String, String> {
 }
 
 /// One PPL command in Logs Insights text, and whether it is an `eval`.
+#[derive(Clone)]
 pub(crate) struct Piece {
     pub(crate) text: String,
     pub(crate) eval: bool,

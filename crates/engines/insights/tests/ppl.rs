@@ -157,6 +157,27 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "parse route /\\/(?<first>\\w)(\\/(?<second>\\w))?/ | filter ms = 40 | fields route, first, second",
             &["route=/c/d; first=c; second=d; @ptr=p3"],
         ),
+        // eventstats: every row gets its group's aggregates over all rows at that point.
+        (
+            "where status < 500 | eventstats avg(ms) as mean, count() as n by route | fields route, ms, mean, n | sort ms",
+            "",
+            &[
+                "route=/a; ms=10; mean=15; n=2; @ptr=p0",
+                "route=/a; ms=20; mean=15; n=2; @ptr=p2",
+                "route=/c/d; ms=40; mean=40; n=1; @ptr=p3",
+            ],
+        ),
+        // Without fields, the aggregates join whole records (named as stats names them).
+        (
+            "where ms >= 40 | eventstats count() | fields ms, `count()`",
+            "",
+            &["ms=50; count()=2; @ptr=p4", "ms=40; count()=2; @ptr=p3"],
+        ),
+        (
+            "eventstats max(ms) as top | where ms * 2 > top | fields ms, top",
+            "",
+            &["ms=50; top=50; @ptr=p4", "ms=40; top=50; @ptr=p3", "ms=30; top=50; @ptr=p1"],
+        ),
         // grok: its macros expand into named groups, run as parse.
         (
             "grok agent '%{WORD:tool}/%{NUMBER:version}' | where ms <= 20 | fields agent, tool, version",
@@ -241,8 +262,18 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ),
         ("fields route | fields - route", "every field", ""),
         (
-            "eventstats sum(ms) by route",
-            "PPL command eventstats",
+            "eventstats count() by span(`@timestamp`, 5m)",
+            "span(…) is not supported",
+            "",
+        ),
+        (
+            "join left=a, right=b on a.k = b.k `g` | eventstats count()",
+            "after a join",
+            "eventstats",
+        ),
+        (
+            "eventstats count() | eventstats max(ms)",
+            "only one eventstats",
             "eventstats",
         ),
         ("top 0 route", "positive whole number", "0"),

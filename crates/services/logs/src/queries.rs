@@ -635,7 +635,8 @@ fn run_sides(
             limits.subquery_timeout,
             "inner query",
         )?;
-        if sub.append.is_none() && !sub.has_limit() && rows.len() > max {
+        // (An eventstats subquery's rows are its groups: all are needed, whatever its limits.)
+        if sub.append.is_none() && (sub.eventstats || !sub.has_limit()) && rows.len() > max {
             return Err(SideFailure::Failed(format!(
                 "inner query returned more than {max} rows"
             )));

@@ -55,7 +55,18 @@ pub fn run_with(
     q: &str,
     events: &[Ev],
 ) -> Vec<Vec<(String, String)>> {
-    let query = parse(q).unwrap_or_else(|e| panic!("parse {q:?}: {e:?}"));
+    let mut query = parse(q).unwrap_or_else(|e| panic!("parse {q:?}: {e:?}"));
+    // Subqueries (without a SOURCE of their own) run first over the same events.
+    for i in 0..query.subqueries().len() {
+        let sub = query.subqueries()[i].query.clone();
+        let mut inner = sub.start(ctx());
+        for e in events {
+            inner.push(&rec(e));
+        }
+        query
+            .attach_subquery(i, &inner.rows())
+            .unwrap_or_else(|e| panic!("{q}: subquery {i}: {e}"));
+    }
     let mut ex = query.start(ctx());
     let mut marked = query.start(ctx());
     for e in events {
