@@ -158,6 +158,21 @@ def test_eventstats_gives_each_row_its_groups_aggregates(logs, data):
     ]
 
 
+def test_subsearch_reads_another_log_group(logs, data):
+    group, start, docs = data
+    blocked = new_group(logs, "ppl-blocked")
+    put_events(logs, [Event(blocked, "s", start + i * SECOND_MS, json.dumps(d))
+                      for i, d in enumerate([{"name": "u1", "why": "abuse"}, {"name": "nobody", "why": "x"}])])
+    got = rows(ppl(logs, data, f"where user in [ search source = `{blocked}` | where why = 'abuse' | fields name ] "
+                               "| stats count() as n by user"))
+    assert got == [{"n": str(sum(d["user"] == "u1" for d in docs)), "user": "u1"}]
+    got = rows(ppl(logs, data, f"where user not in [ source = `{blocked}` | fields name ] | stats count() as n"))
+    assert got == [{"n": str(sum(d["user"] != "u1" for d in docs))}]
+    expect_error("ResourceNotFoundException", logs.start_query, queryLanguage="PPL", logGroupName=group,
+                 startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
+                 queryString="where user in [ source = `/no/such/group` | fields name ]")
+
+
 def test_grok_parses_an_apache_log(logs):
     group = new_group(logs, "ppl-grok")
     start = (now_ms() // MINUTE_MS - 5) * MINUTE_MS

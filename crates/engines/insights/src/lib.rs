@@ -524,6 +524,19 @@ impl Query {
         self.source.as_ref()
     }
 
+    /// Points the `eventstats` lookup at subquery `i` (PPL's translation adds it last).
+    pub(crate) fn set_eventstats_sub(&mut self, i: usize) {
+        if let Some(plan) = Arc::get_mut(&mut self.plan) {
+            for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+                if let ast::Command::Lookup(l) = c {
+                    if l.from_sub.is_some() {
+                        l.from_sub = Some(i);
+                    }
+                }
+            }
+        }
+    }
+
     /// The query's subqueries, in order (see [`SubQuery`]).
     pub fn subqueries(&self) -> &[SubQuery] {
         &self.subs

@@ -5,7 +5,8 @@
 //! `rename`, `stats` (`count()`, `count(f)`, `sum`, `avg`, `min`, `max`, `dc`/`distinct_count`,
 //! `percentile`/`percentile_approx`, `stddev_samp`; `by` fields and `span(field, n[unit])`),
 //! `sort [+|-]f`, `head [n] [from m]`, `dedup f, …`, `top`/`rare`, `fillnull`, `parse` (named
-//! groups), `grok` ([`crate::grok`]), `eventstats` (a subquery feeding a lookup),
+//! groups), `grok` ([`crate::grok`]), `eventstats` (a subquery feeding a lookup), `in [ source
+//! = g | … ]` subsearches (Logs Insights subqueries whose query is the translated subsearch),
 //! `trendline sma(…)`, `expand`, one `[INNER | LEFT] JOIN` on an equality (as the
 //! Logs Insights `join`), with
 //! PPL's expressions (comparisons, `and`/`or`/`not`, arithmetic, `in (…)`, `between`, `like`)
@@ -267,6 +268,8 @@ struct Parser<'a> {
     /// (`l.x`) unless a later command made it (`made`).
     join: Option<(String, String)>,
     made: Vec<String>,
+    /// The queries of `in [ source = … | … ]` subsearches, in the order they appear.
+    subsearches: Vec<Query>,
 }
 
 /// The deepest a PPL expression may nest (parentheses, calls, unary operators).
@@ -441,6 +444,18 @@ impl Parser<'_> {
                 e
             }
         };
+        if self.at_word("in")
+            && matches!(
+                self.toks.get(self.pos + 1).map(|t| &t.tok),
+                Some(Tok::Sym("["))
+            )
+            && matches!(self.toks.get(self.pos + 2).map(|t| &t.tok),
+                Some(Tok::Word(w)) if w.eq_ignore_ascii_case("search") || w.eq_ignore_ascii_case("source"))
+        {
+            self.pos += 1;
+            let sub = self.subsearch(&l)?;
+            return Ok(wrap(self, sub));
+        }
         if self.eat_word("in") {
             let items = self.list()?;
             return Ok(wrap(self, format!("({l} in [{}])", items.join(", "))));
@@ -490,6 +505,113 @@ impl Parser<'_> {
             }
         }
         Ok(l)
+    }
+
+    /// `[ search source = <group> | … | fields y ]` (at the `[`) compared with field `l`: Logs
+    /// Insights subquery text whose query is replaced by the translated subsearch once parsed
+    /// (see [`Parser::subsearches`]).
+    fn subsearch(&mut self, l: &str) -> R<String> {
+        let open = self.next();
+        // The matching `]`.
+        let mut depth = 0usize;
+        let mut close = None;
+        for (i, t) in self.toks.iter().enumerate().skip(self.pos) {
+            match t.tok {
+                Tok::Sym("[") => depth += 1,
+                Tok::Sym("]") if depth == 0 => {
+                    close = Some(i);
+                    break;
+                }
+                Tok::Sym("]") => depth -= 1,
+                _ => {}
+            }
+        }
+        let Some(close) = close else {
+            return err(open.start, open.end, "this [ is not closed");
+        };
+        let end = self.toks[close].start;
+        // `search source = g` or `source = g`, then `| commands`.
+        if self.at_word("search") {
+            self.pos += 1;
+        }
+        if !self.eat_word("source") || !self.eat_sym("=") {
+            let t = self.peek();
+            return err(
+                t.start,
+                t.end.max(t.start + 1),
+                "expected source = <log group> in the subsearch",
+            );
+        }
+        let g = self.next();
+        let group = match &g.tok {
+            Tok::Word(w) | Tok::Quoted(w) if !w.is_empty() && !w.contains('\'') => w.clone(),
+            _ => {
+                return err(
+                    g.start,
+                    g.end.max(g.start + 1),
+                    "expected the subsearch's log group",
+                )
+            }
+        };
+        let Some(field) = l
+            .strip_prefix('`')
+            .and_then(|x| x.strip_suffix('`'))
+            .map_or_else(
+                || (!l.contains(['(', ' ', '"'])).then(|| l.to_string()),
+                |x| Some(x.replace("``", "`")),
+            )
+        else {
+            return err(
+                open.start,
+                end,
+                "a subsearch's values are compared with a field",
+            );
+        };
+        if self.pos >= close || !self.at_sym("|") {
+            return err(
+                g.start,
+                end,
+                "the subsearch must select one field: [ source = g | fields y ]",
+            );
+        }
+        let rest_start = self.toks[self.pos + 1].start;
+        let inner: String = self.text[rest_start..end].iter().collect();
+        let shift = |e: QueryError| QueryError {
+            start: e.start + rest_start,
+            end: e.end + rest_start,
+            message: e.message,
+        };
+        let (query, shown) = translate_shown(&inner).map_err(shift)?;
+        let selected = match shown.as_deref() {
+            Some([y]) => y.clone(),
+            _ => {
+                return err(
+                    rest_start,
+                    end,
+                    "the subsearch must select one field: … | fields y",
+                )
+            }
+        };
+        if !query.subs.is_empty() || query.join.is_some() {
+            return err(
+                rest_start,
+                end,
+                "a subsearch cannot hold a subsearch, eventstats or a join",
+            );
+        }
+        // Its rows must hold the outer field's name (Logs Insights compares by name).
+        let query = if selected == field {
+            query
+        } else {
+            if field.contains('`') || selected.contains('`') {
+                return err(open.start, end, "a subsearch's field names cannot hold `");
+            }
+            let renamed = format!("{inner} | eval `{field}` = `{selected}`");
+            translate_shown(&renamed).map_err(shift)?.0
+        };
+        self.pos = close + 1;
+        self.subsearches.push(query);
+        Ok(format!("{l} in (SOURCE '{group}' | fields {l})"))
     }
 
     /// `(a, b, …)` or `[a, b, …]`.
@@ -668,6 +790,11 @@ pub fn parse_ppl(text: &str) -> R<Query> {
 }
 
 fn translate(text: &str) -> R<Query> {
+    translate_shown(text).map(|(q, _)| q)
+}
+
+/// A PPL query's translation and the fields it shows (`None`: whole records).
+fn translate_shown(text: &str) -> R<(Query, Shown)> {
     if let Some(i) = text
         .chars()
         .position(|c| c == crate::translate::PLACEHOLDER)
@@ -702,6 +829,7 @@ fn translate(text: &str) -> R<Query> {
         seen: Vec::new(),
         join: None,
         made: Vec::new(),
+        subsearches: Vec::new(),
     };
     let mut pieces: Vec<Piece> = Vec::new();
     let mut shown: Shown = None;
@@ -1339,7 +1467,19 @@ fn translate(text: &str) -> R<Query> {
         });
     }
     let mut query = crate::translate::assemble(&pieces, chars.len())?;
+    // Each subsearch's placeholder subquery takes its translated query.
+    if query.subs.len() != p.subsearches.len() {
+        return err(0, chars.len(), "the query could not be translated");
+    }
+    for (sub, inner) in query
+        .subs
+        .iter_mut()
+        .zip(std::mem::take(&mut p.subsearches))
+    {
+        sub.query = inner;
+    }
     if let Some(inner) = eventstats {
+        query.set_eventstats_sub(query.subs.len());
         query.subs.push(crate::SubQuery {
             source: None,
             query: inner,
@@ -1348,7 +1488,7 @@ fn translate(text: &str) -> R<Query> {
             eventstats: true,
         });
     }
-    Ok(query)
+    Ok((query, shown))
 }
 
 /// What a `stats` shows: its columns, how many of them are aggregates (the first), and per

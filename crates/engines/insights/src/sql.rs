@@ -1365,6 +1365,9 @@ fn translate(text: &str) -> R<Query> {
         pieces.push(piece("filter ispresent(`@timestamp`)".into(), false));
     }
     let mut query = crate::translate::assemble(&pieces, n)?;
+    if !query.subqueries().is_empty() {
+        return Err(whole("the query could not be translated".into()));
+    }
     query.source = Some(Source {
         names: log_groups,
         name_prefixes: Vec::new(),

@@ -223,7 +223,7 @@ pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<crate::Query> {
             message: e.message,
         }
     })?;
-    if cmds.len() != pieces.len() || !subs.is_empty() {
+    if cmds.len() != pieces.len() {
         return Err(QueryError {
             start: 0,
             end: n,
@@ -247,5 +247,8 @@ pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<crate::Query> {
             *c = r.clone();
         }
     }
-    Ok(crate::Query::from_commands(cmds, join))
+    let mut query = crate::Query::from_commands(cmds, join);
+    // (Subqueries come only from PPL's subsearches, whose queries the caller puts in.)
+    query.subs = subs;
+    Ok(query)
 }

@@ -157,6 +157,18 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "parse route /\\/(?<first>\\w)(\\/(?<second>\\w))?/ | filter ms = 40 | fields route, first, second",
             &["route=/c/d; first=c; second=d; @ptr=p3"],
         ),
+        // Subsearches: the outer field's values among the subsearch's rows (here over the
+        // same events).
+        (
+            "where user in [ search source = `g` | where status >= 500 | fields user ] | fields user, ms",
+            "",
+            &["user=bob; ms=30; @ptr=p1"],
+        ),
+        (
+            "eval r2 = route | where r2 not in [ source = g | where status = 404 | fields route ] | fields r2 | dedup r2 | sort r2",
+            "",
+            &["r2=/b; @ptr=p1", "r2=/c/d; @ptr=p3"],
+        ),
         // eventstats: every row gets its group's aggregates over all rows at that point.
         (
             "where status < 500 | eventstats avg(ms) as mean, count() as n by route | fields route, ms, mean, n | sort ms",
@@ -289,6 +301,24 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ("trendline sma(0, ms)", "from 1 to 10000", "0"),
         ("expand tags as t", "whole records", "t"),
         ("head 2 from x", "expected a number after from", "x"),
+        (
+            "where a in [ source = g | where b > 1 ]",
+            "select one field",
+            "",
+        ),
+        (
+            "where a in [ source = g | fields a, b ]",
+            "select one field",
+            "",
+        ),
+        ("where a in [ where b > 1 | fields a ]", "expected", ""),
+        ("where a in [ source = g | fields a", "not closed", "["),
+        (
+            "where a in [ source = g | where b in [ source = h | fields b ] | fields a ]",
+            "cannot hold a subsearch",
+            "",
+        ),
+        ("where a in [ source = g | fields zz( ]", "expected", ""),
         (
             "join left=a, right=b on a.k = b.k `g` | where status = 1",
             "qualify status",
