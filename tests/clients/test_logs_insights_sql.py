@@ -150,6 +150,17 @@ def test_inner_and_left_join(logs, data):
     assert [(r["host"], int(r["n"]), int(r["matched"])) for r in got] == sorted((h, n, m) for h, (n, m) in want.items())
 
 
+def test_in_subquery_reads_another_group(logs, data):
+    a, b, _, docs_a, docs_b = data
+    hosts = {d["host"] for d in docs_b if d["status"] == 404}
+    got = rows(sql(logs, data, f"SELECT method, bytes FROM `{a}` WHERE host IN (SELECT host FROM `{b}` WHERE status = 404) "
+                               "ORDER BY bytes"))
+    want = sorted((d for d in docs_a if d["host"] in hosts), key=lambda d: d["bytes"])
+    assert want and [(r["method"], int(r["bytes"])) for r in got] == [(d["method"], d["bytes"]) for d in want]
+    got = rows(sql(logs, data, f"SELECT COUNT(*) AS n FROM `{a}` WHERE host NOT IN (SELECT host FROM `{b}` WHERE status = 404)"))
+    assert got == [{"n": str(sum(d["host"] not in hosts for d in docs_a))}]
+
+
 def test_a_group_named_twice_is_read_once(logs, data):
     a, _, _, docs, _ = data
     resp = sql(logs, data, f"SELECT COUNT(*) AS n FROM `logGroups(logGroupIdentifier: ['{a}', '{group_arn(a)}'])`")

@@ -7,8 +7,9 @@
 //! with the aggregates `COUNT(*)`, `COUNT(x)`, `COUNT(DISTINCT x)`, `SUM`, `AVG`, `MIN`, `MAX`,
 //! `STDDEV`/`STDDEV_SAMP`, the operators, `[NOT] IN`, `[NOT] BETWEEN`, `[NOT] LIKE`, `IS [NOT]
 //! NULL`, `CASE`, `CAST` to numbers and strings, one `[INNER | LEFT [OUTER]] JOIN` on an
-//! equality (as the Logs Insights `join`), and the functions in [`FUNCTIONS`]. Anything else
-//! (set operations, subqueries, window functions, …) is a [`QueryError`] naming it at its place.
+//! equality (as the Logs Insights `join`), `column [NOT] IN (SELECT …)` in WHERE (as a Logs
+//! Insights subquery), and the functions in [`FUNCTIONS`]. Anything else (set operations, other
+//! subqueries, window functions, …) is a [`QueryError`] naming it at its place.
 //!
 //! Result columns are the `SELECT` items in order, named by their alias, a column by its name,
 //! and any other item as Spark names it (`count(1)` for `COUNT(*)`, otherwise the function's
@@ -174,6 +175,10 @@ struct Tr<'a> {
     /// With a JOIN: the right side's alias and log group; every column is then qualified and
     /// read as `<alias>.<field>`, as the join names the fields of both sides.
     join: Option<(String, String)>,
+    /// The queries of the `IN (SELECT …)` subqueries met so far, in order.
+    subs: Vec<Query>,
+    /// Translating a subquery (which may not hold one).
+    inner: bool,
 }
 
 impl Tr<'_> {
@@ -233,6 +238,55 @@ impl Tr<'_> {
         let x = name(n, 0, 0)?;
         self.seen.push(x.clone());
         Ok(x)
+    }
+
+    /// `column IN (SELECT y FROM \`g\` …)`: a Logs Insights subquery over `g` whose query is the
+    /// translated SELECT (its one item named as the column, Logs Insights comparing by name).
+    fn in_subquery(
+        &mut self,
+        e: &Expr,
+        column: &Expr,
+        subquery: &sqlparser::ast::Query,
+    ) -> R<String> {
+        let p = self.places;
+        if self.inner {
+            return p.err(e, "a subquery inside a subquery is not supported yet");
+        }
+        let col = match column {
+            Expr::Identifier(i) if self.join.is_none() => i.value.clone(),
+            Expr::CompoundIdentifier(parts) => self.column(parts),
+            _ => return p.err(column, "a subquery's values are compared with a column"),
+        };
+        let x = self.expr(column)?;
+        let mut q = subquery.clone();
+        let SetExpr::Select(sel) = q.body.as_mut() else {
+            return p.err(subquery, "a subquery is one SELECT");
+        };
+        let [item] = sel.projection.as_mut_slice() else {
+            return p.err(subquery, "a subquery selects one column");
+        };
+        let value = match item {
+            SelectItem::UnnamedExpr(v) | SelectItem::ExprWithAlias { expr: v, .. } => v.clone(),
+            _ => return p.err(subquery, "a subquery selects one column"),
+        };
+        *item = SelectItem::ExprWithAlias {
+            expr: value,
+            alias: sqlparser::ast::Ident::new(col),
+        };
+        let inner = select_query(p, &q, true)?;
+        let names = inner.source().map(|s| s.names.clone()).unwrap_or_default();
+        if names.is_empty()
+            || names
+                .iter()
+                .any(|g| g.contains('\'') || g.starts_with("arn:"))
+        {
+            return p.err(subquery, "a subquery reads log groups by name");
+        }
+        if inner.join.is_some() {
+            return p.err(subquery, "a subquery with a JOIN is not supported yet");
+        }
+        self.subs.push(inner);
+        Ok(format!("{x} in (SOURCE '{}' | fields {x})", names[0]))
     }
 
     /// `NOT e` over the text of `e`, whose fields are `seen[from..]`.
@@ -422,6 +476,20 @@ impl Tr<'_> {
                 format!("case({})", args.join(", "))
             }
             Expr::Function(f) => self.function(e, f)?,
+            Expr::In {
+                expr,
+                target: InTarget::Subquery(subquery),
+                negated,
+                global: false,
+            } => {
+                let from = self.seen.len();
+                let t = self.in_subquery(e, expr, subquery)?;
+                if *negated {
+                    self.negate(&t, from)
+                } else {
+                    t
+                }
+            }
             // CAST / TRY_CAST / `::` to a number or a string type; a value that does not
             // convert is null, as Spark's (non-ANSI) CAST gives it.
             Expr::Cast {
@@ -981,6 +1049,18 @@ fn translate(text: &str) -> R<Query> {
             _ => "only one statement is allowed".into(),
         }));
     };
+    select_query(p, q, false)
+}
+
+/// One SELECT (the query, or a subquery of its WHERE when `inner`) as a [`Query`] whose source
+/// names its log groups.
+fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> {
+    let n = p.n;
+    let whole = |m: String| QueryError {
+        start: 0,
+        end: n,
+        message: m,
+    };
     if let Some(w) = &q.with {
         return p.err(w, "WITH (common table expressions) is not supported yet");
     }
@@ -990,7 +1070,7 @@ fn translate(text: &str) -> R<Query> {
         || q.settings.is_some()
         || q.format_clause.is_some()
     {
-        return p.err(q.as_ref(), "this query form is not supported yet");
+        return p.err(q, "this query form is not supported yet");
     }
     if !q.pipe_operators.is_empty() {
         return Err(whole("pipe operators (|>) are not supported yet".into()));
@@ -1077,6 +1157,8 @@ fn translate(text: &str) -> R<Query> {
         join: join
             .as_ref()
             .map(|(_, right, group)| (right.clone(), group.clone())),
+        subs: Vec::new(),
+        inner,
     };
     let mut pieces: Vec<Piece> = Vec::new();
     if let Some((text, ..)) = join {
@@ -1365,8 +1447,13 @@ fn translate(text: &str) -> R<Query> {
         pieces.push(piece("filter ispresent(`@timestamp`)".into(), false));
     }
     let mut query = crate::translate::assemble(&pieces, n)?;
-    if !query.subqueries().is_empty() {
+    // Each `IN (SELECT …)` placeholder subquery takes its translated query and log groups.
+    if query.subs.len() != tr.subs.len() {
         return Err(whole("the query could not be translated".into()));
+    }
+    for (sub, inner) in query.subs.iter_mut().zip(std::mem::take(&mut tr.subs)) {
+        sub.source = inner.source.clone();
+        sub.query = inner;
     }
     query.source = Some(Source {
         names: log_groups,

@@ -39,6 +39,17 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
     let ev = events();
     // (SQL, the Logs Insights query giving the same rows or "", the rows)
     let cases: &[(&str, &str, &[&str])] = &[
+        // IN (SELECT …): a subquery (here over the same events) gives the values.
+        (
+            "SELECT host, status FROM `A` WHERE host IN (SELECT host FROM `B` WHERE status = 500) ORDER BY bytes",
+            "",
+            &["host=b; status=200; @ptr=p4", "host=b; status=500; @ptr=p1"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE host NOT IN (SELECT lower(host) AS h FROM `B` WHERE bytes > 10000) AND status = 200 ORDER BY host",
+            "",
+            &["host=a; @ptr=p0", "host=c; @ptr=p3"],
+        ),
         // LIMIT k OFFSET m: the k rows after the first m.
         (
             "SELECT host, bytes FROM `A` ORDER BY bytes DESC LIMIT 2 OFFSET 1",
@@ -184,6 +195,19 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
         ),
         ("SELECT x FROM `A` UNION SELECT x FROM `B`", "UNION", ""),
         ("SELECT x FROM `A` OFFSET 5", "OFFSET without LIMIT", ""),
+        (
+            "SELECT x FROM `A` WHERE x IN (SELECT y FROM `B` WHERE y IN (SELECT z FROM `C`))",
+            "inside a subquery",
+            "",
+        ),
+        ("SELECT x FROM `A` WHERE x IN (SELECT y, z FROM `B`)", "one column", ""),
+        ("SELECT x FROM `A` WHERE lower(x) IN (SELECT y FROM `B`)", "compared with a column", "lower(x)"),
+        (
+            "SELECT x FROM `A` WHERE x IN (SELECT y FROM `logGroups(logGroupIdentifier: ['arn:aws:logs:us-east-1:1:log-group:b'])`)",
+            "by name",
+            "",
+        ),
+        ("SELECT x IN (SELECT y FROM `B`) AS t FROM `A`", "only in filter", ""),
         (
             "SELECT x FROM `A` LIMIT 2 OFFSET y",
             "OFFSET takes a whole number",
