@@ -209,6 +209,11 @@ def test_inner_and_left_join(logs, data):
     assert [(r["a.user"], int(r["a.ms"])) for r in got] == \
         sorted(((d["user"], d["ms"]) for d in docs if d["user"] not in team_of), key=lambda t: t[1])
 
+    # Fields chosen before the join do not hide the joined rows.
+    got = rows(ppl(logs, data, f"fields user, ms | INNER JOIN left=a, right=b ON a.user = b.user `{teams}` "
+                               "| fields a.user, b.team | dedup a.user | sort a.user"))
+    assert [(r["a.user"], r["b.team"]) for r in got] == sorted(team_of.items())
+
     err = expect_error("MalformedQueryException", logs.start_query, queryLanguage="PPL", logGroupName=group,
                        startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
                        queryString=f"JOIN left=a, right=b ON a.user = b.user `{teams}` | where ms > 10")

@@ -130,6 +130,12 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                 with_ptr = false;
             }
             Command::Limit { .. } => has_limit = true,
+            // A join names every field of both sides anew (`<alias>.<field>`): the fields a
+            // `fields`, `display` or `stats` chose before it are no more; rows show whole.
+            Command::Join(_) => {
+                cols = None;
+                display = None;
+            }
             // After `fields` or `stats`, the looked-up columns join the output.
             Command::Lookup(l) => {
                 if let Some(v) = cols.as_mut() {

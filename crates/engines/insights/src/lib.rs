@@ -61,11 +61,16 @@ pub struct QueryError {
 /// The first `{{name}}` query-parameter placeholder of a query (char offsets, `[start, end)`),
 /// `name` as PutQueryDefinition's parameter names: a letter or `_`, then letters, digits, `_`.
 /// AWS substitutes such placeholders from a saved query's parameters; a query that still holds
-/// one is refused rather than run with the braces as text.
+/// one is refused rather than run with the braces as text. Comment lines (`#` first) are skipped.
 fn parameter_placeholder(text: &str) -> Option<(usize, usize, &str)> {
     let mut from = 0;
     while let Some(i) = text[from..].find("{{") {
         let open = from + i;
+        let line = text[..open].rfind('\n').map_or(0, |n| n + 1);
+        if text[line..open].trim_start().starts_with('#') {
+            from = open + 2;
+            continue;
+        }
         let rest = &text[open + 2..];
         let len = rest
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -213,7 +218,6 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
 }
 
 impl Query {
-    /// A query of `cmds` (no SOURCE, subquery or join): what another language translates to.
     /// A query of translated commands (PPL, SQL), with its join's right side when it has one.
     pub(crate) fn from_commands(cmds: Vec<ast::Command>, join: Option<JoinSide>) -> Query {
         let plan = exec::build_plan(cmds, None);

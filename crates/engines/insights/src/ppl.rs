@@ -5,8 +5,9 @@
 //! `rename`, `stats` (`count()`, `count(f)`, `sum`, `avg`, `min`, `max`, `dc`/`distinct_count`,
 //! `percentile`/`percentile_approx`, `stddev_samp`; `by` fields and `span(field, n[unit])`),
 //! `sort [+|-]f`, `head [n] [from m]`, `dedup f, …`, `top`/`rare`, `fillnull`, `parse` (named
-//! groups), `grok` ([`crate::grok`]), `eventstats` (a subquery feeding a lookup), `in [ source
-//! = g | … ]` subsearches (Logs Insights subqueries whose query is the translated subsearch),
+//! groups), `grok` ([`crate::grok`]), `eventstats` (a subquery feeding a lookup),
+//! `in [ source = g | … ]` subsearches (Logs Insights subqueries whose query is the translated
+//! subsearch),
 //! `trendline sma(…)`, `expand`, one `[INNER | LEFT] JOIN` on an equality (as the
 //! Logs Insights `join`), with
 //! PPL's expressions (comparisons, `and`/`or`/`not`, arithmetic, `in (…)`, `between`, `like`)
@@ -544,7 +545,7 @@ impl Parser<'_> {
         }
         let g = self.next();
         let group = match &g.tok {
-            Tok::Word(w) | Tok::Quoted(w) if !w.is_empty() && !w.contains('\'') => w.clone(),
+            Tok::Word(w) | Tok::Quoted(w) if crate::translate::group_name_ok(w) => w.clone(),
             _ => {
                 return err(
                     g.start,
@@ -1003,7 +1004,8 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             "stats" => {
                 let (text, out) = stats(&mut p)?;
                 let cols = out.cols;
-                p.made.extend(cols.iter().cloned());
+                // Only the stats' columns exist after it.
+                p.made = cols.clone();
                 renamed.clear();
                 add(&mut pieces, text, false, p.peek().start);
                 shown = Some(cols);
@@ -1062,7 +1064,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 let Some(upto) = n.checked_add(from) else {
                     return err(cs, p.peek().start, "head … from is too large");
                 };
-                add(&mut pieces, format!("limit {upto}"), false, p.peek().start);
+                pieces.push(crate::translate::limit_piece(upto, cs, p.peek().start));
                 if from > 0 {
                     ready(&mut pieces, Command::Skip(from), p.peek().start);
                 }
@@ -1200,11 +1202,11 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             }
             "top" | "rare" => {
                 let (stats, sort, cols, n) = top_rare(&mut p, cmd == "top")?;
-                p.made.extend(cols.iter().cloned());
+                p.made = cols.clone();
                 renamed.clear();
                 add(&mut pieces, stats, false, p.peek().start);
                 add(&mut pieces, sort, false, p.peek().start);
-                add(&mut pieces, format!("limit {n}"), false, p.peek().start);
+                pieces.push(crate::translate::limit_piece(n, cs, p.peek().start));
                 shown = Some(cols);
             }
             "fillnull" => {
@@ -1671,20 +1673,32 @@ fn top_rare(p: &mut Parser<'_>, top: bool) -> R<(String, String, Vec<String>, us
     }
     let mut items = Vec::new();
     let mut cols = Vec::new();
+    let mut order = Vec::new();
+    let dir = if top { "desc" } else { "asc" };
     for (f, raw) in &fields {
         let col = format!("count_{raw}");
-        items.push(format!("count({f}) as {}", name(&col, 0, 0)?));
+        if fields.iter().chain(&by).any(|(_, r)| *r == col) {
+            return err(
+                0,
+                0,
+                format!(
+                    "{col} is both a field and the count column of {raw}: rename the field first"
+                ),
+            );
+        }
+        let c = name(&col, 0, 0)?;
+        items.push(format!("count({f}) as {c}"));
+        order.push(format!("{c} {dir}"));
         cols.push(col);
     }
     let keys: Vec<&String> = fields.iter().chain(&by).map(|(n, _)| n).collect();
     cols.extend(fields.iter().chain(&by).map(|(_, r)| r.clone()));
-    let first = name(&cols[0], 0, 0)?;
-    let order = if top { "desc" } else { "asc" };
-    let ties: Vec<String> = keys.iter().map(|k| format!("{k} asc")).collect();
+    // Every count column, then the values (ties).
+    order.extend(keys.iter().map(|k| format!("{k} asc")));
     let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
     Ok((
         format!("stats {} by {}", items.join(", "), keys.join(", ")),
-        format!("sort {first} {order}, {}", ties.join(", ")),
+        format!("sort {}", order.join(", ")),
         cols,
         n,
     ))
@@ -1701,6 +1715,13 @@ fn raw_string(token: &[char]) -> String {
         match (inner[i], inner.get(i + 1)) {
             ('\\', Some(&c)) if c == q => {
                 out.push(q);
+                i += 2;
+            }
+            // Any other escape stays as written, both characters (so `\\` before a quote
+            // does not take the quote).
+            ('\\', Some(&c)) => {
+                out.push('\\');
+                out.push(c);
                 i += 2;
             }
             (c, Some(&d)) if c == q && d == q => {
@@ -1841,8 +1862,12 @@ fn ppl_join(p: &mut Parser<'_>, inner: bool, cs: usize) -> R<(String, (String, S
             )
         }
     };
-    if group.is_empty() || group.contains('\'') {
-        return err(g.start, g.end, "expected the right side's log group");
+    if !crate::translate::group_name_ok(&group) {
+        return err(
+            g.start,
+            g.end,
+            "expected the right side's log group (a log group name)",
+        );
     }
     let kind = if inner { "inner" } else { "left" };
     Ok((

@@ -275,11 +275,7 @@ impl Tr<'_> {
         };
         let inner = select_query(p, &q, true)?;
         let names = inner.source().map(|s| s.names.clone()).unwrap_or_default();
-        if names.is_empty()
-            || names
-                .iter()
-                .any(|g| g.contains('\'') || g.starts_with("arn:"))
-        {
+        if names.is_empty() || !names.iter().all(|g| crate::translate::group_name_ok(g)) {
             return p.err(subquery, "a subquery reads log groups by name");
         }
         if inner.join.is_some() {
@@ -336,6 +332,18 @@ impl Tr<'_> {
             }
             Expr::Identifier(i) => self.field(e, &i.value.clone())?,
             Expr::CompoundIdentifier(parts) => {
+                if let (Some((right, _)), [q, _, ..]) = (&self.join, parts.as_slice()) {
+                    let left = self.alias.as_deref().unwrap_or_default();
+                    if !q.value.eq_ignore_ascii_case(left) && !q.value.eq_ignore_ascii_case(right) {
+                        return p.err(
+                            e,
+                            format!(
+                                "{} names no side of the join: qualify columns with {left} or {right}",
+                                q.value
+                            ),
+                        );
+                    }
+                }
                 let n = self.column(parts);
                 self.field(e, &n)?
             }
@@ -499,10 +507,7 @@ impl Tr<'_> {
                 format: None,
             } => {
                 let convert = match data_type {
-                    DataType::TinyInt(_)
-                    | DataType::SmallInt(_)
-                    | DataType::Int(_)
-                    | DataType::Integer(_) => "toInt",
+                    DataType::Int(_) | DataType::Integer(_) => "toInt",
                     DataType::BigInt(_) | DataType::Int64 => "toLong",
                     DataType::Double(_)
                     | DataType::Float(_)
@@ -958,7 +963,7 @@ fn join_piece(
         );
     };
     let group = group.value.clone();
-    if group.starts_with("logGroups(") || group.starts_with("arn:") || group.contains('\'') {
+    if !crate::translate::group_name_ok(&group) {
         return p.err(&j.relation, "a JOIN's right side is one log group, by name");
     }
     let (Some(left), Some(right)) = (left, alias.as_ref().map(|a| &a.name)) else {
@@ -1421,7 +1426,7 @@ fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> 
             let Some(upto) = k.checked_add(skip) else {
                 return p.err(l, "LIMIT plus OFFSET is too large");
             };
-            pieces.push(piece(format!("limit {upto}"), false));
+            pieces.push(crate::translate::limit_piece(upto, 0, n));
             if skip > 0 {
                 pieces.push(Piece {
                     text: "limit 1".into(),

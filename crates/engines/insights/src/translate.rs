@@ -189,6 +189,29 @@ pub(crate) fn like_regex(p: &str) -> Result<String, String> {
 }
 
 /// One PPL command in Logs Insights text, and whether it is an `eval`.
+/// Longest Logs Insights text a PPL or SQL query may translate into.
+const MAX_TRANSLATED: usize = 200_000;
+
+/// A `limit n` of another language (no Logs Insights cap of 10,000 on it: the query's row limit
+/// still applies to its results).
+pub(crate) fn limit_piece(n: usize, start: usize, end: usize) -> Piece {
+    Piece {
+        text: "limit 1".into(),
+        eval: false,
+        ready: Some(Command::Limit { n, any: false }),
+        start,
+        end,
+    }
+}
+
+/// A log group name as AWS's model allows it (`[\.\-_/#A-Za-z0-9]+`, 1 to 512 characters):
+/// safe inside the `SOURCE '…'` text a translation writes.
+pub(crate) fn group_name_ok(g: &str) -> bool {
+    (1..=512).contains(&g.len())
+        && g.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'/' | b'#'))
+}
+
 #[derive(Clone)]
 pub(crate) struct Piece {
     pub(crate) text: String,
@@ -207,6 +230,17 @@ pub(crate) struct Piece {
 pub(crate) fn assemble(pieces: &[Piece], n: usize) -> R<crate::Query> {
     let joined: Vec<&str> = pieces.iter().map(|p| p.text.as_str()).collect();
     let cwli = joined.join(" | ");
+    // Some translations repeat an operand (a CAST to a string, BETWEEN): nested deeply, the text
+    // would grow without bound.
+    if cwli.len() > MAX_TRANSLATED {
+        return Err(QueryError {
+            start: 0,
+            end: n,
+            message: format!(
+                "the query is too complex: its translation is longer than {MAX_TRANSLATED} characters"
+            ),
+        });
+    }
     let (mut cmds, subs, join) = crate::parser::parse_query(&cwli, false).map_err(|e| {
         // The error is placed on the PPL command its translation came from.
         let mut at = 0;

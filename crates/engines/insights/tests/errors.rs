@@ -621,3 +621,10 @@ fn deep_expressions_are_refused_and_long_conditions_run() {
     }
     assert_eq!(ex.rows(), vec![vec![("n".to_string(), "3".to_string())]]);
 }
+
+/// A `{{name}}` in a comment line is no placeholder (a comment is not run).
+#[test]
+fn placeholders_in_comments_are_comments() {
+    assert!(parse("fields @message\n# keep {{level}} for later\n| limit 5").is_ok());
+    assert!(parse("fields @message\n| filter x = '{{level}}'").is_err());
+}

@@ -343,6 +343,20 @@ fn join_doc_examples() {
             "join left=a right=b where b.requestId = a.requestId (SOURCE '/p') | stats count(*) as n by a.requestId",
             &["a.requestId=r1; n=1", "a.requestId=r3; n=2"],
         ),
+        // Fields chosen before the join are renamed by it: the joined rows show whole (they
+        // showed nothing before this was fixed).
+        (
+            "filter requestId = 'r4' | fields requestId, status | join type=left left=a right=b where a.requestId = b.requestId (SOURCE '/p') | fields a.requestId, a.status",
+            &["a.requestId=r4; a.status=502; @ptr=p3"],
+        ),
+        (
+            "stats count(*) as n by requestId | join left=a right=b where a.requestId = b.requestId (SOURCE '/p') | sort b.duration | display a.requestId, a.n, b.duration",
+            &[
+                "a.requestId=r3; a.n=1; b.duration=5",
+                "a.requestId=r1; a.n=1; b.duration=100",
+                "a.requestId=r3; a.n=1; b.duration=280",
+            ],
+        ),
         // Without fields, every field of both sides, each with its alias.
         (
             "filter requestId = 'r1' | join left=a right=b where a.requestId = b.requestId (SOURCE '/p')",

@@ -409,6 +409,32 @@ fn review_findings_answer_as_ppl_would_or_are_refused() {
     for (q, want) in cases {
         assert_eq!(show(&run_ppl(q, &ev)), *want, "PPL: {q}");
     }
+    // top/rare with several fields order by every count column (then the values).
+    let multi = evs(&[
+        (T0, r#"{"a":"x","b":"1"}"#),
+        (T0 + 1, r#"{"a":"x"}"#),
+        (T0 + 2, r#"{"a":"z"}"#),
+        (T0 + 3, r#"{"a":"z","b":"2"}"#),
+        (T0 + 4, r#"{"a":"z","b":"2"}"#),
+    ]);
+    assert_eq!(
+        show(&run_ppl("top 2 a, b", &multi)),
+        [
+            "count_a=2; count_b=2; a=z; b=2",
+            "count_a=1; count_b=1; a=x; b=1",
+        ]
+    );
+    // A pattern's `\\` before a quote stays a backslash pair; the quote is then doubled.
+    let quoted = evs(&[(T0, r#"{"m":"a\\'b"}"#), (T0 + 1, r#"{"m":"a''b"}"#)]);
+    assert_eq!(
+        show(&run_ppl(
+            r"parse m '(?<v>a\\''b)' | where isnotnull(v) | fields v",
+            &quoted
+        )),
+        [r"v=a\'b; @ptr=p0"]
+    );
+    // Limits over 10,000 (Logs Insights' cap on its own `limit`) are taken.
+    assert!(parse_ppl("head 20000 from 5").is_ok());
     // Long chains are written flat.
     let long = format!(
         "where {} | stats count() as n",
@@ -437,6 +463,16 @@ fn review_findings_answer_as_ppl_would_or_are_refused() {
         // (A doubled backslash in a PPL string is one backslash.)
         ("where route like 'a\\\\b'", "escapes 'b'"),
         ("stats count() by `\u{1}0`", "U+0001"),
+        // Session 8's review: a count column may not hide a field; only the stats' columns
+        // exist after it (after a join, an older name is refused, not read as missing); a
+        // join's group must be a log group name.
+        ("top count_route, route", "both a field and the count column"),
+        (
+            "join left=l, right=r on l.k = r.k `g` | eval y = r.y | stats count() as c by l.x | where y = 'b1'",
+            "qualify y",
+        ),
+        ("join left=l, right=r on l.k = r.k `g\\`", "a log group name"),
+        ("where a in [ source = `g'x` | fields a ]", "the subsearch's log group"),
     ];
     for (q, words) in refused {
         match parse_ppl(q) {

@@ -266,6 +266,42 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
 #[test]
 fn review_findings_answer_as_spark_would_or_are_refused() {
     let ev = events();
+    // Session 8's review: in a join only the two aliases qualify columns; nested string CASTs
+    // cannot grow the translation without bound; TINYINT and SMALLINT (which wrap in Spark)
+    // are refused; limits over 10,000 are taken; the join's group is a log group name.
+    for (q, words) in [
+        (
+            "SELECT l.x FROM `A` AS l JOIN `B` AS r ON l.k = r.k WHERE z.x = 'a1'",
+            "names no side of the join",
+        ),
+        (
+            "SELECT A.x FROM `A` AS l JOIN `B` AS r ON l.k = r.k",
+            "names no side of the join",
+        ),
+        (
+            "SELECT l.x FROM `A` AS l JOIN `B` AS r ON l.k = r.k WHERE B.y = 1",
+            "names no side of the join",
+        ),
+        ("SELECT CAST(x AS TINYINT) FROM `A`", "CAST to TINYINT"),
+        (
+            "SELECT l.x FROM `A` AS l JOIN `B\\` AS r ON l.k = r.k",
+            "by name",
+        ),
+    ] {
+        match nephoscope_insights::parse_sql(q) {
+            Ok(_) => panic!("{q:?} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q:?}: {e:?}"),
+        }
+    }
+    let mut nested = "f".to_string();
+    for _ in 0..20 {
+        nested = format!("CAST({nested} AS STRING)");
+    }
+    let started = std::time::Instant::now();
+    let e = nephoscope_insights::parse_sql(&format!("SELECT {nested} AS s FROM `A`")).unwrap_err();
+    assert!(e.message.contains("too complex"), "{e:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(nephoscope_insights::parse_sql("SELECT x FROM `A` LIMIT 20000 OFFSET 5").is_ok());
     // (SQL, rows)
     let cases: &[(&str, &[&str])] = &[
         // Positions of the SELECT items.
