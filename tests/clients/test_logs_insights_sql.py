@@ -161,6 +161,20 @@ def test_in_subquery_reads_another_group(logs, data):
     assert got == [{"n": str(sum(d["host"] not in hosts for d in docs_a))}]
 
 
+def test_union_all_and_union_over_two_groups(logs, data):
+    a, b, _, docs_a, docs_b = data
+    got = rows(sql(logs, data, f"SELECT host AS h, bytes FROM `{a}` WHERE status = 500 UNION ALL "
+                               f"SELECT host, bytes FROM `{b}` WHERE status = 404 ORDER BY bytes DESC"))
+    want = sorted([(d["host"], d["bytes"]) for d in docs_a if d["status"] == 500]
+                  + [(d["host"], d["bytes"]) for d in docs_b if d["status"] == 404], key=lambda t: -t[1])
+    assert [(r["h"], int(r["bytes"])) for r in got] == want
+    got = rows(sql(logs, data, f"SELECT method FROM `{a}` UNION SELECT method FROM `{b}` ORDER BY method"))
+    assert [r["method"] for r in got] == sorted({d["method"] for d in docs_a + docs_b})
+    resp = sql(logs, data, f"SELECT COUNT(*) AS n FROM `{a}` UNION ALL SELECT COUNT(*) FROM `{b}`")
+    assert sorted(int(r["n"]) for r in rows(resp)) == sorted([len(docs_a), len(docs_b)])
+    assert resp["statistics"]["recordsScanned"] == len(docs_a) + len(docs_b)
+
+
 def test_a_group_named_twice_is_read_once(logs, data):
     a, _, _, docs, _ = data
     resp = sql(logs, data, f"SELECT COUNT(*) AS n FROM `logGroups(logGroupIdentifier: ['{a}', '{group_arn(a)}'])`")

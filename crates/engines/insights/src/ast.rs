@@ -339,6 +339,15 @@ pub enum RowCmd {
     /// `appendcols [override=bool] [max=n] (subquery)`: row i of the subquery's rows (query
     /// `sub`, run by the caller) laid over row i; fields already there kept unless
     /// `override`; its rows past the query's become rows of their own.
+    /// SQL's `UNION [ALL]`: the rows of subquery `sub` after the query's own, each field of
+    /// the subquery's (`from`) renamed as the query's in that place (`to`). No Logs Insights
+    /// syntax makes it.
+    UnionRows {
+        sub: usize,
+        from: Vec<String>,
+        to: Vec<String>,
+        rows: Option<std::sync::Arc<ResultRows>>,
+    },
     AppendCols {
         sub: usize,
         overwrite: bool,
@@ -362,9 +371,10 @@ impl RowCmd {
     pub fn reads(&self) -> Vec<&str> {
         match self {
             RowCmd::AddTotals { fields, .. } => fields.iter().map(String::as_str).collect(),
-            RowCmd::FillDown(_) | RowCmd::FillMissing { .. } | RowCmd::AppendCols { .. } => {
-                Vec::new()
-            }
+            RowCmd::FillDown(_)
+            | RowCmd::FillMissing { .. }
+            | RowCmd::AppendCols { .. }
+            | RowCmd::UnionRows { .. } => Vec::new(),
             RowCmd::Accum { field, .. }
             | RowCmd::Autoregress { field, .. }
             | RowCmd::Trendline { field, .. } => vec![field],
@@ -387,7 +397,7 @@ impl RowCmd {
                     Vec::new()
                 }
             }
-            RowCmd::FillDown(_) => Vec::new(),
+            RowCmd::FillDown(_) | RowCmd::UnionRows { .. } => Vec::new(),
             RowCmd::FillMissing { fills, .. } => fills.iter().map(|(n, _)| n.as_str()).collect(),
             RowCmd::AppendCols { columns, .. } => columns.iter().map(String::as_str).collect(),
             RowCmd::Outlier { mark, .. } => {

@@ -112,6 +112,8 @@ pub struct SubQuery {
     /// PPL's `eventstats`: the subquery's rows (one per group) feed the `lookup` that gives
     /// each row its group's aggregates.
     pub eventstats: bool,
+    /// SQL's `UNION`: the subquery's rows follow the query's (all of them are needed).
+    pub union: bool,
 }
 
 impl SubQuery {
@@ -556,6 +558,38 @@ impl Query {
         let Some(sub) = self.subs.get(i) else {
             return Ok(());
         };
+        if sub.union {
+            let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
+            for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+                if let ast::Command::Rows(ast::RowCmd::UnionRows {
+                    sub,
+                    from,
+                    to,
+                    rows: slot,
+                }) = c
+                {
+                    if *sub != i {
+                        continue;
+                    }
+                    // Each field of the subquery's row under the query's name in its place (and
+                    // its record's `@ptr`, when it has one).
+                    let renamed: Vec<Vec<(String, String)>> = rows
+                        .iter()
+                        .map(|r| {
+                            let cell =
+                                |f: &str| r.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone());
+                            from.iter()
+                                .zip(to.iter())
+                                .filter_map(|(f, t)| cell(f).map(|v| (t.clone(), v)))
+                                .chain(cell("@ptr").map(|v| ("@ptr".to_string(), v)))
+                                .collect()
+                        })
+                        .collect();
+                    *slot = Some(Arc::new(renamed));
+                }
+            }
+            return Ok(());
+        }
         if sub.eventstats {
             let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
             for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {

@@ -480,6 +480,7 @@ impl Parser {
             field,
             append: None,
             eventstats: false,
+            union: false,
         });
         Ok(Expr::InSub {
             expr: Box::new(l),

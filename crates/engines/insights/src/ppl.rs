@@ -1488,6 +1488,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             field: String::new(),
             append: None,
             eventstats: true,
+            union: false,
         });
     }
     Ok((query, shown))

@@ -109,6 +109,19 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             rows
         }
         RowCmd::AppendCols { rows: None, .. } => rows,
+        RowCmd::UnionRows {
+            rows: Some(extra), ..
+        } => {
+            for cells in extra.iter() {
+                let mut r = Row::new(0, String::new(), Vec::new());
+                for (k, v) in cells {
+                    r.set(k, Value::Str(v.clone()));
+                }
+                rows.push(r);
+            }
+            rows
+        }
+        RowCmd::UnionRows { rows: None, .. } => rows,
         RowCmd::Outlier {
             remove,
             param,

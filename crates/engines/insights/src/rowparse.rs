@@ -325,6 +325,7 @@ impl Parser {
             field: String::new(),
             append: Some(max),
             eventstats: false,
+            union: false,
         });
         Ok(Command::Rows(RowCmd::AppendCols {
             sub: self.subs.len() - 1,

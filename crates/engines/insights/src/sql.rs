@@ -8,8 +8,9 @@
 //! `STDDEV`/`STDDEV_SAMP`, the operators, `[NOT] IN`, `[NOT] BETWEEN`, `[NOT] LIKE`, `IS [NOT]
 //! NULL`, `CASE`, `CAST` to numbers and strings, one `[INNER | LEFT [OUTER]] JOIN` on an
 //! equality (as the Logs Insights `join`), `column [NOT] IN (SELECT …)` in WHERE (as a Logs
-//! Insights subquery), and the functions in [`FUNCTIONS`]. Anything else (set operations, other
-//! subqueries, window functions, …) is a [`QueryError`] naming it at its place.
+//! Insights subquery), `UNION [ALL]` (later SELECTs as subqueries whose rows follow), and the
+//! functions in [`FUNCTIONS`]. Anything else (INTERSECT, EXCEPT, other subqueries, window
+//! functions, …) is a [`QueryError`] naming it at its place.
 //!
 //! Result columns are the `SELECT` items in order, named by their alias, a column by its name,
 //! and any other item as Spark names it (`count(1)` for `COUNT(*)`, otherwise the function's
@@ -134,17 +135,20 @@ impl Places {
         (start + (column as usize).saturating_sub(1)).min(self.n)
     }
 
-    /// An error at `node`'s place (the whole query when it has none).
-    fn err<T>(&self, node: &impl Spanned, message: impl Into<String>) -> R<T> {
+    /// `node`'s place (the whole query when it has none).
+    fn span(&self, node: &impl Spanned) -> (usize, usize) {
         let s = node.span();
-        let (start, end) = if s.start.line == 0 {
+        if s.start.line == 0 {
             (0, self.n)
         } else {
-            (
-                self.at(s.start.line, s.start.column),
-                self.at(s.end.line, s.end.column),
-            )
-        };
+            let start = self.at(s.start.line, s.start.column);
+            (start, self.at(s.end.line, s.end.column).max(start))
+        }
+    }
+
+    /// An error at `node`'s place (the whole query when it has none).
+    fn err<T>(&self, node: &impl Spanned, message: impl Into<String>) -> R<T> {
+        let (start, end) = self.span(node);
         Err(QueryError {
             start,
             end: end.max(start),
@@ -274,15 +278,13 @@ impl Tr<'_> {
             alias: sqlparser::ast::Ident::new(col),
         };
         let inner = select_query(p, &q, true)?;
-        let names = inner.source().map(|s| s.names.clone()).unwrap_or_default();
-        if names.is_empty() || !names.iter().all(|g| crate::translate::group_name_ok(g)) {
-            return p.err(subquery, "a subquery reads log groups by name");
-        }
         if inner.join.is_some() {
             return p.err(subquery, "a subquery with a JOIN is not supported yet");
         }
         self.subs.push(inner);
-        Ok(format!("{x} in (SOURCE '{}' | fields {x})", names[0]))
+        // (The SOURCE written here only places the subquery: its log groups are put in after
+        // parsing, from its FROM.)
+        Ok(format!("{x} in (SOURCE 'subquery' | fields {x})"))
     }
 
     /// `NOT e` over the text of `e`, whose fields are `seen[from..]`.
@@ -320,7 +322,7 @@ impl Tr<'_> {
                 return name(&n.clone(), 0, 0);
             }
         }
-        Ok(match e {
+        let text = match e {
             Expr::Identifier(i) if self.join.is_some() => {
                 return p.err(
                     e,
@@ -570,7 +572,10 @@ impl Tr<'_> {
                 let short: String = what.chars().take(40).collect();
                 return p.err(e, format!("{short} is not supported yet in SQL queries"));
             }
-        })
+        };
+        // (The whole query is the place: a node's span is computed over its whole subtree,
+        // which a long AND chain makes deep.)
+        crate::translate::bounded(text, 0, self.places.n)
     }
 
     fn function(&mut self, e: &Expr, f: &sqlparser::ast::Function) -> R<String> {
@@ -1054,12 +1059,54 @@ fn translate(text: &str) -> R<Query> {
             _ => "only one statement is allowed".into(),
         }));
     };
+    if matches!(q.body.as_ref(), SetExpr::SetOperation { .. }) {
+        return union_query(p, q);
+    }
     select_query(p, q, false)
 }
 
 /// One SELECT (the query, or a subquery of its WHERE when `inner`) as a [`Query`] whose source
 /// names its log groups.
 fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> {
+    let parts = select_parts(p, q, inner)?;
+    finish(p, parts.pieces, parts.subs, parts.groups)
+}
+
+/// A SELECT translated but not yet assembled.
+struct Parts {
+    pieces: Vec<Piece>,
+    /// Its `IN (SELECT …)` subqueries' queries, in order.
+    subs: Vec<Query>,
+    groups: Vec<String>,
+    /// The columns it shows, in order (empty with `*`).
+    shown: Vec<String>,
+    star: bool,
+}
+
+/// The query of assembled `pieces`, its subqueries' queries put in and its log groups named.
+fn finish(p: &Places, pieces: Vec<Piece>, subs: Vec<Query>, groups: Vec<String>) -> R<Query> {
+    let mut query = crate::translate::assemble(&pieces, p.n)?;
+    // Each `IN (SELECT …)` placeholder subquery takes its translated query and log groups.
+    if query.subs.len() != subs.len() {
+        return Err(QueryError {
+            start: 0,
+            end: p.n,
+            message: "the query could not be translated".into(),
+        });
+    }
+    for (sub, inner) in query.subs.iter_mut().zip(subs) {
+        sub.source = inner.source.clone();
+        sub.query = inner;
+    }
+    query.source = Some(Source {
+        names: groups,
+        name_prefixes: Vec::new(),
+        class: None,
+    });
+    Ok(query)
+}
+
+fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> {
     let n = p.n;
     let whole = |m: String| QueryError {
         start: 0,
@@ -1395,6 +1442,27 @@ fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> 
             pieces.push(piece(o, false));
         }
     }
+    pieces.extend(limit_pieces(p, q)?);
+    if !star {
+        let names = shown.iter().map(|c| name(c, 0, 0)).collect::<R<Vec<_>>>()?;
+        pieces.push(piece(format!("display {}", names.join(", ")), false));
+    }
+    if pieces.is_empty() {
+        // `SELECT * FROM g`: every record, whole (as with any other clause).
+        pieces.push(piece("filter ispresent(`@timestamp`)".into(), false));
+    }
+    Ok(Parts {
+        pieces,
+        subs: std::mem::take(&mut tr.subs),
+        groups: log_groups,
+        shown: if star { Vec::new() } else { shown },
+        star,
+    })
+}
+
+/// `LIMIT k [OFFSET m]` of `q`: the pieces keeping its rows k + m and skipping m.
+fn limit_pieces(p: &Places, q: &sqlparser::ast::Query) -> R<Vec<Piece>> {
+    let mut pieces = Vec::new();
     match &q.limit_clause {
         None => {}
         Some(LimitClause::LimitOffset {
@@ -1426,45 +1494,193 @@ fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> 
             let Some(upto) = k.checked_add(skip) else {
                 return p.err(l, "LIMIT plus OFFSET is too large");
             };
-            pieces.push(crate::translate::limit_piece(upto, 0, n));
+            pieces.push(crate::translate::limit_piece(upto, 0, p.n));
             if skip > 0 {
                 pieces.push(Piece {
                     text: "limit 1".into(),
                     eval: false,
                     ready: Some(crate::ast::Command::Skip(skip)),
                     start: 0,
-                    end: n,
+                    end: p.n,
                 });
             }
         }
         Some(other) => {
-            return Err(whole(format!(
-                "{other} is not supported yet (OFFSET without LIMIT, LIMIT BY, LIMIT m, n)"
-            )))
+            return Err(QueryError {
+                start: 0,
+                end: p.n,
+                message: format!(
+                    "{other} is not supported yet (OFFSET without LIMIT, LIMIT BY, LIMIT m, n)"
+                ),
+            })
         }
     }
-    if !star {
-        let names = shown.iter().map(|c| name(c, 0, 0)).collect::<R<Vec<_>>>()?;
-        pieces.push(piece(format!("display {}", names.join(", ")), false));
+    Ok(pieces)
+}
+
+/// `SELECT … UNION [ALL] SELECT …` (any number, all UNION or all UNION ALL), then its
+/// `ORDER BY` (the columns by name or place) and `LIMIT`: the first SELECT is the query, each
+/// other runs first as a subquery whose rows follow its rows, named as its columns in their
+/// places; `UNION` then drops repeated rows.
+fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
+    use sqlparser::ast::{SetOperator, SetQuantifier};
+    fn flatten<'q>(
+        p: &Places,
+        e: &'q SetExpr,
+        out: &mut Vec<&'q SetExpr>,
+        kinds: &mut Vec<SetQuantifier>,
+    ) -> R<()> {
+        match e {
+            SetExpr::SetOperation {
+                op: SetOperator::Union,
+                set_quantifier,
+                left,
+                right,
+            } => {
+                flatten(p, left, out, kinds)?;
+                kinds.push(*set_quantifier);
+                flatten(p, right, out, kinds)
+            }
+            SetExpr::SetOperation { op, .. } => p.err(
+                e,
+                format!("{op} is not supported yet (UNION and UNION ALL are)"),
+            ),
+            SetExpr::Select(_) => {
+                out.push(e);
+                Ok(())
+            }
+            _ => p.err(e, "each side of a UNION is one SELECT"),
+        }
     }
-    if pieces.is_empty() {
-        // `SELECT * FROM g`: every record, whole (as with any other clause).
-        pieces.push(piece("filter ispresent(`@timestamp`)".into(), false));
+    if q.with.is_some() || q.fetch.is_some() || !q.pipe_operators.is_empty() {
+        return p.err(q, "this query form is not supported yet");
     }
-    let mut query = crate::translate::assemble(&pieces, n)?;
-    // Each `IN (SELECT …)` placeholder subquery takes its translated query and log groups.
-    if query.subs.len() != tr.subs.len() {
-        return Err(whole("the query could not be translated".into()));
+    let mut branches = Vec::new();
+    let mut kinds = Vec::new();
+    flatten(p, &q.body, &mut branches, &mut kinds)?;
+    let all = match kinds.as_slice() {
+        [SetQuantifier::All, ..] => true,
+        [SetQuantifier::None | SetQuantifier::Distinct, ..] => false,
+        _ => {
+            return p.err(
+                q.body.as_ref(),
+                "this UNION form is not supported yet (UNION [ALL | DISTINCT])",
+            )
+        }
+    };
+    if kinds.iter().any(|k| matches!(k, SetQuantifier::All) != all) {
+        return p.err(
+            q.body.as_ref(),
+            "mixing UNION and UNION ALL is not supported yet",
+        );
     }
-    for (sub, inner) in query.subs.iter_mut().zip(std::mem::take(&mut tr.subs)) {
-        sub.source = inner.source.clone();
-        sub.query = inner;
+    let branch = |b: &SetExpr| {
+        let mut bq = q.clone();
+        bq.body = Box::new(b.clone());
+        bq.order_by = None;
+        bq.limit_clause = None;
+        bq
+    };
+    let main = select_parts(p, &branch(branches[0]), false)?;
+    if main.star {
+        return p.err(
+            branches[0],
+            "SELECT * in a UNION is not supported yet: name the columns",
+        );
     }
-    query.source = Some(Source {
-        names: log_groups,
-        name_prefixes: Vec::new(),
-        class: None,
-    });
+    let mut pieces = main.pieces;
+    let mut unions = Vec::new();
+    for b in &branches[1..] {
+        let parts = select_parts(p, &branch(b), true)?;
+        if parts.star || parts.shown.len() != main.shown.len() {
+            return p.err(
+                *b,
+                "each SELECT of a UNION has the same number of columns (no *)",
+            );
+        }
+        if !parts.subs.is_empty() {
+            return p.err(
+                *b,
+                "a subquery in a later SELECT of a UNION is not supported yet",
+            );
+        }
+        let shown = parts.shown.clone();
+        unions.push((finish(p, parts.pieces, Vec::new(), parts.groups)?, shown));
+    }
+    for (k, (_, from)) in unions.iter().enumerate() {
+        pieces.push(Piece {
+            text: "limit 1".into(),
+            eval: false,
+            ready: Some(crate::ast::Command::Rows(crate::ast::RowCmd::UnionRows {
+                sub: main.subs.len() + k,
+                from: from.clone(),
+                to: main.shown.clone(),
+                rows: None,
+            })),
+            start: 0,
+            end: p.n,
+        });
+    }
+    let names = main
+        .shown
+        .iter()
+        .map(|c| name(c, 0, 0))
+        .collect::<R<Vec<_>>>()?;
+    let piece = |text: String| Piece {
+        text,
+        eval: false,
+        ready: None,
+        start: 0,
+        end: p.n,
+    };
+    // ORDER BY the union's columns: by name or place.
+    if let Some(o) = &q.order_by {
+        let OrderByKind::Expressions(list) = &o.kind else {
+            return p.err(o, "ORDER BY ALL is not supported yet");
+        };
+        let mut keys = Vec::new();
+        for k in list {
+            if k.options.nulls_first.is_some() || k.with_fill.is_some() {
+                return p.err(
+                    &k.expr,
+                    "NULLS FIRST/LAST and WITH FILL are not supported yet",
+                );
+            }
+            let at = match &k.expr {
+                Expr::Identifier(i) => main.shown.iter().position(|c| *c == i.value),
+                e => ordinal(e)
+                    .and_then(|n| n.checked_sub(1))
+                    .filter(|&n| n < names.len()),
+            };
+            let Some(at) = at else {
+                return p.err(
+                    &k.expr,
+                    "a UNION's ORDER BY names one of its columns, by name or place",
+                );
+            };
+            let dir = match &k.options.sort {
+                Some(OrderBySort::Desc) => "desc",
+                _ => "asc",
+            };
+            keys.push(format!("{} {dir}", names[at]));
+        }
+        pieces.push(piece(format!("sort {}", keys.join(", "))));
+    }
+    if !all {
+        pieces.push(piece(format!("dedup {}", names.join(", "))));
+    }
+    pieces.extend(limit_pieces(p, q)?);
+    let mut query = finish(p, pieces, main.subs, main.groups)?;
+    for (sub, _) in unions {
+        query.subs.push(crate::SubQuery {
+            source: sub.source.clone(),
+            query: sub,
+            field: String::new(),
+            append: None,
+            eventstats: false,
+            union: true,
+        });
+    }
     Ok(query)
 }
 

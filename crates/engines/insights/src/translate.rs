@@ -190,7 +190,22 @@ pub(crate) fn like_regex(p: &str) -> Result<String, String> {
 
 /// One PPL command in Logs Insights text, and whether it is an `eval`.
 /// Longest Logs Insights text a PPL or SQL query may translate into.
-const MAX_TRANSLATED: usize = 200_000;
+pub(crate) const MAX_TRANSLATED: usize = 200_000;
+
+/// Refuses an expression's translation once it passes [`MAX_TRANSLATED`] (checked as each
+/// expression is written, before nesting can multiply it further).
+pub(crate) fn bounded(text: String, start: usize, end: usize) -> R<String> {
+    if text.len() > MAX_TRANSLATED {
+        return Err(QueryError {
+            start,
+            end,
+            message: format!(
+                "the query is too complex: its translation is longer than {MAX_TRANSLATED} characters"
+            ),
+        });
+    }
+    Ok(text)
+}
 
 /// A `limit n` of another language (no Logs Insights cap of 10,000 on it: the query's row limit
 /// still applies to its results).

@@ -440,14 +440,20 @@ fn launch(
     }
     // The log groups of each subquery (its SOURCE, or the query's own) and of the join's right
     // side: the same checks as the query's.
+    // (A SQL subquery's FROM may name its groups by ARN, as the query's own FROM may.)
     let sides: Vec<Vec<String>> = query
         .subqueries()
         .iter()
         .map(|sq| match &sq.source {
-            Some(src) => source_groups(store, &scope, src),
-            None => groups.clone(),
+            Some(src) if language == "SQL" => src
+                .names
+                .iter()
+                .map(|id| resolve_identifier(&scope, id))
+                .collect::<Result<_, _>>(),
+            Some(src) => Ok(source_groups(store, &scope, src)),
+            None => Ok(groups.clone()),
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let join_groups = query
         .join_side()
         .map(|j| source_groups(store, &scope, &j.source));
@@ -635,8 +641,12 @@ fn run_sides(
             limits.subquery_timeout,
             "inner query",
         )?;
-        // (An eventstats subquery's rows are its groups: all are needed, whatever its limits.)
-        if sub.append.is_none() && (sub.eventstats || !sub.has_limit()) && rows.len() > max {
+        // (An eventstats subquery's rows are its groups, a union's are results: all are needed,
+        // whatever their limits.)
+        if sub.append.is_none()
+            && (sub.eventstats || sub.union || !sub.has_limit())
+            && rows.len() > max
+        {
             return Err(SideFailure::Failed(format!(
                 "inner query returned more than {max} rows"
             )));
