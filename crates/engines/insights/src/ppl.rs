@@ -765,11 +765,14 @@ impl Parser<'_> {
                     count(lo, hi)?;
                     Ok(format!("{ours}({})", args.join(", ")))
                 }
-                None => err(
-                    start,
-                    end,
-                    format!("the PPL function {f} is not supported yet"),
-                ),
+                None => match crate::translate::shared_function(&lower, &args) {
+                    Some(r) => r.or_else(|m| err(start, end, m)),
+                    None => err(
+                        start,
+                        end,
+                        format!("the PPL function {f} is not supported yet"),
+                    ),
+                },
             },
         }
     }

@@ -654,8 +654,18 @@ impl Tr<'_> {
                 _ => return p.err(e, format!("{fname}'s arguments are not supported yet")),
             }
         }
-        // Defaults answer for missing fields themselves.
-        if ["coalesce", "nvl", "ifnull", "if"].contains(&lower.as_str()) {
+        // Defaults and null tests answer for missing fields themselves.
+        if [
+            "coalesce",
+            "nvl",
+            "ifnull",
+            "if",
+            "nvl2",
+            "isnull",
+            "isnotnull",
+        ]
+        .contains(&lower.as_str())
+        {
             self.seen.truncate(from);
         }
         if distinct {
@@ -673,19 +683,30 @@ impl Tr<'_> {
                 count(2, 3)?;
                 Ok(crate::translate::substr(&args))
             }
-            "sha2" => {
-                count(2, 2)?;
-                if args[1] != "256" {
-                    return p.err(e, "sha2 is supported with 256 bits only");
-                }
-                Ok(format!("sha256({})", args[0]))
+            "isnull" | "isnotnull" => {
+                count(1, 1)?;
+                Ok(if lower == "isnull" {
+                    format!("(not ispresent({}))", args[0])
+                } else {
+                    format!("ispresent({})", args[0])
+                })
+            }
+            "nvl2" => {
+                count(3, 3)?;
+                Ok(format!(
+                    "if(ispresent({}), {}, {})",
+                    args[0], args[1], args[2]
+                ))
             }
             _ => match FUNCTIONS.iter().find(|(s, ..)| *s == lower) {
                 Some(&(_, ours, lo, hi)) => {
                     count(lo, hi)?;
                     Ok(format!("{ours}({})", args.join(", ")))
                 }
-                None => p.err(e, format!("the SQL function {fname} is not supported yet")),
+                None => match crate::translate::shared_function(&lower, &args) {
+                    Some(r) => r.or_else(|m| p.err(e, m)),
+                    None => p.err(e, format!("the SQL function {fname} is not supported yet")),
+                },
             },
         }
     }

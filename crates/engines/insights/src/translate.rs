@@ -104,6 +104,47 @@ fn rename_expr(e: &mut crate::ast::Expr) {
     }
 }
 
+/// Functions PPL and SQL share that Logs Insights writes otherwise: `Some` with the text of the
+/// call (`Err`: the message of a wrong argument count), `None` when `name` is none of them.
+/// `args` are the arguments' Logs Insights text.
+pub(crate) fn shared_function(name: &str, args: &[String]) -> Option<Result<String, String>> {
+    let want = |lo: usize, hi: usize| {
+        (args.len() < lo || args.len() > hi).then(|| {
+            if lo == hi {
+                format!("{name} takes {lo} argument(s)")
+            } else {
+                format!("{name} takes {lo} to {hi} arguments")
+            }
+        })
+    };
+    let (lo, hi) = match name {
+        "pow" | "power" | "mod" | "left" | "sha2" => (2, 2),
+        "exp" | "sign" | "signum" => (1, 1),
+        "pi" | "e" => (0, 0),
+        "regexp_replace" => (3, 3),
+        _ => return None,
+    };
+    if let Some(m) = want(lo, hi) {
+        return Some(Err(m));
+    }
+    Some(Ok(match name {
+        "pow" | "power" => format!("({} ^ {})", args[0], args[1]),
+        "exp" => format!("({} ^ {})", std::f64::consts::E, args[0]),
+        "mod" => format!("({} % {})", args[0], args[1]),
+        "sign" | "signum" => {
+            let x = &args[0];
+            format!("case({x} > 0, 1, {x} < 0, -1, {x} = 0, 0)")
+        }
+        "pi" => std::f64::consts::PI.to_string(),
+        "e" => std::f64::consts::E.to_string(),
+        "left" => format!("substr({}, 0, {})", args[0], args[1]),
+        "regexp_replace" => format!("regexReplace({}, {}, {})", args[0], args[1], args[2]),
+        // sha2
+        _ if args[1] == "256" => format!("sha256({})", args[0]),
+        _ => return Some(Err(format!("{name} is supported with 256 bits only"))),
+    }))
+}
+
 /// `substring(s, start[, len])` with a 1-based start (PPL, SQL) as Logs Insights' 0-based
 /// `substr`; `args` are the arguments' text (two or three).
 pub(crate) fn substr(args: &[String]) -> String {

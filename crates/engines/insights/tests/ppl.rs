@@ -190,6 +190,16 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["ms=50; top=50; @ptr=p4", "ms=40; top=50; @ptr=p3", "ms=30; top=50; @ptr=p1"],
         ),
+        // Functions written otherwise in Logs Insights.
+        (
+            "eval p = pow(ms, 2), m = mod(ms, 7), s = sign(ms - 30), l = left(route, 2), h = sha2(user, 256) | where ms <= 30 | fields p, m, s, l, h | sort p",
+            "",
+            &[
+                "p=100; m=3; s=-1; l=/a; h=49915e0d7d4b402e3017d010bc1c0e83cac6c797d6c16e66340fe3268693a6a1; @ptr=p0",
+                "p=400; m=6; s=-1; l=/a; h=49915e0d7d4b402e3017d010bc1c0e83cac6c797d6c16e66340fe3268693a6a1; @ptr=p2",
+                "p=900; m=2; s=0; l=/b; h=81b637d8fcd2c6da6359e6963113a1170de795e4b725b84d1e0b4cfd9ec58ce9; @ptr=p1",
+            ],
+        ),
         // grok: its macros expand into named groups, run as parse.
         (
             "grok agent '%{WORD:tool}/%{NUMBER:version}' | where ms <= 20 | fields agent, tool, version",

@@ -68,6 +68,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["method=GET; n=3", "method=a; n=2", "method=b; n=2"],
         ),
+        // Functions written otherwise in Logs Insights.
+        (
+            "SELECT power(bytes, 2) AS sq, mod(bytes, 7) AS m, nvl2(user, 1, 0) AS u, regexp_replace(method, 'E', 'e') AS r FROM `A` WHERE bytes = 300",
+            "",
+            &["sq=90000; m=6; u=0; r=DeLeTe; @ptr=p3"],
+        ),
         // LIMIT k OFFSET m: the k rows after the first m.
         (
             "SELECT host, bytes FROM `A` ORDER BY bytes DESC LIMIT 2 OFFSET 1",
