@@ -173,6 +173,14 @@ def test_union_all_and_union_over_two_groups(logs, data):
     resp = sql(logs, data, f"SELECT COUNT(*) AS n FROM `{a}` UNION ALL SELECT COUNT(*) FROM `{b}`")
     assert sorted(int(r["n"]) for r in rows(resp)) == sorted([len(docs_a), len(docs_b)])
     assert resp["statistics"]["recordsScanned"] == len(docs_a) + len(docs_b)
+    got = rows(sql(logs, data, f"SELECT method FROM `{a}` INTERSECT SELECT method FROM `{b}` WHERE status = 200 "
+                               "ORDER BY method"))
+    assert [r["method"] for r in got] == sorted({d["method"] for d in docs_a}
+                                               & {d["method"] for d in docs_b if d["status"] == 200})
+    got = rows(sql(logs, data, f"SELECT method FROM `{a}` EXCEPT SELECT method FROM `{b}` WHERE status = 200 "
+                               "ORDER BY method"))
+    assert [r["method"] for r in got] == sorted({d["method"] for d in docs_a}
+                                               - {d["method"] for d in docs_b if d["status"] == 200})
 
 
 def test_a_group_named_twice_is_read_once(logs, data):

@@ -339,11 +339,13 @@ pub enum RowCmd {
     /// `appendcols [override=bool] [max=n] (subquery)`: row i of the subquery's rows (query
     /// `sub`, run by the caller) laid over row i; fields already there kept unless
     /// `override`; its rows past the query's become rows of their own.
-    /// SQL's `UNION [ALL]`: the rows of subquery `sub` after the query's own, each field of
-    /// the subquery's (`from`) renamed as the query's in that place (`to`). No Logs Insights
-    /// syntax makes it.
+    /// SQL's set operations over subquery `sub`'s rows, each field of the subquery's (`from`)
+    /// renamed as the query's in that place (`to`): `keep: None` (`UNION`) appends them,
+    /// `Some(true)` (`INTERSECT`) keeps the rows equal to one of them, `Some(false)` (`EXCEPT`)
+    /// drops those. No Logs Insights syntax makes it.
     UnionRows {
         sub: usize,
+        keep: Option<bool>,
         from: Vec<String>,
         to: Vec<String>,
         rows: Option<std::sync::Arc<ResultRows>>,

@@ -566,6 +566,7 @@ impl Query {
                     from,
                     to,
                     rows: slot,
+                    ..
                 }) = c
                 {
                     if *sub != i {

@@ -110,6 +110,34 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
         }
         RowCmd::AppendCols { rows: None, .. } => rows,
         RowCmd::UnionRows {
+            keep: Some(keep),
+            to,
+            rows: Some(extra),
+            ..
+        } => {
+            // Rows compare by their values of the columns (a missing value equals another,
+            // as SQL's set operations take NULLs).
+            let of_cells = |cells: &Vec<(String, String)>| -> Vec<Option<String>> {
+                to.iter()
+                    .map(|c| cells.iter().find(|(k, _)| k == c).map(|(_, v)| v.clone()))
+                    .collect()
+            };
+            let theirs: HashSet<Vec<Option<String>>> = extra.iter().map(of_cells).collect();
+            rows.retain(|r| {
+                let mine: Vec<Option<String>> = to
+                    .iter()
+                    .map(|c| {
+                        let v = r.get(c);
+                        (!v.is_null())
+                            .then(|| crate::value::text_of(&v).map(|t| t.into_owned()))
+                            .flatten()
+                    })
+                    .collect();
+                theirs.contains(&mine) == *keep
+            });
+            rows
+        }
+        RowCmd::UnionRows {
             rows: Some(extra), ..
         } => {
             for cells in extra.iter() {

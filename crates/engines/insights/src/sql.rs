@@ -8,9 +8,9 @@
 //! `STDDEV`/`STDDEV_SAMP`, the operators, `[NOT] IN`, `[NOT] BETWEEN`, `[NOT] LIKE`, `IS [NOT]
 //! NULL`, `CASE`, `CAST` to numbers and strings, one `[INNER | LEFT [OUTER]] JOIN` on an
 //! equality (as the Logs Insights `join`), `column [NOT] IN (SELECT …)` in WHERE (as a Logs
-//! Insights subquery), `UNION [ALL]` (later SELECTs as subqueries whose rows follow), and the
-//! functions in [`FUNCTIONS`]. Anything else (INTERSECT, EXCEPT, other subqueries, window
-//! functions, …) is a [`QueryError`] naming it at its place.
+//! Insights subquery), `UNION [ALL]`, `INTERSECT` and `EXCEPT` (later SELECTs as subqueries
+//! whose rows follow, are kept or are dropped), and the functions in [`FUNCTIONS`]. Anything
+//! else (other subqueries, window functions, …) is a [`QueryError`] naming it at its place.
 //!
 //! Result columns are the `SELECT` items in order, named by their alias, a column by its name,
 //! and any other item as Spark names it (`count(1)` for `COUNT(*)`, otherwise the function's
@@ -1545,32 +1545,39 @@ fn limit_pieces(p: &Places, q: &sqlparser::ast::Query) -> R<Vec<Piece>> {
 /// places; `UNION` then drops repeated rows.
 fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
     use sqlparser::ast::{SetOperator, SetQuantifier};
+    // A chain (left to right) of UNION, INTERSECT and EXCEPT over SELECTs.
     fn flatten<'q>(
         p: &Places,
         e: &'q SetExpr,
         out: &mut Vec<&'q SetExpr>,
-        kinds: &mut Vec<SetQuantifier>,
+        kinds: &mut Vec<(SetOperator, SetQuantifier)>,
     ) -> R<()> {
         match e {
             SetExpr::SetOperation {
-                op: SetOperator::Union,
+                op:
+                    op @ (SetOperator::Union
+                    | SetOperator::Intersect
+                    | SetOperator::Except
+                    | SetOperator::Minus),
                 set_quantifier,
                 left,
                 right,
             } => {
                 flatten(p, left, out, kinds)?;
-                kinds.push(*set_quantifier);
+                if !matches!(right.as_ref(), SetExpr::Select(_)) {
+                    return p.err(
+                        right.as_ref(),
+                        "the right side of a set operation is one SELECT",
+                    );
+                }
+                kinds.push((*op, *set_quantifier));
                 flatten(p, right, out, kinds)
             }
-            SetExpr::SetOperation { op, .. } => p.err(
-                e,
-                format!("{op} is not supported yet (UNION and UNION ALL are)"),
-            ),
             SetExpr::Select(_) => {
                 out.push(e);
                 Ok(())
             }
-            _ => p.err(e, "each side of a UNION is one SELECT"),
+            _ => p.err(e, "each side of a set operation is one SELECT"),
         }
     }
     if q.with.is_some() || q.fetch.is_some() || !q.pipe_operators.is_empty() {
@@ -1579,22 +1586,32 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
     let mut branches = Vec::new();
     let mut kinds = Vec::new();
     flatten(p, &q.body, &mut branches, &mut kinds)?;
+    // Either every operation is UNION ALL, or every one keeps distinct rows (UNION, INTERSECT,
+    // EXCEPT): then the rows are made distinct once, at the end.
     let all = match kinds.as_slice() {
-        [SetQuantifier::All, ..] => true,
-        [SetQuantifier::None | SetQuantifier::Distinct, ..] => false,
+        [(_, SetQuantifier::All), ..] => true,
+        [(_, SetQuantifier::None | SetQuantifier::Distinct), ..] => false,
         _ => {
             return p.err(
                 q.body.as_ref(),
-                "this UNION form is not supported yet (UNION [ALL | DISTINCT])",
+                "this set operation form is not supported yet",
             )
         }
     };
-    if kinds.iter().any(|k| matches!(k, SetQuantifier::All) != all) {
+    let ok = kinds.iter().all(|(op, k)| {
+        if all {
+            *op == SetOperator::Union && matches!(k, SetQuantifier::All)
+        } else {
+            matches!(k, SetQuantifier::None | SetQuantifier::Distinct)
+        }
+    });
+    if !ok {
         return p.err(
             q.body.as_ref(),
-            "mixing UNION and UNION ALL is not supported yet",
+            "mixing UNION ALL with other set operations, and INTERSECT ALL / EXCEPT ALL, are not supported yet",
         );
     }
+    let ops: Vec<SetOperator> = kinds.iter().map(|(op, _)| *op).collect();
     let branch = |b: &SetExpr| {
         let mut bq = q.clone();
         bq.body = Box::new(b.clone());
@@ -1634,6 +1651,11 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
             eval: false,
             ready: Some(crate::ast::Command::Rows(crate::ast::RowCmd::UnionRows {
                 sub: main.subs.len() + k,
+                keep: match ops[k] {
+                    SetOperator::Intersect => Some(true),
+                    SetOperator::Except | SetOperator::Minus => Some(false),
+                    _ => None,
+                },
                 from: from.clone(),
                 to: main.shown.clone(),
                 rows: None,

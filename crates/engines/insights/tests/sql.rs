@@ -74,6 +74,23 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["sq=90000; m=6; u=0; r=DeLeTe; @ptr=p3"],
         ),
+        // INTERSECT and EXCEPT keep or drop the rows equal to one of the later SELECT's, then
+        // keep distinct rows; a chain applies left to right.
+        (
+            "SELECT host FROM `A` INTERSECT SELECT host FROM `B` WHERE status = 500",
+            "",
+            &["host=b; @ptr=p4"],
+        ),
+        (
+            "SELECT host FROM `A` EXCEPT SELECT host FROM `B` WHERE status = 500 ORDER BY host",
+            "",
+            &["host=a; @ptr=p2", "host=c; @ptr=p3"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE method = 'GET' UNION SELECT host FROM `B` WHERE method = 'POST' EXCEPT SELECT host FROM `C` WHERE bytes = 0 ORDER BY host",
+            "",
+            &["host=b; @ptr=p4"],
+        ),
         // LIMIT k OFFSET m: the k rows after the first m.
         (
             "SELECT host, bytes FROM `A` ORDER BY bytes DESC LIMIT 2 OFFSET 1",
@@ -217,12 +234,22 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "ON l.k = r.k",
             "",
         ),
-        ("SELECT x FROM `A` INTERSECT SELECT x FROM `B`", "INTERSECT is not supported", ""),
+        (
+            "SELECT x FROM `A` UNION ALL SELECT x FROM `B` EXCEPT SELECT x FROM `C`",
+            "mixing UNION ALL",
+            "",
+        ),
+        ("SELECT x FROM `A` INTERSECT ALL SELECT x FROM `B`", "INTERSECT ALL", ""),
+        (
+            "SELECT x FROM `A` EXCEPT (SELECT x FROM `B` UNION SELECT x FROM `C`)",
+            "right side of a set operation",
+            "",
+        ),
         ("SELECT x FROM `A` UNION SELECT x, y FROM `B`", "same number of columns", ""),
         ("SELECT * FROM `A` UNION SELECT x FROM `B`", "SELECT * in a UNION", ""),
         (
             "SELECT x FROM `A` UNION SELECT x FROM `B` UNION ALL SELECT x FROM `C`",
-            "mixing UNION and UNION ALL",
+            "mixing UNION ALL",
             "",
         ),
         ("SELECT x FROM `A` UNION SELECT x FROM `B` ORDER BY y", "names one of its columns", "y"),
