@@ -339,6 +339,10 @@ pub enum RowCmd {
     /// `appendcols [override=bool] [max=n] (subquery)`: row i of the subquery's rows (query
     /// `sub`, run by the caller) laid over row i; fields already there kept unless
     /// `override`; its rows past the query's become rows of their own.
+    /// SQL's `UNION`/`INTERSECT`/`EXCEPT` (distinct): the first row of each combination of the
+    /// columns' values (compared as `Value::key` does; a missing value equals another). No Logs
+    /// Insights syntax makes it.
+    Distinct(Vec<String>),
     /// SQL's set operations over subquery `sub`'s rows, each field of the subquery's (`from`)
     /// renamed as the query's in that place (`to`): `keep: None` (`UNION`) appends them,
     /// `Some(true)` (`INTERSECT`) keeps the rows equal to one of them, `Some(false)` (`EXCEPT`)
@@ -377,6 +381,7 @@ impl RowCmd {
             | RowCmd::FillMissing { .. }
             | RowCmd::AppendCols { .. }
             | RowCmd::UnionRows { .. } => Vec::new(),
+            RowCmd::Distinct(cols) => cols.iter().map(String::as_str).collect(),
             RowCmd::Accum { field, .. }
             | RowCmd::Autoregress { field, .. }
             | RowCmd::Trendline { field, .. } => vec![field],
@@ -399,7 +404,7 @@ impl RowCmd {
                     Vec::new()
                 }
             }
-            RowCmd::FillDown(_) | RowCmd::UnionRows { .. } => Vec::new(),
+            RowCmd::FillDown(_) | RowCmd::UnionRows { .. } | RowCmd::Distinct(_) => Vec::new(),
             RowCmd::FillMissing { fills, .. } => fills.iter().map(|(n, _)| n.as_str()).collect(),
             RowCmd::AppendCols { columns, .. } => columns.iter().map(String::as_str).collect(),
             RowCmd::Outlier { mark, .. } => {

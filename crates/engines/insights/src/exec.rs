@@ -678,7 +678,16 @@ fn lookup_row(l: &LookupCmd, r: &mut Row, ev: &Evaluator) {
     };
     let mut key = Vec::with_capacity(l.keys.len());
     for (_, e) in &l.keys {
-        match text_of(&ev.eval(e, r)) {
+        let v = ev.eval(e, r);
+        // (An eventstats lookup's keys are `Value::key`s, as its groups were made.)
+        if l.from_sub.is_some() {
+            if v.is_null() {
+                return;
+            }
+            key.push(v.key());
+            continue;
+        }
+        match text_of(&v) {
             Some(t) => key.push(t.into_owned()),
             None => return,
         }

@@ -605,10 +605,11 @@ impl Query {
                 for r in rows {
                     let cell =
                         |name: &str| r.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+                    // Keys as `Value::key` writes them (`1.0` and `1` are one group, as in stats).
                     let Some(key) = l
                         .keys
                         .iter()
-                        .map(|(k, _)| cell(k))
+                        .map(|(k, _)| cell(k).map(|v| value::Value::Str(v).key()))
                         .collect::<Option<Vec<_>>>()
                     else {
                         continue;

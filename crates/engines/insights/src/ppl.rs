@@ -378,7 +378,11 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> R<String> {
-        self.nested(Self::or)
+        let start = self.peek().start;
+        let text = self.nested(Self::or)?;
+        // (Some translations repeat an operand: nested, they would grow without bound.)
+        let end = self.toks[self.pos.saturating_sub(1)].end.max(start);
+        crate::translate::bounded(text, start, end)
     }
 
     fn or(&mut self) -> R<String> {
@@ -582,6 +586,15 @@ impl Parser<'_> {
             end: e.end + rest_start,
             message: e.message,
         };
+        // A subsearch inside this one is refused before anything is translated (nesting them
+        // would translate each level again).
+        let nested = self.toks[self.pos..close].windows(2).find(|w| {
+            matches!(w[0].tok, Tok::Sym("["))
+                && matches!(&w[1].tok, Tok::Word(x) if x.eq_ignore_ascii_case("search") || x.eq_ignore_ascii_case("source"))
+        });
+        if let Some(w) = nested {
+            return err(w[0].start, w[1].end, "a subsearch cannot hold a subsearch");
+        }
         let (query, shown) = translate_shown(&inner).map_err(shift)?;
         let selected = match shown.as_deref() {
             Some([y]) => y.clone(),
@@ -1151,6 +1164,13 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             // subquery of the commands so far and the `stats` runs first, and its rows feed a
             // lookup by the `by` fields.
             "eventstats" => {
+                if !p.subsearches.is_empty() {
+                    return err(
+                        t.start,
+                        t.end,
+                        "eventstats after a subsearch is not supported yet",
+                    );
+                }
                 if p.join.is_some() {
                     return err(
                         t.start,

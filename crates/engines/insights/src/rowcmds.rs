@@ -115,26 +115,26 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             rows: Some(extra),
             ..
         } => {
-            // Rows compare by their values of the columns (a missing value equals another,
-            // as SQL's set operations take NULLs).
-            let of_cells = |cells: &Vec<(String, String)>| -> Vec<Option<String>> {
+            // Rows compare by their values of the columns as keys (`1.0` is `1`; a missing
+            // value equals another, as SQL's set operations take NULLs).
+            let of_cells = |cells: &Vec<(String, String)>| -> Vec<String> {
                 to.iter()
-                    .map(|c| cells.iter().find(|(k, _)| k == c).map(|(_, v)| v.clone()))
+                    .map(|c| match cells.iter().find(|(k, _)| k == c) {
+                        Some((_, v)) => Value::Str(v.clone()).key(),
+                        None => Value::Null.key(),
+                    })
                     .collect()
             };
-            let theirs: HashSet<Vec<Option<String>>> = extra.iter().map(of_cells).collect();
+            let theirs: HashSet<Vec<String>> = extra.iter().map(of_cells).collect();
             rows.retain(|r| {
-                let mine: Vec<Option<String>> = to
-                    .iter()
-                    .map(|c| {
-                        let v = r.get(c);
-                        (!v.is_null())
-                            .then(|| crate::value::text_of(&v).map(|t| t.into_owned()))
-                            .flatten()
-                    })
-                    .collect();
+                let mine: Vec<String> = to.iter().map(|c| r.get(c).key()).collect();
                 theirs.contains(&mine) == *keep
             });
+            rows
+        }
+        RowCmd::Distinct(cols) => {
+            let mut seen = HashSet::new();
+            rows.retain(|r| seen.insert(cols.iter().map(|c| r.get(c).key()).collect::<Vec<_>>()));
             rows
         }
         RowCmd::UnionRows {

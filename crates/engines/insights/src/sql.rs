@@ -183,6 +183,8 @@ struct Tr<'a> {
     subs: Vec<Query>,
     /// Translating a subquery (which may not hold one).
     inner: bool,
+    /// Translating the WHERE clause (the only place a subquery may be).
+    in_where: bool,
 }
 
 impl Tr<'_> {
@@ -255,6 +257,12 @@ impl Tr<'_> {
         let p = self.places;
         if self.inner {
             return p.err(e, "a subquery inside a subquery is not supported yet");
+        }
+        if !self.in_where {
+            return p.err(
+                e,
+                "a subquery is supported only in WHERE: column [NOT] IN (SELECT …)",
+            );
         }
         let col = match column {
             Expr::Identifier(i) if self.join.is_none() => i.value.clone(),
@@ -1093,6 +1101,9 @@ fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> 
     finish(p, parts.pieces, parts.subs, parts.groups)
 }
 
+/// Most SELECTs one chain of UNION, INTERSECT and EXCEPT joins (each runs as a subquery).
+const MAX_SET_SELECTS: usize = 20;
+
 /// A SELECT translated but not yet assembled.
 struct Parts {
     pieces: Vec<Piece>,
@@ -1232,6 +1243,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             .map(|(_, right, group)| (right.clone(), group.clone())),
         subs: Vec::new(),
         inner,
+        in_where: false,
     };
     let mut pieces: Vec<Piece> = Vec::new();
     if let Some((text, ..)) = join {
@@ -1254,7 +1266,10 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         if has_aggregate(w) {
             return p.err(w, "aggregates are not allowed in WHERE");
         }
-        pieces.push(piece(format!("filter {}", tr.expr(w)?), false));
+        tr.in_where = true;
+        let f = tr.expr(w);
+        tr.in_where = false;
+        pieces.push(piece(format!("filter {}", f?), false));
     }
     let group_by: Vec<&Expr> = match &s.group_by {
         GroupByExpr::Expressions(list, mods) if mods.is_empty() => list.iter().collect(),
@@ -1545,14 +1560,16 @@ fn limit_pieces(p: &Places, q: &sqlparser::ast::Query) -> R<Vec<Piece>> {
 /// places; `UNION` then drops repeated rows.
 fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
     use sqlparser::ast::{SetOperator, SetQuantifier};
-    // A chain (left to right) of UNION, INTERSECT and EXCEPT over SELECTs.
-    fn flatten<'q>(
-        p: &Places,
-        e: &'q SetExpr,
-        out: &mut Vec<&'q SetExpr>,
-        kinds: &mut Vec<(SetOperator, SetQuantifier)>,
-    ) -> R<()> {
-        match e {
+    if q.with.is_some() || q.fetch.is_some() || !q.pipe_operators.is_empty() {
+        return p.err(q, "this query form is not supported yet");
+    }
+    // The chain, walked down its left side in a loop (it is as deep as it is long): UNION,
+    // INTERSECT and EXCEPT over SELECTs, at most MAX_SET_SELECTS of them.
+    let mut branches: Vec<&SetExpr> = Vec::new();
+    let mut kinds: Vec<(SetOperator, SetQuantifier)> = Vec::new();
+    let mut at = q.body.as_ref();
+    loop {
+        match at {
             SetExpr::SetOperation {
                 op:
                     op @ (SetOperator::Union
@@ -1563,29 +1580,34 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
                 left,
                 right,
             } => {
-                flatten(p, left, out, kinds)?;
+                if branches.len() >= MAX_SET_SELECTS {
+                    return Err(QueryError {
+                        start: 0,
+                        end: p.n,
+                        message: format!(
+                            "a query joins at most {MAX_SET_SELECTS} SELECTs with UNION, INTERSECT or EXCEPT"
+                        ),
+                    });
+                }
                 if !matches!(right.as_ref(), SetExpr::Select(_)) {
                     return p.err(
                         right.as_ref(),
                         "the right side of a set operation is one SELECT",
                     );
                 }
+                branches.push(right.as_ref());
                 kinds.push((*op, *set_quantifier));
-                flatten(p, right, out, kinds)
+                at = left.as_ref();
             }
             SetExpr::Select(_) => {
-                out.push(e);
-                Ok(())
+                branches.push(at);
+                break;
             }
-            _ => p.err(e, "each side of a set operation is one SELECT"),
+            _ => return p.err(at, "each side of a set operation is one SELECT"),
         }
     }
-    if q.with.is_some() || q.fetch.is_some() || !q.pipe_operators.is_empty() {
-        return p.err(q, "this query form is not supported yet");
-    }
-    let mut branches = Vec::new();
-    let mut kinds = Vec::new();
-    flatten(p, &q.body, &mut branches, &mut kinds)?;
+    branches.reverse();
+    kinds.reverse();
     // Either every operation is UNION ALL, or every one keeps distinct rows (UNION, INTERSECT,
     // EXCEPT): then the rows are made distinct once, at the end.
     let all = match kinds.as_slice() {
@@ -1612,12 +1634,18 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
         );
     }
     let ops: Vec<SetOperator> = kinds.iter().map(|(op, _)| *op).collect();
-    let branch = |b: &SetExpr| {
-        let mut bq = q.clone();
-        bq.body = Box::new(b.clone());
-        bq.order_by = None;
-        bq.limit_clause = None;
-        bq
+    // Each SELECT as a query of its own (the chain's ORDER BY and LIMIT are the result's).
+    let branch = |b: &SetExpr| sqlparser::ast::Query {
+        with: None,
+        body: Box::new(b.clone()),
+        order_by: None,
+        limit_clause: None,
+        fetch: None,
+        locks: Vec::new(),
+        for_clause: None,
+        settings: None,
+        format_clause: None,
+        pipe_operators: Vec::new(),
     };
     let main = select_parts(p, &branch(branches[0]), false)?;
     if main.star {
@@ -1639,11 +1667,18 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
         if !parts.subs.is_empty() {
             return p.err(
                 *b,
-                "a subquery in a later SELECT of a UNION is not supported yet",
+                "a subquery in a later SELECT of a set operation is not supported yet",
             );
         }
         let shown = parts.shown.clone();
-        unions.push((finish(p, parts.pieces, Vec::new(), parts.groups)?, shown));
+        let later = finish(p, parts.pieces, Vec::new(), parts.groups)?;
+        if later.join.is_some() {
+            return p.err(
+                *b,
+                "a JOIN in a later SELECT of a set operation is not supported yet",
+            );
+        }
+        unions.push((later, shown));
     }
     for (k, (_, from)) in unions.iter().enumerate() {
         pieces.push(Piece {
@@ -1696,10 +1731,14 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
                     .filter(|&n| n < names.len()),
             };
             let Some(at) = at else {
-                return p.err(
-                    &k.expr,
-                    "a UNION's ORDER BY names one of its columns, by name or place",
-                );
+                // (The whole query is the place: a deep expression's span recurses it.)
+                return Err(QueryError {
+                    start: 0,
+                    end: p.n,
+                    message:
+                        "a set operation's ORDER BY names one of its columns, by name or place"
+                            .into(),
+                });
             };
             let dir = match &k.options.sort {
                 Some(OrderBySort::Desc) => "desc",
@@ -1710,7 +1749,15 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
         pieces.push(piece(format!("sort {}", keys.join(", "))));
     }
     if !all {
-        pieces.push(piece(format!("dedup {}", names.join(", "))));
+        pieces.push(Piece {
+            text: "limit 1".into(),
+            eval: false,
+            ready: Some(crate::ast::Command::Rows(crate::ast::RowCmd::Distinct(
+                main.shown.clone(),
+            ))),
+            start: 0,
+            end: p.n,
+        });
     }
     pieces.extend(limit_pieces(p, q)?);
     let mut query = finish(p, pieces, main.subs, main.groups)?;

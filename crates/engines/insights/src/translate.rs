@@ -131,18 +131,74 @@ pub(crate) fn shared_function(name: &str, args: &[String]) -> Option<Result<Stri
         "pow" | "power" => format!("({} ^ {})", args[0], args[1]),
         "exp" => format!("({} ^ {})", std::f64::consts::E, args[0]),
         "mod" => format!("({} % {})", args[0], args[1]),
+        // (Text that is no number has no sign, as in Spark.)
         "sign" | "signum" => {
-            let x = &args[0];
+            let x = format!("toNumber({})", args[0]);
             format!("case({x} > 0, 1, {x} < 0, -1, {x} = 0, 0)")
         }
         "pi" => std::f64::consts::PI.to_string(),
         "e" => std::f64::consts::E.to_string(),
         "left" => format!("substr({}, 0, {})", args[0], args[1]),
-        "regexp_replace" => format!("regexReplace({}, {}, {})", args[0], args[1], args[2]),
+        "regexp_replace" => match java_replacement(&args[2]) {
+            Ok(r) => format!("regexReplace({}, {}, {})", args[0], args[1], r),
+            Err(m) => return Some(Err(m)),
+        },
         // sha2
         _ if args[1] == "256" => format!("sha256({})", args[0]),
         _ => return Some(Err(format!("{name} is supported with 256 bits only"))),
     }))
+}
+
+/// A Java replacement string (Spark's `regexp_replace`), given as the Logs Insights text of a
+/// string literal, as the same literal for Rust's `regex`: `$n` (all the digits) becomes
+/// `${n}`, `${name}` stays, `\\x` is the character x (`$$` for a dollar).
+fn java_replacement(lit: &str) -> Result<String, String> {
+    let Some(inner) = lit.strip_prefix('"').and_then(|l| l.strip_suffix('"')) else {
+        return Err("regexp_replace's replacement must be a string literal".into());
+    };
+    // The literal's own escapes (`string` writes `\"` and `\\`).
+    let mut raw = String::new();
+    let mut cs = inner.chars();
+    while let Some(c) = cs.next() {
+        raw.push(if c == '\\' {
+            cs.next().unwrap_or('\\')
+        } else {
+            c
+        });
+    }
+    let mut out = String::new();
+    let mut cs = raw.chars().peekable();
+    while let Some(c) = cs.next() {
+        match c {
+            '\\' => match cs.next() {
+                Some('$') => out.push_str("$$"),
+                Some(x) => out.push(x),
+                None => return Err("regexp_replace's replacement ends with a backslash".into()),
+            },
+            '$' => match cs.peek() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut n = String::new();
+                    while let Some(d) = cs.peek().filter(|d| d.is_ascii_digit()) {
+                        n.push(*d);
+                        cs.next();
+                    }
+                    out.push_str(&format!("${{{n}}}"));
+                }
+                Some('{') => {
+                    out.push('$');
+                    for x in cs.by_ref() {
+                        out.push(x);
+                        if x == '}' {
+                            break;
+                        }
+                    }
+                }
+                _ => return Err("regexp_replace's replacement has a $ that names no group (write \\$ for a dollar)".into()),
+            },
+            c => out.push(c),
+        }
+    }
+    Ok(string(&out))
 }
 
 /// `substring(s, start[, len])` with a 1-based start (PPL, SQL) as Logs Insights' 0-based
@@ -170,12 +226,36 @@ pub(crate) fn negate(e: &str, fields: &[String]) -> String {
     out
 }
 
-/// Runs a translation with the placeholders of one query (none before, none left after).
-pub(crate) fn translating<T>(f: impl FnOnce() -> T) -> T {
-    PLACEHOLDERS.with(|p| p.borrow_mut().clear());
-    let r = f();
-    PLACEHOLDERS.with(|p| p.borrow_mut().clear());
-    r
+/// Stack of the thread a translation runs on. `sqlparser`'s trees of long AND/OR chains are as
+/// deep as the chain is long (it parses them in a loop), and cloning one, dropping it or asking
+/// a node's span recurses that deep; a query of 10,000 characters stays far inside this.
+const TRANSLATION_STACK: usize = 64 << 20;
+
+/// Runs a translation with the placeholders of one query (none before, none left after), on a
+/// thread of its own with a stack [`TRANSLATION_STACK`] deep.
+pub(crate) fn translating<T: Send>(f: impl FnOnce() -> R<T> + Send) -> R<T> {
+    let run = || {
+        PLACEHOLDERS.with(|p| p.borrow_mut().clear());
+        let r = f();
+        PLACEHOLDERS.with(|p| p.borrow_mut().clear());
+        r
+    };
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("translate".into())
+            .stack_size(TRANSLATION_STACK)
+            .spawn_scoped(s, run)
+        {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(e) => Err(QueryError {
+                start: 0,
+                end: 0,
+                message: format!("the query cannot be translated now: {e}"),
+            }),
+        }
+    })
 }
 
 /// A name written in a query of another language: it may not hold the placeholder mark.

@@ -443,6 +443,40 @@ fn review_findings_answer_as_ppl_would_or_are_refused() {
         )),
         [r"v=a\'b; @ptr=p0"]
     );
+    // Session 8's second review: nested subsearches and signs are refused before they grow;
+    // eventstats after a subsearch is refused; eventstats groups numbers as numbers.
+    let nested = (0..100).fold("fields a".to_string(), |inner, _| {
+        format!("where a in [ source = g | {inner} | fields a ]")
+    });
+    assert!(parse_ppl(&nested).is_err_and(|e| e.message.contains("cannot hold a subsearch")));
+    let signs = (0..18).fold("ms".to_string(), |x, _| format!("sign({x})"));
+    let started = std::time::Instant::now();
+    assert!(
+        parse_ppl(&format!("eval y = {signs}")).is_err_and(|e| e.message.contains("too complex"))
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        parse_ppl("where a in [ source = g | fields a ] | eventstats count() as c")
+            .is_err_and(|e| e.message.contains("after a subsearch"))
+    );
+    let nums = evs(&[
+        (T0, r#"{"n":1.0}"#),
+        (T0 + 1, r#"{"n":1}"#),
+        (T0 + 2, r#"{"n":"1"}"#),
+        (T0 + 3, r#"{"n":2}"#),
+    ]);
+    assert_eq!(
+        show(&run_ppl(
+            "eventstats count() as c by n | fields n, c",
+            &nums
+        )),
+        [
+            "n=2; c=1; @ptr=p3",
+            "n=1; c=3; @ptr=p2",
+            "n=1; c=3; @ptr=p1",
+            "n=1.0; c=3; @ptr=p0"
+        ]
+    );
     // Limits over 10,000 (Logs Insights' cap on its own `limit`) are taken.
     assert!(parse_ppl("head 20000 from 5").is_ok());
     // Long chains are written flat.
