@@ -1224,7 +1224,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 );
             }
             "top" | "rare" => {
-                let (stats, sort, cols, n) = top_rare(&mut p, cmd == "top")?;
+                let (stats, sort, cols, n) = top_rare(&mut p, cmd == "top", cs)?;
                 p.made = cols.clone();
                 renamed.clear();
                 add(&mut pieces, stats, false, p.peek().start);
@@ -1668,7 +1668,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
 /// them: a `count_<field>` per field first, then the fields, then the `by` fields; the most
 /// (top) or least (rare) frequent combinations first over all groups, ties by the fields'
 /// values ascending.
-fn top_rare(p: &mut Parser<'_>, top: bool) -> R<(String, String, Vec<String>, usize)> {
+fn top_rare(p: &mut Parser<'_>, top: bool, cs: usize) -> R<(String, String, Vec<String>, usize)> {
     let n = match p.peek().tok.clone() {
         Tok::Num(n) => {
             let t = p.next();
@@ -1703,8 +1703,8 @@ fn top_rare(p: &mut Parser<'_>, top: bool) -> R<(String, String, Vec<String>, us
         let col = format!("count_{raw}");
         if fields.iter().chain(&by).any(|(_, r)| *r == col) {
             return err(
-                0,
-                0,
+                cs,
+                p.peek().start,
                 format!(
                     "{col} is both a field and the count column of {raw}: rename the field first"
                 ),

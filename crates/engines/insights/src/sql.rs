@@ -1657,7 +1657,8 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
     let mut pieces = main.pieces;
     let mut unions = Vec::new();
     for b in &branches[1..] {
-        let parts = select_parts(p, &branch(b), true)?;
+        // (Its subqueries are refused just below, with a message saying why.)
+        let parts = select_parts(p, &branch(b), false)?;
         if parts.star || parts.shown.len() != main.shown.len() {
             return p.err(
                 *b,

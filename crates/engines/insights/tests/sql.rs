@@ -255,7 +255,7 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
         ("SELECT x FROM `A` UNION SELECT x FROM `B` ORDER BY y", "names one of its columns", ""),
         (
             "SELECT x FROM `A` UNION SELECT x FROM `B` WHERE x IN (SELECT z FROM `C`)",
-            "inside a subquery",
+            "a subquery in a later SELECT",
             "",
         ),
         ("SELECT x FROM `A` OFFSET 5", "OFFSET without LIMIT", ""),
