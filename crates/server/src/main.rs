@@ -111,8 +111,11 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
         None
     };
 
+    // Queries are evaluated on the blocking threads: expressions as deep as a 10,000-character
+    // query allows (nested arithmetic chains) need more than tokio's 2 MiB there.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(16 << 20)
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {

@@ -214,7 +214,9 @@ impl Evaluator<'_> {
                 if v.is_null() {
                     return Value::Bool(false);
                 }
-                let found = set.as_ref().is_some_and(|s| s.contains(&v.key()));
+                // (The set holds the keys of the subquery's rendered values: a time or a
+                // boolean compares by its text too.)
+                let found = set.as_ref().is_some_and(|s| s.contains(&v.text_key()));
                 Value::Bool(found != *negated)
             }
             Expr::Call { name, args, text } => {

@@ -684,7 +684,7 @@ fn lookup_row(l: &LookupCmd, r: &mut Row, ev: &Evaluator) {
             if v.is_null() {
                 return;
             }
-            key.push(v.key());
+            key.push(v.text_key());
             continue;
         }
         match text_of(&v) {

@@ -248,10 +248,10 @@ pub fn call(name: &str, a: &[Value], env: &Env) -> Value {
             _ => Value::Null,
         },
         "regexreplace" => match (s(a0), s(a1), a.get(2).and_then(s)) {
-            (Some(x), Some(p), Some(r)) => match regex::Regex::new(&p) {
-                Ok(re) => Value::Str(re.replace_all(&x, r.as_str()).into_owned()),
-                Err(_) => Value::Null,
-            },
+            (Some(x), Some(p), Some(r)) => with_regex(&p, |re| match re {
+                Some(re) => Value::Str(re.replace_all(&x, r.as_str()).into_owned()),
+                None => Value::Null,
+            }),
             _ => Value::Null,
         },
         "strcontains" => match (s(a0), s(a1)) {
@@ -500,3 +500,22 @@ pub fn to_json(v: &Value) -> serde_json::Value {
 
 use crate::codec::{b64dec, b64enc, urldecode, urlencode};
 pub use crate::datetime::{ceil_period, floor_period, unit_ms};
+
+thread_local! {
+    /// The last pattern `regexReplace` compiled on this thread (a query's pattern is usually
+    /// the same for every record).
+    static LAST_REGEX: std::cell::RefCell<Option<(String, Option<regex::Regex>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `pattern` compiled (`None`: it does not compile), compiling it only when it
+/// differs from the last one.
+fn with_regex<T>(pattern: &str, f: impl FnOnce(Option<&regex::Regex>) -> T) -> T {
+    LAST_REGEX.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.as_ref().is_none_or(|(p, _)| p != pattern) {
+            *last = Some((pattern.to_string(), regex::Regex::new(pattern).ok()));
+        }
+        f(last.as_ref().and_then(|(_, re)| re.as_ref()))
+    })
+}

@@ -1278,10 +1278,12 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         "expected fillnull with <value> in <fields>, fillnull using <field> = <value>, … or fillnull value=<value> <fields>",
                     );
                 }
-                let projs: Vec<String> = fills
-                    .iter()
-                    .map(|(n, _, v)| format!("coalesce({n}, {v}) as {n}"))
-                    .collect();
+                let mut projs: Vec<String> = Vec::new();
+                for (n, _, v) in &fills {
+                    let text = format!("coalesce({n}, {v}) as {n}");
+                    crate::translate::spend(text.len(), cs, p.peek().start)?;
+                    projs.push(text);
+                }
                 // As PPL has it, the filled fields move to the end of those shown.
                 if let Some(cols) = shown.as_mut() {
                     for (_, r, _) in &fills {

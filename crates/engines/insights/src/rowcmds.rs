@@ -127,14 +127,16 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             };
             let theirs: HashSet<Vec<String>> = extra.iter().map(of_cells).collect();
             rows.retain(|r| {
-                let mine: Vec<String> = to.iter().map(|c| r.get(c).key()).collect();
+                let mine: Vec<String> = to.iter().map(|c| r.get(c).text_key()).collect();
                 theirs.contains(&mine) == *keep
             });
             rows
         }
         RowCmd::Distinct(cols) => {
             let mut seen = HashSet::new();
-            rows.retain(|r| seen.insert(cols.iter().map(|c| r.get(c).key()).collect::<Vec<_>>()));
+            rows.retain(|r| {
+                seen.insert(cols.iter().map(|c| r.get(c).text_key()).collect::<Vec<_>>())
+            });
             rows
         }
         RowCmd::UnionRows {

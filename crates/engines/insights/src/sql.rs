@@ -481,6 +481,10 @@ impl Tr<'_> {
                 let mut args = Vec::new();
                 for w in conditions {
                     let c = self.expr(&w.condition)?;
+                    if let Some(s) = &subject {
+                        // (The subject is written again for every WHEN.)
+                        crate::translate::spend(s.len(), 0, p.n)?;
+                    }
                     args.push(match &subject {
                         Some(s) => format!("({s} = {c})"),
                         None => c,

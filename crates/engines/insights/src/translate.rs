@@ -139,8 +139,8 @@ pub(crate) fn shared_function(name: &str, args: &[String]) -> Option<Result<Stri
         "pi" => std::f64::consts::PI.to_string(),
         "e" => std::f64::consts::E.to_string(),
         "left" => format!("substr({}, 0, {})", args[0], args[1]),
-        "regexp_replace" => match java_replacement(&args[2]) {
-            Ok(r) => format!("regexReplace({}, {}, {})", args[0], args[1], r),
+        "regexp_replace" => match regexp_replace(args) {
+            Ok(t) => t,
             Err(m) => return Some(Err(m)),
         },
         // sha2
@@ -149,23 +149,33 @@ pub(crate) fn shared_function(name: &str, args: &[String]) -> Option<Result<Stri
     }))
 }
 
-/// A Java replacement string (Spark's `regexp_replace`), given as the Logs Insights text of a
-/// string literal, as the same literal for Rust's `regex`: `$n` (all the digits) becomes
-/// `${n}`, `${name}` stays, `\\x` is the character x (`$$` for a dollar).
-fn java_replacement(lit: &str) -> Result<String, String> {
-    let Some(inner) = lit.strip_prefix('"').and_then(|l| l.strip_suffix('"')) else {
-        return Err("regexp_replace's replacement must be a string literal".into());
-    };
-    // The literal's own escapes (`string` writes `\"` and `\\`).
+/// The text of a Logs Insights string literal (as [`string`] writes one), `None` for any other
+/// expression.
+fn literal_text(lit: &str) -> Option<String> {
+    let inner = lit.strip_prefix('"')?.strip_suffix('"')?;
     let mut raw = String::new();
     let mut cs = inner.chars();
     while let Some(c) = cs.next() {
-        raw.push(if c == '\\' {
-            cs.next().unwrap_or('\\')
-        } else {
-            c
-        });
+        raw.push(if c == '\\' { cs.next()? } else { c });
     }
+    Some(raw)
+}
+
+/// Spark's `regexp_replace(s, pattern, replacement)` with literal pattern and replacement: the
+/// pattern must compile (Rust's regular expressions: no look-around), and the replacement is
+/// read as Java reads it — `\\x` is the character x, `${name}` a named group, `$` and digits
+/// the longest group number the pattern has (a first digit naming no group, an unknown name or
+/// a lone `$` are errors, as Java throws) — then written for Rust's `regex`.
+fn regexp_replace(args: &[String]) -> Result<String, String> {
+    let (Some(pattern), Some(raw)) = (literal_text(&args[1]), literal_text(&args[2])) else {
+        return Err(
+            "regexp_replace takes a pattern and a replacement that are string literals".into(),
+        );
+    };
+    let re = regex::Regex::new(&pattern)
+        .map_err(|e| format!("regexp_replace's pattern does not compile here: {e}"))?;
+    let groups = re.captures_len() - 1;
+    let names: Vec<&str> = re.capture_names().flatten().collect();
     let mut out = String::new();
     let mut cs = raw.chars().peekable();
     while let Some(c) = cs.next() {
@@ -175,30 +185,40 @@ fn java_replacement(lit: &str) -> Result<String, String> {
                 Some(x) => out.push(x),
                 None => return Err("regexp_replace's replacement ends with a backslash".into()),
             },
-            '$' => match cs.peek() {
+            '$' => match cs.next() {
                 Some(d) if d.is_ascii_digit() => {
-                    let mut n = String::new();
-                    while let Some(d) = cs.peek().filter(|d| d.is_ascii_digit()) {
-                        n.push(*d);
+                    let mut n = d.to_digit(10).unwrap_or(0) as usize;
+                    if n > groups {
+                        return Err(format!("regexp_replace's replacement names group {n}, which the pattern does not have"));
+                    }
+                    while let Some(next) = cs.peek().and_then(|c| c.to_digit(10)) {
+                        let more = n * 10 + next as usize;
+                        if more > groups {
+                            break;
+                        }
+                        n = more;
                         cs.next();
                     }
                     out.push_str(&format!("${{{n}}}"));
                 }
                 Some('{') => {
-                    out.push('$');
-                    for x in cs.by_ref() {
-                        out.push(x);
-                        if x == '}' {
-                            break;
-                        }
+                    let name: String = cs.by_ref().take_while(|c| *c != '}').collect();
+                    if !names.contains(&name.as_str()) {
+                        return Err(format!("regexp_replace's replacement names the group {name}, which the pattern does not have"));
                     }
+                    out.push_str(&format!("${{{name}}}"));
                 }
                 _ => return Err("regexp_replace's replacement has a $ that names no group (write \\$ for a dollar)".into()),
             },
             c => out.push(c),
         }
     }
-    Ok(string(&out))
+    Ok(format!(
+        "regexReplace({}, {}, {})",
+        args[0],
+        args[1],
+        string(&out)
+    ))
 }
 
 /// `substring(s, start[, len])` with a 1-based start (PPL, SQL) as Logs Insights' 0-based
@@ -236,6 +256,7 @@ const TRANSLATION_STACK: usize = 64 << 20;
 pub(crate) fn translating<T: Send>(f: impl FnOnce() -> R<T> + Send) -> R<T> {
     let run = || {
         PLACEHOLDERS.with(|p| p.borrow_mut().clear());
+        SPENT.with(|s| s.set(0));
         let r = f();
         PLACEHOLDERS.with(|p| p.borrow_mut().clear());
         r
@@ -313,8 +334,34 @@ pub(crate) fn like_regex(p: &str) -> Result<String, String> {
 /// Longest Logs Insights text a PPL or SQL query may translate into.
 pub(crate) const MAX_TRANSLATED: usize = 200_000;
 
+/// Most text one translation may write in all (every expression counted as it is written,
+/// copies too): what keeps a query that repeats a large expression from taking gigabytes.
+const TRANSLATION_BUDGET: usize = 4_000_000;
+
+thread_local! {
+    /// Text written by the translation running on this thread.
+    static SPENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` more characters written (a copy of translated text); past the budget, an error.
+pub(crate) fn spend(n: usize, start: usize, end: usize) -> R<()> {
+    let total = SPENT.with(|s| {
+        let t = s.get().saturating_add(n);
+        s.set(t);
+        t
+    });
+    if total > TRANSLATION_BUDGET {
+        return Err(QueryError {
+            start,
+            end,
+            message: "the query is too complex: its translation writes too much text".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Refuses an expression's translation once it passes [`MAX_TRANSLATED`] (checked as each
-/// expression is written, before nesting can multiply it further).
+/// expression is written, before nesting can multiply it further) or the translation's budget.
 pub(crate) fn bounded(text: String, start: usize, end: usize) -> R<String> {
     if text.len() > MAX_TRANSLATED {
         return Err(QueryError {
@@ -325,6 +372,7 @@ pub(crate) fn bounded(text: String, start: usize, end: usize) -> R<String> {
             ),
         });
     }
+    spend(text.len(), start, end)?;
     Ok(text)
 }
 

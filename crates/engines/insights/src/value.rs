@@ -64,6 +64,18 @@ impl Value {
     }
 
     /// Key used for grouping/dedup/distinct: numerically equal values share a key.
+    /// The key of the value as rows render it (a time as its text, a boolean as `true`): what
+    /// a subquery's rendered rows compare against ([`Value::key`] of that text).
+    pub fn text_key(&self) -> String {
+        match self {
+            Value::Null => self.key(),
+            v => match text_of(v) {
+                Some(t) => Value::Str(t.into_owned()).key(),
+                None => v.key(),
+            },
+        }
+    }
+
     pub fn key(&self) -> String {
         match self {
             Value::Null => "\u{0}null".into(),

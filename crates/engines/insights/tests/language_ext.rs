@@ -1037,3 +1037,35 @@ fn relevantfields_ranks_fields_by_shift() {
         ],
     );
 }
+
+/// The deepest expression a 10,000-character query can write — arithmetic chains of 250 terms
+/// nested as far as the length allows — evaluates on a thread with the server's 16 MiB stack
+/// (`crates/server/src/main.rs`), in this debug build too.
+#[test]
+fn deepest_arithmetic_evaluates_on_the_servers_stack() {
+    let mut e = "1".to_string();
+    let mut levels = 0;
+    loop {
+        let next = format!("({e}{})", "+1".repeat(249));
+        if next.len() > 9_900 {
+            break;
+        }
+        e = next;
+        levels += 1;
+    }
+    assert!(levels >= 15, "{levels}");
+    let q = format!("fields {e} as x");
+    let ev = evs(&[(T0, r#"{"a":1}"#)]);
+    let rows = std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(move || run(&q, &ev))
+        .unwrap()
+        .join()
+        .unwrap();
+    let want = (1 + 249 * levels).to_string();
+    assert!(
+        rows[0].iter().any(|(k, v)| k == "x" && *v == want),
+        "{:?}",
+        rows[0]
+    );
+}

@@ -477,6 +477,24 @@ fn review_findings_answer_as_ppl_would_or_are_refused() {
             "n=1.0; c=3; @ptr=p0"
         ]
     );
+    // Session 8's third review: a large value copied into many fillnull fields stops at the
+    // translation's budget; eventstats by a time matches its rendered groups.
+    let mut e = "ms".to_string();
+    for _ in 0..7 {
+        e = format!("sign({e})");
+    }
+    let fields = vec!["b"; 2000].join(",");
+    let started = std::time::Instant::now();
+    assert!(parse_ppl(&format!("fillnull with {e} in {fields}"))
+        .is_err_and(|e| e.message.contains("too complex")));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        show(&run_ppl(
+            "where ms <= 20 | eventstats count() as n by `@timestamp` | fields ms, n",
+            &events()
+        )),
+        ["ms=20; n=1; @ptr=p2", "ms=10; n=1; @ptr=p0"]
+    );
     // Limits over 10,000 (Logs Insights' cap on its own `limit`) are taken.
     assert!(parse_ppl("head 20000 from 5").is_ok());
     // Long chains are written flat.

@@ -433,6 +433,57 @@ fn review_findings_answer_as_spark_would_or_are_refused() {
         nephoscope_insights::parse_sql("SELECT regexp_replace(s, 'a', '$x') AS r FROM `e2`")
             .is_err_and(|e| e.message.contains("names no group"))
     );
+    // Session 8's third review: Java's group numbers in replacements; patterns that do not
+    // compile are refused; a large expression repeated by GROUP BY ordinals stops at the
+    // translation's budget; times compare with a subquery's rendered times.
+    assert_eq!(
+        show(&run_sql(
+            "SELECT regexp_replace(s, '(h)', '$10') AS r FROM `e2` WHERE n = 1 LIMIT 1",
+            &nums
+        )),
+        ["r=h0ello; @ptr=p1"]
+    );
+    for (q, words) in [
+        (
+            "SELECT regexp_replace(s, '(h)', '$5') AS r FROM `e2`",
+            "group 5",
+        ),
+        (
+            "SELECT regexp_replace(s, '(h)', '${nosuch}') AS r FROM `e2`",
+            "group nosuch",
+        ),
+        (
+            "SELECT regexp_replace(s, 'x(?=y)', 'q') AS r FROM `e2`",
+            "does not compile",
+        ),
+        (
+            "SELECT regexp_replace(s, s, 'q') AS r FROM `e2`",
+            "string literals",
+        ),
+    ] {
+        assert!(
+            nephoscope_insights::parse_sql(q).is_err_and(|e| e.message.contains(words)),
+            "{q}"
+        );
+    }
+    let mut big = "f".to_string();
+    for _ in 0..9 {
+        big = format!("CAST({big} AS STRING)");
+    }
+    let ordinals = vec!["1"; 3000].join(",");
+    let started = std::time::Instant::now();
+    assert!(nephoscope_insights::parse_sql(&format!(
+        "SELECT {big} AS x FROM `a` GROUP BY {ordinals}"
+    ))
+    .is_err_and(|e| e.message.contains("too complex")));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        show(&run_sql(
+            "SELECT `@timestamp` AS t FROM `e2` INTERSECT SELECT `@timestamp` FROM `e2` WHERE n = 2",
+            &nums
+        )),
+        ["t=2023-11-14 22:13:20.002; @ptr=p2"]
+    );
     // (SQL, rows)
     let cases: &[(&str, &[&str])] = &[
         // Positions of the SELECT items.
