@@ -946,6 +946,54 @@ fn groups(p: &Places, node: &impl Spanned, text: &str) -> R<Vec<String>> {
     Ok(out)
 }
 
+/// A FROM or JOIN relation that is one log group name in back quotes, with its alias: every
+/// modifier of the table (sampling, time travel, hints, column aliases, …) is refused, not
+/// dropped. `what` names the clause in the messages.
+fn plain_table<'r>(
+    p: &Places,
+    relation: &'r TableFactor,
+    what: &str,
+) -> R<(
+    &'r sqlparser::ast::Ident,
+    Option<&'r sqlparser::ast::TableAlias>,
+)> {
+    let TableFactor::Table {
+        name: table,
+        alias,
+        args: None,
+        with_hints,
+        version: None,
+        with_ordinality: false,
+        partitions,
+        json_path: None,
+        sample: None,
+        index_directives,
+        inheritance: None,
+    } = relation
+    else {
+        return p.err(
+            relation,
+            format!("this {what} form is not supported yet: {what} takes a log group (no subquery, table function, sampling, time travel or hint)"),
+        );
+    };
+    if !with_hints.is_empty()
+        || !partitions.is_empty()
+        || !index_directives.is_empty()
+        || alias
+            .as_ref()
+            .is_some_and(|a| !a.columns.is_empty() || a.at.is_some())
+    {
+        return p.err(relation, format!("this {what} form is not supported yet"));
+    }
+    let [ObjectNamePart::Identifier(ident)] = table.0.as_slice() else {
+        return p.err(
+            relation,
+            format!("{what} takes one log group name in back quotes"),
+        );
+    };
+    Ok((ident, alias.as_ref()))
+}
+
 /// A name usable as a join alias or key in Logs Insights text as it is.
 fn plain(n: &str) -> bool {
     n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -966,40 +1014,7 @@ fn join_piece(
         JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (false, c),
         _ => return p.err(&j.relation, "only INNER and LEFT OUTER joins are supported"),
     };
-    let TableFactor::Table {
-        name: table,
-        alias,
-        args: None,
-        with_hints,
-        version: None,
-        with_ordinality: false,
-        partitions,
-        json_path: None,
-        sample: None,
-        index_directives,
-        inheritance: None,
-    } = &j.relation
-    else {
-        return p.err(
-            &j.relation,
-            "a JOIN takes a log group (no subquery or table function)",
-        );
-    };
-    if !with_hints.is_empty()
-        || !partitions.is_empty()
-        || !index_directives.is_empty()
-        || alias
-            .as_ref()
-            .is_some_and(|a| !a.columns.is_empty() || a.at.is_some())
-    {
-        return p.err(&j.relation, "this JOIN form is not supported yet");
-    }
-    let [ObjectNamePart::Identifier(group)] = table.0.as_slice() else {
-        return p.err(
-            &j.relation,
-            "a JOIN takes one log group name in back quotes",
-        );
-    };
+    let (group, alias) = plain_table(p, &j.relation, "a JOIN")?;
     let group = group.value.clone();
     if !crate::translate::group_name_ok(&group) {
         return p.err(&j.relation, "a JOIN's right side is one log group, by name");
@@ -1178,41 +1193,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
     if let Some(j) = from.joins.get(1) {
         return p.err(&j.relation, "only one JOIN is supported in a SELECT");
     }
-    // Every modifier of the table (sampling, time travel, hints, …) is refused, not dropped.
-    let TableFactor::Table {
-        name: table,
-        alias,
-        args: None,
-        with_hints,
-        version: None,
-        with_ordinality: false,
-        partitions,
-        json_path: None,
-        sample: None,
-        index_directives,
-        inheritance: None,
-    } = &from.relation
-    else {
-        return p.err(
-            &from.relation,
-            "this FROM form is not supported yet: FROM takes a log group (no subquery, table function, sampling, time travel or hint)",
-        );
-    };
-    if !with_hints.is_empty()
-        || !partitions.is_empty()
-        || !index_directives.is_empty()
-        || alias
-            .as_ref()
-            .is_some_and(|a| !a.columns.is_empty() || a.at.is_some())
-    {
-        return p.err(&from.relation, "this FROM form is not supported yet");
-    }
-    let [ObjectNamePart::Identifier(ident)] = table.0.as_slice() else {
-        return p.err(
-            &from.relation,
-            "FROM takes one log group name in back quotes",
-        );
-    };
+    let (ident, alias) = plain_table(p, &from.relation, "FROM")?;
     let log_groups = groups(p, &from.relation, &ident.value)?;
     let join = match from.joins.first() {
         Some(j) => Some(join_piece(p, j, alias.as_ref().map(|a| &a.name))?),
