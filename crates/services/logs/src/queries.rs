@@ -534,9 +534,22 @@ fn launch(
             subqueries: sides,
             join: join_groups,
         };
-        run(
-            &store, &queries, &qid, query, &scope, &sources, start_s, end_s, limit, now, &cancel,
-        );
+        // A panic in the engine ends the query as Failed (not Running for ever, holding its
+        // place among the concurrent queries); the server goes on.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run(
+                &store, &queries, &qid, query, &scope, &sources, start_s, end_s, limit, now,
+                &cancel,
+            )
+        }));
+        if ran.is_err() {
+            tracing::error!(query_id = qid, "query failed: the engine panicked");
+            if let Some(e) = queries.lock().get_mut(&qid) {
+                if e.status != Status::Cancelled {
+                    e.status = Status::Failed;
+                }
+            }
+        }
         // The status is final: a waiting StartQuery may answer while the results are kept.
         let _ = ended.send(());
         queries.persist(&qid);
