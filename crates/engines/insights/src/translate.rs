@@ -202,7 +202,18 @@ fn regexp_replace(args: &[String]) -> Result<String, String> {
                     out.push_str(&format!("${{{n}}}"));
                 }
                 Some('{') => {
-                    let name: String = cs.by_ref().take_while(|c| *c != '}').collect();
+                    let mut name = String::new();
+                    let mut closed = false;
+                    for c in cs.by_ref() {
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                        name.push(c);
+                    }
+                    if !closed {
+                        return Err("regexp_replace's replacement has a ${ without its }".into());
+                    }
                     if !names.contains(&name.as_str()) {
                         return Err(format!("regexp_replace's replacement names the group {name}, which the pattern does not have"));
                     }

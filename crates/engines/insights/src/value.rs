@@ -63,7 +63,6 @@ impl Value {
         }
     }
 
-    /// Key used for grouping/dedup/distinct: numerically equal values share a key.
     /// The key of the value as rows render it (a time as its text, a boolean as `true`): what
     /// a subquery's rendered rows compare against ([`Value::key`] of that text).
     pub fn text_key(&self) -> String {
@@ -76,6 +75,7 @@ impl Value {
         }
     }
 
+    /// Key used for grouping/dedup/distinct: numerically equal values share a key.
     pub fn key(&self) -> String {
         match self {
             Value::Null => "\u{0}null".into(),

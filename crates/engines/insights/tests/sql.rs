@@ -460,6 +460,10 @@ fn review_findings_answer_as_spark_would_or_are_refused() {
             "SELECT regexp_replace(s, s, 'q') AS r FROM `e2`",
             "string literals",
         ),
+        (
+            "SELECT regexp_replace(s, '(?P<g>l)', '${g') AS r FROM `e2`",
+            "without its }",
+        ),
     ] {
         assert!(
             nephoscope_insights::parse_sql(q).is_err_and(|e| e.message.contains(words)),

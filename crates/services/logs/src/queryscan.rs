@@ -75,6 +75,10 @@ impl FilterMemo {
 const PARALLEL_MIN_EVENTS: f64 = 50_000.0;
 /// Pieces per worker (more pieces balance uneven work between workers).
 const PIECES_PER_WORKER: usize = 4;
+/// Stack of a parallel scan worker (as the runtime's blocking threads have it,
+/// `crates/server/src/main.rs`).
+const SCAN_STACK: usize = 16 << 20;
+
 /// Pieces of a newest-first scan (the first ones are usually enough: small pieces keep the
 /// records pushed close to the rows wanted).
 const NEWEST_FIRST_PIECES: usize = 4096;
@@ -296,19 +300,50 @@ impl Feed<'_> {
                     .map(|w| {
                         let (next, pieces, timed_out, failed) =
                             (&next, &pieces, &timed_out, &failed);
-                        s.spawn(move || {
-                            let mut mine = self.query.start(self.ctx);
-                            let mut seen = 0;
-                            while let Some(p) = pieces.get(next.fetch_add(1, Ordering::Relaxed)) {
-                                if !self.piece(p, &mut mine, &mut seen, w == 0, timed_out, failed) {
-                                    break;
+                        // (The runtime's blocking threads' stack: deep expressions evaluate
+                        // here too.)
+                        std::thread::Builder::new()
+                            .name("insights-scan".into())
+                            .stack_size(SCAN_STACK)
+                            .spawn_scoped(s, move || {
+                                let mut mine = self.query.start(self.ctx);
+                                let mut seen = 0;
+                                while let Some(p) = pieces.get(next.fetch_add(1, Ordering::Relaxed))
+                                {
+                                    if !self.piece(
+                                        p,
+                                        &mut mine,
+                                        &mut seen,
+                                        w == 0,
+                                        timed_out,
+                                        failed,
+                                    ) {
+                                        break;
+                                    }
                                 }
-                            }
-                            mine
-                        })
+                                mine
+                            })
                     })
                     .collect();
-                handles.into_iter().filter_map(|h| h.join().ok()).collect()
+                // A worker that could not start or that panicked fails the query: its pieces'
+                // rows would be missing from a result that looks complete.
+                let mut parts = Vec::new();
+                for h in handles {
+                    match h
+                        .map_err(|e| e.to_string())
+                        .and_then(|h| h.join().map_err(|_| "a scan worker panicked".to_string()))
+                    {
+                        Ok(part) => parts.push(part),
+                        Err(why) => {
+                            if let Ok(mut f) = failed.lock() {
+                                f.get_or_insert(StoreError::Storage(format!(
+                                    "the query's scan failed: {why}"
+                                )));
+                            }
+                        }
+                    }
+                }
+                parts
             });
             for part in parts {
                 exec.merge(part);
