@@ -302,12 +302,14 @@ pub enum RowCmd {
     /// one; no pattern: every field.
     FillDown(Vec<String>),
     /// PPL's `trendline sma(n, field) [as out]`: the mean of the field's numbers over the row
-    /// and the n − 1 rows before it; no value on the first n − 1 rows (no Logs Insights syntax
-    /// makes it).
+    /// and the n − 1 rows before it; no value on the first n − 1 rows. `weighted` (`wma`): the
+    /// rows weigh 1 to n, oldest to this one, and every one of them needs a number. No Logs
+    /// Insights syntax makes it.
     Trendline {
         n: usize,
         field: String,
         out: String,
+        weighted: bool,
     },
     /// `accum field [AS out]`: the running sum of a numeric field.
     Accum { field: String, out: String },

@@ -1354,6 +1354,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 );
             }
             "trendline" => {
+                let sorted = p.at_word("sort");
                 if p.eat_word("sort") {
                     let desc = if p.eat_sym("-") {
                         true
@@ -1371,17 +1372,26 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 }
                 loop {
                     let t = p.next();
-                    match &t.tok {
-                        Tok::Word(w) if w.eq_ignore_ascii_case("sma") => {}
+                    let weighted = match &t.tok {
+                        Tok::Word(w) if w.eq_ignore_ascii_case("sma") => false,
                         Tok::Word(w) if w.eq_ignore_ascii_case("wma") => {
+                            if !sorted {
+                                return err(
+                                    t.start,
+                                    t.end,
+                                    "trendline's wma needs a sort: trendline sort <field> wma(n, field)",
+                                );
+                            }
+                            true
+                        }
+                        _ => {
                             return err(
                                 t.start,
-                                t.end,
-                                "trendline's wma is not supported yet (sma is)",
+                                t.end.max(t.start + 1),
+                                "expected sma(n, field) or wma(n, field)",
                             )
                         }
-                        _ => return err(t.start, t.end.max(t.start + 1), "expected sma(n, field)"),
-                    }
+                    };
                     p.expect_sym("(")?;
                     let nt = p.next();
                     let n = match &nt.tok {
@@ -1392,7 +1402,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         return err(
                             nt.start,
                             nt.end.max(nt.start + 1),
-                            "sma takes a whole number of rows from 1 to 10000",
+                            "sma and wma take a whole number of rows from 1 to 10000",
                         );
                     };
                     p.expect_sym(",")?;
@@ -1411,7 +1421,12 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                     }
                     ready(
                         &mut pieces,
-                        Command::Rows(RowCmd::Trendline { n, field, out }),
+                        Command::Rows(RowCmd::Trendline {
+                            n,
+                            field,
+                            out,
+                            weighted,
+                        }),
                         p.peek().start,
                     );
                     if !(p.at_word("sma") || p.at_word("wma")) {

@@ -59,14 +59,32 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             }
             rows
         }
-        RowCmd::Trendline { n, field, out } => {
+        RowCmd::Trendline {
+            n,
+            field,
+            out,
+            weighted,
+        } => {
             let values: Vec<Option<f64>> = rows.iter().map(|r| r.get(field).as_num()).collect();
             for (i, r) in rows.iter_mut().enumerate() {
                 if i + 1 < *n {
                     continue;
                 }
+                let window = &values[i + 1 - n..=i];
+                if *weighted {
+                    // Weights 1..=n, the oldest row first; a row without a number: no value.
+                    let sum: Option<f64> = window
+                        .iter()
+                        .enumerate()
+                        .map(|(k, x)| x.map(|x| x * (k + 1) as f64))
+                        .sum();
+                    if let Some(sum) = sum {
+                        r.set(out, Value::Num(sum / (n * (n + 1) / 2) as f64));
+                    }
+                    continue;
+                }
                 // The window's numbers (rows without one do not count).
-                let (sum, count) = values[i + 1 - n..=i]
+                let (sum, count) = window
                     .iter()
                     .flatten()
                     .fold((0.0, 0usize), |(s, c), x| (s + x, c + 1));

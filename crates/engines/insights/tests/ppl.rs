@@ -200,6 +200,18 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
                 "p=900; m=2; s=0; l=/b; h=81b637d8fcd2c6da6359e6963113a1170de795e4b725b84d1e0b4cfd9ec58ce9; @ptr=p1",
             ],
         ),
+        // trendline wma: weights 1..n, oldest first.
+        (
+            "fields ms | trendline sort ms wma(3, ms) as w",
+            "",
+            &[
+                "ms=10; @ptr=p0",
+                "ms=20; @ptr=p2",
+                "ms=30; w=23.333333333333332; @ptr=p1",
+                "ms=40; w=33.333333333333336; @ptr=p3",
+                "ms=50; w=43.333333333333336; @ptr=p4",
+            ],
+        ),
         // grok: its macros expand into named groups, run as parse.
         (
             "grok agent '%{WORD:tool}/%{NUMBER:version}' | where ms <= 20 | fields agent, tool, version",
@@ -307,7 +319,7 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "not a valid regular expression",
             "'(?<x>a+'",
         ),
-        ("trendline wma(2, ms)", "wma", "wma"),
+        ("trendline wma(2, ms)", "wma needs a sort", "wma"),
         ("trendline sma(0, ms)", "from 1 to 10000", "0"),
         ("expand tags as t", "whole records", "t"),
         ("head 2 from x", "expected a number after from", "x"),
