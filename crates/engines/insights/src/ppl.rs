@@ -188,28 +188,11 @@ fn lex(text: &str) -> R<Vec<Token>> {
     Ok(out)
 }
 
-/// PPL function → (Logs Insights function, fewest and most arguments). `substring` and the
-/// null tests are rewritten ([`Parser::call`]).
+/// PPL's own functions → (Logs Insights function, fewest and most arguments), besides
+/// [`crate::translate::COMMON_FUNCTIONS`]. `substring` and the null tests are rewritten
+/// ([`Parser::call`]).
 const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
-    ("abs", "abs", 1, 1),
-    ("ceil", "ceil", 1, 1),
-    ("ceiling", "ceil", 1, 1),
-    ("floor", "floor", 1, 1),
-    ("sqrt", "sqrt", 1, 1),
-    ("ln", "log", 1, 1),
-    ("round", "round", 1, 2),
-    ("lower", "tolower", 1, 1),
-    ("upper", "toupper", 1, 1),
-    ("trim", "trim", 1, 1),
-    ("ltrim", "ltrim", 1, 1),
-    ("rtrim", "rtrim", 1, 1),
-    ("length", "strlen", 1, 1),
     ("concat", "concat", 1, 9),
-    ("replace", "replace", 3, 3),
-    ("coalesce", "coalesce", 1, 64),
-    ("ifnull", "coalesce", 2, 2),
-    ("if", "if", 3, 3),
-    ("md5", "md5", 1, 1),
     ("cidrmatch", "isIpInSubnet", 2, 2),
     ("ispresent", "ispresent", 1, 1),
     ("isempty", "isempty", 1, 1),
@@ -773,7 +756,11 @@ impl Parser<'_> {
                 end,
                 "like(field, pattern) is not supported yet: write field like 'pattern'",
             ),
-            _ => match FUNCTIONS.iter().find(|(p, ..)| *p == lower) {
+            _ => match FUNCTIONS
+                .iter()
+                .chain(crate::translate::COMMON_FUNCTIONS)
+                .find(|(p, ..)| *p == lower)
+            {
                 Some(&(_, ours, lo, hi)) => {
                     count(lo, hi)?;
                     Ok(format!("{ours}({})", args.join(", ")))

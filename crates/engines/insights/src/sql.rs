@@ -29,34 +29,17 @@ use sqlparser::parser::Parser;
 
 type R<T> = Result<T, QueryError>;
 
-/// SQL function → (Logs Insights function, fewest and most arguments). `substr`/`substring`
-/// and `sha2` are rewritten ([`Tr::function`]).
+/// SQL's own functions → (Logs Insights function, fewest and most arguments), besides
+/// [`crate::translate::COMMON_FUNCTIONS`]. `substr`/`substring` and the null tests are
+/// rewritten ([`Tr::function`]).
 const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
-    ("abs", "abs", 1, 1),
-    ("ceil", "ceil", 1, 1),
-    ("ceiling", "ceil", 1, 1),
-    ("floor", "floor", 1, 1),
-    ("sqrt", "sqrt", 1, 1),
-    ("ln", "log", 1, 1),
-    ("round", "round", 1, 2),
-    ("lower", "tolower", 1, 1),
     ("lcase", "tolower", 1, 1),
-    ("upper", "toupper", 1, 1),
     ("ucase", "toupper", 1, 1),
-    ("trim", "trim", 1, 1),
-    ("ltrim", "ltrim", 1, 1),
-    ("rtrim", "rtrim", 1, 1),
-    ("length", "strlen", 1, 1),
     ("char_length", "strlen", 1, 1),
     ("character_length", "strlen", 1, 1),
     ("len", "strlen", 1, 1),
     ("concat", "concat", 1, 64),
-    ("replace", "replace", 3, 3),
-    ("coalesce", "coalesce", 1, 64),
     ("nvl", "coalesce", 2, 2),
-    ("ifnull", "coalesce", 2, 2),
-    ("if", "if", 3, 3),
-    ("md5", "md5", 1, 1),
     ("greatest", "greatest", 1, 64),
     ("least", "least", 1, 64),
 ];
@@ -710,7 +693,11 @@ impl Tr<'_> {
                     args[0], args[1], args[2]
                 ))
             }
-            _ => match FUNCTIONS.iter().find(|(s, ..)| *s == lower) {
+            _ => match FUNCTIONS
+                .iter()
+                .chain(crate::translate::COMMON_FUNCTIONS)
+                .find(|(s, ..)| *s == lower)
+            {
                 Some(&(_, ours, lo, hi)) => {
                     count(lo, hi)?;
                     Ok(format!("{ours}({})", args.join(", ")))

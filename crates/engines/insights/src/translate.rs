@@ -104,6 +104,29 @@ fn rename_expr(e: &mut crate::ast::Expr) {
     }
 }
 
+/// Functions PPL and SQL both call by these names → (Logs Insights function, fewest and most
+/// arguments); each language adds its own.
+pub(crate) const COMMON_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
+    ("abs", "abs", 1, 1),
+    ("ceil", "ceil", 1, 1),
+    ("ceiling", "ceil", 1, 1),
+    ("floor", "floor", 1, 1),
+    ("sqrt", "sqrt", 1, 1),
+    ("ln", "log", 1, 1),
+    ("round", "round", 1, 2),
+    ("lower", "tolower", 1, 1),
+    ("upper", "toupper", 1, 1),
+    ("trim", "trim", 1, 1),
+    ("ltrim", "ltrim", 1, 1),
+    ("rtrim", "rtrim", 1, 1),
+    ("length", "strlen", 1, 1),
+    ("replace", "replace", 3, 3),
+    ("coalesce", "coalesce", 1, 64),
+    ("ifnull", "coalesce", 2, 2),
+    ("if", "if", 3, 3),
+    ("md5", "md5", 1, 1),
+];
+
 /// Functions PPL and SQL share that Logs Insights writes otherwise: `Some` with the text of the
 /// call (`Err`: the message of a wrong argument count), `None` when `name` is none of them.
 /// `args` are the arguments' Logs Insights text.
