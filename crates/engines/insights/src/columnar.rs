@@ -580,6 +580,15 @@ impl Columnar {
                         .filter(|x| x.len() == cols_len(&cols[i])),
                 ) {
                     if self.seen_epoch != b.entry_ids.epoch {
+                        // The fingerprints handed over as new under the old ids go into the
+                        // sets first: the new ids meet their values again.
+                        for (k, seen) in self.seen.iter().enumerate() {
+                            for g in 0..seen.len() {
+                                if let AggState::Distinct(set) = &mut groups.states_mut(g)[k] {
+                                    set.absorb();
+                                }
+                            }
+                        }
                         self.seen.iter_mut().for_each(Vec::clear);
                         self.seen_epoch = b.entry_ids.epoch;
                         self.seen_words = 0;
@@ -615,7 +624,7 @@ impl Columnar {
                             if let AggState::Distinct(set) = &mut groups.states_mut(g)[j] {
                                 text.clear();
                                 crate::value::str_key_into(entry, text);
-                                set.insert(fingerprint(text));
+                                set.add_new(fingerprint(text));
                             }
                         }
                         continue;
