@@ -182,6 +182,10 @@ pub struct LogsConfig {
     /// Logs Insights queries reading only such fields never decompress messages (costs about
     /// 10 % more storage on JSON logs, hence off by default).
     pub field_columns: bool,
+    /// Segments whose newest event is younger than this many hours keep their messages LZ4
+    /// compressed (queries inflate them 3–4× faster; about 1.8× the disk) and are rewritten
+    /// with zstd once they age; 0: zstd always.
+    pub hot_hours: u64,
 }
 
 impl Default for LogsConfig {
@@ -196,6 +200,7 @@ impl Default for LogsConfig {
             insights_join_max_keys: 50_000,
             insights_start_wait_ms: 20,
             field_columns: false,
+            hot_hours: 24,
         }
     }
 }
@@ -403,11 +408,14 @@ cert_file = "c.pem"
 key_file = "k.pem"
 [logs]
 field_columns = true
+hot_hours = 0
 "#,
         )
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:5000");
         assert!(c.logs.field_columns);
+        assert_eq!(c.logs.hot_hours, 0);
+        assert_eq!(Config::default().logs.hot_hours, 24);
         assert!(!Config::default().logs.field_columns);
         assert_eq!(c.auth.credentials[0].principal, "user/alice");
         assert_eq!(c.limits.max_decompressed_bytes, 32 * 1024 * 1024);

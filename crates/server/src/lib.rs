@@ -69,15 +69,16 @@ pub struct Engines {
 
 impl Engines {
     pub fn open(data_dir: &Path, clock: SharedClock) -> Result<Engines, String> {
-        Self::open_with(data_dir, clock, false)
+        Self::open_with(data_dir, clock, false, 24)
     }
 
     /// [`Engines::open`], with or without the log store's discovered-field columns
-    /// (`logs.field_columns`).
+    /// (`logs.field_columns`), segments hot for `hot_hours` (`logs.hot_hours`).
     pub fn open_with(
         data_dir: &Path,
         clock: SharedClock,
         field_columns: bool,
+        hot_hours: u64,
     ) -> Result<Engines, String> {
         // With `field_columns`, discovered JSON fields are kept as columns beside each message
         // block.
@@ -85,6 +86,7 @@ impl Engines {
             fields: field_columns.then(|| {
                 Arc::new(nephoscope_logs::FieldDiscovery) as nephoscope_logstore::fields::Extractor
             }),
+            hot_ms: i64::try_from(hot_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX),
             ..Default::default()
         };
         let logs = LogStore::open_with(&data_dir.join("logs"), clock.clone(), policy)

@@ -125,6 +125,7 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
             &config.data_dir,
             clock.clone(),
             config.logs.field_columns,
+            config.logs.hot_hours,
         )?;
         engines.live_tail_limit = std::time::Duration::from_secs(config.logs.live_tail_max_seconds);
         engines.query_limits = nephoscope_logs::queries::Limits {

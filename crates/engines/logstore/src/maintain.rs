@@ -23,7 +23,16 @@ pub struct Policy {
     /// Finds the discovered fields kept as columns beside each message block (none: no
     /// columns).
     pub fields: Option<crate::fields::Extractor>,
+    /// Segments whose newest event is younger than this (milliseconds) are hot: their message
+    /// blocks are LZ4 (scans inflate them 3–4× faster; files about 1.8× larger). Older ones
+    /// are written, or rewritten once they age, with zstd. 0: zstd always.
+    pub hot_ms: i64,
 }
+
+/// Hot segments rewritten with zstd in one round of upkeep, at most.
+const RECODES_PER_ROUND: usize = 8;
+/// The end of a hot segment's key ([`Policy::hot_ms`]): upkeep finds them by it.
+pub(crate) const HOT_SUFFIX: &str = ".hot.seg";
 
 impl Default for Policy {
     fn default() -> Self {
@@ -37,6 +46,7 @@ impl Default for Policy {
             // Merged files stay well inside the decoded-segment cache, which bounds memory.
             compact_target_bytes: 64 << 20,
             fields: None,
+            hot_ms: 24 * 3_600_000,
         }
     }
 }
@@ -46,8 +56,18 @@ pub struct MaintainReport {
     pub flushed_segments: usize,
     /// Segments merged away by compaction.
     pub compacted_segments: usize,
+    /// Hot segments rewritten with zstd once they aged ([`Policy::hot_ms`]).
+    pub recoded_segments: usize,
     pub checkpointed: bool,
     pub deleted_files: usize,
+}
+
+/// The end of a segment's key: hot ones are told by it.
+fn suffix(codec: segment::Codec) -> &'static str {
+    match codec {
+        segment::Codec::Lz4 => HOT_SUFFIX,
+        segment::Codec::Zstd => ".seg",
+    }
 }
 
 fn io(e: std::io::Error) -> StoreError {
@@ -93,6 +113,7 @@ impl LogStore {
             }
         }
         report.compacted_segments = self.compact().await?;
+        report.recoded_segments = self.recode(now).await?;
         if force || self.wal.size() >= self.policy.checkpoint_bytes {
             self.checkpoint()?;
             report.checkpointed = true;
@@ -118,9 +139,10 @@ impl LogStore {
         let Some(max_seq) = streams.iter().flat_map(|(_, e)| e).map(|e| e.seq).max() else {
             return Ok(false);
         };
-        let key = format!("{SEGMENTS}{id}/{max_seq:020}.seg");
+        let codec = self.codec_for(&streams);
+        let key = format!("{SEGMENTS}{id}/{max_seq:020}{}", suffix(codec));
         let (bytes, meta) =
-            segment::encode(&key, &streams, self.policy.fields.as_deref()).map_err(io)?;
+            segment::encode(&key, &streams, self.policy.fields.as_deref(), codec).map_err(io)?;
         self.blobs.put(&key, &bytes).map_err(io)?;
         match self
             .mutate(Mutation::AddSegment {
@@ -176,69 +198,144 @@ impl LogStore {
         };
         let mut merged = 0;
         for (scope, name, id, run) in plans {
-            // What is still visible decides what the merged file keeps.
-            let (keep, floor) = {
-                let st = self.read();
-                let Some(g) = st.group(&scope, &name).filter(|g| g.id == id) else {
-                    continue;
-                };
-                let keep: std::collections::HashMap<String, u64> = g
-                    .streams
-                    .values()
-                    .map(|s| (s.name.clone(), s.first_seq))
-                    .collect();
-                (keep, self.retention_floor(g).unwrap_or(i64::MIN))
-            };
-            let mut streams: std::collections::BTreeMap<String, Vec<crate::Event>> =
-                Default::default();
-            for m in &run {
-                let d = self.segment(m)?;
-                for (s, range) in &d.streams {
-                    let Some(first_seq) = keep.get(s) else {
-                        continue;
-                    };
-                    streams.entry(s.clone()).or_default().extend(
-                        range
-                            .clone()
-                            .map(|i| d.event(i))
-                            .filter(|e| e.seq >= *first_seq && e.timestamp >= floor)
-                            .map(|e| e.to_event()),
-                    );
-                }
-            }
-            let streams: Vec<(String, Vec<crate::Event>)> = streams
-                .into_iter()
-                .filter(|(_, e)| !e.is_empty())
-                .map(|(s, mut e)| {
-                    e.sort_unstable_by_key(|e| (e.timestamp, e.seq));
-                    (s, e)
-                })
-                .collect();
             let lo = run.iter().map(|m| m.max_seq).min().unwrap_or_default();
             let hi = run.iter().map(|m| m.max_seq).max().unwrap_or_default();
-            let key = format!("{SEGMENTS}{id}/{hi:020}.c{lo:020}.seg");
-            let (bytes, mut meta) =
-                segment::encode(&key, &streams, self.policy.fields.as_deref()).map_err(io)?;
-            // An all-expired run still replaces its inputs, by an empty segment.
-            meta.max_seq = meta.max_seq.max(hi);
-            self.blobs.put(&key, &bytes).map_err(io)?;
-            let old: Vec<String> = run.iter().map(|m| m.key.clone()).collect();
-            match self
-                .mutate(Mutation::ReplaceSegments {
-                    scope,
-                    group: name,
-                    group_id: id,
-                    old,
-                    new: meta,
+            let n = run.len();
+            if self
+                .rewrite(scope, name, id, run, |codec| {
+                    format!("{SEGMENTS}{id}/{hi:020}.c{lo:020}{}", suffix(codec))
                 })
-                .await
+                .await?
             {
-                Ok(_) => merged += run.len(),
-                Err(StoreError::Rejected(_)) => {}
-                Err(e) => return Err(e),
+                merged += n;
             }
         }
         Ok(merged)
+    }
+
+    /// Rewrites hot segments whose newest event has aged past [`Policy::hot_ms`] with zstd (a
+    /// few a round). Returns how many.
+    async fn recode(&self, now: i64) -> Result<usize, StoreError> {
+        // Without a hot tier, hot files left from a configuration with one are all due.
+        let floor = if self.policy.hot_ms > 0 {
+            now.saturating_sub(self.policy.hot_ms)
+        } else {
+            i64::MAX
+        };
+        let due: Vec<(Scope, String, u64, crate::segment::SegmentMeta)> = {
+            let st = self.read();
+            st.scopes
+                .iter()
+                .flat_map(|(scope, groups)| {
+                    groups.values().flat_map(move |g| {
+                        g.segments
+                            .iter()
+                            .filter(move |m| m.key.ends_with(HOT_SUFFIX) && m.max_ts < floor)
+                            .map(move |m| (scope.clone(), g.name.clone(), g.id, m.clone()))
+                    })
+                })
+                .take(RECODES_PER_ROUND)
+                .collect()
+        };
+        let mut recoded = 0;
+        for (scope, name, id, m) in due {
+            let seq = m.max_seq;
+            if self
+                .rewrite(scope, name, id, vec![m], |codec| {
+                    format!("{SEGMENTS}{id}/{seq:020}.z{}", suffix(codec))
+                })
+                .await?
+            {
+                recoded += 1;
+            }
+        }
+        Ok(recoded)
+    }
+
+    /// The codec of a new segment holding `streams`: LZ4 while its newest event is hot.
+    fn codec_for(&self, streams: &[(String, Vec<crate::Event>)]) -> segment::Codec {
+        let newest = streams
+            .iter()
+            .flat_map(|(_, e)| e.iter().map(|e| e.timestamp))
+            .max();
+        match newest {
+            Some(t) if self.policy.hot_ms > 0 && t >= self.now() - self.policy.hot_ms => {
+                segment::Codec::Lz4
+            }
+            _ => segment::Codec::Zstd,
+        }
+    }
+
+    /// Replaces the segments `run` of a group by one file holding their events that are still
+    /// visible (`key` names it, given its codec). False when the group changed meanwhile.
+    async fn rewrite(
+        &self,
+        scope: Scope,
+        name: String,
+        id: u64,
+        run: Vec<crate::segment::SegmentMeta>,
+        key: impl Fn(segment::Codec) -> String,
+    ) -> Result<bool, StoreError> {
+        // What is still visible decides what the new file keeps.
+        let (keep, floor) = {
+            let st = self.read();
+            let Some(g) = st.group(&scope, &name).filter(|g| g.id == id) else {
+                return Ok(false);
+            };
+            let keep: std::collections::HashMap<String, u64> = g
+                .streams
+                .values()
+                .map(|s| (s.name.clone(), s.first_seq))
+                .collect();
+            (keep, self.retention_floor(g).unwrap_or(i64::MIN))
+        };
+        let mut streams: std::collections::BTreeMap<String, Vec<crate::Event>> = Default::default();
+        for m in &run {
+            let d = self.segment(m)?;
+            for (s, range) in &d.streams {
+                let Some(first_seq) = keep.get(s) else {
+                    continue;
+                };
+                streams.entry(s.clone()).or_default().extend(
+                    range
+                        .clone()
+                        .map(|i| d.event(i))
+                        .filter(|e| e.seq >= *first_seq && e.timestamp >= floor)
+                        .map(|e| e.to_event()),
+                );
+            }
+        }
+        let streams: Vec<(String, Vec<crate::Event>)> = streams
+            .into_iter()
+            .filter(|(_, e)| !e.is_empty())
+            .map(|(s, mut e)| {
+                e.sort_unstable_by_key(|e| (e.timestamp, e.seq));
+                (s, e)
+            })
+            .collect();
+        let hi = run.iter().map(|m| m.max_seq).max().unwrap_or_default();
+        let codec = self.codec_for(&streams);
+        let key = key(codec);
+        let (bytes, mut meta) =
+            segment::encode(&key, &streams, self.policy.fields.as_deref(), codec).map_err(io)?;
+        // An all-expired run still replaces its inputs, by an empty segment.
+        meta.max_seq = meta.max_seq.max(hi);
+        self.blobs.put(&key, &bytes).map_err(io)?;
+        let old: Vec<String> = run.iter().map(|m| m.key.clone()).collect();
+        match self
+            .mutate(Mutation::ReplaceSegments {
+                scope,
+                group: name,
+                group_id: id,
+                old,
+                new: meta,
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::Rejected(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Captures the state at a log rotation point, stores it, and drops the log before it.

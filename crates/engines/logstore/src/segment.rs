@@ -10,6 +10,9 @@
 //! bloom, its discovered-field frame ([`crate::fields`], empty without columns) and, for code 2,
 //! one bit per message telling whether it is a flat JSON object ([`crate::flat`]), then per
 //! stripe its trigram bloom. Version 5 has no flat-message codes, version 4 no field frames.
+//! Version 7 is version 6 with one more varint first in the header, the message blocks' codec
+//! ([`Codec`]): `1` LZ4 (a raw LZ4 block per message block; the writer uses version 6 for zstd,
+//! so zstd files stay as they were).
 //!
 //! A message block holds up to [`BLOCK_EVENTS`] events or about [`BLOCK_BYTES`] of messages, so
 //! its text stays cache-sized and a bloom can rule it out precisely. Two blooms decide whether a
@@ -35,6 +38,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+const MAGIC_V7: &[u8; 8] = b"NPSEG007";
 const MAGIC: &[u8; 8] = b"NPSEG006";
 const MAGIC_V5: &[u8; 8] = b"NPSEG005";
 const MAGIC_V4: &[u8; 8] = b"NPSEG004";
@@ -81,6 +85,21 @@ pub struct SegmentMeta {
     /// Highest event seq in the segment; the head keeps only events above it.
     pub max_seq: u64,
     pub streams: Vec<String>,
+}
+
+/// How a segment's message blocks are compressed (its small columns, field frames and blooms
+/// do not depend on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Codec {
+    /// zstd level 1: the smaller files (about 6.8× on JSON access logs).
+    #[default]
+    Zstd,
+    /// LZ4: files about 1.8× larger, blocks inflating 3–4× faster (hot segments).
+    Lz4,
+}
+
+impl Codec {
+    const LZ4: u64 = 1;
 }
 
 /// An event seen in place, in a head or a decoded segment.
@@ -172,6 +191,8 @@ pub struct Decoded {
     inflated: std::sync::atomic::AtomicUsize,
     /// Per block, the field columns readers asked for ([`Decoded::block_columns`]).
     kept: std::sync::Mutex<ColumnCache>,
+    /// The message blocks' codec.
+    codec: Codec,
 }
 
 /// Most field lists whose columns a block keeps.
@@ -489,6 +510,19 @@ impl Decoded {
         let r = self.block_events(b);
         let want = self.offsets[r.end] - self.offsets[r.start];
         let frame = &self.file[block.frame.clone()];
+        if self.codec == Codec::Lz4 {
+            // Into the buffer's first `want` bytes (only ever grown: no zeroing per block).
+            if scratch.buf.len() < want {
+                scratch.buf.resize(want, 0);
+            }
+            return match lz4_flex::block::decompress_into(frame, &mut scratch.buf[..want]) {
+                Ok(n) if n == want => &scratch.buf[..want],
+                _ => {
+                    corrupt_block(&self.key, b);
+                    &[]
+                }
+            };
+        }
         if !declares(frame, want) {
             corrupt_block(&self.key, b);
             return &[];
@@ -660,11 +694,15 @@ impl Decoded {
             let r = self.block_events(block);
             let want = self.offsets[r.end] - self.offsets[r.start];
             let frame = &self.file[b.frame.clone()];
-            if !declares(frame, want) {
-                return corrupt_block(&self.key, block);
-            }
-            match zstd::bulk::decompress(frame, want.max(64)) {
-                Ok(bytes) if bytes.len() == want => match String::from_utf8(bytes) {
+            let inflated = match self.codec {
+                Codec::Lz4 => lz4_flex::block::decompress(frame, want).ok(),
+                Codec::Zstd if declares(frame, want) => {
+                    zstd::bulk::decompress(frame, want.max(64)).ok()
+                }
+                Codec::Zstd => None,
+            };
+            match inflated {
+                Some(bytes) if bytes.len() == want => match String::from_utf8(bytes) {
                     Ok(t) => {
                         self.inflated
                             .fetch_add(t.len(), std::sync::atomic::Ordering::Relaxed);
@@ -776,11 +814,13 @@ pub enum SegmentError {
     Corrupt(String, String),
 }
 
-/// Encodes the events of several streams (each sorted) into a segment file and its metadata.
+/// Encodes the events of several streams (each sorted) into a segment file and its metadata,
+/// the message blocks compressed with `codec`.
 pub fn encode(
     key: &str,
     streams: &[(String, Vec<Event>)],
     extractor: Option<&dyn FieldExtractor>,
+    codec: Codec,
 ) -> std::io::Result<(Vec<u8>, SegmentMeta)> {
     let mut meta = SegmentMeta {
         key: key.to_string(),
@@ -803,6 +843,9 @@ pub fn encode(
     let mut texts: Vec<&str> = Vec::new();
     let (mut ts, mut ing, mut seq) = (0i64, 0i64, 0u64);
     let mut header = Writer::default();
+    if codec == Codec::Lz4 {
+        header.u64(Codec::LZ4);
+    }
     header.u64(streams.len() as u64);
     for (name, events) in streams {
         header.str(name);
@@ -860,8 +903,18 @@ pub fn encode(
             text.extend_from_slice(m);
         }
         frame.clear();
-        frame.reserve(zstd::zstd_safe::compress_bound(text.len()));
-        cctx.compress_to_buffer(&text, &mut frame)?;
+        match codec {
+            Codec::Zstd => {
+                frame.reserve(zstd::zstd_safe::compress_bound(text.len()));
+                cctx.compress_to_buffer(&text, &mut frame)?;
+            }
+            Codec::Lz4 => {
+                frame.resize(lz4_flex::block::get_maximum_output_size(text.len()), 0);
+                let n = lz4_flex::block::compress_into(&text, &mut frame)
+                    .map_err(std::io::Error::other)?;
+                frame.truncate(n);
+            }
+        }
         let bloom = words.build(chunk);
         let fields = match extractor {
             Some(ex) => column_cctx.compress(&crate::fields::build(chunk, ex))?,
@@ -899,7 +952,10 @@ pub fn encode(
         + blocks.len()
         + stripes.iter().map(|s| s.len() * 8).sum::<usize>();
     let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(match codec {
+        Codec::Zstd => MAGIC,
+        Codec::Lz4 => MAGIC_V7,
+    });
     out.extend_from_slice(&[0; 4]); // the checksum, once the rest is written
     out.extend_from_slice(&(header.buf.len() as u32).to_le_bytes());
     out.extend_from_slice(&header.buf);
@@ -920,11 +976,12 @@ pub fn encode(
 /// Decodes a segment file (version 6, or an older one: 5 without flat flags, 4 without field
 /// frames, 3 without word blooms).
 pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
-    let (v3, v5, v6) = match data.get(..8) {
-        Some(m) if m == MAGIC => (false, true, true),
-        Some(m) if m == MAGIC_V5 => (false, true, false),
-        Some(m) if m == MAGIC_V4 => (false, false, false),
-        Some(m) if m == MAGIC_V3 => (true, false, false),
+    let (v3, v5, v6, v7) = match data.get(..8) {
+        Some(m) if m == MAGIC_V7 => (false, true, true, true),
+        Some(m) if m == MAGIC => (false, true, true, false),
+        Some(m) if m == MAGIC_V5 => (false, true, false, false),
+        Some(m) if m == MAGIC_V4 => (false, false, false, false),
+        Some(m) if m == MAGIC_V3 => (true, false, false, false),
         _ => return Err(SegmentError::Magic(key.into())),
     };
     if data.len() < 16 {
@@ -941,6 +998,14 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
         .get(16..16 + hlen)
         .ok_or_else(|| corrupt("short header"))?;
     let mut h = Reader::new(header);
+    let message_codec = if v7 {
+        match h.u64().map_err(codec)? {
+            Codec::LZ4 => Codec::Lz4,
+            _ => return Err(corrupt("unknown message codec")),
+        }
+    } else {
+        Codec::Zstd
+    };
     let mut streams = Vec::new();
     let mut total = 0usize;
     for _ in 0..h.u64().map_err(codec)? {
@@ -1108,6 +1173,7 @@ pub fn decode(key: &str, data: Vec<u8>) -> Result<Decoded, SegmentError> {
         trigrams,
         inflated: Default::default(),
         kept: Default::default(),
+        codec: message_codec,
     })
 }
 
@@ -1130,7 +1196,7 @@ mod tests {
             ("a".to_string(), vec![ev(10, 1, "x"), ev(30, 4, "yy")]),
             ("b".to_string(), vec![ev(-5, 2, ""), ev(20, 3, "ü")]),
         ];
-        let (bytes, meta) = encode("k", &streams, None).unwrap();
+        let (bytes, meta) = encode("k", &streams, None, Codec::Zstd).unwrap();
         assert_eq!(
             (meta.min_ts, meta.max_ts, meta.count, meta.max_seq),
             (-5, 30, 4, 4)
@@ -1153,6 +1219,64 @@ mod tests {
         ));
     }
 
+    /// LZ4 message blocks (version 7) read as zstd ones do, event by event and block by block,
+    /// through a scratch buffer that only grows (a long block, then shorter ones).
+    #[test]
+    fn lz4_files_read_as_zstd_files() {
+        let big = "y".repeat(200_000);
+        let mut a = access_log(4_500);
+        a.push(ev(8_000, 8_000, "ünï-cödé"));
+        a.extend((0..6).map(|i| ev(9_000 + i, 9_000 + i as u64, &big)));
+        a.extend(access_log(30).into_iter().map(|mut e| {
+            e.timestamp += 10_000;
+            e.seq += 10_000;
+            e
+        }));
+        let streams = vec![
+            ("a".to_string(), a),
+            ("b".to_string(), vec![ev(5, 50_000, "")]),
+        ];
+        let (z, zmeta) = encode("k", &streams, Some(&Words), Codec::Zstd).unwrap();
+        let (l, lmeta) = encode("k", &streams, Some(&Words), Codec::Lz4).unwrap();
+        assert_eq!(&z[..8], MAGIC);
+        assert_eq!(&l[..8], MAGIC_V7);
+        assert!(l.len() > z.len(), "{} vs {}", l.len(), z.len());
+        assert_eq!(
+            (zmeta.count, zmeta.raw_bytes, zmeta.max_seq),
+            (lmeta.count, lmeta.raw_bytes, lmeta.max_seq)
+        );
+        let (dz, dl) = (decode("k", z).unwrap(), decode("k", l).unwrap());
+        assert_eq!(dl.codec, Codec::Lz4);
+        assert_eq!(dz.block_count(), dl.block_count());
+        let (mut sz, mut sl) = (Scratch::default(), Scratch::default());
+        for b in 0..dl.block_count() {
+            let want = dz.block_bytes(b, &mut sz).to_vec();
+            assert_eq!(dl.block_bytes(b, &mut sl), want.as_slice(), "block {b}");
+            assert_eq!(
+                dl.is_flat(b, dl.block_events(b).start),
+                dz.is_flat(b, dz.block_events(b).start)
+            );
+        }
+        for (name, events) in &streams {
+            let got: Vec<Event> = dl
+                .stream(name)
+                .unwrap()
+                .map(|i| dl.event(i).to_event())
+                .collect();
+            assert_eq!(&got, events);
+        }
+        // A codec this reader does not know is refused, not guessed.
+        let mut unknown = encode("k", &streams, None, Codec::Lz4).unwrap().0;
+        assert_eq!(unknown[16], 1);
+        unknown[16] = 2;
+        let crc = crc32fast::hash(&unknown[12..]).to_le_bytes();
+        unknown[8..12].copy_from_slice(&crc);
+        assert!(matches!(
+            decode("k", unknown),
+            Err(SegmentError::Corrupt(..))
+        ));
+    }
+
     /// Damage that keeps the checksum valid (as only a bug could) never panics: decoding
     /// fails, or every read answers something.
     #[test]
@@ -1160,13 +1284,14 @@ mod tests {
         let mut events = access_log(2_100);
         events.push(ev(9_000, 9_000, "ünï-cödé"));
         let streams = vec![("a".to_string(), events), ("b".to_string(), access_log(3))];
-        let (v6, _) = encode("k", &streams, Some(&Words)).unwrap();
+        let (v6, _) = encode("k", &streams, Some(&Words), Codec::Zstd).unwrap();
         let v5 = downgrade(&v6, 5);
-        let v4 = as_v4(&encode("k", &streams, None).unwrap().0);
+        let v4 = as_v4(&encode("k", &streams, None, Codec::Zstd).unwrap().0);
         let v3 = encode_v3(&streams);
+        let v7 = encode("k", &streams, Some(&Words), Codec::Lz4).unwrap().0;
         let needles = Needles::new(&["user-00042".into(), "cödé".into()]);
         let finder = memchr::memmem::Finder::new("user");
-        for file in [v6, v5, v4, v3] {
+        for file in [v7, v6, v5, v4, v3] {
             // Every byte of the header and columns, then a sample of the rest.
             let positions = (8..file.len().min(1_200)).chain((1_200..file.len()).step_by(1_499));
             for (n, at) in positions.enumerate() {
@@ -1300,7 +1425,7 @@ mod tests {
         let none: Vec<Event> = (0..3_000)
             .map(|i| ev(i as i64, i as u64 + 1, &msg(2 + 5 * i)))
             .collect();
-        let (v6, _) = encode("k", &[("a".to_string(), mixed.clone())], None).unwrap();
+        let (v6, _) = encode("k", &[("a".to_string(), mixed.clone())], None, Codec::Zstd).unwrap();
         let d = decode("k", v6).unwrap();
         assert!(d.block_count() > 1);
         for b in 0..d.block_count() {
@@ -1311,7 +1436,12 @@ mod tests {
         }
         let d5 = decode(
             "k",
-            downgrade(&encode("k", &[("a".into(), mixed)], None).unwrap().0, 5),
+            downgrade(
+                &encode("k", &[("a".into(), mixed)], None, Codec::Zstd)
+                    .unwrap()
+                    .0,
+                5,
+            ),
         );
         let d5 = d5.unwrap();
         for b in 0..d5.block_count() {
@@ -1321,7 +1451,8 @@ mod tests {
             }
         }
         for (events, flat) in [(all, true), (none, false)] {
-            let (v6, _) = encode("k", &[("a".to_string(), events)], Some(&Words)).unwrap();
+            let (v6, _) =
+                encode("k", &[("a".to_string(), events)], Some(&Words), Codec::Zstd).unwrap();
             let d6 = decode("k", v6.clone()).unwrap();
             let d5 = decode("k", downgrade(&v6, 5)).unwrap();
             for b in 0..d6.block_count() {
@@ -1344,8 +1475,8 @@ mod tests {
                 .map(|i| ev(i, i as u64 + 1, &format!("GET /p{} {}", i % 7, i * 3)))
                 .collect::<Vec<_>>(),
         )];
-        let (v5, _) = encode("k", &streams, Some(&Words)).unwrap();
-        let v4 = as_v4(&encode("k", &streams, None).unwrap().0);
+        let (v5, _) = encode("k", &streams, Some(&Words), Codec::Zstd).unwrap();
+        let v4 = as_v4(&encode("k", &streams, None, Codec::Zstd).unwrap().0);
         let d5 = decode("k", v5).unwrap();
         let d4 = decode("k", v4).unwrap();
         let wanted = [
@@ -1382,7 +1513,7 @@ mod tests {
 
     #[test]
     fn empty_segment_round_trips() {
-        let (bytes, meta) = encode("k", &[], None).unwrap();
+        let (bytes, meta) = encode("k", &[], None, Codec::Zstd).unwrap();
         assert_eq!(meta.count, 0);
         assert!(decode("k", bytes).unwrap().is_empty());
     }
@@ -1487,7 +1618,8 @@ mod tests {
         let big = "x".repeat(300_000);
         let mut events = access_log(5_000);
         events.extend((0..7).map(|i| ev(10_000 + i, 10_000 + i as u64, &big)));
-        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())], None).unwrap();
+        let (bytes, _) =
+            encode("k", &[("a".to_string(), events.clone())], None, Codec::Zstd).unwrap();
         let d = decode("k", bytes).unwrap();
         let sizes: Vec<usize> = (0..d.block_count())
             .map(|b| d.block_events(b).len())
@@ -1504,7 +1636,8 @@ mod tests {
             e.timestamp += 10;
             e
         }));
-        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())], None).unwrap();
+        let (bytes, _) =
+            encode("k", &[("a".to_string(), events.clone())], None, Codec::Zstd).unwrap();
         let d = decode("k", bytes).unwrap();
         assert_eq!(d.block_events(0), 0..4);
         assert_eq!(d.uniform, None);
@@ -1518,7 +1651,8 @@ mod tests {
     fn blooms_never_rule_out_a_present_term() {
         let mut events = access_log(6_000);
         events.push(ev(7_000, 7_001, "ünï-cödé_word x.y/z 00042-abc-"));
-        let (bytes, _) = encode("k", &[("a".to_string(), events.clone())], None).unwrap();
+        let (bytes, _) =
+            encode("k", &[("a".to_string(), events.clone())], None, Codec::Zstd).unwrap();
         let d = decode("k", bytes).unwrap();
         for (i, e) in events.iter().enumerate().step_by(7) {
             let b = d.block_of(i);
@@ -1537,7 +1671,13 @@ mod tests {
 
     #[test]
     fn word_blooms_rule_out_absent_ids() {
-        let (bytes, _) = encode("k", &[("a".to_string(), access_log(20_480))], None).unwrap();
+        let (bytes, _) = encode(
+            "k",
+            &[("a".to_string(), access_log(20_480))],
+            None,
+            Codec::Zstd,
+        )
+        .unwrap();
         let d = decode("k", bytes).unwrap();
         assert_eq!(d.block_count(), 10);
         // user-01234 is in block 0 only (event 1234); the middle of a request id likewise.

@@ -687,3 +687,94 @@ async fn block_scans_and_size_walks_agree_with_filter() {
         }
     }
 }
+
+/// Keys and the codec their files declare (the magic: `NPSEG007` is LZ4, `NPSEG006` zstd).
+fn files_by_codec(store: &LogStore, s: &Scope, dir: &std::path::Path) -> Vec<(String, String)> {
+    let g = store.read().group(s, "g").unwrap().segments.clone();
+    g.iter()
+        .map(|m| {
+            let bytes = std::fs::read(dir.join("files").join(&m.key)).unwrap();
+            (
+                m.key.rsplit('/').next().unwrap().to_string(),
+                String::from_utf8_lossy(&bytes[..8]).into_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn hot_segments_are_lz4_and_turn_zstd_once_they_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let s = scope("000000000000");
+    let store = open(dir.path(), &clock);
+    setup(&store, &s).await;
+    let hour = 3_600_000;
+    // A recent event (hot for the default 24 hours) and, in another flush, an old one.
+    let recent = "{\"level\":\"info\",\"msg\":\"recent\"}";
+    put(&store, &s, "a", &[(NOW - hour, recent)]).await;
+    store.maintain(true).await.unwrap();
+    put(&store, &s, "b", &[(NOW - 30 * hour, "old line")]).await;
+    store.maintain(true).await.unwrap();
+    let mut files = files_by_codec(&store, &s, dir.path());
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(
+        files[0].0.ends_with(".hot.seg") && files[0].1 == "NPSEG007",
+        "{files:?}"
+    );
+    assert!(
+        !files[1].0.contains("hot") && files[1].1 == "NPSEG006",
+        "{files:?}"
+    );
+    let want = vec!["old line".to_string(), recent.to_string()];
+    assert_eq!(all_events(&store, &s), want);
+    // Still hot 23 hours later: nothing rewritten.
+    clock.advance_millis(22 * hour);
+    assert_eq!(store.maintain(false).await.unwrap().recoded_segments, 0);
+    // Past 24 hours the LZ4 file is rewritten with zstd, every event kept.
+    clock.advance_millis(2 * hour);
+    assert_eq!(store.maintain(false).await.unwrap().recoded_segments, 1);
+    let files = files_by_codec(&store, &s, dir.path());
+    assert!(
+        files
+            .iter()
+            .all(|(k, m)| !k.contains("hot") && m == "NPSEG006"),
+        "{files:?}"
+    );
+    assert_eq!(all_events(&store, &s), want);
+    assert_eq!(store.maintain(false).await.unwrap().recoded_segments, 0);
+    drop(store);
+    let store = open(dir.path(), &clock);
+    assert_eq!(all_events(&store, &s), want);
+}
+
+#[tokio::test]
+async fn without_a_hot_tier_every_segment_turns_zstd() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let s = scope("000000000000");
+    let c: SharedClock = clock.clone();
+    {
+        let store = open(dir.path(), &clock);
+        setup(&store, &s).await;
+        put(&store, &s, "a", &[(NOW - 1, "hot line")]).await;
+        store.maintain(true).await.unwrap();
+    }
+    let policy = Policy {
+        hot_ms: 0,
+        ..Default::default()
+    };
+    let store = LogStore::open_with(dir.path(), c, policy).unwrap();
+    let files = files_by_codec(&store, &s, dir.path());
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].1, "NPSEG007", "{files:?}");
+    put(&store, &s, "b", &[(NOW, "cold line")]).await;
+    // The new events go to a zstd file, and the hot file left from before is rewritten.
+    let report = store.maintain(true).await.unwrap();
+    assert_eq!(report.recoded_segments, 1);
+    let files = files_by_codec(&store, &s, dir.path());
+    assert_eq!(files.len(), 2);
+    assert!(files.iter().all(|(_, m)| m == "NPSEG006"), "{files:?}");
+    assert_eq!(all_events(&store, &s), vec!["hot line", "cold line"]);
+}
