@@ -200,3 +200,38 @@ def test_a_query_longer_than_the_model_allows_is_refused(logs, data):
     assert len(q) > 10_000
     expect_error("InvalidParameterException", logs.start_query, queryString=q, queryLanguage="SQL",
                  startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600)
+
+
+def test_window_functions_rank_number_and_offset_rows(logs, data):
+    a, _, _, docs, _ = data
+    # Per host, the requests by size, largest first; the size before and after in that order.
+    got = rows(sql(logs, data, f"SELECT host, bytes, ROW_NUMBER() OVER (PARTITION BY host ORDER BY bytes DESC) AS rn, "
+                               "LAG(bytes) OVER (PARTITION BY host ORDER BY bytes DESC) AS bigger, "
+                               "LEAD(bytes, 1, 0) OVER (PARTITION BY host ORDER BY bytes DESC) AS smaller "
+                               f"FROM `{a}` ORDER BY host, rn"))
+    want = []
+    for host in sorted({d["host"] for d in docs}):
+        sizes = sorted((d["bytes"] for d in docs if d["host"] == host), reverse=True)
+        for i, b in enumerate(sizes):
+            row = {"host": host, "bytes": str(b), "rn": str(i + 1)}
+            if i > 0:
+                row["bigger"] = str(sizes[i - 1])
+            row["smaller"] = str(sizes[i + 1]) if i + 1 < len(sizes) else "0"
+            want.append(row)
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want
+    # Over groups: RANK and DENSE_RANK by an aggregate (ties share a rank).
+    got = rows(sql(logs, data, f"SELECT status, COUNT(*) AS n, RANK() OVER (ORDER BY COUNT(*) DESC) AS r, "
+                               f"DENSE_RANK() OVER (ORDER BY COUNT(*) DESC) AS d FROM `{a}` GROUP BY status ORDER BY r, status"))
+    counts = Counter(d["status"] for d in docs)
+    ordered = sorted(counts.items(), key=lambda t: (-t[1], t[0]))
+    want = []
+    for status, n in ordered:
+        rank = 1 + sum(1 for c in counts.values() if c > n)
+        dense = 1 + len({c for c in counts.values() if c > n})
+        want.append({"status": str(status), "n": str(n), "r": str(rank), "d": str(dense)})
+    assert got == want
+    start = data[2]
+    err = expect_error("MalformedQueryException", logs.start_query, queryLanguage="SQL",
+                       startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
+                       queryString=f"SELECT SUM(bytes) OVER (PARTITION BY host) AS s FROM `{a}`")
+    assert "window function sum" in err.response["Error"]["Message"], err.response

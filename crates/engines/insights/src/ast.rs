@@ -282,6 +282,25 @@ pub enum Command {
     },
 }
 
+/// A window function of [`RowCmd::Window`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum WindowFn {
+    /// 1, 2, 3, … in the part's order.
+    RowNumber,
+    /// 1 + the rows before whose order values differ: ties share a rank, the next one skips.
+    Rank,
+    /// Ties share a rank, the next one does not skip.
+    DenseRank,
+    /// The `field` value `offset` rows before (`lead`: after) in the part's order; `default`
+    /// past the part's edge.
+    Offset {
+        field: String,
+        offset: usize,
+        default: crate::value::Value,
+        lead: bool,
+    },
+}
+
 /// Result rows as field–value pairs (a subquery's, handed back by the caller).
 pub type ResultRows = Vec<Vec<(String, String)>>;
 
@@ -313,6 +332,17 @@ pub enum RowCmd {
     },
     /// `accum field [AS out]`: the running sum of a numeric field.
     Accum { field: String, out: String },
+    /// SQL's ranking and offset window functions (`ROW_NUMBER() OVER (PARTITION BY … ORDER BY
+    /// …)`): the rows are split by their values of the `partition` fields, each part ordered
+    /// by the `order` fields (`true`: descending; stable, rows without a value last), and each
+    /// row gets its function's value as `out`; the rows keep their order. No Logs Insights
+    /// syntax makes it.
+    Window {
+        func: WindowFn,
+        partition: Vec<String>,
+        order: Vec<(String, bool)>,
+        out: String,
+    },
     /// `autoregress field [AS alias] [p=a[-b]]`: for each lag k, the field's value k rows up.
     Autoregress {
         field: String,
@@ -387,6 +417,19 @@ impl RowCmd {
             RowCmd::Accum { field, .. }
             | RowCmd::Autoregress { field, .. }
             | RowCmd::Trendline { field, .. } => vec![field],
+            RowCmd::Window {
+                func,
+                partition,
+                order,
+                ..
+            } => {
+                let mut v: Vec<&str> = partition.iter().map(String::as_str).collect();
+                v.extend(order.iter().map(|(f, _)| f.as_str()));
+                if let WindowFn::Offset { field, .. } = func {
+                    v.push(field);
+                }
+                v
+            }
             RowCmd::Outlier { fields, .. } => fields.iter().map(String::as_str).collect(),
             RowCmd::Sessionize { keys, .. } => {
                 let mut v: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -417,6 +460,7 @@ impl RowCmd {
                 }
             }
             RowCmd::Accum { out, .. }
+            | RowCmd::Window { out, .. }
             | RowCmd::Sessionize { out, .. }
             | RowCmd::Trendline { out, .. } => vec![out],
             RowCmd::Autoregress { lags, .. } => lags.iter().map(|(_, n)| n.as_str()).collect(),

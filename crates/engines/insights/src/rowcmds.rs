@@ -1,6 +1,6 @@
 //! The row-sequence commands ([`RowCmd`]) over the rows a query holds, in their order.
 
-use crate::ast::RowCmd;
+use crate::ast::{RowCmd, WindowFn};
 use crate::datetime::next_period;
 use crate::eval::Row;
 use crate::functions::{floor_period, Env};
@@ -108,6 +108,12 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             rows
         }
         RowCmd::Sessionize { keys, gap_ms, out } => sessionize(rows, keys, *gap_ms, out),
+        RowCmd::Window {
+            func,
+            partition,
+            order,
+            out,
+        } => window(rows, func, partition, order, out),
         RowCmd::AppendCols {
             overwrite,
             rows: Some(extra),
@@ -444,6 +450,83 @@ fn sessionize(mut rows: Vec<Row>, keys: &[String], gap_ms: i64, out: &str) -> Ve
         .collect();
     for (i, n) in numbers {
         rows[i].set(out, Value::Str(fmt_num(n as f64)));
+    }
+    rows
+}
+
+/// [`RowCmd::Window`]: each part's rows ordered (stably) by the order fields, the function's
+/// value set on each row.
+fn window(
+    mut rows: Vec<Row>,
+    func: &WindowFn,
+    partition: &[String],
+    order: &[(String, bool)],
+    out: &str,
+) -> Vec<Row> {
+    // The parts, in the order their first rows come (values compared as keys: `1.0` is `1`).
+    let mut parts: Vec<Vec<usize>> = Vec::new();
+    let mut part_of: HashMap<Vec<String>, usize> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let key: Vec<String> = partition.iter().map(|f| r.get(f).text_key()).collect();
+        let next = parts.len();
+        let at = *part_of.entry(key).or_insert(next);
+        if at == next {
+            parts.push(Vec::new());
+        }
+        parts[at].push(i);
+    }
+    for part in parts {
+        let keys: Vec<Vec<Value>> = part
+            .iter()
+            .map(|&i| order.iter().map(|(f, _)| rows[i].get(f)).collect())
+            .collect();
+        let cmp = |a: &[Value], b: &[Value]| {
+            a.iter()
+                .zip(b)
+                .zip(order)
+                .map(|((x, y), (_, desc))| sort_cmp(x, y, *desc))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
+        let mut pos: Vec<usize> = (0..part.len()).collect();
+        pos.sort_by(|&a, &b| cmp(&keys[a], &keys[b]));
+        let values: Vec<Value> = match func {
+            WindowFn::Offset { field, .. } => {
+                pos.iter().map(|&p| rows[part[p]].get(field)).collect()
+            }
+            _ => Vec::new(),
+        };
+        let (mut rank, mut dense) = (0usize, 0usize);
+        for (k, &p) in pos.iter().enumerate() {
+            if k == 0 || cmp(&keys[pos[k - 1]], &keys[p]).is_ne() {
+                rank = k + 1;
+                dense += 1;
+            }
+            let v = match func {
+                WindowFn::RowNumber => Value::Num((k + 1) as f64),
+                WindowFn::Rank => Value::Num(rank as f64),
+                WindowFn::DenseRank => Value::Num(dense as f64),
+                WindowFn::Offset {
+                    offset,
+                    default,
+                    lead,
+                    ..
+                } => {
+                    let at = if *lead {
+                        k.checked_add(*offset).filter(|&j| j < values.len())
+                    } else {
+                        k.checked_sub(*offset)
+                    };
+                    match at {
+                        Some(j) => values[j].clone(),
+                        None => default.clone(),
+                    }
+                }
+            };
+            if !v.is_null() {
+                rows[part[p]].set(out, v);
+            }
+        }
     }
     rows
 }

@@ -1152,7 +1152,10 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         message: m,
     };
     if let Some(w) = &q.with {
-        return p.err(w, "WITH (common table expressions) is not supported yet");
+        return p.err(
+            w,
+            "WITH (common table expressions) is not supported for CloudWatch Logs",
+        );
     }
     if q.fetch.is_some()
         || !q.locks.is_empty()
@@ -1307,6 +1310,16 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             )));
         }
     }
+    // Window functions are items of their own, set on the rows once the rest is computed.
+    let shown: Vec<String> = items.iter().map(|(_, n)| n.clone()).collect();
+    let mut windows: Vec<(&Expr, &sqlparser::ast::Function, String)> = Vec::new();
+    items.retain(|(e, col)| match e {
+        Some(e @ Expr::Function(f)) if f.over.is_some() => {
+            windows.push((e, f, col.clone()));
+            false
+        }
+        _ => true,
+    });
     let distinct = match &s.distinct {
         None => false,
         Some(Distinct::Distinct) => true,
@@ -1318,13 +1331,17 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         || s.having.is_some()
         || items.iter().any(|(e, _)| e.is_some_and(has_aggregate));
     let star = items.iter().any(|(e, _)| e.is_none());
-    if star && (aggregating || items.len() > 1) {
+    if star && (aggregating || items.len() > 1 || !windows.is_empty()) {
         return Err(whole(
-            "SELECT * goes alone, without GROUP BY or aggregates".into(),
+            "SELECT * goes alone, without GROUP BY, aggregates or window functions".into(),
         ));
     }
-    // Names of the results: shown, in order.
-    let shown: Vec<String> = items.iter().map(|(_, n)| n.clone()).collect();
+    if distinct && !windows.is_empty() {
+        return p.err(
+            windows[0].0,
+            "window functions with SELECT DISTINCT are not supported yet",
+        );
+    }
     if aggregating {
         tr.aggregating = true;
         // Group keys: a SELECT item's name when an item is the same expression, else hidden.
@@ -1385,6 +1402,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             Some(h) => Some(tr.expr(h)?),
             None => None,
         };
+        let win = window_parts(&mut tr, &windows, &items)?;
         let order = order_by(&mut tr, q, s, &items)?;
         tr.keys = None;
         for (call, hidden) in tr.aggs.clone() {
@@ -1408,6 +1426,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         if let Some(h) = having {
             pieces.push(piece(format!("filter {h}"), false));
         }
+        pieces.extend(win);
         pieces.extend(order.map(|o| piece(o, false)));
     } else {
         // Computed items are set on the rows (their names shown at the end), in order: an
@@ -1446,6 +1465,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         if !computed.is_empty() {
             pieces.push(piece(format!("fields {}", computed.join(", ")), true));
         }
+        pieces.extend(window_parts(&mut tr, &windows, &items)?);
         if let Some(o) = order_by(&mut tr, q, s, &items)? {
             pieces.push(piece(o, false));
         }
@@ -1466,6 +1486,183 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         shown: if star { Vec::new() } else { shown },
         star,
     })
+}
+
+/// The pieces of a SELECT's window functions (`windows`: each item's expression, call and
+/// name): the values they partition and order by (and `lag`/`lead`'s value) set as hidden
+/// columns, then one [`crate::ast::RowCmd::Window`] each. An expression naming a SELECT item
+/// (`items`) reads that item's column; `tr` translates the others (over the groups when it
+/// has their keys).
+fn window_parts(
+    tr: &mut Tr<'_>,
+    windows: &[(&Expr, &sqlparser::ast::Function, String)],
+    items: &[(Option<&Expr>, String)],
+) -> R<Vec<Piece>> {
+    use crate::ast::{Command, RowCmd, WindowFn};
+    use sqlparser::ast::{WindowSpec, WindowType};
+    let p = tr.places;
+    let mut evals = Vec::new();
+    let mut cmds = Vec::new();
+    for (i, (e, f, out)) in windows.iter().enumerate() {
+        let fname = f.name.to_string().to_ascii_lowercase();
+        if !["row_number", "rank", "dense_rank", "lag", "lead"].contains(&fname.as_str()) {
+            return p.err(
+                *e,
+                format!("the window function {fname} is not supported yet (ROW_NUMBER, RANK, DENSE_RANK, LAG and LEAD are)"),
+            );
+        }
+        let Some(WindowType::WindowSpec(WindowSpec {
+            window_name: None,
+            partition_by,
+            order_by,
+            window_frame: None,
+        })) = &f.over
+        else {
+            return p.err(*e, "named windows and window frames are not supported yet");
+        };
+        if f.filter.is_some()
+            || !f.within_group.is_empty()
+            || f.null_treatment.is_some()
+            || f.parameters != FunctionArguments::None
+        {
+            return p.err(
+                *e,
+                format!("{fname} with FILTER, WITHIN GROUP or IGNORE NULLS is not supported yet"),
+            );
+        }
+        if out.contains('`') {
+            return p.err(*e, "give the window function an alias");
+        }
+        let args: Vec<&Expr> = match &f.args {
+            FunctionArguments::List(l)
+                if l.duplicate_treatment.is_none() && l.clauses.is_empty() =>
+            {
+                l.args
+                    .iter()
+                    .map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Ok(x),
+                        _ => p.err(*e, format!("{fname}'s arguments are expressions")),
+                    })
+                    .collect::<R<_>>()?
+            }
+            FunctionArguments::None => Vec::new(),
+            _ => return p.err(*e, format!("{fname}'s arguments are not supported")),
+        };
+        if order_by.is_empty() {
+            return p.err(*e, format!("{fname} needs an ORDER BY in its OVER clause"));
+        }
+        // A key's column: the SELECT item it names or is, else the expression set hidden.
+        let mut column = |x: &Expr, what: &str| -> R<String> {
+            if has_aggregate(x) && !tr.aggregating {
+                return p.err(x, "aggregates in a window need GROUP BY or aggregate items");
+            }
+            let hidden = format!("{}w{i}{what}", crate::translate::PLACEHOLDER);
+            let text = match items.iter().find(|(ie, n)| {
+                ie.is_some_and(|ie| ie == x) || matches!(x, Expr::Identifier(id) if id.value == *n)
+            }) {
+                Some((_, n)) => name(n, 0, 0)?,
+                None => tr.expr(x)?,
+            };
+            evals.push(format!("{text} as {}", name(&hidden, 0, 0)?));
+            Ok(hidden)
+        };
+        let partition = partition_by
+            .iter()
+            .enumerate()
+            .map(|(j, x)| column(x, &format!("p{j}")))
+            .collect::<R<Vec<_>>>()?;
+        let mut order = Vec::new();
+        for (j, k) in order_by.iter().enumerate() {
+            if k.options.nulls_first.is_some() || k.with_fill.is_some() {
+                return p.err(&k.expr, "NULLS FIRST/LAST is not supported yet");
+            }
+            let desc = match &k.options.sort {
+                None | Some(OrderBySort::Asc) => false,
+                Some(OrderBySort::Desc) => true,
+                Some(OrderBySort::Using(_)) => {
+                    return p.err(&k.expr, "ORDER BY … USING is not supported yet")
+                }
+            };
+            order.push((column(&k.expr, &format!("o{j}"))?, desc));
+        }
+        let func = match (fname.as_str(), args.as_slice()) {
+            ("row_number", []) => WindowFn::RowNumber,
+            ("rank", []) => WindowFn::Rank,
+            ("dense_rank", []) => WindowFn::DenseRank,
+            ("lag" | "lead", [x, rest @ ..]) if rest.len() <= 2 => {
+                let offset = match rest.first() {
+                    None => 1,
+                    Some(o) => match ordinal(o) {
+                        Some(n) => n,
+                        None if matches!(o, Expr::Value(v) if v.value == Value::Number("0".into(), false)) => {
+                            0
+                        }
+                        None => return p.err(*o, format!("{fname}'s offset is a whole number")),
+                    },
+                };
+                let default = match rest.get(1) {
+                    None => crate::value::Value::Null,
+                    Some(d) => literal(d).ok_or_else(|| QueryError {
+                        start: 0,
+                        end: p.n,
+                        message: format!("{fname}'s default is a number, a quoted string or NULL"),
+                    })?,
+                };
+                WindowFn::Offset {
+                    field: column(x, "v")?,
+                    offset,
+                    default,
+                    lead: fname == "lead",
+                }
+            }
+            _ => return p.err(*e, format!("wrong number of arguments to {fname}")),
+        };
+        cmds.push(Command::Rows(RowCmd::Window {
+            func,
+            partition,
+            order,
+            out: out.clone(),
+        }));
+    }
+    let mut pieces = Vec::new();
+    if !evals.is_empty() {
+        pieces.push(Piece {
+            text: format!("fields {}", evals.join(", ")),
+            eval: true,
+            ready: None,
+            start: 0,
+            end: p.n,
+        });
+    }
+    pieces.extend(cmds.into_iter().map(|c| Piece {
+        text: "limit 1".into(),
+        eval: false,
+        ready: Some(c),
+        start: 0,
+        end: p.n,
+    }));
+    Ok(pieces)
+}
+
+/// A literal's value: a number (signed), a quoted string or NULL.
+fn literal(e: &Expr) -> Option<crate::value::Value> {
+    use crate::value::Value as V;
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.parse().ok().map(V::Num),
+            Value::SingleQuotedString(t) | Value::DoubleQuotedString(t) => Some(V::Str(t.clone())),
+            Value::Null => Some(V::Null),
+            _ => None,
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match literal(expr)? {
+            V::Num(x) => Some(V::Num(-x)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `LIMIT k [OFFSET m]` of `q`: the pieces keeping its rows k + m and skipping m.

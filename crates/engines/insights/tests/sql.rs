@@ -68,6 +68,54 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["method=GET; n=3", "method=a; n=2", "method=b; n=2"],
         ),
+        // Window functions: each row's value over its part, the rows' order left to ORDER BY.
+        (
+            "SELECT host, bytes, ROW_NUMBER() OVER (PARTITION BY host ORDER BY bytes DESC) AS rn FROM `A` ORDER BY host, rn",
+            "",
+            &[
+                "host=a; bytes=100; rn=1; @ptr=p0",
+                "host=a; bytes=0; rn=2; @ptr=p2",
+                "host=b; bytes=20000; rn=1; @ptr=p1",
+                "host=b; bytes=5000; rn=2; @ptr=p4",
+                "host=c; bytes=300; rn=1; @ptr=p3",
+            ],
+        ),
+        (
+            "SELECT method, status, RANK() OVER (ORDER BY status) AS r, DENSE_RANK() OVER (ORDER BY status) AS d FROM `A` ORDER BY r, method, bytes",
+            "",
+            &[
+                "method=DELETE; status=200; r=1; d=1; @ptr=p3",
+                "method=GET; status=200; r=1; d=1; @ptr=p0",
+                "method=GET; status=200; r=1; d=1; @ptr=p4",
+                "method=GET; status=404; r=4; d=2; @ptr=p2",
+                "method=POST; status=500; r=5; d=3; @ptr=p1",
+            ],
+        ),
+        (
+            "SELECT host, bytes, LAG(bytes) OVER (ORDER BY bytes) AS prev, LEAD(bytes, 2, -1) OVER (ORDER BY bytes) AS next2 FROM `A` ORDER BY bytes",
+            "",
+            &[
+                "host=a; bytes=0; next2=300; @ptr=p2",
+                "host=a; bytes=100; prev=0; next2=5000; @ptr=p0",
+                "host=c; bytes=300; prev=100; next2=20000; @ptr=p3",
+                "host=b; bytes=5000; prev=300; next2=-1; @ptr=p4",
+                "host=b; bytes=20000; prev=5000; next2=-1; @ptr=p1",
+            ],
+        ),
+        (
+            "SELECT host, COUNT(*) AS n, SUM(bytes) AS total, RANK() OVER (ORDER BY SUM(bytes) DESC) AS r FROM `A` GROUP BY host ORDER BY r",
+            "",
+            &[
+                "host=b; n=2; total=25000; r=1",
+                "host=c; n=1; total=300; r=2",
+                "host=a; n=2; total=100; r=3",
+            ],
+        ),
+        (
+            "SELECT host, RANK() OVER (ORDER BY MAX(bytes)) AS r, LAG(host) OVER (ORDER BY MAX(bytes)) AS before FROM `A` GROUP BY host ORDER BY r DESC LIMIT 2",
+            "",
+            &["host=b; r=3; before=c", "host=c; r=2; before=a"],
+        ),
         // Functions written otherwise in Logs Insights.
         (
             "SELECT power(bytes, 2) AS sq, mod(bytes, 7) AS m, nvl2(user, 1, 0) AS u, regexp_replace(method, 'E', 'e') AS r FROM `A` WHERE bytes = 300",
@@ -283,7 +331,46 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "function soundex",
             "soundex(x)",
         ),
-        ("SELECT x, RANK() OVER (ORDER BY x) FROM `A`", "OVER", ""),
+        (
+            "SELECT x, SUM(x) OVER (PARTITION BY y) AS s FROM `A`",
+            "window function sum is not supported yet",
+            "SUM(x)",
+        ),
+        (
+            "SELECT x, ROW_NUMBER() OVER () AS r FROM `A`",
+            "needs an ORDER BY",
+            "ROW_NUMBER()",
+        ),
+        (
+            "SELECT ROW_NUMBER() OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS r FROM `A`",
+            "window frames",
+            "ROW_NUMBER()",
+        ),
+        (
+            "SELECT x + RANK() OVER (ORDER BY x) AS r FROM `A`",
+            "OVER",
+            "RANK()",
+        ),
+        (
+            "SELECT LAG(x, y) OVER (ORDER BY x) AS r FROM `A`",
+            "offset is a whole number",
+            "y",
+        ),
+        (
+            "SELECT *, RANK() OVER (ORDER BY x) AS r FROM `A`",
+            "window functions",
+            "",
+        ),
+        (
+            "SELECT DISTINCT x, RANK() OVER (ORDER BY x) AS r FROM `A`",
+            "SELECT DISTINCT",
+            "RANK()",
+        ),
+        (
+            "SELECT x, RANK() OVER (ORDER BY x NULLS FIRST) AS r FROM `A`",
+            "NULLS FIRST",
+            "x",
+        ),
         (
             "SELECT x FROM `A` WHERE COUNT(*) > 1",
             "WHERE",
