@@ -193,6 +193,27 @@ def test_grok_parses_an_apache_log(logs):
     ]
 
 
+def test_fieldsummary_summarizes_one_field(logs, data):
+    _, _, docs = data
+    import statistics
+
+    got = rows(ppl(logs, data, "where status != 200 | fieldsummary includefields=ms"))
+    ms = [d["ms"] for d in docs if d["status"] != 200]
+    mean = sum(ms) / len(ms)
+    assert len(got) == 1
+    row = got[0]
+    assert list(row) == ["Field", "COUNT", "DISTINCT", "MIN", "MAX", "AVG", "MEAN", "STDDEV", "Nulls", "TYPEOF"]
+    assert (row["Field"], row["COUNT"], row["DISTINCT"], row["MIN"], row["MAX"], row["Nulls"], row["TYPEOF"]) == (
+        "ms", str(len(ms)), str(len(set(ms))), str(min(ms)), str(max(ms)), "0", "int")
+    assert float(row["AVG"]) == pytest.approx(mean) and float(row["MEAN"]) == pytest.approx(mean)
+    assert float(row["STDDEV"]) == pytest.approx(statistics.stdev(ms))
+    # A field some records lack: counted in Nulls, and as 0 in the averages with nulls=true.
+    got = rows(ppl(logs, data, "eval odd = if(ms % 20 = 10, ms, null) | fieldsummary includefields=odd nulls=true"))[0]
+    odd = [d["ms"] for d in docs if d["ms"] % 20 == 10]
+    assert (got["COUNT"], got["Nulls"]) == (str(len(odd)), str(len(docs) - len(odd)))
+    assert float(got["AVG"]) == pytest.approx(sum(odd) / len(docs))
+
+
 def test_inner_and_left_join(logs, data):
     group, start, docs = data
     teams = new_group(logs, "ppl-teams")

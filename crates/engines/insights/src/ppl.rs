@@ -1219,6 +1219,22 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 pieces.push(crate::translate::limit_piece(n, cs, p.peek().start));
                 shown = Some(cols);
             }
+            "fieldsummary" => {
+                let (stats, fields, cols) = field_summary(&mut p, cs)?;
+                p.made = cols.clone();
+                renamed.clear();
+                add(&mut pieces, stats, false, p.peek().start);
+                add(&mut pieces, fields, false, p.peek().start);
+                shown = Some(cols);
+                if p.at_sym("|") {
+                    let t = p.peek();
+                    return err(
+                        t.start,
+                        t.end,
+                        "fieldsummary is the last command of a query",
+                    );
+                }
+            }
             "fillnull" => {
                 let mut fills: Vec<(String, String, String)> = Vec::new();
                 let fields = |p: &mut Parser<'_>, value: &str, fills: &mut Vec<_>| -> R<()> {
@@ -1730,6 +1746,84 @@ fn top_rare(p: &mut Parser<'_>, top: bool, cs: usize) -> R<(String, String, Vec<
         cols,
         n,
     ))
+}
+
+/// `fieldsummary includefields=<field> [nulls=true|false]`: one row of the field's statistics,
+/// as OpenSearch's engine names them — `Field`, `COUNT` (records with a value), `DISTINCT`,
+/// `MIN`, `MAX`, `AVG`, `MEAN`, `STDDEV` (sample), `Nulls` (records without one) and `TYPEOF`;
+/// with `nulls=true` the averages and deviation count a missing value as 0. Returns the
+/// `stats` text, the text of the `fields` completing the row, and the columns.
+fn field_summary(p: &mut Parser<'_>, cs: usize) -> R<(String, String, Vec<String>)> {
+    let mut field = None;
+    let mut nulls = false;
+    loop {
+        if p.eat_word("includefields") {
+            p.expect_sym("=")?;
+            let f = p.read_field()?;
+            if p.at_sym(",") {
+                let t = p.peek();
+                return err(
+                    t.start,
+                    t.end,
+                    "CloudWatch Logs summarizes one field per fieldsummary query",
+                );
+            }
+            field = Some(f);
+        } else if p.eat_word("nulls") {
+            p.expect_sym("=")?;
+            let t = p.next();
+            nulls = match &t.tok {
+                Tok::Word(w) if w.eq_ignore_ascii_case("true") => true,
+                Tok::Word(w) if w.eq_ignore_ascii_case("false") => false,
+                _ => return err(t.start, t.end.max(t.start + 1), "expected true or false"),
+            };
+        } else {
+            break;
+        }
+    }
+    let Some((f, raw)) = field else {
+        return err(
+            cs,
+            p.peek().start.max(cs + 1),
+            "fieldsummary needs includefields=<field>",
+        );
+    };
+    let arg = if nulls {
+        format!("coalesce({f}, 0)")
+    } else {
+        f.clone()
+    };
+    let hidden = |n: &str| name(&format!("{}fs_{n}", crate::translate::PLACEHOLDER), 0, 0);
+    let (all, num, int, int32) = (
+        hidden("all")?,
+        hidden("num")?,
+        hidden("int")?,
+        hidden("int32")?,
+    );
+    let c = |n: &str| name(n, 0, 0);
+    let (count, distinct, min, max) = (c("COUNT")?, c("DISTINCT")?, c("MIN")?, c("MAX")?);
+    let (avg, mean, stddev) = (c("AVG")?, c("MEAN")?, c("STDDEV")?);
+    let whole = format!("isnumeric({f}) and {f} = floor({f})");
+    let stats = format!(
+        "stats count({f}) as {count}, count_distinct({f}) as {distinct}, sortsFirst({f}) as {min}, \
+         sortsLast({f}) as {max}, avg({arg}) as {avg}, avg({arg}) as {mean}, stddev({arg}) as {stddev}, \
+         count(*) as {all}, sum(if(isnumeric({f}), 1, 0)) as {num}, sum(if({whole}, 1, 0)) as {int}, \
+         sum(if({whole} and abs({f}) <= 2147483647, 1, 0)) as {int32}"
+    );
+    let fields = format!(
+        "fields {} as {}, {all} - {count} as {}, if({count} = 0, \"void\", if({num} < {count}, \"string\", \
+         if({int} < {count}, \"double\", if({int32} < {count}, \"bigint\", \"int\")))) as {}",
+        crate::translate::string(&raw),
+        c("Field")?,
+        c("Nulls")?,
+        c("TYPEOF")?
+    );
+    let cols = [
+        "Field", "COUNT", "DISTINCT", "MIN", "MAX", "AVG", "MEAN", "STDDEV", "Nulls", "TYPEOF",
+    ]
+    .map(String::from)
+    .to_vec();
+    Ok((stats, fields, cols))
 }
 
 /// A quoted token's text as OpenSearch PPL reads a pattern: the quotes taken off and doubled

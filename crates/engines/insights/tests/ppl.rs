@@ -40,6 +40,32 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
     let ev = events();
     // (PPL, the Logs Insights query giving the same rows, the rows)
     let cases: &[(&str, &str, &[&str])] = &[
+        // fieldsummary: one row of the field's statistics, named as OpenSearch names them.
+        (
+            "fieldsummary includefields=ms",
+            "",
+            &["Field=ms; COUNT=5; DISTINCT=5; MIN=10; MAX=50; AVG=30; MEAN=30; STDDEV=15.811388300841896; Nulls=0; TYPEOF=int"],
+        ),
+        (
+            "where status != 500 | fieldsummary includefields=user",
+            "",
+            &["Field=user; COUNT=3; DISTINCT=2; MIN=ann; MAX=cy; Nulls=1; TYPEOF=string"],
+        ),
+        (
+            "where route = '/a' | eval q = if(status = 200, ms / 4, null) | fieldsummary includefields=q nulls=true",
+            "",
+            &["Field=q; COUNT=1; DISTINCT=1; MIN=2.5; MAX=2.5; AVG=0.8333333333333334; MEAN=0.8333333333333334; STDDEV=1.4433756729740643; Nulls=2; TYPEOF=double"],
+        ),
+        (
+            "where status != 200 | fieldsummary includefields=nothing",
+            "",
+            &["Field=nothing; COUNT=0; DISTINCT=0; Nulls=3; TYPEOF=void"],
+        ),
+        (
+            "where route = '/a' | eval big = ms * 1000000000 | fieldsummary includefields=big",
+            "",
+            &["Field=big; COUNT=3; DISTINCT=3; MIN=10000000000; MAX=50000000000; AVG=26666666666.666668; MEAN=26666666666.666668; STDDEV=20816659994.661327; Nulls=0; TYPEOF=bigint"],
+        ),
         (
             "where status >= 500 | fields route, ms | sort - ms",
             "filter status >= 500 | fields route, ms | sort ms desc",
@@ -289,6 +315,26 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ),
         ("grok route '%{INT:n:int}'", "a type", "%{INT:n:int}"),
         ("fields - route", "whole records", "-"),
+        (
+            "fieldsummary includefields=ms, status",
+            "one field per",
+            ",",
+        ),
+        (
+            "fieldsummary nulls=true",
+            "needs includefields",
+            "fieldsummary nulls=true",
+        ),
+        (
+            "fieldsummary includefields=ms nulls=maybe",
+            "true or false",
+            "maybe",
+        ),
+        (
+            "fieldsummary includefields=ms | head 1",
+            "last command",
+            "|",
+        ),
         (
             "fields route, ms | fields - user",
             "not a field shown",
