@@ -214,6 +214,21 @@ def test_fieldsummary_summarizes_one_field(logs, data):
     assert float(got["AVG"]) == pytest.approx(sum(odd) / len(docs))
 
 
+def test_date_math_and_hash_functions(logs, data):
+    import datetime
+    import hashlib
+
+    _, start, docs = data
+    got = rows(ppl(logs, data, "where ms = 10 | eval y = year(`@timestamp`), h = hour(`@timestamp`), "
+                               "dn = dayname(`@timestamp`), w = week(`@timestamp`), s = sha1(route), "
+                               "c = round(cos(0), 2), l = log10(100) | fields y, h, dn, w, s, c, l"))
+    when = datetime.datetime.fromtimestamp(start / 1000, tz=datetime.timezone.utc)
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == [{
+        "y": str(when.year), "h": str(when.hour), "dn": when.strftime("%A"), "w": str(when.isocalendar()[1]),
+        "s": hashlib.sha1(docs[0]["route"].encode()).hexdigest(), "c": "1", "l": "2",
+    }]
+
+
 def test_inner_and_left_join(logs, data):
     group, start, docs = data
     teams = new_group(logs, "ppl-teams")
@@ -246,7 +261,7 @@ def test_inner_and_left_join(logs, data):
     [
         ("eventstats count() by span(`@timestamp`, 1m)", "span"),
         ("stats take(route, 2)", "aggregate take"),
-        ("eval x = sha1(route)", "function sha1"),
+        ("eval x = soundex(route)", "function soundex"),
         ("fields - route", "whole records"),
         ("trendline wma(2, ms)", "wma"),
         ("source = [lg:`x`] | head 1", "log groups in the request"),

@@ -64,7 +64,228 @@ pub fn classify(name: &str) -> FnClass {
         "unmask" => Scalar(1, 1),
         // AWS documents only md5 and sha256 among the hashes.
         "sha1" | "sha512" | "hash" => Unsupported,
+        n if n.starts_with("ppl_") && crate::translate::in_translation() => {
+            match crate::translate::INTERNAL_FUNCTIONS
+                .iter()
+                .find(|(_, ours, ..)| *ours == n)
+            {
+                Some(&(_, _, lo, hi)) => Scalar(lo, hi),
+                None => Unknown,
+            }
+        }
         _ => Unknown,
+    }
+}
+
+/// A date or time argument of the PPL/SQL date functions: a time, or text holding a date
+/// (`2020-08-26`), a date and time (`2020-08-26 12:00:00`, `T` also) read as UTC, or an
+/// instant with its offset (`…Z`, `…+02:00`). Numbers are no date (Spark refuses them).
+fn instant(v: &Value) -> Option<jiff::Timestamp> {
+    match v {
+        Value::Time(ms) => jiff::Timestamp::from_millisecond(*ms).ok(),
+        Value::Str(t) => {
+            let t = t.trim();
+            if let Ok(ts) = t.parse::<jiff::Timestamp>() {
+                return Some(ts);
+            }
+            let utc = jiff::tz::TimeZone::UTC;
+            if let Ok(dt) = t.parse::<jiff::civil::DateTime>() {
+                return dt.to_zoned(utc).ok().map(|z| z.timestamp());
+            }
+            t.parse::<jiff::civil::Date>()
+                .ok()
+                .and_then(|d| d.to_zoned(utc).ok())
+                .map(|z| z.timestamp())
+        }
+        _ => None,
+    }
+}
+
+/// The UTC date and time of a date argument ([`instant`]).
+fn civil(v: &Value) -> Option<jiff::civil::DateTime> {
+    instant(v).map(|ts| ts.to_zoned(jiff::tz::TimeZone::UTC).datetime())
+}
+
+fn date_text(d: jiff::civil::Date) -> Value {
+    Value::Str(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
+}
+
+/// A finite number, else null (Spark's `NaN` and infinities have no place in a result here).
+fn finite(x: f64) -> Value {
+    if x.is_finite() {
+        Value::Num(x)
+    } else {
+        Value::Null
+    }
+}
+
+/// The `ppl_…` functions ([`crate::translate::INTERNAL_FUNCTIONS`]).
+fn internal(name: &str, a: &[Value], env: &Env) -> Value {
+    let a0 = a.first().unwrap_or(&Value::Null);
+    let a1 = a.get(1).unwrap_or(&Value::Null);
+    let x = num(a0);
+    let math = |f: fn(f64) -> f64| x.map_or(Value::Null, |x| finite(f(x)));
+    let part = |f: fn(&jiff::civil::DateTime) -> i64| {
+        civil(a0).map_or(Value::Null, |dt| Value::Num(f(&dt) as f64))
+    };
+    match name {
+        "ppl_acos" => math(f64::acos),
+        "ppl_asin" => math(f64::asin),
+        "ppl_atan" => math(f64::atan),
+        "ppl_atan2" => match (x, num(a1)) {
+            (Some(y), Some(x)) => finite(y.atan2(x)),
+            _ => Value::Null,
+        },
+        "ppl_cos" => math(f64::cos),
+        "ppl_cot" => math(|x| 1.0 / x.tan()),
+        "ppl_sin" => math(f64::sin),
+        "ppl_tan" => math(f64::tan),
+        "ppl_degrees" => math(f64::to_degrees),
+        "ppl_radians" => math(f64::to_radians),
+        // One argument: the natural logarithm; two: `log(base, x)`.
+        "ppl_log" if a.len() == 2 => match (x, num(a1)) {
+            (Some(b), Some(x)) if b > 0.0 && b != 1.0 && x > 0.0 => finite(x.ln() / b.ln()),
+            _ => Value::Null,
+        },
+        "ppl_log" => x
+            .filter(|x| *x > 0.0)
+            .map_or(Value::Null, |x| finite(x.ln())),
+        "ppl_log2" => x
+            .filter(|x| *x > 0.0)
+            .map_or(Value::Null, |x| finite(x.log2())),
+        "ppl_log10" => x
+            .filter(|x| *x > 0.0)
+            .map_or(Value::Null, |x| finite(x.log10())),
+        "ppl_cbrt" => math(f64::cbrt),
+        "ppl_crc32" => text_of(a0)
+            .map(|t| Value::Num(f64::from(crc32fast::hash(t.as_bytes()))))
+            .unwrap_or(Value::Null),
+        // `conv(number as text, from base, to base)`, bases 2 to 36; digits upper case.
+        "ppl_conv" => {
+            let (Some(t), Some(from), Some(to)) = (text_of(a0), num(a1), a.get(2).and_then(num))
+            else {
+                return Value::Null;
+            };
+            let ok = |b: f64| (2.0..=36.0).contains(&b) && b.fract() == 0.0;
+            if !ok(from) || !ok(to) {
+                return Value::Null;
+            }
+            let (neg, digits) = match t.trim().strip_prefix('-') {
+                Some(d) => (true, d),
+                None => (false, t.trim()),
+            };
+            let Ok(n) = u64::from_str_radix(digits, from as u32) else {
+                return Value::Null;
+            };
+            let mut out = Vec::new();
+            let mut n = n;
+            loop {
+                let d = (n % to as u64) as u32;
+                out.push(
+                    std::char::from_digit(d, to as u32)
+                        .unwrap_or('0')
+                        .to_ascii_uppercase(),
+                );
+                n /= to as u64;
+                if n == 0 {
+                    break;
+                }
+            }
+            if neg {
+                out.push('-');
+            }
+            Value::Str(out.iter().rev().collect())
+        }
+        "ppl_reverse" => text_of(a0)
+            .map(|t| Value::Str(t.chars().rev().collect()))
+            .unwrap_or(Value::Null),
+        "ppl_right" => match (text_of(a0), num(a1)) {
+            (Some(t), Some(n)) => {
+                let n = if n > 0.0 { n as usize } else { 0 };
+                let len = t.chars().count();
+                Value::Str(t.chars().skip(len.saturating_sub(n)).collect())
+            }
+            _ => Value::Null,
+        },
+        "ppl_nullif" => {
+            if !a0.is_null() && !a1.is_null() && a0.key() == a1.key() {
+                Value::Null
+            } else {
+                a0.clone()
+            }
+        }
+        "ppl_sha1" => text_of(a0)
+            .map(|t| Value::Str(hex(&sha1::Sha1::digest(t.as_bytes()))))
+            .unwrap_or(Value::Null),
+        "ppl_year" => part(|d| i64::from(d.year())),
+        "ppl_month" => part(|d| i64::from(d.month())),
+        "ppl_day" => part(|d| i64::from(d.day())),
+        // Sunday 1 … Saturday 7.
+        "ppl_dayofweek" => part(|d| i64::from(d.weekday().to_sunday_one_offset())),
+        "ppl_dayofyear" => part(|d| i64::from(d.day_of_year())),
+        "ppl_hour" => part(|d| i64::from(d.hour())),
+        "ppl_minute" => part(|d| i64::from(d.minute())),
+        "ppl_second" => part(|d| i64::from(d.second())),
+        "ppl_quarter" => part(|d| i64::from((d.month() - 1) / 3 + 1)),
+        // Monday 0 … Sunday 6.
+        "ppl_weekday" => part(|d| i64::from(d.weekday().to_monday_zero_offset())),
+        // The ISO 8601 week (weeks from Monday; week 1 holds the year's first Thursday).
+        "ppl_week" => part(|d| i64::from(d.date().iso_week_date().week())),
+        "ppl_dayname" => civil(a0).map_or(Value::Null, |d| {
+            Value::Str(
+                crate::datetime::DAYS[d.weekday().to_monday_zero_offset() as usize].to_string(),
+            )
+        }),
+        "ppl_monthname" => civil(a0).map_or(Value::Null, |d| {
+            Value::Str(crate::datetime::MONTHS[d.month() as usize - 1].to_string())
+        }),
+        "ppl_last_day" => civil(a0).map_or(Value::Null, |d| date_text(d.date().last_of_month())),
+        "ppl_date" => civil(a0).map_or(Value::Null, |d| date_text(d.date())),
+        "ppl_timestamp" => instant(a0).map_or(Value::Null, |t| Value::Time(t.as_millisecond())),
+        // Epoch seconds → `yyyy-MM-dd HH:mm:ss` (UTC), as Spark writes it.
+        "ppl_from_unixtime" => x
+            .and_then(|s| jiff::Timestamp::from_millisecond((s * 1000.0).floor() as i64).ok())
+            .map_or(Value::Null, |t| {
+                let d = t.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+                Value::Str(format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                    d.year(),
+                    d.month(),
+                    d.day(),
+                    d.hour(),
+                    d.minute(),
+                    d.second()
+                ))
+            }),
+        "ppl_unix_timestamp" if a.is_empty() => Value::Num((env.now_ms.div_euclid(1000)) as f64),
+        "ppl_unix_timestamp" => instant(a0).map_or(Value::Null, |t| {
+            Value::Num(t.as_millisecond().div_euclid(1000) as f64)
+        }),
+        "ppl_now" => Value::Time(env.now_ms),
+        "ppl_timezone" => Value::Str("UTC".into()),
+        "ppl_make_date" => {
+            let (Some(y), Some(m), Some(d)) = (x, num(a1), a.get(2).and_then(num)) else {
+                return Value::Null;
+            };
+            let whole = |v: f64, lo: f64, hi: f64| v.fract() == 0.0 && (lo..=hi).contains(&v);
+            if !(whole(y, -9999.0, 9999.0) && whole(m, 1.0, 12.0) && whole(d, 1.0, 31.0)) {
+                return Value::Null;
+            }
+            jiff::civil::Date::new(y as i16, m as i8, d as i8).map_or(Value::Null, date_text)
+        }
+        "ppl_date_add" | "ppl_date_sub" => {
+            let (Some(d), Some(n)) = (civil(a0), num(a1)) else {
+                return Value::Null;
+            };
+            if n.fract() != 0.0 || n.abs() > 3_660_000.0 {
+                return Value::Null;
+            }
+            let n = if name == "ppl_date_sub" { -n } else { n } as i64;
+            d.date()
+                .checked_add(jiff::Span::new().days(n))
+                .map_or(Value::Null, date_text)
+        }
+        _ => Value::Null,
     }
 }
 
@@ -91,6 +312,9 @@ fn opt_num(x: Option<f64>) -> Value {
 
 /// Evaluate a scalar function (period-taking functions are handled by the executor).
 pub fn call(name: &str, a: &[Value], env: &Env) -> Value {
+    if name.starts_with("ppl_") {
+        return internal(name, a, env);
+    }
     let a0 = a.first().unwrap_or(&Value::Null);
     let a1 = a.get(1).unwrap_or(&Value::Null);
     match name {

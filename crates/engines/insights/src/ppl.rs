@@ -759,6 +759,7 @@ impl Parser<'_> {
             _ => match FUNCTIONS
                 .iter()
                 .chain(crate::translate::COMMON_FUNCTIONS)
+                .chain(crate::translate::INTERNAL_FUNCTIONS)
                 .find(|(p, ..)| *p == lower)
             {
                 Some(&(_, ours, lo, hi)) => {

@@ -696,6 +696,7 @@ impl Tr<'_> {
             _ => match FUNCTIONS
                 .iter()
                 .chain(crate::translate::COMMON_FUNCTIONS)
+                .chain(crate::translate::INTERNAL_FUNCTIONS)
                 .find(|(s, ..)| *s == lower)
             {
                 Some(&(_, ours, lo, hi)) => {

@@ -30,6 +30,9 @@ pub(crate) fn name(n: &str, _start: usize, _end: usize) -> R<String> {
 pub(crate) const PLACEHOLDER: char = '\u{1}';
 
 thread_local! {
+    /// Whether this thread is translating a PPL or SQL query ([`translating`]): only then may
+    /// the text name the engine's functions for those languages ([`INTERNAL_FUNCTIONS`]).
+    static IN_TRANSLATION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The names standing in for placeholder `i` during one [`parse_ppl`].
     pub(crate) static PLACEHOLDERS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -125,6 +128,77 @@ pub(crate) const COMMON_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("ifnull", "coalesce", 2, 2),
     ("if", "if", 3, 3),
     ("md5", "md5", 1, 1),
+];
+
+/// Whether the text being parsed is a PPL or SQL translation (see [`INTERNAL_FUNCTIONS`]).
+pub(crate) fn in_translation() -> bool {
+    IN_TRANSLATION.with(|t| t.get())
+}
+
+/// Functions PPL and SQL name alike that Logs Insights has no counterpart for: the engine has
+/// them under `ppl_…` names that only a translation may call (a Logs Insights query naming
+/// one is told the function is unknown), with (fewest, most) arguments.
+pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
+    ("acos", "ppl_acos", 1, 1),
+    ("asin", "ppl_asin", 1, 1),
+    ("atan", "ppl_atan", 1, 1),
+    ("atan2", "ppl_atan2", 2, 2),
+    ("cos", "ppl_cos", 1, 1),
+    ("cot", "ppl_cot", 1, 1),
+    ("sin", "ppl_sin", 1, 1),
+    ("tan", "ppl_tan", 1, 1),
+    ("degrees", "ppl_degrees", 1, 1),
+    ("radians", "ppl_radians", 1, 1),
+    ("log", "ppl_log", 1, 2),
+    ("log2", "ppl_log2", 1, 1),
+    ("log10", "ppl_log10", 1, 1),
+    ("cbrt", "ppl_cbrt", 1, 1),
+    ("crc32", "ppl_crc32", 1, 1),
+    ("conv", "ppl_conv", 3, 3),
+    ("reverse", "ppl_reverse", 1, 1),
+    ("right", "ppl_right", 2, 2),
+    ("nullif", "ppl_nullif", 2, 2),
+    ("sha1", "ppl_sha1", 1, 1),
+    ("year", "ppl_year", 1, 1),
+    ("month", "ppl_month", 1, 1),
+    ("month_of_year", "ppl_month", 1, 1),
+    ("day", "ppl_day", 1, 1),
+    ("dayofmonth", "ppl_day", 1, 1),
+    ("day_of_month", "ppl_day", 1, 1),
+    ("dayofweek", "ppl_dayofweek", 1, 1),
+    ("day_of_week", "ppl_dayofweek", 1, 1),
+    ("dayofyear", "ppl_dayofyear", 1, 1),
+    ("day_of_year", "ppl_dayofyear", 1, 1),
+    ("dayname", "ppl_dayname", 1, 1),
+    ("monthname", "ppl_monthname", 1, 1),
+    ("hour", "ppl_hour", 1, 1),
+    ("hour_of_day", "ppl_hour", 1, 1),
+    ("minute", "ppl_minute", 1, 1),
+    ("minute_of_hour", "ppl_minute", 1, 1),
+    ("second", "ppl_second", 1, 1),
+    ("second_of_minute", "ppl_second", 1, 1),
+    ("quarter", "ppl_quarter", 1, 1),
+    ("weekday", "ppl_weekday", 1, 1),
+    ("week", "ppl_week", 1, 1),
+    ("week_of_year", "ppl_week", 1, 1),
+    ("weekofyear", "ppl_week", 1, 1),
+    ("last_day", "ppl_last_day", 1, 1),
+    ("from_unixtime", "ppl_from_unixtime", 1, 1),
+    ("unix_timestamp", "ppl_unix_timestamp", 0, 1),
+    ("now", "ppl_now", 0, 0),
+    ("sysdate", "ppl_now", 0, 0),
+    ("localtimestamp", "ppl_now", 0, 0),
+    ("localtime", "ppl_now", 0, 0),
+    ("utc_timestamp", "ppl_now", 0, 0),
+    ("current_timestamp", "ppl_now", 0, 0),
+    ("current_timezone", "ppl_timezone", 0, 0),
+    ("timestamp", "ppl_timestamp", 1, 1),
+    ("date", "ppl_date", 1, 1),
+    ("make_date", "ppl_make_date", 3, 3),
+    ("date_add", "ppl_date_add", 2, 2),
+    ("adddate", "ppl_date_add", 2, 2),
+    ("date_sub", "ppl_date_sub", 2, 2),
+    ("subdate", "ppl_date_sub", 2, 2),
 ];
 
 /// Functions PPL and SQL share that Logs Insights writes otherwise: `Some` with the text of the
@@ -289,6 +363,7 @@ const TRANSLATION_STACK: usize = 64 << 20;
 /// thread of its own with a stack [`TRANSLATION_STACK`] deep.
 pub(crate) fn translating<T: Send>(f: impl FnOnce() -> R<T> + Send) -> R<T> {
     let run = || {
+        IN_TRANSLATION.with(|t| t.set(true));
         PLACEHOLDERS.with(|p| p.borrow_mut().clear());
         SPENT.with(|s| s.set(0));
         let r = f();

@@ -483,6 +483,8 @@ fn error_table() {
         ("fields sha1(a)", 7, 14, "'sha1' is not supported"),
         ("fields sha512(a)", 7, 16, "'sha512' is not supported"),
         ("fields hash(a)", 7, 14, "'hash' is not supported"),
+        // The engine's functions for PPL and SQL are not Logs Insights functions.
+        ("fields ppl_sin(a)", 7, 17, "ppl_sin"),
         ("fields 1 | unnest x", 19, 19, "expected 'into'"),
         ("fields é | fieldz", 11, 17, "unknown command 'fieldz'"),
     ];

@@ -40,6 +40,18 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
     let ev = events();
     // (PPL, the Logs Insights query giving the same rows, the rows)
     let cases: &[(&str, &str, &[&str])] = &[
+        // Date and time functions (UTC; text dates and times read as UTC).
+        (
+            "where ms = 10 | eval a = dayname('2020-08-26'), b = monthname('2020-08-26 12:30:45'), c = dayofweek('2020-08-26'), d = weekday('2020-08-26'), e = week('2020-08-26'), f = quarter('2020-08-26'), g = last_day('2023-02-06'), h = from_unixtime(1220249547), i = unix_timestamp('2008-09-01 06:12:27'), j = date_add('2020-08-26', 10), k = hour('2020-08-26T12:30:45Z') + minute('2020-08-26 12:30:45'), l = make_date(2024, 2, 29), m = dayofyear('2020-12-31'), n = make_date(2023, 2, 29), o = day(date_sub(timestamp('2020-03-01 00:00:00'), 1)) | fields a, b, c, d, e, f, g, h, i, j, k, l, m, n, o",
+            "",
+            &["a=Wednesday; b=August; c=4; d=2; e=35; f=3; g=2023-02-28; h=2008-09-01 06:12:27; i=1220249547; j=2020-09-05; k=42; l=2024-02-29; m=366; o=29; @ptr=p0"],
+        ),
+        // Math, string, hash and condition functions Logs Insights has no counterpart for.
+        (
+            "where ms = 10 | eval a = round(sin(pi() / 2), 3), b = round(log(2, 8), 6), c = round(log10(1000), 6), d = conv('100', 2, 10), e = crc32('hello'), f = reverse('abc'), g = right('hello', 3), h = sha1('abc'), i = nullif(ms, 10), j = degrees(pi()), k = cbrt(27), l = nullif(ms, 11), m = conv('ff', 16, 2), n = round(atan2(1, 1) * 4, 6) | fields a, b, c, d, e, f, g, h, i, j, k, l, m, n",
+            "",
+            &["a=1; b=3; c=3; d=4; e=907060870; f=cba; g=llo; h=a9993e364706816aba3e25717850c26c9cd0d89d; j=180; k=3; l=10; m=11111111; n=3.141593; @ptr=p0"],
+        ),
         // fieldsummary: one row of the field's statistics, named as OpenSearch names them.
         (
             "fieldsummary includefields=ms",
@@ -425,7 +437,7 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "source",
         ),
         ("stats take(route, 2)", "aggregate take", "take"),
-        ("eval x = sha1(route)", "function sha1", "sha1"),
+        ("eval x = sha2(route, 512)", "256 bits only", "sha2"),
         ("where a = true", "boolean literals", "true"),
         (
             "stats count() by span(ms, 5m)",

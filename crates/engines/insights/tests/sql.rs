@@ -116,6 +116,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=b; r=3; before=c", "host=c; r=2; before=a"],
         ),
+        // Date, hash and math functions Logs Insights has no counterpart for.
+        (
+            "SELECT host, year(`@timestamp`) AS y, monthname(`@timestamp`) AS m, hour(`@timestamp`) AS h, dayofweek('2020-08-26') AS dw, sha1(host) AS s, round(cos(0), 1) AS c FROM `A` WHERE bytes = 300",
+            "",
+            &["host=c; y=2023; m=November; h=22; dw=4; s=84a516841ba77a5b4648de2cd0dfcb30ea46dbb4; c=1; @ptr=p3"],
+        ),
         // Functions written otherwise in Logs Insights.
         (
             "SELECT power(bytes, 2) AS sq, mod(bytes, 7) AS m, nvl2(user, 1, 0) AS u, regexp_replace(method, 'E', 'e') AS r FROM `A` WHERE bytes = 300",
