@@ -229,6 +229,30 @@ def test_date_math_and_hash_functions(logs, data):
     }]
 
 
+def test_flatten_nested_json_and_json_functions(logs):
+    group = new_group(logs, "ppl-nested")
+    start = (now_ms() // MINUTE_MS - 5) * MINUTE_MS
+    docs = [
+        {"req": {"method": "GET", "path": "/a"}, "items": [{"sku": "x", "n": 1}, {"sku": "y", "n": 2}], "ms": 5},
+        {"req": {"method": "PUT", "path": "/b"}, "items": [{"sku": "z", "n": 3}], "ms": 7},
+    ]
+    put_events(logs, [Event(group, "s", start + i * SECOND_MS, json.dumps(d)) for i, d in enumerate(docs)])
+
+    def q(text):
+        return rows(run_query(logs, text, logGroupName=group, start_s=start // SECOND_MS - 60,
+                              end_s=start // SECOND_MS + 600, queryLanguage="PPL"))
+
+    got = q("flatten req | flatten items | fields method, path, sku, n | sort sku")
+    want = [{"method": d["req"]["method"], "path": d["req"]["path"], "sku": it["sku"], "n": str(it["n"])}
+            for d in docs for it in d["items"]]
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == sorted(want, key=lambda r: r["sku"])
+    got = q("where ms = 5 | eval j = json_object('m', ms, 'tags', json_array('a', 'b')), "
+            "t = json_extract(j, '$.tags[1]'), k = json_keys(j) | fields j, t, k")
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == [
+        {"j": json.dumps({"m": 5, "tags": ["a", "b"]}, separators=(",", ":")), "t": "b", "k": '["m","tags"]'}
+    ]
+
+
 def test_inner_and_left_join(logs, data):
     group, start, docs = data
     teams = new_group(logs, "ppl-teams")

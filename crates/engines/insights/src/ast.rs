@@ -332,6 +332,10 @@ pub enum RowCmd {
     },
     /// `accum field [AS out]`: the running sum of a numeric field.
     Accum { field: String, out: String },
+    /// PPL's `flatten field [as (names)]`: the keys of the field's object (a map, JSON object
+    /// text, or the discovered `field.key` fields) become fields of their own, renamed in
+    /// order by `aliases`, and the field goes; an array of objects gives a row per element.
+    Flatten { field: String, aliases: Vec<String> },
     /// SQL's ranking and offset window functions (`ROW_NUMBER() OVER (PARTITION BY … ORDER BY
     /// …)`): the rows are split by their values of the `partition` fields, each part ordered
     /// by the `order` fields (`true`: descending; stable, rows without a value last), and each
@@ -416,6 +420,7 @@ impl RowCmd {
             RowCmd::Distinct(cols) => cols.iter().map(String::as_str).collect(),
             RowCmd::Accum { field, .. }
             | RowCmd::Autoregress { field, .. }
+            | RowCmd::Flatten { field, .. }
             | RowCmd::Trendline { field, .. } => vec![field],
             RowCmd::Window {
                 func,
@@ -451,6 +456,7 @@ impl RowCmd {
             }
             RowCmd::FillDown(_) | RowCmd::UnionRows { .. } | RowCmd::Distinct(_) => Vec::new(),
             RowCmd::FillMissing { fills, .. } => fills.iter().map(|(n, _)| n.as_str()).collect(),
+            RowCmd::Flatten { aliases, .. } => aliases.iter().map(String::as_str).collect(),
             RowCmd::AppendCols { columns, .. } => columns.iter().map(String::as_str).collect(),
             RowCmd::Outlier { mark, .. } => {
                 if *mark {

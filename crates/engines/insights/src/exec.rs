@@ -194,9 +194,11 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
     // A join showing every field joins whole records: their rows are built in full.
     // So do the records `relevantfields` reads every field of.
     let full_rows = (join.is_some() && columns.is_none())
-        || cmds
-            .iter()
-            .any(|c| matches!(c, Command::RelevantFields { fields, .. } if fields.is_empty()));
+        || cmds.iter().any(|c| {
+            matches!(c, Command::RelevantFields { fields, .. } if fields.is_empty())
+                // (flatten reads every `field.key` of the records)
+                || matches!(c, Command::Rows(RowCmd::Flatten { .. }))
+        });
     let all_fields = columns.is_none() && !full_rows;
     let mut wanted: Vec<String> = Vec::new();
     let mut sys = [false; 6];

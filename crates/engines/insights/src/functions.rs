@@ -67,6 +67,8 @@ pub fn classify(name: &str) -> FnClass {
         n if n.starts_with("ppl_") && crate::translate::in_translation() => {
             match crate::translate::INTERNAL_FUNCTIONS
                 .iter()
+                .chain(crate::translate::PPL_JSON_FUNCTIONS)
+                .chain(crate::translate::SQL_JSON_FUNCTIONS)
                 .find(|(_, ours, ..)| *ours == n)
             {
                 Some(&(_, _, lo, hi)) => Scalar(lo, hi),
@@ -285,6 +287,60 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
                 .checked_add(jiff::Span::new().days(n))
                 .map_or(Value::Null, date_text)
         }
+        "ppl_json" => json_text(a0)
+            .filter(|(_, j)| j.is_some())
+            .map_or(Value::Null, |(t, _)| Value::Str(t)),
+        "ppl_json_valid" => Value::Bool(json_text(a0).is_some_and(|(_, j)| j.is_some())),
+        // Keys and values in pairs; a key that is no text, or an odd count, gives null.
+        "ppl_json_object" => {
+            if !a.len().is_multiple_of(2) {
+                return Value::Null;
+            }
+            let mut o = serde_json::Map::new();
+            for kv in a.chunks(2) {
+                let Some(k) = text_of(&kv[0]) else {
+                    return Value::Null;
+                };
+                o.insert(k.into_owned(), nested_json(&kv[1]));
+            }
+            Value::Str(serde_json::Value::Object(o).to_string())
+        }
+        "ppl_json_array" => {
+            Value::Str(serde_json::Value::Array(a.iter().map(nested_json).collect()).to_string())
+        }
+        "ppl_json_array_length" => match json_of(a0) {
+            Some(serde_json::Value::Array(items)) => Value::Num(items.len() as f64),
+            _ => Value::Null,
+        },
+        "ppl_json_keys" => match json_of(a0) {
+            Some(serde_json::Value::Object(o)) => Value::Str(
+                serde_json::Value::Array(o.keys().map(|k| k.clone().into()).collect()).to_string(),
+            ),
+            _ => Value::Null,
+        },
+        "ppl_json_extract" => {
+            let (Some(j), Some(path)) = (json_of(a0), text_of(a1)) else {
+                return Value::Null;
+            };
+            match json_path(&j, &path) {
+                // Text as itself, numbers as numbers, objects and arrays as JSON text.
+                Some(serde_json::Value::String(t)) => Value::Str(t.clone()),
+                Some(serde_json::Value::Null) | None => Value::Null,
+                Some(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+                    Value::Str(v.to_string())
+                }
+                Some(v) => from_json(v),
+            }
+        }
+        // An object or array (a map, a list, or text holding one) as its JSON text; other
+        // values JSON-encoded.
+        "ppl_to_json_string" => match json_text(a0) {
+            Some((t, Some(serde_json::Value::Object(_) | serde_json::Value::Array(_)))) => {
+                Value::Str(t)
+            }
+            _ if a0.is_null() => Value::Null,
+            _ => Value::Str(to_json(a0).to_string()),
+        },
         _ => Value::Null,
     }
 }
@@ -586,6 +642,75 @@ pub fn call(name: &str, a: &[Value], env: &Env) -> Value {
         "ispublicip" => Value::Bool(ip(a0).is_some_and(|i| !is_private(i) && !is_reserved(i))),
         _ => Value::Null,
     }
+}
+
+/// An argument's text and, when it is JSON, its value (a map or list value as itself).
+fn json_text(v: &Value) -> Option<(String, Option<serde_json::Value>)> {
+    match v {
+        Value::Map(_) | Value::List(_) => {
+            let j = to_json(v);
+            Some((j.to_string(), Some(j)))
+        }
+        Value::Null => None,
+        v => {
+            let t = text_of(v)?.into_owned();
+            let j = serde_json::from_str(&t).ok();
+            Some((t, j))
+        }
+    }
+}
+
+/// A value put into `json_object`/`json_array`: text holding an object or array (another
+/// `json_object`'s) nests as that object or array, and text holding a JSON number is that
+/// number (discovered fields keep a JSON number as its text).
+fn nested_json(v: &Value) -> serde_json::Value {
+    match json_text(v) {
+        Some((
+            _,
+            Some(
+                j @ (serde_json::Value::Object(_)
+                | serde_json::Value::Array(_)
+                | serde_json::Value::Number(_)),
+            ),
+        )) if matches!(v, Value::Str(_)) => j,
+        _ => to_json(v),
+    }
+}
+
+fn json_of(v: &Value) -> Option<serde_json::Value> {
+    json_text(v).and_then(|(_, j)| j)
+}
+
+/// The value at a JSONPath of the simple kind: `$`, then `.name`, `['name']` or `[n]` steps.
+fn json_path<'j>(j: &'j serde_json::Value, path: &str) -> Option<&'j serde_json::Value> {
+    let mut rest = path.trim().strip_prefix('$')?;
+    let mut at = j;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let (name, r) = r.split_at(end);
+            if name.is_empty() {
+                return None;
+            }
+            at = at.get(name)?;
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let close = r.find(']')?;
+            let (inside, r) = (r[..close].trim(), &r[close + 1..]);
+            at = match inside
+                .strip_prefix('\'')
+                .and_then(|x| x.strip_suffix('\''))
+                .or_else(|| inside.strip_prefix('"').and_then(|x| x.strip_suffix('"')))
+            {
+                Some(name) => at.get(name)?,
+                None => at.get(inside.parse::<usize>().ok()?)?,
+            };
+            rest = r;
+        } else {
+            return None;
+        }
+    }
+    Some(at)
 }
 
 /// The time zone of a date function's optional third argument: UTC when absent.

@@ -760,6 +760,7 @@ impl Parser<'_> {
                 .iter()
                 .chain(crate::translate::COMMON_FUNCTIONS)
                 .chain(crate::translate::INTERNAL_FUNCTIONS)
+                .chain(crate::translate::PPL_JSON_FUNCTIONS)
                 .find(|(p, ..)| *p == lower)
             {
                 Some(&(_, ours, lo, hi)) => {
@@ -1219,6 +1220,49 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 add(&mut pieces, sort, false, p.peek().start);
                 pieces.push(crate::translate::limit_piece(n, cs, p.peek().start));
                 shown = Some(cols);
+            }
+            "flatten" => {
+                let (_, raw) = p.read_field()?;
+                let mut aliases = Vec::new();
+                if p.eat_word("as") {
+                    if p.eat_sym("(") {
+                        loop {
+                            aliases.push(p.field()?.1);
+                            if !p.eat_sym(",") {
+                                break;
+                            }
+                        }
+                        p.expect_sym(")")?;
+                    } else {
+                        aliases.push(p.field()?.1);
+                    }
+                }
+                if let Some(cols) = shown.as_mut() {
+                    // The object's keys are known only from the data: shown fields need names.
+                    if aliases.is_empty() {
+                        return err(
+                            cs,
+                            p.peek().start,
+                            "flatten after fields or stats needs as (names) for the fields it makes",
+                        );
+                    }
+                    let at = cols.iter().position(|c| *c == raw).unwrap_or(cols.len());
+                    cols.retain(|c| *c != raw);
+                    for (i, a) in aliases.iter().enumerate() {
+                        if !cols.contains(a) {
+                            cols.insert((at + i).min(cols.len()), a.clone());
+                        }
+                    }
+                }
+                p.made.extend(aliases.iter().cloned());
+                ready(
+                    &mut pieces,
+                    Command::Rows(RowCmd::Flatten {
+                        field: raw,
+                        aliases,
+                    }),
+                    p.peek().start,
+                );
             }
             "fieldsummary" => {
                 let (stats, fields, cols) = field_summary(&mut p, cs)?;

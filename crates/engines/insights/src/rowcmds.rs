@@ -114,6 +114,10 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             order,
             out,
         } => window(rows, func, partition, order, out),
+        RowCmd::Flatten { field, aliases } => rows
+            .into_iter()
+            .flat_map(|r| flatten(r, field, aliases))
+            .collect(),
         RowCmd::AppendCols {
             overwrite,
             rows: Some(extra),
@@ -452,6 +456,84 @@ fn sessionize(mut rows: Vec<Row>, keys: &[String], gap_ms: i64, out: &str) -> Ve
         rows[i].set(out, Value::Str(fmt_num(n as f64)));
     }
     rows
+}
+
+/// Most rows one row's array of objects becomes.
+const MAX_FLATTENED: usize = 10_000;
+
+/// [`RowCmd::Flatten`] of one row.
+fn flatten(mut r: Row, field: &str, aliases: &[String]) -> Vec<Row> {
+    let value = match r.get(field) {
+        Value::Str(t) => match serde_json::from_str::<serde_json::Value>(&t) {
+            Ok(j @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+                crate::functions::from_json(&j)
+            }
+            _ => Value::Str(t),
+        },
+        v => v,
+    };
+    // The object(s): from the value, else from the discovered `field.key` fields (an array's
+    // elements discovered as `field.0.key`, `field.1.key`, …).
+    let objects: Vec<Vec<(String, Value)>> = match value {
+        Value::Map(m) => vec![m],
+        Value::List(items) => items
+            .into_iter()
+            .take(MAX_FLATTENED)
+            .map(|it| match it {
+                Value::Map(m) => m,
+                _ => Vec::new(),
+            })
+            .collect(),
+        Value::Null => {
+            let prefix = format!("{field}.");
+            let keyed: Vec<(String, Value)> = r
+                .fields
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v.clone())))
+                .filter(|(_, v)| !v.is_null())
+                .collect();
+            if keyed.is_empty() {
+                return vec![r];
+            }
+            for (k, _) in &keyed {
+                r.set(&format!("{prefix}{k}"), Value::Null);
+            }
+            let index = |k: &str| -> Option<(usize, String)> {
+                let (i, rest) = k.split_once('.')?;
+                Some((i.parse().ok()?, rest.to_string()))
+            };
+            if keyed.iter().all(|(k, _)| index(k).is_some()) {
+                let mut by: Vec<(usize, Vec<(String, Value)>)> = Vec::new();
+                for (k, v) in keyed {
+                    let Some((i, rest)) = index(&k) else { continue };
+                    match by.iter_mut().find(|(j, _)| *j == i) {
+                        Some((_, o)) => o.push((rest, v)),
+                        None => by.push((i, vec![(rest, v)])),
+                    }
+                }
+                by.sort_by_key(|(i, _)| *i);
+                by.into_iter().take(MAX_FLATTENED).map(|(_, o)| o).collect()
+            } else {
+                vec![keyed]
+            }
+        }
+        _ => return vec![r],
+    };
+    r.set(field, Value::Null);
+    if objects.is_empty() {
+        return vec![r];
+    }
+    objects
+        .into_iter()
+        .map(|o| {
+            let mut row = r.clone();
+            for (i, (k, v)) in o.into_iter().enumerate() {
+                let name = aliases.get(i).cloned().unwrap_or(k);
+                row.set(&name, v);
+            }
+            row
+        })
+        .collect()
 }
 
 /// [`RowCmd::Window`]: each part's rows ordered (stably) by the order fields, the function's

@@ -697,6 +697,7 @@ impl Tr<'_> {
                 .iter()
                 .chain(crate::translate::COMMON_FUNCTIONS)
                 .chain(crate::translate::INTERNAL_FUNCTIONS)
+                .chain(crate::translate::SQL_JSON_FUNCTIONS)
                 .find(|(s, ..)| *s == lower)
             {
                 Some(&(_, ours, lo, hi)) => {

@@ -201,6 +201,27 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("subdate", "ppl_date_sub", 2, 2),
 ];
 
+/// PPL's JSON functions, engine functions as [`INTERNAL_FUNCTIONS`] are.
+pub(crate) const PPL_JSON_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
+    ("json", "ppl_json", 1, 1),
+    ("json_valid", "ppl_json_valid", 1, 1),
+    ("json_object", "ppl_json_object", 2, 64),
+    ("json_array", "ppl_json_array", 0, 64),
+    ("json_array_length", "ppl_json_array_length", 1, 1),
+    ("array_length", "ppl_json_array_length", 1, 1),
+    ("json_extract", "ppl_json_extract", 2, 2),
+    ("json_keys", "ppl_json_keys", 1, 1),
+    ("to_json_string", "ppl_to_json_string", 1, 1),
+];
+
+/// Spark SQL's JSON functions, the same engine functions under Spark's names.
+pub(crate) const SQL_JSON_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
+    ("get_json_object", "ppl_json_extract", 2, 2),
+    ("json_array_length", "ppl_json_array_length", 1, 1),
+    ("json_object_keys", "ppl_json_keys", 1, 1),
+    ("to_json", "ppl_to_json_string", 1, 1),
+];
+
 /// Functions PPL and SQL share that Logs Insights writes otherwise: `Some` with the text of the
 /// call (`Err`: the message of a wrong argument count), `None` when `name` is none of them.
 /// `args` are the arguments' Logs Insights text.

@@ -656,3 +656,47 @@ fn rename_moves_a_value_to_a_new_name() {
         }
     }
 }
+
+/// `flatten` over nested JSON events (discovered as `req.method`, `items.0.sku`, …), over
+/// JSON functions' objects, and PPL's JSON functions.
+#[test]
+fn flatten_and_json_functions() {
+    let ev = evs(&[
+        (T0, r#"{"req":{"method":"GET","path":"/a"},"ms":10}"#),
+        (
+            T0 + 1_000,
+            r#"{"req":{"method":"POST","path":"/b"},"ms":20,"items":[{"sku":"x","n":1},{"sku":"y","n":2}]}"#,
+        ),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "where ms = 10 | flatten req | fields method, path",
+            &["method=GET; path=/a; @ptr=p0"],
+        ),
+        (
+            "where ms = 20 | flatten items | fields sku, n",
+            &["sku=x; n=1; @ptr=p1", "sku=y; n=2; @ptr=p1"],
+        ),
+        (
+            "where ms = 10 | flatten req as (m, p) | fields m, p, `req.method`",
+            &["m=GET; p=/a; @ptr=p0"],
+        ),
+        (
+            "where ms = 10 | fields req, ms | flatten req as (m, p)",
+            &["m=GET; p=/a; ms=10; @ptr=p0"],
+        ),
+        (
+            "where ms = 10 | eval o = json_object('a', 1, 'b', 'two', 'c', json_object('d', 3)) | flatten o as (x, y) | fields x, y, c",
+            &[r#"x=1; y=two; c={"d":3}; @ptr=p0"#],
+        ),
+        (
+            r#"where ms = 10 | eval a = json_extract('{"a":{"b":[1,2]}}', '$.a.b[1]'), b = json_array_length(json_array(1, 2, 3)), c = json_keys('{"k":1,"l":2}'), d = json_valid('{'), e = to_json_string(json_object('k', 'v')), f = json('[1, 2]'), g = json('nope'), h = json_extract('{"a":{"b":"t"}}', '$[\'a\'].b') | fields a, b, c, d, e, f, h"#,
+            &[r#"a=2; b=3; c=["k","l"]; d=false; e={"k":"v"}; f=[1, 2]; h=t; @ptr=p0"#],
+        ),
+    ];
+    for (q, want) in cases {
+        assert_eq!(show(&run_ppl(q, &ev)), *want, "PPL: {q}");
+    }
+    let e = nephoscope_insights::parse_ppl("fields ms | flatten req").unwrap_err();
+    assert!(e.message.contains("needs as (names)"), "{e:?}");
+}
