@@ -291,6 +291,12 @@ pub enum WindowFn {
     Rank,
     /// Ties share a rank, the next one does not skip.
     DenseRank,
+    /// An aggregate over the part (`field` `None`: `COUNT(*)`); with an order, over the rows
+    /// up to this one and those ordered equal to it (SQL's default frame).
+    Agg {
+        kind: WindowAgg,
+        field: Option<String>,
+    },
     /// The `field` value `offset` rows before (`lead`: after) in the part's order; `default`
     /// past the part's edge.
     Offset {
@@ -299,6 +305,16 @@ pub enum WindowFn {
         default: crate::value::Value,
         lead: bool,
     },
+}
+
+/// The aggregates a window may compute ([`WindowFn::Agg`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowAgg {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
 }
 
 /// Result rows as field–value pairs (a subquery's, handed back by the caller).
@@ -430,8 +446,12 @@ impl RowCmd {
             } => {
                 let mut v: Vec<&str> = partition.iter().map(String::as_str).collect();
                 v.extend(order.iter().map(|(f, _)| f.as_str()));
-                if let WindowFn::Offset { field, .. } = func {
-                    v.push(field);
+                match func {
+                    WindowFn::Offset { field, .. }
+                    | WindowFn::Agg {
+                        field: Some(field), ..
+                    } => v.push(field),
+                    _ => {}
                 }
                 v
             }

@@ -1,6 +1,6 @@
 //! The row-sequence commands ([`RowCmd`]) over the rows a query holds, in their order.
 
-use crate::ast::{RowCmd, WindowFn};
+use crate::ast::{RowCmd, WindowAgg, WindowFn};
 use crate::datetime::next_period;
 use crate::eval::Row;
 use crate::functions::{floor_period, Env};
@@ -458,6 +458,48 @@ fn sessionize(mut rows: Vec<Row>, keys: &[String], gap_ms: i64, out: &str) -> Ve
     rows
 }
 
+/// A window aggregate's running state.
+#[derive(Default)]
+struct WindowAcc {
+    count: usize,
+    /// Values that are numbers, and their sum.
+    nums: usize,
+    sum: f64,
+    best: Option<Value>,
+}
+
+impl WindowAcc {
+    fn add(&mut self, kind: WindowAgg, v: &Value) {
+        if v.is_null() {
+            return;
+        }
+        self.count += 1;
+        if let Some(x) = v.as_num() {
+            self.nums += 1;
+            self.sum += x;
+        }
+        let better = |b: &Value| match kind {
+            WindowAgg::Min => sort_cmp(v, b, false).is_lt(),
+            WindowAgg::Max => sort_cmp(v, b, false).is_gt(),
+            _ => false,
+        };
+        if matches!(kind, WindowAgg::Min | WindowAgg::Max) && self.best.as_ref().is_none_or(better)
+        {
+            self.best = Some(v.clone());
+        }
+    }
+
+    fn value(&self, kind: WindowAgg) -> Value {
+        match kind {
+            WindowAgg::Count => Value::Num(self.count as f64),
+            WindowAgg::Sum if self.nums > 0 => Value::Num(self.sum),
+            WindowAgg::Avg if self.nums > 0 => Value::Num(self.sum / self.nums as f64),
+            WindowAgg::Min | WindowAgg::Max => self.best.clone().unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+}
+
 /// Most rows one row's array of objects becomes.
 const MAX_FLATTENED: usize = 10_000;
 
@@ -573,11 +615,40 @@ fn window(
         let mut pos: Vec<usize> = (0..part.len()).collect();
         pos.sort_by(|&a, &b| cmp(&keys[a], &keys[b]));
         let values: Vec<Value> = match func {
-            WindowFn::Offset { field, .. } => {
-                pos.iter().map(|&p| rows[part[p]].get(field)).collect()
-            }
+            WindowFn::Offset { field, .. }
+            | WindowFn::Agg {
+                field: Some(field), ..
+            } => pos.iter().map(|&p| rows[part[p]].get(field)).collect(),
+            WindowFn::Agg { field: None, .. } => vec![Value::Num(1.0); pos.len()],
             _ => Vec::new(),
         };
+        if let WindowFn::Agg { kind, .. } = func {
+            // The whole part without an order; else each run of rows ordered equal (peers)
+            // adds its values, then every one of them gets the total so far.
+            let mut acc = WindowAcc::default();
+            let mut k = 0;
+            while k < pos.len() {
+                let mut end = k + 1;
+                if order.is_empty() {
+                    end = pos.len();
+                } else {
+                    while end < pos.len() && cmp(&keys[pos[k]], &keys[pos[end]]).is_eq() {
+                        end += 1;
+                    }
+                }
+                for v in &values[k..end] {
+                    acc.add(*kind, v);
+                }
+                let v = acc.value(*kind);
+                if !v.is_null() {
+                    for &p in &pos[k..end] {
+                        rows[part[p]].set(out, v.clone());
+                    }
+                }
+                k = end;
+            }
+            continue;
+        }
         let (mut rank, mut dense) = (0usize, 0usize);
         for (k, &p) in pos.iter().enumerate() {
             if k == 0 || cmp(&keys[pos[k - 1]], &keys[p]).is_ne() {
@@ -588,6 +659,7 @@ fn window(
                 WindowFn::RowNumber => Value::Num((k + 1) as f64),
                 WindowFn::Rank => Value::Num(rank as f64),
                 WindowFn::DenseRank => Value::Num(dense as f64),
+                WindowFn::Agg { .. } => Value::Null,
                 WindowFn::Offset {
                     offset,
                     default,

@@ -1507,12 +1507,33 @@ fn window_parts(
     let mut cmds = Vec::new();
     for (i, (e, f, out)) in windows.iter().enumerate() {
         let fname = f.name.to_string().to_ascii_lowercase();
-        if !["row_number", "rank", "dense_rank", "lag", "lead"].contains(&fname.as_str()) {
+        const WINDOW_FUNCTIONS: &[&str] = &[
+            "row_number",
+            "rank",
+            "dense_rank",
+            "lag",
+            "lead",
+            "count",
+            "sum",
+            "avg",
+            "mean",
+            "min",
+            "max",
+        ];
+        if !WINDOW_FUNCTIONS.contains(&fname.as_str()) {
             return p.err(
                 *e,
-                format!("the window function {fname} is not supported yet (ROW_NUMBER, RANK, DENSE_RANK, LAG and LEAD are)"),
+                format!("the window function {fname} is not supported yet (ROW_NUMBER, RANK, DENSE_RANK, LAG, LEAD, COUNT, SUM, AVG, MIN and MAX are)"),
             );
         }
+        let aggregate = match fname.as_str() {
+            "count" => Some(crate::ast::WindowAgg::Count),
+            "sum" => Some(crate::ast::WindowAgg::Sum),
+            "avg" | "mean" => Some(crate::ast::WindowAgg::Avg),
+            "min" => Some(crate::ast::WindowAgg::Min),
+            "max" => Some(crate::ast::WindowAgg::Max),
+            _ => None,
+        };
         let Some(WindowType::WindowSpec(WindowSpec {
             window_name: None,
             partition_by,
@@ -1535,7 +1556,11 @@ fn window_parts(
         if out.contains('`') {
             return p.err(*e, "give the window function an alias");
         }
+        // COUNT(*) over a window counts its rows.
+        let star = matches!(&f.args, FunctionArguments::List(l)
+            if matches!(l.args.as_slice(), [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]));
         let args: Vec<&Expr> = match &f.args {
+            _ if star => Vec::new(),
             FunctionArguments::List(l)
                 if l.duplicate_treatment.is_none() && l.clauses.is_empty() =>
             {
@@ -1550,8 +1575,11 @@ fn window_parts(
             FunctionArguments::None => Vec::new(),
             _ => return p.err(*e, format!("{fname}'s arguments are not supported")),
         };
-        if order_by.is_empty() {
+        if order_by.is_empty() && aggregate.is_none() {
             return p.err(*e, format!("{fname} needs an ORDER BY in its OVER clause"));
+        }
+        if star && fname != "count" {
+            return p.err(*e, format!("{fname}(*) is not a window function"));
         }
         // A key's column: the SELECT item it names or is, else the expression set hidden.
         let mut column = |x: &Expr, what: &str| -> R<String> {
@@ -1587,11 +1615,20 @@ fn window_parts(
             };
             order.push((column(&k.expr, &format!("o{j}"))?, desc));
         }
-        let func = match (fname.as_str(), args.as_slice()) {
-            ("row_number", []) => WindowFn::RowNumber,
-            ("rank", []) => WindowFn::Rank,
-            ("dense_rank", []) => WindowFn::DenseRank,
-            ("lag" | "lead", [x, rest @ ..]) if rest.len() <= 2 => {
+        let func = match (fname.as_str(), args.as_slice(), aggregate) {
+            (_, [], Some(_)) if star => WindowFn::Agg {
+                kind: crate::ast::WindowAgg::Count,
+                field: None,
+            },
+            (_, [x], Some(kind)) => WindowFn::Agg {
+                kind,
+                field: Some(column(x, "v")?),
+            },
+            (_, _, Some(_)) => return p.err(*e, format!("wrong number of arguments to {fname}")),
+            ("row_number", [], _) => WindowFn::RowNumber,
+            ("rank", [], _) => WindowFn::Rank,
+            ("dense_rank", [], _) => WindowFn::DenseRank,
+            ("lag" | "lead", [x, rest @ ..], _) if rest.len() <= 2 => {
                 let offset = match rest.first() {
                     None => 1,
                     Some(o) => match ordinal(o) {

@@ -122,6 +122,39 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=c; y=2023; m=November; h=22; dw=4; s=84a516841ba77a5b4648de2cd0dfcb30ea46dbb4; c=1; @ptr=p3"],
         ),
+        // Aggregate windows: over the whole part without ORDER BY, running (peers included)
+        // with it.
+        (
+            "SELECT host, bytes, SUM(bytes) OVER (PARTITION BY host) AS total, COUNT(*) OVER (PARTITION BY host) AS n, MAX(bytes) OVER () AS top FROM `A` ORDER BY host, bytes",
+            "",
+            &[
+                "host=a; bytes=0; total=100; n=2; top=20000; @ptr=p2",
+                "host=a; bytes=100; total=100; n=2; top=20000; @ptr=p0",
+                "host=b; bytes=5000; total=25000; n=2; top=20000; @ptr=p4",
+                "host=b; bytes=20000; total=25000; n=2; top=20000; @ptr=p1",
+                "host=c; bytes=300; total=300; n=1; top=20000; @ptr=p3",
+            ],
+        ),
+        (
+            "SELECT bytes, status, SUM(bytes) OVER (ORDER BY status) AS run, AVG(bytes) OVER (ORDER BY status) AS a FROM `A` ORDER BY status, bytes",
+            "",
+            &[
+                "bytes=100; status=200; run=5400; a=1800; @ptr=p0",
+                "bytes=300; status=200; run=5400; a=1800; @ptr=p3",
+                "bytes=5000; status=200; run=5400; a=1800; @ptr=p4",
+                "bytes=0; status=404; run=5400; a=1350; @ptr=p2",
+                "bytes=20000; status=500; run=25400; a=5080; @ptr=p1",
+            ],
+        ),
+        (
+            "SELECT host, SUM(bytes) AS b, SUM(SUM(bytes)) OVER () AS all_bytes, MIN(host) OVER (ORDER BY SUM(bytes) DESC) AS m FROM `A` GROUP BY host ORDER BY b DESC",
+            "",
+            &[
+                "host=b; b=25000; all_bytes=25400; m=b",
+                "host=c; b=300; all_bytes=25400; m=b",
+                "host=a; b=100; all_bytes=25400; m=a",
+            ],
+        ),
         // Functions written otherwise in Logs Insights.
         (
             "SELECT power(bytes, 2) AS sq, mod(bytes, 7) AS m, nvl2(user, 1, 0) AS u, regexp_replace(method, 'E', 'e') AS r FROM `A` WHERE bytes = 300",
@@ -338,9 +371,9 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "soundex(x)",
         ),
         (
-            "SELECT x, SUM(x) OVER (PARTITION BY y) AS s FROM `A`",
-            "window function sum is not supported yet",
-            "SUM(x)",
+            "SELECT x, STDDEV(x) OVER (PARTITION BY y) AS s FROM `A`",
+            "window function stddev is not supported yet",
+            "STDDEV(x)",
         ),
         (
             "SELECT x, ROW_NUMBER() OVER () AS r FROM `A`",
