@@ -283,7 +283,7 @@ def test_inner_and_left_join(logs, data):
 @pytest.mark.parametrize(
     "q, words",
     [
-        ("eventstats count() by span(`@timestamp`, 1m)", "span"),
+        ("eventstats count() | eventstats max(ms)", "only one eventstats"),
         ("stats take(route, 2)", "aggregate take"),
         ("eval x = soundex(route)", "function soundex"),
         ("fields - route", "whole records"),

@@ -1173,14 +1173,29 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 let (text, out) = stats(&mut p)?;
                 let mut keys = Vec::new();
                 for (col, field) in &out.by {
-                    let Some(field) = field else {
-                        return err(
-                            t.start,
-                            p.peek().start,
-                            "eventstats by span(…) is not supported yet",
-                        );
+                    let field = match (field, &out.span) {
+                        (Some(f), _) => f.clone(),
+                        // Each row computes its span as the subquery's `stats` did, under a
+                        // hidden name.
+                        (None, Some(expr)) => {
+                            let hidden = format!("{}es_span", crate::translate::PLACEHOLDER);
+                            add(
+                                &mut pieces,
+                                format!("fields {expr} as {}", name(&hidden, 0, 0)?),
+                                true,
+                                p.peek().start,
+                            );
+                            hidden
+                        }
+                        (None, None) => {
+                            return err(
+                                t.start,
+                                p.peek().start,
+                                "eventstats: a key without a field",
+                            )
+                        }
                     };
-                    keys.push((col.clone(), crate::ast::Expr::Field(field.clone())));
+                    keys.push((col.clone(), crate::ast::Expr::Field(field)));
                 }
                 let mut inner = pieces.clone();
                 inner.push(Piece {
@@ -1588,6 +1603,8 @@ struct StatsOut {
     cols: Vec<String>,
     aggregates: usize,
     by: Vec<(String, Option<String>)>,
+    /// The span's expression, as a row can compute it too (`bin(5m)`).
+    span: Option<String>,
 }
 
 /// `stats …` after its keyword: the Logs Insights command and the columns it shows.
@@ -1630,6 +1647,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
     let mut by_cols = Vec::new();
     let mut by_read = Vec::new();
     let mut span_col = None;
+    let mut span_expr: Option<String> = None;
     if p.eat_word("by") {
         loop {
             let from = p.pos;
@@ -1688,6 +1706,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
                     return err(t.start, it.end, "stats takes one span");
                 }
                 span_col = Some(col.clone());
+                span_expr = Some(expr.clone());
                 by_read.push((col.clone(), None));
                 by.push(format!("{expr} as {}", name(&col, t.start, it.end)?));
             } else {
@@ -1724,6 +1743,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
             cols,
             aggregates,
             by: by_read,
+            span: span_expr,
         },
     ))
 }

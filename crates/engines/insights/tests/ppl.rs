@@ -207,6 +207,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["r2=/b; @ptr=p1", "r2=/c/d; @ptr=p3"],
         ),
+        // eventstats by a span of @timestamp: each row its 5-minute bin's count.
+        (
+            "eventstats count() as n by span(`@timestamp`, 5m) | fields ms, n | sort ms",
+            "",
+            &["ms=10; n=4; @ptr=p0", "ms=20; n=4; @ptr=p2", "ms=30; n=4; @ptr=p1", "ms=40; n=4; @ptr=p3", "ms=50; n=1; @ptr=p4"],
+        ),
         // eventstats: every row gets its group's aggregates over all rows at that point.
         (
             "where status < 500 | eventstats avg(ms) as mean, count() as n by route | fields route, ms, mean, n | sort ms",
@@ -353,11 +359,6 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "user",
         ),
         ("fields route | fields - route", "every field", ""),
-        (
-            "eventstats count() by span(`@timestamp`, 5m)",
-            "span(…) is not supported",
-            "",
-        ),
         (
             "join left=a, right=b on a.k = b.k `g` | eventstats count()",
             "after a join",
