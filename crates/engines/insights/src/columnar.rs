@@ -624,7 +624,18 @@ impl Columnar {
                             if let AggState::Distinct(set) = &mut groups.states_mut(g)[j] {
                                 text.clear();
                                 crate::value::str_key_into(entry, text);
-                                set.add_new(fingerprint(text));
+                                // Ids are per text: only a text that is its own key (a
+                                // number written canonically) is known new; `1.0` after `1`
+                                // is the same value under another id.
+                                let own = match text.strip_prefix('\u{1}') {
+                                    Some(num) => num == entry,
+                                    None => text == entry && !entry.starts_with('\u{1}'),
+                                };
+                                if own {
+                                    set.add_new(fingerprint(text));
+                                } else {
+                                    set.insert(fingerprint(text));
+                                }
                             }
                         }
                         continue;
@@ -761,9 +772,11 @@ struct BuiltField {
     id_ends: Vec<u32>,
     /// Per id, its entry in the current block (`u32::MAX`: none yet).
     entry_of: Vec<u32>,
-    /// Value hash → the first id with it (a value whose hash is taken by another value gets
-    /// an id of its own: equal ids always mean equal values, which is all readers need).
+    /// Value hash → the first id with it.
     index: std::collections::HashMap<u64, IdSlot, std::hash::BuildHasherDefault<AsIs>>,
+    /// The ids of values whose hash another value took first: one id per text here too, so
+    /// equal texts always share an id and different ids always mean different texts.
+    spill: std::collections::HashMap<Box<str>, u32>,
 }
 
 /// An id in [`BuiltField::index`], with its value's length and first bytes: a short value is
@@ -853,6 +866,7 @@ impl BuiltField {
             self.id_ends.clear();
             self.entry_of.clear();
             self.index.clear();
+            self.spill.clear();
         }
     }
 }
@@ -944,6 +958,7 @@ impl MessageColumns {
             let h = hasher.hash_one(v);
             let id = match f.index.get(&h) {
                 Some(slot) if slot.holds(v, f) => slot.id,
+                Some(_) if f.spill.contains_key(v) => f.spill[v],
                 known => {
                     let vacant = known.is_none();
                     f.id_text.push_str(v);
@@ -952,6 +967,8 @@ impl MessageColumns {
                     let id = f.id_ends.len() as u32 - 1;
                     if vacant {
                         f.index.insert(h, IdSlot::new(id, v));
+                    } else {
+                        f.spill.insert(v.into(), id);
                     }
                     id
                 }

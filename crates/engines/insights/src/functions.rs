@@ -176,11 +176,16 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
                 Some(d) => (true, d),
                 None => (false, t.trim()),
             };
-            let Ok(n) = u64::from_str_radix(digits, from as u32) else {
+            // As Spark: the leading digits of the base (none: null), a negative number as
+            // its 64-bit two's complement.
+            let valid = digits
+                .find(|c: char| !c.is_digit(from as u32))
+                .unwrap_or(digits.len());
+            let Ok(n) = u64::from_str_radix(&digits[..valid], from as u32) else {
                 return Value::Null;
             };
             let mut out = Vec::new();
-            let mut n = n;
+            let mut n = if neg { n.wrapping_neg() } else { n };
             loop {
                 let d = (n % to as u64) as u32;
                 out.push(
@@ -192,9 +197,6 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
                 if n == 0 {
                     break;
                 }
-            }
-            if neg {
-                out.push('-');
             }
             Value::Str(out.iter().rev().collect())
         }
@@ -209,8 +211,13 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             }
             _ => Value::Null,
         },
+        // Text against text compares as written ('01' is not '1'); otherwise as values.
         "ppl_nullif" => {
-            if !a0.is_null() && !a1.is_null() && a0.key() == a1.key() {
+            let equal = match (a0, a1) {
+                (Value::Str(x), Value::Str(y)) => x == y,
+                _ => a0.key() == a1.key(),
+            };
+            if !a0.is_null() && !a1.is_null() && equal {
                 Value::Null
             } else {
                 a0.clone()
@@ -246,6 +253,7 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
         "ppl_timestamp" => instant(a0).map_or(Value::Null, |t| Value::Time(t.as_millisecond())),
         // Epoch seconds → `yyyy-MM-dd HH:mm:ss` (UTC), as Spark writes it.
         "ppl_from_unixtime" => x
+            .filter(|s| s.is_finite())
             .and_then(|s| jiff::Timestamp::from_millisecond((s * 1000.0).floor() as i64).ok())
             .map_or(Value::Null, |t| {
                 let d = t.to_zoned(jiff::tz::TimeZone::UTC).datetime();

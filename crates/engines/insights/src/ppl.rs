@@ -1822,7 +1822,15 @@ fn field_summary(p: &mut Parser<'_>, cs: usize) -> R<(String, String, Vec<String
     let mut field = None;
     let mut nulls = false;
     loop {
-        if p.eat_word("includefields") {
+        if p.at_word("includefields") {
+            let t = p.next();
+            if field.is_some() {
+                return err(
+                    t.start,
+                    t.end,
+                    "CloudWatch Logs summarizes one field per fieldsummary query",
+                );
+            }
             p.expect_sym("=")?;
             let f = p.read_field()?;
             if p.at_sym(",") {
@@ -1873,7 +1881,7 @@ fn field_summary(p: &mut Parser<'_>, cs: usize) -> R<(String, String, Vec<String
         "stats count({f}) as {count}, count_distinct({f}) as {distinct}, sortsFirst({f}) as {min}, \
          sortsLast({f}) as {max}, avg({arg}) as {avg}, avg({arg}) as {mean}, stddev({arg}) as {stddev}, \
          count(*) as {all}, sum(if(isnumeric({f}), 1, 0)) as {num}, sum(if({whole}, 1, 0)) as {int}, \
-         sum(if({whole} and abs({f}) <= 2147483647, 1, 0)) as {int32}"
+         sum(if({whole} and {f} >= -2147483648 and {f} <= 2147483647, 1, 0)) as {int32}"
     );
     let fields = format!(
         "fields {} as {}, {all} - {count} as {}, if({count} = 0, \"void\", if({num} < {count}, \"string\", \

@@ -604,13 +604,22 @@ fn window(
             .iter()
             .map(|&i| order.iter().map(|(f, _)| rows[i].get(f)).collect())
             .collect();
+        // As Spark orders a window: rows without a value first ascending, last descending.
         let cmp = |a: &[Value], b: &[Value]| {
+            use std::cmp::Ordering;
             a.iter()
                 .zip(b)
                 .zip(order)
-                .map(|((x, y), (_, desc))| sort_cmp(x, y, *desc))
+                .map(|((x, y), (_, desc))| match (x.is_null(), y.is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) if *desc => Ordering::Greater,
+                    (true, false) => Ordering::Less,
+                    (false, true) if *desc => Ordering::Less,
+                    (false, true) => Ordering::Greater,
+                    _ => sort_cmp(x, y, *desc),
+                })
                 .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
         };
         let mut pos: Vec<usize> = (0..part.len()).collect();
         pos.sort_by(|&a, &b| cmp(&keys[a], &keys[b]));

@@ -1314,6 +1314,8 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
     }
     // Window functions are items of their own, set on the rows once the rest is computed.
     let shown: Vec<String> = items.iter().map(|(_, n)| n.clone()).collect();
+    // (ORDER BY numbers and names every item, windows included.)
+    let all_items = items.clone();
     let mut windows: Vec<(&Expr, &sqlparser::ast::Function, String)> = Vec::new();
     items.retain(|(e, col)| match e {
         Some(e @ Expr::Function(f)) if f.over.is_some() => {
@@ -1394,9 +1396,12 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             .zip(&by_names)
             .map(|(k, n)| ((*k).clone(), n.clone()))
             .collect();
+        // (HAVING comes before the windows: it cannot read them, as in Spark.)
+        let window_names: Vec<&String> = windows.iter().map(|(_, _, n)| n).collect();
         visible.extend(
             shown
                 .iter()
+                .filter(|a| !window_names.contains(a))
                 .map(|a| (Expr::Identifier(sqlparser::ast::Ident::new(a)), a.clone())),
         );
         tr.keys = Some(visible);
@@ -1404,8 +1409,16 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             Some(h) => Some(tr.expr(h)?),
             None => None,
         };
-        let win = window_parts(&mut tr, &windows, &items)?;
-        let order = order_by(&mut tr, q, s, &items)?;
+        let (win_keys, win) = window_parts(&mut tr, &windows, &items)?;
+        if let Some(v) = tr.keys.as_mut() {
+            v.extend(window_names.iter().map(|a| {
+                (
+                    Expr::Identifier(sqlparser::ast::Ident::new(*a)),
+                    (*a).clone(),
+                )
+            }));
+        }
+        let order = order_by(&mut tr, q, s, &all_items)?;
         tr.keys = None;
         for (call, hidden) in tr.aggs.clone() {
             if hidden.starts_with(crate::translate::PLACEHOLDER) {
@@ -1428,6 +1441,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         if let Some(h) = having {
             pieces.push(piece(format!("filter {h}"), false));
         }
+        pieces.extend(win_keys);
         pieces.extend(win);
         pieces.extend(order.map(|o| piece(o, false)));
     } else {
@@ -1452,6 +1466,9 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                 )));
             }
         }
+        // The windows' keys read the input columns: set before the items rename any.
+        let (win_keys, win) = window_parts(&mut tr, &windows, &items)?;
+        pieces.extend(win_keys);
         let mut computed = Vec::new();
         for (e, col) in &items {
             let plain = match e {
@@ -1467,8 +1484,8 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         if !computed.is_empty() {
             pieces.push(piece(format!("fields {}", computed.join(", ")), true));
         }
-        pieces.extend(window_parts(&mut tr, &windows, &items)?);
-        if let Some(o) = order_by(&mut tr, q, s, &items)? {
+        pieces.extend(win);
+        if let Some(o) = order_by(&mut tr, q, s, &all_items)? {
             pieces.push(piece(o, false));
         }
     }
@@ -1499,7 +1516,7 @@ fn window_parts(
     tr: &mut Tr<'_>,
     windows: &[(&Expr, &sqlparser::ast::Function, String)],
     items: &[(Option<&Expr>, String)],
-) -> R<Vec<Piece>> {
+) -> R<(Vec<Piece>, Vec<Piece>)> {
     use crate::ast::{Command, RowCmd, WindowFn};
     use sqlparser::ast::{WindowSpec, WindowType};
     let p = tr.places;
@@ -1586,12 +1603,23 @@ fn window_parts(
             if has_aggregate(x) && !tr.aggregating {
                 return p.err(x, "aggregates in a window need GROUP BY or aggregate items");
             }
+            if let Expr::Identifier(id) = x {
+                if windows.iter().any(|(_, _, n)| *n == id.value) {
+                    return p.err(
+                        x,
+                        "a window function cannot read another window function's result",
+                    );
+                }
+            }
             let hidden = format!("{}w{i}{what}", crate::translate::PLACEHOLDER);
-            let text = match items.iter().find(|(ie, n)| {
+            // Over groups a SELECT item (by its expression or name) is a group's column;
+            // over records the keys read the records' own columns.
+            let item = items.iter().find(|(ie, n)| {
                 ie.is_some_and(|ie| ie == x) || matches!(x, Expr::Identifier(id) if id.value == *n)
-            }) {
-                Some((_, n)) => name(n, 0, 0)?,
-                None => tr.expr(x)?,
+            });
+            let text = match item {
+                Some((_, n)) if tr.aggregating => name(n, 0, 0)?,
+                _ => tr.expr(x)?,
             };
             evals.push(format!("{text} as {}", name(&hidden, 0, 0)?));
             Ok(hidden)
@@ -1663,9 +1691,9 @@ fn window_parts(
             out: out.clone(),
         }));
     }
-    let mut pieces = Vec::new();
+    let mut keys = Vec::new();
     if !evals.is_empty() {
-        pieces.push(Piece {
+        keys.push(Piece {
             text: format!("fields {}", evals.join(", ")),
             eval: true,
             ready: None,
@@ -1673,14 +1701,17 @@ fn window_parts(
             end: p.n,
         });
     }
-    pieces.extend(cmds.into_iter().map(|c| Piece {
-        text: "limit 1".into(),
-        eval: false,
-        ready: Some(c),
-        start: 0,
-        end: p.n,
-    }));
-    Ok(pieces)
+    let runs = cmds
+        .into_iter()
+        .map(|c| Piece {
+            text: "limit 1".into(),
+            eval: false,
+            ready: Some(c),
+            start: 0,
+            end: p.n,
+        })
+        .collect();
+    Ok((keys, runs))
 }
 
 /// A literal's value: a number (signed), a quoted string or NULL.

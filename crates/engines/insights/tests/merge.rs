@@ -209,3 +209,46 @@ fn diff_splits_and_merges() {
         }
     }
 }
+
+/// `count_distinct` over blocks built from messages counts a value once whatever its text
+/// (`1`, `1.0`, `"01"`), across blocks and merged executions, as over records.
+#[test]
+fn message_blocks_count_equal_values_once() {
+    let q = parse("stats count_distinct(x) as d by g").unwrap();
+    let ev = evs(&[
+        (T0, r#"{"x":1,"g":"a"}"#),
+        (T0 + 1, r#"{"x":1.0,"g":"a"}"#),
+        (T0 + 2, r#"{"x":"01","g":"a"}"#),
+        (T0 + 3, r#"{"x":2,"g":"a"}"#),
+        (T0 + 4, r#"{"x":"2","g":"b"}"#),
+        (T0 + 5, r#"{"x":1,"g":"a"}"#),
+        (T0 + 6, r#"{"x":"1e0","g":"b"}"#),
+    ]);
+    let mut by_records = q.start(ctx());
+    for e in &ev {
+        by_records.push(&rec(e));
+    }
+    let want = by_records.rows();
+    assert_eq!(show(&want), ["g=a; d=2", "g=b; d=2"]);
+    let feed = |ex: &mut Execution, part: &[Ev]| {
+        ex.push_messages(part.iter().map(|e| {
+            (
+                e.ts,
+                e.msg.as_str(),
+                nephoscope_logstore::flat::is_flat_object(&e.msg),
+            )
+        }));
+    };
+    // One execution, two blocks.
+    let mut one = q.start(ctx());
+    assert!(one.reads_blocks());
+    feed(&mut one, &ev[..3]);
+    feed(&mut one, &ev[3..]);
+    assert_eq!(one.rows(), want);
+    // Two executions merged.
+    let (mut a, mut b) = (q.start(ctx()), q.start(ctx()));
+    feed(&mut a, &ev[..4]);
+    feed(&mut b, &ev[4..]);
+    a.merge(b);
+    assert_eq!(a.rows(), want);
+}

@@ -48,9 +48,9 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
         ),
         // Math, string, hash and condition functions Logs Insights has no counterpart for.
         (
-            "where ms = 10 | eval a = round(sin(pi() / 2), 3), b = round(log(2, 8), 6), c = round(log10(1000), 6), d = conv('100', 2, 10), e = crc32('hello'), f = reverse('abc'), g = right('hello', 3), h = sha1('abc'), i = nullif(ms, 10), j = degrees(pi()), k = cbrt(27), l = nullif(ms, 11), m = conv('ff', 16, 2), n = round(atan2(1, 1) * 4, 6) | fields a, b, c, d, e, f, g, h, i, j, k, l, m, n",
+            "where ms = 10 | eval a = round(sin(pi() / 2), 3), b = round(log(2, 8), 6), c = round(log10(1000), 6), d = conv('100', 2, 10), e = crc32('hello'), f = reverse('abc'), g = right('hello', 3), h = sha1('abc'), i = nullif(ms, 10), j = degrees(pi()), k = cbrt(27), l = nullif(ms, 11), m = conv('ff', 16, 2), n = round(atan2(1, 1) * 4, 6), o = conv('-10', 10, 16), q = conv('12x', 10, 10), r = nullif('01', '1'), s = from_unixtime(ms / 0) | fields a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, q, r, s",
             "",
-            &["a=1; b=3; c=3; d=4; e=907060870; f=cba; g=llo; h=a9993e364706816aba3e25717850c26c9cd0d89d; j=180; k=3; l=10; m=11111111; n=3.141593; @ptr=p0"],
+            &["a=1; b=3; c=3; d=4; e=907060870; f=cba; g=llo; h=a9993e364706816aba3e25717850c26c9cd0d89d; j=180; k=3; l=10; m=11111111; n=3.141593; o=FFFFFFFFFFFFFFF6; q=12; r=01; @ptr=p0"],
         ),
         // fieldsummary: one row of the field's statistics, named as OpenSearch names them.
         (
@@ -337,6 +337,11 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "fieldsummary includefields=ms, status",
             "one field per",
             ",",
+        ),
+        (
+            "fieldsummary includefields=ms includefields=status",
+            "one field per",
+            "includefields",
         ),
         (
             "fieldsummary nulls=true",

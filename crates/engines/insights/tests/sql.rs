@@ -122,6 +122,29 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=c; y=2023; m=November; h=22; dw=4; s=84a516841ba77a5b4648de2cd0dfcb30ea46dbb4; c=1; @ptr=p3"],
         ),
+        // Review findings: ORDER BY numbers count the window items; window keys read the
+        // records' columns, not an item that renames one; a missing value orders first.
+        (
+            "SELECT host, ROW_NUMBER() OVER (ORDER BY bytes) AS rn, bytes FROM `A` ORDER BY 2 DESC LIMIT 2",
+            "",
+            &["host=b; rn=5; bytes=20000; @ptr=p1", "host=b; rn=4; bytes=5000; @ptr=p4"],
+        ),
+        (
+            "SELECT bytes * 2 AS bytes, LAG(bytes) OVER (ORDER BY bytes) AS prev FROM `A` WHERE host = 'a' ORDER BY bytes",
+            "",
+            &["bytes=0; @ptr=p2", "bytes=200; prev=0; @ptr=p0"],
+        ),
+        (
+            "SELECT method, ROW_NUMBER() OVER (ORDER BY CASE WHEN status <> 404 THEN bytes END) AS rn FROM `A` ORDER BY rn",
+            "",
+            &[
+                "method=GET; rn=1; @ptr=p2",
+                "method=GET; rn=2; @ptr=p0",
+                "method=DELETE; rn=3; @ptr=p3",
+                "method=GET; rn=4; @ptr=p4",
+                "method=POST; rn=5; @ptr=p1",
+            ],
+        ),
         // Aggregate windows: over the whole part without ORDER BY, running (peers included)
         // with it.
         (
@@ -399,6 +422,16 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT *, RANK() OVER (ORDER BY x) AS r FROM `A`",
             "window functions",
             "",
+        ),
+        (
+            "SELECT host, RANK() OVER (ORDER BY SUM(bytes) DESC) AS r FROM `A` GROUP BY host HAVING r <= 3",
+            "r",
+            "",
+        ),
+        (
+            "SELECT x, ROW_NUMBER() OVER (ORDER BY x) AS rn, LAG(rn) OVER (ORDER BY x) AS p FROM `A`",
+            "another window function",
+            "rn",
         ),
         (
             "SELECT DISTINCT x, RANK() OVER (ORDER BY x) AS r FROM `A`",

@@ -57,6 +57,9 @@ pub struct LogStore {
     /// One flush/checkpoint/collection at a time.
     maintenance: tokio::sync::Mutex<()>,
     policy: Policy,
+    /// Hot segments whose rewrite with zstd failed (logged): not tried again until restart,
+    /// so one unreadable file does not hold up the rest of upkeep.
+    recode_failed: Mutex<std::collections::HashSet<String>>,
 }
 
 const SEGMENTS: &str = "segments/";
@@ -167,6 +170,7 @@ impl LogStore {
             appended: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,
             closing: tokio::sync::watch::Sender::new(false),
             cache: Mutex::new(read::SegmentCache::new(policy.cache_bytes)),
+            recode_failed: Default::default(),
             blocks_from_columns: Default::default(),
             blocks_from_messages: Default::default(),
             maintenance: tokio::sync::Mutex::new(()),

@@ -222,6 +222,12 @@ impl LogStore {
         } else {
             i64::MAX
         };
+        let failed = self
+            .recode_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let failed = &failed;
         let due: Vec<(Scope, String, u64, crate::segment::SegmentMeta)> = {
             let st = self.read();
             st.scopes
@@ -231,6 +237,7 @@ impl LogStore {
                         g.segments
                             .iter()
                             .filter(move |m| m.key.ends_with(HOT_SUFFIX) && m.max_ts < floor)
+                            .filter(|m| !failed.contains(&m.key))
                             .map(move |m| (scope.clone(), g.name.clone(), g.id, m.clone()))
                     })
                 })
@@ -239,14 +246,23 @@ impl LogStore {
         };
         let mut recoded = 0;
         for (scope, name, id, m) in due {
-            let seq = m.max_seq;
-            if self
+            let (seq, key) = (m.max_seq, m.key.clone());
+            match self
                 .rewrite(scope, name, id, vec![m], |codec| {
                     format!("{SEGMENTS}{id}/{seq:020}.z{}", suffix(codec))
                 })
-                .await?
+                .await
             {
-                recoded += 1;
+                Ok(true) => recoded += 1,
+                Ok(false) => {}
+                // The file stays as it is (its reads report the damage); upkeep goes on.
+                Err(e) => {
+                    tracing::error!(segment = key.as_str(), error = %e, "a hot segment could not be rewritten with zstd");
+                    self.recode_failed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(key);
+                }
             }
         }
         Ok(recoded)

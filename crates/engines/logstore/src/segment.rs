@@ -511,6 +511,10 @@ impl Decoded {
         let want = self.offsets[r.end] - self.offsets[r.start];
         let frame = &self.file[block.frame.clone()];
         if self.codec == Codec::Lz4 {
+            if !lz4_fits(frame, want) {
+                corrupt_block(&self.key, b);
+                return &[];
+            }
             // Into the buffer's first `want` bytes (only ever grown: no zeroing per block).
             if scratch.buf.len() < want {
                 scratch.buf.resize(want, 0);
@@ -695,7 +699,10 @@ impl Decoded {
             let want = self.offsets[r.end] - self.offsets[r.start];
             let frame = &self.file[b.frame.clone()];
             let inflated = match self.codec {
-                Codec::Lz4 => lz4_flex::block::decompress(frame, want).ok(),
+                Codec::Lz4 if lz4_fits(frame, want) => {
+                    lz4_flex::block::decompress(frame, want).ok()
+                }
+                Codec::Lz4 => None,
                 Codec::Zstd if declares(frame, want) => {
                     zstd::bulk::decompress(frame, want.max(64)).ok()
                 }
@@ -785,6 +792,12 @@ pub struct Scratch {
     /// How many more blocks read are kept inflated in their segment (as single-event reads
     /// keep them), for reads that touch few blocks and come back to them.
     pub keep: usize,
+}
+
+/// Whether an LZ4 block of `frame.len()` bytes can hold `want` bytes (LZ4 inflates at most
+/// about 255 times): checked before allocating for them, as [`declares`] for zstd.
+fn lz4_fits(frame: &[u8], want: usize) -> bool {
+    want <= frame.len().saturating_mul(256).saturating_add(64)
 }
 
 /// Whether `frame` says it holds `want` bytes: checked before allocating for them, so a

@@ -778,3 +778,28 @@ async fn without_a_hot_tier_every_segment_turns_zstd() {
     assert!(files.iter().all(|(_, m)| m == "NPSEG006"), "{files:?}");
     assert_eq!(all_events(&store, &s), vec!["hot line", "cold line"]);
 }
+
+#[tokio::test]
+async fn a_hot_segment_that_cannot_be_read_does_not_stop_upkeep() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let s = scope("000000000000");
+    let key = {
+        let store = open(dir.path(), &clock);
+        setup(&store, &s).await;
+        put(&store, &s, "a", &[(NOW - 1, "hot line")]).await;
+        store.maintain(true).await.unwrap();
+        let key = store.read().group(&s, "g").unwrap().segments[0].key.clone();
+        key
+    };
+    assert!(key.ends_with(".hot.seg"), "{key}");
+    std::fs::write(dir.path().join("files").join(&key), b"not a segment").unwrap();
+    let store = open(dir.path(), &clock);
+    clock.advance_millis(48 * 3_600_000);
+    put(&store, &s, "b", &[(NOW, "more")]).await;
+    for _ in 0..2 {
+        let report = store.maintain(true).await.unwrap();
+        assert_eq!(report.recoded_segments, 0);
+        assert!(report.checkpointed);
+    }
+}
