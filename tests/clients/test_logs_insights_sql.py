@@ -246,3 +246,23 @@ def test_window_functions_rank_number_and_offset_rows(logs, data):
                      "host_total": str(sum(x["bytes"] for x in docs if x["host"] == d["host"])),
                      "running": str(running)})
     assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want
+
+
+def test_scalar_subquery_and_correlated_exists_read_another_group(logs, data):
+    a, b, _, docs_a, docs_b = data
+    plain = lambda got: [{k: v for k, v in r.items() if k != "@ptr"} for r in got]  # noqa: E731
+    avg_b = sum(d["bytes"] for d in docs_b) / len(docs_b)
+    got = rows(sql(logs, data, f"SELECT host, bytes FROM `{a}` WHERE bytes > (SELECT AVG(bytes) FROM `{b}`) ORDER BY bytes"))
+    by_size = sorted(docs_a, key=lambda d: d["bytes"])
+    assert plain(got) == [{"host": d["host"], "bytes": str(d["bytes"])} for d in by_size if d["bytes"] > avg_b]
+    got = rows(sql(logs, data, f"SELECT x.host, x.bytes FROM `{a}` AS x WHERE EXISTS "
+                               f"(SELECT 1 FROM `{b}` AS y WHERE y.host = x.host AND y.status = 500) ORDER BY x.bytes"))
+    hosts = {d["host"] for d in docs_b if d["status"] == 500}
+    assert hosts and plain(got) == [{"host": d["host"], "bytes": str(d["bytes"])} for d in by_size if d["host"] in hosts]
+    # More than one row where one value is wanted fails the query, as Spark's does.
+    start = data[2]
+    qid = logs.start_query(queryLanguage="SQL", startTime=start // SECOND_MS - 60, endTime=start // SECOND_MS + 600,
+                           queryString=f"SELECT host FROM `{a}` WHERE bytes > (SELECT bytes FROM `{b}`)")["queryId"]
+    from test_logs_insights import wait_query
+    resp = wait_query(logs, qid)
+    assert resp["status"] == "Failed", resp

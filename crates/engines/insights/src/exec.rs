@@ -756,6 +756,63 @@ pub fn attach_set(e: &mut Expr, i: usize, set: &std::sync::Arc<std::collections:
     }
 }
 
+/// Replaces every `ppl_scalar(j)` call in `e` by `literal` (SQL's scalar subquery j's value).
+pub fn replace_scalar(e: &mut Expr, j: usize, literal: &Expr) {
+    if let Expr::Call { name, args, .. } = e {
+        if name == "ppl_scalar" && matches!(args.as_slice(), [Expr::Num(n)] if *n == j as f64) {
+            *e = literal.clone();
+            return;
+        }
+    }
+    match e {
+        Expr::Neg(a) | Expr::Not(a) => replace_scalar(a, j, literal),
+        Expr::Bin(_, a, b) | Expr::Index(a, b) => {
+            replace_scalar(a, j, literal);
+            replace_scalar(b, j, literal);
+        }
+        Expr::Like { expr, pat, .. } => {
+            replace_scalar(expr, j, literal);
+            replace_scalar(pat, j, literal);
+        }
+        Expr::In { expr, list, .. } => {
+            replace_scalar(expr, j, literal);
+            list.iter_mut().for_each(|x| replace_scalar(x, j, literal));
+        }
+        Expr::InSub { expr, .. } => replace_scalar(expr, j, literal),
+        Expr::List(l) | Expr::Call { args: l, .. } => {
+            l.iter_mut().for_each(|x| replace_scalar(x, j, literal))
+        }
+        _ => {}
+    }
+}
+
+/// Calls `f` on every expression a command evaluates on rows (filters, projections, sort and
+/// dedup keys).
+pub fn command_exprs_mut(c: &mut Command, f: &mut dyn FnMut(&mut Expr)) {
+    match c {
+        Command::Filter(e) => f(e),
+        Command::Fields(ps) | Command::Display(ps) | Command::Eval(ps) => {
+            ps.iter_mut().for_each(|p| f(&mut p.expr))
+        }
+        Command::Sort(keys) => keys.iter_mut().for_each(|k| f(&mut k.expr)),
+        Command::Dedup(es) => es.iter_mut().for_each(&mut *f),
+        Command::Stats(st) => stats_exprs_mut(st, f),
+        _ => {}
+    }
+}
+
+/// [`command_exprs_mut`] for a `stats`: its items, keys and aggregates' arguments.
+pub fn stats_exprs_mut(st: &mut StatsCmd, f: &mut dyn FnMut(&mut Expr)) {
+    st.items
+        .iter_mut()
+        .chain(st.by.iter_mut())
+        .for_each(|p| f(&mut p.expr));
+    st.aggs
+        .iter_mut()
+        .filter_map(|a| a.arg.as_mut())
+        .for_each(f);
+}
+
 /// The plan of a join's right side: the records holding the key, with the fields the outer
 /// plan reads as `<right>.<field>` (every field when the outer rows show every field).
 pub fn join_right_plan(outer: &Plan, right: &str, key: &str) -> Plan {

@@ -114,6 +114,9 @@ pub struct SubQuery {
     pub eventstats: bool,
     /// SQL's `UNION`: the subquery's rows follow the query's (all of them are needed).
     pub union: bool,
+    /// SQL's scalar subquery `(SELECT …)` number j: its one value (of `field`) takes the
+    /// place of the query's `ppl_scalar(j)` calls; more than one row fails the query.
+    pub scalar: Option<usize>,
 }
 
 impl SubQuery {
@@ -150,6 +153,8 @@ pub enum AttachError {
     Running,
     #[error("the right side of the join has more than {max} distinct values of {key}")]
     TooManyKeys { key: String, max: usize },
+    #[error("more than one row returned by a subquery used as an expression")]
+    ScalarRows,
 }
 
 /// Parse and plan a Logs Insights query. A leading `SOURCE logGroups(...)` is taken off and
@@ -558,6 +563,32 @@ impl Query {
         let Some(sub) = self.subs.get(i) else {
             return Ok(());
         };
+        if let Some(j) = sub.scalar {
+            if rows.len() > 1 {
+                return Err(AttachError::ScalarRows);
+            }
+            let cell = rows
+                .first()
+                .and_then(|r| r.iter().find(|(k, _)| *k == sub.field))
+                .map(|(_, v)| v.clone());
+            // A number as a number (comparisons then compare numbers), no row: NULL.
+            let literal = match cell {
+                Some(v) => match value::parse_num(&v) {
+                    Some(n) => ast::Expr::Num(n),
+                    None => ast::Expr::Str(v),
+                },
+                None => ast::Expr::Field(format!("{}null", translate::PLACEHOLDER)),
+            };
+            let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
+            let put = &mut |e: &mut ast::Expr| exec::replace_scalar(e, j, &literal);
+            for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+                exec::command_exprs_mut(c, put);
+            }
+            if let exec::Collector::Stats(st) = &mut plan.collector {
+                exec::stats_exprs_mut(st, put);
+            }
+            return Ok(());
+        }
         if sub.union {
             let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
             for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {

@@ -481,6 +481,7 @@ impl Parser {
             append: None,
             eventstats: false,
             union: false,
+            scalar: None,
         });
         Ok(Expr::InSub {
             expr: Box::new(l),

@@ -1592,6 +1592,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             append: None,
             eventstats: true,
             union: false,
+            scalar: None,
         });
     }
     Ok((query, shown))

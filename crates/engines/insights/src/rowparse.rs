@@ -326,6 +326,7 @@ impl Parser {
             append: Some(max),
             eventstats: false,
             union: false,
+            scalar: None,
         });
         Ok(Command::Rows(RowCmd::AppendCols {
             sub: self.subs.len() - 1,

@@ -164,6 +164,9 @@ struct Tr<'a> {
     join: Option<(String, String)>,
     /// The queries of the `IN (SELECT …)` subqueries met so far, in order.
     subs: Vec<Query>,
+    /// The scalar subqueries `(SELECT …)` met so far (their query and the column they
+    /// select), by their number in `ppl_scalar(j)`.
+    scalars: Vec<(Query, String)>,
     /// Translating a subquery (which may not hold one).
     inner: bool,
     /// Translating the WHERE clause (the only place a subquery may be).
@@ -276,6 +279,91 @@ impl Tr<'_> {
         // (The SOURCE written here only places the subquery: its log groups are put in after
         // parsing, from its FROM.)
         Ok(format!("{x} in (SOURCE 'subquery' | fields {x})"))
+    }
+
+    /// A scalar subquery `(SELECT …)`: run first (over its own FROM and the same time range);
+    /// its one value takes the place of `ppl_scalar(j)` before the query runs (no row: NULL;
+    /// more than one: the query fails, as Spark's does).
+    fn scalar_subquery(&mut self, e: &Expr, q: &sqlparser::ast::Query) -> R<String> {
+        let p = self.places;
+        if self.inner {
+            return p.err(e, "a subquery inside a subquery is not supported yet");
+        }
+        let inner = select_query(p, q, true)?;
+        if inner.join.is_some() {
+            return p.err(e, "a subquery with a JOIN is not supported yet");
+        }
+        let field = match inner.output_fields().as_deref() {
+            Some([one]) => one.clone(),
+            _ => return p.err(e, "a scalar subquery selects one column"),
+        };
+        let j = self.scalars.len();
+        self.scalars.push((inner, field));
+        Ok(format!("ppl_scalar({j})"))
+    }
+
+    /// `[NOT] EXISTS (SELECT … FROM \`g\` AS b WHERE b.k = a.k [AND …])`, correlated by one
+    /// equality between a column of each side: `a.k [NOT] IN (SELECT b.k FROM \`g\` AS b
+    /// WHERE …)`.
+    fn exists(&mut self, e: &Expr, q: &sqlparser::ast::Query, negated: bool) -> R<String> {
+        let p = self.places;
+        let need = "EXISTS is supported correlated by one equality between a column of each side, both qualified by their table's alias: EXISTS (SELECT … FROM `g` AS b WHERE b.k = a.k …)";
+        let SetExpr::Select(sel) = q.body.as_ref() else {
+            return p.err(e, "a subquery is one SELECT");
+        };
+        let inner_alias = match sel.from.as_slice() {
+            [f] if f.joins.is_empty() => match &f.relation {
+                TableFactor::Table { alias: Some(a), .. } => a.name.value.clone(),
+                _ => return p.err(e, need),
+            },
+            _ => return p.err(e, need),
+        };
+        let Some(outer_alias) = self.alias.clone() else {
+            return p.err(e, need);
+        };
+        let mut conjuncts = Vec::new();
+        if let Some(w) = &sel.selection {
+            and_parts(w, &mut conjuncts);
+        }
+        let qualified = |x: &Expr, a: &str| matches!(x, Expr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value == a);
+        let Some((at, inner_col, outer_col)) = conjuncts.iter().enumerate().find_map(|(k, c)| {
+            let Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } = c
+            else {
+                return None;
+            };
+            if qualified(left, &inner_alias) && qualified(right, &outer_alias) {
+                Some((k, (**left).clone(), (**right).clone()))
+            } else if qualified(right, &inner_alias) && qualified(left, &outer_alias) {
+                Some((k, (**right).clone(), (**left).clone()))
+            } else {
+                None
+            }
+        }) else {
+            return p.err(e, need);
+        };
+        let rest: Vec<Expr> = conjuncts
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != at)
+            .map(|(_, c)| (*c).clone())
+            .collect();
+        let mut q2 = q.clone();
+        let SetExpr::Select(sel2) = q2.body.as_mut() else {
+            return p.err(e, "a subquery is one SELECT");
+        };
+        sel2.projection = vec![SelectItem::UnnamedExpr(inner_col)];
+        sel2.selection = rest.into_iter().reduce(|a, b| Expr::BinaryOp {
+            left: Box::new(a),
+            op: BinaryOperator::And,
+            right: Box::new(b),
+        });
+        let from = self.seen.len();
+        let t = self.in_subquery(e, &outer_col, &q2)?;
+        Ok(if negated { self.negate(&t, from) } else { t })
     }
 
     /// `NOT e` over the text of `e`, whose fields are `seen[from..]`.
@@ -481,6 +569,8 @@ impl Tr<'_> {
                 format!("case({})", args.join(", "))
             }
             Expr::Function(f) => self.function(e, f)?,
+            Expr::Subquery(q) => self.scalar_subquery(e, q)?,
+            Expr::Exists { subquery, negated } => self.exists(e, subquery, *negated)?,
             Expr::In {
                 expr,
                 target: InTarget::Subquery(subquery),
@@ -1106,7 +1196,19 @@ fn translate(text: &str) -> R<Query> {
 /// names its log groups.
 fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> {
     let parts = select_parts(p, q, inner)?;
-    finish(p, parts.pieces, parts.subs, parts.groups)
+    let mut query = finish(p, parts.pieces, parts.subs, parts.groups)?;
+    for (j, (sub, field)) in parts.scalars.into_iter().enumerate() {
+        query.subs.push(crate::SubQuery {
+            source: sub.source.clone(),
+            query: sub,
+            field,
+            append: None,
+            eventstats: false,
+            union: false,
+            scalar: Some(j),
+        });
+    }
+    Ok(query)
 }
 
 /// Most SELECTs one chain of UNION, INTERSECT and EXCEPT joins (each runs as a subquery).
@@ -1121,6 +1223,8 @@ struct Parts {
     /// The columns it shows, in order (empty with `*`).
     shown: Vec<String>,
     star: bool,
+    /// Its scalar subqueries (query, column), by number.
+    scalars: Vec<(Query, String)>,
 }
 
 /// The query of assembled `pieces`, its subqueries' queries put in and its log groups named.
@@ -1219,6 +1323,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             .as_ref()
             .map(|(_, right, group)| (right.clone(), group.clone())),
         subs: Vec::new(),
+        scalars: Vec::new(),
         inner,
         in_where: false,
     };
@@ -1504,6 +1609,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         groups: log_groups,
         shown: if star { Vec::new() } else { shown },
         star,
+        scalars: std::mem::take(&mut tr.scalars),
     })
 }
 
@@ -1714,6 +1820,22 @@ fn window_parts(
     Ok((keys, runs))
 }
 
+/// The operands of an `AND` chain (parentheses looked through).
+fn and_parts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            and_parts(left, out);
+            and_parts(right, out);
+        }
+        Expr::Nested(x) => and_parts(x, out),
+        x => out.push(x),
+    }
+}
+
 /// A literal's value: a number (signed), a quoted string or NULL.
 fn literal(e: &Expr) -> Option<crate::value::Value> {
     use crate::value::Value as V;
@@ -1887,6 +2009,12 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
         pipe_operators: Vec::new(),
     };
     let main = select_parts(p, &branch(branches[0]), false)?;
+    if !main.scalars.is_empty() {
+        return p.err(
+            branches[0],
+            "a scalar subquery in a set operation is not supported yet",
+        );
+    }
     if main.star {
         return p.err(
             branches[0],
@@ -1904,7 +2032,7 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
                 "each SELECT of a UNION has the same number of columns (no *)",
             );
         }
-        if !parts.subs.is_empty() {
+        if !parts.subs.is_empty() || !parts.scalars.is_empty() {
             return p.err(
                 *b,
                 "a subquery in a later SELECT of a set operation is not supported yet",
@@ -2009,6 +2137,7 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
             append: None,
             eventstats: false,
             union: true,
+            scalar: None,
         });
     }
     Ok(query)

@@ -199,6 +199,9 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("adddate", "ppl_date_add", 2, 2),
     ("date_sub", "ppl_date_sub", 2, 2),
     ("subdate", "ppl_date_sub", 2, 2),
+    // SQL's scalar subqueries, by number (replaced by their value before the query runs);
+    // no query can name it.
+    ("\u{1}scalar", "ppl_scalar", 1, 1),
 ];
 
 /// PPL's JSON functions, engine functions as [`INTERNAL_FUNCTIONS`] are.

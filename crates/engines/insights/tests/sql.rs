@@ -145,6 +145,38 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
                 "method=POST; rn=5; @ptr=p1",
             ],
         ),
+        // Scalar subqueries (run first over their own FROM; no row is NULL) and EXISTS
+        // correlated by one equality.
+        (
+            "SELECT host, bytes FROM `A` WHERE bytes > (SELECT AVG(bytes) FROM `B`) ORDER BY bytes",
+            "",
+            &["host=b; bytes=20000; @ptr=p1"],
+        ),
+        (
+            "SELECT host, bytes - (SELECT MIN(bytes) FROM `B` WHERE bytes > 0) AS over_min FROM `A` WHERE host = 'c'",
+            "",
+            &["host=c; over_min=200; @ptr=p3"],
+        ),
+        (
+            "SELECT host, SUM(bytes) AS b FROM `A` GROUP BY host HAVING SUM(bytes) > (SELECT AVG(bytes) FROM `B`)",
+            "",
+            &["host=b; b=25000"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE bytes > (SELECT MAX(bytes) FROM `B` WHERE bytes > 99999)",
+            "",
+            &[],
+        ),
+        (
+            "SELECT a.host, a.status FROM `A` AS a WHERE EXISTS (SELECT 1 FROM `B` AS b WHERE b.host = a.host AND b.status = 500) ORDER BY a.bytes",
+            "",
+            &["host=b; status=200; @ptr=p4", "host=b; status=500; @ptr=p1"],
+        ),
+        (
+            "SELECT a.host FROM `A` AS a WHERE NOT EXISTS (SELECT 1 FROM `B` AS b WHERE a.host = b.host AND (b.bytes > 1000)) ORDER BY a.bytes",
+            "",
+            &["host=a; @ptr=p2", "host=a; @ptr=p0", "host=c; @ptr=p3"],
+        ),
         // Aggregate windows: over the whole part without ORDER BY, running (peers included)
         // with it.
         (
@@ -432,6 +464,21 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT x, ROW_NUMBER() OVER (ORDER BY x) AS rn, LAG(rn) OVER (ORDER BY x) AS p FROM `A`",
             "another window function",
             "rn",
+        ),
+        (
+            "SELECT x FROM `A` WHERE EXISTS (SELECT 1 FROM `B` WHERE y = 1)",
+            "EXISTS is supported correlated",
+            "SELECT 1",
+        ),
+        (
+            "SELECT x FROM `A` WHERE x > (SELECT y, z FROM `B`)",
+            "selects one column",
+            "SELECT y, z",
+        ),
+        (
+            "SELECT x FROM `A` WHERE x > (SELECT y FROM `B` WHERE y > (SELECT 1 FROM `C`))",
+            "inside a subquery",
+            "SELECT 1",
         ),
         (
             "SELECT DISTINCT x, RANK() OVER (ORDER BY x) AS r FROM `A`",
@@ -750,4 +797,18 @@ fn review_findings_answer_as_spark_would_or_are_refused() {
             Err(e) => assert!(e.message.contains(words), "{q:?}: {e:?}"),
         }
     }
+}
+
+/// A scalar subquery answering more than one row fails the query, as Spark's does.
+#[test]
+fn a_scalar_subquery_of_several_rows_fails_the_query() {
+    let mut q = parse_sql("SELECT host FROM `A` WHERE bytes > (SELECT bytes FROM `B`)").unwrap();
+    assert_eq!(q.subqueries().len(), 1);
+    let rows = vec![
+        vec![("bytes".to_string(), "1".to_string())],
+        vec![("bytes".to_string(), "2".to_string())],
+    ];
+    let e = q.attach_subquery(0, &rows).unwrap_err();
+    assert!(e.to_string().contains("more than one row"), "{e}");
+    q.attach_subquery(0, &rows[..1]).unwrap();
 }
