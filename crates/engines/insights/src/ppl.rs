@@ -1623,6 +1623,21 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
             );
         };
         let lower = f.to_ascii_lowercase();
+        if matches!(lower.as_str(), "var_samp" | "var_pop" | "stddev_pop") {
+            let args = p.list()?;
+            let [x] = args.as_slice() else {
+                return err(t.start, t.end, format!("{f} takes 1 argument(s)"));
+            };
+            let call = crate::translate::variance(&lower, x).unwrap_or_default();
+            let text = p.source(from);
+            let col = if p.eat_word("as") { p.field()?.1 } else { text };
+            items.push(format!("{call} as {}", name(&col, t.start, t.end)?));
+            cols.push(col);
+            if !p.eat_sym(",") {
+                break;
+            }
+            continue;
+        }
         let Some(&(_, ours, arity)) = AGGREGATES.iter().find(|(a, ..)| *a == lower) else {
             return err(
                 t.start,

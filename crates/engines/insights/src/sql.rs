@@ -55,6 +55,11 @@ const AGGREGATES: &[(&str, &str)] = &[
     ("stddev", "stddev"),
     ("stddev_samp", "stddev"),
     ("std", "stddev"),
+    // Written from `stddev` and `count` (translate::variance).
+    ("var_samp", "\u{1}var_samp"),
+    ("variance", "\u{1}var_samp"),
+    ("var_pop", "\u{1}var_pop"),
+    ("stddev_pop", "\u{1}stddev_pop"),
 ];
 
 /// The precedence class of an operator whose chains are written flat.
@@ -713,7 +718,10 @@ impl Tr<'_> {
                         (_, true) => {
                             return p.err(e, format!("{fname}(DISTINCT …) is not supported yet"))
                         }
-                        _ => format!("{ours}({})", arg?),
+                        _ => match ours.strip_prefix('\u{1}') {
+                            Some(v) => crate::translate::variance(v, &arg?).unwrap_or_default(),
+                            None => format!("{ours}({})", arg?),
+                        },
                     }
                 }
                 _ => return p.err(e, format!("{fname} takes one argument")),

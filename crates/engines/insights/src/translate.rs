@@ -225,6 +225,19 @@ pub(crate) const SQL_JSON_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("to_json", "ppl_to_json_string", 1, 1),
 ];
 
+/// The variance aggregates Logs Insights lacks, from its sample `stddev` and `count` of the
+/// argument `x` (text): `var_samp`, `var_pop`, `stddev_pop` (a single value: 0, as `stddev`
+/// gives it here; Spark's sample ones give null). `None` for another name.
+pub(crate) fn variance(name: &str, x: &str) -> Option<String> {
+    let pop = format!("stddev({x}) ^ 2 * (count({x}) - 1) / count({x})");
+    Some(match name {
+        "var_samp" | "variance" => format!("(stddev({x}) ^ 2)"),
+        "var_pop" => format!("if(count({x}) = 1, 0, {pop})"),
+        "stddev_pop" => format!("if(count({x}) = 1, 0, sqrt({pop}))"),
+        _ => return None,
+    })
+}
+
 /// Functions PPL and SQL share that Logs Insights writes otherwise: `Some` with the text of the
 /// call (`Err`: the message of a wrong argument count), `None` when `name` is none of them.
 /// `args` are the arguments' Logs Insights text.

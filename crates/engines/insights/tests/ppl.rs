@@ -52,6 +52,17 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["a=1; b=3; c=3; d=4; e=907060870; f=cba; g=llo; h=a9993e364706816aba3e25717850c26c9cd0d89d; j=180; k=3; l=10; m=11111111; n=3.141593; o=FFFFFFFFFFFFFFF6; q=12; r=01; @ptr=p0"],
         ),
+        // Variances from stddev and count.
+        (
+            "stats var_samp(ms) as vs, var_pop(ms) as vp, stddev_pop(ms) as sp | eval vs = round(vs, 6), vp = round(vp, 6), sp = round(sp, 6)",
+            "",
+            &["vs=250; vp=200; sp=14.142136"],
+        ),
+        (
+            "where ms = 10 | stats var_pop(ms) as vp, stddev_pop(ms) as sp, var_samp(ms) as vs",
+            "",
+            &["vp=0; sp=0; vs=0"],
+        ),
         // fieldsummary: one row of the field's statistics, named as OpenSearch names them.
         (
             "fieldsummary includefields=ms",

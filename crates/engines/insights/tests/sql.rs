@@ -145,6 +145,11 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
                 "method=POST; rn=5; @ptr=p1",
             ],
         ),
+        (
+            "SELECT ROUND(VAR_SAMP(bytes), 2) AS v, ROUND(VAR_POP(bytes), 2) AS p, ROUND(STDDEV_POP(bytes), 2) AS s, VARIANCE(bytes) > 0 AS pos FROM `A`",
+            "",
+            &["v=74017000; p=59213600; s=7695.04; pos=true"],
+        ),
         // Scalar subqueries (run first over their own FROM; no row is NULL) and EXISTS
         // correlated by one equality.
         (
