@@ -1426,8 +1426,11 @@ pub fn render_row(plan: &Plan, r: &Row) -> Vec<(String, String)> {
             for c in ["@timestamp", "@message", "@logStream", "@log"] {
                 push(c, r.get(c), &mut out);
             }
+            // (Hidden columns a translation sets, named from a control character, never show.)
             for (k, v) in &r.fields {
-                if !SYSTEM_FIELDS.contains(&k.as_str()) {
+                if !SYSTEM_FIELDS.contains(&k.as_str())
+                    && !k.starts_with(crate::translate::PLACEHOLDER)
+                {
                     push(k, v.clone(), &mut out);
                 }
             }

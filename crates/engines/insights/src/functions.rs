@@ -334,9 +334,12 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
                 // Text as itself, numbers as numbers, objects and arrays as JSON text.
                 Some(serde_json::Value::String(t)) => Value::Str(t.clone()),
                 Some(serde_json::Value::Null) | None => Value::Null,
-                Some(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
-                    Value::Str(v.to_string())
-                }
+                // (Numbers as written: a 64-bit id stays exact.)
+                Some(
+                    v @ (serde_json::Value::Object(_)
+                    | serde_json::Value::Array(_)
+                    | serde_json::Value::Number(_)),
+                ) => Value::Str(v.to_string()),
                 Some(v) => from_json(v),
             }
         }

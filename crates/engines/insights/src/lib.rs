@@ -571,12 +571,10 @@ impl Query {
                 .first()
                 .and_then(|r| r.iter().find(|(k, _)| *k == sub.field))
                 .map(|(_, v)| v.clone());
-            // A number as a number (comparisons then compare numbers), no row: NULL.
+            // The value as the subquery's row gives it (text compares as a number when it is
+            // one); no row: NULL.
             let literal = match cell {
-                Some(v) => match value::parse_num(&v) {
-                    Some(n) => ast::Expr::Num(n),
-                    None => ast::Expr::Str(v),
-                },
+                Some(v) => ast::Expr::Str(v),
                 None => ast::Expr::Field(format!("{}null", translate::PLACEHOLDER)),
             };
             let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
@@ -584,8 +582,14 @@ impl Query {
             for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
                 exec::command_exprs_mut(c, put);
             }
-            if let exec::Collector::Stats(st) = &mut plan.collector {
-                exec::stats_exprs_mut(st, put);
+            match &mut plan.collector {
+                exec::Collector::Stats(st) => exec::stats_exprs_mut(st, put),
+                exec::Collector::Rows { order, dedup, .. } => {
+                    order.iter_mut().for_each(|k| put(&mut k.expr));
+                    dedup.iter_mut().flatten().for_each(&mut *put);
+                }
+                exec::Collector::Pattern { field, .. } => put(field),
+                exec::Collector::Relevant { cond, .. } => put(cond),
             }
             return Ok(());
         }

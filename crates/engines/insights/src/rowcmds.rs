@@ -567,7 +567,9 @@ fn flatten(mut r: Row, field: &str, aliases: &[String]) -> Vec<Row> {
     }
     objects
         .into_iter()
-        .map(|o| {
+        .map(|mut o| {
+            // Keys in alphabetical order, as OpenSearch orders them (and names them by `as`).
+            o.sort_by(|a, b| a.0.cmp(&b.0));
             let mut row = r.clone();
             for (i, (k, v)) in o.into_iter().enumerate() {
                 let name = aliases.get(i).cloned().unwrap_or(k);

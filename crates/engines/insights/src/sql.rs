@@ -29,6 +29,20 @@ use sqlparser::parser::Parser;
 
 type R<T> = Result<T, QueryError>;
 
+thread_local! {
+    /// While a subquery translates: the outer query's table alias (a column it qualifies would
+    /// make the subquery correlated, which is not supported).
+    static OUTER_ALIAS: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Translates a subquery of the query whose alias is `outer`.
+fn with_outer<T>(outer: Option<&str>, f: impl FnOnce() -> T) -> T {
+    let saved = OUTER_ALIAS.with(|o| o.replace(outer.map(str::to_string)));
+    let r = f();
+    OUTER_ALIAS.with(|o| *o.borrow_mut() = saved);
+    r
+}
+
 /// SQL's own functions → (Logs Insights function, fewest and most arguments), besides
 /// [`crate::translate::COMMON_FUNCTIONS`]. `substr`/`substring` and the null tests are
 /// rewritten ([`Tr::function`]).
@@ -276,7 +290,7 @@ impl Tr<'_> {
             expr: value,
             alias: sqlparser::ast::Ident::new(col),
         };
-        let inner = select_query(p, &q, true)?;
+        let inner = with_outer(self.alias.as_deref(), || select_query(p, &q, true))?;
         if inner.join.is_some() {
             return p.err(subquery, "a subquery with a JOIN is not supported yet");
         }
@@ -294,7 +308,7 @@ impl Tr<'_> {
         if self.inner {
             return p.err(e, "a subquery inside a subquery is not supported yet");
         }
-        let inner = select_query(p, q, true)?;
+        let inner = with_outer(self.alias.as_deref(), || select_query(p, q, true))?;
         if inner.join.is_some() {
             return p.err(e, "a subquery with a JOIN is not supported yet");
         }
@@ -304,7 +318,10 @@ impl Tr<'_> {
         };
         let j = self.scalars.len();
         self.scalars.push((inner, field));
-        Ok(format!("ppl_scalar({j})"))
+        let x = format!("ppl_scalar({j})");
+        // (A NULL value makes `NOT` over a comparison with it false, as a missing field does.)
+        self.seen.push(x.clone());
+        Ok(x)
     }
 
     /// `[NOT] EXISTS (SELECT … FROM \`g\` AS b WHERE b.k = a.k [AND …])`, correlated by one
@@ -326,11 +343,31 @@ impl Tr<'_> {
         let Some(outer_alias) = self.alias.clone() else {
             return p.err(e, need);
         };
+        if outer_alias.eq_ignore_ascii_case(&inner_alias) {
+            return p.err(
+                e,
+                "EXISTS needs an alias for its subquery's table other than the outer query's",
+            );
+        }
+        let grouped = !matches!(&sel.group_by, GroupByExpr::Expressions(l, _) if l.is_empty())
+            || sel.having.is_some()
+            || sel.projection.iter().any(|i| match i {
+                SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. } => {
+                    has_aggregate(x)
+                }
+                _ => false,
+            });
+        if grouped {
+            return p.err(
+                e,
+                "EXISTS over a grouped or aggregating subquery is not supported yet",
+            );
+        }
         let mut conjuncts = Vec::new();
         if let Some(w) = &sel.selection {
             and_parts(w, &mut conjuncts);
         }
-        let qualified = |x: &Expr, a: &str| matches!(x, Expr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value == a);
+        let qualified = |x: &Expr, a: &str| matches!(x, Expr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value.eq_ignore_ascii_case(a));
         let Some((at, inner_col, outer_col)) = conjuncts.iter().enumerate().find_map(|(k, c)| {
             let Expr::BinaryOp {
                 left,
@@ -357,6 +394,9 @@ impl Tr<'_> {
             .map(|(_, c)| (*c).clone())
             .collect();
         let mut q2 = q.clone();
+        // (A LIMIT or an order inside EXISTS changes nothing per outer row.)
+        q2.limit_clause = None;
+        q2.order_by = None;
         let SetExpr::Select(sel2) = q2.body.as_mut() else {
             return p.err(e, "a subquery is one SELECT");
         };
@@ -418,6 +458,19 @@ impl Tr<'_> {
             }
             Expr::Identifier(i) => self.field(e, &i.value.clone())?,
             Expr::CompoundIdentifier(parts) => {
+                if let (true, [q, _, ..]) = (self.inner, parts.as_slice()) {
+                    let outer = OUTER_ALIAS.with(|o| o.borrow().clone());
+                    let own = self
+                        .alias
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(&q.value));
+                    if !own && outer.is_some_and(|o| o.eq_ignore_ascii_case(&q.value)) {
+                        return p.err(
+                            e,
+                            "a subquery reading the outer query's columns (correlated) is not supported yet (EXISTS correlated by one equality is)",
+                        );
+                    }
+                }
                 if let (Some((right, _)), [q, _, ..]) = (&self.join, parts.as_slice()) {
                     let left = self.alias.as_deref().unwrap_or_default();
                     if !q.value.eq_ignore_ascii_case(left) && !q.value.eq_ignore_ascii_case(right) {
@@ -1733,6 +1786,22 @@ fn window_parts(
             });
             let text = match item {
                 Some((_, n)) if tr.aggregating => name(n, 0, 0)?,
+                // A name only an item gives (`bytes * 2 AS b2`), not also a column the item
+                // reads (`bytes * 2 AS bytes` leaves `bytes` the record's), as Spark refuses.
+                Some((Some(ie), n))
+                    if matches!(x, Expr::Identifier(id) if id.value == *n)
+                        && !matches!(ie, Expr::Identifier(i) if i.value == *n)
+                        && {
+                            let mut read = Vec::new();
+                            columns(ie, tr, &mut read);
+                            !read.contains(n)
+                        } =>
+                {
+                    return p.err(
+                        x,
+                        format!("a window function cannot read the SELECT item {n}: write its expression"),
+                    )
+                }
                 _ => tr.expr(x)?,
             };
             evals.push(format!("{text} as {}", name(&hidden, 0, 0)?));

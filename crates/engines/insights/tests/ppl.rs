@@ -707,6 +707,10 @@ fn flatten_and_json_functions() {
             &[r#"x=1; y=two; c={"d":3}; @ptr=p0"#],
         ),
         (
+            r#"where ms = 10 | eval o = json_object('b', 1, 'a', 2), id = json_extract('{"id":12345678901234567890}', '$.id') | flatten o as (x, y) | fields x, y, id"#,
+            &["x=2; y=1; id=12345678901234567890; @ptr=p0"],
+        ),
+        (
             r#"where ms = 10 | eval a = json_extract('{"a":{"b":[1,2]}}', '$.a.b[1]'), b = json_array_length(json_array(1, 2, 3)), c = json_keys('{"k":1,"l":2}'), d = json_valid('{'), e = to_json_string(json_object('k', 'v')), f = json('[1, 2]'), g = json('nope'), h = json_extract('{"a":{"b":"t"}}', '$[\'a\'].b') | fields a, b, c, d, e, f, h"#,
             &[r#"a=2; b=3; c=["k","l"]; d=false; e={"k":"v"}; f=[1, 2]; h=t; @ptr=p0"#],
         ),
@@ -716,4 +720,18 @@ fn flatten_and_json_functions() {
     }
     let e = nephoscope_insights::parse_ppl("fields ms | flatten req").unwrap_err();
     assert!(e.message.contains("needs as (names)"), "{e:?}");
+}
+
+/// Hidden columns (eventstats' span) never show, even over whole records.
+#[test]
+fn hidden_columns_never_show() {
+    let rows = run_ppl(
+        "eventstats count() as n by span(`@timestamp`, 5m)",
+        &events(),
+    );
+    assert_eq!(rows.len(), 5);
+    for r in &rows {
+        assert!(r.iter().any(|(k, _)| k == "n"), "{r:?}");
+        assert!(!r.iter().any(|(k, _)| k.starts_with('\u{1}')), "{r:?}");
+    }
 }

@@ -150,6 +150,21 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["v=74017000; p=59213600; s=7695.04; pos=true"],
         ),
+        (
+            "SELECT host, bytes FROM `A` ORDER BY abs(bytes - (SELECT AVG(bytes) FROM `B`)) LIMIT 2",
+            "",
+            &["host=b; bytes=5000; @ptr=p4", "host=c; bytes=300; @ptr=p3"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE NOT (bytes > (SELECT MAX(bytes) FROM `B` WHERE bytes > 99999))",
+            "",
+            &[],
+        ),
+        (
+            "SELECT a.host FROM `A` AS a WHERE EXISTS (SELECT 1 FROM `B` AS b WHERE b.host = a.host ORDER BY b.bytes LIMIT 1) ORDER BY a.bytes",
+            "",
+            &["host=a; @ptr=p2", "host=a; @ptr=p0", "host=c; @ptr=p3", "host=b; @ptr=p4", "host=b; @ptr=p1"],
+        ),
         // Scalar subqueries (run first over their own FROM; no row is NULL) and EXISTS
         // correlated by one equality.
         (
@@ -474,6 +489,26 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT x FROM `A` WHERE EXISTS (SELECT 1 FROM `B` WHERE y = 1)",
             "EXISTS is supported correlated",
             "SELECT 1",
+        ),
+        (
+            "SELECT a.host FROM `A` AS a WHERE a.bytes > (SELECT MAX(b.bytes) FROM `B` AS b WHERE b.host = a.host)",
+            "correlated",
+            "a.host)",
+        ),
+        (
+            "SELECT a.x FROM `A` AS a WHERE EXISTS (SELECT COUNT(*) FROM `B` AS b WHERE b.x = a.x)",
+            "aggregating subquery",
+            "SELECT COUNT(*)",
+        ),
+        (
+            "SELECT a.x FROM `A` AS a WHERE EXISTS (SELECT 1 FROM `B` AS a WHERE a.x = a.x)",
+            "other than the outer",
+            "SELECT 1",
+        ),
+        (
+            "SELECT host, bytes * 2 AS b2, SUM(b2) OVER (PARTITION BY host) AS s FROM `A`",
+            "cannot read the SELECT item b2",
+            "b2",
         ),
         (
             "SELECT x FROM `A` WHERE x > (SELECT y, z FROM `B`)",
