@@ -727,61 +727,52 @@ fn cidr_row(l: &CidrLookupCmd, r: &mut Row) {
 
 /// Gives every `x in (subquery i)` in `e` the subquery's values.
 pub fn attach_set(e: &mut Expr, i: usize, set: &std::sync::Arc<std::collections::HashSet<String>>) {
-    match e {
-        Expr::InSub {
-            expr, sub, set: s, ..
-        } => {
+    walk_mut(e, &mut |x| {
+        if let Expr::InSub { sub, set: s, .. } = x {
             if *sub == i {
                 *s = Some(set.clone());
             }
-            attach_set(expr, i, set);
         }
-        Expr::Neg(a) | Expr::Not(a) => attach_set(a, i, set),
-        Expr::Bin(_, a, b) | Expr::Index(a, b) => {
-            attach_set(a, i, set);
-            attach_set(b, i, set);
-        }
-        Expr::Like { expr, pat, .. } => {
-            attach_set(expr, i, set);
-            attach_set(pat, i, set);
-        }
-        Expr::In { expr, list, .. } => {
-            attach_set(expr, i, set);
-            list.iter_mut().for_each(|x| attach_set(x, i, set));
-        }
-        Expr::List(l) | Expr::Call { args: l, .. } => {
-            l.iter_mut().for_each(|x| attach_set(x, i, set))
-        }
-        _ => {}
-    }
+        false
+    });
 }
 
 /// Replaces every `ppl_scalar(j)` call in `e` by `literal` (SQL's scalar subquery j's value).
 pub fn replace_scalar(e: &mut Expr, j: usize, literal: &Expr) {
-    if let Expr::Call { name, args, .. } = e {
-        if name == "ppl_scalar" && matches!(args.as_slice(), [Expr::Num(n)] if *n == j as f64) {
-            *e = literal.clone();
-            return;
+    walk_mut(e, &mut |x| match x {
+        Expr::Call { name, args, .. }
+            if name == "ppl_scalar"
+                && matches!(args.as_slice(), [Expr::Num(n)] if *n == j as f64) =>
+        {
+            *x = literal.clone();
+            true
         }
+        _ => false,
+    });
+}
+
+/// Calls `f` on `e` and, unless it answers true (it replaced the node), on every expression
+/// inside it.
+fn walk_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr) -> bool) {
+    if f(e) {
+        return;
     }
     match e {
-        Expr::Neg(a) | Expr::Not(a) => replace_scalar(a, j, literal),
+        Expr::Neg(a) | Expr::Not(a) => walk_mut(a, f),
         Expr::Bin(_, a, b) | Expr::Index(a, b) => {
-            replace_scalar(a, j, literal);
-            replace_scalar(b, j, literal);
+            walk_mut(a, f);
+            walk_mut(b, f);
         }
         Expr::Like { expr, pat, .. } => {
-            replace_scalar(expr, j, literal);
-            replace_scalar(pat, j, literal);
+            walk_mut(expr, f);
+            walk_mut(pat, f);
         }
         Expr::In { expr, list, .. } => {
-            replace_scalar(expr, j, literal);
-            list.iter_mut().for_each(|x| replace_scalar(x, j, literal));
+            walk_mut(expr, f);
+            list.iter_mut().for_each(|x| walk_mut(x, f));
         }
-        Expr::InSub { expr, .. } => replace_scalar(expr, j, literal),
-        Expr::List(l) | Expr::Call { args: l, .. } => {
-            l.iter_mut().for_each(|x| replace_scalar(x, j, literal))
-        }
+        Expr::InSub { expr, .. } => walk_mut(expr, f),
+        Expr::List(l) | Expr::Call { args: l, .. } => l.iter_mut().for_each(|x| walk_mut(x, f)),
         _ => {}
     }
 }

@@ -333,6 +333,20 @@ impl Parser<'_> {
     }
 
     /// A field name read (not set) by a command: after a join, qualified or made since.
+    /// An optional positive whole number of rows (10 when none is written).
+    fn count_or_ten(&mut self, wrong: &str) -> R<usize> {
+        match self.peek().tok.clone() {
+            Tok::Num(n) => {
+                let t = self.next();
+                n.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map_or_else(|| err(t.start, t.end, wrong), Ok)
+            }
+            _ => Ok(10),
+        }
+    }
+
     fn read_field(&mut self) -> R<(String, String)> {
         let at = self.peek().clone();
         let f = self.field()?;
@@ -1038,16 +1052,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 );
             }
             "head" => {
-                let n = match p.peek().tok.clone() {
-                    Tok::Num(n) => {
-                        let t = p.next();
-                        n.parse::<usize>().ok().filter(|n| *n > 0).map_or_else(
-                            || err(t.start, t.end, "head takes a positive whole number"),
-                            Ok,
-                        )?
-                    }
-                    _ => 10,
-                };
+                let n = p.count_or_ten("head takes a positive whole number")?;
                 let from = if p.eat_word("from") {
                     let t = p.next();
                     match &t.tok {
@@ -1770,16 +1775,7 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
 /// (top) or least (rare) frequent combinations first over all groups, ties by the fields'
 /// values ascending.
 fn top_rare(p: &mut Parser<'_>, top: bool, cs: usize) -> R<(String, String, Vec<String>, usize)> {
-    let n = match p.peek().tok.clone() {
-        Tok::Num(n) => {
-            let t = p.next();
-            n.parse::<usize>().ok().filter(|n| *n > 0).map_or_else(
-                || err(t.start, t.end, "expected a positive whole number of rows"),
-                Ok,
-            )?
-        }
-        _ => 10,
-    };
+    let n = p.count_or_ten("expected a positive whole number of rows")?;
     let mut fields = Vec::new();
     loop {
         fields.push(p.read_field()?);
