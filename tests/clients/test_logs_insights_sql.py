@@ -106,7 +106,7 @@ def test_errors(logs, data):
         (f"SELECT A.x FROM `{a}` AS A JOIN `{a}` AS B ON A.x = B.x JOIN `{a}` AS C ON A.x = C.x", "only one JOIN"),
         (f"SELECT soundex(host) FROM `{a}`", "soundex"),
         (f"SELECT host FROM `{a}` OFFSET 1", "OFFSET without LIMIT"),
-        (f"SELECT CAST(host AS TIMESTAMP) FROM `{a}`", "CAST to TIMESTAMP"),
+        (f"SELECT CAST(host AS BINARY) FROM `{a}`", "CAST to BINARY"),
     ]:
         err = expect_error("MalformedQueryException", logs.start_query, queryString=q, **common)
         assert words in err.response["Error"]["Message"], err.response

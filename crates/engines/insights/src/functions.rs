@@ -272,6 +272,126 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             Value::Num(t.as_millisecond().div_euclid(1000) as f64)
         }),
         "ppl_now" => Value::Time(env.now_ms),
+        "ppl_current_date" => jiff::Timestamp::from_millisecond(env.now_ms)
+            .map_or(Value::Null, |t| {
+                date_text(t.to_zoned(jiff::tz::TimeZone::UTC).date())
+            }),
+        // Spark's `concat_ws(sep, …)`: the values that are there, joined by the separator.
+        "ppl_concat_ws" => match text_of(a0) {
+            Some(sep) => Value::Str(
+                a[1..]
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::List(items) => Some(
+                            items
+                                .iter()
+                                .filter_map(|x| text_of(x).map(|t| t.into_owned()))
+                                .collect::<Vec<_>>()
+                                .join(&sep),
+                        ),
+                        v => text_of(v).map(|t| t.into_owned()),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(&sep),
+            ),
+            None => Value::Null,
+        },
+        // A number in [0, 1): from the seed when one is given (the same each time), else
+        // from the query's start and a counter.
+        "ppl_rand" => {
+            let seed = match x {
+                Some(s) => s.to_bits(),
+                None => {
+                    use std::sync::atomic::{AtomicU64, Ordering};
+                    static NEXT: AtomicU64 = AtomicU64::new(0);
+                    (env.now_ms as u64) ^ NEXT.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+                }
+            };
+            let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            Value::Num((z >> 11) as f64 / (1u64 << 53) as f64)
+        }
+        // `timestampdiff(unit, from, to)`: whole units from one to the other (months and
+        // years by the calendar, as MySQL and OpenSearch count them).
+        "ppl_timestampdiff" => {
+            let (Some(unit), Some(from), Some(to)) =
+                (text_of(a0), civil(a1), a.get(2).and_then(civil))
+            else {
+                return Value::Null;
+            };
+            let ms = |d: &jiff::civil::DateTime| {
+                d.to_zoned(jiff::tz::TimeZone::UTC)
+                    .map_or(0, |z| z.timestamp().as_millisecond())
+            };
+            let span = ms(&to) - ms(&from);
+            let months = || {
+                let m = (i64::from(to.year()) - i64::from(from.year())) * 12
+                    + i64::from(to.month())
+                    - i64::from(from.month());
+                // A month not yet complete does not count.
+                let rest = |d: &jiff::civil::DateTime| {
+                    (
+                        d.day(),
+                        d.hour(),
+                        d.minute(),
+                        d.second(),
+                        d.subsec_nanosecond(),
+                    )
+                };
+                if m > 0 && rest(&to) < rest(&from) {
+                    m - 1
+                } else if m < 0 && rest(&to) > rest(&from) {
+                    m + 1
+                } else {
+                    m
+                }
+            };
+            let n = match unit.to_ascii_uppercase().as_str() {
+                "MICROSECOND" => span * 1000,
+                "MILLISECOND" => span,
+                "SECOND" => span / 1000,
+                "MINUTE" => span / 60_000,
+                "HOUR" => span / 3_600_000,
+                "DAY" => span / 86_400_000,
+                "WEEK" => span / (7 * 86_400_000),
+                "MONTH" => months(),
+                "QUARTER" => months() / 3,
+                "YEAR" => months() / 12,
+                _ => return Value::Null,
+            };
+            Value::Num(n as f64)
+        }
+        // `timestampadd(unit, n, time)`: the time n units later.
+        "ppl_timestampadd" => {
+            let (Some(unit), Some(n), Some(at)) = (text_of(a0), num(a1), a.get(2).and_then(civil))
+            else {
+                return Value::Null;
+            };
+            if n.fract() != 0.0 || n.abs() > 1e9 {
+                return Value::Null;
+            }
+            let n = n as i64;
+            let span = match unit.to_ascii_uppercase().as_str() {
+                "SECOND" => jiff::Span::new().try_seconds(n),
+                "MINUTE" => jiff::Span::new().try_minutes(n),
+                "HOUR" => jiff::Span::new().try_hours(n),
+                "DAY" => jiff::Span::new().try_days(n),
+                "WEEK" => jiff::Span::new().try_weeks(n),
+                "MONTH" => jiff::Span::new().try_months(n),
+                "QUARTER" => n.checked_mul(3).map_or_else(
+                    || jiff::Span::new().try_months(i64::MAX),
+                    |m| jiff::Span::new().try_months(m),
+                ),
+                "YEAR" => jiff::Span::new().try_years(n),
+                _ => return Value::Null,
+            };
+            span.ok()
+                .and_then(|s| at.checked_add(s).ok())
+                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map_or(Value::Null, |z| Value::Time(z.timestamp().as_millisecond()))
+        }
         "ppl_timezone" => Value::Str("UTC".into()),
         "ppl_make_date" => {
             let (Some(y), Some(m), Some(d)) = (x, num(a1), a.get(2).and_then(num)) else {

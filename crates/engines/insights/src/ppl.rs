@@ -729,7 +729,22 @@ impl Parser<'_> {
     fn call(&mut self, f: &str, start: usize, end: usize) -> R<String> {
         let lower = f.to_ascii_lowercase();
         let from = self.seen.len();
-        let args = self.list()?;
+        let mut args = self.list()?;
+        // `TIMESTAMPDIFF(DAY, …)`: the unit is a word, not a field.
+        if matches!(lower.as_str(), "timestampdiff" | "timestampadd") {
+            if let Some(u) = args.first_mut() {
+                if let Some(w) = u.strip_prefix('`').and_then(|x| x.strip_suffix('`')) {
+                    if w.chars().all(|c| c.is_ascii_alphabetic()) {
+                        let field = u.clone();
+                        *u = crate::translate::string(w);
+                        // (No field is read: `not` over the call needs no presence test for it.)
+                        if let Some(i) = self.seen[from..].iter().position(|x| *x == field) {
+                            self.seen.remove(from + i);
+                        }
+                    }
+                }
+            }
+        }
         // Null tests and defaults answer for missing fields themselves.
         if NULL_AWARE.contains(&lower.as_str()) {
             self.seen.truncate(from);

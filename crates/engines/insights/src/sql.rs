@@ -662,11 +662,14 @@ impl Tr<'_> {
                     | DataType::Varchar(_)
                     | DataType::Char(_)
                     | DataType::Text => "",
+                    // (The engine's date functions: a date as `yyyy-MM-dd` text, a time.)
+                    DataType::Date => "ppl_date",
+                    DataType::Timestamp(..) | DataType::Datetime(_) => "ppl_timestamp",
                     other => {
                         return p.err(
                             e,
                             format!(
-                            "CAST to {other} is not supported yet (to numbers and strings it is)"
+                            "CAST to {other} is not supported yet (to numbers, strings, dates and timestamps it is)"
                         ),
                         )
                     }
@@ -738,6 +741,11 @@ impl Tr<'_> {
         }
         let FunctionArguments::List(list) = &f.args else {
             return match &f.args {
+                // `CURRENT_TIMESTAMP`, `CURRENT_DATE` without parentheses.
+                FunctionArguments::None if lower == "current_timestamp" => Ok("ppl_now()".into()),
+                FunctionArguments::None if lower == "current_date" => {
+                    Ok("ppl_date(ppl_now())".into())
+                }
                 FunctionArguments::None => {
                     p.err(e, format!("the function {fname} is not supported yet"))
                 }
@@ -794,8 +802,15 @@ impl Tr<'_> {
         }
         let mut args = Vec::new();
         let from = self.seen.len();
-        for a in &list.args {
+        // `TIMESTAMPDIFF(DAY, …)`: the unit is a word, not a column.
+        let unit_first = matches!(lower.as_str(), "timestampdiff" | "timestampadd");
+        for (k, a) in list.args.iter().enumerate() {
             match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(u)))
+                    if unit_first && k == 0 =>
+                {
+                    args.push(string(&u.value))
+                }
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => args.push(self.expr(x)?),
                 _ => return p.err(e, format!("{fname}'s arguments are not supported yet")),
             }

@@ -199,6 +199,12 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("adddate", "ppl_date_add", 2, 2),
     ("date_sub", "ppl_date_sub", 2, 2),
     ("subdate", "ppl_date_sub", 2, 2),
+    ("current_date", "ppl_current_date", 0, 0),
+    ("curdate", "ppl_current_date", 0, 0),
+    ("concat_ws", "ppl_concat_ws", 2, 64),
+    ("rand", "ppl_rand", 0, 1),
+    ("timestampdiff", "ppl_timestampdiff", 3, 3),
+    ("timestampadd", "ppl_timestampadd", 3, 3),
     // SQL's scalar subqueries, by number (replaced by their value before the query runs);
     // no query can name it.
     ("\u{1}scalar", "ppl_scalar", 1, 1),

@@ -46,6 +46,11 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["a=Wednesday; b=August; c=4; d=2; e=35; f=3; g=2023-02-28; h=2008-09-01 06:12:27; i=1220249547; j=2020-09-05; k=42; l=2024-02-29; m=366; o=29; @ptr=p0"],
         ),
+        (
+            "where ms = 10 | eval a = timestampdiff(DAY, '2020-01-01', '2020-03-01 12:00:00'), b = timestampdiff(MONTH, '2020-01-31', '2020-02-29'), c = timestampdiff(YEAR, '2020-03-01', '2021-02-28'), d = timestampadd(MONTH, 1, '2020-01-31'), e = concat_ws('-', 'a', route, user, 'z'), f = rand(7) = rand(7), g = rand() < 1, h = timestampdiff(HOUR, '2020-01-02', '2020-01-01') | fields a, b, c, d, e, f, g, h",
+            "",
+            &["a=60; b=0; c=0; d=2020-02-29 00:00:00.000; e=a-/a-ann-z; f=true; g=true; h=-24; @ptr=p0"],
+        ),
         // Math, string, hash and condition functions Logs Insights has no counterpart for.
         (
             "where ms = 10 | eval a = round(sin(pi() / 2), 3), b = round(log(2, 8), 6), c = round(log10(1000), 6), d = conv('100', 2, 10), e = crc32('hello'), f = reverse('abc'), g = right('hello', 3), h = sha1('abc'), i = nullif(ms, 10), j = degrees(pi()), k = cbrt(27), l = nullif(ms, 11), m = conv('ff', 16, 2), n = round(atan2(1, 1) * 4, 6), o = conv('-10', 10, 16), q = conv('12x', 10, 10), r = nullif('01', '1'), s = from_unixtime(ms / 0) | fields a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, q, r, s",
