@@ -348,6 +348,16 @@ pub enum RowCmd {
     },
     /// `accum field [AS out]`: the running sum of a numeric field.
     Accum { field: String, out: String },
+    /// PPL's `dedup [n] fields [keepempty=…] [consecutive=…]` over the rows in their order:
+    /// at most `keep` rows of each combination of the fields' values (with `consecutive`, of
+    /// each run of equal combinations); a row missing one of them is dropped, or kept as it is
+    /// with `keepempty`.
+    Dedup {
+        keys: Vec<String>,
+        keep: usize,
+        keepempty: bool,
+        consecutive: bool,
+    },
     /// PPL's `flatten field [as (names)]`: the keys of the field's object (a map, JSON object
     /// text, or the discovered `field.key` fields) become fields of their own, renamed in
     /// order by `aliases`, and the field goes; an array of objects gives a row per element.
@@ -433,7 +443,9 @@ impl RowCmd {
             | RowCmd::FillMissing { .. }
             | RowCmd::AppendCols { .. }
             | RowCmd::UnionRows { .. } => Vec::new(),
-            RowCmd::Distinct(cols) => cols.iter().map(String::as_str).collect(),
+            RowCmd::Distinct(cols) | RowCmd::Dedup { keys: cols, .. } => {
+                cols.iter().map(String::as_str).collect()
+            }
             RowCmd::Accum { field, .. }
             | RowCmd::Autoregress { field, .. }
             | RowCmd::Flatten { field, .. }
@@ -474,7 +486,10 @@ impl RowCmd {
                     Vec::new()
                 }
             }
-            RowCmd::FillDown(_) | RowCmd::UnionRows { .. } | RowCmd::Distinct(_) => Vec::new(),
+            RowCmd::FillDown(_)
+            | RowCmd::UnionRows { .. }
+            | RowCmd::Distinct(_)
+            | RowCmd::Dedup { .. } => Vec::new(),
             RowCmd::FillMissing { fills, .. } => fills.iter().map(|(n, _)| n.as_str()).collect(),
             RowCmd::Flatten { aliases, .. } => aliases.iter().map(String::as_str).collect(),
             RowCmd::AppendCols { columns, .. } => columns.iter().map(String::as_str).collect(),

@@ -1095,43 +1095,66 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 }
             }
             "dedup" => {
-                if matches!(p.peek().tok, Tok::Num(_)) {
-                    let t = p.next();
-                    if !matches!(&t.tok, Tok::Num(n) if n == "1") {
-                        return err(
-                            t.start,
-                            t.end,
-                            "dedup keeping more than one event is not supported yet",
-                        );
-                    }
-                }
+                let keep = if matches!(p.peek().tok, Tok::Num(_)) {
+                    p.count_or_ten("dedup keeps a positive whole number of events")?
+                } else {
+                    1
+                };
                 let mut names = Vec::new();
+                let mut raws = Vec::new();
                 loop {
-                    if p.at_word("keepempty") || p.at_word("consecutive") {
-                        let t = p.peek();
-                        return err(t.start, t.end, "dedup's options are not supported yet");
-                    }
-                    let (n, _) = p.read_field()?;
+                    let (n, raw) = p.read_field()?;
                     names.push(n);
+                    raws.push(raw);
                     if !p.eat_sym(",") {
                         break;
                     }
                 }
-                // Events without one of the fields are dropped (keepempty=false).
-                let present: Vec<String> =
-                    names.iter().map(|n| format!("ispresent({n})")).collect();
-                add(
-                    &mut pieces,
-                    format!("filter {}", present.join(" and ")),
-                    false,
-                    p.peek().start,
-                );
-                add(
-                    &mut pieces,
-                    format!("dedup {}", names.join(", ")),
-                    false,
-                    p.peek().start,
-                );
+                let (mut keepempty, mut consecutive) = (false, false);
+                while p.at_word("keepempty") || p.at_word("consecutive") {
+                    let which = p.next();
+                    p.expect_sym("=")?;
+                    let t = p.next();
+                    let v = match &t.tok {
+                        Tok::Word(w) if w.eq_ignore_ascii_case("true") => true,
+                        Tok::Word(w) if w.eq_ignore_ascii_case("false") => false,
+                        _ => return err(t.start, t.end.max(t.start + 1), "expected true or false"),
+                    };
+                    if matches!(&which.tok, Tok::Word(w) if w.eq_ignore_ascii_case("keepempty")) {
+                        keepempty = v;
+                    } else {
+                        consecutive = v;
+                    }
+                }
+                if keep != 1 || keepempty || consecutive {
+                    // Over the rows in their order at this point.
+                    ready(
+                        &mut pieces,
+                        Command::Rows(RowCmd::Dedup {
+                            keys: raws,
+                            keep,
+                            keepempty,
+                            consecutive,
+                        }),
+                        p.peek().start,
+                    );
+                } else {
+                    // Events without one of the fields are dropped (keepempty=false).
+                    let present: Vec<String> =
+                        names.iter().map(|n| format!("ispresent({n})")).collect();
+                    add(
+                        &mut pieces,
+                        format!("filter {}", present.join(" and ")),
+                        false,
+                        p.peek().start,
+                    );
+                    add(
+                        &mut pieces,
+                        format!("dedup {}", names.join(", ")),
+                        false,
+                        p.peek().start,
+                    );
+                }
             }
             "join" | "inner" | "left" | "right" | "full" | "cross" | "semi" | "anti" => {
                 let inner = match cmd.as_str() {

@@ -114,6 +114,40 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             order,
             out,
         } => window(rows, func, partition, order, out),
+        RowCmd::Dedup {
+            keys,
+            keep,
+            keepempty,
+            consecutive,
+        } => {
+            let mut counts: HashMap<Vec<String>, usize> = HashMap::new();
+            let mut run: Option<(Vec<String>, usize)> = None;
+            rows.into_iter()
+                .filter(|r| {
+                    let values: Vec<Value> = keys.iter().map(|k| r.get(k)).collect();
+                    if values.iter().any(Value::is_null) {
+                        return *keepempty;
+                    }
+                    let key: Vec<String> = values.iter().map(Value::text_key).collect();
+                    if *consecutive {
+                        match &mut run {
+                            Some((k, n)) if *k == key => {
+                                *n += 1;
+                                *n <= *keep
+                            }
+                            _ => {
+                                run = Some((key, 1));
+                                true
+                            }
+                        }
+                    } else {
+                        let n = counts.entry(key).or_insert(0);
+                        *n += 1;
+                        *n <= *keep
+                    }
+                })
+                .collect()
+        }
         RowCmd::Flatten { field, aliases } => rows
             .into_iter()
             .flat_map(|r| flatten(r, field, aliases))

@@ -57,6 +57,22 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["a=1; b=3; c=3; d=4; e=907060870; f=cba; g=llo; h=a9993e364706816aba3e25717850c26c9cd0d89d; j=180; k=3; l=10; m=11111111; n=3.141593; o=FFFFFFFFFFFFFFF6; q=12; r=01; @ptr=p0"],
         ),
+        // dedup's count and options, over the rows in their order.
+        (
+            "sort ms | dedup 2 route | fields route, ms",
+            "",
+            &["route=/a; ms=10; @ptr=p0", "route=/a; ms=20; @ptr=p2", "route=/b; ms=30; @ptr=p1", "route=/c/d; ms=40; @ptr=p3"],
+        ),
+        (
+            "sort ms | dedup user keepempty=true | fields user, ms",
+            "",
+            &["user=ann; ms=10; @ptr=p0", "user=bob; ms=30; @ptr=p1", "user=cy; ms=40; @ptr=p3", "ms=50; @ptr=p4"],
+        ),
+        (
+            "sort ms | dedup route consecutive=true | fields route, ms",
+            "",
+            &["route=/a; ms=10; @ptr=p0", "route=/b; ms=30; @ptr=p1", "route=/c/d; ms=40; @ptr=p3", "route=/a; ms=50; @ptr=p4"],
+        ),
         // Variances from stddev and count.
         (
             "stats var_samp(ms) as vs, var_pop(ms) as vp, stddev_pop(ms) as sp | eval vs = round(vs, 6), vp = round(vp, 6), sp = round(sp, 6)",
@@ -466,7 +482,8 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "@timestamp only",
             "span(ms, 5m",
         ),
-        ("dedup 2 route", "more than one", "2"),
+        ("dedup 0 route", "positive whole number", "0"),
+        ("dedup route keepempty=yes", "true or false", "yes"),
         ("where route = 'a' xor status = 1", "xor", "xor"),
         ("fields route | ", "PPL command after '|'", ""),
         ("where (status > 1", "expected ')'", ""),
