@@ -253,6 +253,22 @@ def test_flatten_nested_json_and_json_functions(logs):
     ]
 
 
+def test_dedup_keeps_n_per_combination_and_consecutive_runs(logs, data):
+    _, _, docs = data
+    by_ms = sorted(docs, key=lambda d: d["ms"])
+    got = rows(ppl(logs, data, "sort ms | dedup 2 route | fields route, ms"))
+    seen = Counter()
+    want = []
+    for d in by_ms:
+        seen[d["route"]] += 1
+        if seen[d["route"]] <= 2:
+            want.append({"route": d["route"], "ms": str(d["ms"])})
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want
+    got = rows(ppl(logs, data, "sort ms | dedup route consecutive=true | fields route"))
+    runs = [d["route"] for i, d in enumerate(by_ms) if i == 0 or by_ms[i - 1]["route"] != d["route"]]
+    assert [r["route"] for r in got] == runs
+
+
 def test_inner_and_left_join(logs, data):
     group, start, docs = data
     teams = new_group(logs, "ppl-teams")
