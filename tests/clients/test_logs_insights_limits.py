@@ -79,10 +79,23 @@ def test_source_selects_log_groups_by_prefix_and_class(start_server):
         assert r["status"] == "Complete", r
         return sorted({f["field"]: f["value"] for f in row}["@log"] for row in r["results"])
 
-    assert run("SOURCE logGroups(namePrefix: ['/app']) | fields @log") == \
-        ["000000000000:/app/a", "000000000000:/app/b"]
+    # Without a class, the Standard class (AWS's default).
+    assert run("SOURCE logGroups(namePrefix: ['/app']) | fields @log") == ["000000000000:/app/a"]
     assert run("SOURCE logGroups(namePrefix: ['/app', '/other'], class: 'STANDARD') | fields @log") == \
         ["000000000000:/app/a", "000000000000:/other/c"]
+    assert run("SOURCE logGroups(namePrefix: ['/app'], class: ['INFREQUENT_ACCESS']) | fields @log") == \
+        ["000000000000:/app/b"]
+    # Every group of the class, and groups by name, as the console writes them.
+    assert run("SOURCE logGroups() | fields @log") == ["000000000000:/app/a", "000000000000:/other/c"]
+    assert run('SOURCE logGroups(names: ["/app/b", "/other/c"]) | fields @log') == \
+        ["000000000000:/app/b", "000000000000:/other/c"]
+    # START=/END= give the time range, whatever the request's.
+    qid = logs.start_query(startTime=1, endTime=2,
+                           queryString='SOURCE logGroups(namePrefix: [], class: "STANDARD") START=-3600s END=0s |\n'
+                                       "stats count(*) as n")["queryId"]
+    r = poll(logs, qid)
+    assert r["status"] == "Complete", r
+    assert [{f["field"]: f["value"] for f in row} for row in r["results"]] == [{"n": "2"}]
     with pytest.raises(ClientError) as e:
         logs.start_query(startTime=t - 600, endTime=t, logGroupName="/app/a",
                          queryString="SOURCE logGroups(namePrefix: ['/app']) | fields @log")

@@ -44,7 +44,7 @@ mod value;
 pub use columnar::{Block, Column, EntryIds};
 pub use discover::{discover_fields, message_fields, MAX_DISCOVERED_FIELDS};
 pub use fieldscan::FieldScanner;
-pub use source::{Source, MAX_PREFIXES};
+pub use source::{Source, TimeBound, MAX_PREFIXES, MAX_SOURCE_GROUPS};
 
 use exec::{Collector, Evaluator, Groups, Held, Plan};
 use std::sync::Arc;

@@ -5,15 +5,72 @@
 
 use crate::QueryError;
 
-/// The log groups a query's `SOURCE` selects.
+/// The log groups a query's `SOURCE` selects (no names and no prefixes: every log group of
+/// the class), and the time range it may give (`START=… END=…`, as the console writes it).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Source {
-    /// Exact group names (`SOURCE '<group>'`, only inside a subquery or join).
+    /// Exact group names (`SOURCE '<group>'` inside a subquery or join, `names: [...]`).
     pub names: Vec<String>,
     /// Group-name prefixes (at most five).
     pub name_prefixes: Vec<String>,
     /// `STANDARD` or `INFREQUENT_ACCESS`, when given.
     pub class: Option<String>,
+    pub start: Option<TimeBound>,
+    pub end: Option<TimeBound>,
+}
+
+/// A time a `SOURCE … START=… END=…` gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeBound {
+    /// Milliseconds from the query's start (`-3600s`, `-12h`, `0s`, `now`).
+    Relative(i64),
+    /// Epoch milliseconds (`2026-01-23T00:00:00.000Z`).
+    Absolute(i64),
+}
+
+impl TimeBound {
+    /// The epoch milliseconds it names, the query starting at `now_ms`.
+    pub fn at(self, now_ms: i64) -> i64 {
+        match self {
+            TimeBound::Relative(d) => now_ms.saturating_add(d),
+            TimeBound::Absolute(t) => t,
+        }
+    }
+}
+
+/// Most log groups a `SOURCE logGroups(...)` may select (AWS's limit).
+pub const MAX_SOURCE_GROUPS: usize = 10_000;
+
+/// `-3600s`, `-12h`, `0s`, `now`, or an instant (`2026-01-23T00:00:00.000Z`).
+fn time_bound(t: &str) -> Option<TimeBound> {
+    if t.eq_ignore_ascii_case("now") {
+        return Some(TimeBound::Relative(0));
+    }
+    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
+        return Some(TimeBound::Absolute(ts.as_millisecond()));
+    }
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t),
+    };
+    let split = body.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = body.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return None,
+    };
+    let d = n.checked_mul(ms)?;
+    // (A future bound is refused: START/END look back from now.)
+    if !neg && d != 0 {
+        return None;
+    }
+    Some(TimeBound::Relative(-d))
 }
 
 /// Most name prefixes one SOURCE may list (AWS's limit).
@@ -101,6 +158,36 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
     }
     i += 1;
     let mut src = Source::default();
+    let list = |i: &mut usize,
+                key_start: usize,
+                key: &str,
+                string: &dyn Fn(&mut usize) -> Result<String, QueryError>|
+     -> Result<Vec<String>, QueryError> {
+        if c.get(*i) != Some(&'[') {
+            return err(*i, *i + 1, format!("{key} takes a list: ['/a', '/b']"));
+        }
+        *i += 1;
+        let mut out = Vec::new();
+        loop {
+            while *i < c.len() && c[*i].is_whitespace() {
+                *i += 1;
+            }
+            if c.get(*i) == Some(&']') {
+                *i += 1;
+                return Ok(out);
+            }
+            if *i >= c.len() {
+                return err(key_start, *i, format!("unterminated {key} list"));
+            }
+            out.push(string(i)?);
+            while *i < c.len() && c[*i].is_whitespace() {
+                *i += 1;
+            }
+            if c.get(*i) == Some(&',') {
+                *i += 1;
+            }
+        }
+    };
     loop {
         skip_ws(&mut i);
         if c.get(i) == Some(&')') {
@@ -142,22 +229,7 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
         };
         match key.as_str() {
             "namePrefix" => {
-                if c.get(i) != Some(&'[') {
-                    return err(i, i + 1, "namePrefix takes a list: ['/a', '/b']");
-                }
-                i += 1;
-                loop {
-                    skip_ws(&mut i);
-                    if c.get(i) == Some(&']') {
-                        i += 1;
-                        break;
-                    }
-                    src.name_prefixes.push(string(&mut i)?);
-                    skip_ws(&mut i);
-                    if c.get(i) == Some(&',') {
-                        i += 1;
-                    }
-                }
+                src.name_prefixes = list(&mut i, key_start, "namePrefix", &string)?;
                 if src.name_prefixes.len() > MAX_PREFIXES {
                     return err(
                         key_start,
@@ -166,8 +238,23 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
                     );
                 }
             }
+            // The console writes the names it selected.
+            "names" => {
+                src.names = list(&mut i, key_start, "names", &string)?;
+                if src.names.is_empty() {
+                    return err(key_start, i, "names needs a log group name");
+                }
+            }
+            // `class: 'STANDARD'`, or a list of one class as AWS's examples write it.
             "class" => {
-                let v = string(&mut i)?;
+                let v = if c.get(i) == Some(&'[') {
+                    match list(&mut i, key_start, "class", &string)?.as_slice() {
+                        [one] => one.clone(),
+                        _ => return err(key_start, i, "class names one log class"),
+                    }
+                } else {
+                    string(&mut i)?
+                };
                 if v != "STANDARD" && v != "INFREQUENT_ACCESS" {
                     return err(
                         key_start,
@@ -190,8 +277,55 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
             i += 1;
         }
     }
-    if src.name_prefixes.is_empty() {
-        return err(start, i, "SOURCE logGroups needs namePrefix");
+    if !src.names.is_empty() && !src.name_prefixes.is_empty() {
+        return err(
+            start,
+            i,
+            "SOURCE logGroups takes names or namePrefix, not both",
+        );
+    }
+    // `START=… END=…` (the console's time range), either or both, any order.
+    loop {
+        skip_ws(&mut i);
+        let which = if word_at(i, "start") {
+            "start"
+        } else if word_at(i, "end") {
+            "end"
+        } else {
+            break;
+        };
+        let at = i;
+        i += which.len();
+        skip_ws(&mut i);
+        if c.get(i) != Some(&'=') {
+            return err(
+                at,
+                i,
+                format!("expected '=' after {}", which.to_uppercase()),
+            );
+        }
+        i += 1;
+        skip_ws(&mut i);
+        let s = i;
+        while i < c.len() && !c[i].is_whitespace() && c[i] != '|' {
+            i += 1;
+        }
+        let text: String = c[s..i].iter().collect();
+        let Some(t) = time_bound(&text) else {
+            return err(
+                s,
+                i.max(s + 1),
+                format!(
+                    "{} takes a time such as -3600s, -12h, 0s, now or 2026-01-23T00:00:00Z",
+                    which.to_uppercase()
+                ),
+            );
+        };
+        if which == "start" {
+            src.start = Some(t);
+        } else {
+            src.end = Some(t);
+        }
     }
     after_source(&c, start, i, src, nested)
 }
@@ -238,10 +372,42 @@ mod tests {
         assert_eq!((s.names, rest), (vec!["/aws/lambda/f".to_string()], 24));
         let (s, rest) = split_in(" SOURCE \"/g\" ", true).unwrap().unwrap();
         assert_eq!((s.names, rest), (vec!["/g".to_string()], 13));
+        // The console's forms: every group, a time range, names, a class in a list.
+        let (s, _) = split("SOURCE logGroups() | fields x").unwrap().unwrap();
+        assert_eq!(s, Source::default());
+        let q =
+            "SOURCE logGroups(namePrefix: [], class: \"STANDARD\") START=-3600s END=0s |\nfields x";
+        let (s, rest) = split(q).unwrap().unwrap();
+        assert!(s.name_prefixes.is_empty());
+        assert_eq!(
+            (s.start, s.end, s.class.as_deref()),
+            (
+                Some(TimeBound::Relative(-3_600_000)),
+                Some(TimeBound::Relative(0)),
+                Some("STANDARD")
+            )
+        );
+        assert_eq!(q.chars().skip(rest).collect::<String>(), "\nfields x");
+        let (s, _) = split("source logGroups(names: ['/a', '/b'], class: ['INFREQUENT_ACCESS']) START=2026-01-23T00:00:00.000Z END=now | fields x")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.names, vec!["/a", "/b"]);
+        assert_eq!(s.class.as_deref(), Some("INFREQUENT_ACCESS"));
+        assert_eq!(s.start, Some(TimeBound::Absolute(1_769_126_400_000)));
+        assert_eq!(s.end, Some(TimeBound::Relative(0)));
+        assert_eq!(
+            TimeBound::Relative(-12 * 3_600_000).at(100_000_000),
+            56_800_000
+        );
         for bad in [
             "SOURCE '/group' | fields @message",
             "SOURCE logGroups(namePrefix: ['/a']) fields x",
-            "SOURCE logGroups(class: 'STANDARD') | fields x",
+            "SOURCE logGroups() START=+5m | fields x",
+            "SOURCE logGroups() START=5m | fields x",
+            "SOURCE logGroups() END=-3x | fields x",
+            "SOURCE logGroups(names: ['/a'], namePrefix: ['/b']) | fields x",
+            "SOURCE logGroups(names: []) | fields x",
+            "SOURCE logGroups(class: ['STANDARD', 'INFREQUENT_ACCESS']) | fields x",
             "SOURCE logGroups(namePrefix: ['a','b','c','d','e','f']) | fields x",
             "SOURCE logGroups(accountIdentifier: ['1']) | fields x",
             "SOURCE logGroups(namePrefix: ['/a'])",

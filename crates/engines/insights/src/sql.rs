@@ -1320,8 +1320,7 @@ fn finish(p: &Places, pieces: Vec<Piece>, subs: Vec<Query>, groups: Vec<String>)
     }
     query.source = Some(Source {
         names: groups,
-        name_prefixes: Vec::new(),
-        class: None,
+        ..Source::default()
     });
     Ok(query)
 }

@@ -419,7 +419,16 @@ fn launch(
         groups.retain(|g| seen.insert(g.clone()));
     }
     let max_groups = queries.limits.max_log_groups;
-    if groups.len() > max_groups {
+    // (SOURCE logGroups(...) may select up to 10,000, as AWS's may.)
+    let by_source = language != "SQL" && query.source().is_some();
+    if by_source && groups.len() > insights::MAX_SOURCE_GROUPS {
+        return Err(invalid(format!(
+            "SOURCE selects {} log groups, more than {}: select fewer (another namePrefix or names).",
+            groups.len(),
+            insights::MAX_SOURCE_GROUPS
+        )));
+    }
+    if !by_source && groups.len() > max_groups {
         return Err(invalid(format!(
             "A query can read at most {max_groups} log groups."
         )));
@@ -476,10 +485,20 @@ fn launch(
             }
         }
     }
-    let (start_s, end_s) = (
+    let (mut start_s, mut end_s) = (
         req.start_time.unwrap_or_default(),
         req.end_time.unwrap_or_default(),
     );
+    // `SOURCE … START=… END=…` (the console's time range) overrides the request's.
+    if let Some(src) = query.source().filter(|_| language != "SQL") {
+        let now_ms = store.now();
+        if let Some(t) = src.start {
+            start_s = t.at(now_ms).div_euclid(1000);
+        }
+        if let Some(t) = src.end {
+            end_s = t.at(now_ms).div_euclid(1000);
+        }
+    }
     if end_s < start_s {
         return Err(invalid(
             "endTime must be greater than or equal to startTime.",
@@ -570,16 +589,20 @@ fn source_groups(store: &LogStore, scope: &Scope, src: &insights::Source) -> Vec
     if !src.names.is_empty() {
         return src.names.clone();
     }
+    // No prefix: every log group; no class: the Standard class, as AWS selects them.
+    let class = src.class.as_deref().unwrap_or("STANDARD");
     let st = store.read();
     st.scopes
         .get(scope)
         .into_iter()
         .flatten()
         .filter(|(name, g)| {
-            src.name_prefixes
-                .iter()
-                .any(|p| name.starts_with(p.as_str()))
-                && src.class.as_ref().is_none_or(|c| c == &g.class)
+            (src.name_prefixes.is_empty()
+                || src
+                    .name_prefixes
+                    .iter()
+                    .any(|p| name.starts_with(p.as_str())))
+                && g.class == class
         })
         .map(|(name, _)| name.clone())
         .collect()
