@@ -242,6 +242,11 @@ def test_flatten_nested_json_and_json_functions(logs):
         return rows(run_query(logs, text, logGroupName=group, start_s=start // SECOND_MS - 60,
                               end_s=start // SECOND_MS + 600, queryLanguage="PPL"))
 
+    # (A leading SOURCE chooses the group, as in Logs Insights.)
+    qid = logs.start_query(queryLanguage="PPL", startTime=start // SECOND_MS - 60, endTime=start // SECOND_MS + 600,
+                           queryString=f"SOURCE logGroups(names: ['{group}']) | stats count() as n")["queryId"]
+    from test_logs_insights import wait_query
+    assert rows(wait_query(logs, qid)) == [{"n": "2"}]
     got = q("flatten req | flatten items | fields method, path, sku, n | sort sku")
     want = [{"method": d["req"]["method"], "path": d["req"]["path"], "sku": it["sku"], "n": str(it["n"])}
             for d in docs for it in d["items"]]

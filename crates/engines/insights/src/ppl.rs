@@ -814,6 +814,27 @@ type Shown = Option<Vec<String>>;
 
 /// Parses a PPL query into a [`Query`] of the same engine.
 pub fn parse_ppl(text: &str) -> R<Query> {
+    // A leading `SOURCE logGroups(...)` chooses the log groups, as in Logs Insights (AWS's
+    // CloudWatch takes it in PPL from the API and CLI).
+    let t = text.trim_start();
+    let opens_with_source = t.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("source"))
+        && t[6..]
+            .trim_start()
+            .get(..9)
+            .is_some_and(|w| w.eq_ignore_ascii_case("loggroups"));
+    if opens_with_source {
+        if let Some((src, at)) = crate::source::split(text)? {
+            let rest: String = text.chars().skip(at).collect();
+            let shift = |mut e: QueryError| {
+                e.start += at;
+                e.end += at;
+                e
+            };
+            let mut q = crate::translate::translating(|| translate(&rest)).map_err(shift)?;
+            q.source = Some(src);
+            return Ok(q);
+        }
+    }
     let r = crate::translate::translating(|| translate(text));
     // A place past the end (an unfinished query) is its last character.
     let n = text.chars().count();

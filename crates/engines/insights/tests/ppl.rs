@@ -757,3 +757,19 @@ fn hidden_columns_never_show() {
         assert!(!r.iter().any(|(k, _)| k.starts_with('\u{1}')), "{r:?}");
     }
 }
+
+/// A leading `SOURCE logGroups(...)` chooses the log groups of a PPL query too.
+#[test]
+fn ppl_takes_a_leading_source() {
+    let q =
+        parse_ppl("SOURCE logGroups(namePrefix: ['/app']) START=-1h | where ms > 1 | fields ms")
+            .unwrap();
+    let src = q.source().expect("a source");
+    assert_eq!(src.name_prefixes, vec!["/app"]);
+    assert_eq!(
+        src.start,
+        Some(nephoscope_insights::TimeBound::Relative(-3_600_000))
+    );
+    let e = parse_ppl("SOURCE logGroups() | where nope(1)").unwrap_err();
+    assert_eq!(e.start, 27, "{e:?}");
+}
