@@ -296,23 +296,6 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             ),
             None => Value::Null,
         },
-        // A number in [0, 1): from the seed when one is given (the same each time), else
-        // from the query's start and a counter.
-        "ppl_rand" => {
-            let seed = match x {
-                Some(s) => s.to_bits(),
-                None => {
-                    use std::sync::atomic::{AtomicU64, Ordering};
-                    static NEXT: AtomicU64 = AtomicU64::new(0);
-                    (env.now_ms as u64) ^ NEXT.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-                }
-            };
-            let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            Value::Num((z >> 11) as f64 / (1u64 << 53) as f64)
-        }
         // `timestampdiff(unit, from, to)`: whole units from one to the other (months and
         // years by the calendar, as MySQL and OpenSearch count them).
         "ppl_timestampdiff" => {
@@ -369,11 +352,12 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             else {
                 return Value::Null;
             };
-            if n.fract() != 0.0 || n.abs() > 1e9 {
+            if n.fract() != 0.0 || !n.is_finite() {
                 return Value::Null;
             }
             let n = n as i64;
             let span = match unit.to_ascii_uppercase().as_str() {
+                "MICROSECOND" => jiff::Span::new().try_microseconds(n),
                 "SECOND" => jiff::Span::new().try_seconds(n),
                 "MINUTE" => jiff::Span::new().try_minutes(n),
                 "HOUR" => jiff::Span::new().try_hours(n),

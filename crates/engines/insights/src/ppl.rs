@@ -729,21 +729,39 @@ impl Parser<'_> {
     fn call(&mut self, f: &str, start: usize, end: usize) -> R<String> {
         let lower = f.to_ascii_lowercase();
         let from = self.seen.len();
-        let mut args = self.list()?;
-        // `TIMESTAMPDIFF(DAY, …)`: the unit is a word, not a field.
-        if matches!(lower.as_str(), "timestampdiff" | "timestampadd") {
-            if let Some(u) = args.first_mut() {
-                if let Some(w) = u.strip_prefix('`').and_then(|x| x.strip_suffix('`')) {
-                    if w.chars().all(|c| c.is_ascii_alphabetic()) {
-                        let field = u.clone();
-                        *u = crate::translate::string(w);
-                        // (No field is read: `not` over the call needs no presence test for it.)
-                        if let Some(i) = self.seen[from..].iter().position(|x| *x == field) {
-                            self.seen.remove(from + i);
-                        }
-                    }
-                }
+        // `TIMESTAMPDIFF(DAY, …)`: the unit is a word, not a field (read before the rest, so
+        // no field check applies to it).
+        let unit = match (
+            matches!(lower.as_str(), "timestampdiff" | "timestampadd"),
+            self.toks.get(self.pos..self.pos + 3),
+        ) {
+            (true, Some([open, word, comma]))
+                if matches!(open.tok, Tok::Sym("("))
+                    && matches!(comma.tok, Tok::Sym(","))
+                    && matches!(&word.tok, Tok::Word(w) if w.chars().all(|c| c.is_ascii_alphabetic())) =>
+            {
+                let Tok::Word(w) = &word.tok else {
+                    unreachable!()
+                };
+                let u = crate::translate::string(w);
+                self.pos += 2;
+                Some(u)
             }
+            _ => None,
+        };
+        let mut args = if unit.is_some() {
+            // The rest of the list, after the unit's comma: read as `(` … `)`.
+            let mut rest = Vec::new();
+            while self.eat_sym(",") {
+                rest.push(self.expr()?);
+            }
+            self.expect_sym(")")?;
+            rest
+        } else {
+            self.list()?
+        };
+        if let Some(u) = unit {
+            args.insert(0, u);
         }
         // Null tests and defaults answer for missing fields themselves.
         if NULL_AWARE.contains(&lower.as_str()) {
@@ -822,20 +840,28 @@ pub fn parse_ppl(text: &str) -> R<Query> {
             .trim_start()
             .get(..9)
             .is_some_and(|w| w.eq_ignore_ascii_case("loggroups"));
-    if opens_with_source {
-        if let Some((src, at)) = crate::source::split(text)? {
+    let split = if opens_with_source {
+        crate::source::split(text)
+    } else {
+        Ok(None)
+    };
+    let r = match split {
+        Err(e) => Err(e),
+        Ok(Some((src, at))) => {
             let rest: String = text.chars().skip(at).collect();
-            let shift = |mut e: QueryError| {
-                e.start += at;
-                e.end += at;
-                e
-            };
-            let mut q = crate::translate::translating(|| translate(&rest)).map_err(shift)?;
-            q.source = Some(src);
-            return Ok(q);
+            crate::translate::translating(|| translate(&rest))
+                .map(|mut q| {
+                    q.source = Some(src);
+                    q
+                })
+                .map_err(|mut e| {
+                    e.start += at;
+                    e.end += at;
+                    e
+                })
         }
-    }
-    let r = crate::translate::translating(|| translate(text));
+        Ok(None) => crate::translate::translating(|| translate(text)),
+    };
     // A place past the end (an unfinished query) is its last character.
     let n = text.chars().count();
     r.map_err(|mut e| {

@@ -66,6 +66,10 @@ fn time_bound(t: &str) -> Option<TimeBound> {
         _ => return None,
     };
     let d = n.checked_mul(ms)?;
+    // (At most 1000 years back, as time periods in a query.)
+    if d > 1000 * 366 * 86_400_000 {
+        return None;
+    }
     // (A future bound is refused: START/END look back from now.)
     if !neg && d != 0 {
         return None;
@@ -321,6 +325,13 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
                 ),
             );
         };
+        if nested {
+            return err(
+                at,
+                i,
+                "START/END in a subquery's or a join's SOURCE is not supported yet: it reads the query's time range",
+            );
+        }
         if which == "start" {
             src.start = Some(t);
         } else {

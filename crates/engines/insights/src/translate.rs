@@ -202,7 +202,6 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("current_date", "ppl_current_date", 0, 0),
     ("curdate", "ppl_current_date", 0, 0),
     ("concat_ws", "ppl_concat_ws", 2, 64),
-    ("rand", "ppl_rand", 0, 1),
     ("timestampdiff", "ppl_timestampdiff", 3, 3),
     ("timestampadd", "ppl_timestampadd", 3, 3),
     // SQL's scalar subqueries, by number (replaced by their value before the query runs);

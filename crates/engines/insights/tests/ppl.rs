@@ -47,9 +47,9 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             &["a=Wednesday; b=August; c=4; d=2; e=35; f=3; g=2023-02-28; h=2008-09-01 06:12:27; i=1220249547; j=2020-09-05; k=42; l=2024-02-29; m=366; o=29; @ptr=p0"],
         ),
         (
-            "where ms = 10 | eval a = timestampdiff(DAY, '2020-01-01', '2020-03-01 12:00:00'), b = timestampdiff(MONTH, '2020-01-31', '2020-02-29'), c = timestampdiff(YEAR, '2020-03-01', '2021-02-28'), d = timestampadd(MONTH, 1, '2020-01-31'), e = concat_ws('-', 'a', route, user, 'z'), f = rand(7) = rand(7), g = rand() < 1, h = timestampdiff(HOUR, '2020-01-02', '2020-01-01') | fields a, b, c, d, e, f, g, h",
+            "where ms = 10 | eval a = timestampdiff(DAY, '2020-01-01', '2020-03-01 12:00:00'), b = timestampdiff(MONTH, '2020-01-31', '2020-02-29'), c = timestampdiff(YEAR, '2020-03-01', '2021-02-28'), d = timestampadd(MONTH, 1, '2020-01-31'), e = concat_ws('-', 'a', route, user, 'z'), g = timestampadd(SECOND, 1700000000, '1970-01-01 00:00:00'), h = timestampdiff(HOUR, '2020-01-02', '2020-01-01') | fields a, b, c, d, e, g, h",
             "",
-            &["a=60; b=0; c=0; d=2020-02-29 00:00:00.000; e=a-/a-ann-z; f=true; g=true; h=-24; @ptr=p0"],
+            &["a=60; b=0; c=0; d=2020-02-29 00:00:00.000; e=a-/a-ann-z; g=2023-11-14 22:13:20.000; h=-24; @ptr=p0"],
         ),
         // Math, string, hash and condition functions Logs Insights has no counterpart for.
         (
@@ -772,4 +772,13 @@ fn ppl_takes_a_leading_source() {
     );
     let e = parse_ppl("SOURCE logGroups() | where nope(1)").unwrap_err();
     assert_eq!(e.start, 27, "{e:?}");
+}
+
+/// timestampdiff's unit is a word, not a field, also after a join (where fields need a side).
+#[test]
+fn a_time_unit_is_no_field_after_a_join() {
+    parse_ppl("join left = l, right = r on l.k = r.k `g` | eval d = timestampdiff(DAY, l.t, r.t) | fields d")
+        .unwrap();
+    let e = parse_ppl("SOURCE logGroups() | where x >").unwrap_err();
+    assert!(e.end <= "SOURCE logGroups() | where x >".len(), "{e:?}");
 }

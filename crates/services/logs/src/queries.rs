@@ -492,11 +492,19 @@ fn launch(
     // `SOURCE … START=… END=…` (the console's time range) overrides the request's.
     if let Some(src) = query.source().filter(|_| language != "SQL") {
         let now_ms = store.now();
+        // (An instant before 1970 reads from 1970, as the earliest startTime does.)
         if let Some(t) = src.start {
-            start_s = t.at(now_ms).div_euclid(1000);
+            start_s = t.at(now_ms).div_euclid(1000).max(0);
         }
         if let Some(t) = src.end {
-            end_s = t.at(now_ms).div_euclid(1000);
+            end_s = t.at(now_ms).div_euclid(1000).max(0);
+        }
+        if (src.start.is_some() || src.end.is_some()) && end_s < start_s {
+            return Err(malformed(&insights::QueryError {
+                start: 0,
+                end: query_string.chars().count(),
+                message: "SOURCE's END is before its START (or the request's startTime)".into(),
+            }));
         }
     }
     if end_s < start_s {
@@ -587,7 +595,14 @@ struct Sources {
 /// caller), or those whose names start with one of its prefixes, of its class if it has one.
 fn source_groups(store: &LogStore, scope: &Scope, src: &insights::Source) -> Vec<String> {
     if !src.names.is_empty() {
-        return src.names.clone();
+        // (A group named twice is read once.)
+        let mut seen = std::collections::HashSet::new();
+        return src
+            .names
+            .iter()
+            .filter(|n| seen.insert(n.as_str()))
+            .cloned()
+            .collect();
     }
     // No prefix: every log group; no class: the Standard class, as AWS selects them.
     let class = src.class.as_deref().unwrap_or("STANDARD");
