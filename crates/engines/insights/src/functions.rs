@@ -272,6 +272,15 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             Value::Num(t.as_millisecond().div_euclid(1000) as f64)
         }),
         "ppl_now" => Value::Time(env.now_ms),
+        // MySQL's format letters, as OpenSearch's PPL takes them (UTC).
+        "ppl_date_format" => match (instant(a0), text_of(a1)) {
+            (Some(t), Some(f)) => mysql_format(&f)
+                .and_then(|f| {
+                    crate::datetime::format_date(t.as_millisecond(), &f, &jiff::tz::TimeZone::UTC)
+                })
+                .map_or(Value::Null, Value::Str),
+            _ => Value::Null,
+        },
         "ppl_current_date" => jiff::Timestamp::from_millisecond(env.now_ms)
             .map_or(Value::Null, |t| {
                 date_text(t.to_zoned(jiff::tz::TimeZone::UTC).date())
@@ -757,6 +766,50 @@ pub fn call(name: &str, a: &[Value], env: &Env) -> Value {
         "ispublicip" => Value::Bool(ip(a0).is_some_and(|i| !is_private(i) && !is_reserved(i))),
         _ => Value::Null,
     }
+}
+
+/// A MySQL `DATE_FORMAT` format as `formatDate`'s strftime one (`None`: a letter it has no
+/// counterpart for).
+fn mysql_format(f: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut it = f.chars();
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let to = match it.next()? {
+            'Y' => "%Y",
+            'y' => "%y",
+            'm' => "%m",
+            'c' => "%-m",
+            'M' => "%B",
+            'b' => "%b",
+            'd' => "%d",
+            'e' => "%-d",
+            'j' => "%j",
+            'H' => "%H",
+            'k' => "%-H",
+            'h' | 'I' => "%I",
+            'l' => "%-I",
+            'i' => "%M",
+            's' | 'S' => "%S",
+            // Microseconds: times here hold milliseconds.
+            'f' => "%L000",
+            'p' => "%p",
+            'W' => "%A",
+            'a' => "%a",
+            'w' => "%w",
+            'T' => "%H:%M:%S",
+            'r' => "%I:%M:%S %p",
+            'U' => "%U",
+            'u' => "%W",
+            '%' => "%%",
+            _ => return None,
+        };
+        out.push_str(to);
+    }
+    Some(out)
 }
 
 /// An argument's text and, when it is JSON, its value (a map or list value as itself).

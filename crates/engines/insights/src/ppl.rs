@@ -1317,8 +1317,9 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                     p.peek().start,
                 );
             }
-            "top" | "rare" => {
-                let (stats, sort, cols, n) = top_rare(&mut p, cmd == "top", cs)?;
+            // (The approximate forms answer exactly: an exact answer is within any bound.)
+            "top" | "rare" | "top_approx" | "rare_approx" => {
+                let (stats, sort, cols, n) = top_rare(&mut p, cmd.starts_with("top"), cs)?;
                 p.made = cols.clone();
                 renamed.clear();
                 add(&mut pieces, stats, false, p.peek().start);

@@ -211,6 +211,9 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
 
 /// PPL's JSON functions, engine functions as [`INTERNAL_FUNCTIONS`] are.
 pub(crate) const PPL_JSON_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
+    // (Not JSON, but PPL's alone: MySQL's format letters; Spark SQL's `date_format` takes
+    // Java patterns, not supported yet.)
+    ("date_format", "ppl_date_format", 2, 2),
     ("json", "ppl_json", 1, 1),
     ("json_valid", "ppl_json_valid", 1, 1),
     ("json_object", "ppl_json_object", 2, 64),

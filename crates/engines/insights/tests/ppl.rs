@@ -51,6 +51,16 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["a=60; b=0; c=0; d=2020-02-29 00:00:00.000; e=a-/a-ann-z; g=2023-11-14 22:13:20.000; h=-24; @ptr=p0"],
         ),
+        (
+            "where ms = 10 | eval a = date_format('2020-08-26 13:05:09.123', '%Y-%m-%d %H:%i:%s.%f %W %M %p'), b = date_format('2020-08-26', '%q') | fields a, b",
+            "",
+            &["a=2020-08-26 13:05:09.123000 Wednesday August PM; @ptr=p0"],
+        ),
+        (
+            "top_approx 1 route",
+            "",
+            &["count_route=3; route=/a"],
+        ),
         // Math, string, hash and condition functions Logs Insights has no counterpart for.
         (
             "where ms = 10 | eval a = round(sin(pi() / 2), 3), b = round(log(2, 8), 6), c = round(log10(1000), 6), d = conv('100', 2, 10), e = crc32('hello'), f = reverse('abc'), g = right('hello', 3), h = sha1('abc'), i = nullif(ms, 10), j = degrees(pi()), k = cbrt(27), l = nullif(ms, 11), m = conv('ff', 16, 2), n = round(atan2(1, 1) * 4, 6), o = conv('-10', 10, 16), q = conv('12x', 10, 10), r = nullif('01', '1'), s = from_unixtime(ms / 0) | fields a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, q, r, s",
