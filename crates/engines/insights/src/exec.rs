@@ -753,7 +753,7 @@ pub fn replace_scalar(e: &mut Expr, j: usize, literal: &Expr) {
 
 /// Calls `f` on `e` and, unless it answers true (it replaced the node), on every expression
 /// inside it.
-fn walk_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr) -> bool) {
+pub(crate) fn walk_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr) -> bool) {
     if f(e) {
         return;
     }

@@ -347,6 +347,15 @@ impl Parser<'_> {
         }
     }
 
+    /// `a, b, …`: each field as [`Parser::read_field`] reads it.
+    fn read_fields(&mut self) -> R<Vec<(String, String)>> {
+        let mut out = vec![self.read_field()?];
+        while self.eat_sym(",") {
+            out.push(self.read_field()?);
+        }
+        Ok(out)
+    }
+
     fn read_field(&mut self) -> R<(String, String)> {
         let at = self.peek().clone();
         let f = self.field()?;
@@ -982,16 +991,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                     }
                 } else {
                     p.eat_sym("+");
-                    let mut names = Vec::new();
-                    let mut raw = Vec::new();
-                    loop {
-                        let (n, r) = p.read_field()?;
-                        names.push(n);
-                        raw.push(r);
-                        if !p.eat_sym(",") {
-                            break;
-                        }
-                    }
+                    let (names, raw): (Vec<_>, Vec<_>) = p.read_fields()?.into_iter().unzip();
                     if let Some(r) = raw.iter().find(|r| renamed.iter().any(|(n, ..)| n == *r)) {
                         return err(
                             cs,
@@ -1147,16 +1147,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 } else {
                     1
                 };
-                let mut names = Vec::new();
-                let mut raws = Vec::new();
-                loop {
-                    let (n, raw) = p.read_field()?;
-                    names.push(n);
-                    raws.push(raw);
-                    if !p.eat_sym(",") {
-                        break;
-                    }
-                }
+                let (names, raws): (Vec<_>, Vec<_>) = p.read_fields()?.into_iter().unzip();
                 let (mut keepempty, mut consecutive) = (false, false);
                 while p.at_word("keepempty") || p.at_word("consecutive") {
                     let which = p.next();
@@ -1389,13 +1380,10 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             "fillnull" => {
                 let mut fills: Vec<(String, String, String)> = Vec::new();
                 let fields = |p: &mut Parser<'_>, value: &str, fills: &mut Vec<_>| -> R<()> {
-                    loop {
-                        let (n, r) = p.read_field()?;
+                    for (n, r) in p.read_fields()? {
                         fills.push((n, r, value.to_string()));
-                        if !p.eat_sym(",") {
-                            return Ok(());
-                        }
                     }
+                    Ok(())
                 };
                 if p.eat_word("with") {
                     let v = p.additive()?;
@@ -1862,22 +1850,12 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
 /// values ascending.
 fn top_rare(p: &mut Parser<'_>, top: bool, cs: usize) -> R<(String, String, Vec<String>, usize)> {
     let n = p.count_or_ten("expected a positive whole number of rows")?;
-    let mut fields = Vec::new();
-    loop {
-        fields.push(p.read_field()?);
-        if !p.eat_sym(",") {
-            break;
-        }
-    }
-    let mut by = Vec::new();
-    if p.eat_word("by") {
-        loop {
-            by.push(p.read_field()?);
-            if !p.eat_sym(",") {
-                break;
-            }
-        }
-    }
+    let fields = p.read_fields()?;
+    let by = if p.eat_word("by") {
+        p.read_fields()?
+    } else {
+        Vec::new()
+    };
     let mut items = Vec::new();
     let mut cols = Vec::new();
     let mut order = Vec::new();

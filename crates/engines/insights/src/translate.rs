@@ -74,37 +74,14 @@ pub(crate) fn rename(cmds: &mut [crate::ast::Command]) {
 }
 
 fn rename_expr(e: &mut crate::ast::Expr) {
-    use crate::ast::Expr;
-    match e {
-        Expr::Field(f) => {
+    crate::exec::walk_mut(e, &mut |x| {
+        if let crate::ast::Expr::Field(f) = x {
             if let Some(r) = real(f) {
                 *f = r;
             }
         }
-        Expr::Neg(x) | Expr::Not(x) => rename_expr(x),
-        Expr::Bin(_, a, b) | Expr::Index(a, b) => {
-            rename_expr(a);
-            rename_expr(b);
-        }
-        Expr::Like { expr, pat, .. } => {
-            rename_expr(expr);
-            rename_expr(pat);
-        }
-        Expr::In { expr, list, .. } => {
-            rename_expr(expr);
-            list.iter_mut().for_each(rename_expr);
-        }
-        Expr::InSub { expr, .. } => rename_expr(expr),
-        Expr::List(items) | Expr::Call { args: items, .. } => {
-            items.iter_mut().for_each(rename_expr)
-        }
-        Expr::Str(_)
-        | Expr::Num(_)
-        | Expr::Regex(_)
-        | Expr::Dur(..)
-        | Expr::Star
-        | Expr::AggRef(_) => {}
-    }
+        false
+    });
 }
 
 /// Functions PPL and SQL both call by these names → (Logs Insights function, fewest and most
