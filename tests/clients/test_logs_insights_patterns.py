@@ -108,6 +108,34 @@ def test_diff_previous_day_has_nothing_to_compare(logs, window):
         ("6", "0", "New"), ("3", "0", "New"), ("1", "0", "New")], got
 
 
+def test_logcompare_timeshift_with_a_source_time_range(logs):
+    # AWS's example: `SOURCE lg start=-1d end=now | logcompare timeshift 7d` (here an hour).
+    group = new_group(logs, "logcompare")
+    now = now_ms()
+    week = 7 * 24 * 60 * MINUTE_MS
+    current = ["GET /a 200 in 12 ms", "GET /a 200 in 15 ms", "[ERROR] upstream 10.0.0.7 refused"]
+    baseline = ["GET /a 200 in 9 ms", "[INFO] cache warmed in 3 s", "[INFO] cache warmed in 4 s"]
+    # (One batch per day: a PutLogEvents batch spans at most 24 hours.)
+    put_events(logs, [Event(group, "old", now - week - 10 * MINUTE_MS + i, m) for i, m in enumerate(baseline)])
+    # Outside both hours: neither period reads it.
+    put_events(logs, [Event(group, "s", now - 3 * 60 * MINUTE_MS, "GET /a 200 in 1 ms")]
+               + [Event(group, "s", now - 10 * MINUTE_MS + i, m) for i, m in enumerate(current)])
+    # The request's range is a day ago: SOURCE's start=/end= replace it.
+    day_ago_s = (now - 24 * 60 * MINUTE_MS) // SECOND_MS
+    resp = run_query(logs, f"SOURCE {group} start=-1h end=now | logcompare timeshift 7d",
+                     start_s=day_ago_s - 60, end_s=day_ago_s)
+    got = {r["@pattern"]: (r["@sampleCount"], r["@previousSampleCount"], r["@changeType"]) for r in rows(resp)}
+    assert got == {
+        "GET /a <*> in <*> ms": ("2", "1", "Increased"),
+        "[ERROR] upstream <*> refused": ("1", "0", "New"),
+        "[INFO] cache warmed in <*> s": ("0", "2", "Removed"),
+    }, got
+    assert resp["statistics"]["recordsScanned"] == 6, resp["statistics"]
+    expect_error("MalformedQueryException", logs.start_query,
+                 queryString="fields @message | logcompare timeshift", startTime=day_ago_s - 60,
+                 endTime=day_ago_s, logGroupName=group)
+
+
 def test_filter_index_returns_what_filter_returns(logs):
     group = new_group(logs, "filterindex")
     base = now_ms() - 5 * MINUTE_MS

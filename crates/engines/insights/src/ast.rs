@@ -165,6 +165,9 @@ pub enum DiffPeriod {
     Day,
     Week,
     Month,
+    /// `logcompare timeshift <n><unit>`: the equal-length period that many units earlier
+    /// (months, quarters and years by the calendar).
+    Shift(i64, crate::lexer::Unit),
 }
 
 /// `lookup <table> <column> [as <field>], … OUTPUT <column>, …`: adds the table's `OUTPUT`

@@ -7,7 +7,7 @@ use crate::QueryError;
 use regex::Regex;
 use std::sync::Arc;
 
-const UNSUPPORTED_COMMANDS: &[&str] = &["source", "anomaly", "logcompare"];
+const UNSUPPORTED_COMMANDS: &[&str] = &["source", "anomaly"];
 
 /// The most buckets `histogram(field, buckets)` may ask for.
 const MAX_HISTOGRAM_BUCKETS: f64 = 1000.0;
@@ -126,7 +126,11 @@ fn check_diff_placement(cmds: &[Command], spans: &[(usize, usize)]) -> R<()> {
             return err(
                 spans[i].0,
                 spans[i].1,
-                "diff must directly follow a pattern command, and no stats, sort, dedup or limit may come before that pattern",
+                if matches!(c, Command::Diff(DiffPeriod::Shift(..))) {
+                    "logcompare compares the records themselves: no stats, sort, dedup, limit or pattern may come before it"
+                } else {
+                    "diff must directly follow a pattern command, and no stats, sort, dedup or limit may come before that pattern"
+                },
             );
         }
     }
@@ -300,6 +304,30 @@ impl Parser {
                     self.pos += 1;
                 }
                 Ok(Command::Diff(period))
+            }
+            // `logcompare timeshift 7d`: the patterns of the messages, compared with the
+            // same period shifted back (a comparison query returns patterns, as `diff` does).
+            "logcompare" => {
+                if !self.eat_word("timeshift") {
+                    let p = self.peek().clone();
+                    return err(
+                        p.start,
+                        p.end,
+                        "logcompare takes timeshift and a time period, e.g. logcompare timeshift 7d",
+                    );
+                }
+                let d = self.next();
+                match d.tok {
+                    Tok::Dur(n, u) if n > 0 => {
+                        self.then = Some(Command::Diff(DiffPeriod::Shift(n, u)));
+                        Ok(Command::Pattern(Expr::Field("@message".into())))
+                    }
+                    _ => err(
+                        d.start,
+                        d.end,
+                        "timeshift takes a positive time period such as 1h, 7d or 1mon",
+                    ),
+                }
             }
             "filterindex" => self.filter_index(&t),
             "unmask" => err(

@@ -20,6 +20,7 @@
 
 use crate::ast::DiffPeriod;
 use crate::eval::Row;
+use crate::lexer::Unit;
 use crate::value::Value;
 use regex::Regex;
 use std::collections::HashMap;
@@ -204,8 +205,8 @@ impl Patterns {
 }
 
 /// The comparison period of `diff` for the inclusive range `[start, end]` (epoch ms): of equal
-/// length, ending just before `start` (previous period) or shifted back a day, a week or a
-/// calendar month (the day clamped to the month's last day).
+/// length, ending just before `start` (previous period) or shifted back a day, a week, a
+/// calendar month (the day clamped to the month's last day), or `logcompare`'s time shift.
 pub fn comparison_range(period: DiffPeriod, start: i64, end: i64) -> (i64, i64) {
     const DAY: i64 = 86_400_000;
     let len = end.saturating_sub(start);
@@ -213,19 +214,30 @@ pub fn comparison_range(period: DiffPeriod, start: i64, end: i64) -> (i64, i64) 
         DiffPeriod::Previous => start.saturating_sub(len).saturating_sub(1),
         DiffPeriod::Day => start.saturating_sub(DAY),
         DiffPeriod::Week => start.saturating_sub(7 * DAY),
-        DiffPeriod::Month => month_back(start),
+        DiffPeriod::Month => months_back(start, 1),
+        DiffPeriod::Shift(n, u) => match u {
+            Unit::Month => months_back(start, n),
+            Unit::Quarter => months_back(start, n.saturating_mul(3)),
+            Unit::Year => months_back(start, n.saturating_mul(12)),
+            u => start.saturating_sub(crate::datetime::unit_ms(u).saturating_mul(n)),
+        },
     };
     (s, s.saturating_add(len))
 }
 
-fn month_back(ms: i64) -> i64 {
+/// `ms` moved back `n` calendar months (the day clamped to the month's last day).
+fn months_back(ms: i64, n: i64) -> i64 {
     use time::{Month, OffsetDateTime};
+    let fallback = ms.saturating_sub(n.saturating_mul(30 * 86_400_000));
     let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000) else {
-        return ms.saturating_sub(30 * 86_400_000);
+        return fallback;
     };
-    let (y, m) = match t.month() {
-        Month::January => (t.year() - 1, Month::December),
-        m => (t.year(), m.previous()),
+    let months = (t.year() as i64 * 12 + (t.month() as i64 - 1)).saturating_sub(n);
+    let Ok(y) = i32::try_from(months.div_euclid(12)) else {
+        return fallback;
+    };
+    let Ok(m) = Month::try_from(months.rem_euclid(12) as u8 + 1) else {
+        return fallback;
     };
     let day = t.day().min(m.length(y));
     match t
@@ -235,7 +247,7 @@ fn month_back(ms: i64) -> i64 {
         .and_then(|x| x.replace_day(day))
     {
         Ok(x) => (x.unix_timestamp_nanos() / 1_000_000) as i64,
-        Err(_) => ms.saturating_sub(30 * 86_400_000),
+        Err(_) => fallback,
     }
 }
 
@@ -303,5 +315,21 @@ mod tests {
             comparison_range(DiffPeriod::Month, start, end),
             (feb29, feb29 + 3_600_000 - 1)
         );
+        // `logcompare timeshift …`: fixed units, then calendar months, quarters and years.
+        let shift = |n, u| comparison_range(DiffPeriod::Shift(n, u), start, end);
+        assert_eq!(
+            shift(7, Unit::Day),
+            (start - 7 * 86_400_000, end - 7 * 86_400_000)
+        );
+        assert_eq!(shift(90, Unit::Min), (start - 5_400_000, end - 5_400_000));
+        assert_eq!(shift(1, Unit::Month), (feb29, feb29 + 3_600_000 - 1));
+        // 2024-03-31 → 2023-12-31 and 2022-03-31.
+        assert_eq!(shift(1, Unit::Quarter).0, 1_703_980_800_000);
+        assert_eq!(shift(2, Unit::Year).0, 1_648_684_800_000);
+        // 13 months back: 2023-02-28 (clamped).
+        assert_eq!(shift(13, Unit::Month).0, 1_677_542_400_000);
+        // A shift past any calendar stays a number.
+        assert!(shift(i64::MAX, Unit::Month).0 < start);
+        assert!(shift(i64::MAX, Unit::Week).0 < start);
     }
 }

@@ -132,13 +132,6 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
             return err(s, i, "unterminated string");
         }
         i += 1;
-        if !nested {
-            return err(
-                start,
-                i,
-                "SOURCE '<log group>' names a log group only inside a subquery or a join; a query starts with SOURCE logGroups(namePrefix: [...]) or names its log groups in the request",
-            );
-        }
         if name.is_empty() {
             return err(s, i, "SOURCE needs a log group name");
         }
@@ -146,14 +139,33 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
             names: vec![name],
             ..Source::default()
         };
-        return after_source(&c, start, i, src, nested);
+        return time_range(&c, start, i, src, nested);
     }
-    if !word_at(i, "logGroups") {
-        return err(
-            start,
-            i,
-            "SOURCE supports logGroups(namePrefix: [...], class: '...') only",
-        );
+    let is_call = {
+        let mut j = i + "logGroups".len();
+        while j < c.len() && c[j].is_whitespace() {
+            j += 1;
+        }
+        word_at(i, "logGroups") && c.get(j) == Some(&'(')
+    };
+    if !is_call {
+        // A bare log group name, as `logcompare`'s example writes it: `SOURCE lg start=-1d`.
+        let s = i;
+        while i < c.len() && is_group_name_char(c[i]) {
+            i += 1;
+        }
+        if i == s || c.get(i).is_some_and(|n| !n.is_whitespace() && *n != '|') {
+            return err(
+                start,
+                i.max(s + 1).min(c.len().max(start + 1)),
+                "SOURCE takes a log group name or logGroups(namePrefix: [...], class: '...')",
+            );
+        }
+        let src = Source {
+            names: vec![c[s..i].iter().collect()],
+            ..Source::default()
+        };
+        return time_range(&c, start, i, src, nested);
     }
     i += "logGroups".len();
     skip_ws(&mut i);
@@ -288,9 +300,35 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
             "SOURCE logGroups takes names or namePrefix, not both",
         );
     }
-    // `START=… END=…` (the console's time range), either or both, any order.
+    time_range(&c, start, i, src, nested)
+}
+
+/// The characters a log group's name may hold (AWS: `[\.\-_/#A-Za-z0-9]+`).
+fn is_group_name_char(ch: char) -> bool {
+    ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_' | '/' | '#')
+}
+
+/// `START=… END=…` after the groups (the console's time range), either or both, any order,
+/// then what follows the SOURCE.
+fn time_range(
+    c: &[char],
+    start: usize,
+    mut i: usize,
+    mut src: Source,
+    nested: bool,
+) -> Result<Option<(Source, usize)>, QueryError> {
+    let word_at = |i: usize, w: &str| {
+        c.len() >= i + w.len()
+            && c[i..i + w.len()]
+                .iter()
+                .collect::<String>()
+                .eq_ignore_ascii_case(w)
+            && c.get(i + w.len()).is_none_or(|n| !n.is_alphanumeric())
+    };
     loop {
-        skip_ws(&mut i);
+        while i < c.len() && c[i].is_whitespace() {
+            i += 1;
+        }
         let which = if word_at(i, "start") {
             "start"
         } else if word_at(i, "end") {
@@ -300,7 +338,9 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
         };
         let at = i;
         i += which.len();
-        skip_ws(&mut i);
+        while i < c.len() && c[i].is_whitespace() {
+            i += 1;
+        }
         if c.get(i) != Some(&'=') {
             return err(
                 at,
@@ -309,7 +349,9 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
             );
         }
         i += 1;
-        skip_ws(&mut i);
+        while i < c.len() && c[i].is_whitespace() {
+            i += 1;
+        }
         let s = i;
         while i < c.len() && !c[i].is_whitespace() && c[i] != '|' {
             i += 1;
@@ -338,7 +380,7 @@ pub fn split_in(text: &str, nested: bool) -> Result<Option<(Source, usize)>, Que
             src.end = Some(t);
         }
     }
-    after_source(&c, start, i, src, nested)
+    after_source(c, start, i, src, nested)
 }
 
 /// What follows a SOURCE ending before char `i`: `|` and the rest, or (nested) nothing.
@@ -410,8 +452,36 @@ mod tests {
             TimeBound::Relative(-12 * 3_600_000).at(100_000_000),
             56_800_000
         );
+        // A log group by name at the start of a query, quoted or bare, with a time range.
+        let (s, _) = split("SOURCE lg start=-1d end=now\n| logcompare timeshift 7d")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.names, vec!["lg"]);
+        assert_eq!(
+            (s.start, s.end),
+            (
+                Some(TimeBound::Relative(-86_400_000)),
+                Some(TimeBound::Relative(0))
+            )
+        );
+        let (s, rest) = split("SOURCE '/aws/lambda/f' | fields x").unwrap().unwrap();
+        assert_eq!(
+            (s.names, s.start, rest),
+            (vec!["/aws/lambda/f".into()], None, 24)
+        );
+        let (s, _) = split("source /aws/batch/job#1 | fields x")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.names, vec!["/aws/batch/job#1"]);
+        // (`logGroups` without parentheses is a group of that name.)
+        let (s, _) = split("SOURCE logGroups | fields x").unwrap().unwrap();
+        assert_eq!(s.names, vec!["logGroups"]);
         for bad in [
-            "SOURCE '/group' | fields @message",
+            "SOURCE lg start=-1d",
+            "SOURCE lg, other | fields x",
+            "SOURCE = lg | fields x",
+            "SOURCE | fields x",
+            "SOURCE lg start=1d | fields x",
             "SOURCE logGroups(namePrefix: ['/a']) fields x",
             "SOURCE logGroups() START=+5m | fields x",
             "SOURCE logGroups() START=5m | fields x",

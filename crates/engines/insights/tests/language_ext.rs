@@ -385,7 +385,7 @@ fn join_doc_examples() {
 #[test]
 fn subquery_join_and_source_errors() {
     let cases: &[(&str, usize, usize, &str)] = &[
-        ("SOURCE '/g' | fields x", 0, 11, "only inside a subquery or a join"),
+        ("SOURCE lg start=1d | fields x", 16, 18, "START takes a time"),
         ("filter x in (SOURCE '/g' | filter y in (SOURCE '/h' | fields y) | fields x)", 39, 40, "nested subqueries are not supported"),
         ("fields x in (SOURCE '/g' | fields x)", 9, 13, "only in filter"),
         ("filter x in (SOURCE '/g' | filter y = 1)", 13, 39, "must select the field 'x'"),

@@ -139,6 +139,19 @@ fn diff_table() {
             "pattern @message | diff previousWeek | sort @previousSampleCount desc | limit 1",
             &["@pattern=week-old ERROR boom <*>; @ratio=0; @sampleCount=0; @previousSampleCount=1; @diffRatio=-1; @changeType=Removed; @severityLabel=Error"],
         ),
+        // `logcompare timeshift d` is `pattern @message | diff` against the period d earlier.
+        (
+            "logcompare timeshift 1d | filter @changeType = 'Removed'",
+            &["@pattern=day-old ERROR boom <*>; @ratio=0; @sampleCount=0; @previousSampleCount=1; @diffRatio=-1; @changeType=Removed; @severityLabel=Error"],
+        ),
+        (
+            "filter @message like /request/ | logcompare timeshift 60m",
+            &["@pattern=request <*> served; @ratio=1; @sampleCount=2; @previousSampleCount=2; @diffRatio=0; @changeType=Unchanged"],
+        ),
+        (
+            "logcompare timeshift 1w | sort @previousSampleCount desc | limit 1 | display @pattern, @changeType",
+            &["@pattern=week-old ERROR boom <*>; @changeType=Removed"],
+        ),
         (
             // Without diff the comparison period is not read at all.
             "pattern @message",
@@ -187,6 +200,16 @@ fn diff_scan_ranges() {
             "pattern @message | diff previousWeek",
             (T0, T0 + H - 1),
             &[(T0 - 168 * H, T0 - 167 * H - 1), (T0, T0 + H - 1)],
+        ),
+        (
+            "logcompare timeshift 7d",
+            (T0, T0 + H - 1),
+            &[(T0 - 168 * H, T0 - 167 * H - 1), (T0, T0 + H - 1)],
+        ),
+        (
+            "filter @message like /x/ | logcompare timeshift 30m",
+            (T0, T0 + H - 1),
+            &[(T0 - H / 2, T0 + H - 1)],
         ),
     ];
     for (q, (s, e), want) in cases {
