@@ -200,6 +200,26 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             }
             Value::Str(out.iter().rev().collect())
         }
+        // As CAST to INT (`toInt`): the number truncated, wrapped into the type's bits.
+        "ppl_tinyint" => x.map_or(Value::Null, |x| {
+            Value::Num(f64::from(x.trunc() as i64 as i32 as i8))
+        }),
+        "ppl_smallint" => x.map_or(Value::Null, |x| {
+            Value::Num(f64::from(x.trunc() as i64 as i32 as i16))
+        }),
+        // As Spark casts to BOOLEAN: text `t true y yes` / `f false n no` (any case,
+        // trimmed), a number — text holding one too, as JSON logs' numbers are kept — by
+        // whether it is 0; anything else is null.
+        "ppl_boolean" => match a0 {
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Num(n) => Value::Bool(*n != 0.0),
+            Value::Str(t) => match t.trim().to_ascii_lowercase().as_str() {
+                "t" | "true" | "y" | "yes" | "1" => Value::Bool(true),
+                "f" | "false" | "n" | "no" | "0" => Value::Bool(false),
+                _ => x.map_or(Value::Null, |n| Value::Bool(n != 0.0)),
+            },
+            _ => Value::Null,
+        },
         "ppl_reverse" => text_of(a0)
             .map(|t| Value::Str(t.chars().rev().collect()))
             .unwrap_or(Value::Null),

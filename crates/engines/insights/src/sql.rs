@@ -493,6 +493,8 @@ impl Tr<'_> {
                     _ => return p.err(e, format!("{n} is not a number")),
                 },
                 Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => string(s),
+                // (The engine has no null literal: `nullif` of equal values is null.)
+                Value::Null => "ppl_nullif(0, 0)".into(),
                 _ => return p.err(e, format!("the value {} is not supported yet", v.value)),
             },
             Expr::Nested(inner) => format!("({})", self.expr(inner)?),
@@ -654,6 +656,9 @@ impl Tr<'_> {
                 let convert = match data_type {
                     DataType::Int(_) | DataType::Integer(_) => "toInt",
                     DataType::BigInt(_) | DataType::Int64 => "toLong",
+                    DataType::TinyInt(_) => "ppl_tinyint",
+                    DataType::SmallInt(_) => "ppl_smallint",
+                    DataType::Boolean | DataType::Bool => "ppl_boolean",
                     DataType::Double(_)
                     | DataType::Float(_)
                     | DataType::Float64

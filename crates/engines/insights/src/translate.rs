@@ -181,6 +181,10 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("concat_ws", "ppl_concat_ws", 2, 64),
     ("timestampdiff", "ppl_timestampdiff", 3, 3),
     ("timestampadd", "ppl_timestampadd", 3, 3),
+    // SQL's CAST to the small integers and to BOOLEAN; no query can name them.
+    ("\u{1}tinyint", "ppl_tinyint", 1, 1),
+    ("\u{1}smallint", "ppl_smallint", 1, 1),
+    ("\u{1}boolean", "ppl_boolean", 1, 1),
     // SQL's scalar subqueries, by number (replaced by their value before the query runs);
     // no query can name it.
     ("\u{1}scalar", "ppl_scalar", 1, 1),

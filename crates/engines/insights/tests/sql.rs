@@ -275,6 +275,17 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["third=100; s=200; @ptr=p3"],
         ),
+        // The small integers wrap as INT does; BOOLEAN reads Spark's words; NULL is null.
+        (
+            "SELECT CAST(bytes AS TINYINT) AS t, CAST(-bytes * 200 AS SMALLINT) AS s, CAST(bytes AS BOOLEAN) AS b, CAST(method AS BOOLEAN) AS m, CAST(' Yes ' AS BOOL) AS y, CAST('0' AS BOOLEAN) AS z, NULL AS n, COALESCE(NULL, host) AS c FROM `A` WHERE method = 'DELETE'",
+            "",
+            &["t=44; s=5536; b=true; y=true; z=false; c=c; @ptr=p3"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE CAST(status - 200 AS BOOLEAN) OR bytes IS NULL ORDER BY host",
+            "",
+            &["host=a; @ptr=p2", "host=b; @ptr=p1"],
+        ),
         (
             "SELECT method, CAST(SUM(bytes) AS DOUBLE) / COUNT(*) AS mean FROM `A` GROUP BY method ORDER BY method",
             "stats sum(bytes) / count(*) as mean by method | sort method asc | display method, mean",
@@ -441,8 +452,8 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "y",
         ),
         (
-            "SELECT CAST(x AS TINYINT) FROM `A`",
-            "CAST to TINYINT is not supported yet",
+            "SELECT CAST(x AS BINARY) FROM `A`",
+            "CAST to BINARY is not supported yet",
             "x",
         ),
         (
@@ -593,7 +604,7 @@ fn review_findings_answer_as_spark_would_or_are_refused() {
             "SELECT l.x FROM `A` AS l JOIN `B` AS r ON l.k = r.k WHERE B.y = 1",
             "names no side of the join",
         ),
-        ("SELECT CAST(x AS TINYINT) FROM `A`", "CAST to TINYINT"),
+        ("SELECT CAST(x AS BINARY) FROM `A`", "CAST to BINARY"),
         (
             "SELECT l.x FROM `A` AS l JOIN `B\\` AS r ON l.k = r.k",
             "by name",
