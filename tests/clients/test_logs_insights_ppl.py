@@ -342,3 +342,18 @@ def test_aws_cli_runs_a_ppl_query(server, ci, logs, data):
     assert resp["status"] == "Complete" and resp["queryLanguage"] == "PPL", resp
     counts = {r["status"]: int(r["count()"]) for r in rows(resp)}
     assert counts == {str(k): v for k, v in Counter(d["status"] for d in docs).items()}
+
+
+def test_case_cast_booleans_and_xor(logs, data):
+    """OpenSearch's documented forms: case(… else …), cast(… as int), true/false, xor."""
+    got = rows(ppl(logs, data, "eval kind = case(status >= 500, 'server', status >= 400, 'client' else 'ok'), "
+                               "big = if(cast(ms as int) > 100, true, false) "
+                               "| where kind = 'ok' xor big = true | stats count() as n by kind, big"))
+    _, _, docs = data
+    want = Counter()
+    for d in docs:
+        kind = "server" if d["status"] >= 500 else "client" if d["status"] >= 400 else "ok"
+        big = d["ms"] > 100
+        if (kind == "ok") != big:
+            want[(kind, "true" if big else "false")] += 1
+    assert sorted((r["kind"], r["big"], r["n"]) for r in got) == sorted((k, b, str(n)) for (k, b), n in want.items())

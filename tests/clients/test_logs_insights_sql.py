@@ -266,3 +266,32 @@ def test_scalar_subquery_and_correlated_exists_read_another_group(logs, data):
     from test_logs_insights import wait_query
     resp = wait_query(logs, qid)
     assert resp["status"] == "Failed", resp
+
+
+def test_spark_aggregates_filters_and_text_functions(logs, data):
+    a, _, _, docs, _ = data
+    # FILTER (WHERE …), count_if and approx_count_distinct per host.
+    got = rows(sql(logs, data, f"SELECT host, COUNT(*) FILTER (WHERE status >= 400) AS errors, "
+                               "SUM(bytes) FILTER (WHERE method = 'GET') AS get_bytes, COUNT_IF(status = 200) AS ok, "
+                               f"APPROX_COUNT_DISTINCT(method) AS methods FROM `{a}` GROUP BY host ORDER BY host"))
+    want = []
+    for host in sorted({d["host"] for d in docs}):
+        mine = [d for d in docs if d["host"] == host]
+        row = {"host": host, "errors": str(sum(d["status"] >= 400 for d in mine))}
+        get_bytes = [d["bytes"] for d in mine if d["method"] == "GET"]
+        if get_bytes:
+            row["get_bytes"] = str(sum(get_bytes))
+        row["ok"] = str(sum(d["status"] == 200 for d in mine))
+        row["methods"] = str(len({d["method"] for d in mine}))
+        want.append(row)
+    assert got == want
+    # RLIKE, POSITION, LPAD, REGEXP_EXTRACT and DATE_TRUNC, row by row.
+    got = rows(sql(logs, data, "SELECT method, POSITION('T' IN method) AS t, LPAD(host, 4, '-') AS h, "
+                               "REGEXP_EXTRACT(method, '^(.)(.*)$', 1) AS first, "
+                               "UNIX_MILLIS(DATE_TRUNC('MINUTE', `@timestamp`)) AS minute "
+                               f"FROM `{a}` WHERE method RLIKE '^(GET|PUT)$' ORDER BY bytes"))
+    start = data[2]
+    want = [{"method": d["method"], "t": str(d["method"].find("T") + 1), "h": d["host"].rjust(4, "-"),
+             "first": d["method"][0], "minute": str((start + i * SECOND_MS) // MINUTE_MS * MINUTE_MS)}
+            for i, d in enumerate(docs) if d["method"] in ("GET", "PUT")]
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want

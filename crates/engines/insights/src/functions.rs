@@ -428,6 +428,149 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
                 .checked_add(jiff::Span::new().days(n))
                 .map_or(Value::Null, date_text)
         }
+        // Whole days from the second date to the first (`datediff(end, start)`).
+        "ppl_datediff" => match (civil(a0), civil(a1)) {
+            (Some(e), Some(st)) => e
+                .date()
+                .since(st.date())
+                .map_or(Value::Null, |sp| Value::Num(sp.get_days() as f64)),
+            _ => Value::Null,
+        },
+        // `locate(sub, text[, from])`: the 1-based place of `sub` in `text` at or after the
+        // 1-based `from` (characters), 0 when absent or `from` < 1.
+        "ppl_locate" => {
+            let (Some(sub), Some(t)) = (text_of(a0), text_of(a1)) else {
+                return Value::Null;
+            };
+            let from = match a.get(2) {
+                None => 1.0,
+                Some(v) => match num(v) {
+                    Some(f) => f.trunc(),
+                    None => return Value::Null,
+                },
+            };
+            if from < 1.0 {
+                return Value::Num(0.0);
+            }
+            let skip = from as usize - 1;
+            let start = if skip == t.chars().count() {
+                t.len()
+            } else {
+                match t.char_indices().nth(skip) {
+                    Some((i, _)) => i,
+                    None => return Value::Num(0.0),
+                }
+            };
+            t[start..].find(sub.as_ref()).map_or(Value::Num(0.0), |i| {
+                Value::Num((skip + t[start..start + i].chars().count() + 1) as f64)
+            })
+        }
+        // `lpad`/`rpad(text, length[, pad])`: cut to the length, or padded with the pad
+        // repeated (a space by default; an empty pad leaves it as it is).
+        "ppl_lpad" | "ppl_rpad" => {
+            let (Some(t), Some(n)) = (text_of(a0), num(a1)) else {
+                return Value::Null;
+            };
+            let pad = match a.get(2) {
+                None => " ".to_string(),
+                Some(v) => match text_of(v) {
+                    Some(p) => p.into_owned(),
+                    None => return Value::Null,
+                },
+            };
+            let n = if n > 0.0 { n as usize } else { 0 };
+            if n > MAX_BUILT_TEXT {
+                return Value::Null;
+            }
+            let len = t.chars().count();
+            if len >= n || pad.is_empty() {
+                return Value::Str(t.chars().take(n).collect());
+            }
+            let fill: String = pad.chars().cycle().take(n - len).collect();
+            Value::Str(if name == "ppl_lpad" {
+                fill + &t
+            } else {
+                t.into_owned() + &fill
+            })
+        }
+        // Each word's first letter upper case, the rest lower case (words split at spaces).
+        "ppl_initcap" => text_of(a0).map_or(Value::Null, |t| {
+            let mut out = String::with_capacity(t.len());
+            let mut start = true;
+            for c in t.chars() {
+                if start {
+                    out.extend(c.to_uppercase());
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+                start = c == ' ';
+            }
+            Value::Str(out)
+        }),
+        "ppl_repeat" => match (text_of(a0), num(a1)) {
+            (Some(t), Some(n)) => {
+                let n = if n > 0.0 { n as usize } else { 0 };
+                if t.len().saturating_mul(n) > MAX_BUILT_TEXT {
+                    Value::Null
+                } else {
+                    Value::Str(t.repeat(n))
+                }
+            }
+            _ => Value::Null,
+        },
+        "ppl_ascii" => text_of(a0).map_or(Value::Null, |t| {
+            Value::Num(t.chars().next().map_or(0.0, |c| f64::from(u32::from(c))))
+        }),
+        // Either side null: null (as Spark's `xor`).
+        "ppl_xor" => {
+            if a0.is_null() || a1.is_null() {
+                Value::Null
+            } else {
+                Value::Bool(a0.truthy() != a1.truthy())
+            }
+        }
+        "ppl_startswith" | "ppl_endswith" | "ppl_contains" => match (text_of(a0), text_of(a1)) {
+            (Some(x), Some(y)) => Value::Bool(match name {
+                "ppl_startswith" => x.starts_with(y.as_ref()),
+                "ppl_endswith" => x.ends_with(y.as_ref()),
+                _ => x.contains(y.as_ref()),
+            }),
+            _ => Value::Null,
+        },
+        // `rlike`/`regexp_like`: the pattern matches somewhere in the text. A pattern that
+        // does not compile here is null.
+        "ppl_rlike" => match (text_of(a0), text_of(a1)) {
+            (Some(x), Some(p)) => with_regex(&p, |re| {
+                re.map_or(Value::Null, |re| Value::Bool(re.is_match(&x)))
+            }),
+            _ => Value::Null,
+        },
+        // `regexp_extract(text, pattern[, group])`: the group (1 by default, 0 the whole
+        // match) of the first match; empty text without a match or when the group took no
+        // part; a group the pattern does not have is null.
+        "ppl_regexp_extract" => {
+            let (Some(x), Some(p)) = (text_of(a0), text_of(a1)) else {
+                return Value::Null;
+            };
+            let g = match a.get(2) {
+                None => 1.0,
+                Some(v) => match num(v) {
+                    Some(g) if g >= 0.0 && g.fract() == 0.0 => g,
+                    _ => return Value::Null,
+                },
+            };
+            with_regex(&p, |re| {
+                let Some(re) = re else { return Value::Null };
+                if g as usize >= re.captures_len() {
+                    return Value::Null;
+                }
+                Value::Str(
+                    re.captures(&x)
+                        .and_then(|c| c.get(g as usize))
+                        .map_or(String::new(), |m| m.as_str().to_string()),
+                )
+            })
+        }
         "ppl_json" => json_text(a0)
             .filter(|(_, j)| j.is_some())
             .map_or(Value::Null, |(t, _)| Value::Str(t)),
@@ -1038,21 +1181,36 @@ pub fn to_json(v: &Value) -> serde_json::Value {
 use crate::codec::{b64dec, b64enc, urldecode, urlencode};
 pub use crate::datetime::{ceil_period, floor_period, unit_ms};
 
+/// The longest text `lpad`, `rpad` and `repeat` build (longer: null).
+const MAX_BUILT_TEXT: usize = 1 << 20;
+
+/// How many compiled patterns a thread keeps (a query's patterns are usually the same for
+/// every record).
+const REGEX_CACHE: usize = 8;
+
 thread_local! {
-    /// The last pattern `regexReplace` compiled on this thread (a query's pattern is usually
-    /// the same for every record).
-    static LAST_REGEX: std::cell::RefCell<Option<(String, Option<regex::Regex>)>> =
-        const { std::cell::RefCell::new(None) };
+    /// The patterns `regexReplace`, `rlike` and `regexp_extract` compiled last on this
+    /// thread, the most recent first.
+    static LAST_REGEX: std::cell::RefCell<Vec<(String, Option<regex::Regex>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with `pattern` compiled (`None`: it does not compile), compiling it only when it
-/// differs from the last one.
+/// is not among the last few.
 fn with_regex<T>(pattern: &str, f: impl FnOnce(Option<&regex::Regex>) -> T) -> T {
     LAST_REGEX.with(|last| {
         let mut last = last.borrow_mut();
-        if last.as_ref().is_none_or(|(p, _)| p != pattern) {
-            *last = Some((pattern.to_string(), regex::Regex::new(pattern).ok()));
+        match last.iter().position(|(p, _)| p == pattern) {
+            Some(0) => {}
+            Some(i) => {
+                let hit = last.remove(i);
+                last.insert(0, hit);
+            }
+            None => {
+                last.truncate(REGEX_CACHE - 1);
+                last.insert(0, (pattern.to_string(), regex::Regex::new(pattern).ok()));
+            }
         }
-        f(last.as_ref().and_then(|(_, re)| re.as_ref()))
+        f(last[0].1.as_ref())
     })
 }

@@ -398,10 +398,14 @@ impl Parser<'_> {
         while self.eat_word("or") {
             parts.push(self.and()?);
         }
-        let l = chain(parts, " or ");
-        if self.at_word("xor") {
-            let t = self.peek();
-            return err(t.start, t.end, "PPL's xor is not supported yet");
+        let mut l = chain(parts, " or ");
+        // `xor` binds least (OpenSearch's grammar: and, or, then xor); a missing side is null.
+        while self.eat_word("xor") {
+            let mut parts = vec![self.and()?];
+            while self.eat_word("or") {
+                parts.push(self.and()?);
+            }
+            l = format!("ppl_xor({l}, {})", chain(parts, " or "));
         }
         Ok(l)
     }
@@ -687,6 +691,79 @@ impl Parser<'_> {
         Ok(if more { format!("({l})") } else { l })
     }
 
+    /// `case(cond, value [, cond, value]… [else default])`: the value of the first condition
+    /// that holds, else the default (null without one).
+    fn case(&mut self, start: usize, end: usize) -> R<String> {
+        self.expect_sym("(")?;
+        // (Conditions and values answer for missing fields themselves, as CASE does.)
+        let from = self.seen.len();
+        let mut args = Vec::new();
+        loop {
+            args.push(self.expr()?);
+            self.expect_sym(",")?;
+            args.push(self.expr()?);
+            if self.eat_word("else") {
+                args.push(self.expr()?);
+                self.expect_sym(")")?;
+                break;
+            }
+            if self.eat_sym(")") {
+                break;
+            }
+            self.expect_sym(",")?;
+        }
+        self.seen.truncate(from);
+        // (Logs Insights' case takes ten pairs and a default.)
+        if args.len() > 21 {
+            return err(start, end, "case takes at most 10 conditions");
+        }
+        Ok(format!("case({})", args.join(", ")))
+    }
+
+    /// `cast(x as type)`; what does not convert is null.
+    fn cast(&mut self) -> R<String> {
+        self.expect_sym("(")?;
+        let x = self.expr()?;
+        if !self.eat_word("as") {
+            let t = self.peek();
+            return err(
+                t.start,
+                t.end.max(t.start + 1),
+                "expected AS in cast(x as type)",
+            );
+        }
+        let t = self.next();
+        let ty = match &t.tok {
+            Tok::Word(w) => w.to_ascii_lowercase(),
+            _ => String::new(),
+        };
+        let f = match ty.as_str() {
+            "int" | "integer" => "toInt",
+            "long" | "bigint" => "toLong",
+            "short" | "smallint" => "ppl_smallint",
+            "byte" | "tinyint" => "ppl_tinyint",
+            "float" | "double" | "real" => "toDouble",
+            "boolean" | "bool" => "ppl_boolean",
+            "date" => "ppl_date",
+            "timestamp" | "datetime" => "ppl_timestamp",
+            "string" | "varchar" | "char" | "text" => "",
+            _ => {
+                return err(
+                    t.start,
+                    t.end.max(t.start + 1),
+                    "cast takes int, long, short, byte, float, double, boolean, date, timestamp or string",
+                )
+            }
+        };
+        self.expect_sym(")")?;
+        Ok(if f.is_empty() {
+            // A null stays null (concat alone would make it empty text).
+            format!("if(ispresent({x}), concat({x}), {x})")
+        } else {
+            format!("{f}({x})")
+        })
+    }
+
     fn unary(&mut self) -> R<String> {
         if self.eat_sym("-") {
             let e = self.nested(Self::unary)?;
@@ -713,11 +790,7 @@ impl Parser<'_> {
             }
             Tok::Word(w) if self.at_sym("(") => self.call(&w, t.start, t.end),
             Tok::Word(w) if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") => {
-                err(
-                    t.start,
-                    t.end,
-                    "PPL's boolean literals are not supported yet",
-                )
+                Ok(format!("ppl_boolean('{}')", w.to_ascii_lowercase()))
             }
             Tok::Word(w) if w.starts_with(|c: char| c.is_ascii_digit()) => err(
                 t.start,
@@ -737,6 +810,28 @@ impl Parser<'_> {
     /// A function call, after its name.
     fn call(&mut self, f: &str, start: usize, end: usize) -> R<String> {
         let lower = f.to_ascii_lowercase();
+        match lower.as_str() {
+            "case" => return self.case(start, end),
+            "cast" => return self.cast(),
+            // `position(sub IN text)`: 1-based, 0 when absent.
+            "position" => {
+                self.expect_sym("(")?;
+                // (Not a whole expression: `in` would be read as a comparison.)
+                let sub = self.nested(Self::additive)?;
+                if !self.eat_word("in") {
+                    let t = self.peek();
+                    return err(
+                        t.start,
+                        t.end.max(t.start + 1),
+                        "expected IN in position(sub IN text)",
+                    );
+                }
+                let text = self.expr()?;
+                self.expect_sym(")")?;
+                return Ok(format!("ppl_locate({sub}, {text})"));
+            }
+            _ => {}
+        }
         let from = self.seen.len();
         // `TIMESTAMPDIFF(DAY, …)`: the unit is a word, not a field (read before the rest, so
         // no field check applies to it).

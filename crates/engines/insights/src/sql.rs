@@ -74,6 +74,11 @@ const AGGREGATES: &[(&str, &str)] = &[
     ("variance", "\u{1}var_samp"),
     ("var_pop", "\u{1}var_pop"),
     ("stddev_pop", "\u{1}stddev_pop"),
+    ("approx_count_distinct", "count_distinct"),
+    // (Written by [`Tr::function`] itself.)
+    ("count_if", "count"),
+    ("percentile_approx", "pct"),
+    ("approx_percentile", "pct"),
 ];
 
 /// The precedence class of an operator whose chains are written flat.
@@ -600,6 +605,38 @@ impl Tr<'_> {
                     t
                 }
             }
+            // `x RLIKE 'pattern'` / `REGEXP`: the pattern matches somewhere in the text.
+            Expr::RLike {
+                negated,
+                expr,
+                pattern,
+                ..
+            } => {
+                let from = self.seen.len();
+                let x = self.expr(expr)?;
+                if let Expr::Value(v) = pattern.as_ref() {
+                    if let Value::SingleQuotedString(pat) | Value::DoubleQuotedString(pat) =
+                        &v.value
+                    {
+                        if let Err(m) = regex::Regex::new(pat) {
+                            return p.err(
+                                pattern.as_ref(),
+                                format!("the pattern does not compile here: {m}"),
+                            );
+                        }
+                    }
+                }
+                let t = format!("ppl_rlike({x}, {})", self.expr(pattern)?);
+                if *negated {
+                    self.negate(&t, from)
+                } else {
+                    t
+                }
+            }
+            // `POSITION(sub IN text)`: 1-based, 0 when absent.
+            Expr::Position { expr, r#in } => {
+                format!("ppl_locate({}, {})", self.expr(expr)?, self.expr(r#in)?)
+            }
             Expr::Case {
                 operand,
                 conditions,
@@ -729,12 +766,23 @@ impl Tr<'_> {
         crate::translate::bounded(text, 0, self.places.n)
     }
 
+    /// An aggregate's argument or filter: it reads the records (any column), not the groups.
+    fn record_expr(&mut self, x: &Expr) -> R<String> {
+        let saved = std::mem::replace(&mut self.aggregating, false);
+        let keys = self.keys.take();
+        let r = self.expr(x);
+        self.aggregating = saved;
+        self.keys = keys;
+        r
+    }
+
     fn function(&mut self, e: &Expr, f: &sqlparser::ast::Function) -> R<String> {
         let p = self.places;
         let fname = f.name.to_string();
         let lower = fname.to_ascii_lowercase();
+        let is_aggregate = AGGREGATES.iter().any(|(a, _)| *a == lower);
         if f.over.is_some()
-            || f.filter.is_some()
+            || (f.filter.is_some() && !is_aggregate)
             || !f.within_group.is_empty()
             || f.null_treatment.is_some()
             || f.parameters != FunctionArguments::None
@@ -768,17 +816,54 @@ impl Tr<'_> {
             if !self.aggregating {
                 return p.err(e, format!("the aggregate {fname} is not allowed here"));
             }
+            // `agg(…) FILTER (WHERE cond)`: the aggregate over the rows where cond holds, its
+            // argument null elsewhere.
+            let cond = match f.filter.as_deref() {
+                Some(c) => Some(self.record_expr(c)?),
+                None => None,
+            };
+            let only = |arg: String| match &cond {
+                Some(c) => format!("if({c}, {arg}, ppl_nullif(0, 0))"),
+                None => arg,
+            };
             let call = match (lower.as_str(), list.args.as_slice(), distinct) {
                 ("count", [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)], false) => {
-                    "count(*)".to_string()
+                    match &cond {
+                        Some(_) => format!("count({})", only("1".into())),
+                        None => "count(*)".to_string(),
+                    }
+                }
+                // `count_if(cond)`: the rows where it holds.
+                ("count_if", [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))], false) => {
+                    let c = self.record_expr(x)?;
+                    format!("count({})", only(format!("if({c}, 1, ppl_nullif(0, 0))")))
+                }
+                // `percentile_approx(x, p[, accuracy])`, p in [0, 1]: `pct` (an actual value
+                // of the column, as Spark's approximation gives).
+                (
+                    "percentile_approx" | "approx_percentile",
+                    [FunctionArg::Unnamed(FunctionArgExpr::Expr(x)), FunctionArg::Unnamed(FunctionArgExpr::Expr(pe)), rest @ ..],
+                    false,
+                ) if rest.len() <= 1 => {
+                    let frac = match literal(pe) {
+                        Some(crate::value::Value::Num(f)) if (0.0..=1.0).contains(&f) => f,
+                        _ => return p.err(
+                            pe,
+                            format!(
+                                "{fname} takes a percentage between 0 and 1 as a number literal"
+                            ),
+                        ),
+                    };
+                    if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(acc))] = rest {
+                        if !matches!(literal(acc), Some(crate::value::Value::Num(a)) if a >= 1.0) {
+                            return p.err(acc, "the accuracy is a positive number literal");
+                        }
+                    }
+                    let arg = only(self.record_expr(x)?);
+                    format!("pct({arg}, {})", crate::value::fmt_num(frac * 100.0))
                 }
                 (_, [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))], distinct) => {
-                    // (An aggregate's argument reads the records: any column.)
-                    let saved = std::mem::replace(&mut self.aggregating, false);
-                    let keys = self.keys.take();
-                    let arg = self.expr(x);
-                    self.aggregating = saved;
-                    self.keys = keys;
+                    let arg = self.record_expr(x).map(&only);
                     match (lower.as_str(), distinct) {
                         ("count", true) => format!("count_distinct({})", arg?),
                         (_, true) => {
@@ -856,6 +941,69 @@ impl Tr<'_> {
                 } else {
                     format!("ispresent({})", args[0])
                 })
+            }
+            // `instr(text, sub)`: `locate` with its arguments the other way round.
+            "instr" => {
+                count(2, 2)?;
+                Ok(format!("ppl_locate({}, {})", args[1], args[0]))
+            }
+            // Spark's conversions: a Java pattern reads the text as `parseDate` does (UTC).
+            "to_timestamp" | "to_date" => {
+                count(1, 2)?;
+                let t = match args.get(1) {
+                    Some(f) => format!("fromMillis(parseDate({}, {f}))", args[0]),
+                    None => format!("ppl_timestamp({})", args[0]),
+                };
+                Ok(if lower == "to_date" {
+                    format!("ppl_date({t})")
+                } else {
+                    t
+                })
+            }
+            "timestamp_seconds" | "timestamp_millis" => {
+                count(1, 1)?;
+                let scale = if lower == "timestamp_seconds" {
+                    " * 1000"
+                } else {
+                    ""
+                };
+                Ok(format!("fromMillis(toNumber({}){scale})", args[0]))
+            }
+            "unix_millis" | "unix_seconds" => {
+                count(1, 1)?;
+                let ms = format!("toMillis(ppl_timestamp({}))", args[0]);
+                Ok(if lower == "unix_seconds" {
+                    format!("floor({ms} / 1000)")
+                } else {
+                    ms
+                })
+            }
+            // `date_trunc('HOUR', ts)`: the start of its period (weeks start on Monday).
+            "date_trunc" => {
+                count(2, 2)?;
+                let unit = crate::translate::literal_text(&args[0])
+                    .map(|u| u.to_ascii_uppercase())
+                    .and_then(|u| {
+                        Some(match u.as_str() {
+                            "YEAR" | "YYYY" | "YY" => "1y",
+                            "QUARTER" => "1q",
+                            "MONTH" | "MM" | "MON" => "1mo",
+                            "WEEK" => "1w",
+                            "DAY" | "DD" => "1d",
+                            "HOUR" => "1h",
+                            "MINUTE" => "1m",
+                            "SECOND" => "1s",
+                            "MILLISECOND" => "1ms",
+                            _ => return None,
+                        })
+                    });
+                match unit {
+                    Some(u) => Ok(format!("dateFloor(ppl_timestamp({}), {u})", args[1])),
+                    None => p.err(
+                        e,
+                        "date_trunc takes a literal unit: YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND or MILLISECOND",
+                    ),
+                }
             }
             "nvl2" => {
                 count(3, 3)?;

@@ -181,10 +181,25 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("concat_ws", "ppl_concat_ws", 2, 64),
     ("timestampdiff", "ppl_timestampdiff", 3, 3),
     ("timestampadd", "ppl_timestampadd", 3, 3),
+    ("datediff", "ppl_datediff", 2, 2),
+    ("locate", "ppl_locate", 2, 3),
+    ("lpad", "ppl_lpad", 2, 3),
+    ("rpad", "ppl_rpad", 2, 3),
+    ("initcap", "ppl_initcap", 1, 1),
+    ("repeat", "ppl_repeat", 2, 2),
+    ("ascii", "ppl_ascii", 1, 1),
+    ("regexp_extract", "ppl_regexp_extract", 2, 3),
+    ("regexp_like", "ppl_rlike", 2, 2),
+    ("rlike", "ppl_rlike", 2, 2),
+    ("regexp", "ppl_rlike", 2, 2),
+    ("startswith", "ppl_startswith", 2, 2),
+    ("endswith", "ppl_endswith", 2, 2),
+    ("contains", "ppl_contains", 2, 2),
     // SQL's CAST to the small integers and to BOOLEAN; no query can name them.
     ("\u{1}tinyint", "ppl_tinyint", 1, 1),
     ("\u{1}smallint", "ppl_smallint", 1, 1),
     ("\u{1}boolean", "ppl_boolean", 1, 1),
+    ("\u{1}xor", "ppl_xor", 2, 2),
     // SQL's scalar subqueries, by number (replaced by their value before the query runs);
     // no query can name it.
     ("\u{1}scalar", "ppl_scalar", 1, 1),
@@ -274,7 +289,7 @@ pub(crate) fn shared_function(name: &str, args: &[String]) -> Option<Result<Stri
 
 /// The text of a Logs Insights string literal (as [`string`] writes one), `None` for any other
 /// expression.
-fn literal_text(lit: &str) -> Option<String> {
+pub(crate) fn literal_text(lit: &str) -> Option<String> {
     let inner = lit.strip_prefix('"')?.strip_suffix('"')?;
     let mut raw = String::new();
     let mut cs = inner.chars();

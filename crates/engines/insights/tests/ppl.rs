@@ -61,6 +61,27 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["count_route=3; route=/a"],
         ),
+        // case, cast, booleans, xor and position (OpenSearch's examples' forms).
+        (
+            "eval c = case(status >= 200 AND status < 300, 'Success', status >= 500, 'Server' else 'Other'), n = cast(substring(agent, 6, 1) as int) + 1, s = cast(ms as string), b = cast('yes' as boolean), vip = if(ms > 30 AND isnotnull(user), true, false), p = position('a' IN route), q = case(ms > 100, 'big') | where vip = false | fields route, c, n, s, b, vip, p, q",
+            "",
+            &[
+                "route=/a; c=Server; s=50; b=true; vip=false; p=2; @ptr=p4",
+                "route=/a; c=Other; s=20; b=true; vip=false; p=2; @ptr=p2",
+                "route=/b; c=Server; s=30; b=true; vip=false; p=0; @ptr=p1",
+                "route=/a; c=Success; n=9; s=10; b=true; vip=false; p=2; @ptr=p0",
+            ],
+        ),
+        (
+            "where route = '/a' xor status = 200 | fields route, status",
+            "",
+            &["route=/a; status=503; @ptr=p4", "route=/c/d; status=200; @ptr=p3", "route=/a; status=404; @ptr=p2"],
+        ),
+        (
+            "where (ms > 10 or user = 'zed') xor true and isnotnull(agent) | eval t = true | fields route, t",
+            "",
+            &["route=/a; t=true; @ptr=p2", "route=/a; t=true; @ptr=p0"],
+        ),
         // Math, string, hash and condition functions Logs Insights has no counterpart for.
         (
             "where ms = 10 | eval a = round(sin(pi() / 2), 3), b = round(log(2, 8), 6), c = round(log10(1000), 6), d = conv('100', 2, 10), e = crc32('hello'), f = reverse('abc'), g = right('hello', 3), h = sha1('abc'), i = nullif(ms, 10), j = degrees(pi()), k = cbrt(27), l = nullif(ms, 11), m = conv('ff', 16, 2), n = round(atan2(1, 1) * 4, 6), o = conv('-10', 10, 16), q = conv('12x', 10, 10), r = nullif('01', '1'), s = from_unixtime(ms / 0) | fields a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, q, r, s",
@@ -486,7 +507,14 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ),
         ("stats take(route, 2)", "aggregate take", "take"),
         ("eval x = sha2(route, 512)", "256 bits only", "sha2"),
-        ("where a = true", "boolean literals", "true"),
+        (
+            "eval x = case(ms > 1, 'a' else 'b', 'c')",
+            "expected ')'",
+            ",",
+        ),
+        ("eval x = cast(ms as decimal)", "cast takes int", "decimal"),
+        ("eval x = cast(ms, int)", "expected AS", ","),
+        ("eval x = position('a', route)", "expected IN", ","),
         (
             "stats count() by span(ms, 5m)",
             "@timestamp only",
@@ -494,7 +522,6 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ),
         ("dedup 0 route", "positive whole number", "0"),
         ("dedup route keepempty=yes", "true or false", "yes"),
-        ("where route = 'a' xor status = 1", "xor", "xor"),
         ("fields route | ", "PPL command after '|'", ""),
         ("where (status > 1", "expected ')'", ""),
         ("", "query is empty", ""),

@@ -275,6 +275,28 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["third=100; s=200; @ptr=p3"],
         ),
+        // Aggregates with FILTER (WHERE …), count_if, approx_count_distinct, percentile_approx.
+        (
+            "SELECT host, COUNT(*) FILTER (WHERE status >= 400) AS errors, SUM(bytes) FILTER (WHERE method = 'GET') AS get_bytes, COUNT_IF(status = 200) AS ok, APPROX_COUNT_DISTINCT(method) AS m, PERCENTILE_APPROX(bytes, 0.5) AS med, approx_percentile(bytes, 1, 100) FILTER (WHERE bytes > 0) AS top FROM `A` GROUP BY host ORDER BY host",
+            "",
+            &[
+                "host=a; errors=1; get_bytes=100; ok=1; m=1; med=0; top=100",
+                "host=b; errors=1; get_bytes=5000; ok=1; m=2; med=5000; top=20000",
+                "host=c; errors=0; ok=1; m=1; med=300; top=300",
+            ],
+        ),
+        // Text functions of Spark.
+        (
+            "SELECT method RLIKE '^G.T$' AS g, method NOT REGEXP 'E' AS ne, POSITION('T' IN method) AS pos, INSTR(method, 'E') AS i, LOCATE('E', method, 3) AS l, LPAD(host, 3, 'xy') AS lp, RPAD(host, 2) AS rp, INITCAP('hello wORLD') AS ic, REPEAT(host, 2) AS r, ASCII(method) AS a, STARTSWITH(method, 'G') AS sw, CONTAINS(method, 'OS') AS ct, REGEXP_EXTRACT(method, '(G)(E)', 2) AS rx, REGEXP_LIKE(host, 'a|c') AS rl FROM `A` WHERE bytes = 100",
+            "",
+            &["g=true; ne=false; pos=3; i=2; l=0; lp=xya; rp=a ; ic=Hello World; r=aa; a=71; sw=true; ct=false; rx=E; rl=true; @ptr=p0"],
+        ),
+        // Spark's date conversions.
+        (
+            "SELECT DATEDIFF('2024-03-01', '2024-02-01') AS dd, TO_DATE('26/08/2020', 'dd/MM/yyyy') AS d, TO_TIMESTAMP('2020-08-26 10:11:12') AS t, DATE_TRUNC('MONTH', '2020-08-26 10:11:12') AS m, DATE_TRUNC('hour', `@timestamp`) AS h, UNIX_SECONDS('2020-08-26 00:00:01') AS us, UNIX_MILLIS(TO_TIMESTAMP('1970-01-01 00:00:01')) AS um, TIMESTAMP_SECONDS(1598400000) AS ts FROM `A` WHERE bytes = 100",
+            "",
+            &["dd=29; d=2020-08-26; t=2020-08-26 10:11:12.000; m=2020-08-01 00:00:00.000; h=2023-11-14 22:00:00.000; us=1598400001; um=1000; ts=2020-08-26 00:00:00.000; @ptr=p0"],
+        ),
         // The small integers wrap as INT does; BOOLEAN reads Spark's words; NULL is null.
         (
             "SELECT CAST(bytes AS TINYINT) AS t, CAST(-bytes * 200 AS SMALLINT) AS s, CAST(bytes AS BOOLEAN) AS b, CAST(method AS BOOLEAN) AS m, CAST(' Yes ' AS BOOL) AS y, CAST('0' AS BOOLEAN) AS z, NULL AS n, COALESCE(NULL, host) AS c FROM `A` WHERE method = 'DELETE'",
@@ -455,6 +477,27 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT CAST(x AS BINARY) FROM `A`",
             "CAST to BINARY is not supported yet",
             "x",
+        ),
+        ("SELECT x FROM `A` WHERE x RLIKE '(a'", "does not compile", "'(a'"),
+        (
+            "SELECT date_trunc('fortnight', x) FROM `A`",
+            "date_trunc takes a literal unit",
+            "date_trunc('fortnight', x)",
+        ),
+        (
+            "SELECT percentile_approx(x, 50) FROM `A`",
+            "a percentage between 0 and 1",
+            "50",
+        ),
+        (
+            "SELECT percentile_approx(x, 0.5, -1) FROM `A`",
+            "accuracy",
+            "1",
+        ),
+        (
+            "SELECT lower(x) FILTER (WHERE y > 1) FROM `A`",
+            "lower with OVER, FILTER or WITHIN GROUP",
+            "lower(x) FILTER (WHERE y > 1)",
         ),
         (
             "SELECT soundex(x) FROM `A`",
