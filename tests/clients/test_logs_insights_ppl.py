@@ -309,7 +309,7 @@ def test_inner_and_left_join(logs, data):
         ("eval x = soundex(route)", "function soundex"),
         ("fields - route", "whole records"),
         ("trendline wma(2, ms)", "wma"),
-        ("source = [lg:`x`] | head 1", "log groups in the request"),
+        ("source = [ds:`DataSource1.Type1`] | head 1", "data sources"),
     ],
 )
 def test_unsupported_ppl_is_malformed_query(logs, data, q, words):
@@ -357,3 +357,21 @@ def test_case_cast_booleans_and_xor(logs, data):
         if (kind == "ok") != big:
             want[(kind, "true" if big else "false")] += 1
     assert sorted((r["kind"], r["big"], r["n"]) for r in got) == sorted((k, b, str(n)) for (k, b), n in want.items())
+
+
+def test_source_scope_names_the_log_groups(logs, data):
+    """AWS's query scope for PPL: `source = [lg:`…`]` instead of log groups in the request."""
+    group, start, docs = data
+    resp = run_query(logs, f"source = [lg:`{group}`, `aws:fieldIndex` = \"status\", `status` IN (404, 500)] "
+                           "| stats count() as n by status",
+                     start_s=start // SECOND_MS - 60, end_s=start // SECOND_MS + 600, queryLanguage="PPL")
+    want = Counter(d["status"] for d in docs if d["status"] in (404, 500))
+    assert sorted((r["status"], r["n"]) for r in rows(resp)) == sorted((str(s), str(n)) for s, n in want.items())
+    for q, code in ((f"source = [lg:`{group}-missing`] | head 1", "ResourceNotFoundException"),
+                    ("source = [ds:`DataSource1.Type1`] | head 1", "MalformedQueryException")):
+        expect_error(code, logs.start_query, queryString=q, queryLanguage="PPL",
+                     startTime=start // SECOND_MS - 60, endTime=start // SECOND_MS + 600)
+    # Log groups in the request as well as in the scope: one place only.
+    expect_error("InvalidParameterException", logs.start_query, queryString=f"source = [lg:`{group}`] | head 1",
+                 queryLanguage="PPL", logGroupName=group,
+                 startTime=start // SECOND_MS - 60, endTime=start // SECOND_MS + 600)

@@ -936,6 +936,39 @@ type Shown = Option<Vec<String>>;
 
 /// Parses a PPL query into a [`Query`] of the same engine.
 pub fn parse_ppl(text: &str) -> R<Query> {
+    // AWS's query scope for PPL: `source = [lg:`/g`, `field` = value, …] | …`.
+    if let Some(scope) = crate::source::split_ppl(text)? {
+        let rest: String = text.chars().skip(scope.rest).collect();
+        let prefix = if scope.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("where {} | ", scope.conditions.join(" and "))
+        };
+        // (A scope alone gives the records.)
+        let body = if rest.trim().is_empty() {
+            format!("{prefix}where true")
+        } else {
+            format!("{prefix}{rest}")
+        };
+        let shift = prefix.chars().count();
+        let n = text.chars().count();
+        return crate::translate::translating(|| translate(&body))
+            .map(|mut q| {
+                q.source = Some(scope.source.clone());
+                q
+            })
+            .map_err(|mut e| {
+                if e.start < shift || rest.trim().is_empty() {
+                    // (In the scope's conditions.)
+                    e.start = 0;
+                    e.end = scope.end;
+                } else {
+                    e.start = e.start - shift + scope.rest;
+                    e.end = (e.end - shift + scope.rest).min(n);
+                }
+                e
+            });
+    }
     // A leading `SOURCE logGroups(...)` chooses the log groups, as in Logs Insights (AWS's
     // CloudWatch takes it in PPL from the API and CLI).
     let t = text.trim_start();

@@ -383,6 +383,211 @@ fn time_range(
     after_source(c, start, i, src, nested)
 }
 
+/// A PPL query's leading `[search] source = [ … ]` (AWS's query scope for PPL, API and CLI
+/// only): the log groups it names (`lg:`), and its conditions as PPL text (`` `status` = 200 ``,
+/// `` `region` IN ("a", "b") ``) for a `where` before the query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PplScope {
+    pub source: Source,
+    pub conditions: Vec<String>,
+    /// The char offset where the rest of the query starts (after its `|`), or the end.
+    pub rest: usize,
+    /// The char offset where the scope ends (its `]`).
+    pub end: usize,
+}
+
+/// Splits a leading `[search] source = [ … ]` off a PPL query (`None`: it does not open so).
+pub fn split_ppl(text: &str) -> Result<Option<PplScope>, QueryError> {
+    let c: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let ws = |i: &mut usize| {
+        while *i < c.len() && c[*i].is_whitespace() {
+            *i += 1;
+        }
+    };
+    let word = |i: usize| -> String {
+        c[i..]
+            .iter()
+            .take_while(|ch| ch.is_ascii_alphabetic())
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    ws(&mut i);
+    let start = i;
+    if word(i) == "search" {
+        i += 6;
+        ws(&mut i);
+    }
+    if word(i) != "source" {
+        return Ok(None);
+    }
+    i += 6;
+    ws(&mut i);
+    if c.get(i) != Some(&'=') {
+        return Ok(None);
+    }
+    i += 1;
+    ws(&mut i);
+    if c.get(i) != Some(&'[') {
+        return err(
+            start,
+            i.max(start + 1),
+            "source names the log groups in brackets: source = [lg:`/my/group`]",
+        );
+    }
+    i += 1;
+    let mut scope = PplScope {
+        source: Source::default(),
+        conditions: Vec::new(),
+        rest: 0,
+        end: 0,
+    };
+    // A name, back-quoted or bare (until a space, a comma or the closing bracket).
+    let name = |i: &mut usize| -> Result<String, QueryError> {
+        let s = *i;
+        if c.get(*i) == Some(&'`') {
+            *i += 1;
+            let from = *i;
+            while *i < c.len() && c[*i] != '`' {
+                *i += 1;
+            }
+            if *i >= c.len() {
+                return err(s, *i, "unterminated back-quoted name");
+            }
+            *i += 1;
+            return Ok(c[from..*i - 1].iter().collect());
+        }
+        while *i < c.len() && !c[*i].is_whitespace() && !matches!(c[*i], ',' | ']' | '=' | '(') {
+            *i += 1;
+        }
+        if *i == s {
+            return err(s, s + 1, "expected a name");
+        }
+        Ok(c[s..*i].iter().collect())
+    };
+    // `= value` or `IN (values)` after a field; the char offset after it.
+    let condition = |i: &mut usize| -> Result<(), QueryError> {
+        ws(i);
+        if c.get(*i) == Some(&'=') {
+            *i += 1;
+            ws(i);
+            return value(&c, i);
+        }
+        if word(*i) == "in" {
+            *i += 2;
+            ws(i);
+            if c.get(*i) != Some(&'(') {
+                return err(*i, *i + 1, "expected ( after IN");
+            }
+            *i += 1;
+            loop {
+                ws(i);
+                value(&c, i)?;
+                ws(i);
+                match c.get(*i) {
+                    Some(',') => *i += 1,
+                    Some(')') => {
+                        *i += 1;
+                        return Ok(());
+                    }
+                    _ => return err(*i, *i + 1, "expected , or ) in the IN list"),
+                }
+            }
+        }
+        err(
+            *i,
+            *i + 1,
+            "a source condition is field = value or field IN (values)",
+        )
+    };
+    loop {
+        ws(&mut i);
+        if c.get(i) == Some(&']') && (scope.source.names.len() + scope.conditions.len()) > 0 {
+            i += 1;
+            break;
+        }
+        let at = i;
+        let w: String = c[i..]
+            .iter()
+            .take_while(|ch| ch.is_ascii_alphabetic())
+            .collect();
+        if c.get(i + w.len()) == Some(&':') && w.eq_ignore_ascii_case("lg") {
+            i += 3;
+            let n = name(&mut i)?;
+            if n.is_empty() {
+                return err(at, i, "lg: needs a log group name");
+            }
+            scope.source.names.push(n);
+        } else if c.get(i + w.len()) == Some(&':') && w.eq_ignore_ascii_case("ds") {
+            return err(
+                at,
+                i + 3,
+                "data sources (ds:) are not supported: there are no data sources here; name log groups with lg:`/my/group`",
+            );
+        } else {
+            let field = name(&mut i)?;
+            if field.eq_ignore_ascii_case("aws:fieldIndex") {
+                // Which fields are indexed: there are no field indexes here, so it selects
+                // nothing more (the conditions filter as `where` does).
+                condition(&mut i)?;
+            } else {
+                condition(&mut i)?;
+                scope.conditions.push(c[at..i].iter().collect());
+            }
+        }
+        ws(&mut i);
+        match c.get(i) {
+            Some(',') => i += 1,
+            Some(']') => {}
+            _ => {
+                return err(
+                    i,
+                    (i + 1).min(c.len().max(1)),
+                    "expected , or ] in source = [ … ]",
+                )
+            }
+        }
+    }
+    scope.end = i;
+    ws(&mut i);
+    scope.rest = match c.get(i) {
+        Some('|') => i + 1,
+        None => i,
+        Some(_) => return err(i, i + 1, "expected '|' after source = [ … ]"),
+    };
+    Ok(Some(scope))
+}
+
+/// A string (`"…"`, `'…'`) or a number in a source condition; moves past it.
+fn value(c: &[char], i: &mut usize) -> Result<(), QueryError> {
+    match c.get(*i) {
+        Some(q @ ('"' | '\'')) => {
+            let s = *i;
+            *i += 1;
+            while *i < c.len() && c[*i] != *q {
+                *i += 1;
+            }
+            if *i >= c.len() {
+                return err(s, *i, "unterminated string");
+            }
+            *i += 1;
+            Ok(())
+        }
+        _ => {
+            let s = *i;
+            while *i < c.len()
+                && (c[*i].is_ascii_alphanumeric() || matches!(c[*i], '.' | '-' | '+'))
+            {
+                *i += 1;
+            }
+            if *i == s {
+                return err(s, s + 1, "expected a value");
+            }
+            Ok(())
+        }
+    }
+}
+
 /// What follows a SOURCE ending before char `i`: `|` and the rest, or (nested) nothing.
 fn after_source(
     c: &[char],

@@ -847,12 +847,14 @@ impl Tr<'_> {
                 ) if rest.len() <= 1 => {
                     let frac = match literal(pe) {
                         Some(crate::value::Value::Num(f)) if (0.0..=1.0).contains(&f) => f,
-                        _ => return p.err(
-                            pe,
-                            format!(
+                        _ => {
+                            return p.err(
+                                pe,
+                                format!(
                                 "{fname} takes a percentage between 0 and 1 as a number literal"
                             ),
-                        ),
+                            )
+                        }
                     };
                     if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(acc))] = rest {
                         if !matches!(literal(acc), Some(crate::value::Value::Num(a)) if a >= 1.0) {

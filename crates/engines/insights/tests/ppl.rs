@@ -371,6 +371,52 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
     assert_eq!(run_ppl("fields i | head", &evs(&many)).len(), 10);
 }
 
+/// AWS's query scope for PPL: `[search] source = [lg:…, conditions]` names the log groups and
+/// filters; `aws:fieldIndex` declares indexes (none exist here, so it changes nothing).
+#[test]
+fn source_scope_names_groups_and_filters() {
+    let ev = events();
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "source = [lg:`/aws/lambda/my-function`] | where status = 200 | head 10 | fields route",
+            &["/aws/lambda/my-function"],
+            &["route=/c/d; @ptr=p3", "route=/a; @ptr=p0"],
+        ),
+        (
+            "source = [`aws:fieldIndex`=\"route\", `route` = \"/a\"] | stats count() as n",
+            &[],
+            &["n=3"],
+        ),
+        (
+            "search source=[lg:`/g1`, lg:/g2, `aws:fieldIndex` IN (\"status\", \"route\"), `status` = 200, `route` IN (\"/a\", '/b')]",
+            &["/g1", "/g2"],
+            &["route=/a; status=200; ms=10; user=ann; agent=curl/8.5; @ptr=p0"],
+        ),
+    ];
+    for (q, groups, want) in cases {
+        let query = parse_ppl(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+        let src = query.source().expect("a source");
+        assert_eq!(&src.names, groups, "{q}");
+        let got: Vec<String> = run_ppl(q, &ev)
+            .into_iter()
+            .map(|r| {
+                r.iter()
+                    .filter(|(k, _)| {
+                        !k.starts_with("@timestamp")
+                            && k != "@message"
+                            && k != "@logStream"
+                            && k != "@log"
+                            && k != "@ingestionTime"
+                    })
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .collect();
+        assert_eq!(got, want.to_vec(), "{q}");
+    }
+}
+
 /// Joins parse into a query with a right side; after the join, qualified names and names
 /// made since (eval, stats) are read freely.
 #[test]
@@ -501,9 +547,21 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "join",
         ),
         (
-            "source = [lg:`x`] | head 1",
-            "log groups in the request",
-            "source",
+            "source = [ds:`DataSource1.Type1`] | head 1",
+            "data sources (ds:) are not supported",
+            "ds:",
+        ),
+        ("source = mygroup | head 1", "in brackets", "source = "),
+        (
+            "source = [lg:`/g`, `status` > 200] | head 1",
+            "field = value or field IN",
+            ">",
+        ),
+        ("source = [lg:`/g`] fields a", "expected '|'", "f"),
+        (
+            "source = [`status` = 200] | eval x = nope(1)",
+            "nope",
+            "nope",
         ),
         ("stats take(route, 2)", "aggregate take", "take"),
         ("eval x = sha2(route, 512)", "256 bits only", "sha2"),
