@@ -295,3 +295,18 @@ def test_spark_aggregates_filters_and_text_functions(logs, data):
              "first": d["method"][0], "minute": str((start + i * SECOND_MS) // MINUTE_MS * MINUTE_MS)}
             for i, d in enumerate(docs) if d["method"] in ("GET", "PUT")]
     assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want
+
+
+def test_filter_index_in_from_filters_the_named_groups(logs, data):
+    # AWS's combined FROM: the groups, and filterIndex's conditions (no field indexes exist
+    # here, so they filter as WHERE does).
+    a, b, _, docs_a, _ = data
+    got = rows(sql(logs, data, f"SELECT method, COUNT(*) AS n FROM ` logGroups(logGroupIdentifier: ['{a}']) "
+                               "filterIndex('status' = 200, 'host' IN ['h0', 'h1']) ` GROUP BY method ORDER BY method"))
+    want = Counter(d["method"] for d in docs_a if d["status"] == 200 and d["host"] in ("h0", "h1"))
+    assert got == [{"method": m, "n": str(n)} for m, n in sorted(want.items())]
+    start = data[2]
+    err = expect_error("MalformedQueryException", logs.start_query, queryLanguage="SQL",
+                       startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
+                       queryString="SELECT * FROM `dataSource(['DataSource1.Type1'])`")
+    assert "dataSource" in err.response["Error"]["Message"], err.response

@@ -1213,21 +1213,148 @@ fn spark_name(e: &Expr, tr: &Tr<'_>) -> String {
     }
 }
 
-/// The log groups of a `FROM` item: a group's name, or `logGroups(logGroupIdentifier: […])`.
-fn groups(p: &Places, node: &impl Spanned, text: &str) -> R<Vec<String>> {
+/// The log groups of a `FROM` item — a group's name, or the selectors `logGroups(logGroupIdentifier:
+/// […])` and `filterIndex(…)` in any order (no names: every Standard log group) — and the
+/// Logs Insights conditions its `filterIndex` gives.
+fn groups(p: &Places, node: &impl Spanned, text: &str) -> R<(Vec<String>, Vec<String>)> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
-    if lower.starts_with("filterindex(") || lower.starts_with("datasource(") {
-        return p.err(node, "filterIndex and dataSource are not supported yet");
+    let selectors = ["loggroups(", "filterindex(", "datasource("];
+    if !selectors.iter().any(|s| lower.starts_with(s)) {
+        return Ok((vec![t.to_string()], Vec::new()));
     }
-    let Some(rest) = lower.strip_prefix("loggroups(") else {
-        return Ok(vec![t.to_string()]);
+    let (mut names, mut conditions) = (None, Vec::new());
+    let mut rest = t;
+    while !rest.is_empty() {
+        let lower = rest.to_ascii_lowercase();
+        let Some(sel) = selectors.iter().find(|s| lower.starts_with(*s)) else {
+            return p.err(
+                node,
+                "expected logGroups(…) or filterIndex(…) after a selector",
+            );
+        };
+        let open = sel.len();
+        let Some(close) = closing(&rest[open..]) else {
+            return p.err(node, format!("{}…) is not closed", &rest[..open]));
+        };
+        let inner = rest[open..open + close].trim();
+        match *sel {
+            "loggroups(" if names.is_none() => names = Some(log_group_list(p, node, inner)?),
+            "filterindex(" if conditions.is_empty() => {
+                for c in split_top(inner) {
+                    conditions.push(index_condition(p, node, c.trim())?);
+                }
+            }
+            "datasource(" => {
+                return p.err(
+                    node,
+                    "dataSource(…) is not supported: there are no data sources here; name log groups with logGroups(logGroupIdentifier: […])",
+                )
+            }
+            _ => return p.err(node, format!("{}…) is given twice", &rest[..open])),
+        }
+        rest = rest[open + close + 1..].trim_start();
+    }
+    Ok((names.unwrap_or_default(), conditions))
+}
+
+/// The length of `s` up to its unquoted, unbracketed `)`.
+fn closing(s: &str) -> Option<usize> {
+    let (mut depth, mut quote) = (0usize, None);
+    for (i, ch) in s.char_indices() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, '(' | '[') => depth += 1,
+            (None, ']') => depth = depth.saturating_sub(1),
+            (None, ')') if depth == 0 => return Some(i),
+            (None, ')') => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `s` split at its commas outside quotes and brackets.
+fn split_top(s: &str) -> Vec<&str> {
+    let (mut out, mut from, mut depth, mut quote) = (Vec::new(), 0, 0usize, None);
+    for (i, ch) in s.char_indices() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, '(' | '[') => depth += 1,
+            (None, ')' | ']') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                out.push(&s[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[from..]);
+    out
+}
+
+/// A quoted text (`'…'`, `"…"`) and what follows it.
+fn quoted(s: &str) -> Option<(&str, &str)> {
+    let q = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let end = s[1..].find(q)? + 1;
+    Some((&s[1..end], &s[end + 1..]))
+}
+
+/// One `filterIndex` condition, `'field' = value` or `'field' IN [values]`, as Logs Insights
+/// text.
+fn index_condition(p: &Places, node: &impl Spanned, c: &str) -> R<String> {
+    let bad = || {
+        p.err(
+            node,
+            "filterIndex takes 'field' = value or 'field' IN [values, …] conditions",
+        )
     };
-    let inner = &t[t.len() - rest.len()..];
-    let Some(inner) = inner.trim_end().strip_suffix(')') else {
-        return p.err(node, "logGroups(…) is not closed");
+    let Some((field, rest)) = quoted(c) else {
+        return bad();
     };
-    let inner = inner.trim();
+    if field.is_empty() {
+        return bad();
+    }
+    let value = |v: &str| -> Option<String> {
+        let v = v.trim();
+        match quoted(v) {
+            Some((t, "")) => Some(string(t)),
+            Some(_) => None,
+            None => v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .map(crate::value::fmt_num),
+        }
+    };
+    let f = name(field, 0, 0)?;
+    let rest = rest.trim_start();
+    if let Some(v) = rest.strip_prefix('=') {
+        return match value(v) {
+            Some(v) => Ok(format!("{f} = {v}")),
+            None => bad(),
+        };
+    }
+    if rest.len() > 2 && rest[..2].eq_ignore_ascii_case("in") {
+        let list = rest[2..].trim();
+        let Some(list) = list.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+            return bad();
+        };
+        let vals: Option<Vec<String>> = split_top(list).into_iter().map(value).collect();
+        return match vals {
+            Some(v) if !v.is_empty() => Ok(format!("{f} in [{}]", v.join(", "))),
+            _ => bad(),
+        };
+    }
+    bad()
+}
+
+/// `logGroupIdentifier: ['…', …]`, the inside of `logGroups(…)`.
+fn log_group_list(p: &Places, node: &impl Spanned, inner: &str) -> R<Vec<String>> {
     let Some(list) = inner
         .strip_prefix("logGroupIdentifier")
         .map(str::trim_start)
@@ -1520,11 +1647,17 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         return p.err(&j.relation, "only one JOIN is supported in a SELECT");
     }
     let (ident, alias) = plain_table(p, &from.relation, "FROM")?;
-    let log_groups = groups(p, &from.relation, &ident.value)?;
+    let (log_groups, index_conditions) = groups(p, &from.relation, &ident.value)?;
     let join = match from.joins.first() {
         Some(j) => Some(join_piece(p, j, alias.as_ref().map(|a| &a.name))?),
         None => None,
     };
+    if join.is_some() && !index_conditions.is_empty() {
+        return p.err(
+            &from.relation,
+            "filterIndex with a JOIN is not supported yet",
+        );
+    }
     if s.top.is_some()
         || s.into.is_some()
         || !s.lateral_views.is_empty()
@@ -1574,6 +1707,12 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         start: 0,
         end: n,
     };
+    if !index_conditions.is_empty() {
+        pieces.push(piece(
+            format!("filter {}", index_conditions.join(" and ")),
+            false,
+        ));
+    }
     if let Some(w) = &s.selection {
         if has_aggregate(w) {
             return p.err(w, "aggregates are not allowed in WHERE");

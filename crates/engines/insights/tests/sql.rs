@@ -275,6 +275,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["third=100; s=200; @ptr=p3"],
         ),
+        // filterIndex in FROM filters as WHERE does (no field indexes exist here).
+        (
+            "SELECT host, status FROM `filterIndex('status' = 200, 'host' IN ['a', \"c\"])` ORDER BY bytes",
+            "filter status = 200 and host in [\"a\", \"c\"] | sort bytes asc | display host, status",
+            &["host=a; status=200; @ptr=p0", "host=c; status=200; @ptr=p3"],
+        ),
         // Aggregates with FILTER (WHERE …), count_if, approx_count_distinct, percentile_approx.
         (
             "SELECT host, COUNT(*) FILTER (WHERE status >= 400) AS errors, SUM(bytes) FILTER (WHERE method = 'GET') AS get_bytes, COUNT_IF(status = 200) AS ok, APPROX_COUNT_DISTINCT(method) AS m, PERCENTILE_APPROX(bytes, 0.5) AS med, approx_percentile(bytes, 1, 100) FILTER (WHERE bytes > 0) AS top FROM `A` GROUP BY host ORDER BY host",
@@ -383,6 +389,12 @@ fn from_names_the_log_groups() {
         (
             "SELECT a FROM `logGroups(logGroupIdentifier: ['/g/1', \"arn:aws:logs:us-east-1:111122223333:log-group:/g/2\"])` AS lg",
             vec!["/g/1", "arn:aws:logs:us-east-1:111122223333:log-group:/g/2"],
+        ),
+        // filterIndex alone: every (Standard) log group, as no index tells them apart here.
+        ("SELECT * FROM `filterIndex('region' = 'us-east-1')` WHERE status = 200 LIMIT 10;", vec![]),
+        (
+            "SELECT * FROM ` logGroups(logGroupIdentifier: ['/aws/lambda/my-function']) filterIndex('status' = 200) `;",
+            vec!["/aws/lambda/my-function"],
         ),
     ] {
         let query = parse_sql(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
@@ -600,9 +612,29 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "x",
         ),
         (
-            "SELECT * FROM `filterIndex('region' = 'us-east-1')`",
-            "filterIndex",
-            "",
+            "SELECT ds1.field1 FROM `dataSource(['DataSource1', 'DataSource2'])` AS ds1",
+            "dataSource(…) is not supported",
+            "`dataSource",
+        ),
+        (
+            "SELECT * FROM `filterIndex(region = 'us-east-1')`",
+            "filterIndex takes 'field' = value",
+            "`filterIndex",
+        ),
+        (
+            "SELECT * FROM `filterIndex('a' = 1) filterIndex('b' = 2)`",
+            "given twice",
+            "`filterIndex",
+        ),
+        (
+            "SELECT * FROM `filterIndex('a' = 1) junk`",
+            "expected logGroups",
+            "`filterIndex",
+        ),
+        (
+            "SELECT l.x FROM `filterIndex('a' = 1)` AS l JOIN `B` AS r ON l.k = r.k",
+            "filterIndex with a JOIN",
+            "`filterIndex",
         ),
         ("SELECT x FROM `A`; SELECT y FROM `B`", "one statement", ""),
         ("SELECT x FROM `A` WHERE", "Expected", ""),

@@ -380,6 +380,11 @@ fn launch(
                 "A SQL query names its log groups in its FROM clause, not in logGroupName, logGroupNames or logGroupIdentifiers.",
             ))
         }
+        // (Only `filterIndex(…)` in FROM: every Standard log group, as without field indexes
+        // no group is told apart.)
+        _ if language == "SQL" && query.source().is_some_and(|s| s.names.is_empty()) => {
+            source_groups(store, &scope, query.source().expect("checked"))
+        }
         _ if language == "SQL" => query
             .source()
             .map(|s| s.names.clone())
@@ -454,7 +459,7 @@ fn launch(
         .subqueries()
         .iter()
         .map(|sq| match &sq.source {
-            Some(src) if language == "SQL" => src
+            Some(src) if language == "SQL" && !src.names.is_empty() => src
                 .names
                 .iter()
                 .map(|id| resolve_identifier(&scope, id))
