@@ -1438,12 +1438,26 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             }
             // (The approximate forms answer exactly: an exact answer is within any bound.)
             "top" | "rare" | "top_approx" | "rare_approx" => {
-                let (stats, sort, cols, n) = top_rare(&mut p, cmd.starts_with("top"), cs)?;
+                let (stats, sort, cols, n, by) = top_rare(&mut p, cmd.starts_with("top"), cs)?;
                 p.made = cols.clone();
                 renamed.clear();
                 add(&mut pieces, stats, false, p.peek().start);
                 add(&mut pieces, sort, false, p.peek().start);
-                pieces.push(crate::translate::limit_piece(n, cs, p.peek().start));
+                if by.is_empty() {
+                    pieces.push(crate::translate::limit_piece(n, cs, p.peek().start));
+                } else {
+                    // n rows for each combination of the `by` fields' values.
+                    ready(
+                        &mut pieces,
+                        Command::Rows(RowCmd::Dedup {
+                            keys: by,
+                            keep: n,
+                            keepempty: true,
+                            consecutive: false,
+                        }),
+                        p.peek().start,
+                    );
+                }
                 shown = Some(cols);
             }
             "flatten" => {
@@ -1976,7 +1990,14 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
 /// them: a `count_<field>` per field first, then the fields, then the `by` fields; the most
 /// (top) or least (rare) frequent combinations first over all groups, ties by the fields'
 /// values ascending.
-fn top_rare(p: &mut Parser<'_>, top: bool, cs: usize) -> R<(String, String, Vec<String>, usize)> {
+/// `top`/`rare`: the `stats` text, the `sort` text, the columns, the row count and the `by`
+/// fields (the count applies to each combination of their values).
+#[allow(clippy::type_complexity)]
+fn top_rare(
+    p: &mut Parser<'_>,
+    top: bool,
+    cs: usize,
+) -> R<(String, String, Vec<String>, usize, Vec<String>)> {
     let n = p.count_or_ten("expected a positive whole number of rows")?;
     let fields = p.read_fields()?;
     let by = if p.eat_word("by") {
@@ -2006,14 +2027,17 @@ fn top_rare(p: &mut Parser<'_>, top: bool, cs: usize) -> R<(String, String, Vec<
     }
     let keys: Vec<&String> = fields.iter().chain(&by).map(|(n, _)| n).collect();
     cols.extend(fields.iter().chain(&by).map(|(_, r)| r.clone()));
-    // Every count column, then the values (ties).
-    order.extend(keys.iter().map(|k| format!("{k} asc")));
+    // The groups in order, then every count column, then the values (ties).
+    let groups: Vec<String> = by.iter().map(|(n, _)| format!("{n} asc")).collect();
+    order.extend(fields.iter().map(|(n, _)| format!("{n} asc")));
+    let order: Vec<String> = groups.into_iter().chain(order).collect();
     let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
     Ok((
         format!("stats {} by {}", items.join(", "), keys.join(", ")),
         format!("sort {}", order.join(", ")),
         cols,
         n,
+        by.into_iter().map(|(_, r)| r).collect(),
     ))
 }
 

@@ -226,9 +226,24 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             &["count_route=1; route=/b", "count_route=1; route=/c/d", "count_route=3; route=/a"],
         ),
         (
+            // n rows for each group of the `by` fields (OpenSearch's `top 1 age by gender`).
             "top 1 status by route",
             "",
-            &["count_status=1; status=200; route=/a"],
+            &[
+                "count_status=1; status=200; route=/a",
+                "count_status=1; status=500; route=/b",
+                "count_status=1; status=200; route=/c/d",
+            ],
+        ),
+        (
+            "rare 2 route by user",
+            "",
+            &[
+                "count_route=2; route=/a; user=ann",
+                "count_route=1; route=/b; user=bob",
+                "count_route=1; route=/c/d; user=cy",
+                "count_route=1; route=/a",
+            ],
         ),
         // fields - removes fields from those shown.
         (
