@@ -465,7 +465,7 @@ impl Parser<'_> {
                 Some(Tok::Sym("["))
             )
             && matches!(self.toks.get(self.pos + 2).map(|t| &t.tok),
-                Some(Tok::Word(w)) if w.eq_ignore_ascii_case("search") || w.eq_ignore_ascii_case("source"))
+                Some(Tok::Word(w)) if ["search", "source", "subquery"].iter().any(|k| w.eq_ignore_ascii_case(k)))
         {
             self.pos += 1;
             let sub = self.subsearch(&l)?;
@@ -545,8 +545,9 @@ impl Parser<'_> {
             return err(open.start, open.end, "this [ is not closed");
         };
         let end = self.toks[close].start;
-        // `search source = g` or `source = g`, then `| commands`.
-        if self.at_word("search") {
+        // `search source = g`, `subquery source = g` (AWS's example) or `source = g`, then
+        // `| commands`.
+        if self.at_word("search") || self.at_word("subquery") {
             self.pos += 1;
         }
         if !self.eat_word("source") || !self.eat_sym("=") {

@@ -285,6 +285,11 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["r2=/b; @ptr=p1", "r2=/c/d; @ptr=p3"],
         ),
+        (
+            "where user in [ subquery source=g | where status >= 500 | fields user ] | fields user",
+            "",
+            &["user=bob; @ptr=p1"],
+        ),
         // eventstats by a span of @timestamp: each row its 5-minute bin's count.
         (
             "eventstats count() as n by span(`@timestamp`, 5m) | fields ms, n | sort ms",
