@@ -2471,11 +2471,8 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
         };
         let mut keys = Vec::new();
         for k in list {
-            if k.options.nulls_first.is_some() || k.with_fill.is_some() {
-                return p.err(
-                    &k.expr,
-                    "NULLS FIRST/LAST and WITH FILL are not supported yet",
-                );
+            if k.with_fill.is_some() {
+                return p.err(&k.expr, "WITH FILL is not supported yet");
             }
             let at = match &k.expr {
                 Expr::Identifier(i) => main.shown.iter().position(|c| *c == i.value),
@@ -2497,6 +2494,10 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
                 Some(OrderBySort::Desc) => "desc",
                 _ => "asc",
             };
+            // (Missing values last either way, unless NULLS FIRST.)
+            if k.options.nulls_first == Some(true) {
+                keys.push(format!("ispresent({}) asc", names[at]));
+            }
             keys.push(format!("{} {dir}", names[at]));
         }
         pieces.push(piece(format!("sort {}", keys.join(", "))));
@@ -2552,12 +2553,11 @@ fn order_by(
     }
     let mut out = Vec::new();
     for k in keys {
-        if k.options.nulls_first.is_some() || k.with_fill.is_some() {
-            return p.err(
-                &k.expr,
-                "NULLS FIRST/LAST and WITH FILL are not supported yet",
-            );
+        if k.with_fill.is_some() {
+            return p.err(&k.expr, "WITH FILL is not supported yet");
         }
+        // Missing values sort last in either direction; NULLS FIRST puts them first.
+        let nulls_first = k.options.nulls_first == Some(true);
         if let Some(at) = ordinal(&k.expr) {
             let Some((_, n)) = items.get(at.wrapping_sub(1)).filter(|(e, _)| e.is_some()) else {
                 return p.err(&k.expr, format!("ORDER BY {at} names no SELECT item"));
@@ -2566,7 +2566,11 @@ fn order_by(
                 Some(OrderBySort::Desc) => "desc",
                 _ => "asc",
             };
-            out.push(format!("{} {dir}", name(n, 0, 0)?));
+            let x = name(n, 0, 0)?;
+            if nulls_first {
+                out.push(format!("ispresent({x}) asc"));
+            }
+            out.push(format!("{x} {dir}"));
             continue;
         }
         let by_item = items
@@ -2587,6 +2591,9 @@ fn order_by(
                 return p.err(&k.expr, "ORDER BY … USING is not supported yet")
             }
         };
+        if nulls_first {
+            out.push(format!("ispresent({x}) asc"));
+        }
         out.push(format!("{x} {dir}"));
     }
     Ok(Some(format!("sort {}", out.join(", "))))

@@ -275,6 +275,17 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["third=100; s=200; @ptr=p3"],
         ),
+        // NULLS FIRST puts missing values first; NULLS LAST is the order anyway.
+        (
+            "SELECT host, CASE WHEN bytes > 1000 THEN bytes END AS big FROM `A` ORDER BY big DESC NULLS FIRST, host",
+            "",
+            &["host=a; @ptr=p2", "host=a; @ptr=p0", "host=c; @ptr=p3", "host=b; big=20000; @ptr=p1", "host=b; big=5000; @ptr=p4"],
+        ),
+        (
+            "SELECT host, CASE WHEN bytes > 1000 THEN bytes END AS big FROM `A` ORDER BY 2 ASC NULLS LAST, 1 NULLS FIRST LIMIT 3",
+            "",
+            &["host=b; big=5000; @ptr=p4", "host=b; big=20000; @ptr=p1", "host=a; @ptr=p2"],
+        ),
         // filterIndex in FROM filters as WHERE does (no field indexes exist here).
         (
             "SELECT host, status FROM `filterIndex('status' = 200, 'host' IN ['a', \"c\"])` ORDER BY bytes",
