@@ -814,6 +814,49 @@ impl Parser<'_> {
         match lower.as_str() {
             "case" => return self.case(start, end),
             "cast" => return self.cast(),
+            // `date_add(date, INTERVAL n unit)` (and its synonyms): the time n units later.
+            "date_add" | "adddate" | "date_sub" | "subdate" if matches!(self.toks.get(self.pos..self.pos + 2), Some([o, _]) if matches!(o.tok, Tok::Sym("("))) =>
+            {
+                let (save, seen) = (self.pos, self.seen.len());
+                self.expect_sym("(")?;
+                let date = self.expr()?;
+                if self.eat_sym(",") && self.eat_word("interval") {
+                    let n = self.nested(Self::additive)?;
+                    let u = self.next();
+                    let unit = match &u.tok {
+                        Tok::Word(w)
+                            if [
+                                "microsecond", "second", "minute", "hour", "day", "week", "month",
+                                "quarter", "year",
+                            ]
+                            .iter()
+                            .any(|k| w.eq_ignore_ascii_case(k)) =>
+                        {
+                            w.to_ascii_uppercase()
+                        }
+                        _ => {
+                            return err(
+                                u.start,
+                                u.end.max(u.start + 1),
+                                "INTERVAL takes a unit: SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER or YEAR",
+                            )
+                        }
+                    };
+                    self.expect_sym(")")?;
+                    let n = if lower.ends_with("sub") || lower == "subdate" {
+                        format!("(-({n}))")
+                    } else {
+                        n
+                    };
+                    return Ok(format!(
+                        "ppl_timestampadd({}, {n}, {date})",
+                        crate::translate::string(&unit)
+                    ));
+                }
+                // (No INTERVAL: read again as a call of days.)
+                self.pos = save;
+                self.seen.truncate(seen);
+            }
             // `position(sub IN text)`: 1-based, 0 when absent.
             "position" => {
                 self.expect_sym("(")?;
@@ -908,6 +951,11 @@ impl Parser<'_> {
                 end,
                 "like(field, pattern) is not supported yet: write field like 'pattern'",
             ),
+            // `from_unixtime(seconds, format)`: the time written with MySQL's format letters.
+            "from_unixtime" if args.len() == 2 => Ok(format!(
+                "ppl_date_format(ppl_from_unixtime({}), {})",
+                args[0], args[1]
+            )),
             _ => match FUNCTIONS
                 .iter()
                 .chain(crate::translate::COMMON_FUNCTIONS)

@@ -61,6 +61,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["count_route=3; route=/a"],
         ),
+        // DATE_ADD/DATE_SUB with an INTERVAL, FROM_UNIXTIME with a format.
+        (
+            "where ms = 10 | eval a = DATE_ADD(DATE('2020-08-26'), INTERVAL 1 HOUR), b = DATE_SUB('2020-08-26 00:00:00', INTERVAL ms DAY), c = ADDDATE('2020-01-31', INTERVAL 1 MONTH), d = date_add('2020-08-26', 2), e = FROM_UNIXTIME(1220249547, '%T'), f = subdate('2020-03-01', INTERVAL 1 QUARTER) | fields a, b, c, d, e, f",
+            "",
+            &["a=2020-08-26 01:00:00.000; b=2020-08-16 00:00:00.000; c=2020-02-29 00:00:00.000; d=2020-08-28; e=06:12:27; f=2019-12-01 00:00:00.000; @ptr=p0"],
+        ),
         // case, cast, booleans, xor and position (OpenSearch's examples' forms).
         (
             "eval c = case(status >= 200 AND status < 300, 'Success', status >= 500, 'Server' else 'Other'), n = cast(substring(agent, 6, 1) as int) + 1, s = cast(ms as string), b = cast('yes' as boolean), vip = if(ms > 30 AND isnotnull(user), true, false), p = position('a' IN route), q = case(ms > 100, 'big') | where vip = false | fields route, c, n, s, b, vip, p, q",
@@ -591,6 +597,11 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             ",",
         ),
         ("eval x = cast(ms as decimal)", "cast takes int", "decimal"),
+        (
+            "eval x = date_add(ms, interval 1 fortnight)",
+            "INTERVAL takes a unit",
+            "fortnight",
+        ),
         ("eval x = cast(ms, int)", "expected AS", ","),
         ("eval x = position('a', route)", "expected IN", ","),
         (
