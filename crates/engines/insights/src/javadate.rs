@@ -500,3 +500,113 @@ fn resolve(f: &Fields, tz: &TimeZone) -> Option<i64> {
     };
     Some(ts.as_millisecond())
 }
+
+/// A Java (Spark) datetime pattern for *writing* a time, as the `formatDate` directives that
+/// write the same text; an error names what has no such directive.
+///
+/// `y`/`yyyy`/`u`… year, `yy` two digits; `M` `MM` `MMM` `MMMM` (and `L`); `d` `dd`; `D`
+/// `DDD` day of the year; `H` `HH`; `h` `hh`; `m` `mm`; `s` `ss`; `SSS` milliseconds; `a`;
+/// `E`–`EEE`, `EEEE`; `Z`/`XX`/`xx` (`+HHMM`), `XXX`/`xxx` (`+HH:MM`), `z`; `'text'` and `''`.
+pub fn to_strftime(pattern: &str) -> Result<String, String> {
+    let c: Vec<char> = pattern.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < c.len() {
+        let ch = c[i];
+        if ch == '\'' {
+            if c.get(i + 1) == Some(&'\'') {
+                out.push('\'');
+                i += 2;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < c.len() && c[j] != '\'' {
+                out.push_str(if c[j] == '%' { "%%" } else { "" });
+                if c[j] != '%' {
+                    out.push(c[j]);
+                }
+                j += 1;
+            }
+            if j >= c.len() {
+                return Err("the pattern has an unclosed quote".into());
+            }
+            i = j + 1;
+            continue;
+        }
+        if !ch.is_ascii_alphabetic() {
+            if ch == '%' {
+                out.push_str("%%");
+            } else {
+                out.push(ch);
+            }
+            i += 1;
+            continue;
+        }
+        let mut n = 1;
+        while c.get(i + n) == Some(&ch) {
+            n += 1;
+        }
+        let d = match (ch, n) {
+            ('y' | 'u', 2) => "%y",
+            ('y' | 'u', _) => "%Y",
+            ('M' | 'L', 1) => "%-m",
+            ('M' | 'L', 2) => "%m",
+            ('M' | 'L', 3) => "%b",
+            ('M' | 'L', 4) => "%B",
+            ('d', 1) => "%-d",
+            ('d', 2) => "%d",
+            ('D', 1) => "%-j",
+            ('D', 3) => "%j",
+            ('H', 1) => "%-H",
+            ('H', 2) => "%H",
+            ('h', 1) => "%-I",
+            ('h', 2) => "%I",
+            ('m', 1) => "%-M",
+            ('m', 2) => "%M",
+            ('s', 1) => "%-S",
+            ('s', 2) => "%S",
+            ('S', 3) => "%L",
+            ('a', 1) => "%p",
+            ('E', 1..=3) => "%a",
+            ('E', 4) => "%A",
+            ('Z', 1..=3) | ('X' | 'x', 2) => "%z",
+            ('X' | 'x', 3) => "%:z",
+            ('z', 1..=3) => "%Z",
+            _ => {
+                return Err(format!(
+                    "the pattern letters {} are not supported yet",
+                    ch.to_string().repeat(n)
+                ))
+            }
+        };
+        out.push_str(d);
+        i += n;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod strftime_tests {
+    #[test]
+    fn java_patterns_as_directives() {
+        for (java, want) in [
+            ("yyyy-MM-dd HH:mm:ss.SSS", Ok("%Y-%m-%d %H:%M:%S.%L")),
+            ("d MMM yy, h:mm a", Ok("%-d %b %y, %-I:%M %p")),
+            (
+                "EEEE, MMMM d 'at' HH'h' ''x'' 100%",
+                Ok("%A, %B %-d at %Hh 'x' 100%%"),
+            ),
+            ("yyyy-MM-dd'T'HH:mm:ssXXX", Ok("%Y-%m-%dT%H:%M:%S%:z")),
+            ("DDD uuuu Z z", Ok("%j %Y %z %Z")),
+            ("'open", Err(())),
+            ("SS", Err(())),
+            ("QQ", Err(())),
+        ] {
+            assert_eq!(
+                super::to_strftime(java).map_err(|_| ()),
+                want.map(str::to_string),
+                "{java}"
+            );
+        }
+    }
+}

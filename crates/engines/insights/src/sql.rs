@@ -980,6 +980,21 @@ impl Tr<'_> {
                     ms
                 })
             }
+            // `date_format(time, 'yyyy-MM-dd')`: Spark's (Java) pattern letters, in UTC.
+            "date_format" => {
+                count(2, 2)?;
+                let Some(pattern) = crate::translate::literal_text(&args[1]) else {
+                    return p.err(e, "date_format takes its pattern as a string literal");
+                };
+                match crate::javadate::to_strftime(&pattern) {
+                    Ok(f) => Ok(format!(
+                        "formatDate(ppl_timestamp({}), {}, 'UTC')",
+                        args[0],
+                        string(&f)
+                    )),
+                    Err(m) => p.err(e, format!("date_format: {m}")),
+                }
+            }
             // `date_trunc('HOUR', ts)`: the start of its period (weeks start on Monday).
             "date_trunc" => {
                 count(2, 2)?;

@@ -310,9 +310,9 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
         ),
         // Spark's date conversions.
         (
-            "SELECT DATEDIFF('2024-03-01', '2024-02-01') AS dd, TO_DATE('26/08/2020', 'dd/MM/yyyy') AS d, TO_TIMESTAMP('2020-08-26 10:11:12') AS t, DATE_TRUNC('MONTH', '2020-08-26 10:11:12') AS m, DATE_TRUNC('hour', `@timestamp`) AS h, UNIX_SECONDS('2020-08-26 00:00:01') AS us, UNIX_MILLIS(TO_TIMESTAMP('1970-01-01 00:00:01')) AS um, TIMESTAMP_SECONDS(1598400000) AS ts FROM `A` WHERE bytes = 100",
+            "SELECT DATEDIFF('2024-03-01', '2024-02-01') AS dd, TO_DATE('26/08/2020', 'dd/MM/yyyy') AS d, TO_TIMESTAMP('2020-08-26 10:11:12') AS t, DATE_TRUNC('MONTH', '2020-08-26 10:11:12') AS m, DATE_TRUNC('hour', `@timestamp`) AS h, UNIX_SECONDS('2020-08-26 00:00:01') AS us, UNIX_MILLIS(TO_TIMESTAMP('1970-01-01 00:00:01')) AS um, DATE_FORMAT(`@timestamp`, \"yyyy-MM-dd'T'HH:mm:ss.SSS EEE\") AS f, date_format('2020-08-26', 'd MMM yy') AS g, TIMESTAMP_SECONDS(1598400000) AS ts FROM `A` WHERE bytes = 100",
             "",
-            &["dd=29; d=2020-08-26; t=2020-08-26 10:11:12.000; m=2020-08-01 00:00:00.000; h=2023-11-14 22:00:00.000; us=1598400001; um=1000; ts=2020-08-26 00:00:00.000; @ptr=p0"],
+            &["dd=29; d=2020-08-26; t=2020-08-26 10:11:12.000; m=2020-08-01 00:00:00.000; h=2023-11-14 22:00:00.000; us=1598400001; um=1000; f=2023-11-14T22:13:20.000 Tue; g=26 Aug 20; ts=2020-08-26 00:00:00.000; @ptr=p0"],
         ),
         // The small integers wrap as INT does; BOOLEAN reads Spark's words; NULL is null.
         (
@@ -506,6 +506,11 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT date_trunc('fortnight', x) FROM `A`",
             "date_trunc takes a literal unit",
             "date_trunc('fortnight', x)",
+        ),
+        (
+            "SELECT date_format(x, 'QQQ') FROM `A`",
+            "pattern letters QQQ are not supported",
+            "date_format",
         ),
         (
             "SELECT percentile_approx(x, 50) FROM `A`",
