@@ -593,9 +593,10 @@ mod strftime_tests {
             ("yyyy-MM-dd HH:mm:ss.SSS", Ok("%Y-%m-%d %H:%M:%S.%L")),
             ("d MMM yy, h:mm a", Ok("%-d %b %y, %-I:%M %p")),
             (
-                "EEEE, MMMM d 'at' HH'h' ''x'' 100%",
-                Ok("%A, %B %-d at %Hh 'x' 100%%"),
+                "EEEE, MMMM d 'at' HH'h' '' 100%",
+                Ok("%A, %B %-d at %Hh ' 100%%"),
             ),
+            ("'100%' x", Err(())),
             ("yyyy-MM-dd'T'HH:mm:ssXXX", Ok("%Y-%m-%dT%H:%M:%S%:z")),
             ("DDD uuuu Z z", Ok("%j %Y %z %Z")),
             ("'open", Err(())),
