@@ -308,6 +308,33 @@ pub enum WindowFn {
         default: crate::value::Value,
         lead: bool,
     },
+    /// The bucket (1 to n) of n about equal ones, the earlier ones one row larger.
+    Ntile(usize),
+    /// (rank − 1) / (rows − 1), 0 for a part of one row.
+    PercentRank,
+    /// The share of the part's rows ordered before or equal to this one.
+    CumeDist,
+    /// The `field` value of the frame's first (`last`: last) row.
+    Value { field: String, last: bool },
+}
+
+/// The rows a window aggregate (or `first_value`/`last_value`) covers around each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    /// `ROWS` (by place); else `RANGE` (by order value: the row and the rows ordered equal).
+    pub rows: bool,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+/// One end of a [`Frame`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameBound {
+    /// The part's first row (as a start) or last (as an end).
+    Unbounded,
+    Preceding(usize),
+    Current,
+    Following(usize),
 }
 
 /// The aggregates a window may compute ([`WindowFn::Agg`]).
@@ -318,6 +345,11 @@ pub enum WindowAgg {
     Avg,
     Min,
     Max,
+    /// Sample and population deviation and variance (a sample of one is null, as Spark's).
+    StddevSamp,
+    StddevPop,
+    VarSamp,
+    VarPop,
 }
 
 /// Result rows as field–value pairs (a subquery's, handed back by the caller).
@@ -374,6 +406,9 @@ pub enum RowCmd {
         func: WindowFn,
         partition: Vec<String>,
         order: Vec<(String, bool)>,
+        /// `None`: SQL's default (the whole part without an order, else up to the row's last
+        /// peer).
+        frame: Option<Frame>,
         out: String,
     },
     /// `autoregress field [AS alias] [p=a[-b]]`: for each lag k, the field's value k rows up.
@@ -463,6 +498,7 @@ impl RowCmd {
                 v.extend(order.iter().map(|(f, _)| f.as_str()));
                 match func {
                     WindowFn::Offset { field, .. }
+                    | WindowFn::Value { field, .. }
                     | WindowFn::Agg {
                         field: Some(field), ..
                     } => v.push(field),

@@ -1,6 +1,6 @@
 //! The row-sequence commands ([`RowCmd`]) over the rows a query holds, in their order.
 
-use crate::ast::{RowCmd, WindowAgg, WindowFn};
+use crate::ast::{Frame, FrameBound, RowCmd, WindowAgg, WindowFn};
 use crate::datetime::next_period;
 use crate::eval::Row;
 use crate::functions::{floor_period, Env};
@@ -112,8 +112,9 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             func,
             partition,
             order,
+            frame,
             out,
-        } => window(rows, func, partition, order, out),
+        } => window(rows, func, partition, order, frame.as_ref(), out),
         RowCmd::Dedup {
             keys,
             keep,
@@ -492,48 +493,6 @@ fn sessionize(mut rows: Vec<Row>, keys: &[String], gap_ms: i64, out: &str) -> Ve
     rows
 }
 
-/// A window aggregate's running state.
-#[derive(Default)]
-struct WindowAcc {
-    count: usize,
-    /// Values that are numbers, and their sum.
-    nums: usize,
-    sum: f64,
-    best: Option<Value>,
-}
-
-impl WindowAcc {
-    fn add(&mut self, kind: WindowAgg, v: &Value) {
-        if v.is_null() {
-            return;
-        }
-        self.count += 1;
-        if let Some(x) = v.as_num() {
-            self.nums += 1;
-            self.sum += x;
-        }
-        let better = |b: &Value| match kind {
-            WindowAgg::Min => sort_cmp(v, b, false).is_lt(),
-            WindowAgg::Max => sort_cmp(v, b, false).is_gt(),
-            _ => false,
-        };
-        if matches!(kind, WindowAgg::Min | WindowAgg::Max) && self.best.as_ref().is_none_or(better)
-        {
-            self.best = Some(v.clone());
-        }
-    }
-
-    fn value(&self, kind: WindowAgg) -> Value {
-        match kind {
-            WindowAgg::Count => Value::Num(self.count as f64),
-            WindowAgg::Sum if self.nums > 0 => Value::Num(self.sum),
-            WindowAgg::Avg if self.nums > 0 => Value::Num(self.sum / self.nums as f64),
-            WindowAgg::Min | WindowAgg::Max => self.best.clone().unwrap_or(Value::Null),
-            _ => Value::Null,
-        }
-    }
-}
-
 /// Most rows one row's array of objects becomes.
 const MAX_FLATTENED: usize = 10_000;
 
@@ -621,6 +580,7 @@ fn window(
     func: &WindowFn,
     partition: &[String],
     order: &[(String, bool)],
+    frame: Option<&Frame>,
     out: &str,
 ) -> Vec<Row> {
     // The parts, in the order their first rows come (values compared as keys: `1.0` is `1`).
@@ -659,80 +619,320 @@ fn window(
         };
         let mut pos: Vec<usize> = (0..part.len()).collect();
         pos.sort_by(|&a, &b| cmp(&keys[a], &keys[b]));
-        let values: Vec<Value> = match func {
-            WindowFn::Offset { field, .. }
-            | WindowFn::Agg {
-                field: Some(field), ..
-            } => pos.iter().map(|&p| rows[part[p]].get(field)).collect(),
-            WindowFn::Agg { field: None, .. } => vec![Value::Num(1.0); pos.len()],
-            _ => Vec::new(),
-        };
-        if let WindowFn::Agg { kind, .. } = func {
-            // The whole part without an order; else each run of rows ordered equal (peers)
-            // adds its values, then every one of them gets the total so far.
-            let mut acc = WindowAcc::default();
+        let n = pos.len();
+        // Each place's peers (the rows ordered equal to it): [start, end) in `pos`.
+        let mut peers = vec![(0, n); n];
+        if !order.is_empty() {
             let mut k = 0;
-            while k < pos.len() {
+            while k < n {
                 let mut end = k + 1;
-                if order.is_empty() {
-                    end = pos.len();
-                } else {
-                    while end < pos.len() && cmp(&keys[pos[k]], &keys[pos[end]]).is_eq() {
-                        end += 1;
-                    }
+                while end < n && cmp(&keys[pos[k]], &keys[pos[end]]).is_eq() {
+                    end += 1;
                 }
-                for v in &values[k..end] {
-                    acc.add(*kind, v);
-                }
-                let v = acc.value(*kind);
-                if !v.is_null() {
-                    for &p in &pos[k..end] {
-                        rows[part[p]].set(out, v.clone());
-                    }
+                for p in &mut peers[k..end] {
+                    *p = (k, end);
                 }
                 k = end;
             }
-            continue;
         }
-        let (mut rank, mut dense) = (0usize, 0usize);
-        for (k, &p) in pos.iter().enumerate() {
-            if k == 0 || cmp(&keys[pos[k - 1]], &keys[p]).is_ne() {
-                rank = k + 1;
-                dense += 1;
+        let values: Vec<Value> = match func {
+            WindowFn::Offset { field, .. }
+            | WindowFn::Value { field, .. }
+            | WindowFn::Agg {
+                field: Some(field), ..
+            } => pos.iter().map(|&p| rows[part[p]].get(field)).collect(),
+            WindowFn::Agg { field: None, .. } => vec![Value::Num(1.0); n],
+            _ => Vec::new(),
+        };
+        // The frame of each place: [lo, hi) in `pos`, both never decreasing.
+        let bounds: Vec<(usize, usize)> = (0..n)
+            .map(|k| frame_bounds(frame, k, n, peers[k], !order.is_empty()))
+            .collect();
+        let results: Vec<Value> = match func {
+            WindowFn::Agg { kind, .. } => frame_aggregates(*kind, &values, &bounds),
+            WindowFn::Value { last, .. } => bounds
+                .iter()
+                .map(|&(lo, hi)| match (lo < hi, last) {
+                    (false, _) => Value::Null,
+                    (true, false) => values[lo].clone(),
+                    (true, true) => values[hi - 1].clone(),
+                })
+                .collect(),
+            _ => {
+                let (mut rank, mut dense) = (0usize, 0usize);
+                (0..n)
+                    .map(|k| {
+                        if k == 0 || peers[k].0 == k {
+                            rank = k + 1;
+                            dense += 1;
+                        }
+                        match func {
+                            WindowFn::RowNumber => Value::Num((k + 1) as f64),
+                            WindowFn::Rank => Value::Num(rank as f64),
+                            WindowFn::DenseRank => Value::Num(dense as f64),
+                            WindowFn::PercentRank if n > 1 => {
+                                Value::Num((rank - 1) as f64 / (n - 1) as f64)
+                            }
+                            WindowFn::PercentRank => Value::Num(0.0),
+                            WindowFn::CumeDist => Value::Num(peers[k].1 as f64 / n as f64),
+                            WindowFn::Ntile(b) => {
+                                let (size, rem) = (n / b, n % b);
+                                let big = rem * (size + 1);
+                                let bucket = if k < big {
+                                    k / (size + 1)
+                                } else {
+                                    rem + (k - big) / size.max(1)
+                                };
+                                Value::Num((bucket + 1) as f64)
+                            }
+                            WindowFn::Offset {
+                                offset,
+                                default,
+                                lead,
+                                ..
+                            } => {
+                                let at = if *lead {
+                                    k.checked_add(*offset).filter(|&j| j < n)
+                                } else {
+                                    k.checked_sub(*offset)
+                                };
+                                match at {
+                                    Some(j) => values[j].clone(),
+                                    None => default.clone(),
+                                }
+                            }
+                            WindowFn::Agg { .. } | WindowFn::Value { .. } => Value::Null,
+                        }
+                    })
+                    .collect()
             }
-            let v = match func {
-                WindowFn::RowNumber => Value::Num((k + 1) as f64),
-                WindowFn::Rank => Value::Num(rank as f64),
-                WindowFn::DenseRank => Value::Num(dense as f64),
-                WindowFn::Agg { .. } => Value::Null,
-                WindowFn::Offset {
-                    offset,
-                    default,
-                    lead,
-                    ..
-                } => {
-                    let at = if *lead {
-                        k.checked_add(*offset).filter(|&j| j < values.len())
-                    } else {
-                        k.checked_sub(*offset)
-                    };
-                    match at {
-                        Some(j) => values[j].clone(),
-                        None => default.clone(),
-                    }
-                }
-            };
+        };
+        for (k, v) in results.into_iter().enumerate() {
             if !v.is_null() {
-                rows[part[p]].set(out, v);
+                rows[part[pos[k]]].set(out, v);
             }
         }
     }
     rows
 }
 
+/// The frame of place `k` of `n` ([`Frame`]; `None`: the whole part without an order, else up
+/// to the last peer), as [lo, hi).
+fn frame_bounds(
+    frame: Option<&Frame>,
+    k: usize,
+    n: usize,
+    (peer_lo, peer_hi): (usize, usize),
+    ordered: bool,
+) -> (usize, usize) {
+    let Some(f) = frame else {
+        return (0, if ordered { peer_hi } else { n });
+    };
+    let lo = match f.start {
+        FrameBound::Unbounded => 0,
+        FrameBound::Preceding(d) => k.saturating_sub(d),
+        FrameBound::Current if f.rows => k,
+        FrameBound::Current => peer_lo,
+        FrameBound::Following(d) => k.saturating_add(d).min(n),
+    };
+    let hi = match f.end {
+        FrameBound::Unbounded => n,
+        FrameBound::Preceding(d) => (k + 1).saturating_sub(d),
+        FrameBound::Current if f.rows => k + 1,
+        FrameBound::Current => peer_hi,
+        FrameBound::Following(d) => k.saturating_add(d).saturating_add(1).min(n),
+    };
+    (lo, hi.max(lo))
+}
+
+/// An aggregate over each frame ([lo, hi) of `values`, both ends never decreasing): counts,
+/// sums and moments from prefix sums, minimum and maximum from a sliding queue.
+fn frame_aggregates(kind: WindowAgg, values: &[Value], bounds: &[(usize, usize)]) -> Vec<Value> {
+    let n = values.len();
+    match kind {
+        WindowAgg::Min | WindowAgg::Max => {
+            let better = |a: &Value, b: &Value| {
+                let o = sort_cmp(a, b, false);
+                if kind == WindowAgg::Min {
+                    o.is_le()
+                } else {
+                    o.is_ge()
+                }
+            };
+            let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+            let mut next = 0;
+            bounds
+                .iter()
+                .map(|&(lo, hi)| {
+                    while next < hi {
+                        if !values[next].is_null() {
+                            while queue
+                                .back()
+                                .is_some_and(|&b| better(&values[next], &values[b]))
+                            {
+                                queue.pop_back();
+                            }
+                            queue.push_back(next);
+                        }
+                        next += 1;
+                    }
+                    while queue.front().is_some_and(|&f| f < lo) {
+                        queue.pop_front();
+                    }
+                    queue
+                        .front()
+                        .filter(|_| lo < hi)
+                        .map_or(Value::Null, |&f| values[f].clone())
+                })
+                .collect()
+        }
+        _ => {
+            // Moments about the part's first number, for precision.
+            let pivot = values.iter().find_map(Value::as_num).unwrap_or(0.0);
+            let (mut count, mut nums, mut sum, mut sq) = (
+                vec![0usize; n + 1],
+                vec![0usize; n + 1],
+                vec![0.0; n + 1],
+                vec![0.0; n + 1],
+            );
+            for (i, v) in values.iter().enumerate() {
+                let x = if v.is_null() { None } else { v.as_num() };
+                count[i + 1] = count[i] + usize::from(!v.is_null());
+                nums[i + 1] = nums[i] + usize::from(x.is_some());
+                let d = x.map_or(0.0, |x| x - pivot);
+                sum[i + 1] = sum[i] + d;
+                sq[i + 1] = sq[i] + d * d;
+            }
+            bounds
+                .iter()
+                .map(|&(lo, hi)| {
+                    let m = (nums[hi] - nums[lo]) as f64;
+                    let (s, q) = (sum[hi] - sum[lo], sq[hi] - sq[lo]);
+                    let var = |ddof: f64| {
+                        if m - ddof <= 0.0 {
+                            None
+                        } else {
+                            Some(((q - s * s / m) / (m - ddof)).max(0.0))
+                        }
+                    };
+                    let v = match kind {
+                        WindowAgg::Count => Some((count[hi] - count[lo]) as f64),
+                        _ if m == 0.0 => None,
+                        WindowAgg::Sum => Some(s + pivot * m),
+                        WindowAgg::Avg => Some(s / m + pivot),
+                        WindowAgg::VarSamp => var(1.0),
+                        WindowAgg::VarPop => var(0.0),
+                        WindowAgg::StddevSamp => var(1.0).map(f64::sqrt),
+                        WindowAgg::StddevPop => var(0.0).map(f64::sqrt),
+                        WindowAgg::Min | WindowAgg::Max => None,
+                    };
+                    v.filter(|x| x.is_finite()).map_or(Value::Null, Value::Num)
+                })
+                .collect()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::glob;
+
+    /// The sliding and prefix-sum window aggregates equal a direct computation over every
+    /// frame, on pseudo-random values (numbers, text, gaps) and frames.
+    #[test]
+    fn frame_aggregates_match_a_direct_computation() {
+        use super::{frame_aggregates, frame_bounds};
+        use crate::ast::{Frame, FrameBound as B, WindowAgg as A};
+        use crate::value::{sort_cmp, Value};
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let bounds = [
+            B::Unbounded,
+            B::Preceding(0),
+            B::Preceding(2),
+            B::Current,
+            B::Following(1),
+            B::Following(3),
+        ];
+        for _ in 0..300 {
+            let n = next(9) as usize;
+            let values: Vec<Value> = (0..n)
+                .map(|_| match next(5) {
+                    0 => Value::Null,
+                    1 => Value::Str(format!("t{}", next(4))),
+                    _ => Value::Num(next(7) as f64 - 2.0),
+                })
+                .collect();
+            let rank = |b: B, end: bool| match b {
+                B::Unbounded if end => 4,
+                B::Unbounded => 0,
+                B::Preceding(_) => 1,
+                B::Current => 2,
+                B::Following(_) => 3,
+            };
+            let (start, end) = (bounds[next(6) as usize], bounds[next(6) as usize]);
+            if rank(start, false) > rank(end, true) {
+                continue;
+            }
+            let frame = Frame {
+                rows: true,
+                start,
+                end,
+            };
+            let fb: Vec<(usize, usize)> = (0..n)
+                .map(|k| frame_bounds(Some(&frame), k, n, (k, k + 1), true))
+                .collect();
+            for kind in [
+                A::Count,
+                A::Sum,
+                A::Avg,
+                A::Min,
+                A::Max,
+                A::VarSamp,
+                A::StddevPop,
+            ] {
+                let got = frame_aggregates(kind, &values, &fb);
+                for (k, &(lo, hi)) in fb.iter().enumerate() {
+                    let w: Vec<&Value> = values[lo..hi].iter().filter(|v| !v.is_null()).collect();
+                    let nums: Vec<f64> = w.iter().filter_map(|v| v.as_num()).collect();
+                    let m = nums.len() as f64;
+                    let mean = nums.iter().sum::<f64>() / m;
+                    let ss: f64 = nums.iter().map(|x| (x - mean) * (x - mean)).sum();
+                    let want = match kind {
+                        A::Count => Value::Num(w.len() as f64),
+                        _ if kind != A::Min && kind != A::Max && nums.is_empty() => Value::Null,
+                        A::Sum => Value::Num(nums.iter().sum()),
+                        A::Avg => Value::Num(mean),
+                        A::VarSamp if nums.len() < 2 => Value::Null,
+                        A::VarSamp => Value::Num(ss / (m - 1.0)),
+                        A::StddevPop => Value::Num((ss / m).sqrt()),
+                        A::Min => w
+                            .iter()
+                            .min_by(|a, b| sort_cmp(a, b, false))
+                            .map_or(Value::Null, |v| (*v).clone()),
+                        _ => w
+                            .iter()
+                            .max_by(|a, b| sort_cmp(a, b, false))
+                            .map_or(Value::Null, |v| (*v).clone()),
+                    };
+                    let close = match (&got[k], &want) {
+                        (Value::Num(a), Value::Num(b)) => (a - b).abs() < 1e-9,
+                        (a, b) => a == b,
+                    };
+                    assert!(
+                        close,
+                        "{kind:?} {frame:?} k={k} {values:?}: {:?} vs {want:?}",
+                        got[k]
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn glob_table() {

@@ -2018,38 +2018,67 @@ fn window_parts(
             "row_number",
             "rank",
             "dense_rank",
+            "percent_rank",
+            "cume_dist",
+            "ntile",
             "lag",
             "lead",
+            "first_value",
+            "last_value",
             "count",
             "sum",
             "avg",
             "mean",
             "min",
             "max",
+            "stddev",
+            "stddev_samp",
+            "std",
+            "stddev_pop",
+            "variance",
+            "var_samp",
+            "var_pop",
         ];
         if !WINDOW_FUNCTIONS.contains(&fname.as_str()) {
             return p.err(
                 *e,
-                format!("the window function {fname} is not supported yet (ROW_NUMBER, RANK, DENSE_RANK, LAG, LEAD, COUNT, SUM, AVG, MIN and MAX are)"),
+                format!("the window function {fname} is not supported yet (ROW_NUMBER, RANK, DENSE_RANK, PERCENT_RANK, CUME_DIST, NTILE, LAG, LEAD, FIRST_VALUE, LAST_VALUE and the aggregates COUNT, SUM, AVG, MIN, MAX, STDDEV, STDDEV_POP, VARIANCE and VAR_POP are)"),
             );
         }
+        use crate::ast::WindowAgg as A;
         let aggregate = match fname.as_str() {
-            "count" => Some(crate::ast::WindowAgg::Count),
-            "sum" => Some(crate::ast::WindowAgg::Sum),
-            "avg" | "mean" => Some(crate::ast::WindowAgg::Avg),
-            "min" => Some(crate::ast::WindowAgg::Min),
-            "max" => Some(crate::ast::WindowAgg::Max),
+            "count" => Some(A::Count),
+            "sum" => Some(A::Sum),
+            "avg" | "mean" => Some(A::Avg),
+            "min" => Some(A::Min),
+            "max" => Some(A::Max),
+            "stddev" | "stddev_samp" | "std" => Some(A::StddevSamp),
+            "stddev_pop" => Some(A::StddevPop),
+            "variance" | "var_samp" => Some(A::VarSamp),
+            "var_pop" => Some(A::VarPop),
             _ => None,
         };
         let Some(WindowType::WindowSpec(WindowSpec {
             window_name: None,
             partition_by,
             order_by,
-            window_frame: None,
+            window_frame,
         })) = &f.over
         else {
-            return p.err(*e, "named windows and window frames are not supported yet");
+            return p.err(*e, "named windows are not supported yet");
         };
+        let framed = aggregate.is_some() || fname.ends_with("_value");
+        let frame =
+            match window_frame {
+                None => None,
+                Some(_) if !framed => return p.err(
+                    *e,
+                    format!(
+                        "{fname} takes no window frame (aggregates, FIRST_VALUE and LAST_VALUE do)"
+                    ),
+                ),
+                Some(w) => Some(window_frame_of(p, e, w, order_by.is_empty())?),
+            };
         if f.filter.is_some()
             || !f.within_group.is_empty()
             || f.null_treatment.is_some()
@@ -2082,7 +2111,7 @@ fn window_parts(
             FunctionArguments::None => Vec::new(),
             _ => return p.err(*e, format!("{fname}'s arguments are not supported")),
         };
-        if order_by.is_empty() && aggregate.is_none() {
+        if order_by.is_empty() && !framed {
             return p.err(*e, format!("{fname} needs an ORDER BY in its OVER clause"));
         }
         if star && fname != "count" {
@@ -2162,6 +2191,16 @@ fn window_parts(
             ("row_number", [], _) => WindowFn::RowNumber,
             ("rank", [], _) => WindowFn::Rank,
             ("dense_rank", [], _) => WindowFn::DenseRank,
+            ("percent_rank", [], _) => WindowFn::PercentRank,
+            ("cume_dist", [], _) => WindowFn::CumeDist,
+            ("ntile", [b], _) => match ordinal(b) {
+                Some(n) => WindowFn::Ntile(n),
+                None => return p.err(*b, "NTILE takes a positive whole number of buckets"),
+            },
+            ("first_value" | "last_value", [x], _) => WindowFn::Value {
+                field: column(x, "v")?,
+                last: fname == "last_value",
+            },
             ("lag" | "lead", [x, rest @ ..], _) if rest.len() <= 2 => {
                 let offset = match rest.first() {
                     None => 1,
@@ -2194,6 +2233,7 @@ fn window_parts(
             func,
             partition,
             order,
+            frame,
             out: out.clone(),
         }));
     }
@@ -2218,6 +2258,77 @@ fn window_parts(
         })
         .collect();
     Ok((keys, runs))
+}
+
+/// A window's `ROWS`/`RANGE` frame (`RANGE` bounds are `UNBOUNDED` or `CURRENT ROW`, as
+/// offsets in order values are not supported yet; `GROUPS` neither).
+fn window_frame_of(
+    p: &Places,
+    e: &Expr,
+    w: &sqlparser::ast::WindowFrame,
+    unordered: bool,
+) -> R<crate::ast::Frame> {
+    use crate::ast::FrameBound as B;
+    use sqlparser::ast::{WindowFrameBound, WindowFrameUnits};
+    let rows = match w.units {
+        WindowFrameUnits::Rows => true,
+        WindowFrameUnits::Range => false,
+        WindowFrameUnits::Groups => return p.err(e, "GROUPS frames are not supported yet"),
+    };
+    let bound = |b: &WindowFrameBound| -> R<B> {
+        let offset = |x: &Expr| -> R<usize> {
+            let n = match x {
+                Expr::Value(v) => match &v.value {
+                    Value::Number(n, _) => n.parse::<usize>().ok(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match n {
+                Some(n) if rows => Ok(n),
+                Some(_) => p.err(
+                    x,
+                    "RANGE frames take UNBOUNDED and CURRENT ROW bounds here (offsets in order values are not supported yet): use ROWS",
+                ),
+                None => p.err(x, "a frame's offset is a whole number"),
+            }
+        };
+        Ok(match b {
+            WindowFrameBound::CurrentRow => B::Current,
+            WindowFrameBound::Preceding(None) | WindowFrameBound::Following(None) => B::Unbounded,
+            WindowFrameBound::Preceding(Some(x)) => B::Preceding(offset(x)?),
+            WindowFrameBound::Following(Some(x)) => B::Following(offset(x)?),
+        })
+    };
+    // (UNBOUNDED FOLLOWING cannot start a frame, nor UNBOUNDED PRECEDING end one.)
+    if matches!(w.start_bound, WindowFrameBound::Following(None))
+        || matches!(w.end_bound, Some(WindowFrameBound::Preceding(None)))
+    {
+        return p.err(
+            e,
+            "a frame starts before it ends: UNBOUNDED PRECEDING starts, UNBOUNDED FOLLOWING ends",
+        );
+    }
+    let start = bound(&w.start_bound)?;
+    let end = match &w.end_bound {
+        Some(b) => bound(b)?,
+        None => B::Current,
+    };
+    // (An unbounded start is the part's first row, an unbounded end its last.)
+    let rank = |b: B, end: bool| match b {
+        B::Unbounded if end => 4,
+        B::Unbounded => 0,
+        B::Preceding(_) => 1,
+        B::Current => 2,
+        B::Following(_) => 3,
+    };
+    if rank(start, false) > rank(end, true) {
+        return p.err(e, "a window frame cannot start after it ends");
+    }
+    if !rows && unordered && (start != B::Unbounded || end != B::Unbounded) {
+        return p.err(e, "a RANGE frame with CURRENT ROW needs an ORDER BY");
+    }
+    Ok(crate::ast::Frame { rows, start, end })
 }
 
 /// The operands of an `AND` chain (parentheses looked through).

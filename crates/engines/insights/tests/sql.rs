@@ -215,6 +215,19 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
                 "host=c; bytes=300; total=300; n=1; top=20000; @ptr=p3",
             ],
         ),
+        // Frames (ROWS offsets, UNBOUNDED, CURRENT ROW), deviations, NTILE, PERCENT_RANK,
+        // CUME_DIST, FIRST_VALUE and LAST_VALUE.
+        (
+            "SELECT bytes, SUM(bytes) OVER (ORDER BY bytes ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS s3, MIN(bytes) OVER (ORDER BY bytes ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS mn, MAX(bytes) OVER (ORDER BY bytes DESC ROWS 2 PRECEDING) AS mx, COUNT(*) OVER (ORDER BY bytes ROWS BETWEEN 2 FOLLOWING AND UNBOUNDED FOLLOWING) AS later, STDDEV(bytes) OVER (PARTITION BY host) AS sd, VAR_POP(bytes) OVER (PARTITION BY host) AS vp, NTILE(2) OVER (ORDER BY bytes) AS t, PERCENT_RANK() OVER (ORDER BY bytes) AS pr, CUME_DIST() OVER (ORDER BY status) AS cd, FIRST_VALUE(host) OVER (ORDER BY bytes) AS fv, LAST_VALUE(host) OVER (ORDER BY bytes ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS lv, LAST_VALUE(host) OVER (ORDER BY status) AS lp FROM `A` ORDER BY bytes",
+            "",
+            &[
+                "bytes=0; s3=100; mn=0; mx=300; later=3; sd=70.71067811865476; vp=2500; t=1; pr=0; cd=0.8; fv=a; lv=b; lp=a; @ptr=p2",
+                "bytes=100; s3=400; mn=100; mx=5000; later=2; sd=70.71067811865476; vp=2500; t=1; pr=0.25; cd=0.6; fv=a; lv=b; lp=a; @ptr=p0",
+                "bytes=300; s3=5400; mn=300; mx=20000; later=1; vp=0; t=1; pr=0.5; cd=0.6; fv=a; lv=b; lp=a; @ptr=p3",
+                "bytes=5000; s3=25300; mn=5000; mx=20000; later=0; sd=10606.601717798212; vp=56250000; t=2; pr=0.75; cd=0.6; fv=a; lv=b; lp=a; @ptr=p4",
+                "bytes=20000; s3=25000; mn=20000; mx=20000; later=0; sd=10606.601717798212; vp=56250000; t=2; pr=1; cd=1; fv=a; lv=b; lp=b; @ptr=p1",
+            ],
+        ),
         (
             "SELECT bytes, status, SUM(bytes) OVER (ORDER BY status) AS run, AVG(bytes) OVER (ORDER BY status) AS a FROM `A` ORDER BY status, bytes",
             "",
@@ -533,9 +546,29 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "soundex(x)",
         ),
         (
-            "SELECT x, STDDEV(x) OVER (PARTITION BY y) AS s FROM `A`",
-            "window function stddev is not supported yet",
-            "STDDEV(x)",
+            "SELECT x, NTH_VALUE(x, 2) OVER (PARTITION BY y) AS s FROM `A`",
+            "window function nth_value is not supported yet",
+            "NTH_VALUE(x, 2)",
+        ),
+        (
+            "SELECT SUM(x) OVER (ORDER BY x RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) AS r FROM `A`",
+            "RANGE frames take UNBOUNDED and CURRENT ROW",
+            "1",
+        ),
+        (
+            "SELECT SUM(x) OVER (ORDER BY x ROWS BETWEEN CURRENT ROW AND 1 PRECEDING) AS r FROM `A`",
+            "cannot start after it ends",
+            "SUM(x)",
+        ),
+        (
+            "SELECT SUM(x) OVER (ORDER BY x GROUPS 1 PRECEDING) AS r FROM `A`",
+            "GROUPS frames",
+            "SUM(x)",
+        ),
+        (
+            "SELECT NTILE(0) OVER (ORDER BY x) AS r FROM `A`",
+            "positive whole number of buckets",
+            "0",
         ),
         (
             "SELECT x, ROW_NUMBER() OVER () AS r FROM `A`",
@@ -544,7 +577,7 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
         ),
         (
             "SELECT ROW_NUMBER() OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS r FROM `A`",
-            "window frames",
+            "takes no window frame",
             "ROW_NUMBER()",
         ),
         (
