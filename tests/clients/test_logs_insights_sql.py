@@ -310,3 +310,21 @@ def test_filter_index_in_from_filters_the_named_groups(logs, data):
                        startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
                        queryString="SELECT * FROM `dataSource(['DataSource1.Type1'])`")
     assert "dataSource" in err.response["Error"]["Message"], err.response
+
+
+def test_window_frames_and_distribution_functions(logs, data):
+    a, _, _, docs, _ = data
+    got = rows(sql(logs, data, "SELECT bytes, SUM(bytes) OVER (ORDER BY bytes ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS pair, "
+                               "NTILE(5) OVER (ORDER BY bytes) AS t, PERCENT_RANK() OVER (ORDER BY bytes) AS pr, "
+                               "LAST_VALUE(bytes) OVER (PARTITION BY host ORDER BY bytes ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS top "
+                               f"FROM `{a}` ORDER BY bytes"))
+    sizes = sorted(d["bytes"] for d in docs)
+    n = len(sizes)
+    size, rem = divmod(n, 5)
+    buckets = [b + 1 for b in range(5) for _ in range(size + (1 if b < rem else 0))]
+    top = {h: max(d["bytes"] for d in docs if d["host"] == h) for h in {d["host"] for d in docs}}
+    host_of = {d["bytes"]: d["host"] for d in docs}
+    want = [{"bytes": str(b), "pair": str(b + (sizes[k - 1] if k else 0)), "t": str(buckets[k]),
+             "pr": repr(k / (n - 1)) if k not in (0, n - 1) else str(k // (n - 1)),
+             "top": str(top[host_of[b]])} for k, b in enumerate(sizes)]
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want
