@@ -328,3 +328,18 @@ def test_window_frames_and_distribution_functions(logs, data):
              "pr": repr(k / (n - 1)) if k not in (0, n - 1) else str(k // (n - 1)),
              "top": str(top[host_of[b]])} for k, b in enumerate(sizes)]
     assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want
+
+
+def test_subquery_in_from_gives_the_top_rows_of_each_group(logs, data):
+    a, _, _, docs, _ = data
+    got = rows(sql(logs, data, "SELECT host, bytes, rn FROM (SELECT host, bytes, ROW_NUMBER() OVER "
+                               f"(PARTITION BY host ORDER BY bytes DESC) AS rn FROM `{a}`) AS t WHERE rn <= 2 ORDER BY host, rn"))
+    want = []
+    for host in sorted({d["host"] for d in docs}):
+        for i, b in enumerate(sorted((d["bytes"] for d in docs if d["host"] == host), reverse=True)[:2]):
+            want.append({"host": host, "bytes": str(b), "rn": str(i + 1)})
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want
+    # Aggregates of aggregates: the busiest host's count and the mean count per host.
+    got = rows(sql(logs, data, f"SELECT MAX(n) AS most, AVG(n) AS mean FROM (SELECT host, COUNT(*) AS n FROM `{a}` GROUP BY host)"))
+    counts = Counter(d["host"] for d in docs)
+    assert got == [{"most": str(max(counts.values())), "mean": str(sum(counts.values()) / len(counts)).removesuffix(".0")}]

@@ -174,6 +174,8 @@ struct Tr<'a> {
     /// The fields the expressions read so far outside null tests (`NOT` over them is false
     /// when one is missing: SQL's NULL logic).
     seen: Vec<String>,
+    /// Every field read, for the check against a FROM subquery's columns.
+    seen_all: Vec<String>,
     /// Within an aggregating query's HAVING and ORDER BY: the group keys (their expression
     /// and the name their value has in the rows); another column is refused.
     keys: Option<Vec<(Expr, String)>>,
@@ -253,6 +255,7 @@ impl Tr<'_> {
         }
         let x = name(n, 0, 0)?;
         self.seen.push(x.clone());
+        self.seen_all.push(x.clone());
         Ok(x)
     }
 
@@ -1661,8 +1664,61 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
     if let Some(j) = from.joins.get(1) {
         return p.err(&j.relation, "only one JOIN is supported in a SELECT");
     }
-    let (ident, alias) = plain_table(p, &from.relation, "FROM")?;
-    let (log_groups, index_conditions) = groups(p, &from.relation, &ident.value)?;
+    // A subquery in FROM (`FROM (SELECT …) AS t`): its pieces come first, and this SELECT
+    // reads its rows (its columns, or whole records for `SELECT *`).
+    let derived = match &from.relation {
+        TableFactor::Derived {
+            lateral: false,
+            subquery,
+            alias,
+            sample: None,
+        } => {
+            if !from.joins.is_empty() {
+                return p.err(
+                    &from.relation,
+                    "a JOIN with a subquery in FROM is not supported yet",
+                );
+            }
+            if alias
+                .as_ref()
+                .is_some_and(|a| !a.columns.is_empty() || a.at.is_some())
+            {
+                return p.err(
+                    &from.relation,
+                    "column aliases of a subquery in FROM are not supported yet",
+                );
+            }
+            // (AWS supports one level of nested subqueries.)
+            let nested = matches!(subquery.body.as_ref(), SetExpr::Select(s)
+                if s.from.iter().any(|f| matches!(f.relation, TableFactor::Derived { .. })));
+            if inner || nested {
+                return p.err(
+                    &from.relation,
+                    "a subquery in FROM inside another subquery is not supported (one level of nesting is)",
+                );
+            }
+            let d = select_parts(p, subquery, false)?;
+            if !d.subs.is_empty() || !d.scalars.is_empty() {
+                return p.err(
+                    &from.relation,
+                    "subqueries inside a subquery in FROM are not supported yet",
+                );
+            }
+            Some((d, alias.as_ref().map(|a| a.name.value.clone())))
+        }
+        _ => None,
+    };
+    let (ident_value, alias) = match &derived {
+        Some((_, a)) => (a.clone().unwrap_or_default(), None),
+        None => {
+            let (ident, alias) = plain_table(p, &from.relation, "FROM")?;
+            (ident.value.clone(), alias)
+        }
+    };
+    let (log_groups, index_conditions) = match &derived {
+        Some((d, _)) => (d.groups.clone(), Vec::new()),
+        None => groups(p, &from.relation, &ident_value)?,
+    };
     let join = match from.joins.first() {
         Some(j) => Some(join_piece(p, j, alias.as_ref().map(|a| &a.name))?),
         None => None,
@@ -1691,8 +1747,9 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
     let mut tr = Tr {
         places: p,
         alias: alias.as_ref().map(|a| a.name.value.clone()),
-        table: ident.value.clone(),
+        table: ident_value.clone(),
         seen: Vec::new(),
+        seen_all: Vec::new(),
         keys: None,
         aggs: Vec::new(),
         in_stats: false,
@@ -1706,6 +1763,14 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         in_where: false,
     };
     let mut pieces: Vec<Piece> = Vec::new();
+    // (The subquery's columns: what this SELECT may read; `None`: whole records.)
+    let mut derived_columns = None;
+    if let Some((d, _)) = derived {
+        pieces.extend(d.pieces);
+        if !d.star {
+            derived_columns = Some(d.shown);
+        }
+    }
     if let Some((text, ..)) = join {
         pieces.push(Piece {
             text,
@@ -1979,6 +2044,27 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         }
     }
     pieces.extend(limit_pieces(p, q)?);
+    if let Some(cols) = &derived_columns {
+        // A column the subquery does not give is an error, as Spark has it, not a missing
+        // value.
+        let known = cols.iter().map(|c| name(c, 0, 0)).collect::<R<Vec<_>>>()?;
+        // (Items that are columns are shown as they are, not translated.)
+        let mut read = tr.seen_all.clone();
+        for (e, _) in &items {
+            match e {
+                Some(Expr::Identifier(i)) => read.push(name(&i.value, 0, 0)?),
+                Some(Expr::CompoundIdentifier(parts)) => read.push(name(&tr.column(parts), 0, 0)?),
+                _ => {}
+            }
+        }
+        if let Some(f) = read.iter().find(|f| !known.contains(f)) {
+            return Err(whole(format!(
+                "{} is not a column of the subquery in FROM (its columns: {})",
+                f.trim_matches('`'),
+                cols.join(", ")
+            )));
+        }
+    }
     if !star {
         let names = shown.iter().map(|c| name(c, 0, 0)).collect::<R<Vec<_>>>()?;
         pieces.push(piece(format!("display {}", names.join(", ")), false));
@@ -2068,17 +2154,18 @@ fn window_parts(
             return p.err(*e, "named windows are not supported yet");
         };
         let framed = aggregate.is_some() || fname.ends_with("_value");
-        let frame =
-            match window_frame {
-                None => None,
-                Some(_) if !framed => return p.err(
+        let frame = match window_frame {
+            None => None,
+            Some(_) if !framed => {
+                return p.err(
                     *e,
                     format!(
                         "{fname} takes no window frame (aggregates, FIRST_VALUE and LAST_VALUE do)"
                     ),
-                ),
-                Some(w) => Some(window_frame_of(p, e, w, order_by.is_empty())?),
-            };
+                )
+            }
+            Some(w) => Some(window_frame_of(p, e, w, order_by.is_empty())?),
+        };
         if f.filter.is_some()
             || !f.within_group.is_empty()
             || f.null_treatment.is_some()

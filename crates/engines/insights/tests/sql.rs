@@ -288,6 +288,42 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["third=100; s=200; @ptr=p3"],
         ),
+        // Subqueries in FROM: the outer SELECT reads the inner one's rows.
+        (
+            "SELECT host, bytes, rn FROM (SELECT host, bytes, ROW_NUMBER() OVER (PARTITION BY host ORDER BY bytes DESC) AS rn FROM `A`) t WHERE rn <= 1 ORDER BY host",
+            "",
+            &["host=a; bytes=100; rn=1; @ptr=p0", "host=b; bytes=20000; rn=1; @ptr=p1", "host=c; bytes=300; rn=1; @ptr=p3"],
+        ),
+        (
+            "SELECT AVG(n) AS per_host, MAX(n) AS most FROM (SELECT host, COUNT(*) AS n FROM `A` GROUP BY host)",
+            "",
+            &["per_host=1.6666666666666667; most=2"],
+        ),
+        (
+            "SELECT * FROM (SELECT method, SUM(bytes) AS b FROM `A` GROUP BY method) AS m WHERE m.b > 1000 ORDER BY b DESC",
+            "",
+            &["method=POST; b=20000", "method=GET; b=5100"],
+        ),
+        (
+            "SELECT method, COUNT(*) AS n FROM (SELECT method, status FROM `A` WHERE status = 200) GROUP BY method ORDER BY method",
+            "",
+            &["method=DELETE; n=1", "method=GET; n=2"],
+        ),
+        (
+            "SELECT x.host FROM (SELECT * FROM `A` WHERE bytes > 1000) AS x ORDER BY x.bytes",
+            "",
+            &["host=b; @ptr=p4", "host=b; @ptr=p1"],
+        ),
+        (
+            "SELECT COUNT(*) AS n, SUM(b) AS total FROM (SELECT host, SUM(bytes) AS b FROM `A` GROUP BY host ORDER BY b DESC LIMIT 2)",
+            "",
+            &["n=2; total=25300"],
+        ),
+        (
+            "SELECT host, MAX(rn) AS most FROM (SELECT host, ROW_NUMBER() OVER (PARTITION BY host ORDER BY bytes) AS rn FROM `A`) GROUP BY host ORDER BY host",
+            "",
+            &["host=a; most=2", "host=b; most=2", "host=c; most=1"],
+        ),
         // NULLS FIRST puts missing values first; NULLS LAST is the order anyway.
         (
             "SELECT host, CASE WHEN bytes > 1000 THEN bytes END AS big FROM `A` ORDER BY big DESC NULLS FIRST, host",
@@ -519,6 +555,21 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT date_trunc('fortnight', x) FROM `A`",
             "date_trunc takes a literal unit",
             "date_trunc('fortnight', x)",
+        ),
+        (
+            "SELECT nope FROM (SELECT host FROM `A`)",
+            "nope is not a column of the subquery",
+            "",
+        ),
+        (
+            "SELECT h FROM (SELECT host AS h FROM (SELECT host FROM `A`))",
+            "inside another subquery",
+            "",
+        ),
+        (
+            "SELECT h FROM (SELECT host AS h FROM `A`) AS t (x)",
+            "column aliases",
+            "",
         ),
         (
             "SELECT date_format(x, 'QQQ') FROM `A`",
