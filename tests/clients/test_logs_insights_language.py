@@ -155,7 +155,7 @@ def test_unknown_source_group_is_resource_not_found(logs, groups):
 
 
 @pytest.mark.parametrize("text, bad", [
-    ("SOURCE '/g' | fields @message", "SOURCE '/g'"),
+    ("SOURCE '/g' start=1h | fields @message", "1h"),
     ("filter a in (SOURCE '/g' | filter b in (SOURCE '/h' | fields b) | fields a)", "("),
     ("join left=a right=b where a.k != b.k (SOURCE '/g')", "!="),
     ("join left=a right=b where a.k = b.k (SOURCE '/g' | filter x = 1)", "SOURCE '/g' | filter x = 1"),
