@@ -446,10 +446,13 @@ pub enum RowCmd {
     /// SQL's set operations over subquery `sub`'s rows, each field of the subquery's (`from`)
     /// renamed as the query's in that place (`to`): `keep: None` (`UNION`) appends them,
     /// `Some(true)` (`INTERSECT`) keeps the rows equal to one of them, `Some(false)` (`EXCEPT`)
-    /// drops those. No Logs Insights syntax makes it.
+    /// drops those; with `all` (`INTERSECT ALL`, `EXCEPT ALL`) each of their rows pairs with
+    /// one of the query's at most (`min(m, n)` and `max(m − n, 0)` copies of a row). No Logs
+    /// Insights syntax makes it.
     UnionRows {
         sub: usize,
         keep: Option<bool>,
+        all: bool,
         from: Vec<String>,
         to: Vec<String>,
         rows: Option<std::sync::Arc<ResultRows>>,

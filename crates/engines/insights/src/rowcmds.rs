@@ -174,6 +174,7 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
         RowCmd::AppendCols { rows: None, .. } => rows,
         RowCmd::UnionRows {
             keep: Some(keep),
+            all,
             to,
             rows: Some(extra),
             ..
@@ -188,6 +189,25 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
                     })
                     .collect()
             };
+            if *all {
+                // Each of their rows meets one of ours at most.
+                let mut theirs: HashMap<Vec<String>, usize> = HashMap::new();
+                for cells in extra.iter() {
+                    *theirs.entry(of_cells(cells)).or_default() += 1;
+                }
+                rows.retain(|r| {
+                    let mine: Vec<String> = to.iter().map(|c| r.get(c).text_key()).collect();
+                    let met = match theirs.get_mut(&mine) {
+                        Some(n) if *n > 0 => {
+                            *n -= 1;
+                            true
+                        }
+                        _ => false,
+                    };
+                    met == *keep
+                });
+                return rows;
+            }
             let theirs: HashSet<Vec<String>> = extra.iter().map(of_cells).collect();
             rows.retain(|r| {
                 let mine: Vec<String> = to.iter().map(|c| r.get(c).text_key()).collect();

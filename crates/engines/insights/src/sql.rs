@@ -2579,9 +2579,9 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
             )
         }
     };
-    let ok = kinds.iter().all(|(op, k)| {
+    let ok = kinds.iter().all(|(_, k)| {
         if all {
-            *op == SetOperator::Union && matches!(k, SetQuantifier::All)
+            matches!(k, SetQuantifier::All)
         } else {
             matches!(k, SetQuantifier::None | SetQuantifier::Distinct)
         }
@@ -2589,7 +2589,7 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
     if !ok {
         return p.err(
             q.body.as_ref(),
-            "mixing UNION ALL with other set operations, and INTERSECT ALL / EXCEPT ALL, are not supported yet",
+            "mixing set operations with and without ALL is not supported yet",
         );
     }
     let ops: Vec<SetOperator> = kinds.iter().map(|(op, _)| *op).collect();
@@ -2657,6 +2657,7 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
                     SetOperator::Except | SetOperator::Minus => Some(false),
                     _ => None,
                 },
+                all,
                 from: from.clone(),
                 to: main.shown.clone(),
                 rows: None,
