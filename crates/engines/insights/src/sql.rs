@@ -1802,14 +1802,13 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         tr.in_where = false;
         pieces.push(piece(format!("filter {}", f?), false));
     }
-    let group_by: Vec<&Expr> = match &s.group_by {
-        GroupByExpr::Expressions(list, mods) if mods.is_empty() => list.iter().collect(),
-        _ => {
-            return p.err(
-                s.as_ref(),
-                "GROUP BY ALL and grouping modifiers are not supported yet",
-            )
-        }
+    let (group_by, group_all): (Vec<&Expr>, bool) = match &s.group_by {
+        GroupByExpr::Expressions(list, mods) if mods.is_empty() => (list.iter().collect(), false),
+        GroupByExpr::All(mods) if mods.is_empty() => (Vec::new(), true),
+        _ => return p.err(
+            s.as_ref(),
+            "grouping modifiers (ROLLUP, CUBE, GROUPING SETS, WITH TOTALS) are not supported yet",
+        ),
     };
     // The SELECT items: (expression or None for `*`, result name).
     let mut items: Vec<(Option<&Expr>, String)> = Vec::new();
@@ -1844,6 +1843,19 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             other => return p.err(other, "this SELECT item is not supported yet"),
         }
     }
+    // `GROUP BY ALL`: every SELECT item without an aggregate (nor a window function).
+    let group_by = if group_all {
+        if items.iter().any(|(e, _)| e.is_none()) {
+            return p.err(s.as_ref(), "GROUP BY ALL with SELECT * is not supported");
+        }
+        items
+            .iter()
+            .filter_map(|(e, _)| *e)
+            .filter(|e| !has_aggregate(e) && !matches!(e, Expr::Function(f) if f.over.is_some()))
+            .collect()
+    } else {
+        group_by
+    };
     // `GROUP BY 2`: the second SELECT item (Spark's default).
     let group_by = group_by
         .into_iter()

@@ -50,6 +50,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=a; @ptr=p0", "host=c; @ptr=p3"],
         ),
+        // GROUP BY ALL: every item without an aggregate.
+        (
+            "SELECT host, method, COUNT(*) AS n, MAX(bytes) AS m FROM `A` GROUP BY ALL ORDER BY host, method",
+            "stats count(*) as n, max(bytes) as m by host, method | sort host asc, method asc | display host, method, n, m",
+            &["host=a; method=GET; n=2; m=100", "host=b; method=GET; n=1; m=5000", "host=b; method=POST; n=1; m=20000", "host=c; method=DELETE; n=1; m=300"],
+        ),
         // INTERSECT ALL and EXCEPT ALL count copies: min(m, n) and max(m − n, 0).
         (
             "SELECT method FROM `A` INTERSECT ALL SELECT method FROM `B` WHERE status = 200 ORDER BY method",
@@ -571,6 +577,12 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "date_trunc takes a literal unit",
             "date_trunc('fortnight', x)",
         ),
+        (
+            "SELECT host, COUNT(*) FROM `A` GROUP BY ROLLUP (host)",
+            "ROLLUP (host) is not supported yet",
+            "",
+        ),
+        ("SELECT * FROM `A` GROUP BY ALL", "GROUP BY ALL with SELECT *", ""),
         (
             "SELECT nope FROM (SELECT host FROM `A`)",
             "nope is not a column of the subquery",
