@@ -521,6 +521,15 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
         "ppl_ascii" => text_of(a0).map_or(Value::Null, |t| {
             Value::Num(t.chars().next().map_or(0.0, |c| f64::from(u32::from(c))))
         }),
+        // `<=>`: both null, or equal as `=` compares.
+        "ppl_null_safe_eq" => Value::Bool(match (a0.is_null(), a1.is_null()) {
+            (true, true) => true,
+            (false, false) => crate::value::loose_eq(a0, a1) == Some(true),
+            _ => false,
+        }),
+        // No value here is NaN (a result that is not a finite number is null), so false, as
+        // Spark answers for anything but NaN, null included.
+        "ppl_isnan" => Value::Bool(false),
         // Either side null: null (as Spark's `xor`).
         "ppl_xor" => {
             if a0.is_null() || a1.is_null() {

@@ -519,6 +519,17 @@ impl Tr<'_> {
             Expr::BinaryOp { op, .. } if op_class(op).is_some() => {
                 self.chain(e, op_class(op).unwrap_or(0))?
             }
+            // `a <=> b`: equal, or both NULL (it answers for missing fields itself).
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Spaceship,
+                right,
+            } => {
+                let from = self.seen.len();
+                let (l, r) = (self.expr(left)?, self.expr(right)?);
+                self.seen.truncate(from);
+                format!("ppl_null_safe_eq({l}, {r})")
+            }
             Expr::BinaryOp { left, op, right } => {
                 let (l, r) = (self.expr(left)?, self.expr(right)?);
                 if matches!(op, BinaryOperator::StringConcat) {

@@ -200,6 +200,8 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("\u{1}smallint", "ppl_smallint", 1, 1),
     ("\u{1}boolean", "ppl_boolean", 1, 1),
     ("\u{1}xor", "ppl_xor", 2, 2),
+    ("\u{1}null_safe_eq", "ppl_null_safe_eq", 2, 2),
+    ("isnan", "ppl_isnan", 1, 1),
     // SQL's scalar subqueries, by number (replaced by their value before the query runs);
     // no query can name it.
     ("\u{1}scalar", "ppl_scalar", 1, 1),

@@ -50,6 +50,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=a; @ptr=p0", "host=c; @ptr=p3"],
         ),
+        // `<=>` is true for two NULLs; `==` is `=`.
+        (
+            "SELECT host, CASE WHEN bytes > 1000 THEN bytes END AS big FROM `A` WHERE CASE WHEN bytes > 1000 THEN bytes END <=> NULL AND NOT (status <=> 404) AND method == 'GET' OR (CASE WHEN bytes > 1000 THEN bytes END <=> 20000 AND NOT isnan(bytes))",
+            "",
+            &["host=b; big=20000; @ptr=p1", "host=a; @ptr=p0"],
+        ),
         // GROUP BY ALL: every item without an aggregate.
         (
             "SELECT host, method, COUNT(*) AS n, MAX(bytes) AS m FROM `A` GROUP BY ALL ORDER BY host, method",
