@@ -114,7 +114,9 @@ impl AggState {
             AggKind::Min | AggKind::Max | AggKind::SortsFirst | AggKind::SortsLast => {
                 AggState::Best(None)
             }
-            AggKind::Pct | AggKind::Histogram => AggState::Pct(Vec::new(), HashMap::default()),
+            AggKind::Pct | AggKind::Percentile | AggKind::Histogram => {
+                AggState::Pct(Vec::new(), HashMap::default())
+            }
             AggKind::Stddev => AggState::Stddev(0, 0.0, 0.0),
             AggKind::Earliest | AggKind::Latest => AggState::At(None),
             AggKind::Rate => AggState::Rate(None, None),
@@ -328,6 +330,39 @@ impl AggState {
                 }
             }
             AggState::Best(b) => b.clone().unwrap_or(Value::Null),
+            AggState::Pct(vs, weighted) if k == AggKind::Percentile => {
+                // Every value with its count, in order; the values at the two ranks around
+                // p · (n − 1) interpolated.
+                let mut all: Vec<(f64, u64)> = weighted
+                    .iter()
+                    .map(|(&x, &n)| (f64::from_bits(x), n))
+                    .collect();
+                all.extend(vs.iter().map(|&x| (x, 1)));
+                all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
+                let total: u64 = all.iter().map(|(_, n)| n).sum();
+                if total == 0 {
+                    return Value::Null;
+                }
+                let at = (p / 100.0) * (total - 1) as f64;
+                let (lo, frac) = (at.floor() as u64, at - at.floor());
+                let nth = |i: u64| {
+                    let mut seen = 0;
+                    for &(x, n) in &all {
+                        seen += n;
+                        if seen > i {
+                            return x;
+                        }
+                    }
+                    all.last().map_or(0.0, |l| l.0)
+                };
+                let a = nth(lo);
+                if frac == 0.0 {
+                    return Value::Num(a);
+                }
+                // (As Spark weighs the two values.)
+                let hi = (lo + 1) as f64;
+                Value::Num((hi - at) * a + (at - lo as f64) * nth(lo + 1))
+            }
             AggState::Pct(vs, weighted) if !weighted.is_empty() => {
                 // Every value with its count, in order; the rank-th smallest is found by
                 // walking the counts.

@@ -91,6 +91,9 @@ pub enum AggKind {
     Min,
     Max,
     Pct,
+    /// Spark's `percentile`/`median` (SQL only): the values around rank p/100 · (n − 1),
+    /// linearly interpolated.
+    Percentile,
     Stddev,
     Earliest,
     Latest,

@@ -648,6 +648,7 @@ impl Columnar {
                     | AggKind::Sum
                     | AggKind::Avg
                     | AggKind::Pct
+                    | AggKind::Percentile
                     | AggKind::Histogram
                     | AggKind::Stddev
             );
@@ -669,7 +670,10 @@ impl Columnar {
                     codes,
                 }) if matches!(
                     a.kind,
-                    AggKind::Pct | AggKind::Histogram | AggKind::CountDistinct
+                    AggKind::Pct
+                        | AggKind::Percentile
+                        | AggKind::Histogram
+                        | AggKind::CountDistinct
                 ) && block_groups.len() * ends.len() <= MAX_COUNTS =>
                 {
                     let e = ends.len();

@@ -969,7 +969,7 @@ pub(crate) fn check_call(name: &str, args: &[Expr], s: usize, e: usize) -> R<()>
             let lname = name.to_ascii_lowercase();
             let ok = match lname.as_str() {
                 "count" => n <= 1,
-                "pct" | "percentile" | "rate" | "histogram" => n == 2,
+                "pct" | "percentile" | "ppl_percentile" | "rate" | "histogram" => n == 2,
                 _ => n == 1,
             };
             if !ok {
@@ -1111,7 +1111,7 @@ fn plan_aggs(
                 *found = true;
                 let mut args = args;
                 let mut p = 0.0;
-                if kind == AggKind::Pct {
+                if kind == AggKind::Pct || kind == AggKind::Percentile {
                     match args.pop() {
                         Some(Expr::Num(v)) if (0.0..=100.0).contains(&v) => p = v,
                         _ => return err(

@@ -79,6 +79,8 @@ const AGGREGATES: &[(&str, &str)] = &[
     ("count_if", "count"),
     ("percentile_approx", "pct"),
     ("approx_percentile", "pct"),
+    ("percentile", "ppl_percentile"),
+    ("median", "ppl_percentile"),
 ];
 
 /// The precedence class of an operator whose chains are written flat.
@@ -854,11 +856,16 @@ impl Tr<'_> {
                 }
                 // `percentile_approx(x, p[, accuracy])`, p in [0, 1]: `pct` (an actual value
                 // of the column, as Spark's approximation gives).
+                // `median(x)`: Spark's exact `percentile(x, 0.5)`, interpolated.
+                ("median", [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))], false) => {
+                    let arg = only(self.record_expr(x)?);
+                    format!("ppl_percentile({arg}, 50)")
+                }
                 (
-                    "percentile_approx" | "approx_percentile",
+                    "percentile_approx" | "approx_percentile" | "percentile",
                     [FunctionArg::Unnamed(FunctionArgExpr::Expr(x)), FunctionArg::Unnamed(FunctionArgExpr::Expr(pe)), rest @ ..],
                     false,
-                ) if rest.len() <= 1 => {
+                ) if rest.len() <= usize::from(lower != "percentile") => {
                     let frac = match literal(pe) {
                         Some(crate::value::Value::Num(f)) if (0.0..=1.0).contains(&f) => f,
                         _ => {
@@ -876,7 +883,13 @@ impl Tr<'_> {
                         }
                     }
                     let arg = only(self.record_expr(x)?);
-                    format!("pct({arg}, {})", crate::value::fmt_num(frac * 100.0))
+                    // (`percentile` is exact and interpolates between values.)
+                    let f = if lower == "percentile" {
+                        "ppl_percentile"
+                    } else {
+                        "pct"
+                    };
+                    format!("{f}({arg}, {})", crate::value::fmt_num(frac * 100.0))
                 }
                 (_, [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))], distinct) => {
                     let arg = self.record_expr(x).map(&only);

@@ -379,6 +379,17 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
                 "host=c; errors=0; ok=1; m=1; med=300; top=300",
             ],
         ),
+        // Spark's exact percentile and median interpolate between the values around the rank.
+        (
+            "SELECT MEDIAN(bytes) AS med, PERCENTILE(bytes, 0.9) AS p90, PERCENTILE(bytes, 0.25) FILTER (WHERE bytes > 0) AS q1, PERCENTILE_APPROX(bytes, 0.5) AS approx FROM `A`",
+            "",
+            &["med=300; p90=14000.000000000002; q1=250; approx=300"],
+        ),
+        (
+            "SELECT host, MEDIAN(bytes) AS med FROM `A` GROUP BY host ORDER BY host",
+            "",
+            &["host=a; med=50", "host=b; med=12500", "host=c; med=300"],
+        ),
         // Text functions of Spark.
         (
             "SELECT method RLIKE '^G.T$' AS g, method NOT REGEXP 'E' AS ne, POSITION('T' IN method) AS pos, INSTR(method, 'E') AS i, LOCATE('E', method, 3) AS l, LPAD(host, 3, 'xy') AS lp, RPAD(host, 2) AS rp, INITCAP('hello wORLD') AS ic, REPEAT(host, 2) AS r, ASCII(method) AS a, STARTSWITH(method, 'G') AS sw, CONTAINS(method, 'OS') AS ct, REGEXP_EXTRACT(method, '(G)(E)', 2) AS rx, REGEXP_LIKE(host, 'a|c') AS rl FROM `A` WHERE bytes = 100",
