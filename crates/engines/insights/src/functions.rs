@@ -522,6 +522,148 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
         "ppl_ascii" => text_of(a0).map_or(Value::Null, |t| {
             Value::Num(t.chars().next().map_or(0.0, |c| f64::from(u32::from(c))))
         }),
+        // `split_part(text, delimiter, n)`: the n-th part (1-based; negative from the end);
+        // empty text past the parts, null for 0.
+        "ppl_split_part" => match (text_of(a0), text_of(a1), a.get(2).and_then(num)) {
+            (Some(t), Some(d), Some(n)) if n.fract() == 0.0 && n != 0.0 => {
+                let parts: Vec<&str> = if d.is_empty() {
+                    vec![t.as_ref()]
+                } else {
+                    t.split(d.as_ref()).collect()
+                };
+                let i = if n > 0.0 {
+                    (n as usize).checked_sub(1)
+                } else {
+                    parts.len().checked_sub((-n) as usize)
+                };
+                Value::Str(
+                    i.and_then(|i| parts.get(i))
+                        .map_or(String::new(), |p| p.to_string()),
+                )
+            }
+            _ => Value::Null,
+        },
+        // `substring_index(text, delimiter, count)`: the text before the count-th delimiter
+        // (negative: after the count-th from the end); all of it with fewer delimiters.
+        "ppl_substring_index" => match (text_of(a0), text_of(a1), a.get(2).and_then(num)) {
+            (Some(t), Some(d), Some(n)) if n.fract() == 0.0 => {
+                if d.is_empty() || n == 0.0 {
+                    return Value::Str(String::new());
+                }
+                let k = n.abs() as usize;
+                let cut = if n > 0.0 {
+                    t.match_indices(d.as_ref())
+                        .nth(k - 1)
+                        .map(|(i, _)| t[..i].to_string())
+                } else {
+                    t.rmatch_indices(d.as_ref())
+                        .nth(k - 1)
+                        .map(|(i, _)| t[i + d.len()..].to_string())
+                };
+                Value::Str(cut.unwrap_or_else(|| t.into_owned()))
+            }
+            _ => Value::Null,
+        },
+        // `translate(text, from, to)`: each character of `from` becomes the one in its place
+        // in `to`, or goes when `to` is shorter.
+        "ppl_translate" => match (text_of(a0), text_of(a1), a.get(2).and_then(text_of)) {
+            (Some(t), Some(from), Some(to)) => {
+                let from: Vec<char> = from.chars().collect();
+                let to: Vec<char> = to.chars().collect();
+                Value::Str(
+                    t.chars()
+                        .filter_map(|c| match from.iter().position(|f| *f == c) {
+                            Some(i) => to.get(i).copied(),
+                            None => Some(c),
+                        })
+                        .collect(),
+                )
+            }
+            _ => Value::Null,
+        },
+        "ppl_regexp_count" | "ppl_regexp_substr" => match (text_of(a0), text_of(a1)) {
+            (Some(x), Some(p)) => with_regex(&p, |re| match (re, name) {
+                (None, _) => Value::Null,
+                (Some(re), "ppl_regexp_count") => Value::Num(re.find_iter(&x).count() as f64),
+                (Some(re), _) => re
+                    .find(&x)
+                    .map_or(Value::Null, |m| Value::Str(m.as_str().to_string())),
+            }),
+            _ => Value::Null,
+        },
+        // `chr(n)`: the character of code n modulo 256 (negative: empty text).
+        "ppl_chr" => x.map_or(Value::Null, |n| {
+            if n < 0.0 {
+                Value::Str(String::new())
+            } else {
+                let c = (n.trunc() as i64).rem_euclid(256) as u32;
+                Value::Str(char::from_u32(c).map(String::from).unwrap_or_default())
+            }
+        }),
+        // `trim(LEADING|TRAILING|BOTH chars FROM text)`, `btrim`, `ltrim`/`rtrim` with chars:
+        // the characters of `chars` cut from the chosen ends.
+        "ppl_trim_chars" => match (text_of(a0), text_of(a1), a.get(2).and_then(text_of)) {
+            (Some(t), Some(chars), Some(mode)) => {
+                let cut = |c: char| chars.contains(c);
+                Value::Str(
+                    match mode.as_ref() {
+                        "L" => t.trim_start_matches(cut),
+                        "T" => t.trim_end_matches(cut),
+                        _ => t.trim_matches(cut),
+                    }
+                    .to_string(),
+                )
+            }
+            _ => Value::Null,
+        },
+        // `from_utc_timestamp(time, zone)` (`to_utc_timestamp`: the other way): the time
+        // moved by the zone's offset at that instant, so it shows the zone's wall clock.
+        "ppl_from_utc" | "ppl_to_utc" => {
+            let (Some(t), Some(z)) = (instant(a0), text_of(a1)) else {
+                return Value::Null;
+            };
+            let Some(tz) = crate::datetime::time_zone_cached(&z) else {
+                return Value::Null;
+            };
+            let off = i64::from(tz.to_offset(t).seconds()) * 1000;
+            let ms = t.as_millisecond();
+            Value::Time(if name == "ppl_from_utc" {
+                ms.saturating_add(off)
+            } else {
+                ms.saturating_sub(off)
+            })
+        }
+        // `make_timestamp(year, month, day, hour, minute, second)` in UTC (seconds may
+        // have a fraction, kept to the millisecond).
+        "ppl_make_timestamp" => {
+            let v: Option<Vec<f64>> = a.iter().map(num).collect();
+            let Some(v) = v.filter(|v| v.len() == 6) else {
+                return Value::Null;
+            };
+            let whole = |x: f64, lo: f64, hi: f64| x.fract() == 0.0 && (lo..=hi).contains(&x);
+            if !(whole(v[0], 1.0, 9999.0)
+                && whole(v[1], 1.0, 12.0)
+                && whole(v[2], 1.0, 31.0)
+                && whole(v[3], 0.0, 23.0)
+                && whole(v[4], 0.0, 59.0)
+                && (0.0..60.0).contains(&v[5]))
+            {
+                return Value::Null;
+            }
+            let ms = (v[5].fract() * 1000.0).round() as i32;
+            jiff::civil::DateTime::new(
+                v[0] as i16,
+                v[1] as i8,
+                v[2] as i8,
+                v[3] as i8,
+                v[4] as i8,
+                v[5].trunc() as i8,
+                ms.min(999) * 1_000_000,
+            )
+            .ok()
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map_or(Value::Null, |z| Value::Time(z.timestamp().as_millisecond()))
+        }
         // `<=>`: both null, or equal as `=` compares.
         "ppl_null_safe_eq" => Value::Bool(match (a0.is_null(), a1.is_null()) {
             (true, true) => true,

@@ -746,6 +746,39 @@ impl Tr<'_> {
                 trim_what: None,
                 trim_characters: None,
             } => format!("trim({})", self.expr(expr)?),
+            // `TRIM([BOTH | LEADING | TRAILING] [chars] FROM text)`.
+            Expr::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters: None,
+            } => {
+                use sqlparser::ast::TrimWhereField as W;
+                let x = self.expr(expr)?;
+                let chars = match trim_what {
+                    Some(c) => self.expr(c)?,
+                    None => string(" "),
+                };
+                let mode = match trim_where {
+                    Some(W::Leading) => "L",
+                    Some(W::Trailing) => "T",
+                    _ => "B",
+                };
+                format!("ppl_trim_chars({x}, {chars}, {})", string(mode))
+            }
+            // `EXTRACT(field FROM time)`.
+            Expr::Extract { field, expr, .. } => {
+                let t = self.expr(expr)?;
+                match date_part(&field.to_string(), &t) {
+                    Some(x) => x,
+                    None => {
+                        return p.err(
+                            e,
+                            format!("EXTRACT({field} …) is not supported yet (YEAR, QUARTER, MONTH, WEEK, DAY, DAYOFWEEK, DOW, DOW_ISO, DOY, HOUR, MINUTE and SECOND are)"),
+                        )
+                    }
+                }
+            }
             Expr::Ceil {
                 expr,
                 field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
@@ -1022,6 +1055,52 @@ impl Tr<'_> {
                     Err(m) => p.err(e, format!("date_format: {m}")),
                 }
             }
+            "date_part" => {
+                count(2, 2)?;
+                let part = crate::translate::literal_text(&args[0]).unwrap_or_default();
+                match date_part(&part, &args[1]) {
+                    Some(x) => Ok(x),
+                    None => p.err(e, "date_part takes a literal field: YEAR, QUARTER, MONTH, WEEK, DAY, DAYOFWEEK, DOW, DOW_ISO, DOY, HOUR, MINUTE or SECOND"),
+                }
+            }
+            "btrim" => {
+                count(1, 2)?;
+                let chars = args.get(1).cloned().unwrap_or_else(|| string(" "));
+                Ok(format!("ppl_trim_chars({}, {chars}, 'B')", args[0]))
+            }
+            // `add_months(date, n)`: a date (the day clamped to the month's end).
+            "add_months" => {
+                count(2, 2)?;
+                Ok(format!(
+                    "ppl_date(ppl_timestampadd('MONTH', {}, {}))",
+                    args[1], args[0]
+                ))
+            }
+            // `trunc(date, 'MONTH')`: the first day of its year, quarter, month or week.
+            "trunc" => {
+                count(2, 2)?;
+                let unit = crate::translate::literal_text(&args[1])
+                    .map(|u| u.to_ascii_uppercase())
+                    .and_then(|u| {
+                        Some(match u.as_str() {
+                            "YEAR" | "YYYY" | "YY" => "1y",
+                            "QUARTER" => "1q",
+                            "MONTH" | "MM" | "MON" => "1mo",
+                            "WEEK" => "1w",
+                            _ => return None,
+                        })
+                    });
+                match unit {
+                    Some(u) => Ok(format!(
+                        "ppl_date(dateFloor(ppl_timestamp({}), {u}))",
+                        args[0]
+                    )),
+                    None => p.err(
+                        e,
+                        "trunc takes a literal unit: YEAR, QUARTER, MONTH or WEEK",
+                    ),
+                }
+            }
             // `date_trunc('HOUR', ts)`: the start of its period (weeks start on Monday).
             "date_trunc" => {
                 count(2, 2)?;
@@ -1074,6 +1153,29 @@ impl Tr<'_> {
             },
         }
     }
+}
+
+/// `EXTRACT(field FROM t)` / `date_part('field', t)` as the engine's date functions, for the
+/// Logs Insights text `t`; `None` for a field not supported.
+fn date_part(field: &str, t: &str) -> Option<String> {
+    let f = field.trim().to_ascii_uppercase();
+    Some(match f.as_str() {
+        "YEAR" | "YEARS" | "Y" | "YR" | "YRS" => format!("ppl_year({t})"),
+        "QUARTER" | "QTR" => format!("ppl_quarter({t})"),
+        "MONTH" | "MONTHS" | "MON" | "MONS" => format!("ppl_month({t})"),
+        "WEEK" | "WEEKS" | "W" => format!("ppl_week({t})"),
+        "DAY" | "DAYS" | "D" => format!("ppl_day({t})"),
+        "DAYOFWEEK" | "DOW" => format!("ppl_dayofweek({t})"),
+        "DAYOFWEEK_ISO" | "DOW_ISO" | "ISODOW" => format!("(ppl_weekday({t}) + 1)"),
+        "DOY" | "DAYOFYEAR" => format!("ppl_dayofyear({t})"),
+        "HOUR" | "HOURS" | "H" | "HR" | "HRS" => format!("ppl_hour({t})"),
+        "MINUTE" | "MINUTES" | "M" | "MIN" | "MINS" => format!("ppl_minute({t})"),
+        // (With its fraction, as Spark gives seconds.)
+        "SECOND" | "SECONDS" | "S" | "SEC" | "SECS" => {
+            format!("(ppl_second({t}) + toMillis(ppl_timestamp({t})) % 1000 / 1000)")
+        }
+        _ => return None,
+    })
 }
 
 /// A positive whole number literal (an ordinal of the SELECT items).

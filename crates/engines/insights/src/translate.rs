@@ -201,6 +201,17 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("\u{1}boolean", "ppl_boolean", 1, 1),
     ("\u{1}xor", "ppl_xor", 2, 2),
     ("\u{1}null_safe_eq", "ppl_null_safe_eq", 2, 2),
+    ("\u{1}trim_chars", "ppl_trim_chars", 3, 3),
+    ("split_part", "ppl_split_part", 3, 3),
+    ("substring_index", "ppl_substring_index", 3, 3),
+    ("translate", "ppl_translate", 3, 3),
+    ("regexp_count", "ppl_regexp_count", 2, 2),
+    ("regexp_substr", "ppl_regexp_substr", 2, 2),
+    ("chr", "ppl_chr", 1, 1),
+    ("char", "ppl_chr", 1, 1),
+    ("from_utc_timestamp", "ppl_from_utc", 2, 2),
+    ("to_utc_timestamp", "ppl_to_utc", 2, 2),
+    ("make_timestamp", "ppl_make_timestamp", 6, 6),
     ("isnan", "ppl_isnan", 1, 1),
     // SQL's scalar subqueries, by number (replaced by their value before the query runs);
     // no query can name it.

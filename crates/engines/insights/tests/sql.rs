@@ -396,6 +396,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["g=true; ne=false; pos=3; i=2; l=0; lp=xya; rp=a ; ic=Hello World; r=aa; a=71; sw=true; ct=false; rx=E; rl=true; @ptr=p0"],
         ),
+        // More of Spark's text and date functions.
+        (
+            "SELECT split_part('a,b,,c', ',', 2) AS s1, split_part('a,b', ',', -1) AS s2, split_part('a,b', ',', 5) AS s3, substring_index('www.apache.org', '.', 2) AS i1, substring_index('www.apache.org', '.', -1) AS i2, translate('AaBbCc', 'abc', '12') AS tr, regexp_count(method, '[A-Z]') AS rc, regexp_substr('a1b22', '[0-9]+') AS rs, chr(65) AS ch, TRIM(LEADING 'x' FROM 'xxhixx') AS tl, TRIM(TRAILING 'x' FROM 'xxhixx') AS tb, btrim('--hi--', '-') AS bt, EXTRACT(YEAR FROM `@timestamp`) AS y, EXTRACT(DOW FROM '2023-11-14') AS dw, date_part('doy', '2020-12-31') AS dy, EXTRACT(SECOND FROM '2020-01-01 10:11:12.250') AS sec, add_months('2020-01-31', 1) AS am, trunc('2020-08-26', 'MM') AS tm, from_utc_timestamp('2020-08-26 10:00:00', 'Asia/Tokyo') AS fu, to_utc_timestamp('2020-08-26 10:00:00', '-05:00') AS tu, make_timestamp(2020, 8, 26, 1, 2, 3.5) AS mt FROM `A` WHERE bytes = 100",
+            "",
+            &["s1=b; s2=b; s3=; i1=www.apache; i2=org; tr=A1B2C; rc=3; rs=1; ch=A; tl=hixx; tb=xxhi; bt=hi; y=2023; dw=3; dy=366; sec=12.25; am=2020-02-29; tm=2020-08-01; fu=2020-08-26 19:00:00.000; tu=2020-08-26 15:00:00.000; mt=2020-08-26 01:02:03.500; @ptr=p0"],
+        ),
         // Spark's date conversions.
         (
             "SELECT DATEDIFF('2024-03-01', '2024-02-01') AS dd, TO_DATE('26/08/2020', 'dd/MM/yyyy') AS d, TO_TIMESTAMP('2020-08-26 10:11:12') AS t, DATE_TRUNC('MONTH', '2020-08-26 10:11:12') AS m, DATE_TRUNC('hour', `@timestamp`) AS h, UNIX_SECONDS('2020-08-26 00:00:01') AS us, UNIX_MILLIS(TO_TIMESTAMP('1970-01-01 00:00:01')) AS um, DATE_FORMAT(`@timestamp`, \"yyyy-MM-dd'T'HH:mm:ss.SSS EEE\") AS f, date_format('2020-08-26', 'd MMM yy') AS g, TIMESTAMP_SECONDS(1598400000) AS ts FROM `A` WHERE bytes = 100",
