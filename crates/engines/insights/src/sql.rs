@@ -1483,7 +1483,7 @@ fn index_condition(p: &Places, node: &impl Spanned, c: &str) -> R<String> {
             None => bad(),
         };
     }
-    if rest.len() > 2 && rest[..2].eq_ignore_ascii_case("in") {
+    if rest.get(..2).is_some_and(|w| w.eq_ignore_ascii_case("in")) {
         let list = rest[2..].trim();
         let Some(list) = list.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
             return bad();

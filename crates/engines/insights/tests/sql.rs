@@ -772,6 +772,11 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "`filterIndex",
         ),
         (
+            "SELECT * FROM `filterIndex('a' €€)`",
+            "filterIndex takes 'field' = value",
+            "`filterIndex",
+        ),
+        (
             "SELECT * FROM `filterIndex('a' = 1) filterIndex('b' = 2)`",
             "given twice",
             "`filterIndex",
