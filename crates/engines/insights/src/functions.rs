@@ -134,8 +134,9 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
     match name {
         "ppl_acos" => math(f64::acos),
         "ppl_asin" => math(f64::asin),
-        "ppl_atan" => math(f64::atan),
-        "ppl_atan2" => match (x, num(a1)) {
+        "ppl_atan" if a.len() == 1 => math(f64::atan),
+        // (`atan(y, x)` is `atan2`, as OpenSearch's PPL has it.)
+        "ppl_atan" | "ppl_atan2" => match (x, num(a1)) {
             (Some(y), Some(x)) => finite(y.atan2(x)),
             _ => Value::Null,
         },
@@ -664,6 +665,93 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
             .map_or(Value::Null, |z| Value::Time(z.timestamp().as_millisecond()))
         }
+        // `sha2(text, 224 | 384 | 512)` (256 is Logs Insights' `sha256`).
+        "ppl_sha224" => text_of(a0).map_or(Value::Null, |t| {
+            Value::Str(hex(&sha2::Sha224::digest(t.as_bytes())))
+        }),
+        "ppl_sha384" => text_of(a0).map_or(Value::Null, |t| {
+            Value::Str(hex(&sha2::Sha384::digest(t.as_bytes())))
+        }),
+        "ppl_sha512" => text_of(a0).map_or(Value::Null, |t| {
+            Value::Str(hex(&sha2::Sha512::digest(t.as_bytes())))
+        }),
+        // `hex(x)`: a whole number in upper-case hexadecimal (negative as its 64-bit two's
+        // complement), text as its bytes'; `unhex`: the text those bytes are (null unless
+        // they are hexadecimal pairs of UTF-8).
+        // (Text holding a whole number is that number, as JSON logs' numbers are kept.)
+        "ppl_hex" => match x {
+            Some(n) if n.fract() == 0.0 && n.abs() < 9.2e18 => {
+                Value::Str(format!("{:X}", n as i64))
+            }
+            _ => text_of(a0).map_or(Value::Null, |t| {
+                Value::Str(t.bytes().map(|b| format!("{b:02X}")).collect())
+            }),
+        },
+        "ppl_unhex" => text_of(a0)
+            .and_then(|t| {
+                let t = if t.len() % 2 == 1 {
+                    format!("0{t}")
+                } else {
+                    t.into_owned()
+                };
+                (0..t.len())
+                    .step_by(2)
+                    .map(|i| t.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                    .collect::<Option<Vec<u8>>>()
+            })
+            .and_then(|b| String::from_utf8(b).ok())
+            .map_or(Value::Null, Value::Str),
+        // `pmod(a, b)`: the remainder of a / b with b's sign, never negative for b > 0.
+        "ppl_pmod" => match (x, num(a1)) {
+            (Some(a), Some(b)) if b != 0.0 => finite(((a % b) + b) % b),
+            _ => Value::Null,
+        },
+        // `bround(x[, d])`: rounded to d decimals (0 by default), halves to even.
+        "ppl_bround" => match (x, a.get(1).map_or(Some(0.0), num)) {
+            (Some(v), Some(d)) if d.fract() == 0.0 && d.abs() <= 15.0 => {
+                let m = 10f64.powi(d as i32);
+                finite((v * m).round_ties_even() / m)
+            }
+            _ => Value::Null,
+        },
+        // `width_bucket(v, min, max, n)`: the bucket (1 to n) of n equal ones over [min, max)
+        // holding v; 0 below, n + 1 at or above max.
+        "ppl_width_bucket" => {
+            let v: Option<Vec<f64>> = a.iter().map(num).collect();
+            match v.as_deref() {
+                Some(&[v, lo, hi, n]) if n >= 1.0 && n.fract() == 0.0 && lo != hi && n < 1e15 => {
+                    let (inc, lo, hi) = if lo < hi {
+                        (true, lo, hi)
+                    } else {
+                        (false, hi, lo)
+                    };
+                    let b = if v < lo {
+                        if inc {
+                            0.0
+                        } else {
+                            n + 1.0
+                        }
+                    } else if v >= hi {
+                        if inc {
+                            n + 1.0
+                        } else {
+                            0.0
+                        }
+                    } else {
+                        let k = ((v - lo) / (hi - lo) * n).floor() + 1.0;
+                        if inc {
+                            k
+                        } else {
+                            n + 1.0 - k
+                        }
+                    };
+                    finite(b)
+                }
+                _ => Value::Null,
+            }
+        }
+        // `nanvl(a, b)`: a (no value here is NaN).
+        "ppl_nanvl" => a0.clone(),
         // `<=>`: both null, or equal as `=` compares.
         "ppl_null_safe_eq" => Value::Bool(match (a0.is_null(), a1.is_null()) {
             (true, true) => true,

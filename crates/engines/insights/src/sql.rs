@@ -56,6 +56,14 @@ const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("nvl", "coalesce", 2, 2),
     ("greatest", "greatest", 1, 64),
     ("least", "least", 1, 64),
+    // Spark's casts written as functions (`string(x)` is [`Tr::function`]'s).
+    ("int", "toInt", 1, 1),
+    ("bigint", "toLong", 1, 1),
+    ("double", "toDouble", 1, 1),
+    ("float", "toDouble", 1, 1),
+    ("tinyint", "ppl_tinyint", 1, 1),
+    ("smallint", "ppl_smallint", 1, 1),
+    ("boolean", "ppl_boolean", 1, 1),
 ];
 
 /// SQL aggregate → the Logs Insights one.
@@ -1003,6 +1011,11 @@ impl Tr<'_> {
                 } else {
                     format!("ispresent({})", args[0])
                 })
+            }
+            "string" => {
+                count(1, 1)?;
+                // A null stays null (concat alone would make it empty text).
+                Ok(format!("if(ispresent({0}), concat({0}), {0})", args[0]))
             }
             // `instr(text, sub)`: `locate` with its arguments the other way round.
             "instr" => {

@@ -118,7 +118,7 @@ pub(crate) fn in_translation() -> bool {
 pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("acos", "ppl_acos", 1, 1),
     ("asin", "ppl_asin", 1, 1),
-    ("atan", "ppl_atan", 1, 1),
+    ("atan", "ppl_atan", 1, 2),
     ("atan2", "ppl_atan2", 2, 2),
     ("cos", "ppl_cos", 1, 1),
     ("cot", "ppl_cot", 1, 1),
@@ -203,6 +203,15 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("\u{1}null_safe_eq", "ppl_null_safe_eq", 2, 2),
     ("\u{1}trim_chars", "ppl_trim_chars", 3, 3),
     ("split_part", "ppl_split_part", 3, 3),
+    ("hex", "ppl_hex", 1, 1),
+    ("unhex", "ppl_unhex", 1, 1),
+    ("pmod", "ppl_pmod", 2, 2),
+    ("bround", "ppl_bround", 1, 2),
+    ("width_bucket", "ppl_width_bucket", 4, 4),
+    ("nanvl", "ppl_nanvl", 2, 2),
+    ("\u{1}sha224", "ppl_sha224", 1, 1),
+    ("\u{1}sha384", "ppl_sha384", 1, 1),
+    ("\u{1}sha512", "ppl_sha512", 1, 1),
     ("substring_index", "ppl_substring_index", 3, 3),
     ("translate", "ppl_translate", 3, 3),
     ("regexp_count", "ppl_regexp_count", 2, 2),
@@ -295,8 +304,15 @@ pub(crate) fn shared_function(name: &str, args: &[String]) -> Option<Result<Stri
             Err(m) => return Some(Err(m)),
         },
         // sha2
-        _ if args[1] == "256" => format!("sha256({})", args[0]),
-        _ => return Some(Err(format!("{name} is supported with 256 bits only"))),
+        _ if args[1] == "256" || args[1] == "0" => format!("sha256({})", args[0]),
+        _ if ["224", "384", "512"].contains(&args[1].as_str()) => {
+            format!("ppl_sha{}({})", args[1], args[0])
+        }
+        _ => {
+            return Some(Err(format!(
+                "{name} takes 224, 256, 384 or 512 bits (0 is 256)"
+            )))
+        }
     }))
 }
 

@@ -61,6 +61,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["count_route=3; route=/a"],
         ),
+        // sha2's other sizes, atan of two arguments, hex.
+        (
+            "where ms = 10 | eval a = sha2('abc', 384), b = round(atan(1, 1) * 4, 6), c = hex(ms), d = length(sha2(route, 512)) | fields a, b, c, d",
+            "",
+            &["a=cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7; b=3.141593; c=A; d=128; @ptr=p0"],
+        ),
         // DATE_ADD/DATE_SUB with an INTERVAL, FROM_UNIXTIME with a format.
         (
             "where ms = 10 | eval a = DATE_ADD(DATE('2020-08-26'), INTERVAL 1 HOUR), b = DATE_SUB('2020-08-26 00:00:00', INTERVAL ms DAY), c = ADDDATE('2020-01-31', INTERVAL 1 MONTH), d = date_add('2020-08-26', 2), e = FROM_UNIXTIME(1220249547, '%T'), f = subdate('2020-03-01', INTERVAL 1 QUARTER) | fields a, b, c, d, e, f",
@@ -590,7 +596,11 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "nope",
         ),
         ("stats take(route, 2)", "aggregate take", "take"),
-        ("eval x = sha2(route, 512)", "256 bits only", "sha2"),
+        (
+            "eval x = sha2(route, 128)",
+            "224, 256, 384 or 512 bits",
+            "sha2",
+        ),
         (
             "eval x = case(ms > 1, 'a' else 'b', 'c')",
             "expected ')'",

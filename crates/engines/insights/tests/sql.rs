@@ -396,6 +396,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["g=true; ne=false; pos=3; i=2; l=0; lp=xya; rp=a ; ic=Hello World; r=aa; a=71; sw=true; ct=false; rx=E; rl=true; @ptr=p0"],
         ),
+        // Casts as functions, pmod, hex, bround, width_bucket, sha2's other sizes.
+        (
+            "SELECT int('12.7') AS i, bigint(bytes) AS b, double('1.5') AS d, string(status) AS s, boolean('yes') AS t, pmod(-7, 3) AS pm, hex(255) AS h, hex('AB') AS hs, unhex('4142') AS u, bround(2.5) AS b1, bround(3.5) AS b2, bround(1.25, 1) AS b3, width_bucket(5.3, 0.2, 10.6, 5) AS wb, width_bucket(-1, 0, 10, 5) AS w0, nanvl(bytes, 0) AS nv, sha2('abc', 224) AS s224, length(sha2('abc', 512)) AS l512 FROM `A` WHERE bytes = 100",
+            "",
+            &["i=12; b=100; d=1.5; s=200; t=true; pm=2; h=FF; hs=4142; u=AB; b1=2; b2=4; b3=1.2; wb=3; w0=0; nv=100; s224=23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7; l512=128; @ptr=p0"],
+        ),
         // More of Spark's text and date functions.
         (
             "SELECT split_part('a,b,,c', ',', 2) AS s1, split_part('a,b', ',', -1) AS s2, split_part('a,b', ',', 5) AS s3, substring_index('www.apache.org', '.', 2) AS i1, substring_index('www.apache.org', '.', -1) AS i2, translate('AaBbCc', 'abc', '12') AS tr, regexp_count(method, '[A-Z]') AS rc, regexp_substr('a1b22', '[0-9]+') AS rs, chr(65) AS ch, TRIM(LEADING 'x' FROM 'xxhixx') AS tl, TRIM(TRAILING 'x' FROM 'xxhixx') AS tb, btrim('--hi--', '-') AS bt, EXTRACT(YEAR FROM `@timestamp`) AS y, EXTRACT(DOW FROM '2023-11-14') AS dw, date_part('doy', '2020-12-31') AS dy, EXTRACT(SECOND FROM '2020-01-01 10:11:12.250') AS sec, add_months('2020-01-31', 1) AS am, trunc('2020-08-26', 'MM') AS tm, from_utc_timestamp('2020-08-26 10:00:00', 'Asia/Tokyo') AS fu, to_utc_timestamp('2020-08-26 10:00:00', '-05:00') AS tu, make_timestamp(2020, 8, 26, 1, 2, 3.5) AS mt FROM `A` WHERE bytes = 100",
