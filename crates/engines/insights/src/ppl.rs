@@ -1977,14 +1977,13 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
                     let Some(&(_, u)) = SPAN_UNITS.iter().find(|(s, _)| *s == unit) else {
                         return err(it.start, it.end, format!("unknown span unit {unit}"));
                     };
-                    if raw != "@timestamp" {
-                        return err(
-                            t.start,
-                            it.end,
-                            "a time span is supported over @timestamp only",
-                        );
+                    if raw == "@timestamp" {
+                        format!("bin({n}{u})")
+                    } else {
+                        // Another field holding a time (text read as the date functions read
+                        // it): the start of its period.
+                        format!("dateFloor(ppl_timestamp({field}), {n}{u})")
                     }
-                    format!("bin({n}{u})")
                 };
                 let text = p.source(from);
                 let col = if p.eat_word("as") { p.field()?.1 } else { text };

@@ -61,6 +61,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["count_route=3; route=/a"],
         ),
+        // A time span over another field than @timestamp: the start of its period.
+        (
+            "eval d = if(ms > 20, '2020-08-27 05:00:00', '2020-08-26 23:59:00') | stats count() as n by span(d, 1d) as day | sort day",
+            "",
+            &["n=2; day=2020-08-26 00:00:00.000", "n=3; day=2020-08-27 00:00:00.000"],
+        ),
         // sha2's other sizes, atan of two arguments, hex.
         (
             "where ms = 10 | eval a = sha2('abc', 384), b = round(atan(1, 1) * 4, 6), c = hex(ms), d = length(sha2(route, 512)) | fields a, b, c, d",
@@ -614,11 +620,7 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ),
         ("eval x = cast(ms, int)", "expected AS", ","),
         ("eval x = position('a', route)", "expected IN", ","),
-        (
-            "stats count() by span(ms, 5m)",
-            "@timestamp only",
-            "span(ms, 5m",
-        ),
+        ("stats count() by span(ms, 5x)", "unknown span unit", "5x"),
         ("dedup 0 route", "positive whole number", "0"),
         ("dedup route keepempty=yes", "true or false", "yes"),
         ("fields route | ", "PPL command after '|'", ""),
