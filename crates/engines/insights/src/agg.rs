@@ -102,9 +102,20 @@ pub enum AggState {
     /// events at the same time, the smallest value counts as earliest, the largest as latest,
     /// so the answer does not depend on the order records arrive in).
     Rate(Option<(i64, f64)>, Option<(i64, f64)>),
+    /// `take`: (timestamp, pointer, value) of the earliest records having the field, at most
+    /// the count (kept past it until twice as many, then cut).
+    Take(Vec<(i64, String, Value)>, usize),
 }
 
 impl AggState {
+    /// The empty state of an aggregate (its parameter sizes `take`'s).
+    pub fn for_spec(a: &crate::ast::AggSpec) -> AggState {
+        match a.kind {
+            AggKind::Take => AggState::Take(Vec::new(), a.p as usize),
+            k => AggState::new(k),
+        }
+    }
+
     pub fn new(k: AggKind) -> AggState {
         match k {
             AggKind::Count | AggKind::CountStar => AggState::Count(0),
@@ -120,6 +131,7 @@ impl AggState {
             AggKind::Stddev => AggState::Stddev(0, 0.0, 0.0),
             AggKind::Earliest | AggKind::Latest => AggState::At(None),
             AggKind::Rate => AggState::Rate(None, None),
+            AggKind::Take => AggState::Take(Vec::new(), 10),
         }
     }
 
@@ -186,6 +198,12 @@ impl AggState {
                     rate_add(first, last, (ts, x));
                 }
             }
+            AggState::Take(held, cap) => {
+                held.push((ts, ptr.to_string(), v.clone()));
+                if held.len() >= 2 * *cap + 64 {
+                    take_cut(held, *cap);
+                }
+            }
         }
     }
 
@@ -212,7 +230,7 @@ impl AggState {
             }
             // The column-fed executor leaves queries with `earliest`, `latest` and `rate` (which
             // need each record's time) to the record path.
-            AggState::Best(_) | AggState::At(_) | AggState::Rate(..) => {
+            AggState::Best(_) | AggState::At(_) | AggState::Rate(..) | AggState::Take(..) => {
                 self.update(k, v, 0, "", scratch)
             }
         }
@@ -293,6 +311,10 @@ impl AggState {
                 for p in [f2, l2].into_iter().flatten() {
                     rate_add(first, last, p);
                 }
+            }
+            (AggState::Take(a, cap), AggState::Take(b, _)) => {
+                a.extend(b);
+                take_cut(a, *cap);
             }
             _ => {}
         }
@@ -407,8 +429,19 @@ impl AggState {
                 }
             }
             AggState::At(a) => a.as_ref().map(|x| x.2.clone()).unwrap_or(Value::Null),
+            AggState::Take(held, cap) => {
+                let mut held = held.clone();
+                take_cut(&mut held, *cap);
+                Value::List(held.into_iter().map(|(_, _, v)| v).collect())
+            }
         }
     }
+}
+
+/// `take`'s values in record order (time, then pointer), cut to `cap`.
+fn take_cut(held: &mut Vec<(i64, String, Value)>, cap: usize) {
+    held.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    held.truncate(cap);
 }
 
 /// Take the point `(t, x)` into `rate`'s earliest and latest points.

@@ -103,6 +103,9 @@ pub enum AggKind {
     Rate,
     /// `histogram(field, buckets)`: the values counted in `p` equal-width ranges.
     Histogram,
+    /// PPL's `take(field, n)`: a list of the values of the `p` earliest records having the
+    /// field (PPL leaves the choice open).
+    Take,
 }
 
 #[derive(Debug, Clone)]

@@ -152,7 +152,10 @@ impl Shape {
         let keys = inputs_of(&plan.wanted, &names)?;
         let mut args = Vec::new();
         for a in &s.aggs {
-            if matches!(a.kind, AggKind::Earliest | AggKind::Latest | AggKind::Rate) {
+            if matches!(
+                a.kind,
+                AggKind::Earliest | AggKind::Latest | AggKind::Rate | AggKind::Take
+            ) {
                 return None;
             }
             args.push(match &a.arg {

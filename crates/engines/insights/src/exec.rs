@@ -333,7 +333,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
             Collector::Stats(st) => st
                 .aggs
                 .iter()
-                .any(|a| matches!(a.kind, AggKind::Earliest | AggKind::Latest)),
+                .any(|a| matches!(a.kind, AggKind::Earliest | AggKind::Latest | AggKind::Take)),
             Collector::Pattern { .. } | Collector::Relevant { .. } => false,
         };
     Plan {
@@ -1139,7 +1139,7 @@ impl Groups {
                 self.groups.push(Group {
                     ks,
                     keys,
-                    states: s.aggs.iter().map(|a| AggState::new(a.kind)).collect(),
+                    states: s.aggs.iter().map(AggState::for_spec).collect(),
                 });
                 self.index.insert(self.buf.clone(), self.groups.len() - 1);
                 self.groups.len() - 1
@@ -1178,7 +1178,7 @@ impl Groups {
             empty = Group {
                 ks: Vec::new(),
                 keys: Vec::new(),
-                states: s.aggs.iter().map(|a| AggState::new(a.kind)).collect(),
+                states: s.aggs.iter().map(AggState::for_spec).collect(),
             };
             groups.push(&empty);
         }

@@ -65,6 +65,7 @@ pub fn classify(name: &str) -> FnClass {
         // AWS documents only md5 and sha256 among the hashes.
         "sha1" | "sha512" | "hash" => Unsupported,
         "ppl_percentile" if crate::translate::in_translation() => Agg(AggKind::Percentile),
+        "ppl_take" if crate::translate::in_translation() => Agg(AggKind::Take),
         n if n.starts_with("ppl_") && crate::translate::in_translation() => {
             match crate::translate::INTERNAL_FUNCTIONS
                 .iter()

@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 const UNSUPPORTED_COMMANDS: &[&str] = &["source", "anomaly"];
 
+/// The most values PPL's `take(field, n)` may ask for.
+const MAX_TAKE: f64 = 10_000.0;
+
 /// The most buckets `histogram(field, buckets)` may ask for.
 const MAX_HISTOGRAM_BUCKETS: f64 = 1000.0;
 
@@ -970,6 +973,7 @@ pub(crate) fn check_call(name: &str, args: &[Expr], s: usize, e: usize) -> R<()>
             let ok = match lname.as_str() {
                 "count" => n <= 1,
                 "pct" | "percentile" | "ppl_percentile" | "rate" | "histogram" => n == 2,
+                "ppl_take" => n == 2,
                 _ => n == 1,
             };
             if !ok {
@@ -1119,6 +1123,20 @@ fn plan_aggs(
                             span.1,
                             "pct() requires a percentile between 0 and 100 as its second argument",
                         ),
+                    }
+                }
+                if kind == AggKind::Take {
+                    match args.pop() {
+                        Some(Expr::Num(v)) if v >= 1.0 && v.fract() == 0.0 && v <= MAX_TAKE => {
+                            p = v
+                        }
+                        _ => {
+                            return err(
+                                span.0,
+                                span.1,
+                                format!("take's size is a whole number from 1 to {MAX_TAKE}"),
+                            )
+                        }
                     }
                 }
                 if kind == AggKind::Rate {

@@ -224,6 +224,7 @@ const AGGREGATES: &[(&str, &str, usize)] = &[
     ("percentile", "pct", 2),
     ("percentile_approx", "pct", 2),
     ("stddev_samp", "stddev", 1),
+    ("take", "ppl_take", 2),
 ];
 
 /// `span` units → Logs Insights period units (month and minute differ by case).
@@ -1918,6 +1919,8 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
         let args = p.list()?;
         let call = match (lower.as_str(), args.len()) {
             ("count", 0) => "count(*)".to_string(),
+            // `take(field[, size])`: 10 values by default.
+            ("take", 1) => format!("ppl_take({}, 10)", args[0]),
             (_, n) if n == arity => format!("{ours}({})", args.join(", ")),
             _ => return err(t.start, t.end, format!("{f} takes {arity} argument(s)")),
         };

@@ -61,6 +61,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["count_route=3; route=/a"],
         ),
+        // take: the values of the earliest records having the field.
+        (
+            "stats count() as n, take(agent, 2) as a, take(user) as u by route | sort route",
+            "",
+            &["n=3; a=[\"curl/8.5\",\"python/2\"]; u=[\"ann\",\"ann\"]; route=/a", "n=1; a=[\"Python/3\"]; u=[\"bob\"]; route=/b", "n=1; a=[\"curl/7.1\"]; u=[\"cy\"]; route=/c/d"],
+        ),
         // A time span over another field than @timestamp: the start of its period.
         (
             "eval d = if(ms > 20, '2020-08-27 05:00:00', '2020-08-26 23:59:00') | stats count() as n by span(d, 1d) as day | sort day",
@@ -601,7 +607,11 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "nope",
             "nope",
         ),
-        ("stats take(route, 2)", "aggregate take", "take"),
+        (
+            "stats take(route, 0)",
+            "take's size",
+            "stats take(route, 0)",
+        ),
         (
             "eval x = sha2(route, 128)",
             "224, 256, 384 or 512 bits",
