@@ -365,7 +365,7 @@ impl AggState {
                 if total == 0 {
                     return Value::Null;
                 }
-                let at = (p / 100.0) * (total - 1) as f64;
+                let at = snap(p * (total - 1) as f64 / 100.0);
                 let (lo, frac) = (at.floor() as u64, at - at.floor());
                 let nth = |i: u64| {
                     let mut seen = 0;
@@ -395,7 +395,7 @@ impl AggState {
                 all.extend(vs.iter().map(|&x| (x, 1)));
                 all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
                 let total: u64 = all.iter().map(|(_, n)| n).sum();
-                let rank = (((p / 100.0) * total as f64).ceil() as u64).clamp(1, total);
+                let rank = (snap(p * total as f64 / 100.0).ceil() as u64).clamp(1, total);
                 let mut seen = 0;
                 for (x, n) in all {
                     seen += n;
@@ -411,7 +411,7 @@ impl AggState {
                 }
                 // nearest-rank percentile: the rank-th smallest value
                 let mut v = vs.clone();
-                let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+                let rank = snap(p * v.len() as f64 / 100.0).ceil() as usize;
                 let at = rank.clamp(1, v.len()) - 1;
                 let (_, x, _) = v
                     .select_nth_unstable_by(at, |a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
@@ -435,6 +435,17 @@ impl AggState {
                 Value::List(held.into_iter().map(|(_, _, v)| v).collect())
             }
         }
+    }
+}
+
+/// A rank computed in floating point, taken as the whole number it is meant to be when it is
+/// within rounding of one (`0.55 · 100` is `55.00000000000001`).
+fn snap(x: f64) -> f64 {
+    let r = x.round();
+    if (x - r).abs() <= 1e-9 * r.abs().max(1.0) {
+        r
+    } else {
+        x
     }
 }
 

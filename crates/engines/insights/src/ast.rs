@@ -398,6 +398,9 @@ pub enum RowCmd {
         keep: usize,
         keepempty: bool,
         consecutive: bool,
+        /// A missing value is a value of its own, counted as the others (`top … by`'s
+        /// groups); else `keepempty` decides for such rows.
+        null_key: bool,
     },
     /// PPL's `flatten field [as (names)]`: the keys of the field's object (a map, JSON object
     /// text, or the discovered `field.key` fields) become fields of their own, renamed in

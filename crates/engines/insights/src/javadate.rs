@@ -504,9 +504,10 @@ fn resolve(f: &Fields, tz: &TimeZone) -> Option<i64> {
 /// A Java (Spark) datetime pattern for *writing* a time, as the `formatDate` directives that
 /// write the same text; an error names what has no such directive.
 ///
-/// `y`/`yyyy`/`u`… year, `yy` two digits; `M` `MM` `MMM` `MMMM` (and `L`); `d` `dd`; `D`
+/// `y`/`yyy`/`yyyy` year, `yy` two digits; `M` `MM` `MMM` `MMMM` (and `L`); `d` `dd`; `D`
 /// `DDD` day of the year; `H` `HH`; `h` `hh`; `m` `mm`; `s` `ss`; `SSS` milliseconds; `a`;
-/// `E`–`EEE`, `EEEE`; `Z`/`XX`/`xx` (`+HHMM`), `XXX`/`xxx` (`+HH:MM`), `z`; `'text'` and `''`.
+/// `E`–`EEE`, `EEEE`; `X`–`XXX` (`Z`: the time is UTC), `Z`–`ZZZ`/`xx` (`+HHMM`), `xxx`
+/// (`+HH:MM`), `z`; `'text'` and `''`; `[ ]` sections print what they hold.
 pub fn to_strftime(pattern: &str) -> Result<String, String> {
     let c: Vec<char> = pattern.chars().collect();
     let mut out = String::new();
@@ -519,25 +520,38 @@ pub fn to_strftime(pattern: &str) -> Result<String, String> {
                 i += 2;
                 continue;
             }
+            // Quoted text, where `''` is an apostrophe.
             let mut j = i + 1;
-            while j < c.len() && c[j] != '\'' {
-                out.push_str(if c[j] == '%' { "%%" } else { "" });
-                if c[j] != '%' {
-                    out.push(c[j]);
+            loop {
+                match c.get(j) {
+                    None => return Err("the pattern has an unclosed quote".into()),
+                    Some('\'') if c.get(j + 1) == Some(&'\'') => {
+                        out.push('\'');
+                        j += 2;
+                    }
+                    Some('\'') => break,
+                    Some('%') => {
+                        out.push_str("%%");
+                        j += 1;
+                    }
+                    Some(&x) => {
+                        out.push(x);
+                        j += 1;
+                    }
                 }
-                j += 1;
-            }
-            if j >= c.len() {
-                return Err("the pattern has an unclosed quote".into());
             }
             i = j + 1;
             continue;
         }
         if !ch.is_ascii_alphabetic() {
-            if ch == '%' {
-                out.push_str("%%");
-            } else {
-                out.push(ch);
+            match ch {
+                '%' => out.push_str("%%"),
+                // An optional section prints its fields (all are there to print).
+                '[' | ']' => {}
+                '{' | '}' | '#' => {
+                    return Err(format!("the pattern character {ch} is reserved"));
+                }
+                _ => out.push(ch),
             }
             i += 1;
             continue;
@@ -547,8 +561,8 @@ pub fn to_strftime(pattern: &str) -> Result<String, String> {
             n += 1;
         }
         let d = match (ch, n) {
-            ('y' | 'u', 2) => "%y",
-            ('y' | 'u', _) => "%Y",
+            ('y', 2) => "%y",
+            ('y', 1 | 3 | 4) => "%Y",
             ('M' | 'L', 1) => "%-m",
             ('M' | 'L', 2) => "%m",
             ('M' | 'L', 3) => "%b",
@@ -569,8 +583,10 @@ pub fn to_strftime(pattern: &str) -> Result<String, String> {
             ('a', 1) => "%p",
             ('E', 1..=3) => "%a",
             ('E', 4) => "%A",
-            ('Z', 1..=3) | ('X' | 'x', 2) => "%z",
-            ('X' | 'x', 3) => "%:z",
+            // (Times are written in UTC: `X` writes a zero offset as `Z`.)
+            ('X', 1..=3) => "Z",
+            ('Z', 1..=3) | ('x', 2) => "%z",
+            ('x', 3) => "%:z",
             ('z', 1..=3) => "%Z",
             _ => {
                 return Err(format!(
@@ -597,8 +613,12 @@ mod strftime_tests {
                 Ok("%A, %B %-d at %Hh ' 100%%"),
             ),
             ("'100%' x", Err(())),
-            ("yyyy-MM-dd'T'HH:mm:ssXXX", Ok("%Y-%m-%dT%H:%M:%S%:z")),
-            ("DDD uuuu Z z", Ok("%j %Y %z %Z")),
+            ("yyyy-MM-dd'T'HH:mm:ssXXX", Ok("%Y-%m-%dT%H:%M:%SZ")),
+            ("DDD yyyy Z xxx z", Ok("%j %Y %z %:z %Z")),
+            ("h 'o''clock'[ a]", Ok("%-I o'clock %p")),
+            ("uuuu", Err(())),
+            ("yyyyy", Err(())),
+            ("{yyyy}", Err(())),
             ("'open", Err(())),
             ("SS", Err(())),
             ("QQ", Err(())),

@@ -393,6 +393,7 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> R<String> {
+        let from = self.seen.len();
         // A chain is written as one (its operators associate left in both languages): no
         // nesting as deep as it is long.
         let mut parts = vec![self.and()?];
@@ -400,13 +401,27 @@ impl Parser<'_> {
             parts.push(self.and()?);
         }
         let mut l = chain(parts, " or ");
-        // `xor` binds least (OpenSearch's grammar: and, or, then xor); a missing side is null.
+        // `xor` binds least (OpenSearch's grammar: and, or, then xor). A side reading a
+        // missing field is null, and so is the xor (a comparison with a missing field is
+        // false here, not null: the fields read are tested).
         while self.eat_word("xor") {
             let mut parts = vec![self.and()?];
             while self.eat_word("or") {
                 parts.push(self.and()?);
             }
-            l = format!("ppl_xor({l}, {})", chain(parts, " or "));
+            let x = format!("ppl_xor({l}, {})", chain(parts, " or "));
+            let mut present: Vec<String> = Vec::new();
+            for f in &self.seen[from..] {
+                let t = format!("ispresent({f})");
+                if !present.contains(&t) {
+                    present.push(t);
+                }
+            }
+            l = if present.is_empty() {
+                x
+            } else {
+                format!("if({}, {x}, ppl_nullif(0, 0))", present.join(" and "))
+            };
         }
         Ok(l)
     }
@@ -966,6 +981,8 @@ impl Parser<'_> {
             {
                 Some(&(_, ours, lo, hi)) => {
                     count(lo, hi)?;
+                    crate::translate::check_regex_literal(ours, &args)
+                        .or_else(|m| err(start, end, m))?;
                     Ok(format!("{ours}({})", args.join(", ")))
                 }
                 None => match crate::translate::shared_function(&lower, &args) {
@@ -1351,6 +1368,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                             keep,
                             keepempty,
                             consecutive,
+                            null_key: false,
                         }),
                         p.peek().start,
                     );
@@ -1504,6 +1522,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                             keep: n,
                             keepempty: true,
                             consecutive: false,
+                            null_key: true,
                         }),
                         p.peek().start,
                     );

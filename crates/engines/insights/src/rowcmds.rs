@@ -120,13 +120,14 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             keep,
             keepempty,
             consecutive,
+            null_key,
         } => {
             let mut counts: HashMap<Vec<String>, usize> = HashMap::new();
             let mut run: Option<(Vec<String>, usize)> = None;
             rows.into_iter()
                 .filter(|r| {
                     let values: Vec<Value> = keys.iter().map(|k| r.get(k)).collect();
-                    if values.iter().any(Value::is_null) {
+                    if !*null_key && values.iter().any(Value::is_null) {
                         return *keepempty;
                     }
                     let key: Vec<String> = values.iter().map(Value::text_key).collect();

@@ -511,8 +511,13 @@ impl Tr<'_> {
                     _ => return p.err(e, format!("{n} is not a number")),
                 },
                 Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => string(s),
-                // (The engine has no null literal: `nullif` of equal values is null.)
-                Value::Null => "ppl_nullif(0, 0)".into(),
+                // (The engine has no null literal: `nullif` of equal values is null. Read as a
+                // missing field is, so that `NOT` over a comparison with it is not true.)
+                Value::Null => {
+                    let x = "ppl_nullif(0, 0)".to_string();
+                    self.seen.push(x.clone());
+                    x
+                }
                 _ => return p.err(e, format!("the value {} is not supported yet", v.value)),
             },
             Expr::Nested(inner) => format!("({})", self.expr(inner)?),
@@ -930,7 +935,9 @@ impl Tr<'_> {
                     } else {
                         "pct"
                     };
-                    format!("{f}({arg}, {})", crate::value::fmt_num(frac * 100.0))
+                    // (A percentage to 10 decimals: `0.55 · 100` is not exactly 55.)
+                    let pct = (frac * 100.0 * 1e10).round() / 1e10;
+                    format!("{f}({arg}, {})", crate::value::fmt_num(pct))
                 }
                 (_, [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))], distinct) => {
                     let arg = self.record_expr(x).map(&only);
@@ -1157,6 +1164,9 @@ impl Tr<'_> {
             {
                 Some(&(_, ours, lo, hi)) => {
                     count(lo, hi)?;
+                    if let Err(m) = crate::translate::check_regex_literal(ours, &args) {
+                        return p.err(e, m);
+                    }
                     Ok(format!("{ours}({})", args.join(", ")))
                 }
                 None => match crate::translate::shared_function(&lower, &args) {

@@ -399,6 +399,24 @@ fn regexp_replace(args: &[String]) -> Result<String, String> {
     ))
 }
 
+/// A function taking a regular expression (`rlike`, `regexp_extract`, …) whose pattern is a
+/// literal that does not compile as this engine's regular expressions (look-around, back-
+/// references): refused, not answered null on every row.
+pub(crate) fn check_regex_literal(ours: &str, args: &[String]) -> Result<(), String> {
+    if !matches!(
+        ours,
+        "ppl_rlike" | "ppl_regexp_extract" | "ppl_regexp_count" | "ppl_regexp_substr"
+    ) {
+        return Ok(());
+    }
+    match args.get(1).and_then(|a| literal_text(a)) {
+        Some(p) => regex::Regex::new(&p)
+            .map(|_| ())
+            .map_err(|e| format!("the pattern does not compile here (Rust's regular expressions: no look-around or back-references): {e}")),
+        None => Ok(()),
+    }
+}
+
 /// `substring(s, start[, len])` with a 1-based start (PPL, SQL) as Logs Insights' 0-based
 /// `substr`; `args` are the arguments' text (two or three).
 pub(crate) fn substr(args: &[String]) -> String {

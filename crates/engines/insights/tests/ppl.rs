@@ -101,6 +101,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["route=/a; status=503; @ptr=p4", "route=/c/d; status=200; @ptr=p3", "route=/a; status=404; @ptr=p2"],
         ),
+        // (A record missing a field one side reads is no match: the xor is null.)
+        (
+            "where user = 'ann' xor status = 503 | fields route",
+            "",
+            &["route=/a; @ptr=p2", "route=/a; @ptr=p0"],
+        ),
         (
             "where (ms > 10 or user = 'zed') xor true and isnotnull(agent) | eval t = true | fields route, t",
             "",
@@ -258,6 +264,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
                 "count_status=1; status=500; route=/b",
                 "count_status=1; status=200; route=/c/d",
             ],
+        ),
+        // (Records missing a `by` field form a group of their own, also cut to n.)
+        (
+            "eval u = if(ms > 15, nope, user) | top 1 route by u",
+            "",
+            &["count_route=1; route=/a; u=ann", "count_route=2; route=/a"],
         ),
         (
             "rare 2 route by user",
@@ -623,6 +635,11 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             ",",
         ),
         ("eval x = cast(ms as decimal)", "cast takes int", "decimal"),
+        (
+            "where rlike(route, '^(?=/a)')",
+            "does not compile here",
+            "rlike",
+        ),
         (
             "eval x = date_add(ms, interval 1 fortnight)",
             "INTERVAL takes a unit",

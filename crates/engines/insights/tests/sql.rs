@@ -50,6 +50,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=a; @ptr=p0", "host=c; @ptr=p3"],
         ),
+        // A comparison with NULL is unknown, and so is its NOT: no row.
+        (
+            "SELECT host FROM `A` WHERE NOT (status = NULL) OR NOT NULL OR host IN (NULL)",
+            "",
+            &[],
+        ),
         // `<=>` is true for two NULLs; `==` is `=`.
         (
             "SELECT host, CASE WHEN bytes > 1000 THEN bytes END AS big FROM `A` WHERE CASE WHEN bytes > 1000 THEN bytes END <=> NULL AND NOT (status <=> 404) AND method == 'GET' OR (CASE WHEN bytes > 1000 THEN bytes END <=> 20000 AND NOT isnan(bytes))",
@@ -602,6 +608,16 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
         ),
         ("SELECT x FROM `A` WHERE x RLIKE '(a'", "does not compile", "'(a'"),
         (
+            "SELECT x FROM `A` WHERE NOT regexp_like(x, '(?<=a)b')",
+            "does not compile here",
+            "regexp_like",
+        ),
+        (
+            "SELECT regexp_extract(x, '(?<!a)b', 0) FROM `A`",
+            "look-around",
+            "regexp_extract",
+        ),
+        (
             "SELECT date_trunc('fortnight', x) FROM `A`",
             "date_trunc takes a literal unit",
             "date_trunc('fortnight', x)",
@@ -1103,4 +1119,25 @@ fn a_scalar_subquery_of_several_rows_fails_the_query() {
     let e = q.attach_subquery(0, &rows).unwrap_err();
     assert!(e.to_string().contains("more than one row"), "{e}");
     q.attach_subquery(0, &rows[..1]).unwrap();
+}
+
+/// Percentages that are not exact in binary (0.55 · 100 is 55.00000000000001) still pick the
+/// rank they name, as Spark does; and Logs Insights' `pct` at such a percentile.
+#[test]
+fn percentiles_at_inexact_fractions() {
+    let docs: Vec<(i64, String)> = (1..=100)
+        .map(|v| (T0 + v, format!(r#"{{"v":{v}}}"#)))
+        .collect();
+    let ev = evs(&docs
+        .iter()
+        .map(|(t, m)| (*t, m.as_str()))
+        .collect::<Vec<_>>());
+    assert_eq!(
+        show(&run_sql(
+            "SELECT percentile_approx(v, 0.55) AS a, percentile_approx(v, 0.07) AS b, percentile_approx(v, 0.14) AS c, percentile(v, 0.57) AS d, percentile(v - 1, 0.57) AS e FROM `A`",
+            &ev
+        )),
+        ["a=55; b=7; c=14; d=57.43; e=56.43"]
+    );
+    assert_eq!(show(&run("stats pct(v, 55) as p", &ev)), ["p=55"]);
 }
