@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -103,3 +104,28 @@ def test_source_selects_log_groups_by_prefix_and_class(start_server):
     with pytest.raises(ClientError) as e:
         logs.start_query(startTime=t - 600, endTime=t, queryString="SOURCE logGroups(namePrefix: ['/app']) fields x")
     assert e.value.response["Error"]["Code"] == "MalformedQueryException"
+
+
+def test_sql_filter_index_alone_reads_every_standard_group_past_the_named_limit(start_server):
+    # Named groups are capped by the configuration; `filterIndex(…)` alone selects every Standard
+    # group (no field index tells them apart here), as SOURCE does.
+    srv = start_server(config="[logs]\ninsights_max_log_groups = 1\n")
+    logs = boto_client(srv, "logs")
+    now = int(time.time() * 1000)
+    for name, cls in (("/fi/a", "STANDARD"), ("/fi/b", "STANDARD"), ("/fi/c", "INFREQUENT_ACCESS")):
+        logs.create_log_group(logGroupName=name, logGroupClass=cls)
+        logs.create_log_stream(logGroupName=name, logStreamName="s")
+        logs.put_log_events(logGroupName=name, logStreamName="s", logEvents=[
+            {"timestamp": now, "message": json.dumps({"region": "us-east-1", "g": name})},
+            {"timestamp": now + 1, "message": json.dumps({"region": "eu-west-1", "g": name})}])
+    t = int(time.time())
+    qid = logs.start_query(startTime=t - 600, endTime=t + 60, queryLanguage="SQL",
+                           queryString="SELECT g FROM `filterIndex('region' = 'us-east-1')` ORDER BY g")["queryId"]
+    r = poll(logs, qid)
+    assert r["status"] == "Complete", r
+    assert [{f["field"]: f["value"] for f in row if f["field"] != "@ptr"} for row in r["results"]] == \
+        [{"g": "/fi/a"}, {"g": "/fi/b"}]
+    with pytest.raises(ClientError) as e:
+        logs.start_query(startTime=t - 600, endTime=t + 60, queryLanguage="SQL",
+                         queryString="SELECT g FROM `logGroups(logGroupIdentifier: ['/fi/a', '/fi/b'])`")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"

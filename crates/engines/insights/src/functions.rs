@@ -455,6 +455,10 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             if from < 1.0 {
                 return Value::Num(0.0);
             }
+            // (An empty text is found at the start, as Spark answers.)
+            if sub.is_empty() {
+                return Value::Num(1.0);
+            }
             let skip = from as usize - 1;
             let start = if skip == t.chars().count() {
                 t.len()
@@ -627,13 +631,15 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             let Some(tz) = crate::datetime::time_zone_cached(&z) else {
                 return Value::Null;
             };
-            let off = i64::from(tz.to_offset(t).seconds()) * 1000;
             let ms = t.as_millisecond();
-            Value::Time(if name == "ppl_from_utc" {
-                ms.saturating_add(off)
-            } else {
-                ms.saturating_sub(off)
-            })
+            if name == "ppl_from_utc" {
+                let off = i64::from(tz.to_offset(t).seconds()) * 1000;
+                return Value::Time(ms.saturating_add(off));
+            }
+            // The time's wall clock read in the zone (its offset there, DST included).
+            let wall = t.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+            wall.to_zoned(tz)
+                .map_or(Value::Null, |z| Value::Time(z.timestamp().as_millisecond()))
         }
         // `make_timestamp(year, month, day, hour, minute, second)` in UTC (seconds may
         // have a fraction, kept to the millisecond).
@@ -648,9 +654,15 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
                 && whole(v[2], 1.0, 31.0)
                 && whole(v[3], 0.0, 23.0)
                 && whole(v[4], 0.0, 59.0)
-                && (0.0..60.0).contains(&v[5]))
+                && ((0.0..60.0).contains(&v[5]) || v[5] == 60.0))
             {
                 return Value::Null;
+            }
+            // (60 seconds is the next minute, as Spark reads it.)
+            let carry = if v[5] == 60.0 { 60_000 } else { 0 };
+            let mut v = v;
+            if carry > 0 {
+                v[5] = 0.0;
             }
             let ms = (v[5].fract() * 1000.0).round() as i32;
             jiff::civil::DateTime::new(
@@ -664,7 +676,9 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             )
             .ok()
             .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-            .map_or(Value::Null, |z| Value::Time(z.timestamp().as_millisecond()))
+            .map_or(Value::Null, |z| {
+                Value::Time(z.timestamp().as_millisecond() + carry)
+            })
         }
         // `sha2(text, 224 | 384 | 512)` (256 is Logs Insights' `sha256`).
         "ppl_sha224" => text_of(a0).map_or(Value::Null, |t| {

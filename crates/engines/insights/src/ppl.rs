@@ -833,10 +833,10 @@ impl Parser<'_> {
             // `date_add(date, INTERVAL n unit)` (and its synonyms): the time n units later.
             "date_add" | "adddate" | "date_sub" | "subdate" if matches!(self.toks.get(self.pos..self.pos + 2), Some([o, _]) if matches!(o.tok, Tok::Sym("("))) =>
             {
-                let (save, seen) = (self.pos, self.seen.len());
                 self.expect_sym("(")?;
                 let date = self.expr()?;
-                if self.eat_sym(",") && self.eat_word("interval") {
+                self.expect_sym(",")?;
+                if self.eat_word("interval") {
                     let n = self.nested(Self::additive)?;
                     let u = self.next();
                     let unit = match &u.tok {
@@ -869,9 +869,15 @@ impl Parser<'_> {
                         crate::translate::string(&unit)
                     ));
                 }
-                // (No INTERVAL: read again as a call of days.)
-                self.pos = save;
-                self.seen.truncate(seen);
+                // A number of days (the argument read once: nested calls stay linear).
+                let days = self.expr()?;
+                self.expect_sym(")")?;
+                let f = if lower.ends_with("sub") || lower == "subdate" {
+                    "ppl_date_sub"
+                } else {
+                    "ppl_date_add"
+                };
+                return Ok(format!("{f}({date}, {days})"));
             }
             // `position(sub IN text)`: 1-based, 0 when absent.
             "position" => {

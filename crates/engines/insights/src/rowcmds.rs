@@ -594,6 +594,80 @@ fn flatten(mut r: Row, field: &str, aliases: &[String]) -> Vec<Row> {
         .collect()
 }
 
+/// The numbers of a run of values: how many, their sum, mean and sum of squared deviations.
+#[derive(Clone, Copy, Default)]
+struct Moments {
+    n: f64,
+    sum: f64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Moments {
+    fn join(a: Moments, b: Moments) -> Moments {
+        if a.n == 0.0 {
+            return b;
+        }
+        if b.n == 0.0 {
+            return a;
+        }
+        let n = a.n + b.n;
+        let d = b.mean - a.mean;
+        Moments {
+            n,
+            sum: a.sum + b.sum,
+            mean: a.mean + d * b.n / n,
+            m2: a.m2 + b.m2 + d * d * a.n * b.n / n,
+        }
+    }
+}
+
+/// A segment tree of [`Moments`] over the numbers of a window's values.
+struct MomentTree {
+    size: usize,
+    nodes: Vec<Moments>,
+}
+
+impl MomentTree {
+    fn new(values: &[Value]) -> MomentTree {
+        let size = values.len().next_power_of_two().max(1);
+        let mut nodes = vec![Moments::default(); 2 * size];
+        for (i, v) in values.iter().enumerate() {
+            if let Some(x) = (!v.is_null()).then(|| v.as_num()).flatten() {
+                nodes[size + i] = Moments {
+                    n: 1.0,
+                    sum: x,
+                    mean: x,
+                    m2: 0.0,
+                };
+            }
+        }
+        for i in (1..size).rev() {
+            nodes[i] = Moments::join(nodes[2 * i], nodes[2 * i + 1]);
+        }
+        MomentTree { size, nodes }
+    }
+
+    /// The moments of values [lo, hi).
+    fn query(&self, lo: usize, hi: usize) -> Moments {
+        let (mut l, mut r) = (lo + self.size, hi + self.size);
+        let (mut left, mut right) = (Moments::default(), Moments::default());
+        while l < r {
+            if l & 1 == 1 {
+                left = Moments::join(left, self.nodes[l]);
+                l += 1;
+            }
+            if r & 1 == 1 {
+                r -= 1;
+                right = Moments::join(self.nodes[r], right);
+            }
+            l /= 2;
+            r /= 2;
+        }
+        Moments::join(left, right)
+    }
+}
+
 /// [`RowCmd::Window`]: each part's rows ordered (stably) by the order fields, the function's
 /// value set on each row.
 fn window(
@@ -808,39 +882,25 @@ fn frame_aggregates(kind: WindowAgg, values: &[Value], bounds: &[(usize, usize)]
                 .collect()
         }
         _ => {
-            // Moments about the part's first number, for precision.
-            let pivot = values.iter().find_map(Value::as_num).unwrap_or(0.0);
-            let (mut count, mut nums, mut sum, mut sq) = (
-                vec![0usize; n + 1],
-                vec![0usize; n + 1],
-                vec![0.0; n + 1],
-                vec![0.0; n + 1],
-            );
+            // Counts from prefix sums (exact); sums and moments from a tree of partial ones,
+            // so a frame adds up only its own values (a large value outside it costs no
+            // precision) and deviations combine as Chan's formula does.
+            let mut count = vec![0usize; n + 1];
             for (i, v) in values.iter().enumerate() {
-                let x = if v.is_null() { None } else { v.as_num() };
                 count[i + 1] = count[i] + usize::from(!v.is_null());
-                nums[i + 1] = nums[i] + usize::from(x.is_some());
-                let d = x.map_or(0.0, |x| x - pivot);
-                sum[i + 1] = sum[i] + d;
-                sq[i + 1] = sq[i] + d * d;
             }
+            let tree = MomentTree::new(values);
             bounds
                 .iter()
                 .map(|&(lo, hi)| {
-                    let m = (nums[hi] - nums[lo]) as f64;
-                    let (s, q) = (sum[hi] - sum[lo], sq[hi] - sq[lo]);
-                    let var = |ddof: f64| {
-                        if m - ddof <= 0.0 {
-                            None
-                        } else {
-                            Some(((q - s * s / m) / (m - ddof)).max(0.0))
-                        }
-                    };
+                    let m = tree.query(lo, hi);
+                    let var =
+                        |ddof: f64| (m.n - ddof > 0.0).then(|| (m.m2 / (m.n - ddof)).max(0.0));
                     let v = match kind {
                         WindowAgg::Count => Some((count[hi] - count[lo]) as f64),
-                        _ if m == 0.0 => None,
-                        WindowAgg::Sum => Some(s + pivot * m),
-                        WindowAgg::Avg => Some(s / m + pivot),
+                        _ if m.n == 0.0 => None,
+                        WindowAgg::Sum => Some(m.sum),
+                        WindowAgg::Avg => Some(m.sum / m.n),
                         WindowAgg::VarSamp => var(1.0),
                         WindowAgg::VarPop => var(0.0),
                         WindowAgg::StddevSamp => var(1.0).map(f64::sqrt),
@@ -857,6 +917,40 @@ fn frame_aggregates(kind: WindowAgg, values: &[Value], bounds: &[(usize, usize)]
 #[cfg(test)]
 mod tests {
     use super::glob;
+
+    /// A frame's sum and variance read only its own values: a large value outside it costs
+    /// no precision.
+    #[test]
+    fn sliding_frames_keep_precision() {
+        use super::{frame_aggregates, frame_bounds};
+        use crate::ast::{Frame, FrameBound as B, WindowAgg as A};
+        use crate::value::Value;
+        let at = |values: &[f64], start: B, kind: A| {
+            let values: Vec<Value> = values.iter().map(|x| Value::Num(*x)).collect();
+            let n = values.len();
+            let frame = Frame {
+                rows: true,
+                start,
+                end: B::Current,
+            };
+            let b: Vec<(usize, usize)> = (0..n)
+                .map(|k| frame_bounds(Some(&frame), k, n, (k, k + 1), true))
+                .collect();
+            frame_aggregates(kind, &values, &b)
+        };
+        assert_eq!(
+            at(&[1e17, 1.0, 1.0], B::Preceding(1), A::Sum)[2],
+            Value::Num(2.0)
+        );
+        assert_eq!(
+            at(
+                &[0.0, 1e9, 1e9 + 1.0, 1e9 + 2.0],
+                B::Preceding(2),
+                A::VarSamp
+            )[3],
+            Value::Num(1.0)
+        );
+    }
 
     /// The sliding and prefix-sum window aggregates equal a direct computation over every
     /// frame, on pseudo-random values (numbers, text, gaps) and frames.

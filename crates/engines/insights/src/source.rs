@@ -525,7 +525,21 @@ pub fn split_ppl(text: &str) -> Result<Option<PplScope>, QueryError> {
                 "data sources (ds:) are not supported: there are no data sources here; name log groups with lg:`/my/group`",
             );
         } else {
+            let quoted = c.get(i) == Some(&'`');
             let field = name(&mut i)?;
+            // (A bare field name is a plain name: it is written into the query's text.)
+            if !quoted
+                && !field.eq_ignore_ascii_case("aws:fieldIndex")
+                && !field
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '@'))
+            {
+                return err(
+                    at,
+                    i,
+                    "a source condition's field is a name (back-quote others)",
+                );
+            }
             if field.eq_ignore_ascii_case("aws:fieldIndex") {
                 // Which fields are indexed: there are no field indexes here, so it selects
                 // nothing more (the conditions filter as `where` does).
@@ -580,8 +594,14 @@ fn value(c: &[char], i: &mut usize) -> Result<(), QueryError> {
             {
                 *i += 1;
             }
-            if *i == s {
-                return err(s, s + 1, "expected a value");
+            // (A word is no value: a string is quoted.)
+            let text: String = c[s..*i].iter().collect();
+            if text.parse::<f64>().map_or(true, |x| !x.is_finite()) {
+                return err(
+                    s,
+                    (*i).max(s + 1),
+                    "a source condition's value is a quoted string or a number",
+                );
             }
             Ok(())
         }

@@ -1195,7 +1195,9 @@ fn date_part(field: &str, t: &str) -> Option<String> {
         "MINUTE" | "MINUTES" | "M" | "MIN" | "MINS" => format!("ppl_minute({t})"),
         // (With its fraction, as Spark gives seconds.)
         "SECOND" | "SECONDS" | "S" | "SEC" | "SECS" => {
-            format!("(ppl_second({t}) + toMillis(ppl_timestamp({t})) % 1000 / 1000)")
+            format!(
+                "(ppl_second({t}) + (toMillis(ppl_timestamp({t})) % 1000 + 1000) % 1000 / 1000)"
+            )
         }
         _ => return None,
     })
@@ -2570,7 +2572,12 @@ fn window_frame_of(
         B::Current => 2,
         B::Following(_) => 3,
     };
-    if rank(start, false) > rank(end, true) {
+    let inverted = match (start, end) {
+        (B::Preceding(a), B::Preceding(b)) => a < b,
+        (B::Following(a), B::Following(b)) => a > b,
+        _ => false,
+    };
+    if rank(start, false) > rank(end, true) || inverted {
         return p.err(e, "a window frame cannot start after it ends");
     }
     if !rows && unordered && (start != B::Unbounded || end != B::Unbounded) {

@@ -79,6 +79,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["a=cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7; b=3.141593; c=A; d=128; @ptr=p0"],
         ),
+        // (Nested, each call is read once.)
+        (
+            "where ms = 10 | eval n = date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add(date_add('2020-01-01', 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), 1), l = locate('', route, 2) | fields n, l",
+            "",
+            &["n=2020-01-23; l=1; @ptr=p0"],
+        ),
         // DATE_ADD/DATE_SUB with an INTERVAL, FROM_UNIXTIME with a format.
         (
             "where ms = 10 | eval a = DATE_ADD(DATE('2020-08-26'), INTERVAL 1 HOUR), b = DATE_SUB('2020-08-26 00:00:00', INTERVAL ms DAY), c = ADDDATE('2020-01-31', INTERVAL 1 MONTH), d = date_add('2020-08-26', 2), e = FROM_UNIXTIME(1220249547, '%T'), f = subdate('2020-03-01', INTERVAL 1 QUARTER) | fields a, b, c, d, e, f",
@@ -614,6 +620,16 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             ">",
         ),
         ("source = [lg:`/g`] fields a", "expected '|'", "f"),
+        (
+            "source = [lg:g, region = useast] | head 1",
+            "quoted string or a number",
+            "useast",
+        ),
+        (
+            "source = [lg:g, a|b = 1] | head 1",
+            "field is a name",
+            "a|b",
+        ),
         (
             "source = [`status` = 200] | eval x = nope(1)",
             "nope",

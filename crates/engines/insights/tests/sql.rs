@@ -402,6 +402,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["g=true; ne=false; pos=3; i=2; l=0; lp=xya; rp=a ; ic=Hello World; r=aa; a=71; sw=true; ct=false; rx=E; rl=true; @ptr=p0"],
         ),
+        // Seconds before 1970, a 60th second, and the wall clock across a DST change.
+        (
+            "SELECT EXTRACT(SECOND FROM '1969-12-31 23:59:59.250') AS s, make_timestamp(2020, 1, 1, 10, 59, 60) AS m, to_utc_timestamp('2020-03-08 03:30:00', 'America/New_York') AS u FROM `A` WHERE bytes = 100",
+            "",
+            &["s=59.25; m=2020-01-01 11:00:00.000; u=2020-03-08 07:30:00.000; @ptr=p0"],
+        ),
         // Casts as functions, pmod, hex, bround, width_bucket, sha2's other sizes.
         (
             "SELECT int('12.7') AS i, bigint(bytes) AS b, double('1.5') AS d, string(status) AS s, boolean('yes') AS t, pmod(-7, 3) AS pm, hex(255) AS h, hex('AB') AS hs, unhex('4142') AS u, bround(2.5) AS b1, bround(3.5) AS b2, bround(1.25, 1) AS b3, width_bucket(5.3, 0.2, 10.6, 5) AS wb, width_bucket(-1, 0, 10, 5) AS w0, nanvl(bytes, 0) AS nv, sha2('abc', 224) AS s224, length(sha2('abc', 512)) AS l512 FROM `A` WHERE bytes = 100",
@@ -680,6 +686,16 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
         ),
         (
             "SELECT SUM(x) OVER (ORDER BY x ROWS BETWEEN CURRENT ROW AND 1 PRECEDING) AS r FROM `A`",
+            "cannot start after it ends",
+            "SUM(x)",
+        ),
+        (
+            "SELECT SUM(x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND 3 PRECEDING) AS r FROM `A`",
+            "cannot start after it ends",
+            "SUM(x)",
+        ),
+        (
+            "SELECT SUM(x) OVER (ORDER BY x ROWS BETWEEN 3 FOLLOWING AND 1 FOLLOWING) AS r FROM `A`",
             "cannot start after it ends",
             "SUM(x)",
         ),

@@ -425,10 +425,13 @@ fn launch(
     }
     let max_groups = queries.limits.max_log_groups;
     // (SOURCE logGroups(...) may select up to 10,000, as AWS's may.)
-    let by_source = language != "SQL" && query.source().is_some();
+    // (Groups a SOURCE selects, or SQL's `filterIndex(…)` alone, may number up to AWS's
+    // SOURCE limit; groups named one by one, the configured count.)
+    let selected = |src: &insights::Source| language != "SQL" || src.names.is_empty();
+    let by_source = query.source().is_some_and(selected);
     if by_source && groups.len() > insights::MAX_SOURCE_GROUPS {
         return Err(invalid(format!(
-            "SOURCE selects {} log groups, more than {}: select fewer (another namePrefix or names).",
+            "The query selects {} log groups, more than {}: select fewer (another namePrefix, names, or logGroups(…) in FROM).",
             groups.len(),
             insights::MAX_SOURCE_GROUPS
         )));
@@ -468,13 +471,23 @@ fn launch(
             None => Ok(groups.clone()),
         })
         .collect::<Result<_, _>>()?;
+    let caps: Vec<usize> = query
+        .subqueries()
+        .iter()
+        .map(|sq| match &sq.source {
+            Some(src) if language == "SQL" && src.names.is_empty() => insights::MAX_SOURCE_GROUPS,
+            None if by_source => insights::MAX_SOURCE_GROUPS,
+            _ => max_groups,
+        })
+        .collect();
     let join_groups = query
         .join_side()
         .map(|j| source_groups(store, &scope, &j.source));
-    for side in sides.iter().chain(&join_groups) {
-        if side.len() > max_groups {
+    for (k, side) in sides.iter().chain(&join_groups).enumerate() {
+        let cap = caps.get(k).copied().unwrap_or(max_groups);
+        if side.len() > cap {
             return Err(invalid(format!(
-                "A query can read at most {max_groups} log groups."
+                "A query can read at most {cap} log groups."
             )));
         }
         let st = store.read();
