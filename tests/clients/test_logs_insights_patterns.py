@@ -136,6 +136,25 @@ def test_logcompare_timeshift_with_a_source_time_range(logs):
                  endTime=day_ago_s, logGroupName=group)
 
 
+def test_anomaly_marks_a_pattern_new_in_the_last_tenth(logs):
+    # AWS's example form: fields … | filter … | pattern @message | anomaly | sort …
+    group = new_group(logs, "anomaly")
+    now = now_ms()
+    start = now - 100 * MINUTE_MS
+    steady = [Event(group, "s", start + b * 10 * MINUTE_MS + k, f"[INFO] job {b}{k} done") for b in range(10) for k in range(2)]
+    fresh = [Event(group, "s", start + 95 * MINUTE_MS + k, f"[ERROR] worker {k} crashed") for k in range(3)]
+    put_events(logs, steady + fresh)
+    resp = run_query(logs, "fields @timestamp, @message | filter @message like /job|worker/ | pattern @message | anomaly "
+                           "| sort @sampleCount desc",
+                     start_s=start // SECOND_MS, end_s=start // SECOND_MS + 100 * 60 - 1, logGroupName=group)
+    got = {r["@pattern"]: r for r in rows(resp)}
+    assert set(got) == {"[INFO] job <*> done", "[ERROR] worker <*> crashed"}, got
+    assert "@anomalyType" not in got["[INFO] job <*> done"]
+    crashed = got["[ERROR] worker <*> crashed"]
+    assert (crashed["@anomalyType"], crashed["@anomalyPriority"]) == ("NewPattern", "HIGH"), crashed
+    assert crashed["@sampleCount"] == "3"
+
+
 def test_filter_index_returns_what_filter_returns(logs):
     group = new_group(logs, "filterindex")
     base = now_ms() - 5 * MINUTE_MS

@@ -276,6 +276,8 @@ pub enum Command {
     /// `diff [previousDay|previousWeek|previousMonth]`, only directly after the collecting
     /// `pattern`.
     Diff(DiffPeriod),
+    /// `anomaly`, only directly after the collecting `pattern`: marks anomalous patterns.
+    Anomaly,
     Lookup(Box<LookupCmd>),
     CidrLookup(Box<CidrLookupCmd>),
     Join(Box<JoinCmd>),

@@ -29,6 +29,8 @@ pub enum Collector {
     Pattern {
         field: Expr,
         diff: Option<DiffPeriod>,
+        /// `anomaly` follows it.
+        anomaly: bool,
     },
     /// `relevantfields`: the fields (every field of the rows but `skip` when empty) compared
     /// between the rows meeting `cond` and the others.
@@ -119,11 +121,11 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                 display = None;
                 with_ptr = false;
             }
-            Command::Pattern(_) | Command::Diff(_) => {
-                let names = if matches!(c, Command::Diff(_)) {
-                    crate::pattern::DIFF_COLUMNS
-                } else {
-                    crate::pattern::PATTERN_COLUMNS
+            Command::Pattern(_) | Command::Diff(_) | Command::Anomaly => {
+                let names = match c {
+                    Command::Diff(_) => crate::pattern::DIFF_COLUMNS,
+                    Command::Anomaly => crate::pattern::ANOMALY_COLUMNS,
+                    _ => crate::pattern::PATTERN_COLUMNS,
                 };
                 cols = Some(names.iter().map(|n| n.to_string()).collect());
                 display = None;
@@ -259,7 +261,15 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
                 }
                 _ => None,
             };
-            Collector::Pattern { field, diff }
+            let anomaly = matches!(it.peek(), Some(Command::Anomaly));
+            if anomaly {
+                it.next();
+            }
+            Collector::Pattern {
+                field,
+                diff,
+                anomaly,
+            }
         }
         _ => {
             let mut order = vec![SortKey {
@@ -384,6 +394,7 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Limit { .. }
         | Command::Skip(_)
         | Command::Diff(_)
+        | Command::Anomaly
         | Command::Join(_)
         | Command::Expand(_)
         | Command::CidrLookup(_)
@@ -478,7 +489,7 @@ fn visit_fields(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::CidrLookup(l) => f(&l.ip),
         Command::Lookup(l) => l.keys.iter().for_each(|(_, e)| ex(e)),
         Command::Join(j) => f(&j.left_key),
-        Command::Limit { .. } | Command::Skip(_) | Command::Diff(_) => {}
+        Command::Limit { .. } | Command::Skip(_) | Command::Diff(_) | Command::Anomaly => {}
     }
 }
 
@@ -646,8 +657,9 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
             }
             p.finish(false)
         }
-        // The parser only accepts `diff` directly after the collecting `pattern`, which takes it.
-        Command::Diff(_) => rows,
+        // The parser only accepts `diff` and `anomaly` directly after the collecting `pattern`,
+        // which takes them.
+        Command::Diff(_) | Command::Anomaly => rows,
         Command::Lookup(l) => rows
             .into_iter()
             .map(|mut r| {

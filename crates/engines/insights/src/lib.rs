@@ -1139,12 +1139,14 @@ impl Execution {
             (State::Relevant(rel), Collector::Relevant { fields, cond, skip }) if current => {
                 rel.add(row, fields, skip, ev.eval(cond, row).truthy());
             }
-            (State::Patterns(p), Collector::Pattern { field, .. }) => {
+            (State::Patterns(p), Collector::Pattern { field, anomaly, .. }) => {
                 let v = ev.eval(field, row);
                 if previous {
                     p.previous.add(&v);
                 }
-                if current {
+                if current && *anomaly {
+                    p.add_detailed(&v, row.ts, self.ctx.start_ms, self.ctx.end_ms);
+                } else if current {
                     p.current.add(&v);
                 }
             }
@@ -1342,6 +1344,7 @@ impl Execution {
         };
         let mut rows: Vec<exec::Row> = match (&self.state, &self.plan.collector) {
             (State::Groups(g), Collector::Stats(s)) => g.finish(s, &self.env),
+            (State::Patterns(p), Collector::Pattern { anomaly: true, .. }) => p.finish_anomaly(),
             (State::Patterns(p), Collector::Pattern { diff, .. }) => p.finish(diff.is_some()),
             (State::Relevant(r), Collector::Relevant { .. }) => r.finish(),
             (State::Rows(h), Collector::Rows { order, dedup, .. }) => {

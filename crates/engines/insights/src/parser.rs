@@ -7,7 +7,7 @@ use crate::QueryError;
 use regex::Regex;
 use std::sync::Arc;
 
-const UNSUPPORTED_COMMANDS: &[&str] = &["source", "anomaly"];
+const UNSUPPORTED_COMMANDS: &[&str] = &["source"];
 
 /// The most values PPL's `take(field, n)` may ask for.
 const MAX_TAKE: f64 = 10_000.0;
@@ -119,6 +119,21 @@ pub(crate) fn parse_query(text: &str, nested: bool) -> R<Parsed> {
 /// that collects the records (no `stats`, `sort`, `dedup` or `limit` before that `pattern`).
 fn check_diff_placement(cmds: &[Command], spans: &[(usize, usize)]) -> R<()> {
     for (i, c) in cmds.iter().enumerate() {
+        // `anomaly` reads the patterns' records over the time range: directly after the
+        // collecting `pattern` (not after `diff`).
+        if matches!(c, Command::Anomaly) {
+            let ok = i > 0
+                && matches!(cmds[i - 1], Command::Pattern(_))
+                && cmds[..i - 1].iter().all(Command::is_streaming);
+            if !ok {
+                return err(
+                    spans[i].0,
+                    spans[i].1,
+                    "anomaly must directly follow a pattern command, and no stats, sort, dedup or limit may come before that pattern",
+                );
+            }
+            continue;
+        }
         if !matches!(c, Command::Diff(_)) {
             continue;
         }
@@ -332,6 +347,7 @@ impl Parser {
                     ),
                 }
             }
+            "anomaly" => Ok(Command::Anomaly),
             "filterindex" => self.filter_index(&t),
             "unmask" => err(
                 t.start,

@@ -13,6 +13,13 @@
 //! 4. Lines with the same template form one pattern. Nothing else is merged: two lines that
 //!    differ in a word without digits (a user name) are two patterns.
 //!
+//! `anomaly` (directly after the collecting `pattern`) splits the query's time range into ten
+//! equal parts and compares each pattern's last tenth with the nine before, by fixed rules
+//! ([`Detail::anomaly`], listed in `docs/compatibility.md`): a new pattern, a frequency out of
+//! its band, HTTP error statuses rising in a token, a numeric token's mean moving more than
+//! three deviations, a token taking a value outside its small set. AWS uses machine learning
+//! and documents neither its rules nor its fields: these are Nephoscope's.
+//!
 //! `@severityLabel` is read from the template's first static token that names a level
 //! (case-insensitive): error/err/fatal/critical/crit/severe/panic/emerg/alert → `Error`,
 //! warn/warning → `Warning`, info/information/notice → `Info`, debug/trace/verbose → `Debug`;
@@ -25,6 +32,17 @@ use crate::value::Value;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::OnceLock;
+
+/// Output columns of `pattern | anomaly`.
+pub const ANOMALY_COLUMNS: &[&str] = &[
+    "@pattern",
+    "@ratio",
+    "@sampleCount",
+    "@severityLabel",
+    "@anomalyType",
+    "@anomalyPriority",
+    "@anomalyDescription",
+];
 
 /// Output columns of `pattern`, and of `pattern | diff`.
 pub const PATTERN_COLUMNS: &[&str] = &["@pattern", "@ratio", "@sampleCount", "@severityLabel"];
@@ -58,6 +76,11 @@ fn is_delimiter(c: char) -> bool {
 
 /// The template of one value: dynamic tokens replaced by `<*>`.
 pub fn template(text: &str) -> String {
+    template_with(text, None)
+}
+
+/// [`template`], and the dynamic tokens' text in order into `dynamic` when given.
+pub fn template_with<'t>(text: &'t str, mut dynamic: Option<&mut Vec<&'t str>>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for m in datetime_re().find_iter(text) {
@@ -67,20 +90,26 @@ pub fn template(text: &str) -> String {
         if before.is_some_and(|c| !is_delimiter(c)) || after.is_some_and(|c| !is_delimiter(c)) {
             continue;
         }
-        tokens(&text[last..m.start()], &mut out);
+        tokens(&text[last..m.start()], &mut out, dynamic.as_deref_mut());
         out.push_str("<*>");
+        if let Some(d) = dynamic.as_deref_mut() {
+            d.push(m.as_str());
+        }
         last = m.end();
     }
-    tokens(&text[last..], &mut out);
+    tokens(&text[last..], &mut out, dynamic);
     out
 }
 
-fn tokens(text: &str, out: &mut String) {
+fn tokens<'t>(text: &'t str, out: &mut String, mut dynamic: Option<&mut Vec<&'t str>>) {
     let mut word_start: Option<usize> = None;
-    let flush = |s: usize, e: usize, out: &mut String| {
+    let mut flush = |s: usize, e: usize, out: &mut String| {
         let w = &text[s..e];
         if w.bytes().any(|b| b.is_ascii_digit()) {
             out.push_str("<*>");
+            if let Some(d) = dynamic.as_deref_mut() {
+                d.push(w);
+            }
         } else {
             out.push_str(w);
         }
@@ -137,18 +166,309 @@ impl Counts {
     }
 }
 
-/// Mergeable state of a `pattern` (and `diff`) collector.
+/// Mergeable state of a `pattern` (and `diff`, `anomaly`) collector.
 #[derive(Debug, Clone, Default)]
 pub struct Patterns {
     pub current: Counts,
     /// The comparison period's counts (only with `diff`).
     pub previous: Counts,
+    /// Each pattern's counts over the query's time range and its dynamic tokens (only with
+    /// `anomaly`).
+    pub detail: HashMap<String, Detail>,
+}
+
+/// How many equal parts `anomaly` splits the query's time range into: the last is compared
+/// with the others.
+const BUCKETS: usize = 10;
+/// The dynamic tokens of a pattern `anomaly` reads (the first ones).
+const MAX_POSITIONS: usize = 16;
+/// The distinct values of a token kept per part of the range (past them: "many").
+const MAX_VALUES: usize = 10;
+
+/// One dynamic token's values in the earlier nine tenths of the range, or in the last.
+#[derive(Debug, Clone, Default)]
+pub struct TokenStats {
+    /// Values seen, numbers among them, their sum and sum of squares.
+    count: u64,
+    nums: f64,
+    sum: f64,
+    sq: f64,
+    /// Values that are HTTP error statuses (three digits, 400 to 599).
+    errors: u64,
+    /// The distinct values (`None`: more than [`MAX_VALUES`]).
+    values: Option<std::collections::BTreeSet<String>>,
+}
+
+impl TokenStats {
+    fn add(&mut self, tok: &str) {
+        self.count += 1;
+        if let Some(x) = tok.parse::<f64>().ok().filter(|x| x.is_finite()) {
+            self.nums += 1.0;
+            self.sum += x;
+            self.sq += x * x;
+        }
+        if tok.len() == 3
+            && tok.bytes().all(|b| b.is_ascii_digit())
+            && (b"400".as_slice()..=b"599".as_slice()).contains(&tok.as_bytes())
+        {
+            self.errors += 1;
+        }
+        if self.count == 1 {
+            self.values = Some(Default::default());
+        }
+        if let Some(set) = &mut self.values {
+            set.insert(tok.to_string());
+            if set.len() > MAX_VALUES {
+                self.values = None;
+            }
+        }
+    }
+
+    fn merge(&mut self, o: TokenStats) {
+        let first = self.count == 0;
+        self.count += o.count;
+        self.nums += o.nums;
+        self.sum += o.sum;
+        self.sq += o.sq;
+        self.errors += o.errors;
+        let mine = self.values.take();
+        self.values = if first {
+            o.values
+        } else if o.count == 0 {
+            mine
+        } else {
+            match (mine, o.values) {
+                (Some(mut a), Some(b)) => {
+                    a.extend(b);
+                    (a.len() <= MAX_VALUES).then_some(a)
+                }
+                _ => None,
+            }
+        };
+    }
+
+    fn mean(&self) -> f64 {
+        self.sum / self.nums
+    }
+
+    /// The sample deviation of the numbers.
+    fn deviation(&self) -> f64 {
+        if self.nums < 2.0 {
+            return 0.0;
+        }
+        ((self.sq - self.sum * self.sum / self.nums) / (self.nums - 1.0))
+            .max(0.0)
+            .sqrt()
+    }
+
+    fn error_share(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.count as f64
+        }
+    }
+}
+
+/// A pattern's records per tenth of the range, and its dynamic tokens before and in the last
+/// tenth.
+#[derive(Debug, Clone, Default)]
+pub struct Detail {
+    buckets: [u64; BUCKETS],
+    before: Vec<TokenStats>,
+    last: Vec<TokenStats>,
+}
+
+impl Detail {
+    fn merge(&mut self, o: Detail) {
+        for (a, b) in self.buckets.iter_mut().zip(o.buckets) {
+            *a += b;
+        }
+        for (mine, theirs) in [(&mut self.before, o.before), (&mut self.last, o.last)] {
+            for (i, t) in theirs.into_iter().enumerate() {
+                if i == mine.len() {
+                    mine.push(TokenStats::default());
+                }
+                mine[i].merge(t);
+            }
+        }
+    }
+
+    fn earlier(&self) -> u64 {
+        self.buckets[..BUCKETS - 1].iter().sum()
+    }
+
+    /// The anomaly the pattern shows, if any: (type, priority, description), by the rules of
+    /// the module's `anomaly` notes; `traffic`: whether the earlier nine tenths held any
+    /// record at all.
+    fn anomaly(
+        &self,
+        template: &str,
+        severity: Option<&str>,
+        traffic: bool,
+    ) -> Option<(&'static str, &'static str, String)> {
+        let recent = self.buckets[BUCKETS - 1];
+        let earlier = self.earlier();
+        let error = severity == Some("Error");
+        if earlier == 0 && recent > 0 && traffic {
+            return Some((
+                "NewPattern",
+                if error { "HIGH" } else { "MEDIUM" },
+                format!(
+                    "new pattern: {recent} events in the last tenth of the time range, none before"
+                ),
+            ));
+        }
+        let before = &self.buckets[..BUCKETS - 1];
+        let mean = earlier as f64 / before.len() as f64;
+        let sd = (before
+            .iter()
+            .map(|&c| (c as f64 - mean).powi(2))
+            .sum::<f64>()
+            / before.len() as f64)
+            .sqrt();
+        let band = 3.0 * sd.max(1.0);
+        let r = recent as f64;
+        if recent >= 5 && r > mean + band {
+            return Some((
+                "PatternFrequency",
+                if error { "HIGH" } else { "MEDIUM" },
+                format!("frequency rose: {recent} events in the last tenth of the time range, {} per tenth before", crate::value::fmt_num((mean * 10.0).round() / 10.0)),
+            ));
+        }
+        if mean >= 5.0 && r < mean - band {
+            return Some((
+                "PatternFrequency",
+                "LOW",
+                format!("frequency fell: {recent} events in the last tenth of the time range, {} per tenth before", crate::value::fmt_num((mean * 10.0).round() / 10.0)),
+            ));
+        }
+        // (Only in a pattern about HTTP: an HTTP method, `HTTP` or `status` among its words.)
+        let http = template.split(is_delimiter).any(|w| {
+            [
+                "get", "post", "put", "delete", "patch", "head", "options", "http", "https",
+                "status",
+            ]
+            .contains(&w.to_ascii_lowercase().as_str())
+        });
+        for (i, last) in self.last.iter().enumerate().filter(|_| http) {
+            let Some(before) = self.before.get(i) else {
+                continue;
+            };
+            let (now, then) = (last.error_share(), before.error_share());
+            if last.errors >= 3 && now - then >= 0.2 {
+                return Some((
+                    "HttpErrorCode",
+                    "HIGH",
+                    format!(
+                        "HTTP error statuses in token {}: {}% of the last tenth's values, {}% before",
+                        i + 1,
+                        (now * 100.0).round(),
+                        (then * 100.0).round()
+                    ),
+                ));
+            }
+        }
+        for (i, last) in self.last.iter().enumerate() {
+            let Some(before) = self.before.get(i) else {
+                continue;
+            };
+            let sd = before.deviation();
+            if before.nums >= 10.0
+                && last.nums >= 3.0
+                && sd > 0.0
+                && (last.mean() - before.mean()).abs() > 3.0 * sd
+            {
+                let show = |x: f64| crate::value::fmt_num((x * 1000.0).round() / 1000.0);
+                return Some((
+                    "NumericalToken",
+                    "MEDIUM",
+                    format!(
+                        "token {} averaged {} in the last tenth of the time range, {} (deviation {}) before",
+                        i + 1,
+                        show(last.mean()),
+                        show(before.mean()),
+                        show(sd)
+                    ),
+                ));
+            }
+        }
+        for (i, last) in self.last.iter().enumerate() {
+            let Some(before) = self.before.get(i) else {
+                continue;
+            };
+            let (Some(known), Some(now)) = (&before.values, &last.values) else {
+                continue;
+            };
+            if before.count < 10 {
+                continue;
+            }
+            if let Some(v) = now.iter().find(|v| !known.contains(*v)) {
+                return Some((
+                    "TokenVariation",
+                    "LOW",
+                    format!("token {} took a value not seen before: {v}", i + 1),
+                ));
+            }
+        }
+        None
+    }
 }
 
 impl Patterns {
     pub fn merge(&mut self, o: Patterns) {
         self.current.merge(o.current);
         self.previous.merge(o.previous);
+        for (k, d) in o.detail {
+            self.detail.entry(k).or_default().merge(d);
+        }
+    }
+
+    /// One record's value for `pattern | anomaly`, at `ts` in the query's range
+    /// `[start, end]`.
+    pub fn add_detailed(&mut self, v: &Value, ts: i64, start: i64, end: i64) {
+        let Some(text) = v.as_str() else { return };
+        let mut dynamic = Vec::new();
+        let t = template_with(&text, Some(&mut dynamic));
+        let span = (end as i128 - start as i128 + 1).max(1);
+        let b = (((ts as i128 - start as i128) * BUCKETS as i128) / span)
+            .clamp(0, BUCKETS as i128 - 1) as usize;
+        let d = self.detail.entry(t.clone()).or_default();
+        d.buckets[b] += 1;
+        let side = if b == BUCKETS - 1 {
+            &mut d.last
+        } else {
+            &mut d.before
+        };
+        for (i, tok) in dynamic.iter().take(MAX_POSITIONS).enumerate() {
+            if i == side.len() {
+                side.push(TokenStats::default());
+            }
+            side[i].add(tok);
+        }
+        *self.current.by_template.entry(t).or_insert(0) += 1;
+        self.current.total += 1;
+    }
+
+    /// Result rows of `pattern | anomaly`: the pattern's rows, and on each anomalous one
+    /// `@anomalyType`, `@anomalyPriority` and `@anomalyDescription`.
+    pub fn finish_anomaly(&self) -> Vec<Row> {
+        let traffic = self.detail.values().any(|d| d.earlier() > 0);
+        let mut rows = self.finish(false);
+        for r in &mut rows {
+            let Some(Value::Str(k)) = r.get_ref("@pattern").cloned() else {
+                continue;
+            };
+            let Some(d) = self.detail.get(&k) else {
+                continue;
+            };
+            if let Some((kind, priority, text)) = d.anomaly(&k, severity(&k), traffic) {
+                r.set("@anomalyType", Value::Str(kind.into()));
+                r.set("@anomalyPriority", Value::Str(priority.into()));
+                r.set("@anomalyDescription", Value::Str(text));
+            }
+        }
+        rows
     }
 
     /// Result rows, most frequent pattern first (ties: previous count, then the pattern text).

@@ -29,7 +29,24 @@ fn error_table() {
             32,
             "expected OUTPUT",
         ),
-        ("fields @message | anomaly", 18, 25, "not supported"),
+        (
+            "fields @message | anomaly",
+            18,
+            25,
+            "anomaly must directly follow a pattern",
+        ),
+        (
+            "pattern @message | diff | anomaly",
+            26,
+            33,
+            "anomaly must directly follow a pattern",
+        ),
+        (
+            "stats count(*) by x | pattern x | anomaly",
+            34,
+            41,
+            "anomaly must directly follow",
+        ),
         // A saved query's parameter placeholder, in a string or not, is refused, never read as text.
         (
             "filter level = '{{level}}'",
@@ -556,6 +573,8 @@ fn parse_only_accepts() {
         "pattern @message | diff previousWeek | sort @sampleCount desc",
         "pattern @message | diff previousMonth",
         "SOURCE lg start=-1d end=now | logcompare timeshift 7d",
+        "fields @timestamp, @message | filter @type = \"REPORT\" | pattern @message | anomaly",
+        "fields @timestamp, @message | filter @type = \"ERROR\" | pattern @message | anomaly | sort @timestamp desc",
         "fields a | logcompare timeshift 7d | sort @sampleCount desc",
         "filter level = 'ERROR' | LOGCOMPARE TIMESHIFT 2mon",
         "stats count(*) as n by k | pattern k",

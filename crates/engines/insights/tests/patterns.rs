@@ -282,3 +282,73 @@ fn unmask_returns_the_value() {
         &[r#"unmask(@message)={"email":"a@example.com"}; @ptr=p0"#],
     );
 }
+
+/// `pattern | anomaly`: the range's last tenth against the nine before, one anomaly per
+/// pattern by the rules `pattern.rs` documents.
+#[test]
+fn anomaly_table() {
+    // Ten one-hour tenths over [T0, T0 + 10h).
+    let mut lines: Vec<(i64, String)> = Vec::new();
+    let mut id = 0;
+    for b in 0..10 {
+        let at = |k: i64| T0 + b * H + k * 60_000;
+        for k in 0..3 {
+            let ms = if b == 9 { 500 } else { 10 + (k % 3) };
+            lines.push((at(k), format!("request {id} served in {ms} ms")));
+            id += 1;
+            let status = if b == 9 {
+                [500, 503, 200][k as usize]
+            } else {
+                200
+            };
+            lines.push((at(k) + 1, format!("GET /api {status}")));
+        }
+        if b == 9 {
+            lines.push((at(4) + 2, "GET /api 502".into()));
+        }
+        let misses = if b == 9 { 12 } else { 1 };
+        for k in 0..misses {
+            lines.push((at(k) + 3, "cache miss".into()));
+        }
+        lines.push((at(5), "heartbeat ok".into()));
+        if b < 9 {
+            lines.push((at(6), format!("shard {} ready", 1 + b % 2)));
+            lines.push((at(7), format!("shard {} ready", 1 + (b + 1) % 2)));
+        } else {
+            lines.push((at(6), "shard 7 ready".into()));
+            lines.push((at(8), "ERROR disk full".into()));
+            lines.push((at(9), "ERROR disk full".into()));
+        }
+    }
+    let e = evs(&lines
+        .iter()
+        .map(|(t, m)| (*t, m.as_str()))
+        .collect::<Vec<_>>());
+    let got = run_in(
+        "pattern @message | anomaly | filter ispresent(@anomalyType) | display @pattern, @anomalyType, @anomalyPriority, @anomalyDescription",
+        &e,
+        T0,
+        T0 + 10 * H - 1,
+    );
+    assert_eq!(
+        got,
+        [
+            "@pattern=GET /api <*>; @anomalyType=HttpErrorCode; @anomalyPriority=HIGH; @anomalyDescription=HTTP error statuses in token 1: 75% of the last tenth's values, 0% before",
+            "@pattern=request <*> served in <*> ms; @anomalyType=NumericalToken; @anomalyPriority=MEDIUM; @anomalyDescription=token 2 averaged 500 in the last tenth of the time range, 11 (deviation 0.832) before",
+            "@pattern=cache miss; @anomalyType=PatternFrequency; @anomalyPriority=MEDIUM; @anomalyDescription=frequency rose: 12 events in the last tenth of the time range, 1 per tenth before",
+            "@pattern=shard <*> ready; @anomalyType=TokenVariation; @anomalyPriority=LOW; @anomalyDescription=token 1 took a value not seen before: 7",
+            "@pattern=ERROR disk full; @anomalyType=NewPattern; @anomalyPriority=HIGH; @anomalyDescription=new pattern: 2 events in the last tenth of the time range, none before",
+        ]
+    );
+    // Every pattern stays, the steady one without anomaly fields.
+    let all = run_in(
+        "pattern @message | anomaly | filter @pattern = 'heartbeat ok'",
+        &e,
+        T0,
+        T0 + 10 * H - 1,
+    );
+    assert_eq!(
+        all,
+        ["@pattern=heartbeat ok; @ratio=0.08849557522123894; @sampleCount=10"]
+    );
+}
