@@ -138,6 +138,10 @@ def test_inner_and_left_join(logs, data):
     assert want, "the data must give the join rows"
     assert [(r["method"], int(r["bytes"]), int(r["rbytes"])) for r in got] == want
     assert [list(r)[:3] for r in got] == [["method", "bytes", "rbytes"]] * len(got)
+    # USING (host) is ON l.host = r.host.
+    using = rows(sql(logs, data, f"SELECT l.method, l.bytes, r.bytes AS rbytes FROM `{a}` AS l INNER JOIN `{b}` AS r "
+                                 f"USING (host) WHERE l.status = 500 ORDER BY l.bytes, r.bytes"))
+    assert using == got
 
     # LEFT OUTER: rows without a match keep their left side only; aggregates over the join.
     got = rows(sql(logs, data, f"SELECT l.host, COUNT(*) AS n, COUNT(r.bytes) AS matched FROM `{a}` AS l "

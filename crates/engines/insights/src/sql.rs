@@ -1640,7 +1640,23 @@ fn join_piece(
     }
     let cond = match constraint {
         JoinConstraint::On(e) => e,
-        _ => return p.err(&j.relation, "a JOIN takes ON l.k = r.k"),
+        // `USING (k)`: the column of that name on each side.
+        JoinConstraint::Using(cols) => {
+            let [c] = cols.as_slice() else {
+                return p.err(&j.relation, "a JOIN's USING names one column");
+            };
+            let k = c.to_string();
+            if !plain(&k) {
+                return p.err(&j.relation, "a JOIN's USING column is a plain name");
+            }
+            let kind = if inner { "inner" } else { "left" };
+            return Ok((
+                format!("join type={kind} left={l} right={r} where {l}.{k} = {r}.{k} (SOURCE '{group}')"),
+                r,
+                group,
+            ));
+        }
+        _ => return p.err(&j.relation, "a JOIN takes ON l.k = r.k or USING (k)"),
     };
     let key = |e: &Expr| match e {
         Expr::CompoundIdentifier(parts) if parts.len() == 2 && plain(&parts[1].value) => {

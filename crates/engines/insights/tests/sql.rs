@@ -565,8 +565,8 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "",
         ),
         (
-            "SELECT A.x FROM `A` AS A JOIN `B` AS B USING (id)",
-            "ON l.k = r.k",
+            "SELECT A.x FROM `A` AS A JOIN `B` AS B USING (id, k)",
+            "USING names one column",
             "",
         ),
         (
