@@ -294,6 +294,11 @@ def test_inner_and_left_join(logs, data):
     assert [(r["a.user"], int(r["a.ms"])) for r in got] == \
         sorted(((d["user"], d["ms"]) for d in docs if d["user"] not in team_of), key=lambda t: t[1])
 
+    # Further conditions of an inner join filter the joined rows.
+    got = rows(ppl(logs, data, f"INNER JOIN left=a, right=b ON a.user = b.user AND b.team = 'red' AND a.ms > 50 "
+                               f"`{teams}` | stats count() as n"))
+    assert got == [{"n": str(sum(1 for d in docs if d["user"] == "u0" and d["ms"] > 50))}]
+
     # Fields chosen before the join do not hide the joined rows.
     got = rows(ppl(logs, data, f"fields user, ms | INNER JOIN left=a, right=b ON a.user = b.user `{teams}` "
                                "| fields a.user, b.team | dedup a.user | sort a.user"))
@@ -309,7 +314,7 @@ def test_inner_and_left_join(logs, data):
     "q, words",
     [
         ("eventstats count() | eventstats max(ms)", "only one eventstats"),
-        ("stats take(route, 2)", "aggregate take"),
+        ("stats take(route, 0)", "take's size"),
         ("eval x = soundex(route)", "function soundex"),
         ("fields - route", "whole records"),
         ("trendline wma(2, ms)", "wma"),

@@ -1424,8 +1424,11 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 if p.join.is_some() {
                     return err(t.start, t.end, "only one join is supported per query");
                 }
-                let (text, aliases) = ppl_join(&mut p, inner, cs)?;
+                let (text, aliases, more) = ppl_join(&mut p, inner, cs)?;
                 add(&mut pieces, text, false, p.peek().start);
+                if let Some(cond) = more {
+                    add(&mut pieces, format!("filter {cond}"), false, p.peek().start);
+                }
                 // The joined rows carry every field of both sides, named `<alias>.<field>`.
                 shown = None;
                 renamed.clear();
@@ -2258,7 +2261,14 @@ fn regex_literal(pattern: &str) -> String {
 /// A join after its keyword(s): `[left = l, right = r] ON l.k = r.k <log group>` as a Logs
 /// Insights `join` (its text) and the two aliases. Both aliases and one equality between a
 /// field of each side are needed; the right side is one log group (a subsearch is not yet).
-fn ppl_join(p: &mut Parser<'_>, inner: bool, cs: usize) -> R<(String, (String, String))> {
+/// The Logs Insights `join`, the two aliases, and the further conditions of an inner join (a
+/// `filter` over the joined rows).
+#[allow(clippy::type_complexity)]
+fn ppl_join(
+    p: &mut Parser<'_>,
+    inner: bool,
+    cs: usize,
+) -> R<(String, (String, String), Option<String>)> {
     let (mut left, mut right) = (None, None);
     while (p.at_word("left") || p.at_word("right"))
         && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("=")))
@@ -2335,12 +2345,26 @@ fn ppl_join(p: &mut Parser<'_>, inner: bool, cs: usize) -> R<(String, (String, S
             ),
         );
     };
-    if p.at_word("and") || p.at_word("or") {
+    // More conditions after `and` (an inner join's: they filter the joined rows, which is the
+    // same); `or` is not supported.
+    let mut more = None;
+    if p.at_word("and") {
+        let t = p.next();
+        if !inner {
+            return err(
+                t.start,
+                t.end,
+                "a LEFT join's condition is one equality (more conditions only with INNER)",
+            );
+        }
+        more = Some(p.expr()?);
+    }
+    if p.at_word("or") {
         let t = p.peek();
         return err(
             t.start,
             t.end,
-            "a join's condition is one equality (no and/or yet)",
+            "a join's condition is an equality and further conditions joined by and (no or)",
         );
     }
     let g = p.next();
@@ -2372,5 +2396,6 @@ fn ppl_join(p: &mut Parser<'_>, inner: bool, cs: usize) -> R<(String, (String, S
     Ok((
         format!("join type={kind} left={l} right={r} where {l}.{lk} = {r}.{rk} (SOURCE '{group}')"),
         (l, r),
+        more,
     ))
 }

@@ -487,6 +487,7 @@ fn joins_parse_with_their_right_side() {
         "join left=a, right=b on a.user = b.user `/teams`",
         "LEFT OUTER JOIN left = a right = b ON b.user = a.user teams | eval t = b.team | where t = 'red' | stats count() as n by t | sort - n",
         "where status = 200 | inner join left=a, right=b on a.user = b.user `/teams` | fields a.user, b.team",
+        "join left=a, right=b on a.user = b.user and b.team = 'red' and a.ms > 10 `/teams` | fields a.user",
     ] {
         let query = parse_ppl(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
         assert!(query.join_side().is_some(), "{q}");
@@ -594,9 +595,14 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ("join on a.k = b.k `g`", "both aliases", ""),
         ("join left=a, right=b on a.k < b.k `g`", "one equality", ""),
         (
-            "join left=a, right=b on a.k = b.k and a.x = b.x `g`",
-            "no and/or",
+            "left join left=a, right=b on a.k = b.k and a.x = b.x `g`",
+            "more conditions only with INNER",
             "and",
+        ),
+        (
+            "join left=a, right=b on a.k = b.k or a.x = b.x `g`",
+            "no or",
+            "or",
         ),
         (
             "join left=a, right=b on a.k = b.k [ source = g ]",
