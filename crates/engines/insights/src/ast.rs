@@ -454,6 +454,9 @@ pub enum RowCmd {
     /// columns' values (compared as `Value::key` does; a missing value equals another). No Logs
     /// Insights syntax makes it.
     Distinct(Vec<String>),
+    /// PPL's `fields -`, `rename` and `expand … as` over whole records: the fields leave each
+    /// row (rows shown whole are completed from their records before this runs).
+    Drop(Vec<String>),
     /// SQL's set operations over subquery `sub`'s rows, each field of the subquery's (`from`)
     /// renamed as the query's in that place (`to`): `keep: None` (`UNION`) appends them,
     /// `Some(true)` (`INTERSECT`) keeps the rows equal to one of them, `Some(false)` (`EXCEPT`)
@@ -494,6 +497,7 @@ impl RowCmd {
             RowCmd::FillDown(_)
             | RowCmd::FillMissing { .. }
             | RowCmd::AppendCols { .. }
+            | RowCmd::Drop(_)
             | RowCmd::UnionRows { .. } => Vec::new(),
             RowCmd::Distinct(cols) | RowCmd::Dedup { keys: cols, .. } => {
                 cols.iter().map(String::as_str).collect()
@@ -542,6 +546,7 @@ impl RowCmd {
             RowCmd::FillDown(_)
             | RowCmd::UnionRows { .. }
             | RowCmd::Distinct(_)
+            | RowCmd::Drop(_)
             | RowCmd::Dedup { .. } => Vec::new(),
             RowCmd::FillMissing { fills, .. } => fills.iter().map(|(n, _)| n.as_str()).collect(),
             RowCmd::Flatten { aliases, .. } => aliases.iter().map(String::as_str).collect(),

@@ -1163,32 +1163,34 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
         match cmd.as_str() {
             "fields" => {
                 if p.at_sym("-") {
-                    let minus = p.next();
-                    // Removing fields from those shown; whole records cannot lose a field here.
-                    let Some(cols) = shown.as_mut() else {
-                        return err(
-                            minus.start,
-                            minus.end,
-                            "fields - over whole records is not supported yet: choose the fields with fields or stats first",
-                        );
-                    };
-                    loop {
-                        let at = p.peek().clone();
-                        let (_, r) = p.read_field()?;
-                        let Some(i) = cols.iter().position(|c| *c == r) else {
-                            return err(
-                                at.start,
-                                at.end,
-                                format!("fields -: {r} is not a field shown here"),
-                            );
-                        };
-                        cols.remove(i);
-                        if !p.eat_sym(",") {
-                            break;
+                    p.next();
+                    // Over whole records the fields leave each row; else those shown lose them.
+                    if let Some(cols) = shown.as_mut() {
+                        loop {
+                            let at = p.peek().clone();
+                            let (_, r) = p.read_field()?;
+                            let Some(i) = cols.iter().position(|c| *c == r) else {
+                                return err(
+                                    at.start,
+                                    at.end,
+                                    format!("fields -: {r} is not a field shown here"),
+                                );
+                            };
+                            cols.remove(i);
+                            if !p.eat_sym(",") {
+                                break;
+                            }
                         }
-                    }
-                    if cols.is_empty() {
-                        return err(cs, p.peek().start, "fields - removes every field shown");
+                        if cols.is_empty() {
+                            return err(cs, p.peek().start, "fields - removes every field shown");
+                        }
+                    } else {
+                        let (_, raws): (Vec<_>, Vec<_>) = p.read_fields()?.into_iter().unzip();
+                        ready(
+                            &mut pieces,
+                            Command::Rows(RowCmd::Drop(raws)),
+                            p.peek().start,
+                        );
                     }
                 } else {
                     p.eat_sym("+");
@@ -1282,6 +1284,15 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                     true,
                     p.peek().start,
                 );
+                // Over whole records the old names leave each row.
+                if shown.is_none() {
+                    let gone: Vec<String> = renamed.iter().map(|(n, ..)| n.clone()).collect();
+                    ready(
+                        &mut pieces,
+                        Command::Rows(RowCmd::Drop(gone)),
+                        p.peek().start,
+                    );
+                }
             }
             "stats" => {
                 let (text, out) = stats(&mut p)?;
@@ -1803,16 +1814,13 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                     let at = p.peek().clone();
                     let (to, alias) = p.field()?;
                     p.made.push(alias.clone());
-                    let Some(cols) = shown.as_mut() else {
-                        return err(
-                            at.start,
-                            at.end,
-                            "expand … as over whole records needs a fields or stats before it (whole records cannot lose a field)",
-                        );
-                    };
-                    match cols.iter().position(|c| *c == raw) {
-                        Some(i) => cols[i] = alias,
-                        None => cols.push(alias),
+                    let _ = at;
+                    let whole = shown.is_none();
+                    if let Some(cols) = shown.as_mut() {
+                        match cols.iter().position(|c| *c == raw) {
+                            Some(i) => cols[i] = alias,
+                            None => cols.push(alias),
+                        }
                     }
                     add(
                         &mut pieces,
@@ -1820,6 +1828,14 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         true,
                         p.peek().start,
                     );
+                    // Over whole records the array's field leaves each row.
+                    if whole {
+                        ready(
+                            &mut pieces,
+                            Command::Rows(RowCmd::Drop(vec![raw])),
+                            p.peek().start,
+                        );
+                    }
                 }
             }
             "search" | "source" => {
@@ -1849,13 +1865,6 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             let t = p.peek();
             return err(t.start, t.end, "expected a PPL command after '|'");
         }
-    }
-    if let (None, Some((n, start, end))) = (&shown, renamed.first()) {
-        return err(
-            *start,
-            *end,
-            format!("rename of {n} over whole records needs a later fields or stats (whole records cannot lose a field)"),
-        );
     }
     if let Some(cols) = &shown {
         let names = cols

@@ -216,6 +216,12 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             });
             rows
         }
+        RowCmd::Drop(fields) => {
+            for r in &mut rows {
+                r.fields.retain(|(k, _)| !fields.contains(k));
+            }
+            rows
+        }
         RowCmd::Distinct(cols) => {
             let mut seen = HashSet::new();
             rows.retain(|r| {

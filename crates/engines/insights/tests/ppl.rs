@@ -504,7 +504,6 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "%{NOPE:w}",
         ),
         ("grok route '%{INT:n:int}'", "a type", "%{INT:n:int}"),
-        ("fields - route", "whole records", "-"),
         (
             "fieldsummary includefields=ms, status",
             "one field per",
@@ -557,7 +556,6 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ),
         ("trendline wma(2, ms)", "wma needs a sort", "wma"),
         ("trendline sma(0, ms)", "from 1 to 10000", "0"),
-        ("expand tags as t", "whole records", "t"),
         ("head 2 from x", "expected a number after from", "x"),
         (
             "where a in [ source = g | where b > 1 ]",
@@ -858,12 +856,20 @@ fn rename_moves_a_value_to_a_new_name() {
             "fields route, ms | rename ms as t, route as r | sort - t | head 1",
             &["r=/a; t=50; @ptr=p4"],
         ),
+        // Over whole records the old name leaves each row.
+        (
+            "where ms = 10 | rename route as path",
+            &["@timestamp=2023-11-14 22:13:20.000; @message={\"route\":\"/a\",\"status\":200,\"ms\":10,\"user\":\"ann\",\"agent\":\"curl/8.5\"}; @logStream=stream-a; @log=123456789012:/aws/test; status=200; ms=10; user=ann; agent=curl/8.5; path=/a; @ptr=p0"],
+        ),
+        (
+            "where ms = 10 | fields - route, agent, @message",
+            &["@timestamp=2023-11-14 22:13:20.000; @logStream=stream-a; @log=123456789012:/aws/test; status=200; ms=10; user=ann; @ptr=p0"],
+        ),
     ];
     for (q, want) in cases {
         assert_eq!(show(&run_ppl(q, &ev)), *want, "PPL: {q}");
     }
     let refused: &[(&str, &str)] = &[
-        ("rename route as path", "needs a later fields or stats"),
         ("rename route as path | fields route", "route was renamed"),
         (
             "fields ms | rename route as r",
@@ -968,4 +974,22 @@ fn a_time_unit_is_no_field_after_a_join() {
         .unwrap();
     let e = parse_ppl("SOURCE logGroups() | where x >").unwrap_err();
     assert!(e.end <= "SOURCE logGroups() | where x >".len(), "{e:?}");
+}
+
+/// AWS's `expand` example over whole records: each element becomes a row, under the alias,
+/// and the array's field leaves the rows.
+#[test]
+fn expand_as_over_whole_records() {
+    let ev = evs(&[(T0, r#"{"id":1,"tags":["red","blue"]}"#)]);
+    let got = show(&run_ppl(
+        "eval tags_array_string = json_extract(`@message`, '$.tags') | eval tags_array = json_array(json_extract(tags_array_string, '$[0]'), json_extract(tags_array_string, '$[1]')) | expand tags_array as color_tags | fields - @message, @logStream, @log, tags_array_string, tags.0, tags.1",
+        &ev,
+    ));
+    assert_eq!(
+        got,
+        [
+            "@timestamp=2023-11-14 22:13:20.000; id=1; color_tags=red; @ptr=p0",
+            "@timestamp=2023-11-14 22:13:20.000; id=1; color_tags=blue; @ptr=p0",
+        ]
+    );
 }
