@@ -316,7 +316,7 @@ def test_inner_and_left_join(logs, data):
         ("eventstats count() | eventstats max(ms)", "only one eventstats"),
         ("stats take(route, 0)", "take's size"),
         ("eval x = soundex(route)", "function soundex"),
-        ("fields - route", "whole records"),
+        ("fields - route | fields route", "route was renamed or removed"),
         ("trendline wma(2, ms)", "wma"),
         ("source = [ds:`DataSource1.Type1`] | head 1", "data sources"),
     ],

@@ -1185,7 +1185,10 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                             return err(cs, p.peek().start, "fields - removes every field shown");
                         }
                     } else {
+                        let at = p.peek().start;
                         let (_, raws): (Vec<_>, Vec<_>) = p.read_fields()?.into_iter().unzip();
+                        let end = p.peek().start;
+                        renamed.extend(raws.iter().map(|r| (r.clone(), at, end)));
                         ready(
                             &mut pieces,
                             Command::Rows(RowCmd::Drop(raws)),
@@ -1199,7 +1202,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         return err(
                             cs,
                             p.peek().start,
-                            format!("{r} was renamed: it is no field now"),
+                            format!("{r} was renamed or removed: it is no field now"),
                         );
                     }
                     renamed.clear();

@@ -870,7 +870,10 @@ fn rename_moves_a_value_to_a_new_name() {
         assert_eq!(show(&run_ppl(q, &ev)), *want, "PPL: {q}");
     }
     let refused: &[(&str, &str)] = &[
-        ("rename route as path | fields route", "route was renamed"),
+        (
+            "rename route as path | fields route",
+            "route was renamed or removed",
+        ),
         (
             "fields ms | rename route as r",
             "route is not a field shown here",
