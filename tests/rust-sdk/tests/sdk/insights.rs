@@ -322,3 +322,80 @@ async fn time_series_hash_date_functions_and_expand() {
     let counts: Vec<(&str, &str)> = got.iter().map(|r| (r["tags"].as_str(), r["n"].as_str())).collect();
     assert_eq!(counts, [("a", "1"), ("b", "2")], "{got:?}");
 }
+
+/// SQL and PPL through the Rust SDK's `queryLanguage`: a subquery in FROM keeping each
+/// route's two slowest requests (a window), a sliding frame, and PPL's `source = [lg:…]` scope
+/// naming the log group in the query instead of the request.
+#[tokio::test]
+async fn sql_and_ppl_query_languages() {
+    use aws_sdk_cloudwatchlogs::types::QueryLanguage;
+    let server = Server::start();
+    let logs = server.logs().await;
+    let (group, stream) = ("/nephoscope/sdk/insights-sql", "api");
+    let t = (now_ms() - 10 * 60_000) / 1000 * 1000;
+    let lines = [
+        r#"{"route":"/a","latency":12}"#,
+        r#"{"route":"/a","latency":30}"#,
+        r#"{"route":"/b","latency":7}"#,
+        r#"{"route":"/a","latency":21}"#,
+        r#"{"route":"/b","latency":9}"#,
+    ];
+    write_lines(&logs, group, stream, t, 1_000, &lines).await;
+    let (start_s, end_s) = (t / 1000, t / 1000 + 4);
+    let run = |q: String, language: QueryLanguage, named: bool| {
+        let logs = logs.clone();
+        async move {
+            let mut req = logs
+                .start_query()
+                .query_language(language)
+                .start_time(start_s)
+                .end_time(end_s)
+                .query_string(&q);
+            if named {
+                req = req.log_group_name(group);
+            }
+            let started = req.send().await.unwrap_or_else(|e| panic!("StartQuery {q}: {e:?}"));
+            let out = wait_query(&logs, started.query_id().expect("queryId")).await;
+            assert_eq!(out.status(), Some(&QueryStatus::Complete), "{q}: {out:?}");
+            rows(&out)
+        }
+    };
+    let got = run(
+        format!(
+            "SELECT route, latency FROM (SELECT route, latency, ROW_NUMBER() OVER (PARTITION BY route ORDER BY latency DESC) AS rn FROM `{group}`) AS t WHERE rn <= 2 ORDER BY route, latency DESC"
+        ),
+        QueryLanguage::Sql,
+        false,
+    )
+    .await;
+    let pairs: Vec<(&str, &str)> = got
+        .iter()
+        .map(|r| (r["route"].as_str(), r["latency"].as_str()))
+        .collect();
+    assert_eq!(pairs, [("/a", "30"), ("/a", "21"), ("/b", "9"), ("/b", "7")], "{got:?}");
+
+    let got = run(
+        format!("SELECT latency, SUM(latency) OVER (ORDER BY latency ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS pair FROM `{group}` ORDER BY latency"),
+        QueryLanguage::Sql,
+        false,
+    )
+    .await;
+    let pairs: Vec<(&str, &str)> = got
+        .iter()
+        .map(|r| (r["latency"].as_str(), r["pair"].as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [("7", "7"), ("9", "16"), ("12", "21"), ("21", "33"), ("30", "51")],
+        "{got:?}"
+    );
+
+    let got = run(
+        format!("source = [lg:`{group}`, `route` = \"/a\"] | stats count() as n, max(latency) as worst"),
+        QueryLanguage::Ppl,
+        false,
+    )
+    .await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0]["n"].as_str(), got[0]["worst"].as_str()), ("3", "30"), "{got:?}");
+}
