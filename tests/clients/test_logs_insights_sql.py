@@ -347,3 +347,19 @@ def test_subquery_in_from_gives_the_top_rows_of_each_group(logs, data):
     got = rows(sql(logs, data, f"SELECT MAX(n) AS most, AVG(n) AS mean FROM (SELECT host, COUNT(*) AS n FROM `{a}` GROUP BY host)"))
     counts = Counter(d["host"] for d in docs)
     assert got == [{"most": str(max(counts.values())), "mean": str(sum(counts.values()) / len(counts)).removesuffix(".0")}]
+
+
+def test_correlated_scalar_subquery_gives_each_row_its_keys_value(logs, data):
+    a, b, _, docs_a, docs_b = data
+    got = rows(sql(logs, data, f"SELECT x.host, x.bytes, (SELECT COUNT(*) FROM `{b}` AS y WHERE y.host = x.host "
+                               f"AND y.status = 500) AS errors, (SELECT MAX(y.bytes) FROM `{b}` AS y WHERE y.host = x.host) AS most "
+                               f"FROM `{a}` AS x WHERE x.bytes > 1000 ORDER BY x.bytes"))
+    want = []
+    for d in sorted((d for d in docs_a if d["bytes"] > 1000), key=lambda d: d["bytes"]):
+        row = {"host": d["host"], "bytes": str(d["bytes"]),
+               "errors": str(sum(1 for y in docs_b if y["host"] == d["host"] and y["status"] == 500))}
+        most = [y["bytes"] for y in docs_b if y["host"] == d["host"]]
+        if most:
+            row["most"] = str(max(most))
+        want.append(row)
+    assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want

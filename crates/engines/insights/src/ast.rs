@@ -190,6 +190,19 @@ pub struct LookupCmd {
     /// Fed by subquery i's rows instead of a stored table (PPL's `eventstats`: the groups'
     /// aggregates by their keys; `Query::attach_subquery`).
     pub from_sub: Option<usize>,
+    /// The names the outputs take on the rows (empty: their own).
+    pub into: Vec<String>,
+}
+
+impl LookupCmd {
+    /// The names the rows get ([`LookupCmd::into`], else the outputs').
+    pub fn written(&self) -> &[String] {
+        if self.into.is_empty() {
+            &self.outputs
+        } else {
+            &self.into
+        }
+    }
 }
 
 /// A lookup table indexed for one `lookup` command: key values → the output columns' values.

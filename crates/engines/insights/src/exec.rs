@@ -141,7 +141,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
             // After `fields` or `stats`, the looked-up columns join the output.
             Command::Lookup(l) => {
                 if let Some(v) = cols.as_mut() {
-                    for o in &l.outputs {
+                    for o in l.written() {
                         if !v.contains(o) {
                             v.push(o.clone());
                         }
@@ -326,7 +326,7 @@ pub fn build_plan(cmds: Vec<Command>, default_limit_hint: Option<usize>) -> Plan
             Command::Parse { mode, .. } => mode.names().into_iter().for_each(check),
             Command::Unnest { into, .. } => check(into),
             Command::Expand(name) | Command::Json { alias: name, .. } => check(name),
-            Command::Lookup(l) => l.outputs.iter().for_each(|n| check(n)),
+            Command::Lookup(l) => l.written().iter().for_each(|n| check(n)),
             Command::CidrLookup(l) => l.outputs.iter().for_each(|(_, n)| check(n)),
             _ => {}
         }
@@ -407,7 +407,7 @@ pub(crate) fn referenced_names(c: &Command, f: &mut dyn FnMut(&str)) {
         Command::Parse { mode, .. } => mode.names().into_iter().for_each(&mut *f),
         Command::Unnest { into, .. } => f(into),
         Command::Expand(name) | Command::Json { alias: name, .. } => f(name),
-        Command::Lookup(l) => l.outputs.iter().for_each(|n| f(n)),
+        Command::Lookup(l) => l.written().iter().for_each(|n| f(n)),
         Command::Rows(rc) => rc.writes().into_iter().for_each(&mut *f),
         Command::CidrLookup(l) => l.outputs.iter().for_each(|(_, n)| f(n)),
         _ => {}
@@ -707,7 +707,7 @@ fn lookup_row(l: &LookupCmd, r: &mut Row, ev: &Evaluator) {
         }
     }
     if let Some(values) = data.rows.get(&key) {
-        for (n, v) in l.outputs.iter().zip(values) {
+        for (n, v) in l.written().iter().zip(values) {
             // (An eventstats aggregate without a value stays unset.)
             if l.from_sub.is_none() || !v.is_empty() {
                 r.set_str(n, v);

@@ -535,6 +535,19 @@ impl Query {
         self.source.as_ref()
     }
 
+    /// Points the lookups fed by subquery `from` (a placeholder number) at subquery `to`.
+    pub(crate) fn retarget_lookup(&mut self, from: usize, to: usize) {
+        if let Some(plan) = Arc::get_mut(&mut self.plan) {
+            for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+                if let ast::Command::Lookup(l) = c {
+                    if l.from_sub == Some(from) {
+                        l.from_sub = Some(to);
+                    }
+                }
+            }
+        }
+    }
+
     /// Points the `eventstats` lookup at subquery `i` (PPL's translation adds it last).
     pub(crate) fn set_eventstats_sub(&mut self, i: usize) {
         if let Some(plan) = Arc::get_mut(&mut self.plan) {

@@ -451,6 +451,7 @@ impl Parser {
             outputs,
             data: None,
             from_sub: None,
+            into: Vec::new(),
         })))
     }
 

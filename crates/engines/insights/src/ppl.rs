@@ -1523,6 +1523,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         outputs,
                         data: None,
                         from_sub: Some(0),
+                        into: Vec::new(),
                     })),
                     p.peek().start,
                 );

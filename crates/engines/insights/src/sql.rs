@@ -91,6 +91,18 @@ const AGGREGATES: &[(&str, &str)] = &[
     ("median", "ppl_percentile"),
 ];
 
+/// The columns a correlated scalar subquery's rows carry: the correlation key and the value.
+const CORRELATED_KEY: &str = "corr_key";
+const CORRELATED_VALUE: &str = "corr_value";
+
+/// Where a correlated scalar subquery's lookups point until the subquery's place is known.
+const CORRELATED_MARK: usize = 1 << 20;
+
+/// The hidden field the k-th correlated scalar subquery's value takes on each row.
+fn correlated_name(k: usize) -> String {
+    format!("{}corr{k}", crate::translate::PLACEHOLDER)
+}
+
 /// The precedence class of an operator whose chains are written flat.
 fn op_class(op: &BinaryOperator) -> Option<u8> {
     match op {
@@ -203,6 +215,10 @@ struct Tr<'a> {
     /// The scalar subqueries `(SELECT …)` met so far (their query and the column they
     /// select), by their number in `ppl_scalar(j)`.
     scalars: Vec<(Query, String)>,
+    /// The correlated scalar subqueries met so far: their query (grouped by the correlation
+    /// key) and the outer column its key is compared with; the value reaches each row by a
+    /// lookup under the hidden name [`correlated_name`]`(k)`.
+    correlated: Vec<(Query, String)>,
     /// Translating a subquery (which may not hold one).
     inner: bool,
     /// Translating the WHERE clause (the only place a subquery may be).
@@ -326,6 +342,9 @@ impl Tr<'_> {
         if self.inner {
             return p.err(e, "a subquery inside a subquery is not supported yet");
         }
+        if let Some(t) = self.correlated_scalar(e, q)? {
+            return Ok(t);
+        }
         let inner = with_outer(self.alias.as_deref(), || select_query(p, q, true))?;
         if inner.join.is_some() {
             return p.err(e, "a subquery with a JOIN is not supported yet");
@@ -340,6 +359,126 @@ impl Tr<'_> {
         // (A NULL value makes `NOT` over a comparison with it false, as a missing field does.)
         self.seen.push(x.clone());
         Ok(x)
+    }
+
+    /// A scalar subquery correlated by one equality, `(SELECT agg(…) FROM \`g\` AS b WHERE
+    /// b.k = a.k [AND …])`: run first grouped by `b.k`, its value per key reaches each outer
+    /// row by a lookup on `a.k` (no group: NULL, or 0 for a count, as an aggregate over no row
+    /// gives). `None` when the subquery names no outer column in such an equality.
+    fn correlated_scalar(&mut self, e: &Expr, q: &sqlparser::ast::Query) -> R<Option<String>> {
+        let p = self.places;
+        let SetExpr::Select(sel) = q.body.as_ref() else {
+            return Ok(None);
+        };
+        let inner_alias = match sel.from.as_slice() {
+            [f] if f.joins.is_empty() => match &f.relation {
+                TableFactor::Table { alias: Some(a), .. } => a.name.value.clone(),
+                _ => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let Some(outer_alias) = self.alias.clone() else {
+            return Ok(None);
+        };
+        if outer_alias.eq_ignore_ascii_case(&inner_alias) {
+            return Ok(None);
+        }
+        let mut conjuncts = Vec::new();
+        if let Some(w) = &sel.selection {
+            and_parts(w, &mut conjuncts);
+        }
+        let qualified = |x: &Expr, a: &str| matches!(x, Expr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value.eq_ignore_ascii_case(a));
+        let Some((at, inner_col, outer_col)) = conjuncts.iter().enumerate().find_map(|(k, c)| {
+            let Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } = c
+            else {
+                return None;
+            };
+            if qualified(left, &inner_alias) && qualified(right, &outer_alias) {
+                Some((k, (**left).clone(), (**right).clone()))
+            } else if qualified(right, &inner_alias) && qualified(left, &outer_alias) {
+                Some((k, (**right).clone(), (**left).clone()))
+            } else {
+                None
+            }
+        }) else {
+            return Ok(None);
+        };
+        let need = "a correlated scalar subquery selects one aggregate, without GROUP BY or HAVING: (SELECT COUNT(*) FROM `g` AS b WHERE b.k = a.k)";
+        let item = match sel.projection.as_slice() {
+            [SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. }]
+                if has_aggregate(x) =>
+            {
+                x.clone()
+            }
+            _ => return p.err(e, need),
+        };
+        let grouped = !matches!(&sel.group_by, GroupByExpr::Expressions(l, _) if l.is_empty())
+            || sel.having.is_some();
+        if grouped {
+            return p.err(e, need);
+        }
+        if self.join.is_some() || self.keys.is_some() || self.in_stats || self.aggregating {
+            return p.err(
+                e,
+                "a correlated subquery in a query with a JOIN or GROUP BY is not supported yet",
+            );
+        }
+        let rest: Vec<Expr> = conjuncts
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != at)
+            .map(|(_, c)| (*c).clone())
+            .collect();
+        let mut q2 = q.clone();
+        // (One row per key: an order or a limit changes nothing.)
+        q2.limit_clause = None;
+        q2.order_by = None;
+        let SetExpr::Select(sel2) = q2.body.as_mut() else {
+            return Ok(None);
+        };
+        let ident = |n: &str| sqlparser::ast::Ident::new(n);
+        sel2.projection = vec![
+            SelectItem::ExprWithAlias {
+                expr: inner_col.clone(),
+                alias: ident(CORRELATED_KEY),
+            },
+            SelectItem::ExprWithAlias {
+                expr: item.clone(),
+                alias: ident(CORRELATED_VALUE),
+            },
+        ];
+        sel2.group_by = GroupByExpr::Expressions(vec![inner_col], Vec::new());
+        sel2.selection = rest.into_iter().reduce(|a, b| Expr::BinaryOp {
+            left: Box::new(a),
+            op: BinaryOperator::And,
+            right: Box::new(b),
+        });
+        let inner = with_outer(self.alias.as_deref(), || select_query(p, &q2, true))?;
+        if inner.join.is_some() || !inner.subs.is_empty() {
+            return p.err(e, "a correlated subquery holds no JOIN or subquery");
+        }
+        let Expr::CompoundIdentifier(parts) = &outer_col else {
+            return p.err(e, need);
+        };
+        let outer = self.column(parts);
+        // (The outer column is read: a missing one makes the lookup find nothing.)
+        self.field(&outer_col, &outer)?;
+        let k = self.correlated.len();
+        self.correlated.push((inner, outer));
+        let x = name(&correlated_name(k), 0, 0)?;
+        // A count over no row is 0; another aggregate NULL.
+        let counts = matches!(&item, Expr::Function(f)
+            if ["count", "count_if", "approx_count_distinct"].contains(&f.name.to_string().to_ascii_lowercase().as_str()));
+        self.seen.push(x.clone());
+        Ok(Some(if counts {
+            format!("coalesce({x}, 0)")
+        } else {
+            x
+        }))
     }
 
     /// `[NOT] EXISTS (SELECT … FROM \`g\` AS b WHERE b.k = a.k [AND …])`, correlated by one
@@ -1751,6 +1890,19 @@ fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> 
             scalar: Some(j),
         });
     }
+    // Correlated scalar subqueries feed their lookups as `eventstats` subqueries do.
+    for (sub, mark) in parts.correlated {
+        query.retarget_lookup(mark, query.subs.len());
+        query.subs.push(crate::SubQuery {
+            source: sub.source.clone(),
+            query: sub,
+            field: String::new(),
+            append: None,
+            eventstats: true,
+            union: false,
+            scalar: None,
+        });
+    }
     Ok(query)
 }
 
@@ -1768,6 +1920,8 @@ struct Parts {
     star: bool,
     /// Its scalar subqueries (query, column), by number.
     scalars: Vec<(Query, String)>,
+    /// Its correlated scalar subqueries (query, marker of its lookup).
+    correlated: Vec<(Query, usize)>,
 }
 
 /// The query of assembled `pieces`, its subqueries' queries put in and its log groups named.
@@ -1865,7 +2019,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                 );
             }
             let d = select_parts(p, subquery, false)?;
-            if !d.subs.is_empty() || !d.scalars.is_empty() {
+            if !d.subs.is_empty() || !d.scalars.is_empty() || !d.correlated.is_empty() {
                 return p.err(
                     &from.relation,
                     "subqueries inside a subquery in FROM are not supported yet",
@@ -1926,6 +2080,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             .map(|(_, right, group)| (right.clone(), group.clone())),
         subs: Vec::new(),
         scalars: Vec::new(),
+        correlated: Vec::new(),
         inner,
         in_where: false,
     };
@@ -1960,6 +2115,8 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             false,
         ));
     }
+    // (The lookups of correlated scalar subqueries go here, before anything reads them.)
+    let lookup_at = pieces.len();
     if let Some(w) = &s.selection {
         if has_aggregate(w) {
             return p.err(w, "aggregates are not allowed in WHERE");
@@ -2252,6 +2409,28 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         // `SELECT * FROM g`: every record, whole (as with any other clause).
         pieces.push(piece("filter ispresent(`@timestamp`)".into(), false));
     }
+    let mut correlated = Vec::new();
+    for (k, (inner, outer)) in std::mem::take(&mut tr.correlated).into_iter().enumerate() {
+        let lookup = crate::ast::LookupCmd {
+            table: "correlated subquery".into(),
+            keys: vec![(CORRELATED_KEY.into(), crate::ast::Expr::Field(outer))],
+            outputs: vec![CORRELATED_VALUE.into()],
+            data: None,
+            from_sub: Some(CORRELATED_MARK + k),
+            into: vec![correlated_name(k)],
+        };
+        pieces.insert(
+            lookup_at + k,
+            Piece {
+                text: "limit 1".into(),
+                eval: false,
+                ready: Some(crate::ast::Command::Lookup(Box::new(lookup))),
+                start: 0,
+                end: n,
+            },
+        );
+        correlated.push((inner, CORRELATED_MARK + k));
+    }
     Ok(Parts {
         pieces,
         subs: std::mem::take(&mut tr.subs),
@@ -2259,6 +2438,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         shown: if star { Vec::new() } else { shown },
         star,
         scalars: std::mem::take(&mut tr.scalars),
+        correlated,
     })
 }
 
@@ -2791,7 +2971,7 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
         pipe_operators: Vec::new(),
     };
     let main = select_parts(p, &branch(branches[0]), false)?;
-    if !main.scalars.is_empty() {
+    if !main.scalars.is_empty() || !main.correlated.is_empty() {
         return p.err(
             branches[0],
             "a scalar subquery in a set operation is not supported yet",
@@ -2814,7 +2994,7 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
                 "each SELECT of a UNION has the same number of columns (no *)",
             );
         }
-        if !parts.subs.is_empty() || !parts.scalars.is_empty() {
+        if !parts.subs.is_empty() || !parts.scalars.is_empty() || !parts.correlated.is_empty() {
             return p.err(
                 *b,
                 "a subquery in a later SELECT of a set operation is not supported yet",

@@ -322,6 +322,18 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["third=100; s=200; @ptr=p3"],
         ),
+        // Correlated scalar subqueries: one value per key, looked up by the outer row's key
+        // (a count over no row is 0, another aggregate NULL).
+        (
+            "SELECT a.host, a.bytes, (SELECT COUNT(*) FROM `B` AS b WHERE b.host = a.host AND b.status = 200) AS ok, (SELECT MAX(b.bytes) FROM `B` AS b WHERE b.host = a.host AND b.method = 'POST') AS post, (SELECT COUNT(*) FROM `B` AS b WHERE b.host = a.host AND b.status = 500) AS errs FROM `A` AS a ORDER BY a.bytes",
+            "",
+            &["host=a; bytes=0; ok=1; errs=0; @ptr=p2", "host=a; bytes=100; ok=1; errs=0; @ptr=p0", "host=c; bytes=300; ok=1; errs=0; @ptr=p3", "host=b; bytes=5000; ok=1; post=20000; errs=1; @ptr=p4", "host=b; bytes=20000; ok=1; post=20000; errs=1; @ptr=p1"],
+        ),
+        (
+            "SELECT a.host, a.bytes FROM `A` AS a WHERE a.bytes >= (SELECT AVG(b.bytes) FROM `B` AS b WHERE a.host = b.host) ORDER BY a.host",
+            "",
+            &["host=a; bytes=100; @ptr=p0", "host=b; bytes=20000; @ptr=p1", "host=c; bytes=300; @ptr=p3"],
+        ),
         // Subqueries in FROM: the outer SELECT reads the inner one's rows.
         (
             "SELECT host, bytes, rn FROM (SELECT host, bytes, ROW_NUMBER() OVER (PARTITION BY host ORDER BY bytes DESC) AS rn FROM `A`) t WHERE rn <= 1 ORDER BY host",
@@ -635,6 +647,16 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
         ),
         ("SELECT * FROM `A` GROUP BY ALL", "GROUP BY ALL with SELECT *", ""),
         (
+            "SELECT a.host FROM `A` AS a WHERE a.x > (SELECT b.x FROM `B` AS b WHERE b.k = a.k)",
+            "selects one aggregate",
+            "",
+        ),
+        (
+            "SELECT a.host, COUNT(*) FROM `A` AS a GROUP BY a.host HAVING COUNT(*) > (SELECT COUNT(*) FROM `B` AS b WHERE b.host = a.host)",
+            "JOIN or GROUP BY",
+            "",
+        ),
+        (
             "SELECT nope FROM (SELECT host FROM `A`)",
             "nope is not a column of the subquery",
             "",
@@ -750,9 +772,9 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT 1",
         ),
         (
-            "SELECT a.host FROM `A` AS a WHERE a.bytes > (SELECT MAX(b.bytes) FROM `B` AS b WHERE b.host = a.host)",
+            "SELECT a.host FROM `A` AS a WHERE a.bytes > (SELECT MAX(b.bytes) FROM `B` AS b WHERE b.bytes < a.bytes)",
             "correlated",
-            "a.host)",
+            "a.bytes)",
         ),
         (
             "SELECT a.x FROM `A` AS a WHERE EXISTS (SELECT COUNT(*) FROM `B` AS b WHERE b.x = a.x)",
