@@ -175,6 +175,11 @@ def test_subsearch_reads_another_log_group(logs, data):
     expect_error("ResourceNotFoundException", logs.start_query, queryLanguage="PPL", logGroupName=group,
                  startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
                  queryString="where user in [ source = `/no/such/group` | fields name ]")
+    # A scalar subsearch: the requests slower than the other group's slowest.
+    limits = new_group(logs, "ppl-limits")
+    put_events(logs, [Event(limits, "s", start + i * SECOND_MS, json.dumps({"ms": m})) for i, m in enumerate([40, 75])])
+    got = rows(ppl(logs, data, f"where ms > [ source = `{limits}` | stats max(ms) ] | stats count() as n"))
+    assert got == [{"n": str(sum(d["ms"] > 75 for d in docs))}]
 
 
 def test_grok_parses_an_apache_log(logs):

@@ -255,6 +255,9 @@ struct Parser<'a> {
     made: Vec<String>,
     /// The queries of `in [ source = … | … ]` subsearches, in the order they appear.
     subsearches: Vec<Query>,
+    /// Scalar subsearches `[ source = g | … ]` in expressions: (query, the field it selects,
+    /// its log group), by their number in `ppl_scalar(j)`.
+    scalars: Vec<(Query, String, String)>,
 }
 
 /// The deepest a PPL expression may nest (parentheses, calls, unary operators).
@@ -543,6 +546,61 @@ impl Parser<'_> {
     /// (see [`Parser::subsearches`]).
     fn subsearch(&mut self, l: &str) -> R<String> {
         let open = self.next();
+        let Some(field) = l
+            .strip_prefix('`')
+            .and_then(|x| x.strip_suffix('`'))
+            .map_or_else(
+                || (!l.contains(['(', ' ', '"'])).then(|| l.to_string()),
+                |x| Some(x.replace("``", "`")),
+            )
+        else {
+            return err(
+                open.start,
+                open.end,
+                "a subsearch's values are compared with a field",
+            );
+        };
+        let sub = self.subsearch_query(&open)?;
+        // Its rows must hold the outer field's name (Logs Insights compares by name).
+        let query = if sub.selected == field {
+            sub.query
+        } else {
+            if field.contains('`') || sub.selected.contains('`') {
+                return err(
+                    open.start,
+                    sub.end,
+                    "a subsearch's field names cannot hold `",
+                );
+            }
+            let renamed = format!("{} | eval `{field}` = `{}`", sub.inner, sub.selected);
+            let rest_start = sub.rest_start;
+            translate_shown(&renamed)
+                .map_err(|e| QueryError {
+                    start: e.start + rest_start,
+                    end: e.end + rest_start,
+                    message: e.message,
+                })?
+                .0
+        };
+        self.subsearches.push(query);
+        Ok(format!("{l} in (SOURCE '{}' | fields {l})", sub.group))
+    }
+
+    /// A scalar subsearch `[ source = g | … | stats max(c) ]` (after its `[`): its one value,
+    /// as SQL's scalar subquery (`ppl_scalar(j)`, replaced once it has run).
+    fn scalar_subsearch(&mut self, open: &Token) -> R<String> {
+        let sub = self.subsearch_query(open)?;
+        let j = self.scalars.len();
+        self.scalars.push((sub.query, sub.selected, sub.group));
+        let x = format!("ppl_scalar({j})");
+        // (No row makes it NULL: `not` over a comparison with it is then false.)
+        self.seen.push(x.clone());
+        Ok(x)
+    }
+
+    /// The subsearch whose `[` is `open` (the parser stands after it): its log group, its
+    /// commands translated and the one field they select; the parser goes past its `]`.
+    fn subsearch_query(&mut self, open: &Token) -> R<Subsearch> {
         // The matching `]`.
         let mut depth = 0usize;
         let mut close = None;
@@ -585,20 +643,6 @@ impl Parser<'_> {
                 )
             }
         };
-        let Some(field) = l
-            .strip_prefix('`')
-            .and_then(|x| x.strip_suffix('`'))
-            .map_or_else(
-                || (!l.contains(['(', ' ', '"'])).then(|| l.to_string()),
-                |x| Some(x.replace("``", "`")),
-            )
-        else {
-            return err(
-                open.start,
-                end,
-                "a subsearch's values are compared with a field",
-            );
-        };
         if self.pos >= close || !self.at_sym("|") {
             return err(
                 g.start,
@@ -617,7 +661,7 @@ impl Parser<'_> {
         // would translate each level again).
         let nested = self.toks[self.pos..close].windows(2).find(|w| {
             matches!(w[0].tok, Tok::Sym("["))
-                && matches!(&w[1].tok, Tok::Word(x) if x.eq_ignore_ascii_case("search") || x.eq_ignore_ascii_case("source"))
+                && matches!(&w[1].tok, Tok::Word(x) if ["search", "source", "subquery"].iter().any(|k| x.eq_ignore_ascii_case(k)))
         });
         if let Some(w) = nested {
             return err(w[0].start, w[1].end, "a subsearch cannot hold a subsearch");
@@ -640,19 +684,15 @@ impl Parser<'_> {
                 "a subsearch cannot hold a subsearch, eventstats or a join",
             );
         }
-        // Its rows must hold the outer field's name (Logs Insights compares by name).
-        let query = if selected == field {
-            query
-        } else {
-            if field.contains('`') || selected.contains('`') {
-                return err(open.start, end, "a subsearch's field names cannot hold `");
-            }
-            let renamed = format!("{inner} | eval `{field}` = `{selected}`");
-            translate_shown(&renamed).map_err(shift)?.0
-        };
         self.pos = close + 1;
-        self.subsearches.push(query);
-        Ok(format!("{l} in (SOURCE '{group}' | fields {l})"))
+        Ok(Subsearch {
+            query,
+            selected,
+            group,
+            inner,
+            rest_start,
+            end,
+        })
     }
 
     /// `(a, b, …)` or `[a, b, …]`.
@@ -804,6 +844,10 @@ impl Parser<'_> {
                 let e = self.expr()?;
                 self.expect_sym(")")?;
                 Ok(format!("({e})"))
+            }
+            // A scalar subsearch: `eval m = [ source = inner | stats max(c) ]`.
+            Tok::Sym("[") if matches!(&self.peek().tok, Tok::Word(w) if ["search", "source", "subquery"].iter().any(|k| w.eq_ignore_ascii_case(k))) => {
+                self.scalar_subsearch(&t)
             }
             Tok::Word(w) if self.at_sym("(") => self.call(&w, t.start, t.end),
             Tok::Word(w) if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") => {
@@ -1004,6 +1048,18 @@ impl Parser<'_> {
     }
 }
 
+/// A subsearch read by [`Parser::subsearch_query`].
+struct Subsearch {
+    query: Query,
+    /// The one field its commands select.
+    selected: String,
+    group: String,
+    /// Its commands' text, and where it starts and ends in the query.
+    inner: String,
+    rest_start: usize,
+    end: usize,
+}
+
 /// What the results show after each command: named fields, or whole records.
 type Shown = Option<Vec<String>>;
 
@@ -1122,6 +1178,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
         join: None,
         made: Vec::new(),
         subsearches: Vec::new(),
+        scalars: Vec::new(),
     };
     let mut pieces: Vec<Piece> = Vec::new();
     let mut shown: Shown = None;
@@ -1453,7 +1510,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             // subquery of the commands so far and the `stats` runs first, and its rows feed a
             // lookup by the `by` fields.
             "eventstats" => {
-                if !p.subsearches.is_empty() {
+                if !p.subsearches.is_empty() || !p.scalars.is_empty() {
                     return err(
                         t.start,
                         t.end,
@@ -1894,6 +1951,21 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
         .zip(std::mem::take(&mut p.subsearches))
     {
         sub.query = inner;
+    }
+    // Scalar subsearches run first; their value replaces `ppl_scalar(j)`.
+    for (j, (inner, field, group)) in std::mem::take(&mut p.scalars).into_iter().enumerate() {
+        query.subs.push(crate::SubQuery {
+            source: Some(crate::Source {
+                names: vec![group],
+                ..crate::Source::default()
+            }),
+            query: inner,
+            field,
+            append: None,
+            eventstats: false,
+            union: false,
+            scalar: Some(j),
+        });
     }
     if let Some(inner) = eventstats {
         query.set_eventstats_sub(query.subs.len());

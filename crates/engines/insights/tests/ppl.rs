@@ -327,6 +327,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["r2=/b; @ptr=p1", "r2=/c/d; @ptr=p3"],
         ),
+        // Scalar subsearches: their one value (OpenSearch's `eval m = [ … | stats max(c) ]`).
+        (
+            "eval most = [ source = g | stats max(ms) ], share = ms / [ source = g | stats sum(ms) ] | where ms > [ source = g | where status = 200 | stats avg(ms) ] | fields route, ms, most, share",
+            "",
+            &["route=/a; ms=50; most=50; share=0.3333333333333333; @ptr=p4", "route=/c/d; ms=40; most=50; share=0.26666666666666666; @ptr=p3", "route=/b; ms=30; most=50; share=0.2; @ptr=p1"],
+        ),
         (
             "where user in [ subquery source=g | where status >= 500 | fields user ] | fields user",
             "",
@@ -659,6 +665,16 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "where rlike(route, '^(?=/a)')",
             "does not compile here",
             "rlike",
+        ),
+        (
+            "eval m = [ source = g | fields a, b ]",
+            "must select one field",
+            "",
+        ),
+        (
+            "eval m = [ source = g | stats max(a) ] | eventstats count() as n",
+            "eventstats after a subsearch",
+            "eventstats",
         ),
         (
             "eval x = date_add(ms, interval 1 fortnight)",
