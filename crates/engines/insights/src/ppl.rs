@@ -1372,8 +1372,35 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         p.eat_sym("+");
                         false
                     };
-                    let (n, _) = p.read_field()?;
-                    keys.push(format!("{n} {}", if desc { "desc" } else { "asc" }));
+                    // `num(f)`, `str(f)`, `ip(f)`, `auto(f)`: how the field's values compare.
+                    if p.at_word("str")
+                        && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("(")))
+                    {
+                        let t = p.peek();
+                        return err(
+                            t.start,
+                            t.end,
+                            "sort str(…) is not supported yet: sorts compare text with its numbers by value",
+                        );
+                    }
+                    let how = ["num", "ip", "auto"].into_iter().find(|w| {
+                        p.at_word(w)
+                            && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("(")))
+                    });
+                    let key = match how {
+                        Some(how) => {
+                            p.pos += 2;
+                            let (n, _) = p.read_field()?;
+                            p.expect_sym(")")?;
+                            match how {
+                                "num" => format!("toNumber({n})"),
+                                "ip" => format!("ipv4ToNumber({n})"),
+                                _ => n,
+                            }
+                        }
+                        None => p.read_field()?.0,
+                    };
+                    keys.push(format!("{key} {}", if desc { "desc" } else { "asc" }));
                     if !p.eat_sym(",") {
                         break;
                     }

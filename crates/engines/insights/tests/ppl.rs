@@ -327,6 +327,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["r2=/b; @ptr=p1", "r2=/c/d; @ptr=p3"],
         ),
+        // sort num(f) / auto(f): numbers by value.
+        (
+            "eval t = if(ms > 25, concat(ms, ''), concat('9', ms)) | sort - num(t), auto(route) | fields t",
+            "",
+            &["t=920; @ptr=p2", "t=910; @ptr=p0", "t=50; @ptr=p4", "t=40; @ptr=p3", "t=30; @ptr=p1"],
+        ),
         // Scalar subsearches: their one value (OpenSearch's `eval m = [ … | stats max(c) ]`).
         (
             "eval most = [ source = g | stats max(ms) ], share = ms / [ source = g | stats sum(ms) ] | where ms > [ source = g | where status = 200 | stats avg(ms) ] | fields route, ms, most, share",
@@ -666,6 +672,7 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "does not compile here",
             "rlike",
         ),
+        ("sort str(route)", "sort str(…) is not supported yet", "str"),
         (
             "eval m = [ source = g | fields a, b ]",
             "must select one field",
