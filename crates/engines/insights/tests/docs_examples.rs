@@ -536,3 +536,66 @@ fn lambda_report_and_application_lines() {
         check(q, &events, want);
     }
 }
+
+/// The example queries of AWS's CloudWatch pages for OpenSearch PPL and SQL (and OpenSearch's
+/// PPL reference where CloudWatch supports the command) parse; the ones naming what does not
+/// exist here (data sources) or what AWS does not support are refused.
+#[test]
+fn aws_ppl_and_sql_page_examples() {
+    use nephoscope_insights::{parse_ppl, parse_sql};
+    let ppl_ok = [
+        "source = [lg:`/aws/lambda/my-function`] | where status = 200 | head 10",
+        "source = [`aws:fieldIndex`=\"region\", `region` = \"us-west-2\"] | where status = 200 | head 10",
+        "source = [`aws:fieldIndex` IN (\"status\", \"region\"), `status` = 200, `region` IN (\"us-west-2\", \"us-east-1\")] | head 10",
+        "eval tags_array_string = json_extract(`@message`, '$.tags') | eval tags_array = json_array(json_extract(tags_string, '$[0]'), json_extract(tags_string, '$[1]')) | expand tags_array as color_tags",
+        "eval status_category = case(a >= 200 AND a < 300, 'Success', a >= 300 AND a < 400, 'Redirection', a >= 400 AND a < 500, 'Client Error', a >= 500, 'Server Error' else 'Unknown')",
+        "where case(length(a) > 6, 'True' else 'False') = 'True'",
+        "parse address '(?<streetNumber>\\d+) (?<street>.+)' | where cast(streetNumber as int) > 500 | sort num(streetNumber)",
+        "eval is_vip = if(age > 30 AND isnotnull(employer), true, false)",
+        "top 1 age by gender",
+        "stats count() as cnt, take(email, 5) by span(age, 5) as age_span, gender",
+        "eval m = [ source = inner | stats max(c) ] | fields m, a",
+        "where a > [ source = inner | stats min(c) ] | fields a",
+        "eval a = DATE_ADD(DATE('2020-08-26'), INTERVAL 1 HOUR), b = FROM_UNIXTIME(1220249547, '%T'), c = POSITION('world' IN 'helloworld'), d = ATAN(2, 3), e = datediff('2020-08-27', '2020-08-26')",
+        "fields - b, c",
+        "inner join left = l right = r on l.a = r.a and r.b = 'x' table2",
+    ];
+    for q in ppl_ok {
+        if let Err(e) = parse_ppl(q) {
+            panic!("{q}: {e:?}");
+        }
+    }
+    let sql_ok = [
+        "SELECT * FROM `filterIndex('region' = 'us-east-1')` WHERE status = 200 LIMIT 10;",
+        "SELECT * FROM `filterIndex('status' = 200, 'region' IN ['us-east-1', 'us-west-2'])`;",
+        "SELECT * FROM ` logGroups(logGroupIdentifier: ['/aws/lambda/my-function']) filterIndex('status' = 200) `;",
+        "SELECT date_add(current_date(), 1) AS d, date_format(current_date(), 'yyyy-MM-dd') AS f, datediff('2024-01-02', '2024-01-01') AS n FROM `LogGroupA`",
+        "SELECT TO_TIMESTAMP(datetime) AS timestamp, TIMESTAMP_SECONDS(UNIX_TIMESTAMP(datetime)) AS from_seconds, UNIX_TIMESTAMP(datetime) AS to_unix, FROM_UTC_TIMESTAMP(datetime, 'PST') AS to_pst, TO_UTC_TIMESTAMP(datetime, 'EST') AS from_est FROM `LogGroupA`",
+        "SELECT city, car_model, SUM(quantity) AS sum FROM `dealer` GROUP BY ALL ORDER BY city",
+    ];
+    for q in sql_ok {
+        if let Err(e) = parse_sql(q) {
+            panic!("{q}: {e:?}");
+        }
+    }
+    let refused: [(fn(&str) -> Result<nephoscope_insights::Query, nephoscope_insights::QueryError>, &str, &str); 4] = [
+        (parse_ppl, "source = [ds:`data_source.type`] | where status = 200 | head 10", "data sources"),
+        (
+            parse_ppl,
+            "where id in [ subquery source=users | where user in [ subquery source=actions | where action=\"login\" | fields user ] | fields uid ]",
+            "cannot hold a subsearch",
+        ),
+        (
+            parse_sql,
+            "SELECT ds1.field1, ds1.field2 from `dataSource(['DataSource1', 'DataSource2'])` as ds1 where ds1.field3= \"Success\"",
+            "dataSource",
+        ),
+        (parse_sql, "WITH t AS (SELECT 1) SELECT * FROM t", "WITH"),
+    ];
+    for (parse, q, words) in refused {
+        match parse(q) {
+            Ok(_) => panic!("{q} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q}: {e:?}"),
+        }
+    }
+}
