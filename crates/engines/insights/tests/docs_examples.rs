@@ -578,7 +578,8 @@ fn aws_ppl_and_sql_page_examples() {
             panic!("{q}: {e:?}");
         }
     }
-    let refused: [(fn(&str) -> Result<nephoscope_insights::Query, nephoscope_insights::QueryError>, &str, &str); 4] = [
+    type Parse = fn(&str) -> Result<nephoscope_insights::Query, nephoscope_insights::QueryError>;
+    let refused: [(Parse, &str, &str); 4] = [
         (parse_ppl, "source = [ds:`data_source.type`] | where status = 200 | head 10", "data sources"),
         (
             parse_ppl,
