@@ -1871,7 +1871,206 @@ fn translate(text: &str) -> R<Query> {
     if matches!(q.body.as_ref(), SetExpr::SetOperation { .. }) {
         return union_query(p, q);
     }
+    if let Some(rewritten) = grouping_sets_query(p, q)? {
+        return union_query(p, &rewritten);
+    }
     select_query(p, q, false)
+}
+
+/// Most grouping sets one `ROLLUP`, `CUBE` or `GROUPING SETS` may make.
+const MAX_GROUPING_SETS: usize = 20;
+
+/// `GROUP BY ROLLUP (a, b)`, `CUBE (…)`, `GROUPING SETS ((…), …)` and `WITH ROLLUP`/`WITH CUBE`:
+/// one SELECT per grouping set joined by `UNION ALL`, each grouping by its set, a column not in
+/// it NULL; the query's ORDER BY and LIMIT apply to the whole. `None` for plain grouping.
+fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlparser::ast::Query>> {
+    use sqlparser::ast::{GroupByWithModifier as M, SetOperator, SetQuantifier};
+    let SetExpr::Select(sel) = q.body.as_ref() else {
+        return Ok(None);
+    };
+    let GroupByExpr::Expressions(list, mods) = &sel.group_by else {
+        return Ok(None);
+    };
+    let many = |sets: &[Vec<Expr>]| sets.len() > MAX_GROUPING_SETS;
+    // Rollup of n parts: the first k parts, for k = n … 0.
+    let rollup = |parts: &[Vec<Expr>]| -> Vec<Vec<Expr>> {
+        (0..=parts.len())
+            .rev()
+            .map(|k| parts[..k].concat())
+            .collect()
+    };
+    // Cube: every choice of parts, the full one first.
+    let cube = |parts: &[Vec<Expr>]| -> Vec<Vec<Expr>> {
+        let n = parts.len().min(16);
+        (0..1usize << n)
+            .rev()
+            .map(|m| {
+                (0..n)
+                    .filter(|i| m & (1 << (n - 1 - i)) != 0)
+                    .flat_map(|i| parts[i].clone())
+                    .collect()
+            })
+            .collect()
+    };
+    let single = |l: &[Expr]| l.iter().map(|e| vec![e.clone()]).collect::<Vec<_>>();
+    let mut fixed: Vec<Expr> = Vec::new();
+    let mut sets: Option<Vec<Vec<Expr>>> = None;
+    for e in list {
+        let made = match e {
+            Expr::Rollup(parts) => rollup(parts),
+            Expr::Cube(parts) => cube(parts),
+            Expr::GroupingSets(sets) => sets.clone(),
+            other => {
+                fixed.push(other.clone());
+                continue;
+            }
+        };
+        if sets.is_some() {
+            return p.err(
+                e,
+                "one ROLLUP, CUBE or GROUPING SETS per GROUP BY is supported",
+            );
+        }
+        sets = Some(made);
+    }
+    match mods.as_slice() {
+        [] => {}
+        [M::Rollup] if sets.is_none() => sets = Some(rollup(&single(&fixed))),
+        [M::Cube] if sets.is_none() => sets = Some(cube(&single(&fixed))),
+        [M::GroupingSets(Expr::GroupingSets(g))] if sets.is_none() => sets = Some(g.clone()),
+        _ => {
+            return p.err(
+                sel.as_ref(),
+                "this grouping modifier is not supported (WITH ROLLUP, WITH CUBE and GROUPING SETS are)",
+            )
+        }
+    }
+    let Some(mut sets) = sets else {
+        return Ok(None);
+    };
+    if !mods.is_empty() {
+        // (WITH ROLLUP/CUBE's columns are the sets' own.)
+        fixed.clear();
+    }
+    if many(&sets) {
+        return p.err(
+            sel.as_ref(),
+            format!("a GROUP BY makes at most {MAX_GROUPING_SETS} grouping sets here"),
+        );
+    }
+    for set in &mut sets {
+        let mut all = fixed.clone();
+        all.extend(set.drain(..));
+        *set = all;
+    }
+    let grouping: Vec<Expr> = {
+        let mut g: Vec<Expr> = Vec::new();
+        for e in sets.iter().flatten() {
+            if !g.contains(e) {
+                g.push(e.clone());
+            }
+        }
+        g
+    };
+    let mut chain: Option<SetExpr> = None;
+    for set in &sets {
+        let mut s2 = sel.as_ref().clone();
+        s2.group_by = GroupByExpr::Expressions(set.clone(), Vec::new());
+        let mut items = Vec::new();
+        for item in &sel.projection {
+            let (x, alias) = match item {
+                SelectItem::UnnamedExpr(x) => (x, None),
+                SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
+                other => {
+                    return p.err(
+                        other,
+                        "SELECT * with ROLLUP, CUBE or GROUPING SETS is not supported",
+                    )
+                }
+            };
+            if has_aggregate(x) || !grouping.contains(x) {
+                if !has_aggregate(x) {
+                    let mut read = Vec::new();
+                    walk_columns(x, &mut read);
+                    if !read.is_empty() {
+                        return p.err(
+                            x,
+                            "with ROLLUP, CUBE or GROUPING SETS an item is a grouping column or an aggregate",
+                        );
+                    }
+                }
+                items.push(item.clone());
+                continue;
+            }
+            if set.contains(x) {
+                items.push(item.clone());
+                continue;
+            }
+            // A column rolled up in this set: NULL, under the column's name.
+            let name = alias.unwrap_or_else(|| match x {
+                Expr::Identifier(i) => i.clone(),
+                Expr::CompoundIdentifier(parts) => parts
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| sqlparser::ast::Ident::new("null")),
+                other => sqlparser::ast::Ident::new(other.to_string()),
+            });
+            items.push(SelectItem::ExprWithAlias {
+                expr: Expr::Value(Value::Null.into()),
+                alias: name,
+            });
+        }
+        s2.projection = items;
+        let right = SetExpr::Select(Box::new(s2));
+        chain = Some(match chain {
+            None => right,
+            Some(left) => SetExpr::SetOperation {
+                left: Box::new(left),
+                op: SetOperator::Union,
+                set_quantifier: SetQuantifier::All,
+                right: Box::new(right),
+            },
+        });
+    }
+    let Some(body) = chain else {
+        return Ok(None);
+    };
+    let mut q2 = q.clone();
+    q2.body = Box::new(body);
+    Ok(Some(q2))
+}
+
+/// The columns an expression reads (identifiers, qualified or not).
+fn walk_columns(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Identifier(i) => out.push(i.value.clone()),
+        Expr::CompoundIdentifier(parts) => out.push(
+            parts
+                .iter()
+                .map(|p| p.value.as_str())
+                .collect::<Vec<_>>()
+                .join("."),
+        ),
+        Expr::BinaryOp { left, right, .. } => {
+            walk_columns(left, out);
+            walk_columns(right, out);
+        }
+        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) | Expr::Cast { expr, .. } => {
+            walk_columns(expr, out)
+        }
+        Expr::Function(f) => {
+            if let FunctionArguments::List(l) = &f.args {
+                for a in &l.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
+                        walk_columns(x, out);
+                    }
+                }
+            }
+        }
+        // (Anything else is taken as reading a column: refused with ROLLUP and its kin.)
+        Expr::Value(_) => {}
+        _ => out.push(String::new()),
+    }
 }
 
 /// One SELECT (the query, or a subquery of its WHERE when `inner`) as a [`Query`] whose source
@@ -2264,8 +2463,10 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             by.push(format!("{x} as {}", name(&col, 0, 0)?));
             by_names.push(col);
         }
-        // Items: aggregate expressions become stats items; others must be group keys.
+        // Items: aggregate expressions become stats items; others must be group keys (or
+        // constants).
         let mut stats_items = Vec::new();
+        let mut constants = Vec::new();
         for (e, col) in &items {
             // (`*` never reaches here: it goes alone, without aggregates.)
             let Some(e) = *e else { continue };
@@ -2277,7 +2478,13 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                 tr.aggs.push((x.clone(), col.clone()));
                 stats_items.push(format!("{x} as {}", name(col, 0, 0)?));
             } else if !by_names.contains(col) {
-                return p.err(e, "a SELECT item of a grouped query must be a GROUP BY expression or an aggregate");
+                // A constant (NULL included) is set on each group's row after the stats.
+                let mut read = Vec::new();
+                walk_columns(e, &mut read);
+                if !read.is_empty() {
+                    return p.err(e, "a SELECT item of a grouped query must be a GROUP BY expression or an aggregate");
+                }
+                constants.push(format!("{} as {}", tr.expr(e)?, name(col, 0, 0)?));
             }
         }
         // HAVING and ORDER BY read the groups: their keys, the items' aliases, aggregates.
@@ -2328,6 +2535,9 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             st.push_str(&by.join(", "));
         }
         pieces.push(piece(st, false));
+        if !constants.is_empty() {
+            pieces.push(piece(format!("fields {}", constants.join(", ")), true));
+        }
         if let Some(h) = having {
             pieces.push(piece(format!("filter {h}"), false));
         }

@@ -62,6 +62,22 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=b; big=20000; @ptr=p1", "host=a; @ptr=p0"],
         ),
+        // ROLLUP, CUBE and GROUPING SETS: a SELECT per grouping set, rolled-up columns NULL.
+        (
+            "SELECT host, method, SUM(bytes) AS b FROM `A` GROUP BY ROLLUP (host, method) ORDER BY host, method",
+            "",
+            &["host=a; method=GET; b=100", "host=a; b=100", "host=b; method=GET; b=5000", "host=b; method=POST; b=20000", "host=b; b=25000", "host=c; method=DELETE; b=300", "host=c; b=300", "b=25400"],
+        ),
+        (
+            "SELECT host, method, COUNT(*) AS n FROM `A` WHERE status = 200 GROUP BY host, method WITH CUBE ORDER BY n DESC, host, method LIMIT 4",
+            "",
+            &["n=3", "method=GET; n=2", "host=a; method=GET; n=1", "host=a; n=1"],
+        ),
+        (
+            "SELECT host, method, COUNT(*) AS n FROM `A` GROUP BY GROUPING SETS ((host), (method)) ORDER BY host, method",
+            "",
+            &["host=a; n=2", "host=b; n=2", "host=c; n=1", "method=DELETE; n=1", "method=GET; n=3", "method=POST; n=1"],
+        ),
         // GROUP BY ALL: every item without an aggregate.
         (
             "SELECT host, method, COUNT(*) AS n, MAX(bytes) AS m FROM `A` GROUP BY ALL ORDER BY host, method",
@@ -641,9 +657,14 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "date_trunc('fortnight', x)",
         ),
         (
-            "SELECT host, COUNT(*) FROM `A` GROUP BY ROLLUP (host)",
-            "ROLLUP (host) is not supported yet",
-            "",
+            "SELECT upper(host), COUNT(*) FROM `A` GROUP BY ROLLUP (host)",
+            "a grouping column or an aggregate",
+            "upper(host)",
+        ),
+        (
+            "SELECT host, COUNT(*) FROM `A` GROUP BY ROLLUP (host), CUBE (method)",
+            "one ROLLUP, CUBE or GROUPING SETS",
+            "CUBE (method)",
         ),
         ("SELECT * FROM `A` GROUP BY ALL", "GROUP BY ALL with SELECT *", ""),
         (
