@@ -1960,7 +1960,7 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
     }
     for set in &mut sets {
         let mut all = fixed.clone();
-        all.extend(set.drain(..));
+        all.append(set);
         *set = all;
     }
     let grouping: Vec<Expr> = {
