@@ -16,7 +16,7 @@
 //! and any other item as Spark names it (`count(1)` for `COUNT(*)`, otherwise the function's
 //! name in lowercase with its arguments as written); `SELECT *` gives whole records.
 
-use crate::translate::{like_regex, name, string, Piece};
+use crate::translate::{name, string, Piece};
 use crate::{Query, QueryError, Source};
 use sqlparser::ast::{
     BinaryOperator, CastKind, CeilFloorKind, DataType, DateTimeField, Distinct, Expr, FunctionArg,
@@ -741,15 +741,28 @@ impl Tr<'_> {
                 any: false,
                 expr,
                 pattern,
-                escape_char: None,
+                escape_char,
             }
             | Expr::ILike {
                 negated,
                 any: false,
                 expr,
                 pattern,
-                escape_char: None,
+                escape_char,
             } => {
+                // `ESCAPE 'c'`: one character, a literal.
+                let esc = match escape_char.as_deref() {
+                    None => '\\',
+                    Some(Expr::Value(v)) => match &v.value {
+                        Value::SingleQuotedString(c) | Value::DoubleQuotedString(c)
+                            if c.chars().count() == 1 =>
+                        {
+                            c.chars().next().unwrap_or('\\')
+                        }
+                        _ => return p.err(e, "ESCAPE takes one character in quotes"),
+                    },
+                    Some(_) => return p.err(e, "ESCAPE takes one character in quotes"),
+                };
                 let from = self.seen.len();
                 let x = self.expr(expr)?;
                 let Expr::Value(v) = pattern.as_ref() else {
@@ -759,7 +772,7 @@ impl Tr<'_> {
                 else {
                     return p.err(pattern.as_ref(), "LIKE takes a string pattern");
                 };
-                let mut re = match like_regex(pat) {
+                let mut re = match crate::translate::like_regex_escaped(pat, esc) {
                     Ok(re) => re,
                     Err(m) => return p.err(pattern.as_ref(), m),
                 };

@@ -504,21 +504,28 @@ pub(crate) fn string(s: &str) -> String {
 /// A SQL `LIKE` pattern (`%`, `_`, `\` escapes) as an anchored Logs Insights regex literal.
 /// A `\` may only escape `%`, `_` or itself (Spark refuses any other use).
 pub(crate) fn like_regex(p: &str) -> Result<String, String> {
+    like_regex_escaped(p, '\\')
+}
+
+/// [`like_regex`] with `esc` as the escape character (SQL's `LIKE … ESCAPE 'c'`).
+pub(crate) fn like_regex_escaped(p: &str, esc: char) -> Result<String, String> {
     let mut re = String::from("^");
     let mut it = p.chars();
     while let Some(c) = it.next() {
         match c {
-            '%' => re.push_str("(?s:.*)"),
-            '_' => re.push_str("(?s:.)"),
-            '\\' => match it.next() {
-                Some(n @ ('%' | '_' | '\\')) => re.push_str(&regex::escape(&n.to_string())),
+            c if c == esc => match it.next() {
+                Some(n) if n == '%' || n == '_' || n == esc => {
+                    re.push_str(&regex::escape(&n.to_string()))
+                }
                 Some(n) => {
                     return Err(format!(
-                        "the LIKE pattern escapes '{n}': only %, _ and \\ may be"
+                        "the LIKE pattern escapes '{n}': only %, _ and {esc} may be"
                     ))
                 }
                 None => return Err("the LIKE pattern ends with its escape character".into()),
             },
+            '%' => re.push_str("(?s:.*)"),
+            '_' => re.push_str("(?s:.)"),
             c => re.push_str(&regex::escape(&c.to_string())),
         }
     }

@@ -78,6 +78,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=a; n=2", "host=b; n=2", "host=c; n=1", "method=DELETE; n=1", "method=GET; n=3", "method=POST; n=1"],
         ),
+        // LIKE … ESCAPE: the escape character makes % and _ themselves.
+        (
+            "SELECT host FROM `A` WHERE method LIKE 'G_T' AND host NOT LIKE 'b!%' ESCAPE '!' AND host LIKE 'b' ESCAPE '!'",
+            "",
+            &["host=b; @ptr=p4"],
+        ),
         // GROUP BY ALL: every item without an aggregate.
         (
             "SELECT host, method, COUNT(*) AS n, MAX(bytes) AS m FROM `A` GROUP BY ALL ORDER BY host, method",
@@ -641,6 +647,16 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "x",
         ),
         ("SELECT x FROM `A` WHERE x RLIKE '(a'", "does not compile", "'(a'"),
+        (
+            "SELECT x FROM `A` WHERE x LIKE '!a' ESCAPE '!'",
+            "only %, _ and ! may be",
+            "'!a'",
+        ),
+        (
+            "SELECT x FROM `A` WHERE x LIKE 'a' ESCAPE '!!'",
+            "one character",
+            "x LIKE",
+        ),
         (
             "SELECT x FROM `A` WHERE NOT regexp_like(x, '(?<=a)b')",
             "does not compile here",
