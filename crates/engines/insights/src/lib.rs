@@ -758,7 +758,10 @@ impl Query {
                 let tail_safe = plan.tail.iter().all(|c| {
                     matches!(
                         c,
-                        ast::Command::Fields(_) | ast::Command::Display(_) | ast::Command::Eval(_)
+                        ast::Command::Fields(_)
+                            | ast::Command::Display(_)
+                            | ast::Command::Eval(_)
+                            | ast::Command::Rows(ast::RowCmd::Drop(_))
                     )
                 });
                 let b = bound.or(if tail_safe && !plan.has_limit {

@@ -258,6 +258,9 @@ struct Parser<'a> {
     /// Scalar subsearches `[ source = g | … ]` in expressions: (query, the field it selects,
     /// its log group), by their number in `ppl_scalar(j)`.
     scalars: Vec<(Query, String, String)>,
+    /// Fields whole records lost (`fields -`, `rename`, `expand … as`): no later command may
+    /// read them, and they leave the rows at the end.
+    gone: Vec<String>,
 }
 
 /// The deepest a PPL expression may nest (parentheses, calls, unary operators).
@@ -368,6 +371,13 @@ impl Parser<'_> {
     }
 
     fn check_read(&self, raw: &str, start: usize, end: usize) -> R<()> {
+        if self.gone.iter().any(|g| g == raw) {
+            return err(
+                start,
+                end,
+                format!("{raw} was renamed or removed: it is no field now"),
+            );
+        }
         let Some((l, r)) = &self.join else {
             return Ok(());
         };
@@ -385,6 +395,12 @@ impl Parser<'_> {
                 "after a join, qualify {raw} with the alias of its side ({l}.{raw} or {r}.{raw})"
             ),
         )
+    }
+
+    /// A field a command writes: a field of the rows again (see [`Parser::gone`]).
+    fn make(&mut self, name: String) {
+        self.gone.retain(|g| *g != name);
+        self.made.push(name);
     }
 
     fn expr(&mut self) -> R<String> {
@@ -1179,6 +1195,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
         made: Vec::new(),
         subsearches: Vec::new(),
         scalars: Vec::new(),
+        gone: Vec::new(),
     };
     let mut pieces: Vec<Piece> = Vec::new();
     let mut shown: Shown = None;
@@ -1188,7 +1205,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
     let mut renamed: Vec<(String, usize, usize)> = Vec::new();
     loop {
         if matches!(p.peek().tok, Tok::Eof) {
-            if pieces.is_empty() {
+            if pieces.is_empty() && p.gone.is_empty() {
                 return err(0, chars.len(), "query is empty");
             }
             break;
@@ -1246,11 +1263,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         let (_, raws): (Vec<_>, Vec<_>) = p.read_fields()?.into_iter().unzip();
                         let end = p.peek().start;
                         renamed.extend(raws.iter().map(|r| (r.clone(), at, end)));
-                        ready(
-                            &mut pieces,
-                            Command::Rows(RowCmd::Drop(raws)),
-                            p.peek().start,
-                        );
+                        p.gone.extend(raws);
                     }
                 } else {
                     p.eat_sym("+");
@@ -1263,6 +1276,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         );
                     }
                     renamed.clear();
+                    p.gone.clear();
                     add(
                         &mut pieces,
                         format!("fields {}", names.join(", ")),
@@ -1283,7 +1297,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                     p.expect_sym("=")?;
                     let e = p.expr()?;
                     projs.push(format!("{e} as {n}"));
-                    p.made.push(r.clone());
+                    p.make(r.clone());
                     if let Some(s) = shown.as_mut() {
                         if !s.contains(&r) {
                             s.push(r);
@@ -1312,7 +1326,11 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         return err(t.start, t.end.max(t.start + 1), "expected 'as'");
                     }
                     let (to, new) = p.field()?;
-                    p.made.push(new.clone());
+                    // (Over whole records the old name leaves the rows at the end.)
+                    if shown.is_none() {
+                        p.gone.push(raw.clone());
+                    }
+                    p.make(new.clone());
                     match shown.as_mut() {
                         Some(cols) => {
                             let Some(i) = cols.iter().position(|c| *c == raw) else {
@@ -1344,15 +1362,6 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                     true,
                     p.peek().start,
                 );
-                // Over whole records the old names leave each row.
-                if shown.is_none() {
-                    let gone: Vec<String> = renamed.iter().map(|(n, ..)| n.clone()).collect();
-                    ready(
-                        &mut pieces,
-                        Command::Rows(RowCmd::Drop(gone)),
-                        p.peek().start,
-                    );
-                }
             }
             "stats" => {
                 let (text, out) = stats(&mut p)?;
@@ -1360,6 +1369,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 // Only the stats' columns exist after it.
                 p.made = cols.clone();
                 renamed.clear();
+                p.gone.clear();
                 add(&mut pieces, text, false, p.peek().start);
                 shown = Some(cols);
             }
@@ -1530,6 +1540,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 // The joined rows carry every field of both sides, named `<alias>.<field>`.
                 shown = None;
                 renamed.clear();
+                p.gone.clear();
                 p.join = Some(aliases);
                 p.made.clear();
             }
@@ -1617,6 +1628,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 let (stats, sort, cols, n, by) = top_rare(&mut p, cmd.starts_with("top"), cs)?;
                 p.made = cols.clone();
                 renamed.clear();
+                p.gone.clear();
                 add(&mut pieces, stats, false, p.peek().start);
                 add(&mut pieces, sort, false, p.peek().start);
                 if by.is_empty() {
@@ -1684,6 +1696,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 let (stats, fields, cols) = field_summary(&mut p, cs)?;
                 p.made = cols.clone();
                 renamed.clear();
+                p.gone.clear();
                 add(&mut pieces, stats, false, p.peek().start);
                 add(&mut pieces, fields, false, p.peek().start);
                 shown = Some(cols);
@@ -1874,7 +1887,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                     } else {
                         format!("{field}_trendline")
                     };
-                    p.made.push(out.clone());
+                    p.make(out.clone());
                     if let Some(cols) = shown.as_mut() {
                         if !cols.contains(&out) {
                             cols.push(out.clone());
@@ -1901,9 +1914,12 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 if p.eat_word("as") {
                     let at = p.peek().clone();
                     let (to, alias) = p.field()?;
-                    p.made.push(alias.clone());
                     let _ = at;
                     let whole = shown.is_none();
+                    if whole {
+                        p.gone.push(raw.clone());
+                    }
+                    p.make(alias.clone());
                     if let Some(cols) = shown.as_mut() {
                         match cols.iter().position(|c| *c == raw) {
                             Some(i) => cols[i] = alias,
@@ -1916,14 +1932,6 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         true,
                         p.peek().start,
                     );
-                    // Over whole records the array's field leaves each row.
-                    if whole {
-                        ready(
-                            &mut pieces,
-                            Command::Rows(RowCmd::Drop(vec![raw])),
-                            p.peek().start,
-                        );
-                    }
                 }
             }
             "search" | "source" => {
@@ -1953,6 +1961,17 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             let t = p.peek();
             return err(t.start, t.end, "expected a PPL command after '|'");
         }
+    }
+    // Whole records lose the fields removed or renamed away, once everything else has run
+    // (a row-preserving step: the row limit still bounds the records held).
+    if shown.is_none() && !p.gone.is_empty() {
+        pieces.push(Piece {
+            text: "limit 1".into(),
+            eval: false,
+            ready: Some(Command::Rows(RowCmd::Drop(std::mem::take(&mut p.gone)))),
+            start: chars.len(),
+            end: chars.len(),
+        });
     }
     if let Some(cols) = &shown {
         let names = cols

@@ -884,6 +884,11 @@ fn rename_moves_a_value_to_a_new_name() {
             "where ms = 10 | rename route as path",
             &["@timestamp=2023-11-14 22:13:20.000; @message={\"route\":\"/a\",\"status\":200,\"ms\":10,\"user\":\"ann\",\"agent\":\"curl/8.5\"}; @logStream=stream-a; @log=123456789012:/aws/test; status=200; ms=10; user=ann; agent=curl/8.5; path=/a; @ptr=p0"],
         ),
+        // (Renaming back, or writing the old name again, keeps it.)
+        (
+            "where ms = 10 | rename route as r | rename r as route | rename status as code | eval status = 'x' | rename ms as ms | fields - @message, @logStream, @log, agent, user",
+            &["@timestamp=2023-11-14 22:13:20.000; route=/a; status=x; ms=10; code=200; @ptr=p0"],
+        ),
         (
             "where ms = 10 | fields - route, agent, @message",
             &["@timestamp=2023-11-14 22:13:20.000; @logStream=stream-a; @log=123456789012:/aws/test; status=200; ms=10; user=ann; @ptr=p0"],
@@ -906,6 +911,14 @@ fn rename_moves_a_value_to_a_new_name() {
             "already a field shown here",
         ),
         ("fields ms | rename ms to t", "expected 'as'"),
+        (
+            "fields - status | where status >= 500",
+            "status was renamed or removed",
+        ),
+        (
+            "rename route as r | stats count() by route",
+            "route was renamed or removed",
+        ),
     ];
     for (q, words) in refused {
         match parse_ppl(q) {
