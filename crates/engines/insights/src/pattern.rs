@@ -217,7 +217,12 @@ impl TokenStats {
             self.values = Some(Default::default());
         }
         if let Some(set) = &mut self.values {
-            set.insert(tok.to_string());
+            // (A value kept at most 256 bytes long.)
+            let mut cut = tok.len().min(256);
+            while !tok.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            set.insert(tok[..cut].to_string());
             if set.len() > MAX_VALUES {
                 self.values = None;
             }

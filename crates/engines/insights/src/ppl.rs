@@ -666,6 +666,19 @@ impl Parser<'_> {
                 "the subsearch must select one field: [ source = g | fields y ]",
             );
         }
+        // A name qualified by the subsearch's own source (`inner.d`, as OpenSearch's correlated
+        // form writes it) would be read as a missing field: refused.
+        let qualifier = format!("{group}.");
+        if let Some(t) = self.toks[self.pos..close]
+            .iter()
+            .find(|t| matches!(&t.tok, Tok::Word(w) | Tok::Quoted(w) if w.starts_with(&qualifier)))
+        {
+            return err(
+                t.start,
+                t.end,
+                "correlated subsearches are not supported yet (a subsearch reads its own records)",
+            );
+        }
         let rest_start = self.toks[self.pos + 1].start;
         let inner: String = self.text[rest_start..end].iter().collect();
         let shift = |e: QueryError| QueryError {
@@ -1565,7 +1578,15 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                 if eventstats.is_some() {
                     return err(t.start, t.end, "only one eventstats per query is supported");
                 }
+                let scalars = p.scalars.len();
                 let (text, out) = stats(&mut p)?;
+                if p.scalars.len() > scalars || !p.subsearches.is_empty() {
+                    return err(
+                        t.start,
+                        p.peek().start,
+                        "a subsearch in eventstats is not supported yet",
+                    );
+                }
                 let mut keys = Vec::new();
                 for (col, field) in &out.by {
                     let field = match (field, &out.span) {
@@ -2488,7 +2509,15 @@ fn ppl_join(
                 "a LEFT join's condition is one equality (more conditions only with INNER)",
             );
         }
-        more = Some(p.expr()?);
+        // (Read as after the join: fields qualified by a side's alias, one `and` chain.)
+        let saved = (
+            p.join.replace((l.clone(), r.clone())),
+            std::mem::take(&mut p.made),
+        );
+        let cond = p.nested(Parser::and);
+        p.join = saved.0;
+        p.made = saved.1;
+        more = Some(cond?);
     }
     if p.at_word("or") {
         let t = p.peek();

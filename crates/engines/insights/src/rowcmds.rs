@@ -217,8 +217,16 @@ pub(crate) fn apply(cmd: &RowCmd, mut rows: Vec<Row>, env: &Env) -> Vec<Row> {
             rows
         }
         RowCmd::Drop(fields) => {
+            // (A JSON object's or array's discovered parts go with it: `req.a`, `tags.0`.)
+            let gone = |k: &str| {
+                fields.iter().any(|f| {
+                    k == f
+                        || k.strip_prefix(f.as_str())
+                            .is_some_and(|rest| rest.starts_with('.'))
+                })
+            };
             for r in &mut rows {
-                r.fields.retain(|(k, _)| !fields.contains(k));
+                r.fields.retain(|(k, _)| !gone(k));
             }
             rows
         }

@@ -345,7 +345,11 @@ impl Tr<'_> {
         if let Some(t) = self.correlated_scalar(e, q)? {
             return Ok(t);
         }
-        let inner = with_outer(self.alias.as_deref(), || select_query(p, q, true))?;
+        let outer = self
+            .alias
+            .clone()
+            .or_else(|| (!self.table.is_empty()).then(|| self.table.clone()));
+        let inner = with_outer(outer.as_deref(), || select_query(p, q, true))?;
         if inner.join.is_some() {
             return p.err(e, "a subquery with a JOIN is not supported yet");
         }
@@ -377,10 +381,9 @@ impl Tr<'_> {
             },
             _ => return Ok(None),
         };
-        let Some(outer_alias) = self.alias.clone() else {
-            return Ok(None);
-        };
-        if outer_alias.eq_ignore_ascii_case(&inner_alias) {
+        // (Without an alias the table's name qualifies the outer columns.)
+        let outer_alias = self.alias.clone().unwrap_or_else(|| self.table.clone());
+        if outer_alias.is_empty() || outer_alias.eq_ignore_ascii_case(&inner_alias) {
             return Ok(None);
         }
         let mut conjuncts = Vec::new();
@@ -407,15 +410,20 @@ impl Tr<'_> {
         }) else {
             return Ok(None);
         };
-        let need = "a correlated scalar subquery selects one aggregate, without GROUP BY or HAVING: (SELECT COUNT(*) FROM `g` AS b WHERE b.k = a.k)";
+        let need = "a correlated scalar subquery selects one aggregate call, without GROUP BY or HAVING: (SELECT COUNT(*) FROM `g` AS b WHERE b.k = a.k)";
+        // (A call of one aggregate: over a key without rows its value is known, NULL or 0.)
         let item = match sel.projection.as_slice() {
-            [SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. }]
-                if has_aggregate(x) =>
-            {
+            [SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. }] if matches!(x, Expr::Function(f) if f.over.is_none() && AGGREGATES.iter().any(|(a, _)| f.name.to_string().eq_ignore_ascii_case(a))) => {
                 x.clone()
             }
             _ => return p.err(e, need),
         };
+        if q.limit_clause.is_some() {
+            return p.err(
+                e,
+                "LIMIT or OFFSET in a correlated subquery is not supported",
+            );
+        }
         let grouped = !matches!(&sel.group_by, GroupByExpr::Expressions(l, _) if l.is_empty())
             || sel.having.is_some();
         if grouped {
@@ -457,7 +465,7 @@ impl Tr<'_> {
             op: BinaryOperator::And,
             right: Box::new(b),
         });
-        let inner = with_outer(self.alias.as_deref(), || select_query(p, &q2, true))?;
+        let inner = with_outer(Some(&outer_alias), || select_query(p, &q2, true))?;
         if inner.join.is_some() || !inner.subs.is_empty() {
             return p.err(e, "a correlated subquery holds no JOIN or subquery");
         }
@@ -465,18 +473,22 @@ impl Tr<'_> {
             return p.err(e, need);
         };
         let outer = self.column(parts);
-        // (The outer column is read: a missing one makes the lookup find nothing.)
+        // (The outer column is read — a missing one makes the lookup find nothing, which the
+        // value answers for — but `NOT` needs no test of it.)
+        let from = self.seen.len();
         self.field(&outer_col, &outer)?;
+        self.seen.truncate(from);
         let k = self.correlated.len();
         self.correlated.push((inner, outer));
         let x = name(&correlated_name(k), 0, 0)?;
-        // A count over no row is 0; another aggregate NULL.
+        // A count over no row is 0 (always a value); another aggregate NULL, as a missing
+        // field is.
         let counts = matches!(&item, Expr::Function(f)
             if ["count", "count_if", "approx_count_distinct"].contains(&f.name.to_string().to_ascii_lowercase().as_str()));
-        self.seen.push(x.clone());
         Ok(Some(if counts {
             format!("coalesce({x}, 0)")
         } else {
+            self.seen.push(x.clone());
             x
         }))
     }
@@ -1905,6 +1917,14 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
         return Ok(None);
     };
     let many = |sets: &[Vec<Expr>]| sets.len() > MAX_GROUPING_SETS;
+    // (Sized before they are built: a rollup of n parts makes n + 1 sets, a cube 2^n.)
+    let too_many = |n: usize, cube: bool| {
+        if cube {
+            n >= usize::BITS as usize || (1usize << n) > MAX_GROUPING_SETS
+        } else {
+            n + 1 > MAX_GROUPING_SETS
+        }
+    };
     // Rollup of n parts: the first k parts, for k = n … 0.
     let rollup = |parts: &[Vec<Expr>]| -> Vec<Vec<Expr>> {
         (0..=parts.len())
@@ -1928,8 +1948,14 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
     let single = |l: &[Expr]| l.iter().map(|e| vec![e.clone()]).collect::<Vec<_>>();
     let mut fixed: Vec<Expr> = Vec::new();
     let mut sets: Option<Vec<Vec<Expr>>> = None;
+    let size_error = format!("a GROUP BY makes at most {MAX_GROUPING_SETS} grouping sets here");
     for e in list {
         let made = match e {
+            Expr::Rollup(parts) if too_many(parts.len(), false) => return p.err(e, size_error),
+            Expr::Cube(parts) if too_many(parts.len(), true) => return p.err(e, size_error),
+            Expr::GroupingSets(sets) if sets.len() > MAX_GROUPING_SETS => {
+                return p.err(e, size_error)
+            }
             Expr::Rollup(parts) => rollup(parts),
             Expr::Cube(parts) => cube(parts),
             Expr::GroupingSets(sets) => sets.clone(),
@@ -1948,6 +1974,9 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
     }
     match mods.as_slice() {
         [] => {}
+        [M::Rollup | M::Cube] if too_many(fixed.len(), matches!(mods[0], M::Cube)) => {
+            return p.err(sel.as_ref(), size_error)
+        }
         [M::Rollup] if sets.is_none() => sets = Some(rollup(&single(&fixed))),
         [M::Cube] if sets.is_none() => sets = Some(cube(&single(&fixed))),
         [M::GroupingSets(Expr::GroupingSets(g))] if sets.is_none() => sets = Some(g.clone()),
@@ -1977,14 +2006,21 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
         *set = all;
     }
     let grouping: Vec<Expr> = {
+        let mut seen = std::collections::HashSet::new();
         let mut g: Vec<Expr> = Vec::new();
         for e in sets.iter().flatten() {
-            if !g.contains(e) {
+            if seen.insert(e.to_string()) {
                 g.push(e.clone());
             }
         }
         g
     };
+    // A window reads every row of the result: it cannot run per grouping set.
+    if let Some(w) = sel.projection.iter().find(|i| {
+        matches!(i, SelectItem::UnnamedExpr(Expr::Function(f)) | SelectItem::ExprWithAlias { expr: Expr::Function(f), .. } if f.over.is_some())
+    }) {
+        return p.err(w, "window functions with ROLLUP, CUBE or GROUPING SETS are not supported yet");
+    }
     let mut chain: Option<SetExpr> = None;
     for set in &sets {
         let mut s2 = sel.as_ref().clone();

@@ -615,6 +615,26 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "or",
         ),
         (
+            "join left=a, right=b on a.k = b.k and a.x = 1 or b.y = 2 `g`",
+            "no or",
+            "or",
+        ),
+        (
+            "join left=a, right=b on a.k = b.k and status = 200 `g`",
+            "qualify status",
+            "status",
+        ),
+        (
+            "eval m = [ source = inner | where outer.b = inner.d | stats max(c) ]",
+            "correlated subsearches",
+            "inner.d",
+        ),
+        (
+            "eventstats max([ source = g | stats max(c) ]) as m by h",
+            "a subsearch in eventstats",
+            "",
+        ),
+        (
             "join left=a, right=b on a.k = b.k [ source = g ]",
             "subsearch",
             "[",

@@ -351,6 +351,18 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=a; bytes=0; ok=1; errs=0; @ptr=p2", "host=a; bytes=100; ok=1; errs=0; @ptr=p0", "host=c; bytes=300; ok=1; errs=0; @ptr=p3", "host=b; bytes=5000; ok=1; post=20000; errs=1; @ptr=p4", "host=b; bytes=20000; ok=1; post=20000; errs=1; @ptr=p1"],
         ),
+        // (Under NOT a count over no row is 0, not unknown: the anti-join idiom; and without
+        // an alias the table's name qualifies the outer column.)
+        (
+            "SELECT a.host FROM `A` AS a WHERE NOT ((SELECT COUNT(*) FROM `B` AS b WHERE b.host = a.host AND b.status = 500) > 0) ORDER BY a.host, a.bytes",
+            "",
+            &["host=a; @ptr=p2", "host=a; @ptr=p0", "host=c; @ptr=p3"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE bytes > (SELECT AVG(b.bytes) FROM `B` AS b WHERE b.host = A.host)",
+            "",
+            &["host=b; @ptr=p1", "host=a; @ptr=p0"],
+        ),
         (
             "SELECT a.host, a.bytes FROM `A` AS a WHERE a.bytes >= (SELECT AVG(b.bytes) FROM `B` AS b WHERE a.host = b.host) ORDER BY a.host",
             "",
@@ -687,6 +699,26 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT a.host FROM `A` AS a WHERE a.x > (SELECT b.x FROM `B` AS b WHERE b.k = a.k)",
             "selects one aggregate",
             "",
+        ),
+        (
+            "SELECT a.host FROM `A` AS a WHERE a.x > (SELECT COUNT(*) + 1 FROM `B` AS b WHERE b.k = a.k)",
+            "one aggregate call",
+            "",
+        ),
+        (
+            "SELECT a.host FROM `A` AS a WHERE a.x > (SELECT MAX(b.x) FROM `B` AS b WHERE b.k = a.k LIMIT 1)",
+            "LIMIT or OFFSET in a correlated subquery",
+            "",
+        ),
+        (
+            "SELECT host, COUNT(*) AS c, RANK() OVER (ORDER BY COUNT(*) DESC) AS r FROM `A` GROUP BY ROLLUP (host)",
+            "window functions with ROLLUP",
+            "RANK()",
+        ),
+        (
+            "SELECT COUNT(*) FROM `A` GROUP BY CUBE (a, b, c, d, e)",
+            "at most 20 grouping sets",
+            "a, b, c, d, e",
         ),
         (
             "SELECT a.host, COUNT(*) FROM `A` AS a GROUP BY a.host HAVING COUNT(*) > (SELECT COUNT(*) FROM `B` AS b WHERE b.host = a.host)",
