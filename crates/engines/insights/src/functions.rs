@@ -105,6 +105,66 @@ fn instant(v: &Value) -> Option<jiff::Timestamp> {
     }
 }
 
+/// Whether a value is a time of day written alone (`01:02:03`), not a date.
+fn is_clock(v: &Value) -> bool {
+    matches!(v, Value::Str(t) if parse_clock(t.trim()).is_some())
+}
+
+/// `[-]H…H:MM[:SS[.fff]]` in milliseconds.
+fn parse_clock(t: &str) -> Option<i64> {
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t),
+    };
+    let mut parts = t.split(':');
+    let h: i64 = parts
+        .next()
+        .filter(|p| !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()?;
+    let m: i64 = parts
+        .next()
+        .filter(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()?;
+    let (s, ms) = match parts.next() {
+        None => (0, 0),
+        Some(sec) => {
+            let (whole, frac) = sec.split_once('.').unwrap_or((sec, ""));
+            if whole.len() != 2
+                || !whole.bytes().all(|b| b.is_ascii_digit())
+                || !frac.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            let ms = format!("{frac:0<3}")[..3].parse::<i64>().ok()?;
+            (whole.parse::<i64>().ok()?, ms)
+        }
+    };
+    if parts.next().is_some() || m > 59 || s > 59 {
+        return None;
+    }
+    let v = ((h * 60 + m) * 60 + s) * 1000 + ms;
+    Some(if neg { -v } else { v })
+}
+
+/// A time of day in milliseconds: text such as `01:02:03`, or the clock of an instant (UTC).
+fn clock_ms(v: &Value) -> Option<i64> {
+    if let Value::Str(t) = v {
+        if let Some(c) = parse_clock(t.trim()) {
+            return Some(c);
+        }
+    }
+    instant(v).map(|t| t.as_millisecond().rem_euclid(86_400_000))
+}
+
+/// Milliseconds as MySQL writes a time: `[-]HH:MM:SS` (hours past 24 kept).
+fn clock_text(ms: i64) -> String {
+    let sign = if ms < 0 { "-" } else { "" };
+    let s = ms.unsigned_abs() / 1000;
+    format!("{sign}{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// The UTC date and time of a date argument ([`instant`]).
 fn civil(v: &Value) -> Option<jiff::civil::DateTime> {
     instant(v).map(|ts| ts.to_zoned(jiff::tz::TimeZone::UTC).datetime())
@@ -255,6 +315,17 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
         // Sunday 1 … Saturday 7.
         "ppl_dayofweek" => part(|d| i64::from(d.weekday().to_sunday_one_offset())),
         "ppl_dayofyear" => part(|d| i64::from(d.day_of_year())),
+        // (A time of day alone gives its own parts.)
+        "ppl_hour" | "ppl_minute" | "ppl_second" if is_clock(a0) => {
+            clock_ms(a0).map_or(Value::Null, |c| {
+                let s = c.unsigned_abs() / 1000;
+                Value::Num(match name {
+                    "ppl_hour" => s / 3600,
+                    "ppl_minute" => s / 60 % 60,
+                    _ => s % 60,
+                } as f64)
+            })
+        }
         "ppl_hour" => part(|d| i64::from(d.hour())),
         "ppl_minute" => part(|d| i64::from(d.minute())),
         "ppl_second" => part(|d| i64::from(d.second())),
@@ -273,7 +344,112 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
         }),
         "ppl_last_day" => civil(a0).map_or(Value::Null, |d| date_text(d.date().last_of_month())),
         "ppl_date" => civil(a0).map_or(Value::Null, |d| date_text(d.date())),
+        // (With a second argument, a time of day added: `timestamp(date, time)`.)
+        "ppl_timestamp" if a.len() == 2 => match (instant(a0), clock_ms(a1)) {
+            (Some(t), Some(c)) => Value::Time(t.as_millisecond().saturating_add(c)),
+            _ => Value::Null,
+        },
         "ppl_timestamp" => instant(a0).map_or(Value::Null, |t| Value::Time(t.as_millisecond())),
+        // MySQL's times of day (`HH:MM:SS`, hours past 24 and a sign allowed).
+        "ppl_time" => clock_ms(a0).map_or(Value::Null, |c| Value::Str(clock_text(c))),
+        "ppl_time_to_sec" => clock_ms(a0).map_or(Value::Null, |c| Value::Num((c / 1000) as f64)),
+        "ppl_sec_to_time" => x
+            .filter(|s| s.is_finite() && s.abs() < 3.0e13)
+            .map_or(Value::Null, |s| {
+                Value::Str(clock_text((s * 1000.0).trunc() as i64))
+            }),
+        "ppl_microsecond" => clock_ms(a0).map_or(Value::Null, |c| {
+            Value::Num((c.rem_euclid(1000) * 1000) as f64)
+        }),
+        "ppl_timediff" => {
+            // Two instants, or two times of day.
+            let d = match (instant(a0), instant(a1)) {
+                (Some(x), Some(y)) if !is_clock(a0) && !is_clock(a1) => {
+                    Some(x.as_millisecond() - y.as_millisecond())
+                }
+                _ => match (clock_ms(a0), clock_ms(a1)) {
+                    (Some(x), Some(y)) if is_clock(a0) && is_clock(a1) => Some(x - y),
+                    _ => None,
+                },
+            };
+            d.map_or(Value::Null, |d| Value::Str(clock_text(d)))
+        }
+        "ppl_addtime" | "ppl_subtime" => {
+            let Some(delta) = clock_ms(a1).filter(|_| is_clock(a1)) else {
+                return Value::Null;
+            };
+            let delta = if name == "ppl_subtime" { -delta } else { delta };
+            if is_clock(a0) {
+                clock_ms(a0).map_or(Value::Null, |c| Value::Str(clock_text(c + delta)))
+            } else {
+                instant(a0).map_or(Value::Null, |t| {
+                    Value::Time(t.as_millisecond().saturating_add(delta))
+                })
+            }
+        }
+        // `makedate(year, day of year)`: a date (a day past the year's end goes into the next).
+        "ppl_makedate" => match (x, num(a1)) {
+            (Some(y), Some(d))
+                if y.fract() == 0.0
+                    && (0.0..=9999.0).contains(&y)
+                    && d >= 1.0
+                    && d < 3_660_000.0 =>
+            {
+                jiff::civil::Date::new(y as i16, 1, 1)
+                    .ok()
+                    .and_then(|j| {
+                        j.checked_add(jiff::Span::new().days(d.trunc() as i64 - 1))
+                            .ok()
+                    })
+                    .map_or(Value::Null, date_text)
+            }
+            _ => Value::Null,
+        },
+        // MySQL's day numbers: 1995-05-01 is day 728779.
+        "ppl_to_days" => civil(a0)
+            .and_then(|d| {
+                let origin = jiff::civil::Date::new(1, 1, 1).ok()?;
+                d.date()
+                    .since(origin)
+                    .ok()
+                    .map(|sp| sp.get_days() as i64 + 366)
+            })
+            .map_or(Value::Null, |n| Value::Num(n as f64)),
+        "ppl_from_days" => x
+            .filter(|n| n.fract() == 0.0 && *n >= 366.0 && *n < 3_652_500.0)
+            .and_then(|n| {
+                jiff::civil::Date::new(1, 1, 1)
+                    .ok()?
+                    .checked_add(jiff::Span::new().days(n as i64 - 366))
+                    .ok()
+            })
+            .map_or(Value::Null, date_text),
+        // `convert_tz(time, from, to)`: its wall clock read in `from`, written in `to`.
+        "ppl_convert_tz" => {
+            let (Some(t), Some(f), Some(to)) = (civil(a0), text_of(a1), a.get(2).and_then(text_of))
+            else {
+                return Value::Null;
+            };
+            let (Some(f), Some(to)) = (
+                crate::datetime::time_zone_cached(&f),
+                crate::datetime::time_zone_cached(&to),
+            ) else {
+                return Value::Null;
+            };
+            t.to_zoned(f).map_or(Value::Null, |z| {
+                let w = z.timestamp().to_zoned(to).datetime();
+                Value::Str(format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                    w.year(),
+                    w.month(),
+                    w.day(),
+                    w.hour(),
+                    w.minute(),
+                    w.second()
+                ))
+            })
+        }
+        "ppl_utc_time" => Value::Str(clock_text(env.now_ms.rem_euclid(86_400_000))),
         // Epoch seconds → `yyyy-MM-dd HH:mm:ss` (UTC), as Spark writes it.
         "ppl_from_unixtime" => x
             .filter(|s| s.is_finite())

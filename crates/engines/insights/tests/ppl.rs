@@ -67,6 +67,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["n=3; a=[\"curl/8.5\",\"python/2\"]; u=[\"ann\",\"ann\"]; route=/a", "n=1; a=[\"Python/3\"]; u=[\"bob\"]; route=/b", "n=1; a=[\"curl/7.1\"]; u=[\"cy\"]; route=/c/d"],
         ),
+        // MySQL's times of day and day numbers (OpenSearch's PPL date functions).
+        (
+            "where ms = 10 | eval a = TIME('2020-08-26 13:49:00'), b = HOUR(TIME('01:02:03')), c = TIME_TO_SEC('22:23:00'), d = SEC_TO_TIME(3897), e = MAKEDATE(1945, 5), f = TO_DAYS('1995-05-01'), g = FROM_DAYS(730669), h = TIMEDIFF('23:59:59', '13:00:00'), i = ADDTIME('2008-05-15 22:00:00', '01:00:00'), j = SUBTIME('10:00:00', '10:30:00'), k = CONVERT_TZ('2008-05-15 12:00:00', '+00:00', '+10:00'), l = MICROSECOND('10:00:00.25'), m = TIMESTAMP('2020-08-26', '13:49:00') | fields a, b, c, d, e, f, g, h, i, j, k, l, m",
+            "",
+            &["a=13:49:00; b=1; c=80580; d=01:04:57; e=1945-01-05; f=728779; g=2000-07-03; h=10:59:59; i=2008-05-15 23:00:00.000; j=-00:30:00; k=2008-05-15 22:00:00; l=250000; m=2020-08-26 13:49:00.000; @ptr=p0"],
+        ),
         // A time span over another field than @timestamp: the start of its period.
         (
             "eval d = if(ms > 20, '2020-08-27 05:00:00', '2020-08-26 23:59:00') | stats count() as n by span(d, 1d) as day | sort day",
