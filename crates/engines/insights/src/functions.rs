@@ -392,8 +392,7 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             (Some(y), Some(d))
                 if y.fract() == 0.0
                     && (0.0..=9999.0).contains(&y)
-                    && d >= 1.0
-                    && d < 3_660_000.0 =>
+                    && (1.0..3_660_000.0).contains(&d) =>
             {
                 jiff::civil::Date::new(y as i16, 1, 1)
                     .ok()
