@@ -389,3 +389,12 @@ def test_source_scope_names_the_log_groups(logs, data):
     expect_error("InvalidParameterException", logs.start_query, queryString=f"source = [lg:`{group}`] | head 1",
                  queryLanguage="PPL", logGroupName=group,
                  startTime=start // SECOND_MS - 60, endTime=start // SECOND_MS + 600)
+
+
+def test_appendcol_lays_a_sub_search_over_the_rows(logs, data):
+    _, _, docs = data
+    got = rows(ppl(logs, data, "stats count() as n by route | sort route "
+                               "| appendcol [ stats max(ms) as slowest by route | sort route ]"))
+    routes = sorted({d["route"] for d in docs})
+    assert got == [{"n": str(sum(d["route"] == r for d in docs)), "route": r,
+                    "slowest": str(max(d["ms"] for d in docs if d["route"] == r))} for r in routes]

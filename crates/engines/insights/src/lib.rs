@@ -535,6 +535,19 @@ impl Query {
         self.source.as_ref()
     }
 
+    /// Points the `appendcols` fed by subquery `from` (a placeholder number) at subquery `to`.
+    pub(crate) fn retarget_appendcols(&mut self, from: usize, to: usize) {
+        if let Some(plan) = Arc::get_mut(&mut self.plan) {
+            for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {
+                if let ast::Command::Rows(ast::RowCmd::AppendCols { sub, .. }) = c {
+                    if *sub == from {
+                        *sub = to;
+                    }
+                }
+            }
+        }
+    }
+
     /// Points the lookups fed by subquery `from` (a placeholder number) at subquery `to`.
     pub(crate) fn retarget_lookup(&mut self, from: usize, to: usize) {
         if let Some(plan) = Arc::get_mut(&mut self.plan) {

@@ -261,6 +261,8 @@ struct Parser<'a> {
     /// Fields whole records lost (`fields -`, `rename`, `expand … as`): no later command may
     /// read them, and they leave the rows at the end.
     gone: Vec<String>,
+    /// The sub-searches of `appendcol`, by their number in the `AppendCols` they feed.
+    appended: Vec<Query>,
 }
 
 /// The deepest a PPL expression may nest (parentheses, calls, unary operators).
@@ -1077,6 +1079,12 @@ impl Parser<'_> {
     }
 }
 
+/// Where an `appendcol`'s rows are looked for until its sub-search's place is known.
+const APPEND_MARK: usize = 1 << 20;
+/// The most rows an `appendcol` sub-search lays over the query's (as Logs Insights'
+/// `appendcols` by default).
+const APPEND_MAX_ROWS: usize = 10_000;
+
 /// A subsearch read by [`Parser::subsearch_query`].
 struct Subsearch {
     query: Query,
@@ -1209,6 +1217,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
         subsearches: Vec::new(),
         scalars: Vec::new(),
         gone: Vec::new(),
+        appended: Vec::new(),
     };
     let mut pieces: Vec<Piece> = Vec::new();
     let mut shown: Shown = None;
@@ -1561,11 +1570,11 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             // subquery of the commands so far and the `stats` runs first, and its rows feed a
             // lookup by the `by` fields.
             "eventstats" => {
-                if !p.subsearches.is_empty() || !p.scalars.is_empty() {
+                if !p.subsearches.is_empty() || !p.scalars.is_empty() || !p.appended.is_empty() {
                     return err(
                         t.start,
                         t.end,
-                        "eventstats after a subsearch is not supported yet",
+                        "eventstats after a subsearch or an appendcol is not supported yet",
                     );
                 }
                 if p.join.is_some() {
@@ -1955,6 +1964,88 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                     );
                 }
             }
+            // `appendcol [override=bool] [ commands ]`: the sub-search's rows (over the same
+            // records) laid over the query's, row by row.
+            "appendcol" => {
+                let mut overwrite = false;
+                if p.eat_word("override") {
+                    p.expect_sym("=")?;
+                    let v = p.next();
+                    overwrite = match &v.tok {
+                        Tok::Word(w) if w.eq_ignore_ascii_case("true") => true,
+                        Tok::Word(w) if w.eq_ignore_ascii_case("false") => false,
+                        _ => return err(v.start, v.end.max(v.start + 1), "expected true or false"),
+                    };
+                }
+                let open = p.next();
+                if !matches!(open.tok, Tok::Sym("[")) {
+                    return err(
+                        open.start,
+                        open.end.max(open.start + 1),
+                        "appendcol takes its sub-search in brackets: appendcol [ stats count() by x ]",
+                    );
+                }
+                let mut depth = 0usize;
+                let mut close = None;
+                for (i, tk) in p.toks.iter().enumerate().skip(p.pos) {
+                    match tk.tok {
+                        Tok::Sym("[") => depth += 1,
+                        Tok::Sym("]") if depth == 0 => {
+                            close = Some(i);
+                            break;
+                        }
+                        Tok::Sym("]") => depth -= 1,
+                        _ => {}
+                    }
+                }
+                let Some(close) = close else {
+                    return err(open.start, open.end, "this [ is not closed");
+                };
+                let (from, to) = (open.end, p.toks[close].start);
+                let inner: String = chars[from..to].iter().collect();
+                let (query, sub_shown) = translate_shown(&inner).map_err(|e| QueryError {
+                    start: e.start + from,
+                    end: e.end + from,
+                    message: e.message,
+                })?;
+                let Some(columns) = sub_shown else {
+                    return err(
+                        from,
+                        to,
+                        "the appendcol sub-search must choose its fields (fields or stats)",
+                    );
+                };
+                if !query.subs.is_empty() || query.join.is_some() {
+                    return err(
+                        from,
+                        to,
+                        "an appendcol sub-search holds no subsearch, eventstats, appendcol or join",
+                    );
+                }
+                p.pos = close + 1;
+                let k = p.appended.len();
+                p.appended.push(query);
+                if let Some(cols) = shown.as_mut() {
+                    for c in &columns {
+                        if !cols.contains(c) {
+                            cols.push(c.clone());
+                        }
+                    }
+                }
+                for c in &columns {
+                    p.make(c.clone());
+                }
+                ready(
+                    &mut pieces,
+                    Command::Rows(RowCmd::AppendCols {
+                        sub: APPEND_MARK + k,
+                        overwrite,
+                        columns,
+                        rows: None,
+                    }),
+                    p.peek().start,
+                );
+            }
             "search" | "source" => {
                 return err(
                     t.start,
@@ -2032,6 +2123,19 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             eventstats: false,
             union: false,
             scalar: Some(j),
+        });
+    }
+    // `appendcol` sub-searches run first over the query's own log groups.
+    for (k, inner) in std::mem::take(&mut p.appended).into_iter().enumerate() {
+        query.retarget_appendcols(APPEND_MARK + k, query.subs.len());
+        query.subs.push(crate::SubQuery {
+            source: None,
+            query: inner,
+            field: String::new(),
+            append: Some(APPEND_MAX_ROWS),
+            eventstats: false,
+            union: false,
+            scalar: None,
         });
     }
     if let Some(inner) = eventstats {

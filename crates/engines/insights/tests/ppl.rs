@@ -339,6 +339,17 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["t=920; @ptr=p2", "t=910; @ptr=p0", "t=50; @ptr=p4", "t=40; @ptr=p3", "t=30; @ptr=p1"],
         ),
+        // appendcol: the sub-search's rows over the query's, row by row.
+        (
+            "stats count() as n by route | sort route | appendcol [ stats max(ms) as top by route | sort route ]",
+            "",
+            &["n=3; route=/a; top=50", "n=1; route=/b; top=30", "n=1; route=/c/d; top=40"],
+        ),
+        (
+            "stats count() as n by route | sort route | appendcol override=true [ stats count() as n | eval extra = 1 ]",
+            "",
+            &["n=5; route=/a; extra=1", "n=1; route=/b", "n=1; route=/c/d"],
+        ),
         // Scalar subsearches: their one value (OpenSearch's `eval m = [ … | stats max(c) ]`).
         (
             "eval most = [ source = g | stats max(ms) ], share = ms / [ source = g | stats sum(ms) ] | where ms > [ source = g | where status = 200 | stats avg(ms) ] | fields route, ms, most, share",
@@ -699,6 +710,13 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "rlike",
         ),
         ("sort str(route)", "sort str(…) is not supported yet", "str"),
+        ("appendcol stats count()", "in brackets", "stats"),
+        ("appendcol [ where ms > 1 ]", "must choose its fields", ""),
+        (
+            "stats count() as n | appendcol [ stats max(ms) as m ] | eventstats count() as c",
+            "eventstats after a subsearch or an appendcol",
+            "eventstats",
+        ),
         (
             "eval m = [ source = g | fields a, b ]",
             "must select one field",
