@@ -353,15 +353,8 @@ impl AggState {
             }
             AggState::Best(b) => b.clone().unwrap_or(Value::Null),
             AggState::Pct(vs, weighted) if k == AggKind::Percentile => {
-                // Every value with its count, in order; the values at the two ranks around
-                // p · (n − 1) interpolated.
-                let mut all: Vec<(f64, u64)> = weighted
-                    .iter()
-                    .map(|(&x, &n)| (f64::from_bits(x), n))
-                    .collect();
-                all.extend(vs.iter().map(|&x| (x, 1)));
-                all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
-                let total: u64 = all.iter().map(|(_, n)| n).sum();
+                // The values at the two ranks around p · (n − 1), interpolated.
+                let (all, total) = counted(vs, weighted);
                 if total == 0 {
                     return Value::Null;
                 }
@@ -386,15 +379,8 @@ impl AggState {
                 Value::Num((hi - at) * a + (at - lo as f64) * nth(lo + 1))
             }
             AggState::Pct(vs, weighted) if !weighted.is_empty() => {
-                // Every value with its count, in order; the rank-th smallest is found by
-                // walking the counts.
-                let mut all: Vec<(f64, u64)> = weighted
-                    .iter()
-                    .map(|(&x, &n)| (f64::from_bits(x), n))
-                    .collect();
-                all.extend(vs.iter().map(|&x| (x, 1)));
-                all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
-                let total: u64 = all.iter().map(|(_, n)| n).sum();
+                // The rank-th smallest, found by walking the counts.
+                let (all, total) = counted(vs, weighted);
                 let rank = (snap(p * total as f64 / 100.0).ceil() as u64).clamp(1, total);
                 let mut seen = 0;
                 for (x, n) in all {
@@ -436,6 +422,18 @@ impl AggState {
             }
         }
     }
+}
+
+/// A percentile state's values, each with its count, in order, and how many there are.
+fn counted(vs: &[f64], weighted: &HashMap<u64, u64>) -> (Vec<(f64, u64)>, u64) {
+    let mut all: Vec<(f64, u64)> = weighted
+        .iter()
+        .map(|(&x, &n)| (f64::from_bits(x), n))
+        .collect();
+    all.extend(vs.iter().map(|&x| (x, 1)));
+    all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
+    let total = all.iter().map(|(_, n)| n).sum();
+    (all, total)
 }
 
 /// A rank computed in floating point, taken as the whole number it is meant to be when it is

@@ -115,41 +115,22 @@ pub(crate) fn parse_query(text: &str, nested: bool) -> R<Parsed> {
     Ok((cmds, p.subs, p.join))
 }
 
-/// `diff` compares the patterns of two periods, so it must come directly after the `pattern`
-/// that collects the records (no `stats`, `sort`, `dedup` or `limit` before that `pattern`).
+/// `diff` compares the patterns of two periods, and `anomaly` reads the patterns' records over
+/// the time range: each must come directly after the `pattern` that collects the records (no
+/// `stats`, `sort`, `dedup` or `limit` before that `pattern`; not after each other).
 fn check_diff_placement(cmds: &[Command], spans: &[(usize, usize)]) -> R<()> {
     for (i, c) in cmds.iter().enumerate() {
-        // `anomaly` reads the patterns' records over the time range: directly after the
-        // collecting `pattern` (not after `diff`).
-        if matches!(c, Command::Anomaly) {
-            let ok = i > 0
-                && matches!(cmds[i - 1], Command::Pattern(_))
-                && cmds[..i - 1].iter().all(Command::is_streaming);
-            if !ok {
-                return err(
-                    spans[i].0,
-                    spans[i].1,
-                    "anomaly must directly follow a pattern command, and no stats, sort, dedup or limit may come before that pattern",
-                );
-            }
-            continue;
-        }
-        if !matches!(c, Command::Diff(_)) {
-            continue;
-        }
+        let message = match c {
+            Command::Anomaly => "anomaly must directly follow a pattern command, and no stats, sort, dedup or limit may come before that pattern",
+            Command::Diff(DiffPeriod::Shift(..)) => "logcompare compares the records themselves: no stats, sort, dedup, limit or pattern may come before it",
+            Command::Diff(_) => "diff must directly follow a pattern command, and no stats, sort, dedup or limit may come before that pattern",
+            _ => continue,
+        };
         let ok = i > 0
             && matches!(cmds[i - 1], Command::Pattern(_))
             && cmds[..i - 1].iter().all(Command::is_streaming);
         if !ok {
-            return err(
-                spans[i].0,
-                spans[i].1,
-                if matches!(c, Command::Diff(DiffPeriod::Shift(..))) {
-                    "logcompare compares the records themselves: no stats, sort, dedup, limit or pattern may come before it"
-                } else {
-                    "diff must directly follow a pattern command, and no stats, sort, dedup or limit may come before that pattern"
-                },
-            );
+            return err(spans[i].0, spans[i].1, message);
         }
     }
     Ok(())

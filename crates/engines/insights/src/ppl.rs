@@ -618,24 +618,22 @@ impl Parser<'_> {
 
     /// The subsearch whose `[` is `open` (the parser stands after it): its log group, its
     /// commands translated and the one field they select; the parser goes past its `]`.
-    fn subsearch_query(&mut self, open: &Token) -> R<Subsearch> {
-        // The matching `]`.
+    /// The token of the `]` matching a `[` just read.
+    fn closing_bracket(&self, open: &Token) -> R<usize> {
         let mut depth = 0usize;
-        let mut close = None;
         for (i, t) in self.toks.iter().enumerate().skip(self.pos) {
             match t.tok {
                 Tok::Sym("[") => depth += 1,
-                Tok::Sym("]") if depth == 0 => {
-                    close = Some(i);
-                    break;
-                }
+                Tok::Sym("]") if depth == 0 => return Ok(i),
                 Tok::Sym("]") => depth -= 1,
                 _ => {}
             }
         }
-        let Some(close) = close else {
-            return err(open.start, open.end, "this [ is not closed");
-        };
+        err(open.start, open.end, "this [ is not closed")
+    }
+
+    fn subsearch_query(&mut self, open: &Token) -> R<Subsearch> {
+        let close = self.closing_bracket(open)?;
         let end = self.toks[close].start;
         // `search source = g`, `subquery source = g` (AWS's example) or `source = g`, then
         // `| commands`.
@@ -1985,22 +1983,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         "appendcol takes its sub-search in brackets: appendcol [ stats count() by x ]",
                     );
                 }
-                let mut depth = 0usize;
-                let mut close = None;
-                for (i, tk) in p.toks.iter().enumerate().skip(p.pos) {
-                    match tk.tok {
-                        Tok::Sym("[") => depth += 1,
-                        Tok::Sym("]") if depth == 0 => {
-                            close = Some(i);
-                            break;
-                        }
-                        Tok::Sym("]") => depth -= 1,
-                        _ => {}
-                    }
-                }
-                let Some(close) = close else {
-                    return err(open.start, open.end, "this [ is not closed");
-                };
+                let close = p.closing_bracket(&open)?;
                 let (from, to) = (open.end, p.toks[close].start);
                 let inner: String = chars[from..to].iter().collect();
                 let (query, sub_shown) = translate_shown(&inner).map_err(|e| QueryError {

@@ -386,28 +386,8 @@ impl Tr<'_> {
         if outer_alias.is_empty() || outer_alias.eq_ignore_ascii_case(&inner_alias) {
             return Ok(None);
         }
-        let mut conjuncts = Vec::new();
-        if let Some(w) = &sel.selection {
-            and_parts(w, &mut conjuncts);
-        }
-        let qualified = |x: &Expr, a: &str| matches!(x, Expr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value.eq_ignore_ascii_case(a));
-        let Some((at, inner_col, outer_col)) = conjuncts.iter().enumerate().find_map(|(k, c)| {
-            let Expr::BinaryOp {
-                left,
-                op: BinaryOperator::Eq,
-                right,
-            } = c
-            else {
-                return None;
-            };
-            if qualified(left, &inner_alias) && qualified(right, &outer_alias) {
-                Some((k, (**left).clone(), (**right).clone()))
-            } else if qualified(right, &inner_alias) && qualified(left, &outer_alias) {
-                Some((k, (**right).clone(), (**left).clone()))
-            } else {
-                None
-            }
-        }) else {
+        let Some((inner_col, outer_col, rest)) = correlation(sel, &inner_alias, &outer_alias)
+        else {
             return Ok(None);
         };
         let need = "a correlated scalar subquery selects one aggregate call, without GROUP BY or HAVING: (SELECT COUNT(*) FROM `g` AS b WHERE b.k = a.k)";
@@ -435,12 +415,6 @@ impl Tr<'_> {
                 "a correlated subquery in a query with a JOIN or GROUP BY is not supported yet",
             );
         }
-        let rest: Vec<Expr> = conjuncts
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| *k != at)
-            .map(|(_, c)| (*c).clone())
-            .collect();
         let mut q2 = q.clone();
         // (One row per key: an order or a limit changes nothing.)
         q2.limit_clause = None;
@@ -460,11 +434,7 @@ impl Tr<'_> {
             },
         ];
         sel2.group_by = GroupByExpr::Expressions(vec![inner_col], Vec::new());
-        sel2.selection = rest.into_iter().reduce(|a, b| Expr::BinaryOp {
-            left: Box::new(a),
-            op: BinaryOperator::And,
-            right: Box::new(b),
-        });
+        sel2.selection = rest;
         let inner = with_outer(Some(&outer_alias), || select_query(p, &q2, true))?;
         if inner.join.is_some() || !inner.subs.is_empty() {
             return p.err(e, "a correlated subquery holds no JOIN or subquery");
@@ -532,36 +502,10 @@ impl Tr<'_> {
                 "EXISTS over a grouped or aggregating subquery is not supported yet",
             );
         }
-        let mut conjuncts = Vec::new();
-        if let Some(w) = &sel.selection {
-            and_parts(w, &mut conjuncts);
-        }
-        let qualified = |x: &Expr, a: &str| matches!(x, Expr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value.eq_ignore_ascii_case(a));
-        let Some((at, inner_col, outer_col)) = conjuncts.iter().enumerate().find_map(|(k, c)| {
-            let Expr::BinaryOp {
-                left,
-                op: BinaryOperator::Eq,
-                right,
-            } = c
-            else {
-                return None;
-            };
-            if qualified(left, &inner_alias) && qualified(right, &outer_alias) {
-                Some((k, (**left).clone(), (**right).clone()))
-            } else if qualified(right, &inner_alias) && qualified(left, &outer_alias) {
-                Some((k, (**right).clone(), (**left).clone()))
-            } else {
-                None
-            }
-        }) else {
+        let Some((inner_col, outer_col, rest)) = correlation(sel, &inner_alias, &outer_alias)
+        else {
             return p.err(e, need);
         };
-        let rest: Vec<Expr> = conjuncts
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| *k != at)
-            .map(|(_, c)| (*c).clone())
-            .collect();
         let mut q2 = q.clone();
         // (A LIMIT or an order inside EXISTS changes nothing per outer row.)
         q2.limit_clause = None;
@@ -570,11 +514,7 @@ impl Tr<'_> {
             return p.err(e, "a subquery is one SELECT");
         };
         sel2.projection = vec![SelectItem::UnnamedExpr(inner_col)];
-        sel2.selection = rest.into_iter().reduce(|a, b| Expr::BinaryOp {
-            left: Box::new(a),
-            op: BinaryOperator::And,
-            right: Box::new(b),
-        });
+        sel2.selection = rest;
         let from = self.seen.len();
         let t = self.in_subquery(e, &outer_col, &q2)?;
         Ok(if negated { self.negate(&t, from) } else { t })
@@ -3039,6 +2979,49 @@ fn window_frame_of(
         return p.err(e, "a RANGE frame with CURRENT ROW needs an ORDER BY");
     }
     Ok(crate::ast::Frame { rows, start, end })
+}
+
+/// A subquery's correlation by one equality between a column qualified by its table's alias
+/// (`inner`) and one qualified by the outer query's (`outer`), among its WHERE's `AND` parts:
+/// the inner column, the outer column, and the WHERE of the other parts.
+fn correlation(
+    sel: &sqlparser::ast::Select,
+    inner: &str,
+    outer: &str,
+) -> Option<(Expr, Expr, Option<Expr>)> {
+    let mut conjuncts = Vec::new();
+    if let Some(w) = &sel.selection {
+        and_parts(w, &mut conjuncts);
+    }
+    let qualified = |x: &Expr, a: &str| matches!(x, Expr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value.eq_ignore_ascii_case(a));
+    let (at, inner_col, outer_col) = conjuncts.iter().enumerate().find_map(|(k, c)| {
+        let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } = c
+        else {
+            return None;
+        };
+        if qualified(left, inner) && qualified(right, outer) {
+            Some((k, (**left).clone(), (**right).clone()))
+        } else if qualified(right, inner) && qualified(left, outer) {
+            Some((k, (**right).clone(), (**left).clone()))
+        } else {
+            None
+        }
+    })?;
+    let rest = conjuncts
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| *k != at)
+        .map(|(_, c)| (*c).clone())
+        .reduce(|a, b| Expr::BinaryOp {
+            left: Box::new(a),
+            op: BinaryOperator::And,
+            right: Box::new(b),
+        });
+    Some((inner_col, outer_col, rest))
 }
 
 /// The operands of an `AND` chain (parentheses looked through).
