@@ -517,7 +517,17 @@ impl Tr<'_> {
         sel2.selection = rest;
         let from = self.seen.len();
         let t = self.in_subquery(e, &outer_col, &q2)?;
-        Ok(if negated { self.negate(&t, from) } else { t })
+        if !negated {
+            return Ok(t);
+        }
+        // A row whose key is missing matches no inner row: NOT EXISTS holds for it, as in
+        // Spark (NOT IN alone would be unknown there).
+        self.seen.truncate(from);
+        let Expr::CompoundIdentifier(parts) = &outer_col else {
+            return p.err(e, need);
+        };
+        let k = name(&self.column(parts), 0, 0)?;
+        Ok(format!("((not ispresent({k})) or (not {t}))"))
     }
 
     /// `NOT e` over the text of `e`, whose fields are `seen[from..]`.

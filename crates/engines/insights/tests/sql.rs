@@ -258,6 +258,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=a; @ptr=p2", "host=a; @ptr=p0", "host=c; @ptr=p3"],
         ),
+        // (A missing outer key matches no inner row: NOT EXISTS holds, EXISTS does not.)
+        (
+            "SELECT a.host FROM `A` AS a WHERE NOT EXISTS (SELECT 1 FROM `B` AS b WHERE b.host = a.nope) AND NOT EXISTS (SELECT 1 FROM `B` AS b WHERE b.host = a.host AND b.bytes < 1000) ORDER BY a.bytes",
+            "",
+            &["host=b; @ptr=p4", "host=b; @ptr=p1"],
+        ),
         // Aggregate windows: over the whole part without ORDER BY, running (peers included)
         // with it.
         (
