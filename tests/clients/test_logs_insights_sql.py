@@ -237,8 +237,8 @@ def test_window_functions_rank_number_and_offset_rows(logs, data):
     start = data[2]
     err = expect_error("MalformedQueryException", logs.start_query, queryLanguage="SQL",
                        startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
-                       queryString=f"SELECT NTH_VALUE(host, 2) OVER (ORDER BY host) AS s FROM `{a}`")
-    assert "window function nth_value" in err.response["Error"]["Message"], err.response
+                       queryString=f"SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY bytes) OVER () AS s FROM `{a}`")
+    assert "window function percentile_cont" in err.response["Error"]["Message"], err.response
     # Aggregates over each host's requests, and a running total in size order.
     got = rows(sql(logs, data, f"SELECT host, bytes, SUM(bytes) OVER (PARTITION BY host) AS host_total, "
                                f"SUM(bytes) OVER (ORDER BY bytes) AS running FROM `{a}` ORDER BY bytes"))

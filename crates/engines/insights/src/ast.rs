@@ -335,8 +335,12 @@ pub enum WindowFn {
     PercentRank,
     /// The share of the part's rows ordered before or equal to this one.
     CumeDist,
-    /// The `field` value of the frame's first (`last`: last) row.
-    Value { field: String, last: bool },
+    /// The `field` value of the frame's `nth` row (1: the first), or (`last`) its last row.
+    Value {
+        field: String,
+        last: bool,
+        nth: usize,
+    },
 }
 
 /// The rows a window aggregate (or `first_value`/`last_value`) covers around each row.

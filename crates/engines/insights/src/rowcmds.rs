@@ -754,17 +754,40 @@ fn window(
             _ => Vec::new(),
         };
         // The frame of each place: [lo, hi) in `pos`, both never decreasing.
-        let bounds: Vec<(usize, usize)> = (0..n)
-            .map(|k| frame_bounds(frame, k, n, peers[k], !order.is_empty()))
-            .collect();
+        let by_value = frame.is_some_and(|f| {
+            !f.rows
+                && [f.start, f.end]
+                    .iter()
+                    .any(|b| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)))
+        });
+        let bounds: Vec<(usize, usize)> = match frame {
+            // RANGE with offsets: by the (one, numeric) order value.
+            Some(f) if by_value => {
+                let nums: Vec<Option<f64>> = pos
+                    .iter()
+                    .map(|&p| {
+                        keys[p]
+                            .first()
+                            .and_then(|v| if v.is_null() { None } else { v.as_num() })
+                    })
+                    .collect();
+                range_bounds(f, &nums, order.first().is_some_and(|(_, d)| *d), &peers)
+            }
+            _ => (0..n)
+                .map(|k| frame_bounds(frame, k, n, peers[k], !order.is_empty()))
+                .collect(),
+        };
         let results: Vec<Value> = match func {
             WindowFn::Agg { kind, .. } => frame_aggregates(*kind, &values, &bounds),
-            WindowFn::Value { last, .. } => bounds
+            WindowFn::Value { last, nth, .. } => bounds
                 .iter()
                 .map(|&(lo, hi)| match (lo < hi, last) {
                     (false, _) => Value::Null,
-                    (true, false) => values[lo].clone(),
                     (true, true) => values[hi - 1].clone(),
+                    (true, false) => lo
+                        .checked_add(nth.saturating_sub(1))
+                        .filter(|&i| i < hi)
+                        .map_or(Value::Null, |i| values[i].clone()),
                 })
                 .collect(),
             _ => {
@@ -852,6 +875,55 @@ fn frame_bounds(
         FrameBound::Following(d) => k.saturating_add(d).saturating_add(1).min(n),
     };
     (lo, hi.max(lo))
+}
+
+/// A `RANGE` frame with offsets over one numeric order value (`nums`, in the part's order:
+/// ascending, or `desc`; rows without a number together at one end): for each place, the rows
+/// whose value lies within the offsets of its own; a row without a number has its peers.
+fn range_bounds(
+    f: &Frame,
+    nums: &[Option<f64>],
+    desc: bool,
+    peers: &[(usize, usize)],
+) -> Vec<(usize, usize)> {
+    let n = nums.len();
+    // The run of numbers, sorted: [a, b).
+    let a = nums.iter().position(Option::is_some).unwrap_or(n);
+    let b = a + nums[a..].iter().take_while(|x| x.is_some()).count();
+    let vals: Vec<f64> = nums[a..b].iter().map(|x| x.unwrap_or(0.0)).collect();
+    // The first place (in [a, b)) whose value is at or past `t` in the part's order, and the
+    // first one strictly past it.
+    let at_or_past = |t: f64| a + vals.partition_point(|&v| if desc { v > t } else { v < t });
+    let past = |t: f64| a + vals.partition_point(|&v| if desc { v >= t } else { v <= t });
+    // (An offset moves a value toward the part's start, `-`, or its end, `+`.)
+    let step = |v: f64, d: usize, toward_end: bool| {
+        let d = d as f64;
+        if toward_end != desc {
+            v + d
+        } else {
+            v - d
+        }
+    };
+    (0..n)
+        .map(|k| {
+            let Some(v) = nums[k] else {
+                return peers[k];
+            };
+            let lo = match f.start {
+                FrameBound::Unbounded => 0,
+                FrameBound::Preceding(d) => at_or_past(step(v, d, false)),
+                FrameBound::Current => peers[k].0,
+                FrameBound::Following(d) => at_or_past(step(v, d, true)),
+            };
+            let hi = match f.end {
+                FrameBound::Unbounded => n,
+                FrameBound::Preceding(d) => past(step(v, d, false)),
+                FrameBound::Current => peers[k].1,
+                FrameBound::Following(d) => past(step(v, d, true)),
+            };
+            (lo, hi.max(lo))
+        })
+        .collect()
 }
 
 /// An aggregate over each frame ([lo, hi) of `values`, both ends never decreasing): counts,

@@ -2679,6 +2679,7 @@ fn window_parts(
             "lead",
             "first_value",
             "last_value",
+            "nth_value",
             "count",
             "sum",
             "avg",
@@ -2696,7 +2697,7 @@ fn window_parts(
         if !WINDOW_FUNCTIONS.contains(&fname.as_str()) {
             return p.err(
                 *e,
-                format!("the window function {fname} is not supported yet (ROW_NUMBER, RANK, DENSE_RANK, PERCENT_RANK, CUME_DIST, NTILE, LAG, LEAD, FIRST_VALUE, LAST_VALUE and the aggregates COUNT, SUM, AVG, MIN, MAX, STDDEV, STDDEV_POP, VARIANCE and VAR_POP are)"),
+                format!("the window function {fname} is not supported yet (ROW_NUMBER, RANK, DENSE_RANK, PERCENT_RANK, CUME_DIST, NTILE, LAG, LEAD, FIRST_VALUE, LAST_VALUE, NTH_VALUE and the aggregates COUNT, SUM, AVG, MIN, MAX, STDDEV, STDDEV_POP, VARIANCE and VAR_POP are)"),
             );
         }
         use crate::ast::WindowAgg as A;
@@ -2732,7 +2733,7 @@ fn window_parts(
                     ),
                 )
             }
-            Some(w) => Some(window_frame_of(p, e, w, order_by.is_empty())?),
+            Some(w) => Some(window_frame_of(p, e, w, order_by.len())?),
         };
         if f.filter.is_some()
             || !f.within_group.is_empty()
@@ -2855,6 +2856,16 @@ fn window_parts(
             ("first_value" | "last_value", [x], _) => WindowFn::Value {
                 field: column(x, "v")?,
                 last: fname == "last_value",
+                nth: 1,
+            },
+            // `nth_value(x, n)`: the frame's n-th row's value (NULL past its end).
+            ("nth_value", [x, k], _) => match ordinal(k) {
+                Some(nth) => WindowFn::Value {
+                    field: column(x, "v")?,
+                    last: false,
+                    nth,
+                },
+                None => return p.err(*k, "NTH_VALUE takes a positive whole number"),
             },
             ("lag" | "lead", [x, rest @ ..], _) if rest.len() <= 2 => {
                 let offset = match rest.first() {
@@ -2921,8 +2932,9 @@ fn window_frame_of(
     p: &Places,
     e: &Expr,
     w: &sqlparser::ast::WindowFrame,
-    unordered: bool,
+    order_keys: usize,
 ) -> R<crate::ast::Frame> {
+    let unordered = order_keys == 0;
     use crate::ast::FrameBound as B;
     use sqlparser::ast::{WindowFrameBound, WindowFrameUnits};
     let rows = match w.units {
@@ -2940,10 +2952,10 @@ fn window_frame_of(
                 _ => None,
             };
             match n {
-                Some(n) if rows => Ok(n),
+                Some(n) if rows || order_keys == 1 => Ok(n),
                 Some(_) => p.err(
                     x,
-                    "RANGE frames take UNBOUNDED and CURRENT ROW bounds here (offsets in order values are not supported yet): use ROWS",
+                    "a RANGE frame with offsets needs exactly one ORDER BY value (a number)",
                 ),
                 None => p.err(x, "a frame's offset is a whole number"),
             }

@@ -277,6 +277,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
                 "host=c; bytes=300; total=300; n=1; top=20000; @ptr=p3",
             ],
         ),
+        // RANGE frames by value, and NTH_VALUE.
+        (
+            "SELECT bytes, COUNT(*) OVER (ORDER BY bytes RANGE BETWEEN 200 PRECEDING AND 200 FOLLOWING) AS near, SUM(bytes) OVER (ORDER BY bytes DESC RANGE BETWEEN CURRENT ROW AND 15000 FOLLOWING) AS below, NTH_VALUE(host, 2) OVER (ORDER BY bytes ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS second, NTH_VALUE(host, 3) OVER (ORDER BY bytes) AS third FROM `A` ORDER BY bytes",
+            "",
+            &["bytes=0; near=2; below=0; second=a; @ptr=p2", "bytes=100; near=3; below=100; second=a; @ptr=p0", "bytes=300; near=2; below=400; second=a; third=c; @ptr=p3", "bytes=5000; near=1; below=5400; second=a; third=c; @ptr=p4", "bytes=20000; near=1; below=25000; second=a; third=c; @ptr=p1"],
+        ),
         // Frames (ROWS offsets, UNBOUNDED, CURRENT ROW), deviations, NTILE, PERCENT_RANK,
         // CUME_DIST, FIRST_VALUE and LAST_VALUE.
         (
@@ -772,13 +778,13 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "soundex(x)",
         ),
         (
-            "SELECT x, NTH_VALUE(x, 2) OVER (PARTITION BY y) AS s FROM `A`",
-            "window function nth_value is not supported yet",
-            "NTH_VALUE(x, 2)",
+            "SELECT x, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x) OVER () AS s FROM `A`",
+            "window function percentile_cont is not supported yet",
+            "PERCENTILE_CONT(0.5)",
         ),
         (
-            "SELECT SUM(x) OVER (ORDER BY x RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) AS r FROM `A`",
-            "RANGE frames take UNBOUNDED and CURRENT ROW",
+            "SELECT SUM(x) OVER (ORDER BY x, y RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) AS r FROM `A`",
+            "exactly one ORDER BY value",
             "1",
         ),
         (
