@@ -1004,6 +1004,122 @@ fn frame_aggregates(kind: WindowAgg, values: &[Value], bounds: &[(usize, usize)]
 mod tests {
     use super::glob;
 
+    /// `RANGE` frames with offsets give, for each row, exactly the rows whose value lies within
+    /// the offsets (ascending or descending; rows without a number keep their peers).
+    #[test]
+    fn range_frames_match_their_definition() {
+        use super::range_bounds;
+        use crate::ast::{Frame, FrameBound as B};
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let bounds = [
+            B::Unbounded,
+            B::Preceding(0),
+            B::Preceding(3),
+            B::Current,
+            B::Following(2),
+        ];
+        for _ in 0..400 {
+            let desc = next(2) == 1;
+            let mut nums: Vec<Option<f64>> = (0..next(9))
+                .map(|_| (next(4) > 0).then(|| next(10) as f64))
+                .collect();
+            // In the part's order: numbers sorted, rows without one first ascending, last descending.
+            nums.sort_by(|a, b| match (a, b) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, _) => {
+                    if desc {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Less
+                    }
+                }
+                (_, None) => {
+                    if desc {
+                        std::cmp::Ordering::Less
+                    } else {
+                        std::cmp::Ordering::Greater
+                    }
+                }
+                (Some(x), Some(y)) => {
+                    if desc {
+                        y.total_cmp(x)
+                    } else {
+                        x.total_cmp(y)
+                    }
+                }
+            });
+            let n = nums.len();
+            let peers: Vec<(usize, usize)> = (0..n)
+                .map(|k| {
+                    let lo = (0..=k)
+                        .rev()
+                        .take_while(|&j| nums[j] == nums[k])
+                        .last()
+                        .unwrap_or(k);
+                    let hi = (k..n)
+                        .take_while(|&j| nums[j] == nums[k])
+                        .last()
+                        .map_or(k + 1, |j| j + 1);
+                    (lo, hi)
+                })
+                .collect();
+            let (start, end) = (bounds[next(5) as usize], bounds[next(5) as usize]);
+            let rank = |b: B, end: bool| match b {
+                B::Unbounded if end => 4,
+                B::Unbounded => 0,
+                B::Preceding(_) => 1,
+                B::Current => 2,
+                B::Following(_) => 3,
+            };
+            if rank(start, false) > rank(end, true) {
+                continue;
+            }
+            let f = Frame {
+                rows: false,
+                start,
+                end,
+            };
+            let got = range_bounds(&f, &nums, desc, &peers);
+            for k in 0..n {
+                let Some(v) = nums[k] else {
+                    assert_eq!(got[k], peers[k], "{nums:?} {f:?} k={k}");
+                    continue;
+                };
+                // The rows in the frame by definition (a signed distance along the order).
+                let along = |x: f64| if desc { v - x } else { x - v };
+                let inside = |j: usize| {
+                    let Some(x) = nums[j] else { return false };
+                    let d = along(x);
+                    let after_start = match start {
+                        B::Unbounded => true,
+                        B::Preceding(o) => d >= -(o as f64),
+                        B::Current => d >= 0.0,
+                        B::Following(o) => d >= o as f64,
+                    };
+                    let before_end = match end {
+                        B::Unbounded => true,
+                        B::Preceding(o) => d <= -(o as f64),
+                        B::Current => d <= 0.0,
+                        B::Following(o) => d <= o as f64,
+                    };
+                    after_start && before_end
+                };
+                // (Rows without a number are compared apart: an unbounded end reaches them.)
+                let want: Vec<usize> = (0..n).filter(|&j| inside(j)).collect();
+                let have: Vec<usize> = (got[k].0..got[k].1)
+                    .filter(|&j| nums[j].is_some())
+                    .collect();
+                assert_eq!(have, want, "{nums:?} {f:?} desc={desc} k={k}");
+            }
+        }
+    }
+
     /// A frame's sum and variance read only its own values: a large value outside it costs
     /// no precision.
     #[test]
