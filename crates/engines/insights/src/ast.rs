@@ -340,6 +340,8 @@ pub enum WindowFn {
         field: String,
         last: bool,
         nth: usize,
+        /// `IGNORE NULLS`: counted among the rows with a value.
+        skip_nulls: bool,
     },
 }
 

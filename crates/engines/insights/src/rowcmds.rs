@@ -779,17 +779,32 @@ fn window(
         };
         let results: Vec<Value> = match func {
             WindowFn::Agg { kind, .. } => frame_aggregates(*kind, &values, &bounds),
-            WindowFn::Value { last, nth, .. } => bounds
-                .iter()
-                .map(|&(lo, hi)| match (lo < hi, last) {
-                    (false, _) => Value::Null,
-                    (true, true) => values[hi - 1].clone(),
-                    (true, false) => lo
-                        .checked_add(nth.saturating_sub(1))
-                        .filter(|&i| i < hi)
-                        .map_or(Value::Null, |i| values[i].clone()),
-                })
-                .collect(),
+            WindowFn::Value {
+                last,
+                nth,
+                skip_nulls,
+                ..
+            } => {
+                // The places counted: every one, or (IGNORE NULLS) those with a value.
+                let counted: Vec<usize> = (0..n)
+                    .filter(|&i| !*skip_nulls || !values[i].is_null())
+                    .collect();
+                bounds
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        let (a, b) = (
+                            counted.partition_point(|&i| i < lo),
+                            counted.partition_point(|&i| i < hi),
+                        );
+                        let at = if *last {
+                            b.checked_sub(1).filter(|&j| j >= a)
+                        } else {
+                            a.checked_add(nth.saturating_sub(1)).filter(|&j| j < b)
+                        };
+                        at.map_or(Value::Null, |j| values[counted[j]].clone())
+                    })
+                    .collect()
+            }
             _ => {
                 let (mut rank, mut dense) = (0usize, 0usize);
                 (0..n)

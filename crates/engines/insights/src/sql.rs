@@ -2735,9 +2735,14 @@ fn window_parts(
             }
             Some(w) => Some(window_frame_of(p, e, w, order_by.len())?),
         };
+        // `IGNORE NULLS` on FIRST_VALUE, LAST_VALUE and NTH_VALUE.
+        let skip_nulls = matches!(
+            f.null_treatment,
+            Some(sqlparser::ast::NullTreatment::IgnoreNulls)
+        );
         if f.filter.is_some()
             || !f.within_group.is_empty()
-            || f.null_treatment.is_some()
+            || (skip_nulls && !fname.ends_with("_value"))
             || f.parameters != FunctionArguments::None
         {
             return p.err(
@@ -2853,17 +2858,31 @@ fn window_parts(
                 Some(n) => WindowFn::Ntile(n),
                 None => return p.err(*b, "NTILE takes a positive whole number of buckets"),
             },
-            ("first_value" | "last_value", [x], _) => WindowFn::Value {
-                field: column(x, "v")?,
-                last: fname == "last_value",
-                nth: 1,
-            },
+            ("first_value" | "last_value", [x, rest @ ..], _) if rest.len() <= 1 => {
+                // (Spark's second argument: ignore nulls, a literal true or false.)
+                let ignore = match rest.first() {
+                    None => false,
+                    Some(Expr::Value(v)) if matches!(v.value, Value::Boolean(_)) => {
+                        v.value == Value::Boolean(true)
+                    }
+                    Some(o) => {
+                        return p.err(*o, format!("{fname}'s second argument is true or false"))
+                    }
+                };
+                WindowFn::Value {
+                    field: column(x, "v")?,
+                    last: fname == "last_value",
+                    nth: 1,
+                    skip_nulls: skip_nulls || ignore,
+                }
+            }
             // `nth_value(x, n)`: the frame's n-th row's value (NULL past its end).
             ("nth_value", [x, k], _) => match ordinal(k) {
                 Some(nth) => WindowFn::Value {
                     field: column(x, "v")?,
                     last: false,
                     nth,
+                    skip_nulls,
                 },
                 None => return p.err(*k, "NTH_VALUE takes a positive whole number"),
             },

@@ -277,6 +277,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
                 "host=c; bytes=300; total=300; n=1; top=20000; @ptr=p3",
             ],
         ),
+        // IGNORE NULLS: the first/last/n-th row with a value.
+        (
+            "SELECT bytes, FIRST_VALUE(CASE WHEN bytes > 200 THEN host END) IGNORE NULLS OVER (ORDER BY bytes) AS f, LAST_VALUE(CASE WHEN bytes < 1000 THEN host END, true) OVER (ORDER BY bytes ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS l, NTH_VALUE(CASE WHEN status = 200 THEN bytes END, 2) IGNORE NULLS OVER (ORDER BY bytes ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n FROM `A` ORDER BY bytes",
+            "",
+            &["bytes=0; l=c; n=300; @ptr=p2", "bytes=100; l=c; n=300; @ptr=p0", "bytes=300; f=c; l=c; n=300; @ptr=p3", "bytes=5000; f=c; l=c; n=300; @ptr=p4", "bytes=20000; f=c; l=c; n=300; @ptr=p1"],
+        ),
         // RANGE frames by value, and NTH_VALUE.
         (
             "SELECT bytes, COUNT(*) OVER (ORDER BY bytes RANGE BETWEEN 200 PRECEDING AND 200 FOLLOWING) AS near, SUM(bytes) OVER (ORDER BY bytes DESC RANGE BETWEEN CURRENT ROW AND 15000 FOLLOWING) AS below, NTH_VALUE(host, 2) OVER (ORDER BY bytes ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS second, NTH_VALUE(host, 3) OVER (ORDER BY bytes) AS third FROM `A` ORDER BY bytes",
