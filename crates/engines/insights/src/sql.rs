@@ -2174,6 +2174,14 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             "only a single SELECT is supported (UNION, INTERSECT, EXCEPT and VALUES are not yet)",
         );
     };
+    // `WINDOW w AS (…)`: each `OVER w` takes its specification.
+    let resolved;
+    let s = if s.named_window.is_empty() {
+        s
+    } else {
+        resolved = Box::new(named_windows(p, s)?);
+        &resolved
+    };
     // FROM: exactly one log group item.
     let [from] = s.from.as_slice() else {
         return Err(whole(
@@ -2254,7 +2262,6 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         || s.prewhere.is_some()
         || !s.cluster_by.is_empty()
         || !s.distribute_by.is_empty()
-        || !s.named_window.is_empty()
         || s.qualify.is_some()
         || !s.connect_by.is_empty()
         || !s.optimizer_hints.is_empty()
@@ -3020,6 +3027,45 @@ fn window_frame_of(
         return p.err(e, "a RANGE frame with CURRENT ROW needs an ORDER BY");
     }
     Ok(crate::ast::Frame { rows, start, end })
+}
+
+/// A SELECT whose `OVER name` calls take the specifications its `WINDOW` clause names (one
+/// name may stand for another).
+fn named_windows(p: &Places, s: &sqlparser::ast::Select) -> R<sqlparser::ast::Select> {
+    use sqlparser::ast::{NamedWindowExpr, WindowType};
+    let spec = |name: &sqlparser::ast::Ident| -> R<sqlparser::ast::WindowSpec> {
+        let mut at = name.clone();
+        for _ in 0..=s.named_window.len() {
+            let Some(def) = s
+                .named_window
+                .iter()
+                .find(|d| d.0.value.eq_ignore_ascii_case(&at.value))
+            else {
+                return p.err(s, format!("no window is named {}", name.value));
+            };
+            match &def.1 {
+                NamedWindowExpr::WindowSpec(w) => return Ok(w.clone()),
+                NamedWindowExpr::NamedWindow(next) => at = next.clone(),
+            }
+        }
+        p.err(s, "the named windows refer to each other in a circle")
+    };
+    let mut out = s.clone();
+    out.named_window.clear();
+    for item in &mut out.projection {
+        let (SelectItem::UnnamedExpr(Expr::Function(f))
+        | SelectItem::ExprWithAlias {
+            expr: Expr::Function(f),
+            ..
+        }) = item
+        else {
+            continue;
+        };
+        if let Some(WindowType::NamedWindow(name)) = &f.over {
+            f.over = Some(WindowType::WindowSpec(spec(name)?));
+        }
+    }
+    Ok(out)
 }
 
 /// A subquery's correlation by one equality between a column qualified by its table's alias

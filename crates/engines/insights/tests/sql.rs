@@ -277,6 +277,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
                 "host=c; bytes=300; total=300; n=1; top=20000; @ptr=p3",
             ],
         ),
+        // Named windows: WINDOW w AS (…).
+        (
+            "SELECT host, bytes, ROW_NUMBER() OVER w AS rn, SUM(bytes) OVER v AS total FROM `A` WINDOW w AS (PARTITION BY host ORDER BY bytes DESC), v AS (PARTITION BY host) ORDER BY host, rn",
+            "",
+            &["host=a; bytes=100; rn=1; total=100; @ptr=p0", "host=a; bytes=0; rn=2; total=100; @ptr=p2", "host=b; bytes=20000; rn=1; total=25000; @ptr=p1", "host=b; bytes=5000; rn=2; total=25000; @ptr=p4", "host=c; bytes=300; rn=1; total=300; @ptr=p3"],
+        ),
         // IGNORE NULLS: the first/last/n-th row with a value.
         (
             "SELECT bytes, FIRST_VALUE(CASE WHEN bytes > 200 THEN host END) IGNORE NULLS OVER (ORDER BY bytes) AS f, LAST_VALUE(CASE WHEN bytes < 1000 THEN host END, true) OVER (ORDER BY bytes ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS l, NTH_VALUE(CASE WHEN status = 200 THEN bytes END, 2) IGNORE NULLS OVER (ORDER BY bytes ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n FROM `A` ORDER BY bytes",
@@ -787,6 +793,11 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT x, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x) OVER () AS s FROM `A`",
             "window function percentile_cont is not supported yet",
             "PERCENTILE_CONT(0.5)",
+        ),
+        (
+            "SELECT ROW_NUMBER() OVER w AS r FROM `A` WINDOW v AS (ORDER BY x)",
+            "no window is named w",
+            "",
         ),
         (
             "SELECT SUM(x) OVER (ORDER BY x, y RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) AS r FROM `A`",
