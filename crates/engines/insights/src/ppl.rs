@@ -2264,6 +2264,16 @@ fn stats(p: &mut Parser<'_>) -> R<(String, StatsOut)> {
                 span_expr = Some(expr.clone());
                 by_read.push((col.clone(), None));
                 by.push(format!("{expr} as {}", name(&col, t.start, it.end)?));
+            } else if matches!(&p.peek().tok, Tok::Word(_))
+                && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("(")))
+            {
+                // A scalar function of the fields: its value is the key, named as written.
+                let e = p.expr()?;
+                let text = p.source(from);
+                let col = if p.eat_word("as") { p.field()?.1 } else { text };
+                by.push(format!("{e} as {}", name(&col, 0, 0)?));
+                by_read.push((col.clone(), None));
+                by_cols.push(col);
             } else {
                 let (n, raw) = p.read_field()?;
                 let col = if p.eat_word("as") {

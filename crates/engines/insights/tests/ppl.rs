@@ -61,6 +61,12 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["count_route=3; route=/a"],
         ),
+        // A scalar function as a `by` key, named as written or by its alias.
+        (
+            "stats count() as n by length(route), upper(substring(route, 2, 1)) as first | sort first",
+            "",
+            &["n=3; length(route)=2; first=A", "n=1; length(route)=2; first=B", "n=1; length(route)=4; first=C"],
+        ),
         // take: the values of the earliest records having the field.
         (
             "stats count() as n, take(agent, 2) as a, take(user) as u by route | sort route",
