@@ -364,6 +364,20 @@ pub enum FrameBound {
     Following(usize),
 }
 
+impl FrameBound {
+    /// Where the bound lies in the part, kind by kind (an unbounded start is the part's first
+    /// row, an unbounded end its last): a frame whose start lies after its end is refused.
+    pub fn place(self, end: bool) -> u8 {
+        match self {
+            FrameBound::Unbounded if end => 4,
+            FrameBound::Unbounded => 0,
+            FrameBound::Preceding(_) => 1,
+            FrameBound::Current => 2,
+            FrameBound::Following(_) => 3,
+        }
+    }
+}
+
 /// The aggregates a window may compute ([`WindowFn::Agg`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowAgg {

@@ -1019,19 +1019,23 @@ fn frame_aggregates(kind: WindowAgg, values: &[Value], bounds: &[(usize, usize)]
 mod tests {
     use super::glob;
 
+    /// A small pseudo-random source (xorshift): the same numbers on every run.
+    fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |m| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        }
+    }
+
     /// `RANGE` frames with offsets give, for each row, exactly the rows whose value lies within
     /// the offsets (ascending or descending; rows without a number keep their peers).
     #[test]
     fn range_frames_match_their_definition() {
         use super::range_bounds;
         use crate::ast::{Frame, FrameBound as B};
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |m: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % m
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         let bounds = [
             B::Unbounded,
             B::Preceding(0),
@@ -1085,14 +1089,7 @@ mod tests {
                 })
                 .collect();
             let (start, end) = (bounds[next(5) as usize], bounds[next(5) as usize]);
-            let rank = |b: B, end: bool| match b {
-                B::Unbounded if end => 4,
-                B::Unbounded => 0,
-                B::Preceding(_) => 1,
-                B::Current => 2,
-                B::Following(_) => 3,
-            };
-            if rank(start, false) > rank(end, true) {
+            if start.place(false) > end.place(true) {
                 continue;
             }
             let f = Frame {
@@ -1176,13 +1173,7 @@ mod tests {
         use super::{frame_aggregates, frame_bounds};
         use crate::ast::{Frame, FrameBound as B, WindowAgg as A};
         use crate::value::{sort_cmp, Value};
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |m: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % m
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         let bounds = [
             B::Unbounded,
             B::Preceding(0),
@@ -1200,15 +1191,8 @@ mod tests {
                     _ => Value::Num(next(7) as f64 - 2.0),
                 })
                 .collect();
-            let rank = |b: B, end: bool| match b {
-                B::Unbounded if end => 4,
-                B::Unbounded => 0,
-                B::Preceding(_) => 1,
-                B::Current => 2,
-                B::Following(_) => 3,
-            };
             let (start, end) = (bounds[next(6) as usize], bounds[next(6) as usize]);
-            if rank(start, false) > rank(end, true) {
+            if start.place(false) > end.place(true) {
                 continue;
             }
             let frame = Frame {

@@ -1213,17 +1213,7 @@ impl Tr<'_> {
             // `trunc(date, 'MONTH')`: the first day of its year, quarter, month or week.
             "trunc" => {
                 count(2, 2)?;
-                let unit = crate::translate::literal_text(&args[1])
-                    .map(|u| u.to_ascii_uppercase())
-                    .and_then(|u| {
-                        Some(match u.as_str() {
-                            "YEAR" | "YYYY" | "YY" => "1y",
-                            "QUARTER" => "1q",
-                            "MONTH" | "MM" | "MON" => "1mo",
-                            "WEEK" => "1w",
-                            _ => return None,
-                        })
-                    });
+                let unit = trunc_period(&args[1], true);
                 match unit {
                     Some(u) => Ok(format!(
                         "ppl_date(dateFloor(ppl_timestamp({}), {u}))",
@@ -1238,22 +1228,7 @@ impl Tr<'_> {
             // `date_trunc('HOUR', ts)`: the start of its period (weeks start on Monday).
             "date_trunc" => {
                 count(2, 2)?;
-                let unit = crate::translate::literal_text(&args[0])
-                    .map(|u| u.to_ascii_uppercase())
-                    .and_then(|u| {
-                        Some(match u.as_str() {
-                            "YEAR" | "YYYY" | "YY" => "1y",
-                            "QUARTER" => "1q",
-                            "MONTH" | "MM" | "MON" => "1mo",
-                            "WEEK" => "1w",
-                            "DAY" | "DD" => "1d",
-                            "HOUR" => "1h",
-                            "MINUTE" => "1m",
-                            "SECOND" => "1s",
-                            "MILLISECOND" => "1ms",
-                            _ => return None,
-                        })
-                    });
+                let unit = trunc_period(&args[0], false);
                 match unit {
                     Some(u) => Ok(format!("dateFloor(ppl_timestamp({}), {u})", args[1])),
                     None => p.err(
@@ -1290,6 +1265,26 @@ impl Tr<'_> {
             },
         }
     }
+}
+
+/// The period `trunc` (`dates`: a year, quarter, month or week) or `date_trunc` (down to the
+/// millisecond) names by its literal unit (Logs Insights text), as a Logs Insights period.
+fn trunc_period(unit: &str, dates: bool) -> Option<&'static str> {
+    let u = crate::translate::literal_text(unit)?.to_ascii_uppercase();
+    let period = match u.as_str() {
+        "YEAR" | "YYYY" | "YY" => "1y",
+        "QUARTER" => "1q",
+        "MONTH" | "MM" | "MON" => "1mo",
+        "WEEK" => "1w",
+        _ if dates => return None,
+        "DAY" | "DD" => "1d",
+        "HOUR" => "1h",
+        "MINUTE" => "1m",
+        "SECOND" => "1s",
+        "MILLISECOND" => "1ms",
+        _ => return None,
+    };
+    Some(period)
 }
 
 /// `EXTRACT(field FROM t)` / `date_part('field', t)` as the engine's date functions, for the
@@ -3007,20 +3002,12 @@ fn window_frame_of(
         Some(b) => bound(b)?,
         None => B::Current,
     };
-    // (An unbounded start is the part's first row, an unbounded end its last.)
-    let rank = |b: B, end: bool| match b {
-        B::Unbounded if end => 4,
-        B::Unbounded => 0,
-        B::Preceding(_) => 1,
-        B::Current => 2,
-        B::Following(_) => 3,
-    };
     let inverted = match (start, end) {
         (B::Preceding(a), B::Preceding(b)) => a < b,
         (B::Following(a), B::Following(b)) => a > b,
         _ => false,
     };
-    if rank(start, false) > rank(end, true) || inverted {
+    if start.place(false) > end.place(true) || inverted {
         return p.err(e, "a window frame cannot start after it ends");
     }
     if !rows && unordered && (start != B::Unbounded || end != B::Unbounded) {
