@@ -133,6 +133,129 @@ fn op_text(op: &BinaryOperator) -> Option<&'static str> {
     })
 }
 
+/// An interval unit's name (singular or plural, any case) as `timestampadd` takes it.
+fn interval_unit(w: &str) -> Option<&'static str> {
+    let w = w.to_ascii_uppercase();
+    let w = w.strip_suffix('S').unwrap_or(&w);
+    Some(match w {
+        "YEAR" => "YEAR",
+        "MONTH" => "MONTH",
+        "WEEK" => "WEEK",
+        "DAY" => "DAY",
+        "HOUR" => "HOUR",
+        "MINUTE" => "MINUTE",
+        "SECOND" => "SECOND",
+        "MILLISECOND" => "MILLISECOND",
+        "MICROSECOND" => "MICROSECOND",
+        _ => return None,
+    })
+}
+
+/// Amounts of units as `timestampadd` arguments: months and years whole, the rest gathered in
+/// microseconds unless whole in their own unit (so `INTERVAL 1.5 HOURS` is 5,400,000,000 µs).
+fn interval_amounts(parts: &[(&str, &'static str)]) -> Option<Vec<(&'static str, String)>> {
+    let micros = |u: &str| -> Option<i128> {
+        Some(match u {
+            "WEEK" => 604_800_000_000,
+            "DAY" => 86_400_000_000,
+            "HOUR" => 3_600_000_000,
+            "MINUTE" => 60_000_000,
+            "SECOND" => 1_000_000,
+            "MILLISECOND" => 1_000,
+            "MICROSECOND" => 1,
+            _ => return None,
+        })
+    };
+    let mut out = vec![];
+    let mut months: i128 = 0;
+    let mut small: i128 = 0;
+    for &(n, u) in parts {
+        let x: f64 = n.parse().ok().filter(|x: &f64| x.is_finite())?;
+        match u {
+            "YEAR" | "MONTH" => {
+                if x.fract() != 0.0 || x.abs() > 1e6 {
+                    return None;
+                }
+                months += x as i128 * if u == "YEAR" { 12 } else { 1 };
+            }
+            _ => {
+                let m = micros(u)? as f64 * x;
+                if m.abs() > 1e17 {
+                    return None;
+                }
+                small += m.round() as i128;
+            }
+        }
+    }
+    if months != 0 {
+        out.push(("MONTH", months.to_string()));
+    }
+    if small != 0 || out.is_empty() {
+        let (u, n) = [
+            ("DAY", 86_400_000_000),
+            ("HOUR", 3_600_000_000),
+            ("MINUTE", 60_000_000),
+            ("SECOND", 1_000_000),
+        ]
+        .into_iter()
+        .find(|(_, m)| small % m == 0)
+        .map_or(("MICROSECOND", small), |(u, m)| (u, small / m));
+        out.push((u, n.to_string()));
+    }
+    Some(out)
+}
+
+/// `INTERVAL 'text' a TO b`: `'y-m'` (YEAR TO MONTH), `'d h[:m[:s]]'` (DAY TO …), `'h:m[:s]'`
+/// (HOUR TO …), `'m:s'` (MINUTE TO SECOND), with an optional leading sign for the whole.
+fn interval_range(
+    t: &str,
+    a: &'static str,
+    b: &'static str,
+) -> Option<Vec<(&'static str, String)>> {
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let units: &[&'static str] = match (a, b) {
+        ("YEAR", "MONTH") => &["YEAR", "MONTH"],
+        ("DAY", "HOUR") => &["DAY", "HOUR"],
+        ("DAY", "MINUTE") => &["DAY", "HOUR", "MINUTE"],
+        ("DAY", "SECOND") => &["DAY", "HOUR", "MINUTE", "SECOND"],
+        ("HOUR", "MINUTE") => &["HOUR", "MINUTE"],
+        ("HOUR", "SECOND") => &["HOUR", "MINUTE", "SECOND"],
+        ("MINUTE", "SECOND") => &["MINUTE", "SECOND"],
+        _ => return None,
+    };
+    let fields: Vec<&str> = if a == "YEAR" {
+        t.split('-').collect()
+    } else if a == "DAY" {
+        let (d, rest) = t.split_once(' ')?;
+        std::iter::once(d).chain(rest.split(':')).collect()
+    } else {
+        t.split(':').collect()
+    };
+    if fields.len() != units.len()
+        || fields.iter().enumerate().any(|(i, f)| {
+            f.is_empty()
+                || !f.chars().all(|c| {
+                    c.is_ascii_digit() || (c == '.' && i == units.len() - 1 && b == "SECOND")
+                })
+        })
+    {
+        return None;
+    }
+    let signed: Vec<String> = fields
+        .iter()
+        .map(|f| if neg { format!("-{f}") } else { f.to_string() })
+        .collect();
+    let pairs: Vec<(&str, &'static str)> = signed
+        .iter()
+        .map(String::as_str)
+        .zip(units.iter().copied())
+        .collect();
+    interval_amounts(&pairs)
+}
+
 /// Char offsets of a `sqlparser` location (1-based line and column).
 struct Places {
     /// The char offset of each line's start.
@@ -547,13 +670,128 @@ impl Tr<'_> {
             spine.push((op, right.as_ref()));
             at = left;
         }
+        spine.reverse();
+        // `INTERVAL … + t`: the interval moves the time on its right.
+        let mut lead = None;
+        if let (Expr::Interval(iv), Some((BinaryOperator::Plus, first))) = (at, spine.first()) {
+            lead = Some(iv);
+            at = first;
+            spine.remove(0);
+        }
         let mut out = format!("({}", self.expr(at)?);
-        for (op, right) in spine.into_iter().rev() {
+        if let Some(iv) = lead {
+            out = self.shifted(at, iv, format!("{out})"), false)?;
+            out.insert(0, '(');
+        }
+        for (op, right) in spine {
+            if let Expr::Interval(iv) = right {
+                let minus = matches!(op, BinaryOperator::Minus);
+                out = format!("({}", self.shifted(right, iv, format!("{out})"), minus)?);
+                continue;
+            }
             let r = self.expr(right)?;
             out.push_str(&format!(" {} {r}", op_text(op).unwrap_or("?")));
         }
         out.push(')');
         Ok(out)
+    }
+
+    /// A time `t` moved by an interval (back when `minus`): one `timestampadd` per unit, larger
+    /// units first, as Spark adds months before days before microseconds.
+    fn shifted(
+        &mut self,
+        e: &Expr,
+        iv: &sqlparser::ast::Interval,
+        t: String,
+        minus: bool,
+    ) -> R<String> {
+        let mut out = t;
+        for (unit, n) in self.interval(e, iv)? {
+            let n = if minus { format!("(-{n})") } else { n };
+            out = format!("ppl_timestampadd({}, {n}, {out})", string(unit));
+        }
+        Ok(out)
+    }
+
+    /// The parts of `INTERVAL …`: `INTERVAL 3 HOURS`, `INTERVAL '3' HOUR`, `INTERVAL '1 day 2
+    /// hours'`, `INTERVAL '1 10:30:00' DAY TO SECOND`, `INTERVAL '1-6' YEAR TO MONTH`, or an
+    /// expression with its unit (`INTERVAL n DAY`). Fractions of days and smaller units are
+    /// kept to the microsecond; months and years take whole numbers.
+    fn interval(
+        &mut self,
+        e: &Expr,
+        iv: &sqlparser::ast::Interval,
+    ) -> R<Vec<(&'static str, String)>> {
+        let p = self.places;
+        let lead = iv
+            .leading_field
+            .as_ref()
+            .map(|f| interval_unit(&f.to_string()));
+        let last = iv
+            .last_field
+            .as_ref()
+            .map(|f| interval_unit(&f.to_string()));
+        let text = match iv.value.as_ref() {
+            Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(s.clone()),
+                Value::Number(n, _) => Some(n.clone()),
+                _ => None,
+            },
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => match expr.as_ref() {
+                Expr::Value(v) => match &v.value {
+                    Value::Number(n, _) => Some(format!("-{n}")),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        let parts = match (text, lead, last) {
+            (_, Some(None), _) | (_, _, Some(None)) => None,
+            // An expression with one unit.
+            (None, Some(Some(u)), None) => {
+                if !matches!(
+                    u,
+                    "YEAR" | "MONTH" | "WEEK" | "DAY" | "HOUR" | "MINUTE" | "SECOND"
+                ) {
+                    None
+                } else {
+                    let n = self.expr(&iv.value)?;
+                    return Ok(vec![(u, n)]);
+                }
+            }
+            (Some(t), Some(Some(u)), None) => interval_amounts(&[(t.trim(), u)]),
+            (Some(t), Some(Some(a)), Some(Some(b))) => interval_range(t.trim(), a, b),
+            (Some(t), None, None) => {
+                let words: Vec<&str> = t.split_whitespace().collect();
+                let words = match words.first() {
+                    Some(w) if w.eq_ignore_ascii_case("interval") => &words[1..],
+                    _ => &words[..],
+                };
+                if words.is_empty() || words.len() % 2 == 1 {
+                    None
+                } else {
+                    let pairs: Option<Vec<(&str, &'static str)>> = words
+                        .chunks(2)
+                        .map(|c| interval_unit(c[1]).map(|u| (c[0], u)))
+                        .collect();
+                    pairs.and_then(|p| interval_amounts(&p))
+                }
+            }
+            _ => None,
+        };
+        match parts {
+            Some(parts) => Ok(parts),
+            None => p.err(
+                e,
+                format!(
+                    "{iv} is not an interval this engine reads: write INTERVAL n unit, INTERVAL 'n unit …' or INTERVAL 'text' unit TO unit, with YEAR, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND or MICROSECOND"
+                ),
+            ),
+        }
     }
 
     fn expr(&mut self, e: &Expr) -> R<String> {
@@ -622,6 +860,12 @@ impl Tr<'_> {
                 _ => return p.err(e, format!("the value {} is not supported yet", v.value)),
             },
             Expr::Nested(inner) => format!("({})", self.expr(inner)?),
+            Expr::Interval(_) => {
+                return p.err(
+                    e,
+                    "an INTERVAL is read only added to or subtracted from a time (`@timestamp` - INTERVAL 1 HOUR)",
+                )
+            }
             Expr::UnaryOp { op, expr } => {
                 let from = self.seen.len();
                 let x = self.expr(expr)?;

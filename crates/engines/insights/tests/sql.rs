@@ -490,6 +490,17 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["s1=b; s2=b; s3=; i1=www.apache; i2=org; tr=A1B2C; rc=3; rs=1; ch=A; tl=hixx; tb=xxhi; bt=hi; y=2023; dw=3; dy=366; sec=12.25; am=2020-02-29; tm=2020-08-01; fu=2020-08-26 19:00:00.000; tu=2020-08-26 15:00:00.000; mt=2020-08-26 01:02:03.500; @ptr=p0"],
         ),
+        // Intervals move times: by units (months by the calendar), by text, by ranges.
+        (
+            "SELECT `@timestamp` + INTERVAL 1 HOUR AS a, `@timestamp` - INTERVAL '2' DAY AS b, INTERVAL 30 MINUTES + `@timestamp` AS c, CAST('2020-01-31' AS TIMESTAMP) + INTERVAL 1 MONTH AS d, '2020-01-01 00:00:00' + INTERVAL '3.5' SECOND AS e, '2020-01-01 00:00:00' - INTERVAL '1 10:30:00' DAY TO SECOND AS f, '2020-01-01 00:00:00' + INTERVAL '1-6' YEAR TO MONTH - INTERVAL -1 DAY AS g, '2020-01-01 00:00:00' + INTERVAL 1.5 HOURS AS h, '2020-01-01 00:00:00' + INTERVAL bytes / 100 MINUTE AS i FROM `A` WHERE bytes = 100",
+            "",
+            &["a=2023-11-14 23:13:20.000; b=2023-11-12 22:13:20.000; c=2023-11-14 22:43:20.000; d=2020-02-29 00:00:00.000; e=2020-01-01 00:00:03.500; f=2019-12-30 13:30:00.000; g=2021-07-02 00:00:00.000; h=2020-01-01 01:30:00.000; i=2020-01-01 00:01:00.000; @ptr=p0"],
+        ),
+        (
+            "SELECT count(*) AS n FROM `A` WHERE `@timestamp` >= CAST('2023-11-14 22:13:20' AS TIMESTAMP) + INTERVAL 2 SECONDS AND `@timestamp` < now() - INTERVAL 30 MINUTES",
+            "",
+            &["n=3"],
+        ),
         // Spark's date conversions.
         (
             "SELECT DATEDIFF('2024-03-01', '2024-02-01') AS dd, TO_DATE('26/08/2020', 'dd/MM/yyyy') AS d, TO_TIMESTAMP('2020-08-26 10:11:12') AS t, DATE_TRUNC('MONTH', '2020-08-26 10:11:12') AS m, DATE_TRUNC('hour', `@timestamp`) AS h, UNIX_SECONDS('2020-08-26 00:00:01') AS us, UNIX_MILLIS(TO_TIMESTAMP('1970-01-01 00:00:01')) AS um, DATE_FORMAT(`@timestamp`, \"yyyy-MM-dd'T'HH:mm:ss.SSS EEE\") AS f, date_format('2020-08-26', 'd MMM yy') AS g, TIMESTAMP_SECONDS(1598400000) AS ts FROM `A` WHERE bytes = 100",
@@ -599,6 +610,21 @@ fn from_names_the_log_groups() {
 fn unsupported_sql_is_an_error_naming_it_and_its_place() {
     // (query, words the message holds, the text the error's place starts with, or "")
     let cases: &[(&str, &str, &str)] = &[
+        (
+            "SELECT INTERVAL 1 DAY AS x FROM `A`",
+            "only added to or subtracted from a time",
+            "1 DAY",
+        ),
+        (
+            "SELECT `@timestamp` + INTERVAL '1-2' DAY TO SECOND AS x FROM `A`",
+            "not an interval this engine reads",
+            "'1-2'",
+        ),
+        (
+            "SELECT `@timestamp` + INTERVAL 1.5 MONTHS AS x FROM `A`",
+            "not an interval this engine reads",
+            "1.5",
+        ),
         (
             "SELECT A.x FROM `A` AS A FULL OUTER JOIN `B` AS B ON A.id = B.id",
             "INNER and LEFT OUTER",
