@@ -948,26 +948,7 @@ fn expand_items(field: &str, r: &Row) -> Option<Vec<Value>> {
         Value::Str(text) => array(&text),
         Value::Null => {
             let message = r.get("@message").as_str()?;
-            let mut at = match serde_json::from_str::<serde_json::Value>(message.trim_start()) {
-                Ok(v @ serde_json::Value::Object(_)) => v,
-                _ => return None,
-            };
-            // A key starting with `@` is discovered with an extra `@`.
-            let path = match field.strip_prefix("@@") {
-                Some(rest) => format!("@{rest}"),
-                None => field.to_string(),
-            };
-            for key in path.split('.') {
-                at = match at {
-                    serde_json::Value::Object(mut o) => o.remove(key)?,
-                    serde_json::Value::Array(mut a) => {
-                        let i: usize = key.parse().ok()?;
-                        (i < a.len()).then(|| a.swap_remove(i))?
-                    }
-                    _ => return None,
-                };
-            }
-            match at {
+            match crate::functions::json_at_path(&message, field)? {
                 serde_json::Value::Array(a) => Some(a.iter().map(expanded).collect()),
                 _ => None,
             }

@@ -71,6 +71,7 @@ pub fn classify(name: &str) -> FnClass {
                 .iter()
                 .chain(crate::translate::PPL_JSON_FUNCTIONS)
                 .chain(crate::translate::SQL_JSON_FUNCTIONS)
+                .chain(crate::translate::SQL_ARRAY_FUNCTIONS)
                 .find(|(_, ours, ..)| *ours == n)
             {
                 Some(&(_, _, lo, hi)) => Scalar(lo, hi),
@@ -969,6 +970,7 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
         },
         // `rlike`/`regexp_like`: the pattern matches somewhere in the text. A pattern that
         // does not compile here is null.
+        n if n.starts_with("ppl_") && is_array_function(n) => array_function(n, a),
         "ppl_rlike" => match (text_of(a0), text_of(a1)) {
             (Some(x), Some(p)) => with_regex(&p, |re| {
                 re.map_or(Value::Null, |re| Value::Bool(re.is_match(&x)))
@@ -1643,4 +1645,290 @@ fn with_regex<T>(pattern: &str, f: impl FnOnce(Option<&regex::Regex>) -> T) -> T
         }
         f(last[0].1.as_ref())
     })
+}
+
+/// Whether an engine function is one of Spark's array functions ([`array_function`]).
+fn is_array_function(name: &str) -> bool {
+    name == "ppl_array_of"
+        || crate::translate::SQL_ARRAY_FUNCTIONS
+            .iter()
+            .any(|(_, ours, ..)| *ours == name)
+}
+
+/// A value read as an array: a list, JSON array text, or (with the message and the column's
+/// dotted path, when the value is missing) the array at that path in the JSON message.
+/// Numbers stay numbers, objects become maps.
+fn array_of(v: &Value, message: Option<&Value>, path: Option<&Value>) -> Option<Vec<Value>> {
+    match v {
+        Value::List(l) => Some(l.clone()),
+        Value::Str(_) => as_list(v),
+        Value::Null => {
+            let (message, path) = (text_of(message?)?, text_of(path?)?);
+            match json_at_path(&message, &path)? {
+                serde_json::Value::Array(a) => Some(a.iter().map(from_json).collect()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The JSON value at a discovered field's dotted path (`req.items`, `tags.0`) in a JSON
+/// message; a key starting with `@` is discovered with an extra `@`.
+pub(crate) fn json_at_path(message: &str, field: &str) -> Option<serde_json::Value> {
+    let mut at = match serde_json::from_str::<serde_json::Value>(message.trim_start()) {
+        Ok(v @ serde_json::Value::Object(_)) => v,
+        _ => return None,
+    };
+    let path = match field.strip_prefix("@@") {
+        Some(rest) => format!("@{rest}"),
+        None => field.to_string(),
+    };
+    for key in path.split('.') {
+        at = match at {
+            serde_json::Value::Object(mut o) => o.remove(key)?,
+            serde_json::Value::Array(mut a) => {
+                let i: usize = key.parse().ok()?;
+                (i < a.len()).then(|| a.swap_remove(i))?
+            }
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+/// Spark's array functions over lists (Spark's results for its non-ANSI mode: an index past
+/// the end is null). Elements compare as Logs Insights compares values (`2` equals `"2"`).
+fn array_function(name: &str, a: &[Value]) -> Value {
+    const MAX_ITEMS: usize = 100_000;
+    let arr = |i: usize| a.get(i).and_then(|v| array_of(v, None, None));
+    let same = |x: &Value, y: &Value| !x.is_null() && !y.is_null() && x.key() == y.key();
+    let list = |l: Vec<Value>| Value::List(l);
+    let a1 = a.get(1).unwrap_or(&Value::Null);
+    let map_get = |m: &[(String, Value)]| {
+        text_of(a1)
+            .and_then(|k| m.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap_or(Value::Null)
+    };
+    let distinct = |l: Vec<Value>| {
+        let mut seen = std::collections::HashSet::new();
+        l.into_iter()
+            .filter(|v| seen.insert(v.key()))
+            .collect::<Vec<_>>()
+    };
+    match name {
+        "ppl_array_of" => array_of(a.first().unwrap_or(&Value::Null), a.get(1), a.get(2))
+            .map_or(Value::Null, list),
+        "ppl_array" => list(a.to_vec()),
+        // `split(text, regex[, limit])`: a limit above 0 caps the parts (the last holds the
+        // rest); trailing empty parts are kept, as Spark keeps them.
+        "ppl_split" => {
+            let (Some(x), Some(p)) = (a.first().and_then(text_of), text_of(a1)) else {
+                return Value::Null;
+            };
+            let limit = a.get(2).map_or(Some(-1.0), num);
+            let Some(limit) = limit else {
+                return Value::Null;
+            };
+            with_regex(&p, |re| {
+                let Some(re) = re else {
+                    return Value::Null;
+                };
+                let parts: Vec<Value> = if limit > 0.0 {
+                    re.splitn(&x, limit.min(MAX_ITEMS as f64) as usize)
+                        .map(|s| Value::Str(s.to_string()))
+                        .collect()
+                } else {
+                    re.split(&x)
+                        .take(MAX_ITEMS)
+                        .map(|s| Value::Str(s.to_string()))
+                        .collect()
+                };
+                list(parts)
+            })
+        }
+        // (Spark's `size` of NULL is -1 outside ANSI mode; `array_size` gives NULL.)
+        "ppl_size" => match a.first().and_then(|v| match v {
+            Value::Map(m) => Some(m.len()),
+            v => array_of(v, None, None).map(|l| l.len()),
+        }) {
+            Some(n) => Value::Num(n as f64),
+            None => Value::Num(-1.0),
+        },
+        "ppl_array_size" => arr(0).map_or(Value::Null, |l| Value::Num(l.len() as f64)),
+        "ppl_array_contains" => match arr(0) {
+            Some(_) if a1.is_null() => Value::Null,
+            Some(l) => Value::Bool(l.iter().any(|v| same(v, a1))),
+            None => Value::Null,
+        },
+        // 1-based, from the end when negative; a map by its key.
+        "ppl_element_at" => {
+            if let Some(Value::Map(m)) = a.first() {
+                return map_get(m);
+            }
+            match (arr(0), num(a1)) {
+                (Some(l), Some(i)) if i.fract() == 0.0 && i != 0.0 => {
+                    let n = l.len() as f64;
+                    let at = if i > 0.0 { i - 1.0 } else { n + i };
+                    if at >= 0.0 && at < n {
+                        l[at as usize].clone()
+                    } else {
+                        Value::Null
+                    }
+                }
+                _ => Value::Null,
+            }
+        }
+        // `a[i]`: 0-based; a map by its key.
+        "ppl_array_get" => {
+            if let Some(Value::Map(m)) = a.first() {
+                return map_get(m);
+            }
+            match (arr(0), num(a1)) {
+                (Some(l), Some(i)) if i.fract() == 0.0 && i >= 0.0 && (i as usize) < l.len() => {
+                    l[i as usize].clone()
+                }
+                _ => Value::Null,
+            }
+        }
+        // Nulls are skipped unless a replacement is given.
+        "ppl_array_join" => {
+            let (Some(l), Some(d)) = (arr(0), text_of(a1)) else {
+                return Value::Null;
+            };
+            let null = a.get(2).and_then(text_of);
+            let parts: Vec<String> = l
+                .iter()
+                .filter_map(|v| match v {
+                    Value::Null => null.as_ref().map(|n| n.to_string()),
+                    v => Some(v.render()),
+                })
+                .collect();
+            Value::Str(parts.join(&d))
+        }
+        "ppl_array_distinct" => arr(0).map_or(Value::Null, |l| list(distinct(l))),
+        // Ascending, nulls last (`array_sort`); `sort_array` puts nulls first ascending and
+        // last descending.
+        "ppl_array_sort" | "ppl_sort_array" => {
+            let Some(mut l) = arr(0) else {
+                return Value::Null;
+            };
+            let asc = match a.get(1) {
+                None => true,
+                Some(Value::Bool(b)) => *b,
+                Some(v) => match text_of(v).as_deref() {
+                    Some("true") => true,
+                    Some("false") => false,
+                    _ => return Value::Null,
+                },
+            };
+            l.sort_by(|x, y| crate::value::sort_cmp(x, y, !asc));
+            if name == "ppl_sort_array" && asc {
+                let nulls = l.iter().filter(|v| v.is_null()).count();
+                l.rotate_right(nulls);
+            }
+            list(l)
+        }
+        "ppl_array_max" | "ppl_array_min" => {
+            let Some(l) = arr(0) else {
+                return Value::Null;
+            };
+            let it = l.into_iter().filter(|v| !v.is_null());
+            let best = if name == "ppl_array_max" {
+                it.max_by(crate::value::natural_cmp)
+            } else {
+                it.min_by(crate::value::natural_cmp)
+            };
+            best.unwrap_or(Value::Null)
+        }
+        // 1-based; 0 when absent.
+        "ppl_array_position" => match arr(0) {
+            Some(_) if a1.is_null() => Value::Null,
+            Some(l) => Value::Num(l.iter().position(|v| same(v, a1)).map_or(0, |i| i + 1) as f64),
+            None => Value::Null,
+        },
+        "ppl_array_remove" => match arr(0) {
+            Some(_) if a1.is_null() => Value::Null,
+            Some(l) => list(l.into_iter().filter(|v| !same(v, a1)).collect()),
+            None => Value::Null,
+        },
+        "ppl_array_compact" => arr(0).map_or(Value::Null, |l| {
+            list(l.into_iter().filter(|v| !v.is_null()).collect())
+        }),
+        // `slice(a, start, length)`: start 1-based, from the end when negative.
+        "ppl_slice" => {
+            let (Some(l), Some(s), Some(n)) = (arr(0), num(a1), a.get(2).and_then(num)) else {
+                return Value::Null;
+            };
+            if s == 0.0 || n < 0.0 || s.fract() != 0.0 || n.fract() != 0.0 {
+                return Value::Null;
+            }
+            let len = l.len() as f64;
+            let from = if s > 0.0 { s - 1.0 } else { len + s };
+            if from < 0.0 || from >= len {
+                return list(vec![]);
+            }
+            let from = from as usize;
+            list(l.into_iter().skip(from).take(n.min(len) as usize).collect())
+        }
+        "ppl_arrays_overlap" => match (arr(0), arr(1)) {
+            (Some(x), Some(y)) => Value::Bool(x.iter().any(|v| y.iter().any(|w| same(v, w)))),
+            _ => Value::Null,
+        },
+        "ppl_array_union" => match (arr(0), arr(1)) {
+            (Some(x), Some(y)) => list(distinct(x.into_iter().chain(y).collect())),
+            _ => Value::Null,
+        },
+        "ppl_array_intersect" => match (arr(0), arr(1)) {
+            (Some(x), Some(y)) => list(distinct(
+                x.into_iter()
+                    .filter(|v| y.iter().any(|w| v.key() == w.key()))
+                    .collect(),
+            )),
+            _ => Value::Null,
+        },
+        "ppl_array_except" => match (arr(0), arr(1)) {
+            (Some(x), Some(y)) => list(distinct(
+                x.into_iter()
+                    .filter(|v| !y.iter().any(|w| v.key() == w.key()))
+                    .collect(),
+            )),
+            _ => Value::Null,
+        },
+        "ppl_array_repeat" => match num(a1) {
+            Some(n) if n.fract() == 0.0 && n <= MAX_ITEMS as f64 => {
+                list(vec![
+                    a.first().cloned().unwrap_or(Value::Null);
+                    n.max(0.0) as usize
+                ])
+            }
+            _ => Value::Null,
+        },
+        // `sequence(start, stop[, step])`: whole numbers, the step 1 or -1 by default.
+        "ppl_sequence" => {
+            let (Some(x), Some(y)) = (a.first().and_then(num), num(a1)) else {
+                return Value::Null;
+            };
+            let step = match a.get(2) {
+                Some(v) => match num(v) {
+                    Some(s) => s,
+                    None => return Value::Null,
+                },
+                None if y >= x => 1.0,
+                None => -1.0,
+            };
+            if [x, y, step]
+                .iter()
+                .any(|v| v.fract() != 0.0 || !v.is_finite())
+                || step == 0.0
+                || (y - x) / step < 0.0
+                || (y - x) / step >= MAX_ITEMS as f64
+            {
+                return Value::Null;
+            }
+            let n = ((y - x) / step).floor() as usize + 1;
+            list((0..n).map(|i| Value::Num(x + step * i as f64)).collect())
+        }
+        _ => Value::Null,
+    }
 }

@@ -256,6 +256,67 @@ fn interval_range(
     interval_amounts(&pairs)
 }
 
+/// `SELECT explode(a) [AS x], …` (or `explode_outer`) as `SELECT x, … LATERAL VIEW
+/// explode(a) AS x`, as Spark generates the rows from the SELECT's input; `None` without a
+/// generator. One generator per SELECT, not with aggregates or GROUP BY (Spark generates after
+/// grouping there: not supported yet).
+fn select_generator(p: &Places, s: &sqlparser::ast::Select) -> R<Option<sqlparser::ast::Select>> {
+    let generator = |e: &Expr| matches!(e, Expr::Function(f) if f.over.is_none() && matches!(f.name.to_string().to_ascii_lowercase().as_str(), "explode" | "explode_outer" | "posexplode" | "posexplode_outer" | "inline" | "inline_outer" | "stack"));
+    let found: Vec<usize> = s
+        .projection
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| match i {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => generator(e),
+            _ => false,
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let Some(&k) = found.first() else {
+        return Ok(None);
+    };
+    let item = &s.projection[k];
+    if found.len() > 1 {
+        return p.err(
+            &s.projection[found[1]],
+            "only one generator (explode) is allowed in a SELECT",
+        );
+    }
+    let grouped = !matches!(&s.group_by, GroupByExpr::Expressions(l, m) if l.is_empty() && m.is_empty())
+        || s.having.is_some()
+        || s.projection.iter().any(|i| match i {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                has_aggregate(e)
+            }
+            _ => false,
+        });
+    if grouped || s.distinct.is_some() {
+        return p.err(
+            item,
+            "explode in a grouped or DISTINCT SELECT is not supported yet: explode in a LATERAL VIEW (or a subquery in FROM) and group its rows",
+        );
+    }
+    let (expr, alias) = match item {
+        SelectItem::UnnamedExpr(e) => (e, sqlparser::ast::Ident::new("col")),
+        SelectItem::ExprWithAlias { expr, alias } => (expr, alias.clone()),
+        _ => return Ok(None),
+    };
+    let mut out = s.clone();
+    out.projection[k] = SelectItem::UnnamedExpr(Expr::Identifier(alias.clone()));
+    out.lateral_views.insert(
+        0,
+        sqlparser::ast::LateralView {
+            lateral_view: expr.clone(),
+            lateral_view_name: sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(
+                "generated",
+            )]),
+            lateral_col_alias: vec![alias],
+            outer: false,
+        },
+    );
+    Ok(Some(out))
+}
+
 /// Char offsets of a `sqlparser` location (1-based line and column).
 struct Places {
     /// The char offset of each line's start.
@@ -850,6 +911,7 @@ impl Tr<'_> {
                     _ => return p.err(e, format!("{n} is not a number")),
                 },
                 Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => string(s),
+                Value::Boolean(b) => format!("ppl_boolean('{b}')"),
                 // (The engine has no null literal: `nullif` of equal values is null. Read as a
                 // missing field is, so that `NOT` over a comparison with it is not true.)
                 Value::Null => {
@@ -860,6 +922,41 @@ impl Tr<'_> {
                 _ => return p.err(e, format!("the value {} is not supported yet", v.value)),
             },
             Expr::Nested(inner) => format!("({})", self.expr(inner)?),
+            // `a[i]` (0-based), `m['key']`, `a[i].key`.
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                // (`req.items[1]` may come as `req` with `.items` in the chain: one column.)
+                let mut root = root.as_ref().clone();
+                let mut chain = access_chain.as_slice();
+                while let (Some(sqlparser::ast::AccessExpr::Dot(Expr::Identifier(i))), Expr::Identifier(_) | Expr::CompoundIdentifier(_)) = (chain.first(), &root) {
+                    let mut parts = match root {
+                        Expr::Identifier(r) => vec![r],
+                        Expr::CompoundIdentifier(ps) => ps,
+                        _ => unreachable!("matched above"),
+                    };
+                    parts.push(i.clone());
+                    root = Expr::CompoundIdentifier(parts);
+                    chain = &chain[1..];
+                }
+                let before = self.seen.len();
+                let r = self.expr(&root)?;
+                let mut out = match root {
+                    Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+                        self.array_column(&root, r, before)?
+                    }
+                    _ => r,
+                };
+                for a in chain {
+                    let key = match a {
+                        sqlparser::ast::AccessExpr::Subscript(
+                            sqlparser::ast::Subscript::Index { index },
+                        ) => self.expr(index)?,
+                        sqlparser::ast::AccessExpr::Dot(Expr::Identifier(i)) => string(&i.value),
+                        _ => return p.err(e, "only a[i], m['key'] and .key are supported here"),
+                    };
+                    out = format!("ppl_array_get({out}, {key})");
+                }
+                out
+            }
             Expr::Interval(_) => {
                 return p.err(
                     e,
@@ -1186,6 +1283,28 @@ impl Tr<'_> {
         crate::translate::bounded(text, 0, self.places.n)
     }
 
+    /// A column (`col`, its Logs Insights text, the fields it read being `seen[before..]`) read
+    /// as an array: its list or JSON text, or the array at its path in the JSON message. A
+    /// missing array is what `NOT` tests (not the column, which discovery never makes).
+    fn array_column(&mut self, x: &Expr, col: String, before: usize) -> R<String> {
+        let path = match x {
+            Expr::Identifier(i) => i.value.clone(),
+            Expr::CompoundIdentifier(parts) => self.column(parts),
+            _ => return Ok(col),
+        };
+        if self.keys.is_some() || self.seen.len() != before + 1 {
+            return Ok(col);
+        }
+        self.seen.truncate(before);
+        let arr = format!(
+            "ppl_array_of({col}, {}, {})",
+            name("@message", 0, 0)?,
+            string(&path)
+        );
+        self.seen.push(arr.clone());
+        Ok(arr)
+    }
+
     /// An aggregate's argument or filter: it reads the records (any column), not the groups.
     fn record_expr(&mut self, x: &Expr) -> R<String> {
         let saved = std::mem::replace(&mut self.aggregating, false);
@@ -1329,12 +1448,25 @@ impl Tr<'_> {
         let from = self.seen.len();
         // `TIMESTAMPDIFF(DAY, …)`: the unit is a word, not a column.
         let unit_first = matches!(lower.as_str(), "timestampdiff" | "timestampadd");
+        let arrays = crate::translate::SQL_ARRAY_FUNCTIONS
+            .iter()
+            .find(|(s, ..)| *s == lower)
+            .map_or(&[][..], |(_, ours, ..)| crate::translate::array_args(ours));
         for (k, a) in list.args.iter().enumerate() {
             match a {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(u)))
                     if unit_first && k == 0 =>
                 {
                     args.push(string(&u.value))
+                }
+                // An array column: discovery keeps only its elements (`tags.0`), so the array
+                // is read from the JSON message when the column is missing.
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(
+                    x @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_)),
+                )) if arrays.contains(&k) => {
+                    let before = self.seen.len();
+                    let col = self.expr(x)?;
+                    args.push(self.array_column(x, col, before)?);
                 }
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => args.push(self.expr(x)?),
                 _ => return p.err(e, format!("{fname}'s arguments are not supported yet")),
@@ -1493,6 +1625,7 @@ impl Tr<'_> {
                 .chain(crate::translate::COMMON_FUNCTIONS)
                 .chain(crate::translate::INTERNAL_FUNCTIONS)
                 .chain(crate::translate::SQL_JSON_FUNCTIONS)
+                .chain(crate::translate::SQL_ARRAY_FUNCTIONS)
                 .find(|(s, ..)| *s == lower)
             {
                 Some(&(_, ours, lo, hi)) => {
@@ -2495,9 +2628,17 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             "filterIndex with a JOIN is not supported yet",
         );
     }
+    // `SELECT explode(a) AS x, …`: a lateral view of its own.
+    let generated;
+    let s = match select_generator(p, s)? {
+        Some(g) => {
+            generated = Box::new(g);
+            &generated
+        }
+        None => s,
+    };
     if s.top.is_some()
         || s.into.is_some()
-        || !s.lateral_views.is_empty()
         || s.prewhere.is_some()
         || !s.cluster_by.is_empty()
         || !s.distribute_by.is_empty()
@@ -2558,6 +2699,81 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             format!("filter {}", index_conditions.join(" and ")),
             false,
         ));
+    }
+    // `LATERAL VIEW [OUTER] explode(a) t AS x`: a row per element, under x (`expand`); the
+    // rows whose array is missing or empty go, unless OUTER keeps them with x NULL.
+    for lv in &s.lateral_views {
+        let Expr::Function(f) = &lv.lateral_view else {
+            return p.err(
+                &lv.lateral_view,
+                "a LATERAL VIEW takes explode(array) or explode_outer(array)",
+            );
+        };
+        let fname = f.name.to_string().to_ascii_lowercase();
+        let arg = match &f.args {
+            FunctionArguments::List(l)
+                if l.args.len() == 1
+                    && l.duplicate_treatment.is_none()
+                    && l.clauses.is_empty()
+                    && f.over.is_none()
+                    && f.filter.is_none() =>
+            {
+                match &l.args[0] {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => x,
+                    _ => return p.err(&lv.lateral_view, "explode takes one array"),
+                }
+            }
+            _ => return p.err(&lv.lateral_view, "explode takes one array"),
+        };
+        if !matches!(fname.as_str(), "explode" | "explode_outer") {
+            return p.err(
+                &lv.lateral_view,
+                format!("{fname} in a LATERAL VIEW is not supported yet (explode and explode_outer are)"),
+            );
+        }
+        let col = match lv.lateral_col_alias.as_slice() {
+            [c] => c.value.clone(),
+            [] => "col".to_string(),
+            _ => {
+                return p.err(
+                    &lv.lateral_view,
+                    "explode of an array makes one column: name one",
+                )
+            }
+        };
+        if tr.join.is_some() {
+            return p.err(
+                &lv.lateral_view,
+                "a LATERAL VIEW with a JOIN is not supported yet",
+            );
+        }
+        let before = tr.seen.len();
+        let x = tr.expr(arg)?;
+        let x = match arg {
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => tr.array_column(arg, x, before)?,
+            _ => x,
+        };
+        tr.seen.truncate(before);
+        let n_col = name(&col, 0, 0)?;
+        let outer = lv.outer || fname == "explode_outer";
+        if outer {
+            pieces.push(piece(
+                format!(
+                    "fields if(ppl_size({x}) > 0, {x}, ppl_array(ppl_nullif(0, 0))) as {n_col}"
+                ),
+                true,
+            ));
+        } else {
+            pieces.push(piece(format!("fields {x} as {n_col}"), true));
+            pieces.push(piece(format!("filter ppl_size({n_col}) > 0"), false));
+        }
+        pieces.push(Piece {
+            text: "limit 1".into(),
+            eval: false,
+            ready: Some(crate::ast::Command::Expand(col)),
+            start: 0,
+            end: n,
+        });
     }
     // (The lookups of correlated scalar subqueries go here, before anything reads them.)
     let lookup_at = pieces.len();

@@ -240,6 +240,8 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     // SQL's scalar subqueries, by number (replaced by their value before the query runs);
     // no query can name it.
     ("\u{1}scalar", "ppl_scalar", 1, 1),
+    // A column read as an array: `ppl_array_of(column, @message, 'path')`.
+    ("\u{1}array_of", "ppl_array_of", 1, 3),
 ];
 
 /// PPL's JSON functions, engine functions as [`INTERNAL_FUNCTIONS`] are.
@@ -257,6 +259,50 @@ pub(crate) const PPL_JSON_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("json_keys", "ppl_json_keys", 1, 1),
     ("to_json_string", "ppl_to_json_string", 1, 1),
 ];
+
+/// Spark SQL's array functions, engine functions over lists. An array argument that is a
+/// column is read through `ppl_array_of` (see [`array_args`]): a list, JSON array text, or the
+/// array at the column's path in the JSON message (discovery keeps only its elements).
+pub(crate) const SQL_ARRAY_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
+    ("array", "ppl_array", 0, 64),
+    ("split", "ppl_split", 2, 3),
+    ("size", "ppl_size", 1, 1),
+    ("cardinality", "ppl_size", 1, 1),
+    ("array_size", "ppl_array_size", 1, 1),
+    ("array_contains", "ppl_array_contains", 2, 2),
+    ("element_at", "ppl_element_at", 2, 2),
+    ("array_join", "ppl_array_join", 2, 3),
+    ("array_distinct", "ppl_array_distinct", 1, 1),
+    ("array_sort", "ppl_array_sort", 1, 1),
+    ("sort_array", "ppl_sort_array", 1, 2),
+    ("array_max", "ppl_array_max", 1, 1),
+    ("array_min", "ppl_array_min", 1, 1),
+    ("array_position", "ppl_array_position", 2, 2),
+    ("array_remove", "ppl_array_remove", 2, 2),
+    ("array_compact", "ppl_array_compact", 1, 1),
+    ("slice", "ppl_slice", 3, 3),
+    ("arrays_overlap", "ppl_arrays_overlap", 2, 2),
+    ("array_union", "ppl_array_union", 2, 2),
+    ("array_intersect", "ppl_array_intersect", 2, 2),
+    ("array_except", "ppl_array_except", 2, 2),
+    ("array_repeat", "ppl_array_repeat", 2, 2),
+    ("sequence", "ppl_sequence", 2, 3),
+    ("get", "ppl_array_get", 2, 2),
+];
+
+/// The arguments of an engine array function that are arrays.
+pub(crate) fn array_args(ours: &str) -> &'static [usize] {
+    match ours {
+        "ppl_size" | "ppl_array_size" | "ppl_array_contains" | "ppl_element_at"
+        | "ppl_array_join" | "ppl_array_distinct" | "ppl_array_sort" | "ppl_sort_array"
+        | "ppl_array_max" | "ppl_array_min" | "ppl_array_position" | "ppl_array_remove"
+        | "ppl_array_compact" | "ppl_slice" | "ppl_array_get" => &[0],
+        "ppl_arrays_overlap" | "ppl_array_union" | "ppl_array_intersect" | "ppl_array_except" => {
+            &[0, 1]
+        }
+        _ => &[],
+    }
+}
 
 /// Spark SQL's JSON functions, the same engine functions under Spark's names.
 pub(crate) const SQL_JSON_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
@@ -420,7 +466,7 @@ fn regexp_replace(args: &[String]) -> Result<String, String> {
 pub(crate) fn check_regex_literal(ours: &str, args: &[String]) -> Result<(), String> {
     if !matches!(
         ours,
-        "ppl_rlike" | "ppl_regexp_extract" | "ppl_regexp_count" | "ppl_regexp_substr"
+        "ppl_rlike" | "ppl_regexp_extract" | "ppl_regexp_count" | "ppl_regexp_substr" | "ppl_split"
     ) {
         return Ok(());
     }

@@ -611,6 +611,26 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
     // (query, words the message holds, the text the error's place starts with, or "")
     let cases: &[(&str, &str, &str)] = &[
         (
+            "SELECT posexplode(tags) FROM `A`",
+            "posexplode in a LATERAL VIEW is not supported yet",
+            "posexplode",
+        ),
+        (
+            "SELECT explode(tags) AS t, count(*) FROM `A` GROUP BY t",
+            "explode in a grouped or DISTINCT SELECT",
+            "explode",
+        ),
+        (
+            "SELECT split(csv, '(?=a)') AS p FROM `A`",
+            "does not compile",
+            "split",
+        ),
+        (
+            "SELECT x FROM `A` LATERAL VIEW explode(tags) t AS x, y",
+            "makes one column",
+            "explode",
+        ),
+        (
             "SELECT INTERVAL 1 DAY AS x FROM `A`",
             "only added to or subtracted from a time",
             "1 DAY",
@@ -1302,4 +1322,70 @@ fn percentiles_at_inexact_fractions() {
         ["a=55; b=7; c=14; d=57.43; e=56.43"]
     );
     assert_eq!(show(&run("stats pct(v, 55) as p", &ev)), ["p=55"]);
+}
+
+/// Spark's array functions over JSON arrays (read from the message, as discovery keeps only
+/// their elements), over `split` and `array(…)`, and `a[i]`/`.key` access.
+#[test]
+fn array_functions_read_json_arrays() {
+    let ev = evs(&[
+        (
+            T0,
+            r#"{"host":"a","tags":["x","y","x"],"nums":[3,10,2],"csv":"a,b,,c","req":{"items":[{"sku":"p1"},{"sku":"p2"}]}}"#,
+        ),
+        (T0 + 1_000, r#"{"host":"b","tags":[],"nums":[5],"csv":"z"}"#),
+        (T0 + 2_000, r#"{"host":"c","csv":"q"}"#),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "SELECT host, size(tags) AS n, array_contains(tags, 'y') AS c, element_at(nums, -1) AS last, tags[0] AS t0, array_max(nums) AS mx, array_min(nums) AS mn, array_join(array_distinct(tags), '|') AS j, array_sort(nums) AS s, sort_array(nums, false) AS sd, array_position(tags, 'y') AS pos FROM `A` ORDER BY host",
+            &["host=a; n=3; c=true; last=2; t0=x; mx=10; mn=2; j=x|y; s=[2,3,10]; sd=[10,3,2]; pos=2; @ptr=p0", "host=b; n=0; c=false; last=5; mx=5; mn=5; j=; s=[5]; sd=[5]; pos=0; @ptr=p1", "host=c; n=-1; @ptr=p2"],
+        ),
+        (
+            "SELECT split(csv, ',') AS parts, size(split(csv, ',')) AS k, split(csv, ',', 2) AS two, slice(array(1, 2, 3, 4), -2, 5) AS sl, sequence(1, 5, 2) AS sq, array_union(array('a', 'b'), array('b', 'c')) AS u, array_intersect(nums, array(10, 3)) AS i, array_except(nums, array(10)) AS ex, arrays_overlap(tags, array('y')) AS ov, array_remove(tags, 'x') AS rm, array_repeat('z', 2) AS rp, req.items[1].sku AS sku, cardinality(array()) AS e FROM `A` WHERE host = 'a'",
+            &["parts=[\"a\",\"b\",\"\",\"c\"]; k=4; two=[\"a\",\"b,,c\"]; sl=[3,4]; sq=[1,3,5]; u=[\"a\",\"b\",\"c\"]; i=[3,10]; ex=[3,2]; ov=true; rm=[\"y\"]; rp=[\"z\",\"z\"]; sku=p2; e=0; @ptr=p0"],
+        ),
+        // A missing array is NULL: NOT of a test on it is not true.
+        (
+            "SELECT req.items[1] AS a, req.items[1].sku AS b, element_at(req.items, 1) AS c FROM `A` WHERE host = 'a'",
+            &["a={\"sku\":\"p2\"}; b=p2; c={\"sku\":\"p1\"}; @ptr=p0"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE NOT array_contains(tags, 'y')",
+            &["host=b; @ptr=p1"],
+        ),
+        // Generators: LATERAL VIEW [OUTER] explode, and explode as a SELECT item.
+        (
+            "SELECT host, tag FROM `A` LATERAL VIEW explode(tags) t AS tag ORDER BY host",
+            &["host=a; tag=x; @ptr=p0", "host=a; tag=y; @ptr=p0", "host=a; tag=x; @ptr=p0"],
+        ),
+        (
+            "SELECT tag, count(*) AS n FROM `A` LATERAL VIEW explode(tags) t AS tag GROUP BY tag ORDER BY tag",
+            &["tag=x; n=2", "tag=y; n=1"],
+        ),
+        (
+            "SELECT host, tag FROM `A` LATERAL VIEW OUTER explode(tags) t AS tag ORDER BY host",
+            &["host=a; tag=x; @ptr=p0", "host=a; tag=y; @ptr=p0", "host=a; tag=x; @ptr=p0", "host=b; @ptr=p1", "host=c; @ptr=p2"],
+        ),
+        (
+            "SELECT explode(split(csv, ',')) AS part, host FROM `A` WHERE host = 'a'",
+            &["part=a; host=a; @ptr=p0", "part=b; host=a; @ptr=p0", "part=; host=a; @ptr=p0", "part=c; host=a; @ptr=p0"],
+        ),
+        (
+            "SELECT n FROM `A` LATERAL VIEW explode(nums) t AS n WHERE n > 2 ORDER BY n",
+            &["n=3; @ptr=p0", "n=5; @ptr=p1", "n=10; @ptr=p0"],
+        ),
+        (
+            "SELECT sum(n) AS s FROM (SELECT explode(nums) AS n FROM `A`)",
+            &["s=20"],
+        ),
+        (
+            "SELECT count(*) AS n, sum(size(nums)) AS items FROM `A` WHERE size(tags) >= 0",
+            &["n=2; items=4"],
+        ),
+    ];
+    for (sql, want) in cases {
+        let got = show(&run_sql(sql, &ev));
+        assert_eq!(got, *want, "SQL: {sql}");
+    }
 }
