@@ -363,3 +363,38 @@ def test_correlated_scalar_subquery_gives_each_row_its_keys_value(logs, data):
             row["most"] = str(max(most))
         want.append(row)
     assert [{k: v for k, v in r.items() if k != "@ptr"} for r in got] == want
+
+
+def test_json_arrays_explode_and_intervals(logs, data):
+    """JSON arrays in events read by array functions and LATERAL VIEW explode; times moved by
+    INTERVAL."""
+    start = data[2]
+    group = new_group(logs, "sql-arrays")
+    docs = [
+        {"user": "u1", "roles": ["admin", "dev"], "latency": [12, 40, 7]},
+        {"user": "u2", "roles": ["dev"], "latency": [3]},
+        {"user": "u3", "roles": [], "latency": []},
+    ]
+    put_events(logs, [Event(group, "s", start + i * SECOND_MS, json.dumps(d)) for i, d in enumerate(docs)])
+
+    def q(text):
+        return [{k: v for k, v in r.items() if k != "@ptr"} for r in rows(sql(logs, data, text))]
+
+    got = q(f"SELECT user, size(roles) AS n, array_contains(roles, 'admin') AS admin, array_max(latency) AS worst, "
+            f"roles[0] AS first FROM `{group}` ORDER BY user")
+    want = []
+    for d in docs:
+        r = {"user": d["user"], "n": str(len(d["roles"])), "admin": str("admin" in d["roles"]).lower()}
+        if d["latency"]:
+            r["worst"] = str(max(d["latency"]))
+        if d["roles"]:
+            r["first"] = d["roles"][0]
+        want.append(r)
+    assert got == want
+    got = q(f"SELECT role, COUNT(*) AS users FROM `{group}` LATERAL VIEW explode(roles) t AS role GROUP BY role ORDER BY role")
+    counts = Counter(r for d in docs for r in d["roles"])
+    assert got == [{"role": r, "users": str(n)} for r, n in sorted(counts.items())]
+    # `@timestamp` moved by an interval: the events of the first two seconds.
+    got = q(f"SELECT user FROM `{group}` WHERE `@timestamp` + INTERVAL 2 SECONDS <= "
+            f"timestamp_millis({start}) + INTERVAL '0:03' MINUTE TO SECOND ORDER BY user")
+    assert got == [{"user": "u1"}, {"user": "u2"}]
