@@ -449,6 +449,43 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
                 ))
             })
         }
+        // `rand([seed])`: uniform in [0, 1), a hash of the seed (the query's start without
+        // one) and the record's `@ptr`, so a seeded query gives each record the same value
+        // again; rows of no record (after `stats`) draw from a per-thread sequence.
+        "ppl_rand" => {
+            use std::hash::{Hash, Hasher};
+            let seed = match a.get(1) {
+                Some(v) => match num(v) {
+                    Some(s) => s.to_bits(),
+                    None => return Value::Null,
+                },
+                None => env.now_ms as u64,
+            };
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            seed.hash(&mut h);
+            match a0 {
+                Value::Str(ptr) => ptr.hash(&mut h),
+                _ => {
+                    thread_local! {
+                        static DRAWN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+                    }
+                    DRAWN.with(|d| {
+                        d.set(d.get() + 1);
+                        d.get().hash(&mut h)
+                    });
+                }
+            }
+            Value::Num((h.finish() >> 11) as f64 / (1u64 << 53) as f64)
+        }
+        // A sort key comparing as text, character by character (`sort str(f)`): every
+        // character moved past the digits' code points, so no run of digits reads as a number.
+        "ppl_str_key" => text_of(a0).map_or(Value::Null, |t| {
+            Value::Str(
+                t.chars()
+                    .map(|c| char::from_u32(c as u32 + 0x10000).unwrap_or(char::MAX))
+                    .collect(),
+            )
+        }),
         "ppl_utc_time" => Value::Str(clock_text(env.now_ms.rem_euclid(86_400_000))),
         // Epoch seconds → `yyyy-MM-dd HH:mm:ss` (UTC), as Spark writes it.
         "ppl_from_unixtime" => x

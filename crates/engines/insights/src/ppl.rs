@@ -952,6 +952,21 @@ impl Parser<'_> {
                 };
                 return Ok(format!("{f}({date}, {days})"));
             }
+            // `rand([seed])`: a number in [0, 1) per row.
+            "rand" => {
+                self.expect_sym("(")?;
+                let seed = if self.at_sym(")") {
+                    None
+                } else {
+                    Some(self.nested(Self::additive)?)
+                };
+                self.expect_sym(")")?;
+                let ptr = name("@ptr", 0, 0)?;
+                return Ok(match seed {
+                    Some(s) => format!("ppl_rand({ptr}, {s})"),
+                    None => format!("ppl_rand({ptr})"),
+                });
+            }
             // `position(sub IN text)`: 1-based, 0 when absent.
             "position" => {
                 self.expect_sym("(")?;
@@ -1403,17 +1418,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                         false
                     };
                     // `num(f)`, `str(f)`, `ip(f)`, `auto(f)`: how the field's values compare.
-                    if p.at_word("str")
-                        && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("(")))
-                    {
-                        let t = p.peek();
-                        return err(
-                            t.start,
-                            t.end,
-                            "sort str(…) is not supported yet: sorts compare text with its numbers by value",
-                        );
-                    }
-                    let how = ["num", "ip", "auto"].into_iter().find(|w| {
+                    let how = ["num", "str", "ip", "auto"].into_iter().find(|w| {
                         p.at_word(w)
                             && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("(")))
                     });
@@ -1424,6 +1429,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
                             p.expect_sym(")")?;
                             match how {
                                 "num" => format!("toNumber({n})"),
+                                "str" => format!("ppl_str_key({n})"),
                                 "ip" => format!("ipv4ToNumber({n})"),
                                 _ => n,
                             }

@@ -1613,6 +1613,15 @@ impl Tr<'_> {
                     ),
                 }
             }
+            // `rand([seed])`/`random([seed])`: a number in [0, 1) per row.
+            "rand" | "random" => {
+                count(0, 1)?;
+                let ptr = name("@ptr", 0, 0)?;
+                Ok(match args.first() {
+                    Some(s) => format!("ppl_rand({ptr}, {s})"),
+                    None => format!("ppl_rand({ptr})"),
+                })
+            }
             "nvl2" => {
                 count(3, 3)?;
                 Ok(format!(

@@ -242,6 +242,9 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("\u{1}scalar", "ppl_scalar", 1, 1),
     // A column read as an array: `ppl_array_of(column, @message, 'path')`.
     ("\u{1}array_of", "ppl_array_of", 1, 3),
+    // `sort str(f)`'s key, and `rand([seed])` of a row (`ppl_rand(@ptr[, seed])`).
+    ("\u{1}str_key", "ppl_str_key", 1, 1),
+    ("\u{1}rand", "ppl_rand", 1, 2),
 ];
 
 /// PPL's JSON functions, engine functions as [`INTERNAL_FUNCTIONS`] are.

@@ -715,7 +715,6 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "does not compile here",
             "rlike",
         ),
-        ("sort str(route)", "sort str(…) is not supported yet", "str"),
         ("appendcol stats count()", "in brackets", "stats"),
         ("appendcol [ where ms > 1 ]", "must choose its fields", ""),
         (
@@ -1081,4 +1080,82 @@ fn expand_as_over_whole_records() {
             "@timestamp=2023-11-14 22:13:20.000; id=1; color_tags=blue; @ptr=p0",
         ]
     );
+}
+
+/// `sort str(f)` compares text character by character (`10` before `9`); `rand([seed])` is a
+/// number in [0, 1), the same per record for one seed, different between records.
+#[test]
+fn sort_as_text_and_random_numbers() {
+    let ev = evs(&[
+        (T0, r#"{"code":"9","n":1}"#),
+        (T0 + 1_000, r#"{"code":"10","n":2}"#),
+        (T0 + 2_000, r#"{"code":"a9","n":3}"#),
+        (T0 + 3_000, r#"{"code":"a10","n":4}"#),
+        (T0 + 4_000, r#"{"code":"B","n":5}"#),
+    ]);
+    let order = |q: &str| -> Vec<String> {
+        run_ppl(q, &ev)
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .find(|(k, _)| k == "code")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    assert_eq!(
+        order("sort str(code) | fields code"),
+        ["10", "9", "B", "a10", "a9"]
+    );
+    assert_eq!(
+        order("sort - str(code) | fields code"),
+        ["a9", "a10", "B", "9", "10"]
+    );
+    // (As values compare: text naturally, then numbers by value.)
+    assert_eq!(
+        order("sort code | fields code"),
+        ["B", "a9", "a10", "9", "10"]
+    );
+    let draws = |q: &str| -> Vec<f64> {
+        run_ppl(q, &ev)
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .find(|(k, _)| k == "r")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .expect("a number")
+            })
+            .collect()
+    };
+    let a = draws("eval r = rand(42) | fields r");
+    assert_eq!(a.len(), 5);
+    assert!(a.iter().all(|x| (0.0..1.0).contains(x)), "{a:?}");
+    assert_eq!(a, draws("eval r = rand(42) | fields r"));
+    assert_ne!(a, draws("eval r = rand(7) | fields r"));
+    let mut distinct = a.clone();
+    distinct.sort_by(f64::total_cmp);
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5, "{a:?}");
+    let b = draws("eval r = rand() | where r < 1 | fields r");
+    assert_eq!(b.len(), 5);
+    // SQL's `rand`/`random`, after stats too.
+    let rows = run_with(
+        nephoscope_insights::parse_sql,
+        "SELECT rand(1) AS r, random() AS s FROM `A` WHERE n < 3",
+        &ev,
+    );
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        for k in ["r", "s"] {
+            let x: f64 = r
+                .iter()
+                .find(|(n, _)| n == k)
+                .expect("drawn")
+                .1
+                .parse()
+                .expect("a number");
+            assert!((0.0..1.0).contains(&x));
+        }
+    }
 }
