@@ -309,6 +309,11 @@ def test_inner_and_left_join(logs, data):
                                "| fields a.user, b.team | dedup a.user | sort a.user"))
     assert [(r["a.user"], r["b.team"]) for r in got] == sorted(team_of.items())
 
+    # Without aliases: the right side named by its AS alias, the left by the other qualifier.
+    got = rows(ppl(logs, data, f"INNER JOIN ON t.user = tm.user `{teams}` AS tm "
+                               "| stats count() as n by tm.team | sort tm.team"))
+    assert [(r["tm.team"], int(r["n"])) for r in got] == sorted(want.items())
+
     err = expect_error("MalformedQueryException", logs.start_query, queryLanguage="PPL", logGroupName=group,
                        startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
                        queryString=f"JOIN left=a, right=b ON a.user = b.user `{teams}` | where ms > 10")

@@ -2519,6 +2519,31 @@ fn regex_literal(pattern: &str) -> String {
 /// The Logs Insights `join`, the two aliases, and the further conditions of an inner join (a
 /// `filter` over the joined rows).
 #[allow(clippy::type_complexity)]
+/// A join's right side, read ahead from `ON`: its log group and `AS` alias, the last words
+/// before the next `|` at this level.
+fn join_right_side(p: &Parser<'_>) -> (Option<String>, Option<String>) {
+    let mut depth = 0usize;
+    let mut end = p.pos;
+    while let Some(t) = p.toks.get(end) {
+        match &t.tok {
+            Tok::Eof => break,
+            Tok::Sym("|") if depth == 0 => break,
+            Tok::Sym("(" | "[") => depth += 1,
+            Tok::Sym(")" | "]") => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        end += 1;
+    }
+    let word = |i: usize| match p.toks.get(i).map(|t| &t.tok) {
+        Some(Tok::Word(w) | Tok::Quoted(w)) => Some(w.clone()),
+        _ => None,
+    };
+    if end >= p.pos + 3 && word(end - 2).is_some_and(|w| w.eq_ignore_ascii_case("as")) {
+        return (word(end - 3), word(end - 1));
+    }
+    (end.checked_sub(1).and_then(word), None)
+}
+
 fn ppl_join(
     p: &mut Parser<'_>,
     inner: bool,
@@ -2553,13 +2578,49 @@ fn ppl_join(
         }
         p.eat_sym(",");
     }
-    let (Some(l), Some(r)) = (left, right) else {
-        let t = p.peek();
-        return err(
-            cs,
-            t.end.max(t.start + 1),
-            "a join needs both aliases: JOIN left = l, right = r ON l.k = r.k <log group>",
-        );
+    // Without aliases (`JOIN ON t1.k = g.k g`, `… ON t1.k = t2.k g AS t2`): the right side is
+    // named by its log group or its `AS` alias, the left by the condition's other qualifier.
+    let unaliased = left.is_none() && right.is_none();
+    let (l, r) = match (left, right) {
+        (Some(l), Some(r)) => (l, r),
+        (None, None) if p.at_word("on") => {
+            let (group, alias) = join_right_side(p);
+            let r = alias.or(group).filter(|n| {
+                n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            let other = match (p.toks.get(p.pos + 1), p.toks.get(p.pos + 3)) {
+                (Some(a), Some(b)) => [a, b]
+                    .iter()
+                    .filter_map(|t| match &t.tok {
+                        Tok::Word(w) | Tok::Quoted(w) => {
+                            w.split_once('.').map(|(q, _)| q.to_string())
+                        }
+                        _ => None,
+                    })
+                    .find(|q| Some(q) != r.as_ref()),
+                _ => None,
+            };
+            match (other, r) {
+                (Some(l), Some(r)) => (l, r),
+                _ => {
+                    let t = p.peek();
+                    return err(
+                        cs,
+                        t.end.max(t.start + 1),
+                        "a join without aliases qualifies each key by its side (ON t.k = g.k g, or g AS a with a.k): the right side by its log group's plain name or its AS alias; or name both with left = l, right = r",
+                    );
+                }
+            }
+        }
+        _ => {
+            let t = p.peek();
+            return err(
+                cs,
+                t.end.max(t.start + 1),
+                "a join needs both aliases: JOIN left = l, right = r ON l.k = r.k <log group>",
+            );
+        }
     };
     if l == r {
         return err(cs, p.peek().start, "a join's two aliases must differ");
@@ -2654,6 +2715,9 @@ fn ppl_join(
             g.end,
             "expected the right side's log group (a log group name)",
         );
+    }
+    if unaliased && p.eat_word("as") {
+        p.next();
     }
     let kind = if inner { "inner" } else { "left" };
     Ok((

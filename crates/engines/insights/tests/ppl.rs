@@ -523,6 +523,9 @@ fn joins_parse_with_their_right_side() {
         "LEFT OUTER JOIN left = a right = b ON b.user = a.user teams | eval t = b.team | where t = 'red' | stats count() as n by t | sort - n",
         "where status = 200 | inner join left=a, right=b on a.user = b.user `/teams` | fields a.user, b.team",
         "join left=a, right=b on a.user = b.user and b.team = 'red' and a.ms > 10 `/teams` | fields a.user",
+        // Without aliases: the right side by its log group's name or AS alias.
+        "inner join on t.user = teams.user teams | fields t.user, teams.team",
+        "join on t.user = tm.user and tm.team = 'red' `/teams` as tm | fields tm.team",
     ] {
         let query = parse_ppl(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
         assert!(query.join_side().is_some(), "{q}");
@@ -625,7 +628,12 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "RIGHT joins",
             "right",
         ),
-        ("join on a.k = b.k `g`", "both aliases", ""),
+        (
+            "join on a.k = b.k `g`",
+            "one equality between a field of each side",
+            "",
+        ),
+        ("join on a.k = b.k `/g/h`", "join without aliases", ""),
         ("join left=a, right=b on a.k < b.k `g`", "one equality", ""),
         (
             "left join left=a, right=b on a.k = b.k and a.x = b.x `g`",
