@@ -346,22 +346,34 @@ pub enum WindowFn {
 }
 
 /// The rows a window aggregate (or `first_value`/`last_value`) covers around each row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Frame {
-    /// `ROWS` (by place); else `RANGE` (by order value: the row and the rows ordered equal).
-    pub rows: bool,
+    pub units: FrameUnits,
     pub start: FrameBound,
     pub end: FrameBound,
 }
 
-/// One end of a [`Frame`].
+/// What a [`Frame`]'s offsets count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameUnits {
+    /// Rows, by place.
+    Rows,
+    /// The order value (one number, or a time in milliseconds); `CURRENT ROW` is the row and
+    /// the rows ordered equal to it (its peers).
+    Range,
+    /// Groups of peers.
+    Groups,
+}
+
+/// One end of a [`Frame`]: offsets are whole numbers for `ROWS` and `GROUPS`, any
+/// non-negative number for `RANGE`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FrameBound {
     /// The part's first row (as a start) or last (as an end).
     Unbounded,
-    Preceding(usize),
+    Preceding(f64),
     Current,
-    Following(usize),
+    Following(f64),
 }
 
 impl FrameBound {

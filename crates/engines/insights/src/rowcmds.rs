@@ -1,6 +1,6 @@
 //! The row-sequence commands ([`RowCmd`]) over the rows a query holds, in their order.
 
-use crate::ast::{Frame, FrameBound, RowCmd, WindowAgg, WindowFn};
+use crate::ast::{Frame, FrameBound, FrameUnits, RowCmd, WindowAgg, WindowFn};
 use crate::datetime::next_period;
 use crate::eval::Row;
 use crate::functions::{floor_period, Env};
@@ -755,7 +755,7 @@ fn window(
         };
         // The frame of each place: [lo, hi) in `pos`, both never decreasing.
         let by_value = frame.is_some_and(|f| {
-            !f.rows
+            f.units == FrameUnits::Range
                 && [f.start, f.end]
                     .iter()
                     .any(|b| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)))
@@ -773,6 +773,7 @@ fn window(
                     .collect();
                 range_bounds(f, &nums, order.first().is_some_and(|(_, d)| *d), &peers)
             }
+            Some(f) if f.units == FrameUnits::Groups => groups_bounds(f, &peers),
             _ => (0..n)
                 .map(|k| frame_bounds(frame, k, n, peers[k], !order.is_empty()))
                 .collect(),
@@ -875,21 +876,59 @@ fn frame_bounds(
     let Some(f) = frame else {
         return (0, if ordered { peer_hi } else { n });
     };
+    // (Offsets are whole numbers here; `as` saturates a huge one.)
+    let rows = f.units == FrameUnits::Rows;
     let lo = match f.start {
         FrameBound::Unbounded => 0,
-        FrameBound::Preceding(d) => k.saturating_sub(d),
-        FrameBound::Current if f.rows => k,
+        FrameBound::Preceding(d) => k.saturating_sub(d as usize),
+        FrameBound::Current if rows => k,
         FrameBound::Current => peer_lo,
-        FrameBound::Following(d) => k.saturating_add(d).min(n),
+        FrameBound::Following(d) => k.saturating_add(d as usize).min(n),
     };
     let hi = match f.end {
         FrameBound::Unbounded => n,
-        FrameBound::Preceding(d) => (k + 1).saturating_sub(d),
-        FrameBound::Current if f.rows => k + 1,
+        FrameBound::Preceding(d) => (k + 1).saturating_sub(d as usize),
+        FrameBound::Current if rows => k + 1,
         FrameBound::Current => peer_hi,
-        FrameBound::Following(d) => k.saturating_add(d).saturating_add(1).min(n),
+        FrameBound::Following(d) => k.saturating_add(d as usize).saturating_add(1).min(n),
     };
     (lo, hi.max(lo))
+}
+
+/// A `GROUPS` frame: offsets count groups of peers (`peers[k]`: the [lo, hi) of place k's
+/// group, in the part's order), as [lo, hi) for each place.
+fn groups_bounds(f: &Frame, peers: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let n = peers.len();
+    // Each group's [lo, hi), and each place's group number.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut of = Vec::with_capacity(n);
+    for &p in peers {
+        if groups.last() != Some(&p) {
+            groups.push(p);
+        }
+        of.push(groups.len() - 1);
+    }
+    let g_n = groups.len();
+    (0..n)
+        .map(|k| {
+            let g = of[k];
+            let lo = match f.start {
+                FrameBound::Unbounded => 0,
+                FrameBound::Preceding(d) => groups[g.saturating_sub(d as usize)].0,
+                FrameBound::Current => groups[g].0,
+                FrameBound::Following(d) => {
+                    groups.get(g.saturating_add(d as usize)).map_or(n, |x| x.0)
+                }
+            };
+            let hi = match f.end {
+                FrameBound::Unbounded => n,
+                FrameBound::Preceding(d) => g.checked_sub(d as usize).map_or(0, |h| groups[h].1),
+                FrameBound::Current => groups[g].1,
+                FrameBound::Following(d) => groups[g.saturating_add(d as usize).min(g_n - 1)].1,
+            };
+            (lo, hi.max(lo))
+        })
+        .collect()
 }
 
 /// A `RANGE` frame with offsets over one numeric order value (`nums`, in the part's order:
@@ -911,8 +950,7 @@ fn range_bounds(
     let at_or_past = |t: f64| a + vals.partition_point(|&v| if desc { v > t } else { v < t });
     let past = |t: f64| a + vals.partition_point(|&v| if desc { v >= t } else { v <= t });
     // (An offset moves a value toward the part's start, `-`, or its end, `+`.)
-    let step = |v: f64, d: usize, toward_end: bool| {
-        let d = d as f64;
+    let step = |v: f64, d: f64, toward_end: bool| {
         if toward_end != desc {
             v + d
         } else {
@@ -1038,10 +1076,12 @@ mod tests {
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         let bounds = [
             B::Unbounded,
-            B::Preceding(0),
-            B::Preceding(3),
+            B::Preceding(0.0),
+            B::Preceding(3.0),
             B::Current,
-            B::Following(2),
+            B::Following(2.0),
+            B::Preceding(1.5),
+            B::Following(0.5),
         ];
         for _ in 0..400 {
             let desc = next(2) == 1;
@@ -1088,12 +1128,12 @@ mod tests {
                     (lo, hi)
                 })
                 .collect();
-            let (start, end) = (bounds[next(5) as usize], bounds[next(5) as usize]);
+            let (start, end) = (bounds[next(7) as usize], bounds[next(7) as usize]);
             if start.place(false) > end.place(true) {
                 continue;
             }
             let f = Frame {
-                rows: false,
+                units: crate::ast::FrameUnits::Range,
                 start,
                 end,
             };
@@ -1110,15 +1150,15 @@ mod tests {
                     let d = along(x);
                     let after_start = match start {
                         B::Unbounded => true,
-                        B::Preceding(o) => d >= -(o as f64),
+                        B::Preceding(o) => d >= -o,
                         B::Current => d >= 0.0,
-                        B::Following(o) => d >= o as f64,
+                        B::Following(o) => d >= o,
                     };
                     let before_end = match end {
                         B::Unbounded => true,
-                        B::Preceding(o) => d <= -(o as f64),
+                        B::Preceding(o) => d <= -o,
                         B::Current => d <= 0.0,
-                        B::Following(o) => d <= o as f64,
+                        B::Following(o) => d <= o,
                     };
                     after_start && before_end
                 };
@@ -1143,7 +1183,7 @@ mod tests {
             let values: Vec<Value> = values.iter().map(|x| Value::Num(*x)).collect();
             let n = values.len();
             let frame = Frame {
-                rows: true,
+                units: crate::ast::FrameUnits::Rows,
                 start,
                 end: B::Current,
             };
@@ -1153,17 +1193,83 @@ mod tests {
             frame_aggregates(kind, &values, &b)
         };
         assert_eq!(
-            at(&[1e17, 1.0, 1.0], B::Preceding(1), A::Sum)[2],
+            at(&[1e17, 1.0, 1.0], B::Preceding(1.0), A::Sum)[2],
             Value::Num(2.0)
         );
         assert_eq!(
             at(
                 &[0.0, 1e9, 1e9 + 1.0, 1e9 + 2.0],
-                B::Preceding(2),
+                B::Preceding(2.0),
                 A::VarSamp
             )[3],
             Value::Num(1.0)
         );
+    }
+
+    /// `GROUPS` frames give, for each row, exactly the rows whose group of peers lies within
+    /// the offsets of its own group.
+    #[test]
+    fn groups_frames_match_their_definition() {
+        use super::groups_bounds;
+        use crate::ast::{Frame, FrameBound as B, FrameUnits};
+        let mut next = xorshift(0x51_7cc1_b727_220au64);
+        let bounds = [
+            B::Unbounded,
+            B::Preceding(0.0),
+            B::Preceding(1.0),
+            B::Preceding(3.0),
+            B::Current,
+            B::Following(0.0),
+            B::Following(2.0),
+        ];
+        for _ in 0..400 {
+            // Sorted order values; peers are equal values.
+            let mut vals: Vec<u64> = (0..next(10)).map(|_| next(5)).collect();
+            vals.sort_unstable();
+            let n = vals.len();
+            let peers: Vec<(usize, usize)> = (0..n)
+                .map(|k| {
+                    let lo = vals.iter().position(|&v| v == vals[k]).unwrap_or(k);
+                    let hi = vals
+                        .iter()
+                        .rposition(|&v| v == vals[k])
+                        .map_or(k + 1, |j| j + 1);
+                    (lo, hi)
+                })
+                .collect();
+            let (start, end) = (bounds[next(7) as usize], bounds[next(7) as usize]);
+            if start.place(false) > end.place(true) {
+                continue;
+            }
+            let f = Frame {
+                units: FrameUnits::Groups,
+                start,
+                end,
+            };
+            let got = groups_bounds(&f, &peers);
+            // Each row's group number.
+            let mut distinct = vals.clone();
+            distinct.dedup();
+            let group = |k: usize| distinct.iter().position(|&v| v == vals[k]).unwrap_or(0) as i64;
+            for (k, &(a, b)) in got.iter().enumerate() {
+                let g = group(k);
+                let lo = match start {
+                    B::Unbounded => i64::MIN,
+                    B::Preceding(d) => g - d as i64,
+                    B::Current => g,
+                    B::Following(d) => g + d as i64,
+                };
+                let hi = match end {
+                    B::Unbounded => i64::MAX,
+                    B::Preceding(d) => g - d as i64,
+                    B::Current => g,
+                    B::Following(d) => g + d as i64,
+                };
+                let want: Vec<usize> = (0..n).filter(|&j| (lo..=hi).contains(&group(j))).collect();
+                let have: Vec<usize> = (a..b).collect();
+                assert_eq!(have, want, "{vals:?} {f:?} k={k}");
+            }
+        }
     }
 
     /// The sliding and prefix-sum window aggregates equal a direct computation over every
@@ -1176,11 +1282,11 @@ mod tests {
         let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         let bounds = [
             B::Unbounded,
-            B::Preceding(0),
-            B::Preceding(2),
+            B::Preceding(0.0),
+            B::Preceding(2.0),
             B::Current,
-            B::Following(1),
-            B::Following(3),
+            B::Following(1.0),
+            B::Following(3.0),
         ];
         for _ in 0..300 {
             let n = next(9) as usize;
@@ -1196,7 +1302,7 @@ mod tests {
                 continue;
             }
             let frame = Frame {
-                rows: true,
+                units: crate::ast::FrameUnits::Rows,
                 start,
                 end,
             };

@@ -133,6 +133,75 @@ fn op_text(op: &BinaryOperator) -> Option<&'static str> {
     })
 }
 
+/// A literal `INTERVAL`'s parts as `timestampadd` takes them (see [`Tr::interval`]); `None`
+/// for an expression or what this engine does not read.
+fn literal_interval(iv: &sqlparser::ast::Interval) -> Option<Vec<(&'static str, String)>> {
+    let lead = iv
+        .leading_field
+        .as_ref()
+        .map(|f| interval_unit(&f.to_string()));
+    let last = iv
+        .last_field
+        .as_ref()
+        .map(|f| interval_unit(&f.to_string()));
+    let text = match iv.value.as_ref() {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(s.clone()),
+            Value::Number(n, _) => Some(n.clone()),
+            _ => None,
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, _) => Some(format!("-{n}")),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }?;
+    match (lead, last) {
+        (Some(Some(u)), None) => interval_amounts(&[(text.trim(), u)]),
+        (Some(Some(a)), Some(Some(b))) => interval_range(text.trim(), a, b),
+        (None, None) => {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let words = match words.first() {
+                Some(w) if w.eq_ignore_ascii_case("interval") => &words[1..],
+                _ => &words[..],
+            };
+            if words.is_empty() || words.len() % 2 == 1 {
+                return None;
+            }
+            let pairs: Option<Vec<(&str, &'static str)>> = words
+                .chunks(2)
+                .map(|c| interval_unit(c[1]).map(|u| (c[0], u)))
+                .collect();
+            interval_amounts(&pairs?)
+        }
+        _ => None,
+    }
+}
+
+/// A literal interval of fixed length in milliseconds (no months or years), for `RANGE`
+/// offsets over times.
+fn interval_millis(iv: &sqlparser::ast::Interval) -> Option<f64> {
+    let mut ms = 0.0;
+    for (u, n) in literal_interval(iv)? {
+        let n: f64 = n.parse().ok()?;
+        ms += n * match u {
+            "DAY" => 86_400_000.0,
+            "HOUR" => 3_600_000.0,
+            "MINUTE" => 60_000.0,
+            "SECOND" => 1_000.0,
+            "MICROSECOND" => 0.001,
+            _ => return None,
+        };
+    }
+    Some(ms)
+}
+
 /// An interval unit's name (singular or plural, any case) as `timestampadd` takes it.
 fn interval_unit(w: &str) -> Option<&'static str> {
     let w = w.to_ascii_uppercase();
@@ -783,67 +852,18 @@ impl Tr<'_> {
         e: &Expr,
         iv: &sqlparser::ast::Interval,
     ) -> R<Vec<(&'static str, String)>> {
+        // An expression with one unit (`INTERVAL n * 5 MINUTE`).
+        let literal = matches!(iv.value.as_ref(), Expr::Value(_) | Expr::UnaryOp { .. });
+        if let (false, Some(f), None) = (literal, &iv.leading_field, &iv.last_field) {
+            if let Some(u @ ("YEAR" | "MONTH" | "WEEK" | "DAY" | "HOUR" | "MINUTE" | "SECOND")) =
+                interval_unit(&f.to_string())
+            {
+                let n = self.expr(&iv.value)?;
+                return Ok(vec![(u, n)]);
+            }
+        }
+        let parts = literal_interval(iv);
         let p = self.places;
-        let lead = iv
-            .leading_field
-            .as_ref()
-            .map(|f| interval_unit(&f.to_string()));
-        let last = iv
-            .last_field
-            .as_ref()
-            .map(|f| interval_unit(&f.to_string()));
-        let text = match iv.value.as_ref() {
-            Expr::Value(v) => match &v.value {
-                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(s.clone()),
-                Value::Number(n, _) => Some(n.clone()),
-                _ => None,
-            },
-            Expr::UnaryOp {
-                op: UnaryOperator::Minus,
-                expr,
-            } => match expr.as_ref() {
-                Expr::Value(v) => match &v.value {
-                    Value::Number(n, _) => Some(format!("-{n}")),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        };
-        let parts = match (text, lead, last) {
-            (_, Some(None), _) | (_, _, Some(None)) => None,
-            // An expression with one unit.
-            (None, Some(Some(u)), None) => {
-                if !matches!(
-                    u,
-                    "YEAR" | "MONTH" | "WEEK" | "DAY" | "HOUR" | "MINUTE" | "SECOND"
-                ) {
-                    None
-                } else {
-                    let n = self.expr(&iv.value)?;
-                    return Ok(vec![(u, n)]);
-                }
-            }
-            (Some(t), Some(Some(u)), None) => interval_amounts(&[(t.trim(), u)]),
-            (Some(t), Some(Some(a)), Some(Some(b))) => interval_range(t.trim(), a, b),
-            (Some(t), None, None) => {
-                let words: Vec<&str> = t.split_whitespace().collect();
-                let words = match words.first() {
-                    Some(w) if w.eq_ignore_ascii_case("interval") => &words[1..],
-                    _ => &words[..],
-                };
-                if words.is_empty() || words.len() % 2 == 1 {
-                    None
-                } else {
-                    let pairs: Option<Vec<(&str, &'static str)>> = words
-                        .chunks(2)
-                        .map(|c| interval_unit(c[1]).map(|u| (c[0], u)))
-                        .collect();
-                    pairs.and_then(|p| interval_amounts(&p))
-                }
-            }
-            _ => None,
-        };
         match parts {
             Some(parts) => Ok(parts),
             None => p.err(
@@ -3426,26 +3446,40 @@ fn window_frame_of(
 ) -> R<crate::ast::Frame> {
     let unordered = order_keys == 0;
     use crate::ast::FrameBound as B;
+    use crate::ast::FrameUnits as U;
     use sqlparser::ast::{WindowFrameBound, WindowFrameUnits};
-    let rows = match w.units {
-        WindowFrameUnits::Rows => true,
-        WindowFrameUnits::Range => false,
-        WindowFrameUnits::Groups => return p.err(e, "GROUPS frames are not supported yet"),
+    let units = match w.units {
+        WindowFrameUnits::Rows => U::Rows,
+        WindowFrameUnits::Range => U::Range,
+        WindowFrameUnits::Groups => U::Groups,
     };
+    let rows = units == U::Rows;
     let bound = |b: &WindowFrameBound| -> R<B> {
-        let offset = |x: &Expr| -> R<usize> {
+        let offset = |x: &Expr| -> R<f64> {
+            // RANGE: any number, or a fixed interval over a time's milliseconds.
             let n = match x {
                 Expr::Value(v) => match &v.value {
-                    Value::Number(n, _) => n.parse::<usize>().ok(),
+                    Value::Number(n, _) => n.parse::<f64>().ok().filter(|d| {
+                        d.is_finite()
+                            && *d >= 0.0
+                            && (units == U::Range || (d.fract() == 0.0 && *d < 1e15))
+                    }),
                     _ => None,
                 },
+                Expr::Interval(iv) if units == U::Range => {
+                    interval_millis(iv).filter(|d| d.is_finite() && *d >= 0.0)
+                }
                 _ => None,
             };
             match n {
-                Some(n) if rows || order_keys == 1 => Ok(n),
-                Some(_) => p.err(
+                Some(_) if units == U::Range && order_keys != 1 => p.err(
                     x,
-                    "a RANGE frame with offsets needs exactly one ORDER BY value (a number)",
+                    "a RANGE frame with offsets needs exactly one ORDER BY value (a number or a time)",
+                ),
+                Some(n) => Ok(n),
+                None if units == U::Range => p.err(
+                    x,
+                    "a RANGE frame's offset is a non-negative number, or an INTERVAL of days, hours, minutes, seconds (not months or years) over a time",
                 ),
                 None => p.err(x, "a frame's offset is a whole number"),
             }
@@ -3482,7 +3516,10 @@ fn window_frame_of(
     if !rows && unordered && (start != B::Unbounded || end != B::Unbounded) {
         return p.err(e, "a RANGE frame with CURRENT ROW needs an ORDER BY");
     }
-    Ok(crate::ast::Frame { rows, start, end })
+    if units == U::Groups && unordered {
+        return p.err(e, "a GROUPS frame needs an ORDER BY");
+    }
+    Ok(crate::ast::Frame { units, start, end })
 }
 
 /// A SELECT whose `OVER name` calls take the specifications its `WINDOW` clause names (one

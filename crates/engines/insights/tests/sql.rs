@@ -289,6 +289,18 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["bytes=0; l=c; n=300; @ptr=p2", "bytes=100; l=c; n=300; @ptr=p0", "bytes=300; f=c; l=c; n=300; @ptr=p3", "bytes=5000; f=c; l=c; n=300; @ptr=p4", "bytes=20000; f=c; l=c; n=300; @ptr=p1"],
         ),
+        // GROUPS frames count groups of peers; RANGE offsets may be fractions, or intervals
+        // over a time.
+        (
+            "SELECT status, bytes, COUNT(*) OVER (ORDER BY status GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) AS g, SUM(bytes) OVER (ORDER BY status GROUPS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS s FROM `A` ORDER BY status, bytes",
+            "",
+            &["status=200; bytes=100; g=3; s=5400; @ptr=p0", "status=200; bytes=300; g=3; s=5400; @ptr=p3", "status=200; bytes=5000; g=3; s=5400; @ptr=p4", "status=404; bytes=0; g=4; s=20000; @ptr=p2", "status=500; bytes=20000; g=2; s=20000; @ptr=p1"],
+        ),
+        (
+            "SELECT bytes, COUNT(*) OVER (ORDER BY `@timestamp` RANGE BETWEEN INTERVAL 2 SECONDS PRECEDING AND CURRENT ROW) AS recent, SUM(bytes) OVER (ORDER BY bytes RANGE BETWEEN 0.5 PRECEDING AND 100.5 FOLLOWING) AS d FROM `A` ORDER BY `@timestamp`",
+            "",
+            &["bytes=100; recent=1; d=100; @ptr=p0", "bytes=20000; recent=2; d=20000; @ptr=p1", "bytes=0; recent=3; d=100; @ptr=p2", "bytes=300; recent=3; d=300; @ptr=p3", "bytes=5000; recent=3; d=5000; @ptr=p4"],
+        ),
         // RANGE frames by value, and NTH_VALUE.
         (
             "SELECT bytes, COUNT(*) OVER (ORDER BY bytes RANGE BETWEEN 200 PRECEDING AND 200 FOLLOWING) AS near, SUM(bytes) OVER (ORDER BY bytes DESC RANGE BETWEEN CURRENT ROW AND 15000 FOLLOWING) AS below, NTH_VALUE(host, 2) OVER (ORDER BY bytes ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS second, NTH_VALUE(host, 3) OVER (ORDER BY bytes) AS third FROM `A` ORDER BY bytes",
@@ -866,9 +878,14 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SUM(x)",
         ),
         (
-            "SELECT SUM(x) OVER (ORDER BY x GROUPS 1 PRECEDING) AS r FROM `A`",
-            "GROUPS frames",
-            "SUM(x)",
+            "SELECT SUM(x) OVER (ORDER BY x GROUPS 1.5 PRECEDING) AS r FROM `A`",
+            "whole number",
+            "1.5",
+        ),
+        (
+            "SELECT SUM(x) OVER (ORDER BY t RANGE INTERVAL 1 MONTH PRECEDING) AS r FROM `A`",
+            "not months or years",
+            "1",
         ),
         (
             "SELECT NTILE(0) OVER (ORDER BY x) AS r FROM `A`",
