@@ -325,6 +325,85 @@ fn interval_range(
     interval_amounts(&pairs)
 }
 
+/// A SELECT whose items hold window functions inside expressions, each window moved to a hidden
+/// item of its own and read there by its hidden name; with the names of the items so
+/// rewritten (computed once the windows are). `None` when no item holds one.
+fn lift_windows(s: &sqlparser::ast::Select) -> Option<(sqlparser::ast::Select, Vec<String>)> {
+    fn lift(e: &mut Expr, out: &mut Vec<(Expr, String)>, top: bool) {
+        if let Expr::Function(f) = e {
+            if f.over.is_some() {
+                if !top {
+                    let hidden = format!("{}win{}", crate::translate::PLACEHOLDER, out.len());
+                    let call =
+                        std::mem::replace(e, Expr::Identifier(sqlparser::ast::Ident::new(&hidden)));
+                    out.push((call, hidden));
+                }
+                return;
+            }
+            if let FunctionArguments::List(l) = &mut f.args {
+                for a in &mut l.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
+                        lift(x, out, false);
+                    }
+                }
+            }
+            return;
+        }
+        match e {
+            Expr::BinaryOp { left, right, .. } => {
+                lift(left, out, false);
+                lift(right, out, false);
+            }
+            Expr::UnaryOp { expr, .. } | Expr::Nested(expr) | Expr::Cast { expr, .. } => {
+                lift(expr, out, false)
+            }
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                if let Some(o) = operand {
+                    lift(o, out, false);
+                }
+                for c in conditions {
+                    lift(&mut c.condition, out, false);
+                    lift(&mut c.result, out, false);
+                }
+                if let Some(x) = else_result {
+                    lift(x, out, false);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = s.clone();
+    let mut hidden = Vec::new();
+    let mut post = Vec::new();
+    for item in &mut out.projection {
+        let (e, col) = match item {
+            SelectItem::ExprWithAlias { expr, alias } => (expr, alias.value.clone()),
+            // (Unnamed, it is named as Spark names it: an alias is needed to read it back.)
+            _ => continue,
+        };
+        let before = hidden.len();
+        lift(e, &mut hidden, true);
+        if hidden.len() > before {
+            post.push(col);
+        }
+    }
+    if hidden.is_empty() {
+        return None;
+    }
+    for (call, n) in hidden {
+        out.projection.push(SelectItem::ExprWithAlias {
+            expr: call,
+            alias: sqlparser::ast::Ident::new(n),
+        });
+    }
+    Some((out, post))
+}
+
 /// `SELECT explode(a) [AS x], …` (or `explode_outer`) as `SELECT x, … LATERAL VIEW
 /// explode(a) AS x`, as Spark generates the rows from the SELECT's input; `None` without a
 /// generator. One generator per SELECT, not with aggregates or GROUP BY (Spark generates after
@@ -1340,8 +1419,13 @@ impl Tr<'_> {
         let fname = f.name.to_string();
         let lower = fname.to_ascii_lowercase();
         let is_aggregate = AGGREGATES.iter().any(|(a, _)| *a == lower);
-        if f.over.is_some()
-            || (f.filter.is_some() && !is_aggregate)
+        if f.over.is_some() {
+            return p.err(
+                e,
+                format!("the window function {fname} is allowed only in SELECT items (inside an expression, give the SELECT item an alias)"),
+            );
+        }
+        if (f.filter.is_some() && !is_aggregate)
             || !f.within_group.is_empty()
             || f.null_treatment.is_some()
             || f.parameters != FunctionArguments::None
@@ -2666,6 +2750,16 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         }
         None => s,
     };
+    // Window functions inside an item's expression (`COUNT(*) * 100 / SUM(COUNT(*)) OVER ()`):
+    // each a hidden item of its own, the expression computed once the windows are.
+    let lifted;
+    let (s, post) = match lift_windows(s) {
+        Some((l, post)) => {
+            lifted = Box::new(l);
+            (&lifted, post)
+        }
+        None => (s, Vec::new()),
+    };
     if s.top.is_some()
         || s.into.is_some()
         || s.prewhere.is_some()
@@ -2863,6 +2957,9 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         }
         items
             .iter()
+            .filter(|(_, col)| {
+                !post.contains(col) && !col.starts_with(crate::translate::PLACEHOLDER)
+            })
             .filter_map(|(e, _)| *e)
             .filter(|e| !has_aggregate(e) && !matches!(e, Expr::Function(f) if f.over.is_some()))
             .collect()
@@ -2892,7 +2989,11 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         }
     }
     // Window functions are items of their own, set on the rows once the rest is computed.
-    let shown: Vec<String> = items.iter().map(|(_, n)| n.clone()).collect();
+    let shown: Vec<String> = items
+        .iter()
+        .map(|(_, n)| n.clone())
+        .filter(|n| !n.starts_with(crate::translate::PLACEHOLDER))
+        .collect();
     // (ORDER BY numbers and names every item, windows included.)
     let all_items = items.clone();
     let mut windows: Vec<(&Expr, &sqlparser::ast::Function, String)> = Vec::new();
@@ -2960,6 +3061,9 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         for (e, col) in &items {
             // (`*` never reaches here: it goes alone, without aggregates.)
             let Some(e) = *e else { continue };
+            if post.contains(col) {
+                continue;
+            }
             if has_aggregate(e) {
                 tr.in_stats = true;
                 let x = tr.expr(e);
@@ -2988,7 +3092,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         visible.extend(
             shown
                 .iter()
-                .filter(|a| !window_names.contains(a))
+                .filter(|a| !window_names.contains(a) && !post.contains(a))
                 .map(|a| (Expr::Identifier(sqlparser::ast::Ident::new(a)), a.clone())),
         );
         tr.keys = Some(visible);
@@ -3004,6 +3108,19 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                     (*a).clone(),
                 )
             }));
+        }
+        // Items reading windows: over the groups' keys, aggregates and the windows.
+        let mut post_evals = Vec::new();
+        for (e, col) in &items {
+            if let (Some(e), true) = (e, post.contains(col)) {
+                post_evals.push(format!("{} as {}", tr.expr(e)?, name(col, 0, 0)?));
+            }
+        }
+        if let Some(v) = tr.keys.as_mut() {
+            v.extend(
+                post.iter()
+                    .map(|a| (Expr::Identifier(sqlparser::ast::Ident::new(a)), a.clone())),
+            );
         }
         let order = order_by(&mut tr, q, s, &all_items)?;
         tr.keys = None;
@@ -3033,6 +3150,9 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         }
         pieces.extend(win_keys);
         pieces.extend(win);
+        if !post_evals.is_empty() {
+            pieces.push(piece(format!("fields {}", post_evals.join(", ")), true));
+        }
         pieces.extend(order.map(|o| piece(o, false)));
     } else {
         // Computed items are set on the rows (their names shown at the end), in order: an
@@ -3061,6 +3181,9 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         pieces.extend(win_keys);
         let mut computed = Vec::new();
         for (e, col) in &items {
+            if post.contains(col) {
+                continue;
+            }
             let plain = match e {
                 Some(Expr::Identifier(i)) => i.value == *col,
                 Some(Expr::CompoundIdentifier(parts)) => tr.column(parts) == *col,
@@ -3075,6 +3198,15 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             pieces.push(piece(format!("fields {}", computed.join(", ")), true));
         }
         pieces.extend(win);
+        let mut post_evals = Vec::new();
+        for (e, col) in &items {
+            if let (Some(e), true) = (e, post.contains(col)) {
+                post_evals.push(format!("{} as {}", tr.expr(e)?, name(col, 0, 0)?));
+            }
+        }
+        if !post_evals.is_empty() {
+            pieces.push(piece(format!("fields {}", post_evals.join(", ")), true));
+        }
         if let Some(o) = order_by(&mut tr, q, s, &all_items)? {
             pieces.push(piece(o, false));
         }

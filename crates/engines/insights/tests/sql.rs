@@ -289,6 +289,17 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["bytes=0; l=c; n=300; @ptr=p2", "bytes=100; l=c; n=300; @ptr=p0", "bytes=300; f=c; l=c; n=300; @ptr=p3", "bytes=5000; f=c; l=c; n=300; @ptr=p4", "bytes=20000; f=c; l=c; n=300; @ptr=p1"],
         ),
+        // Window functions inside expressions: computed once the windows are.
+        (
+            "SELECT host, COUNT(*) AS n, COUNT(*) * 100 / SUM(COUNT(*)) OVER () AS pct FROM `A` GROUP BY host ORDER BY pct DESC, host",
+            "",
+            &["host=a; n=2; pct=40", "host=b; n=2; pct=40", "host=c; n=1; pct=20"],
+        ),
+        (
+            "SELECT bytes, bytes - LAG(bytes) OVER (ORDER BY `@timestamp`) AS delta, ROUND(100.0 * bytes / SUM(bytes) OVER (), 1) AS share, CASE WHEN ROW_NUMBER() OVER (ORDER BY bytes DESC) = 1 THEN 'top' ELSE 'rest' END AS tag FROM `A` ORDER BY `@timestamp`",
+            "",
+            &["bytes=100; share=0.4; tag=rest; @ptr=p0", "bytes=20000; delta=19900; share=78.7; tag=top; @ptr=p1", "bytes=0; delta=-20000; share=0; tag=rest; @ptr=p2", "bytes=300; delta=300; share=1.2; tag=rest; @ptr=p3", "bytes=5000; delta=4700; share=19.7; tag=rest; @ptr=p4"],
+        ),
         // GROUPS frames count groups of peers; RANGE offsets may be fractions, or intervals
         // over a time.
         (
@@ -903,8 +914,13 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "ROW_NUMBER()",
         ),
         (
-            "SELECT x + RANK() OVER (ORDER BY x) AS r FROM `A`",
-            "OVER",
+            "SELECT x + RANK() OVER (ORDER BY x) FROM `A`",
+            "give the SELECT item an alias",
+            "RANK()",
+        ),
+        (
+            "SELECT x FROM `A` WHERE RANK() OVER (ORDER BY x) = 1",
+            "only in SELECT items",
             "RANK()",
         ),
         (
