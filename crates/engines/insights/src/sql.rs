@@ -2472,18 +2472,33 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
                     )
                 }
             };
-            if has_aggregate(x) || !grouping.contains(x) {
-                if !has_aggregate(x) {
-                    let mut read = Vec::new();
-                    walk_columns(x, &mut read);
-                    if !read.is_empty() {
-                        return p.err(
-                            x,
-                            "with ROLLUP, CUBE or GROUPING SETS an item is a grouping column or an aggregate",
-                        );
-                    }
-                }
+            if has_aggregate(x) {
                 items.push(item.clone());
+                continue;
+            }
+            if !grouping.contains(x) {
+                // An expression of grouping columns (or `GROUPING(c)`): the columns rolled up
+                // in this set NULL, `GROUPING(c)` 1 for them and 0 for the others.
+                let mut x2 = x.clone();
+                grouping_in_set(&mut x2, &grouping, set);
+                let mut read = Vec::new();
+                walk_columns(&x2, &mut read);
+                let names: Vec<String> = set
+                    .iter()
+                    .map(|g| {
+                        let mut r = Vec::new();
+                        walk_columns(g, &mut r);
+                        r.concat()
+                    })
+                    .collect();
+                if read.iter().any(|c| !names.contains(c)) {
+                    return p.err(
+                        x,
+                        "with ROLLUP, CUBE or GROUPING SETS an item is an expression of the grouping columns, GROUPING(…) or an aggregate",
+                    );
+                }
+                let alias = alias.unwrap_or_else(|| sqlparser::ast::Ident::new(x.to_string()));
+                items.push(SelectItem::ExprWithAlias { expr: x2, alias });
                 continue;
             }
             if set.contains(x) {
@@ -2524,6 +2539,76 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
     Ok(Some(q2))
 }
 
+/// An item's expression in one grouping set: the grouping columns rolled up in it (in
+/// `grouping`, not in `set`) become NULL, `GROUPING(c)` 1 for such a column and 0 for one in
+/// the set, and `GROUPING_ID(a, b, …)` those bits, the first most significant.
+fn grouping_in_set(e: &mut Expr, grouping: &[Expr], set: &[Expr]) {
+    let rolled = |x: &Expr| grouping.contains(x) && !set.contains(x);
+    if rolled(e) {
+        *e = Expr::Value(Value::Null.into());
+        return;
+    }
+    match e {
+        Expr::Function(f) => {
+            let fname = f.name.to_string().to_ascii_lowercase();
+            let args: Vec<Expr> = match &f.args {
+                FunctionArguments::List(l) => l
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if (fname == "grouping" && args.len() == 1)
+                || (fname == "grouping_id" && !args.is_empty())
+            {
+                let bits = args
+                    .iter()
+                    .fold(0u64, |b, a| (b << 1) | u64::from(rolled(a)));
+                *e = Expr::Value(Value::Number(bits.to_string(), false).into());
+                return;
+            }
+            if let FunctionArguments::List(l) = &mut f.args {
+                for a in &mut l.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
+                        grouping_in_set(x, grouping, set);
+                    }
+                }
+            }
+        }
+        Expr::BinaryOp { left, right, .. } => {
+            grouping_in_set(left, grouping, set);
+            grouping_in_set(right, grouping, set);
+        }
+        Expr::UnaryOp { expr, .. }
+        | Expr::Nested(expr)
+        | Expr::Cast { expr, .. }
+        | Expr::IsNull(expr)
+        | Expr::IsNotNull(expr) => grouping_in_set(expr, grouping, set),
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            if let Some(o) = operand {
+                grouping_in_set(o, grouping, set);
+            }
+            for c in conditions {
+                grouping_in_set(&mut c.condition, grouping, set);
+                grouping_in_set(&mut c.result, grouping, set);
+            }
+            if let Some(x) = else_result {
+                grouping_in_set(x, grouping, set);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The columns an expression reads (identifiers, qualified or not).
 fn walk_columns(e: &Expr, out: &mut Vec<String>) {
     match e {
@@ -2539,9 +2624,11 @@ fn walk_columns(e: &Expr, out: &mut Vec<String>) {
             walk_columns(left, out);
             walk_columns(right, out);
         }
-        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) | Expr::Cast { expr, .. } => {
-            walk_columns(expr, out)
-        }
+        Expr::UnaryOp { expr, .. }
+        | Expr::Nested(expr)
+        | Expr::Cast { expr, .. }
+        | Expr::IsNull(expr)
+        | Expr::IsNotNull(expr) => walk_columns(expr, out),
         Expr::Function(f) => {
             if let FunctionArguments::List(l) = &f.args {
                 for a in &l.args {
@@ -2549,6 +2636,20 @@ fn walk_columns(e: &Expr, out: &mut Vec<String>) {
                         walk_columns(x, out);
                     }
                 }
+            }
+        }
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            for x in operand.iter().chain(else_result.iter()) {
+                walk_columns(x, out);
+            }
+            for c in conditions {
+                walk_columns(&c.condition, out);
+                walk_columns(&c.result, out);
             }
         }
         // (Anything else is taken as reading a column: refused with ROLLUP and its kin.)
@@ -2977,7 +3078,25 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                     format!("GROUP BY {k} names no SELECT item that can be grouped by"),
                 ),
             },
-            None => Ok(g),
+            // `GROUP BY k`, k a SELECT item's alias (Spark's groupByAliases): its expression.
+            // (An alias read so shadows a column of the same name.)
+            None => match g {
+                Expr::Identifier(i) => Ok(items
+                    .iter()
+                    .find_map(|(e, n)| match e {
+                        Some(e)
+                            if *n == i.value
+                                && !has_aggregate(e)
+                                && !matches!(e, Expr::Function(f) if f.over.is_some())
+                                && !matches!(e, Expr::Identifier(x) if x.value == i.value) =>
+                        {
+                            Some(*e)
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or(g)),
+                _ => Ok(g),
+            },
         })
         .collect::<R<Vec<&Expr>>>()?;
     // Two items of one name cannot both be shown.
@@ -3058,6 +3177,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         // constants).
         let mut stats_items = Vec::new();
         let mut constants = Vec::new();
+        let mut of_keys: Vec<(&Expr, &String)> = Vec::new();
         for (e, col) in &items {
             // (`*` never reaches here: it goes alone, without aggregates.)
             let Some(e) = *e else { continue };
@@ -3072,13 +3192,15 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                 tr.aggs.push((x.clone(), col.clone()));
                 stats_items.push(format!("{x} as {}", name(col, 0, 0)?));
             } else if !by_names.contains(col) {
-                // A constant (NULL included) is set on each group's row after the stats.
+                // A constant (NULL included), or an expression of the group keys
+                // (`upper(host)` grouped by host), is set on each group's row after the stats.
                 let mut read = Vec::new();
                 walk_columns(e, &mut read);
-                if !read.is_empty() {
-                    return p.err(e, "a SELECT item of a grouped query must be a GROUP BY expression or an aggregate");
+                if read.is_empty() {
+                    constants.push(format!("{} as {}", tr.expr(e)?, name(col, 0, 0)?));
+                } else {
+                    of_keys.push((e, col));
                 }
-                constants.push(format!("{} as {}", tr.expr(e)?, name(col, 0, 0)?));
             }
         }
         // HAVING and ORDER BY read the groups: their keys, the items' aliases, aggregates.
@@ -3087,6 +3209,12 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             .zip(&by_names)
             .map(|(k, n)| ((*k).clone(), n.clone()))
             .collect();
+        // Items of the keys read the keys only (a column that is no key is an error).
+        tr.keys = Some(visible.clone());
+        for (e, col) in &of_keys {
+            let x = tr.expr(e)?;
+            constants.push(format!("{x} as {}", name(col, 0, 0)?));
+        }
         // (HAVING comes before the windows: it cannot read them, as in Spark.)
         let window_names: Vec<&String> = windows.iter().map(|(_, _, n)| n).collect();
         visible.extend(

@@ -289,6 +289,23 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["bytes=0; l=c; n=300; @ptr=p2", "bytes=100; l=c; n=300; @ptr=p0", "bytes=300; f=c; l=c; n=300; @ptr=p3", "bytes=5000; f=c; l=c; n=300; @ptr=p4", "bytes=20000; f=c; l=c; n=300; @ptr=p1"],
         ),
+        // Items that are expressions of the group keys; GROUP BY an item's alias.
+        (
+            "SELECT upper(host) AS h, count(*) AS n FROM `A` GROUP BY host ORDER BY h",
+            "",
+            &["h=A; n=2", "h=B; n=2", "h=C; n=1"],
+        ),
+        (
+            "SELECT CASE WHEN status >= 500 THEN 'err' ELSE 'ok' END AS k, count(*) AS n FROM `A` GROUP BY k ORDER BY k",
+            "",
+            &["k=err; n=1", "k=ok; n=4"],
+        ),
+        // GROUPING() and expressions of the grouping columns with ROLLUP.
+        (
+            "SELECT host, count(*) AS n, GROUPING(host) AS g, grouping_id(host, method) AS gid, CASE WHEN GROUPING(host) = 1 THEN 'all' ELSE upper(host) END AS label FROM `A` GROUP BY ROLLUP(host, method) ORDER BY gid, host, n",
+            "",
+            &["host=a; n=2; g=0; gid=0; label=A", "host=b; n=1; g=0; gid=0; label=B", "host=b; n=1; g=0; gid=0; label=B", "host=c; n=1; g=0; gid=0; label=C", "host=a; n=2; g=0; gid=1; label=A", "host=b; n=2; g=0; gid=1; label=B", "host=c; n=1; g=0; gid=1; label=C", "n=5; g=1; gid=3; label=all"],
+        ),
         // Window functions inside expressions: computed once the windows are.
         (
             "SELECT host, COUNT(*) AS n, COUNT(*) * 100 / SUM(COUNT(*)) OVER () AS pct FROM `A` GROUP BY host ORDER BY pct DESC, host",
@@ -778,9 +795,14 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "date_trunc('fortnight', x)",
         ),
         (
-            "SELECT upper(host), COUNT(*) FROM `A` GROUP BY ROLLUP (host)",
-            "a grouping column or an aggregate",
-            "upper(host)",
+            "SELECT upper(method), COUNT(*) FROM `A` GROUP BY ROLLUP (host)",
+            "an expression of the grouping columns",
+            "upper(method)",
+        ),
+        (
+            "SELECT upper(method) AS m, COUNT(*) FROM `A` GROUP BY host",
+            "must be a GROUP BY expression",
+            "method",
         ),
         (
             "SELECT host, COUNT(*) FROM `A` GROUP BY ROLLUP (host), CUBE (method)",
