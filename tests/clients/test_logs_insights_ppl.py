@@ -309,6 +309,13 @@ def test_inner_and_left_join(logs, data):
                                "| fields a.user, b.team | dedup a.user | sort a.user"))
     assert [(r["a.user"], r["b.team"]) for r in got] == sorted(team_of.items())
 
+    # eventstats after a join (and a second one): windows over the joined rows.
+    got = rows(ppl(logs, data, f"INNER JOIN left=a, right=b ON a.user = b.user `{teams}` "
+                               "| eventstats count() as n by b.team | eventstats max(a.ms) as top "
+                               "| fields b.team, n, top | dedup b.team | sort b.team"))
+    top = max(d["ms"] for d in docs if d["user"] in team_of)
+    assert [(r["b.team"], int(r["n"]), int(r["top"])) for r in got] == [(t, n, top) for t, n in sorted(want.items())]
+
     # Without aliases: the right side named by its AS alias, the left by the other qualifier.
     got = rows(ppl(logs, data, f"INNER JOIN ON t.user = tm.user `{teams}` AS tm "
                                "| stats count() as n by tm.team | sort tm.team"))
@@ -323,7 +330,7 @@ def test_inner_and_left_join(logs, data):
 @pytest.mark.parametrize(
     "q, words",
     [
-        ("eventstats count() | eventstats max(ms)", "only one eventstats"),
+        ("eventstats count() | eventstats dc(ms)", "dc in a second eventstats"),
         ("stats take(route, 0)", "take's size"),
         ("eval x = soundex(route)", "function soundex"),
         ("fields - route | fields route", "route was renamed or removed"),

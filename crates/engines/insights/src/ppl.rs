@@ -1236,6 +1236,8 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
     let mut shown: Shown = None;
     // The subquery of an `eventstats` (its groups' aggregates).
     let mut eventstats: Option<Query> = None;
+    // The eventstats computed as windows ([`eventstats_windows`]), counted.
+    let mut windowed_eventstats = 0usize;
     // Fields renamed while whole records were shown: (old name, its place).
     let mut renamed: Vec<(String, usize, usize)> = Vec::new();
     loop {
@@ -1573,24 +1575,40 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             // Each row gets the aggregates of its group over every row at this point: a
             // subquery of the commands so far and the `stats` runs first, and its rows feed a
             // lookup by the `by` fields.
+            // A second eventstats, or one after a join, a subsearch or an appendcol: computed
+            // over the rows held at that point, as windows over each group.
+            "eventstats"
+                if eventstats.is_some()
+                    || p.join.is_some()
+                    || !p.subsearches.is_empty()
+                    || !p.scalars.is_empty()
+                    || !p.appended.is_empty() =>
+            {
+                let (scalars, subs) = (p.scalars.len(), p.subsearches.len());
+                let (text, out) = stats(&mut p)?;
+                if p.scalars.len() > scalars || p.subsearches.len() > subs {
+                    return err(
+                        t.start,
+                        p.peek().start,
+                        "a subsearch in eventstats is not supported yet",
+                    );
+                }
+                windowed_eventstats += 1;
+                let cmds = eventstats_windows(&text, windowed_eventstats, cs, p.peek().start)?;
+                for c in cmds {
+                    ready(&mut pieces, c, p.peek().start);
+                }
+                let outputs = out.cols[..out.aggregates].to_vec();
+                if let Some(cols) = shown.as_mut() {
+                    for o in &outputs {
+                        if !cols.contains(o) {
+                            cols.push(o.clone());
+                        }
+                    }
+                }
+                p.made.extend(outputs.iter().cloned());
+            }
             "eventstats" => {
-                if !p.subsearches.is_empty() || !p.scalars.is_empty() || !p.appended.is_empty() {
-                    return err(
-                        t.start,
-                        t.end,
-                        "eventstats after a subsearch or an appendcol is not supported yet",
-                    );
-                }
-                if p.join.is_some() {
-                    return err(
-                        t.start,
-                        t.end,
-                        "eventstats after a join is not supported yet",
-                    );
-                }
-                if eventstats.is_some() {
-                    return err(t.start, t.end, "only one eventstats per query is supported");
-                }
                 let scalars = p.scalars.len();
                 let (text, out) = stats(&mut p)?;
                 if p.scalars.len() > scalars || !p.subsearches.is_empty() {
@@ -2140,6 +2158,128 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
         });
     }
     Ok((query, shown))
+}
+
+/// An `eventstats` over the rows held at its point, as windows: `text` is its Logs Insights
+/// `stats` (its aggregates, items and `by` keys), `k` numbers it among the windowed ones (for
+/// its hidden fields). Each aggregate is a window over the rows of equal keys; each item is
+/// then set from them, on the rows having every key (a row missing one gets no aggregates, as
+/// the first `eventstats` gives none).
+fn eventstats_windows(text: &str, k: usize, start: usize, end: usize) -> R<Vec<Command>> {
+    use crate::ast::{Expr, Proj, RowCmd, WindowAgg as W, WindowFn};
+    let place = |e: QueryError| QueryError {
+        start,
+        end,
+        message: e.message,
+    };
+    let (cmds, ..) = crate::parser::parse_query(text, true).map_err(place)?;
+    let Some(Command::Stats(st)) = cmds.into_iter().next() else {
+        return err(start, end, "eventstats: expected aggregates");
+    };
+    let hidden = |what: &str, j: usize| format!("{}es{k}{what}{j}", crate::translate::PLACEHOLDER);
+    let mut out = Vec::new();
+    let mut evals = Vec::new();
+    let field_of = |e: &Expr, what: &str, j: usize, evals: &mut Vec<Proj>| match e {
+        Expr::Field(f) => f.clone(),
+        other => {
+            let n = hidden(what, j);
+            evals.push(Proj {
+                expr: other.clone(),
+                name: n.clone(),
+            });
+            n
+        }
+    };
+    let keys: Vec<String> = st
+        .by
+        .iter()
+        .enumerate()
+        .map(|(j, b)| field_of(&b.expr, "k", j, &mut evals))
+        .collect();
+    let mut windows = Vec::new();
+    for (j, a) in st.aggs.iter().enumerate() {
+        use crate::ast::AggKind as K;
+        let kind = match a.kind {
+            K::Count | K::CountStar => W::Count,
+            K::Sum => W::Sum,
+            K::Avg => W::Avg,
+            K::Min => W::Min,
+            K::Max => W::Max,
+            K::Stddev => W::StddevSamp,
+            other => {
+                let what = match other {
+                    K::CountDistinct => "dc".to_string(),
+                    K::Pct | K::Percentile => "percentile".to_string(),
+                    other => format!("{other:?}").to_ascii_lowercase(),
+                };
+                return err(
+                    start,
+                    end,
+                    format!("{what} in a second eventstats, or one after a join, a subsearch or an appendcol, is not supported yet (count, sum, avg, min, max and the deviations and variances are)"),
+                );
+            }
+        };
+        let field = match (&a.arg, a.kind) {
+            (_, K::CountStar) | (None, _) | (Some(Expr::Star), _) => None,
+            (Some(e), _) => Some(field_of(e, "a", j, &mut evals)),
+        };
+        windows.push(RowCmd::Window {
+            func: WindowFn::Agg { kind, field },
+            partition: keys.clone(),
+            order: Vec::new(),
+            frame: None,
+            out: hidden("g", j),
+        });
+    }
+    if !evals.is_empty() {
+        out.push(Command::Eval(evals));
+    }
+    out.extend(windows.into_iter().map(Command::Rows));
+    // The items over the windows' values, on rows having every key.
+    let present = keys
+        .iter()
+        .map(|f| Expr::Call {
+            name: "ispresent".into(),
+            args: vec![Expr::Field(f.clone())],
+            text: String::new(),
+        })
+        .reduce(|a, b| Expr::Bin(crate::ast::BinOp::And, Box::new(a), Box::new(b)));
+    let items = st
+        .items
+        .iter()
+        .map(|it| {
+            let mut e = it.expr.clone();
+            crate::exec::walk_mut(&mut e, &mut |x| match x {
+                Expr::AggRef(j) => {
+                    *x = Expr::Field(hidden("g", *j));
+                    true
+                }
+                _ => false,
+            });
+            let expr = match &present {
+                Some(c) => Expr::Call {
+                    name: "if".into(),
+                    args: vec![
+                        c.clone(),
+                        e,
+                        Expr::Call {
+                            name: "ppl_nullif".into(),
+                            args: vec![Expr::Num(0.0), Expr::Num(0.0)],
+                            text: String::new(),
+                        },
+                    ],
+                    text: String::new(),
+                },
+                None => e,
+            };
+            Proj {
+                expr,
+                name: it.name.clone(),
+            }
+        })
+        .collect();
+    out.push(Command::Eval(items));
+    Ok(out)
 }
 
 /// What a `stats` shows: its columns, how many of them are aggregates (the first), and per

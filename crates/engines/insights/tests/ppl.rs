@@ -394,6 +394,17 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["ms=50; top=50; @ptr=p4", "ms=40; top=50; @ptr=p3", "ms=30; top=50; @ptr=p1"],
         ),
+        // A second eventstats (windows over the rows held): a row missing a key gets none.
+        (
+            "eventstats count() as c by route | eventstats avg(ms) as a, max(ms) as m, var_samp(ms) as v by user | fields route, user, ms, c, a, m, v | sort ms",
+            "",
+            &["route=/a; user=ann; ms=10; c=3; a=15; m=20; v=50.00000000000001; @ptr=p0", "route=/a; user=ann; ms=20; c=3; a=15; m=20; v=50.00000000000001; @ptr=p2", "route=/b; user=bob; ms=30; c=1; a=30; m=30; @ptr=p1", "route=/c/d; user=cy; ms=40; c=1; a=40; m=40; @ptr=p3", "route=/a; ms=50; c=3; @ptr=p4"],
+        ),
+        (
+            "eventstats count() as c | eventstats sum(ms) as s by span(`@timestamp`, 5m) | fields ms, c, s | sort ms",
+            "",
+            &["ms=10; c=5; s=100; @ptr=p0", "ms=20; c=5; s=100; @ptr=p2", "ms=30; c=5; s=100; @ptr=p1", "ms=40; c=5; s=100; @ptr=p3", "ms=50; c=5; s=50; @ptr=p4"],
+        ),
         // Functions written otherwise in Logs Insights.
         (
             "eval p = pow(ms, 2), m = mod(ms, 7), s = sign(ms - 30), l = left(route, 2), h = sha2(user, 256) | where ms <= 30 | fields p, m, s, l, h | sort p",
@@ -574,14 +585,14 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ),
         ("fields route | fields - route", "every field", ""),
         (
-            "join left=a, right=b on a.k = b.k `g` | eventstats count()",
-            "after a join",
-            "eventstats",
+            "join left=a, right=b on a.k = b.k `g` | eventstats dc(a.x) by a.k",
+            "dc in a second eventstats, or one after a join",
+            "eventstats dc(a.x) by a.k",
         ),
         (
-            "eventstats count() | eventstats max(ms)",
-            "only one eventstats",
-            "eventstats",
+            "eventstats count() | eventstats dc(ms)",
+            "dc in a second eventstats",
+            "eventstats dc(ms)",
         ),
         ("top 0 route", "positive whole number", "0"),
         ("fillnull route", "expected fillnull with", "route"),
@@ -726,9 +737,9 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ("appendcol stats count()", "in brackets", "stats"),
         ("appendcol [ where ms > 1 ]", "must choose its fields", ""),
         (
-            "stats count() as n | appendcol [ stats max(ms) as m ] | eventstats count() as c",
-            "eventstats after a subsearch or an appendcol",
-            "eventstats",
+            "stats count() as n | appendcol [ stats max(ms) as m ] | eventstats percentile(n, 50) as c",
+            "percentile in a second eventstats",
+            "eventstats percentile(n, 50) as c",
         ),
         (
             "eval m = [ source = g | fields a, b ]",
@@ -736,9 +747,9 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "",
         ),
         (
-            "eval m = [ source = g | stats max(a) ] | eventstats count() as n",
-            "eventstats after a subsearch",
-            "eventstats",
+            "eval m = [ source = g | stats max(a) ] | eventstats dc(m) as n",
+            "dc in a second eventstats",
+            "eventstats dc(m) as n",
         ),
         (
             "eval x = date_add(ms, interval 1 fortnight)",
@@ -830,8 +841,8 @@ fn review_findings_answer_as_ppl_would_or_are_refused() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(
-        parse_ppl("where a in [ source = g | fields a ] | eventstats count() as c")
-            .is_err_and(|e| e.message.contains("after a subsearch"))
+        parse_ppl("where a in [ source = g | fields a ] | eventstats dc(a) as c")
+            .is_err_and(|e| e.message.contains("after a join, a subsearch"))
     );
     let nums = evs(&[
         (T0, r#"{"n":1.0}"#),
