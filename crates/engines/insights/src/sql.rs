@@ -91,8 +91,10 @@ const AGGREGATES: &[(&str, &str)] = &[
     ("median", "ppl_percentile"),
 ];
 
-/// The columns a correlated scalar subquery's rows carry: the correlation key and the value.
-const CORRELATED_KEY: &str = "corr_key";
+/// The columns a correlated scalar subquery's rows carry: the correlation keys and the value.
+fn correlated_key(i: usize) -> String {
+    format!("corr_key{i}")
+}
 const CORRELATED_VALUE: &str = "corr_value";
 
 /// Where a correlated scalar subquery's lookups point until the subquery's place is known.
@@ -550,7 +552,7 @@ struct Tr<'a> {
     /// The correlated scalar subqueries met so far: their query (grouped by the correlation
     /// key) and the outer column its key is compared with; the value reaches each row by a
     /// lookup under the hidden name [`correlated_name`]`(k)`.
-    correlated: Vec<(Query, String)>,
+    correlated: Vec<(Query, Vec<String>)>,
     /// Translating a subquery (which may not hold one).
     inner: bool,
     /// Translating the WHERE clause (the only place a subquery may be).
@@ -697,7 +699,7 @@ impl Tr<'_> {
         Ok(x)
     }
 
-    /// A scalar subquery correlated by one equality, `(SELECT agg(…) FROM \`g\` AS b WHERE
+    /// A scalar subquery correlated by equalities, `(SELECT agg(…) FROM \`g\` AS b WHERE
     /// b.k = a.k [AND …])`: run first grouped by `b.k`, its value per key reaches each outer
     /// row by a lookup on `a.k` (no group: NULL, or 0 for a count, as an aggregate over no row
     /// gives). `None` when the subquery names no outer column in such an equality.
@@ -718,8 +720,7 @@ impl Tr<'_> {
         if outer_alias.is_empty() || outer_alias.eq_ignore_ascii_case(&inner_alias) {
             return Ok(None);
         }
-        let Some((inner_col, outer_col, rest)) = correlation(sel, &inner_alias, &outer_alias)
-        else {
+        let Some((pairs, rest)) = correlation(sel, &inner_alias, &outer_alias) else {
             return Ok(None);
         };
         let need = "a correlated scalar subquery selects one aggregate call, without GROUP BY or HAVING: (SELECT COUNT(*) FROM `g` AS b WHERE b.k = a.k)";
@@ -755,33 +756,42 @@ impl Tr<'_> {
             return Ok(None);
         };
         let ident = |n: &str| sqlparser::ast::Ident::new(n);
-        sel2.projection = vec![
-            SelectItem::ExprWithAlias {
+        // One key column per equality, grouped by all of them.
+        let mut projection: Vec<SelectItem> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (inner_col, _))| SelectItem::ExprWithAlias {
                 expr: inner_col.clone(),
-                alias: ident(CORRELATED_KEY),
-            },
-            SelectItem::ExprWithAlias {
-                expr: item.clone(),
-                alias: ident(CORRELATED_VALUE),
-            },
-        ];
-        sel2.group_by = GroupByExpr::Expressions(vec![inner_col], Vec::new());
+                alias: ident(&correlated_key(i)),
+            })
+            .collect();
+        projection.push(SelectItem::ExprWithAlias {
+            expr: item.clone(),
+            alias: ident(CORRELATED_VALUE),
+        });
+        sel2.projection = projection;
+        sel2.group_by =
+            GroupByExpr::Expressions(pairs.iter().map(|(i, _)| i.clone()).collect(), Vec::new());
         sel2.selection = rest;
         let inner = with_outer(Some(&outer_alias), || select_query(p, &q2, true))?;
         if inner.join.is_some() || !inner.subs.is_empty() {
             return p.err(e, "a correlated subquery holds no JOIN or subquery");
         }
-        let Expr::CompoundIdentifier(parts) = &outer_col else {
-            return p.err(e, need);
-        };
-        let outer = self.column(parts);
-        // (The outer column is read — a missing one makes the lookup find nothing, which the
-        // value answers for — but `NOT` needs no test of it.)
-        let from = self.seen.len();
-        self.field(&outer_col, &outer)?;
-        self.seen.truncate(from);
+        let mut outers = Vec::new();
+        for (_, outer_col) in &pairs {
+            let Expr::CompoundIdentifier(parts) = outer_col else {
+                return p.err(e, need);
+            };
+            let outer = self.column(parts);
+            // (The outer column is read — a missing one makes the lookup find nothing, which
+            // the value answers for — but `NOT` needs no test of it.)
+            let from = self.seen.len();
+            self.field(outer_col, &outer)?;
+            self.seen.truncate(from);
+            outers.push(outer);
+        }
         let k = self.correlated.len();
-        self.correlated.push((inner, outer));
+        self.correlated.push((inner, outers));
         let x = name(&correlated_name(k), 0, 0)?;
         // A count over no row is 0 (always a value); another aggregate NULL, as a missing
         // field is.
@@ -800,7 +810,7 @@ impl Tr<'_> {
     /// WHERE …)`.
     fn exists(&mut self, e: &Expr, q: &sqlparser::ast::Query, negated: bool) -> R<String> {
         let p = self.places;
-        let need = "EXISTS is supported correlated by one equality between a column of each side, both qualified by their table's alias: EXISTS (SELECT … FROM `g` AS b WHERE b.k = a.k …)";
+        let need = "EXISTS is supported correlated by equalities between a column of each side, both qualified by their table's alias: EXISTS (SELECT … FROM `g` AS b WHERE b.k = a.k …)";
         let SetExpr::Select(sel) = q.body.as_ref() else {
             return p.err(e, "a subquery is one SELECT");
         };
@@ -834,8 +844,30 @@ impl Tr<'_> {
                 "EXISTS over a grouped or aggregating subquery is not supported yet",
             );
         }
-        let Some((inner_col, outer_col, rest)) = correlation(sel, &inner_alias, &outer_alias)
-        else {
+        let Some((mut pairs, rest)) = correlation(sel, &inner_alias, &outer_alias) else {
+            return p.err(e, need);
+        };
+        if pairs.len() > 1 {
+            // Several equalities: the rows of each outer row's keys, counted.
+            let mut q2 = q.clone();
+            q2.limit_clause = None;
+            q2.order_by = None;
+            let SetExpr::Select(sel2) = q2.body.as_mut() else {
+                return p.err(e, "a subquery is one SELECT");
+            };
+            sel2.projection = vec![SelectItem::UnnamedExpr(parse_expr("COUNT(*)").map_err(
+                |m| QueryError {
+                    start: 0,
+                    end: p.n,
+                    message: m,
+                },
+            )?)];
+            let Some(n) = self.correlated_scalar(e, &q2)? else {
+                return p.err(e, need);
+            };
+            return Ok(format!("({n} {} 0)", if negated { "=" } else { ">" }));
+        }
+        let Some((inner_col, outer_col)) = pairs.pop() else {
             return p.err(e, need);
         };
         let mut q2 = q.clone();
@@ -984,7 +1016,7 @@ impl Tr<'_> {
                     if !own && outer.is_some_and(|o| o.eq_ignore_ascii_case(&q.value)) {
                         return p.err(
                             e,
-                            "a subquery reading the outer query's columns (correlated) is not supported yet (EXISTS correlated by one equality is)",
+                            "a subquery reading the outer query's columns (correlated) is not supported yet (EXISTS and scalar subqueries correlated by equalities are)",
                         );
                     }
                 }
@@ -3370,10 +3402,14 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         pieces.push(piece("filter ispresent(`@timestamp`)".into(), false));
     }
     let mut correlated = Vec::new();
-    for (k, (inner, outer)) in std::mem::take(&mut tr.correlated).into_iter().enumerate() {
+    for (k, (inner, outers)) in std::mem::take(&mut tr.correlated).into_iter().enumerate() {
         let lookup = crate::ast::LookupCmd {
             table: "correlated subquery".into(),
-            keys: vec![(CORRELATED_KEY.into(), crate::ast::Expr::Field(outer))],
+            keys: outers
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| (correlated_key(i), crate::ast::Expr::Field(o)))
+                .collect(),
             outputs: vec![CORRELATED_VALUE.into()],
             data: None,
             from_sub: Some(CORRELATED_MARK + k),
@@ -3821,47 +3857,63 @@ fn named_windows(p: &Places, s: &sqlparser::ast::Select) -> R<sqlparser::ast::Se
     Ok(out)
 }
 
-/// A subquery's correlation by one equality between a column qualified by its table's alias
+/// The (inner column, outer column) pairs of a correlation, and the rest of the WHERE.
+type Correlation = (Vec<(Expr, Expr)>, Option<Expr>);
+
+/// A subquery's correlation by equalities, each between a column qualified by its table's alias
 /// (`inner`) and one qualified by the outer query's (`outer`), among its WHERE's `AND` parts:
-/// the inner column, the outer column, and the WHERE of the other parts.
+/// the (inner column, outer column) pairs, and the WHERE of the other parts.
 fn correlation(
     sel: &sqlparser::ast::Select,
     inner: &str,
     outer: &str,
-) -> Option<(Expr, Expr, Option<Expr>)> {
+) -> Option<Correlation> {
     let mut conjuncts = Vec::new();
     if let Some(w) = &sel.selection {
         and_parts(w, &mut conjuncts);
     }
     let qualified = |x: &Expr, a: &str| matches!(x, Expr::CompoundIdentifier(parts) if parts.len() == 2 && parts[0].value.eq_ignore_ascii_case(a));
-    let (at, inner_col, outer_col) = conjuncts.iter().enumerate().find_map(|(k, c)| {
-        let Expr::BinaryOp {
-            left,
-            op: BinaryOperator::Eq,
-            right,
-        } = c
-        else {
-            return None;
+    let mut keys = Vec::new();
+    let mut rest = Vec::new();
+    for c in conjuncts {
+        let pair = match c {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } => {
+                if qualified(left, inner) && qualified(right, outer) {
+                    Some(((**left).clone(), (**right).clone()))
+                } else if qualified(right, inner) && qualified(left, outer) {
+                    Some(((**right).clone(), (**left).clone()))
+                } else {
+                    None
+                }
+            }
+            _ => None,
         };
-        if qualified(left, inner) && qualified(right, outer) {
-            Some((k, (**left).clone(), (**right).clone()))
-        } else if qualified(right, inner) && qualified(left, outer) {
-            Some((k, (**right).clone(), (**left).clone()))
-        } else {
-            None
+        match pair {
+            Some(kv) => keys.push(kv),
+            None => rest.push(c.clone()),
         }
-    })?;
-    let rest = conjuncts
-        .iter()
-        .enumerate()
-        .filter(|(k, _)| *k != at)
-        .map(|(_, c)| (*c).clone())
-        .reduce(|a, b| Expr::BinaryOp {
-            left: Box::new(a),
-            op: BinaryOperator::And,
-            right: Box::new(b),
-        });
-    Some((inner_col, outer_col, rest))
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    let rest = rest.into_iter().reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: BinaryOperator::And,
+        right: Box::new(b),
+    });
+    Some((keys, rest))
+}
+
+/// One expression parsed as Spark SQL (a fixed text of the translation's own).
+fn parse_expr(text: &str) -> Result<Expr, String> {
+    Parser::new(&DatabricksDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| e.to_string())
 }
 
 /// The operands of an `AND` chain (parentheses looked through).

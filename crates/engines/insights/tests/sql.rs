@@ -258,6 +258,22 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=a; @ptr=p2", "host=a; @ptr=p0", "host=c; @ptr=p3"],
         ),
+        // Correlated by several equalities: the rows of the outer row's keys.
+        (
+            "SELECT a.host, a.method FROM `A` AS a WHERE EXISTS (SELECT 1 FROM `B` AS b WHERE b.host = a.host AND b.method = a.method AND b.status <> 200) ORDER BY a.bytes",
+            "",
+            &["host=a; method=GET; @ptr=p2", "host=a; method=GET; @ptr=p0", "host=b; method=POST; @ptr=p1"],
+        ),
+        (
+            "SELECT a.host, a.method FROM `A` AS a WHERE NOT EXISTS (SELECT 1 FROM `B` AS b WHERE b.host = a.host AND a.method = b.method AND b.status <> 200) ORDER BY a.bytes",
+            "",
+            &["host=c; method=DELETE; @ptr=p3", "host=b; method=GET; @ptr=p4"],
+        ),
+        (
+            "SELECT a.host, a.method, (SELECT COUNT(*) FROM `B` AS b WHERE b.host = a.host AND b.method = a.method) AS same, (SELECT MAX(b.bytes) FROM `B` AS b WHERE b.method = a.method AND b.host = a.host AND b.status <> 200) AS below FROM `A` AS a ORDER BY a.bytes",
+            "",
+            &["host=a; method=GET; same=2; below=0; @ptr=p2", "host=a; method=GET; same=2; below=0; @ptr=p0", "host=c; method=DELETE; same=1; @ptr=p3", "host=b; method=GET; same=1; @ptr=p4", "host=b; method=POST; same=1; below=20000; @ptr=p1"],
+        ),
         // (A missing outer key matches no inner row: NOT EXISTS holds, EXISTS does not.)
         (
             "SELECT a.host FROM `A` AS a WHERE NOT EXISTS (SELECT 1 FROM `B` AS b WHERE b.host = a.nope) AND NOT EXISTS (SELECT 1 FROM `B` AS b WHERE b.host = a.host AND b.bytes < 1000) ORDER BY a.bytes",
