@@ -328,6 +328,8 @@ pub enum WindowFn {
         offset: usize,
         default: crate::value::Value,
         lead: bool,
+        /// `IGNORE NULLS`: the offset counts the rows with a value only.
+        skip_nulls: bool,
     },
     /// The bucket (1 to n) of n about equal ones, the earlier ones one row larger.
     Ntile(usize),
@@ -461,7 +463,8 @@ pub enum RowCmd {
     Window {
         func: WindowFn,
         partition: Vec<String>,
-        order: Vec<(String, bool)>,
+        /// (field, descending, rows without a value first).
+        order: Vec<(String, bool, bool)>,
         /// `None`: SQL's default (the whole part without an order, else up to the row's last
         /// peer).
         frame: Option<Frame>,
@@ -558,7 +561,7 @@ impl RowCmd {
                 ..
             } => {
                 let mut v: Vec<&str> = partition.iter().map(String::as_str).collect();
-                v.extend(order.iter().map(|(f, _)| f.as_str()));
+                v.extend(order.iter().map(|(f, ..)| f.as_str()));
                 match func {
                     WindowFn::Offset { field, .. }
                     | WindowFn::Value { field, .. }

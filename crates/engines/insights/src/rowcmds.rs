@@ -688,7 +688,7 @@ fn window(
     mut rows: Vec<Row>,
     func: &WindowFn,
     partition: &[String],
-    order: &[(String, bool)],
+    order: &[(String, bool, bool)],
     frame: Option<&Frame>,
     out: &str,
 ) -> Vec<Row> {
@@ -707,22 +707,25 @@ fn window(
     for part in parts {
         let keys: Vec<Vec<Value>> = part
             .iter()
-            .map(|&i| order.iter().map(|(f, _)| rows[i].get(f)).collect())
+            .map(|&i| order.iter().map(|(f, ..)| rows[i].get(f)).collect())
             .collect();
-        // As Spark orders a window: rows without a value first ascending, last descending.
+        // Rows without a value first or last as each key says (Spark: first ascending, last
+        // descending, unless NULLS FIRST/LAST).
         let cmp = |a: &[Value], b: &[Value]| {
             use std::cmp::Ordering;
             a.iter()
                 .zip(b)
                 .zip(order)
-                .map(|((x, y), (_, desc))| match (x.is_null(), y.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) if *desc => Ordering::Greater,
-                    (true, false) => Ordering::Less,
-                    (false, true) if *desc => Ordering::Less,
-                    (false, true) => Ordering::Greater,
-                    _ => sort_cmp(x, y, *desc),
-                })
+                .map(
+                    |((x, y), (_, desc, nulls_first))| match (x.is_null(), y.is_null()) {
+                        (true, true) => Ordering::Equal,
+                        (true, false) if *nulls_first => Ordering::Less,
+                        (true, false) => Ordering::Greater,
+                        (false, true) if *nulls_first => Ordering::Greater,
+                        (false, true) => Ordering::Less,
+                        _ => sort_cmp(x, y, *desc),
+                    },
+                )
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         };
@@ -771,7 +774,7 @@ fn window(
                             .and_then(|v| if v.is_null() { None } else { v.as_num() })
                     })
                     .collect();
-                range_bounds(f, &nums, order.first().is_some_and(|(_, d)| *d), &peers)
+                range_bounds(f, &nums, order.first().is_some_and(|(_, d, _)| *d), &peers)
             }
             Some(f) if f.units == FrameUnits::Groups => groups_bounds(f, &peers),
             _ => (0..n)
@@ -808,6 +811,10 @@ fn window(
             }
             _ => {
                 let (mut rank, mut dense) = (0usize, 0usize);
+                // The places with a value (for LAG/LEAD IGNORE NULLS).
+                let with_value: Vec<usize> = (0..values.len())
+                    .filter(|&i| !values[i].is_null())
+                    .collect();
                 (0..n)
                     .map(|k| {
                         if k == 0 || peers[k].0 == k {
@@ -832,6 +839,29 @@ fn window(
                                     rem + (k - big) / size.max(1)
                                 };
                                 Value::Num((bucket + 1) as f64)
+                            }
+                            // (IGNORE NULLS: the offset-th row with a value before or
+                            // after this one; an offset of 0 is the row itself.)
+                            WindowFn::Offset {
+                                offset,
+                                default,
+                                lead,
+                                skip_nulls: true,
+                                ..
+                            } if *offset > 0 => {
+                                let at = if *lead {
+                                    let from = with_value.partition_point(|&i| i <= k);
+                                    from.checked_add(offset - 1)
+                                        .and_then(|i| with_value.get(i))
+                                        .copied()
+                                } else {
+                                    let before = with_value.partition_point(|&i| i < k);
+                                    before.checked_sub(*offset).map(|i| with_value[i])
+                                };
+                                match at {
+                                    Some(j) => values[j].clone(),
+                                    None => default.clone(),
+                                }
                             }
                             WindowFn::Offset {
                                 offset,

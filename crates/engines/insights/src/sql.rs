@@ -3522,14 +3522,16 @@ fn window_parts(
             }
             Some(w) => Some(window_frame_of(p, e, w, order_by.len())?),
         };
-        // `IGNORE NULLS` on FIRST_VALUE, LAST_VALUE and NTH_VALUE.
+        // `IGNORE NULLS` on FIRST_VALUE, LAST_VALUE, NTH_VALUE, LAG and LEAD.
         let skip_nulls = matches!(
             f.null_treatment,
             Some(sqlparser::ast::NullTreatment::IgnoreNulls)
         );
         if f.filter.is_some()
             || !f.within_group.is_empty()
-            || (skip_nulls && !fname.ends_with("_value"))
+            || (skip_nulls
+                && !fname.ends_with("_value")
+                && !["lag", "lead"].contains(&fname.as_str()))
             || f.parameters != FunctionArguments::None
         {
             return p.err(
@@ -3614,8 +3616,8 @@ fn window_parts(
             .collect::<R<Vec<_>>>()?;
         let mut order = Vec::new();
         for (j, k) in order_by.iter().enumerate() {
-            if k.options.nulls_first.is_some() || k.with_fill.is_some() {
-                return p.err(&k.expr, "NULLS FIRST/LAST is not supported yet");
+            if k.with_fill.is_some() {
+                return p.err(&k.expr, "WITH FILL is not supported");
             }
             let desc = match &k.options.sort {
                 None | Some(OrderBySort::Asc) => false,
@@ -3624,7 +3626,9 @@ fn window_parts(
                     return p.err(&k.expr, "ORDER BY … USING is not supported yet")
                 }
             };
-            order.push((column(&k.expr, &format!("o{j}"))?, desc));
+            // (Spark: rows without a value first ascending, last descending, by default.)
+            let nulls_first = k.options.nulls_first.unwrap_or(!desc);
+            order.push((column(&k.expr, &format!("o{j}"))?, desc, nulls_first));
         }
         let func = match (fname.as_str(), args.as_slice(), aggregate) {
             (_, [], Some(_)) if star => WindowFn::Agg {
@@ -3697,6 +3701,7 @@ fn window_parts(
                     offset,
                     default,
                     lead: fname == "lead",
+                    skip_nulls,
                 }
             }
             _ => return p.err(*e, format!("wrong number of arguments to {fname}")),
@@ -3863,11 +3868,7 @@ type Correlation = (Vec<(Expr, Expr)>, Option<Expr>);
 /// A subquery's correlation by equalities, each between a column qualified by its table's alias
 /// (`inner`) and one qualified by the outer query's (`outer`), among its WHERE's `AND` parts:
 /// the (inner column, outer column) pairs, and the WHERE of the other parts.
-fn correlation(
-    sel: &sqlparser::ast::Select,
-    inner: &str,
-    outer: &str,
-) -> Option<Correlation> {
+fn correlation(sel: &sqlparser::ast::Select, inner: &str, outer: &str) -> Option<Correlation> {
     let mut conjuncts = Vec::new();
     if let Some(w) = &sel.selection {
         and_parts(w, &mut conjuncts);

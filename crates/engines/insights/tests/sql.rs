@@ -333,6 +333,12 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["bytes=100; share=0.4; tag=rest; @ptr=p0", "bytes=20000; delta=19900; share=78.7; tag=top; @ptr=p1", "bytes=0; delta=-20000; share=0; tag=rest; @ptr=p2", "bytes=300; delta=300; share=1.2; tag=rest; @ptr=p3", "bytes=5000; delta=4700; share=19.7; tag=rest; @ptr=p4"],
         ),
+        // LAG/LEAD IGNORE NULLS count the rows with a value; NULLS FIRST/LAST in a window.
+        (
+            "SELECT bytes, LAG(CASE WHEN status = 200 THEN bytes END) IGNORE NULLS OVER (ORDER BY `@timestamp`) AS prev_ok, LEAD(CASE WHEN status = 200 THEN bytes END, 1, -1) IGNORE NULLS OVER (ORDER BY `@timestamp`) AS next_ok, ROW_NUMBER() OVER (ORDER BY CASE WHEN status = 200 THEN bytes END DESC NULLS FIRST) AS rn FROM `A` ORDER BY `@timestamp`",
+            "",
+            &["bytes=100; next_ok=300; rn=5; @ptr=p0", "bytes=20000; prev_ok=100; next_ok=300; rn=2; @ptr=p1", "bytes=0; prev_ok=100; next_ok=300; rn=1; @ptr=p2", "bytes=300; prev_ok=100; next_ok=5000; rn=4; @ptr=p3", "bytes=5000; prev_ok=300; next_ok=-1; rn=3; @ptr=p4"],
+        ),
         // GROUPS frames count groups of peers; RANGE offsets may be fractions, or intervals
         // over a time.
         (
@@ -1022,9 +1028,9 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "RANK()",
         ),
         (
-            "SELECT x, RANK() OVER (ORDER BY x NULLS FIRST) AS r FROM `A`",
-            "NULLS FIRST",
-            "x",
+            "SELECT x, RANK() IGNORE NULLS OVER (ORDER BY x) AS r FROM `A`",
+            "IGNORE NULLS is not supported",
+            "RANK() IGNORE NULLS OVER (ORDER BY x)",
         ),
         (
             "SELECT x FROM `A` WHERE COUNT(*) > 1",
