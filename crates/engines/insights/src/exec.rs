@@ -596,9 +596,13 @@ pub fn apply(cmd: &Command, rows: Vec<Row>, ev: &Evaluator) -> Vec<Row> {
         Command::Expand(field) => {
             let mut out = Vec::new();
             for r in rows {
+                if out.len() >= MAX_EXPANDED_TOTAL {
+                    break;
+                }
                 match expand_items(field, &r) {
                     Some(items) => {
-                        for it in items.into_iter().take(MAX_EXPANDED) {
+                        let room = MAX_EXPANDED_TOTAL - out.len();
+                        for it in items.into_iter().take(MAX_EXPANDED.min(room)) {
                             let mut c = r.clone();
                             c.set(field, it);
                             out.push(c);
@@ -925,6 +929,8 @@ fn parse_into(mode: &ParseMode, src: &str, r: &mut Row) {
 
 /// Most rows `expand` makes of one row (each a copy of it).
 const MAX_EXPANDED: usize = 10_000;
+/// Most rows one `expand` gives in all (SQL's chained LATERAL VIEWs multiply).
+const MAX_EXPANDED_TOTAL: usize = 1_000_000;
 
 /// `json field=… as alias`: the alias set to the value found, left as it is when none is.
 fn json_into(value: &Expr, alias: &str, r: &mut Row, ev: &Evaluator) {

@@ -106,6 +106,11 @@ fn instant(v: &Value) -> Option<jiff::Timestamp> {
     }
 }
 
+/// A time (or text holding a date, a date and time, or an instant) in epoch milliseconds.
+pub(crate) fn time_millis(v: &Value) -> Option<f64> {
+    instant(v).map(|t| t.as_millisecond() as f64)
+}
+
 /// Whether a value is a time of day written alone (`01:02:03`), not a date.
 fn is_clock(v: &Value) -> bool {
     matches!(v, Value::Str(t) if parse_clock(t.trim()).is_some())
@@ -455,14 +460,16 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
         "ppl_rand" => {
             use std::hash::{Hash, Hasher};
             let seed = match a.get(1) {
+                Some(Value::Null) | None => env.now_ms as u64,
                 Some(v) => match num(v) {
                     Some(s) => s.to_bits(),
                     None => return Value::Null,
                 },
-                None => env.now_ms as u64,
             };
             let mut h = std::collections::hash_map::DefaultHasher::new();
             seed.hash(&mut h);
+            // (Each call of the query draws its own numbers.)
+            a.get(2).and_then(num).unwrap_or(0.0).to_bits().hash(&mut h);
             match a0 {
                 Value::Str(ptr) => ptr.hash(&mut h),
                 _ => {
@@ -1739,7 +1746,7 @@ pub(crate) fn json_at_path(message: &str, field: &str) -> Option<serde_json::Val
 fn array_function(name: &str, a: &[Value]) -> Value {
     const MAX_ITEMS: usize = 100_000;
     let arr = |i: usize| a.get(i).and_then(|v| array_of(v, None, None));
-    let same = |x: &Value, y: &Value| !x.is_null() && !y.is_null() && x.key() == y.key();
+    let same = |x: &Value, y: &Value| !x.is_null() && !y.is_null() && elem_key(x) == elem_key(y);
     let list = |l: Vec<Value>| Value::List(l);
     let a1 = a.get(1).unwrap_or(&Value::Null);
     let map_get = |m: &[(String, Value)]| {
@@ -1750,12 +1757,29 @@ fn array_function(name: &str, a: &[Value]) -> Value {
     let distinct = |l: Vec<Value>| {
         let mut seen = std::collections::HashSet::new();
         l.into_iter()
-            .filter(|v| seen.insert(v.key()))
+            .filter(|v| seen.insert(elem_key(v)))
             .collect::<Vec<_>>()
     };
+    let keys_of = |l: &[Value]| {
+        l.iter()
+            .map(elem_key)
+            .collect::<std::collections::HashSet<_>>()
+    };
     match name {
-        "ppl_array_of" => array_of(a.first().unwrap_or(&Value::Null), a.get(1), a.get(2))
-            .map_or(Value::Null, list),
+        // (A map passes as it is, and an object at the path becomes one: `m['key']` reads it.)
+        "ppl_array_of" => match a.first().unwrap_or(&Value::Null) {
+            m @ Value::Map(_) => m.clone(),
+            Value::Null => match (a.get(1).and_then(text_of), a.get(2).and_then(text_of)) {
+                (Some(message), Some(path)) => match json_at_path(&message, &path) {
+                    Some(j @ (serde_json::Value::Array(_) | serde_json::Value::Object(_))) => {
+                        from_json(&j)
+                    }
+                    _ => Value::Null,
+                },
+                _ => Value::Null,
+            },
+            v => array_of(v, None, None).map_or(Value::Null, list),
+        },
         "ppl_array" => list(a.to_vec()),
         // `split(text, regex[, limit])`: a limit above 0 caps the parts (the last holds the
         // rest); trailing empty parts are kept, as Spark keeps them.
@@ -1767,6 +1791,27 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             let Some(limit) = limit else {
                 return Value::Null;
             };
+            // (An empty pattern splits between characters, as Spark does.)
+            if p.is_empty() {
+                let cap = if limit >= 1.0 {
+                    limit as usize
+                } else {
+                    usize::MAX
+                };
+                let mut out: Vec<Value> = Vec::new();
+                let mut rest = x.as_ref();
+                while let Some(c) = rest.chars().next() {
+                    if out.len() + 1 >= cap || out.len() >= MAX_ITEMS {
+                        break;
+                    }
+                    out.push(Value::Str(c.to_string()));
+                    rest = &rest[c.len_utf8()..];
+                }
+                if !rest.is_empty() {
+                    out.push(Value::Str(rest.to_string()));
+                }
+                return list(out);
+            }
             with_regex(&p, |re| {
                 let Some(re) = re else {
                     return Value::Null;
@@ -1909,35 +1954,37 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             list(l.into_iter().skip(from).take(n.min(len) as usize).collect())
         }
         "ppl_arrays_overlap" => match (arr(0), arr(1)) {
-            (Some(x), Some(y)) => Value::Bool(x.iter().any(|v| y.iter().any(|w| same(v, w)))),
+            (Some(x), Some(y)) => {
+                let ys = keys_of(&y);
+                Value::Bool(x.iter().any(|v| !v.is_null() && ys.contains(&elem_key(v))))
+            }
             _ => Value::Null,
         },
         "ppl_array_union" => match (arr(0), arr(1)) {
             (Some(x), Some(y)) => list(distinct(x.into_iter().chain(y).collect())),
             _ => Value::Null,
         },
-        "ppl_array_intersect" => match (arr(0), arr(1)) {
-            (Some(x), Some(y)) => list(distinct(
-                x.into_iter()
-                    .filter(|v| y.iter().any(|w| v.key() == w.key()))
-                    .collect(),
-            )),
+        "ppl_array_intersect" | "ppl_array_except" => match (arr(0), arr(1)) {
+            (Some(x), Some(y)) => {
+                let ys = keys_of(&y);
+                let keep = name == "ppl_array_intersect";
+                list(distinct(
+                    x.into_iter()
+                        .filter(|v| ys.contains(&elem_key(v)) == keep)
+                        .collect(),
+                ))
+            }
             _ => Value::Null,
         },
-        "ppl_array_except" => match (arr(0), arr(1)) {
-            (Some(x), Some(y)) => list(distinct(
-                x.into_iter()
-                    .filter(|v| !y.iter().any(|w| v.key() == w.key()))
-                    .collect(),
-            )),
-            _ => Value::Null,
-        },
+        // (At most MAX_BUILT_TEXT of copies: a large element repeated often is null.)
         "ppl_array_repeat" => match num(a1) {
             Some(n) if n.fract() == 0.0 && n <= MAX_ITEMS as f64 => {
-                list(vec![
-                    a.first().cloned().unwrap_or(Value::Null);
-                    n.max(0.0) as usize
-                ])
+                let v = a.first().cloned().unwrap_or(Value::Null);
+                let n = n.max(0.0) as usize;
+                if weight(&v).saturating_mul(n) > MAX_BUILT_TEXT {
+                    return Value::Null;
+                }
+                list(vec![v; n])
             }
             _ => Value::Null,
         },
@@ -1967,5 +2014,27 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             list((0..n).map(|i| Value::Num(x + step * i as f64)).collect())
         }
         _ => Value::Null,
+    }
+}
+
+/// An array element's identity for equality and sets: as Logs Insights keys values (`2`
+/// equals `"2"`), a boolean as its text (JSON's `true` is discovered as text).
+fn elem_key(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => Value::Str(b.to_string()).key(),
+        v => v.key(),
+    }
+}
+
+/// About how many bytes a value holds (text by its length, lists and maps by their items).
+fn weight(v: &Value) -> usize {
+    match v {
+        Value::Str(t) => t.len().max(8),
+        Value::List(l) => l.iter().map(weight).fold(8, usize::saturating_add),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| k.len().saturating_add(weight(v)))
+            .fold(8, usize::saturating_add),
+        _ => 8,
     }
 }

@@ -961,11 +961,7 @@ impl Parser<'_> {
                     Some(self.nested(Self::additive)?)
                 };
                 self.expect_sym(")")?;
-                let ptr = name("@ptr", 0, 0)?;
-                return Ok(match seed {
-                    Some(s) => format!("ppl_rand({ptr}, {s})"),
-                    None => format!("ppl_rand({ptr})"),
-                });
+                return crate::translate::rand_call(seed.as_deref());
             }
             // `position(sub IN text)`: 1-based, 0 when absent.
             "position" => {

@@ -769,9 +769,14 @@ fn window(
                 let nums: Vec<Option<f64>> = pos
                     .iter()
                     .map(|&p| {
-                        keys[p]
-                            .first()
-                            .and_then(|v| if v.is_null() { None } else { v.as_num() })
+                        // (A time written as text counts by its milliseconds.)
+                        keys[p].first().and_then(|v| {
+                            if v.is_null() {
+                                None
+                            } else {
+                                v.as_num().or_else(|| crate::functions::time_millis(v))
+                            }
+                        })
                     })
                     .collect();
                 range_bounds(f, &nums, order.first().is_some_and(|(_, d, _)| *d), &peers)

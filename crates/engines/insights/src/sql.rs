@@ -356,8 +356,29 @@ fn lift_windows(s: &sqlparser::ast::Select) -> Option<(sqlparser::ast::Select, V
                 lift(left, out, false);
                 lift(right, out, false);
             }
-            Expr::UnaryOp { expr, .. } | Expr::Nested(expr) | Expr::Cast { expr, .. } => {
-                lift(expr, out, false)
+            Expr::UnaryOp { expr, .. }
+            | Expr::Nested(expr)
+            | Expr::Cast { expr, .. }
+            | Expr::IsNull(expr)
+            | Expr::IsNotNull(expr) => lift(expr, out, false),
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                lift(expr, out, false);
+                lift(low, out, false);
+                lift(high, out, false);
+            }
+            Expr::In {
+                expr,
+                target: InTarget::List(list),
+                ..
+            } => {
+                lift(expr, out, false);
+                list.iter_mut().for_each(|x| lift(x, out, false));
+            }
+            Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+                lift(expr, out, false);
+                lift(pattern, out, false);
             }
             Expr::Case {
                 operand,
@@ -453,17 +474,15 @@ fn select_generator(p: &Places, s: &sqlparser::ast::Select) -> R<Option<sqlparse
     };
     let mut out = s.clone();
     out.projection[k] = SelectItem::UnnamedExpr(Expr::Identifier(alias.clone()));
-    out.lateral_views.insert(
-        0,
-        sqlparser::ast::LateralView {
-            lateral_view: expr.clone(),
-            lateral_view_name: sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(
-                "generated",
-            )]),
-            lateral_col_alias: vec![alias],
-            outer: false,
-        },
-    );
+    // (After the query's own views: the item may read their columns.)
+    out.lateral_views.push(sqlparser::ast::LateralView {
+        lateral_view: expr.clone(),
+        lateral_view_name: sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(
+            "generated",
+        )]),
+        lateral_col_alias: vec![alias],
+        outer: false,
+    });
     Ok(Some(out))
 }
 
@@ -557,12 +576,19 @@ struct Tr<'a> {
     inner: bool,
     /// Translating the WHERE clause (the only place a subquery may be).
     in_where: bool,
+    /// The LATERAL VIEWs' names (`t` of `LATERAL VIEW explode(a) t AS x`): `t.x` is `x`.
+    laterals: Vec<String>,
 }
 
 impl Tr<'_> {
     /// A column: its name without the table alias.
     fn column(&self, parts: &[sqlparser::ast::Ident]) -> String {
         let parts: Vec<&str> = parts.iter().map(|i| i.value.as_str()).collect();
+        if let [a, rest @ ..] = parts.as_slice() {
+            if !rest.is_empty() && self.laterals.iter().any(|l| l.eq_ignore_ascii_case(a)) {
+                return rest.join(".");
+            }
+        }
         let qualifier = |a: &str| {
             self.alias
                 .as_deref()
@@ -1086,6 +1112,9 @@ impl Tr<'_> {
                     };
                     out = format!("ppl_array_get({out}, {key})");
                 }
+                // (A missing element is NULL: `NOT` over it is not true.)
+                self.seen.truncate(before);
+                self.seen.push(out.clone());
                 out
             }
             Expr::Interval(_) => {
@@ -1752,11 +1781,7 @@ impl Tr<'_> {
             // `rand([seed])`/`random([seed])`: a number in [0, 1) per row.
             "rand" | "random" => {
                 count(0, 1)?;
-                let ptr = name("@ptr", 0, 0)?;
-                Ok(match args.first() {
-                    Some(s) => format!("ppl_rand({ptr}, {s})"),
-                    None => format!("ppl_rand({ptr})"),
-                })
+                crate::translate::rand_call(args.first().map(String::as_str))
             }
             "nvl2" => {
                 count(3, 3)?;
@@ -1778,7 +1803,17 @@ impl Tr<'_> {
                     if let Err(m) = crate::translate::check_regex_literal(ours, &args) {
                         return p.err(e, m);
                     }
-                    Ok(format!("{ours}({})", args.join(", ")))
+                    let call = format!("{ours}({})", args.join(", "));
+                    // An array function may be NULL over present arguments (`element_at` past
+                    // the end): `NOT` tests the call itself.
+                    if crate::translate::SQL_ARRAY_FUNCTIONS
+                        .iter()
+                        .any(|(_, o, ..)| *o == ours)
+                    {
+                        self.seen.truncate(from);
+                        self.seen.push(call.clone());
+                    }
+                    Ok(call)
                 }
                 None => match crate::translate::shared_function(&lower, &args) {
                     Some(r) => r.or_else(|m| p.err(e, m)),
@@ -2483,6 +2518,12 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
         g
     };
     // A window reads every row of the result: it cannot run per grouping set.
+    if lift_windows(sel).is_some() {
+        return p.err(
+            sel.as_ref(),
+            "window functions with ROLLUP, CUBE or GROUPING SETS are not supported yet",
+        );
+    }
     if let Some(w) = sel.projection.iter().find(|i| {
         matches!(i, SelectItem::UnnamedExpr(Expr::Function(f)) | SelectItem::ExprWithAlias { expr: Expr::Function(f), .. } if f.over.is_some())
     }) {
@@ -2512,7 +2553,11 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
                 // An expression of grouping columns (or `GROUPING(c)`): the columns rolled up
                 // in this set NULL, `GROUPING(c)` 1 for them and 0 for the others.
                 let mut x2 = x.clone();
-                grouping_in_set(&mut x2, &grouping, set);
+                let mut bad = None;
+                grouping_in_set(&mut x2, &grouping, set, &mut bad);
+                if let Some(b) = bad {
+                    return p.err(&b, format!("{b} is not a grouping column of this GROUP BY"));
+                }
                 let mut read = Vec::new();
                 walk_columns(&x2, &mut read);
                 let names: Vec<String> = set
@@ -2551,6 +2596,16 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
                 alias: name,
             });
         }
+        // The grand total of a SELECT without aggregates is still one row.
+        let aggregates = items.iter().any(|i| {
+            matches!(i, SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. } if has_aggregate(x))
+        });
+        if set.is_empty() && !aggregates {
+            s2.group_by = GroupByExpr::Expressions(
+                vec![Expr::Value(Value::SingleQuotedString("()".into()).into())],
+                Vec::new(),
+            );
+        }
         s2.projection = items;
         let right = SetExpr::Select(Box::new(s2));
         chain = Some(match chain {
@@ -2574,7 +2629,7 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
 /// An item's expression in one grouping set: the grouping columns rolled up in it (in
 /// `grouping`, not in `set`) become NULL, `GROUPING(c)` 1 for such a column and 0 for one in
 /// the set, and `GROUPING_ID(a, b, …)` those bits, the first most significant.
-fn grouping_in_set(e: &mut Expr, grouping: &[Expr], set: &[Expr]) {
+fn grouping_in_set(e: &mut Expr, grouping: &[Expr], set: &[Expr], bad: &mut Option<Expr>) {
     let rolled = |x: &Expr| grouping.contains(x) && !set.contains(x);
     if rolled(e) {
         *e = Expr::Value(Value::Null.into());
@@ -2597,6 +2652,9 @@ fn grouping_in_set(e: &mut Expr, grouping: &[Expr], set: &[Expr]) {
             if (fname == "grouping" && args.len() == 1)
                 || (fname == "grouping_id" && !args.is_empty())
             {
+                if let Some(a) = args.iter().find(|a| !grouping.contains(a)) {
+                    bad.get_or_insert_with(|| a.clone());
+                }
                 let bits = args
                     .iter()
                     .fold(0u64, |b, a| (b << 1) | u64::from(rolled(a)));
@@ -2606,20 +2664,20 @@ fn grouping_in_set(e: &mut Expr, grouping: &[Expr], set: &[Expr]) {
             if let FunctionArguments::List(l) = &mut f.args {
                 for a in &mut l.args {
                     if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
-                        grouping_in_set(x, grouping, set);
+                        grouping_in_set(x, grouping, set, bad);
                     }
                 }
             }
         }
         Expr::BinaryOp { left, right, .. } => {
-            grouping_in_set(left, grouping, set);
-            grouping_in_set(right, grouping, set);
+            grouping_in_set(left, grouping, set, bad);
+            grouping_in_set(right, grouping, set, bad);
         }
         Expr::UnaryOp { expr, .. }
         | Expr::Nested(expr)
         | Expr::Cast { expr, .. }
         | Expr::IsNull(expr)
-        | Expr::IsNotNull(expr) => grouping_in_set(expr, grouping, set),
+        | Expr::IsNotNull(expr) => grouping_in_set(expr, grouping, set, bad),
         Expr::Case {
             operand,
             conditions,
@@ -2627,14 +2685,14 @@ fn grouping_in_set(e: &mut Expr, grouping: &[Expr], set: &[Expr]) {
             ..
         } => {
             if let Some(o) = operand {
-                grouping_in_set(o, grouping, set);
+                grouping_in_set(o, grouping, set, bad);
             }
             for c in conditions {
-                grouping_in_set(&mut c.condition, grouping, set);
-                grouping_in_set(&mut c.result, grouping, set);
+                grouping_in_set(&mut c.condition, grouping, set, bad);
+                grouping_in_set(&mut c.result, grouping, set, bad);
             }
             if let Some(x) = else_result {
-                grouping_in_set(x, grouping, set);
+                grouping_in_set(x, grouping, set, bad);
             }
         }
         _ => {}
@@ -2924,6 +2982,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         correlated: Vec::new(),
         inner,
         in_where: false,
+        laterals: Vec::new(),
     };
     let mut pieces: Vec<Piece> = Vec::new();
     // (The subquery's columns: what this SELECT may read; `None`: whole records.)
@@ -2956,6 +3015,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             false,
         ));
     }
+    let mut lateral_columns: Vec<String> = Vec::new();
     // `LATERAL VIEW [OUTER] explode(a) t AS x`: a row per element, under x (`expand`); the
     // rows whose array is missing or empty go, unless OUTER keeps them with x NULL.
     for lv in &s.lateral_views {
@@ -3026,10 +3086,12 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         pieces.push(Piece {
             text: "limit 1".into(),
             eval: false,
-            ready: Some(crate::ast::Command::Expand(col)),
+            ready: Some(crate::ast::Command::Expand(col.clone())),
             start: 0,
             end: n,
         });
+        tr.laterals.push(lv.lateral_view_name.to_string());
+        lateral_columns.push(col);
     }
     // (The lookups of correlated scalar subqueries go here, before anything reads them.)
     let lookup_at = pieces.len();
@@ -3103,7 +3165,10 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
     let group_by = group_by
         .into_iter()
         .map(|g| match ordinal(g) {
-            Some(k) => match items.get(k.wrapping_sub(1)) {
+            Some(k) => match items
+                .get(k.wrapping_sub(1))
+                .filter(|(_, n)| !n.starts_with(crate::translate::PLACEHOLDER))
+            {
                 Some((Some(e), _)) if !has_aggregate(e) => Ok(*e),
                 _ => p.err(
                     g,
@@ -3146,7 +3211,11 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         .filter(|n| !n.starts_with(crate::translate::PLACEHOLDER))
         .collect();
     // (ORDER BY numbers and names every item, windows included.)
-    let all_items = items.clone();
+    let all_items: Vec<(Option<&Expr>, String)> = items
+        .iter()
+        .filter(|(_, n)| !n.starts_with(crate::translate::PLACEHOLDER))
+        .cloned()
+        .collect();
     let mut windows: Vec<(&Expr, &sqlparser::ast::Function, String)> = Vec::new();
     items.retain(|(e, col)| match e {
         Some(e @ Expr::Function(f)) if f.over.is_some() => {
@@ -3324,9 +3393,10 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                 Some(_) => true,
                 None => false,
             };
+            // (Items reading windows are computed after all the others: they come later.)
             let mut later = Vec::new();
-            for (e, _) in &items[i + 1..] {
-                if let Some(e) = e {
+            for (k, (e, c)) in items.iter().enumerate() {
+                if let (Some(e), true) = (e, k > i || (post.contains(c) && !post.contains(col))) {
                     columns(e, &tr, &mut later);
                 }
             }
@@ -3375,7 +3445,11 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
     if let Some(cols) = &derived_columns {
         // A column the subquery does not give is an error, as Spark has it, not a missing
         // value.
-        let known = cols.iter().map(|c| name(c, 0, 0)).collect::<R<Vec<_>>>()?;
+        let known = cols
+            .iter()
+            .chain(&lateral_columns)
+            .map(|c| name(c, 0, 0))
+            .collect::<R<Vec<_>>>()?;
         // (Items that are columns are shown as they are, not translated.)
         let mut read = tr.seen_all.clone();
         for (e, _) in &items {
@@ -3385,7 +3459,11 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                 _ => {}
             }
         }
-        if let Some(f) = read.iter().find(|f| !known.contains(f)) {
+        // (Hidden columns are the translation's own.)
+        if let Some(f) = read
+            .iter()
+            .find(|f| !known.contains(f) && !f.contains(crate::translate::PLACEHOLDER))
+        {
             return Err(whole(format!(
                 "{} is not a column of the subquery in FROM (its columns: {})",
                 f.trim_matches('`'),
@@ -3815,7 +3893,15 @@ fn window_frame_of(
         return p.err(e, "a window frame cannot start after it ends");
     }
     if !rows && unordered && (start != B::Unbounded || end != B::Unbounded) {
-        return p.err(e, "a RANGE frame with CURRENT ROW needs an ORDER BY");
+        let what = if units == U::Groups {
+            "GROUPS"
+        } else {
+            "RANGE"
+        };
+        return p.err(
+            e,
+            format!("a {what} frame with CURRENT ROW or offsets needs an ORDER BY"),
+        );
     }
     if units == U::Groups && unordered {
         return p.err(e, "a GROUPS frame needs an ORDER BY");

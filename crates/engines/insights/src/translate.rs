@@ -242,9 +242,9 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("\u{1}scalar", "ppl_scalar", 1, 1),
     // A column read as an array: `ppl_array_of(column, @message, 'path')`.
     ("\u{1}array_of", "ppl_array_of", 1, 3),
-    // `sort str(f)`'s key, and `rand([seed])` of a row (`ppl_rand(@ptr[, seed])`).
+    // `sort str(f)`'s key, and `rand([seed])` of a row (`ppl_rand(@ptr, seed, k)`, see [`rand_call`]).
     ("\u{1}str_key", "ppl_str_key", 1, 1),
-    ("\u{1}rand", "ppl_rand", 1, 2),
+    ("\u{1}rand", "ppl_rand", 3, 3),
 ];
 
 /// PPL's JSON functions, engine functions as [`INTERNAL_FUNCTIONS`] are.
@@ -518,6 +518,7 @@ pub(crate) fn translating<T: Send>(f: impl FnOnce() -> R<T> + Send) -> R<T> {
         IN_TRANSLATION.with(|t| t.set(true));
         PLACEHOLDERS.with(|p| p.borrow_mut().clear());
         SPENT.with(|s| s.set(0));
+        RANDS.with(|s| s.set(0));
         let r = f();
         PLACEHOLDERS.with(|p| p.borrow_mut().clear());
         r
@@ -609,6 +610,22 @@ const TRANSLATION_BUDGET: usize = 4_000_000;
 thread_local! {
     /// Text written by the translation running on this thread.
     static SPENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The `rand()` calls the translation running on this thread has written.
+    static RANDS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// `rand([seed])` of a row as an engine call: `ppl_rand(@ptr, seed or NULL, k)`, k numbering
+/// the query's calls so that two calls draw apart.
+pub(crate) fn rand_call(seed: Option<&str>) -> R<String> {
+    let k = RANDS.with(|s| {
+        s.set(s.get() + 1);
+        s.get()
+    });
+    Ok(format!(
+        "ppl_rand({}, {}, {k})",
+        name("@ptr", 0, 0)?,
+        seed.unwrap_or("ppl_nullif(0, 0)")
+    ))
 }
 
 /// Counts `n` more characters written (a copy of translated text); past the budget, an error.

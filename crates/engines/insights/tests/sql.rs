@@ -1466,3 +1466,112 @@ fn array_functions_read_json_arrays() {
         assert_eq!(got, *want, "SQL: {sql}");
     }
 }
+
+/// Session 11's review: arrays, generators, lifted windows and grouping sets answer as Spark
+/// does or are refused.
+#[test]
+fn session_11_review_findings() {
+    let ev = evs(&[
+        (
+            T0,
+            r#"{"host":"a","bytes":100,"tags":["x","y"],"flags":[true,false],"req":{"id":7},"items":[{"sku":"p1","tags":["n","m"]},{"sku":"p2","tags":["k"]}],"csv":"a,b","ts":"2024-05-01T10:00:00Z"}"#,
+        ),
+        (
+            T0 + 1_000,
+            r#"{"host":"b","bytes":300,"tags":[],"csv":"c","ts":"2024-05-01T10:30:00Z"}"#,
+        ),
+        (
+            T0 + 2_000,
+            r#"{"host":"a","bytes":200,"csv":"d,e,f","ts":"2024-05-01T12:00:00Z"}"#,
+        ),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        // A large element repeated past 1 MiB is NULL.
+        (
+            "SELECT array_size(array_repeat(repeat('x', 100000), 100)) AS big, array_size(array_repeat('x', 1000)) AS small FROM `A` WHERE bytes = 100",
+            &["small=1000; @ptr=p0"],
+        ),
+        // A lifted window over a subquery in FROM; a window inside IS NULL.
+        (
+            "SELECT bytes - LAG(bytes) OVER (ORDER BY t) AS d, CASE WHEN LAG(bytes) OVER (ORDER BY t) IS NULL THEN 0 ELSE 1 END AS f FROM (SELECT bytes, `@timestamp` AS t FROM `A`) ORDER BY t",
+            &["f=0; @ptr=p0", "d=200; f=1; @ptr=p1", "d=-100; f=1; @ptr=p2"],
+        ),
+        // A lateral view over a subquery in FROM; its column qualified by the view's name.
+        (
+            "SELECT x FROM (SELECT split(csv, ',') AS parts FROM `A`) LATERAL VIEW explode(parts) p AS x ORDER BY x",
+            &["x=a; @ptr=p0", "x=b; @ptr=p0", "x=c; @ptr=p1", "x=d; @ptr=p2", "x=e; @ptr=p2", "x=f; @ptr=p2"],
+        ),
+        (
+            "SELECT t.x AS x FROM `A` LATERAL VIEW explode(tags) t AS x",
+            &["x=x; @ptr=p0", "x=y; @ptr=p0"],
+        ),
+        // Objects: a map by key, exploded objects' keys, a SELECT explode after the views.
+        (
+            "SELECT req['id'] AS id, size(req) AS n FROM `A` WHERE bytes = 100",
+            &["id=7; n=1; @ptr=p0"],
+        ),
+        (
+            "SELECT it.sku AS sku, it['sku'] AS sku2, element_at(it, 'sku') AS sku3 FROM `A` LATERAL VIEW explode(items) t AS it",
+            &["sku=p1; sku2=p1; sku3=p1; @ptr=p0", "sku=p2; sku2=p2; sku3=p2; @ptr=p0"],
+        ),
+        (
+            "SELECT explode(it.tags) AS tag FROM `A` LATERAL VIEW explode(items) t AS it",
+            &["tag=n; @ptr=p0", "tag=m; @ptr=p0", "tag=k; @ptr=p0"],
+        ),
+        // NOT over a missing element is not true.
+        (
+            "SELECT host FROM `A` WHERE NOT tags[0] = 'q' OR NOT element_at(tags, 5) = 'q'",
+            &["host=a; @ptr=p0"],
+        ),
+        // Booleans match JSON's true; an empty pattern splits characters.
+        (
+            "SELECT array_contains(flags, TRUE) AS t, array_position(flags, false) AS p, split('abc', '') AS s FROM `A` WHERE bytes = 100",
+            &["t=true; p=2; s=[\"a\",\"b\",\"c\"]; @ptr=p0"],
+        ),
+        // RANGE offsets over times written as text.
+        (
+            "SELECT bytes, SUM(bytes) OVER (ORDER BY ts RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW) AS s FROM `A` ORDER BY ts",
+            &["bytes=100; s=100; @ptr=p0", "bytes=300; s=400; @ptr=p1", "bytes=200; s=200; @ptr=p2"],
+        ),
+        // The grand total of a SELECT without aggregates is one row.
+        (
+            "SELECT host, GROUPING(host) AS gr FROM `A` GROUP BY ROLLUP(host) ORDER BY gr, host",
+            &["host=a; gr=0", "host=b; gr=0", "gr=1"],
+        ),
+    ];
+    for (sql, want) in cases {
+        let got = show(&run_sql(sql, &ev));
+        assert_eq!(got, *want, "SQL: {sql}");
+    }
+    // Two rand() calls draw apart.
+    let rows = run_sql("SELECT rand() AS a, rand() AS b FROM `A`", &ev);
+    for r in &rows {
+        let v = |k: &str| r.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_ne!(v("a"), v("b"), "{r:?}");
+    }
+    // Refused: windows inside an expression with ROLLUP, an item read after a later item
+    // hides it, an ordinal past the items, GROUPING of a column that is no grouping column.
+    for (q, words) in [
+        (
+            "SELECT host, COUNT(*) * 100 / SUM(COUNT(*)) OVER () AS pct FROM `A` GROUP BY ROLLUP(host)",
+            "window functions with ROLLUP",
+        ),
+        (
+            "SELECT host || RANK() OVER (ORDER BY bytes) AS label, upper(host) AS host FROM `A`",
+            "hides the column host",
+        ),
+        (
+            "SELECT bytes - LAG(bytes) OVER (ORDER BY bytes) AS d, bytes FROM `A` ORDER BY 3",
+            "ORDER BY 3",
+        ),
+        (
+            "SELECT host, GROUPING(bytes) AS g, COUNT(*) FROM `A` GROUP BY ROLLUP(host)",
+            "not a grouping column",
+        ),
+    ] {
+        match nephoscope_insights::parse_sql(q) {
+            Ok(_) => panic!("{q} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q}: {e:?}"),
+        }
+    }
+}
