@@ -398,3 +398,29 @@ def test_json_arrays_explode_and_intervals(logs, data):
     got = q(f"SELECT user FROM `{group}` WHERE `@timestamp` + INTERVAL 2 SECONDS <= "
             f"timestamp_millis({start}) + INTERVAL '0:03' MINUTE TO SECOND ORDER BY user")
     assert got == [{"user": "u1"}, {"user": "u2"}]
+
+
+def test_shares_rollup_labels_and_multi_key_correlation(logs, data):
+    """A window inside an item (percent of the total), items of the group keys with ROLLUP's
+    GROUPING(), and EXISTS correlated by two equalities."""
+    a, b, _, docs_a, docs_b = data
+    got = rows(sql(logs, data, f"SELECT upper(host) AS h, COUNT(*) AS n, COUNT(*) * 100.0 / SUM(COUNT(*)) OVER () AS pct "
+                               f"FROM `{a}` GROUP BY host ORDER BY h"))
+    counts = Counter(d["host"] for d in docs_a)
+    total = sum(counts.values())
+    assert [(r["h"], int(r["n"]), float(r["pct"])) for r in got] == \
+        [(h.upper(), n, pytest.approx(n * 100.0 / total)) for h, n in sorted(counts.items())]
+
+    got = rows(sql(logs, data, f"SELECT CASE WHEN GROUPING(host) = 1 THEN 'all' ELSE host END AS label, SUM(bytes) AS b "
+                               f"FROM `{a}` GROUP BY ROLLUP(host) ORDER BY b"))
+    sums = Counter()
+    for d in docs_a:
+        sums[d["host"]] += d["bytes"]
+    want = sorted([(h, s) for h, s in sums.items()] + [("all", sum(sums.values()))], key=lambda t: t[1])
+    assert [(r["label"], int(r["b"])) for r in got] == want
+
+    got = rows(sql(logs, data, f"SELECT x.host, x.method, x.bytes FROM `{a}` AS x WHERE EXISTS (SELECT 1 FROM `{b}` AS y "
+                               f"WHERE y.host = x.host AND y.method = x.method AND y.status = 500) ORDER BY x.bytes"))
+    pairs = {(d["host"], d["method"]) for d in docs_b if d["status"] == 500}
+    assert [(r["host"], r["method"], int(r["bytes"])) for r in got] == \
+        [(d["host"], d["method"], d["bytes"]) for d in sorted(docs_a, key=lambda d: d["bytes"]) if (d["host"], d["method"]) in pairs]
