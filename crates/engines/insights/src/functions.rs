@@ -1014,7 +1014,6 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
         },
         // `rlike`/`regexp_like`: the pattern matches somewhere in the text. A pattern that
         // does not compile here is null.
-        n if n.starts_with("ppl_") && is_array_function(n) => array_function(n, a),
         "ppl_rlike" => match (text_of(a0), text_of(a1)) {
             (Some(x), Some(p)) => with_regex(&p, |re| {
                 re.map_or(Value::Null, |re| Value::Bool(re.is_match(&x)))
@@ -1104,6 +1103,7 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             _ if a0.is_null() => Value::Null,
             _ => Value::Str(to_json(a0).to_string()),
         },
+        n if is_array_function(n) => array_function(n, a),
         _ => Value::Null,
     }
 }

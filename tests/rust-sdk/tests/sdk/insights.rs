@@ -398,4 +398,33 @@ async fn sql_and_ppl_query_languages() {
     .await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!((got[0]["n"].as_str(), got[0]["worst"].as_str()), ("3", "30"), "{got:?}");
+
+    // Each route's share of the requests (a window inside an item), and a rolling sum over the
+    // last two seconds (RANGE with an INTERVAL over `@timestamp`).
+    let got = run(
+        format!("SELECT route, COUNT(*) * 100 / SUM(COUNT(*)) OVER () AS pct FROM `{group}` GROUP BY route ORDER BY route"),
+        QueryLanguage::Sql,
+        false,
+    )
+    .await;
+    let pairs: Vec<(&str, &str)> = got
+        .iter()
+        .map(|r| (r["route"].as_str(), r["pct"].as_str()))
+        .collect();
+    assert_eq!(pairs, [("/a", "60"), ("/b", "40")], "{got:?}");
+    let got = run(
+        format!("SELECT latency, SUM(latency) OVER (ORDER BY `@timestamp` RANGE BETWEEN INTERVAL 1 SECOND PRECEDING AND CURRENT ROW) AS recent FROM `{group}` ORDER BY `@timestamp`"),
+        QueryLanguage::Sql,
+        false,
+    )
+    .await;
+    let pairs: Vec<(&str, &str)> = got
+        .iter()
+        .map(|r| (r["latency"].as_str(), r["recent"].as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [("12", "12"), ("30", "42"), ("7", "37"), ("21", "28"), ("9", "30")],
+        "{got:?}"
+    );
 }
