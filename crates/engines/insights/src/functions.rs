@@ -1988,6 +1988,75 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             }
             _ => Value::Null,
         },
+        // Maps: `map(k, v, …)`/`named_struct(…)` (keys as text, a later key replacing an
+        // earlier one), `map_from_arrays`, `str_to_map(text[, pairs ',', key ':'])`.
+        "ppl_map" => {
+            if a.len() % 2 == 1 {
+                return Value::Null;
+            }
+            let mut pairs = Vec::new();
+            for kv in a.chunks(2) {
+                let Some(k) = text_of(&kv[0]) else {
+                    return Value::Null;
+                };
+                pairs.push((k.into_owned(), kv[1].clone()));
+            }
+            map_of(pairs)
+        }
+        "ppl_map_from_arrays" => match (arr(0), arr(1)) {
+            (Some(ks), Some(vs)) if ks.len() == vs.len() => {
+                let mut pairs = Vec::new();
+                for (k, v) in ks.iter().zip(vs) {
+                    let Some(k) = text_of(k) else {
+                        return Value::Null;
+                    };
+                    pairs.push((k.into_owned(), v));
+                }
+                map_of(pairs)
+            }
+            _ => Value::Null,
+        },
+        "ppl_str_to_map" => {
+            let Some(t) = a.first().and_then(text_of) else {
+                return Value::Null;
+            };
+            let sep = |i: usize, d: &str| match a.get(i) {
+                None => Some(d.to_string()),
+                Some(v) => text_of(v).map(|x| x.into_owned()).filter(|x| !x.is_empty()),
+            };
+            let (Some(pairs), Some(kv)) = (sep(1, ","), sep(2, ":")) else {
+                return Value::Null;
+            };
+            map_of(t.split(pairs.as_str()).take(MAX_ITEMS).map(
+                |p| match p.split_once(kv.as_str()) {
+                    Some((k, v)) => (k.to_string(), Value::Str(v.to_string())),
+                    None => (p.to_string(), Value::Null),
+                },
+            ))
+        }
+        "ppl_map_keys" | "ppl_map_values" | "ppl_map_entries" | "ppl_map_contains_key" => {
+            let Some(Value::Map(m)) = a.first() else {
+                return Value::Null;
+            };
+            match name {
+                "ppl_map_keys" => list(m.iter().map(|(k, _)| Value::Str(k.clone())).collect()),
+                "ppl_map_values" => list(m.iter().map(|(_, v)| v.clone()).collect()),
+                "ppl_map_entries" => list(
+                    m.iter()
+                        .map(|(k, v)| {
+                            Value::Map(vec![
+                                ("key".to_string(), Value::Str(k.clone())),
+                                ("value".to_string(), v.clone()),
+                            ])
+                        })
+                        .collect(),
+                ),
+                _ => match text_of(a1) {
+                    Some(k) => Value::Bool(m.iter().any(|(n, _)| *n == k)),
+                    None => Value::Null,
+                },
+            }
+        }
         // `sequence(start, stop[, step])`: whole numbers, the step 1 or -1 by default.
         "ppl_sequence" => {
             let (Some(x), Some(y)) = (a.first().and_then(num), num(a1)) else {
@@ -2037,4 +2106,21 @@ fn weight(v: &Value) -> usize {
             .fold(8, usize::saturating_add),
         _ => 8,
     }
+}
+
+/// A map of key–value pairs in order, a later key replacing an earlier one's value (Spark's
+/// last-wins policy).
+fn map_of(pairs: impl IntoIterator<Item = (String, Value)>) -> Value {
+    let mut m: Vec<(String, Value)> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (k, v) in pairs {
+        match at.get(&k) {
+            Some(&i) => m[i].1 = v,
+            None => {
+                at.insert(k.clone(), m.len());
+                m.push((k, v));
+            }
+        }
+    }
+    Value::Map(m)
 }

@@ -291,18 +291,43 @@ pub(crate) const SQL_ARRAY_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("array_repeat", "ppl_array_repeat", 2, 2),
     ("sequence", "ppl_sequence", 2, 3),
     ("get", "ppl_array_get", 2, 2),
+    ("map", "ppl_map", 0, 64),
+    ("named_struct", "ppl_map", 0, 64),
+    ("map_from_arrays", "ppl_map_from_arrays", 2, 2),
+    ("str_to_map", "ppl_str_to_map", 1, 3),
+    ("map_keys", "ppl_map_keys", 1, 1),
+    ("map_values", "ppl_map_values", 1, 1),
+    ("map_contains_key", "ppl_map_contains_key", 2, 2),
+    ("map_entries", "ppl_map_entries", 1, 1),
 ];
 
 /// The arguments of an engine array function that are arrays.
 pub(crate) fn array_args(ours: &str) -> &'static [usize] {
     match ours {
-        "ppl_size" | "ppl_array_size" | "ppl_array_contains" | "ppl_element_at"
-        | "ppl_array_join" | "ppl_array_distinct" | "ppl_array_sort" | "ppl_sort_array"
-        | "ppl_array_max" | "ppl_array_min" | "ppl_array_position" | "ppl_array_remove"
-        | "ppl_array_compact" | "ppl_slice" | "ppl_array_get" => &[0],
-        "ppl_arrays_overlap" | "ppl_array_union" | "ppl_array_intersect" | "ppl_array_except" => {
-            &[0, 1]
-        }
+        "ppl_size"
+        | "ppl_array_size"
+        | "ppl_array_contains"
+        | "ppl_element_at"
+        | "ppl_array_join"
+        | "ppl_array_distinct"
+        | "ppl_array_sort"
+        | "ppl_sort_array"
+        | "ppl_array_max"
+        | "ppl_array_min"
+        | "ppl_array_position"
+        | "ppl_array_remove"
+        | "ppl_array_compact"
+        | "ppl_slice"
+        | "ppl_array_get"
+        | "ppl_map_keys"
+        | "ppl_map_values"
+        | "ppl_map_contains_key"
+        | "ppl_map_entries" => &[0],
+        "ppl_arrays_overlap"
+        | "ppl_array_union"
+        | "ppl_array_intersect"
+        | "ppl_array_except"
+        | "ppl_map_from_arrays" => &[0, 1],
         _ => &[],
     }
 }

@@ -1422,6 +1422,11 @@ fn array_functions_read_json_arrays() {
             "SELECT split(csv, ',') AS parts, size(split(csv, ',')) AS k, split(csv, ',', 2) AS two, slice(array(1, 2, 3, 4), -2, 5) AS sl, sequence(1, 5, 2) AS sq, array_union(array('a', 'b'), array('b', 'c')) AS u, array_intersect(nums, array(10, 3)) AS i, array_except(nums, array(10)) AS ex, arrays_overlap(tags, array('y')) AS ov, array_remove(tags, 'x') AS rm, array_repeat('z', 2) AS rp, req.items[1].sku AS sku, cardinality(array()) AS e FROM `A` WHERE host = 'a'",
             &["parts=[\"a\",\"b\",\"\",\"c\"]; k=4; two=[\"a\",\"b,,c\"]; sl=[3,4]; sq=[1,3,5]; u=[\"a\",\"b\",\"c\"]; i=[3,10]; ex=[3,2]; ov=true; rm=[\"y\"]; rp=[\"z\",\"z\"]; sku=p2; e=0; @ptr=p0"],
         ),
+        // Maps.
+        (
+            "SELECT map('a', 1, 'b', host) AS m, map_keys(map('a', 1, 'b', 2, 'a', 3)) AS k, map_values(named_struct('x', 1, 'y', 'z')) AS v, str_to_map('a:1,b:2')['b'] AS b, map_from_arrays(array('p', 'q'), array(1, 2)) AS mf, map_contains_key(map('a', 1), 'a') AS c, map_entries(map('a', 1)) AS e, map_keys(req.items[0]) AS rk FROM `A` WHERE host = 'a'",
+            &["m={\"a\":1,\"b\":\"a\"}; k=[\"a\",\"b\"]; v=[1,\"z\"]; b=2; mf={\"p\":1,\"q\":2}; c=true; e=[{\"key\":\"a\",\"value\":1}]; rk=[\"sku\"]; @ptr=p0"],
+        ),
         // A missing array is NULL: NOT of a test on it is not true.
         (
             "SELECT req.items[1] AS a, req.items[1].sku AS b, element_at(req.items, 1) AS c FROM `A` WHERE host = 'a'",
