@@ -149,6 +149,73 @@ pub struct Evaluator<'a> {
 }
 
 impl Evaluator<'_> {
+    /// SQL's higher-order functions over an array, their lambda's body evaluated per element
+    /// with its parameters set as the hidden fields the call names:
+    /// `ppl_transform(a, body, x[, i])`, `ppl_filter(a, body, x[, i])`, `ppl_exists(a, body,
+    /// x)`, `ppl_forall(a, body, x)`, `ppl_aggregate(a, start, merge, acc, x[, finish, acc])`.
+    /// `exists`/`forall` are three-valued as Spark's (a NULL body makes an undecided answer
+    /// NULL).
+    fn higher_order(&self, name: &str, args: &[Expr], row: &Row) -> Value {
+        let Some(items) = functions::list_of(&self.eval(&args[0], row)) else {
+            return Value::Null;
+        };
+        let param = |i: usize| match args.get(i) {
+            Some(Expr::Str(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let mut r = row.clone();
+        match name {
+            "ppl_aggregate" => {
+                let (Some(acc), Some(x)) = (param(3), param(4)) else {
+                    return Value::Null;
+                };
+                let mut v = self.eval(&args[1], row);
+                for it in items {
+                    r.set(acc, v);
+                    r.set(x, it);
+                    v = self.eval(&args[2], &r);
+                }
+                match (args.get(5), param(6)) {
+                    (Some(finish), Some(acc)) => {
+                        r.set(acc, v);
+                        self.eval(finish, &r)
+                    }
+                    _ => v,
+                }
+            }
+            _ => {
+                let Some(x) = param(2) else {
+                    return Value::Null;
+                };
+                let index = param(3);
+                let mut out = Vec::new();
+                let mut unknown = false;
+                for (i, it) in items.into_iter().enumerate() {
+                    r.set(x, it.clone());
+                    if let Some(n) = index {
+                        r.set(n, Value::Num(i as f64));
+                    }
+                    let v = self.eval(&args[1], &r);
+                    match name {
+                        "ppl_transform" => out.push(v),
+                        "ppl_filter" if v.truthy() => out.push(it),
+                        "ppl_exists" if v.is_null() => unknown = true,
+                        "ppl_exists" if v.truthy() => return Value::Bool(true),
+                        "ppl_forall" if v.is_null() => unknown = true,
+                        "ppl_forall" if !v.truthy() => return Value::Bool(false),
+                        _ => {}
+                    }
+                }
+                match name {
+                    "ppl_exists" | "ppl_forall" if unknown => Value::Null,
+                    "ppl_exists" => Value::Bool(false),
+                    "ppl_forall" => Value::Bool(true),
+                    _ => Value::List(out),
+                }
+            }
+        }
+    }
+
     /// [`Evaluator::eval`], borrowing a field's value from the row instead of copying it.
     #[inline]
     pub fn eval_ref<'r>(&self, e: &Expr, row: &'r Row) -> Cow<'r, Value> {
@@ -226,6 +293,8 @@ impl Evaluator<'_> {
                 }
                 match name.as_str() {
                     "bin" | "datefloor" | "dateceil" => self.period_fn(name, args, row),
+                    "ppl_transform" | "ppl_filter" | "ppl_exists" | "ppl_forall"
+                    | "ppl_aggregate" => self.higher_order(name, args, row),
                     "regexreplace" => {
                         let mut vals: Vec<Value> = args.iter().map(|a| self.eval(a, row)).collect();
                         if let Some(Expr::Regex(r)) = args.get(1) {

@@ -1741,6 +1741,11 @@ pub(crate) fn json_at_path(message: &str, field: &str) -> Option<serde_json::Val
     Some(at)
 }
 
+/// A value read as a list (a list, or JSON array text), for the higher-order functions.
+pub(crate) fn list_of(v: &Value) -> Option<Vec<Value>> {
+    array_of(v, None, None)
+}
+
 /// Spark's array functions over lists (Spark's results for its non-ANSI mode: an index past
 /// the end is null). Elements compare as Logs Insights compares values (`2` equals `"2"`).
 fn array_function(name: &str, a: &[Value]) -> Value {

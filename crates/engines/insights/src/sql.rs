@@ -578,6 +578,11 @@ struct Tr<'a> {
     in_where: bool,
     /// The LATERAL VIEWs' names (`t` of `LATERAL VIEW explode(a) t AS x`): `t.x` is `x`.
     laterals: Vec<String>,
+    /// The parameters of the lambdas being translated, innermost last, and the hidden fields
+    /// they are set as.
+    bound: Vec<(String, String)>,
+    /// The lambdas translated so far (their parameters' hidden names are numbered by it).
+    lambdas: usize,
 }
 
 impl Tr<'_> {
@@ -1019,6 +1024,36 @@ impl Tr<'_> {
         if let Some(keys) = &self.keys {
             if let Some((_, n)) = keys.iter().find(|(k, _)| self.same(k, e)) {
                 return name(&n.clone(), 0, 0);
+            }
+        }
+        if let Expr::Identifier(i) = e {
+            // A lambda's parameter.
+            if let Some((_, h)) = self
+                .bound
+                .iter()
+                .rev()
+                .find(|(p, _)| p.eq_ignore_ascii_case(&i.value))
+            {
+                return name(&h.clone(), 0, 0);
+            }
+            // A hidden column of the translation's own (a lifted window): read as it is.
+            if i.value.starts_with(crate::translate::PLACEHOLDER) {
+                return name(&i.value, 0, 0);
+            }
+        }
+        // `x.key` of a lambda's parameter `x` holding a map.
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let Some((_, h)) = parts.first().and_then(|first| {
+                self.bound
+                    .iter()
+                    .rev()
+                    .find(|(p, _)| p.eq_ignore_ascii_case(&first.value))
+            }) {
+                let mut out = name(&h.clone(), 0, 0)?;
+                for k in &parts[1..] {
+                    out = format!("ppl_array_get({out}, {})", string(&k.value));
+                }
+                return Ok(out);
             }
         }
         let text = match e {
@@ -1465,6 +1500,119 @@ impl Tr<'_> {
         Ok(arr)
     }
 
+    /// Spark's higher-order functions: `transform(a, x -> …)` (or `(x, i) -> …`), `filter`,
+    /// `exists`, `forall`, `aggregate(a, start, (acc, x) -> …[, acc -> …])` (also `reduce`):
+    /// the engine's `ppl_…` call with the lambda's body, its parameters read as hidden fields
+    /// (see `Evaluator::higher_order`). `None` for another function.
+    fn higher_order(
+        &mut self,
+        e: &Expr,
+        lower: &str,
+        list: &sqlparser::ast::FunctionArgumentList,
+    ) -> R<Option<String>> {
+        let p = self.places;
+        let ours = match lower {
+            "transform" => "ppl_transform",
+            "filter" => "ppl_filter",
+            "exists" => "ppl_exists",
+            "forall" => "ppl_forall",
+            "aggregate" | "reduce" => "ppl_aggregate",
+            _ => return Ok(None),
+        };
+        let args: Vec<&Expr> = list
+            .args
+            .iter()
+            .map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Ok(x),
+                _ => p.err(e, format!("{lower}'s arguments are an array and a lambda")),
+            })
+            .collect::<R<_>>()?;
+        // A lambda of 1..=n parameters: their names and its body.
+        let lambda = |x: &Expr, n: usize| -> R<(Vec<String>, Expr)> {
+            match x {
+                Expr::Lambda(l) if !l.params.is_empty() && l.params.len() <= n => Ok((
+                    l.params.iter().map(|q| q.name.value.clone()).collect(),
+                    l.body.as_ref().clone(),
+                )),
+                _ => p.err(
+                    x,
+                    format!("{lower} takes a lambda of at most {n} parameter(s) here (x -> …)"),
+                ),
+            }
+        };
+        let from = self.seen.len();
+        let array = match args.first() {
+            Some(a @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_))) => {
+                let before = self.seen.len();
+                let col = self.expr(a)?;
+                self.array_column(a, col, before)?
+            }
+            Some(a) => self.expr(a)?,
+            None => return p.err(e, format!("{lower} takes an array")),
+        };
+        let call = match (ours, args.as_slice()) {
+            ("ppl_aggregate", [_, start, merge, rest @ ..]) if rest.len() <= 1 => {
+                let start = self.expr(start)?;
+                let (ps, b) = lambda(merge, 2)?;
+                if ps.len() != 2 {
+                    return p.err(
+                        *merge,
+                        "aggregate's merge takes two parameters: (acc, x) -> …",
+                    );
+                }
+                let (merge, names) = self.lambda_body(&ps, &b)?;
+                let mut t = format!(
+                    "ppl_aggregate({array}, {start}, {merge}, {})",
+                    names.join(", ")
+                );
+                if let Some(f) = rest.first() {
+                    let (ps, b) = lambda(f, 1)?;
+                    let (finish, names) = self.lambda_body(&ps, &b)?;
+                    t.pop();
+                    t.push_str(&format!(", {finish}, {})", names[0]));
+                }
+                t
+            }
+            ("ppl_aggregate", _) => return p.err(
+                e,
+                "aggregate takes an array, a start value, (acc, x) -> … and optionally acc -> …",
+            ),
+            (_, [_, f]) => {
+                let n = if matches!(ours, "ppl_transform" | "ppl_filter") {
+                    2
+                } else {
+                    1
+                };
+                let (ps, b) = lambda(f, n)?;
+                let (b, names) = self.lambda_body(&ps, &b)?;
+                format!("{ours}({array}, {b}, {})", names.join(", "))
+            }
+            _ => return p.err(e, format!("{lower} takes an array and a lambda")),
+        };
+        // (NULL over a missing array: `NOT` tests the call.)
+        self.seen.truncate(from);
+        self.seen.push(call.clone());
+        Ok(Some(call))
+    }
+
+    /// A lambda's body translated with its parameters bound to fresh hidden fields: the text
+    /// and the fields' names as string literals.
+    fn lambda_body(&mut self, params: &[String], body: &Expr) -> R<(String, Vec<String>)> {
+        self.lambdas += 1;
+        let hidden: Vec<String> = (0..params.len())
+            .map(|i| format!("{}l{}_{i}", crate::translate::PLACEHOLDER, self.lambdas))
+            .collect();
+        let depth = self.bound.len();
+        self.bound
+            .extend(params.iter().cloned().zip(hidden.iter().cloned()));
+        let from = self.seen.len();
+        let t = self.expr(body);
+        // (A parameter is no column: `NOT` over the call tests the call, above.)
+        self.seen.truncate(from);
+        self.bound.truncate(depth);
+        Ok((t?, hidden.iter().map(|h| string(h)).collect()))
+    }
+
     /// An aggregate's argument or filter: it reads the records (any column), not the groups.
     fn record_expr(&mut self, x: &Expr) -> R<String> {
         let saved = std::mem::replace(&mut self.aggregating, false);
@@ -1608,6 +1756,9 @@ impl Tr<'_> {
             let n = format!("{hidden}{}", self.aggs.len());
             self.aggs.push((call, n.clone()));
             return name(&n, 0, 0);
+        }
+        if let Some(t) = self.higher_order(e, &lower, list)? {
+            return Ok(t);
         }
         let mut args = Vec::new();
         let from = self.seen.len();
@@ -2983,6 +3134,8 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         inner,
         in_where: false,
         laterals: Vec::new(),
+        bound: Vec::new(),
+        lambdas: 0,
     };
     let mut pieces: Vec<Piece> = Vec::new();
     // (The subquery's columns: what this SELECT may read; `None`: whole records.)

@@ -245,6 +245,13 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     // `sort str(f)`'s key, and `rand([seed])` of a row (`ppl_rand(@ptr, seed, k)`, see [`rand_call`]).
     ("\u{1}str_key", "ppl_str_key", 1, 1),
     ("\u{1}rand", "ppl_rand", 3, 3),
+    // SQL's higher-order functions: the array, the lambda's body, its parameters' hidden names
+    // (see `Evaluator::higher_order`).
+    ("\u{1}transform", "ppl_transform", 3, 4),
+    ("\u{1}filter", "ppl_filter", 3, 4),
+    ("\u{1}exists", "ppl_exists", 3, 3),
+    ("\u{1}forall", "ppl_forall", 3, 3),
+    ("\u{1}aggregate", "ppl_aggregate", 5, 7),
 ];
 
 /// PPL's JSON functions, engine functions as [`INTERNAL_FUNCTIONS`] are.

@@ -1422,6 +1422,15 @@ fn array_functions_read_json_arrays() {
             "SELECT split(csv, ',') AS parts, size(split(csv, ',')) AS k, split(csv, ',', 2) AS two, slice(array(1, 2, 3, 4), -2, 5) AS sl, sequence(1, 5, 2) AS sq, array_union(array('a', 'b'), array('b', 'c')) AS u, array_intersect(nums, array(10, 3)) AS i, array_except(nums, array(10)) AS ex, arrays_overlap(tags, array('y')) AS ov, array_remove(tags, 'x') AS rm, array_repeat('z', 2) AS rp, req.items[1].sku AS sku, cardinality(array()) AS e FROM `A` WHERE host = 'a'",
             &["parts=[\"a\",\"b\",\"\",\"c\"]; k=4; two=[\"a\",\"b,,c\"]; sl=[3,4]; sq=[1,3,5]; u=[\"a\",\"b\",\"c\"]; i=[3,10]; ex=[3,2]; ov=true; rm=[\"y\"]; rp=[\"z\",\"z\"]; sku=p2; e=0; @ptr=p0"],
         ),
+        // Higher-order functions with lambdas.
+        (
+            "SELECT transform(nums, x -> x * 2) AS t, transform(tags, (x, i) -> concat(x, i)) AS ti, filter(nums, x -> x > 2) AS f, exists(tags, t -> t = 'y') AS e, forall(nums, n -> n > 1) AS fa, aggregate(nums, 0, (acc, x) -> acc + x) AS s, aggregate(nums, 0, (acc, x) -> acc + x, acc -> acc * 10) AS s10, transform(req.items, it -> it.sku) AS skus, transform(tags, x -> concat(x, host)) AS outer, transform(array(array(1, 2), array(3)), a -> aggregate(a, 0, (s, v) -> s + v)) AS nested FROM `A` WHERE host = 'a'",
+            &["t=[6,20,4]; ti=[\"x0\",\"y1\",\"x2\"]; f=[3,10]; e=true; fa=true; s=15; s10=150; skus=[\"p1\",\"p2\"]; outer=[\"xa\",\"ya\",\"xa\"]; nested=[3,3]; @ptr=p0"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE NOT forall(nums, n -> n > 2) ORDER BY host",
+            &["host=a; @ptr=p0"],
+        ),
         // Maps.
         (
             "SELECT map('a', 1, 'b', host) AS m, map_keys(map('a', 1, 'b', 2, 'a', 3)) AS k, map_values(named_struct('x', 1, 'y', 'z')) AS v, str_to_map('a:1,b:2')['b'] AS b, map_from_arrays(array('p', 'q'), array(1, 2)) AS mf, map_contains_key(map('a', 1), 'a') AS c, map_entries(map('a', 1)) AS e, map_keys(req.items[0]) AS rk FROM `A` WHERE host = 'a'",
