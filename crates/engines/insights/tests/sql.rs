@@ -1557,6 +1557,12 @@ fn session_11_review_findings() {
         let got = show(&run_sql(sql, &ev));
         assert_eq!(got, *want, "SQL: {sql}");
     }
+    // A lifted window's hidden column needs no qualifying in a query with a JOIN.
+    let q = "SELECT a.bytes - LAG(a.bytes) OVER (ORDER BY a.bytes) AS d FROM `A` AS a JOIN `B` AS b ON a.host = b.host";
+    assert!(
+        nephoscope_insights::parse_sql(q).is_ok_and(|q| q.join_side().is_some()),
+        "{q}"
+    );
     // Two rand() calls draw apart.
     let rows = run_sql("SELECT rand() AS a, rand() AS b FROM `A`", &ev);
     for r in &rows {
