@@ -1694,6 +1694,7 @@ fn with_regex<T>(pattern: &str, f: impl FnOnce(Option<&regex::Regex>) -> T) -> T
 /// Whether an engine function is one of Spark's array functions ([`array_function`]).
 fn is_array_function(name: &str) -> bool {
     name == "ppl_array_of"
+        || name == "ppl_with_positions"
         || crate::translate::SQL_ARRAY_FUNCTIONS
             .iter()
             .any(|(_, ours, ..)| *ours == name)
@@ -1786,6 +1787,19 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             v => array_of(v, None, None).map_or(Value::Null, list),
         },
         "ppl_array" => list(a.to_vec()),
+        "ppl_with_positions" => arr(0).map_or(Value::Null, |l| {
+            list(
+                l.into_iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        Value::Map(vec![
+                            ("pos".to_string(), Value::Num(i as f64)),
+                            ("col".to_string(), v),
+                        ])
+                    })
+                    .collect(),
+            )
+        }),
         // `split(text, regex[, limit])`: a limit above 0 caps the parts (the last holds the
         // rest); trailing empty parts are kept, as Spark keeps them.
         "ppl_split" => {

@@ -472,15 +472,27 @@ fn select_generator(p: &Places, s: &sqlparser::ast::Select) -> R<Option<sqlparse
         SelectItem::ExprWithAlias { expr, alias } => (expr, alias.clone()),
         _ => return Ok(None),
     };
+    let with_pos = matches!(expr, Expr::Function(f) if f.name.to_string().to_ascii_lowercase().starts_with("pos"));
     let mut out = s.clone();
-    out.projection[k] = SelectItem::UnnamedExpr(Expr::Identifier(alias.clone()));
+    // (posexplode as an item gives `pos` and its element under the alias, `col` unnamed.)
+    let aliases = if with_pos {
+        vec![sqlparser::ast::Ident::new("pos"), alias.clone()]
+    } else {
+        vec![alias.clone()]
+    };
+    out.projection.splice(
+        k..=k,
+        aliases
+            .iter()
+            .map(|a| SelectItem::UnnamedExpr(Expr::Identifier(a.clone()))),
+    );
     // (After the query's own views: the item may read their columns.)
     out.lateral_views.push(sqlparser::ast::LateralView {
         lateral_view: expr.clone(),
         lateral_view_name: sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(
             "generated",
         )]),
-        lateral_col_alias: vec![alias],
+        lateral_col_alias: aliases,
         outer: false,
     });
     Ok(Some(out))
@@ -3194,19 +3206,30 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             }
             _ => return p.err(&lv.lateral_view, "explode takes one array"),
         };
-        if !matches!(fname.as_str(), "explode" | "explode_outer") {
+        if !matches!(
+            fname.as_str(),
+            "explode" | "explode_outer" | "posexplode" | "posexplode_outer"
+        ) {
             return p.err(
                 &lv.lateral_view,
-                format!("{fname} in a LATERAL VIEW is not supported yet (explode and explode_outer are)"),
+                format!("{fname} in a LATERAL VIEW is not supported yet (explode, posexplode and their _outer forms are)"),
             );
         }
-        let col = match lv.lateral_col_alias.as_slice() {
-            [c] => c.value.clone(),
-            [] => "col".to_string(),
+        // posexplode: the element's place (from 0) and the element.
+        let with_pos = fname.starts_with("pos");
+        let (pos_col, col) = match (with_pos, lv.lateral_col_alias.as_slice()) {
+            (false, [c]) => (None, c.value.clone()),
+            (false, []) => (None, "col".to_string()),
+            (true, [a, b]) => (Some(a.value.clone()), b.value.clone()),
+            (true, []) => (Some("pos".to_string()), "col".to_string()),
             _ => {
                 return p.err(
                     &lv.lateral_view,
-                    "explode of an array makes one column: name one",
+                    if with_pos {
+                        "posexplode makes two columns (the place and the element): name both"
+                    } else {
+                        "explode of an array makes one column: name one"
+                    },
                 )
             }
         };
@@ -3223,8 +3246,23 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             _ => x,
         };
         tr.seen.truncate(before);
-        let n_col = name(&col, 0, 0)?;
-        let outer = lv.outer || fname == "explode_outer";
+        // (posexplode expands `{pos, col}` maps under a hidden name, then reads them.)
+        let x = if with_pos {
+            format!("ppl_with_positions({x})")
+        } else {
+            x
+        };
+        let expanded = if with_pos {
+            format!(
+                "{}pos{}",
+                crate::translate::PLACEHOLDER,
+                lateral_columns.len()
+            )
+        } else {
+            col.clone()
+        };
+        let n_col = name(&expanded, 0, 0)?;
+        let outer = lv.outer || fname.ends_with("_outer");
         if outer {
             pieces.push(piece(
                 format!(
@@ -3239,10 +3277,21 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         pieces.push(Piece {
             text: "limit 1".into(),
             eval: false,
-            ready: Some(crate::ast::Command::Expand(col.clone())),
+            ready: Some(crate::ast::Command::Expand(expanded.clone())),
             start: 0,
             end: n,
         });
+        if let Some(pc) = &pos_col {
+            pieces.push(piece(
+                format!(
+                    "fields ppl_array_get({n_col}, 'pos') as {}, ppl_array_get({n_col}, 'col') as {}",
+                    name(pc, 0, 0)?,
+                    name(&col, 0, 0)?
+                ),
+                true,
+            ));
+            lateral_columns.push(pc.clone());
+        }
         tr.laterals.push(lv.lateral_view_name.to_string());
         lateral_columns.push(col);
     }

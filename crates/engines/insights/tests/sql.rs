@@ -673,9 +673,9 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
     // (query, words the message holds, the text the error's place starts with, or "")
     let cases: &[(&str, &str, &str)] = &[
         (
-            "SELECT posexplode(tags) FROM `A`",
-            "posexplode in a LATERAL VIEW is not supported yet",
-            "posexplode",
+            "SELECT inline(items) FROM `A`",
+            "inline in a LATERAL VIEW is not supported yet",
+            "inline",
         ),
         (
             "SELECT explode(tags) AS t, count(*) FROM `A` GROUP BY t",
@@ -1421,6 +1421,15 @@ fn array_functions_read_json_arrays() {
         (
             "SELECT split(csv, ',') AS parts, size(split(csv, ',')) AS k, split(csv, ',', 2) AS two, slice(array(1, 2, 3, 4), -2, 5) AS sl, sequence(1, 5, 2) AS sq, array_union(array('a', 'b'), array('b', 'c')) AS u, array_intersect(nums, array(10, 3)) AS i, array_except(nums, array(10)) AS ex, arrays_overlap(tags, array('y')) AS ov, array_remove(tags, 'x') AS rm, array_repeat('z', 2) AS rp, req.items[1].sku AS sku, cardinality(array()) AS e FROM `A` WHERE host = 'a'",
             &["parts=[\"a\",\"b\",\"\",\"c\"]; k=4; two=[\"a\",\"b,,c\"]; sl=[3,4]; sq=[1,3,5]; u=[\"a\",\"b\",\"c\"]; i=[3,10]; ex=[3,2]; ov=true; rm=[\"y\"]; rp=[\"z\",\"z\"]; sku=p2; e=0; @ptr=p0"],
+        ),
+        // posexplode: each element's place (from 0) and the element.
+        (
+            "SELECT host, p, v FROM `A` LATERAL VIEW OUTER posexplode(tags) t AS p, v WHERE host <> 'c' ORDER BY host, p",
+            &["host=a; p=0; v=x; @ptr=p0", "host=a; p=1; v=y; @ptr=p0", "host=a; p=2; v=x; @ptr=p0", "host=b; @ptr=p1"],
+        ),
+        (
+            "SELECT posexplode(nums) FROM `A` WHERE host = 'b'",
+            &["pos=0; col=5; @ptr=p1"],
         ),
         // Higher-order functions with lambdas.
         (
