@@ -1695,6 +1695,7 @@ fn with_regex<T>(pattern: &str, f: impl FnOnce(Option<&regex::Regex>) -> T) -> T
 fn is_array_function(name: &str) -> bool {
     name == "ppl_array_of"
         || name == "ppl_with_positions"
+        || name == "ppl_or_json"
         || crate::translate::SQL_ARRAY_FUNCTIONS
             .iter()
             .any(|(_, ours, ..)| *ours == name)
@@ -1787,6 +1788,18 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             v => array_of(v, None, None).map_or(Value::Null, list),
         },
         "ppl_array" => list(a.to_vec()),
+        "ppl_or_json" => match a.first() {
+            Some(v) if !v.is_null() => v.clone(),
+            _ => match (a.get(1).and_then(text_of), a.get(2).and_then(text_of)) {
+                (Some(message), Some(path)) => match json_at_path(&message, &path) {
+                    Some(j @ (serde_json::Value::Array(_) | serde_json::Value::Object(_))) => {
+                        from_json(&j)
+                    }
+                    _ => Value::Null,
+                },
+                _ => Value::Null,
+            },
+        },
         "ppl_with_positions" => arr(0).map_or(Value::Null, |l| {
             list(
                 l.into_iter()

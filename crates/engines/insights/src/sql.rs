@@ -3673,6 +3673,35 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             )));
         }
     }
+    // A column that is a JSON array or object in the events is not a field of its own
+    // (discovery keeps its parts, `tags.0`, `req.id`): shown, it is read from the message.
+    // (Last, so only the rows shown read it.)
+    // (Over a subquery in FROM, its columns are what its SELECT shows.)
+    if !star && !aggregating && tr.join.is_none() && derived_columns.is_none() {
+        let mut whole = Vec::new();
+        for (e, col) in &items {
+            // (The column an item shows as it is or renamed: its path in the message.)
+            let source = match e {
+                Some(Expr::Identifier(i)) => i.value.clone(),
+                Some(Expr::CompoundIdentifier(parts)) => tr.column(parts),
+                _ => continue,
+            };
+            if !source.starts_with('@')
+                && !source.starts_with(crate::translate::PLACEHOLDER)
+                && !lateral_columns.contains(&source)
+            {
+                let c = name(col, 0, 0)?;
+                whole.push(format!(
+                    "ppl_or_json({c}, {}, {}) as {c}",
+                    name("@message", 0, 0)?,
+                    string(&source)
+                ));
+            }
+        }
+        if !whole.is_empty() {
+            pieces.push(piece(format!("fields {}", whole.join(", ")), true));
+        }
+    }
     if !star {
         let names = shown.iter().map(|c| name(c, 0, 0)).collect::<R<Vec<_>>>()?;
         pieces.push(piece(format!("display {}", names.join(", ")), false));

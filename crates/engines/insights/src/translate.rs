@@ -245,6 +245,8 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     // `sort str(f)`'s key, and `rand([seed])` of a row (`ppl_rand(@ptr, seed, k)`, see [`rand_call`]).
     ("\u{1}str_key", "ppl_str_key", 1, 1),
     ("\u{1}rand", "ppl_rand", 3, 3),
+    // A shown column, or the JSON array or object at its path in the message.
+    ("\u{1}or_json", "ppl_or_json", 3, 3),
     // posexplode's elements as `{pos, col}` maps.
     ("\u{1}with_positions", "ppl_with_positions", 1, 1),
     // SQL's higher-order functions: the array, the lambda's body, its parameters' hidden names

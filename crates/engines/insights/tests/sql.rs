@@ -1440,6 +1440,11 @@ fn array_functions_read_json_arrays() {
             "SELECT host FROM `A` WHERE NOT forall(nums, n -> n > 2) ORDER BY host",
             &["host=a; @ptr=p0"],
         ),
+        // A JSON array or object shown as a column.
+        (
+            "SELECT host, tags, req, nums AS n FROM `A` ORDER BY host",
+            &["host=a; tags=[\"x\",\"y\",\"x\"]; req={\"items\":[{\"sku\":\"p1\"},{\"sku\":\"p2\"}]}; n=[3,10,2]; @ptr=p0", "host=b; tags=[]; n=[5]; @ptr=p1", "host=c; @ptr=p2"],
+        ),
         // Maps.
         (
             "SELECT map('a', 1, 'b', host) AS m, map_keys(map('a', 1, 'b', 2, 'a', 3)) AS k, map_values(named_struct('x', 1, 'y', 'z')) AS v, str_to_map('a:1,b:2')['b'] AS b, map_from_arrays(array('p', 'q'), array(1, 2)) AS mf, map_contains_key(map('a', 1), 'a') AS c, map_entries(map('a', 1)) AS e, map_keys(req.items[0]) AS rk FROM `A` WHERE host = 'a'",
