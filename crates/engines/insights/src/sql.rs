@@ -1714,17 +1714,47 @@ impl Tr<'_> {
                     [FunctionArg::Unnamed(FunctionArgExpr::Expr(x)), FunctionArg::Unnamed(FunctionArgExpr::Expr(pe)), rest @ ..],
                     false,
                 ) if rest.len() <= usize::from(lower != "percentile") => {
-                    let frac = match literal(pe) {
-                        Some(crate::value::Value::Num(f)) if (0.0..=1.0).contains(&f) => f,
-                        _ => {
-                            return p.err(
-                                pe,
-                                format!(
-                                "{fname} takes a percentage between 0 and 1 as a number literal"
-                            ),
-                            )
+                    // One percentage, or an array of them (an array of the values).
+                    let fracs: Vec<f64> = match pe {
+                        Expr::Function(af)
+                            if af.name.to_string().eq_ignore_ascii_case("array")
+                                && matches!(&af.args, FunctionArguments::List(l) if !l.args.is_empty() && l.args.len() <= 100) =>
+                        {
+                            let FunctionArguments::List(l) = &af.args else {
+                                unreachable!("matched above")
+                            };
+                            l.args
+                                .iter()
+                                .map(|a| match a {
+                                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => literal(x),
+                                    _ => None,
+                                })
+                                .map(|v| match v {
+                                    Some(crate::value::Value::Num(f))
+                                        if (0.0..=1.0).contains(&f) =>
+                                    {
+                                        Some(f)
+                                    }
+                                    _ => None,
+                                })
+                                .collect::<Option<Vec<f64>>>()
+                                .unwrap_or_default()
                         }
+                        _ => match literal(pe) {
+                            Some(crate::value::Value::Num(f)) if (0.0..=1.0).contains(&f) => {
+                                vec![f]
+                            }
+                            _ => Vec::new(),
+                        },
                     };
+                    if fracs.is_empty() {
+                        return p.err(
+                            pe,
+                            format!(
+                                "{fname} takes a percentage between 0 and 1 as a number literal, or an array of them"
+                            ),
+                        );
+                    }
                     if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(acc))] = rest {
                         if !matches!(literal(acc), Some(crate::value::Value::Num(a)) if a >= 1.0) {
                             return p.err(acc, "the accuracy is a positive number literal");
@@ -1738,8 +1768,17 @@ impl Tr<'_> {
                         "pct"
                     };
                     // (A percentage to 10 decimals: `0.55 · 100` is not exactly 55.)
-                    let pct = (frac * 100.0 * 1e10).round() / 1e10;
-                    format!("{f}({arg}, {})", crate::value::fmt_num(pct))
+                    let calls: Vec<String> = fracs
+                        .iter()
+                        .map(|frac| {
+                            let pct = (frac * 100.0 * 1e10).round() / 1e10;
+                            format!("{f}({arg}, {})", crate::value::fmt_num(pct))
+                        })
+                        .collect();
+                    match calls.as_slice() {
+                        [one] if !matches!(pe, Expr::Function(_)) => one.clone(),
+                        _ => format!("ppl_array({})", calls.join(", ")),
+                    }
                 }
                 (_, [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))], distinct) => {
                     let arg = self.record_expr(x).map(&only);

@@ -1431,6 +1431,11 @@ fn array_functions_read_json_arrays() {
             "SELECT posexplode(nums) FROM `A` WHERE host = 'b'",
             &["pos=0; col=5; @ptr=p1"],
         ),
+        // Percentiles of an array of percentages: an array of values.
+        (
+            "SELECT host, percentile(n, array(0.25, 0.5, 1)) AS p, percentile_approx(n, array(0.5)) AS q FROM `A` LATERAL VIEW explode(nums) t AS n GROUP BY host ORDER BY host",
+            &["host=a; p=[2.5,3,10]; q=[3]", "host=b; p=[5,5,5]; q=[5]"],
+        ),
         // Higher-order functions with lambdas.
         (
             "SELECT transform(nums, x -> x * 2) AS t, transform(tags, (x, i) -> concat(x, i)) AS ti, filter(nums, x -> x > 2) AS f, exists(tags, t -> t = 'y') AS e, forall(nums, n -> n > 1) AS fa, aggregate(nums, 0, (acc, x) -> acc + x) AS s, aggregate(nums, 0, (acc, x) -> acc + x, acc -> acc * 10) AS s10, transform(req.items, it -> it.sku) AS skus, transform(tags, x -> concat(x, host)) AS outer, transform(array(array(1, 2), array(3)), a -> aggregate(a, 0, (s, v) -> s + v)) AS nested FROM `A` WHERE host = 'a'",
