@@ -156,14 +156,60 @@ impl Evaluator<'_> {
     /// `exists`/`forall` are three-valued as Spark's (a NULL body makes an undecided answer
     /// NULL).
     fn higher_order(&self, name: &str, args: &[Expr], row: &Row) -> Value {
-        let Some(items) = functions::list_of(&self.eval(&args[0], row)) else {
-            return Value::Null;
-        };
         let param = |i: usize| match args.get(i) {
             Some(Expr::Str(s)) => Some(s.as_str()),
             _ => None,
         };
+        // Over a map's entries: `ppl_map_filter(m, body, k, v)`, `ppl_transform_values`,
+        // `ppl_transform_keys` (a key that is no text, or NULL, makes the map NULL).
+        if matches!(
+            name,
+            "ppl_map_filter" | "ppl_transform_values" | "ppl_transform_keys"
+        ) {
+            let (Value::Map(m), Some(k), Some(v)) = (self.eval(&args[0], row), param(2), param(3))
+            else {
+                return Value::Null;
+            };
+            let mut r = row.clone();
+            let mut out: Vec<(String, Value)> = Vec::new();
+            for (key, val) in m {
+                r.set(k, Value::Str(key.clone()));
+                r.set(v, val.clone());
+                let x = self.eval(&args[1], &r);
+                match name {
+                    "ppl_map_filter" if x.truthy() => out.push((key, val)),
+                    "ppl_transform_values" => out.push((key, x)),
+                    "ppl_transform_keys" => match crate::value::text_of(&x) {
+                        Some(t) => out.push((t.into_owned(), val)),
+                        None => return Value::Null,
+                    },
+                    _ => {}
+                }
+            }
+            return Value::Map(out);
+        }
+        let Some(items) = functions::list_of(&self.eval(&args[0], row)) else {
+            return Value::Null;
+        };
         let mut r = row.clone();
+        // `ppl_zip_with(a, b, body, x, y)`: the shorter array padded with NULLs.
+        if name == "ppl_zip_with" {
+            let (Some(others), Some(x), Some(y)) = (
+                functions::list_of(&self.eval(&args[1], row)),
+                param(3),
+                param(4),
+            ) else {
+                return Value::Null;
+            };
+            let n = items.len().max(others.len());
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                r.set(x, items.get(i).cloned().unwrap_or(Value::Null));
+                r.set(y, others.get(i).cloned().unwrap_or(Value::Null));
+                out.push(self.eval(&args[2], &r));
+            }
+            return Value::List(out);
+        }
         match name {
             "ppl_aggregate" => {
                 let (Some(acc), Some(x)) = (param(3), param(4)) else {
@@ -293,8 +339,15 @@ impl Evaluator<'_> {
                 }
                 match name.as_str() {
                     "bin" | "datefloor" | "dateceil" => self.period_fn(name, args, row),
-                    "ppl_transform" | "ppl_filter" | "ppl_exists" | "ppl_forall"
-                    | "ppl_aggregate" => self.higher_order(name, args, row),
+                    "ppl_transform"
+                    | "ppl_filter"
+                    | "ppl_exists"
+                    | "ppl_forall"
+                    | "ppl_aggregate"
+                    | "ppl_zip_with"
+                    | "ppl_map_filter"
+                    | "ppl_transform_values"
+                    | "ppl_transform_keys" => self.higher_order(name, args, row),
                     "regexreplace" => {
                         let mut vals: Vec<Value> = args.iter().map(|a| self.eval(a, row)).collect();
                         if let Some(Expr::Regex(r)) = args.get(1) {

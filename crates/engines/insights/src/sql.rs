@@ -1529,6 +1529,10 @@ impl Tr<'_> {
             "exists" => "ppl_exists",
             "forall" => "ppl_forall",
             "aggregate" | "reduce" => "ppl_aggregate",
+            "zip_with" => "ppl_zip_with",
+            "map_filter" => "ppl_map_filter",
+            "transform_values" => "ppl_transform_values",
+            "transform_keys" => "ppl_transform_keys",
             _ => return Ok(None),
         };
         let args: Vec<&Expr> = list
@@ -1584,6 +1588,30 @@ impl Tr<'_> {
                     t.push_str(&format!(", {finish}, {})", names[0]));
                 }
                 t
+            }
+            ("ppl_zip_with", [_, other, f]) => {
+                let other = match other {
+                    Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+                        let before = self.seen.len();
+                        let col = self.expr(other)?;
+                        self.array_column(other, col, before)?
+                    }
+                    o => self.expr(o)?,
+                };
+                let (ps, b) = lambda(f, 2)?;
+                if ps.len() != 2 {
+                    return p.err(*f, "zip_with takes (x, y) -> …");
+                }
+                let (b, names) = self.lambda_body(&ps, &b)?;
+                format!("ppl_zip_with({array}, {other}, {b}, {})", names.join(", "))
+            }
+            ("ppl_map_filter" | "ppl_transform_values" | "ppl_transform_keys", [_, f]) => {
+                let (ps, b) = lambda(f, 2)?;
+                if ps.len() != 2 {
+                    return p.err(*f, format!("{lower} takes (k, v) -> …"));
+                }
+                let (b, names) = self.lambda_body(&ps, &b)?;
+                format!("{ours}({array}, {b}, {})", names.join(", "))
             }
             ("ppl_aggregate", _) => return p.err(
                 e,

@@ -256,6 +256,10 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("\u{1}exists", "ppl_exists", 3, 3),
     ("\u{1}forall", "ppl_forall", 3, 3),
     ("\u{1}aggregate", "ppl_aggregate", 5, 7),
+    ("\u{1}zip_with", "ppl_zip_with", 5, 5),
+    ("\u{1}map_filter", "ppl_map_filter", 4, 4),
+    ("\u{1}transform_values", "ppl_transform_values", 4, 4),
+    ("\u{1}transform_keys", "ppl_transform_keys", 4, 4),
 ];
 
 /// PPL's JSON functions, engine functions as [`INTERNAL_FUNCTIONS`] are.

@@ -1442,6 +1442,10 @@ fn array_functions_read_json_arrays() {
             &["t=[6,20,4]; ti=[\"x0\",\"y1\",\"x2\"]; f=[3,10]; e=true; fa=true; s=15; s10=150; skus=[\"p1\",\"p2\"]; outer=[\"xa\",\"ya\",\"xa\"]; nested=[3,3]; @ptr=p0"],
         ),
         (
+            "SELECT zip_with(nums, tags, (n, t) -> concat(t, n)) AS z, map_filter(map('a', 1, 'b', 2), (k, v) -> v > 1) AS mf, transform_values(map('a', 1), (k, v) -> v * 10) AS tv, transform_keys(req.items[0], (k, v) -> upper(k)) AS tk FROM `A` WHERE host = 'a'",
+            &["z=[\"x3\",\"y10\",\"x2\"]; mf={\"b\":2}; tv={\"a\":10}; tk={\"SKU\":\"p1\"}; @ptr=p0"],
+        ),
+        (
             "SELECT host FROM `A` WHERE NOT forall(nums, n -> n > 2) ORDER BY host",
             &["host=a; @ptr=p0"],
         ),
