@@ -2066,6 +2066,31 @@ fn array_function(name: &str, a: &[Value]) -> Value {
                 },
             ))
         }
+        // `map_concat(m, …)`: the maps' entries in order, a later key replacing an earlier one.
+        "ppl_map_concat" => {
+            let mut pairs = Vec::new();
+            for v in a {
+                match v {
+                    Value::Map(m) => pairs.extend(m.iter().cloned()),
+                    _ => return Value::Null,
+                }
+            }
+            map_of(pairs)
+        }
+        // `flatten(array of arrays)`: their elements in order; NULL if one is NULL (Spark).
+        "ppl_flatten" => {
+            let Some(outer) = arr(0) else {
+                return Value::Null;
+            };
+            let mut out = Vec::new();
+            for inner in outer {
+                match array_of(&inner, None, None) {
+                    Some(l) if out.len() + l.len() <= MAX_ITEMS => out.extend(l),
+                    _ => return Value::Null,
+                }
+            }
+            list(out)
+        }
         "ppl_map_keys" | "ppl_map_values" | "ppl_map_entries" | "ppl_map_contains_key" => {
             let Some(Value::Map(m)) = a.first() else {
                 return Value::Null;

@@ -1863,6 +1863,29 @@ impl Tr<'_> {
                     let col = self.expr(x)?;
                     args.push(self.array_column(x, col, before)?);
                 }
+                // A column put into an array or map: its value, or the JSON array or object
+                // at its path in the message.
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(
+                    x @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_)),
+                )) if matches!(lower.as_str(), "array" | "map" | "named_struct")
+                    && self.bound.is_empty() =>
+                {
+                    let col = self.expr(x)?;
+                    let path = match x {
+                        Expr::Identifier(i) => i.value.clone(),
+                        Expr::CompoundIdentifier(parts) => self.column(parts),
+                        _ => unreachable!("matched above"),
+                    };
+                    if path.starts_with('@') || self.keys.is_some() || self.join.is_some() {
+                        args.push(col);
+                    } else {
+                        args.push(format!(
+                            "ppl_or_json({col}, {}, {})",
+                            name("@message", 0, 0)?,
+                            string(&path)
+                        ));
+                    }
+                }
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => args.push(self.expr(x)?),
                 _ => return p.err(e, format!("{fname}'s arguments are not supported yet")),
             }

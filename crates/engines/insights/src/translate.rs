@@ -314,6 +314,8 @@ pub(crate) const SQL_ARRAY_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("map_values", "ppl_map_values", 1, 1),
     ("map_contains_key", "ppl_map_contains_key", 2, 2),
     ("map_entries", "ppl_map_entries", 1, 1),
+    ("map_concat", "ppl_map_concat", 1, 64),
+    ("flatten", "ppl_flatten", 1, 1),
 ];
 
 /// The arguments of an engine array function that are arrays.
@@ -337,12 +339,14 @@ pub(crate) fn array_args(ours: &str) -> &'static [usize] {
         | "ppl_map_keys"
         | "ppl_map_values"
         | "ppl_map_contains_key"
-        | "ppl_map_entries" => &[0],
+        | "ppl_map_entries"
+        | "ppl_flatten" => &[0],
         "ppl_arrays_overlap"
         | "ppl_array_union"
         | "ppl_array_intersect"
         | "ppl_array_except"
         | "ppl_map_from_arrays" => &[0, 1],
+        "ppl_map_concat" => &[0, 1, 2, 3, 4, 5, 6, 7],
         _ => &[],
     }
 }

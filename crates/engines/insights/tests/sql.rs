@@ -1446,6 +1446,10 @@ fn array_functions_read_json_arrays() {
             &["z=[\"x3\",\"y10\",\"x2\"]; mf={\"b\":2}; tv={\"a\":10}; tk={\"SKU\":\"p1\"}; @ptr=p0"],
         ),
         (
+            "SELECT flatten(array(nums, array(7), tags)) AS f, map_concat(req.items[0], map('sku', 'z', 'q', 1)) AS mc, map_concat(req, map('x', 1)) AS mr FROM `A` WHERE host = 'a'",
+            &["f=[3,10,2,7,\"x\",\"y\",\"x\"]; mc={\"sku\":\"z\",\"q\":1}; mr={\"items\":[{\"sku\":\"p1\"},{\"sku\":\"p2\"}],\"x\":1}; @ptr=p0"],
+        ),
+        (
             "SELECT host FROM `A` WHERE NOT forall(nums, n -> n > 2) ORDER BY host",
             &["host=a; @ptr=p0"],
         ),
