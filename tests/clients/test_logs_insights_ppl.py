@@ -330,7 +330,7 @@ def test_inner_and_left_join(logs, data):
 @pytest.mark.parametrize(
     "q, words",
     [
-        ("eventstats count() | eventstats dc(ms)", "dc in a second eventstats"),
+        ("eventstats count() | eventstats dc(ms)", "distinct_count in a second eventstats"),
         ("stats take(route, 0)", "take's size"),
         ("eval x = soundex(route)", "function soundex"),
         ("fields - route | fields route", "route was renamed or removed"),

@@ -148,6 +148,28 @@ pub struct Evaluator<'a> {
     pub bin_offset: i64,
 }
 
+/// How deep lambdas may nest, and how many times the bodies of one outermost call may run.
+const LAMBDA_NESTING: usize = 8;
+const LAMBDA_BUDGET_START: usize = 1_000_000;
+
+thread_local! {
+    static LAMBDA_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static LAMBDA_BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The size of the values a lambda has produced so far, against
+/// [`functions::MAX_BUILT_VALUE`].
+#[derive(Default)]
+struct Size(usize);
+
+impl Size {
+    /// Counts one more value: false once the total passes the limit.
+    fn add(&mut self, v: &Value) -> bool {
+        self.0 = self.0.saturating_add(functions::weight(v));
+        self.0 <= functions::MAX_BUILT_VALUE
+    }
+}
+
 impl Evaluator<'_> {
     /// SQL's higher-order functions over an array, their lambda's body evaluated per element
     /// with its parameters set as the hidden fields the call names:
@@ -156,6 +178,47 @@ impl Evaluator<'_> {
     /// `exists`/`forall` are three-valued as Spark's (a NULL body makes an undecided answer
     /// NULL).
     fn higher_order(&self, name: &str, args: &[Expr], row: &Row) -> Value {
+        // Lambdas nest at most LAMBDA_NESTING deep, and the outermost call's bodies (nested
+        // ones' included) run at most LAMBDA_BUDGET times in all; past either, NULL.
+        let depth = LAMBDA_DEPTH.with(|d| d.get());
+        if depth >= LAMBDA_NESTING {
+            return Value::Null;
+        }
+        if depth == 0 {
+            LAMBDA_BUDGET.with(|b| b.set(LAMBDA_BUDGET_START));
+            functions::REFUSED.with(|r| r.set(false));
+        }
+        // (Restored on the way out, a panic's unwinding included: threads run many queries.)
+        struct Restore(usize);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                LAMBDA_DEPTH.with(|d| d.set(self.0));
+            }
+        }
+        let _restore = Restore(depth);
+        LAMBDA_DEPTH.with(|d| d.set(depth + 1));
+        let v = self.higher_order_call(name, args, row);
+        // (A result past the sizes a built value may have is NULL too.)
+        if LAMBDA_BUDGET.with(|b| b.get()) == 0
+            || functions::REFUSED.with(|r| r.get())
+            || !functions::buildable(std::iter::once(&v))
+        {
+            return Value::Null;
+        }
+        v
+    }
+
+    /// One lambda body's evaluation, counted against the budget (`None` once it is spent).
+    fn body(&self, body: &Expr, row: &Row) -> Option<Value> {
+        let left = LAMBDA_BUDGET.with(|b| {
+            let n = b.get();
+            b.set(n.saturating_sub(1));
+            n
+        });
+        (left > 0).then(|| self.eval(body, row))
+    }
+
+    fn higher_order_call(&self, name: &str, args: &[Expr], row: &Row) -> Value {
         let param = |i: usize| match args.get(i) {
             Some(Expr::Str(s)) => Some(s.as_str()),
             _ => None,
@@ -172,10 +235,16 @@ impl Evaluator<'_> {
             };
             let mut r = row.clone();
             let mut out: Vec<(String, Value)> = Vec::new();
+            let mut size = Size::default();
             for (key, val) in m {
                 r.set(k, Value::Str(key.clone()));
                 r.set(v, val.clone());
-                let x = self.eval(&args[1], &r);
+                let Some(x) = self.body(&args[1], &r) else {
+                    return Value::Null;
+                };
+                if !size.add(&x) {
+                    return Value::Null;
+                }
                 match name {
                     "ppl_map_filter" if x.truthy() => out.push((key, val)),
                     "ppl_transform_values" => out.push((key, x)),
@@ -203,10 +272,17 @@ impl Evaluator<'_> {
             };
             let n = items.len().max(others.len());
             let mut out = Vec::with_capacity(n);
+            let mut size = Size::default();
             for i in 0..n {
                 r.set(x, items.get(i).cloned().unwrap_or(Value::Null));
                 r.set(y, others.get(i).cloned().unwrap_or(Value::Null));
-                out.push(self.eval(&args[2], &r));
+                let Some(v) = self.body(&args[2], &r) else {
+                    return Value::Null;
+                };
+                if !size.add(&v) {
+                    return Value::Null;
+                }
+                out.push(v);
             }
             return Value::List(out);
         }
@@ -219,12 +295,15 @@ impl Evaluator<'_> {
                 for it in items {
                     r.set(acc, v);
                     r.set(x, it);
-                    v = self.eval(&args[2], &r);
+                    let Some(next) = self.body(&args[2], &r) else {
+                        return Value::Null;
+                    };
+                    v = next;
                 }
                 match (args.get(5), param(6)) {
                     (Some(finish), Some(acc)) => {
                         r.set(acc, v);
-                        self.eval(finish, &r)
+                        self.body(finish, &r).unwrap_or(Value::Null)
                     }
                     _ => v,
                 }
@@ -236,13 +315,17 @@ impl Evaluator<'_> {
                 let index = param(3);
                 let mut out = Vec::new();
                 let mut unknown = false;
+                let mut size = Size::default();
                 for (i, it) in items.into_iter().enumerate() {
                     r.set(x, it.clone());
                     if let Some(n) = index {
                         r.set(n, Value::Num(i as f64));
                     }
-                    let v = self.eval(&args[1], &r);
+                    let Some(v) = self.body(&args[1], &r) else {
+                        return Value::Null;
+                    };
                     match name {
+                        "ppl_transform" if !size.add(&v) => return Value::Null,
                         "ppl_transform" => out.push(v),
                         "ppl_filter" if v.truthy() => out.push(it),
                         "ppl_exists" if v.is_null() => unknown = true,

@@ -1787,6 +1787,8 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             },
             v => array_of(v, None, None).map_or(Value::Null, list),
         },
+        // (Within MAX_BUILT_VALUE and MAX_NESTING, else NULL.)
+        "ppl_array" if !buildable(a) => Value::Null,
         "ppl_array" => list(a.to_vec()),
         "ppl_or_json" => match a.first() {
             Some(v) if !v.is_null() => v.clone(),
@@ -2023,7 +2025,7 @@ fn array_function(name: &str, a: &[Value]) -> Value {
         // Maps: `map(k, v, …)`/`named_struct(…)` (keys as text, a later key replacing an
         // earlier one), `map_from_arrays`, `str_to_map(text[, pairs ',', key ':'])`.
         "ppl_map" => {
-            if a.len() % 2 == 1 {
+            if a.len() % 2 == 1 || !buildable(a) {
                 return Value::Null;
             }
             let mut pairs = Vec::new();
@@ -2059,12 +2061,20 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             let (Some(pairs), Some(kv)) = (sep(1, ","), sep(2, ":")) else {
                 return Value::Null;
             };
-            map_of(t.split(pairs.as_str()).take(MAX_ITEMS).map(
-                |p| match p.split_once(kv.as_str()) {
-                    Some((k, v)) => (k.to_string(), Value::Str(v.to_string())),
-                    None => (p.to_string(), Value::Null),
-                },
-            ))
+            // (The separators are regular expressions, as Spark reads them.)
+            let (Some(pairs), Some(kv)) = (
+                with_regex(&pairs, |r| r.cloned()),
+                with_regex(&kv, |r| r.cloned()),
+            ) else {
+                return Value::Null;
+            };
+            map_of(pairs.split(&t).take(MAX_ITEMS).map(|p| {
+                let mut two = kv.splitn(p, 2);
+                match (two.next(), two.next()) {
+                    (Some(k), Some(v)) => (k.to_string(), Value::Str(v.to_string())),
+                    _ => (p.to_string(), Value::Null),
+                }
+            }))
         }
         // `map_concat(m, …)`: the maps' entries in order, a later key replacing an earlier one.
         "ppl_map_concat" => {
@@ -2152,8 +2162,42 @@ fn elem_key(v: &Value) -> String {
     }
 }
 
+/// The most a list or map built by a function may hold ([`weight`]), and how deep lists and
+/// maps may nest in one (dropping or printing a value recurses that deep).
+pub(crate) const MAX_BUILT_VALUE: usize = 8 << 20;
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// How deep lists and maps nest in a value (a scalar is 0).
+pub(crate) fn depth(v: &Value) -> usize {
+    match v {
+        Value::List(l) => 1 + l.iter().map(depth).max().unwrap_or(0),
+        Value::Map(m) => 1 + m.iter().map(|(_, v)| depth(v)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+thread_local! {
+    /// Set when a list or map was refused for its size ([`buildable`]): a lambda whose bodies
+    /// built one answers NULL, not a value built from the NULL.
+    pub(crate) static REFUSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a list or map of these items stays within [`MAX_BUILT_VALUE`] and [`MAX_NESTING`].
+pub(crate) fn buildable<'v>(items: impl IntoIterator<Item = &'v Value>) -> bool {
+    let (mut w, mut d) = (0usize, 0usize);
+    for v in items {
+        w = w.saturating_add(weight(v));
+        d = d.max(depth(v));
+        if w > MAX_BUILT_VALUE || d >= MAX_NESTING {
+            REFUSED.with(|r| r.set(true));
+            return false;
+        }
+    }
+    true
+}
+
 /// About how many bytes a value holds (text by its length, lists and maps by their items).
-fn weight(v: &Value) -> usize {
+pub(crate) fn weight(v: &Value) -> usize {
     match v {
         Value::Str(t) => t.len().max(8),
         Value::List(l) => l.iter().map(weight).fold(8, usize::saturating_add),

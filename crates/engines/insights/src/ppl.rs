@@ -2193,6 +2193,7 @@ fn eventstats_windows(text: &str, k: usize, start: usize, end: usize) -> R<Vec<C
         .map(|(j, b)| field_of(&b.expr, "k", j, &mut evals))
         .collect();
     let mut windows = Vec::new();
+    let mut one_value = Vec::new();
     for (j, a) in st.aggs.iter().enumerate() {
         use crate::ast::AggKind as K;
         let kind = match a.kind {
@@ -2204,7 +2205,7 @@ fn eventstats_windows(text: &str, k: usize, start: usize, end: usize) -> R<Vec<C
             K::Stddev => W::StddevSamp,
             other => {
                 let what = match other {
-                    K::CountDistinct => "dc".to_string(),
+                    K::CountDistinct => "dc/distinct_count".to_string(),
                     K::Pct | K::Percentile => "percentile".to_string(),
                     other => format!("{other:?}").to_ascii_lowercase(),
                 };
@@ -2219,6 +2220,20 @@ fn eventstats_windows(text: &str, k: usize, start: usize, end: usize) -> R<Vec<C
             (_, K::CountStar) | (None, _) | (Some(Expr::Star), _) => None,
             (Some(e), _) => Some(field_of(e, "a", j, &mut evals)),
         };
+        // (`stats`' deviation of one value is 0: the window's NULL is made 0 by its count.)
+        if kind == W::StddevSamp {
+            windows.push(RowCmd::Window {
+                func: WindowFn::Agg {
+                    kind: W::Count,
+                    field: field.clone(),
+                },
+                partition: keys.clone(),
+                order: Vec::new(),
+                frame: None,
+                out: hidden("n", j),
+            });
+            one_value.push(j);
+        }
         windows.push(RowCmd::Window {
             func: WindowFn::Agg { kind, field },
             partition: keys.clone(),
@@ -2246,6 +2261,22 @@ fn eventstats_windows(text: &str, k: usize, start: usize, end: usize) -> R<Vec<C
         .map(|it| {
             let mut e = it.expr.clone();
             crate::exec::walk_mut(&mut e, &mut |x| match x {
+                Expr::AggRef(j) if one_value.contains(j) => {
+                    *x = Expr::Call {
+                        name: "if".into(),
+                        args: vec![
+                            Expr::Bin(
+                                crate::ast::BinOp::Eq,
+                                Box::new(Expr::Field(hidden("n", *j))),
+                                Box::new(Expr::Num(1.0)),
+                            ),
+                            Expr::Num(0.0),
+                            Expr::Field(hidden("g", *j)),
+                        ],
+                        text: String::new(),
+                    };
+                    true
+                }
                 Expr::AggRef(j) => {
                     *x = Expr::Field(hidden("g", *j));
                     true

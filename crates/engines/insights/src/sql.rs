@@ -748,6 +748,9 @@ impl Tr<'_> {
     /// gives). `None` when the subquery names no outer column in such an equality.
     fn correlated_scalar(&mut self, e: &Expr, q: &sqlparser::ast::Query) -> R<Option<String>> {
         let p = self.places;
+        if self.inner {
+            return p.err(e, "a subquery inside a subquery is not supported yet");
+        }
         let SetExpr::Select(sel) = q.body.as_ref() else {
             return Ok(None);
         };
@@ -1031,6 +1034,34 @@ impl Tr<'_> {
 
     fn expr(&mut self, e: &Expr) -> R<String> {
         let p = self.places;
+        if !self.bound.is_empty() {
+            // A lambda's parameter (before any column or key of that name); read, so that
+            // `NOT` over a comparison with a NULL element is not true.
+            if let Expr::Identifier(i) = e {
+                if let Some((_, h)) = self
+                    .bound
+                    .iter()
+                    .rev()
+                    .find(|(p, _)| p.eq_ignore_ascii_case(&i.value))
+                {
+                    let x = name(&h.clone(), 0, 0)?;
+                    self.seen.push(x.clone());
+                    return Ok(x);
+                }
+            }
+            // (Spark refuses subqueries in higher-order functions.)
+            if matches!(
+                e,
+                Expr::Subquery(_)
+                    | Expr::Exists { .. }
+                    | Expr::In {
+                        target: InTarget::Subquery(_),
+                        ..
+                    }
+            ) {
+                return p.err(e, "a subquery inside a lambda is not supported");
+            }
+        }
         // In HAVING and ORDER BY of an aggregating query, a group key (or an item's alias)
         // stands for its value.
         if let Some(keys) = &self.keys {
@@ -1039,15 +1070,6 @@ impl Tr<'_> {
             }
         }
         if let Expr::Identifier(i) = e {
-            // A lambda's parameter.
-            if let Some((_, h)) = self
-                .bound
-                .iter()
-                .rev()
-                .find(|(p, _)| p.eq_ignore_ascii_case(&i.value))
-            {
-                return name(&h.clone(), 0, 0);
-            }
             // A hidden column of the translation's own (a lifted window): read as it is.
             if i.value.starts_with(crate::translate::PLACEHOLDER) {
                 return name(&i.value, 0, 0);
@@ -1610,7 +1632,7 @@ impl Tr<'_> {
                 if ps.len() != 2 {
                     return p.err(*f, format!("{lower} takes (k, v) -> …"));
                 }
-                let (b, names) = self.lambda_body(&ps, &b)?;
+                let (b, names) = self.lambda_body_guarded(&ps, &b, ours == "ppl_map_filter")?;
                 format!("{ours}({array}, {b}, {})", names.join(", "))
             }
             ("ppl_aggregate", _) => return p.err(
@@ -1624,7 +1646,8 @@ impl Tr<'_> {
                     1
                 };
                 let (ps, b) = lambda(f, n)?;
-                let (b, names) = self.lambda_body(&ps, &b)?;
+                let condition = ours != "ppl_transform";
+                let (b, names) = self.lambda_body_guarded(&ps, &b, condition)?;
                 format!("{ours}({array}, {b}, {})", names.join(", "))
             }
             _ => return p.err(e, format!("{lower} takes an array and a lambda")),
@@ -1638,6 +1661,17 @@ impl Tr<'_> {
     /// A lambda's body translated with its parameters bound to fresh hidden fields: the text
     /// and the fields' names as string literals.
     fn lambda_body(&mut self, params: &[String], body: &Expr) -> R<(String, Vec<String>)> {
+        self.lambda_body_guarded(params, body, false)
+    }
+
+    /// [`Tr::lambda_body`]; `condition`: the body decides (filter, exists, forall), and is NULL
+    /// where a value it reads is (as SQL compares NULL), not false.
+    fn lambda_body_guarded(
+        &mut self,
+        params: &[String],
+        body: &Expr,
+        condition: bool,
+    ) -> R<(String, Vec<String>)> {
         self.lambdas += 1;
         let hidden: Vec<String> = (0..params.len())
             .map(|i| format!("{}l{}_{i}", crate::translate::PLACEHOLDER, self.lambdas))
@@ -1647,10 +1681,20 @@ impl Tr<'_> {
             .extend(params.iter().cloned().zip(hidden.iter().cloned()));
         let from = self.seen.len();
         let t = self.expr(body);
-        // (A parameter is no column: `NOT` over the call tests the call, above.)
-        self.seen.truncate(from);
+        let read: Vec<String> = self.seen.drain(from..).collect();
         self.bound.truncate(depth);
-        Ok((t?, hidden.iter().map(|h| string(h)).collect()))
+        let mut t = t?;
+        if condition && !read.is_empty() {
+            let mut present: Vec<String> = Vec::new();
+            for f in read {
+                let test = format!("ispresent({f})");
+                if !present.contains(&test) {
+                    present.push(test);
+                }
+            }
+            t = format!("if({}, {t}, ppl_nullif(0, 0))", present.join(" and "));
+        }
+        Ok((t, hidden.iter().map(|h| string(h)).collect()))
     }
 
     /// An aggregate's argument or filter: it reads the records (any column), not the groups.
@@ -2203,8 +2247,26 @@ fn columns(e: &Expr, tr: &Tr<'_>, out: &mut Vec<String>) {
                 columns(&w.result, tr, out);
             }
         }
+        // A lambda reads the columns its body names other than its parameters.
+        Expr::Lambda(l) => {
+            let mut inner = Vec::new();
+            columns(&l.body, tr, &mut inner);
+            out.extend(
+                inner
+                    .into_iter()
+                    .filter(|c| !l.params.iter().any(|p| is_param(&p.name.value, c))),
+            );
+        }
         _ => {}
     }
+}
+
+/// Whether a column name is a lambda's parameter `p` or a key under it (`p.sku`).
+fn is_param(p: &str, column: &str) -> bool {
+    column.eq_ignore_ascii_case(p)
+        || column
+            .get(..p.len() + 1)
+            .is_some_and(|h| h.ends_with('.') && h[..p.len()].eq_ignore_ascii_case(p))
 }
 
 /// Whether `e` holds an aggregate call (among the expressions translated; any other form is
@@ -2995,6 +3057,15 @@ fn walk_columns(e: &Expr, out: &mut Vec<String>) {
                 walk_columns(&c.result, out);
             }
         }
+        Expr::Lambda(l) => {
+            let mut inner = Vec::new();
+            walk_columns(&l.body, &mut inner);
+            out.extend(
+                inner
+                    .into_iter()
+                    .filter(|c| !l.params.iter().any(|p| is_param(&p.name.value, c))),
+            );
+        }
         // (Anything else is taken as reading a column: refused with ROLLUP and its kin.)
         Expr::Value(_) => {}
         _ => out.push(String::new()),
@@ -3767,7 +3838,8 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
     // (discovery keeps its parts, `tags.0`, `req.id`): shown, it is read from the message.
     // (Last, so only the rows shown read it.)
     // (Over a subquery in FROM, its columns are what its SELECT shows.)
-    if !star && !aggregating && tr.join.is_none() && derived_columns.is_none() {
+    // (Not in IN and scalar subqueries: their values are compared, not shown.)
+    if !star && !aggregating && !inner && tr.join.is_none() && derived_columns.is_none() {
         let mut whole = Vec::new();
         for (e, col) in &items {
             // (The column an item shows as it is or renamed: its path in the message.)

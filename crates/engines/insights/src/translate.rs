@@ -513,7 +513,12 @@ fn regexp_replace(args: &[String]) -> Result<String, String> {
 pub(crate) fn check_regex_literal(ours: &str, args: &[String]) -> Result<(), String> {
     if !matches!(
         ours,
-        "ppl_rlike" | "ppl_regexp_extract" | "ppl_regexp_count" | "ppl_regexp_substr" | "ppl_split"
+        "ppl_rlike"
+            | "ppl_regexp_extract"
+            | "ppl_regexp_count"
+            | "ppl_regexp_substr"
+            | "ppl_split"
+            | "ppl_str_to_map"
     ) {
         return Ok(());
     }

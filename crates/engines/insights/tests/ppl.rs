@@ -398,7 +398,7 @@ fn ppl_queries_answer_as_their_logs_insights_meaning() {
         (
             "eventstats count() as c by route | eventstats avg(ms) as a, max(ms) as m, var_samp(ms) as v by user | fields route, user, ms, c, a, m, v | sort ms",
             "",
-            &["route=/a; user=ann; ms=10; c=3; a=15; m=20; v=50.00000000000001; @ptr=p0", "route=/a; user=ann; ms=20; c=3; a=15; m=20; v=50.00000000000001; @ptr=p2", "route=/b; user=bob; ms=30; c=1; a=30; m=30; @ptr=p1", "route=/c/d; user=cy; ms=40; c=1; a=40; m=40; @ptr=p3", "route=/a; ms=50; c=3; @ptr=p4"],
+            &["route=/a; user=ann; ms=10; c=3; a=15; m=20; v=50.00000000000001; @ptr=p0", "route=/a; user=ann; ms=20; c=3; a=15; m=20; v=50.00000000000001; @ptr=p2", "route=/b; user=bob; ms=30; c=1; a=30; m=30; v=0; @ptr=p1", "route=/c/d; user=cy; ms=40; c=1; a=40; m=40; v=0; @ptr=p3", "route=/a; ms=50; c=3; @ptr=p4"],
         ),
         (
             "eventstats count() as c | eventstats sum(ms) as s by span(`@timestamp`, 5m) | fields ms, c, s | sort ms",
@@ -586,12 +586,12 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ("fields route | fields - route", "every field", ""),
         (
             "join left=a, right=b on a.k = b.k `g` | eventstats dc(a.x) by a.k",
-            "dc in a second eventstats, or one after a join",
+            "distinct_count in a second eventstats, or one after a join",
             "eventstats dc(a.x) by a.k",
         ),
         (
             "eventstats count() | eventstats dc(ms)",
-            "dc in a second eventstats",
+            "distinct_count in a second eventstats",
             "eventstats dc(ms)",
         ),
         ("top 0 route", "positive whole number", "0"),
@@ -748,7 +748,7 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ),
         (
             "eval m = [ source = g | stats max(a) ] | eventstats dc(m) as n",
-            "dc in a second eventstats",
+            "distinct_count in a second eventstats",
             "eventstats dc(m) as n",
         ),
         (

@@ -1584,6 +1584,52 @@ fn session_11_review_findings() {
         let got = show(&run_sql(sql, &ev));
         assert_eq!(got, *want, "SQL: {sql}");
     }
+    // Second review: lambdas' NULLs, bounds and names; str_to_map's separators.
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "SELECT filter(array(1, NULL, 5), x -> NOT (x > 3)) AS f, exists(array(1, NULL), x -> x > 5) AS e, forall(array(7, NULL), x -> x > 5) AS fa, exists(array(1, NULL, 9), x -> x > 5) AS e2 FROM `A` WHERE bytes = 100",
+            &["f=[1]; e2=true; @ptr=p0"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE NOT forall(array(1, NULL), x -> x < 5)",
+            &[],
+        ),
+        (
+            "SELECT array_size(transform(sequence(1, 100000), x -> sequence(1, 100000))) AS big, array_size(aggregate(sequence(1, 10), array(repeat('x', 900000)), (acc, x) -> array(acc, acc))) AS doubling, array_size(aggregate(sequence(1, 100), array(), (acc, x) -> array(acc))) AS deep, aggregate(sequence(1, 100), 0, (acc, x) -> acc + x) AS fine FROM `A` WHERE bytes = 100",
+            &["fine=5050; @ptr=p0"],
+        ),
+        (
+            "SELECT host, count(*) AS n FROM `A` GROUP BY host HAVING exists(array('q'), host -> host = 'q') ORDER BY host",
+            &["host=a; n=2", "host=b; n=1"],
+        ),
+        (
+            "SELECT str_to_map('a=1;b=2') AS d, str_to_map('a=1;b=2', ';', '=') AS m, str_to_map('a:1|b:2', '[|]', ':') AS r FROM `A` WHERE bytes = 100",
+            &["d={\"a=1;b=2\":null}; m={\"a\":\"1\",\"b\":\"2\"}; r={\"a\":\"1\",\"b\":\"2\"}; @ptr=p0"],
+        ),
+    ];
+    for (sql, want) in cases {
+        let got = show(&run_sql(sql, &ev));
+        assert_eq!(got, *want, "SQL: {sql}");
+    }
+    for (q, words) in [
+        (
+            "SELECT bytes * 2 AS bytes, transform(array(1), x -> x + bytes) AS y FROM `A`",
+            "hides the column bytes",
+        ),
+        (
+            "SELECT transform(tags, x -> (SELECT COUNT(*) FROM `B` AS b WHERE b.k = x)) AS y FROM `A`",
+            "subquery inside a lambda",
+        ),
+        (
+            "SELECT a.host FROM `A` AS a WHERE a.host IN (SELECT b.host FROM `B` AS b WHERE EXISTS (SELECT 1 FROM `C` AS c WHERE c.x = b.x AND c.y = b.y))",
+            "inside a subquery",
+        ),
+    ] {
+        match nephoscope_insights::parse_sql(q) {
+            Ok(_) => panic!("{q} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q}: {e:?}"),
+        }
+    }
     // A lifted window's hidden column needs no qualifying in a query with a JOIN.
     let q = "SELECT a.bytes - LAG(a.bytes) OVER (ORDER BY a.bytes) AS d FROM `A` AS a JOIN `B` AS b ON a.host = b.host";
     assert!(
