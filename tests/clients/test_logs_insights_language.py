@@ -183,3 +183,28 @@ def test_configured_subquery_and_join_limits(start_server):
     r = run(logs, "main", "filter k in (SOURCE 'side' | fields k | sort k asc | limit 2) | fields k | sort k asc")
     assert table(r) == [{"k": "v0"}, {"k": "v1"}]
     run(logs, "main", "join left=a right=b where a.k = b.k (SOURCE 'side') | fields a.k", status="Failed")
+
+
+def test_configured_held_rows_limit(start_server):
+    """A query that must hold every matching record (a SQL window over whole records) fails
+    past `insights_max_held_rows` instead of growing without bound."""
+    srv = start_server(config="[logs]\ninsights_max_held_rows = 5\n")
+    logs = boto_client(srv, "logs")
+    t0 = int(time.time() * 1000) - 60_000
+    put(logs, "held", [json.dumps({"k": i, "tags": ["a", "b"]}) for i in range(8)], t0=t0)
+    now = int(time.time())
+
+    def sql(q: str) -> dict:
+        qid = logs.start_query(startTime=now - 3600, endTime=now + 60,
+                               queryString=q, queryLanguage="SQL")["queryId"]
+        return poll(logs, qid, deadline_s=30)
+
+    assert sql("SELECT k, ROW_NUMBER() OVER (ORDER BY k) AS rn FROM `held`")["status"] == "Failed"
+    r = sql("SELECT k, ROW_NUMBER() OVER (ORDER BY k) AS rn FROM `held` WHERE k < 5 ORDER BY k")
+    assert r["status"] == "Complete", r
+    assert [row["rn"] for row in table(r)] == ["1", "2", "3", "4", "5"]
+    # (A bounded query holds only its limit's rows: any number of records.)
+    r = run(logs, "held", "fields k | sort k asc | limit 3")
+    assert [row["k"] for row in table(r)] == ["0", "1", "2"]
+    # (`expand` makes its rows record by record: it holds no more than the limit either.)
+    assert len(table(run(logs, "held", "fields k | expand tags"))) == 16

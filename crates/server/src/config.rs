@@ -178,6 +178,9 @@ pub struct LogsConfig {
     pub insights_join_max_keys: usize,
     /// How long StartQuery waits for its query to end before answering (0: not at all).
     pub insights_start_wait_ms: u64,
+    /// Most rows a Logs Insights query may hold when every matching record must be kept (SQL's
+    /// windows, `expand` and other row commands over whole records); more fails the query.
+    pub insights_max_held_rows: usize,
     /// Keep the discovered JSON fields of flushed events as columns beside the messages, so
     /// Logs Insights queries reading only such fields never decompress messages (costs about
     /// 10 % more storage on JSON logs, hence off by default).
@@ -199,6 +202,7 @@ impl Default for LogsConfig {
             insights_subquery_max_rows: 10_000,
             insights_join_max_keys: 50_000,
             insights_start_wait_ms: 20,
+            insights_max_held_rows: 1_000_000,
             field_columns: false,
             hot_hours: 24,
         }

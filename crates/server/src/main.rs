@@ -138,6 +138,7 @@ fn serve_cmd(args: ServeArgs) -> Result<(), String> {
             subquery_max_rows: config.logs.insights_subquery_max_rows,
             join_max_keys: config.logs.insights_join_max_keys,
             start_wait: std::time::Duration::from_millis(config.logs.insights_start_wait_ms),
+            max_held_rows: config.logs.insights_max_held_rows,
         };
         engines.ladder = nephoscope_metricstore::Ladder {
             high_res: config.metrics.high_resolution_hours * 3600,

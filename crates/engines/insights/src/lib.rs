@@ -94,6 +94,9 @@ pub struct Query {
     source: Option<Source>,
     subs: Vec<SubQuery>,
     join: Option<JoinSide>,
+    /// The most rows an execution holds when no row bound applies (row commands over every
+    /// matching record: windows, `expand`, …); past it the execution is [`Execution::overflowed`].
+    max_held: usize,
 }
 
 /// A subquery (`filter <field> in (SOURCE '<group>' | … | fields <field>)`): run it over its
@@ -214,6 +217,7 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
             source: None,
             subs: Vec::new(),
             join: None,
+            max_held: usize::MAX,
         }));
     }
     Ok(Query {
@@ -221,6 +225,7 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
         source,
         subs,
         join,
+        max_held: usize::MAX,
     })
 }
 
@@ -234,6 +239,7 @@ impl Query {
                 source: None,
                 subs: Vec::new(),
                 join: None,
+                max_held: usize::MAX,
             }));
             j
         });
@@ -242,6 +248,20 @@ impl Query {
             source: None,
             subs: Vec::new(),
             join,
+            max_held: usize::MAX,
+        }
+    }
+
+    /// Sets the most rows its executions (and those of its subqueries and join side) hold
+    /// when no row bound applies; past it they stop holding rows and report
+    /// [`Execution::overflowed`].
+    pub fn hold_at_most(&mut self, n: usize) {
+        self.max_held = n;
+        for s in &mut self.subs {
+            s.query.hold_at_most(n);
+        }
+        if let Some(q) = self.join.as_mut().and_then(|j| j.query.as_mut()) {
+            q.hold_at_most(n);
         }
     }
 }
@@ -267,6 +287,7 @@ pub(crate) fn parse_nested(text: &str) -> Result<(Option<Source>, Option<Query>)
         source: None,
         subs: Vec::new(),
         join: None,
+        max_held: usize::MAX,
     };
     Ok((source, Some(query)))
 }
@@ -349,6 +370,9 @@ pub struct Execution {
     worst: Option<(Vec<value::Value>, i64, String)>,
     /// A necessary condition on the raw message, tested before a row is built.
     prefilter: Option<prefilter::Prefilter>,
+    /// [`Query::hold_at_most`]'s bound, and whether a row was refused past it.
+    max_held: usize,
+    overflowed: bool,
     /// State for feeding whole blocks of column values (see [`Execution::push_block`]).
     columnar: Option<Box<columnar::Columnar>>,
     /// Columns built from messages ([`Execution::push_messages`]).
@@ -798,6 +822,8 @@ impl Query {
             tmp: String::new(),
             worst: None,
             prefilter: prefilter::Prefilter::of(&self.plan.prefix),
+            max_held: self.max_held,
+            overflowed: false,
             columnar: None,
             built: Box::default(),
             deferred: None,
@@ -1204,6 +1230,11 @@ impl Execution {
                         log: r.log.to_string(),
                     })
                 });
+                // (Without a bound every row is held, up to the configured most.)
+                if self.bound.is_none() && held.len() >= self.max_held {
+                    self.overflowed = true;
+                    return;
+                }
                 held.push(Held {
                     sk,
                     dk,
@@ -1347,6 +1378,7 @@ impl Execution {
     /// Absorb the partial state of another execution of the same query (e.g. a parallel scan
     /// of other blocks).
     pub fn merge(&mut self, other: Execution) {
+        self.overflowed |= other.overflowed;
         self.stats.records_scanned += other.stats.records_scanned;
         self.stats.records_matched += other.stats.records_matched;
         self.stats.bytes_scanned += other.stats.bytes_scanned;
@@ -1358,6 +1390,9 @@ impl Execution {
                 h.extend(o);
                 if let Some(b) = self.bound {
                     exec::compact(h, order, dedup.is_some(), Some(b));
+                } else if h.len() > self.max_held {
+                    h.truncate(self.max_held);
+                    self.overflowed = true;
                 }
             }
             _ => {}
@@ -1403,10 +1438,19 @@ impl Execution {
         self.stats
     }
 
+    /// Whether more rows than [`Query::hold_at_most`] allows had to be held: the results are
+    /// incomplete and the query must fail.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
     /// The row limit is reached and nothing (sort, dedup, stats) needs more input. Rows are
     /// kept newest-first, so stopping early returns the same rows only when the scan visits
     /// records newest-first.
     pub fn is_satisfied(&self) -> bool {
+        if self.overflowed {
+            return true;
+        }
         match (&self.state, &self.plan.collector) {
             (
                 State::Rows(h),

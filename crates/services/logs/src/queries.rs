@@ -38,6 +38,9 @@ pub struct Limits {
     /// How long StartQuery waits for its query to end before answering: a query done by then
     /// is Complete at the first GetQueryResults.
     pub start_wait: std::time::Duration,
+    /// Most rows a query may hold when every matching record must be kept (row commands such
+    /// as SQL's windows or `expand` over whole records); more fails the query.
+    pub max_held_rows: usize,
 }
 
 impl Default for Limits {
@@ -50,6 +53,7 @@ impl Default for Limits {
             subquery_max_rows: DEFAULT_LIMIT,
             join_max_keys: 50_000,
             start_wait: std::time::Duration::from_millis(20),
+            max_held_rows: 1_000_000,
         }
     }
 }
@@ -357,6 +361,7 @@ fn launch(
         }
     }
     .map_err(|e| malformed(&e))?;
+    query.hold_at_most(queries.limits.max_held_rows);
     query
         .attach_lookups(&|name| lookups.get(&scope, name).map(|t| (t.fields, t.records)))
         .map_err(|e| match e {
@@ -694,6 +699,12 @@ fn run_sides(
                 timeout.as_secs()
             )));
         }
+        if exec.overflowed() {
+            return Err(SideFailure::Failed(format!(
+                "{what}: it holds more than {} rows",
+                limits.max_held_rows
+            )));
+        }
         let st = exec.stats();
         extra.records_scanned += st.records_scanned;
         extra.bytes_scanned += st.bytes_scanned;
@@ -819,7 +830,14 @@ fn run(
         next_partial: Default::default(),
     }
     .run(groups, &ranges, &mut exec);
-    let (failed, timed_out) = (outcome.failed, outcome.timed_out);
+    let (mut failed, timed_out) = (outcome.failed, outcome.timed_out);
+    // Holding more rows than allowed leaves the results incomplete: the query fails.
+    if failed.is_none() && exec.overflowed() {
+        failed = Some(nephoscope_logstore::StoreError::Storage(format!(
+            "the query holds more than {} rows ([logs] insights_max_held_rows)",
+            queries.limits.max_held_rows
+        )));
+    }
     let (rows, mut stats) = (exec.rows(), exec.stats());
     stats.records_scanned += extra.records_scanned;
     stats.bytes_scanned += extra.bytes_scanned;
