@@ -512,6 +512,16 @@ def test_limit_without_sort_still_scans_the_whole_range(logs, data, how):
         (rows(resp), [e.message for e in events[:3]])
 
 
+def test_limit_goes_to_the_models_hundred_thousand(logs, data):
+    """StartQuery's `limit` may pass the default 10,000 up to the model's 100,000."""
+    resp = query(logs, data, "fields @timestamp, @message", data.apigw, limit=100_000)
+    assert len(rows(resp)) == len(data.in_range(data.apigw))
+    err = expect_error("InvalidParameterException", logs.start_query, logGroupName=data.apigw,
+                       startTime=data.start_s, endTime=data.end_s, queryString="fields @message",
+                       limit=100_001)
+    assert "limit" in err.response["Error"]["Message"], err.response
+
+
 # --------------------------------------------------------------------------------------------
 # Errors
 
