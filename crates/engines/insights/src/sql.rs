@@ -3278,8 +3278,6 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
     if s.top.is_some()
         || s.into.is_some()
         || s.prewhere.is_some()
-        || !s.cluster_by.is_empty()
-        || !s.distribute_by.is_empty()
         || s.qualify.is_some()
         || !s.connect_by.is_empty()
         || !s.optimizer_hints.is_empty()
@@ -4721,8 +4719,8 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
     Ok(query)
 }
 
-/// `ORDER BY` (or Spark's `SORT BY`): keys by a SELECT item's name when they are one, or by
-/// their expression.
+/// `ORDER BY` (or Spark's `SORT BY`, or `CLUSTER BY`'s keys): keys by a SELECT item's name
+/// when they are one, or by their expression.
 fn order_by(
     tr: &mut Tr<'_>,
     q: &sqlparser::ast::Query,
@@ -4730,7 +4728,30 @@ fn order_by(
     items: &[(Option<&Expr>, String)],
 ) -> R<Option<String>> {
     let p = tr.places;
-    let mut keys: Vec<&sqlparser::ast::OrderByExpr> = s.sort_by.iter().collect();
+    // Spark's `CLUSTER BY x`: `DISTRIBUTE BY x SORT BY x`. One partition here: DISTRIBUTE BY
+    // changes nothing, and the sort is over all rows.
+    if !s.cluster_by.is_empty()
+        && (!s.sort_by.is_empty() || !s.distribute_by.is_empty() || q.order_by.is_some())
+    {
+        return p.err(
+            &s.cluster_by[0],
+            "CLUSTER BY goes without ORDER BY, SORT BY or DISTRIBUTE BY",
+        );
+    }
+    let clustered: Vec<sqlparser::ast::OrderByExpr> = s
+        .cluster_by
+        .iter()
+        .map(|x| sqlparser::ast::OrderByExpr {
+            expr: x.clone(),
+            options: sqlparser::ast::OrderByOptions {
+                sort: None,
+                nulls_first: None,
+            },
+            with_fill: None,
+        })
+        .collect();
+    let mut keys: Vec<&sqlparser::ast::OrderByExpr> =
+        s.sort_by.iter().chain(clustered.iter()).collect();
     if let Some(o) = &q.order_by {
         match &o.kind {
             OrderByKind::Expressions(list) => keys.extend(list),

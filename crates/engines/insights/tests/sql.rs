@@ -552,6 +552,17 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["s1=b; s2=b; s3=; i1=www.apache; i2=org; tr=A1B2C; rc=3; rs=1; ch=A; tl=hixx; tb=xxhi; bt=hi; y=2023; dw=3; dy=366; sec=12.25; am=2020-02-29; tm=2020-08-01; fu=2020-08-26 19:00:00.000; tu=2020-08-26 15:00:00.000; mt=2020-08-26 01:02:03.500; @ptr=p0"],
         ),
+        // CLUSTER BY sorts; DISTRIBUTE BY changes nothing over one partition.
+        (
+            "SELECT host, bytes FROM `A` CLUSTER BY host",
+            "",
+            &["host=a; bytes=0; @ptr=p2", "host=a; bytes=100; @ptr=p0", "host=b; bytes=5000; @ptr=p4", "host=b; bytes=20000; @ptr=p1", "host=c; bytes=300; @ptr=p3"],
+        ),
+        (
+            "SELECT host, bytes FROM `A` DISTRIBUTE BY host SORT BY bytes DESC",
+            "fields host, bytes | sort bytes desc",
+            &["host=b; bytes=20000; @ptr=p1", "host=b; bytes=5000; @ptr=p4", "host=c; bytes=300; @ptr=p3", "host=a; bytes=100; @ptr=p0", "host=a; bytes=0; @ptr=p2"],
+        ),
         // Intervals move times: by units (months by the calendar), by text, by ranges.
         (
             "SELECT `@timestamp` + INTERVAL 1 HOUR AS a, `@timestamp` - INTERVAL '2' DAY AS b, INTERVAL 30 MINUTES + `@timestamp` AS c, CAST('2020-01-31' AS TIMESTAMP) + INTERVAL 1 MONTH AS d, '2020-01-01 00:00:00' + INTERVAL '3.5' SECOND AS e, '2020-01-01 00:00:00' - INTERVAL '1 10:30:00' DAY TO SECOND AS f, '2020-01-01 00:00:00' + INTERVAL '1-6' YEAR TO MONTH - INTERVAL -1 DAY AS g, '2020-01-01 00:00:00' + INTERVAL 1.5 HOURS AS h, '2020-01-01 00:00:00' + INTERVAL bytes / 100 MINUTE AS i FROM `A` WHERE bytes = 100",
@@ -691,6 +702,11 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "SELECT x FROM `A` LATERAL VIEW explode(tags) t AS x, y",
             "makes one column",
             "explode",
+        ),
+        (
+            "SELECT host FROM `A` CLUSTER BY host ORDER BY host",
+            "CLUSTER BY goes without",
+            "host",
         ),
         (
             "SELECT INTERVAL 1 DAY AS x FROM `A`",
