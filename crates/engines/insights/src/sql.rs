@@ -342,62 +342,9 @@ fn lift_windows(s: &sqlparser::ast::Select) -> Option<(sqlparser::ast::Select, V
                 }
                 return;
             }
-            if let FunctionArguments::List(l) = &mut f.args {
-                for a in &mut l.args {
-                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
-                        lift(x, out, false);
-                    }
-                }
-            }
-            return;
         }
-        match e {
-            Expr::BinaryOp { left, right, .. } => {
-                lift(left, out, false);
-                lift(right, out, false);
-            }
-            Expr::UnaryOp { expr, .. }
-            | Expr::Nested(expr)
-            | Expr::Cast { expr, .. }
-            | Expr::IsNull(expr)
-            | Expr::IsNotNull(expr) => lift(expr, out, false),
-            Expr::Between {
-                expr, low, high, ..
-            } => {
-                lift(expr, out, false);
-                lift(low, out, false);
-                lift(high, out, false);
-            }
-            Expr::In {
-                expr,
-                target: InTarget::List(list),
-                ..
-            } => {
-                lift(expr, out, false);
-                list.iter_mut().for_each(|x| lift(x, out, false));
-            }
-            Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
-                lift(expr, out, false);
-                lift(pattern, out, false);
-            }
-            Expr::Case {
-                operand,
-                conditions,
-                else_result,
-                ..
-            } => {
-                if let Some(o) = operand {
-                    lift(o, out, false);
-                }
-                for c in conditions {
-                    lift(&mut c.condition, out, false);
-                    lift(&mut c.result, out, false);
-                }
-                if let Some(x) = else_result {
-                    lift(x, out, false);
-                }
-            }
-            _ => {}
+        for x in children_mut(e).into_iter().flatten() {
+            lift(x, out, false);
         }
     }
     let mut out = s.clone();
@@ -2182,71 +2129,6 @@ fn columns(e: &Expr, tr: &Tr<'_>, out: &mut Vec<String>) {
     match e {
         Expr::Identifier(i) => out.push(i.value.clone()),
         Expr::CompoundIdentifier(parts) => out.push(tr.column(parts)),
-        Expr::Function(f) => {
-            if let FunctionArguments::List(l) = &f.args {
-                for a in &l.args {
-                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
-                        columns(x, tr, out);
-                    }
-                }
-            }
-        }
-        Expr::Nested(x)
-        | Expr::UnaryOp { expr: x, .. }
-        | Expr::IsNull(x)
-        | Expr::IsNotNull(x)
-        | Expr::Cast { expr: x, .. }
-        | Expr::Trim { expr: x, .. }
-        | Expr::Ceil { expr: x, .. }
-        | Expr::Floor { expr: x, .. } => columns(x, tr, out),
-        Expr::BinaryOp { left, right, .. } => {
-            columns(left, tr, out);
-            columns(right, tr, out);
-        }
-        Expr::In {
-            expr,
-            target: InTarget::List(list),
-            ..
-        } => {
-            columns(expr, tr, out);
-            list.iter().for_each(|x| columns(x, tr, out));
-        }
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            columns(expr, tr, out);
-            columns(low, tr, out);
-            columns(high, tr, out);
-        }
-        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
-            columns(expr, tr, out);
-            columns(pattern, tr, out);
-        }
-        Expr::Substring {
-            expr,
-            substring_from,
-            substring_for,
-            ..
-        } => {
-            columns(expr, tr, out);
-            for x in [substring_from, substring_for].into_iter().flatten() {
-                columns(x, tr, out);
-            }
-        }
-        Expr::Case {
-            operand,
-            conditions,
-            else_result,
-            ..
-        } => {
-            for x in operand.iter().chain(else_result.iter()) {
-                columns(x, tr, out);
-            }
-            for w in conditions {
-                columns(&w.condition, tr, out);
-                columns(&w.result, tr, out);
-            }
-        }
         // A lambda reads the columns its body names other than its parameters.
         Expr::Lambda(l) => {
             let mut inner = Vec::new();
@@ -2257,7 +2139,10 @@ fn columns(e: &Expr, tr: &Tr<'_>, out: &mut Vec<String>) {
                     .filter(|c| !l.params.iter().any(|p| is_param(&p.name.value, c))),
             );
         }
-        _ => {}
+        e => children(e)
+            .into_iter()
+            .flatten()
+            .for_each(|x| columns(x, tr, out)),
     }
 }
 
@@ -2272,59 +2157,145 @@ fn is_param(p: &str, column: &str) -> bool {
 /// Whether `e` holds an aggregate call (among the expressions translated; any other form is
 /// refused when translated).
 fn has_aggregate(e: &Expr) -> bool {
-    match e {
-        Expr::Function(f) => {
-            let n = f.name.to_string().to_ascii_lowercase();
-            (AGGREGATES.iter().any(|(a, _)| *a == n) && f.over.is_none())
-                || match &f.args {
-                    FunctionArguments::List(l) => l.args.iter().any(|a| match a {
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => has_aggregate(x),
-                        _ => false,
-                    }),
-                    _ => false,
-                }
+    if let Expr::Function(f) = e {
+        let n = f.name.to_string().to_ascii_lowercase();
+        if AGGREGATES.iter().any(|(a, _)| *a == n) && f.over.is_none() {
+            return true;
         }
+    }
+    children(e).is_some_and(|c| c.into_iter().any(has_aggregate))
+}
+
+/// The expressions directly inside `e` that the translation's walkers look into: operands,
+/// a function's unnamed arguments, a CASE's parts, …; `None` for a shape they do not know
+/// (subqueries, lambdas, …).
+fn children(e: &Expr) -> Option<Vec<&Expr>> {
+    Some(match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_) => Vec::new(),
         Expr::Nested(x)
         | Expr::UnaryOp { expr: x, .. }
         | Expr::IsNull(x)
         | Expr::IsNotNull(x)
-        | Expr::Cast { expr: x, .. } => has_aggregate(x),
+        | Expr::Cast { expr: x, .. }
+        | Expr::Ceil { expr: x, .. }
+        | Expr::Floor { expr: x, .. } => vec![x],
+        Expr::Trim {
+            expr, trim_what, ..
+        } => std::iter::once(expr.as_ref())
+            .chain(trim_what.as_deref())
+            .collect(),
+        Expr::BinaryOp { left, right, .. } => vec![left, right],
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            ..
+        } => std::iter::once(expr.as_ref()).chain(list).collect(),
+        Expr::Between {
+            expr, low, high, ..
+        } => vec![expr, low, high],
+        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+            vec![expr, pattern]
+        }
         Expr::Substring {
             expr,
             substring_from,
             substring_for,
             ..
-        } => {
-            has_aggregate(expr)
-                || substring_from.as_deref().is_some_and(has_aggregate)
-                || substring_for.as_deref().is_some_and(has_aggregate)
-        }
-        Expr::BinaryOp { left, right, .. } => has_aggregate(left) || has_aggregate(right),
-        Expr::In {
-            expr,
-            target: InTarget::List(list),
-            ..
-        } => has_aggregate(expr) || list.iter().any(has_aggregate),
-        Expr::Between {
-            expr, low, high, ..
-        } => has_aggregate(expr) || has_aggregate(low) || has_aggregate(high),
-        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
-            has_aggregate(expr) || has_aggregate(pattern)
-        }
+        } => std::iter::once(expr.as_ref())
+            .chain(substring_from.as_deref())
+            .chain(substring_for.as_deref())
+            .collect(),
         Expr::Case {
             operand,
             conditions,
             else_result,
             ..
-        } => {
-            operand.as_deref().is_some_and(has_aggregate)
-                || conditions
-                    .iter()
-                    .any(|w| has_aggregate(&w.condition) || has_aggregate(&w.result))
-                || else_result.as_deref().is_some_and(has_aggregate)
+        } => operand
+            .as_deref()
+            .into_iter()
+            .chain(conditions.iter().flat_map(|w| [&w.condition, &w.result]))
+            .chain(else_result.as_deref())
+            .collect(),
+        Expr::Function(f) => match &f.args {
+            FunctionArguments::List(l) => l
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => return None,
+    })
+}
+
+/// [`children`], to change them.
+fn children_mut(e: &mut Expr) -> Option<Vec<&mut Expr>> {
+    Some(match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_) => Vec::new(),
+        Expr::Nested(x)
+        | Expr::UnaryOp { expr: x, .. }
+        | Expr::IsNull(x)
+        | Expr::IsNotNull(x)
+        | Expr::Cast { expr: x, .. }
+        | Expr::Ceil { expr: x, .. }
+        | Expr::Floor { expr: x, .. } => vec![x],
+        Expr::Trim {
+            expr, trim_what, ..
+        } => std::iter::once(expr.as_mut())
+            .chain(trim_what.as_deref_mut())
+            .collect(),
+        Expr::BinaryOp { left, right, .. } => vec![left, right],
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            ..
+        } => std::iter::once(expr.as_mut()).chain(list).collect(),
+        Expr::Between {
+            expr, low, high, ..
+        } => vec![expr, low, high],
+        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+            vec![expr, pattern]
         }
-        _ => false,
-    }
+        Expr::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => std::iter::once(expr.as_mut())
+            .chain(substring_from.as_deref_mut())
+            .chain(substring_for.as_deref_mut())
+            .collect(),
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => operand
+            .as_deref_mut()
+            .into_iter()
+            .chain(
+                conditions
+                    .iter_mut()
+                    .flat_map(|w| [&mut w.condition, &mut w.result]),
+            )
+            .chain(else_result.as_deref_mut())
+            .collect(),
+        Expr::Function(f) => match &mut f.args {
+            FunctionArguments::List(l) => l
+                .args
+                .iter_mut()
+                .filter_map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => return None,
+    })
 }
 
 /// The column name Spark gives an item without alias.
@@ -2950,20 +2921,14 @@ fn grouping_in_set(e: &mut Expr, grouping: &[Expr], set: &[Expr], bad: &mut Opti
         *e = Expr::Value(Value::Null.into());
         return;
     }
-    match e {
-        Expr::Function(f) => {
-            let fname = f.name.to_string().to_ascii_lowercase();
-            let args: Vec<Expr> = match &f.args {
-                FunctionArguments::List(l) => l
-                    .args
-                    .iter()
-                    .filter_map(|a| match a {
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
+    if let Expr::Function(f) = e {
+        let fname = f.name.to_string().to_ascii_lowercase();
+        if fname == "grouping" || fname == "grouping_id" {
+            let args: Vec<Expr> = children(e)
+                .unwrap_or_default()
+                .into_iter()
+                .cloned()
+                .collect();
             if (fname == "grouping" && args.len() == 1)
                 || (fname == "grouping_id" && !args.is_empty())
             {
@@ -2976,41 +2941,10 @@ fn grouping_in_set(e: &mut Expr, grouping: &[Expr], set: &[Expr], bad: &mut Opti
                 *e = Expr::Value(Value::Number(bits.to_string(), false).into());
                 return;
             }
-            if let FunctionArguments::List(l) = &mut f.args {
-                for a in &mut l.args {
-                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
-                        grouping_in_set(x, grouping, set, bad);
-                    }
-                }
-            }
         }
-        Expr::BinaryOp { left, right, .. } => {
-            grouping_in_set(left, grouping, set, bad);
-            grouping_in_set(right, grouping, set, bad);
-        }
-        Expr::UnaryOp { expr, .. }
-        | Expr::Nested(expr)
-        | Expr::Cast { expr, .. }
-        | Expr::IsNull(expr)
-        | Expr::IsNotNull(expr) => grouping_in_set(expr, grouping, set, bad),
-        Expr::Case {
-            operand,
-            conditions,
-            else_result,
-            ..
-        } => {
-            if let Some(o) = operand {
-                grouping_in_set(o, grouping, set, bad);
-            }
-            for c in conditions {
-                grouping_in_set(&mut c.condition, grouping, set, bad);
-                grouping_in_set(&mut c.result, grouping, set, bad);
-            }
-            if let Some(x) = else_result {
-                grouping_in_set(x, grouping, set, bad);
-            }
-        }
-        _ => {}
+    }
+    for x in children_mut(e).into_iter().flatten() {
+        grouping_in_set(x, grouping, set, bad);
     }
 }
 
@@ -3025,38 +2959,6 @@ fn walk_columns(e: &Expr, out: &mut Vec<String>) {
                 .collect::<Vec<_>>()
                 .join("."),
         ),
-        Expr::BinaryOp { left, right, .. } => {
-            walk_columns(left, out);
-            walk_columns(right, out);
-        }
-        Expr::UnaryOp { expr, .. }
-        | Expr::Nested(expr)
-        | Expr::Cast { expr, .. }
-        | Expr::IsNull(expr)
-        | Expr::IsNotNull(expr) => walk_columns(expr, out),
-        Expr::Function(f) => {
-            if let FunctionArguments::List(l) = &f.args {
-                for a in &l.args {
-                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
-                        walk_columns(x, out);
-                    }
-                }
-            }
-        }
-        Expr::Case {
-            operand,
-            conditions,
-            else_result,
-            ..
-        } => {
-            for x in operand.iter().chain(else_result.iter()) {
-                walk_columns(x, out);
-            }
-            for c in conditions {
-                walk_columns(&c.condition, out);
-                walk_columns(&c.result, out);
-            }
-        }
         Expr::Lambda(l) => {
             let mut inner = Vec::new();
             walk_columns(&l.body, &mut inner);
@@ -3066,9 +2968,11 @@ fn walk_columns(e: &Expr, out: &mut Vec<String>) {
                     .filter(|c| !l.params.iter().any(|p| is_param(&p.name.value, c))),
             );
         }
-        // (Anything else is taken as reading a column: refused with ROLLUP and its kin.)
-        Expr::Value(_) => {}
-        _ => out.push(String::new()),
+        e => match children(e) {
+            Some(c) => c.into_iter().for_each(|x| walk_columns(x, out)),
+            // (Anything else is taken as reading a column: refused with ROLLUP and its kin.)
+            None => out.push(String::new()),
+        },
     }
 }
 
