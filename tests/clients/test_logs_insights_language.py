@@ -208,3 +208,8 @@ def test_configured_held_rows_limit(start_server):
     assert [row["k"] for row in table(r)] == ["0", "1", "2"]
     # (`expand` makes its rows record by record: it holds no more than the limit either.)
     assert len(table(run(logs, "held", "fields k | expand tags"))) == 16
+    # (Only row commands over whole records are bounded: dedup, and a limit after `fields`,
+    # answer as before.)
+    assert len(table(run(logs, "held", "dedup tags.0 | fields k"))) == 1
+    r = run(logs, "held", "sort k desc | fields k | limit 2")
+    assert [row["k"] for row in table(r)] == ["7", "6"]

@@ -809,25 +809,34 @@ impl Query {
                 (State::Rows(Vec::new()), b)
             }
         };
-        let mut e = Execution {
-            env: exec::env_of(&ctx),
-            previous: self.comparison_range(&ctx),
-            plan,
-            ctx,
-            stats: Stats::default(),
-            state,
-            bound,
-            scratch: exec::Row::default(),
-            scanner: fieldscan::FieldScanner::default(),
-            tmp: String::new(),
-            worst: None,
-            prefilter: prefilter::Prefilter::of(&self.plan.prefix),
-            max_held: self.max_held,
-            overflowed: false,
-            columnar: None,
-            built: Box::default(),
-            deferred: None,
-        };
+        let mut e =
+            Execution {
+                env: exec::env_of(&ctx),
+                previous: self.comparison_range(&ctx),
+                plan,
+                ctx,
+                stats: Stats::default(),
+                state,
+                bound,
+                scratch: exec::Row::default(),
+                scanner: fieldscan::FieldScanner::default(),
+                tmp: String::new(),
+                worst: None,
+                prefilter: prefilter::Prefilter::of(&self.plan.prefix),
+                // (Bounded only where row commands over whole records need every row: the other
+                // unbounded runs keep holding as they did.)
+                max_held: if self.plan.tail.iter().any(
+                    |c| matches!(c, ast::Command::Rows(rc) if !matches!(rc, ast::RowCmd::Drop(_))),
+                ) {
+                    self.max_held
+                } else {
+                    usize::MAX
+                },
+                overflowed: false,
+                columnar: None,
+                built: Box::default(),
+                deferred: None,
+            };
         e.deferred = Deferred::of(&e.plan).map(Box::new);
         if e.previous.is_none() && e.column_fields().is_some() {
             e.columnar = columnar::Columnar::of(&e.plan).map(Box::new);
@@ -1206,6 +1215,12 @@ impl Execution {
                 }
             }
             (State::Rows(held), Collector::Rows { order, dedup, .. }) => {
+                // (Without a bound, row commands over whole records hold every row, up to the
+                // configured most.)
+                if self.bound.is_none() && held.len() >= self.max_held {
+                    self.overflowed = true;
+                    return;
+                }
                 let sk: Vec<value::Value> = order.iter().map(|k| ev.eval(&k.expr, row)).collect();
                 if let Some(w) = &self.worst {
                     let o = exec::key_cmp((&sk, row.ts, &row.ptr), (&w.0, w.1, &w.2), order);
@@ -1230,11 +1245,6 @@ impl Execution {
                         log: r.log.to_string(),
                     })
                 });
-                // (Without a bound every row is held, up to the configured most.)
-                if self.bound.is_none() && held.len() >= self.max_held {
-                    self.overflowed = true;
-                    return;
-                }
                 held.push(Held {
                     sk,
                     dk,

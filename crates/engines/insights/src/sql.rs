@@ -2778,6 +2778,12 @@ fn grouping_sets_query(p: &Places, q: &sqlparser::ast::Query) -> R<Option<sqlpar
     let Some(mut sets) = sets else {
         return Ok(None);
     };
+    if !sel.sort_by.is_empty() || !sel.cluster_by.is_empty() || !sel.distribute_by.is_empty() {
+        return p.err(
+            sel.as_ref(),
+            "SORT BY, CLUSTER BY and DISTRIBUTE BY with ROLLUP, CUBE or GROUPING SETS are not supported yet: use ORDER BY",
+        );
+    }
     if !mods.is_empty() {
         // (WITH ROLLUP/CUBE's columns are the sets' own.)
         fixed.clear();
@@ -4447,6 +4453,17 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
     }
     branches.reverse();
     kinds.reverse();
+    // (Spark's SORT BY, CLUSTER BY and DISTRIBUTE BY would apply to the last SELECT alone here.)
+    for b in &branches {
+        if let SetExpr::Select(s) = b {
+            if !s.sort_by.is_empty() || !s.cluster_by.is_empty() || !s.distribute_by.is_empty() {
+                return p.err(
+                    *b,
+                    "SORT BY, CLUSTER BY and DISTRIBUTE BY with UNION, INTERSECT or EXCEPT are not supported yet: use ORDER BY",
+                );
+            }
+        }
+    }
     // Either every operation is UNION ALL, or every one keeps distinct rows (UNION, INTERSECT,
     // EXCEPT): then the rows are made distinct once, at the end.
     let all = match kinds.as_slice() {

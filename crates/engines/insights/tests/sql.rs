@@ -704,6 +704,16 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "explode",
         ),
         (
+            "SELECT host FROM `A` UNION ALL SELECT host FROM `B` CLUSTER BY host",
+            "with UNION, INTERSECT or EXCEPT are not supported yet",
+            "",
+        ),
+        (
+            "SELECT host, count(*) AS c FROM `A` GROUP BY ROLLUP(host) SORT BY host",
+            "with ROLLUP, CUBE or GROUPING SETS are not supported yet",
+            "",
+        ),
+        (
             "SELECT host FROM `A` CLUSTER BY host ORDER BY host",
             "CLUSTER BY goes without",
             "host",

@@ -380,7 +380,8 @@ impl Feed<'_> {
                 || timed_out.load(Ordering::Relaxed)
                 || failed.lock().map_or(true, |f| f.is_some())
         };
-        if stop() {
+        // (Past the held-rows bound the query fails: no more pieces for this worker.)
+        if stop() || exec.overflowed() {
             return false;
         }
         let log = format!("{}:{}", self.scope.account, p.group);
