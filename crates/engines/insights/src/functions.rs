@@ -1701,21 +1701,26 @@ fn is_array_function(name: &str) -> bool {
             .any(|(_, ours, ..)| *ours == name)
 }
 
-/// A value read as an array: a list, JSON array text, or (with the message and the column's
-/// dotted path, when the value is missing) the array at that path in the JSON message.
-/// Numbers stay numbers, objects become maps.
-fn array_of(v: &Value, message: Option<&Value>, path: Option<&Value>) -> Option<Vec<Value>> {
+/// A value read as a list: a list, or JSON array text (numbers stay numbers, objects become
+/// maps).
+pub(crate) fn list_of(v: &Value) -> Option<Vec<Value>> {
     match v {
         Value::List(l) => Some(l.clone()),
         Value::Str(_) => as_list(v),
-        Value::Null => {
-            let (message, path) = (text_of(message?)?, text_of(path?)?);
-            match json_at_path(&message, &path)? {
-                serde_json::Value::Array(a) => Some(a.iter().map(from_json).collect()),
-                _ => None,
-            }
-        }
         _ => None,
+    }
+}
+
+/// The JSON array or object (as a list or map) at the dotted path `a[2]` in the JSON message
+/// `a[1]`: a column discovery kept only the parts of. NULL when there is none.
+fn structure_at(a: &[Value]) -> Value {
+    let (Some(message), Some(path)) = (a.get(1).and_then(text_of), a.get(2).and_then(text_of))
+    else {
+        return Value::Null;
+    };
+    match json_at_path(&message, &path) {
+        Some(j @ (serde_json::Value::Array(_) | serde_json::Value::Object(_))) => from_json(&j),
+        _ => Value::Null,
     }
 }
 
@@ -1743,16 +1748,11 @@ pub(crate) fn json_at_path(message: &str, field: &str) -> Option<serde_json::Val
     Some(at)
 }
 
-/// A value read as a list (a list, or JSON array text), for the higher-order functions.
-pub(crate) fn list_of(v: &Value) -> Option<Vec<Value>> {
-    array_of(v, None, None)
-}
-
 /// Spark's array functions over lists (Spark's results for its non-ANSI mode: an index past
 /// the end is null). Elements compare as Logs Insights compares values (`2` equals `"2"`).
 fn array_function(name: &str, a: &[Value]) -> Value {
     const MAX_ITEMS: usize = 100_000;
-    let arr = |i: usize| a.get(i).and_then(|v| array_of(v, None, None));
+    let arr = |i: usize| a.get(i).and_then(list_of);
     let same = |x: &Value, y: &Value| !x.is_null() && !y.is_null() && elem_key(x) == elem_key(y);
     let list = |l: Vec<Value>| Value::List(l);
     let a1 = a.get(1).unwrap_or(&Value::Null);
@@ -1776,31 +1776,15 @@ fn array_function(name: &str, a: &[Value]) -> Value {
         // (A map passes as it is, and an object at the path becomes one: `m['key']` reads it.)
         "ppl_array_of" => match a.first().unwrap_or(&Value::Null) {
             m @ Value::Map(_) => m.clone(),
-            Value::Null => match (a.get(1).and_then(text_of), a.get(2).and_then(text_of)) {
-                (Some(message), Some(path)) => match json_at_path(&message, &path) {
-                    Some(j @ (serde_json::Value::Array(_) | serde_json::Value::Object(_))) => {
-                        from_json(&j)
-                    }
-                    _ => Value::Null,
-                },
-                _ => Value::Null,
-            },
-            v => array_of(v, None, None).map_or(Value::Null, list),
+            Value::Null => structure_at(a),
+            v => list_of(v).map_or(Value::Null, list),
         },
         // (Within MAX_BUILT_VALUE and MAX_NESTING, else NULL.)
         "ppl_array" if !buildable(a) => Value::Null,
         "ppl_array" => list(a.to_vec()),
         "ppl_or_json" => match a.first() {
             Some(v) if !v.is_null() => v.clone(),
-            _ => match (a.get(1).and_then(text_of), a.get(2).and_then(text_of)) {
-                (Some(message), Some(path)) => match json_at_path(&message, &path) {
-                    Some(j @ (serde_json::Value::Array(_) | serde_json::Value::Object(_))) => {
-                        from_json(&j)
-                    }
-                    _ => Value::Null,
-                },
-                _ => Value::Null,
-            },
+            _ => structure_at(a),
         },
         "ppl_with_positions" => arr(0).map_or(Value::Null, |l| {
             list(
@@ -1866,7 +1850,7 @@ fn array_function(name: &str, a: &[Value]) -> Value {
         // (Spark's `size` of NULL is -1 outside ANSI mode; `array_size` gives NULL.)
         "ppl_size" => match a.first().and_then(|v| match v {
             Value::Map(m) => Some(m.len()),
-            v => array_of(v, None, None).map(|l| l.len()),
+            v => list_of(v).map(|l| l.len()),
         }) {
             Some(n) => Value::Num(n as f64),
             None => Value::Num(-1.0),
@@ -2094,7 +2078,7 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             };
             let mut out = Vec::new();
             for inner in outer {
-                match array_of(&inner, None, None) {
+                match list_of(&inner) {
                     Some(l) if out.len() + l.len() <= MAX_ITEMS => out.extend(l),
                     _ => return Value::Null,
                 }

@@ -204,6 +204,16 @@ fn interval_millis(iv: &sqlparser::ast::Interval) -> Option<f64> {
     Some(ms)
 }
 
+/// `f(col, @message, 'path')`: a column read with its JSON array or object in the message as
+/// the fallback discovery leaves it (`ppl_array_of`, `ppl_or_json`).
+fn json_fallback(f: &str, col: &str, path: &str) -> R<String> {
+    Ok(format!(
+        "{f}({col}, {}, {})",
+        name("@message", 0, 0)?,
+        string(path)
+    ))
+}
+
 /// An interval unit's name (singular or plural, any case) as `timestampadd` takes it.
 fn interval_unit(w: &str) -> Option<&'static str> {
     let w = w.to_ascii_uppercase();
@@ -1472,13 +1482,16 @@ impl Tr<'_> {
             return Ok(col);
         }
         self.seen.truncate(before);
-        let arr = format!(
-            "ppl_array_of({col}, {}, {})",
-            name("@message", 0, 0)?,
-            string(&path)
-        );
+        let arr = json_fallback("ppl_array_of", &col, &path)?;
         self.seen.push(arr.clone());
         Ok(arr)
+    }
+
+    /// An expression read as an array ([`Tr::array_column`] when it is a column).
+    fn array_arg(&mut self, x: &Expr) -> R<String> {
+        let before = self.seen.len();
+        let col = self.expr(x)?;
+        self.array_column(x, col, before)
     }
 
     /// Spark's higher-order functions: `transform(a, x -> …)` (or `(x, i) -> …`), `filter`,
@@ -1527,12 +1540,7 @@ impl Tr<'_> {
         };
         let from = self.seen.len();
         let array = match args.first() {
-            Some(a @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_))) => {
-                let before = self.seen.len();
-                let col = self.expr(a)?;
-                self.array_column(a, col, before)?
-            }
-            Some(a) => self.expr(a)?,
+            Some(a) => self.array_arg(a)?,
             None => return p.err(e, format!("{lower} takes an array")),
         };
         let call = match (ours, args.as_slice()) {
@@ -1559,14 +1567,7 @@ impl Tr<'_> {
                 t
             }
             ("ppl_zip_with", [_, other, f]) => {
-                let other = match other {
-                    Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
-                        let before = self.seen.len();
-                        let col = self.expr(other)?;
-                        self.array_column(other, col, before)?
-                    }
-                    o => self.expr(o)?,
-                };
+                let other = self.array_arg(other)?;
                 let (ps, b) = lambda(f, 2)?;
                 if ps.len() != 2 {
                     return p.err(*f, "zip_with takes (x, y) -> …");
@@ -1849,11 +1850,7 @@ impl Tr<'_> {
                 // is read from the JSON message when the column is missing.
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(
                     x @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_)),
-                )) if arrays.contains(&k) => {
-                    let before = self.seen.len();
-                    let col = self.expr(x)?;
-                    args.push(self.array_column(x, col, before)?);
-                }
+                )) if arrays.contains(&k) => args.push(self.array_arg(x)?),
                 // A column put into an array or map: its value, or the JSON array or object
                 // at its path in the message.
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(
@@ -1870,11 +1867,7 @@ impl Tr<'_> {
                     if path.starts_with('@') || self.keys.is_some() || self.join.is_some() {
                         args.push(col);
                     } else {
-                        args.push(format!(
-                            "ppl_or_json({col}, {}, {})",
-                            name("@message", 0, 0)?,
-                            string(&path)
-                        ));
+                        args.push(json_fallback("ppl_or_json", &col, &path)?);
                     }
                 }
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => args.push(self.expr(x)?),
@@ -3309,11 +3302,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             );
         }
         let before = tr.seen.len();
-        let x = tr.expr(arg)?;
-        let x = match arg {
-            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => tr.array_column(arg, x, before)?,
-            _ => x,
-        };
+        let x = tr.array_arg(arg)?;
         tr.seen.truncate(before);
         // (posexplode expands `{pos, col}` maps under a hidden name, then reads them.)
         let x = if with_pos {
@@ -3762,9 +3751,8 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             {
                 let c = name(col, 0, 0)?;
                 whole.push(format!(
-                    "ppl_or_json({c}, {}, {}) as {c}",
-                    name("@message", 0, 0)?,
-                    string(&source)
+                    "{} as {c}",
+                    json_fallback("ppl_or_json", &c, &source)?
                 ));
             }
         }
