@@ -182,6 +182,37 @@ def test_subsearch_reads_another_log_group(logs, data):
     assert got == [{"n": str(sum(d["ms"] > 75 for d in docs))}]
 
 
+def test_nested_and_multi_field_subsearches(logs, data):
+    """AWS's nested form (a subsearch inside a subsearch, each over its own log group, the
+    innermost run first), and several fields compared with a subsearch's in order."""
+    group, start, docs = data
+    users = new_group(logs, "ppl-users")
+    actions = new_group(logs, "ppl-actions")
+    put_events(logs, [Event(users, "s", start + i * SECOND_MS, json.dumps(d)) for i, d in enumerate(
+        [{"uid": "u0", "login": "ann"}, {"uid": "u2", "login": "cy"}, {"uid": "u1", "login": "bob"}])])
+    put_events(logs, [Event(actions, "s", start + i * SECOND_MS, json.dumps(d)) for i, d in enumerate(
+        [{"who": "ann", "action": "login"}, {"who": "bob", "action": "logout"}, {"who": "cy", "action": "login"}])])
+    q = (f"where user in [ subquery source=`{users}` | where login in [ subquery source=`{actions}` "
+         "| where action = \"login\" | fields who ] | fields uid ] | stats count() as n by user | sort user")
+    got = rows(ppl(logs, data, q))
+    want = Counter(d["user"] for d in docs if d["user"] in ("u0", "u2"))
+    assert got == [{"n": str(n), "user": u} for u, n in sorted(want.items())]
+    # (route, status) pairs that failed in another group's records.
+    failures = new_group(logs, "ppl-failures")
+    put_events(logs, [Event(failures, "s", start + i * SECOND_MS, json.dumps(d)) for i, d in enumerate(
+        [{"path": "/pets", "code": 404}, {"path": "/orders", "code": 500.0}, {"path": "/users"}])])
+    got = rows(ppl(logs, data, f"where (route, status) in [ source = `{failures}` | fields path, code ] "
+                               "| stats count() as n by route, status | sort route"))
+    want = Counter((d["route"], d["status"]) for d in docs if (d["route"], d["status"]) in {("/pets", 404), ("/orders", 500)})
+    assert got == [{"n": str(n), "route": r, "status": str(s)} for (r, s), n in sorted(want.items())]
+    got = rows(ppl(logs, data, f"where (route, status) not in [ source = `{failures}` | fields path, code ] "
+                               "| stats count() as n"))
+    assert got == [{"n": str(len(docs) - sum(want.values()))}]
+    expect_error("MalformedQueryException", logs.start_query, queryLanguage="PPL", logGroupName=group,
+                 startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
+                 queryString=f"where (route, status) in [ source = `{failures}` | fields path ]")
+
+
 def test_grok_parses_an_apache_log(logs):
     group = new_group(logs, "ppl-grok")
     start = (now_ms() // MINUTE_MS - 5) * MINUTE_MS

@@ -165,6 +165,26 @@ def test_in_subquery_reads_another_group(logs, data):
     assert got == [{"n": str(sum(d["host"] not in hosts for d in docs_a))}]
 
 
+def test_nested_and_multi_column_in_subqueries(logs, data):
+    """An IN subquery inside an IN subquery (the innermost runs first, over its own group), and
+    (a, b) IN (SELECT x, y ...) comparing pairs."""
+    a, b, _, docs_a, docs_b = data
+    # Hosts of group b whose methods answered 500 in group a.
+    methods = {d["method"] for d in docs_a if d["status"] == 500}
+    hosts = {d["host"] for d in docs_b if d["method"] in methods}
+    got = rows(sql(logs, data, f"SELECT COUNT(*) AS n FROM `{a}` WHERE host IN (SELECT host FROM `{b}` "
+                               f"WHERE method IN (SELECT method FROM `{a}` WHERE status = 500))"))
+    assert hosts and got == [{"n": str(sum(d["host"] in hosts for d in docs_a))}]
+    pairs = {(d["method"], d["status"]) for d in docs_b}
+    got = rows(sql(logs, data, f"SELECT method, status, COUNT(*) AS n FROM `{a}` WHERE (method, status) IN "
+                               f"(SELECT method, status FROM `{b}`) GROUP BY method, status ORDER BY method, status"))
+    want = Counter((d["method"], d["status"]) for d in docs_a if (d["method"], d["status"]) in pairs)
+    assert want and [(r["method"], int(r["status"]), int(r["n"])) for r in got] == sorted((m, s, n) for (m, s), n in want.items())
+    got = rows(sql(logs, data, f"SELECT COUNT(*) AS n FROM `{a}` WHERE (method, status) NOT IN "
+                               f"(SELECT method, status FROM `{b}`)"))
+    assert got == [{"n": str(len(docs_a) - sum(want.values()))}]
+
+
 def test_union_all_and_union_over_two_groups(logs, data):
     a, b, _, docs_a, docs_b = data
     got = rows(sql(logs, data, f"SELECT host AS h, bytes FROM `{a}` WHERE status = 500 UNION ALL "

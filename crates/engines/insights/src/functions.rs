@@ -189,6 +189,19 @@ fn finite(x: f64) -> Value {
     }
 }
 
+/// The function PPL's and SQL's `(a, b, …) in (subquery)` compare through.
+pub(crate) const TUPLE_FN: &str = "ppl_tuple";
+
+/// The key of several values' keys, compared as one: each part's length, then the part (a
+/// `\u{2}` first: no number's key starts so, nor is such text a number).
+pub(crate) fn tuple_key(keys: impl Iterator<Item = String>) -> String {
+    let mut out = String::from("\u{2}");
+    for k in keys {
+        out.push_str(&format!("{}:{k}", k.len()));
+    }
+    out
+}
+
 /// The `ppl_…` functions ([`crate::translate::INTERNAL_FUNCTIONS`]).
 fn internal(name: &str, a: &[Value], env: &Env) -> Value {
     let a0 = a.first().unwrap_or(&Value::Null);
@@ -528,6 +541,15 @@ fn internal(name: &str, a: &[Value], env: &Env) -> Value {
             .map_or(Value::Null, |t| {
                 date_text(t.to_zoned(jiff::tz::TimeZone::UTC).date())
             }),
+        // `(a, b, …) in (subquery)`: the values' keys together (as `in` compares one value),
+        // none when one is missing (SQL: unknown).
+        TUPLE_FN => {
+            if a.iter().any(Value::is_null) {
+                Value::Null
+            } else {
+                Value::Str(tuple_key(a.iter().map(Value::text_key)))
+            }
+        }
         // Spark's `concat_ws(sep, …)`: the values that are there, joined by the separator.
         "ppl_concat_ws" => match text_of(a0) {
             Some(sep) => Value::Str(

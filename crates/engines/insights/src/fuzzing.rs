@@ -61,13 +61,10 @@ fn query_with(
                 exec
             };
             let feed = |q: &Query| feed_marked(q, false);
-            let sides: Vec<_> = q
-                .subqueries()
-                .iter()
-                .map(|s| feed(&s.query).rows())
-                .collect();
-            for (i, rows) in sides.iter().enumerate() {
-                match q.attach_subquery(i, rows) {
+            // (A nested subquery runs, and attaches, before the one it is in.)
+            for i in q.subquery_order() {
+                let rows = feed(&q.subqueries()[i].query).rows();
+                match q.attach_subquery(i, &rows) {
                     Ok(()) => {}
                     // A scalar subquery of several rows fails its query (the answer to give).
                     Err(crate::AttachError::ScalarRows) => return,

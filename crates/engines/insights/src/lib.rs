@@ -120,6 +120,38 @@ pub struct SubQuery {
     /// SQL's scalar subquery `(SELECT …)` number j: its one value (of `field`) takes the
     /// place of the query's `ppl_scalar(j)` calls; more than one row fails the query.
     pub scalar: Option<usize>,
+    /// `(a, b, …) in (subquery)` (PPL's and SQL's): the outer filter compares its fields'
+    /// values together with the subquery's fields, in order (`field` is empty).
+    pub tuple: bool,
+    /// A subquery of subquery `p`'s query (its `k`th there: `Some((p, k))`), run before it and
+    /// attached to it; `None` for the query's own. Nested subqueries are listed after the
+    /// query's own ([`Query::subquery_order`] runs them first).
+    pub into: Option<(usize, usize)>,
+}
+
+/// Lifts the subqueries of subqueries, at any depth, into `subs` (the query's own list), each
+/// marked with the subquery it belongs to ([`SubQuery::into`]); one without log groups of its
+/// own reads those of the subquery it is in.
+pub(crate) fn flatten_subqueries(subs: &mut Vec<SubQuery>) {
+    let mut k = 0;
+    while k < subs.len() {
+        let children = std::mem::take(&mut subs[k].query.subs);
+        let base = subs.len();
+        for (slot, mut c) in children.into_iter().enumerate() {
+            c.into = Some(match c.into {
+                None => (k, slot),
+                Some((p, j)) => (base + p, j),
+            });
+            subs.push(c);
+        }
+        k += 1;
+    }
+    // (A subquery comes after the one it is in.)
+    for i in 0..subs.len() {
+        if let (None, Some((p, _))) = (&subs[i].source, subs[i].into) {
+            subs[i].source = subs[p].source.clone();
+        }
+    }
 }
 
 impl SubQuery {
@@ -603,16 +635,51 @@ impl Query {
         &self.subs
     }
 
+    /// The order to run the subqueries in: a nested subquery before the one it is in.
+    pub fn subquery_order(&self) -> Vec<usize> {
+        let depth = |mut i: usize| {
+            let mut d = 0usize;
+            while let Some((p, _)) = self.subs.get(i).and_then(|s| s.into) {
+                d += 1;
+                i = p;
+                if d > self.subs.len() {
+                    break;
+                }
+            }
+            d
+        };
+        let mut order: Vec<usize> = (0..self.subs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(depth(i)));
+        order
+    }
+
     /// Gives subquery `i` its result rows: the outer filter keeps the values of its field
-    /// those rows hold. Call before [`Query::start`].
+    /// those rows hold (a nested subquery's go to the subquery it is in). Call before
+    /// [`Query::start`], in [`Query::subquery_order`].
     pub fn attach_subquery(
         &mut self,
         i: usize,
         rows: &[Vec<(String, String)>],
     ) -> Result<(), AttachError> {
-        let Some(sub) = self.subs.get(i) else {
+        let Some(sub) = self.subs.get(i).cloned() else {
             return Ok(());
         };
+        match sub.into {
+            Some((p, k)) => match self.subs.get_mut(p) {
+                Some(parent) => parent.query.attach_as(k, &sub, rows),
+                None => Ok(()),
+            },
+            None => self.attach_as(i, &sub, rows),
+        }
+    }
+
+    /// Attaches the rows of subquery `sub`, this query's `i`th.
+    fn attach_as(
+        &mut self,
+        i: usize,
+        sub: &SubQuery,
+        rows: &[Vec<(String, String)>],
+    ) -> Result<(), AttachError> {
         if let Some(j) = sub.scalar {
             if rows.len() > 1 {
                 return Err(AttachError::ScalarRows);
@@ -727,11 +794,28 @@ impl Query {
             }
             return Ok(());
         }
-        let set: std::collections::HashSet<String> = rows
-            .iter()
-            .flat_map(|r| r.iter().filter(|(k, _)| *k == sub.field))
-            .map(|(_, v)| value::Value::Str(v.clone()).key())
-            .collect();
+        let set: std::collections::HashSet<String> = if sub.tuple {
+            // Its fields in order; a row missing one matches nothing.
+            let names = sub.query.output_fields().unwrap_or_default();
+            rows.iter()
+                .filter_map(|r| {
+                    let keys = names
+                        .iter()
+                        .map(|n| {
+                            r.iter()
+                                .find(|(k, _)| k == n)
+                                .map(|(_, v)| value::Value::Str(v.clone()).key())
+                        })
+                        .collect::<Option<Vec<_>>>()?;
+                    Some(functions::tuple_key(keys.into_iter()))
+                })
+                .collect()
+        } else {
+            rows.iter()
+                .flat_map(|r| r.iter().filter(|(k, _)| *k == sub.field))
+                .map(|(_, v)| value::Value::Str(v.clone()).key())
+                .collect()
+        };
         let set = Arc::new(set);
         let plan = Arc::get_mut(&mut self.plan).ok_or(AttachError::Running)?;
         for c in plan.prefix.iter_mut().chain(plan.tail.iter_mut()) {

@@ -1,7 +1,7 @@
 //! Recursive-descent parser: tokens → commands, with stats planning.
 
 use crate::ast::*;
-use crate::functions::{self, FnClass};
+use crate::functions::{self, FnClass, TUPLE_FN};
 use crate::lexer::{lex, Tok, Token};
 use crate::QueryError;
 use regex::Regex;
@@ -470,14 +470,26 @@ impl Parser {
                 "a subquery is supported only in filter: filter <field> in (SOURCE '<log group>' | ... | fields <field>)",
             );
         }
-        let Expr::Field(field) = &l else {
-            return err(
-                in_start,
-                open.end,
-                "a subquery's values are compared with a field: filter <field> in (...)",
-            );
+        // PPL's and SQL's `(a, b, …) in (subquery)` arrive as `ppl_tuple(a, b, …) in (…)`.
+        let arity = match &l {
+            Expr::Call { name, args, .. }
+                if name == TUPLE_FN && crate::translate::in_translation() =>
+            {
+                Some(args.len())
+            }
+            _ => None,
         };
-        let field = field.clone();
+        let field = match (&l, arity) {
+            (Expr::Field(field), _) => field.clone(),
+            (_, Some(_)) => String::new(),
+            _ => {
+                return err(
+                    in_start,
+                    open.end,
+                    "a subquery's values are compared with a field: filter <field> in (...)",
+                )
+            }
+        };
         let (s, e) = self.paren_span()?;
         let text = self.src(s, e);
         let shift = |x: QueryError| QueryError {
@@ -493,7 +505,11 @@ impl Parser {
                 format!("the subquery must select the field '{field}', as in (SOURCE '<log group>' | filter ... | fields {field})"),
             );
         };
-        if !query
+        if let Some(n) = arity {
+            if query.output_fields().is_none_or(|cols| cols.len() != n) {
+                return err(s, e, format!("the subquery must select {n} fields"));
+            }
+        } else if !query
             .output_fields()
             .is_some_and(|cols| cols.contains(&field))
         {
@@ -510,6 +526,8 @@ impl Parser {
             append: None,
             eventstats: false,
             union: false,
+            tuple: arity.is_some(),
+            into: None,
             scalar: None,
         });
         Ok(Expr::InSub {

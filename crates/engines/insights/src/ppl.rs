@@ -481,6 +481,9 @@ impl Parser<'_> {
     }
 
     fn comparison(&mut self) -> R<String> {
+        if let Some(t) = self.tuple_subsearch()? {
+            return Ok(t);
+        }
         let from = self.seen.len();
         let l = self.additive()?;
         let negated = self.at_word("not")
@@ -572,13 +575,16 @@ impl Parser<'_> {
                 |x| Some(x.replace("``", "`")),
             )
         else {
-            return err(
-                open.start,
-                open.end,
-                "a subsearch's values are compared with a field",
-            );
+            // Another expression is compared as a tuple of one.
+            let sub = self.subsearch_query(&open, 1)?;
+            self.subsearches.push(sub.query);
+            return Ok(format!(
+                "{}({l}) in (SOURCE '{}' | fields `t0`)",
+                crate::functions::TUPLE_FN,
+                sub.group
+            ));
         };
-        let sub = self.subsearch_query(&open)?;
+        let sub = self.subsearch_query(&open, 1)?;
         // Its rows must hold the outer field's name (Logs Insights compares by name).
         let query = if sub.selected == field {
             sub.query
@@ -604,10 +610,75 @@ impl Parser<'_> {
         Ok(format!("{l} in (SOURCE '{}' | fields {l})", sub.group))
     }
 
+    /// `(a, b, …) [not] in [ source = g | … | fields d, e, … ]`, when the parser stands at
+    /// such a `(`: the values compared together with the subsearch's fields in order (a row
+    /// missing one of its values passes neither `in` nor `not in`, as SQL's unknown).
+    fn tuple_subsearch(&mut self) -> R<Option<String>> {
+        if !self.at_sym("(") {
+            return Ok(None);
+        }
+        // The matching `)`, and whether a comma stands directly inside it.
+        let (mut depth, mut close, mut comma) = (0usize, None, false);
+        for (i, t) in self.toks.iter().enumerate().skip(self.pos) {
+            match t.tok {
+                Tok::Sym("(") | Tok::Sym("[") => depth += 1,
+                Tok::Sym(")") | Tok::Sym("]") => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(i);
+                        break;
+                    }
+                }
+                Tok::Sym(",") if depth == 1 => comma = true,
+                Tok::Eof => break,
+                _ => {}
+            }
+        }
+        let Some(close) = close else {
+            return Ok(None);
+        };
+        let word = |i: usize, ws: &[&str]| {
+            matches!(self.toks.get(i).map(|t| &t.tok),
+                Some(Tok::Word(w)) if ws.iter().any(|k| w.eq_ignore_ascii_case(k)))
+        };
+        let negated = word(close + 1, &["not"]);
+        let at = close + 1 + usize::from(negated);
+        if !comma
+            || !word(at, &["in"])
+            || !matches!(self.toks.get(at + 1).map(|t| &t.tok), Some(Tok::Sym("[")))
+            || !word(at + 2, &["search", "source", "subquery"])
+        {
+            return Ok(None);
+        }
+        let from = self.seen.len();
+        self.pos += 1;
+        let mut values = vec![self.additive()?];
+        while self.eat_sym(",") {
+            values.push(self.additive()?);
+        }
+        self.expect_sym(")")?;
+        self.pos = at + 1;
+        let open = self.next();
+        let sub = self.subsearch_query(&open, values.len())?;
+        self.subsearches.push(sub.query);
+        let names: Vec<String> = (0..values.len()).map(|i| format!("`t{i}`")).collect();
+        let l = format!("{}({})", crate::functions::TUPLE_FN, values.join(", "));
+        let e = format!(
+            "{l} in (SOURCE '{}' | fields {})",
+            sub.group,
+            names.join(", ")
+        );
+        Ok(Some(if negated {
+            negate(&e, &self.seen[from..])
+        } else {
+            e
+        }))
+    }
+
     /// A scalar subsearch `[ source = g | … | stats max(c) ]` (after its `[`): its one value,
     /// as SQL's scalar subquery (`ppl_scalar(j)`, replaced once it has run).
     fn scalar_subsearch(&mut self, open: &Token) -> R<String> {
-        let sub = self.subsearch_query(open)?;
+        let sub = self.subsearch_query(open, 1)?;
         let j = self.scalars.len();
         self.scalars.push((sub.query, sub.selected, sub.group));
         let x = format!("ppl_scalar({j})");
@@ -632,7 +703,7 @@ impl Parser<'_> {
         err(open.start, open.end, "this [ is not closed")
     }
 
-    fn subsearch_query(&mut self, open: &Token) -> R<Subsearch> {
+    fn subsearch_query(&mut self, open: &Token, want: usize) -> R<Subsearch> {
         let close = self.closing_bracket(open)?;
         let end = self.toks[close].start;
         // `search source = g`, `subquery source = g` (AWS's example) or `source = g`, then
@@ -686,18 +757,27 @@ impl Parser<'_> {
             end: e.end + rest_start,
             message: e.message,
         };
-        // A subsearch inside this one is refused before anything is translated (nesting them
-        // would translate each level again).
-        let nested = self.toks[self.pos..close].windows(2).find(|w| {
-            matches!(w[0].tok, Tok::Sym("["))
-                && matches!(&w[1].tok, Tok::Word(x) if ["search", "source", "subquery"].iter().any(|k| x.eq_ignore_ascii_case(k)))
-        });
-        if let Some(w) = nested {
-            return err(w[0].start, w[1].end, "a subsearch cannot hold a subsearch");
-        }
-        let (query, shown) = translate_shown(&inner).map_err(shift)?;
+        let Some(translated) = crate::translate::subquery_level(|| translate_shown(&inner)) else {
+            return err(
+                open.start,
+                end,
+                format!(
+                    "subsearches nest at most {} levels deep",
+                    crate::translate::MAX_SUBQUERY_DEPTH
+                ),
+            );
+        };
+        let (query, shown) = translated.map_err(shift)?;
         let selected = match shown.as_deref() {
-            Some([y]) => y.clone(),
+            Some([y]) if want == 1 => y.clone(),
+            Some(ys) if want > 1 && ys.len() == want => String::new(),
+            _ if want > 1 => {
+                return err(
+                    rest_start,
+                    end,
+                    format!("the subsearch must select {want} fields, one for each compared: … | fields d, e"),
+                )
+            }
             _ => {
                 return err(
                     rest_start,
@@ -706,12 +786,8 @@ impl Parser<'_> {
                 )
             }
         };
-        if !query.subs.is_empty() || query.join.is_some() {
-            return err(
-                rest_start,
-                end,
-                "a subsearch cannot hold a subsearch, eventstats or a join",
-            );
+        if query.join.is_some() {
+            return err(rest_start, end, "a subsearch cannot hold a join");
         }
         self.pos = close + 1;
         Ok(Subsearch {
@@ -1184,7 +1260,10 @@ pub fn parse_ppl(text: &str) -> R<Query> {
 }
 
 fn translate(text: &str) -> R<Query> {
-    translate_shown(text).map(|(q, _)| q)
+    translate_shown(text).map(|(mut q, _)| {
+        crate::flatten_subqueries(&mut q.subs);
+        q
+    })
 }
 
 /// A PPL query's translation and the fields it shows (`None`: whole records).
@@ -2125,6 +2204,8 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             append: None,
             eventstats: false,
             union: false,
+            tuple: false,
+            into: None,
             scalar: Some(j),
         });
     }
@@ -2138,6 +2219,8 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             append: Some(APPEND_MAX_ROWS),
             eventstats: false,
             union: false,
+            tuple: false,
+            into: None,
             scalar: None,
         });
     }
@@ -2150,6 +2233,8 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
             append: None,
             eventstats: true,
             union: false,
+            tuple: false,
+            into: None,
             scalar: None,
         });
     }

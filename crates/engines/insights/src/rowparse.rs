@@ -326,6 +326,8 @@ impl Parser {
             append: Some(max),
             eventstats: false,
             union: false,
+            tuple: false,
+            into: None,
             scalar: None,
         });
         Ok(Command::Rows(RowCmd::AppendCols {

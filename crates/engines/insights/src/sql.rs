@@ -628,19 +628,20 @@ impl Tr<'_> {
         subquery: &sqlparser::ast::Query,
     ) -> R<String> {
         let p = self.places;
-        if self.inner {
-            return p.err(e, "a subquery inside a subquery is not supported yet");
-        }
         if !self.in_where {
             return p.err(
                 e,
                 "a subquery is supported only in WHERE: column [NOT] IN (SELECT …)",
             );
         }
+        if let Expr::Tuple(values) = column {
+            return self.tuple_in_subquery(values, subquery);
+        }
         let col = match column {
             Expr::Identifier(i) if self.join.is_none() => i.value.clone(),
             Expr::CompoundIdentifier(parts) => self.column(parts),
-            _ => return p.err(column, "a subquery's values are compared with a column"),
+            // Another expression is compared as a tuple of one.
+            _ => return self.tuple_in_subquery(std::slice::from_ref(column), subquery),
         };
         let x = self.expr(column)?;
         let mut q = subquery.clone();
@@ -658,7 +659,7 @@ impl Tr<'_> {
             expr: value,
             alias: sqlparser::ast::Ident::new(col),
         };
-        let inner = with_outer(self.alias.as_deref(), || select_query(p, &q, true))?;
+        let inner = self.in_select(subquery, &q)?;
         if inner.join.is_some() {
             return p.err(subquery, "a subquery with a JOIN is not supported yet");
         }
@@ -666,6 +667,71 @@ impl Tr<'_> {
         // (The SOURCE written here only places the subquery: its log groups are put in after
         // parsing, from its FROM.)
         Ok(format!("{x} in (SOURCE 'subquery' | fields {x})"))
+    }
+
+    /// The translation of an `IN` subquery's SELECT `q` (`at` places errors), at most
+    /// [`crate::translate::MAX_SUBQUERY_DEPTH`] deep.
+    fn in_select(&self, at: &sqlparser::ast::Query, q: &sqlparser::ast::Query) -> R<Query> {
+        let p = self.places;
+        crate::translate::subquery_level(|| {
+            with_outer(self.alias.as_deref(), || select_query(p, q, true))
+        })
+        .unwrap_or_else(|| {
+            p.err(
+                at,
+                format!(
+                    "subqueries nest at most {} levels deep",
+                    crate::translate::MAX_SUBQUERY_DEPTH
+                ),
+            )
+        })
+    }
+
+    /// `(a, b, …) IN (SELECT x, y, … FROM \`g\` …)`: the values compared together with the
+    /// subquery's columns in order (a row missing one of its values is unknown: it passes
+    /// neither `IN` nor `NOT IN`).
+    fn tuple_in_subquery(
+        &mut self,
+        values: &[Expr],
+        subquery: &sqlparser::ast::Query,
+    ) -> R<String> {
+        let p = self.places;
+        let SetExpr::Select(sel) = subquery.body.as_ref() else {
+            return p.err(subquery, "a subquery is one SELECT");
+        };
+        let n = values.len();
+        if sel.projection.len() != n
+            || sel.projection.iter().any(|i| {
+                !matches!(
+                    i,
+                    SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }
+                )
+            })
+        {
+            return p.err(
+                subquery,
+                format!("the subquery must select {n} columns, one for each value compared"),
+            );
+        }
+        let texts = values.iter().map(|v| self.expr(v)).collect::<R<Vec<_>>>()?;
+        let inner = self.in_select(subquery, subquery)?;
+        if inner.join.is_some() {
+            return p.err(subquery, "a subquery with a JOIN is not supported yet");
+        }
+        if inner.output_fields().is_none_or(|c| c.len() != n) {
+            return p.err(
+                subquery,
+                format!("the subquery must select {n} columns, one for each value compared"),
+            );
+        }
+        self.subs.push(inner);
+        let names: Vec<String> = (0..n).map(|i| format!("`t{i}`")).collect();
+        Ok(format!(
+            "{}({}) in (SOURCE 'subquery' | fields {})",
+            crate::functions::TUPLE_FN,
+            texts.join(", "),
+            names.join(", ")
+        ))
     }
 
     /// A scalar subquery `(SELECT …)`: run first (over its own FROM and the same time range);
@@ -2648,6 +2714,13 @@ pub fn parse_sql(text: &str) -> R<Query> {
 }
 
 fn translate(text: &str) -> R<Query> {
+    translate_query(text).map(|mut q| {
+        crate::flatten_subqueries(&mut q.subs);
+        q
+    })
+}
+
+fn translate_query(text: &str) -> R<Query> {
     if let Some(i) = text
         .chars()
         .position(|c| c == crate::translate::PLACEHOLDER)
@@ -2988,6 +3061,8 @@ fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> 
             append: None,
             eventstats: false,
             union: false,
+            tuple: false,
+            into: None,
             scalar: Some(j),
         });
     }
@@ -3001,6 +3076,8 @@ fn select_query(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Query> 
             append: None,
             eventstats: true,
             union: false,
+            tuple: false,
+            into: None,
             scalar: None,
         });
     }
@@ -4622,6 +4699,8 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
             append: None,
             eventstats: false,
             union: true,
+            tuple: false,
+            into: None,
             scalar: None,
         });
     }

@@ -37,6 +37,28 @@ thread_local! {
     pub(crate) static PLACEHOLDERS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// How deep subqueries (PPL's subsearches) may nest: `x in [ source = a | where y in
+/// [ source = b | … ] | … ]` is 2. Each level is a scan of its own.
+pub(crate) const MAX_SUBQUERY_DEPTH: usize = 3;
+
+thread_local! {
+    /// The subqueries being translated around the current one.
+    static SUBQUERY_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Translates a subquery (`f`) one level deeper than the one being translated; `None` past
+/// [`MAX_SUBQUERY_DEPTH`].
+pub(crate) fn subquery_level<T>(f: impl FnOnce() -> R<T>) -> Option<R<T>> {
+    let depth = SUBQUERY_DEPTH.with(|d| d.get());
+    if depth >= MAX_SUBQUERY_DEPTH {
+        return None;
+    }
+    SUBQUERY_DEPTH.with(|d| d.set(depth + 1));
+    let r = f();
+    SUBQUERY_DEPTH.with(|d| d.set(depth));
+    Some(r)
+}
+
 /// The real name of a placeholder.
 pub(crate) fn real(n: &str) -> Option<String> {
     let i: usize = n.strip_prefix(PLACEHOLDER)?.parse().ok()?;
@@ -116,6 +138,8 @@ pub(crate) fn in_translation() -> bool {
 /// them under `ppl_…` names that only a translation may call (a Logs Insights query naming
 /// one is told the function is unknown), with (fewest, most) arguments.
 pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
+    // (No query can name it: `(a, b) in (subquery)` is translated to it.)
+    ("\u{1}tuple", crate::functions::TUPLE_FN, 1, 64),
     ("acos", "ppl_acos", 1, 1),
     ("asin", "ppl_asin", 1, 1),
     ("atan", "ppl_atan", 1, 2),

@@ -50,6 +50,29 @@ fn sql_queries_answer_as_their_logs_insights_meaning() {
             "",
             &["host=a; @ptr=p0", "host=c; @ptr=p3"],
         ),
+        // Several values against the subquery's columns in order, and an expression (a tuple
+        // of one); NOT IN keeps the rows whose pair is not among them.
+        (
+            "SELECT host, status FROM `A` WHERE (host, status) IN (SELECT host, status FROM `B` WHERE bytes > 1000) ORDER BY bytes",
+            "",
+            &["host=b; status=200; @ptr=p4", "host=b; status=500; @ptr=p1"],
+        ),
+        (
+            "SELECT host FROM `A` WHERE upper(host) IN (SELECT upper(host) FROM `B` WHERE status = 404)",
+            "",
+            &["host=a; @ptr=p2", "host=a; @ptr=p0"],
+        ),
+        (
+            "SELECT host, method FROM `A` WHERE (host, method) NOT IN (SELECT host, method AS m FROM `B` WHERE status = 200)",
+            "",
+            &["host=b; method=POST; @ptr=p1"],
+        ),
+        // An IN subquery inside one runs first.
+        (
+            "SELECT host, method FROM `A` WHERE host IN (SELECT host FROM `B` WHERE method IN (SELECT method FROM `C` WHERE status = 500))",
+            "",
+            &["host=b; method=GET; @ptr=p4", "host=b; method=POST; @ptr=p1"],
+        ),
         // A comparison with NULL is unknown, and so is its NOT: no row.
         (
             "SELECT host FROM `A` WHERE NOT (status = NULL) OR NOT NULL OR host IN (NULL)",
@@ -798,12 +821,13 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
         ),
         ("SELECT x FROM `A` OFFSET 5", "OFFSET without LIMIT", ""),
         (
-            "SELECT x FROM `A` WHERE x IN (SELECT y FROM `B` WHERE y IN (SELECT z FROM `C`))",
-            "inside a subquery",
+            "SELECT x FROM `A` WHERE x IN (SELECT y FROM `B` WHERE y IN (SELECT z FROM `C` WHERE z IN (SELECT w FROM `D` WHERE w IN (SELECT v FROM `E`))))",
+            "nest at most 3 levels",
             "",
         ),
         ("SELECT x FROM `A` WHERE x IN (SELECT y, z FROM `B`)", "one column", ""),
-        ("SELECT x FROM `A` WHERE lower(x) IN (SELECT y FROM `B`)", "compared with a column", "lower(x)"),
+        ("SELECT x FROM `A` WHERE (x, z) IN (SELECT y FROM `B`)", "select 2 columns", ""),
+        ("SELECT x FROM `A` WHERE (x, z) IN (SELECT * FROM `B`)", "select 2 columns", ""),
 
         ("SELECT x IN (SELECT y FROM `B`) AS t FROM `A`", "only in WHERE", "x IN (SELECT y FROM `B`)"),
         (

@@ -710,7 +710,7 @@ fn run_sides(
         extra.bytes_scanned += st.bytes_scanned;
         Ok(exec.rows())
     };
-    for i in 0..query.subqueries().len() {
+    for i in query.subquery_order() {
         let sub = query.subqueries()[i].clone();
         // An appendcols subquery adds at most its `max=` rows (the rest are not asked for).
         let max = sub.append.unwrap_or(limits.subquery_max_rows);

@@ -57,7 +57,7 @@ pub fn run_with(
 ) -> Vec<Vec<(String, String)>> {
     let mut query = parse(q).unwrap_or_else(|e| panic!("parse {q:?}: {e:?}"));
     // Subqueries (without a SOURCE of their own) run first over the same events.
-    for i in 0..query.subqueries().len() {
+    for i in query.subquery_order() {
         let sub = query.subqueries()[i].query.clone();
         let mut inner = sub.start(ctx());
         for e in events {
