@@ -420,6 +420,34 @@ def test_json_arrays_explode_and_intervals(logs, data):
     assert got == [{"user": "u1"}, {"user": "u2"}]
 
 
+def test_json_objects_explode_to_entries_and_comparator_sorts(logs, data):
+    """A JSON object exploded into key/value rows, array_sort with a comparator, arrays_zip."""
+    start = data[2]
+    group = new_group(logs, "sql-objects")
+    docs = [
+        {"user": "u1", "headers": {"accept": "json", "agent": "curl"}, "latency": [12, 40, 7], "codes": [200, 500, 200]},
+        {"user": "u2", "headers": {"agent": "boto3"}, "latency": [3], "codes": [404]},
+    ]
+    put_events(logs, [Event(group, "s", start + i * SECOND_MS, json.dumps(d)) for i, d in enumerate(docs)])
+
+    def q(text):
+        return [{k: v for k, v in r.items() if k != "@ptr"} for r in rows(sql(logs, data, text))]
+
+    got = q(f"SELECT h, COUNT(*) AS n FROM `{group}` LATERAL VIEW explode(headers) t AS h, v GROUP BY h ORDER BY h")
+    counts = Counter(h for d in docs for h in d["headers"])
+    assert got == [{"h": h, "n": str(n)} for h, n in sorted(counts.items())]
+    got = q(f"SELECT user, p, h, v FROM `{group}` LATERAL VIEW posexplode(headers) t AS p, h, v ORDER BY user, p")
+    assert got == [{"user": d["user"], "p": str(i), "h": h, "v": v}
+                   for d in docs for i, (h, v) in enumerate(d["headers"].items())]
+    got = q(f"SELECT user, array_sort(latency, (l, r) -> r - l) AS slowest_first, "
+            f"arrays_zip(latency, codes) AS pairs FROM `{group}` ORDER BY user")
+    assert got == [{"user": d["user"],
+                    "slowest_first": json.dumps(sorted(d["latency"], reverse=True), separators=(",", ":")),
+                    "pairs": json.dumps([{"latency": l, "codes": c} for l, c in zip(d["latency"], d["codes"])],
+                                        separators=(",", ":"))}
+                   for d in docs]
+
+
 def test_shares_rollup_labels_and_multi_key_correlation(logs, data):
     """A window inside an item (percent of the total), items of the group keys with ROLLUP's
     GROUPING(), and EXISTS correlated by two equalities."""

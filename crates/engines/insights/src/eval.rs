@@ -287,6 +287,24 @@ impl Evaluator<'_> {
             return Value::List(out);
         }
         match name {
+            // `array_sort(a, (l, r) -> …)`: the body's number orders two elements (negative: `l`
+            // first). A stable merge sort, each comparison a body's evaluation; a comparison
+            // that is no number makes the call NULL (Spark fails the query).
+            "ppl_array_sort_by" => {
+                let (Some(l), Some(rn)) = (param(2), param(3)) else {
+                    return Value::Null;
+                };
+                let mut before = |a: &Value, b: &Value| -> Option<bool> {
+                    r.set(l, a.clone());
+                    r.set(rn, b.clone());
+                    // (`b` goes first only when the body says it comes strictly before `a`.)
+                    Some(self.body(&args[1], &r)?.as_num()? > 0.0)
+                };
+                match merge_sort(items, &mut before) {
+                    Some(sorted) => Value::List(sorted),
+                    None => Value::Null,
+                }
+            }
             "ppl_aggregate" => {
                 let (Some(acc), Some(x)) = (param(3), param(4)) else {
                     return Value::Null;
@@ -428,6 +446,7 @@ impl Evaluator<'_> {
                     | "ppl_forall"
                     | "ppl_aggregate"
                     | "ppl_zip_with"
+                    | "ppl_array_sort_by"
                     | "ppl_map_filter"
                     | "ppl_transform_values"
                     | "ppl_transform_keys" => self.higher_order(name, args, row),
@@ -517,4 +536,32 @@ impl Evaluator<'_> {
             }
         }
     }
+}
+
+/// A stable merge sort of `items` by `b_first(a, b)` (whether `b` goes before `a`, `a` coming
+/// earlier); `None` when a comparison fails. Whatever the answers, it ends without panicking
+/// (the standard sorts may panic on a comparison that is no total order).
+fn merge_sort(
+    items: Vec<Value>,
+    b_first: &mut impl FnMut(&Value, &Value) -> Option<bool>,
+) -> Option<Vec<Value>> {
+    if items.len() <= 1 {
+        return Some(items);
+    }
+    let mut items = items;
+    let right = items.split_off(items.len() / 2);
+    let left = merge_sort(items, b_first)?;
+    let right = merge_sort(right, b_first)?;
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let (mut li, mut ri) = (left.into_iter().peekable(), right.into_iter().peekable());
+    while let (Some(a), Some(b)) = (li.peek(), ri.peek()) {
+        if b_first(a, b)? {
+            out.extend(ri.next());
+        } else {
+            out.extend(li.next());
+        }
+    }
+    out.extend(li);
+    out.extend(ri);
+    Some(out)
 }

@@ -1717,6 +1717,8 @@ fn with_regex<T>(pattern: &str, f: impl FnOnce(Option<&regex::Regex>) -> T) -> T
 fn is_array_function(name: &str) -> bool {
     name == "ppl_array_of"
         || name == "ppl_with_positions"
+        || name == "ppl_elements"
+        || name == "ppl_arrays_zip_named"
         || name == "ppl_or_json"
         || crate::translate::SQL_ARRAY_FUNCTIONS
             .iter()
@@ -1808,6 +1810,44 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             Some(v) if !v.is_null() => v.clone(),
             _ => structure_at(a),
         },
+        // `arrays_zip(a, b, …)` as `ppl_arrays_zip_named(k, names…, arrays…)`: element i of
+        // each array under its name, as many as the longest array (NULL past an end); NULL
+        // when an array is.
+        "ppl_arrays_zip_named" => {
+            let k = a.first().and_then(num).unwrap_or(0.0) as usize;
+            if k == 0 || a.len() != 1 + 2 * k {
+                return Value::Null;
+            }
+            let names: Option<Vec<String>> = a[1..=k]
+                .iter()
+                .map(|n| text_of(n).map(|t| t.into_owned()))
+                .collect();
+            let arrays: Option<Vec<Vec<Value>>> = (k + 1..=2 * k).map(arr).collect();
+            let (Some(names), Some(arrays)) = (names, arrays) else {
+                return Value::Null;
+            };
+            let n = arrays.iter().map(Vec::len).max().unwrap_or(0);
+            if n.saturating_mul(k) > MAX_ITEMS {
+                return Value::Null;
+            }
+            list(
+                (0..n)
+                    .map(|i| {
+                        Value::Map(
+                            names
+                                .iter()
+                                .zip(&arrays)
+                                .map(|(nm, l)| {
+                                    (nm.clone(), l.get(i).cloned().unwrap_or(Value::Null))
+                                })
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        // An array's elements; NULL for anything else (a map is no array to explode).
+        "ppl_elements" => arr(0).map_or(Value::Null, list),
         "ppl_with_positions" => arr(0).map_or(Value::Null, |l| {
             list(
                 l.into_iter()

@@ -1578,6 +1578,7 @@ impl Tr<'_> {
             "forall" => "ppl_forall",
             "aggregate" | "reduce" => "ppl_aggregate",
             "zip_with" => "ppl_zip_with",
+            "array_sort" if list.args.len() == 2 => "ppl_array_sort_by",
             "map_filter" => "ppl_map_filter",
             "transform_values" => "ppl_transform_values",
             "transform_keys" => "ppl_transform_keys",
@@ -1640,6 +1641,14 @@ impl Tr<'_> {
                 }
                 let (b, names) = self.lambda_body(&ps, &b)?;
                 format!("ppl_zip_with({array}, {other}, {b}, {})", names.join(", "))
+            }
+            ("ppl_array_sort_by", [_, f]) => {
+                let (ps, b) = lambda(f, 2)?;
+                if ps.len() != 2 {
+                    return p.err(*f, "array_sort's comparator takes (left, right) -> …");
+                }
+                let (b, names) = self.lambda_body(&ps, &b)?;
+                format!("ppl_array_sort_by({array}, {b}, {})", names.join(", "))
             }
             ("ppl_map_filter" | "ppl_transform_values" | "ppl_transform_keys", [_, f]) => {
                 let (ps, b) = lambda(f, 2)?;
@@ -1964,6 +1973,31 @@ impl Tr<'_> {
             Ok(())
         };
         match lower.as_str() {
+            // Each array's elements under its column's name (`0`, `1`, … for another
+            // expression), as Spark names the structs' fields.
+            "arrays_zip" => {
+                count(1, 16)?;
+                let names = list
+                    .args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(c))) => {
+                            string(&c.value)
+                        }
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::CompoundIdentifier(
+                            parts,
+                        ))) => string(&parts.last().map_or(String::new(), |c| c.value.clone())),
+                        _ => string(&i.to_string()),
+                    })
+                    .collect::<Vec<_>>();
+                Ok(format!(
+                    "ppl_arrays_zip_named({}, {}, {})",
+                    args.len(),
+                    names.join(", "),
+                    args.join(", ")
+                ))
+            }
             // 1-based in SQL, 0-based in Logs Insights.
             "substr" | "substring" => {
                 count(2, 3)?;
@@ -3354,20 +3388,25 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                 format!("{fname} in a LATERAL VIEW is not supported yet (explode, posexplode and their _outer forms are)"),
             );
         }
-        // posexplode: the element's place (from 0) and the element.
+        // posexplode: the element's place (from 0) and the element. A map (named by two
+        // columns, three with posexplode) gives a row per entry: its key and its value.
         let with_pos = fname.starts_with("pos");
-        let (pos_col, col) = match (with_pos, lv.lateral_col_alias.as_slice()) {
-            (false, [c]) => (None, c.value.clone()),
-            (false, []) => (None, "col".to_string()),
-            (true, [a, b]) => (Some(a.value.clone()), b.value.clone()),
-            (true, []) => (Some("pos".to_string()), "col".to_string()),
+        let names = lv.lateral_col_alias.as_slice();
+        let of_map = names.len() == 2 + usize::from(with_pos);
+        let (pos_col, col, value_col) = match (with_pos, names) {
+            (false, [c]) => (None, c.value.clone(), None),
+            (false, []) => (None, "col".to_string(), None),
+            (false, [k, v]) => (None, k.value.clone(), Some(v.value.clone())),
+            (true, [a, b]) => (Some(a.value.clone()), b.value.clone(), None),
+            (true, []) => (Some("pos".to_string()), "col".to_string(), None),
+            (true, [a, k, v]) => (Some(a.value.clone()), k.value.clone(), Some(v.value.clone())),
             _ => {
                 return p.err(
                     &lv.lateral_view,
                     if with_pos {
-                        "posexplode makes two columns (the place and the element): name both"
+                        "posexplode makes two columns (the place and the element), three of a map (the place, the key and the value): name them"
                     } else {
-                        "explode of an array makes one column: name one"
+                        "explode makes one column of an array, two of a map (the key and the value): name them"
                     },
                 )
             }
@@ -3381,13 +3420,19 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         let before = tr.seen.len();
         let x = tr.array_arg(arg)?;
         tr.seen.truncate(before);
-        // (posexplode expands `{pos, col}` maps under a hidden name, then reads them.)
+        // (A map's entries are `{key, value}` maps; posexplode expands `{pos, col}` maps under
+        // a hidden name, then reads them.)
+        let x = if of_map {
+            format!("ppl_map_entries({x})")
+        } else {
+            format!("ppl_elements({x})")
+        };
         let x = if with_pos {
             format!("ppl_with_positions({x})")
         } else {
             x
         };
-        let expanded = if with_pos {
+        let expanded = if with_pos || of_map {
             format!(
                 "{}pos{}",
                 crate::translate::PLACEHOLDER,
@@ -3416,19 +3461,39 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             start: 0,
             end: n,
         });
+        let entry = if with_pos {
+            format!("ppl_array_get({n_col}, 'col')")
+        } else {
+            n_col.clone()
+        };
+        let mut read = Vec::new();
         if let Some(pc) = &pos_col {
-            pieces.push(piece(
-                format!(
-                    "fields ppl_array_get({n_col}, 'pos') as {}, ppl_array_get({n_col}, 'col') as {}",
-                    name(pc, 0, 0)?,
-                    name(&col, 0, 0)?
-                ),
-                true,
+            read.push(format!(
+                "ppl_array_get({n_col}, 'pos') as {}",
+                name(pc, 0, 0)?
             ));
             lateral_columns.push(pc.clone());
         }
+        match &value_col {
+            Some(v) => {
+                read.push(format!(
+                    "ppl_array_get({entry}, 'key') as {}",
+                    name(&col, 0, 0)?
+                ));
+                read.push(format!(
+                    "ppl_array_get({entry}, 'value') as {}",
+                    name(v, 0, 0)?
+                ));
+            }
+            None if with_pos => read.push(format!("{entry} as {}", name(&col, 0, 0)?)),
+            None => {}
+        }
+        if !read.is_empty() {
+            pieces.push(piece(format!("fields {}", read.join(", ")), true));
+        }
         tr.laterals.push(lv.lateral_view_name.to_string());
         lateral_columns.push(col);
+        lateral_columns.extend(value_col);
     }
     // (The lookups of correlated scalar subqueries go here, before anything reads them.)
     let lookup_at = pieces.len();

@@ -273,6 +273,7 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("\u{1}or_json", "ppl_or_json", 3, 3),
     // posexplode's elements as `{pos, col}` maps.
     ("\u{1}with_positions", "ppl_with_positions", 1, 1),
+    ("\u{1}elements", "ppl_elements", 1, 1),
     // SQL's higher-order functions: the array, the lambda's body, its parameters' hidden names
     // (see `Evaluator::higher_order`).
     ("\u{1}transform", "ppl_transform", 3, 4),
@@ -281,6 +282,8 @@ pub(crate) const INTERNAL_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("\u{1}forall", "ppl_forall", 3, 3),
     ("\u{1}aggregate", "ppl_aggregate", 5, 7),
     ("\u{1}zip_with", "ppl_zip_with", 5, 5),
+    ("\u{1}array_sort_by", "ppl_array_sort_by", 4, 4),
+    ("\u{1}arrays_zip", "ppl_arrays_zip_named", 3, 33),
     ("\u{1}map_filter", "ppl_map_filter", 4, 4),
     ("\u{1}transform_values", "ppl_transform_values", 4, 4),
     ("\u{1}transform_keys", "ppl_transform_keys", 4, 4),
@@ -307,6 +310,8 @@ pub(crate) const PPL_JSON_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
 /// array at the column's path in the JSON message (discovery keeps only its elements).
 pub(crate) const SQL_ARRAY_FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("array", "ppl_array", 0, 64),
+    // (Translated to `ppl_arrays_zip_named` with the arrays' names.)
+    ("arrays_zip", "ppl_arrays_zip", 1, 16),
     ("split", "ppl_split", 2, 3),
     ("size", "ppl_size", 1, 1),
     ("cardinality", "ppl_size", 1, 1),
@@ -371,6 +376,7 @@ pub(crate) fn array_args(ours: &str) -> &'static [usize] {
         | "ppl_array_except"
         | "ppl_map_from_arrays" => &[0, 1],
         "ppl_map_concat" => &[0, 1, 2, 3, 4, 5, 6, 7],
+        "ppl_arrays_zip" => &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
         _ => &[],
     }
 }

@@ -722,8 +722,8 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
             "split",
         ),
         (
-            "SELECT x FROM `A` LATERAL VIEW explode(tags) t AS x, y",
-            "makes one column",
+            "SELECT x FROM `A` LATERAL VIEW explode(tags) t AS x, y, z",
+            "one column of an array, two of a map",
             "explode",
         ),
         (
@@ -1480,6 +1480,27 @@ fn array_functions_read_json_arrays() {
         (
             "SELECT posexplode(nums) FROM `A` WHERE host = 'b'",
             &["pos=0; col=5; @ptr=p1"],
+        ),
+        // A map (a JSON object, or one built) named by two columns gives a row per entry, its
+        // key and its value; posexplode adds the entry's place.
+        (
+            "SELECT k, v FROM `A` LATERAL VIEW explode(req.items[1]) t AS k, v LATERAL VIEW explode(map('x', 1, 'y', nums[0])) u AS k2, v2 WHERE host = 'a' AND v2 > 1",
+            &["k=sku; v=p2; @ptr=p0"],
+        ),
+        (
+            "SELECT host, p, k, v FROM `A` LATERAL VIEW OUTER posexplode(str_to_map(concat('h:', host, ',n:', size(tags)))) t AS p, k, v WHERE host < 'c' ORDER BY host, p",
+            &["host=a; p=0; k=h; v=a; @ptr=p0", "host=a; p=1; k=n; v=3; @ptr=p0", "host=b; p=0; k=h; v=b; @ptr=p1", "host=b; p=1; k=n; v=0; @ptr=p1"],
+        ),
+        // array_sort with a comparator: negative puts the left element first; a comparison
+        // that is no number makes the call NULL; any answers end (`(l, r) -> 1`).
+        (
+            "SELECT array_sort(nums, (l, r) -> r - l) AS d, array_sort(tags, (l, r) -> CASE WHEN l < r THEN -1 WHEN l > r THEN 1 ELSE 0 END) AS t, array_sort(nums, (l, r) -> NULL) AS n, size(array_sort(sequence(1, 50), (l, r) -> 1)) AS k FROM `A` WHERE host = 'a'",
+            &["d=[10,3,2]; t=[\"x\",\"x\",\"y\"]; k=50; @ptr=p0"],
+        ),
+        // arrays_zip: element i of each array under its column's name (an expression's place).
+        (
+            "SELECT arrays_zip(tags, nums) AS z, arrays_zip(array(1, 2, 3, 4), nums)[3] AS f, arrays_zip(tags, req) AS n FROM `A` WHERE host = 'a'",
+            &["z=[{\"tags\":\"x\",\"nums\":3},{\"tags\":\"y\",\"nums\":10},{\"tags\":\"x\",\"nums\":2}]; f={\"0\":4,\"nums\":null}; @ptr=p0"],
         ),
         // Percentiles of an array of percentages: an array of values.
         (
