@@ -1801,7 +1801,17 @@ fn array_function(name: &str, a: &[Value]) -> Value {
         "ppl_array_of" => match a.first().unwrap_or(&Value::Null) {
             m @ Value::Map(_) => m.clone(),
             Value::Null => structure_at(a),
-            v => list_of(v).map_or(Value::Null, list),
+            // (Text holding a JSON array is its list, holding a JSON object its map.)
+            v => list_of(v).map_or_else(
+                || match v {
+                    Value::Str(t) => match serde_json::from_str::<serde_json::Value>(t) {
+                        Ok(j @ serde_json::Value::Object(_)) => from_json(&j),
+                        _ => Value::Null,
+                    },
+                    _ => Value::Null,
+                },
+                list,
+            ),
         },
         // (Within MAX_BUILT_VALUE and MAX_NESTING, else NULL.)
         "ppl_array" if !buildable(a) => Value::Null,
@@ -1827,7 +1837,12 @@ fn array_function(name: &str, a: &[Value]) -> Value {
                 return Value::Null;
             };
             let n = arrays.iter().map(Vec::len).max().unwrap_or(0);
-            if n.saturating_mul(k) > MAX_ITEMS {
+            // (Each element's map repeats the names: their bytes count too.)
+            let names_len: usize = names.iter().map(String::len).sum();
+            if n.saturating_mul(k) > MAX_ITEMS
+                || n.saturating_mul(names_len) > MAX_BUILT_VALUE
+                || !buildable(arrays.iter().flatten())
+            {
                 return Value::Null;
             }
             list(
@@ -2148,8 +2163,21 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             list(out)
         }
         "ppl_map_keys" | "ppl_map_values" | "ppl_map_entries" | "ppl_map_contains_key" => {
-            let Some(Value::Map(m)) = a.first() else {
-                return Value::Null;
+            // (Text holding a JSON object is read as its map.)
+            let parsed;
+            let m = match a.first() {
+                Some(Value::Map(m)) => m,
+                Some(Value::Str(t)) => match serde_json::from_str::<serde_json::Value>(t) {
+                    Ok(j @ serde_json::Value::Object(_)) => {
+                        parsed = from_json(&j);
+                        match &parsed {
+                            Value::Map(m) => m,
+                            _ => return Value::Null,
+                        }
+                    }
+                    _ => return Value::Null,
+                },
+                _ => return Value::Null,
             };
             match name {
                 "ppl_map_keys" => list(m.iter().map(|(k, _)| Value::Str(k.clone())).collect()),

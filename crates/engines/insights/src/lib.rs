@@ -101,7 +101,8 @@ pub struct Query {
 
 /// A subquery (`filter <field> in (SOURCE '<group>' | … | fields <field>)`): run it over its
 /// source (the outer query's log groups when it has none) and the same time range, then hand
-/// its rows to [`Query::attach_subquery`]. Subqueries are not correlated and not nested.
+/// its rows to [`Query::attach_subquery`]. Subqueries are not correlated; a nested one is
+/// listed with the query's own ([`SubQuery::into`]).
 #[derive(Debug, Clone)]
 pub struct SubQuery {
     pub source: Option<Source>,

@@ -32,14 +32,34 @@ type R<T> = Result<T, QueryError>;
 thread_local! {
     /// While a subquery translates: the outer query's table alias (a column it qualifies would
     /// make the subquery correlated, which is not supported).
-    static OUTER_ALIAS: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    static OUTER_ALIAS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Translates a subquery of the query whose alias is `outer`.
+/// A subquery's translation `f`, one level deeper, at most
+/// [`crate::translate::MAX_SUBQUERY_DEPTH`] deep (`at` places the error).
+fn nested<T>(p: &Places, at: &sqlparser::ast::Query, f: impl FnOnce() -> R<T>) -> R<T> {
+    crate::translate::subquery_level(f).unwrap_or_else(|| {
+        p.err(
+            at,
+            format!(
+                "subqueries nest at most {} levels deep",
+                crate::translate::MAX_SUBQUERY_DEPTH
+            ),
+        )
+    })
+}
+
+/// Translates a subquery of the query whose alias is `outer` (the aliases of every query it
+/// is inside stay known: a nested subquery cannot read them either).
 fn with_outer<T>(outer: Option<&str>, f: impl FnOnce() -> T) -> T {
-    let saved = OUTER_ALIAS.with(|o| o.replace(outer.map(str::to_string)));
+    let saved = OUTER_ALIAS.with(|o| {
+        let mut o = o.borrow_mut();
+        let n = o.len();
+        o.extend(outer.map(str::to_string));
+        n
+    });
     let r = f();
-    OUTER_ALIAS.with(|o| *o.borrow_mut() = saved);
+    OUTER_ALIAS.with(|o| o.borrow_mut().truncate(saved));
     r
 }
 
@@ -673,17 +693,8 @@ impl Tr<'_> {
     /// [`crate::translate::MAX_SUBQUERY_DEPTH`] deep.
     fn in_select(&self, at: &sqlparser::ast::Query, q: &sqlparser::ast::Query) -> R<Query> {
         let p = self.places;
-        crate::translate::subquery_level(|| {
+        nested(p, at, || {
             with_outer(self.alias.as_deref(), || select_query(p, q, true))
-        })
-        .unwrap_or_else(|| {
-            p.err(
-                at,
-                format!(
-                    "subqueries nest at most {} levels deep",
-                    crate::translate::MAX_SUBQUERY_DEPTH
-                ),
-            )
         })
     }
 
@@ -749,7 +760,9 @@ impl Tr<'_> {
             .alias
             .clone()
             .or_else(|| (!self.table.is_empty()).then(|| self.table.clone()));
-        let inner = with_outer(outer.as_deref(), || select_query(p, q, true))?;
+        let inner = nested(p, q, || {
+            with_outer(outer.as_deref(), || select_query(p, q, true))
+        })?;
         if inner.join.is_some() {
             return p.err(e, "a subquery with a JOIN is not supported yet");
         }
@@ -842,7 +855,9 @@ impl Tr<'_> {
         sel2.group_by =
             GroupByExpr::Expressions(pairs.iter().map(|(i, _)| i.clone()).collect(), Vec::new());
         sel2.selection = rest;
-        let inner = with_outer(Some(&outer_alias), || select_query(p, &q2, true))?;
+        let inner = nested(p, q, || {
+            with_outer(Some(&outer_alias), || select_query(p, &q2, true))
+        })?;
         if inner.join.is_some() || !inner.subs.is_empty() {
             return p.err(e, "a correlated subquery holds no JOIN or subquery");
         }
@@ -1126,12 +1141,13 @@ impl Tr<'_> {
             Expr::Identifier(i) => self.field(e, &i.value.clone())?,
             Expr::CompoundIdentifier(parts) => {
                 if let (true, [q, _, ..]) = (self.inner, parts.as_slice()) {
-                    let outer = OUTER_ALIAS.with(|o| o.borrow().clone());
+                    let outer = OUTER_ALIAS
+                        .with(|o| o.borrow().iter().any(|o| o.eq_ignore_ascii_case(&q.value)));
                     let own = self
                         .alias
                         .as_deref()
                         .is_some_and(|a| a.eq_ignore_ascii_case(&q.value));
-                    if !own && outer.is_some_and(|o| o.eq_ignore_ascii_case(&q.value)) {
+                    if !own && outer {
                         return p.err(
                             e,
                             "a subquery reading the outer query's columns (correlated) is not supported yet (EXISTS and scalar subqueries correlated by equalities are)",

@@ -1739,3 +1739,49 @@ fn session_11_review_findings() {
         }
     }
 }
+
+/// Session 12's review: a nested subquery reading the outermost query's columns is refused, not
+/// silently empty; a scalar subquery's IN subqueries count towards the depth; arrays_zip counts
+/// its repeated names; a column holding JSON object text explodes as its map.
+#[test]
+fn session_12_review_findings() {
+    let ev = evs(&[
+        (T0, r#"{"host":"a","obj":"{\"k\":1,\"j\":2}","tags":["x"]}"#),
+        (T0 + 1_000, r#"{"host":"b","obj":"[1]"}"#),
+    ]);
+    let long = "LONG_NAME";
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "SELECT host, k, v FROM `A` LATERAL VIEW explode(obj) t AS k, v ORDER BY k",
+            &["host=a; k=j; v=2; @ptr=p0", "host=a; k=k; v=1; @ptr=p0"],
+        ),
+        (
+            "SELECT host, map_keys(obj) AS ks FROM `A` WHERE host = 'a'",
+            &["host=a; ks=[\"k\",\"j\"]; @ptr=p0"],
+        ),
+        (
+            "SELECT size(arrays_zip(`LONG_NAME`)) AS n, size(arrays_zip(`LONG_NAME`, `LONG_NAME`)) AS m FROM `A` LATERAL VIEW explode(array(sequence(1, 5000))) t AS `LONG_NAME` WHERE host = 'a'",
+            &["n=-1; m=-1; @ptr=p0"],
+        ),
+    ];
+    for (sql, want) in cases {
+        let sql = sql.replace(long, "LONGNAME".repeat(250).as_str());
+        let got = show(&run_sql(&sql, &ev));
+        assert_eq!(got, *want, "SQL: {sql}");
+    }
+    for (q, words) in [
+        (
+            "SELECT * FROM `a` AS x WHERE k IN (SELECT k FROM `b` AS y WHERE j IN (SELECT j FROM `c` AS z WHERE z.m = x.m))",
+            "correlated",
+        ),
+        (
+            "SELECT x FROM `A` WHERE x > (SELECT max(y) FROM `B` WHERE z IN (SELECT z FROM `C` WHERE w IN (SELECT w FROM `D` WHERE v IN (SELECT v FROM `E`))))",
+            "nest at most 3 levels",
+        ),
+    ] {
+        match nephoscope_insights::parse_sql(q) {
+            Ok(_) => panic!("{q} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q}: {e:?}"),
+        }
+    }
+}
