@@ -352,6 +352,12 @@ def test_inner_and_left_join(logs, data):
                                "| stats count() as n by tm.team | sort tm.team"))
     assert [(r["tm.team"], int(r["n"])) for r in got] == sorted(want.items())
 
+    # The right side as a subsearch: its rows (here only the red team, renamed) are joined.
+    got = rows(ppl(logs, data, f"INNER JOIN left=a, right=b ON a.user = b.user [ source = `{teams}` "
+                               "| where team = 'red' | eval squad = upper(team) | fields user, squad ] "
+                               "| stats count() as n by b.squad"))
+    assert got == [{"b.squad": "RED", "n": str(sum(d["user"] == "u0" for d in docs))}]
+
     err = expect_error("MalformedQueryException", logs.start_query, queryLanguage="PPL", logGroupName=group,
                        startTime=start // SECOND_MS, endTime=start // SECOND_MS + 600,
                        queryString=f"JOIN left=a, right=b ON a.user = b.user `{teams}` | where ms > 10")

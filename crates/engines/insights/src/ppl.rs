@@ -255,6 +255,8 @@ struct Parser<'a> {
     made: Vec<String>,
     /// The queries of `in [ source = … | … ]` subsearches, in the order they appear.
     subsearches: Vec<Query>,
+    /// A join's right side given as a subsearch: its query, whose rows the join reads.
+    join_side: Option<Query>,
     /// Scalar subsearches `[ source = g | … ]` in expressions: (query, the field it selects,
     /// its log group), by their number in `ppl_scalar(j)`.
     scalars: Vec<(Query, String, String)>,
@@ -769,6 +771,8 @@ impl Parser<'_> {
         };
         let (query, shown) = translated.map_err(shift)?;
         let selected = match shown.as_deref() {
+            // (A join's right side: any fields.)
+            _ if want == 0 => String::new(),
             Some([y]) if want == 1 => y.clone(),
             Some(ys) if want > 1 && ys.len() == want => String::new(),
             _ if want > 1 => {
@@ -1303,6 +1307,7 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
         join: None,
         made: Vec::new(),
         subsearches: Vec::new(),
+        join_side: None,
         scalars: Vec::new(),
         gone: Vec::new(),
         appended: Vec::new(),
@@ -2181,6 +2186,10 @@ fn translate_shown(text: &str) -> R<(Query, Shown)> {
         });
     }
     let mut query = crate::translate::assemble(&pieces, chars.len())?;
+    // A join's subsearch replaces the right side's plain read of its log group.
+    if let (Some(side), Some(j)) = (p.join_side.take(), query.join.as_mut()) {
+        j.query = Some(Box::new(side));
+    }
     // Each subsearch's placeholder subquery takes its translated query.
     if query.subs.len() != p.subsearches.len() {
         return err(0, chars.len(), "the query could not be translated");
@@ -2946,12 +2955,35 @@ fn ppl_join(
     let g = p.next();
     let group = match &g.tok {
         Tok::Word(w) | Tok::Quoted(w) => w.clone(),
+        // `[ source = g | … ]`: its rows are the right side (they must hold the key).
+        // (`[ source = g ]` alone is the log group.)
+        Tok::Sym("[")
+            if p.at_word("source")
+                && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("=")))
+                && matches!(p.toks.get(p.pos + 3).map(|t| &t.tok), Some(Tok::Sym("]")))
+                && matches!(
+                    p.toks.get(p.pos + 2).map(|t| &t.tok),
+                    Some(Tok::Word(_) | Tok::Quoted(_))
+                ) =>
+        {
+            let w = match &p.toks[p.pos + 2].tok {
+                Tok::Word(w) | Tok::Quoted(w) => w.clone(),
+                _ => unreachable!("matched above"),
+            };
+            p.pos += 4;
+            w
+        }
         Tok::Sym("[") => {
-            return err(
-                g.start,
-                g.end,
-                "a join's right side as a subsearch is not supported yet: name a log group",
-            )
+            let sub = p.subsearch_query(&g, 0)?;
+            if !sub.query.subs.is_empty() {
+                return err(
+                    g.start,
+                    sub.end,
+                    "a join's subsearch cannot hold a subsearch, eventstats or appendcol",
+                );
+            }
+            p.join_side = Some(sub.query);
+            sub.group
         }
         _ => {
             return err(

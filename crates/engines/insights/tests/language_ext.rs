@@ -210,34 +210,9 @@ fn limit_any_stops_the_scan() {
     }
 }
 
-/// Runs `q` the way the service does: each subquery and the join's right side over `other`
-/// (the records of the group its SOURCE names), attached, then the outer query over `events`.
+/// [`run_over_two`] for a Logs Insights query.
 fn run_with(q: &str, events: &[Ev], other: &[Ev]) -> Vec<String> {
-    let mut query = nephoscope_insights::parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
-    let side_rows = |sq: &nephoscope_insights::Query| {
-        let mut x = sq.start(ctx());
-        for e in other {
-            x.push(&rec(e));
-        }
-        x.rows()
-    };
-    let subs: Vec<_> = query
-        .subqueries()
-        .iter()
-        .map(|s| side_rows(&s.query))
-        .collect();
-    for (i, rows) in subs.iter().enumerate() {
-        query.attach_subquery(i, rows).unwrap();
-    }
-    if let Some(j) = query.join_side() {
-        let rows = side_rows(j.query());
-        query.attach_join(&rows, 50_000).unwrap();
-    }
-    let mut ex = query.start(ctx());
-    for e in events {
-        ex.push(&rec(e));
-    }
-    show(&ex.rows())
+    run_over_two(nephoscope_insights::parse, q, events, other)
 }
 
 #[test]

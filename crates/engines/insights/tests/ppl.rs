@@ -576,6 +576,46 @@ fn source_scope_names_groups_and_filters() {
     }
 }
 
+/// A join's right side given as a subsearch: its rows (filtered, computed, cut by `head`) are
+/// what the join reads.
+#[test]
+fn join_with_a_subsearch_on_the_right() {
+    let main = evs(&[
+        (T0, r#"{"user":"ann","ms":10}"#),
+        (T0 + 1, r#"{"user":"bob","ms":30}"#),
+        (T0 + 2, r#"{"user":"cy","ms":50}"#),
+    ]);
+    let teams = evs(&[
+        (T0, r#"{"user":"ann","team":"red","active":true}"#),
+        (T0 + 1, r#"{"user":"bob","team":"blue","active":false}"#),
+        (T0 + 2, r#"{"user":"cy","team":"red","active":true}"#),
+        (T0 + 3, r#"{"team":"none"}"#),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "inner join left = l, right = r on l.user = r.user [ source = teams | where active = 'true' | eval t = upper(team) | fields user, t ] | fields l.user, r.t | sort l.user",
+            &["l.user=ann; r.t=RED; @ptr=p0", "l.user=cy; r.t=RED; @ptr=p2"],
+        ),
+        (
+            "left join left = l, right = r on l.user = r.user [ source = teams | sort user | head 1 ] | fields l.user, r.team | sort l.user",
+            &["l.user=ann; r.team=red; @ptr=p0", "l.user=bob; @ptr=p1", "l.user=cy; @ptr=p2"],
+        ),
+        (
+            "join on l.user = r.user [ source = teams | where team = 'blue' ] as r | fields l.ms",
+            &["l.ms=30; @ptr=p1"],
+        ),
+        (
+            "join left = l, right = r on l.user = r.user [ source = teams ] | where r.team = 'blue' | fields l.ms",
+            &["l.ms=30; @ptr=p1"],
+        ),
+    ];
+    for (q, want) in cases {
+        assert_eq!(run_over_two(parse_ppl, q, &main, &teams), *want, "{q}");
+    }
+    let q = "join left = l, right = r on l.user = r.user [ source = teams | where user in [ source = x | fields user ] ]";
+    assert!(parse_ppl(q).is_err_and(|e| e.message.contains("cannot hold a subsearch")));
+}
+
 /// Joins parse into a query with a right side; after the join, qualified names and names
 /// made since (eval, stats) are read freely.
 #[test]
@@ -738,8 +778,8 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
             "",
         ),
         (
-            "join left=a, right=b on a.k = b.k [ source = g ]",
-            "subsearch",
+            "join left=a, right=b on a.k = b.k [ source = g | fields a, b",
+            "not closed",
             "[",
         ),
         (

@@ -98,3 +98,35 @@ pub fn check(q: &str, events: &[Ev], expected: &[&str]) {
     let exp: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
     assert_eq!(got, exp, "query: {q}");
 }
+
+/// Runs `q` (parsed by `parse`) the way the service does: each subquery (a nested one first)
+/// and the join's right side over `other` (the records of the group its SOURCE names),
+/// attached, then the query over `events`.
+pub fn run_over_two(
+    parse: fn(&str) -> Result<nephoscope_insights::Query, nephoscope_insights::QueryError>,
+    q: &str,
+    events: &[Ev],
+    other: &[Ev],
+) -> Vec<String> {
+    let mut query = parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+    let side_rows = |sq: &nephoscope_insights::Query| {
+        let mut x = sq.start(ctx());
+        for e in other {
+            x.push(&rec(e));
+        }
+        x.rows()
+    };
+    for i in query.subquery_order() {
+        let rows = side_rows(&query.subqueries()[i].query);
+        query.attach_subquery(i, &rows).unwrap();
+    }
+    if let Some(j) = query.join_side() {
+        let rows = side_rows(j.query());
+        query.attach_join(&rows, 50_000).unwrap();
+    }
+    let mut ex = query.start(ctx());
+    for e in events {
+        ex.push(&rec(e));
+    }
+    show(&ex.rows())
+}
