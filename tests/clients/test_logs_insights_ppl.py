@@ -213,6 +213,26 @@ def test_nested_and_multi_field_subsearches(logs, data):
                  queryString=f"where (route, status) in [ source = `{failures}` | fields path ]")
 
 
+def test_exists_subsearch_correlated_by_qualified_names(logs, data):
+    """`exists [ source = g | where outer.x = g.y ... ]` over another log group, named plainly so
+    its name qualifies its fields; uncorrelated `exists` tests for any row."""
+    group, start, docs = data
+    staff = f"staff{now_ms()}"
+    logs.create_log_group(logGroupName=staff)
+    put_events(logs, [Event(staff, "s", start + i * SECOND_MS, json.dumps(d)) for i, d in enumerate(
+        [{"login": "u0", "route": "/pets"}, {"login": "u1", "route": "/users"}])])
+    got = rows(ppl(logs, data, f"where exists [ source = {staff} | where outer.user = {staff}.login ] "
+                               "| stats count() as n by user | sort user"))
+    want = Counter(d["user"] for d in docs if d["user"] in ("u0", "u1"))
+    assert got == [{"n": str(n), "user": u} for u, n in sorted(want.items())]
+    got = rows(ppl(logs, data, f"where not exists [ source = {staff} | where {staff}.login = outer.user "
+                               f"and {staff}.route = outer.route ] | stats count() as n"))
+    pairs = {("u0", "/pets"), ("u1", "/users")}
+    assert got == [{"n": str(sum((d["user"], d["route"]) not in pairs for d in docs))}]
+    got = rows(ppl(logs, data, f"where exists [ source = {staff} | where route = '/nowhere' ] | stats count() as n"))
+    assert got == [{"n": "0"}]
+
+
 def test_grok_parses_an_apache_log(logs):
     group = new_group(logs, "ppl-grok")
     start = (now_ms() // MINUTE_MS - 5) * MINUTE_MS

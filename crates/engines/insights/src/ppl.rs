@@ -706,6 +706,13 @@ impl Parser<'_> {
     }
 
     fn subsearch_query(&mut self, open: &Token, want: usize) -> R<Subsearch> {
+        self.subsearch_with(open, want, false)
+    }
+
+    /// [`Parser::subsearch_query`]; for `exists` (`exists`), the subsearch may be correlated
+    /// (its [`Subsearch::pairs`]) and selects their inner fields, or counts its rows when it is
+    /// not.
+    fn subsearch_with(&mut self, open: &Token, want: usize, exists: bool) -> R<Subsearch> {
         let close = self.closing_bracket(open)?;
         let end = self.toks[close].start;
         // `search source = g`, `subquery source = g` (AWS's example) or `source = g`, then
@@ -732,28 +739,79 @@ impl Parser<'_> {
                 )
             }
         };
-        if self.pos >= close || !self.at_sym("|") {
+        let bare = self.pos >= close;
+        if !exists && (bare || !self.at_sym("|")) {
             return err(
                 g.start,
                 end,
                 "the subsearch must select one field: [ source = g | fields y ]",
             );
         }
-        // A name qualified by the subsearch's own source (`inner.d`, as OpenSearch's correlated
-        // form writes it) would be read as a missing field: refused.
+        if exists && !bare && !self.at_sym("|") {
+            let t = self.peek();
+            return err(t.start, t.end.max(t.start + 1), "expected | or ]");
+        }
+        // Correlations (`exists` only): `where outer.b = inner.d [and …]`, the subsearch's
+        // own field qualified by its source's name and the outer query's by another name.
+        let (pairs, spans) = if exists {
+            self.correlations(&group, self.pos, close)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        // Another name qualified by the subsearch's own source (`inner.d`) would be read as a
+        // missing field: refused.
         let qualifier = format!("{group}.");
         if let Some(t) = self.toks[self.pos..close]
             .iter()
-            .find(|t| matches!(&t.tok, Tok::Word(w) | Tok::Quoted(w) if w.starts_with(&qualifier)))
+            .enumerate()
+            .find(|(i, t)| {
+                !spans
+                    .iter()
+                    .any(|&(a, b)| (a..=b).contains(&(self.pos + i)))
+                    && matches!(&t.tok, Tok::Word(w) | Tok::Quoted(w) if w.starts_with(&qualifier))
+            })
+            .map(|(_, t)| t)
         {
             return err(
                 t.start,
                 t.end,
-                "correlated subsearches are not supported yet (a subsearch reads its own records)",
+                "a subsearch reads the outer query's fields only in exists, as equalities `outer.x = inner.y` joined by and (other correlations are not supported yet)",
             );
         }
-        let rest_start = self.toks[self.pos + 1].start;
-        let inner: String = self.text[rest_start..end].iter().collect();
+        let rest_start = if bare {
+            end
+        } else {
+            self.toks[self.pos + 1].start
+        };
+        let mut inner: String = self.text[rest_start..end].iter().collect();
+        // (Each correlation reads `true` there, padded to its length: places stay.)
+        for &(a, b) in &spans {
+            let (from, to) = (
+                self.toks[a].start - rest_start,
+                self.toks[b].end - rest_start,
+            );
+            let mut chars: Vec<char> = inner.chars().collect();
+            let pad = "true".chars().chain(std::iter::repeat(' ')).take(to - from);
+            chars.splice(from..to, pad);
+            inner = chars.into_iter().collect();
+        }
+        if exists {
+            let sep = if bare { "" } else { " | " };
+            let tail = if pairs.is_empty() {
+                "stats count() as `n`".to_string()
+            } else {
+                let names: Vec<String> = pairs
+                    .iter()
+                    .map(|(i, _)| format!("`{}`", i.replace('`', "``")))
+                    .collect();
+                format!("fields {}", names.join(", "))
+            };
+            if bare {
+                inner = tail;
+            } else {
+                inner = format!("{inner}{sep}{tail}");
+            }
+        }
         let shift = |e: QueryError| QueryError {
             start: e.start + rest_start,
             end: e.end + rest_start,
@@ -771,7 +829,7 @@ impl Parser<'_> {
         };
         let (query, shown) = translated.map_err(shift)?;
         let selected = match shown.as_deref() {
-            // (A join's right side: any fields.)
+            // (A join's right side, or `exists`: any fields.)
             _ if want == 0 => String::new(),
             Some([y]) if want == 1 => y.clone(),
             Some(ys) if want > 1 && ys.len() == want => String::new(),
@@ -801,7 +859,110 @@ impl Parser<'_> {
             inner,
             rest_start,
             end,
+            pairs,
         })
+    }
+
+    /// The correlations among the tokens `from..close` of a subsearch over `group`: equalities
+    /// `outer.b = group.d` (either way round) that are conjuncts of a `where` with no `or` or
+    /// `xor`, as (the subsearch's field, the outer query's field) and the tokens they span.
+    /// The outer field is the name after its qualifier, or the whole name when the qualifier
+    /// is one of the outer query's join aliases.
+    #[allow(clippy::type_complexity)]
+    fn correlations(
+        &self,
+        group: &str,
+        from: usize,
+        close: usize,
+    ) -> R<(Vec<(String, String)>, Vec<(usize, usize)>)> {
+        let qualifier = format!("{group}.");
+        let word = |i: usize| match self.toks.get(i).map(|t| &t.tok) {
+            Some(Tok::Word(w) | Tok::Quoted(w)) if i < close => Some(w.as_str()),
+            _ => None,
+        };
+        let is_word = |i: usize, ws: &[&str]| {
+            word(i).is_some_and(|w| ws.iter().any(|k| w.eq_ignore_ascii_case(k)))
+        };
+        let (mut pairs, mut spans) = (Vec::new(), Vec::new());
+        let (mut clause_start, mut depth) = (from, 0usize);
+        for i in from..close {
+            match &self.toks[i].tok {
+                Tok::Sym("|") if depth == 0 => clause_start = i + 1,
+                Tok::Sym("(" | "[") => depth += 1,
+                Tok::Sym(")" | "]") => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            let eq = matches!(
+                self.toks.get(i + 1).map(|t| &t.tok),
+                Some(Tok::Sym("=" | "=="))
+            );
+            let (Some(a), true, Some(b)) = (word(i), eq, word(i + 2)) else {
+                continue;
+            };
+            let (inner_side, outer_side) =
+                match (a.strip_prefix(&qualifier), b.strip_prefix(&qualifier)) {
+                    (Some(x), None) => (x, b),
+                    (None, Some(y)) => (y, a),
+                    _ => continue,
+                };
+            let Some((q, rest)) = outer_side.split_once('.') else {
+                continue;
+            };
+            // A conjunct of this clause's `where`, outside parentheses, in a clause without
+            // `or`/`xor`.
+            let clause_end = (i..close)
+                .find(|&k| matches!(self.toks[k].tok, Tok::Sym("|")))
+                .unwrap_or(close);
+            let top = depth == 0
+                && is_word(clause_start, &["where"])
+                && (i == clause_start + 1 || is_word(i - 1, &["and"]))
+                && (i + 3 >= clause_end || is_word(i + 3, &["and"]))
+                && !(clause_start..clause_end).any(|k| is_word(k, &["or", "xor"]));
+            if !top {
+                let t = &self.toks[i];
+                return err(
+                    t.start,
+                    self.toks[i + 2].end,
+                    "a correlation is an equality `outer.x = inner.y` joined to the subsearch's other conditions by and (not under or, not or parentheses)",
+                );
+            }
+            let outer = match &self.join {
+                Some((l, r)) if q == l || q == r => outer_side.to_string(),
+                _ => rest.to_string(),
+            };
+            crate::translate::user_name(inner_side, 0, 0)?;
+            pairs.push((inner_side.to_string(), outer));
+            spans.push((i, i + 2));
+        }
+        Ok((pairs, spans))
+    }
+
+    /// `exists [ source = g | … ]` (after `exists`, at the `[`): whether the subsearch has a
+    /// row — correlated by `where outer.b = g.d [and …]`, whether it has a row whose fields
+    /// equal the outer row's (a row missing one has none, so `not exists` keeps it).
+    fn exists_subsearch(&mut self) -> R<String> {
+        let open = self.next();
+        let sub = self.subsearch_with(&open, 0, true)?;
+        if sub.pairs.is_empty() {
+            let j = self.scalars.len();
+            self.scalars.push((sub.query, "n".to_string(), sub.group));
+            // (No row: the count is 0.)
+            return Ok(format!("(coalesce(ppl_scalar({j}), 0) > 0)"));
+        }
+        self.subsearches.push(sub.query);
+        let outer: Vec<String> = sub
+            .pairs
+            .iter()
+            .map(|(_, o)| name(o, 0, 0))
+            .collect::<R<_>>()?;
+        let names: Vec<String> = (0..outer.len()).map(|i| format!("`t{i}`")).collect();
+        Ok(format!(
+            "{}({}) in (SOURCE '{}' | fields {})",
+            crate::functions::TUPLE_FN,
+            outer.join(", "),
+            sub.group,
+            names.join(", ")
+        ))
     }
 
     /// `(a, b, …)` or `[a, b, …]`.
@@ -953,6 +1114,12 @@ impl Parser<'_> {
                 let e = self.expr()?;
                 self.expect_sym(")")?;
                 Ok(format!("({e})"))
+            }
+            // `exists [ source = inner | … ]`.
+            Tok::Word(ref w)
+                if w.eq_ignore_ascii_case("exists") && matches!(self.peek().tok, Tok::Sym("[")) =>
+            {
+                self.exists_subsearch()
             }
             // A scalar subsearch: `eval m = [ source = inner | stats max(c) ]`.
             Tok::Sym("[") if matches!(&self.peek().tok, Tok::Word(w) if ["search", "source", "subquery"].iter().any(|k| w.eq_ignore_ascii_case(k))) => {
@@ -1184,6 +1351,8 @@ struct Subsearch {
     inner: String,
     rest_start: usize,
     end: usize,
+    /// Its correlations (`exists`): (its own field, the outer query's field).
+    pairs: Vec<(String, String)>,
 }
 
 /// What the results show after each command: named fields, or whole records.

@@ -616,6 +616,78 @@ fn join_with_a_subsearch_on_the_right() {
     assert!(parse_ppl(q).is_err_and(|e| e.message.contains("cannot hold a subsearch")));
 }
 
+/// `exists [ … ]`: uncorrelated, whether the subsearch has rows; correlated by equalities
+/// `outer.x = inner.y` joined by and, whether it has one equal to the row (a row missing the
+/// field has none: `not exists` keeps it).
+#[test]
+fn exists_subsearches_correlated_by_qualified_equalities() {
+    let main = evs(&[
+        (T0, r#"{"user":"ann","ms":10,"team":"red"}"#),
+        (T0 + 1, r#"{"user":"bob","ms":30,"team":"blue"}"#),
+        (T0 + 2, r#"{"ms":50}"#),
+    ]);
+    let other = evs(&[
+        (T0, r#"{"name":"ann","team":"red","active":true}"#),
+        (T0 + 1, r#"{"name":"bob","team":"green","active":false}"#),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "where exists [ source = inner | where outer.user = inner.name ] | fields user",
+            &["user=bob; @ptr=p1", "user=ann; @ptr=p0"],
+        ),
+        (
+            "where not exists [ source = inner | where outer.user = inner.name ] | fields ms",
+            &["ms=50; @ptr=p2"],
+        ),
+        (
+            "where exists [ source = inner | where inner.name = outer.user and inner.team = outer.team ] | fields user",
+            &["user=ann; @ptr=p0"],
+        ),
+        (
+            "where not exists [ source = inner | where active = 'true' and outer.user = inner.name ] | fields ms",
+            &["ms=50; @ptr=p2", "ms=30; @ptr=p1"],
+        ),
+        (
+            "where exists [ source = inner | where active = 'nope' ] | fields user",
+            &[],
+        ),
+        (
+            "where ms > 20 and not exists [ source = inner | where active = 'nope' ] | fields ms",
+            &["ms=50; @ptr=p2", "ms=30; @ptr=p1"],
+        ),
+        (
+            "where exists [ source = inner ] | stats count() as n",
+            &["n=3"],
+        ),
+    ];
+    for (q, want) in cases {
+        assert_eq!(run_over_two(parse_ppl, q, &main, &other), *want, "{q}");
+    }
+    for (q, words) in [
+        (
+            "where exists [ source = inner | where outer.user = inner.name or active = 'true' ]",
+            "not under or",
+        ),
+        (
+            "where exists [ source = inner | where (outer.user = inner.name) ]",
+            "not under or",
+        ),
+        (
+            "where exists [ source = inner | where inner.name > outer.user ]",
+            "other correlations are not supported yet",
+        ),
+        (
+            "where user in [ source = inner | where outer.user = inner.name | fields name ]",
+            "only in exists",
+        ),
+    ] {
+        match parse_ppl(q) {
+            Ok(_) => panic!("{q} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q}: {e:?}"),
+        }
+    }
+}
+
 /// Joins parse into a query with a right side; after the join, qualified names and names
 /// made since (eval, stats) are read freely.
 #[test]
@@ -769,7 +841,7 @@ fn unsupported_ppl_is_an_error_naming_it_and_its_place() {
         ),
         (
             "eval m = [ source = inner | where outer.b = inner.d | stats max(c) ]",
-            "correlated subsearches",
+            "only in exists",
             "inner.d",
         ),
         (
