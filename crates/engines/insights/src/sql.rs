@@ -449,11 +449,52 @@ fn select_generator(p: &Places, s: &sqlparser::ast::Select) -> R<Option<sqlparse
         SelectItem::ExprWithAlias { expr, alias } => (expr, alias.clone()),
         _ => return Ok(None),
     };
-    let with_pos = matches!(expr, Expr::Function(f) if f.name.to_string().to_ascii_lowercase().starts_with("pos"));
+    let fname = match expr {
+        Expr::Function(f) => f.name.to_string().to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    let with_pos = fname.starts_with("pos");
     let mut out = s.clone();
-    // (posexplode as an item gives `pos` and its element under the alias, `col` unnamed.)
+    // (posexplode as an item gives `pos` and its element under the alias, `col` unnamed;
+    // stack its columns `col0`, `col1`, …)
     let aliases = if with_pos {
         vec![sqlparser::ast::Ident::new("pos"), alias.clone()]
+    } else if fname == "stack" {
+        let cols = match expr {
+            Expr::Function(f) => match &f.args {
+                FunctionArguments::List(l) => match l.args.first() {
+                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) => {
+                        match &v.value {
+                            sqlparser::ast::Value::Number(n, _) => n
+                                .parse::<usize>()
+                                .ok()
+                                .filter(|&r| r >= 1)
+                                .map(|r| l.args.len().saturating_sub(1).div_ceil(r)),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        match (cols, item) {
+            (Some(c), SelectItem::UnnamedExpr(_)) => (0..c)
+                .map(|i| sqlparser::ast::Ident::new(format!("col{i}")))
+                .collect(),
+            _ => {
+                return p.err(
+                    item,
+                    "stack as a SELECT item names its columns col0, col1, …: use it unnamed, or in a LATERAL VIEW to name them",
+                )
+            }
+        }
+    } else if fname.starts_with("inline") {
+        return p.err(
+            item,
+            "inline as a SELECT item is not supported yet: use LATERAL VIEW inline(a) t [AS a, b]",
+        );
     } else {
         vec![alias.clone()]
     };
@@ -3174,6 +3215,97 @@ fn finish(p: &Places, pieces: Vec<Piece>, subs: Vec<Query>, groups: Vec<String>)
     Ok(query)
 }
 
+/// Most rows `stack(n, …)` makes of one row.
+const MAX_STACK_ROWS: usize = 64;
+
+/// `LATERAL VIEW stack(n, v1, v2, …) t [AS a, b, …]`: each row becomes n rows of the values in
+/// order, as many columns as fill them (the last row's missing values NULL), named by the
+/// view's names or `col0`, `col1`, … as Spark names them.
+#[allow(clippy::too_many_arguments)]
+fn lateral_stack(
+    p: &Places,
+    tr: &mut Tr,
+    at: &Expr,
+    args: &[&Expr],
+    names: &[String],
+    hidden: &str,
+    pieces: &mut Vec<Piece>,
+    lateral_columns: &mut Vec<String>,
+) -> R<()> {
+    let rows = match args.first() {
+        Some(Expr::Value(v)) => match &v.value {
+            sqlparser::ast::Value::Number(n, _) => n.parse::<usize>().ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(rows) = rows.filter(|r| (1..=MAX_STACK_ROWS).contains(r)) else {
+        return p.err(
+            at,
+            format!("stack's first argument is its number of rows, a whole number from 1 to {MAX_STACK_ROWS}"),
+        );
+    };
+    let values = &args[1..];
+    if values.is_empty() {
+        return p.err(at, "stack takes the number of rows and the values");
+    }
+    let cols = values.len().div_ceil(rows);
+    let names: Vec<String> = if names.is_empty() {
+        (0..cols).map(|i| format!("col{i}")).collect()
+    } else if names.len() == cols {
+        names.to_vec()
+    } else {
+        return p.err(
+            at,
+            format!("stack makes {cols} column(s) here: name as many"),
+        );
+    };
+    let mut built = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let mut pairs = Vec::with_capacity(cols * 2);
+        for c in 0..cols {
+            let v = match values.get(r * cols + c) {
+                Some(x) => tr.expr(x)?,
+                None => "ppl_nullif(0, 0)".to_string(),
+            };
+            pairs.push(format!("'c{c}', {v}"));
+        }
+        built.push(format!("ppl_map({})", pairs.join(", ")));
+    }
+    let n_h = name(hidden, 0, 0)?;
+    let piece = |text: String, eval: bool| Piece {
+        text,
+        eval,
+        ready: None,
+        start: 0,
+        end: p.n,
+    };
+    pieces.push(piece(
+        format!("fields ppl_array({}) as {n_h}", built.join(", ")),
+        true,
+    ));
+    pieces.push(Piece {
+        text: "limit 1".into(),
+        eval: false,
+        ready: Some(crate::ast::Command::Expand(hidden.to_string())),
+        start: 0,
+        end: p.n,
+    });
+    let read: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Ok(format!(
+                "ppl_array_get({n_h}, 'c{i}') as {}",
+                name(c, 0, 0)?
+            ))
+        })
+        .collect::<R<_>>()?;
+    pieces.push(piece(format!("fields {}", read.join(", ")), true));
+    lateral_columns.extend(names);
+    Ok(())
+}
+
 fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> {
     let n = p.n;
     let whole = |m: String| QueryError {
@@ -3380,6 +3512,107 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             );
         };
         let fname = f.name.to_string().to_ascii_lowercase();
+        if matches!(fname.as_str(), "stack" | "inline" | "inline_outer") {
+            if tr.join.is_some() {
+                return p.err(
+                    &lv.lateral_view,
+                    "a LATERAL VIEW with a JOIN is not supported yet",
+                );
+            }
+            let args: Vec<&Expr> = match &f.args {
+                FunctionArguments::List(l)
+                    if l.duplicate_treatment.is_none()
+                        && l.clauses.is_empty()
+                        && f.over.is_none()
+                        && f.filter.is_none() =>
+                {
+                    l.args
+                        .iter()
+                        .map(|a| match a {
+                            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Ok(x),
+                            _ => p.err(&lv.lateral_view, format!("{fname}'s arguments are values")),
+                        })
+                        .collect::<R<_>>()?
+                }
+                _ => return p.err(&lv.lateral_view, format!("{fname}'s arguments are values")),
+            };
+            let hidden = format!(
+                "{}gen{}",
+                crate::translate::PLACEHOLDER,
+                lateral_columns.len()
+            );
+            let n_h = name(&hidden, 0, 0)?;
+            let names: Vec<String> = lv
+                .lateral_col_alias
+                .iter()
+                .map(|a| a.value.clone())
+                .collect();
+            let before = tr.seen.len();
+            if fname == "stack" {
+                lateral_stack(
+                    p,
+                    &mut tr,
+                    &lv.lateral_view,
+                    &args,
+                    &names,
+                    &hidden,
+                    &mut pieces,
+                    &mut lateral_columns,
+                )?;
+            } else {
+                // inline: a row per struct (map) of the array, its values as columns — named
+                // by the view's names in the struct's order, else by its keys.
+                let [arg] = args.as_slice() else {
+                    return p.err(&lv.lateral_view, "inline takes one array of structs");
+                };
+                let x = tr.array_arg(arg)?;
+                if lv.outer || fname.ends_with("_outer") {
+                    pieces.push(piece(
+                        format!("fields if(ppl_size(ppl_elements({x})) > 0, ppl_elements({x}), ppl_array(ppl_nullif(0, 0))) as {n_h}"),
+                        true,
+                    ));
+                } else {
+                    pieces.push(piece(format!("fields ppl_elements({x}) as {n_h}"), true));
+                    pieces.push(piece(format!("filter ppl_size({n_h}) > 0"), false));
+                }
+                pieces.push(Piece {
+                    text: "limit 1".into(),
+                    eval: false,
+                    ready: Some(crate::ast::Command::Expand(hidden.clone())),
+                    start: 0,
+                    end: n,
+                });
+                if names.is_empty() {
+                    pieces.push(Piece {
+                        text: "limit 1".into(),
+                        eval: false,
+                        ready: Some(crate::ast::Command::Rows(crate::ast::RowCmd::Flatten {
+                            field: hidden.clone(),
+                            aliases: Vec::new(),
+                        })),
+                        start: 0,
+                        end: n,
+                    });
+                } else {
+                    let read = names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            Ok(format!(
+                                "ppl_element_at(ppl_map_values({n_h}), {}) as {}",
+                                i + 1,
+                                name(c, 0, 0)?
+                            ))
+                        })
+                        .collect::<R<Vec<_>>>()?;
+                    pieces.push(piece(format!("fields {}", read.join(", ")), true));
+                    lateral_columns.extend(names.iter().cloned());
+                }
+            }
+            tr.seen.truncate(before);
+            tr.laterals.push(lv.lateral_view_name.to_string());
+            continue;
+        }
         let arg = match &f.args {
             FunctionArguments::List(l)
                 if l.args.len() == 1

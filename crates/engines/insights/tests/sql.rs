@@ -708,7 +708,7 @@ fn unsupported_sql_is_an_error_naming_it_and_its_place() {
     let cases: &[(&str, &str, &str)] = &[
         (
             "SELECT inline(items) FROM `A`",
-            "inline in a LATERAL VIEW is not supported yet",
+            "inline as a SELECT item is not supported yet",
             "inline",
         ),
         (
@@ -1778,6 +1778,71 @@ fn session_12_review_findings() {
             "SELECT x FROM `A` WHERE x > (SELECT max(y) FROM `B` WHERE z IN (SELECT z FROM `C` WHERE w IN (SELECT w FROM `D` WHERE v IN (SELECT v FROM `E`))))",
             "nest at most 3 levels",
         ),
+    ] {
+        match nephoscope_insights::parse_sql(q) {
+            Ok(_) => panic!("{q} parsed"),
+            Err(e) => assert!(e.message.contains(words), "{q}: {e:?}"),
+        }
+    }
+}
+
+/// `stack` and `inline`: rows of values, and rows of an array's structs.
+#[test]
+fn generators_stack_and_inline() {
+    let ev = evs(&[
+        (
+            T0,
+            r#"{"host":"a","items":[{"sku":"p1","qty":2},{"sku":"p2","qty":5}],"bytes":100}"#,
+        ),
+        (T0 + 1_000, r#"{"host":"b","items":[],"bytes":7}"#),
+        (T0 + 2_000, r#"{"host":"c","bytes":3}"#),
+    ]);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "SELECT host, k, v FROM `A` LATERAL VIEW stack(2, 'bytes', bytes, 'host', host) t AS k, v WHERE host <> 'c' ORDER BY host, k",
+            &["host=a; k=bytes; v=100; @ptr=p0", "host=a; k=host; v=a; @ptr=p0", "host=b; k=bytes; v=7; @ptr=p1", "host=b; k=host; v=b; @ptr=p1"],
+        ),
+        (
+            "SELECT host, col0, col1 FROM `A` LATERAL VIEW stack(2, 1, 2, 3) t WHERE host = 'a'",
+            &["host=a; col0=1; col1=2; @ptr=p0", "host=a; col0=3; @ptr=p0"],
+        ),
+        (
+            "SELECT host, stack(2, 1, 2, 3) FROM `A` WHERE host = 'b'",
+            &["host=b; col0=1; col1=2; @ptr=p1", "host=b; col0=3; @ptr=p1"],
+        ),
+        (
+            "SELECT host, sku, qty FROM `A` LATERAL VIEW inline(items) t WHERE qty > 0 ORDER BY sku",
+            &["host=a; sku=p1; qty=2; @ptr=p0", "host=a; sku=p2; qty=5; @ptr=p0"],
+        ),
+        (
+            "SELECT host, s, q FROM `A` LATERAL VIEW OUTER inline(items) t AS s, q ORDER BY host, s",
+            &["host=a; s=p1; q=2; @ptr=p0", "host=a; s=p2; q=5; @ptr=p0", "host=b; @ptr=p1", "host=c; @ptr=p2"],
+        ),
+        (
+            "SELECT sku, SUM(qty) AS total FROM `A` LATERAL VIEW inline(items) t GROUP BY sku ORDER BY sku",
+            &["sku=p1; total=2", "sku=p2; total=5"],
+        ),
+    ];
+    for (sql, want) in cases {
+        let got = show(&run_sql(sql, &ev));
+        assert_eq!(got, *want, "SQL: {sql}");
+    }
+    for (q, words) in [
+        (
+            "SELECT x FROM `A` LATERAL VIEW stack(0, 1) t AS x",
+            "number of rows",
+        ),
+        (
+            "SELECT x FROM `A` LATERAL VIEW stack(65, 1) t AS x",
+            "from 1 to 64",
+        ),
+        (
+            "SELECT x FROM `A` LATERAL VIEW stack(2, 1, 2, 3) t AS x",
+            "2 column(s)",
+        ),
+        ("SELECT stack(2, 1, 2) AS x FROM `A`", "use it unnamed"),
+        ("SELECT inline(items) FROM `A`", "inline as a SELECT item"),
+        ("SELECT x FROM `A` LATERAL VIEW inline(a, b) t", "one array"),
     ] {
         match nephoscope_insights::parse_sql(q) {
             Ok(_) => panic!("{q} parsed"),
