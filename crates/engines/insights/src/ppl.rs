@@ -804,7 +804,8 @@ impl Parser<'_> {
                     .iter()
                     .map(|(i, _)| format!("`{}`", i.replace('`', "``")))
                     .collect();
-                format!("fields {}", names.join(", "))
+                // (Each combination once: the subquery's row cap counts keys, not records.)
+                format!("dedup {0} | fields {0}", names.join(", "))
             };
             if bare {
                 inner = tail;
@@ -884,7 +885,7 @@ impl Parser<'_> {
             word(i).is_some_and(|w| ws.iter().any(|k| w.eq_ignore_ascii_case(k)))
         };
         let (mut pairs, mut spans) = (Vec::new(), Vec::new());
-        let (mut clause_start, mut depth) = (from, 0usize);
+        let (mut clause_start, mut depth, mut last_end) = (from, 0usize, from);
         for i in from..close {
             match &self.toks[i].tok {
                 Tok::Sym("|") if depth == 0 => clause_start = i + 1,
@@ -909,10 +910,23 @@ impl Parser<'_> {
                 continue;
             };
             // A conjunct of this clause's `where`, outside parentheses, in a clause without
-            // `or`/`xor`.
+            // `or`/`xor` (the clause ends at the next `|` outside brackets).
+            let mut inside = 0usize;
             let clause_end = (i..close)
-                .find(|&k| matches!(self.toks[k].tok, Tok::Sym("|")))
+                .find(|&k| match self.toks[k].tok {
+                    Tok::Sym("(" | "[") => {
+                        inside += 1;
+                        false
+                    }
+                    Tok::Sym(")" | "]") => {
+                        inside = inside.saturating_sub(1);
+                        false
+                    }
+                    Tok::Sym("|") => inside == 0,
+                    _ => false,
+                })
                 .unwrap_or(close);
+            last_end = clause_end;
             let top = depth == 0
                 && is_word(clause_start, &["where"])
                 && (i == clause_start + 1 || is_word(i - 1, &["and"]))
@@ -930,9 +944,31 @@ impl Parser<'_> {
                 Some((l, r)) if q == l || q == r => outer_side.to_string(),
                 _ => rest.to_string(),
             };
+            let at = if a.starts_with(&qualifier) { i + 2 } else { i };
+            self.check_read(&outer, self.toks[at].start, self.toks[at].end)?;
             crate::translate::user_name(inner_side, 0, 0)?;
             pairs.push((inner_side.to_string(), outer));
             spans.push((i, i + 2));
+        }
+        // Only `where` may follow the correlation: a command reshaping the rows (`head`,
+        // `dedup`, `stats`, `eval`, …) would run over every row rather than the matching ones.
+        if !pairs.is_empty() {
+            let mut inside = 0usize;
+            for k in last_end..close {
+                match self.toks[k].tok {
+                    Tok::Sym("(" | "[") => inside += 1,
+                    Tok::Sym(")" | "]") => inside = inside.saturating_sub(1),
+                    Tok::Sym("|") if inside == 0 && !is_word(k + 1, &["where"]) => {
+                        let t = self.toks.get(k + 1).unwrap_or(&self.toks[k]);
+                        return err(
+                            t.start,
+                            t.end.max(t.start + 1),
+                            "only where may follow a correlation in an exists subsearch (commands that reshape the rows would run over every row)",
+                        );
+                    }
+                    _ => {}
+                }
+            }
         }
         Ok((pairs, spans))
     }
@@ -3127,19 +3163,21 @@ fn ppl_join(
         // `[ source = g | … ]`: its rows are the right side (they must hold the key).
         // (`[ source = g ]` alone is the log group.)
         Tok::Sym("[")
-            if p.at_word("source")
-                && matches!(p.toks.get(p.pos + 1).map(|t| &t.tok), Some(Tok::Sym("=")))
-                && matches!(p.toks.get(p.pos + 3).map(|t| &t.tok), Some(Tok::Sym("]")))
-                && matches!(
-                    p.toks.get(p.pos + 2).map(|t| &t.tok),
-                    Some(Tok::Word(_) | Tok::Quoted(_))
-                ) =>
+            if {
+                let lead = usize::from(p.at_word("search") || p.at_word("subquery"));
+                let at = |k: usize| p.toks.get(p.pos + lead + k).map(|t| &t.tok);
+                matches!(at(0), Some(Tok::Word(w)) if w.eq_ignore_ascii_case("source"))
+                    && matches!(at(1), Some(Tok::Sym("=")))
+                    && matches!(at(2), Some(Tok::Word(_) | Tok::Quoted(_)))
+                    && matches!(at(3), Some(Tok::Sym("]")))
+            } =>
         {
-            let w = match &p.toks[p.pos + 2].tok {
+            let lead = usize::from(p.at_word("search") || p.at_word("subquery"));
+            let w = match &p.toks[p.pos + lead + 2].tok {
                 Tok::Word(w) | Tok::Quoted(w) => w.clone(),
                 _ => unreachable!("matched above"),
             };
-            p.pos += 4;
+            p.pos += lead + 4;
             w
         }
         Tok::Sym("[") => {

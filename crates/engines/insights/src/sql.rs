@@ -3215,8 +3215,9 @@ fn finish(p: &Places, pieces: Vec<Piece>, subs: Vec<Query>, groups: Vec<String>)
     Ok(query)
 }
 
-/// Most rows `stack(n, …)` makes of one row.
+/// Most rows `stack(n, …)` makes of one row, and most columns.
 const MAX_STACK_ROWS: usize = 64;
+const MAX_STACK_COLUMNS: usize = 32;
 
 /// `LATERAL VIEW stack(n, v1, v2, …) t [AS a, b, …]`: each row becomes n rows of the values in
 /// order, as many columns as fill them (the last row's missing values NULL), named by the
@@ -3250,6 +3251,12 @@ fn lateral_stack(
         return p.err(at, "stack takes the number of rows and the values");
     }
     let cols = values.len().div_ceil(rows);
+    if cols > MAX_STACK_COLUMNS {
+        return p.err(
+            at,
+            format!("stack makes at most {MAX_STACK_COLUMNS} columns (values / rows)"),
+        );
+    }
     let names: Vec<String> = if names.is_empty() {
         (0..cols).map(|i| format!("col{i}")).collect()
     } else if names.len() == cols {
@@ -3598,8 +3605,10 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                         .iter()
                         .enumerate()
                         .map(|(i, c)| {
+                            // (The struct's keys in alphabetical order, as Spark orders
+                            // the fields of structs it infers from JSON.)
                             Ok(format!(
-                                "ppl_element_at(ppl_map_values({n_h}), {}) as {}",
+                                "ppl_array_get({n_h}, ppl_element_at(ppl_array_sort(ppl_map_keys({n_h})), {})) as {}",
                                 i + 1,
                                 name(c, 0, 0)?
                             ))

@@ -608,6 +608,10 @@ fn join_with_a_subsearch_on_the_right() {
             "join left = l, right = r on l.user = r.user [ source = teams ] | where r.team = 'blue' | fields l.ms",
             &["l.ms=30; @ptr=p1"],
         ),
+        (
+            "join left = l, right = r on l.user = r.user [ search source = teams ] | where r.team = 'blue' | fields l.ms",
+            &["l.ms=30; @ptr=p1"],
+        ),
     ];
     for (q, want) in cases {
         assert_eq!(run_over_two(parse_ppl, q, &main, &teams), *want, "{q}");
@@ -659,6 +663,11 @@ fn exists_subsearches_correlated_by_qualified_equalities() {
             "where exists [ source = inner ] | stats count() as n",
             &["n=3"],
         ),
+        // Filters may follow the correlation; commands before it shape the rows it reads.
+        (
+            "where exists [ source = inner | sort name | head 1 | where outer.user = inner.name | where active = 'true' ] | fields user",
+            &["user=ann; @ptr=p0"],
+        ),
     ];
     for (q, want) in cases {
         assert_eq!(run_over_two(parse_ppl, q, &main, &other), *want, "{q}");
@@ -675,6 +684,20 @@ fn exists_subsearches_correlated_by_qualified_equalities() {
         (
             "where exists [ source = inner | where inner.name > outer.user ]",
             "other correlations are not supported yet",
+        ),
+        // Commands after a correlation would run over every row; an `or` in the clause is
+        // seen past a nested subsearch; the outer name is read as any field read is.
+        (
+            "where exists [ source = inner | where outer.user = inner.name | head 1 ]",
+            "only where may follow",
+        ),
+        (
+            "where exists [ source = inner | where outer.user = inner.name and z in [ source = h | fields z ] or w = 1 ]",
+            "not under or",
+        ),
+        (
+            "join left = l, right = r on l.k = r.k `b` | where exists [ source = inner | where x.user = inner.name ]",
+            "qualify user",
         ),
         (
             "where user in [ source = inner | where outer.user = inner.name | fields name ]",

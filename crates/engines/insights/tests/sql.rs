@@ -1815,8 +1815,14 @@ fn generators_stack_and_inline() {
             &["host=a; sku=p1; qty=2; @ptr=p0", "host=a; sku=p2; qty=5; @ptr=p0"],
         ),
         (
-            "SELECT host, s, q FROM `A` LATERAL VIEW OUTER inline(items) t AS s, q ORDER BY host, s",
+            "SELECT host, s, q FROM `A` LATERAL VIEW OUTER inline(items) t AS q, s ORDER BY host, s",
             &["host=a; s=p1; q=2; @ptr=p0", "host=a; s=p2; q=5; @ptr=p0", "host=b; @ptr=p1", "host=c; @ptr=p2"],
+        ),
+        // Named by the structs' keys in alphabetical order (Spark's order for JSON), each
+        // struct by its own keys.
+        (
+            "SELECT a, b FROM `A` LATERAL VIEW inline(array(named_struct('y', 1, 'x', 2), named_struct('y', 3))) t AS a, b WHERE host = 'a'",
+            &["a=2; b=1; @ptr=p0", "a=3; @ptr=p0"],
         ),
         (
             "SELECT sku, SUM(qty) AS total FROM `A` LATERAL VIEW inline(items) t GROUP BY sku ORDER BY sku",
@@ -1843,6 +1849,10 @@ fn generators_stack_and_inline() {
         ("SELECT stack(2, 1, 2) AS x FROM `A`", "use it unnamed"),
         ("SELECT inline(items) FROM `A`", "inline as a SELECT item"),
         ("SELECT x FROM `A` LATERAL VIEW inline(a, b) t", "one array"),
+        (
+            "SELECT x FROM `A` LATERAL VIEW stack(1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33) t",
+            "at most 32 columns",
+        ),
     ] {
         match nephoscope_insights::parse_sql(q) {
             Ok(_) => panic!("{q} parsed"),
