@@ -3291,13 +3291,10 @@ fn lateral_stack(
         format!("fields ppl_array({}) as {n_h}", built.join(", ")),
         true,
     ));
-    pieces.push(Piece {
-        text: "limit 1".into(),
-        eval: false,
-        ready: Some(crate::ast::Command::Expand(hidden.to_string())),
-        start: 0,
-        end: p.n,
-    });
+    pieces.push(Piece::ready(
+        crate::ast::Command::Expand(hidden.to_string()),
+        p.n,
+    ));
     let read: Vec<String> = names
         .iter()
         .enumerate()
@@ -3582,24 +3579,15 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                     pieces.push(piece(format!("fields ppl_elements({x}) as {n_h}"), true));
                     pieces.push(piece(format!("filter ppl_size({n_h}) > 0"), false));
                 }
-                pieces.push(Piece {
-                    text: "limit 1".into(),
-                    eval: false,
-                    ready: Some(crate::ast::Command::Expand(hidden.clone())),
-                    start: 0,
-                    end: n,
-                });
+                pieces.push(Piece::ready(crate::ast::Command::Expand(hidden.clone()), n));
                 if names.is_empty() {
-                    pieces.push(Piece {
-                        text: "limit 1".into(),
-                        eval: false,
-                        ready: Some(crate::ast::Command::Rows(crate::ast::RowCmd::Flatten {
+                    pieces.push(Piece::ready(
+                        crate::ast::Command::Rows(crate::ast::RowCmd::Flatten {
                             field: hidden.clone(),
                             aliases: Vec::new(),
-                        })),
-                        start: 0,
-                        end: n,
-                    });
+                        }),
+                        n,
+                    ));
                 } else {
                     let read = names
                         .iter()
@@ -3712,13 +3700,10 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
             pieces.push(piece(format!("fields {x} as {n_col}"), true));
             pieces.push(piece(format!("filter ppl_size({n_col}) > 0"), false));
         }
-        pieces.push(Piece {
-            text: "limit 1".into(),
-            eval: false,
-            ready: Some(crate::ast::Command::Expand(expanded.clone())),
-            start: 0,
-            end: n,
-        });
+        pieces.push(Piece::ready(
+            crate::ast::Command::Expand(expanded.clone()),
+            n,
+        ));
         let entry = if with_pos {
             format!("ppl_array_get({n_col}, 'col')")
         } else {
@@ -4184,13 +4169,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         };
         pieces.insert(
             lookup_at + k,
-            Piece {
-                text: "limit 1".into(),
-                eval: false,
-                ready: Some(crate::ast::Command::Lookup(Box::new(lookup))),
-                start: 0,
-                end: n,
-            },
+            Piece::ready(crate::ast::Command::Lookup(Box::new(lookup)), n),
         );
         correlated.push((inner, CORRELATED_MARK + k));
     }
@@ -4491,16 +4470,7 @@ fn window_parts(
             end: p.n,
         });
     }
-    let runs = cmds
-        .into_iter()
-        .map(|c| Piece {
-            text: "limit 1".into(),
-            eval: false,
-            ready: Some(c),
-            start: 0,
-            end: p.n,
-        })
-        .collect();
+    let runs = cmds.into_iter().map(|c| Piece::ready(c, p.n)).collect();
     Ok((keys, runs))
 }
 
@@ -4765,13 +4735,7 @@ fn limit_pieces(p: &Places, q: &sqlparser::ast::Query) -> R<Vec<Piece>> {
             };
             pieces.push(crate::translate::limit_piece(upto, 0, p.n));
             if skip > 0 {
-                pieces.push(Piece {
-                    text: "limit 1".into(),
-                    eval: false,
-                    ready: Some(crate::ast::Command::Skip(skip)),
-                    start: 0,
-                    end: p.n,
-                });
+                pieces.push(Piece::ready(crate::ast::Command::Skip(skip), p.n));
             }
         }
         Some(other) => {
@@ -4932,10 +4896,8 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
         unions.push((later, shown));
     }
     for (k, (_, from)) in unions.iter().enumerate() {
-        pieces.push(Piece {
-            text: "limit 1".into(),
-            eval: false,
-            ready: Some(crate::ast::Command::Rows(crate::ast::RowCmd::UnionRows {
+        pieces.push(Piece::ready(
+            crate::ast::Command::Rows(crate::ast::RowCmd::UnionRows {
                 sub: main.subs.len() + k,
                 keep: match ops[k] {
                     SetOperator::Intersect => Some(true),
@@ -4946,10 +4908,9 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
                 from: from.clone(),
                 to: main.shown.clone(),
                 rows: None,
-            })),
-            start: 0,
-            end: p.n,
-        });
+            }),
+            p.n,
+        ));
     }
     let names = main
         .shown
@@ -5002,15 +4963,10 @@ fn union_query(p: &Places, q: &sqlparser::ast::Query) -> R<Query> {
         pieces.push(piece(format!("sort {}", keys.join(", "))));
     }
     if !all {
-        pieces.push(Piece {
-            text: "limit 1".into(),
-            eval: false,
-            ready: Some(crate::ast::Command::Rows(crate::ast::RowCmd::Distinct(
-                main.shown.clone(),
-            ))),
-            start: 0,
-            end: p.n,
-        });
+        pieces.push(Piece::ready(
+            crate::ast::Command::Rows(crate::ast::RowCmd::Distinct(main.shown.clone())),
+            p.n,
+        ));
     }
     pieces.extend(limit_pieces(p, q)?);
     let mut query = finish(p, pieces, main.subs, main.groups)?;

@@ -771,6 +771,19 @@ pub(crate) struct Piece {
     pub(crate) end: usize,
 }
 
+impl Piece {
+    /// A piece placing `cmd` (its text the stand-in), its errors placed on `0..end`.
+    pub(crate) fn ready(cmd: Command, end: usize) -> Piece {
+        Piece {
+            text: "limit 1".into(),
+            eval: false,
+            ready: Some(cmd),
+            start: 0,
+            end,
+        }
+    }
+}
+
 /// Parses the pieces' Logs Insights text (joined by `|`) into commands: an error is placed on
 /// the piece (the other language's command) it comes from, placeholders get their real names,
 /// `eval` pieces become [`Command::Eval`] and `ready` pieces their command; a `join` piece
