@@ -1559,6 +1559,21 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// A value read as a map: a map, or JSON object text.
+fn as_map(v: &Value) -> Option<Vec<(String, Value)>> {
+    match v {
+        Value::Map(m) => Some(m.clone()),
+        Value::Str(x) => match serde_json::from_str::<serde_json::Value>(x).ok()? {
+            j @ serde_json::Value::Object(_) => match from_json(&j) {
+                Value::Map(m) => Some(m),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn as_list(v: &Value) -> Option<Vec<Value>> {
     match v {
         Value::List(l) => Some(l.clone()),
@@ -1802,16 +1817,7 @@ fn array_function(name: &str, a: &[Value]) -> Value {
             m @ Value::Map(_) => m.clone(),
             Value::Null => structure_at(a),
             // (Text holding a JSON array is its list, holding a JSON object its map.)
-            v => list_of(v).map_or_else(
-                || match v {
-                    Value::Str(t) => match serde_json::from_str::<serde_json::Value>(t) {
-                        Ok(j @ serde_json::Value::Object(_)) => from_json(&j),
-                        _ => Value::Null,
-                    },
-                    _ => Value::Null,
-                },
-                list,
-            ),
+            v => list_of(v).map_or_else(|| as_map(v).map_or(Value::Null, Value::Map), list),
         },
         // (Within MAX_BUILT_VALUE and MAX_NESTING, else NULL.)
         "ppl_array" if !buildable(a) => Value::Null,
@@ -2164,20 +2170,8 @@ fn array_function(name: &str, a: &[Value]) -> Value {
         }
         "ppl_map_keys" | "ppl_map_values" | "ppl_map_entries" | "ppl_map_contains_key" => {
             // (Text holding a JSON object is read as its map.)
-            let parsed;
-            let m = match a.first() {
-                Some(Value::Map(m)) => m,
-                Some(Value::Str(t)) => match serde_json::from_str::<serde_json::Value>(t) {
-                    Ok(j @ serde_json::Value::Object(_)) => {
-                        parsed = from_json(&j);
-                        match &parsed {
-                            Value::Map(m) => m,
-                            _ => return Value::Null,
-                        }
-                    }
-                    _ => return Value::Null,
-                },
-                _ => return Value::Null,
+            let Some(m) = a.first().and_then(as_map) else {
+                return Value::Null;
             };
             match name {
                 "ppl_map_keys" => list(m.iter().map(|(k, _)| Value::Str(k.clone())).collect()),

@@ -580,11 +580,7 @@ impl Parser<'_> {
             // Another expression is compared as a tuple of one.
             let sub = self.subsearch_query(&open, 1)?;
             self.subsearches.push(sub.query);
-            return Ok(format!(
-                "{}({l}) in (SOURCE '{}' | fields `t0`)",
-                crate::functions::TUPLE_FN,
-                sub.group
-            ));
+            return Ok(crate::translate::tuple_in(&[l.to_string()], &sub.group));
         };
         let sub = self.subsearch_query(&open, 1)?;
         // Its rows must hold the outer field's name (Logs Insights compares by name).
@@ -663,13 +659,7 @@ impl Parser<'_> {
         let open = self.next();
         let sub = self.subsearch_query(&open, values.len())?;
         self.subsearches.push(sub.query);
-        let names: Vec<String> = (0..values.len()).map(|i| format!("`t{i}`")).collect();
-        let l = format!("{}({})", crate::functions::TUPLE_FN, values.join(", "));
-        let e = format!(
-            "{l} in (SOURCE '{}' | fields {})",
-            sub.group,
-            names.join(", ")
-        );
+        let e = crate::translate::tuple_in(&values, &sub.group);
         Ok(Some(if negated {
             negate(&e, &self.seen[from..])
         } else {
@@ -819,14 +809,7 @@ impl Parser<'_> {
             message: e.message,
         };
         let Some(translated) = crate::translate::subquery_level(|| translate_shown(&inner)) else {
-            return err(
-                open.start,
-                end,
-                format!(
-                    "subsearches nest at most {} levels deep",
-                    crate::translate::MAX_SUBQUERY_DEPTH
-                ),
-            );
+            return err(open.start, end, crate::translate::too_deep("subsearches"));
         };
         let (query, shown) = translated.map_err(shift)?;
         let selected = match shown.as_deref() {
@@ -911,21 +894,7 @@ impl Parser<'_> {
             };
             // A conjunct of this clause's `where`, outside parentheses, in a clause without
             // `or`/`xor` (the clause ends at the next `|` outside brackets).
-            let mut inside = 0usize;
-            let clause_end = (i..close)
-                .find(|&k| match self.toks[k].tok {
-                    Tok::Sym("(" | "[") => {
-                        inside += 1;
-                        false
-                    }
-                    Tok::Sym(")" | "]") => {
-                        inside = inside.saturating_sub(1);
-                        false
-                    }
-                    Tok::Sym("|") => inside == 0,
-                    _ => false,
-                })
-                .unwrap_or(close);
+            let clause_end = self.pipes(i, close).next().unwrap_or(close);
             last_end = clause_end;
             let top = depth == 0
                 && is_word(clause_start, &["where"])
@@ -953,24 +922,37 @@ impl Parser<'_> {
         // Only `where` may follow the correlation: a command reshaping the rows (`head`,
         // `dedup`, `stats`, `eval`, …) would run over every row rather than the matching ones.
         if !pairs.is_empty() {
-            let mut inside = 0usize;
-            for k in last_end..close {
-                match self.toks[k].tok {
-                    Tok::Sym("(" | "[") => inside += 1,
-                    Tok::Sym(")" | "]") => inside = inside.saturating_sub(1),
-                    Tok::Sym("|") if inside == 0 && !is_word(k + 1, &["where"]) => {
-                        let t = self.toks.get(k + 1).unwrap_or(&self.toks[k]);
-                        return err(
-                            t.start,
-                            t.end.max(t.start + 1),
-                            "only where may follow a correlation in an exists subsearch (commands that reshape the rows would run over every row)",
-                        );
-                    }
-                    _ => {}
-                }
+            if let Some(k) = self
+                .pipes(last_end, close)
+                .find(|&k| !is_word(k + 1, &["where"]))
+            {
+                let t = self.toks.get(k + 1).unwrap_or(&self.toks[k]);
+                return err(
+                    t.start,
+                    t.end.max(t.start + 1),
+                    "only where may follow a correlation in an exists subsearch (commands that reshape the rows would run over every row)",
+                );
             }
         }
         Ok((pairs, spans))
+    }
+
+    /// The places of the `|` among the tokens `from..to` that stand outside the brackets and
+    /// parentheses opened there.
+    fn pipes(&self, from: usize, to: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut inside = 0usize;
+        (from..to).filter(move |&k| match self.toks[k].tok {
+            Tok::Sym("(" | "[") => {
+                inside += 1;
+                false
+            }
+            Tok::Sym(")" | "]") => {
+                inside = inside.saturating_sub(1);
+                false
+            }
+            Tok::Sym("|") => inside == 0,
+            _ => false,
+        })
     }
 
     /// `exists [ source = g | … ]` (after `exists`, at the `[`): whether the subsearch has a
@@ -991,14 +973,7 @@ impl Parser<'_> {
             .iter()
             .map(|(_, o)| name(o, 0, 0))
             .collect::<R<_>>()?;
-        let names: Vec<String> = (0..outer.len()).map(|i| format!("`t{i}`")).collect();
-        Ok(format!(
-            "{}({}) in (SOURCE '{}' | fields {})",
-            crate::functions::TUPLE_FN,
-            outer.join(", "),
-            sub.group,
-            names.join(", ")
-        ))
+        Ok(crate::translate::tuple_in(&outer, &sub.group))
     }
 
     /// `(a, b, …)` or `[a, b, …]`.

@@ -38,15 +38,8 @@ thread_local! {
 /// A subquery's translation `f`, one level deeper, at most
 /// [`crate::translate::MAX_SUBQUERY_DEPTH`] deep (`at` places the error).
 fn nested<T>(p: &Places, at: &sqlparser::ast::Query, f: impl FnOnce() -> R<T>) -> R<T> {
-    crate::translate::subquery_level(f).unwrap_or_else(|| {
-        p.err(
-            at,
-            format!(
-                "subqueries nest at most {} levels deep",
-                crate::translate::MAX_SUBQUERY_DEPTH
-            ),
-        )
-    })
+    crate::translate::subquery_level(f)
+        .unwrap_or_else(|| p.err(at, crate::translate::too_deep("subqueries")))
 }
 
 /// Translates a subquery of the query whose alias is `outer` (the aliases of every query it
@@ -777,13 +770,8 @@ impl Tr<'_> {
             );
         }
         self.subs.push(inner);
-        let names: Vec<String> = (0..n).map(|i| format!("`t{i}`")).collect();
-        Ok(format!(
-            "{}({}) in (SOURCE 'subquery' | fields {})",
-            crate::functions::TUPLE_FN,
-            texts.join(", "),
-            names.join(", ")
-        ))
+        // (The SOURCE only places the subquery: its log groups come from its FROM.)
+        Ok(crate::translate::tuple_in(&texts, "subquery"))
     }
 
     /// A scalar subquery `(SELECT …)`: run first (over its own FROM and the same time range);
@@ -3215,6 +3203,36 @@ fn finish(p: &Places, pieces: Vec<Piece>, subs: Vec<Query>, groups: Vec<String>)
     Ok(query)
 }
 
+/// The pieces giving a row per element of the array `x` (Logs Insights text) under the field
+/// `field`: the rows whose array is missing or empty go, or with `outer` keep one with the
+/// field NULL.
+fn expand_pieces(x: &str, field: &str, outer: bool, end: usize) -> R<Vec<Piece>> {
+    let n_col = name(field, 0, 0)?;
+    let piece = |text: String, eval: bool| Piece {
+        text,
+        eval,
+        ready: None,
+        start: 0,
+        end,
+    };
+    let mut out = if outer {
+        vec![piece(
+            format!("fields if(ppl_size({x}) > 0, {x}, ppl_array(ppl_nullif(0, 0))) as {n_col}"),
+            true,
+        )]
+    } else {
+        vec![
+            piece(format!("fields {x} as {n_col}"), true),
+            piece(format!("filter ppl_size({n_col}) > 0"), false),
+        ]
+    };
+    out.push(Piece::ready(
+        crate::ast::Command::Expand(field.to_string()),
+        end,
+    ));
+    Ok(out)
+}
+
 /// Most rows `stack(n, …)` makes of one row, and most columns.
 const MAX_STACK_ROWS: usize = 64;
 const MAX_STACK_COLUMNS: usize = 32;
@@ -3287,14 +3305,12 @@ fn lateral_stack(
         start: 0,
         end: p.n,
     };
-    pieces.push(piece(
-        format!("fields ppl_array({}) as {n_h}", built.join(", ")),
-        true,
-    ));
-    pieces.push(Piece::ready(
-        crate::ast::Command::Expand(hidden.to_string()),
+    pieces.extend(expand_pieces(
+        &format!("ppl_array({})", built.join(", ")),
+        hidden,
+        false,
         p.n,
-    ));
+    )?);
     let read: Vec<String> = names
         .iter()
         .enumerate()
@@ -3569,17 +3585,9 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
                 let [arg] = args.as_slice() else {
                     return p.err(&lv.lateral_view, "inline takes one array of structs");
                 };
-                let x = tr.array_arg(arg)?;
-                if lv.outer || fname.ends_with("_outer") {
-                    pieces.push(piece(
-                        format!("fields if(ppl_size(ppl_elements({x})) > 0, ppl_elements({x}), ppl_array(ppl_nullif(0, 0))) as {n_h}"),
-                        true,
-                    ));
-                } else {
-                    pieces.push(piece(format!("fields ppl_elements({x}) as {n_h}"), true));
-                    pieces.push(piece(format!("filter ppl_size({n_h}) > 0"), false));
-                }
-                pieces.push(Piece::ready(crate::ast::Command::Expand(hidden.clone()), n));
+                let x = format!("ppl_elements({})", tr.array_arg(arg)?);
+                let outer = lv.outer || fname.ends_with("_outer");
+                pieces.extend(expand_pieces(&x, &hidden, outer, n)?);
                 if names.is_empty() {
                     pieces.push(Piece::ready(
                         crate::ast::Command::Rows(crate::ast::RowCmd::Flatten {
@@ -3689,21 +3697,7 @@ fn select_parts(p: &Places, q: &sqlparser::ast::Query, inner: bool) -> R<Parts> 
         };
         let n_col = name(&expanded, 0, 0)?;
         let outer = lv.outer || fname.ends_with("_outer");
-        if outer {
-            pieces.push(piece(
-                format!(
-                    "fields if(ppl_size({x}) > 0, {x}, ppl_array(ppl_nullif(0, 0))) as {n_col}"
-                ),
-                true,
-            ));
-        } else {
-            pieces.push(piece(format!("fields {x} as {n_col}"), true));
-            pieces.push(piece(format!("filter ppl_size({n_col}) > 0"), false));
-        }
-        pieces.push(Piece::ready(
-            crate::ast::Command::Expand(expanded.clone()),
-            n,
-        ));
+        pieces.extend(expand_pieces(&x, &expanded, outer, n)?);
         let entry = if with_pos {
             format!("ppl_array_get({n_col}, 'col')")
         } else {

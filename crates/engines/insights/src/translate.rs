@@ -46,6 +46,24 @@ thread_local! {
     static SUBQUERY_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// The Logs Insights text comparing `values` (their text) together with the rows of a
+/// subquery over `group` (its query put in once parsed; its fields matched in order):
+/// `ppl_tuple(a, b) in (SOURCE 'g' | fields t0, t1)`.
+pub(crate) fn tuple_in(values: &[String], group: &str) -> String {
+    let names: Vec<String> = (0..values.len()).map(|i| format!("`t{i}`")).collect();
+    format!(
+        "{}({}) in (SOURCE '{group}' | fields {})",
+        crate::functions::TUPLE_FN,
+        values.join(", "),
+        names.join(", ")
+    )
+}
+
+/// The refusal of a subquery nested deeper than [`MAX_SUBQUERY_DEPTH`].
+pub(crate) fn too_deep(what: &str) -> String {
+    format!("{what} nest at most {MAX_SUBQUERY_DEPTH} levels deep")
+}
+
 /// Translates a subquery (`f`) one level deeper than the one being translated; `None` past
 /// [`MAX_SUBQUERY_DEPTH`].
 pub(crate) fn subquery_level<T>(f: impl FnOnce() -> R<T>) -> Option<R<T>> {
